@@ -289,3 +289,41 @@ func HistBin(x, lo, hi, s float32, bins int) int {
 	}
 	return int(v)
 }
+
+// HistScalePow2 returns 2^-k as a float32: the scale of the zero-aligned
+// histogram grid of bin width 2^k used by HistBinAligned. k must be in
+// [-126, 126] so that the scale is a normal float32.
+func HistScalePow2(k int) float32 {
+	return float32(math.Ldexp(1, -k))
+}
+
+// HistBinAligned returns the bin of x on the zero-aligned histogram grid
+// with scale s = HistScalePow2(k), whose bins have width 2^k:
+//
+//	x >= 0 (-0 included): j = floor(x * s)        bin j covers [j*2^k, (j+1)*2^k)
+//	x <  0:               j = -1 - floor(-x * s)  bin j covers (j*2^k, (j+1)*2^k]
+//
+// The float32 products are exact because s is a power of two (a product
+// that underflows is below 1, so its floor is still exact), so the index is
+// the exact mathematical one and doubling the bin width maps bin j to
+// floor(j/2) (an arithmetic shift right): histograms on this grid re-bin and
+// merge exactly. Indices saturate at ±2^62 (±Inf included). NaN returns
+// ok == false.
+func HistBinAligned(x, s float32) (j int64, ok bool) {
+	if x != x {
+		return 0, false
+	}
+	const sat = 1 << 62
+	if x >= 0 {
+		v := x * s
+		if v >= sat {
+			return sat, true
+		}
+		return int64(v), true // v >= 0: truncation is floor
+	}
+	v := -x * s
+	if v >= sat {
+		return -sat, true
+	}
+	return -1 - int64(v), true
+}

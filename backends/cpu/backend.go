@@ -1,0 +1,139 @@
+package cpu
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/qgpu/qgpu/engine"
+)
+
+func init() {
+	engine.Register("cpu", 10, func(o engine.Options) (engine.Backend, error) { return New(o) })
+}
+
+// Backend is the CPU backend. It is safe for concurrent use.
+type Backend struct {
+	threads int
+	closed  atomic.Bool
+}
+
+var _ engine.Backend = (*Backend)(nil)
+
+// New opens a CPU backend. Options.Threads bounds the worker goroutines of
+// one op (0: GOMAXPROCS).
+func New(o engine.Options) (*Backend, error) {
+	t := o.Threads
+	if t <= 0 {
+		t = runtime.GOMAXPROCS(0)
+	}
+	return &Backend{threads: t}, nil
+}
+
+// Name returns "cpu".
+func (b *Backend) Name() string { return "cpu" }
+
+// Device describes the CPU and the kernels in use.
+func (b *Backend) Device() engine.DeviceInfo {
+	return engine.DeviceInfo{Backend: "cpu", Name: cpuName(), Driver: "go " + runtime.Version(), Kind: "cpu", Caps: caps(b.threads)}
+}
+
+// Threads is the worker count of one op.
+func (b *Backend) Threads() int { return b.threads }
+
+// Close marks the backend closed. Safe to call twice.
+func (b *Backend) Close() error {
+	b.closed.Store(true)
+	return nil
+}
+
+// buffer is host memory.
+type buffer struct {
+	data  []byte
+	freed atomic.Bool
+}
+
+// Alloc returns a zeroed host buffer.
+func (b *Backend) Alloc(size int) (engine.Buffer, error) {
+	if b.closed.Load() {
+		return nil, fmt.Errorf("cpu: backend %w", engine.ErrClosed)
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("cpu: alloc %d bytes: %w", size, engine.ErrShape)
+	}
+	if size > maxAlloc {
+		return nil, fmt.Errorf("cpu: alloc %d bytes: %w", size, engine.ErrOutOfMemory)
+	}
+	return &buffer{data: make([]byte, size)}, nil
+}
+
+// maxAlloc bounds one allocation (64 GiB) so absurd sizes fail cleanly
+// instead of crashing the process.
+const maxAlloc = 64 << 30
+
+func (m *buffer) Size() int { return len(m.data) }
+
+func (m *buffer) Write(off int, src []byte) error {
+	if m.freed.Load() {
+		return fmt.Errorf("cpu: buffer %w", engine.ErrClosed)
+	}
+	if off < 0 || off > len(m.data) || len(src) > len(m.data)-off {
+		return fmt.Errorf("cpu: write of %d bytes at %d outside buffer of %d: %w", len(src), off, len(m.data), engine.ErrShape)
+	}
+	copy(m.data[off:], src)
+	return nil
+}
+
+func (m *buffer) Read(off int, dst []byte) error {
+	if m.freed.Load() {
+		return fmt.Errorf("cpu: buffer %w", engine.ErrClosed)
+	}
+	if off < 0 || off > len(m.data) || len(dst) > len(m.data)-off {
+		return fmt.Errorf("cpu: read of %d bytes at %d outside buffer of %d: %w", len(dst), off, len(m.data), engine.ErrShape)
+	}
+	copy(dst, m.data[off:])
+	return nil
+}
+
+// Free drops the memory (the garbage collector reclaims it).
+func (m *buffer) Free() {
+	if m.freed.Swap(true) {
+		return
+	}
+	m.data = nil
+}
+
+// bytesOf returns the data bytes of a tensor of this backend.
+func bytesOf(t *engine.Tensor) []byte {
+	m := t.Buffer().(*buffer)
+	return m.data[t.Offset() : t.Offset()+t.Bytes()]
+}
+
+// Supports reports nil for every op the engine defines: the CPU backend is
+// the reference and runs them all.
+func (b *Backend) Supports(op engine.Op) error {
+	if b.closed.Load() {
+		return fmt.Errorf("cpu: backend %w", engine.ErrClosed)
+	}
+	if op.Kind() == 0 {
+		return fmt.Errorf("cpu: op %v: %w", op.Kind(), engine.ErrUnsupported)
+	}
+	return nil
+}
+
+// Run executes ops in order, checking ctx between ops and inside long ones.
+func (b *Backend) Run(ctx context.Context, ops []engine.Op) error {
+	if b.closed.Load() {
+		return fmt.Errorf("cpu: backend %w", engine.ErrClosed)
+	}
+	for _, op := range ops {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := b.run(ctx, op); err != nil {
+			return fmt.Errorf("cpu: %v: %w", op.Kind(), err)
+		}
+	}
+	return nil
+}

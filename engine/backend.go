@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// Sentinel errors. Errors returned by the engine and by backends wrap one
+// of these (test with errors.Is).
+var (
+	// ErrUnavailable: the backend cannot run here (no driver, no device,
+	// built without cgo ...). The wrapping error says why.
+	ErrUnavailable = errors.New("backend unavailable")
+	// ErrUnsupported: the backend does not implement this op or variant.
+	ErrUnsupported = errors.New("unsupported")
+	// ErrOutOfMemory: an allocation failed on the device or host.
+	ErrOutOfMemory = errors.New("out of memory")
+	// ErrDeviceLost: the device stopped working; the engine must be closed.
+	ErrDeviceLost = errors.New("device lost")
+	// ErrShape: a shape is invalid or operands' shapes do not match.
+	ErrShape = qtensor.ErrShape
+	// ErrParams: an op parameter (scale, zero point, attribute, dtype) is invalid.
+	ErrParams = qtensor.ErrParams
+	// ErrClosed: the engine, backend or tensor was closed or released.
+	ErrClosed = errors.New("closed")
+)
+
+// Backend is a compute backend (CPU, Vulkan, OpenGL). Backends are created
+// through the registry and owned by one Engine, which validates every op
+// before a backend sees it: a backend may assume operands are consistent.
+//
+// Backends must be safe for concurrent use: Run may be called from many
+// goroutines at once with ops on different tensors.
+type Backend interface {
+	// Name is the registry name ("cpu", "vulkan", "opengl").
+	Name() string
+	// Device describes the device in use.
+	Device() DeviceInfo
+	// Alloc returns a zeroed buffer of at least size bytes.
+	Alloc(size int) (Buffer, error)
+	// Supports returns nil when the backend can run op, or an error
+	// wrapping ErrUnsupported that says why not.
+	Supports(op Op) error
+	// Run executes ops in order as one submission (later ops see earlier
+	// ops' results) and returns when all are done or ctx is cancelled.
+	Run(ctx context.Context, ops []Op) error
+	// Close frees everything the backend made. Safe to call twice.
+	Close() error
+}
+
+// Timer is implemented by backends that measure device time per op (GPU
+// timestamps). RunTimed is Run that also returns the device time of each
+// op in seconds.
+type Timer interface {
+	RunTimed(ctx context.Context, ops []Op) ([]float64, error)
+}
+
+// Buffer is device memory owned by a backend.
+type Buffer interface {
+	// Size is the usable size in bytes.
+	Size() int
+	// Write copies src into the buffer at byte offset off.
+	Write(off int, src []byte) error
+	// Read copies len(dst) bytes at byte offset off into dst.
+	Read(off int, dst []byte) error
+	// Free releases the buffer. Safe to call twice.
+	Free()
+}
+
+// DeviceInfo describes a backend's device and its capabilities.
+type DeviceInfo struct {
+	Backend string
+	Name    string
+	Driver  string
+	Kind    string            // "cpu", "discrete", "integrated", "virtual", "software"
+	Caps    map[string]string // capability name -> value, for listing
+}
+
+// Options configure a backend when it is opened.
+type Options struct {
+	// Device selects a device by index ("0") or name substring; "" is the
+	// backend's default.
+	Device string
+	// Threads limits CPU worker goroutines (0: GOMAXPROCS).
+	Threads int
+	// Debug turns on extra checking (GL errors after each op, validation).
+	Debug bool
+}
+
+// Factory opens a backend. It returns an error wrapping ErrUnavailable
+// (with the reason) when the backend cannot run on this machine.
+type Factory func(opts Options) (Backend, error)
+
+type registration struct {
+	name     string
+	priority int
+	open     Factory
+}
+
+var (
+	regMu    sync.Mutex
+	registry = map[string]registration{}
+)
+
+// Register makes a backend available under name. Backends call it from
+// init; auto selection tries backends in decreasing priority. Registering a
+// name twice panics (a programming error, like database/sql).
+func Register(name string, priority int, open Factory) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic("engine: backend " + name + " registered twice")
+	}
+	registry[name] = registration{name, priority, open}
+}
+
+// Backends returns the registered backend names, highest priority first.
+func Backends() []string {
+	regMu.Lock()
+	defer regMu.Unlock()
+	regs := make([]registration, 0, len(registry))
+	for _, r := range registry {
+		regs = append(regs, r)
+	}
+	sort.Slice(regs, func(i, j int) bool {
+		if regs[i].priority != regs[j].priority {
+			return regs[i].priority > regs[j].priority
+		}
+		return regs[i].name < regs[j].name
+	})
+	names := make([]string, len(regs))
+	for i, r := range regs {
+		names[i] = r.name
+	}
+	return names
+}
+
+func lookup(name string) (registration, bool) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	r, ok := registry[name]
+	return r, ok
+}
+
+// OpenBackend opens the named backend ("auto" is not accepted here).
+func OpenBackend(name string, opts Options) (Backend, error) {
+	r, ok := lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("engine: backend %q: %w (not compiled in; registered: %v)", name, ErrUnavailable, Backends())
+	}
+	b, err := r.open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("engine: backend %s: %w", name, err)
+	}
+	return b, nil
+}

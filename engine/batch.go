@@ -1,0 +1,889 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// Batch records ops to run together as one submission (one command buffer
+// on a GPU). Every op method validates its operands at once and returns the
+// op's output tensor, allocated but not computed until Run. A Batch is not
+// safe for concurrent use; the Engine is.
+//
+// If a Batch is dropped without Run, Release the outputs it returned.
+type Batch struct {
+	e   *Engine
+	ops []Op
+}
+
+// NewBatch starts an empty batch.
+func (e *Engine) NewBatch() *Batch { return &Batch{e: e} }
+
+// Ops returns the recorded ops.
+func (b *Batch) Ops() []Op { return append([]Op(nil), b.ops...) }
+
+// Len is the number of recorded ops.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// Run executes the recorded ops in order and returns when they are done
+// or ctx is cancelled. A batch can be run again (the ops read their
+// inputs anew).
+func (b *Batch) Run(ctx context.Context) error {
+	_, err := b.e.run(ctx, b.ops, false)
+	return err
+}
+
+// RunTimed is Run that also returns each op's device time in seconds when
+// the backend measures it (GPU timestamps); otherwise the slice is nil.
+func (b *Batch) RunTimed(ctx context.Context) ([]float64, error) {
+	return b.e.run(ctx, b.ops, true)
+}
+
+// out allocates an output tensor and records op.
+func (b *Batch) add(op Op) { b.ops = append(b.ops, op) }
+
+func (b *Batch) out(d qtensor.DType, shape []int, p qtensor.Params) (*Tensor, error) {
+	if err := b.e.enter(); err != nil {
+		return nil, err
+	}
+	defer b.e.leave()
+	return b.e.alloc(d, shape, p)
+}
+
+func errf(op string, base error, format string, args ...any) error {
+	return fmt.Errorf("engine: %s: %w: %s", op, base, fmt.Sprintf(format, args...))
+}
+
+// checkIn validates an input tensor: owned, live, non-empty, one of the
+// given types.
+func (b *Batch) checkIn(op, name string, t *Tensor, types ...qtensor.DType) error {
+	if err := b.e.check(name, t); err != nil {
+		return fmt.Errorf("engine: %s: %w", op, err)
+	}
+	if t.n == 0 {
+		return errf(op, ErrShape, "%s is empty (shape %v)", name, t.shape)
+	}
+	for _, d := range types {
+		if t.dtype == d {
+			return nil
+		}
+	}
+	return errf(op, ErrParams, "%s has type %v, want one of %v", name, t.dtype, types)
+}
+
+func perTensor(op, name string, t *Tensor) (float32, int32, error) {
+	if t.params.Granularity != qtensor.PerTensor || len(t.params.Scales) != 1 {
+		return 0, 0, errf(op, ErrParams, "%s needs per-tensor quantization parameters, has %v", name, t.params.Granularity)
+	}
+	return t.params.Scales[0], t.params.ZeroPoints[0], nil
+}
+
+// Quantize records ONNX QuantizeLinear of float32 x into type d with
+// params p (per tensor, per axis or per block), rounding by rule r.
+func (b *Batch) Quantize(x *Tensor, d qtensor.DType, p qtensor.Params, r qtensor.Rounding) (*Tensor, error) {
+	const op = "Quantize"
+	if err := b.checkIn(op, "x", x, qtensor.Float32); err != nil {
+		return nil, err
+	}
+	if !d.Quantized() {
+		return nil, errf(op, ErrParams, "output type %v is not a quantized type", d)
+	}
+	if r != qtensor.RoundONNX && r != qtensor.RoundTorch {
+		return nil, errf(op, ErrParams, "unknown rounding %v", r)
+	}
+	if err := p.Validate(d, x.shape); err != nil {
+		return nil, fmt.Errorf("engine: %s: %w", op, err)
+	}
+	y, err := b.out(d, x.shape, p)
+	if err != nil {
+		return nil, err
+	}
+	b.add(&Quantize{X: x, Y: y, Rounding: r})
+	return y, nil
+}
+
+// Dequantize records ONNX DequantizeLinear of x with its own params.
+func (b *Batch) Dequantize(x *Tensor) (*Tensor, error) {
+	const op = "Dequantize"
+	if err := b.checkIn(op, "x", x, qtensor.Int8, qtensor.Uint8, qtensor.Int4, qtensor.Uint4); err != nil {
+		return nil, err
+	}
+	y, err := b.out(qtensor.Float32, x.shape, qtensor.Params{})
+	if err != nil {
+		return nil, err
+	}
+	b.add(&Dequantize{X: x, Y: y})
+	return y, nil
+}
+
+// ByteWeightDequant records Caffe2's ByteWeightDequant of uint8 x into a
+// float32 tensor of the given shape (whose element count must match x's).
+// Caffe2's defaults are min -3, max 3.
+func (b *Batch) ByteWeightDequant(x *Tensor, min, max float32, shape []int) (*Tensor, error) {
+	const op = "ByteWeightDequant"
+	if err := b.checkIn(op, "x", x, qtensor.Uint8); err != nil {
+		return nil, err
+	}
+	if !finite(min) || !finite(max) {
+		return nil, errf(op, ErrParams, "min %g and max %g must be finite", min, max)
+	}
+	if shape == nil {
+		shape = x.shape
+	}
+	n, err := qtensor.NumElements(shape)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %s: %w", op, err)
+	}
+	if n != x.n {
+		return nil, errf(op, ErrShape, "shape %v has %d elements, input has %d", shape, n, x.n)
+	}
+	y, err := b.out(qtensor.Float32, shape, qtensor.Params{})
+	if err != nil {
+		return nil, err
+	}
+	b.add(&ByteWeightDequant{X: x, Y: y, Min: min, Max: max})
+	return y, nil
+}
+
+func finite(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
+
+// OutputOptions choose the output of a GEMM or convolution (see Epilogue).
+type OutputOptions struct {
+	// Output is OutInt32 (default), OutFloat32 or OutQuantized.
+	Output OutputKind
+	// Bias is added to the accumulator: nil, or one int32 per output
+	// channel (GEMM column / conv output channel).
+	Bias []int32
+	// AScale is the activation scale (A of a GEMM, X of a conv); 0 takes
+	// it from the tensor's per-tensor params. Float and quantized outputs.
+	AScale float32
+	// BScale are the weight scales, one or one per output channel; nil
+	// takes them from the tensor's params (per tensor, or per axis along
+	// the output-channel axis).
+	BScale []float32
+	// FloatBias is added after scaling for OutFloat32: nil or one per channel.
+	FloatBias []float32
+	// YType, YScale and YZP describe a quantized output (int8 or uint8).
+	YType  qtensor.DType
+	YScale float32
+	YZP    int32
+	// Fixed selects fixed-point requantization (qtensor.RequantizeFixed).
+	Fixed bool
+	// ReLU clamps a quantized output below at YZP.
+	ReLU bool
+}
+
+// GemmOptions configure Batch.Gemm.
+type GemmOptions struct {
+	// AZP are A's zero points: one, or one per row (M); nil takes them
+	// from A's params (per tensor, or per axis along the rows).
+	AZP []int32
+	// BZP are B's zero points: one, or one per column (N); nil takes them
+	// from B's params (per tensor, or per axis along the columns).
+	BZP []int32
+	OutputOptions
+}
+
+// zeroPoints resolves explicit or tensor-derived zero points: one entry or
+// one per index of axis (counted from the end).
+func zeroPoints(op, name string, t *Tensor, given []int32, count, axisFromEnd int) ([]int32, error) {
+	zps := given
+	if zps == nil {
+		switch t.params.Granularity {
+		case qtensor.PerTensor:
+			zps = t.params.ZeroPoints
+		case qtensor.PerAxis:
+			if t.params.Axis != len(t.shape)-axisFromEnd {
+				return nil, errf(op, ErrParams, "%s is quantized per axis %d; only axis %d is supported here", name, t.params.Axis, len(t.shape)-axisFromEnd)
+			}
+			zps = t.params.ZeroPoints
+		default:
+			return nil, errf(op, ErrParams, "%s is quantized %v, which this op does not support", name, t.params.Granularity)
+		}
+	}
+	if len(zps) != 1 && len(zps) != count {
+		return nil, errf(op, ErrParams, "%s zero points: have %d, want 1 or %d", name, len(zps), count)
+	}
+	for i, z := range zps {
+		if err := qtensor.CheckZeroPoint(t.dtype, z); err != nil {
+			return nil, fmt.Errorf("engine: %s: %s zero point %d: %w", op, name, i, err)
+		}
+	}
+	return append([]int32(nil), zps...), nil
+}
+
+// maxAbsDiff is max |q - zp| over the type's range and the zero points.
+func maxAbsDiff(d qtensor.DType, zps []int32) int64 {
+	var m int64
+	for _, z := range zps {
+		m = max(m, int64(z)-int64(d.QMin()), int64(d.QMax())-int64(z))
+	}
+	return m
+}
+
+// epilogue validates OutputOptions for channels output channels (weight
+// scales of w along axisFromEnd) and returns the epilogue and output type.
+func epilogue(op string, o *OutputOptions, a, w *Tensor, channels, wAxisFromEnd int) (Epilogue, qtensor.DType, qtensor.Params, error) {
+	ep := Epilogue{Output: o.Output, ReLU: o.ReLU}
+	if o.Bias != nil {
+		if len(o.Bias) != channels && len(o.Bias) != 1 {
+			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "bias has %d entries, want 1 or %d", len(o.Bias), channels)
+		}
+		ep.Bias = append([]int32(nil), o.Bias...)
+	}
+	if o.Output == OutInt32 {
+		if o.ReLU || o.Fixed || o.FloatBias != nil {
+			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "ReLU, Fixed and FloatBias need a float32 or quantized output")
+		}
+		return ep, qtensor.Int32, qtensor.Params{}, nil
+	}
+	if o.Output != OutFloat32 && o.Output != OutQuantized {
+		return ep, 0, qtensor.Params{}, errf(op, ErrParams, "unknown output kind %d", o.Output)
+	}
+	as := o.AScale
+	if as == 0 {
+		s, _, err := perTensor(op, "activation", a)
+		if err != nil {
+			return ep, 0, qtensor.Params{}, err
+		}
+		as = s
+	}
+	if err := qtensor.CheckScale(as); err != nil {
+		return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: activation %w", op, err)
+	}
+	bs := o.BScale
+	if bs == nil {
+		switch w.params.Granularity {
+		case qtensor.PerTensor:
+			bs = w.params.Scales
+		case qtensor.PerAxis:
+			if w.params.Axis != len(w.shape)-wAxisFromEnd {
+				return ep, 0, qtensor.Params{}, errf(op, ErrParams, "weights quantized per axis %d; the output-channel axis is %d", w.params.Axis, len(w.shape)-wAxisFromEnd)
+			}
+			bs = w.params.Scales
+		default:
+			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "weights quantized %v, which this op does not support", w.params.Granularity)
+		}
+	}
+	if len(bs) != 1 && len(bs) != channels {
+		return ep, 0, qtensor.Params{}, errf(op, ErrParams, "weight scales: have %d, want 1 or %d", len(bs), channels)
+	}
+	for i, s := range bs {
+		if err := qtensor.CheckScale(s); err != nil {
+			return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: weight scale %d: %w", op, i, err)
+		}
+	}
+	if o.Output == OutFloat32 {
+		if o.ReLU || o.Fixed {
+			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "ReLU and Fixed need a quantized output")
+		}
+		if o.FloatBias != nil && len(o.FloatBias) != 1 && len(o.FloatBias) != channels {
+			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "float bias has %d entries, want 1 or %d", len(o.FloatBias), channels)
+		}
+		for _, v := range o.FloatBias {
+			if !finite(v) {
+				return ep, 0, qtensor.Params{}, errf(op, ErrParams, "float bias %g is not finite", v)
+			}
+		}
+		ep.Scale = make([]float32, len(bs))
+		for i, s := range bs {
+			ep.Scale[i] = float32(as * s)
+			if err := qtensor.CheckMultiplier(ep.Scale[i]); err != nil {
+				return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: output scale of channel %d: %w", op, i, err)
+			}
+		}
+		ep.FloatBias = append([]float32(nil), o.FloatBias...)
+		return ep, qtensor.Float32, qtensor.Params{}, nil
+	}
+	if o.FloatBias != nil {
+		return ep, 0, qtensor.Params{}, errf(op, ErrParams, "FloatBias needs a float32 output")
+	}
+	if o.YType != qtensor.Int8 && o.YType != qtensor.Uint8 {
+		return ep, 0, qtensor.Params{}, errf(op, ErrParams, "quantized output type %v, want int8 or uint8", o.YType)
+	}
+	yp := qtensor.TensorParams(o.YScale, o.YZP)
+	if err := yp.Validate(o.YType, []int{1}); err != nil {
+		return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: output: %w", op, err)
+	}
+	ep.YZP = o.YZP
+	ep.Mult = make([]float32, len(bs))
+	for i, s := range bs {
+		ep.Mult[i] = qtensor.RequantMultiplier(as, s, o.YScale)
+		if err := qtensor.CheckMultiplier(ep.Mult[i]); err != nil {
+			return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: channel %d: %w", op, i, err)
+		}
+	}
+	if o.Fixed {
+		ep.Fixed = make([]qtensor.FixedPoint, len(ep.Mult))
+		for i, m := range ep.Mult {
+			fp, err := qtensor.NewFixedPoint(m)
+			if err != nil {
+				return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: channel %d: %w", op, i, err)
+			}
+			ep.Fixed[i] = fp
+		}
+	}
+	return ep, o.YType, yp, nil
+}
+
+// checkAccumulator rejects shapes whose exact accumulator could leave int32.
+func checkAccumulator(op string, terms int64, ma, mb int64, bias []int32) error {
+	var mbias int64
+	for _, v := range bias {
+		mbias = max(mbias, abs64(int64(v)))
+	}
+	if ma != 0 && mb != 0 && terms > (math.MaxInt32-mbias)/(ma*mb) {
+		return errf(op, ErrShape, "%d products of up to %d x %d (plus bias %d) could overflow the int32 accumulator", terms, ma, mb, mbias)
+	}
+	return nil
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// Gemm records batched integer matrix multiplication (MatMulInteger,
+// QLinearMatMul and their float-output and bias variants). A is uint8 or
+// int8 with shape [..., M, K] (or [K]), B int8 or uint8 with shape
+// [..., K, N] (or [K]); leading dimensions broadcast like numpy's matmul.
+func (b *Batch) Gemm(a, w *Tensor, o GemmOptions) (*Tensor, error) {
+	const op = "Gemm"
+	if err := b.checkIn(op, "A", a, qtensor.Uint8, qtensor.Int8); err != nil {
+		return nil, err
+	}
+	if err := b.checkIn(op, "B", w, qtensor.Int8, qtensor.Uint8); err != nil {
+		return nil, err
+	}
+	as, bs := a.shape, w.shape
+	if len(as) == 0 || len(bs) == 0 {
+		return nil, errf(op, ErrShape, "operands must have rank >= 1, have %v and %v", as, bs)
+	}
+	aVec, bVec := len(as) == 1, len(bs) == 1
+	if aVec {
+		as = []int{1, as[0]}
+	}
+	if bVec {
+		bs = []int{bs[0], 1}
+	}
+	M, K := as[len(as)-2], as[len(as)-1]
+	K2, N := bs[len(bs)-2], bs[len(bs)-1]
+	if K != K2 {
+		return nil, errf(op, ErrShape, "inner dimensions differ: A %v, B %v", a.shape, w.shape)
+	}
+	batch, ai, bi, err := broadcastBatch(as[:len(as)-2], bs[:len(bs)-2])
+	if err != nil {
+		return nil, errf(op, ErrShape, "batch dimensions of %v and %v: %v", a.shape, w.shape, err)
+	}
+	azp, err := zeroPoints(op, "A", a, o.AZP, M, 2)
+	if err != nil {
+		return nil, err
+	}
+	bzp, err := zeroPoints(op, "B", w, o.BZP, N, 1)
+	if err != nil {
+		return nil, err
+	}
+	ep, yt, yp, err := epilogue(op, &o.OutputOptions, a, w, N, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAccumulator(op, int64(K), maxAbsDiff(a.dtype, azp), maxAbsDiff(w.dtype, bzp), ep.Bias); err != nil {
+		return nil, err
+	}
+	outShape := append(append([]int(nil), batch...), M, N)
+	if aVec {
+		outShape = append(outShape[:len(outShape)-2], N)
+	}
+	if bVec {
+		outShape = outShape[:len(outShape)-1]
+	}
+	y, err := b.out(yt, outShape, yp)
+	if err != nil {
+		return nil, err
+	}
+	b.add(&Gemm{A: a, B: w, Y: y, M: M, K: K, N: N, Batch: len(ai), AIndex: ai, BIndex: bi, AZP: azp, BZP: bzp, Epilogue: ep})
+	return y, nil
+}
+
+// broadcastBatch broadcasts two batch shapes like numpy and returns the
+// output batch shape and, for each output matrix, the index of the A and B
+// matrices that feed it.
+func broadcastBatch(a, b []int) (out []int, ai, bi []int, err error) {
+	r := max(len(a), len(b))
+	out = make([]int, r)
+	pad := func(s []int) []int { return append(make([]int, r-len(s)), s...) }
+	pa, pb := pad(a), pad(b)
+	for i := range r {
+		x, y := pa[i], pb[i]
+		if i < r-len(a) {
+			x = 1
+		}
+		if i < r-len(b) {
+			y = 1
+		}
+		pa[i], pb[i] = x, y
+		switch {
+		case x == y || y == 1:
+			out[i] = x
+		case x == 1:
+			out[i] = y
+		default:
+			return nil, nil, nil, fmt.Errorf("dimension %d: %d vs %d", i, x, y)
+		}
+	}
+	total, err := qtensor.NumElements(out)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if total > 1<<24 {
+		return nil, nil, nil, fmt.Errorf("%d batch matrices is too many", total)
+	}
+	ai, bi = make([]int, total), make([]int, total)
+	idx := make([]int, r)
+	for k := range total {
+		// k's multi-index over out, row-major.
+		rem := k
+		for i := r - 1; i >= 0; i-- {
+			if out[i] > 0 {
+				idx[i] = rem % out[i]
+				rem /= out[i]
+			}
+		}
+		sa, sb := 0, 0
+		for i := range r {
+			ia, ib := idx[i], idx[i]
+			if pa[i] == 1 {
+				ia = 0
+			}
+			if pb[i] == 1 {
+				ib = 0
+			}
+			sa = sa*pa[i] + ia
+			sb = sb*pb[i] + ib
+		}
+		ai[k], bi[k] = sa, sb
+	}
+	return out, ai, bi, nil
+}
+
+// ConvOptions configure Batch.Conv (ONNX ConvInteger / QLinearConv
+// attributes; 2-D, or 1-D with H = 1).
+type ConvOptions struct {
+	Strides   []int // [sh, sw]; nil: 1
+	Dilations []int // [dh, dw]; nil: 1
+	// Pads are [top, left, bottom, right] (ONNX order: begins then ends).
+	Pads  []int
+	Group int // 0 or 1: ordinary convolution
+	// XZP is X's zero point (nil: from X's per-tensor params).
+	XZP []int32
+	// WZP are W's zero points, one or one per output channel (nil: from W's params).
+	WZP []int32
+	OutputOptions
+}
+
+// spatial is the geometry of a 2-D window op.
+type spatial struct {
+	sh, sw, dh, dw, pt, pl, pb, pr, oh, ow int
+}
+
+func windowGeometry(op string, h, w, kh, kw int, strides, dilations, pads []int) (spatial, error) {
+	var g spatial
+	get := func(s []int, n int, def int, name string) ([]int, error) {
+		if s == nil {
+			r := make([]int, n)
+			for i := range r {
+				r[i] = def
+			}
+			return r, nil
+		}
+		if len(s) != n {
+			return nil, errf(op, ErrParams, "%s has %d values, want %d", name, len(s), n)
+		}
+		return s, nil
+	}
+	st, err := get(strides, 2, 1, "strides")
+	if err != nil {
+		return g, err
+	}
+	di, err := get(dilations, 2, 1, "dilations")
+	if err != nil {
+		return g, err
+	}
+	pa, err := get(pads, 4, 0, "pads")
+	if err != nil {
+		return g, err
+	}
+	const lim = 1 << 20
+	for _, v := range append(append([]int(nil), st...), di...) {
+		if v < 1 || v > lim {
+			return g, errf(op, ErrParams, "strides and dilations must be in [1, 2^20], have %v and %v", st, di)
+		}
+	}
+	for _, v := range pa {
+		if v < 0 || v > lim {
+			return g, errf(op, ErrParams, "pads must be in [0, 2^20], have %v", pa)
+		}
+	}
+	g = spatial{sh: st[0], sw: st[1], dh: di[0], dw: di[1], pt: pa[0], pl: pa[1], pb: pa[2], pr: pa[3]}
+	ekh, ekw := (kh-1)*g.dh+1, (kw-1)*g.dw+1
+	hp, wp := h+g.pt+g.pb, w+g.pl+g.pr
+	if ekh > hp || ekw > wp {
+		return g, errf(op, ErrShape, "dilated kernel %dx%d larger than padded input %dx%d", ekh, ekw, hp, wp)
+	}
+	g.oh = (hp-ekh)/g.sh + 1
+	g.ow = (wp-ekw)/g.sw + 1
+	return g, nil
+}
+
+// Conv records a 2-D integer convolution. X is [N, C, H, W] (or [N, C, L])
+// uint8/int8, W is [O, C/Group, KH, KW] (or [O, C/Group, KL]) int8/uint8.
+func (b *Batch) Conv(x, w *Tensor, o ConvOptions) (*Tensor, error) {
+	const op = "Conv"
+	if err := b.checkIn(op, "X", x, qtensor.Uint8, qtensor.Int8); err != nil {
+		return nil, err
+	}
+	if err := b.checkIn(op, "W", w, qtensor.Int8, qtensor.Uint8); err != nil {
+		return nil, err
+	}
+	xs, ws := x.shape, w.shape
+	oneD := len(xs) == 3
+	if (len(xs) != 4 && len(xs) != 3) || len(ws) != len(xs) {
+		return nil, errf(op, ErrShape, "X must be NCHW (or NCL) and W OIHW (or OIL) of the same rank, have %v and %v", xs, ws)
+	}
+	if oneD {
+		xs = []int{xs[0], xs[1], 1, xs[2]}
+		ws = []int{ws[0], ws[1], 1, ws[2]}
+		o.Strides, o.Dilations, o.Pads = to2D(o.Strides, 1), to2D(o.Dilations, 1), pads1D(o.Pads)
+	}
+	group := o.Group
+	if group == 0 {
+		group = 1
+	}
+	N, C, H, W := xs[0], xs[1], xs[2], xs[3]
+	O, Cg, KH, KW := ws[0], ws[1], ws[2], ws[3]
+	if group < 1 || C%group != 0 || O%group != 0 || Cg != C/group {
+		return nil, errf(op, ErrShape, "group %d does not fit %d input channels, %d output channels and weights %v", group, C, O, w.shape)
+	}
+	g, err := windowGeometry(op, H, W, KH, KW, o.Strides, o.Dilations, o.Pads)
+	if err != nil {
+		return nil, err
+	}
+	xzp, err := zeroPoints(op, "X", x, o.XZP, 1, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(xzp) != 1 {
+		return nil, errf(op, ErrParams, "X needs one zero point")
+	}
+	wzp, err := zeroPoints(op, "W", w, o.WZP, O, len(w.shape))
+	if err != nil {
+		return nil, err
+	}
+	ep, yt, yp, err := epilogue(op, &o.OutputOptions, x, w, O, len(w.shape))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAccumulator(op, int64(Cg)*int64(KH)*int64(KW), maxAbsDiff(x.dtype, xzp), maxAbsDiff(w.dtype, wzp), ep.Bias); err != nil {
+		return nil, err
+	}
+	outShape := []int{N, O, g.oh, g.ow}
+	if oneD {
+		outShape = []int{N, O, g.ow}
+	}
+	y, err := b.out(yt, outShape, yp)
+	if err != nil {
+		return nil, err
+	}
+	b.add(&Conv{X: x, W: w, Y: y, N: N, C: C, H: H, Wd: W, O: O, KH: KH, KW: KW, OH: g.oh, OW: g.ow, Group: group,
+		StrideH: g.sh, StrideW: g.sw, DilationH: g.dh, DilationW: g.dw, PadTop: g.pt, PadLeft: g.pl, PadBottom: g.pb, PadRight: g.pr,
+		XZP: xzp[0], WZP: wzp, Epilogue: ep})
+	return y, nil
+}
+
+func to2D(s []int, def int) []int {
+	if len(s) != 1 {
+		return s
+	}
+	return []int{def, s[0]}
+}
+
+func pads1D(p []int) []int {
+	if len(p) != 2 {
+		return p
+	}
+	return []int{0, p[0], 0, p[1]}
+}
+
+// Requantize records requantization of x (int32 accumulators with scale
+// inScales, one or one per index of axis; or int8/uint8 with its own
+// params) to yType with per-tensor (yScale, yZP). axis is -1 for
+// per-tensor input scales. Fixed selects the fixed-point rule.
+func (b *Batch) Requantize(x *Tensor, inScales []float32, axis int, yType qtensor.DType, yScale float32, yZP int32, fixed bool) (*Tensor, error) {
+	const op = "Requantize"
+	if err := b.checkIn(op, "x", x, qtensor.Int32, qtensor.Int8, qtensor.Uint8); err != nil {
+		return nil, err
+	}
+	r := &Requantize{X: x, Axis: axis}
+	if x.dtype != qtensor.Int32 {
+		if inScales != nil {
+			return nil, errf(op, ErrParams, "a quantized input carries its own scale; pass nil inScales")
+		}
+		switch x.params.Granularity {
+		case qtensor.PerTensor:
+			r.Axis = -1
+		case qtensor.PerAxis:
+			if !allEqual(x.params.ZeroPoints) {
+				return nil, errf(op, ErrParams, "per-axis input needs one zero point for all channels")
+			}
+			r.Axis = x.params.Axis
+		default:
+			return nil, errf(op, ErrParams, "input quantized %v is not supported", x.params.Granularity)
+		}
+		inScales = x.params.Scales
+		r.XZP = x.params.ZeroPoints[0]
+	}
+	channels := 1
+	if r.Axis >= 0 {
+		if r.Axis >= len(x.shape) {
+			return nil, errf(op, ErrParams, "axis %d out of range for shape %v", r.Axis, x.shape)
+		}
+		channels = x.shape[r.Axis]
+	} else if r.Axis != -1 {
+		return nil, errf(op, ErrParams, "axis %d (use -1 for per tensor)", axis)
+	}
+	if len(inScales) != 1 && len(inScales) != channels {
+		return nil, errf(op, ErrParams, "%d input scales, want 1 or %d", len(inScales), channels)
+	}
+	oo := OutputOptions{Output: OutQuantized, AScale: 1, BScale: inScales, YType: yType, YScale: yScale, YZP: yZP, Fixed: fixed}
+	ep, yt, yp, err := epilogue(op, &oo, x, x, channels, 1)
+	if err != nil {
+		return nil, err
+	}
+	r.Epilogue = ep
+	y, err := b.out(yt, x.shape, yp)
+	if err != nil {
+		return nil, err
+	}
+	r.Y = y
+	b.add(r)
+	return y, nil
+}
+
+func allEqual(s []int32) bool {
+	for _, v := range s {
+		if v != s[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// binaryCheck validates two same-shape, same-type per-tensor operands and
+// the output params.
+func (b *Batch) binaryCheck(op string, a, c *Tensor, yScale float32, yZP int32) (sa, sb float32, za, zb int32, err error) {
+	if err = b.checkIn(op, "A", a, qtensor.Int8, qtensor.Uint8); err != nil {
+		return
+	}
+	if err = b.checkIn(op, "B", c, qtensor.Int8, qtensor.Uint8); err != nil {
+		return
+	}
+	if a.dtype != c.dtype || !equalShape(a.shape, c.shape) {
+		err = errf(op, ErrShape, "operands must have the same type and shape, have %v and %v", a, c)
+		return
+	}
+	if sa, za, err = perTensor(op, "A", a); err != nil {
+		return
+	}
+	if sb, zb, err = perTensor(op, "B", c); err != nil {
+		return
+	}
+	if e := qtensor.TensorParams(yScale, yZP).Validate(a.dtype, []int{1}); e != nil {
+		err = fmt.Errorf("engine: %s: output: %w", op, e)
+	}
+	return
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Add records quantized elementwise addition into (yScale, yZP) of A's type.
+func (b *Batch) Add(a, c *Tensor, yScale float32, yZP int32) (*Tensor, error) {
+	const op = "Add"
+	sa, sb, za, zb, err := b.binaryCheck(op, a, c, yScale, yZP)
+	if err != nil {
+		return nil, err
+	}
+	ma, mb := qtensor.AddMultipliers(sa, sb, yScale)
+	if err := qtensor.CheckMultiplier(ma); err != nil {
+		return nil, fmt.Errorf("engine: %s: %w", op, err)
+	}
+	if err := qtensor.CheckMultiplier(mb); err != nil {
+		return nil, fmt.Errorf("engine: %s: %w", op, err)
+	}
+	y, err := b.out(a.dtype, a.shape, qtensor.TensorParams(yScale, yZP))
+	if err != nil {
+		return nil, err
+	}
+	b.add(&Add{A: a, B: c, Y: y, ZA: za, ZB: zb, ZY: yZP, MA: ma, MB: mb})
+	return y, nil
+}
+
+// Mul records quantized elementwise multiplication into (yScale, yZP).
+func (b *Batch) Mul(a, c *Tensor, yScale float32, yZP int32) (*Tensor, error) {
+	const op = "Mul"
+	sa, sb, za, zb, err := b.binaryCheck(op, a, c, yScale, yZP)
+	if err != nil {
+		return nil, err
+	}
+	m := qtensor.MulMultiplier(sa, sb, yScale)
+	if err := qtensor.CheckMultiplier(m); err != nil {
+		return nil, fmt.Errorf("engine: %s: %w", op, err)
+	}
+	y, err := b.out(a.dtype, a.shape, qtensor.TensorParams(yScale, yZP))
+	if err != nil {
+		return nil, err
+	}
+	b.add(&Mul{A: a, B: c, Y: y, ZA: za, ZB: zb, ZY: yZP, M: m})
+	return y, nil
+}
+
+// ReLU records quantized ReLU (max(x, zero point)); x must be per tensor.
+func (b *Batch) ReLU(x *Tensor) (*Tensor, error) {
+	const op = "ReLU"
+	if err := b.checkIn(op, "x", x, qtensor.Int8, qtensor.Uint8); err != nil {
+		return nil, err
+	}
+	_, zp, err := perTensor(op, "x", x)
+	if err != nil {
+		return nil, err
+	}
+	y, err := b.out(x.dtype, x.shape, x.params)
+	if err != nil {
+		return nil, err
+	}
+	b.add(&ReLU{X: x, Y: y, ZP: zp})
+	return y, nil
+}
+
+// PoolOptions configure MaxPool and AvgPool (ONNX attributes, 2-D).
+type PoolOptions struct {
+	Kernel          []int // [kh, kw], required
+	Strides         []int // nil: 1
+	Dilations       []int // nil: 1
+	Pads            []int // [top, left, bottom, right]; nil: 0
+	CountIncludePad bool  // AvgPool only
+}
+
+// MaxPool records quantized max pooling of an NCHW tensor.
+func (b *Batch) MaxPool(x *Tensor, o PoolOptions) (*Tensor, error) { return b.pool(true, x, o) }
+
+// AvgPool records quantized average pooling of an NCHW tensor.
+func (b *Batch) AvgPool(x *Tensor, o PoolOptions) (*Tensor, error) { return b.pool(false, x, o) }
+
+func (b *Batch) pool(isMax bool, x *Tensor, o PoolOptions) (*Tensor, error) {
+	op := "AvgPool"
+	if isMax {
+		op = "MaxPool"
+	}
+	if err := b.checkIn(op, "x", x, qtensor.Int8, qtensor.Uint8); err != nil {
+		return nil, err
+	}
+	if len(x.shape) != 4 {
+		return nil, errf(op, ErrShape, "input must be NCHW, has shape %v", x.shape)
+	}
+	_, zp, err := perTensor(op, "x", x)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.Kernel) != 2 || o.Kernel[0] < 1 || o.Kernel[1] < 1 || o.Kernel[0] > 1<<16 || o.Kernel[1] > 1<<16 {
+		return nil, errf(op, ErrParams, "kernel must be two sizes in [1, 65536], have %v", o.Kernel)
+	}
+	if isMax && o.CountIncludePad {
+		return nil, errf(op, ErrParams, "CountIncludePad applies to AvgPool only")
+	}
+	g, err := windowGeometry(op, x.shape[2], x.shape[3], o.Kernel[0], o.Kernel[1], o.Strides, o.Dilations, o.Pads)
+	if err != nil {
+		return nil, err
+	}
+	y, err := b.out(x.dtype, []int{x.shape[0], x.shape[1], g.oh, g.ow}, x.params)
+	if err != nil {
+		return nil, err
+	}
+	b.add(&Pool{Max: isMax, X: x, Y: y, N: x.shape[0], C: x.shape[1], H: x.shape[2], W: x.shape[3], OH: g.oh, OW: g.ow,
+		KH: o.Kernel[0], KW: o.Kernel[1], StrideH: g.sh, StrideW: g.sw, DilationH: g.dh, DilationW: g.dw,
+		PadTop: g.pt, PadLeft: g.pl, PadBottom: g.pb, PadRight: g.pr, CountIncludePad: o.CountIncludePad, ZP: zp})
+	return y, nil
+}
+
+// maxCounted is the largest element count of a MinMax or Histogram op
+// (uint32 counters).
+const maxCounted = math.MaxUint32
+
+// MinMax records a per-channel min/max reduction of float32 x (axis -1:
+// the whole tensor). Decode its output with Engine.MinMaxResults.
+func (b *Batch) MinMax(x *Tensor, axis int) (*Tensor, error) {
+	const op = "MinMax"
+	if err := b.checkIn(op, "x", x, qtensor.Float32); err != nil {
+		return nil, err
+	}
+	if x.n > maxCounted {
+		return nil, errf(op, ErrShape, "%d elements exceed the 2^32-1 a reduction counts", x.n)
+	}
+	channels, inner := 1, x.n
+	if axis != -1 {
+		if axis < 0 || axis >= len(x.shape) {
+			return nil, errf(op, ErrParams, "axis %d out of range for shape %v", axis, x.shape)
+		}
+		channels, inner = x.shape[axis], 1
+		for _, d := range x.shape[axis+1:] {
+			inner *= d
+		}
+	}
+	y, err := b.out(qtensor.Int32, []int{channels, 6}, qtensor.Params{})
+	if err != nil {
+		return nil, err
+	}
+	b.add(&MinMax{X: x, Y: y, Channels: channels, Inner: inner})
+	return y, nil
+}
+
+// MaxHistogramBins bounds Histogram's bin count.
+const MaxHistogramBins = 1 << 20
+
+// Histogram records a histogram of float32 x with bins bins over [lo, hi].
+// Decode its output with Engine.HistogramResult.
+func (b *Batch) Histogram(x *Tensor, bins int, lo, hi float32) (*Tensor, error) {
+	const op = "Histogram"
+	if err := b.checkIn(op, "x", x, qtensor.Float32); err != nil {
+		return nil, err
+	}
+	if x.n > maxCounted {
+		return nil, errf(op, ErrShape, "%d elements exceed the 2^32-1 a reduction counts", x.n)
+	}
+	if bins < 1 || bins > MaxHistogramBins {
+		return nil, errf(op, ErrParams, "bins %d outside [1, %d]", bins, MaxHistogramBins)
+	}
+	if !finite(lo) || !finite(hi) || !(lo < hi) || !finite(qtensor.HistScale(bins, lo, hi)) {
+		return nil, errf(op, ErrParams, "range [%g, %g] must be finite with lo < hi and a finite bins/(hi-lo)", lo, hi)
+	}
+	y, err := b.out(qtensor.Int32, []int{bins + 3}, qtensor.Params{})
+	if err != nil {
+		return nil, err
+	}
+	b.add(&Histogram{X: x, Y: y, Bins: bins, Lo: lo, Hi: hi})
+	return y, nil
+}

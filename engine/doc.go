@@ -1,0 +1,18 @@
+// Package engine is qgpu's one Go API over every backend.
+//
+// An Engine owns one Backend (CPU, Vulkan or OpenGL, chosen by name or
+// "auto"), uploads qtensor.Tensors to the device once, records ops into
+// Batches that run as one submission, and downloads results. It validates
+// every op before a backend sees it, so every backend gets the same clean
+// errors and the same defaults; errors wrap the sentinels ErrShape,
+// ErrParams, ErrUnsupported, ErrUnavailable, ErrOutOfMemory, ErrDeviceLost
+// and ErrClosed.
+//
+// Backends register themselves in init (import
+// _ "github.com/qgpu/qgpu/backends/cpu"), the way database/sql drivers do;
+// the engine imports none of them.
+//
+// The ops and their exact semantics are documented on the op types
+// (Quantize, Gemm, Conv, ...), which reference the scalar formulas in
+// package qtensor.
+package engine

@@ -1,0 +1,309 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// Config selects and configures an engine's backend.
+type Config struct {
+	// Backend is "cpu", "vulkan", "opengl" or "auto" ("" means "auto").
+	// auto takes the first registered backend, by priority, that opens on
+	// a hardware device; software GPU drivers (lavapipe, SwiftShader,
+	// llvmpipe) are slower than the CPU backend and are used only when
+	// named. The reasons the others were passed over are in
+	// Engine.Fallbacks.
+	Backend string
+	Options
+	// GuardBytes surrounds every tensor with this many bytes of a known
+	// pattern (rounded up to a multiple of 256); CheckGuards reports any
+	// that were overwritten. For conformance testing.
+	GuardBytes int
+}
+
+// Engine is the one API over every backend. It validates ops, owns the
+// backend and every tensor made through it. An Engine is safe for
+// concurrent use by many goroutines.
+type Engine struct {
+	b         Backend
+	fallbacks []string
+	guard     int
+
+	mu     sync.RWMutex // held for reading by every call that uses b; for writing by Close
+	closed bool
+
+	gmu     sync.Mutex
+	guarded map[*Tensor]struct{}
+}
+
+// New opens an engine on the configured backend.
+func New(cfg Config) (*Engine, error) {
+	name := cfg.Backend
+	if name == "" {
+		name = "auto"
+	}
+	e := &Engine{}
+	if cfg.GuardBytes > 0 {
+		e.guard = (cfg.GuardBytes + 255) &^ 255
+		e.guarded = map[*Tensor]struct{}{}
+	}
+	if name != "auto" {
+		b, err := OpenBackend(name, cfg.Options)
+		if err != nil {
+			return nil, err
+		}
+		e.b = b
+		return e, nil
+	}
+	for _, n := range Backends() {
+		b, err := OpenBackend(n, cfg.Options)
+		if err != nil {
+			e.fallbacks = append(e.fallbacks, err.Error())
+			continue
+		}
+		if k := b.Device().Kind; n != "cpu" && (k == "software" || k == "cpu") {
+			e.fallbacks = append(e.fallbacks, fmt.Sprintf("engine: backend %s: only a software device (%s); the CPU backend is faster", n, b.Device().Name))
+			b.Close()
+			continue
+		}
+		e.b = b
+		return e, nil
+	}
+	return nil, fmt.Errorf("engine: auto: no backend opened: %w: %s", ErrUnavailable, strings.Join(e.fallbacks, "; "))
+}
+
+// Backend returns the backend in use.
+func (e *Engine) Backend() Backend { return e.b }
+
+// Fallbacks returns why auto selection passed over other backends.
+func (e *Engine) Fallbacks() []string { return append([]string(nil), e.fallbacks...) }
+
+// Close releases the backend and everything made through it. Safe to call
+// twice; any later call returns an error wrapping ErrClosed.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	return e.b.Close()
+}
+
+// enter takes the read lock and fails if the engine is closed.
+func (e *Engine) enter() error {
+	e.mu.RLock()
+	if e.closed {
+		e.mu.RUnlock()
+		return fmt.Errorf("engine %w", ErrClosed)
+	}
+	return nil
+}
+
+func (e *Engine) leave() { e.mu.RUnlock() }
+
+const guardByte = 0xA5
+
+// alloc makes a tensor of the given type, shape and params (validated by
+// the caller) with zeroed data.
+func (e *Engine) alloc(d qtensor.DType, shape []int, p qtensor.Params) (*Tensor, error) {
+	n, err := qtensor.NumElements(shape)
+	if err != nil {
+		return nil, err
+	}
+	nb, ok := d.StorageBytes(n)
+	if !ok || nb > maxInt-2*e.guard-4 {
+		return nil, fmt.Errorf("%w: %v tensor of shape %v is too large", ErrShape, d, shape)
+	}
+	size := (nb+3)&^3 + 2*e.guard
+	buf, err := e.b.Alloc(size)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tensor{eng: e, buf: buf, off: e.guard, nbytes: nb, dtype: d, shape: append([]int(nil), shape...), n: n, params: p.Clone()}
+	if e.guard > 0 {
+		pat := make([]byte, size-nb-e.guard)
+		for i := range pat {
+			pat[i] = guardByte
+		}
+		if err := buf.Write(0, pat[:e.guard]); err != nil {
+			buf.Free()
+			return nil, err
+		}
+		if err := buf.Write(e.guard+nb, pat); err != nil {
+			buf.Free()
+			return nil, err
+		}
+		e.gmu.Lock()
+		e.guarded[t] = struct{}{}
+		e.gmu.Unlock()
+	}
+	return t, nil
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// CheckGuards verifies the guard bytes of every live tensor (Config.GuardBytes)
+// and returns an error naming the tensors whose guards were overwritten.
+func (e *Engine) CheckGuards() error {
+	if e.guard == 0 {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.leave()
+	e.gmu.Lock()
+	ts := make([]*Tensor, 0, len(e.guarded))
+	for t := range e.guarded {
+		if t.Released() {
+			delete(e.guarded, t)
+			continue
+		}
+		ts = append(ts, t)
+	}
+	e.gmu.Unlock()
+	var bad []string
+	for _, t := range ts {
+		size := t.buf.Size()
+		b := make([]byte, size)
+		if err := t.buf.Read(0, b); err != nil {
+			return err
+		}
+		for i, v := range b {
+			if (i < t.off || i >= t.off+t.nbytes) && v != guardByte {
+				where := "before"
+				if i >= t.off {
+					where = "after"
+				}
+				bad = append(bad, fmt.Sprintf("%v: guard byte %d %s the data overwritten (0x%02x)", t, i-t.off, where, v))
+				break
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New("engine: out-of-bounds writes: " + strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// Upload copies a host tensor to the device.
+func (e *Engine) Upload(h *qtensor.Tensor) (*Tensor, error) {
+	if h == nil {
+		return nil, fmt.Errorf("%w: nil tensor", ErrParams)
+	}
+	if err := h.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: upload: %w", err)
+	}
+	if err := e.enter(); err != nil {
+		return nil, err
+	}
+	defer e.leave()
+	t, err := e.alloc(h.DType, h.Shape, h.Params)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.buf.Write(t.off, h.Data); err != nil {
+		t.Release()
+		return nil, err
+	}
+	return t, nil
+}
+
+// UploadFloat32 copies float32 values of the given shape to the device.
+func (e *Engine) UploadFloat32(shape []int, x []float32) (*Tensor, error) {
+	h, err := qtensor.FromFloat32(shape, x)
+	if err != nil {
+		return nil, err
+	}
+	return e.Upload(h)
+}
+
+// Empty makes a zeroed tensor. p is required for quantized types and
+// ignored for others.
+func (e *Engine) Empty(d qtensor.DType, shape []int, p qtensor.Params) (*Tensor, error) {
+	if !d.Valid() {
+		return nil, fmt.Errorf("%w: invalid dtype %d", ErrParams, uint8(d))
+	}
+	if d.Quantized() {
+		if err := p.Validate(d, shape); err != nil {
+			return nil, err
+		}
+	} else {
+		p = qtensor.Params{}
+	}
+	if err := e.enter(); err != nil {
+		return nil, err
+	}
+	defer e.leave()
+	return e.alloc(d, shape, p)
+}
+
+// Download copies a tensor back to the host.
+func (e *Engine) Download(t *Tensor) (*qtensor.Tensor, error) {
+	if err := e.check("tensor", t); err != nil {
+		return nil, err
+	}
+	if err := e.enter(); err != nil {
+		return nil, err
+	}
+	defer e.leave()
+	h := &qtensor.Tensor{DType: t.dtype, Shape: t.Shape(), Params: t.params.Clone(), Data: make([]byte, t.nbytes)}
+	if err := t.buf.Read(t.off, h.Data); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// DownloadFloat32 copies a float32 tensor back as a slice.
+func (e *Engine) DownloadFloat32(t *Tensor) ([]float32, error) {
+	if t != nil && t.dtype != qtensor.Float32 {
+		return nil, fmt.Errorf("%w: DownloadFloat32 of a %v tensor", ErrParams, t.dtype)
+	}
+	h, err := e.Download(t)
+	if err != nil {
+		return nil, err
+	}
+	return h.Float32s(), nil
+}
+
+// Supports reports whether the backend can run every op of the batch
+// (nil) or why not (an error wrapping ErrUnsupported).
+func (e *Engine) Supports(b *Batch) error {
+	for _, op := range b.ops {
+		if err := e.b.Supports(op); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run validates ownership and executes ops as one submission.
+func (e *Engine) run(ctx context.Context, ops []Op, timed bool) ([]float64, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := e.enter(); err != nil {
+		return nil, err
+	}
+	defer e.leave()
+	for _, op := range ops {
+		if err := e.b.Supports(op); err != nil {
+			return nil, fmt.Errorf("engine: %s on %s: %w", op.Kind(), e.b.Name(), err)
+		}
+	}
+	if timed {
+		if tb, ok := e.b.(Timer); ok {
+			return tb.RunTimed(ctx, ops)
+		}
+	}
+	return nil, e.b.Run(ctx, ops)
+}

@@ -1,0 +1,305 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// OpKind names an op.
+type OpKind uint8
+
+// Op kinds. DynamicQuantizeLinear is not a kind: the engine composes it from
+// MinMax and Quantize.
+const (
+	OpQuantize OpKind = iota + 1
+	OpDequantize
+	OpByteWeightDequant
+	OpRequantize
+	OpGemm
+	OpConv
+	OpAdd
+	OpMul
+	OpReLU
+	OpMaxPool
+	OpAvgPool
+	OpMinMax
+	OpHistogram
+	numOpKinds
+)
+
+var opNames = [...]string{
+	OpQuantize: "Quantize", OpDequantize: "Dequantize", OpByteWeightDequant: "ByteWeightDequant",
+	OpRequantize: "Requantize", OpGemm: "Gemm", OpConv: "Conv", OpAdd: "Add", OpMul: "Mul",
+	OpReLU: "ReLU", OpMaxPool: "MaxPool", OpAvgPool: "AvgPool", OpMinMax: "MinMax", OpHistogram: "Histogram",
+}
+
+func (k OpKind) String() string {
+	if k > 0 && k < numOpKinds {
+		return opNames[k]
+	}
+	return fmt.Sprintf("OpKind(%d)", uint8(k))
+}
+
+// OpKinds lists every op kind.
+func OpKinds() []OpKind {
+	ks := make([]OpKind, 0, numOpKinds-1)
+	for k := OpQuantize; k < numOpKinds; k++ {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// Op is one validated operation, as a backend receives it. The concrete
+// types are the structs below; all their operands belong to the backend
+// that runs them and have been checked by the engine. Backends must not
+// modify an op.
+type Op interface {
+	Kind() OpKind
+	// Outputs lists the tensors the op writes.
+	Outputs() []*Tensor
+}
+
+// Quantize is ONNX QuantizeLinear: Y = qtensor.Quantize(X, pair) per element
+// (or QuantizeTorch with Rounding == RoundTorch), with the (scale, zero
+// point) pairs of Y.Params(). X is float32; Y is int8, uint8, int4 or uint4
+// of the same shape.
+type Quantize struct {
+	X, Y     *Tensor
+	Rounding qtensor.Rounding
+}
+
+// Dequantize is ONNX DequantizeLinear: Y = qtensor.Dequantize(X) per element
+// with X.Params(). Y is float32 of X's shape.
+type Dequantize struct{ X, Y *Tensor }
+
+// ByteWeightDequant is Caffe2's op: Y = qtensor.ByteWeightDequant(X, Min,
+// Max) per element; X is uint8, Y float32 with the requested shape.
+type ByteWeightDequant struct {
+	X, Y     *Tensor
+	Min, Max float32
+}
+
+// OutputKind is the output form of a GEMM or convolution.
+type OutputKind uint8
+
+// Output kinds.
+const (
+	OutInt32     OutputKind = iota // the int32 accumulator (plus Bias)
+	OutFloat32                     // qtensor.FloatOutput(acc, Scale[c], FloatBias[c])
+	OutQuantized                   // qtensor.Requantize or RequantizeFixed into Y's type
+)
+
+func (o OutputKind) String() string {
+	switch o {
+	case OutInt32:
+		return "int32"
+	case OutFloat32:
+		return "float32"
+	case OutQuantized:
+		return "quantized"
+	}
+	return fmt.Sprintf("OutputKind(%d)", uint8(o))
+}
+
+// Epilogue turns an int32 accumulator of output channel c (the GEMM column
+// n, the convolution output channel o, or the Requantize axis index) into
+// the output element:
+//
+//	acc' = acc + Bias[c]                      (Bias nil: + 0)
+//	OutInt32:     y = acc'
+//	OutFloat32:   y = qtensor.FloatOutput(acc', Scale[c], FloatBias[c])   (FloatBias nil: 0)
+//	OutQuantized: y = qtensor.Requantize(acc', Mult[c], YZP, qmin, qmax)
+//	              or qtensor.RequantizeFixed(acc', Fixed[c], ...) when Fixed != nil;
+//	              ReLU raises qmin to YZP.
+//
+// A per-channel slice has one entry per channel or exactly one entry that
+// applies to all (index it with Epilogue.At). acc + Bias wraps like int32
+// addition in Go; the engine rejects shapes where an exact accumulator
+// could exceed int32 (see Gemm).
+type Epilogue struct {
+	Output    OutputKind
+	Bias      []int32
+	Scale     []float32
+	FloatBias []float32
+	Mult      []float32
+	Fixed     []qtensor.FixedPoint
+	YZP       int32
+	ReLU      bool
+}
+
+// At returns s[c], or s[0] when s has a single entry.
+func At[T any](s []T, c int) T {
+	if len(s) == 1 {
+		return s[0]
+	}
+	return s[c]
+}
+
+// Requantize maps X (int32 accumulators, or int8/uint8 with zero point XZP)
+// to Y (int8/uint8) of the same shape through the Epilogue with Output ==
+// OutQuantized. The channel of element i is its index along Axis (Axis -1:
+// channel 0 for all): for int32 X the accumulator is X[i]; for quantized X
+// it is X[i] - XZP.
+type Requantize struct {
+	X, Y *Tensor
+	XZP  int32
+	Axis int
+	Epilogue
+}
+
+// Gemm is batched integer matrix multiplication (ONNX MatMulInteger and
+// QLinearMatMul, with Epilogue):
+//
+//	acc[b][m][n] = sum_k (A[AIndex[b]][m][k] - AZP[m]) * (B[BIndex[b]][k][n] - BZP[n])
+//
+// A holds matrices of M x K (uint8 or int8), B matrices of K x N (int8 or
+// uint8), Y Batch matrices of M x N; all row-major and contiguous. AZP has
+// 1 or M entries, BZP 1 or N (index with At); the epilogue's channel is n.
+type Gemm struct {
+	A, B, Y        *Tensor
+	M, K, N        int
+	Batch          int
+	AIndex, BIndex []int
+	AZP, BZP       []int32
+	Epilogue
+}
+
+// Conv is 2-D integer convolution (ONNX ConvInteger and QLinearConv) in
+// NCHW with OIHW weights:
+//
+//	acc[n][o][oh][ow] = sum_{c in group(o), kh, kw} (X[n][c][ih][iw] - XZP) * (W[o][c'][kh][kw] - WZP[o])
+//
+// with ih = oh*StrideH - PadTop + kh*DilationH (likewise iw); cells outside
+// the input contribute 0 (zero points are subtracted before padding). X is
+// [N, C, H, W] uint8/int8, W [O, C/Group, KH, KW] int8/uint8, Y [N, O, OH, OW].
+// The epilogue's channel is o.
+type Conv struct {
+	X, W, Y                                *Tensor
+	N, C, H, Wd, O, KH, KW, OH, OW         int
+	Group                                  int
+	StrideH, StrideW, DilationH, DilationW int
+	PadTop, PadLeft, PadBottom, PadRight   int
+	XZP                                    int32
+	WZP                                    []int32
+	Epilogue
+}
+
+// Add is quantized elementwise addition of two tensors of the same shape and
+// type: Y = qtensor.Add(A, ZA, B, ZB, MA, MB, ZY, qmin, qmax) with
+// MA, MB = qtensor.AddMultipliers(sa, sb, sy).
+type Add struct {
+	A, B, Y    *Tensor
+	ZA, ZB, ZY int32
+	MA, MB     float32
+}
+
+// Mul is quantized elementwise multiplication: Y = qtensor.Mul(A, ZA, B, ZB,
+// M, ZY, qmin, qmax) with M = qtensor.MulMultiplier(sa, sb, sy).
+type Mul struct {
+	A, B, Y    *Tensor
+	ZA, ZB, ZY int32
+	M          float32
+}
+
+// ReLU is quantized ReLU: Y = max(X, ZP), same type and params.
+type ReLU struct {
+	X, Y *Tensor
+	ZP   int32
+}
+
+// Pool is 2-D max or average pooling of a quantized NCHW tensor; the output
+// keeps the input's scale and zero point. MaxPool takes the maximum of the
+// window's cells inside the input; AvgPool computes qtensor.AveragePool over
+// the sum of (q - ZP) of the cells inside the input, divided by the number
+// of those cells, or by KH*KW when CountIncludePad (padding cells then
+// count as real 0). A window with no cell inside the input yields ZP.
+type Pool struct {
+	Max                                    bool
+	X, Y                                   *Tensor
+	N, C, H, W, OH, OW, KH, KW             int
+	StrideH, StrideW, DilationH, DilationW int
+	PadTop, PadLeft, PadBottom, PadRight   int
+	CountIncludePad                        bool
+	ZP                                     int32
+}
+
+// MinMax computes, per channel, the minimum and maximum of the finite
+// float32 values of X and counts the finite, NaN, +Inf and -Inf values.
+// Element i is in channel (i / Inner) % Channels. Y is an int32 tensor
+// [Channels, 6] holding per channel, as uint32 words:
+//
+//	0: MinMaxKey of the minimum (0xFFFFFFFF when there is no finite value)
+//	1: MinMaxKey of the maximum (0 when there is no finite value)
+//	2: finite count, 3: NaN count, 4: +Inf count, 5: -Inf count
+//
+// -0 counts as +0. Counts wrap at 2^32; the engine keeps ops below that.
+type MinMax struct {
+	X, Y            *Tensor
+	Channels, Inner int
+}
+
+// MinMaxKey maps a float32 to a uint32 whose unsigned order is the float
+// order (-0 and +0 map to the key of +0). It is the form in which MinMax
+// outputs and GPU atomics compare floats.
+func MinMaxKey(f float32) uint32 {
+	if f == 0 {
+		f = 0
+	}
+	b := f32bits(f)
+	if b>>31 != 0 {
+		return ^b
+	}
+	return b | 0x80000000
+}
+
+// MinMaxFromKey inverts MinMaxKey.
+func MinMaxFromKey(k uint32) float32 {
+	if k>>31 != 0 {
+		return f32frombits(k &^ 0x80000000)
+	}
+	return f32frombits(^k)
+}
+
+// Histogram counts the float32 values of X into Bins equal bins over
+// [Lo, Hi] with qtensor.HistBin. Y is an int32 tensor [Bins+3] of uint32
+// counts: Bins bins, then below Lo, above Hi, NaN. Counts wrap at 2^32; the
+// engine keeps ops below that.
+type Histogram struct {
+	X, Y   *Tensor
+	Bins   int
+	Lo, Hi float32
+}
+
+func (*Quantize) Kind() OpKind          { return OpQuantize }
+func (*Dequantize) Kind() OpKind        { return OpDequantize }
+func (*ByteWeightDequant) Kind() OpKind { return OpByteWeightDequant }
+func (*Requantize) Kind() OpKind        { return OpRequantize }
+func (*Gemm) Kind() OpKind              { return OpGemm }
+func (*Conv) Kind() OpKind              { return OpConv }
+func (*Add) Kind() OpKind               { return OpAdd }
+func (*Mul) Kind() OpKind               { return OpMul }
+func (*ReLU) Kind() OpKind              { return OpReLU }
+func (*MinMax) Kind() OpKind            { return OpMinMax }
+func (*Histogram) Kind() OpKind         { return OpHistogram }
+
+// Kind is OpMaxPool or OpAvgPool.
+func (p *Pool) Kind() OpKind {
+	if p.Max {
+		return OpMaxPool
+	}
+	return OpAvgPool
+}
+
+func (o *Quantize) Outputs() []*Tensor          { return []*Tensor{o.Y} }
+func (o *Dequantize) Outputs() []*Tensor        { return []*Tensor{o.Y} }
+func (o *ByteWeightDequant) Outputs() []*Tensor { return []*Tensor{o.Y} }
+func (o *Requantize) Outputs() []*Tensor        { return []*Tensor{o.Y} }
+func (o *Gemm) Outputs() []*Tensor              { return []*Tensor{o.Y} }
+func (o *Conv) Outputs() []*Tensor              { return []*Tensor{o.Y} }
+func (o *Add) Outputs() []*Tensor               { return []*Tensor{o.Y} }
+func (o *Mul) Outputs() []*Tensor               { return []*Tensor{o.Y} }
+func (o *ReLU) Outputs() []*Tensor              { return []*Tensor{o.Y} }
+func (o *Pool) Outputs() []*Tensor              { return []*Tensor{o.Y} }
+func (o *MinMax) Outputs() []*Tensor            { return []*Tensor{o.Y} }
+func (o *Histogram) Outputs() []*Tensor         { return []*Tensor{o.Y} }

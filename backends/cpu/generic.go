@@ -1,0 +1,323 @@
+package cpu
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+
+	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// This file holds the reference kernels: plain Go, one loop per op, every
+// element computed by the scalar formula of package qtensor. They define
+// the truth that the SIMD kernels and the GPU backends are checked against,
+// so they are written for clarity, not speed.
+
+// view wraps a tensor's bytes in a qtensor.Tensor so the one
+// implementation of element packing (At/Set) is used.
+func view(t *engine.Tensor) *qtensor.Tensor {
+	return &qtensor.Tensor{DType: t.DType(), Data: bytesOf(t)}
+}
+
+func getF32(b []byte, i int) float32 {
+	return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+}
+
+func putF32(b []byte, i int, v float32) {
+	binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+}
+
+func putU32(b []byte, i int, v uint32) {
+	binary.LittleEndian.PutUint32(b[4*i:], v)
+}
+
+func quantizeGeneric(op *engine.Quantize) error {
+	x, y := bytesOf(op.X), view(op.Y)
+	p := op.Y.Params()
+	ix := p.Indexer(op.Y.Shape())
+	q := op.Rounding.QuantizeFunc()
+	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
+	for i := range op.X.Len() {
+		k := ix.Pair(i)
+		y.Set(i, q(getF32(x, i), p.Scales[k], p.ZeroPoints[k], qmin, qmax))
+	}
+	return nil
+}
+
+func dequantizeGeneric(op *engine.Dequantize) error {
+	x, y := view(op.X), bytesOf(op.Y)
+	p := op.X.Params()
+	ix := p.Indexer(op.X.Shape())
+	for i := range op.X.Len() {
+		k := ix.Pair(i)
+		putF32(y, i, qtensor.Dequantize(x.At(i), p.ZeroPoints[k], p.Scales[k]))
+	}
+	return nil
+}
+
+func byteWeightDequantGeneric(op *engine.ByteWeightDequant) error {
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	for i, q := range x {
+		putF32(y, i, qtensor.ByteWeightDequant(q, op.Min, op.Max))
+	}
+	return nil
+}
+
+// output writes element i of an op output from accumulator acc of channel
+// c through the epilogue (see engine.Epilogue).
+type output struct {
+	ep         *engine.Epilogue
+	y          *qtensor.Tensor
+	qmin, qmax int32
+}
+
+func newOutput(ep *engine.Epilogue, y *engine.Tensor) output {
+	o := output{ep: ep, y: view(y)}
+	if ep.Output == engine.OutQuantized {
+		o.qmin, o.qmax = y.DType().QMin(), y.DType().QMax()
+		if ep.ReLU {
+			o.qmin = max(o.qmin, ep.YZP)
+		}
+	}
+	return o
+}
+
+func (o *output) store(i int, acc int32, c int) {
+	ep := o.ep
+	if ep.Bias != nil {
+		acc += engine.At(ep.Bias, c)
+	}
+	switch ep.Output {
+	case engine.OutInt32:
+		o.y.Set(i, acc)
+	case engine.OutFloat32:
+		var fb float32
+		if ep.FloatBias != nil {
+			fb = engine.At(ep.FloatBias, c)
+		}
+		putF32(o.y.Data, i, qtensor.FloatOutput(acc, engine.At(ep.Scale, c), fb))
+	case engine.OutQuantized:
+		if ep.Fixed != nil {
+			o.y.Set(i, qtensor.RequantizeFixed(acc, engine.At(ep.Fixed, c), ep.YZP, o.qmin, o.qmax))
+		} else {
+			o.y.Set(i, qtensor.Requantize(acc, engine.At(ep.Mult, c), ep.YZP, o.qmin, o.qmax))
+		}
+	}
+}
+
+func requantizeGeneric(op *engine.Requantize) error {
+	x := view(op.X)
+	out := newOutput(&op.Epilogue, op.Y)
+	channels, inner := 1, 1
+	if op.Axis >= 0 {
+		shape := op.X.Shape()
+		channels = shape[op.Axis]
+		for _, d := range shape[op.Axis+1:] {
+			inner *= d
+		}
+	}
+	zp := op.XZP
+	if op.X.DType() == qtensor.Int32 {
+		zp = 0
+	}
+	for i := range op.X.Len() {
+		out.store(i, x.At(i)-zp, (i/inner)%channels)
+	}
+	return nil
+}
+
+func gemmGeneric(ctx context.Context, op *engine.Gemm) error {
+	a, b := view(op.A), view(op.B)
+	out := newOutput(&op.Epilogue, op.Y)
+	M, K, N := op.M, op.K, op.N
+	for bt := range op.Batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ao, bo, yo := op.AIndex[bt]*M*K, op.BIndex[bt]*K*N, bt*M*N
+		for m := range M {
+			azp := engine.At(op.AZP, m)
+			for n := range N {
+				bzp := engine.At(op.BZP, n)
+				var acc int32
+				for k := range K {
+					acc += (a.At(ao+m*K+k) - azp) * (b.At(bo+k*N+n) - bzp)
+				}
+				out.store(yo+m*N+n, acc, n)
+			}
+		}
+	}
+	return nil
+}
+
+func convGeneric(ctx context.Context, op *engine.Conv) error {
+	x, w := view(op.X), view(op.W)
+	out := newOutput(&op.Epilogue, op.Y)
+	cg := op.C / op.Group
+	og := op.O / op.Group
+	for n := range op.N {
+		for o := range op.O {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			g := o / og
+			wzp := engine.At(op.WZP, o)
+			for oh := range op.OH {
+				for ow := range op.OW {
+					var acc int32
+					for c := range cg {
+						ci := g*cg + c
+						for kh := range op.KH {
+							ih := oh*op.StrideH - op.PadTop + kh*op.DilationH
+							if ih < 0 || ih >= op.H {
+								continue
+							}
+							for kw := range op.KW {
+								iw := ow*op.StrideW - op.PadLeft + kw*op.DilationW
+								if iw < 0 || iw >= op.Wd {
+									continue
+								}
+								xv := x.At(((n*op.C+ci)*op.H+ih)*op.Wd + iw)
+								wv := w.At(((o*cg+c)*op.KH+kh)*op.KW + kw)
+								acc += (xv - op.XZP) * (wv - wzp)
+							}
+						}
+					}
+					out.store(((n*op.O+o)*op.OH+oh)*op.OW+ow, acc, o)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func addGeneric(op *engine.Add) error {
+	a, b, y := view(op.A), view(op.B), view(op.Y)
+	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
+	for i := range op.A.Len() {
+		y.Set(i, qtensor.Add(a.At(i), op.ZA, b.At(i), op.ZB, op.MA, op.MB, op.ZY, qmin, qmax))
+	}
+	return nil
+}
+
+func mulGeneric(op *engine.Mul) error {
+	a, b, y := view(op.A), view(op.B), view(op.Y)
+	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
+	for i := range op.A.Len() {
+		y.Set(i, qtensor.Mul(a.At(i), op.ZA, b.At(i), op.ZB, op.M, op.ZY, qmin, qmax))
+	}
+	return nil
+}
+
+func reluGeneric(op *engine.ReLU) error {
+	x, y := view(op.X), view(op.Y)
+	for i := range op.X.Len() {
+		y.Set(i, max(x.At(i), op.ZP))
+	}
+	return nil
+}
+
+func poolGeneric(ctx context.Context, op *engine.Pool) error {
+	x, y := view(op.X), view(op.Y)
+	qmin, qmax := op.X.DType().QMin(), op.X.DType().QMax()
+	for nc := range op.N * op.C {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for oh := range op.OH {
+			for ow := range op.OW {
+				var sum int64
+				var cells int64
+				best := int32(math.MinInt32)
+				for kh := range op.KH {
+					ih := oh*op.StrideH - op.PadTop + kh*op.DilationH
+					if ih < 0 || ih >= op.H {
+						continue
+					}
+					for kw := range op.KW {
+						iw := ow*op.StrideW - op.PadLeft + kw*op.DilationW
+						if iw < 0 || iw >= op.W {
+							continue
+						}
+						v := x.At((nc*op.H+ih)*op.W + iw)
+						best = max(best, v)
+						sum += int64(v - op.ZP)
+						cells++
+					}
+				}
+				var r int32
+				switch {
+				case cells == 0:
+					r = op.ZP
+				case op.Max:
+					r = best
+				default:
+					count := cells
+					if op.CountIncludePad {
+						count = int64(op.KH * op.KW)
+					}
+					r = qtensor.AveragePool(sum, count, op.ZP, qmin, qmax)
+				}
+				y.Set((nc*op.OH+oh)*op.OW+ow, r)
+			}
+		}
+	}
+	return nil
+}
+
+func minMaxGeneric(op *engine.MinMax) error {
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	type acc struct{ lo, hi, finite, nan, pinf, ninf uint32 }
+	st := make([]acc, op.Channels)
+	for c := range st {
+		st[c].lo = math.MaxUint32
+	}
+	for i := range op.X.Len() {
+		s := &st[(i/op.Inner)%op.Channels]
+		v := getF32(x, i)
+		switch {
+		case v != v:
+			s.nan++
+		case math.IsInf(float64(v), 1):
+			s.pinf++
+		case math.IsInf(float64(v), -1):
+			s.ninf++
+		default:
+			s.finite++
+			k := engine.MinMaxKey(v)
+			s.lo = min(s.lo, k)
+			s.hi = max(s.hi, k)
+		}
+	}
+	for c, s := range st {
+		for j, w := range [6]uint32{s.lo, s.hi, s.finite, s.nan, s.pinf, s.ninf} {
+			putU32(y, 6*c+j, w)
+		}
+	}
+	return nil
+}
+
+func histogramGeneric(op *engine.Histogram) error {
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	counts := make([]uint32, op.Bins+3)
+	s := qtensor.HistScale(op.Bins, op.Lo, op.Hi)
+	for i := range op.X.Len() {
+		switch b := qtensor.HistBin(getF32(x, i), op.Lo, op.Hi, s, op.Bins); b {
+		case -2:
+			counts[op.Bins+2]++
+		case -1:
+			counts[op.Bins]++
+		default: // 0..Bins-1, or Bins for above
+			if b == op.Bins {
+				counts[op.Bins+1]++
+			} else {
+				counts[b]++
+			}
+		}
+	}
+	for i, c := range counts {
+		putU32(y, i, c)
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+// Command asmgen generates the AVX-512 VNNI micro-kernels of package gemm
+// with avo. It lives in its own module so that the qgpu module does not
+// depend on avo. Run it through go generate in the gemm package:
+//
+//	go generate ./backends/cpu/internal/gemm
+//
+// which runs
+//
+//	go run -C asmgen . -out ../kernel_amd64.s -stubs ../stub_amd64.go -pkg gemm
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/buildtags"
+	"github.com/mmcloughlin/avo/ir"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// zmm returns the physical register Z<i>.
+func zmm(i int) reg.VecPhysical {
+	zs := []reg.VecPhysical{
+		reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7,
+		reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15,
+		reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23,
+		reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31,
+	}
+	return zs[i]
+}
+
+var kmask = []reg.OpmaskPhysical{reg.K1, reg.K2, reg.K3, reg.K4}
+
+// pcalign emits PCALIGN $n (avo has no such instruction; the Go assembler
+// treats it as a directive that pads with NOPs to an n-byte boundary).
+func pcalign(n int) {
+	Instruction(&ir.Instruction{Opcode: "PCALIGN", Operands: []Op{Imm(uint64(n))}})
+}
+
+const (
+	nr     = 64 // columns per panel
+	nvec   = 4  // zmm vectors per panel row
+	bStep  = nr * 4
+	flagLd = 1 // flags bit 0: load C instead of starting from zero
+)
+
+// kernel generates kernU8S8x64_<mr>: an mr x 64 tile of
+// C = (flags&1 ? C : 0) + (bias != nil ? bias : 0) + A * B over kg groups of
+// four K values, A given as mr row pointers, B a packed panel.
+func kernel(mr int) {
+	name := fmt.Sprintf("kernU8S8x64_%d", mr)
+	TEXT(name, NOSPLIT, "func(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)")
+	Doc(
+		fmt.Sprintf("%s computes an %dx64 tile of C with VPDPBUSD. For r < %d, n < 64 with", name, mr, mr),
+		"bit n of mask set:",
+		"",
+		"\tC[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +",
+		"\t\tsum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])",
+		"",
+		"Columns whose mask bit is clear are neither read nor written.",
+	)
+	acc := func(r, j int) reg.VecPhysical { return zmm(r*nvec + j) }
+	sets := 1
+	if mr == 1 {
+		sets = 2 // second accumulator set in Z4..Z7 hides VPDPBUSD latency
+	}
+
+	// Opmasks for the four vectors of a row.
+	mask := Load(Param("mask"), GP64())
+	KMOVQ(mask, reg.K1)
+	KSHIFTRQ(U8(16), reg.K1, reg.K2)
+	KSHIFTRQ(U8(32), reg.K1, reg.K3)
+	KSHIFTRQ(U8(48), reg.K1, reg.K4)
+
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	flags := Load(Param("flags"), GP64())
+
+	Comment("Initialise accumulators: zero, or C under the column mask.")
+	for r := 0; r < mr*sets; r++ {
+		for j := 0; j < nvec; j++ {
+			VPXORD(acc(r, j), acc(r, j), acc(r, j))
+		}
+	}
+	TESTQ(U32(flagLd), flags)
+	JZ(LabelRef("bias"))
+	cp := GP64()
+	MOVQ(c, cp)
+	for r := 0; r < mr; r++ {
+		for j := 0; j < nvec; j++ {
+			VMOVDQU32_Z(Mem{Base: cp, Disp: 64 * j}, kmask[j], acc(r, j))
+		}
+		if r+1 < mr {
+			ADDQ(ldc, cp)
+		}
+	}
+	Label("bias")
+	bias := Load(Param("bias"), GP64())
+	TESTQ(bias, bias)
+	JZ(LabelRef("prep"))
+	for j := 0; j < nvec; j++ {
+		VMOVDQU32(Mem{Base: bias, Disp: 64 * j}, zmm(24+j))
+	}
+	for r := 0; r < mr; r++ {
+		for j := 0; j < nvec; j++ {
+			VPADDD(zmm(24+j), acc(r, j), acc(r, j))
+		}
+	}
+
+	Label("prep")
+	Comment("Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.")
+	kg := Load(Param("kg"), GP64())
+	k := GP64()
+	MOVQ(kg, k)
+	SHLQ(U8(2), k)
+	ap := Load(Param("a"), GP64())
+	rows := make([]reg.GPVirtual, mr)
+	for r := 0; r < mr; r++ {
+		rows[r] = GP64()
+		MOVQ(Mem{Base: ap, Disp: 8 * r}, rows[r])
+		ADDQ(k, rows[r])
+	}
+	NEGQ(k)
+	b := Load(Param("b"), GP64())
+	JZ(LabelRef("store"))
+
+	step := func(bregBase, set int, disp int) {
+		for j := 0; j < nvec; j++ {
+			VMOVDQU32(Mem{Base: b, Disp: disp + 64*j}, zmm(bregBase+j))
+		}
+		for r := 0; r < mr; r++ {
+			t := zmm(28 + (r+set)%4)
+			VPBROADCASTD(Mem{Base: rows[r], Index: k, Scale: 1, Disp: 4 * set}, t)
+			for j := 0; j < nvec; j++ {
+				VPDPBUSD(zmm(bregBase+j), t, acc(r+set*mr, j))
+			}
+		}
+	}
+
+	if sets == 2 {
+		Comment("Odd group count: one group first, then pairs.")
+		TESTQ(U32(1), kg)
+		JZ(LabelRef("pairs"))
+		step(24, 0, 0)
+		ADDQ(U32(bStep), b)
+		ADDQ(U8(4), k)
+		JZ(LabelRef("sum"))
+		Label("pairs")
+		pcalign(64)
+		Label("loop")
+		step(24, 0, 0)
+		step(8, 1, bStep)
+		ADDQ(U32(2*bStep), b)
+		ADDQ(U8(8), k)
+		JNZ(LabelRef("loop"))
+		Label("sum")
+		for j := 0; j < nvec; j++ {
+			VPADDD(acc(1, j), acc(0, j), acc(0, j))
+		}
+	} else {
+		pcalign(64)
+		Label("loop")
+		step(24, 0, 0)
+		ADDQ(U32(bStep), b)
+		ADDQ(U8(4), k)
+		JNZ(LabelRef("loop"))
+	}
+
+	Label("store")
+	c2 := Load(Param("c"), GP64())
+	m2 := Load(Param("mask"), GP64())
+	CMPQ(m2, I32(-1))
+	JNE(LabelRef("masked"))
+	for r := 0; r < mr; r++ {
+		for j := 0; j < nvec; j++ {
+			VMOVDQU32(acc(r, j), Mem{Base: c2, Disp: 64 * j})
+		}
+		if r+1 < mr {
+			ADDQ(ldc, c2)
+		}
+	}
+	VZEROUPPER()
+	RET()
+	Label("masked")
+	for r := 0; r < mr; r++ {
+		for j := 0; j < nvec; j++ {
+			VMOVDQU32(acc(r, j), kmask[j], Mem{Base: c2, Disp: 64 * j})
+		}
+		if r+1 < mr {
+			ADDQ(ldc, c2)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// peak generates peakVNNI: n iterations of 24 independent register-only
+// VPDPBUSD zmm, the in-register throughput ceiling of the micro-kernel.
+func peak() {
+	TEXT("peakVNNI", NOSPLIT, "func(n int)")
+	Doc("peakVNNI runs n iterations of 24 independent VPDPBUSD zmm (3072 int ops each); n > 0.")
+	n := Load(Param("n"), GP64())
+	for i := 0; i < 32; i++ {
+		VPXORD(zmm(i), zmm(i), zmm(i))
+	}
+	pcalign(64)
+	Label("loop")
+	for i := 0; i < 24; i++ {
+		VPDPBUSD(zmm(24+i%4), zmm(28+i%4), zmm(i))
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	VZEROUPPER()
+	RET()
+}
+
+func main() {
+	Constraint(buildtags.Term("amd64"))
+	Constraint(buildtags.Not("purego"))
+	for mr := 1; mr <= 6; mr++ {
+		kernel(mr)
+	}
+	peak()
+	Generate()
+}

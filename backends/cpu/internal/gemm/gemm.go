@@ -1,0 +1,319 @@
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// Blocking parameters of the driver (see doc.go).
+const (
+	// MR is the number of rows of A (and C) per micro-kernel call.
+	MR = 6
+	// KC is the K-block length; a C tile is loaded and stored once per block.
+	KC = 2048
+	// MC is the number of rows of A per block (a multiple of MR).
+	MC = 192
+	// serialWork is the number of multiply-accumulates below which a call
+	// runs on the calling goroutine only.
+	serialWork = 1 << 18
+)
+
+// Options tunes a GEMM call. The zero value (or a nil *Options) means:
+// overwrite C, no column offset, GOMAXPROCS goroutines.
+type Options struct {
+	// Accumulate adds the product to the existing contents of C instead of
+	// overwriting them.
+	Accumulate bool
+	// ColOffset, when not nil (len >= N), is added to every row of the
+	// result: C[m][n] += ColOffset[n]. The zero-point corrections that do not
+	// depend on the row (-a_zp*colsum(B)[n] + K*a_zp*b_zp) fit here at no cost.
+	ColOffset []int32
+	// Threads is the number of goroutines to use; <= 0 means
+	// runtime.GOMAXPROCS(0). Small problems use fewer. The result does not
+	// depend on it.
+	Threads int
+}
+
+// tile is one micro-kernel call: C[r][n] for r < mr, n < ncols is set to
+// (load ? C : 0) + off[n] + sum over g < kg, i < 4 of rows[r][4g+i]*b[256g+4n+i],
+// where rows are read as unsigned bytes, or as signed bytes shifted by +128
+// (XOR 0x80) when signed is set.
+type tile struct {
+	mr     int
+	rows   [MR][]uint8 // each len >= 4*kg
+	b      []int8      // len >= 256*kg
+	c      []int32     // row r at c[r*ldc:]
+	ldc    int
+	kg     int
+	ncols  int     // 1..64 valid columns
+	off    []int32 // nil or len 64
+	load   bool
+	signed bool
+}
+
+// microKernel computes one tile.
+type microKernel func(t *tile)
+
+// job is one validated GEMM call.
+type job struct {
+	c       []int32
+	ldc     int
+	a       []uint8
+	lda     int
+	m       int
+	pad     []uint8 // rows >= padFrom, each b.kp bytes, zero padded
+	padFrom int
+	b       *PackedB
+	off     []int32 // nil or len b.panels*64
+	load    bool
+	signed  bool
+}
+
+// row returns the kc bytes of A row m starting at column k0.
+func (j *job) row(m, k0, kc int) []uint8 {
+	if m < j.padFrom {
+		s := m*j.lda + k0
+		return j.a[s : s+kc]
+	}
+	s := (m-j.padFrom)*j.b.kp + k0
+	return j.pad[s : s+kc]
+}
+
+// run computes rows [m0, m1) of C for panels [p0, p1) in BLIS order:
+// K blocks of KC, row blocks of MC, panels, tiles of MR rows.
+func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
+	b := j.b
+	ps := b.panelStride()
+	t := &tile{ldc: j.ldc, signed: j.signed}
+	for k0 := 0; k0 < b.kp; k0 += KC {
+		kc := min(KC, b.kp-k0)
+		t.kg = kc / KGroup
+		t.load = j.load || k0 > 0
+		for mc0 := m0; mc0 < m1; mc0 += MC {
+			mc1 := min(mc0+MC, m1)
+			for p := p0; p < p1; p++ {
+				bs := p*ps + k0*PanelCols
+				t.b = b.data[bs : bs+kc*PanelCols]
+				n0 := p * PanelCols
+				t.ncols = min(PanelCols, b.n-n0)
+				t.off = nil
+				if k0 == 0 && j.off != nil {
+					t.off = j.off[n0 : n0+PanelCols]
+				}
+				for m := mc0; m < mc1; m += MR {
+					t.mr = min(MR, mc1-m)
+					for r := 0; r < t.mr; r++ {
+						t.rows[r] = j.row(m+r, k0, kc)
+					}
+					t.c = j.c[m*j.ldc+n0:]
+					ker(t)
+				}
+			}
+		}
+	}
+}
+
+// GemmU8S8 computes C = A * B exactly in int32, where A is M x K uint8
+// (element [m][k] at a[m*lda+k]), B is packed int8 K x N and C is M x N int32
+// (element [m][n] at c[m*ldc+n]):
+//
+//	C[m][n] = (opt.Accumulate ? C[m][n] : 0) + opt.ColOffset[n] + sum_k int32(A[m][k]) * int32(B[k][n])
+//
+// Only C[m][n] for m < M, n < N is written. The sums are exact for any data
+// (K <= MaxK); with Accumulate or ColOffset the int32 additions wrap.
+//
+// Preconditions (an error otherwise): b != nil, M >= 0, lda >= K, ldc >= N,
+// len(a) >= (M-1)*lda + K and len(c) >= (M-1)*ldc + N when M > 0,
+// opt.ColOffset nil or len >= N.
+func GemmU8S8(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options) error {
+	return gemm(c, ldc, a, lda, M, b, opt, false)
+}
+
+// GemmS8S8 is GemmU8S8 for signed int8 A:
+//
+//	C[m][n] = (opt.Accumulate ? C[m][n] : 0) + opt.ColOffset[n] + sum_k int32(A[m][k]) * int32(B[k][n])
+//
+// It runs the unsigned kernel on A+128 (a XOR 0x80 inside the kernel) and
+// folds -128*ColSums()[n] into the column offset, so it costs the same as
+// GemmU8S8. Same preconditions.
+func GemmS8S8(c []int32, ldc int, a []int8, lda, M int, b *PackedB, opt *Options) error {
+	var au []uint8
+	if len(a) > 0 {
+		au = unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(a))), len(a))
+	}
+	return gemm(c, ldc, au, lda, M, b, opt, true)
+}
+
+func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, signed bool) error {
+	if opt == nil {
+		opt = &Options{}
+	}
+	if b == nil {
+		return fmt.Errorf("%w: nil PackedB", ErrSize)
+	}
+	K, N := b.k, b.n
+	if M < 0 {
+		return fmt.Errorf("%w: M=%d", ErrSize, M)
+	}
+	if lda < K || ldc < N {
+		return fmt.Errorf("%w: lda=%d (K=%d) ldc=%d (N=%d)", ErrSize, lda, K, ldc, N)
+	}
+	if opt.ColOffset != nil && len(opt.ColOffset) < N {
+		return fmt.Errorf("%w: len(ColOffset)=%d < N=%d", ErrSize, len(opt.ColOffset), N)
+	}
+	if M == 0 {
+		return nil
+	}
+	if len(a) < K || (M-1) > (len(a)-K)/lda {
+		return fmt.Errorf("%w: len(a)=%d too short for M=%d K=%d lda=%d", ErrSize, len(a), M, K, lda)
+	}
+	if len(c) < N || (M-1) > (len(c)-N)/ldc {
+		return fmt.Errorf("%w: len(c)=%d too short for M=%d N=%d ldc=%d", ErrSize, len(c), M, N, ldc)
+	}
+
+	j := &job{c: c, ldc: ldc, a: a, lda: lda, m: M, b: b, load: opt.Accumulate, signed: signed}
+
+	// Column offset, padded to whole panels; signed A adds -128*colsum.
+	if opt.ColOffset != nil || signed {
+		j.off = make([]int32, b.panels*PanelCols)
+		if opt.ColOffset != nil {
+			copy(j.off, opt.ColOffset[:N])
+		}
+		if signed {
+			for n, s := range b.colSum {
+				j.off[n] -= 128 * s
+			}
+		}
+	}
+
+	// The kernels read whole groups of 4 bytes per row: up to kp bytes. Rows
+	// whose read would run past the end of a are copied, zero padded.
+	j.padFrom = M
+	if len(a) < b.kp {
+		j.padFrom = 0
+	} else if safe := (len(a)-b.kp)/lda + 1; safe < M {
+		j.padFrom = safe
+	}
+	if j.padFrom < M {
+		j.pad = make([]uint8, (M-j.padFrom)*b.kp)
+		for m := j.padFrom; m < M; m++ {
+			copy(j.pad[(m-j.padFrom)*b.kp:], a[m*lda:m*lda+K])
+		}
+	}
+
+	ker := kernelFor(currentISA())
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	if float64(M)*float64(K)*float64(N) < serialWork {
+		threads = 1
+	}
+	tiles := (M + MR - 1) / MR
+	switch {
+	case threads <= 1:
+		j.run(0, M, 0, b.panels, ker)
+	case tiles >= 2*threads:
+		// Split rows, in whole tiles.
+		per := (tiles + threads - 1) / threads * MR
+		parallel((M+per-1)/per, func(i int) {
+			j.run(i*per, min(M, (i+1)*per), 0, b.panels, ker)
+		})
+	default:
+		// Few rows: split the panels.
+		parts := min(threads, b.panels)
+		parallel(parts, func(i int) {
+			j.run(0, M, i*b.panels/parts, (i+1)*b.panels/parts, ker)
+		})
+	}
+	return nil
+}
+
+// parallel runs f(0..n-1), f(n-1) on the calling goroutine, and returns
+// when all have returned.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	wg.Add(n - 1)
+	for i := 0; i < n-1; i++ {
+		go func() {
+			defer wg.Done()
+			f(i)
+		}()
+	}
+	f(n - 1)
+	wg.Wait()
+}
+
+// RowSumsU8 stores sum_k A[m][k] into dst[m] for m < M, A being M x K uint8
+// at a[m*lda+k]. With a per-tensor zero point b_zp of B, the term
+// -b_zp * RowSums[m] is the row part of the zero-point correction.
+//
+// Preconditions (an error otherwise): M >= 0, K >= 1, lda >= K, len(dst) >= M,
+// len(a) >= (M-1)*lda + K when M > 0.
+func RowSumsU8(dst []int32, a []uint8, lda, M, K int) error {
+	if err := checkRows(len(dst), len(a), lda, M, K); err != nil {
+		return err
+	}
+	for m := 0; m < M; m++ {
+		dst[m] = int32(sumU8(a[m*lda : m*lda+K]))
+	}
+	return nil
+}
+
+// RowSumsS8 is RowSumsU8 for int8 A.
+func RowSumsS8(dst []int32, a []int8, lda, M, K int) error {
+	if err := checkRows(len(dst), len(a), lda, M, K); err != nil {
+		return err
+	}
+	for m := 0; m < M; m++ {
+		row := a[m*lda : m*lda+K]
+		au := unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(row))), K)
+		// int8 v = (v XOR 0x80) - 128, read as unsigned.
+		dst[m] = int32(sumXor80(au) - 128*int64(K))
+	}
+	return nil
+}
+
+func checkRows(ldst, la, lda, M, K int) error {
+	if M < 0 || K < 1 || lda < K || ldst < M {
+		return fmt.Errorf("%w: RowSums M=%d K=%d lda=%d len(dst)=%d", ErrSize, M, K, lda, ldst)
+	}
+	if M > 0 && (la < K || (M-1) > (la-K)/lda) {
+		return fmt.Errorf("%w: RowSums len(a)=%d too short for M=%d K=%d lda=%d", ErrSize, la, M, K, lda)
+	}
+	return nil
+}
+
+// sumU8 returns the sum of the bytes of s, eight at a time (SWAR).
+func sumU8(s []uint8) int64 {
+	return sumBytes(s, 0)
+}
+
+// sumXor80 returns the sum of (v XOR 0x80) over s.
+func sumXor80(s []uint8) int64 {
+	return sumBytes(s, 0x8080808080808080)
+}
+
+func sumBytes(s []uint8, x uint64) int64 {
+	const lo = 0x00ff00ff00ff00ff
+	var total int64
+	for len(s) >= 8 {
+		// Up to 128 words per round: 16-bit lanes hold at most 2*255*128.
+		n := min(len(s)/8, 128)
+		var acc uint64
+		for i := 0; i < n; i++ {
+			w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+				uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+			w ^= x
+			acc += w&lo + (w>>8)&lo
+			s = s[8:]
+		}
+		total += int64(acc&0xffff + (acc>>16)&0xffff + (acc>>32)&0xffff + acc>>48)
+	}
+	for _, v := range s {
+		total += int64(v ^ uint8(x))
+	}
+	return total
+}

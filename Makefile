@@ -1,0 +1,56 @@
+# qgpu - the two commands of the README:
+#   make bench   runs the qgpu benchmark on the default backend (installs what it needs)
+#   make test    runs the whole test suite (installs what it needs); .ci/run calls it
+SHELL := /bin/bash
+GO ?= go
+LVP_ICD := /usr/share/vulkan/icd.d/lvp_icd.x86_64.json
+SWS_ICD := /usr/lib/chromium/vk_swiftshader_icd.json
+FUZZTIME ?= 10s
+
+.PHONY: bench test deps-bench deps-test build check unit cgo0 fuzz gpu generate-check
+
+bench: deps-bench
+	$(GO) run ./cmd/qgpu bench
+
+deps-bench:
+	@scripts/deps.sh bench
+
+deps-test:
+	@scripts/deps.sh test
+
+build:
+	$(GO) build -o bin/qgpu ./cmd/qgpu
+
+test: deps-test check cgo0 unit fuzz gpu generate-check
+	@echo "make test: all steps passed"
+
+# Formatting and vet: any finding fails the build.
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v /testdata/)); \
+	  if [ -n "$$out" ]; then echo "gofmt -l found:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet ./qtensor/... ./calib/... ./engine/... ./backends/cpu/...
+
+# The core builds and tests without cgo or any system package.
+cgo0:
+	CGO_ENABLED=0 $(GO) build ./...
+	CGO_ENABLED=0 $(GO) test -count=1 ./qtensor/...
+	CGO_ENABLED=0 $(GO) test -count=1 -tags purego ./backends/cpu/...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# A short fuzz of every decoder (the committed corpora run in `unit` too).
+fuzz:
+	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' qtensor/*_test.go | sed 's/func //'); do \
+	  echo "fuzz qtensor $$f"; $(GO) test ./qtensor -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
+	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' calib/*_test.go 2>/dev/null | sed 's/func //'); do \
+	  echo "fuzz calib $$f"; $(GO) test ./calib -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
+
+# GPU backends on software drivers; QGPU_REQUIRE makes a broken driver setup fail instead of skip.
+gpu:
+	@echo "gpu: no GPU backend yet"
+
+# Generated files (SPIR-V, avo assembly) must match their sources.
+generate-check:
+	@echo "generate-check: nothing generated yet"

@@ -15,6 +15,15 @@ import (
 // significant plane first; the sign plane last, at b = Precision); inside a
 // plane element i is in byte i/8 at bit 7 - i%8, and plane b starts at byte
 // AlignedSize * b / 8.
+//
+// Padding bits (element slots Size..AlignedSize-1 of each plane) and
+// negative zeros (sign bit set on a zero magnitude) can be stored, as in
+// Caffe2, but are not values: Int reads a negative zero as 0. Only a
+// canonical tensor (see CheckCanonical, Canonicalize) converts to packed
+// storage, so that a conversion is always lossless.
+//
+// Build one with NewCaffe2Tensor, NewCaffe2FromRaw, Caffe2FromInts,
+// Caffe2FromTensor or UnmarshalQTensorProto; the zero value is not usable.
 type Caffe2Tensor struct {
 	Name      string
 	dims      []int
@@ -566,12 +575,18 @@ func (t *Caffe2Tensor) caffe2PackedParams(d DType) (Params, error) {
 }
 
 // ToTensor converts a canonical Caffe2 QTensor to packed storage without
-// loss, choosing the smallest type that holds it: uint4 for unsigned
-// precision <= 4, int4 for signed precision <= 3, else uint8 (unsigned) or
-// int8 (signed precision <= 7), provided the zero point also fits that type
-// (otherwise the 8-bit type is tried). See ToTensorAs for the conditions.
+// loss, choosing the first type of this list that holds both the value range
+// of the precision and the zero point -Bias (see ToTensorAs):
+//   - unsigned: uint4, int4, uint8, int8 (so precision <= 4 with Bias in
+//     [-15, 0] gives uint4, precision <= 3 with Bias in [1, 8] int4,
+//     Bias in [-255, 0] uint8, precision <= 7 with Bias in [1, 128] int8);
+//   - signed: int4 (precision <= 3, Bias in [-7, 8]), then int8
+//     (precision <= 7, Bias in [-127, 128]).
+//
+// A signed tensor of precision 8 has 511 possible values and fits no packed
+// type: it is always an error.
 func (t *Caffe2Tensor) ToTensor() (*Tensor, error) {
-	cands := []DType{Uint4, Uint8}
+	cands := []DType{Uint4, Int4, Uint8, Int8}
 	if t.signed {
 		cands = []DType{Int4, Int8}
 	}

@@ -309,8 +309,9 @@ func TestCaffe2NegativeZeroAndPadding(t *testing.T) {
 	}
 }
 
-// expectedPackedType is the documented choice of ToTensor, derived from the
-// value range and the zero point independently of the code.
+// expectedPackedType is the documented choice of ToTensor (the first of
+// uint4, int4, uint8, int8 whose range holds both the values and the zero
+// point), written out case by case independently of the code.
 func expectedPackedType(precision int, signed bool, zp int32) (DType, bool) {
 	hi := int32(1)<<precision - 1
 	if signed {
@@ -325,14 +326,19 @@ func expectedPackedType(precision int, signed bool, zp int32) (DType, bool) {
 	switch {
 	case hi <= 15 && zp >= 0 && zp <= 15:
 		return Uint4, true
+	case hi <= 7 && zp >= -8 && zp <= 7:
+		return Int4, true
 	case zp >= 0 && zp <= 255:
 		return Uint8, true
+	case hi <= 127 && zp >= -128 && zp <= 127:
+		return Int8, true
 	}
 	return Invalid, false
 }
 
 func TestCaffe2PackedRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	seen := map[DType]int{}
 	for precision := 1; precision <= 8; precision++ {
 		for _, signed := range []bool{false, true} {
 			for _, n := range []int{0, 1, 7, 8, 9, 63, 64, 65} {
@@ -369,6 +375,7 @@ func TestCaffe2PackedRoundTrip(t *testing.T) {
 					if err == nil {
 						t.Fatalf("p%d signed=%v zp %d: converted to %v, want an error", precision, signed, zp, p.DType)
 					}
+					seen[Invalid]++
 					continue
 				}
 				if err != nil {
@@ -386,6 +393,7 @@ func TestCaffe2PackedRoundTrip(t *testing.T) {
 						t.Fatalf("real value %d: %v vs %v", i, v, w)
 					}
 				}
+				seen[p.DType]++
 				back, err := Caffe2FromTensor(p, precision, signed)
 				if err != nil {
 					t.Fatal(err)
@@ -396,6 +404,12 @@ func TestCaffe2PackedRoundTrip(t *testing.T) {
 			}
 		}
 	}
+	for _, d := range []DType{Invalid, Uint4, Int4, Uint8, Int8} {
+		if seen[d] == 0 {
+			t.Errorf("no case produced %v (seen %v)", d, seen)
+		}
+	}
+	t.Logf("outcomes: %v", seen)
 }
 
 func TestCaffe2PackedErrors(t *testing.T) {
@@ -421,7 +435,9 @@ func TestCaffe2PackedErrors(t *testing.T) {
 		{"unsigned p8 as int8", mk(8, false, 1, 0), Int8, false},
 		{"unsigned p4 as int4", mk(4, false, 1, 0), Int4, false},
 		{"fractional bias", mk(4, false, 1, 0.5), Invalid, false},
-		{"positive bias for unsigned", mk(4, false, 1, 3), Invalid, false},
+		{"positive bias for unsigned p4 gives int8", mk(4, false, 1, 3), Invalid, true},
+		{"positive bias for unsigned p8", mk(8, false, 1, 3), Invalid, false},
+		{"bias 129 for unsigned p7", mk(7, false, 1, 129), Invalid, false},
 		{"bias below -255", mk(4, false, 1, -256), Invalid, false},
 		{"bias -255 falls back to uint8", mk(4, false, 1, -255), Invalid, true},
 		{"scale not a float32", mk(4, false, 0.1, 0), Invalid, false},

@@ -161,7 +161,8 @@ func qtpErr(format string, args ...any) error {
 //     byte; qgpu rejects it) and exactly NBytes entries for the dims,
 //     precision and signedness.
 //
-// The multi-param fields and data_type are stored as they are (see
+// The name is kept as raw bytes (proto2 does not require UTF-8). The
+// multi-param fields and data_type are stored as they are (see
 // Caffe2Tensor.SetMultiParam and DataType). The input is validated in full
 // before anything proportional to it is allocated; it never panics.
 func UnmarshalQTensorProto(b []byte) (*Caffe2Tensor, error) {

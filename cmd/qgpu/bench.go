@@ -1,0 +1,597 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+func init() {
+	register(&command{name: "bench", summary: "time GEMM, convolution, quantize and dequantize on a backend", run: cmdBench})
+}
+
+// benchCase is one shape of one op to time.
+type benchCase struct {
+	op    string // gemm, conv, quantize, dequantize
+	shape string // as printed
+	// gemm
+	m, k, n int
+	// conv
+	cn, cc, ch, cw, co, kh, kw, pad, stride, group int
+	// quantize, dequantize
+	size int
+}
+
+// benchResult is one measured case; it is also the JSON line of --json.
+type benchResult struct {
+	Op         string  `json:"op"`
+	Backend    string  `json:"backend"`
+	Device     string  `json:"device"`
+	Shape      string  `json:"shape"`
+	Output     string  `json:"output,omitempty"`
+	Threads    int     `json:"threads"`
+	GOMAXPROCS int     `json:"gomaxprocs"`
+	Runs       int     `json:"runs"`
+	Seconds    float64 `json:"seconds"` // median wall time of one Batch.Run
+	MinSeconds float64 `json:"min_seconds"`
+	MaxSeconds float64 `json:"max_seconds"`
+	MADSeconds float64 `json:"mad_seconds"`
+	// DeviceSeconds is the median device time (GPU timestamps) when the
+	// backend measures it.
+	DeviceSeconds float64 `json:"device_seconds,omitempty"`
+	GOPS          float64 `json:"gops,omitempty"`
+	GBps          float64 `json:"gbps,omitempty"`
+	// The float32 baseline: gonum's Sgemm on the same GEMM (for conv, the
+	// im2col GEMM of the same layer, im2col itself not timed), with
+	// GOMAXPROCS set to Threads.
+	F32Seconds float64 `json:"f32_seconds,omitempty"`
+	F32GFLOPS  float64 `json:"f32_gflops,omitempty"`
+	Ratio      float64 `json:"int8_f32_ratio,omitempty"` // GOPS / F32GFLOPS
+}
+
+type benchOptions struct {
+	backend  string
+	threads  int
+	output   string
+	minRuns  int
+	minTime  time.Duration
+	maxTime  time.Duration
+	baseline bool
+	progress io.Writer // nil: no progress line
+}
+
+const benchAbout = `
+Times qgpu ops on one backend. Suites:
+
+  gemm        integer GEMM (uint8 A x int8 B), --shape MxKxN (repeatable;
+              default 256, 512 and 1024 cubed)
+  conv        integer convolution, --shape NxCxHxW,OxKHxKW[,padP][,strideS][,groupG]
+              (default 1x64x56x56,64x3x3,pad1: a ResNet layer)
+  quantize    float32 -> uint8 QuantizeLinear of --size elements (default 16M)
+  dequantize  uint8 -> float32 DequantizeLinear of --size elements
+  (none)      a quick suite: GEMM 256, 512 and 1024 cubed, the ResNet conv,
+              quantize and dequantize of 16M elements
+
+Inputs and weights are uploaded once outside the timed loop; one batch is
+recorded once and Batch.Run is timed, after a warm-up run, at least --runs
+times and for at least --time (but no longer than --max-time). Each case reports the median time, the
+min/max and the median absolute deviation, GOPS (2*M*N*K/t; conv
+2*N*O*OH*OW*C/group*KH*KW/t) or GB/s (5 bytes per element: 4 read or
+written as float32, 1 as uint8), and a float32 baseline: gonum's Sgemm on
+the same GEMM (for conv the im2col GEMM of the layer, im2col not timed),
+with GOMAXPROCS set to the thread count, and the ratio int8 GOPS / f32 GFLOPS.`
+
+const benchExamples = `
+  qgpu bench
+  qgpu bench gemm --threads 1 --shape 1024x1024x1024 --shape 1x4096x4096
+  qgpu bench gemm --output quantized --json
+  qgpu bench conv --shape 1x64x56x56,64x3x3,pad1 --shape 1x32x112x112,32x3x3,pad1,group32
+  qgpu bench quantize --size 1000000`
+
+func cmdBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", "qgpu bench [gemm|conv|quantize|dequantize] [flags]", benchAbout, benchExamples, stdout)
+	var o benchOptions
+	var shapes stringList
+	fs.StringVar(&o.backend, "backend", "cpu", "backend to time (see qgpu devices)")
+	fs.IntVar(&o.threads, "threads", 0, "CPU worker threads (0: GOMAXPROCS)")
+	fs.Var(&shapes, "shape", "GEMM `MxKxN` or conv NxCxHxW,OxKHxKW[,padP][,strideS][,groupG]; repeatable")
+	size := fs.Int("size", 16<<20, "elements for quantize and dequantize")
+	fs.StringVar(&o.output, "output", "int32", "GEMM and conv output: int32, float32 or quantized (uint8)")
+	fs.IntVar(&o.minRuns, "runs", 5, "minimum timed runs per case")
+	fs.DurationVar(&o.minTime, "time", 300*time.Millisecond, "minimum timed duration per case")
+	fs.DurationVar(&o.maxTime, "max-time", 5*time.Second, "stop timing a case after this long (at least one run; 0: no limit)")
+	noF32 := fs.Bool("no-f32", false, "skip the float32 gonum baseline")
+	asJSON := fs.Bool("json", false, "print one JSON object per case per line")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	o.baseline = !*noF32
+	if len(pos) > 1 {
+		return usagef("bench: one suite at most, have %q", pos)
+	}
+	if o.threads < 0 || o.minRuns < 1 || o.minTime < 0 {
+		return usagef("bench: --threads must be >= 0, --runs >= 1 and --time >= 0")
+	}
+	switch o.output {
+	case "int32", "float32", "quantized":
+	default:
+		return usagef("bench: --output %q: want int32, float32 or quantized", o.output)
+	}
+	suite := ""
+	if len(pos) == 1 {
+		suite = pos[0]
+	}
+	cases, err := benchCases(suite, shapes, *size)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if isTerminal(stderr) {
+		o.progress = stderr
+	}
+	eng, err := openEngine(o.backend, o.threads)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	dev := eng.Backend().Device()
+	threads := o.threads
+	if threads == 0 {
+		if t, err := strconv.Atoi(dev.Caps["threads"]); err == nil {
+			threads = t
+		} else {
+			threads = runtime.GOMAXPROCS(0)
+		}
+	}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "backend %s: %s (%s, %s); threads %d, GOMAXPROCS %d\n", eng.Backend().Name(), dev.Name, dev.Kind, dev.Driver, threads, runtime.GOMAXPROCS(0))
+		if len(dev.Caps) > 0 {
+			fmt.Fprintf(stdout, "caps: %s\n", formatCaps(dev.Caps))
+		}
+	}
+	var tw *tabwriter.Writer
+	if !*asJSON {
+		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "op\tshape\tout\tthr\truns\tmedian\tmin\tmax\trate\tf32 (gonum)\tint8/f32\t")
+	}
+	enc := json.NewEncoder(stdout)
+	for i, c := range cases {
+		if o.progress != nil {
+			fmt.Fprintf(o.progress, "\r\033[K[%d/%d] %s %s ...", i+1, len(cases), c.op, c.shape)
+		}
+		r, err := runBenchCase(ctx, eng, c, o)
+		if o.progress != nil {
+			fmt.Fprint(o.progress, "\r\033[K")
+		}
+		if err != nil {
+			return err
+		}
+		r.Backend, r.Device, r.Threads, r.GOMAXPROCS = eng.Backend().Name(), dev.Name, threads, runtime.GOMAXPROCS(0)
+		if *asJSON {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+			continue
+		}
+		rate, f32, ratio := "", "-", "-"
+		if r.GOPS > 0 {
+			rate = fmt.Sprintf("%.1f GOPS", r.GOPS)
+		} else {
+			rate = fmt.Sprintf("%.2f GB/s", r.GBps)
+		}
+		if r.F32GFLOPS > 0 {
+			f32 = fmt.Sprintf("%.1f GFLOPS", r.F32GFLOPS)
+			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Op, r.Shape, r.Output, r.Threads, r.Runs,
+			fmtSeconds(r.Seconds), fmtSeconds(r.MinSeconds), fmtSeconds(r.MaxSeconds), rate, f32, ratio)
+		tw.Flush() // one row at a time, so long suites show progress
+	}
+	return nil
+}
+
+// openEngine opens an engine on the named backend: an unknown name is a
+// usage error, a backend that cannot open here a failure.
+func openEngine(backend string, threads int) (*engine.Engine, error) {
+	if backend != "auto" && !slices.Contains(engine.Backends(), backend) {
+		return nil, usagef("unknown backend %q (compiled in: %s)", backend, strings.Join(engine.Backends(), ", "))
+	}
+	return engine.New(engine.Config{Backend: backend, Options: engine.Options{Threads: threads}})
+}
+
+func benchCases(suite string, shapes []string, size int) ([]benchCase, error) {
+	if size < 1 {
+		return nil, usagef("bench: --size must be positive")
+	}
+	gemmShapes := func(def []string) ([]benchCase, error) {
+		if len(shapes) == 0 {
+			shapes = def
+		}
+		var cs []benchCase
+		for _, s := range shapes {
+			c, err := parseGemmShape(s)
+			if err != nil {
+				return nil, err
+			}
+			cs = append(cs, c)
+		}
+		return cs, nil
+	}
+	convShapes := func(def []string) ([]benchCase, error) {
+		if len(shapes) == 0 {
+			shapes = def
+		}
+		var cs []benchCase
+		for _, s := range shapes {
+			c, err := parseConvShape(s)
+			if err != nil {
+				return nil, err
+			}
+			cs = append(cs, c)
+		}
+		return cs, nil
+	}
+	const resnet = "1x64x56x56,64x3x3,pad1"
+	switch suite {
+	case "gemm":
+		return gemmShapes([]string{"256x256x256", "512x512x512", "1024x1024x1024"})
+	case "conv":
+		return convShapes([]string{resnet})
+	case "quantize", "dequantize":
+		if len(shapes) > 0 {
+			return nil, usagef("bench: %s takes --size, not --shape", suite)
+		}
+		return []benchCase{{op: suite, size: size, shape: strconv.Itoa(size)}}, nil
+	case "":
+		if len(shapes) > 0 {
+			return nil, usagef("bench: --shape needs a suite (gemm or conv)")
+		}
+		cs, _ := gemmShapes([]string{"256x256x256", "512x512x512", "1024x1024x1024"})
+		shapes = nil
+		cv, _ := convShapes([]string{resnet})
+		cs = append(cs, cv...)
+		cs = append(cs, benchCase{op: "quantize", size: size, shape: strconv.Itoa(size)},
+			benchCase{op: "dequantize", size: size, shape: strconv.Itoa(size)})
+		return cs, nil
+	}
+	return nil, usagef("bench: unknown suite %q (gemm, conv, quantize, dequantize, or none for the quick suite)", suite)
+}
+
+const maxBenchDim = 1 << 16
+
+func parseGemmShape(s string) (benchCase, error) {
+	d, err := parseInts(s, "x")
+	if err != nil || len(d) != 3 {
+		return benchCase{}, usagef("bench: GEMM shape %q: want MxKxN", s)
+	}
+	for _, v := range d {
+		if v < 1 || v > maxBenchDim {
+			return benchCase{}, usagef("bench: GEMM shape %q: dimensions must be in [1, %d]", s, maxBenchDim)
+		}
+	}
+	return benchCase{op: "gemm", shape: fmt.Sprintf("%dx%dx%d", d[0], d[1], d[2]), m: d[0], k: d[1], n: d[2]}, nil
+}
+
+func parseConvShape(s string) (benchCase, error) {
+	bad := func(why string) (benchCase, error) {
+		return benchCase{}, usagef("bench: conv shape %q: %s (want NxCxHxW,OxKHxKW[,padP][,strideS][,groupG])", s, why)
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) < 2 {
+		return bad("too few parts")
+	}
+	x, err := parseInts(parts[0], "x")
+	if err != nil || len(x) != 4 {
+		return bad("input is not NxCxHxW")
+	}
+	w, err := parseInts(parts[1], "x")
+	if err != nil || len(w) != 3 {
+		return bad("weights are not OxKHxKW")
+	}
+	c := benchCase{op: "conv", cn: x[0], cc: x[1], ch: x[2], cw: x[3], co: w[0], kh: w[1], kw: w[2], stride: 1, group: 1}
+	for _, p := range parts[2:] {
+		var dst *int
+		var num string
+		switch {
+		case strings.HasPrefix(p, "pad"):
+			dst, num = &c.pad, p[3:]
+		case strings.HasPrefix(p, "stride"):
+			dst, num = &c.stride, p[6:]
+		case strings.HasPrefix(p, "group"):
+			dst, num = &c.group, p[5:]
+		default:
+			return bad(fmt.Sprintf("unknown part %q", p))
+		}
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return bad(fmt.Sprintf("bad number in %q", p))
+		}
+		*dst = v
+	}
+	for _, v := range []int{c.cn, c.cc, c.ch, c.cw, c.co, c.kh, c.kw, c.stride, c.group} {
+		if v < 1 || v > maxBenchDim {
+			return bad(fmt.Sprintf("sizes must be in [1, %d]", maxBenchDim))
+		}
+	}
+	if c.pad < 0 || c.pad > maxBenchDim {
+		return bad("bad padding")
+	}
+	if c.cc%c.group != 0 || c.co%c.group != 0 {
+		return bad("group must divide C and O")
+	}
+	c.shape = s
+	return c, nil
+}
+
+// benchData returns n pseudo-random values from a fixed seed.
+func benchData(n int, seed uint64, f func(r *rand.Rand) byte) []byte {
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = f(r)
+	}
+	return b
+}
+
+func randU8(r *rand.Rand) byte { return byte(r.Uint32()) }
+func randS8(r *rand.Rand) byte { return byte(int8(r.IntN(255) - 127)) }
+
+func randF32(n int, seed uint64, lo, hi float32) []float32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = lo + (hi-lo)*r.Float32()
+	}
+	return x
+}
+
+// Scales of the benchmark operands.
+const (
+	benchAScale = 0.02
+	benchBScale = 0.01
+)
+
+func benchOutput(o benchOptions, k int) engine.OutputOptions {
+	switch o.output {
+	case "float32":
+		return engine.OutputOptions{Output: engine.OutFloat32}
+	case "quantized":
+		// A y_scale that keeps typical accumulators inside uint8.
+		ys := float32(benchAScale * benchBScale * 64 * math.Sqrt(float64(k)))
+		return engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: ys, YZP: 128}
+	}
+	return engine.OutputOptions{}
+}
+
+func upload(eng *engine.Engine, d qtensor.DType, shape []int, p qtensor.Params, data []byte) (*engine.Tensor, error) {
+	return eng.Upload(&qtensor.Tensor{DType: d, Shape: shape, Params: p, Data: data})
+}
+
+// runBenchCase uploads the case's operands, records one batch and times it.
+func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchOptions) (benchResult, error) {
+	r := benchResult{Op: c.op, Shape: c.shape}
+	var inputs []*engine.Tensor
+	defer func() {
+		for _, t := range inputs {
+			t.Release()
+		}
+	}()
+	b := eng.NewBatch()
+	var ops float64   // operations per run (GEMM and conv)
+	var bytes float64 // bytes moved per run (quantize, dequantize)
+	var baseline func() error
+	switch c.op {
+	case "gemm":
+		r.Output = o.output
+		a, err := upload(eng, qtensor.Uint8, []int{c.m, c.k}, qtensor.TensorParams(benchAScale, 128), benchData(c.m*c.k, 1, randU8))
+		if err != nil {
+			return r, err
+		}
+		inputs = append(inputs, a)
+		w, err := upload(eng, qtensor.Int8, []int{c.k, c.n}, qtensor.TensorParams(benchBScale, 0), benchData(c.k*c.n, 2, randS8))
+		if err != nil {
+			return r, err
+		}
+		inputs = append(inputs, w)
+		y, err := b.Gemm(a, w, engine.GemmOptions{OutputOptions: benchOutput(o, c.k)})
+		if err != nil {
+			return r, engineErr(err)
+		}
+		inputs = append(inputs, y)
+		ops = 2 * float64(c.m) * float64(c.n) * float64(c.k)
+		if o.baseline {
+			baseline = sgemmBaseline(c.m, c.k, c.n, 1)
+		}
+	case "conv":
+		r.Output = o.output
+		x, err := upload(eng, qtensor.Uint8, []int{c.cn, c.cc, c.ch, c.cw}, qtensor.TensorParams(benchAScale, 128), benchData(c.cn*c.cc*c.ch*c.cw, 3, randU8))
+		if err != nil {
+			return r, err
+		}
+		inputs = append(inputs, x)
+		cg := c.cc / c.group
+		w, err := upload(eng, qtensor.Int8, []int{c.co, cg, c.kh, c.kw}, qtensor.TensorParams(benchBScale, 0), benchData(c.co*cg*c.kh*c.kw, 4, randS8))
+		if err != nil {
+			return r, err
+		}
+		inputs = append(inputs, w)
+		p := c.pad
+		y, err := b.Conv(x, w, engine.ConvOptions{Pads: []int{p, p, p, p}, Strides: []int{c.stride, c.stride}, Group: c.group,
+			OutputOptions: benchOutput(o, cg*c.kh*c.kw)})
+		if err != nil {
+			return r, engineErr(err)
+		}
+		inputs = append(inputs, y)
+		oh, ow := y.Dim(2), y.Dim(3)
+		ops = 2 * float64(c.cn) * float64(c.co) * float64(oh*ow) * float64(cg*c.kh*c.kw)
+		if o.baseline {
+			baseline = sgemmBaseline(c.co/c.group, cg*c.kh*c.kw, oh*ow, c.cn*c.group)
+		}
+	case "quantize":
+		x, err := eng.UploadFloat32([]int{c.size}, randF32(c.size, 5, -2.5, 2.5))
+		if err != nil {
+			return r, err
+		}
+		inputs = append(inputs, x)
+		y, err := b.Quantize(x, qtensor.Uint8, qtensor.TensorParams(benchAScale, 128), qtensor.RoundONNX)
+		if err != nil {
+			return r, engineErr(err)
+		}
+		inputs = append(inputs, y)
+		bytes = 5 * float64(c.size)
+	case "dequantize":
+		x, err := upload(eng, qtensor.Uint8, []int{c.size}, qtensor.TensorParams(benchAScale, 128), benchData(c.size, 6, randU8))
+		if err != nil {
+			return r, err
+		}
+		inputs = append(inputs, x)
+		y, err := b.Dequantize(x)
+		if err != nil {
+			return r, engineErr(err)
+		}
+		inputs = append(inputs, y)
+		bytes = 5 * float64(c.size)
+	default:
+		return r, fmt.Errorf("bench: unknown op %q", c.op)
+	}
+	var dev []float64
+	st, err := measure(ctx, o, func() error {
+		t, err := b.RunTimed(ctx)
+		if len(t) > 0 {
+			s := 0.0
+			for _, v := range t {
+				s += v
+			}
+			dev = append(dev, s)
+		}
+		return err
+	})
+	if err != nil {
+		return r, err
+	}
+	r.Runs, r.Seconds, r.MinSeconds, r.MaxSeconds, r.MADSeconds = st.runs, st.median, st.min, st.max, st.mad
+	if len(dev) > 0 {
+		r.DeviceSeconds = median(dev)
+	}
+	if ops > 0 {
+		r.GOPS = ops / r.Seconds / 1e9
+	}
+	if bytes > 0 {
+		r.GBps = bytes / r.Seconds / 1e9
+	}
+	if baseline != nil {
+		threads := o.threads
+		if threads == 0 {
+			threads = runtime.GOMAXPROCS(0)
+		}
+		prev := runtime.GOMAXPROCS(threads)
+		fst, err := measure(ctx, o, baseline)
+		runtime.GOMAXPROCS(prev)
+		if err != nil {
+			return r, err
+		}
+		r.F32Seconds = fst.median
+		r.F32GFLOPS = ops / fst.median / 1e9
+		r.Ratio = r.GOPS / r.F32GFLOPS
+	}
+	return r, nil
+}
+
+// sgemmBaseline returns a function that runs count float32 GEMMs of
+// M x K times K x N with gonum's Sgemm.
+func sgemmBaseline(m, k, n, count int) func() error {
+	a := randF32(m*k, 7, -1, 1)
+	bm := randF32(k*n, 8, -1, 1)
+	c := make([]float32, m*n)
+	impl := gonum.Implementation{}
+	return func() error {
+		for range count {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, bm, n, 0, c, n)
+		}
+		return nil
+	}
+}
+
+type timing struct {
+	runs                  int
+	median, min, max, mad float64
+}
+
+// measure runs fn once to warm up, then at least o.minRuns times and for
+// at least o.minTime (at most 10000 runs), but stops once o.maxTime is
+// spent after one timed run; a warm-up run that took longer than 1 s
+// counts as a timed run (its start-up cost is negligible then). It returns
+// statistics of the timed runs in seconds.
+func measure(ctx context.Context, o benchOptions, fn func() error) (timing, error) {
+	var ts []float64
+	var total time.Duration
+	t0 := time.Now()
+	if err := fn(); err != nil {
+		return timing{}, err
+	}
+	if d := time.Since(t0); d > time.Second {
+		ts = append(ts, d.Seconds())
+		total += d
+	}
+	for len(ts) < o.minRuns || (total < o.minTime && len(ts) < 10000) {
+		if len(ts) > 0 && o.maxTime > 0 && total >= o.maxTime {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return timing{}, err
+		}
+		t0 := time.Now()
+		if err := fn(); err != nil {
+			return timing{}, err
+		}
+		d := time.Since(t0)
+		total += d
+		ts = append(ts, d.Seconds())
+	}
+	med := median(ts)
+	dev := make([]float64, len(ts))
+	for i, t := range ts {
+		dev[i] = math.Abs(t - med)
+	}
+	return timing{runs: len(ts), median: med, min: slices.Min(ts), max: slices.Max(ts), mad: median(dev)}, nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// fmtSeconds prints a duration with 3 significant digits in s, ms or µs.
+func fmtSeconds(s float64) string {
+	switch {
+	case s >= 1:
+		return fmt.Sprintf("%.3g s", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.3g ms", s*1e3)
+	}
+	return fmt.Sprintf("%.3g µs", s*1e6)
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// qgpu runs the command in-process and returns the exit status and output.
+func qgpu(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// wantUsageError checks exit status 2 and a single "qgpu: " line on stderr
+// containing want.
+func wantError(t *testing.T, wantCode int, want string, args ...string) {
+	t.Helper()
+	code, _, stderr := qgpu(t, args...)
+	if code != wantCode {
+		t.Errorf("qgpu %q: exit %d, want %d (stderr %q)", args, code, wantCode, stderr)
+	}
+	if !strings.HasPrefix(stderr, "qgpu: ") || strings.Count(stderr, "\n") != 1 || !strings.HasSuffix(stderr, "\n") {
+		t.Errorf("qgpu %q: stderr %q is not one line starting with \"qgpu: \"", args, stderr)
+	}
+	if !strings.Contains(stderr, want) {
+		t.Errorf("qgpu %q: stderr %q does not mention %q", args, stderr, want)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"devices", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"devices", "extra"}, `unexpected argument "extra"`},
+		{[]string{"bench", "fft"}, `unknown suite "fft"`},
+		{[]string{"bench", "gemm", "--shape", "12x12"}, `GEMM shape "12x12"`},
+		{[]string{"bench", "gemm", "--shape", "0x1x1"}, "dimensions must be in"},
+		{[]string{"bench", "conv", "--shape", "1x4x8x8,6x3x3,group4"}, "group must divide"},
+		{[]string{"bench", "conv", "--shape", "1x4x8x8,6x3x3,padx"}, "bad number"},
+		{[]string{"bench", "--shape", "8x8x8"}, "--shape needs a suite"},
+		{[]string{"bench", "quantize", "--size", "0"}, "--size must be positive"},
+		{[]string{"bench", "gemm", "--backend", "nosuch"}, `unknown backend "nosuch"`},
+		{[]string{"bench", "gemm", "--threads", "x"}, "invalid value"},
+		{[]string{"bench", "gemm", "--output", "int4"}, "--output"},
+	}
+	for _, c := range cases {
+		wantError(t, 2, c.want, c.args...)
+	}
+	if code, _, stderr := qgpu(t); code != 2 || !strings.Contains(stderr, "Usage: qgpu <command>") {
+		t.Errorf("qgpu with no arguments: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := qgpu(t, "help")
+	if code != 0 || !strings.Contains(out, "devices") || !strings.Contains(out, "bench") {
+		t.Fatalf("help: exit %d, output %q", code, out)
+	}
+	for name := range commands {
+		for _, args := range [][]string{{name, "-h"}, {"help", name}} {
+			code, out, stderr := qgpu(t, args...)
+			if code != 0 || stderr != "" {
+				t.Errorf("%q: exit %d, stderr %q", args, code, stderr)
+			}
+			if !strings.Contains(out, "Usage: qgpu "+name) || !strings.Contains(out, "Examples:") {
+				t.Errorf("%q: usage lacks synopsis or examples:\n%s", args, out)
+			}
+		}
+	}
+	if code, out, _ := qgpu(t, "version"); code != 0 || !strings.HasPrefix(out, "qgpu ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
+
+func TestDevices(t *testing.T) {
+	code, out, stderr := qgpu(t, "devices", "--json")
+	if code != 0 {
+		t.Fatalf("devices: exit %d, %s", code, stderr)
+	}
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r deviceReport
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if !r.Available && r.Reason == "" {
+			t.Errorf("%s unavailable without a reason", r.Backend)
+		}
+		if r.Backend == "cpu" {
+			found = true
+			if !r.Available || r.Kind != "cpu" || r.Name == "" {
+				t.Errorf("cpu backend: %+v", r)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("cpu backend not listed: %s", out)
+	}
+}
+
+func TestParseInterleaved(t *testing.T) {
+	fs := newFlagSet("x", "qgpu x", "", "", nil)
+	var l stringList
+	fs.Var(&l, "in", "")
+	b := fs.Bool("json", false, "")
+	pos, err := fs.parse([]string{"A", "--in", "a.npy", "B", "--json", "--in", "b.npy", "--", "-C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(pos, " ") != "A B -C" || strings.Join(l, " ") != "a.npy b.npy" || !*b {
+		t.Errorf("positional %q, in %q, json %v", pos, l, *b)
+	}
+}
+
+func TestBenchJSON(t *testing.T) {
+	// One tiny case of each kind; checks the fields and that the rates
+	// follow from the timings (2*M*N*K / seconds and 5 bytes per element).
+	for _, args := range [][]string{
+		{"bench", "gemm", "--shape", "8x16x4", "--runs", "2", "--time", "0", "--json"},
+		{"bench", "conv", "--shape", "1x2x5x5,4x3x3,pad1", "--runs", "2", "--time", "0", "--json", "--output", "quantized"},
+		{"bench", "quantize", "--size", "1000", "--runs", "2", "--time", "0", "--json"},
+		{"bench", "dequantize", "--size", "1000", "--runs", "2", "--time", "0", "--json", "--no-f32"},
+	} {
+		code, out, stderr := qgpu(t, args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, stderr)
+		}
+		var r benchResult
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%q: %v in %q", args, err, out)
+		}
+		if r.Backend != "cpu" || r.Threads < 1 || r.Runs < 2 || r.Seconds <= 0 || r.MinSeconds > r.Seconds || r.MaxSeconds < r.Seconds {
+			t.Errorf("%q: %+v", args, r)
+		}
+		var want float64
+		switch r.Op {
+		case "gemm":
+			want = 2 * 8 * 16 * 4 / r.Seconds / 1e9
+		case "conv":
+			want = 2 * 4 * 25 * 2 * 9 / r.Seconds / 1e9
+		default:
+			want = 5 * 1000 / r.Seconds / 1e9
+		}
+		got := r.GOPS + r.GBps
+		if d := got/want - 1; d > 1e-9 || d < -1e-9 {
+			t.Errorf("%q: rate %g, want %g", args, got, want)
+		}
+		if (r.Op == "gemm" || r.Op == "conv") && (r.F32GFLOPS <= 0 || r.Ratio <= 0) {
+			t.Errorf("%q: no f32 baseline: %+v", args, r)
+		}
+	}
+}

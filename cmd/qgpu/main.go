@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+)
+
+// version is the release version; builds from a VCS checkout append the
+// revision (see versionString).
+var version = "0.1.0-dev"
+
+// command is one subcommand. run returns an error; usageError and
+// failure choose the exit status (see exitCode).
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+// commands is the command table; each command lives in its own file and
+// adds itself here from init.
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs the qgpu command line args (without the program name) and
+// returns the exit status: 0 success, 1 failure, 2 usage error.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		printHelp(stderr)
+		return 2
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return report(stderr, c.run([]string{"-h"}, stdout, stderr))
+			}
+			return report(stderr, usagef("help: unknown command %q (qgpu help lists them)", args[1]))
+		}
+		printHelp(stdout)
+		return 0
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "qgpu", versionString())
+		return 0
+	}
+	c, ok := commands[name]
+	if !ok {
+		return report(stderr, usagef("unknown command %q (qgpu help lists the commands)", name))
+	}
+	return report(stderr, c.run(args[1:], stdout, stderr))
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintf(w, "qgpu %s: int8 quantization engine (CPU, Vulkan, OpenGL backends)\n\n", versionString())
+	fmt.Fprintln(w, "Usage: qgpu <command> [flags] [arguments]")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "  %-12s %s\n", "version", "print the version")
+	fmt.Fprintf(w, "  %-12s %s\n", "help", "print this help, or a command's (qgpu help run)")
+	fmt.Fprintln(w, "\nRun 'qgpu <command> -h' for a command's flags and examples.")
+	fmt.Fprintln(w, "Exit status: 0 success, 1 failure, 2 usage error (bad flags, arguments or files).")
+}
+
+// versionString is version plus the VCS revision when the binary was built
+// from a checkout.
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev, dirty string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if rev != "" {
+			v += " (" + rev + dirty + ")"
+		}
+	}
+	return v
+}
+
+// report prints err as one line "qgpu: ..." on stderr and returns the exit
+// status it stands for.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	code := exitCode(err)
+	if code == 0 {
+		return 0
+	}
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	fmt.Fprintln(stderr, "qgpu: "+msg)
+	return code
+}

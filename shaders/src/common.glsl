@@ -1,0 +1,129 @@
+// common.glsl - included (textually, by the shaders package) after the
+// per-API preamble and before every kernel body. One source for Vulkan
+// (SPIR-V via glslc, "#define QGPU_VULKAN") and OpenGL 4.3 (compiled by the
+// driver at start-up).
+//
+// Every kernel sees four storage buffers of uint words and one parameter
+// block P of 32 words (Vulkan push constants; a std140 uniform block in GL -
+// identical offsets for scalar members):
+//   binding 0: BX   first input     binding 2: BY   output
+//   binding 1: BW   second input    binding 3: BA   auxiliary constants
+// Byte offsets of tensors are folded into the bindings by the host, so
+// element 0 of each tensor is at word 0.
+//
+// Exactness rules (SPEC section 6): every float result that another backend
+// must match is computed with separate, `precise` operations (no FMA
+// contraction); divisions are plain `/` (correctly rounded for normal
+// operands on the measured drivers); NaN, Inf and the sign of zero are
+// classified from the bit patterns with integer operations, because
+// SwiftShader flushes denormals in every float instruction, even
+// comparisons; GLSL min/max/clamp never see a NaN.
+
+layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
+
+layout(std430, binding = 0) readonly buffer BXb { uint BX[]; };
+layout(std430, binding = 1) readonly buffer BWb { uint BW[]; };
+layout(std430, binding = 2) buffer BYb { uint BY[]; };
+layout(std430, binding = 3) readonly buffer BAb { uint BA[]; };
+
+#ifdef QGPU_VULKAN
+layout(push_constant) uniform PC { uint p[32]; } P;
+#define PRM(i) P.p[i]
+#else
+layout(std140, binding = 0) uniform PC { uvec4 p[8]; } P;
+#define PRM(i) P.p[(i) >> 2][(i) & 3]
+#endif
+
+#define PU(i) PRM(i)
+#define PI(i) int(PRM(i))
+#define PF(i) uintBitsToFloat(PRM(i))
+
+// Element types (qtensor.DType values).
+const uint T_U8 = 1u, T_I8 = 2u, T_U4 = 3u, T_I4 = 4u, T_F32 = 5u, T_I32 = 6u;
+
+// Loads element i of a tensor of type t from buffer words. Signed types are
+// sign-extended by bitfieldExtract on an int.
+#define LOADQ(B, t, i) ( \
+    (t) == T_U8 ? int(bitfieldExtract((B)[(i) >> 2], int(((i) & 3u) * 8u), 8)) : \
+    (t) == T_I8 ? bitfieldExtract(int((B)[(i) >> 2]), int(((i) & 3u) * 8u), 8) : \
+    (t) == T_U4 ? int(bitfieldExtract((B)[(i) >> 3], int(((i) & 7u) * 4u), 4)) : \
+    (t) == T_I4 ? bitfieldExtract(int((B)[(i) >> 3]), int(((i) & 7u) * 4u), 4) : \
+    int((B)[i]))
+
+// Elements per output word of type t.
+uint perWord(uint t) { return t == T_U4 || t == T_I4 ? 8u : (t == T_U8 || t == T_I8 ? 4u : 1u); }
+uint elemBits(uint t) { return t == T_U4 || t == T_I4 ? 4u : (t == T_U8 || t == T_I8 ? 8u : 32u); }
+
+// Float classification from bits.
+bool bitsNaN(uint b) { return (b & 0x7fffffffu) > 0x7f800000u; }
+bool bitsInf(uint b) { return (b & 0x7fffffffu) == 0x7f800000u; }
+
+// clampRound of qtensor: r (already rounded, not NaN, maybe +-Inf) plus zp,
+// saturated to [qmin, qmax] by comparing in float relative to zp.
+int clampRound(float r, int zp, int qmin, int qmax) {
+    float lo = float(qmin - zp);
+    float hi = float(qmax - zp);
+    if (r < lo) r = lo;
+    else if (r > hi) r = hi;
+    return int(r) + zp;
+}
+
+// qtensor.Requantize: clamp(rint(float32(acc) * m) + zp).
+int requantFloat(int acc, float m, int zp, int qmin, int qmax) {
+    precise float v = float(acc) * m;
+    return clampRound(roundEven(v), zp, qmin, qmax);
+}
+
+// qtensor.RequantizeFixed: clamp(zp + ((int64(acc)*mult + 2^(shift-1)) >> shift)),
+// with the 64-bit arithmetic done in 32-bit halves.
+int requantFixed(int acc, int mult, uint shift, int zp, int qmin, int qmax) {
+    int hi; int lo;
+    imulExtended(acc, mult, hi, lo);
+    uint ulo = uint(lo);
+    uint carry;
+    uint rnd = shift <= 32u ? (1u << (shift - 1u)) : 0u;
+    int rndHi = shift > 32u ? (1 << (shift - 33u)) : 0;
+    ulo = uaddCarry(ulo, rnd, carry);
+    hi = hi + int(carry) + rndHi;
+    // 64-bit arithmetic shift right of (hi:ulo) by shift in [1, 63].
+    int rhi; uint rlo;
+    if (shift < 32u) {
+        rlo = (ulo >> shift) | (uint(hi) << (32u - shift));
+        rhi = hi >> shift;
+    } else {
+        rlo = uint(hi >> (shift - 32u));
+        rhi = hi < 0 ? -1 : 0;
+    }
+    // Saturate the 64-bit value to int32 range, then add zp and clamp.
+    int v;
+    if (rhi > 0 || (rhi == 0 && rlo > 0x7fffffffu)) v = 0x7fffffff;
+    else if (rhi < -1 || (rhi == -1 && rlo < 0x80000000u)) v = int(0x80000000u);
+    else v = int(rlo);
+    // v + zp in 64 bits is within int32 range +- 2^31 + 255; clamp first.
+    if (v > qmax - zp) return qmax;
+    if (v < qmin - zp) return qmin;
+    return v + zp;
+}
+
+// Packs element value v (already in range) of type t into word w at slot s.
+uint packInto(uint w, uint t, uint s, int v) {
+    uint bits = elemBits(t);
+    return bitfieldInsert(w, uint(v), int(s * bits), int(bits));
+}
+
+// Writes one whole output word, preserving the bytes past the tensor's end
+// (element count n) so a partial last word never overwrites a neighbour.
+// Exactly one invocation owns each word.
+void storeWord(uint wi, uint t, uint n, uint w) {
+    uint pw = perWord(t);
+    uint first = wi * pw;
+    if (first + pw > n) {
+        uint keep = (n - first) * elemBits(t);
+        uint mask = keep >= 32u ? 0xffffffffu : ((1u << keep) - 1u);
+        w = (w & mask) | (BY[wi] & ~mask);
+    }
+    BY[wi] = w;
+}
+
+// Global invocation index over a 2-D grid of work groups (x up to 65535).
+uint gid() { return gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x; }

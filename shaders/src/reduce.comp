@@ -1,0 +1,99 @@
+// reduce.comp - engine.MinMax and engine.Histogram, plus the initialisation
+// of their outputs.
+// P: 0 n, 1 mode (0 init min/max, 1 min/max, 2 init histogram, 3 histogram),
+// MinMax: 2 channels, 3 inner. Histogram: 2 bins, 3 lo bits, 4 hi bits,
+// 5 scale bits (qtensor.HistScale).
+// Floats are classified and ordered by their bits (qtensor and
+// engine.MinMaxKey), never by float compares, so devices that flush
+// denormals still agree on counts and extremes.
+
+shared uint hist[4099];
+shared uint red[6];
+
+uint key(uint b) {
+    if ((b & 0x7fffffffu) == 0u) b = 0u; // -0 counts as +0
+    return (b >> 31) != 0u ? ~b : (b | 0x80000000u);
+}
+
+void main() {
+    uint n = PU(0), mode = PU(1);
+    uint i = gid();
+    if (mode == 0u) { // init MinMax output: per channel {0xffffffff, 0, 0, 0, 0, 0}
+        if (i < n) BY[i] = (i % 6u) == 0u ? 0xffffffffu : 0u;
+        return;
+    }
+    if (mode == 2u) { // init Histogram output
+        if (i < n) BY[i] = 0u;
+        return;
+    }
+    uint stride = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_WorkGroupSize.x;
+    uint lid = gl_LocalInvocationID.x;
+    if (mode == 1u) {
+        uint channels = PU(2), inner = PU(3);
+        if (channels == 1u) {
+            if (lid < 6u) red[lid] = lid == 0u ? 0xffffffffu : 0u;
+            barrier();
+            uint lo = 0xffffffffu, hi = 0u, fin = 0u, nan = 0u, pinf = 0u, ninf = 0u;
+            for (uint j = i; j < n; j += stride) {
+                uint b = BX[j];
+                if (bitsNaN(b)) nan++;
+                else if (b == 0x7f800000u) pinf++;
+                else if (b == 0xff800000u) ninf++;
+                else { fin++; uint k = key(b); lo = min(lo, k); hi = max(hi, k); }
+            }
+            atomicMin(red[0], lo); atomicMax(red[1], hi);
+            atomicAdd(red[2], fin); atomicAdd(red[3], nan); atomicAdd(red[4], pinf); atomicAdd(red[5], ninf);
+            memoryBarrierShared();
+            barrier();
+            if (lid == 0u) {
+                atomicMin(BY[0], red[0]); atomicMax(BY[1], red[1]);
+                atomicAdd(BY[2], red[2]); atomicAdd(BY[3], red[3]); atomicAdd(BY[4], red[4]); atomicAdd(BY[5], red[5]);
+            }
+            return;
+        }
+        for (uint j = i; j < n; j += stride) {
+            uint c = (j / inner) % channels;
+            uint b = BX[j];
+            if (bitsNaN(b)) atomicAdd(BY[6u * c + 3u], 1u);
+            else if (b == 0x7f800000u) atomicAdd(BY[6u * c + 4u], 1u);
+            else if (b == 0xff800000u) atomicAdd(BY[6u * c + 5u], 1u);
+            else {
+                uint k = key(b);
+                atomicAdd(BY[6u * c + 2u], 1u);
+                atomicMin(BY[6u * c], k);
+                atomicMax(BY[6u * c + 1u], k);
+            }
+        }
+        return;
+    }
+    // mode 3: histogram. Slots: bins, then below, above, NaN.
+    uint bins = PU(2);
+    uint klo = key(PU(3)), khi = key(PU(4));
+    float lo = PF(3), s = PF(5);
+    bool local = bins + 3u <= 4099u;
+    if (local) {
+        for (uint j = lid; j < bins + 3u; j += gl_WorkGroupSize.x) hist[j] = 0u;
+        barrier();
+    }
+    for (uint j = i; j < n; j += stride) {
+        uint b = BX[j];
+        uint slot;
+        if (bitsNaN(b)) slot = bins + 2u;
+        else if (key(b) < klo) slot = bins;
+        else if (key(b) > khi) slot = bins + 1u;
+        else {
+            precise float d = uintBitsToFloat(b) - lo;
+            precise float v = d * s;
+            slot = v >= float(bins) ? bins - 1u : uint(v);
+        }
+        if (local) atomicAdd(hist[slot], 1u);
+        else atomicAdd(BY[slot], 1u);
+    }
+    if (local) {
+        memoryBarrierShared();
+        barrier();
+        for (uint j = lid; j < bins + 3u; j += gl_WorkGroupSize.x) {
+            if (hist[j] != 0u) atomicAdd(BY[j], hist[j]);
+        }
+    }
+}

@@ -53,4 +53,6 @@ gpu:
 
 # Generated files (SPIR-V, avo assembly) must match their sources.
 generate-check:
-	@echo "generate-check: nothing generated yet"
+	@command -v glslc >/dev/null || { echo "generate-check: glslc missing (scripts/deps.sh test)"; exit 1; }
+	$(GO) generate ./shaders
+	@git diff --exit-code --stat -- shaders/spv || { echo "generate-check: committed SPIR-V differs from the GLSL sources: run go generate ./shaders and commit"; exit 1; }

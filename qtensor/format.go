@@ -30,13 +30,20 @@ import (
 //	        8     pair count n (uint64; 0 for float32/int32)
 //	        4*n   scales (float32 bits)
 //	        4*n   zero points (int32)
-//	layout 2 (Caffe2 bit planes):
+//	layout 2 (Caffe2 bit planes, with QTensorProto's optional fields):
 //	        1     precision (1..8)
 //	        1     signed (0 or 1)
-//	        2     reserved, zero
+//	        1     flags: bit 0 data_type is set, bit 1 is_multiparam; others zero
+//	        1     reserved, zero
 //	        4     alignment (uint32)
 //	        8     scale (float64 bits)
 //	        8     bias (float64 bits)
+//	        4     data_type (int32; zero unless flag bit 0)
+//	        4     axis (int32, multi-group quantization)
+//	        8     m, the count of multi-group scales (uint64)
+//	        8     k, the count of multi-group biases (uint64)
+//	        8*m   scales (float64 bits)
+//	        8*k   biases (float64 bits)
 //	then:
 //	        8     data length (uint64): StorageBytes for layout 1, NBytes for layout 2
 //	        ...   data
@@ -65,6 +72,9 @@ const (
 const (
 	layoutPacked = 1
 	layoutCaffe2 = 2
+
+	caffe2HasDataType = 1 << 0
+	caffe2MultiParam  = 1 << 1
 )
 
 // maxCaffe2Elems bounds the element count of a decoded Caffe2 tensor.
@@ -154,14 +164,34 @@ func caffe2Header(t *Caffe2Tensor) ([]byte, error) {
 	if uint64(len(t.Raw())) != want {
 		return nil, fmt.Errorf("qtensor: encode: %w: caffe2 tensor needs %d data bytes, has %d", ErrShape, want, len(t.Raw()))
 	}
-	var sgn byte
+	var sgn, flags byte
 	if t.IsSigned() {
 		sgn = 1
 	}
-	b = append(b, byte(t.Precision()), sgn, 0, 0)
+	dt, hasDT := t.DataType()
+	if hasDT {
+		flags |= caffe2HasDataType
+	} else {
+		dt = 0
+	}
+	if t.IsMultiParam() {
+		flags |= caffe2MultiParam
+	}
+	scales, biases := t.Scales(), t.Biases()
+	b = append(b, byte(t.Precision()), sgn, flags, 0)
 	b = binary.LittleEndian.AppendUint32(b, uint32(t.Alignment()))
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t.Scale()))
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t.Bias()))
+	b = binary.LittleEndian.AppendUint32(b, uint32(dt))
+	b = binary.LittleEndian.AppendUint32(b, uint32(t.Axis()))
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(scales)))
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(biases)))
+	for _, v := range scales {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	for _, v := range biases {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(len(t.Raw())))
 	return b, nil
 }
@@ -214,27 +244,13 @@ func writeChecked(w io.Writer, hdr, data []byte) error {
 	return nil
 }
 
-// appendChecked returns hdr + data + CRC-32C in one new buffer, the data
-// copied and checksummed in cache-sized pieces.
+// appendChecked returns hdr + data + CRC-32C in one new buffer. The buffer
+// comes from append, which does not zero memory it is about to overwrite
+// (a make+copy would write every byte twice).
 func appendChecked(hdr, data []byte) []byte {
-	out := make([]byte, len(hdr)+len(data)+4)
-	copy(out, hdr)
-	crc := crc32.Update(0, castagnoli, hdr)
-	crc = copyCRC(out[len(hdr):], data, crc)
-	binary.LittleEndian.PutUint32(out[len(hdr)+len(data):], crc)
-	return out
-}
-
-// copyCRC copies src into dst (same length) and returns crc updated with
-// the bytes, one cache-sized piece at a time so each piece is read from
-// memory once.
-func copyCRC(dst, src []byte, crc uint32) uint32 {
-	for i := 0; i < len(src); i += chunk {
-		j := min(i+chunk, len(src))
-		copy(dst[i:j], src[i:j])
-		crc = crc32.Update(crc, castagnoli, dst[i:j])
-	}
-	return crc
+	out := append(hdr[:len(hdr):len(hdr)], data...)
+	crc := crc32.Update(0, castagnoli, out)
+	return binary.LittleEndian.AppendUint32(out, crc)
 }
 
 // Encode writes t to w in qgpu's format (see FormatMagic). t must pass
@@ -285,7 +301,14 @@ type decoder struct {
 	off   int    // slice mode: position in buf
 	avail int64  // bytes known to remain, -1 if unknown
 	crc   uint32
+	nocrc bool // formats without a checksum skip the running CRC
 	tmp   [64]byte
+}
+
+func (d *decoder) sum(b []byte) {
+	if !d.nocrc {
+		d.crc = crc32.Update(d.crc, castagnoli, b)
+	}
 }
 
 func (d *decoder) truncated(what string, err error) error {
@@ -302,7 +325,7 @@ func (d *decoder) fixed(n int, what string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.crc = crc32.Update(d.crc, castagnoli, b)
+	d.sum(b)
 	return b, nil
 }
 
@@ -367,8 +390,8 @@ func (d *decoder) bulk(n uint64, what string) ([]byte, error) {
 		if uint64(len(d.buf)-d.off) < n {
 			return nil, formatErr("%s declares %d bytes but only %d remain", what, n, len(d.buf)-d.off)
 		}
-		out := make([]byte, n)
-		d.crc = copyCRC(out, d.buf[d.off:d.off+int(n)], d.crc)
+		out := append(make([]byte, 0, min(n, 64)), d.buf[d.off:d.off+int(n)]...)
+		d.sum(out)
 		d.off += int(n)
 		return out, nil
 	}
@@ -394,7 +417,7 @@ func (d *decoder) bulk(n uint64, what string) ([]byte, error) {
 		if _, err := io.ReadFull(d.r, out[got:end]); err != nil {
 			return nil, d.truncated(what, err)
 		}
-		d.crc = crc32.Update(d.crc, castagnoli, out[got:end])
+		d.sum(out[got:end])
 		got = end
 	}
 	if d.avail >= 0 {
@@ -546,9 +569,12 @@ func (d *decoder) readCaffe2(name string, dims []int) (*Caffe2Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	prec, sgn, align := int(b[0]), b[1], binary.LittleEndian.Uint32(b[4:])
-	if b[2] != 0 || b[3] != 0 {
-		return nil, formatErr("reserved bytes %#x %#x are not zero", b[2], b[3])
+	prec, sgn, flags, align := int(b[0]), b[1], b[2], binary.LittleEndian.Uint32(b[4:])
+	if b[3] != 0 {
+		return nil, formatErr("reserved byte %#x is not zero", b[3])
+	}
+	if flags&^(caffe2HasDataType|caffe2MultiParam) != 0 {
+		return nil, formatErr("unknown caffe2 flags %#x", flags)
 	}
 	if sgn > 1 {
 		return nil, formatErr("%w: caffe2 signed flag %d is not 0 or 1", ErrParams, sgn)
@@ -568,9 +594,39 @@ func (d *decoder) readCaffe2(name string, dims []int) (*Caffe2Tensor, error) {
 	if math.IsNaN(scale) || math.IsInf(scale, 0) || math.IsNaN(bias) || math.IsInf(bias, 0) {
 		return nil, formatErr("%w: caffe2 scale %g and bias %g must be finite", ErrParams, scale, bias)
 	}
+	b, err = d.fixed(24, "caffe2 data type, axis and multi-group counts")
+	if err != nil {
+		return nil, err
+	}
+	dataType, axis := int32(binary.LittleEndian.Uint32(b)), int32(binary.LittleEndian.Uint32(b[4:]))
+	nScales, nBiases := binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[16:])
+	if flags&caffe2HasDataType == 0 && dataType != 0 {
+		return nil, formatErr("caffe2 data type %d present but flagged unset", dataType)
+	}
 	want, err := caffe2NBytes(dims, prec, sgn == 1, int(align))
 	if err != nil {
 		return nil, formatErr("%w", err)
+	}
+	multi := make([][]float64, 2)
+	for i, cnt := range []uint64{nScales, nBiases} {
+		what := [...]string{"caffe2 multi-group scales", "caffe2 multi-group biases"}[i]
+		if cnt > uint64(maxInt)/8 {
+			return nil, formatErr("%s: count %d too large", what, cnt)
+		}
+		raw, err := d.bulk(8*cnt, what)
+		if err != nil {
+			return nil, err
+		}
+		if cnt > 0 {
+			multi[i] = make([]float64, cnt)
+		}
+		for j := range multi[i] {
+			v := math.Float64frombits(binary.LittleEndian.Uint64(raw[8*j:]))
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, formatErr("%w: %s[%d] = %g is not finite", ErrParams, what, j, v)
+			}
+			multi[i][j] = v
+		}
 	}
 	dl, err := d.u64("data length")
 	if err != nil {
@@ -587,8 +643,14 @@ func (d *decoder) readCaffe2(name string, dims []int) (*Caffe2Tensor, error) {
 		return nil, err
 	}
 	c, err := NewCaffe2FromRaw(name, dims, prec, sgn == 1, int(align), scale, bias, data)
+	if err == nil {
+		err = c.SetMultiParam(flags&caffe2MultiParam != 0, axis, multi[0], multi[1])
+	}
 	if err != nil {
 		return nil, formatErr("%w", err)
+	}
+	if flags&caffe2HasDataType != 0 {
+		c.SetDataType(dataType)
 	}
 	return c, nil
 }

@@ -1,0 +1,516 @@
+package calib
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Method is a range-search method of a HistogramObserver.
+type Method uint8
+
+// Methods. All of them work on the histogram with the density taken as
+// uniform inside each bin, and compute in float64.
+const (
+	// MethodMinMax keeps the full finite range.
+	MethodMinMax Method = iota
+	// MethodPercentile keeps the given fraction p of the mass: affine keeps
+	// [Q((1-p)/2), Q((1+p)/2)], symmetric keeps [-T, T] with T = Q|x|(p),
+	// where Q is the quantile of the histogram's piecewise-linear CDF.
+	MethodPercentile
+	// MethodL2Greedy is PyTorch's HistogramObserver._non_linear_param_search
+	// (Caffe2's NonlinearQuantizationParamsSearch): the greedy CDF-quantile
+	// walk with step 1e-5 that stops when the L2 error grows.
+	MethodL2Greedy
+	// MethodL2 minimises the L2 error exhaustively (see HistogramObserver).
+	MethodL2
+	// MethodL1 is MethodL2 with the absolute error.
+	MethodL1
+	// MethodKL is the entropy calibration of TensorRT / ONNX Runtime:
+	// smallest KL divergence between the clipped reference distribution and
+	// its quantized form.
+	MethodKL
+)
+
+var methodNames = [...]string{"minmax", "percentile", "l2-greedy", "l2", "l1", "kl"}
+
+func (m Method) String() string {
+	if int(m) < len(methodNames) {
+		return methodNames[m]
+	}
+	return fmt.Sprintf("Method(%d)", uint8(m))
+}
+
+// ParseMethod returns the method named s (minmax, percentile, l2-greedy,
+// l2, l1, kl).
+func ParseMethod(s string) (Method, error) {
+	for i, n := range methodNames {
+		if strings.EqualFold(n, s) {
+			return Method(i), nil
+		}
+	}
+	return 0, fmt.Errorf("calib: unknown method %q (want one of %s)", s, strings.Join(methodNames[:], ", "))
+}
+
+// DefaultPercentile is the fraction kept by MethodPercentile when none is
+// given.
+const DefaultPercentile = 0.9999
+
+// HistogramObserver is a Histogram with a range search.
+//
+// Error models. MethodL2Greedy keeps PyTorch's model
+// (HistogramObserver._compute_quantization_error): the range [A, B] is cut
+// into D = qmax-qmin+1 equal destination bins, every value maps to the
+// centre of its destination bin (values outside to the first or last
+// centre), with the density uniform inside each histogram bin. MethodL2
+// and MethodL1 instead score the quantizer that QParams will actually
+// build from the candidate range: its levels (q - zp)·scale for q in
+// [qmin, qmax], which always include zero, every value going to its nearest
+// level and values beyond the end levels to those levels; the error is the
+// exact integral of the squared (L1: absolute) distance under the same
+// piecewise-uniform density. (PyTorch's model puts a level boundary, not a
+// level, at the centre of a symmetric range and ignores that the range is
+// widened to include zero, which misjudges narrow peaks at zero.)
+//
+// Candidate ranges (bin edges of the histogram, 0 is always an edge):
+//
+//   - symmetric: [-T, T] for every bin edge T from the edge nearest to the
+//     data to the farthest; the exact error of each is evaluated (O(bins·D)).
+//   - affine, MethodL2/MethodL1: every pair of bin edges A <= 0 <= B that
+//     can matter (A from the lowest data edge up to 0, B from 0 to the
+//     highest data edge: at most (bins/2+1)² pairs). Each pair is scored in
+//     O(1) with prefix sums of the bin moments: the error beyond the end
+//     levels exactly, the error between them as mass·s²/12 (L1: mass·s/4)
+//     with s the scale; the 32 best pairs are then re-scored with the exact
+//     error and the best is kept.
+//   - MethodKL: thresholds T as for symmetric; affine uses the slice
+//     [-T, T] ∩ (data range ∪ {0}). Slices shorter than D bins are skipped.
+//     KL follows ONNX Runtime's get_entropy_threshold: the reference p is
+//     the slice with the mass outside folded into its edge bins; q merges
+//     the slice (without outliers) into D groups of floor(m/D) bins (the
+//     last takes the rest) and spreads each group's mass evenly over the
+//     group's bins where p is non-zero; both are smoothed (eps 1e-4 on zero
+//     bins, taken from the non-zero ones) and KL(p‖q) is computed after
+//     normalisation. Unlike ORT, q is not truncated to integers, and the
+//     smoothing of the interior bins is applied through a third-order
+//     Taylor expansion (relative error below 1e-12 for realistic
+//     histograms; TestKLFastMatchesReference checks it).
+//
+// The chosen range is finally clipped to the finite data range.
+type HistogramObserver struct {
+	*Histogram
+	Method     Method
+	Percentile float64 // MethodPercentile: fraction kept, in (0, 1]; 0 means DefaultPercentile
+}
+
+// NewHistogramObserver returns an observer with an empty histogram of
+// bins bins (0: DefaultBins) whose passes run on r (nil: host).
+func NewHistogramObserver(m Method, bins int, r Reducer) (*HistogramObserver, error) {
+	if int(m) >= len(methodNames) {
+		return nil, fmt.Errorf("calib: unknown method %d", m)
+	}
+	h, err := NewHistogram(bins, r)
+	if err != nil {
+		return nil, err
+	}
+	return &HistogramObserver{Histogram: h, Method: m}, nil
+}
+
+// Observe implements Observer.
+func (o *HistogramObserver) Observe(ctx context.Context, x []float32) error {
+	return o.Histogram.Observe(ctx, x)
+}
+
+// Stats implements Observer.
+func (o *HistogramObserver) Stats() RangeStats { return o.Histogram.Stats() }
+
+// Range implements Observer.
+func (o *HistogramObserver) Range(t Target) (float32, float32, error) {
+	return o.Histogram.SearchRange(o.Method, o.Percentile, t)
+}
+
+// SearchRange returns the range chosen by method m for target t (p is the
+// fraction kept by MethodPercentile; 0 means DefaultPercentile).
+func (h *Histogram) SearchRange(m Method, p float64, t Target) (float32, float32, error) {
+	qmin, qmax, err := t.Range()
+	if err != nil {
+		return 0, 0, err
+	}
+	if h.stats.Count == 0 {
+		return 0, 0, noData(h.stats)
+	}
+	st := h.stats
+	if m == MethodMinMax {
+		return st.Min, st.Max, nil
+	}
+	v := newHView(h)
+	levels := int(qmax-qmin) + 1
+	sym := t.Scheme == Symmetric
+	q := qgrid{qmin: qmin, qmax: qmax, sym: sym}
+	if sym {
+		if q.zpSym, err = t.ZeroPointSymmetric(); err != nil {
+			return 0, 0, err
+		}
+	}
+	var a, b float64
+	switch m {
+	case MethodPercentile:
+		if p == 0 {
+			p = DefaultPercentile
+		}
+		if !(p > 0 && p <= 1) {
+			return 0, 0, fmt.Errorf("calib: percentile %g outside (0, 1]", p)
+		}
+		a, b = v.percentile(p, sym)
+	case MethodL2Greedy:
+		a, b = v.greedyL2(levels)
+	case MethodL2:
+		a, b = v.exhaustive(q, false)
+	case MethodL1:
+		a, b = v.exhaustive(q, true)
+	case MethodKL:
+		a, b = v.kl(levels, sym)
+	default:
+		return 0, 0, fmt.Errorf("calib: unknown method %d", m)
+	}
+	lo, hi := v.value(a), v.value(b)
+	if l, r := max(lo, st.Min), min(hi, st.Max); l <= r {
+		lo, hi = l, r
+	}
+	return lo, hi, nil
+}
+
+// hview is the occupied part of a histogram in bin units: bin i covers
+// [i, i+1) and holds c[i]; the real value of position t is
+// (origin + t) * 2^exp. z is the position of 0.
+type hview struct {
+	c          []float64
+	origin     int64
+	exp        int
+	z          float64
+	total      float64
+	p0, p1, p2 []float64 // prefix moments: sum over bins < i of c, c*(i+0.5), c*((i+1)^3-i^3)/3
+}
+
+func newHView(h *Histogram) *hview {
+	first, last := 0, len(h.counts)-1
+	for h.counts[first] == 0 {
+		first++
+	}
+	for h.counts[last] == 0 {
+		last--
+	}
+	n := last - first + 1
+	v := &hview{c: make([]float64, n), origin: h.grid.Start + int64(first), exp: h.grid.Exp}
+	v.z = -float64(v.origin)
+	v.p0 = make([]float64, n+1)
+	v.p1 = make([]float64, n+1)
+	v.p2 = make([]float64, n+1)
+	for i := range n {
+		c := float64(h.counts[first+i])
+		v.c[i] = c
+		x := float64(i)
+		v.p0[i+1] = v.p0[i] + c
+		v.p1[i+1] = v.p1[i] + c*(x+0.5)
+		v.p2[i+1] = v.p2[i] + c*((x+1)*(x+1)*(x+1)-x*x*x)/3
+	}
+	v.total = v.p0[n]
+	return v
+}
+
+// value converts a position to a float32 value (saturating).
+func (v *hview) value(t float64) float32 {
+	r := math.Ldexp(float64(v.origin)+t, v.exp)
+	return float32(max(min(r, math.MaxFloat32), -math.MaxFloat32))
+}
+
+// mom returns the integrals of p, t*p and t^2*p over (-inf, x).
+func (v *hview) mom(x float64) (m0, m1, m2 float64) {
+	n := len(v.c)
+	if x <= 0 {
+		return 0, 0, 0
+	}
+	if x >= float64(n) {
+		return v.p0[n], v.p1[n], v.p2[n]
+	}
+	i := int(x)
+	fi := float64(i)
+	c := v.c[i]
+	return v.p0[i] + c*(x-fi), v.p1[i] + c*(x*x-fi*fi)/2, v.p2[i] + c*(x*x*x-fi*fi*fi)/3
+}
+
+// sq returns the integral of (t-m)^2 p over [u, w).
+func (v *hview) sq(u, w, m float64) float64 {
+	a0, a1, a2 := v.mom(u)
+	b0, b1, b2 := v.mom(w)
+	e := (b2 - a2) - 2*m*(b1-a1) + m*m*(b0-a0)
+	return max(e, 0)
+}
+
+// abs returns the integral of |t-m| p over [u, w).
+func (v *hview) abs(u, w, m float64) float64 {
+	mc := min(max(m, u), w)
+	a0, a1, _ := v.mom(u)
+	c0, c1, _ := v.mom(mc)
+	b0, b1, _ := v.mom(w)
+	e := (m*(c0-a0) - (c1 - a1)) + ((b1 - c1) - m*(b0-c0))
+	return max(e, 0)
+}
+
+// exactErr is the error of the range [a, b) with d destination bins under
+// the model of HistogramObserver (O(d)).
+func (v *hview) exactErr(a, b float64, d int, l1 bool) float64 {
+	dw := (b - a) / float64(d)
+	n := float64(len(v.c))
+	var e float64
+	for j := range d {
+		u := a + float64(j)*dw
+		w := u + dw
+		if j == 0 {
+			u = math.Inf(-1)
+		}
+		if j == d-1 {
+			w = math.Inf(1)
+		}
+		if w <= 0 || u >= n {
+			continue
+		}
+		m := a + (float64(j)+0.5)*dw
+		if l1 {
+			e += v.abs(u, w, m)
+		} else {
+			e += v.sq(u, w, m)
+		}
+	}
+	return e
+}
+
+// quantizer returns the step s and the positions of the first and last
+// levels of the quantizer that QParams builds for the range [a, b) (in bin
+// units; computed in float64, which may differ from QParams's float32 in
+// the last bits), and the positions of its levels are lo, lo+s, ..., hi.
+func (v *hview) quantizer(a, b float64, q qgrid) (s, lo, hi float64) {
+	minNeg, maxPos := min(a-v.z, 0), max(b-v.z, 0)
+	var zp float64
+	if q.sym {
+		s = max(-minNeg, maxPos) / (float64(q.qmax-q.qmin) / 2)
+		zp = float64(q.zpSym)
+	} else {
+		s = (maxPos - minNeg) / float64(q.qmax-q.qmin)
+		if s > 0 {
+			zp = min(max(float64(q.qmin)-math.RoundToEven(minNeg/s), float64(q.qmin)), float64(q.qmax))
+		}
+	}
+	return s, v.z + (float64(q.qmin)-zp)*s, v.z + (float64(q.qmax)-zp)*s
+}
+
+// qgrid describes the integer side of a target for the error models.
+type qgrid struct {
+	qmin, qmax, zpSym int32
+	sym               bool
+}
+
+// quantErr is the exact error (L2 or L1) of the quantizer of [a, b) under
+// the piecewise-uniform density: every value goes to its nearest level,
+// values beyond the first or last level to that level. O(levels).
+func (v *hview) quantErr(a, b float64, q qgrid, l1 bool) float64 {
+	s, lo, _ := v.quantizer(a, b, q)
+	if s <= 0 {
+		return v.segErr(math.Inf(-1), math.Inf(1), v.z, l1)
+	}
+	n := float64(len(v.c))
+	var e float64
+	levels := int(q.qmax-q.qmin) + 1
+	for j := range levels {
+		m := lo + float64(j)*s
+		u, w := m-s/2, m+s/2
+		if j == 0 {
+			u = math.Inf(-1)
+		}
+		if j == levels-1 {
+			w = math.Inf(1)
+		}
+		if w <= 0 || u >= n {
+			continue
+		}
+		e += v.segErr(u, w, m, l1)
+	}
+	return e
+}
+
+func (v *hview) segErr(u, w, m float64, l1 bool) float64 {
+	if l1 {
+		return v.abs(u, w, m)
+	}
+	return v.sq(u, w, m)
+}
+
+// modelErr is the O(1) score of the range [a, b): the exact error of the
+// values beyond the first and last levels, plus mass·s²/12 (L1: mass·s/4)
+// for the values between them.
+func (v *hview) modelErr(a, b float64, q qgrid, l1 bool) float64 {
+	s, lo, hi := v.quantizer(a, b, q)
+	m1, _, _ := v.mom(hi)
+	m0, _, _ := v.mom(lo)
+	inside := m1 - m0
+	if l1 {
+		return v.abs(math.Inf(-1), lo, lo) + v.abs(hi, math.Inf(1), hi) + inside*s/4
+	}
+	return v.sq(math.Inf(-1), lo, lo) + v.sq(hi, math.Inf(1), hi) + inside*s*s/12
+}
+
+// symCandidates returns the thresholds (in bins) of the symmetric search:
+// from the edge nearest to the data to the farthest.
+func (v *hview) symCandidates() (lo, hi int) {
+	n := float64(len(v.c))
+	far := max(math.Abs(v.z), math.Abs(n-v.z))
+	near := 0.0
+	if v.z < 0 {
+		near = -v.z
+	} else if v.z > n {
+		near = v.z - n
+	}
+	return max(int(near), 1), int(far)
+}
+
+// exhaustive is MethodL2 (l1 false) and MethodL1.
+func (v *hview) exhaustive(q qgrid, l1 bool) (float64, float64) {
+	n := len(v.c)
+	if q.sym {
+		lo, hi := v.symCandidates()
+		best, bt := math.Inf(1), float64(hi)
+		for t := lo; t <= hi; t++ {
+			T := float64(t)
+			if e := v.quantErr(v.z-T, v.z+T, q, l1); e < best {
+				best, bt = e, T
+			}
+		}
+		return v.z - bt, v.z + bt
+	}
+	// Affine: A in [0, z] (or A = z when z <= 0), B in [z, n] (or z when z >= n), A < B.
+	aLo, aHi := 0.0, min(v.z, float64(n-1))
+	if v.z <= 0 {
+		aLo, aHi = v.z, v.z
+	}
+	bLo, bHi := max(v.z, 1), float64(n)
+	if v.z >= float64(n) {
+		bLo, bHi = v.z, v.z
+	}
+	const keep = 32
+	type cand struct{ e, a, b float64 }
+	top := make([]cand, 0, keep+1)
+	for a := aLo; a <= aHi; a++ {
+		for b := max(bLo, a+1); b <= bHi; b++ {
+			e := v.modelErr(a, b, q, l1)
+			if len(top) == keep && e >= top[keep-1].e {
+				continue
+			}
+			i := sort.Search(len(top), func(i int) bool { return top[i].e > e })
+			top = append(top, cand{})
+			copy(top[i+1:], top[i:])
+			top[i] = cand{e, a, b}
+			if len(top) > keep {
+				top = top[:keep]
+			}
+		}
+	}
+	if len(top) == 0 {
+		return 0, float64(n)
+	}
+	best := cand{e: math.Inf(1)}
+	for _, c := range top {
+		if e := v.quantErr(c.a, c.b, q, l1); e < best.e {
+			best = cand{e, c.a, c.b}
+		}
+	}
+	return best.a, best.b
+}
+
+// greedyL2 is PyTorch's _non_linear_param_search on the occupied bins
+// with d destination bins, the cumulative sums in float64 and the L2 error
+// of exactErr.
+func (v *hview) greedyL2(d int) (float64, float64) {
+	n := len(v.c)
+	cs := v.p0[1:] // cs[i] = sum of c[0..i]
+	total := v.total
+	const step = 1e-5
+	alpha, beta := 0.0, 1.0
+	start, end := 0, n-1
+	normMin := math.Inf(1)
+	for alpha < beta {
+		na, nb := alpha+step, beta-step
+		// l: first index in [start, end) with cs >= na*total, else end.
+		l := start + sort.Search(end-start, func(i int) bool { return !(cs[start+i] < na*total) })
+		// r: last index in (start, end] with cs <= nb*total, else start.
+		r := end - sort.Search(end-start, func(i int) bool { return !(cs[end-i] > nb*total) })
+		ns, ne := start, end
+		if l-start > end-r {
+			ns = l
+			alpha = na
+		} else {
+			ne = r
+			beta = nb
+		}
+		if ns == start && ne == end {
+			continue
+		}
+		norm := v.exactErr(float64(ns), float64(ne+1), d, false)
+		if norm > normMin {
+			break
+		}
+		normMin = norm
+		start, end = ns, ne
+	}
+	return float64(start), float64(end + 1)
+}
+
+// quantile returns the position where the piecewise-linear CDF of c
+// (bins of width 1 starting at 0) reaches f*sum(c).
+func quantile(c, cum []float64, f float64) float64 {
+	n := len(c)
+	target := f * cum[n]
+	if target <= 0 {
+		for i, x := range c {
+			if x > 0 {
+				return float64(i)
+			}
+		}
+		return 0
+	}
+	i := sort.Search(n, func(i int) bool { return cum[i+1] >= target })
+	if i >= n {
+		return float64(n)
+	}
+	return float64(i) + (target-cum[i])/c[i]
+}
+
+func (v *hview) percentile(p float64, sym bool) (float64, float64) {
+	if !sym {
+		return quantile(v.c, v.p0, (1-p)/2), quantile(v.c, v.p0, (1+p)/2)
+	}
+	// Fold |x|: grid index g >= 0 has distance bin g, g < 0 has -1-g.
+	n := len(v.c)
+	dist := func(i int) int64 {
+		g := v.origin + int64(i)
+		if g < 0 {
+			return -1 - g
+		}
+		return g
+	}
+	dmin, dmax := dist(0), dist(0)
+	for i := range n {
+		dmin, dmax = min(dmin, dist(i)), max(dmax, dist(i))
+	}
+	f := make([]float64, dmax-dmin+1)
+	for i, c := range v.c {
+		f[dist(i)-dmin] += c
+	}
+	cum := make([]float64, len(f)+1)
+	for i, c := range f {
+		cum[i+1] = cum[i] + c
+	}
+	t := float64(dmin) + quantile(f, cum, p)
+	return v.z - t, v.z + t
+}

@@ -3,11 +3,11 @@ package calib
 import (
 	"bytes"
 	"cmp"
-	"slices"
 	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/qgpu/qgpu/tests"
 )
 
 // qgpu runs the command in-process and returns the exit status and output.
@@ -155,6 +157,53 @@ func TestBenchJSON(t *testing.T) {
 		}
 		if (r.Op == "gemm" || r.Op == "conv") && (r.F32GFLOPS <= 0 || r.Ratio <= 0) {
 			t.Errorf("%q: no f32 baseline: %+v", args, r)
+		}
+	}
+}
+
+func TestConformance(t *testing.T) {
+	wantError(t, 2, `unknown backend "tpu"`, "conformance", "--backend", "tpu")
+	wantError(t, 2, "--run", "conformance", "--run", "(")
+	code, out, stderr := qgpu(t, "conformance", "--backend", "cpu", "--run", "^(Gemm|Quantize)/", "--json")
+	if code != 0 {
+		t.Fatalf("conformance: exit %d: %s", code, stderr)
+	}
+	ops := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var l conformanceLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if l.Backend != "cpu" || l.Status != "pass" {
+			t.Errorf("cpu against itself: %+v", l)
+		}
+		ops[l.Op]++
+	}
+	if len(ops) != 2 || ops["Gemm"] == 0 || ops["Quantize"] == 0 {
+		t.Errorf("--run selected ops %v, want Gemm and Quantize", ops)
+	}
+	code, out, _ = qgpu(t, "conformance", "--backend", "cpu", "--run", "^ReLU/")
+	if code != 0 || !strings.Contains(out, "ReLU") || !strings.Contains(out, "pass") || strings.Contains(out, "Gemm") {
+		t.Errorf("matrix: exit %d:\n%s", code, out)
+	}
+}
+
+func TestConformanceCell(t *testing.T) {
+	cases := []struct {
+		unavailable bool
+		s           tests.OpSummary
+		want        string
+	}{
+		{true, tests.OpSummary{}, "unavailable"},
+		{false, tests.OpSummary{}, "-"},
+		{false, tests.OpSummary{Pass: 3, Fail: 1}, "FAIL 1/4"},
+		{false, tests.OpSummary{Unsupported: 2}, "unsupported"},
+		{false, tests.OpSummary{Pass: 2, Unsupported: 1}, "pass 2, unsupported 1"},
+		{false, tests.OpSummary{Pass: 5}, "pass 5"},
+	}
+	for _, c := range cases {
+		if got := cell(c.unavailable, c.s); got != c.want {
+			t.Errorf("cell(%v, %+v) = %q, want %q", c.unavailable, c.s, got, c.want)
 		}
 	}
 }

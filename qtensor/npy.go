@@ -10,20 +10,8 @@ import (
 	"strings"
 )
 
-// NumPy .npy support (format versions 1.0, 2.0 and 3.0).
-//
-// Reading accepts arrays of float32 ('<f4', '>f4'), int32 ('<i4', '>i4'),
-// int8 ('|i1') and uint8 ('|u1'); big-endian data is converted and
-// Fortran-ordered arrays are transposed to row-major order. int8 and uint8
-// arrays come back as the quantized Int8 and Uint8 types with per-tensor
-// parameters scale 1 and zero point 0 (an .npy file has no quantization
-// parameters; set Params afterwards). Any other dtype (float64, int64,
-// float16, bool, structured, ...) is rejected with a descriptive error.
-//
-// Writing produces version 1.0 (2.0 when the header needs it), C order,
-// little-endian, byte for byte what numpy.save writes for the same array.
-// Int4 and Uint4 tensors are unpacked to int8 ('|i1') and uint8 ('|u1');
-// quantization parameters and the name are not stored.
+// NumPy .npy support (format versions 1.0, 2.0 and 3.0); see ReadNPY and
+// WriteNPY.
 
 const npyMagic = "\x93NUMPY"
 
@@ -330,12 +318,24 @@ func fortranToC(src []byte, shape []int, size int) []byte {
 	return dst
 }
 
-// ReadNPY reads one NumPy .npy array from r (see the package notes above
-// in npy.go: float32, int32, int8, uint8; int8/uint8 come back quantized
-// with scale 1, zero point 0). It reads exactly the array and nothing
-// after it. Sizes are checked before allocating: against r's remaining
-// length where that is known, else by reading in bounded pieces. Errors
-// about bad input wrap ErrFormat.
+// ReadNPY reads one NumPy .npy array (format version 1.0, 2.0 or 3.0)
+// from r.
+//
+//   - Accepted dtypes: float32 ('<f4', '>f4'), int32 ('<i4', '>i4'), int8
+//     and uint8 ('|i1', '|u1', any byte-order mark). Big-endian data is
+//     converted; Fortran-ordered arrays are transposed to row-major order.
+//     Anything else (float64, int64, float16, bool, structured, ...) is an
+//     error.
+//   - int8 and uint8 arrays come back as the quantized Int8 and Uint8 types
+//     with per-tensor parameters scale 1 and zero point 0: an .npy file has
+//     no quantization parameters, so set Params afterwards.
+//   - The header is parsed as the Python dict literal NumPy writes, without
+//     evaluating anything, and must be at most 1 MiB.
+//
+// It reads exactly the array and nothing after it. Sizes are checked
+// before allocating: against r's remaining length where that is known
+// (bytes.Reader, strings.Reader, bytes.Buffer, regular files), else by
+// reading in bounded pieces. Errors about bad input wrap ErrFormat.
 func ReadNPY(r io.Reader) (*Tensor, error) {
 	d := decoder{r: r, avail: knownRemaining(r), nocrc: true}
 	return readNPY(&d)
@@ -414,9 +414,12 @@ func npyHeaderBytes(descr string, shape []int) []byte {
 	return append(b, '\n')
 }
 
-// WriteNPY writes t to w as a NumPy .npy array (see the package notes
-// above in npy.go: int4/uint4 are unpacked to int8/uint8; params and name
-// are not stored). t must pass Validate and have rank at most MaxRank.
+// WriteNPY writes t to w as a NumPy .npy array: version 1.0 (2.0 when the
+// header needs it), C order, little-endian, byte for byte what numpy.save
+// writes for the same array. float32, int32, int8 and uint8 keep their
+// type; int4 and uint4 are unpacked to int8 ('|i1') and uint8 ('|u1').
+// Quantization parameters and the name are not stored. t must pass
+// Validate and have rank at most MaxRank.
 func WriteNPY(w io.Writer, t *Tensor) error {
 	if t == nil {
 		return fmt.Errorf("qtensor: npy: nil tensor")

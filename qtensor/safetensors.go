@@ -248,7 +248,8 @@ func (s *Safetensors) Float32(name string) (*Tensor, error) {
 // F16Bits returns the float32 bit pattern of the IEEE half-precision value
 // with bits h. The conversion is exact: subnormals become normal float32s,
 // infinities stay infinite and a NaN keeps its sign and payload (shifted
-// into the top of the float32 mantissa).
+// into the top of the float32 mantissa), so a signaling NaN stays
+// signaling, as NumPy converts it (PyTorch and x86 F16C set the quiet bit).
 func F16Bits(h uint16) uint32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f

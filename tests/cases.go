@@ -30,8 +30,9 @@ type Case struct {
 	// the tensors to compare.
 	Build func(b *engine.Batch, in []*engine.Tensor) ([]*engine.Tensor, error)
 	// Exec, when set instead of Build, runs an engine-composed op and
-	// returns its host outputs.
-	Exec func(ctx context.Context, e *engine.Engine, in []*engine.Tensor) ([]*qtensor.Tensor, error)
+	// returns the tensors to compare (scalar results uploaded as tensors);
+	// the runner downloads and releases them.
+	Exec func(ctx context.Context, e *engine.Engine, in []*engine.Tensor) ([]*engine.Tensor, error)
 }
 
 // Sizes are the dimension sizes every op is swept over: either side of

@@ -188,7 +188,7 @@ func byteWeightCases(l *caseList, def *rand.Rand) {
 // or an extreme.
 func accValue(r *rand.Rand) int32 {
 	switch p := r.IntN(100); {
-	case p < 5:
+	case p < 10:
 		return []int32{math.MinInt32, math.MaxInt32, 0, 1, -1, math.MinInt32 + 1, math.MaxInt32 - 1}[r.IntN(7)]
 	case p < 40:
 		return r.Int32N(2001) - 1000
@@ -237,7 +237,7 @@ func requantizeCases(l *caseList, def *rand.Rand) {
 			for _, g := range []granSpec{{[]int{3, 5}, qtensor.PerAxis, 0, 0}, {[]int{3, 5}, qtensor.PerAxis, 1, 0}, {[]int{2, 4, 17}, qtensor.PerAxis, 1, 0}, {[]int{2, 4, 17}, qtensor.PerAxis, 2, 0}} {
 				scales := make([]float32, g.shape[g.axis])
 				for i := range scales {
-					scales[i] = mults[def.IntN(len(mults))].mult * 0.5
+					scales[i] = float32(math.Ldexp(1+def.Float64(), -6-def.IntN(14))) * 0.5
 				}
 				add(fmt.Sprintf("i32_%s_%s_%s", g.name(), short(yd), rule),
 					func(r *rand.Rand) *qtensor.Tensor {
@@ -249,18 +249,20 @@ func requantizeCases(l *caseList, def *rand.Rand) {
 				for _, n := range []int{1, 17, 64, 257} {
 					s := []int{n}
 					p := params(def, xd, s, qtensor.PerTensor, 0, 0)
+					m := 0.3 + def.Float64()
 					add(fmt.Sprintf("%s_%d_%s_%s", short(xd), n, short(yd), rule),
 						func(r *rand.Rand) *qtensor.Tensor { return randQ(r, xd, s, p) },
-						nil, -1, yd, p.Scales[0]*float32(0.3+def.Float64()), randZP(def, yd), fixed)
+						nil, -1, yd, p.Scales[0]*float32(m), centre(yd, qMean(xd, p.ZeroPoints[0])/m), fixed)
 				}
 				for _, g := range []granSpec{{[]int{3, 5}, qtensor.PerAxis, 0, 0}, {[]int{2, 4, 17}, qtensor.PerAxis, 2, 0}} {
 					p := params(def, xd, g.shape, qtensor.PerAxis, g.axis, 0)
 					for i := range p.ZeroPoints {
 						p.ZeroPoints[i] = p.ZeroPoints[0]
 					}
+					narrowScales(def, &p)
 					add(fmt.Sprintf("%s_%s_%s_%s", short(xd), g.name(), short(yd), rule),
 						func(r *rand.Rand) *qtensor.Tensor { return randQ(r, xd, g.shape, p) },
-						nil, -1, yd, p.Scales[0], randZP(def, yd), fixed)
+						nil, -1, yd, p.Scales[0], centre(yd, qMean(xd, p.ZeroPoints[0])), fixed)
 				}
 			}
 		}
@@ -280,7 +282,7 @@ func addMulCases(l *caseList, def *rand.Rand) {
 			{"ties", 1, 0.5, 2},
 			{"identity", 1, 1, 1},
 			{"saturate", 0.5, 0.7, 0.001},
-			{"shrink", 0.01, 0.02, 10},
+			{"shrink", 0.01, 0.02, 0.05},
 			{"odd", 0.0123, 0.0456, 0.0789},
 		}
 		if mul {
@@ -297,7 +299,17 @@ func addMulCases(l *caseList, def *rand.Rand) {
 		}
 		for _, d := range byteTypes {
 			add := func(name string, shape []int, sc binScales) {
-				za, zb, zy := randZP(def, d), randZP(def, d), randZP(def, d)
+				za, zb := randZP(def, d), randZP(def, d)
+				if sc.name == "saturate" {
+					za, zb = centre(d, 0), centre(d, 0)
+				}
+				// centre the outputs: zy = mid - E[y - zy] (clamped)
+				ma, mb := qtensor.AddMultipliers(sc.sa, sc.sb, sc.sy)
+				c := float64(ma)*qMean(d, za) + float64(mb)*qMean(d, zb)
+				if mul {
+					c = float64(qtensor.MulMultiplier(sc.sa, sc.sb, sc.sy)) * qMean(d, za) * qMean(d, zb)
+				}
+				zy := centre(d, c)
 				pa, pb := qtensor.TensorParams(sc.sa, za), qtensor.TensorParams(sc.sb, zb)
 				l.add(Case{Op: op, Name: short(d) + "_" + name,
 					Inputs: inputs(
@@ -441,20 +453,34 @@ func histogramCases(l *caseList, def *rand.Rand) {
 		})})
 }
 
+// centre returns the zero point of d that maps an output mean of c (in
+// output steps, relative to the zero point) to the middle of the range,
+// clamped into the range.
+func centre(d qtensor.DType, c float64) int32 {
+	mid := float64(d.QMin()+d.QMax()) / 2
+	return int32(math.Round(min(max(mid-c, float64(d.QMin())), float64(d.QMax()))))
+}
+
 func abs32(v float32) float32 { return float32(math.Abs(float64(v))) }
 
 func dynamicQuantizeCases(l *caseList, def *rand.Rand) {
-	exec := func(ctx context.Context, e *engine.Engine, in []*engine.Tensor) ([]*qtensor.Tensor, error) {
+	exec := func(ctx context.Context, e *engine.Engine, in []*engine.Tensor) ([]*engine.Tensor, error) {
 		y, scale, zp, err := e.DynamicQuantizeLinear(ctx, in[0])
 		if err != nil {
 			return nil, err
 		}
-		defer y.Release()
-		h, err := e.Download(y)
-		if err != nil {
-			return nil, err
+		out := []*engine.Tensor{y}
+		for _, h := range []*qtensor.Tensor{must(qtensor.FromFloat32([]int{1}, []float32{scale})), must(qtensor.FromInt32([]int{1}, []int32{zp}))} {
+			t, err := e.Upload(h)
+			if err != nil {
+				for _, t := range out {
+					t.Release()
+				}
+				return nil, err
+			}
+			out = append(out, t)
 		}
-		return []*qtensor.Tensor{h, must(qtensor.FromFloat32([]int{1}, []float32{scale})), must(qtensor.FromInt32([]int{1}, []int32{zp}))}, nil
+		return out, nil
 	}
 	add := func(name string, shape []int, f func(r *rand.Rand, i int) float32) {
 		l.add(Case{Op: "DynamicQuantizeLinear", Name: name,

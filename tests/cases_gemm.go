@@ -31,16 +31,65 @@ const (
 
 var outKinds = []outKind{outI32, outI32Bias, outF32, outU8, outS8Fixed, outU8Relu, outF32Bias, outS8, outU8Fixed, outS8FixedRel, outI32Bias1, outS8Bias}
 
+// accStats describe the accumulators of a GEMM or convolution with random
+// operands: their mean (overall) and a spread (standard deviation plus the
+// spread of the per-channel means).
+type accStats struct{ mean, spread float64 }
+
+// qMean and qVar are the mean and variance of q - zp for q uniform over
+// d's range.
+func qMean(d qtensor.DType, zp int32) float64 { return float64(d.QMin()+d.QMax())/2 - float64(zp) }
+func qVar(d qtensor.DType) float64 {
+	n := float64(d.QMax() - d.QMin() + 1)
+	return (n*n - 1) / 12
+}
+
+func mean(d qtensor.DType, zps []int32) []float64 {
+	m := make([]float64, len(zps))
+	for i, z := range zps {
+		m[i] = qMean(d, z)
+	}
+	return m
+}
+
+// stats returns the accumulator statistics of terms products of operands
+// of types ad, bd with zero points azps, bzps (one or per channel).
+func stats(terms int, ad qtensor.DType, azps []int32, bd qtensor.DType, bzps []int32) accStats {
+	am, bm := mean(ad, azps), mean(bd, bzps)
+	avg := func(v []float64) float64 {
+		s := 0.0
+		for _, x := range v {
+			s += x
+		}
+		return s / float64(len(v))
+	}
+	ma, mb := avg(am), avg(bm)
+	k := float64(terms)
+	st := accStats{mean: k * ma * mb}
+	dev := 0.0
+	for _, a := range am {
+		for _, b := range bm {
+			dev = math.Max(dev, math.Abs(k*a*b-st.mean))
+		}
+	}
+	va, vb := qVar(ad), qVar(bd)
+	st.spread = dev + 2.5*math.Sqrt(k*(va*vb+va*mb*mb+vb*ma*ma))
+	return st
+}
+
 // outputOptions builds the OutputOptions of kind k for channels output
-// channels, activation scale as, weight scales ws (one or per channel) and
-// terms products per accumulator (to pick an output scale that spreads the
-// outputs and saturates some).
-func outputOptions(def *rand.Rand, k outKind, channels int, as float32, ws []float32, terms int) engine.OutputOptions {
+// channels, activation scale as and weight scales ws (one or per channel,
+// within a factor of two of ws[0]). For quantized outputs it picks the
+// output scale and zero point from the accumulator statistics st so that
+// outputs spread over the range and some saturate.
+func outputOptions(def *rand.Rand, k outKind, channels int, as float32, ws []float32, st accStats) engine.OutputOptions {
 	var o engine.OutputOptions
+	maxBias := 0.0
 	bias := func() []int32 {
 		b := make([]int32, channels)
 		for i := range b {
 			b[i] = def.Int32N(200001) - 100000
+			maxBias = max(maxBias, math.Abs(float64(b[i])))
 		}
 		return b
 	}
@@ -64,18 +113,38 @@ func outputOptions(def *rand.Rand, k outKind, channels int, as float32, ws []flo
 		if k == outS8 || k == outS8Bias || k == outS8Fixed || k == outS8FixedRel {
 			o.YType = qtensor.Int8
 		}
-		o.YZP = randZP(def, o.YType)
 		o.ReLU = k == outU8Relu || k == outS8FixedRel
 		o.Fixed = k == outU8Fixed || k == outS8Fixed || k == outS8FixedRel
 		if k == outS8Bias {
 			o.Bias = bias()
 		}
-		// typical |acc| for 8-bit operands is about 74*74*sqrt(terms);
-		// map it to about 60 output steps.
-		typical := float32(74 * 74 * math.Sqrt(float64(terms)))
-		o.YScale = as * ws[0] * typical / float32(30+60*def.Float64())
+		if o.ReLU && math.Abs(st.mean) < 1e9 {
+			// centre the accumulators with the bias, or a mean far below
+			// zero would make every output the zero point
+			o.Bias = []int32{int32(-math.Round(st.mean))}
+			st.mean = 0
+		}
+		// M maps the spread to about 90 output steps (less when the
+		// mean is far from zero), and the zero point centres the mean.
+		m := 90 / math.Max(st.spread+maxBias, math.Abs(st.mean)*0.45) * (0.7 + 0.6*def.Float64())
+		mid := float64(o.YType.QMin()+o.YType.QMax()) / 2
+		if o.ReLU {
+			// keep the zero point inside the range and the mean above it
+			m = min(m, 50/math.Abs(st.mean))
+			mid += 40
+		}
+		o.YScale = float32(float64(as*ws[0]) / m)
+		o.YZP = int32(math.Round(min(max(mid-st.mean*m, float64(o.YType.QMin())), float64(o.YType.QMax()))))
 	}
 	return o
+}
+
+// narrowScales keeps per-channel scales within a factor of two of the
+// first, so every channel's outputs land in the output range.
+func narrowScales(def *rand.Rand, p *qtensor.Params) {
+	for i := 1; i < len(p.Scales); i++ {
+		p.Scales[i] = p.Scales[0] * float32(0.5+1.5*def.Float64())
+	}
 }
 
 // dtypePairs are the (activation, weight) type combinations.
@@ -115,6 +184,7 @@ func addGemm(l *caseList, def *rand.Rand, s gemmSpec) {
 	bp := params(def, s.bd, s.bshape, qtensor.PerTensor, 0, 0)
 	if s.bCol {
 		bp = params(def, s.bd, s.bshape, qtensor.PerAxis, len(s.bshape)-1, 0)
+		narrowScales(def, &bp)
 	}
 	var o engine.GemmOptions
 	if s.aRowExplicit {
@@ -130,7 +200,14 @@ func addGemm(l *caseList, def *rand.Rand, s gemmSpec) {
 		}
 	}
 	as := ap.Scales[0]
-	o.OutputOptions = outputOptions(def, s.out, N, as, bp.Scales, K)
+	azp, bzp := ap.ZeroPoints, bp.ZeroPoints
+	if o.AZP != nil {
+		azp = o.AZP
+	}
+	if o.BZP != nil {
+		bzp = o.BZP
+	}
+	o.OutputOptions = outputOptions(def, s.out, N, as, bp.Scales, stats(K, s.ad, azp, s.bd, bzp))
 	if s.aRowZP && o.Output != engine.OutInt32 {
 		o.AScale = as // per-row A has no per-tensor scale
 	}
@@ -216,7 +293,7 @@ func gemmCases(l *caseList, def *rand.Rand) {
 	for _, lm := range limits {
 		ap, bp := qtensor.TensorParams(0.5, lm.azp), qtensor.TensorParams(0.25, lm.bzp)
 		for _, ok := range []outKind{outI32, outF32, outU8Fixed, outS8} {
-			o := engine.GemmOptions{OutputOptions: outputOptions(def, ok, 2, 0.5, []float32{0.25}, lm.K)}
+			o := engine.GemmOptions{OutputOptions: outputOptions(def, ok, 2, 0.5, []float32{0.25}, stats(lm.K, lm.ad, []int32{lm.azp}, lm.bd, []int32{lm.bzp}))}
 			kk := lm.K
 			l.add(Case{Op: "Gemm", Name: lm.name + "_" + string(ok),
 				Inputs: inputs(
@@ -312,6 +389,7 @@ func addConv(l *caseList, def *rand.Rand, g convSpec, xd, wd qtensor.DType, wPer
 	wp := params(def, wd, ws, qtensor.PerTensor, 0, 0)
 	if wPerChannel {
 		wp = params(def, wd, ws, qtensor.PerAxis, 0, 0)
+		narrowScales(def, &wp)
 	}
 	o := engine.ConvOptions{Strides: g.strides, Dilations: g.dilations, Pads: g.pads, Group: g.group}
 	if wzpExplicit {
@@ -320,7 +398,11 @@ func addConv(l *caseList, def *rand.Rand, g convSpec, xd, wd qtensor.DType, wPer
 			o.WZP[i] = randZP(def, wd)
 		}
 	}
-	o.OutputOptions = outputOptions(def, ok, g.o, xp.Scales[0], wp.Scales, g.c/group*g.kh*g.kw)
+	wzp := wp.ZeroPoints
+	if o.WZP != nil {
+		wzp = o.WZP
+	}
+	o.OutputOptions = outputOptions(def, ok, g.o, xp.Scales[0], wp.Scales, stats(g.c/group*g.kh*g.kw, xd, xp.ZeroPoints, wd, wzp))
 	name := fmt.Sprintf("%s_%s%s_%s", g.name, short(xd), short(wd), ok)
 	if wPerChannel {
 		name += "_wch"

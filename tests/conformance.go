@@ -377,14 +377,16 @@ func execute(ctx context.Context, e *engine.Engine, c Case, inputs []*qtensor.Te
 		ins[i] = t
 		live = append(live, t)
 	}
+	var ys []*engine.Tensor
 	if c.Exec != nil {
-		outs, err = c.Exec(ctx, e, ins)
+		ys, err = c.Exec(ctx, e, ins)
+		live = append(live, ys...)
 		if err != nil {
 			return nil, err
 		}
 	} else {
 		b := e.NewBatch()
-		ys, err := c.Build(b, ins)
+		ys, err = c.Build(b, ins)
 		for _, op := range b.Ops() {
 			live = append(live, op.Outputs()...)
 		}
@@ -397,13 +399,13 @@ func execute(ctx context.Context, e *engine.Engine, c Case, inputs []*qtensor.Te
 		if err := b.Run(ctx); err != nil {
 			return nil, fmt.Errorf("run: %w", err)
 		}
-		for i, y := range ys {
-			h, err := e.Download(y)
-			if err != nil {
-				return nil, fmt.Errorf("download output %d: %w", i, err)
-			}
-			outs = append(outs, h)
+	}
+	for i, y := range ys {
+		h, err := e.Download(y)
+		if err != nil {
+			return nil, fmt.Errorf("download output %d: %w", i, err)
 		}
+		outs = append(outs, h)
 	}
 	for i, t := range ins {
 		h, err := e.Download(t)

@@ -304,3 +304,26 @@ func FuzzHistogramUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+func TestHistFastMatchesReference(t *testing.T) {
+	x := genData(41, 100001, "special")
+	x = append(x, genData(42, 50000, "wide")...)
+	x = append(x, 0x1p-149, -0x1p-149, 3e38, -3e38, float32(math.Copysign(0, -1)), 0x1p-126, -0x1p-126)
+	for _, g := range []Grid{canonicalGrid(-5, 5, 2048), canonicalGrid(-1e-3, 1e-3, 64), {Exp: MinExp, Start: -3, Bins: 7}, {Exp: MaxExp, Start: -4, Bins: 8}, {Exp: -130 + 4, Start: 1 << 40, Bins: 16}} {
+		ref := HistCounts{Counts: make([]uint64, g.Bins)}
+		fast := HistCounts{Counts: make([]uint64, g.Bins)}
+		histSlice(&ref, x, g)
+		histSliceFast(&fast, x, g)
+		if ref.NaN != fast.NaN || ref.Below != fast.Below || ref.Above != fast.Above || !slices.Equal(ref.Counts, fast.Counts) {
+			t.Errorf("grid %+v: fast %+v differs from reference %+v", g, fast, ref)
+		}
+	}
+	for _, n := range []int{0, 1, 2, 3, 1000} {
+		if a, b := minMaxSlice(x[:n]), minMaxFast(x[:n]); a != b {
+			t.Errorf("minmax of %d: fast %+v reference %+v", n, b, a)
+		}
+	}
+	if a, b := minMaxSlice(x), minMaxFast(x); a != b {
+		t.Errorf("minmax: fast %+v reference %+v", b, a)
+	}
+}

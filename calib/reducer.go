@@ -152,14 +152,14 @@ func (h HostReducer) MinMax(ctx context.Context, x []float32, channels, inner in
 	if channels == 1 {
 		w := h.split(len(x))
 		if w == 1 {
-			out[0] = minMaxSlice(x)
+			out[0] = minMaxFast(x)
 		} else {
 			parts := make([]RangeStats, w)
 			var wg sync.WaitGroup
 			for i := range w {
 				lo, hi := len(x)*i/w, len(x)*(i+1)/w
 				wg.Add(1)
-				go func() { defer wg.Done(); parts[i] = minMaxSlice(x[lo:hi]) }()
+				go func() { defer wg.Done(); parts[i] = minMaxFast(x[lo:hi]) }()
 			}
 			wg.Wait()
 			for _, p := range parts {
@@ -217,7 +217,7 @@ func (h HostReducer) Histogram(ctx context.Context, x []float32, g Grid) (HistCo
 	w := h.split(len(x))
 	if w == 1 {
 		r := HistCounts{Counts: make([]uint64, g.Bins)}
-		histSlice(&r, x, g)
+		histSliceFast(&r, x, g)
 		return r, nil
 	}
 	parts := make([]HistCounts, w)
@@ -228,7 +228,7 @@ func (h HostReducer) Histogram(ctx context.Context, x []float32, g Grid) (HistCo
 		go func() {
 			defer wg.Done()
 			parts[i].Counts = make([]uint64, g.Bins)
-			histSlice(&parts[i], x[lo:hi], g)
+			histSliceFast(&parts[i], x[lo:hi], g)
 		}()
 	}
 	wg.Wait()

@@ -1,0 +1,178 @@
+'use strict';
+// Generates the ONNX Runtime oracle fixtures for `qgpu run` (see README.md):
+// for every case, a single-node ONNX model whose inputs are all graph
+// inputs, run on ORT's CPU execution provider; the inputs and ORT's outputs
+// are written as .npy files under cases/<name>/, and the case list to
+// manifest.json. The Go test ort_test.go runs `qgpu run` on the same inputs
+// and compares.
+//
+//   cd cmd/qgpu/testdata/ort && npm ci --ignore-scripts && node gen.js
+
+const fs = require('fs');
+const path = require('path');
+const ort = require('onnxruntime-node');
+const { DT, valueInfo, node, graph, model } = require('./onnx-builder');
+
+// mulberry32, as in the peer's models.js.
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TYPES = {
+  float32: { dt: DT.FLOAT, descr: '<f4', Arr: Float32Array },
+  uint8: { dt: DT.UINT8, descr: '|u1', Arr: Uint8Array },
+  int8: { dt: DT.INT8, descr: '|i1', Arr: Int8Array },
+  int32: { dt: DT.INT32, descr: '<i4', Arr: Int32Array },
+};
+
+const numel = (dims) => dims.reduce((a, b) => a * b, 1);
+const arr = (type, dims, values) => {
+  const a = new TYPES[type].Arr(numel(dims));
+  if (values.length !== a.length) throw new Error(`${values.length} values for ${dims}`);
+  a.set(values);
+  return { type, dims, data: a };
+};
+const randU8 = (dims, seed) => { const r = rng(seed); return arr('uint8', dims, Array.from({ length: numel(dims) }, () => (r() * 256) | 0)); };
+const randS8 = (dims, seed) => { const r = rng(seed); return arr('int8', dims, Array.from({ length: numel(dims) }, () => ((r() * 256) | 0) - 128)); };
+const randF = (dims, seed, lo, hi) => { const r = rng(seed); return arr('float32', dims, Array.from({ length: numel(dims) }, () => lo + (hi - lo) * r())); };
+const f = (v, dims = []) => arr('float32', dims, Array.isArray(v) ? v : [v]);
+const u8 = (v, dims = []) => arr('uint8', dims, Array.isArray(v) ? v : [v]);
+const s8 = (v, dims = []) => arr('int8', dims, Array.isArray(v) ? v : [v]);
+const i32 = (v, dims) => arr('int32', dims, v);
+
+// numpy .npy version 1.0, as numpy.save writes it.
+function npy(a) {
+  const shape = a.dims.length === 1 ? `(${a.dims[0]},)` : `(${a.dims.join(', ')})`;
+  let h = `{'descr': '${TYPES[a.type].descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const total = Math.ceil((10 + h.length + 1) / 64) * 64;
+  h = h.padEnd(total - 10 - 1, ' ') + '\n';
+  const pre = Buffer.alloc(10);
+  Buffer.from('\x93NUMPY', 'latin1').copy(pre, 0);
+  pre[6] = 1; pre[7] = 0;
+  pre.writeUInt16LE(h.length, 8);
+  return Buffer.concat([pre, Buffer.from(h, 'latin1'), Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength)]);
+}
+
+// Every case: op, attrs (ONNX attribute values), inputs in ONNX order
+// (null for an omitted optional input), output types, opset, and for
+// requantizing ops the tolerance the Go test accepts, with the reason.
+const cases = [];
+const add = (c) => cases.push(c);
+
+// Values with exact ties x/scale = k + 0.5 (scale 0.5: x = k/2 + 0.25),
+// saturation and signed zero.
+const tieX = f([0.25, 0.75, 1.25, -0.25, -0.75, -1.25, 63.25, -64.25, 1000, -1000, -0, 0.1, 64.75, 127.25], [14]);
+
+add({ name: 'quantize_u8_tensor', op: 'QuantizeLinear', inputs: [randF([4, 37], 1, -3, 3), f(0.02), u8(128)], outputs: ['uint8'] });
+add({ name: 'quantize_s8_ties', op: 'QuantizeLinear', inputs: [tieX, f(0.5), s8(-3)], outputs: ['int8'] });
+add({ name: 'quantize_u8_ties', op: 'QuantizeLinear', inputs: [tieX, f(0.5), u8(7)], outputs: ['uint8'] });
+add({ name: 'quantize_u8_no_zp', op: 'QuantizeLinear', inputs: [randF([50], 2, -1, 9), f(0.037)], outputs: ['uint8'] });
+add({ name: 'quantize_s8_axis1', op: 'QuantizeLinear', inputs: [randF([3, 5, 4], 3, -4, 4), f([0.01, 0.02, 0.03, 0.05, 0.07], [5]), s8([0, -3, 5, 100, -100], [5])], outputs: ['int8'] });
+add({ name: 'quantize_u8_axis_neg1', op: 'QuantizeLinear', attrs: { axis: -1 }, inputs: [randF([6, 3], 4, -2, 2), f([0.01, 0.1, 0.003], [3]), u8([128, 0, 255], [3])], outputs: ['uint8'] });
+add({ name: 'quantize_s8_block', op: 'QuantizeLinear', opset: 21, attrs: { axis: 1, block_size: 3 }, inputs: [randF([4, 8], 5, -2, 2), randF([4, 3], 6, 0.01, 0.05), s8([0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6], [4, 3])], outputs: ['int8'] });
+
+add({ name: 'dequantize_u8_tensor', op: 'DequantizeLinear', inputs: [randU8([5, 9], 7), f(0.0173), u8(131)], outputs: ['float32'] });
+add({ name: 'dequantize_s8_axis0', op: 'DequantizeLinear', attrs: { axis: 0 }, inputs: [randS8([3, 7], 8), f([0.5, 0.001, 3.75], [3]), s8([0, -128, 127], [3])], outputs: ['float32'] });
+add({ name: 'dequantize_s8_block', op: 'DequantizeLinear', opset: 21, attrs: { axis: 0, block_size: 2 }, inputs: [randS8([5, 3], 9), randF([3, 3], 10, 0.01, 0.2), s8([0, 1, 2, 3, 4, 5, 6, 7, 8], [3, 3])], outputs: ['float32'] });
+
+add({ name: 'dynamic_quantize', op: 'DynamicQuantizeLinear', inputs: [randF([64], 11, -2, 5)], outputs: ['uint8', 'float32', 'uint8'] });
+add({ name: 'dynamic_quantize_positive', op: 'DynamicQuantizeLinear', inputs: [randF([3, 10], 12, 0.5, 3)], outputs: ['uint8', 'float32', 'uint8'] });
+
+add({ name: 'matmulinteger_u8u8', op: 'MatMulInteger', inputs: [randU8([7, 13], 13), randU8([13, 5], 14), u8(131), u8(120)], outputs: ['int32'] });
+add({ name: 'matmulinteger_u8s8_colzp', op: 'MatMulInteger', inputs: [randU8([9, 17], 15), randS8([17, 4], 16), u8(128), s8([0, 1, -2, 3], [4])], outputs: ['int32'] });
+add({ name: 'matmulinteger_batched', op: 'MatMulInteger', inputs: [randU8([2, 3, 6], 17), randU8([6, 5], 18), u8(12), null], outputs: ['int32'] });
+
+add({ name: 'convinteger_u8u8_pad_stride', op: 'ConvInteger', attrs: { pads: [1, 1, 1, 1], strides: [2, 2] }, inputs: [randU8([1, 3, 7, 7], 19), randU8([4, 3, 3, 3], 20), u8(128), u8(100)], outputs: ['int32'] });
+add({ name: 'convinteger_dilation_asym_pads', op: 'ConvInteger', attrs: { pads: [0, 2, 1, 0], dilations: [2, 1] }, inputs: [randU8([2, 2, 6, 5], 21), randU8([3, 2, 2, 3], 22), u8(3), null], outputs: ['int32'] });
+add({ name: 'convinteger_same_upper', op: 'ConvInteger', attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] }, inputs: [randU8([1, 2, 6, 6], 23), randU8([2, 2, 3, 3], 24), u8(7), u8(9)], outputs: ['int32'] });
+
+// QLinearMatMul and QLinearConv: ORT (MLAS) requantizes with a float32
+// multiplier and round-half-even, like SPEC 3, and matched qgpu bit for bit
+// on every case here, so the tolerance is 0. Should a future ORT or new data
+// differ by one LSB near a tie (a multiplier computed in another order, e.g.
+// a_scale * (b_scale / y_scale)), declare `tolerance: 1` on that case with
+// the reason in `note`; the Go test then counts and logs such elements.
+const requantNote = 'bit-exact with ORT 1.30 (float32 multiplier, round half to even)';
+add({ name: 'qlinearmatmul_u8s8', op: 'QLinearMatMul', inputs: [randU8([6, 20], 25), f(0.02), u8(128), randS8([20, 7], 26), f(0.01), s8(0), f(0.09), u8(128)], outputs: ['uint8'], tolerance: 0, note: requantNote });
+add({ name: 'qlinearmatmul_u8u8_colscale', op: 'QLinearMatMul', inputs: [randU8([5, 11], 27), f(0.05), u8(120), randU8([11, 3], 28), f([0.01, 0.02, 0.005], [3]), u8([128, 100, 140], [3]), f(0.2), u8(100)], outputs: ['uint8'], tolerance: 0, note: requantNote });
+add({ name: 'qlinearconv_u8s8_bias_perchannel', op: 'QLinearConv', attrs: { pads: [1, 1, 1, 1] }, inputs: [randU8([1, 3, 5, 5], 29), f(0.03), u8(128), randS8([4, 3, 3, 3], 30), f([0.01, 0.02, 0.015, 0.005], [4]), s8([0, 0, 0, 0], [4]), f(0.25), u8(120), i32([100, -200, 0, 3000], [4])], outputs: ['uint8'], tolerance: 0, note: requantNote });
+add({ name: 'qlinearconv_s8s8_group', op: 'QLinearConv', attrs: { group: 2, strides: [2, 1] }, inputs: [randS8([1, 4, 6, 5], 31), f(0.04), s8(-5), randS8([6, 2, 2, 2], 32), f(0.02), s8(0), f(0.3), s8(3)], outputs: ['int8'], tolerance: 0, note: requantNote });
+
+const INPUT_NAMES = {
+  QuantizeLinear: ['x', 'y_scale', 'y_zero_point'],
+  DequantizeLinear: ['x', 'x_scale', 'x_zero_point'],
+  DynamicQuantizeLinear: ['x'],
+  MatMulInteger: ['A', 'B', 'a_zero_point', 'b_zero_point'],
+  QLinearMatMul: ['a', 'a_scale', 'a_zero_point', 'b', 'b_scale', 'b_zero_point', 'y_scale', 'y_zero_point'],
+  ConvInteger: ['x', 'w', 'x_zero_point', 'w_zero_point'],
+  QLinearConv: ['x', 'x_scale', 'x_zero_point', 'w', 'w_scale', 'w_zero_point', 'y_scale', 'y_zero_point', 'B'],
+};
+
+// attrText renders an attribute as `qgpu run --attr` takes it.
+const attrText = (k, v) => `${k}=${Array.isArray(v) ? v.join(',') : v}`;
+
+async function main() {
+  const root = path.join(__dirname, 'cases');
+  fs.rmSync(root, { recursive: true, force: true });
+  const manifest = [];
+  for (const c of cases) {
+    const names = INPUT_NAMES[c.op];
+    const nodeIn = [], vis = [], feeds = {}, files = [];
+    c.inputs.forEach((a, i) => {
+      if (a === null) { nodeIn.push(''); files.push('none'); return; }
+      const n = names[i];
+      nodeIn.push(n);
+      vis.push(valueInfo(n, TYPES[a.type].dt, a.dims));
+      feeds[n] = new ort.Tensor(a.type, a.data, a.dims);
+      files.push(`in${i}.npy`);
+    });
+    while (nodeIn.length && nodeIn[nodeIn.length - 1] === '') nodeIn.pop();
+    const outNames = c.outputs.map((_, i) => `out${i}`);
+    const g = graph({ name: c.name, nodes: [node(c.op, nodeIn, outNames, c.attrs || {})], inputs: vis, outputs: c.outputs.map((t, i) => valueInfoNoShape(outNames[i], TYPES[t].dt)) });
+    const opset = c.opset || 13;
+    const bytes = model(g, { opset, irVersion: opset >= 21 ? 10 : 7 });
+    let res;
+    try {
+      const sess = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+      res = await sess.run(feeds);
+    } catch (e) {
+      console.error(`${c.name}: ORT failed, case skipped: ${e.message.split('\n')[0]}`);
+      continue;
+    }
+    const dir = path.join(root, c.name);
+    fs.mkdirSync(dir, { recursive: true });
+    c.inputs.forEach((a, i) => { if (a) fs.writeFileSync(path.join(dir, `in${i}.npy`), npy(a)); });
+    const outFiles = outNames.map((n, i) => {
+      const t = res[n];
+      if (t.type !== c.outputs[i]) throw new Error(`${c.name}: output ${i} is ${t.type}, want ${c.outputs[i]}`);
+      fs.writeFileSync(path.join(dir, `out${i}.npy`), npy({ type: t.type, dims: t.dims.map(Number), data: t.data }));
+      return `out${i}.npy`;
+    });
+    manifest.push({
+      name: c.name, op: c.op, opset,
+      attrs: Object.entries(c.attrs || {}).map(([k, v]) => attrText(k, v)),
+      inputs: files, outputs: outFiles,
+      tolerance: c.tolerance || 0, note: c.note || '',
+    });
+    console.log(`${c.name}: ok`);
+  }
+  fs.writeFileSync(path.join(__dirname, 'manifest.json'), JSON.stringify({ ort: ort.env.versions.common, cases: manifest }, null, 1) + '\n');
+}
+
+// ValueInfoProto{name=1, type=2}; TypeProto{tensor_type=1}; Tensor{elem_type=1} (no shape).
+function valueInfoNoShape(name, dataType) {
+  const key = (field, wt) => Buffer.from([(field << 3) | wt]);
+  const len = (b) => { const out = []; let v = b.length; do { let x = v & 0x7f; v >>>= 7; if (v) x |= 0x80; out.push(x); } while (v); return Buffer.from(out); };
+  const bytesField = (field, b) => Buffer.concat([key(field, 2), len(b), b]);
+  const tensorType = Buffer.concat([key(1, 0), Buffer.from([dataType])]);
+  return Buffer.concat([bytesField(1, Buffer.from(name)), bytesField(2, bytesField(1, tensorType))]);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -204,7 +204,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Op, r.Shape, r.Output, r.Threads, r.Runs,
 			fmtSeconds(r.Seconds), fmtSeconds(r.MinSeconds), fmtSeconds(r.MaxSeconds), rate, f32, ratio)
-		tw.Flush() // one row at a time, so long suites show progress
+	}
+	if tw != nil {
+		return tw.Flush()
 	}
 	return nil
 }
@@ -458,6 +460,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		}
 		inputs = append(inputs, y)
 		bytes = 5 * float64(c.size)
+		r.Output = "uint8"
 	case "dequantize":
 		x, err := upload(eng, qtensor.Uint8, []int{c.size}, qtensor.TensorParams(benchAScale, 128), benchData(c.size, 6, randU8))
 		if err != nil {
@@ -470,6 +473,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		}
 		inputs = append(inputs, y)
 		bytes = 5 * float64(c.size)
+		r.Output = "float32"
 	default:
 		return r, fmt.Errorf("bench: unknown op %q", c.op)
 	}

@@ -1,0 +1,5 @@
+//go:build cgo
+
+package glrt
+
+const cgoEnabled = true

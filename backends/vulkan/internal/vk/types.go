@@ -126,6 +126,12 @@ const (
 	AccessMemoryWrite   uint32 = 0x10000
 )
 
+// Command pool flags.
+const (
+	CommandPoolTransient          uint32 = 0x1
+	CommandPoolResetCommandBuffer uint32 = 0x2
+)
+
 // WholeSize is VK_WHOLE_SIZE.
 const WholeSize = ^uint64(0)
 

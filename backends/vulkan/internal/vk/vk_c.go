@@ -1408,12 +1408,6 @@ func (d *Device) AllocateStorageSet(p DescriptorPool, l DescriptorSetLayout, inf
 	return DescriptorSet(s), check("vkAllocateDescriptorSets", r)
 }
 
-// Command pool flags.
-const (
-	CommandPoolTransient          uint32 = 0x1
-	CommandPoolResetCommandBuffer uint32 = 0x2
-)
-
 // CreateCommandPool is vkCreateCommandPool.
 func (d *Device) CreateCommandPool(family, flags uint32) (CommandPool, error) {
 	var p C.uint64_t

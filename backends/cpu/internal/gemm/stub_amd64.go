@@ -58,5 +58,59 @@ func kernU8S8x64_5(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 // Columns whose mask bit is clear are neither read nor written.
 func kernU8S8x64_6(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
+// kernS8S8x64_1 computes an 1x64 tile of C with VPDPBUSD. For r < 1, n < 64 with
+// bit n of mask set:
+//
+//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written.
+func kernS8S8x64_1(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+
+// kernS8S8x64_2 computes an 2x64 tile of C with VPDPBUSD. For r < 2, n < 64 with
+// bit n of mask set:
+//
+//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written.
+func kernS8S8x64_2(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+
+// kernS8S8x64_3 computes an 3x64 tile of C with VPDPBUSD. For r < 3, n < 64 with
+// bit n of mask set:
+//
+//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written.
+func kernS8S8x64_3(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+
+// kernS8S8x64_4 computes an 4x64 tile of C with VPDPBUSD. For r < 4, n < 64 with
+// bit n of mask set:
+//
+//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written.
+func kernS8S8x64_4(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+
+// kernS8S8x64_5 computes an 5x64 tile of C with VPDPBUSD. For r < 5, n < 64 with
+// bit n of mask set:
+//
+//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written.
+func kernS8S8x64_5(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+
+// kernS8S8x64_6 computes an 6x64 tile of C with VPDPBUSD. For r < 6, n < 64 with
+// bit n of mask set:
+//
+//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written.
+func kernS8S8x64_6(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+
 // peakVNNI runs n iterations of 24 independent VPDPBUSD zmm (3072 int ops each); n > 0.
 func peakVNNI(n int)

@@ -10,6 +10,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -38,6 +39,15 @@ func pcalign(n int) {
 	Instruction(&ir.Instruction{Opcode: "PCALIGN", Operands: []Op{Imm(uint64(n))}})
 }
 
+// alignLoops turns on PCALIGN before inner loops (flag -align).
+var alignLoops = flag.Bool("align", false, "emit PCALIGN $64 before inner loops")
+
+func pcalignLoop() {
+	if *alignLoops {
+		pcalign(64)
+	}
+}
+
 const (
 	nr     = 64 // columns per panel
 	nvec   = 4  // zmm vectors per panel row
@@ -48,15 +58,28 @@ const (
 // kernel generates kernU8S8x64_<mr>: an mr x 64 tile of
 // C = (flags&1 ? C : 0) + (bias != nil ? bias : 0) + A * B over kg groups of
 // four K values, A given as mr row pointers, B a packed panel.
-func kernel(mr int) {
+//
+// With signed set it generates kernS8S8x64_<mr>, which reads A as int8 and
+// adds 128 to each value (XOR 0x80 after the broadcast), so the caller must
+// fold -128*colsum(B) into bias.
+func kernel(mr int, signed bool) {
 	name := fmt.Sprintf("kernU8S8x64_%d", mr)
+	nb := 4 // broadcast registers Z28..
+	if signed {
+		name = fmt.Sprintf("kernS8S8x64_%d", mr)
+		nb = 3 // Z31 holds the 0x80 bytes
+	}
 	TEXT(name, NOSPLIT, "func(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)")
+	ax := "a[r][4g+i]"
+	if signed {
+		ax = "(a[r][4g+i] XOR 0x80)"
+	}
 	Doc(
 		fmt.Sprintf("%s computes an %dx64 tile of C with VPDPBUSD. For r < %d, n < 64 with", name, mr, mr),
 		"bit n of mask set:",
 		"",
 		"\tC[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +",
-		"\t\tsum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])",
+		"\t\tsum over g < kg, i < 4 of int32("+ax+") * int32(b[g*256+4n+i])",
 		"",
 		"Columns whose mask bit is clear are neither read nor written.",
 	)
@@ -110,6 +133,11 @@ func kernel(mr int) {
 	}
 
 	Label("prep")
+	if signed {
+		x80 := GP32()
+		MOVL(U32(0x80808080), x80)
+		VPBROADCASTD(x80, zmm(31))
+	}
 	Comment("Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.")
 	kg := Load(Param("kg"), GP64())
 	k := GP64()
@@ -131,8 +159,11 @@ func kernel(mr int) {
 			VMOVDQU32(Mem{Base: b, Disp: disp + 64*j}, zmm(bregBase+j))
 		}
 		for r := 0; r < mr; r++ {
-			t := zmm(28 + (r+set)%4)
+			t := zmm(28 + (r+set)%nb)
 			VPBROADCASTD(Mem{Base: rows[r], Index: k, Scale: 1, Disp: 4 * set}, t)
+			if signed {
+				VPXORD(zmm(31), t, t)
+			}
 			for j := 0; j < nvec; j++ {
 				VPDPBUSD(zmm(bregBase+j), t, acc(r+set*mr, j))
 			}
@@ -148,7 +179,7 @@ func kernel(mr int) {
 		ADDQ(U8(4), k)
 		JZ(LabelRef("sum"))
 		Label("pairs")
-		pcalign(64)
+		pcalignLoop()
 		Label("loop")
 		step(24, 0, 0)
 		step(8, 1, bStep)
@@ -160,7 +191,7 @@ func kernel(mr int) {
 			VPADDD(acc(1, j), acc(0, j), acc(0, j))
 		}
 	} else {
-		pcalign(64)
+		pcalignLoop()
 		Label("loop")
 		step(24, 0, 0)
 		ADDQ(U32(bStep), b)
@@ -205,7 +236,7 @@ func peak() {
 	for i := 0; i < 32; i++ {
 		VPXORD(zmm(i), zmm(i), zmm(i))
 	}
-	pcalign(64)
+	pcalignLoop()
 	Label("loop")
 	for i := 0; i < 24; i++ {
 		VPDPBUSD(zmm(24+i%4), zmm(28+i%4), zmm(i))
@@ -219,8 +250,10 @@ func peak() {
 func main() {
 	Constraint(buildtags.Term("amd64"))
 	Constraint(buildtags.Not("purego"))
-	for mr := 1; mr <= 6; mr++ {
-		kernel(mr)
+	for _, signed := range []bool{false, true} {
+		for mr := 1; mr <= 6; mr++ {
+			kernel(mr, signed)
+		}
 	}
 	peak()
 	Generate()

@@ -1,0 +1,80 @@
+//go:build amd64 && !purego
+
+package gemm
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run -C asmgen . -out ../kernel_amd64.s -stubs ../stub_amd64.go -pkg gemm
+
+// hasVNNI reports AVX-512 F/BW/VNNI support (BW for the 64-bit opmasks);
+// x/sys/cpu also checks that the OS saves the zmm and opmask state.
+var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
+
+func kernelFor(isa ISA) microKernel {
+	if isa == AVX512VNNI {
+		return tileVNNI
+	}
+	return tileGeneric
+}
+
+// tileVNNI runs the generated VPDPBUSD kernel for t.
+func tileVNNI(t *tile) {
+	var ptrs [MR]*uint8
+	for r := 0; r < t.mr; r++ {
+		ptrs[r] = &t.rows[r][0]
+	}
+	mask := ^uint64(0)
+	if t.ncols < PanelCols {
+		mask = 1<<uint(t.ncols) - 1
+	}
+	var bias *int32
+	if t.off != nil {
+		bias = &t.off[0]
+	}
+	flags := 0
+	if t.load {
+		flags = 1
+	}
+	b, c := &t.b[0], &t.c[0]
+	if t.signed {
+		switch t.mr {
+		case 6:
+			kernS8S8x64_6(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		case 5:
+			kernS8S8x64_5(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		case 4:
+			kernS8S8x64_4(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		case 3:
+			kernS8S8x64_3(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		case 2:
+			kernS8S8x64_2(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		case 1:
+			kernS8S8x64_1(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		}
+		return
+	}
+	switch t.mr {
+	case 6:
+		kernU8S8x64_6(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+	case 5:
+		kernU8S8x64_5(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+	case 4:
+		kernU8S8x64_4(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+	case 3:
+		kernU8S8x64_3(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+	case 2:
+		kernU8S8x64_2(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+	case 1:
+		kernU8S8x64_1(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+	}
+}
+
+// peak runs the in-register VPDPBUSD loop n times (3072 int ops each) and
+// reports whether it could.
+func peak(n int) bool {
+	if !hasVNNI || n <= 0 {
+		return false
+	}
+	peakVNNI(n)
+	return true
+}

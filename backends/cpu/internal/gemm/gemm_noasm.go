@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package gemm
+
+// hasVNNI is false: no assembly in this build.
+const hasVNNI = false
+
+func kernelFor(ISA) microKernel { return tileGeneric }
+
+// peak runs nothing: there is no assembly peak loop in this build.
+func peak(n int) bool { return false }

@@ -64,8 +64,9 @@ type Dispatch struct {
 	Bindings []Binding
 	// Params, if not empty, is copied into a runtime-owned buffer and bound
 	// at ParamsBinding: as a uniform block (std140 layout is the shader's) or,
-	// with ParamsStorage, as a storage block (std430). This is the equivalent
-	// of Vulkan push constants; all the Params of one Run go up in one upload.
+	// with ParamsStorage, as a storage block (std430). It is zero-padded to
+	// the block's GL_BUFFER_DATA_SIZE. This is the equivalent of Vulkan push
+	// constants; all the Params of one Run go up in one upload.
 	Params        []byte
 	ParamsBinding uint32
 	ParamsStorage bool
@@ -269,8 +270,8 @@ func (c *Context) validate(i int, op *batchOp, timing bool) error {
 		if d.ParamsStorage {
 			ssbo = append(ssbo, d.ParamsBinding)
 		} else {
-			if len(d.Params) > c.caps.MaxUniformBlockSize {
-				return wrap(fmt.Errorf("Params: %d bytes exceed the uniform block limit %d", len(d.Params), c.caps.MaxUniformBlockSize))
+			if n := d.paramsSize(); n > c.caps.MaxUniformBlockSize {
+				return wrap(fmt.Errorf("Params: %d bytes exceed the uniform block limit %d", n, c.caps.MaxUniformBlockSize))
 			}
 			ubo = append(ubo, d.ParamsBinding)
 		}
@@ -303,6 +304,18 @@ func (c *Context) validate(i int, op *batchOp, timing bool) error {
 		}
 	}
 	return nil
+}
+
+// paramsSize is the size of the bound Params range: len(Params), raised to
+// the GL_BUFFER_DATA_SIZE of the program's block at ParamsBinding (drivers
+// round block sizes up, e.g. to 16 bytes; a shorter range is undefined
+// behaviour), the difference zero-filled.
+func (d *Dispatch) paramsSize() int {
+	sizes := d.Program.uniformSize
+	if d.ParamsStorage {
+		sizes = d.Program.storageSize
+	}
+	return max(len(d.Params), sizes[d.ParamsBinding])
 }
 
 func wrap2(i int, err error) error {
@@ -349,6 +362,7 @@ func (c *Context) run(b *Batch, st *Stats) error {
 				off = alignUp(len(c.staging), align)
 				c.staging = append(c.staging, make([]byte, off-len(c.staging))...)
 				c.staging = append(c.staging, op.d.Params...)
+				c.staging = append(c.staging, make([]byte, op.d.paramsSize()-len(op.d.Params))...)
 			}
 			paramOff = append(paramOff, off)
 		}
@@ -407,7 +421,7 @@ func (c *Context) run(b *Batch, st *Stats) error {
 				if d.ParamsStorage {
 					target = glSHADER_STORAGE_BUFFER
 				}
-				g.bindBufferRange(target, d.ParamsBinding, c.paramsBuf, off, len(d.Params))
+				g.bindBufferRange(target, d.ParamsBinding, c.paramsBuf, off, d.paramsSize())
 			}
 			for _, u := range d.Uniforms {
 				switch {

@@ -167,6 +167,9 @@ type Program struct {
 	local    [3]int
 	storage  []uint32 // binding points of the active shader storage blocks
 	uniforms []uint32 // binding points of the active uniform blocks
+	// GL_BUFFER_DATA_SIZE of the blocks by binding point: Params shorter
+	// than their block are zero-padded to it.
+	storageSize, uniformSize map[uint32]int
 }
 
 // Program compiles and links GLSL compute shader source (it must start with
@@ -226,8 +229,8 @@ func (c *Context) compile(src string) (*Program, error) {
 	for i := range ls {
 		p.local[i] = int(ls[i])
 	}
-	p.storage = c.blockBindings(prog, glSHADER_STORAGE_BLOCK)
-	p.uniforms = c.blockBindings(prog, glUNIFORM_BLOCK)
+	p.storage, p.storageSize = c.blockBindings(prog, glSHADER_STORAGE_BLOCK)
+	p.uniforms, p.uniformSize = c.blockBindings(prog, glUNIFORM_BLOCK)
 	if err := c.check("program introspection"); err != nil {
 		g.deleteProgram(prog)
 		return nil, err
@@ -235,14 +238,17 @@ func (c *Context) compile(src string) (*Program, error) {
 	return p, nil
 }
 
-func (c *Context) blockBindings(prog, iface uint32) []uint32 {
+func (c *Context) blockBindings(prog, iface uint32) ([]uint32, map[uint32]int) {
 	n := c.gl.programInterface(prog, iface, glACTIVE_RESOURCES)
 	out := make([]uint32, 0, n)
+	sizes := make(map[uint32]int, n)
 	for i := 0; i < n; i++ {
-		out = append(out, uint32(c.gl.programResource(prog, iface, uint32(i), glBUFFER_BINDING)))
+		bind := uint32(c.gl.programResource(prog, iface, uint32(i), glBUFFER_BINDING))
+		out = append(out, bind)
+		sizes[bind] = max(sizes[bind], c.gl.programResource(prog, iface, uint32(i), glBUFFER_DATA_SIZE))
 	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	return slices.Compact(out), sizes
 }
 
 // LocalSize returns the program's local_size_x/y/z.

@@ -69,6 +69,9 @@ func (c *Context) setup(open func(Options) (Platform, error)) error {
 	if err != nil {
 		return err
 	}
+	if p == nil {
+		return errors.New("glrt: platform open function returned no platform and no error")
+	}
 	fail := func(err error) error {
 		return errors.Join(err, p.Destroy())
 	}

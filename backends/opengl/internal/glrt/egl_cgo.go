@@ -71,16 +71,16 @@ static struct {
 } qegl;
 
 // qegl_load opens libEGL once per process. Called with the Go-side mutex held.
-static int qegl_load(char* err, size_t n) {
+static int qegl_load(const char* libname, char* err, size_t n) {
 	if (qegl.lib) return 1;
-	void* lib = dlopen("libEGL.so.1", RTLD_NOW | RTLD_LOCAL);
+	void* lib = dlopen(libname, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
 		const char* e = dlerror();
-		snprintf(err, n, "dlopen libEGL.so.1: %s", e ? e : "unknown error");
+		snprintf(err, n, "dlopen %s: %s", libname, e ? e : "unknown error");
 		return 0;
 	}
 #define LOAD(field, name) qegl.field = (void*)dlsym(lib, name); \
-	if (!qegl.field) { snprintf(err, n, "libEGL.so.1 lacks %s", name); dlclose(lib); memset(&qegl, 0, sizeof qegl); return 0; }
+	if (!qegl.field) { snprintf(err, n, "%s lacks %s", libname, name); dlclose(lib); memset(&qegl, 0, sizeof qegl); return 0; }
 	LOAD(GetProcAddress, "eglGetProcAddress")
 	LOAD(GetError, "eglGetError")
 	LOAD(QueryString, "eglQueryString")
@@ -216,7 +216,9 @@ func openEGL(opts Options) (Platform, error) {
 	eglMu.Lock()
 	defer eglMu.Unlock()
 	var cerr [512]C.char
-	if C.qegl_load(&cerr[0], C.size_t(len(cerr))) == 0 {
+	lib := C.CString(eglLibrary)
+	defer C.free(unsafe.Pointer(lib))
+	if C.qegl_load(lib, &cerr[0], C.size_t(len(cerr))) == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrUnavailable, C.GoString(&cerr[0]))
 	}
 	clientExts := ""

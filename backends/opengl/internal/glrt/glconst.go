@@ -39,6 +39,7 @@ const (
 	glUNIFORM_BLOCK                          = 0x92E2
 	glACTIVE_RESOURCES                       = 0x92F5
 	glBUFFER_BINDING                         = 0x9302
+	glBUFFER_DATA_SIZE                       = 0x9303
 	glTIME_ELAPSED                           = 0x88BF
 	glTIMESTAMP                              = 0x8E28
 	glQUERY_RESULT                           = 0x8866

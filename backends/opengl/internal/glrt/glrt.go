@@ -11,6 +11,9 @@ import (
 // libEGL, no display, no driver, or a driver below OpenGL 4.3.
 var ErrUnavailable = errors.New("glrt: OpenGL 4.3 unavailable")
 
+// eglLibrary is the EGL library NewEGL opens on first use (tests change it).
+var eglLibrary = "libEGL.so.1"
+
 // ErrClosed is returned by every call on a Context after Close.
 var ErrClosed = errors.New("glrt: context closed")
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -123,6 +125,45 @@ func TestAddDispatch(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestShortParams binds Params shorter than the block: the runtime pads
+// them with zeros to the block size, so param reads 0.
+func TestShortParams(t *testing.T) {
+	c := newCtx(t, Options{})
+	p := mustProgram(t, c, addSrc)
+	const n = 40
+	av, bv := randU32(3, n), randU32(4, n)
+	a, b, y := mustBuffer(t, c, 4*n), mustBuffer(t, c, 4*n), mustBuffer(t, c, 4*n)
+	var batch Batch
+	batch.Upload(a, 0, u32Bytes(av))
+	batch.Upload(b, 0, u32Bytes(bv))
+	d := addDispatch(p, a, b, y, n, 0)
+	d.Params = params(n) // only the first member
+	batch.Dispatch(d)
+	out := make([]byte, 4*n)
+	batch.Download(y, 0, out)
+	if _, err := c.Run(&batch); err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range bytesU32(out) {
+		if want := av[i] + bv[i]; g != want {
+			t.Fatalf("y[%d] = %d, want %d", i, g, want)
+		}
+	}
+}
+
+func TestNilPlatform(t *testing.T) {
+	if !cgoEnabled {
+		t.Skip("no cgo")
+	}
+	_, err := NewWithPlatform(Options{}, func(Options) (Platform, error) { return nil, nil })
+	if err == nil || !strings.Contains(err.Error(), "no platform") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := NewWithPlatform(Options{}, nil); err == nil {
+		t.Fatal("nil open: no error")
 	}
 }
 
@@ -689,4 +730,29 @@ func TestDebugMode(t *testing.T) {
 	if _, err := c.Run(&b); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMissingEGL opens a library that does not exist (in a child process,
+// since libEGL is loaded once per process): NewEGL must return an error
+// wrapping ErrUnavailable that names the library, not fail to link or panic.
+func TestMissingEGL(t *testing.T) {
+	if !cgoEnabled {
+		t.Skip("no cgo")
+	}
+	if os.Getenv("QGPU_GLRT_CHILD") == "missing-egl" {
+		eglLibrary = "libEGL_qgpu_missing.so.1"
+		c, err := NewEGL(Options{})
+		if c != nil || !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "libEGL_qgpu_missing.so.1") {
+			t.Fatalf("NewEGL = %v, %v", c, err)
+		}
+		t.Log(err)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMissingEGL$", "-test.v")
+	cmd.Env = append(os.Environ(), "QGPU_GLRT_CHILD=missing-egl")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "dlopen libEGL_qgpu_missing.so.1") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
 }

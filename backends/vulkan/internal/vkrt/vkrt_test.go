@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qgpu/qgpu/backends/vulkan/internal/vk"
 )
 
 //go:embed testdata/add.spv
@@ -642,8 +644,11 @@ func TestCancel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel = context.WithTimeout(context.Background(), time.Millisecond)
-	defer cancel()
+	// A context that is live for Submit's first check and cancelled for
+	// every later one: the cancellation deterministically lands while the
+	// GPU works (40 dispatches over 1M elements take far longer than one
+	// fence-poll slice on any driver here).
+	ctx = &cancelAfterFirstCheck{Context: context.Background(), done: make(chan struct{})}
 	start := time.Now()
 	_, err := s.Submit(ctx)
 	t.Logf("cancelled Submit returned after %v: %v", time.Since(start), err)
@@ -667,7 +672,34 @@ func TestCancel(t *testing.T) {
 	}
 }
 
+// cancelAfterFirstCheck is a context whose Err is nil on the first call
+// and context.DeadlineExceeded afterwards.
+type cancelAfterFirstCheck struct {
+	context.Context
+	mu    sync.Mutex
+	calls int
+	done  chan struct{}
+}
+
+func (c *cancelAfterFirstCheck) Done() <-chan struct{} { return c.done }
+
+func (c *cancelAfterFirstCheck) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	if c.calls == 1 {
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
 func TestNoDevice(t *testing.T) {
+	if err := vk.Init(); err != nil {
+		if !errors.Is(func() error { _, err := Open(Options{}); return err }(), ErrUnavailable) {
+			t.Errorf("Open without a loader does not match ErrUnavailable")
+		}
+		skipOrFail(t, err)
+	}
 	t.Setenv("VK_ICD_FILENAMES", "/nonexistent/qgpu_icd.json")
 	t.Setenv("VK_DRIVER_FILES", "/nonexistent/qgpu_icd.json")
 	d, err := Open(Options{})

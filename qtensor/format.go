@@ -229,7 +229,7 @@ func writeChecked(w io.Writer, hdr, data []byte) error {
 		return fmt.Errorf("qtensor: encode: %w", err)
 	}
 	for len(data) > 0 {
-		n := min(len(data), 4*chunk)
+		n := min(len(data), chunk)
 		if _, err := w.Write(data[:n]); err != nil {
 			return fmt.Errorf("qtensor: encode: %w", err)
 		}
@@ -244,13 +244,27 @@ func writeChecked(w io.Writer, hdr, data []byte) error {
 	return nil
 }
 
-// appendChecked returns hdr + data + CRC-32C in one new buffer. The buffer
-// comes from append, which does not zero memory it is about to overwrite
-// (a make+copy would write every byte twice).
+// appendChecked returns hdr + data + CRC-32C in one new buffer.
 func appendChecked(hdr, data []byte) []byte {
-	out := append(hdr[:len(hdr):len(hdr)], data...)
-	crc := crc32.Update(0, castagnoli, out)
-	return binary.LittleEndian.AppendUint32(out, crc)
+	out := make([]byte, len(hdr)+len(data)+4)
+	copy(out, hdr)
+	crc := crc32.Update(0, castagnoli, hdr)
+	crc = copyCRC(out[len(hdr):], data, crc)
+	binary.LittleEndian.PutUint32(out[len(hdr)+len(data):], crc)
+	return out
+}
+
+// copyCRC copies src into dst (at least as long) and returns crc updated
+// with the bytes. It works in cache-sized pieces, so the checksum reads
+// each piece from cache right after the copy wrote it instead of reading
+// the whole buffer from memory a second time.
+func copyCRC(dst, src []byte, crc uint32) uint32 {
+	for i := 0; i < len(src); i += chunk {
+		j := min(i+chunk, len(src))
+		copy(dst[i:j], src[i:j])
+		crc = crc32.Update(crc, castagnoli, dst[i:j])
+	}
+	return crc
 }
 
 // Encode writes t to w in qgpu's format (see FormatMagic). t must pass
@@ -390,8 +404,12 @@ func (d *decoder) bulk(n uint64, what string) ([]byte, error) {
 		if uint64(len(d.buf)-d.off) < n {
 			return nil, formatErr("%s declares %d bytes but only %d remain", what, n, len(d.buf)-d.off)
 		}
-		out := append(make([]byte, 0, min(n, 64)), d.buf[d.off:d.off+int(n)]...)
-		d.sum(out)
+		out := make([]byte, n)
+		if d.nocrc {
+			copy(out, d.buf[d.off:])
+		} else {
+			d.crc = copyCRC(out, d.buf[d.off:d.off+int(n)], d.crc)
+		}
 		d.off += int(n)
 		return out, nil
 	}

@@ -577,3 +577,28 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Fatal("WriteFileAtomic into a missing directory succeeded")
 	}
 }
+
+// TestFormatLargeStream decodes a tensor several read pieces long from a
+// stream of unknown length (the growing-buffer path) and from a file.
+func TestFormatLargeStream(t *testing.T) {
+	x := mustOK(New(Uint4, []int{3, 700001}, TensorParams(0.25, 8)))
+	for i := range x.Data {
+		x.Data[i] = byte(i*131 + i>>9)
+	}
+	x.Data[len(x.Data)-1] &= 0x0F
+	b := mustOK(Marshal(x))
+	if y, err := Decode(noLenReader{bytes.NewReader(b)}); err != nil || !x.Equal(y) {
+		t.Fatalf("stream: %v", err)
+	}
+	p := filepath.Join(t.TempDir(), "big.qt")
+	if err := Save(p, x); err != nil {
+		t.Fatal(err)
+	}
+	if y, err := Load(p); err != nil || !x.Equal(y) {
+		t.Fatalf("file: %v", err)
+	}
+	b[len(b)/2] ^= 0x40
+	if _, err := Decode(noLenReader{bytes.NewReader(b)}); !errors.Is(err, ErrFormat) {
+		t.Fatalf("corrupted stream: %v", err)
+	}
+}

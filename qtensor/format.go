@@ -132,6 +132,10 @@ func tensorHeader(t *Tensor) ([]byte, error) {
 	if !t.DType.Quantized() {
 		p = Params{}
 		np = 0
+	} else if p.Axis < math.MinInt32 || p.Axis > math.MaxInt32 || p.BlockSize < 0 {
+		// Validate ignores these fields for the granularities that do not
+		// use them; the reader accepts only these ranges.
+		return nil, fmt.Errorf("qtensor: encode: %w: axis %d must fit in int32 and block size %d must not be negative", ErrParams, p.Axis, p.BlockSize)
 	}
 	b = append(b, byte(t.DType), byte(p.Granularity), 0, 0)
 	b = binary.LittleEndian.AppendUint64(b, uint64(int64(p.Axis)))

@@ -491,6 +491,8 @@ func TestEncodeRejects(t *testing.T) {
 		{"dtype", func(x *Tensor) { x.DType = 9 }},
 		{"name utf8", func(x *Tensor) { x.Name = "\xc3" }},
 		{"name long", func(x *Tensor) { x.Name = strings.Repeat("a", MaxNameLen+1) }},
+		{"unused axis", func(x *Tensor) { x.Params.Axis = 1 << 40 }},
+		{"unused block size", func(x *Tensor) { x.Params.BlockSize = -1 }},
 		{"rank", func(x *Tensor) { x.Shape = make([]int, MaxRank+1); x.Shape[0] = 0; x.Data = nil }},
 	}
 	for _, c := range cases {

@@ -56,11 +56,10 @@ prep:
 	ADDQ CX, DX
 	NEGQ CX
 	MOVQ b+8(FP), BX
-	JZ   store
 
 	// Odd group count: one group first, then pairs.
 	TESTQ        $0x00000001, AX
-	JZ           pairs
+	JZ           even
 	VMOVDQU32    (BX), Z24
 	VMOVDQU32    64(BX), Z25
 	VMOVDQU32    128(BX), Z26
@@ -72,9 +71,12 @@ prep:
 	VPDPBUSD     Z27, Z28, Z3
 	ADDQ         $0x00000100, BX
 	ADDQ         $0x04, CX
-	JZ           sum
 
-pairs:
+even:
+	TESTQ   CX, CX
+	JZ      sum
+	PCALIGN $0x40
+
 loop:
 	VMOVDQU32    (BX), Z24
 	VMOVDQU32    64(BX), Z25
@@ -99,12 +101,10 @@ loop:
 	JNZ          loop
 
 sum:
-	VPADDD Z4, Z0, Z0
-	VPADDD Z5, Z1, Z1
-	VPADDD Z6, Z2, Z2
-	VPADDD Z7, Z3, Z3
-
-store:
+	VPADDD    Z4, Z0, Z0
+	VPADDD    Z5, Z1, Z1
+	VPADDD    Z6, Z2, Z2
+	VPADDD    Z7, Z3, Z3
 	MOVQ      c+16(FP), AX
 	MOVQ      mask+40(FP), CX
 	CMPQ      CX, $-1
@@ -177,16 +177,16 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ kg+32(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a+0(FP), DX
-	MOVQ (DX), BX
-	ADDQ AX, BX
-	MOVQ 8(DX), DX
-	ADDQ AX, DX
-	NEGQ AX
-	MOVQ b+8(FP), SI
-	JZ   store
+	MOVQ    kg+32(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    a+0(FP), DX
+	MOVQ    (DX), BX
+	ADDQ    AX, BX
+	MOVQ    8(DX), DX
+	ADDQ    AX, DX
+	NEGQ    AX
+	MOVQ    b+8(FP), SI
+	PCALIGN $0x40
 
 loop:
 	VMOVDQU32    (SI), Z24
@@ -206,21 +206,19 @@ loop:
 	ADDQ         $0x00000100, SI
 	ADDQ         $0x04, AX
 	JNZ          loop
-
-store:
-	MOVQ      c+16(FP), AX
-	MOVQ      mask+40(FP), DX
-	CMPQ      DX, $-1
-	JNE       masked
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z4, (AX)
-	VMOVDQU32 Z5, 64(AX)
-	VMOVDQU32 Z6, 128(AX)
-	VMOVDQU32 Z7, 192(AX)
+	MOVQ         c+16(FP), AX
+	MOVQ         mask+40(FP), DX
+	CMPQ         DX, $-1
+	JNE          masked
+	VMOVDQU32    Z0, (AX)
+	VMOVDQU32    Z1, 64(AX)
+	VMOVDQU32    Z2, 128(AX)
+	VMOVDQU32    Z3, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z4, (AX)
+	VMOVDQU32    Z5, 64(AX)
+	VMOVDQU32    Z6, 128(AX)
+	VMOVDQU32    Z7, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -303,18 +301,18 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ kg+32(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a+0(FP), DX
-	MOVQ (DX), BX
-	ADDQ AX, BX
-	MOVQ 8(DX), SI
-	ADDQ AX, SI
-	MOVQ 16(DX), DX
-	ADDQ AX, DX
-	NEGQ AX
-	MOVQ b+8(FP), DI
-	JZ   store
+	MOVQ    kg+32(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    a+0(FP), DX
+	MOVQ    (DX), BX
+	ADDQ    AX, BX
+	MOVQ    8(DX), SI
+	ADDQ    AX, SI
+	MOVQ    16(DX), DX
+	ADDQ    AX, DX
+	NEGQ    AX
+	MOVQ    b+8(FP), DI
+	PCALIGN $0x40
 
 loop:
 	VMOVDQU32    (DI), Z24
@@ -339,26 +337,24 @@ loop:
 	ADDQ         $0x00000100, DI
 	ADDQ         $0x04, AX
 	JNZ          loop
-
-store:
-	MOVQ      c+16(FP), AX
-	MOVQ      mask+40(FP), DX
-	CMPQ      DX, $-1
-	JNE       masked
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z4, (AX)
-	VMOVDQU32 Z5, 64(AX)
-	VMOVDQU32 Z6, 128(AX)
-	VMOVDQU32 Z7, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z8, (AX)
-	VMOVDQU32 Z9, 64(AX)
-	VMOVDQU32 Z10, 128(AX)
-	VMOVDQU32 Z11, 192(AX)
+	MOVQ         c+16(FP), AX
+	MOVQ         mask+40(FP), DX
+	CMPQ         DX, $-1
+	JNE          masked
+	VMOVDQU32    Z0, (AX)
+	VMOVDQU32    Z1, 64(AX)
+	VMOVDQU32    Z2, 128(AX)
+	VMOVDQU32    Z3, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z4, (AX)
+	VMOVDQU32    Z5, 64(AX)
+	VMOVDQU32    Z6, 128(AX)
+	VMOVDQU32    Z7, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z8, (AX)
+	VMOVDQU32    Z9, 64(AX)
+	VMOVDQU32    Z10, 128(AX)
+	VMOVDQU32    Z11, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -459,20 +455,20 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ kg+32(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a+0(FP), DX
-	MOVQ (DX), BX
-	ADDQ AX, BX
-	MOVQ 8(DX), SI
-	ADDQ AX, SI
-	MOVQ 16(DX), DI
-	ADDQ AX, DI
-	MOVQ 24(DX), DX
-	ADDQ AX, DX
-	NEGQ AX
-	MOVQ b+8(FP), R8
-	JZ   store
+	MOVQ    kg+32(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    a+0(FP), DX
+	MOVQ    (DX), BX
+	ADDQ    AX, BX
+	MOVQ    8(DX), SI
+	ADDQ    AX, SI
+	MOVQ    16(DX), DI
+	ADDQ    AX, DI
+	MOVQ    24(DX), DX
+	ADDQ    AX, DX
+	NEGQ    AX
+	MOVQ    b+8(FP), R8
+	PCALIGN $0x40
 
 loop:
 	VMOVDQU32    (R8), Z24
@@ -502,31 +498,29 @@ loop:
 	ADDQ         $0x00000100, R8
 	ADDQ         $0x04, AX
 	JNZ          loop
-
-store:
-	MOVQ      c+16(FP), AX
-	MOVQ      mask+40(FP), DX
-	CMPQ      DX, $-1
-	JNE       masked
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z4, (AX)
-	VMOVDQU32 Z5, 64(AX)
-	VMOVDQU32 Z6, 128(AX)
-	VMOVDQU32 Z7, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z8, (AX)
-	VMOVDQU32 Z9, 64(AX)
-	VMOVDQU32 Z10, 128(AX)
-	VMOVDQU32 Z11, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z12, (AX)
-	VMOVDQU32 Z13, 64(AX)
-	VMOVDQU32 Z14, 128(AX)
-	VMOVDQU32 Z15, 192(AX)
+	MOVQ         c+16(FP), AX
+	MOVQ         mask+40(FP), DX
+	CMPQ         DX, $-1
+	JNE          masked
+	VMOVDQU32    Z0, (AX)
+	VMOVDQU32    Z1, 64(AX)
+	VMOVDQU32    Z2, 128(AX)
+	VMOVDQU32    Z3, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z4, (AX)
+	VMOVDQU32    Z5, 64(AX)
+	VMOVDQU32    Z6, 128(AX)
+	VMOVDQU32    Z7, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z8, (AX)
+	VMOVDQU32    Z9, 64(AX)
+	VMOVDQU32    Z10, 128(AX)
+	VMOVDQU32    Z11, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z12, (AX)
+	VMOVDQU32    Z13, 64(AX)
+	VMOVDQU32    Z14, 128(AX)
+	VMOVDQU32    Z15, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -645,22 +639,22 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ kg+32(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a+0(FP), DX
-	MOVQ (DX), BX
-	ADDQ AX, BX
-	MOVQ 8(DX), SI
-	ADDQ AX, SI
-	MOVQ 16(DX), DI
-	ADDQ AX, DI
-	MOVQ 24(DX), R8
-	ADDQ AX, R8
-	MOVQ 32(DX), DX
-	ADDQ AX, DX
-	NEGQ AX
-	MOVQ b+8(FP), R9
-	JZ   store
+	MOVQ    kg+32(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    a+0(FP), DX
+	MOVQ    (DX), BX
+	ADDQ    AX, BX
+	MOVQ    8(DX), SI
+	ADDQ    AX, SI
+	MOVQ    16(DX), DI
+	ADDQ    AX, DI
+	MOVQ    24(DX), R8
+	ADDQ    AX, R8
+	MOVQ    32(DX), DX
+	ADDQ    AX, DX
+	NEGQ    AX
+	MOVQ    b+8(FP), R9
+	PCALIGN $0x40
 
 loop:
 	VMOVDQU32    (R9), Z24
@@ -695,36 +689,34 @@ loop:
 	ADDQ         $0x00000100, R9
 	ADDQ         $0x04, AX
 	JNZ          loop
-
-store:
-	MOVQ      c+16(FP), AX
-	MOVQ      mask+40(FP), DX
-	CMPQ      DX, $-1
-	JNE       masked
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z4, (AX)
-	VMOVDQU32 Z5, 64(AX)
-	VMOVDQU32 Z6, 128(AX)
-	VMOVDQU32 Z7, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z8, (AX)
-	VMOVDQU32 Z9, 64(AX)
-	VMOVDQU32 Z10, 128(AX)
-	VMOVDQU32 Z11, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z12, (AX)
-	VMOVDQU32 Z13, 64(AX)
-	VMOVDQU32 Z14, 128(AX)
-	VMOVDQU32 Z15, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z16, (AX)
-	VMOVDQU32 Z17, 64(AX)
-	VMOVDQU32 Z18, 128(AX)
-	VMOVDQU32 Z19, 192(AX)
+	MOVQ         c+16(FP), AX
+	MOVQ         mask+40(FP), DX
+	CMPQ         DX, $-1
+	JNE          masked
+	VMOVDQU32    Z0, (AX)
+	VMOVDQU32    Z1, 64(AX)
+	VMOVDQU32    Z2, 128(AX)
+	VMOVDQU32    Z3, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z4, (AX)
+	VMOVDQU32    Z5, 64(AX)
+	VMOVDQU32    Z6, 128(AX)
+	VMOVDQU32    Z7, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z8, (AX)
+	VMOVDQU32    Z9, 64(AX)
+	VMOVDQU32    Z10, 128(AX)
+	VMOVDQU32    Z11, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z12, (AX)
+	VMOVDQU32    Z13, 64(AX)
+	VMOVDQU32    Z14, 128(AX)
+	VMOVDQU32    Z15, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z16, (AX)
+	VMOVDQU32    Z17, 64(AX)
+	VMOVDQU32    Z18, 128(AX)
+	VMOVDQU32    Z19, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -861,24 +853,24 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ kg+32(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a+0(FP), DX
-	MOVQ (DX), BX
-	ADDQ AX, BX
-	MOVQ 8(DX), SI
-	ADDQ AX, SI
-	MOVQ 16(DX), DI
-	ADDQ AX, DI
-	MOVQ 24(DX), R8
-	ADDQ AX, R8
-	MOVQ 32(DX), R9
-	ADDQ AX, R9
-	MOVQ 40(DX), DX
-	ADDQ AX, DX
-	NEGQ AX
-	MOVQ b+8(FP), R10
-	JZ   store
+	MOVQ    kg+32(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    a+0(FP), DX
+	MOVQ    (DX), BX
+	ADDQ    AX, BX
+	MOVQ    8(DX), SI
+	ADDQ    AX, SI
+	MOVQ    16(DX), DI
+	ADDQ    AX, DI
+	MOVQ    24(DX), R8
+	ADDQ    AX, R8
+	MOVQ    32(DX), R9
+	ADDQ    AX, R9
+	MOVQ    40(DX), DX
+	ADDQ    AX, DX
+	NEGQ    AX
+	MOVQ    b+8(FP), R10
+	PCALIGN $0x40
 
 loop:
 	VMOVDQU32    (R10), Z24
@@ -918,41 +910,39 @@ loop:
 	ADDQ         $0x00000100, R10
 	ADDQ         $0x04, AX
 	JNZ          loop
-
-store:
-	MOVQ      c+16(FP), AX
-	MOVQ      mask+40(FP), DX
-	CMPQ      DX, $-1
-	JNE       masked
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z4, (AX)
-	VMOVDQU32 Z5, 64(AX)
-	VMOVDQU32 Z6, 128(AX)
-	VMOVDQU32 Z7, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z8, (AX)
-	VMOVDQU32 Z9, 64(AX)
-	VMOVDQU32 Z10, 128(AX)
-	VMOVDQU32 Z11, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z12, (AX)
-	VMOVDQU32 Z13, 64(AX)
-	VMOVDQU32 Z14, 128(AX)
-	VMOVDQU32 Z15, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z16, (AX)
-	VMOVDQU32 Z17, 64(AX)
-	VMOVDQU32 Z18, 128(AX)
-	VMOVDQU32 Z19, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z20, (AX)
-	VMOVDQU32 Z21, 64(AX)
-	VMOVDQU32 Z22, 128(AX)
-	VMOVDQU32 Z23, 192(AX)
+	MOVQ         c+16(FP), AX
+	MOVQ         mask+40(FP), DX
+	CMPQ         DX, $-1
+	JNE          masked
+	VMOVDQU32    Z0, (AX)
+	VMOVDQU32    Z1, 64(AX)
+	VMOVDQU32    Z2, 128(AX)
+	VMOVDQU32    Z3, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z4, (AX)
+	VMOVDQU32    Z5, 64(AX)
+	VMOVDQU32    Z6, 128(AX)
+	VMOVDQU32    Z7, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z8, (AX)
+	VMOVDQU32    Z9, 64(AX)
+	VMOVDQU32    Z10, 128(AX)
+	VMOVDQU32    Z11, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z12, (AX)
+	VMOVDQU32    Z13, 64(AX)
+	VMOVDQU32    Z14, 128(AX)
+	VMOVDQU32    Z15, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z16, (AX)
+	VMOVDQU32    Z17, 64(AX)
+	VMOVDQU32    Z18, 128(AX)
+	VMOVDQU32    Z19, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z20, (AX)
+	VMOVDQU32    Z21, 64(AX)
+	VMOVDQU32    Z22, 128(AX)
+	VMOVDQU32    Z23, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -1044,11 +1034,10 @@ prep:
 	ADDQ CX, DX
 	NEGQ CX
 	MOVQ b+8(FP), BX
-	JZ   store
 
 	// Odd group count: one group first, then pairs.
 	TESTQ        $0x00000001, AX
-	JZ           pairs
+	JZ           even
 	VMOVDQU32    (BX), Z24
 	VMOVDQU32    64(BX), Z25
 	VMOVDQU32    128(BX), Z26
@@ -1061,9 +1050,12 @@ prep:
 	VPDPBUSD     Z27, Z28, Z3
 	ADDQ         $0x00000100, BX
 	ADDQ         $0x04, CX
-	JZ           sum
 
-pairs:
+even:
+	TESTQ   CX, CX
+	JZ      sum
+	PCALIGN $0x40
+
 loop:
 	VMOVDQU32    (BX), Z24
 	VMOVDQU32    64(BX), Z25
@@ -1090,12 +1082,10 @@ loop:
 	JNZ          loop
 
 sum:
-	VPADDD Z4, Z0, Z0
-	VPADDD Z5, Z1, Z1
-	VPADDD Z6, Z2, Z2
-	VPADDD Z7, Z3, Z3
-
-store:
+	VPADDD    Z4, Z0, Z0
+	VPADDD    Z5, Z1, Z1
+	VPADDD    Z6, Z2, Z2
+	VPADDD    Z7, Z3, Z3
 	MOVQ      c+16(FP), AX
 	MOVQ      mask+40(FP), CX
 	CMPQ      CX, $-1
@@ -1171,16 +1161,16 @@ prep:
 	VPBROADCASTD AX, Z31
 
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ kg+32(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a+0(FP), DX
-	MOVQ (DX), BX
-	ADDQ AX, BX
-	MOVQ 8(DX), DX
-	ADDQ AX, DX
-	NEGQ AX
-	MOVQ b+8(FP), SI
-	JZ   store
+	MOVQ    kg+32(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    a+0(FP), DX
+	MOVQ    (DX), BX
+	ADDQ    AX, BX
+	MOVQ    8(DX), DX
+	ADDQ    AX, DX
+	NEGQ    AX
+	MOVQ    b+8(FP), SI
+	PCALIGN $0x40
 
 loop:
 	VMOVDQU32    (SI), Z24
@@ -1202,21 +1192,19 @@ loop:
 	ADDQ         $0x00000100, SI
 	ADDQ         $0x04, AX
 	JNZ          loop
-
-store:
-	MOVQ      c+16(FP), AX
-	MOVQ      mask+40(FP), DX
-	CMPQ      DX, $-1
-	JNE       masked
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z4, (AX)
-	VMOVDQU32 Z5, 64(AX)
-	VMOVDQU32 Z6, 128(AX)
-	VMOVDQU32 Z7, 192(AX)
+	MOVQ         c+16(FP), AX
+	MOVQ         mask+40(FP), DX
+	CMPQ         DX, $-1
+	JNE          masked
+	VMOVDQU32    Z0, (AX)
+	VMOVDQU32    Z1, 64(AX)
+	VMOVDQU32    Z2, 128(AX)
+	VMOVDQU32    Z3, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z4, (AX)
+	VMOVDQU32    Z5, 64(AX)
+	VMOVDQU32    Z6, 128(AX)
+	VMOVDQU32    Z7, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -1302,18 +1290,18 @@ prep:
 	VPBROADCASTD AX, Z31
 
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ kg+32(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a+0(FP), DX
-	MOVQ (DX), BX
-	ADDQ AX, BX
-	MOVQ 8(DX), SI
-	ADDQ AX, SI
-	MOVQ 16(DX), DX
-	ADDQ AX, DX
-	NEGQ AX
-	MOVQ b+8(FP), DI
-	JZ   store
+	MOVQ    kg+32(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    a+0(FP), DX
+	MOVQ    (DX), BX
+	ADDQ    AX, BX
+	MOVQ    8(DX), SI
+	ADDQ    AX, SI
+	MOVQ    16(DX), DX
+	ADDQ    AX, DX
+	NEGQ    AX
+	MOVQ    b+8(FP), DI
+	PCALIGN $0x40
 
 loop:
 	VMOVDQU32    (DI), Z24
@@ -1341,26 +1329,24 @@ loop:
 	ADDQ         $0x00000100, DI
 	ADDQ         $0x04, AX
 	JNZ          loop
-
-store:
-	MOVQ      c+16(FP), AX
-	MOVQ      mask+40(FP), DX
-	CMPQ      DX, $-1
-	JNE       masked
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z4, (AX)
-	VMOVDQU32 Z5, 64(AX)
-	VMOVDQU32 Z6, 128(AX)
-	VMOVDQU32 Z7, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z8, (AX)
-	VMOVDQU32 Z9, 64(AX)
-	VMOVDQU32 Z10, 128(AX)
-	VMOVDQU32 Z11, 192(AX)
+	MOVQ         c+16(FP), AX
+	MOVQ         mask+40(FP), DX
+	CMPQ         DX, $-1
+	JNE          masked
+	VMOVDQU32    Z0, (AX)
+	VMOVDQU32    Z1, 64(AX)
+	VMOVDQU32    Z2, 128(AX)
+	VMOVDQU32    Z3, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z4, (AX)
+	VMOVDQU32    Z5, 64(AX)
+	VMOVDQU32    Z6, 128(AX)
+	VMOVDQU32    Z7, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z8, (AX)
+	VMOVDQU32    Z9, 64(AX)
+	VMOVDQU32    Z10, 128(AX)
+	VMOVDQU32    Z11, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -1464,20 +1450,20 @@ prep:
 	VPBROADCASTD AX, Z31
 
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ kg+32(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a+0(FP), DX
-	MOVQ (DX), BX
-	ADDQ AX, BX
-	MOVQ 8(DX), SI
-	ADDQ AX, SI
-	MOVQ 16(DX), DI
-	ADDQ AX, DI
-	MOVQ 24(DX), DX
-	ADDQ AX, DX
-	NEGQ AX
-	MOVQ b+8(FP), R8
-	JZ   store
+	MOVQ    kg+32(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    a+0(FP), DX
+	MOVQ    (DX), BX
+	ADDQ    AX, BX
+	MOVQ    8(DX), SI
+	ADDQ    AX, SI
+	MOVQ    16(DX), DI
+	ADDQ    AX, DI
+	MOVQ    24(DX), DX
+	ADDQ    AX, DX
+	NEGQ    AX
+	MOVQ    b+8(FP), R8
+	PCALIGN $0x40
 
 loop:
 	VMOVDQU32    (R8), Z24
@@ -1511,31 +1497,29 @@ loop:
 	ADDQ         $0x00000100, R8
 	ADDQ         $0x04, AX
 	JNZ          loop
-
-store:
-	MOVQ      c+16(FP), AX
-	MOVQ      mask+40(FP), DX
-	CMPQ      DX, $-1
-	JNE       masked
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z4, (AX)
-	VMOVDQU32 Z5, 64(AX)
-	VMOVDQU32 Z6, 128(AX)
-	VMOVDQU32 Z7, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z8, (AX)
-	VMOVDQU32 Z9, 64(AX)
-	VMOVDQU32 Z10, 128(AX)
-	VMOVDQU32 Z11, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z12, (AX)
-	VMOVDQU32 Z13, 64(AX)
-	VMOVDQU32 Z14, 128(AX)
-	VMOVDQU32 Z15, 192(AX)
+	MOVQ         c+16(FP), AX
+	MOVQ         mask+40(FP), DX
+	CMPQ         DX, $-1
+	JNE          masked
+	VMOVDQU32    Z0, (AX)
+	VMOVDQU32    Z1, 64(AX)
+	VMOVDQU32    Z2, 128(AX)
+	VMOVDQU32    Z3, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z4, (AX)
+	VMOVDQU32    Z5, 64(AX)
+	VMOVDQU32    Z6, 128(AX)
+	VMOVDQU32    Z7, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z8, (AX)
+	VMOVDQU32    Z9, 64(AX)
+	VMOVDQU32    Z10, 128(AX)
+	VMOVDQU32    Z11, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z12, (AX)
+	VMOVDQU32    Z13, 64(AX)
+	VMOVDQU32    Z14, 128(AX)
+	VMOVDQU32    Z15, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -1657,22 +1641,22 @@ prep:
 	VPBROADCASTD AX, Z31
 
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ kg+32(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a+0(FP), DX
-	MOVQ (DX), BX
-	ADDQ AX, BX
-	MOVQ 8(DX), SI
-	ADDQ AX, SI
-	MOVQ 16(DX), DI
-	ADDQ AX, DI
-	MOVQ 24(DX), R8
-	ADDQ AX, R8
-	MOVQ 32(DX), DX
-	ADDQ AX, DX
-	NEGQ AX
-	MOVQ b+8(FP), R9
-	JZ   store
+	MOVQ    kg+32(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    a+0(FP), DX
+	MOVQ    (DX), BX
+	ADDQ    AX, BX
+	MOVQ    8(DX), SI
+	ADDQ    AX, SI
+	MOVQ    16(DX), DI
+	ADDQ    AX, DI
+	MOVQ    24(DX), R8
+	ADDQ    AX, R8
+	MOVQ    32(DX), DX
+	ADDQ    AX, DX
+	NEGQ    AX
+	MOVQ    b+8(FP), R9
+	PCALIGN $0x40
 
 loop:
 	VMOVDQU32    (R9), Z24
@@ -1712,36 +1696,34 @@ loop:
 	ADDQ         $0x00000100, R9
 	ADDQ         $0x04, AX
 	JNZ          loop
-
-store:
-	MOVQ      c+16(FP), AX
-	MOVQ      mask+40(FP), DX
-	CMPQ      DX, $-1
-	JNE       masked
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z4, (AX)
-	VMOVDQU32 Z5, 64(AX)
-	VMOVDQU32 Z6, 128(AX)
-	VMOVDQU32 Z7, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z8, (AX)
-	VMOVDQU32 Z9, 64(AX)
-	VMOVDQU32 Z10, 128(AX)
-	VMOVDQU32 Z11, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z12, (AX)
-	VMOVDQU32 Z13, 64(AX)
-	VMOVDQU32 Z14, 128(AX)
-	VMOVDQU32 Z15, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z16, (AX)
-	VMOVDQU32 Z17, 64(AX)
-	VMOVDQU32 Z18, 128(AX)
-	VMOVDQU32 Z19, 192(AX)
+	MOVQ         c+16(FP), AX
+	MOVQ         mask+40(FP), DX
+	CMPQ         DX, $-1
+	JNE          masked
+	VMOVDQU32    Z0, (AX)
+	VMOVDQU32    Z1, 64(AX)
+	VMOVDQU32    Z2, 128(AX)
+	VMOVDQU32    Z3, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z4, (AX)
+	VMOVDQU32    Z5, 64(AX)
+	VMOVDQU32    Z6, 128(AX)
+	VMOVDQU32    Z7, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z8, (AX)
+	VMOVDQU32    Z9, 64(AX)
+	VMOVDQU32    Z10, 128(AX)
+	VMOVDQU32    Z11, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z12, (AX)
+	VMOVDQU32    Z13, 64(AX)
+	VMOVDQU32    Z14, 128(AX)
+	VMOVDQU32    Z15, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z16, (AX)
+	VMOVDQU32    Z17, 64(AX)
+	VMOVDQU32    Z18, 128(AX)
+	VMOVDQU32    Z19, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -1881,24 +1863,24 @@ prep:
 	VPBROADCASTD AX, Z31
 
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ kg+32(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a+0(FP), DX
-	MOVQ (DX), BX
-	ADDQ AX, BX
-	MOVQ 8(DX), SI
-	ADDQ AX, SI
-	MOVQ 16(DX), DI
-	ADDQ AX, DI
-	MOVQ 24(DX), R8
-	ADDQ AX, R8
-	MOVQ 32(DX), R9
-	ADDQ AX, R9
-	MOVQ 40(DX), DX
-	ADDQ AX, DX
-	NEGQ AX
-	MOVQ b+8(FP), R10
-	JZ   store
+	MOVQ    kg+32(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    a+0(FP), DX
+	MOVQ    (DX), BX
+	ADDQ    AX, BX
+	MOVQ    8(DX), SI
+	ADDQ    AX, SI
+	MOVQ    16(DX), DI
+	ADDQ    AX, DI
+	MOVQ    24(DX), R8
+	ADDQ    AX, R8
+	MOVQ    32(DX), R9
+	ADDQ    AX, R9
+	MOVQ    40(DX), DX
+	ADDQ    AX, DX
+	NEGQ    AX
+	MOVQ    b+8(FP), R10
+	PCALIGN $0x40
 
 loop:
 	VMOVDQU32    (R10), Z24
@@ -1944,41 +1926,39 @@ loop:
 	ADDQ         $0x00000100, R10
 	ADDQ         $0x04, AX
 	JNZ          loop
-
-store:
-	MOVQ      c+16(FP), AX
-	MOVQ      mask+40(FP), DX
-	CMPQ      DX, $-1
-	JNE       masked
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z4, (AX)
-	VMOVDQU32 Z5, 64(AX)
-	VMOVDQU32 Z6, 128(AX)
-	VMOVDQU32 Z7, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z8, (AX)
-	VMOVDQU32 Z9, 64(AX)
-	VMOVDQU32 Z10, 128(AX)
-	VMOVDQU32 Z11, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z12, (AX)
-	VMOVDQU32 Z13, 64(AX)
-	VMOVDQU32 Z14, 128(AX)
-	VMOVDQU32 Z15, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z16, (AX)
-	VMOVDQU32 Z17, 64(AX)
-	VMOVDQU32 Z18, 128(AX)
-	VMOVDQU32 Z19, 192(AX)
-	ADDQ      CX, AX
-	VMOVDQU32 Z20, (AX)
-	VMOVDQU32 Z21, 64(AX)
-	VMOVDQU32 Z22, 128(AX)
-	VMOVDQU32 Z23, 192(AX)
+	MOVQ         c+16(FP), AX
+	MOVQ         mask+40(FP), DX
+	CMPQ         DX, $-1
+	JNE          masked
+	VMOVDQU32    Z0, (AX)
+	VMOVDQU32    Z1, 64(AX)
+	VMOVDQU32    Z2, 128(AX)
+	VMOVDQU32    Z3, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z4, (AX)
+	VMOVDQU32    Z5, 64(AX)
+	VMOVDQU32    Z6, 128(AX)
+	VMOVDQU32    Z7, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z8, (AX)
+	VMOVDQU32    Z9, 64(AX)
+	VMOVDQU32    Z10, 128(AX)
+	VMOVDQU32    Z11, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z12, (AX)
+	VMOVDQU32    Z13, 64(AX)
+	VMOVDQU32    Z14, 128(AX)
+	VMOVDQU32    Z15, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z16, (AX)
+	VMOVDQU32    Z17, 64(AX)
+	VMOVDQU32    Z18, 128(AX)
+	VMOVDQU32    Z19, 192(AX)
+	ADDQ         CX, AX
+	VMOVDQU32    Z20, (AX)
+	VMOVDQU32    Z21, 64(AX)
+	VMOVDQU32    Z22, 128(AX)
+	VMOVDQU32    Z23, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -2018,39 +1998,40 @@ masked:
 // func peakVNNI(n int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·peakVNNI(SB), NOSPLIT, $0-8
-	MOVQ   n+0(FP), AX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	VPXORD Z24, Z24, Z24
-	VPXORD Z25, Z25, Z25
-	VPXORD Z26, Z26, Z26
-	VPXORD Z27, Z27, Z27
-	VPXORD Z28, Z28, Z28
-	VPXORD Z29, Z29, Z29
-	VPXORD Z30, Z30, Z30
-	VPXORD Z31, Z31, Z31
+	MOVQ    n+0(FP), AX
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	VPXORD  Z16, Z16, Z16
+	VPXORD  Z17, Z17, Z17
+	VPXORD  Z18, Z18, Z18
+	VPXORD  Z19, Z19, Z19
+	VPXORD  Z20, Z20, Z20
+	VPXORD  Z21, Z21, Z21
+	VPXORD  Z22, Z22, Z22
+	VPXORD  Z23, Z23, Z23
+	VPXORD  Z24, Z24, Z24
+	VPXORD  Z25, Z25, Z25
+	VPXORD  Z26, Z26, Z26
+	VPXORD  Z27, Z27, Z27
+	VPXORD  Z28, Z28, Z28
+	VPXORD  Z29, Z29, Z29
+	VPXORD  Z30, Z30, Z30
+	VPXORD  Z31, Z31, Z31
+	PCALIGN $0x40
 
 loop:
 	VPDPBUSD Z24, Z28, Z0

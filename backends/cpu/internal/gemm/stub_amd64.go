@@ -10,7 +10,7 @@ package gemm
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernU8S8x64_1(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernU8S8x64_2 computes an 2x64 tile of C with VPDPBUSD. For r < 2, n < 64 with
@@ -19,7 +19,7 @@ func kernU8S8x64_1(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernU8S8x64_2(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernU8S8x64_3 computes an 3x64 tile of C with VPDPBUSD. For r < 3, n < 64 with
@@ -28,7 +28,7 @@ func kernU8S8x64_2(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernU8S8x64_3(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernU8S8x64_4 computes an 4x64 tile of C with VPDPBUSD. For r < 4, n < 64 with
@@ -37,7 +37,7 @@ func kernU8S8x64_3(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernU8S8x64_4(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernU8S8x64_5 computes an 5x64 tile of C with VPDPBUSD. For r < 5, n < 64 with
@@ -46,7 +46,7 @@ func kernU8S8x64_4(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernU8S8x64_5(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernU8S8x64_6 computes an 6x64 tile of C with VPDPBUSD. For r < 6, n < 64 with
@@ -55,7 +55,7 @@ func kernU8S8x64_5(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernU8S8x64_6(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernS8S8x64_1 computes an 1x64 tile of C with VPDPBUSD. For r < 1, n < 64 with
@@ -64,7 +64,7 @@ func kernU8S8x64_6(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernS8S8x64_1(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernS8S8x64_2 computes an 2x64 tile of C with VPDPBUSD. For r < 2, n < 64 with
@@ -73,7 +73,7 @@ func kernS8S8x64_1(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernS8S8x64_2(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernS8S8x64_3 computes an 3x64 tile of C with VPDPBUSD. For r < 3, n < 64 with
@@ -82,7 +82,7 @@ func kernS8S8x64_2(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernS8S8x64_3(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernS8S8x64_4 computes an 4x64 tile of C with VPDPBUSD. For r < 4, n < 64 with
@@ -91,7 +91,7 @@ func kernS8S8x64_3(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernS8S8x64_4(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernS8S8x64_5 computes an 5x64 tile of C with VPDPBUSD. For r < 5, n < 64 with
@@ -100,7 +100,7 @@ func kernS8S8x64_4(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernS8S8x64_5(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // kernS8S8x64_6 computes an 6x64 tile of C with VPDPBUSD. For r < 6, n < 64 with
@@ -109,7 +109,7 @@ func kernS8S8x64_5(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 //	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
 //		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written.
+// Columns whose mask bit is clear are neither read nor written. kg >= 1.
 func kernS8S8x64_6(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
 
 // peakVNNI runs n iterations of 24 independent VPDPBUSD zmm (3072 int ops each); n > 0.

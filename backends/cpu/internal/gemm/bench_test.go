@@ -1,0 +1,109 @@
+package gemm
+
+import (
+	"fmt"
+	"math/rand"
+	"sync"
+	"testing"
+	"time"
+)
+
+// peakOnce measures the in-register VPDPBUSD throughput of one core once per
+// process (best of a few short runs), in GOPS (2 ops per MAC) per CPU-second
+// (see cpuTime), or per wall-second where CPU time is unavailable.
+var peakOnce = sync.OnceValue(func() float64 {
+	const iters = 1 << 20
+	if !peak(1) {
+		return 0
+	}
+	best := 0.0
+	for r := 0; r < 7; r++ {
+		c0, t0 := cpuTime(), time.Now()
+		peak(iters)
+		d := cpuTime() - c0
+		if d <= 0 {
+			d = time.Since(t0)
+		}
+		best = max(best, float64(iters)*3072/d.Seconds()/1e9)
+	}
+	return best
+})
+
+// BenchmarkPeakVNNI reports the in-register VPDPBUSD zmm throughput of this
+// core: the ceiling for BenchmarkGemm's %peak.
+func BenchmarkPeakVNNI(b *testing.B) {
+	if !peak(1) {
+		b.Skip("no AVX-512 VNNI assembly in this build/CPU")
+	}
+	const iters = 1 << 16
+	c0 := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		peak(iters)
+	}
+	ops := float64(b.N) * iters * 3072
+	b.ReportMetric(ops/b.Elapsed().Seconds()/1e9, "GOPS")
+	if d := cpuTime() - c0; d > 0 {
+		b.ReportMetric(ops/d.Seconds()/1e9, "cpuGOPS")
+	}
+}
+
+// BenchmarkGemm times GemmU8S8 with B packed ahead of time. It reports GOPS
+// (wall clock), cpuGOPS (ops per CPU-second of the process, all threads) and
+// %peak = cpuGOPS / the single-core peak measured in this process the same
+// way: the per-core efficiency, which other load on a shared machine
+// disturbs much less than the wall-clock rate.
+func BenchmarkGemm(b *testing.B) {
+	shapes := [][3]int{{2048, 2048, 2048}, {1024, 1024, 1024}, {128, 1024, 1024}, {1, 1024, 1024}}
+	for _, isa := range isas() {
+		for _, s := range shapes {
+			for _, th := range []int{1, 2} {
+				M, K, N := s[0], s[1], s[2]
+				if isa == Generic && M*K*N > 1<<28 {
+					continue
+				}
+				name := fmt.Sprintf("%v/M%d_K%d_N%d/t%d", isa, M, K, N, th)
+				b.Run(name, func(b *testing.B) {
+					benchGemm(b, isa, M, K, N, th)
+				})
+			}
+		}
+	}
+}
+
+func benchGemm(b *testing.B, isa ISA, M, K, N, threads int) {
+	withISA(b, isa)
+	rng := rand.New(rand.NewSource(1))
+	a := make([]uint8, M*K)
+	for i := range a {
+		a[i] = uint8(rng.Intn(256))
+	}
+	bm := make([]int8, K*N)
+	for i := range bm {
+		bm[i] = int8(rng.Intn(256))
+	}
+	pb, err := PackB(bm, N, K, N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := make([]int32, M*N)
+	opt := &Options{Threads: threads}
+	pk := peakOnce()
+	c0 := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := GemmU8S8(c, N, a, K, M, pb, opt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	ops := 2 * float64(M) * float64(K) * float64(N) * float64(b.N)
+	b.ReportMetric(ops/b.Elapsed().Seconds()/1e9, "GOPS")
+	if d := cpuTime() - c0; d > 0 {
+		cg := ops / d.Seconds() / 1e9
+		b.ReportMetric(cg, "cpuGOPS")
+		if pk > 0 {
+			b.ReportMetric(100*cg/pk, "%peak")
+		}
+	}
+}

@@ -69,7 +69,7 @@ type Caps struct {
 	DriverName    string
 	DriverInfo    string
 	DriverVersion uint32
-	APIVersion    uint32 // the device's; VersionString for text
+	APIVersion    uint32 // the device's; see APIVersionString
 	VendorID      uint32
 	DeviceID      uint32
 
@@ -123,6 +123,9 @@ type Caps struct {
 
 	Extensions []string // device extensions offered
 }
+
+// APIVersionString formats APIVersion as "major.minor.patch".
+func (c *Caps) APIVersionString() string { return vk.VersionString(c.APIVersion) }
 
 // ErrUnavailable is matched (errors.Is) by errors that mean Vulkan cannot be
 // used here: no cgo, no loader, no ICD, no device, no compute queue.

@@ -433,8 +433,17 @@ func (d *Device) finish(bufs []*Buffer) {
 		}
 	}
 	d.mu.Unlock()
-	for _, b := range dead {
-		b.destroy()
+	if len(dead) > 0 {
+		// Destroy on another goroutine: the caller may be a Read/Write of
+		// one of these buffers (staging transfer) holding its read lock.
+		// Close waits for this too (the count is still > 0 here).
+		d.inflight.Add(1)
+		go func() {
+			defer d.inflight.Done()
+			for _, b := range dead {
+				b.destroy()
+			}
+		}()
 	}
 	d.inflight.Done()
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -281,7 +283,7 @@ func FuzzHistogramUnmarshal(f *testing.F) {
 		b, _ := h.MarshalBinary()
 		f.Add(b)
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
+	check := func(t *testing.T, b []byte) {
 		var h Histogram
 		if err := h.UnmarshalBinary(b); err != nil {
 			return
@@ -301,6 +303,16 @@ func FuzzHistogramUnmarshal(f *testing.F) {
 					t.Fatalf("%v: %v", m, err)
 				}
 			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		check(t, b)
+		// and with a valid checksum, so the structural checks are reached
+		if len(b) >= histHeader+4 {
+			c := append([]byte(nil), b...)
+			n := len(c) - 4
+			binary.LittleEndian.PutUint32(c[n:], crc32.Checksum(c[:n], castagnoli))
+			check(t, c)
 		}
 	})
 }

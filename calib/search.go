@@ -352,13 +352,18 @@ func (v *hview) segErr(u, w, m float64, l1 bool) float64 {
 // for the values between them.
 func (v *hview) modelErr(a, b float64, q qgrid, l1 bool) float64 {
 	s, lo, hi := v.quantizer(a, b, q)
-	m1, _, _ := v.mom(hi)
-	m0, _, _ := v.mom(lo)
-	inside := m1 - m0
+	n := len(v.c)
+	t0, t1, t2 := v.p0[n], v.p1[n], v.p2[n]
+	l0, l1m, l2 := v.mom(lo)
+	h0, h1, h2 := v.mom(hi)
+	inside := h0 - l0
 	if l1 {
-		return v.abs(math.Inf(-1), lo, lo) + v.abs(hi, math.Inf(1), hi) + inside*s/4
+		// values below lo: lo·M0 - M1; above hi: M1 - hi·M0
+		return max(lo*l0-l1m, 0) + max((t1-h1)-hi*(t0-h0), 0) + inside*s/4
 	}
-	return v.sq(math.Inf(-1), lo, lo) + v.sq(hi, math.Inf(1), hi) + inside*s*s/12
+	below := l2 - 2*lo*l1m + lo*lo*l0
+	above := (t2 - h2) - 2*hi*(t1-h1) + hi*hi*(t0-h0)
+	return max(below, 0) + max(above, 0) + inside*s*s/12
 }
 
 // symCandidates returns the thresholds (in bins) of the symmetric search:

@@ -1,0 +1,451 @@
+// Command asmgen generates the AVX-512 kernels of package vec with avo. It
+// lives in its own module so that the qgpu module does not depend on avo.
+// Run it through go generate in the vec package:
+//
+//	go generate ./backends/cpu/internal/vec
+//
+// which runs
+//
+//	go run -C asmgen . -out ../vec_amd64.s -stubs ../stub_amd64.go -pkg vec
+//
+// Every kernel takes raw pointers and an element count; the Go wrappers in
+// package vec check the slice lengths before calling. Loops process 64
+// elements (four zmm vectors) per iteration, then 16, then a masked tail of
+// fewer than 16 (AVX-512 masked loads do not fault on masked-off lanes).
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/buildtags"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// VCMPPS predicates.
+const (
+	cmpLTOQ   = 0x11 // less than, ordered, quiet
+	cmpGTOQ   = 0x1e // greater than, ordered, quiet
+	cmpUnordQ = 0x03 // unordered (either operand NaN), quiet
+)
+
+// VPCMPUD predicates.
+const (
+	pcmpLT  = 1
+	pcmpNLE = 6 // >
+)
+
+const unroll = 4 // zmm vectors per main-loop iteration
+
+// bcastF32 loads the float32 parameter name and broadcasts it to a zmm.
+func bcastF32(name string) reg.VecVirtual {
+	x := Load(Param(name), XMM())
+	z := ZMM()
+	VBROADCASTSS(x, z)
+	return z
+}
+
+// bcastI32 loads the int32 parameter name and broadcasts it to a zmm.
+func bcastI32(name string) reg.VecVirtual {
+	r := Load(Param(name), GP32())
+	z := ZMM()
+	VPBROADCASTD(r, z)
+	return z
+}
+
+// bcastConst broadcasts the 32-bit constant c to a zmm.
+func bcastConst(c uint32) reg.VecVirtual {
+	r := GP32()
+	MOVL(U32(c), r)
+	z := ZMM()
+	VPBROADCASTD(r, z)
+	return z
+}
+
+// tailMask sets k to the low n&15 bits (n is clobbered).
+func tailMask(n reg.GPVirtual, k reg.OpmaskPhysical) {
+	m := GP32()
+	MOVL(U32(1), m)
+	ANDQ(U8(15), n)
+	SHLXL(n.As32(), m, m)
+	DECL(m)
+	KMOVW(m, k)
+}
+
+// stream generates the common loop structure: body(i, mask) handles one
+// vector at element offset i (in vectors of 16 elements relative to the
+// current pointers) with mask nil for full vectors; advance moves the
+// pointers by the given number of elements.
+func stream(n reg.Register, body func(v int, k reg.OpmaskPhysical), advance func(elems int), name string) {
+	cnt := GP64()
+	MOVQ(n, cnt)
+	Label(name + "_loop64")
+	CMPQ(cnt, U8(16*unroll))
+	JB(LabelRef(name + "_loop16"))
+	for v := 0; v < unroll; v++ {
+		body(v, nil)
+	}
+	advance(16 * unroll)
+	SUBQ(U8(16*unroll), cnt)
+	JMP(LabelRef(name + "_loop64"))
+
+	Label(name + "_loop16")
+	CMPQ(cnt, U8(16))
+	JB(LabelRef(name + "_tail"))
+	body(0, nil)
+	advance(16)
+	SUBQ(U8(16), cnt)
+	JMP(LabelRef(name + "_loop16"))
+
+	Label(name + "_tail")
+	TESTQ(cnt, cnt)
+	JZ(LabelRef(name + "_done"))
+	tailMask(cnt, reg.K1)
+	body(0, reg.K1)
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// quantize generates quant{Div,Mul}AVX512:
+//
+//	dst[i] = byte(NaN(src[i]) ? zp : int32(rint(clamp(src[i] op scale, lo, hi))) + zp)
+//
+// op is / (VDIVPS) or * (VMULPS, with scale holding the reciprocal).
+func quantize(name string, div bool) {
+	TEXT(name, NOSPLIT, "func(dst *byte, src *float32, n int, scale, lo, hi float32, zp int32)")
+	op := "/"
+	if !div {
+		op = "*"
+	}
+	Doc(fmt.Sprintf("%s quantizes n float32 values: dst[i] = byte(zp) for NaN, else", name),
+		fmt.Sprintf("byte(int32(rint(min(max(src[i] %s scale, lo), hi))) + zp) with rint", op),
+		"rounding half to even. lo and hi must be integers with lo <= hi.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	s, lo, hi, zp := bcastF32("scale"), bcastF32("lo"), bcastF32("hi"), bcastI32("zp")
+	nanK := []reg.OpmaskPhysical{reg.K2, reg.K3, reg.K4, reg.K5}
+	stream(n, func(v int, k reg.OpmaskPhysical) {
+		x := ZMM()
+		m := Mem{Base: src, Disp: 64 * v}
+		if k == nil {
+			VMOVUPS(m, x)
+		} else {
+			VMOVUPS_Z(m, k, x)
+		}
+		VCMPPS(U8(cmpUnordQ), x, x, nanK[v])
+		if div {
+			VDIVPS(s, x, x)
+		} else {
+			VMULPS(s, x, x)
+		}
+		VMAXPS(lo, x, x)
+		VMINPS(hi, x, x)
+		VCVTPS2DQ_RN_SAE(x, x)
+		VPADDD(zp, x, x)
+		VMOVDQA32(zp, nanK[v], x)
+		d := Mem{Base: dst, Disp: 16 * v}
+		if k == nil {
+			VPMOVDB(x, d)
+		} else {
+			VPMOVDB(x, k, d)
+		}
+	}, func(e int) {
+		ADDQ(U32(4*e), src)
+		ADDQ(U32(e), dst)
+	}, name)
+}
+
+// dequantize generates dequant{S8,U8}AVX512:
+// dst[i] = float32(int32(src[i]) - zp) * scale.
+func dequantize(name string, signed bool) {
+	TEXT(name, NOSPLIT, "func(dst *float32, src *byte, n int, scale float32, zp int32)")
+	kind := "uint8"
+	if signed {
+		kind = "int8"
+	}
+	Doc(fmt.Sprintf("%s dequantizes n %s values: dst[i] = float32(int32(src[i]) - zp) * scale.", name, kind))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	s, zp := bcastF32("scale"), bcastI32("zp")
+	stream(n, func(v int, k reg.OpmaskPhysical) {
+		x := ZMM()
+		m := Mem{Base: src, Disp: 16 * v}
+		switch {
+		case k == nil && signed:
+			VPMOVSXBD(m, x)
+		case k == nil:
+			VPMOVZXBD(m, x)
+		case signed:
+			VPMOVSXBD_Z(m, k, x)
+		default:
+			VPMOVZXBD_Z(m, k, x)
+		}
+		VPSUBD(zp, x, x)
+		VCVTDQ2PS(x, x)
+		VMULPS(s, x, x)
+		d := Mem{Base: dst, Disp: 64 * v}
+		if k == nil {
+			VMOVUPS(x, d)
+		} else {
+			VMOVUPS(x, k, d)
+		}
+	}, func(e int) {
+		ADDQ(U32(e), src)
+		ADDQ(U32(4*e), dst)
+	}, name)
+}
+
+// requantize generates requantAVX512:
+// dst[i] = byte(int32(rint(clamp(float32(src[i]) * m, lo, hi))) + zp).
+func requantize() {
+	name := "requantAVX512"
+	TEXT(name, NOSPLIT, "func(dst *byte, src *int32, n int, m, lo, hi float32, zp int32)")
+	Doc(name+" requantizes n int32 accumulators:",
+		"dst[i] = byte(int32(rint(min(max(float32(src[i]) * m, lo), hi))) + zp),",
+		"rint rounding half to even. m must not be NaN; lo, hi integers, lo <= hi.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	mul, lo, hi, zp := bcastF32("m"), bcastF32("lo"), bcastF32("hi"), bcastI32("zp")
+	stream(n, func(v int, k reg.OpmaskPhysical) {
+		x := ZMM()
+		m := Mem{Base: src, Disp: 64 * v}
+		if k == nil {
+			VCVTDQ2PS(m, x)
+		} else {
+			VMOVDQU32_Z(m, k, x)
+			VCVTDQ2PS(x, x)
+		}
+		VMULPS(mul, x, x)
+		VMAXPS(lo, x, x)
+		VMINPS(hi, x, x)
+		VCVTPS2DQ_RN_SAE(x, x)
+		VPADDD(zp, x, x)
+		d := Mem{Base: dst, Disp: 16 * v}
+		if k == nil {
+			VPMOVDB(x, d)
+		} else {
+			VPMOVDB(x, k, d)
+		}
+	}, func(e int) {
+		ADDQ(U32(4*e), src)
+		ADDQ(U32(e), dst)
+	}, name)
+}
+
+// minmax generates minmaxAVX512. Per lane j < 16 it writes to out:
+//
+//	out[j]    = min over finite src[i], i%16 == j, of key(src[i])
+//	out[16+j] = max of the same (identities 0xFFFFFFFF and 0)
+//	out[32+j], out[48+j], out[64+j] = counts of NaN, +Inf, -Inf
+//
+// (the lane of an element is its position within its vector of 16, the
+// same as i%16 because vectors start at multiples of 16), where
+// key(f) = bits ^ (sra(bits, 31) | 0x80000000) is engine.MinMaxKey except
+// that -0 gets 0x7FFFFFFF (the caller maps that back to +0's key).
+//
+// A non-finite element has exponent bits all ones, which is
+// abs(bits) >= 0x7f800000 as unsigned integers; those lanes are masked out
+// of the min and max. The counting of NaN and infinities runs only for
+// blocks that hold a non-finite value.
+func minmax() {
+	name := "minmaxAVX512"
+	TEXT(name, NOSPLIT, "func(src *float32, n int, out *[80]uint32)")
+	Doc(name+" reduces n float32 values to per-lane minimum and maximum keys",
+		"of the finite values and per-lane NaN, +Inf and -Inf counts (see asmgen).")
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	absMask := bcastConst(0x7fffffff)
+	expMask := bcastConst(0x7f800000)
+	ninf := bcastConst(0xff800000)
+	sign := bcastConst(0x80000000)
+	ones := bcastConst(0xffffffff)
+	var lo, hi [unroll]reg.VecVirtual
+	for v := range unroll {
+		lo[v], hi[v] = ZMM(), ZMM()
+		VMOVDQA32(ones, lo[v])
+		VPXORD(hi[v], hi[v], hi[v])
+	}
+	cNaN, cPInf, cNInf := ZMM(), ZMM(), ZMM()
+	VPXORD(cNaN, cNaN, cNaN)
+	VPXORD(cPInf, cPInf, cPInf)
+	VPXORD(cNInf, cNInf, cNInf)
+	finK := []reg.OpmaskPhysical{reg.K2, reg.K3, reg.K4, reg.K5}
+
+	// vec handles vector v at the current pointer; it returns the raw bits.
+	vec := func(v int, k reg.OpmaskPhysical) reg.VecVirtual {
+		x := ZMM()
+		m := Mem{Base: src, Disp: 64 * v}
+		if k == nil {
+			VMOVDQU32(m, x)
+		} else {
+			VMOVDQU32_Z(m, k, x)
+		}
+		a := ZMM()
+		VPANDD(absMask, x, a)
+		if k == nil {
+			VPCMPUD(U8(pcmpLT), expMask, a, finK[v])
+		} else {
+			VPCMPUD(U8(pcmpLT), expMask, a, k, finK[v])
+		}
+		t, key := ZMM(), ZMM()
+		VPSRAD(U8(31), x, t)
+		VMOVDQA32(x, key)
+		VPTERNLOGD(U8(0x1e), sign, t, key) // key ^= t | sign
+		VPMINUD(key, lo[v], finK[v], lo[v])
+		VPMAXUD(key, hi[v], finK[v], hi[v])
+		return x
+	}
+	// count adds x's NaN and infinities to the counters. Masked-off tail
+	// lanes were loaded as zero, which is neither.
+	count := func(x reg.VecVirtual) {
+		a, kk := ZMM(), reg.K6
+		VPANDD(absMask, x, a)
+		VPCMPUD(U8(pcmpNLE), expMask, a, kk)
+		VPSUBD(ones, cNaN, kk, cNaN)
+		VPCMPEQD(expMask, x, kk)
+		VPSUBD(ones, cPInf, kk, cPInf)
+		VPCMPEQD(ninf, x, kk)
+		VPSUBD(ones, cNInf, kk, cNInf)
+	}
+	// allFinite jumps to label when every lane of the first nv masks is set.
+	allFinite := func(nv int, label string) {
+		k := finK[0]
+		if nv > 1 {
+			KANDW(finK[0], finK[1], reg.K7)
+			for v := 2; v < nv; v++ {
+				KANDW(finK[v], reg.K7, reg.K7)
+			}
+			k = reg.K7
+		}
+		KORTESTW(k, k)
+		JCS(LabelRef(label)) // CF: all ones
+	}
+
+	cnt := GP64()
+	MOVQ(n, cnt)
+	Label("mm_loop64")
+	CMPQ(cnt, U8(16*unroll))
+	JB(LabelRef("mm_loop16"))
+	xs := make([]reg.VecVirtual, unroll)
+	for v := range unroll {
+		xs[v] = vec(v, nil)
+	}
+	allFinite(unroll, "mm_next64")
+	for v := range unroll {
+		count(xs[v])
+	}
+	Label("mm_next64")
+	ADDQ(U32(64*unroll), src)
+	SUBQ(U8(16*unroll), cnt)
+	JMP(LabelRef("mm_loop64"))
+
+	Label("mm_loop16")
+	CMPQ(cnt, U8(16))
+	JB(LabelRef("mm_tail"))
+	x := vec(0, nil)
+	allFinite(1, "mm_next16")
+	count(x)
+	Label("mm_next16")
+	ADDQ(U32(64), src)
+	SUBQ(U8(16), cnt)
+	JMP(LabelRef("mm_loop16"))
+
+	Label("mm_tail")
+	TESTQ(cnt, cnt)
+	JZ(LabelRef("mm_done"))
+	tailMask(cnt, reg.K1)
+	x = vec(0, reg.K1)
+	count(x)
+
+	Label("mm_done")
+	for v := 1; v < unroll; v++ {
+		VPMINUD(lo[v], lo[0], lo[0])
+		VPMAXUD(hi[v], hi[0], hi[0])
+	}
+	out := Load(Param("out"), GP64())
+	for i, z := range []reg.VecVirtual{lo[0], hi[0], cNaN, cPInf, cNInf} {
+		VMOVDQU32(z, Mem{Base: out, Disp: 64 * i})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// histogram generates histAVX512 for n a multiple of 16. tab holds four
+// vectors of 16 int32: lane offsets, then those offsets plus bins, bins+1
+// and bins+2. Element i (lane j = i%16) increments counts[b + tab[j]] with
+//
+//	b = bins+2 (tab[48+j]) if src[i] is NaN,
+//	    bins   (tab[16+j]) if src[i] < lo,
+//	    bins+1 (tab[32+j]) if src[i] > hi,
+//	    min(int32(min((src[i] - lo) * s, float32(bins))), bins-1) otherwise,
+//
+// which is qtensor.HistBin with its -2, -1 and bins results moved to the
+// three trailing counters (the compares are the ordered ones of HistBin).
+func histogram() {
+	name := "histAVX512"
+	TEXT(name, NOSPLIT, "func(counts *uint32, src *float32, n int, lo, hi, s float32, bins int32, tab *[64]int32)")
+	Doc(name+" adds the histogram bins of n float32 values (n a multiple of 16)",
+		"to counts, lane j of each vector going to the sub-histogram at tab[j] (see asmgen).")
+	counts := Load(Param("counts"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	lo, hi, s := bcastF32("lo"), bcastF32("hi"), bcastF32("s")
+	bm1 := bcastI32("bins")
+	fb := ZMM()
+	VCVTDQ2PS(bm1, fb)
+	one := bcastConst(1)
+	VPSUBD(one, bm1, bm1)
+	tab := Load(Param("tab"), GP64())
+	offs, cBelow, cAbove, cNaN := ZMM(), ZMM(), ZMM(), ZMM()
+	for i, z := range []reg.VecVirtual{offs, cBelow, cAbove, cNaN} {
+		VMOVDQU32(Mem{Base: tab, Disp: 64 * i}, z)
+	}
+	buf := AllocLocal(64)
+	SHRQ(U8(4), n)
+	JZ(LabelRef("h_done"))
+	Label("h_loop")
+	x, d := ZMM(), ZMM()
+	VMOVUPS(Mem{Base: src}, x)
+	VCMPPS(U8(cmpUnordQ), x, x, reg.K2)
+	VCMPPS(U8(cmpLTOQ), lo, x, reg.K3) // x < lo
+	VCMPPS(U8(cmpGTOQ), hi, x, reg.K4) // x > hi
+	VSUBPS(lo, x, d)
+	VMULPS(s, d, d)
+	VMINPS(fb, d, d)
+	VCVTTPS2DQ(d, d)
+	VPMINSD(bm1, d, d)
+	VPADDD(offs, d, d)
+	VMOVDQA32(cBelow, reg.K3, d)
+	VMOVDQA32(cAbove, reg.K4, d)
+	VMOVDQA32(cNaN, reg.K2, d)
+	VMOVDQU32(d, buf)
+	r := []reg.GPVirtual{GP64(), GP64(), GP64(), GP64()}
+	for j := 0; j < 16; j++ {
+		MOVL(buf.Offset(4*j), r[j%4].As32())
+		INCL(Mem{Base: counts, Index: r[j%4], Scale: 4})
+	}
+	ADDQ(U8(64), src)
+	DECQ(n)
+	JNZ(LabelRef("h_loop"))
+	Label("h_done")
+	VZEROUPPER()
+	RET()
+}
+
+func main() {
+	Constraint(buildtags.Term("amd64"))
+	Constraint(buildtags.Not("purego"))
+	quantize("quantDivAVX512", true)
+	quantize("quantMulAVX512", false)
+	dequantize("dequantS8AVX512", true)
+	dequantize("dequantU8AVX512", false)
+	requantize()
+	minmax()
+	histogram()
+	Generate()
+}

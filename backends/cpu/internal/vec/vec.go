@@ -1,0 +1,335 @@
+package vec
+
+import (
+	"math"
+
+	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// finiteNonZero reports whether v is finite and not zero: the divisors and
+// multipliers for which v op x is NaN only when x is NaN.
+func finiteNonZero(v float32) bool {
+	return v == v && v != 0 && v <= math.MaxFloat32 && v >= -math.MaxFloat32
+}
+
+// clampBounds returns the float bounds of qtensor's clamp relative to zp,
+// computed exactly as the formula does.
+func clampBounds(zp, qmin, qmax int32) (lo, hi float32) {
+	return float32(qmin - zp), float32(qmax - zp)
+}
+
+// QuantizePerTensor sets dst[i] = byte(qtensor.Quantize(src[i], scale, zp,
+// qmin, qmax)) for i < len(src): ONNX QuantizeLinear into int8 or uint8
+// storage (the byte holds the low 8 bits of the integer). It panics if dst
+// is shorter than src.
+func QuantizePerTensor(dst []byte, src []float32, scale float32, zp, qmin, qmax int32) {
+	dst = dst[:len(src)]
+	if len(src) == 0 {
+		return
+	}
+	if useAVX512() && finiteNonZero(scale) && qmin <= qmax {
+		lo, hi := clampBounds(zp, qmin, qmax)
+		quantDivAVX512(&dst[0], &src[0], len(src), scale, lo, hi, zp)
+		return
+	}
+	quantizeGeneric(dst, src, scale, zp, qmin, qmax)
+}
+
+func quantizeGeneric(dst []byte, src []float32, scale float32, zp, qmin, qmax int32) {
+	for i, x := range src {
+		dst[i] = byte(qtensor.Quantize(x, scale, zp, qmin, qmax))
+	}
+}
+
+// QuantizeTorchPerTensor is QuantizePerTensor with qtensor.QuantizeTorch
+// (multiplication by the float32 reciprocal of scale, as PyTorch does).
+func QuantizeTorchPerTensor(dst []byte, src []float32, scale float32, zp, qmin, qmax int32) {
+	dst = dst[:len(src)]
+	if len(src) == 0 {
+		return
+	}
+	inv := 1 / scale
+	if useAVX512() && finiteNonZero(inv) && qmin <= qmax {
+		lo, hi := clampBounds(zp, qmin, qmax)
+		quantMulAVX512(&dst[0], &src[0], len(src), inv, lo, hi, zp)
+		return
+	}
+	quantizeTorchGeneric(dst, src, scale, zp, qmin, qmax)
+}
+
+func quantizeTorchGeneric(dst []byte, src []float32, scale float32, zp, qmin, qmax int32) {
+	for i, x := range src {
+		dst[i] = byte(qtensor.QuantizeTorch(x, scale, zp, qmin, qmax))
+	}
+}
+
+// DequantizePerTensor sets dst[i] = qtensor.Dequantize(q, zp, scale) for
+// i < len(src), where q is src[i] read as int8 when signed is set and as
+// uint8 otherwise. It panics if dst is shorter than src.
+func DequantizePerTensor(dst []float32, src []byte, signed bool, scale float32, zp int32) {
+	dst = dst[:len(src)]
+	if len(src) == 0 {
+		return
+	}
+	if useAVX512() {
+		if signed {
+			dequantS8AVX512(&dst[0], &src[0], len(src), scale, zp)
+		} else {
+			dequantU8AVX512(&dst[0], &src[0], len(src), scale, zp)
+		}
+		return
+	}
+	dequantizeGeneric(dst, src, signed, scale, zp)
+}
+
+func dequantizeGeneric(dst []float32, src []byte, signed bool, scale float32, zp int32) {
+	for i, b := range src {
+		q := int32(b)
+		if signed {
+			q = int32(int8(b))
+		}
+		dst[i] = qtensor.Dequantize(q, zp, scale)
+	}
+}
+
+// minRun is the run length below which the per-axis functions loop over
+// elements in Go instead of calling a vector kernel per run.
+const minRun = 16
+
+// forRuns calls f(c, lo, hi) for the maximal runs [lo, hi) of [0, n) whose
+// elements share the channel c = ((first+i)/inner) % channels.
+func forRuns(n, first, inner, channels int, f func(c, lo, hi int)) {
+	for i := 0; i < n; {
+		g := first + i
+		c := (g / inner) % channels
+		end := min(n, i+inner-g%inner)
+		f(c, i, end)
+		i = end
+	}
+}
+
+// checkAxis panics unless the per-axis arguments are consistent.
+func checkAxis(nScales, nZPs, first, inner int) {
+	if nScales == 0 || nScales != nZPs || inner <= 0 || first < 0 {
+		panic("vec: per-axis call with empty or mismatched scales/zero points, inner <= 0 or first < 0")
+	}
+}
+
+// QuantizePerAxis quantizes with one (scale, zero point) pair per channel:
+// src[i] is element first+i of a tensor whose channel index is
+// ((first+i)/inner) % len(scales), and
+// dst[i] = byte(qtensor.Quantize(src[i], scales[c], zps[c], qmin, qmax)).
+// first lets callers split a tensor into chunks. It panics if dst is
+// shorter than src, len(zps) != len(scales), scales is empty, inner < 1 or
+// first < 0.
+func QuantizePerAxis(dst []byte, src []float32, first int, scales []float32, zps []int32, inner int, qmin, qmax int32) {
+	quantizePerAxis(dst, src, first, scales, zps, inner, qmin, qmax, false)
+}
+
+// QuantizeTorchPerAxis is QuantizePerAxis with qtensor.QuantizeTorch.
+func QuantizeTorchPerAxis(dst []byte, src []float32, first int, scales []float32, zps []int32, inner int, qmin, qmax int32) {
+	quantizePerAxis(dst, src, first, scales, zps, inner, qmin, qmax, true)
+}
+
+func quantizePerAxis(dst []byte, src []float32, first int, scales []float32, zps []int32, inner int, qmin, qmax int32, torch bool) {
+	checkAxis(len(scales), len(zps), first, inner)
+	dst = dst[:len(src)]
+	q := qtensor.Quantize
+	if torch {
+		q = qtensor.QuantizeTorch
+	}
+	forRuns(len(src), first, inner, len(scales), func(c, lo, hi int) {
+		s, z := scales[c], zps[c]
+		switch {
+		case hi-lo < minRun:
+			for i := lo; i < hi; i++ {
+				dst[i] = byte(q(src[i], s, z, qmin, qmax))
+			}
+		case torch:
+			QuantizeTorchPerTensor(dst[lo:hi], src[lo:hi], s, z, qmin, qmax)
+		default:
+			QuantizePerTensor(dst[lo:hi], src[lo:hi], s, z, qmin, qmax)
+		}
+	})
+}
+
+// DequantizePerAxis dequantizes with one (scale, zero point) pair per
+// channel, channels laid out as in QuantizePerAxis:
+// dst[i] = qtensor.Dequantize(q, zps[c], scales[c]). It panics like
+// QuantizePerAxis.
+func DequantizePerAxis(dst []float32, src []byte, signed bool, first int, scales []float32, zps []int32, inner int) {
+	checkAxis(len(scales), len(zps), first, inner)
+	dst = dst[:len(src)]
+	forRuns(len(src), first, inner, len(scales), func(c, lo, hi int) {
+		if hi-lo < minRun {
+			dequantizeGeneric(dst[lo:hi], src[lo:hi], signed, scales[c], zps[c])
+			return
+		}
+		DequantizePerTensor(dst[lo:hi], src[lo:hi], signed, scales[c], zps[c])
+	})
+}
+
+// RequantizeInt32 sets dst[i] = byte(qtensor.Requantize(src[i], m, zp,
+// qmin, qmax)) for i < len(src): int32 accumulators to int8 or uint8
+// storage with the float rule. It panics if dst is shorter than src.
+func RequantizeInt32(dst []byte, src []int32, m float32, zp, qmin, qmax int32) {
+	dst = dst[:len(src)]
+	if len(src) == 0 {
+		return
+	}
+	if useAVX512() && m == m && m <= math.MaxFloat32 && m >= -math.MaxFloat32 && qmin <= qmax {
+		lo, hi := clampBounds(zp, qmin, qmax)
+		requantAVX512(&dst[0], &src[0], len(src), m, lo, hi, zp)
+		return
+	}
+	requantizeGeneric(dst, src, m, zp, qmin, qmax)
+}
+
+func requantizeGeneric(dst []byte, src []int32, m float32, zp, qmin, qmax int32) {
+	for i, acc := range src {
+		dst[i] = byte(qtensor.Requantize(acc, m, zp, qmin, qmax))
+	}
+}
+
+// MinMaxStats is the reduction of engine.MinMax over some float32 values:
+// Lo and Hi are the engine.MinMaxKey of the smallest and largest finite
+// value (0xFFFFFFFF and 0 when there is none; -0 counts as +0), and the
+// counts of finite values, NaN, +Inf and -Inf, wrapping at 2^32 like the
+// engine's.
+type MinMaxStats struct {
+	Lo, Hi                  uint32
+	Finite, NaN, PInf, NInf uint32
+}
+
+// EmptyMinMax is the MinMaxStats of no values, the identity of Merge.
+var EmptyMinMax = MinMaxStats{Lo: math.MaxUint32}
+
+// Merge returns the statistics of the union of the values behind a and b.
+func (a MinMaxStats) Merge(b MinMaxStats) MinMaxStats {
+	return MinMaxStats{
+		Lo: min(a.Lo, b.Lo), Hi: max(a.Hi, b.Hi),
+		Finite: a.Finite + b.Finite, NaN: a.NaN + b.NaN, PInf: a.PInf + b.PInf, NInf: a.NInf + b.NInf,
+	}
+}
+
+// Words returns the six uint32 words of engine.MinMax's output for one
+// channel: lo, hi, finite, NaN, +Inf, -Inf.
+func (a MinMaxStats) Words() [6]uint32 {
+	return [6]uint32{a.Lo, a.Hi, a.Finite, a.NaN, a.PInf, a.NInf}
+}
+
+// negZeroKey is the key the vector kernel gives -0 (bits 0x80000000
+// complemented); no other float32 has it, and it stands for +0.
+const negZeroKey = 0x7fffffff
+
+// MinMax reduces src as engine.MinMax does for one channel.
+func MinMax(src []float32) MinMaxStats {
+	if len(src) == 0 {
+		return EmptyMinMax
+	}
+	if !useAVX512() {
+		return minMaxGeneric(src)
+	}
+	var out [80]uint32
+	minmaxAVX512(&src[0], len(src), &out)
+	st := EmptyMinMax
+	for j := range 16 {
+		st.Lo = min(st.Lo, out[j])
+		st.Hi = max(st.Hi, out[16+j])
+		st.NaN += out[32+j]
+		st.PInf += out[48+j]
+		st.NInf += out[64+j]
+	}
+	// -0 is the only value whose vector key is negZeroKey; it is adjacent
+	// to +0's key in the order, so mapping it afterwards is exact.
+	if st.Lo == negZeroKey {
+		st.Lo = engine.MinMaxKey(0)
+	}
+	if st.Hi == negZeroKey {
+		st.Hi = engine.MinMaxKey(0)
+	}
+	st.Finite = uint32(len(src)) - st.NaN - st.PInf - st.NInf
+	return st
+}
+
+func minMaxGeneric(src []float32) MinMaxStats {
+	st := EmptyMinMax
+	for _, v := range src {
+		switch {
+		case v != v:
+			st.NaN++
+		case math.IsInf(float64(v), 1):
+			st.PInf++
+		case math.IsInf(float64(v), -1):
+			st.NInf++
+		default:
+			st.Finite++
+			k := engine.MinMaxKey(v)
+			st.Lo = min(st.Lo, k)
+			st.Hi = max(st.Hi, k)
+		}
+	}
+	return st
+}
+
+// Sub-histogram policy: with at least subMinPerBin values per counter, the
+// AVX-512 kernel spreads the lanes over four interleaved sub-histograms so
+// that runs of equal values do not serialize on one counter.
+const (
+	subHists     = 4
+	subMinPerBin = 16
+)
+
+// Histogram adds the histogram of src to counts, which has bins+3 entries:
+// bins bins over [lo, hi] chosen by qtensor.HistBin with
+// s = qtensor.HistScale(bins, lo, hi), then the counts below lo, above hi
+// and of NaN (engine.Histogram's layout). Counts wrap at 2^32. lo < hi must
+// be finite (HistBin's precondition). It panics if len(counts) < 4.
+func Histogram(counts []uint32, src []float32, lo, hi float32) {
+	bins := len(counts) - 3
+	if bins < 1 {
+		panic("vec: histogram needs at least one bin")
+	}
+	s := qtensor.HistScale(bins, lo, hi)
+	n16 := len(src) &^ 15
+	if useAVX512() && n16 > 0 && bins < 1<<24 && lo < hi && finiteNonZero(s) {
+		stride, nsub := 0, 1
+		if n16 >= subMinPerBin*len(counts) {
+			stride, nsub = len(counts), subHists
+		}
+		var tab [64]int32
+		for j := range 16 {
+			off := int32((j % nsub) * stride)
+			tab[j], tab[16+j], tab[32+j], tab[48+j] = off, off+int32(bins), off+int32(bins)+1, off+int32(bins)+2
+		}
+		if nsub == 1 {
+			histAVX512(&counts[0], &src[0], n16, lo, hi, s, int32(bins), &tab)
+		} else {
+			sub := make([]uint32, nsub*stride)
+			histAVX512(&sub[0], &src[0], n16, lo, hi, s, int32(bins), &tab)
+			for k := range nsub {
+				for i, c := range sub[k*stride : (k+1)*stride] {
+					counts[i] += c
+				}
+			}
+		}
+		src = src[n16:]
+	}
+	histogramGeneric(counts, src, lo, hi, s, bins)
+}
+
+func histogramGeneric(counts []uint32, src []float32, lo, hi, s float32, bins int) {
+	for _, x := range src {
+		switch b := qtensor.HistBin(x, lo, hi, s, bins); b {
+		case -2:
+			counts[bins+2]++
+		case -1:
+			counts[bins]++
+		case bins:
+			counts[bins+1]++
+		default:
+			counts[b]++
+		}
+	}
+}

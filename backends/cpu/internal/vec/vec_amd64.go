@@ -1,0 +1,12 @@
+//go:build amd64 && !purego
+
+package vec
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run -C asmgen . -out ../vec_amd64.s -stubs ../stub_amd64.go -pkg vec
+
+// hasAVX512 reports AVX-512 F support; x/sys/cpu also checks that the OS
+// saves the zmm and opmask state. Every generated kernel uses AVX-512 F
+// instructions only.
+var hasAVX512 = cpu.X86.HasAVX512F

@@ -1,0 +1,29 @@
+//go:build !amd64 || purego
+
+package vec
+
+// hasAVX512 is false: no assembly in this build.
+const hasAVX512 = false
+
+// The kernels below are never called (Supported(AVX512) is false); they
+// exist so that the dispatch code compiles without assembly.
+
+func quantDivAVX512(dst *byte, src *float32, n int, scale, lo, hi float32, zp int32) {
+	panic("vec: no assembly")
+}
+func quantMulAVX512(dst *byte, src *float32, n int, scale, lo, hi float32, zp int32) {
+	panic("vec: no assembly")
+}
+func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32) {
+	panic("vec: no assembly")
+}
+func dequantU8AVX512(dst *float32, src *byte, n int, scale float32, zp int32) {
+	panic("vec: no assembly")
+}
+func requantAVX512(dst *byte, src *int32, n int, m, lo, hi float32, zp int32) {
+	panic("vec: no assembly")
+}
+func minmaxAVX512(src *float32, n int, out *[80]uint32) { panic("vec: no assembly") }
+func histAVX512(counts *uint32, src *float32, n int, lo, hi, s float32, bins int32, tab *[64]int32) {
+	panic("vec: no assembly")
+}

@@ -30,6 +30,11 @@ type Options struct {
 	// result: C[m][n] += ColOffset[n]. The zero-point corrections that do not
 	// depend on the row (-a_zp*colsum(B)[n] + K*a_zp*b_zp) fit here at no cost.
 	ColOffset []int32
+	// Requant, when not nil, also writes C requantized to 8 bits (see
+	// Requant). At most one of Requant and Float may be set.
+	Requant *Requant
+	// Float, when not nil, also writes C as float32 (see FloatOut).
+	Float *FloatOut
 	// Threads is the number of goroutines to use; <= 0 means
 	// runtime.GOMAXPROCS(0). Small problems use fewer. The result does not
 	// depend on it.
@@ -69,6 +74,8 @@ type job struct {
 	off     []int32 // nil or len b.panels*64
 	load    bool
 	signed  bool
+	epi     *epilogue
+	epiVec  bool
 }
 
 // row returns the kc bytes of A row m starting at column k0.
@@ -109,6 +116,9 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 					}
 					t.c = j.c[m*j.ldc+n0:]
 					ker(t)
+					if j.epi != nil && k0+kc == b.kp {
+						j.epi.apply(j, m, t.mr, n0, t.ncols, j.epiVec)
+					}
 				}
 			}
 		}
@@ -173,7 +183,13 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 		return fmt.Errorf("%w: len(c)=%d too short for M=%d N=%d ldc=%d", ErrSize, len(c), M, N, ldc)
 	}
 
-	j := &job{c: c, ldc: ldc, a: a, lda: lda, m: M, b: b, load: opt.Accumulate, signed: signed}
+	epi, err := newEpilogue(opt, M, N)
+	if err != nil {
+		return err
+	}
+	isa := currentISA()
+	j := &job{c: c, ldc: ldc, a: a, lda: lda, m: M, b: b, load: opt.Accumulate, signed: signed,
+		epi: epi, epiVec: epilogueVec(isa)}
 
 	// Column offset, padded to whole panels; signed A adds -128*colsum.
 	if opt.ColOffset != nil || signed {
@@ -203,7 +219,7 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 		}
 	}
 
-	ker := kernelFor(currentISA())
+	ker := kernelFor(isa)
 	threads := opt.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)

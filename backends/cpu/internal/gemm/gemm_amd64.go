@@ -69,6 +69,23 @@ func tileVNNI(t *tile) {
 	}
 }
 
+// epilogueVec reports whether the epilogue row functions of isa are SIMD.
+func epilogueVec(isa ISA) bool { return isa == AVX512VNNI }
+
+// requantRowVec runs requantRow on the first n (a positive multiple of 16)
+// elements.
+func requantRowVec(acc []int32, mult []float32, n int, out []uint8, lo, hi float32, zp int32) {
+	_, _, _ = acc[n-1], mult[n-1], out[n-1]
+	requantRow(&acc[0], &mult[0], n, &out[0], lo, hi, zp)
+}
+
+// floatRowVec runs floatRow on the first n (a positive multiple of 16)
+// elements.
+func floatRowVec(acc []int32, scale, bias []float32, n int, out []float32) {
+	_, _, _, _ = acc[n-1], scale[n-1], bias[n-1], out[n-1]
+	floatRow(&acc[0], &scale[0], &bias[0], n, &out[0])
+}
+
 // peak runs the in-register VPDPBUSD loop n times (3072 int ops each) and
 // reports whether it could.
 func peak(n int) bool {

@@ -2062,3 +2062,54 @@ loop:
 	JNZ      loop
 	VZEROUPPER
 	RET
+
+// func requantRow(acc *int32, mult *float32, n int, dst *uint8, lo float32, hi float32, zp int32)
+// Requires: AVX, AVX512F
+TEXT ·requantRow(SB), NOSPLIT, $0-44
+	MOVQ         acc+0(FP), AX
+	MOVQ         mult+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	VBROADCASTSS lo+32(FP), Z1
+	VBROADCASTSS hi+36(FP), Z2
+	MOVL         zp+40(FP), SI
+	VPBROADCASTD SI, Z3
+
+loop:
+	VCVTDQ2PS (AX), Z0
+	VMULPS    (CX), Z0, Z0
+	VMAXPS    Z1, Z0, Z0
+	VMINPS    Z2, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD    Z3, Z0, Z0
+	VPMOVDB   Z0, (BX)
+	ADDQ      $0x40, AX
+	ADDQ      $0x40, CX
+	ADDQ      $0x10, BX
+	SUBQ      $0x10, DX
+	JNZ       loop
+	VZEROUPPER
+	RET
+
+// func floatRow(acc *int32, scale *float32, bias *float32, n int, dst *float32)
+// Requires: AVX, AVX512F
+TEXT ·floatRow(SB), NOSPLIT, $0-40
+	MOVQ acc+0(FP), AX
+	MOVQ scale+8(FP), CX
+	MOVQ bias+16(FP), DX
+	MOVQ n+24(FP), BX
+	MOVQ dst+32(FP), SI
+
+loop:
+	VCVTDQ2PS (AX), Z0
+	VMULPS    (CX), Z0, Z0
+	VADDPS    (DX), Z0, Z0
+	VMOVUPS   Z0, (SI)
+	ADDQ      $0x40, AX
+	ADDQ      $0x40, CX
+	ADDQ      $0x40, DX
+	ADDQ      $0x40, SI
+	SUBQ      $0x10, BX
+	JNZ       loop
+	VZEROUPPER
+	RET

@@ -114,3 +114,11 @@ func kernS8S8x64_6(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64
 
 // peakVNNI runs n iterations of 24 independent VPDPBUSD zmm (3072 int ops each); n > 0.
 func peakVNNI(n int)
+
+// requantRow maps n (a positive multiple of 16) accumulators to bytes:
+// dst[i] = byte(int32(rint(clamp(float32(acc[i])*mult[i], lo, hi))) + zp).
+func requantRow(acc *int32, mult *float32, n int, dst *uint8, lo float32, hi float32, zp int32)
+
+// floatRow computes dst[i] = float32(float32(acc[i])*scale[i]) + bias[i] for i < n,
+// n a positive multiple of 16, with VMULPS then VADDPS (never FMA).
+func floatRow(acc *int32, scale *float32, bias *float32, n int, dst *float32)

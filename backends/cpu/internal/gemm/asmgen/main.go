@@ -253,6 +253,77 @@ func peak() {
 	RET()
 }
 
+// paramAddr returns the stack address of a scalar parameter.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+// requant generates requantRow: for i < n (n a positive multiple of 16)
+//
+//	dst[i] = byte(int32(rint(clamp(float32(acc[i])*mult[i], lo, hi))) + zp)
+//
+// VCVTPS2DQ rounds half to even under Go's default MXCSR; clamping first
+// (lo, hi integral) keeps it in range and equals clamping after rounding.
+func requant() {
+	TEXT("requantRow", NOSPLIT, "func(acc *int32, mult *float32, n int, dst *uint8, lo, hi float32, zp int32)")
+	Doc("requantRow maps n (a positive multiple of 16) accumulators to bytes:",
+		"dst[i] = byte(int32(rint(clamp(float32(acc[i])*mult[i], lo, hi))) + zp).")
+	acc := Load(Param("acc"), GP64())
+	mult := Load(Param("mult"), GP64())
+	n := Load(Param("n"), GP64())
+	dst := Load(Param("dst"), GP64())
+	lo, hi, zp := zmm(1), zmm(2), zmm(3)
+	VBROADCASTSS(paramAddr("lo"), lo)
+	VBROADCASTSS(paramAddr("hi"), hi)
+	zpr := Load(Param("zp"), GP32())
+	VPBROADCASTD(zpr, zp)
+	Label("loop")
+	VCVTDQ2PS(Mem{Base: acc}, zmm(0))
+	VMULPS(Mem{Base: mult}, zmm(0), zmm(0))
+	VMAXPS(lo, zmm(0), zmm(0))
+	VMINPS(hi, zmm(0), zmm(0))
+	VCVTPS2DQ(zmm(0), zmm(0))
+	VPADDD(zp, zmm(0), zmm(0))
+	VPMOVDB(zmm(0), Mem{Base: dst})
+	ADDQ(U8(64), acc)
+	ADDQ(U8(64), mult)
+	ADDQ(U8(16), dst)
+	SUBQ(U8(16), n)
+	JNZ(LabelRef("loop"))
+	VZEROUPPER()
+	RET()
+}
+
+// floatOut generates floatRow: dst[i] = float32(float32(acc[i])*scale[i]) + bias[i]
+// for i < n (a positive multiple of 16), multiply and add rounded separately.
+func floatOut() {
+	TEXT("floatRow", NOSPLIT, "func(acc *int32, scale *float32, bias *float32, n int, dst *float32)")
+	Doc("floatRow computes dst[i] = float32(float32(acc[i])*scale[i]) + bias[i] for i < n,",
+		"n a positive multiple of 16, with VMULPS then VADDPS (never FMA).")
+	acc := Load(Param("acc"), GP64())
+	scale := Load(Param("scale"), GP64())
+	bias := Load(Param("bias"), GP64())
+	n := Load(Param("n"), GP64())
+	dst := Load(Param("dst"), GP64())
+	Label("loop")
+	VCVTDQ2PS(Mem{Base: acc}, zmm(0))
+	VMULPS(Mem{Base: scale}, zmm(0), zmm(0))
+	VADDPS(Mem{Base: bias}, zmm(0), zmm(0))
+	VMOVUPS(zmm(0), Mem{Base: dst})
+	ADDQ(U8(64), acc)
+	ADDQ(U8(64), scale)
+	ADDQ(U8(64), bias)
+	ADDQ(U8(64), dst)
+	SUBQ(U8(16), n)
+	JNZ(LabelRef("loop"))
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	flag.Parse()
 	Constraint(buildtags.Term("amd64"))
@@ -263,5 +334,7 @@ func main() {
 		}
 	}
 	peak()
+	requant()
+	floatOut()
 	Generate()
 }

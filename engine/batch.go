@@ -877,7 +877,7 @@ func (b *Batch) Histogram(x *Tensor, bins int, lo, hi float32) (*Tensor, error) 
 	if bins < 1 || bins > MaxHistogramBins {
 		return nil, errf(op, ErrParams, "bins %d outside [1, %d]", bins, MaxHistogramBins)
 	}
-	if !finite(lo) || !finite(hi) || !(lo < hi) || !finite(qtensor.HistScale(bins, lo, hi)) {
+	if !finite(lo) || !finite(hi) || !(lo < hi) || !finite(hi-lo) || !finite(qtensor.HistScale(bins, lo, hi)) {
 		return nil, errf(op, ErrParams, "range [%g, %g] must be finite with lo < hi and a finite bins/(hi-lo)", lo, hi)
 	}
 	y, err := b.out(qtensor.Int32, []int{bins + 3}, qtensor.Params{})

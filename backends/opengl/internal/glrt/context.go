@@ -161,15 +161,16 @@ func (c *Context) teardown() error {
 // Close deletes every buffer and program, destroys the GL context and stops
 // the owner goroutine. It is safe to call more than once (later calls return
 // the first call's result) and from several goroutines. It must not be called
-// from a function run by Do.
+// from a function run by Do (that returns an error on Linux).
 func (c *Context) Close() error {
 	return c.o.stop()
 }
 
 // Do runs fn on the owner thread, where the GL context is current, and
 // returns its error; a panic in fn becomes an error. After Close it returns
-// ErrClosed. fn must not call methods of c (that would deadlock); it may make
-// raw GL calls through entry points obtained with ProcAddr.
+// ErrClosed. fn must not call methods of c: on Linux they return an error
+// saying so, elsewhere they deadlock. fn may make raw GL calls through entry
+// points obtained with ProcAddr.
 func (c *Context) Do(fn func() error) error {
 	if fn == nil {
 		return errors.New("glrt: Do: nil function")

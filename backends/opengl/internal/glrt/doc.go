@@ -31,7 +31,8 @@
 // each one runs as one function on the owner thread. [Context.Do] runs an
 // arbitrary function there (for example go-gl/gl calls after
 // gl.InitWithProcAddrFunc(ctx.ProcAddr)). A function run by Do must not call
-// methods of the same Context: that would wait for itself forever.
+// methods of the same Context: that would wait for itself forever (on Linux
+// the call is detected by thread id and returns an error instead).
 //
 // # Memory ordering
 //

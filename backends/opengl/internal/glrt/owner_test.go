@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -27,8 +26,8 @@ func TestOwnerRunsOnOneThread(t *testing.T) {
 	before := runtime.NumGoroutine()
 	var setupTid int
 	cleaned := false
-	o, err := startOwner(func() error { setupTid = syscall.Gettid(); return nil },
-		func() error { cleaned = syscall.Gettid() == setupTid; return errors.New("cleanup result") })
+	o, err := startOwner(func() error { setupTid = threadID(); return nil },
+		func() error { cleaned = threadID() == setupTid; return errors.New("cleanup result") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +41,7 @@ func TestOwnerRunsOnOneThread(t *testing.T) {
 			for j := 0; j < 50; j++ {
 				if err := o.do(func() error {
 					mu.Lock()
-					tids[syscall.Gettid()] = true
+					tids[threadID()] = true
 					mu.Unlock()
 					return nil
 				}); err != nil {
@@ -64,6 +63,17 @@ func TestOwnerRunsOnOneThread(t *testing.T) {
 	}
 	if err := o.do(func() error { return nil }); err != nil {
 		t.Errorf("after a panic: %v", err)
+	}
+	var inner, innerStop error
+	if err := o.do(func() error {
+		inner = o.do(func() error { return nil })
+		innerStop = o.stop()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "linux" && (!errors.Is(inner, errReentrant) || !errors.Is(innerStop, errReentrant)) {
+		t.Errorf("do/stop from the owner thread: %v, %v; want errReentrant", inner, innerStop)
 	}
 	for i := 0; i < 3; i++ {
 		if err := o.stop(); err == nil || err.Error() != "cleanup result" {

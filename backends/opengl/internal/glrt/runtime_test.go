@@ -555,6 +555,12 @@ func TestValidation(t *testing.T) {
 	if err := c.Do(nil); err == nil {
 		t.Error("Do(nil): no error")
 	}
+	if runtime.GOOS == "linux" {
+		err := c.Do(func() error { _, err := c.NewBuffer(4); return err })
+		if err == nil || !strings.Contains(err.Error(), "deadlock") {
+			t.Errorf("NewBuffer inside Do: %v, want the re-entrance error", err)
+		}
+	}
 }
 
 func TestConcurrentUse(t *testing.T) {

@@ -1,6 +1,7 @@
 package glrt
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -14,6 +15,7 @@ type owner struct {
 	exited   chan struct{} // closed when the goroutine has returned
 	stopOnce sync.Once
 	stopErr  error // result of the cleanup function, valid after exited
+	tid      int   // OS thread id of the owner (0 where unknown)
 }
 
 type request struct {
@@ -36,6 +38,7 @@ func startOwner(setup func() error, cleanup func() error) (*owner, error) {
 		// Never unlocked: when this goroutine returns, the runtime ends the
 		// thread, so a half-torn-down context cannot leak to other goroutines.
 		runtime.LockOSThread()
+		o.tid = threadID()
 		defer close(o.exited)
 		if err := safeCall(setup); err != nil {
 			ready <- err
@@ -74,6 +77,11 @@ func safeCall(fn func() error) (err error) {
 
 // do runs fn on the owner thread and waits for it. After stop it returns ErrClosed.
 func (o *owner) do(fn func() error) error {
+	if o.tid != 0 && threadID() == o.tid {
+		// Only the owner goroutine runs on its locked thread: waiting for
+		// ourselves would hang forever.
+		return errReentrant
+	}
 	r := request{fn: fn, done: make(chan error, 1)}
 	select {
 	case o.reqs <- r:
@@ -84,9 +92,14 @@ func (o *owner) do(fn func() error) error {
 	}
 }
 
+var errReentrant = errors.New("glrt: called from a function running on the context's own GL thread (inside Do); that would deadlock")
+
 // stop makes the owner run cleanup and return; safe to call many times and
 // from many goroutines; every call waits for the end and returns cleanup's error.
 func (o *owner) stop() error {
+	if o.tid != 0 && threadID() == o.tid {
+		return errReentrant
+	}
 	o.stopOnce.Do(func() { close(o.quit) })
 	<-o.exited
 	return o.stopErr

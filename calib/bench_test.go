@@ -73,9 +73,13 @@ func BenchmarkKL2048(b *testing.B) {
 }
 
 func BenchmarkL2Greedy2048(b *testing.B) {
-	v := benchView(b, "t3")
-	for b.Loop() {
-		v.greedyL2(256)
+	for _, kind := range []string{"t3", "normal", "wide"} {
+		v := benchView(b, kind)
+		b.Run(kind, func(b *testing.B) {
+			for b.Loop() {
+				v.greedyL2(256)
+			}
+		})
 	}
 }
 

@@ -32,7 +32,18 @@
 // through the Reducer interface. HostReducer is the pure-Go reference; the
 // engine implements Reducer on its selected backend, and must return
 // exactly the same results (the histogram bin of a value is
-// qtensor.HistBinAligned, an exact integer function of the value).
+// qtensor.HistBinAligned, an exact integer function of the value). The host
+// loops come in two versions with identical results: histSlice and
+// minMaxSlice, the plain references, and the branch-free ones HostReducer
+// runs (split over goroutines for large inputs).
+//
+// # Quality and reports
+//
+// SQNR measures 10·log10(Σx² / Σ(x - dequant(quant(x)))²) in dB with
+// qtensor.Quantize and qtensor.Dequantize (per tensor, per axis or per
+// block) over the finite values; an exact round trip gives +Inf. Calibrate
+// bundles method, range, scale, zero point, SQNR and NaN/Inf counts in a
+// Report, and WriteTable prints reports as a text table.
 //
 // # Exact merging
 //

@@ -140,3 +140,20 @@ func TestNoDisplay(t *testing.T) {
 		t.Logf("DISPLAY=%q child:\n%s", display, out)
 	}
 }
+
+// BenchmarkNewGLFW measures making and closing a GLFW context (Init,
+// hidden window, GL entry points, capability probe, Terminate).
+func BenchmarkNewGLFW(b *testing.B) {
+	if os.Getenv("DISPLAY") == "" {
+		b.Skip("DISPLAY not set")
+	}
+	for b.Loop() {
+		c, err := New(glrt.Options{})
+		if err != nil {
+			b.Skip(err)
+		}
+		if err := c.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

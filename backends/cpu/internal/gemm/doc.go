@@ -38,6 +38,23 @@
 // of C with the same sequence of kernel calls, so results do not depend on
 // the thread count. No goroutine outlives a call.
 //
+// The AVX2 kernel (for CPUs without AVX-512 VNNI) reads the same packed
+// panels, two rows x 16 columns at a time: it widens A (VPMOVZXBW) and B
+// (VPMOVSXBW) to int16 and multiplies with VPMADDWD, whose int32 pair sums
+// are exact. (VPMADDUBSW would saturate its int16 pair sum for full-range
+// data: 2*255*127 > 32767.) Its pair sums are folded into columns with
+// VPHADDD + VPERMQ; the offset and old C are added in Go.
+//
+// # Epilogues
+//
+// Options.Requant and Options.Float fuse the output stage: when a tile of C
+// is final (after its last K block) it is requantized to uint8/int8 with
+// exactly qtensor.Requantize (float32 product, clamp in float, VCVTPS2DQ's
+// round half to even) or converted to float32 with exactly
+// qtensor.FloatOutput (VMULPS then VADDPS, no FMA), while still in L1. The
+// AVX-512 row functions handle groups of 16 columns; the rest, and the other
+// ISAs, call the qtensor formulas. C is still written as an int32 workspace.
+//
 // # Exactness and the K bound
 //
 // VPDPBUSD sums four u8 x s8 products into int32 without saturation, so
@@ -57,11 +74,9 @@
 // # ISA selection
 //
 // At init the package picks the best implementation this CPU supports
-// (golang.org/x/sys/cpu: AVX-512 F, BW and VNNI for AVX512VNNI), otherwise
-// the pure Go Generic one, which has the same tiles and the same driver.
+// (golang.org/x/sys/cpu: AVX-512 F, BW and VNNI for AVX512VNNI, else AVX2),
+// otherwise the pure Go Generic one, which has the same tiles and the same
+// driver.
 // Tests and benchmarks switch with SetISA. Builds with -tags purego, or for
 // other architectures, have no assembly and use Generic only.
-//
-// AVX2 (for CPUs without AVX-512 VNNI) is reserved in the ISA enum but not
-// implemented: such CPUs use Generic.
 package gemm

@@ -10,11 +10,53 @@ import "golang.org/x/sys/cpu"
 // x/sys/cpu also checks that the OS saves the zmm and opmask state.
 var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
 
+// hasAVX2 reports AVX2 support (with OS support for the ymm state).
+var hasAVX2 = cpu.X86.HasAVX2
+
 func kernelFor(isa ISA) microKernel {
-	if isa == AVX512VNNI {
+	switch isa {
+	case AVX512VNNI:
 		return tileVNNI
+	case AVX2:
+		return tileAVX2
 	}
 	return tileGeneric
+}
+
+// tileAVX2 computes t with avx2Tile2x16 on pairs of rows and 16-column
+// chunks of the panel, then adds the offset and the old C in Go.
+func tileAVX2(t *tile) {
+	var out [32]int32
+	sg := 0
+	if t.signed {
+		sg = 1
+	}
+	for r := 0; r < t.mr; r += 2 {
+		a0 := &t.rows[r][0]
+		a1 := a0
+		nr := min(2, t.mr-r)
+		if nr == 2 {
+			a1 = &t.rows[r+1][0]
+		}
+		for j0 := 0; j0 < t.ncols; j0 += 16 {
+			avx2Tile2x16(a0, a1, &t.b[4*j0], t.kg, &out, sg)
+			nc := min(16, t.ncols-j0)
+			for i := 0; i < nr; i++ {
+				crow := t.c[(r+i)*t.ldc+j0 : (r+i)*t.ldc+j0+nc]
+				o := out[16*i : 16*i+nc]
+				for n := range crow {
+					v := o[n]
+					if t.off != nil {
+						v += t.off[j0+n]
+					}
+					if t.load {
+						v += crow[n]
+					}
+					crow[n] = v
+				}
+			}
+		}
+	}
 }
 
 // tileVNNI runs the generated VPDPBUSD kernel for t.

@@ -12,8 +12,7 @@ const (
 	// Generic is the pure Go implementation (always available).
 	Generic ISA = iota
 	// AVX2 is the AVX2 implementation (VPMOVZXBW/VPMOVSXBW + VPMADDWD,
-	// exact for full-range data). Reserved: not implemented yet, so it is
-	// never detected and SetISA rejects it.
+	// exact for full-range data), for CPUs without AVX-512 VNNI.
 	AVX2
 	// AVX512VNNI is the AVX-512 VNNI implementation (VPDPBUSD on zmm).
 	AVX512VNNI
@@ -49,6 +48,8 @@ func Supported(isa ISA) bool {
 	switch isa {
 	case Generic:
 		return true
+	case AVX2:
+		return hasAVX2
 	case AVX512VNNI:
 		return hasVNNI
 	}
@@ -57,8 +58,11 @@ func Supported(isa ISA) bool {
 
 // Detected returns the best implementation supported here.
 func Detected() ISA {
-	if Supported(AVX512VNNI) {
+	switch {
+	case Supported(AVX512VNNI):
 		return AVX512VNNI
+	case Supported(AVX2):
+		return AVX2
 	}
 	return Generic
 }

@@ -2113,3 +2113,80 @@ loop:
 	JNZ       loop
 	VZEROUPPER
 	RET
+
+// func avx2Tile2x16(a0 *uint8, a1 *uint8, b *int8, kg int, out *[32]int32, signed int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·avx2Tile2x16(SB), NOSPLIT, $0-48
+	VPXOR        Y0, Y0, Y0
+	VPXOR        Y1, Y1, Y1
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        X15, X15, X15
+	MOVQ         signed+40(FP), AX
+	TESTQ        AX, AX
+	JZ           unsigned
+	MOVL         $0x80808080, AX
+	MOVD         AX, X15
+	VPBROADCASTD X15, X15
+
+unsigned:
+	MOVQ kg+24(FP), AX
+	SHLQ $0x02, AX
+	MOVQ a0+0(FP), CX
+	MOVQ a1+8(FP), DX
+	ADDQ AX, CX
+	ADDQ AX, DX
+	NEGQ AX
+	MOVQ b+16(FP), BX
+
+loop:
+	VPBROADCASTD (CX)(AX*1), X12
+	VPXOR        X15, X12, X12
+	VPMOVZXBW    X12, Y12
+	VPBROADCASTD (DX)(AX*1), X13
+	VPXOR        X15, X13, X13
+	VPMOVZXBW    X13, Y13
+	VPMOVSXBW    (BX), Y8
+	VPMOVSXBW    16(BX), Y9
+	VPMOVSXBW    32(BX), Y10
+	VPMOVSXBW    48(BX), Y11
+	VPMADDWD     Y8, Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	VPMADDWD     Y9, Y12, Y14
+	VPADDD       Y14, Y1, Y1
+	VPMADDWD     Y10, Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	VPMADDWD     Y11, Y12, Y14
+	VPADDD       Y14, Y3, Y3
+	VPMADDWD     Y8, Y13, Y14
+	VPADDD       Y14, Y4, Y4
+	VPMADDWD     Y9, Y13, Y14
+	VPADDD       Y14, Y5, Y5
+	VPMADDWD     Y10, Y13, Y14
+	VPADDD       Y14, Y6, Y6
+	VPMADDWD     Y11, Y13, Y14
+	VPADDD       Y14, Y7, Y7
+	ADDQ         $0x00000100, BX
+	ADDQ         $0x04, AX
+	JNZ          loop
+
+	// Pair sums to columns: VPHADDD per lane, then VPERMQ to restore column order.
+	MOVQ    out+32(FP), AX
+	VPHADDD Y1, Y0, Y0
+	VPERMQ  $0xd8, Y0, Y0
+	VMOVDQU Y0, (AX)
+	VPHADDD Y3, Y2, Y2
+	VPERMQ  $0xd8, Y2, Y2
+	VMOVDQU Y2, 32(AX)
+	VPHADDD Y5, Y4, Y4
+	VPERMQ  $0xd8, Y4, Y4
+	VMOVDQU Y4, 64(AX)
+	VPHADDD Y7, Y6, Y6
+	VPERMQ  $0xd8, Y6, Y6
+	VMOVDQU Y6, 96(AX)
+	VZEROUPPER
+	RET

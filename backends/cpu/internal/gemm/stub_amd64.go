@@ -122,3 +122,10 @@ func requantRow(acc *int32, mult *float32, n int, dst *uint8, lo float32, hi flo
 // floatRow computes dst[i] = float32(float32(acc[i])*scale[i]) + bias[i] for i < n,
 // n a positive multiple of 16, with VMULPS then VADDPS (never FMA).
 func floatRow(acc *int32, scale *float32, bias *float32, n int, dst *float32)
+
+// avx2Tile2x16 sets, for r < 2 and j < 16,
+//
+//	out[16r+j] = sum over g < kg, i < 4 of int32(ar[4g+i] ^ x) * int32(b[256g+4j+i])
+//
+// with ar = a0, a1 and x = 0x80 if signed != 0, else 0; kg >= 1.
+func avx2Tile2x16(a0 *uint8, a1 *uint8, b *int8, kg int, out *[32]int32, signed int)

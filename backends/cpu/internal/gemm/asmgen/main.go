@@ -324,6 +324,75 @@ func floatOut() {
 	RET()
 }
 
+// avx2 generates avx2Tile2x16: two rows x 16 columns of a packed panel with
+// AVX2 only, exact for full-range data: A and B are widened to int16
+// (VPMOVZXBW, VPMOVSXBW) and multiplied with VPMADDWD, whose int32 pair sums
+// (at most 2*255*128) cannot overflow, unlike VPMADDUBSW's saturating int16.
+func avx2() {
+	TEXT("avx2Tile2x16", NOSPLIT, "func(a0, a1 *uint8, b *int8, kg int, out *[32]int32, signed int)")
+	Doc("avx2Tile2x16 sets, for r < 2 and j < 16,",
+		"",
+		"\tout[16r+j] = sum over g < kg, i < 4 of int32(ar[4g+i] ^ x) * int32(b[256g+4j+i])",
+		"",
+		"with ar = a0, a1 and x = 0x80 if signed != 0, else 0; kg >= 1.")
+	y := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7,
+		reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15}
+	x := []reg.VecPhysical{reg.X12, reg.X13, reg.X14, reg.X15}
+	for i := 0; i < 8; i++ {
+		VPXOR(y[i], y[i], y[i])
+	}
+	VPXOR(x[3], x[3], x[3])
+	sg := Load(Param("signed"), GP64())
+	TESTQ(sg, sg)
+	JZ(LabelRef("unsigned"))
+	c80 := GP32()
+	MOVL(U32(0x80808080), c80)
+	MOVD(c80, x[3])
+	VPBROADCASTD(x[3], x[3])
+	Label("unsigned")
+	kg := Load(Param("kg"), GP64())
+	k := GP64()
+	MOVQ(kg, k)
+	SHLQ(U8(2), k)
+	a0 := Load(Param("a0"), GP64())
+	a1 := Load(Param("a1"), GP64())
+	ADDQ(k, a0)
+	ADDQ(k, a1)
+	NEGQ(k)
+	b := Load(Param("b"), GP64())
+	Label("loop")
+	for r, ap := range []reg.Register{a0, a1} {
+		VPBROADCASTD(Mem{Base: ap, Index: k, Scale: 1}, x[r])
+		VPXOR(x[3], x[r], x[r])
+		VPMOVZXBW(x[r], y[12+r])
+	}
+	for c := 0; c < 4; c++ {
+		VPMOVSXBW(Mem{Base: b, Disp: 16 * c}, y[8+c])
+	}
+	for r := 0; r < 2; r++ {
+		for c := 0; c < 4; c++ {
+			VPMADDWD(y[8+c], y[12+r], y[14])
+			VPADDD(y[14], y[4*r+c], y[4*r+c])
+		}
+	}
+	ADDQ(U32(bStep), b)
+	ADDQ(U8(4), k)
+	JNZ(LabelRef("loop"))
+
+	Comment("Pair sums to columns: VPHADDD per lane, then VPERMQ to restore column order.")
+	out := Load(Param("out"), GP64())
+	for r := 0; r < 2; r++ {
+		for h := 0; h < 2; h++ {
+			lo, hi := y[4*r+2*h], y[4*r+2*h+1]
+			VPHADDD(hi, lo, lo)
+			VPERMQ(U8(0xd8), lo, lo)
+			VMOVDQU(lo, Mem{Base: out, Disp: 64*r + 32*h})
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	flag.Parse()
 	Constraint(buildtags.Term("amd64"))
@@ -336,5 +405,6 @@ func main() {
 	peak()
 	requant()
 	floatOut()
+	avx2()
 	Generate()
 }

@@ -887,3 +887,32 @@ func (b *Batch) Histogram(x *Tensor, bins int, lo, hi float32) (*Tensor, error) 
 	b.add(&Histogram{X: x, Y: y, Bins: bins, Lo: lo, Hi: hi})
 	return y, nil
 }
+
+// HistogramAligned records a histogram of float32 x on the zero-aligned
+// grid of bin width 2^exp (exp in [-126, 126]): bins bins starting at grid
+// index start (see Histogram). Decode its output with
+// Engine.HistogramResult.
+func (b *Batch) HistogramAligned(x *Tensor, exp int, start int64, bins int) (*Tensor, error) {
+	const op = "Histogram"
+	if err := b.checkIn(op, "x", x, qtensor.Float32); err != nil {
+		return nil, err
+	}
+	if x.n > maxCounted {
+		return nil, errf(op, ErrShape, "%d elements exceed the 2^32-1 a reduction counts", x.n)
+	}
+	if bins < 1 || bins > MaxHistogramBins {
+		return nil, errf(op, ErrParams, "bins %d outside [1, %d]", bins, MaxHistogramBins)
+	}
+	if exp < -126 || exp > 126 {
+		return nil, errf(op, ErrParams, "grid exponent %d outside [-126, 126]", exp)
+	}
+	if start < -(1<<61) || start > 1<<61 {
+		return nil, errf(op, ErrParams, "grid start %d outside [-2^61, 2^61]", start)
+	}
+	y, err := b.out(qtensor.Int32, []int{bins + 3}, qtensor.Params{})
+	if err != nil {
+		return nil, err
+	}
+	b.add(&Histogram{X: x, Y: y, Bins: bins, Aligned: true, Exp: exp, Start: start})
+	return y, nil
+}

@@ -261,14 +261,24 @@ func MinMaxFromKey(k uint32) float32 {
 	return f32frombits(^k)
 }
 
-// Histogram counts the float32 values of X into Bins equal bins over
-// [Lo, Hi] with qtensor.HistBin. Y is an int32 tensor [Bins+3] of uint32
-// counts: Bins bins, then below Lo, above Hi, NaN. Counts wrap at 2^32; the
-// engine keeps ops below that.
+// Histogram counts the float32 values of X into Bins bins. Y is an int32
+// tensor [Bins+3] of uint32 counts: Bins bins, then below, above, NaN.
+// Counts wrap at 2^32; the engine keeps ops below that.
+//
+// With Aligned false the bins are equal bins over [Lo, Hi] (qtensor.HistBin).
+// With Aligned true they are the window of the zero-aligned grid of bin
+// width 2^Exp that starts at grid index Start: value x has the grid index
+// j of qtensor.HistBinAligned(x, qtensor.HistScalePow2(Exp)) and goes to
+// bin j-Start, below when j < Start, above when j >= Start+Bins (-Inf is
+// below, +Inf above). Calibration histograms use this form because it
+// merges exactly.
 type Histogram struct {
-	X, Y   *Tensor
-	Bins   int
-	Lo, Hi float32
+	X, Y    *Tensor
+	Bins    int
+	Lo, Hi  float32
+	Aligned bool
+	Exp     int
+	Start   int64
 }
 
 func (*Quantize) Kind() OpKind          { return OpQuantize }

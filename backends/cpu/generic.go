@@ -301,6 +301,26 @@ func minMaxGeneric(op *engine.MinMax) error {
 func histogramGeneric(op *engine.Histogram) error {
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	counts := make([]uint32, op.Bins+3)
+	if op.Aligned {
+		s := qtensor.HistScalePow2(op.Exp)
+		for i := range op.X.Len() {
+			j, ok := qtensor.HistBinAligned(getF32(x, i), s)
+			switch {
+			case !ok:
+				counts[op.Bins+2]++
+			case j < op.Start:
+				counts[op.Bins]++
+			case j-op.Start >= int64(op.Bins):
+				counts[op.Bins+1]++
+			default:
+				counts[j-op.Start]++
+			}
+		}
+		for i, c := range counts {
+			putU32(y, i, c)
+		}
+		return nil
+	}
 	s := qtensor.HistScale(op.Bins, op.Lo, op.Hi)
 	for i := range op.X.Len() {
 		switch b := qtensor.HistBin(getF32(x, i), op.Lo, op.Hi, s, op.Bins); b {

@@ -1,8 +1,11 @@
 // reduce.comp - engine.MinMax and engine.Histogram, plus the initialisation
 // of their outputs.
-// P: 0 n, 1 mode (0 init min/max, 1 min/max, 2 init histogram, 3 histogram),
+// P: 0 n, 1 mode (0 init min/max, 1 min/max, 2 init histogram, 3 histogram
+// over [lo, hi], 4 histogram on the zero-aligned grid),
 // MinMax: 2 channels, 3 inner. Histogram: 2 bins, 3 lo bits, 4 hi bits,
-// 5 scale bits (qtensor.HistScale).
+// 5 scale bits (qtensor.HistScale). Aligned histogram: 2 bins, 3 scale bits
+// (qtensor.HistScalePow2), 4 start (int; the host keeps |start|+bins <= 2^23
+// so every window edge is an exact float).
 // Floats are classified and ordered by their bits (qtensor and
 // engine.MinMaxKey), never by float compares, so devices that flush
 // denormals still agree on counts and extremes.
@@ -66,10 +69,13 @@ void main() {
         }
         return;
     }
-    // mode 3: histogram. Slots: bins, then below, above, NaN.
+    // modes 3 and 4: histogram. Slots: bins, then below, above, NaN.
     uint bins = PU(2);
+    bool aligned = mode == 4u;
     uint klo = key(PU(3)), khi = key(PU(4));
-    float lo = PF(3), s = PF(5);
+    float lo = PF(3), s = aligned ? PF(3) : PF(5);
+    int start = PI(4);
+    float startf = float(start), endf = float(start + int(bins));
     bool local = bins + 3u <= 4099u;
     if (local) {
         for (uint j = lid; j < bins + 3u; j += gl_WorkGroupSize.x) hist[j] = 0u;
@@ -79,6 +85,19 @@ void main() {
         uint b = BX[j];
         uint slot;
         if (bitsNaN(b)) slot = bins + 2u;
+        else if (aligned) {
+            // qtensor.HistBinAligned: j = floor(x*s) for x >= 0 (-0 included),
+            // -1 - floor(-x*s) for x < 0; the products are exact (s is a
+            // power of two). Zeros and denormals are decided from the bits
+            // (|x*s| < 1 for every denormal), so flushing devices agree.
+            float jf;
+            if ((b & 0x7f800000u) == 0u) jf = ((b >> 31) != 0u && (b & 0x7fffffu) != 0u) ? -1.0 : 0.0;
+            else if ((b >> 31) == 0u) { precise float v = uintBitsToFloat(b) * s; jf = floor(v); }
+            else { precise float u = uintBitsToFloat(b & 0x7fffffffu) * s; jf = -1.0 - floor(u); }
+            if (jf < startf) slot = bins;
+            else if (jf >= endf) slot = bins + 1u;
+            else slot = uint(int(jf) - start);
+        }
         else if (key(b) < klo) slot = bins;
         else if (key(b) > khi) slot = bins + 1u;
         else {

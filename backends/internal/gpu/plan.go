@@ -165,7 +165,7 @@ func PlanOp(op engine.Op) (Plan, error) {
 	case *engine.MinMax:
 		ls = planMinMax(op)
 	case *engine.Histogram:
-		ls = planHistogram(op)
+		ls, err = planHistogram(op)
 	default:
 		return Plan{}, unsupported("op %v", op.Kind())
 	}
@@ -340,14 +340,27 @@ func planMinMax(op *engine.MinMax) []Launch {
 	return []Launch{init, run}
 }
 
-func planHistogram(op *engine.Histogram) []Launch {
+// MaxAlignedWindow bounds |Start|+Bins of an aligned histogram on a GPU, so
+// the kernel's float window edges are exact.
+const MaxAlignedWindow = 1 << 23
+
+func planHistogram(op *engine.Histogram) ([]Launch, error) {
+	if op.Aligned && (op.Start < -MaxAlignedWindow || op.Start+int64(op.Bins) > MaxAlignedWindow) {
+		return nil, unsupported("aligned histogram window [%d, %d) beyond +-2^23 grid bins", op.Start, op.Start+int64(op.Bins))
+	}
 	init := Launch{Kernel: "reduce", Bind: [4]*engine.Tensor{nil, nil, op.Y}}
 	init.Params[0], init.Params[1] = uint32(op.Bins+3), 2
 	init.Groups = groups(op.Bins + 3)
 	run := Launch{Kernel: "reduce", Bind: [4]*engine.Tensor{op.X, nil, op.Y}}
 	p := &run.Params
+	if op.Aligned {
+		p[0], p[1], p[2] = uint32(op.X.Len()), 4, uint32(op.Bins)
+		p[3], p[4] = f(qtensor.HistScalePow2(op.Exp)), uint32(int32(op.Start))
+		run.Groups = reduceGroups(op.X.Len())
+		return []Launch{init, run}, nil
+	}
 	p[0], p[1], p[2] = uint32(op.X.Len()), 3, uint32(op.Bins)
 	p[3], p[4], p[5] = f(op.Lo), f(op.Hi), f(qtensor.HistScale(op.Bins, op.Lo, op.Hi))
 	run.Groups = reduceGroups(op.X.Len())
-	return []Launch{init, run}
+	return []Launch{init, run}, nil
 }

@@ -46,8 +46,8 @@ type Binding struct {
 	ReadOnly bool
 }
 
-// Uniform sets a plain (non-block) uniform of the program; exactly one of the
-// slices is non-empty (several values set an array uniform).
+// UniformValue sets a plain (non-block) uniform of the program; exactly one
+// of the slices is non-empty (several values set an array uniform).
 type UniformValue struct {
 	Location int32
 	Uints    []uint32
@@ -248,7 +248,7 @@ func (c *Context) validate(i int, op *batchOp, timing bool) error {
 		switch bd.Kind {
 		case Storage:
 			align, maxIndex = c.caps.SSBOOffsetAlignment, c.caps.MaxShaderStorageBufferBindings
-			maxSize = int(min(c.caps.MaxShaderStorageBlockSize, math.MaxInt32*2))
+			maxSize = int(min(c.caps.MaxShaderStorageBlockSize, math.MaxInt))
 			ssbo = append(ssbo, bd.Index)
 		case Uniform:
 			align, maxIndex, maxSize = c.caps.UBOOffsetAlignment, c.caps.MaxUniformBufferBindings, c.caps.MaxUniformBlockSize

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -496,6 +497,50 @@ func poolCases(l *caseList, def *rand.Rand) {
 }
 
 func chainCases(l *caseList, def *rand.Rand) {
+	// The same batch run twice: reductions must start from zero on every
+	// run (a GPU backend that does not clear its atomic counters doubles
+	// them), and every output is rewritten.
+	{
+		ap := qtensor.TensorParams(0.1, 7)
+		wp := params(def, qtensor.Int8, []int{16, 5}, qtensor.PerAxis, 1, 0)
+		l.add(Case{Op: "Chain", Name: "run_twice_histogram_minmax_quantize_gemm",
+			Inputs: inputs(
+				func(r *rand.Rand) *qtensor.Tensor {
+					return floatsT([]int{3, 40}, func(int) float32 { return anyFloat(r, 4) })
+				},
+				func(r *rand.Rand) *qtensor.Tensor { return randQ(r, qtensor.Uint8, []int{4, 16}, ap) },
+				func(r *rand.Rand) *qtensor.Tensor { return randQ(r, qtensor.Int8, []int{16, 5}, wp) }),
+			Exec: func(ctx context.Context, e *engine.Engine, in []*engine.Tensor) ([]*engine.Tensor, error) {
+				b := e.NewBatch()
+				var outs []*engine.Tensor
+				rec := func(t *engine.Tensor, err error) error {
+					if err == nil {
+						outs = append(outs, t)
+					}
+					return err
+				}
+				err := rec(b.Histogram(in[0], 10, -3, 3))
+				if err == nil {
+					err = rec(b.MinMax(in[0], 0))
+				}
+				if err == nil {
+					err = rec(b.Quantize(in[0], qtensor.Uint8, qtensor.TensorParams(0.03, 100), qtensor.RoundONNX))
+				}
+				if err == nil {
+					err = rec(b.Gemm(in[1], in[2], engine.GemmOptions{OutputOptions: engine.OutputOptions{Bias: []int32{5}}}))
+				}
+				for i := 0; err == nil && i < 2; i++ {
+					err = b.Run(ctx)
+				}
+				if err != nil {
+					for _, t := range outs {
+						t.Release()
+					}
+					return nil, err
+				}
+				return outs, nil
+			}})
+	}
 	// Quantize then Dequantize then Quantize again in one batch: later ops
 	// read earlier outputs.
 	{

@@ -513,3 +513,55 @@ func multiIndex(shape []int, i int) []int {
 	}
 	return idx
 }
+
+// Matrix formats the reports of several backends as a markdown op x
+// backend table; a cell counts the op's passed, failed and unsupported
+// cases on that backend ("-" when the backend ran none of them).
+func Matrix(reps ...Report) string {
+	var ops []string
+	seen := map[string]bool{}
+	cells := make([]map[string]OpSummary, len(reps))
+	for i := range reps {
+		cells[i] = map[string]OpSummary{}
+		for _, s := range reps[i].Summary() {
+			cells[i][s.Op] = s
+			if !seen[s.Op] {
+				seen[s.Op] = true
+				ops = append(ops, s.Op)
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("| op |")
+	for _, r := range reps {
+		fmt.Fprintf(&b, " %s |", r.Backend)
+	}
+	b.WriteString("\n| --- |")
+	for range reps {
+		b.WriteString(" --- |")
+	}
+	b.WriteString("\n")
+	for _, op := range ops {
+		fmt.Fprintf(&b, "| %s |", op)
+		for i := range reps {
+			s, ok := cells[i][op]
+			if !ok {
+				b.WriteString(" - |")
+				continue
+			}
+			var parts []string
+			if s.Pass > 0 {
+				parts = append(parts, fmt.Sprintf("%d pass", s.Pass))
+			}
+			if s.Fail > 0 {
+				parts = append(parts, fmt.Sprintf("%d FAIL", s.Fail))
+			}
+			if s.Unsupported > 0 {
+				parts = append(parts, fmt.Sprintf("%d unsupported", s.Unsupported))
+			}
+			fmt.Fprintf(&b, " %s |", strings.Join(parts, ", "))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -445,3 +445,31 @@ func TestMatrix(t *testing.T) {
 		t.Errorf("Matrix:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestRunSkipsUnavailable(t *testing.T) {
+	var inner *testing.T
+	t.Run("unavailable", func(t *testing.T) {
+		inner = t
+		Run(t, engine.Config{Backend: "no-such-backend"})
+		t.Error("Run returned instead of skipping")
+	})
+	if !inner.Skipped() {
+		t.Error("an unavailable backend was not skipped")
+	}
+}
+
+// TestRunOptionsMatch runs a filtered suite through testing.T: only the
+// matching cases run, as subtests Op/Case.
+func TestRunOptionsMatch(t *testing.T) {
+	n := 0
+	RunOptions(t, engine.Config{Backend: "cpu"}, Options{Match: func(op, name string) bool {
+		ok := op == "ReLU"
+		if ok {
+			n++
+		}
+		return ok
+	}})
+	if n == 0 {
+		t.Fatal("no ReLU case matched")
+	}
+}

@@ -596,7 +596,7 @@ mm_done:
 
 // func histAVX512(counts *uint32, src *float32, n int, lo float32, hi float32, s float32, bins int32, tab *[64]int32)
 // Requires: AVX, AVX512F, SSE
-TEXT ·histAVX512(SB), NOSPLIT, $64-48
+TEXT ·histAVX512(SB), NOSPLIT, $0-48
 	MOVQ         counts+0(FP), AX
 	MOVQ         src+8(FP), CX
 	MOVQ         n+16(FP), DX
@@ -621,55 +621,65 @@ TEXT ·histAVX512(SB), NOSPLIT, $64-48
 	JZ           h_done
 
 h_loop:
-	VMOVUPS    (CX), Z9
-	VCMPPS     $0x03, Z9, Z9, K2
-	VCMPPS     $0x11, Z0, Z9, K3
-	VCMPPS     $0x1e, Z1, Z9, K4
-	VSUBPS     Z0, Z9, Z9
-	VMULPS     Z2, Z9, Z9
-	VMINPS     Z4, Z9, Z9
-	VCVTTPS2DQ Z9, Z9
-	VPMINSD    Z3, Z9, Z9
-	VPADDD     Z5, Z9, Z9
-	VMOVDQA32  Z6, K3, Z9
-	VMOVDQA32  Z7, K4, Z9
-	VMOVDQA32  Z8, K2, Z9
-	VMOVDQU32  Z9, (SP)
-	MOVL       (SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       4(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       8(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       12(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       16(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       20(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       24(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       28(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       32(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       36(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       40(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       44(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       48(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       52(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       56(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       60(SP), BX
-	INCL       (AX)(BX*4)
-	ADDQ       $0x40, CX
-	DECQ       DX
-	JNZ        h_loop
+	VMOVUPS       (CX), Z9
+	VCMPPS        $0x03, Z9, Z9, K2
+	VCMPPS        $0x11, Z0, Z9, K3
+	VCMPPS        $0x1e, Z1, Z9, K4
+	VSUBPS        Z0, Z9, Z9
+	VMULPS        Z2, Z9, Z9
+	VMINPS        Z4, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMINSD       Z3, Z9, Z9
+	VPADDD        Z5, Z9, Z9
+	VMOVDQA32     Z6, K3, Z9
+	VMOVDQA32     Z7, K4, Z9
+	VMOVDQA32     Z8, K2, Z9
+	VMOVQ         X9, BX
+	VPEXTRQ       $0x01, X9, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	VEXTRACTI32X4 $0x01, Z9, X10
+	VMOVQ         X10, BX
+	VPEXTRQ       $0x01, X10, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	VEXTRACTI32X4 $0x02, Z9, X10
+	VMOVQ         X10, BX
+	VPEXTRQ       $0x01, X10, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	VEXTRACTI32X4 $0x03, Z9, X9
+	VMOVQ         X9, BX
+	VPEXTRQ       $0x01, X9, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	ADDQ          $0x40, CX
+	DECQ          DX
+	JNZ           h_loop
 
 h_done:
 	VZEROUPPER

@@ -556,6 +556,11 @@ var badInputs = []badInput{
 	{"Histogram: hi +Inf", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.Histogram(f.f32, 4, 0, float32(math.Inf(1)))) }},
 	{"Histogram: bins/(hi-lo) overflows (range 1e-45, 2^20 bins)", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.Histogram(f.f32, 1<<20, 0, 1e-45)) }},
 	{"Histogram: hi-lo overflows to +Inf (lo -3e38, hi 3e38)", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.Histogram(f.f32, 4, -3e38, 3e38)) }},
+	{"HistogramAligned: grid exponent 127", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.HistogramAligned(f.f32, 127, 0, 4)) }},
+	{"HistogramAligned: grid exponent -127", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.HistogramAligned(f.f32, -127, 0, 4)) }},
+	{"HistogramAligned: grid start 2^62", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.HistogramAligned(f.f32, 0, 1<<62, 4)) }},
+	{"HistogramAligned: 0 bins", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.HistogramAligned(f.f32, 0, 0, 0)) }},
+	{"HistogramAligned: uint8 input", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.HistogramAligned(f.u8, 0, 0, 4)) }},
 	{"Histogram: int8 input", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.Histogram(f.s8, 4, 0, 1)) }},
 	{"DynamicQuantizeLinear: int8 input", engine.ErrParams, func(f *fixture) error {
 		_, _, _, err := f.e.DynamicQuantizeLinear(context.Background(), f.s8)

@@ -439,6 +439,7 @@ func histogramCases(l *caseList, def *rand.Rand) {
 				})})
 		}
 	}
+	alignedCases(l)
 	// Denormal inputs on a range where they change the bin: x - lo with
 	// lo = -2^-120 is exact and normal, and moves by a bin per 2^-127. An
 	// integer output, so no tolerance: a flushing device must not flush x.
@@ -459,6 +460,60 @@ func histogramCases(l *caseList, def *rand.Rand) {
 func centre(d qtensor.DType, c float64) int32 {
 	mid := float64(d.QMin()+d.QMax()) / 2
 	return int32(math.Round(min(max(mid-c, float64(d.QMin())), float64(d.QMax()))))
+}
+
+// alignedCases cover Batch.HistogramAligned: the zero-aligned grid of bin
+// width 2^exp, bins bins from grid index start.
+func alignedCases(l *caseList) {
+	type as struct {
+		name  string
+		exp   int
+		start int64
+		bins  int
+	}
+	sets := []as{
+		{"unit", 0, -8, 16},
+		{"eighths", -3, -64, 128},
+		{"tiny", -126, -4, 8},
+		{"huge", 126, -2, 4},
+		{"positive", 5, 0, 10},
+		{"calib2048", -10, -1024, 2048},
+		{"onebin", 2, -1, 1},
+		{"far_below", 0, -(1 << 61), 4},
+		{"far_above", 0, 1<<61 - 4, 4},
+	}
+	for _, h := range sets {
+		for _, n := range []int{1, 17, 257, 1000} {
+			shape := []int{n}
+			w := math.Ldexp(1, h.exp)
+			l.add(Case{Op: "Histogram", Name: fmt.Sprintf("aligned_%s_%d", h.name, n),
+				Inputs: inputs(func(r *rand.Rand) *qtensor.Tensor {
+					return floatsT(shape, func(i int) float32 {
+						k := float64(h.start) + float64(r.IntN(h.bins+2)) - 1
+						switch p := r.IntN(100); {
+						case p < 20: // grid edges and their neighbours
+							e := float32(k * w)
+							switch r.IntN(3) {
+							case 0:
+								return math.Nextafter32(e, inf)
+							case 1:
+								return math.Nextafter32(e, -inf)
+							}
+							return e
+						case p < 35:
+							return specials[r.IntN(len(specials))]
+						case p < 85:
+							return float32((float64(h.start) + (1.2*r.Float64()-0.1)*float64(h.bins)) * w)
+						default:
+							return logUniform(r)
+						}
+					})
+				}),
+				Build: one(func(b *engine.Batch, in []*engine.Tensor) (*engine.Tensor, error) {
+					return b.HistogramAligned(in[0], h.exp, h.start, h.bins)
+				})})
+		}
+	}
 }
 
 func abs32(v float32) float32 { return float32(math.Abs(float64(v))) }

@@ -41,15 +41,17 @@ type Options struct {
 	Threads int
 }
 
-// tile is one micro-kernel call: C[r][n] for r < mr, n < ncols is set to
-// (load ? C : 0) + off[n] + sum over g < kg, i < 4 of rows[r][4g+i]*b[256g+4n+i],
+// tile is one micro-kernel call: nt tiles of mr rows x one panel. For tile
+// i < nt, row r < mr, column n < ncols, with R = i*mr+r, C[R*ldc+n] is set to
+// (load ? C : 0) + off[n] + sum over g < kg, q < 4 of rows[R][4g+q]*b[256g+4n+q],
 // where rows are read as unsigned bytes, or as signed bytes shifted by +128
 // (XOR 0x80) when signed is set.
 type tile struct {
-	mr     int
-	rows   [MR][]uint8 // each len >= 4*kg
-	b      []int8      // len >= 256*kg
-	c      []int32     // row r at c[r*ldc:]
+	mr, nt int
+	rows   [][]uint8 // nt*mr rows, each len >= 4*kg
+	ptrs   []*uint8  // &rows[R][0] (for the assembly kernels)
+	b      []int8    // len >= 256*kg
+	c      []int32   // row R at c[R*ldc:]
 	ldc    int
 	kg     int
 	ncols  int     // 1..64 valid columns
@@ -89,17 +91,27 @@ func (j *job) row(m, k0, kc int) []uint8 {
 }
 
 // run computes rows [m0, m1) of C for panels [p0, p1) in BLIS order:
-// K blocks of KC, row blocks of MC, panels, tiles of MR rows.
+// K blocks of KC, row blocks of MC, panels, tiles of MR rows (all full
+// tiles of a block in one kernel call, then the remainder tile).
 func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 	b := j.b
 	ps := b.panelStride()
 	t := &tile{ldc: j.ldc, signed: j.signed}
+	rows := make([][]uint8, min(MC, m1-m0))
+	ptrs := make([]*uint8, len(rows))
 	for k0 := 0; k0 < b.kp; k0 += KC {
 		kc := min(KC, b.kp-k0)
 		t.kg = kc / KGroup
 		t.load = j.load || k0 > 0
+		last := k0+kc == b.kp
 		for mc0 := m0; mc0 < m1; mc0 += MC {
 			mc1 := min(mc0+MC, m1)
+			for m := mc0; m < mc1; m++ {
+				rows[m-mc0] = j.row(m, k0, kc)
+				ptrs[m-mc0] = &rows[m-mc0][0]
+			}
+			full := (mc1 - mc0) / MR
+			rem := (mc1 - mc0) % MR
 			for p := p0; p < p1; p++ {
 				bs := p*ps + k0*PanelCols
 				t.b = b.data[bs : bs+kc*PanelCols]
@@ -109,16 +121,21 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 				if k0 == 0 && j.off != nil {
 					t.off = j.off[n0 : n0+PanelCols]
 				}
-				for m := mc0; m < mc1; m += MR {
-					t.mr = min(MR, mc1-m)
-					for r := 0; r < t.mr; r++ {
-						t.rows[r] = j.row(m+r, k0, kc)
-					}
+				if full > 0 {
+					t.mr, t.nt = MR, full
+					t.rows, t.ptrs = rows[:full*MR], ptrs[:full*MR]
+					t.c = j.c[mc0*j.ldc+n0:]
+					ker(t)
+				}
+				if rem > 0 {
+					m := mc0 + full*MR
+					t.mr, t.nt = rem, 1
+					t.rows, t.ptrs = rows[full*MR:mc1-mc0], ptrs[full*MR:mc1-mc0]
 					t.c = j.c[m*j.ldc+n0:]
 					ker(t)
-					if j.epi != nil && k0+kc == b.kp {
-						j.epi.apply(j, m, t.mr, n0, t.ncols, j.epiVec)
-					}
+				}
+				if j.epi != nil && last {
+					j.epi.apply(j, mc0, mc1-mc0, n0, t.ncols, j.epiVec)
 				}
 			}
 		}

@@ -31,12 +31,13 @@ func tileAVX2(t *tile) {
 	if t.signed {
 		sg = 1
 	}
-	for r := 0; r < t.mr; r += 2 {
-		a0 := &t.rows[r][0]
+	nrows := t.mr * t.nt
+	for r := 0; r < nrows; r += 2 {
+		a0 := t.ptrs[r]
 		a1 := a0
-		nr := min(2, t.mr-r)
+		nr := min(2, nrows-r)
 		if nr == 2 {
-			a1 = &t.rows[r+1][0]
+			a1 = t.ptrs[r+1]
 		}
 		for j0 := 0; j0 < t.ncols; j0 += 16 {
 			avx2Tile2x16(a0, a1, &t.b[4*j0], t.kg, &out, sg)
@@ -61,53 +62,54 @@ func tileAVX2(t *tile) {
 
 // tileVNNI runs the generated VPDPBUSD kernel for t.
 func tileVNNI(t *tile) {
-	var ptrs [MR]*uint8
-	for r := 0; r < t.mr; r++ {
-		ptrs[r] = &t.rows[r][0]
-	}
+	// Bounds the kernel relies on, checked once per call.
+	_ = t.ptrs[t.mr*t.nt-1]
+	_ = t.b[256*t.kg-1]
+	_ = t.c[(t.mr*t.nt-1)*t.ldc+t.ncols-1]
 	mask := ^uint64(0)
 	if t.ncols < PanelCols {
 		mask = 1<<uint(t.ncols) - 1
 	}
 	var bias *int32
 	if t.off != nil {
+		_ = t.off[PanelCols-1]
 		bias = &t.off[0]
 	}
 	flags := 0
 	if t.load {
 		flags = 1
 	}
-	b, c := &t.b[0], &t.c[0]
+	a, b, c, ldc, kg, nt := &t.ptrs[0], &t.b[0], &t.c[0], t.ldc, t.kg, t.nt
 	if t.signed {
 		switch t.mr {
 		case 6:
-			kernS8S8x64_6(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+			kernS8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt)
 		case 5:
-			kernS8S8x64_5(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+			kernS8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt)
 		case 4:
-			kernS8S8x64_4(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+			kernS8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt)
 		case 3:
-			kernS8S8x64_3(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+			kernS8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt)
 		case 2:
-			kernS8S8x64_2(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+			kernS8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt)
 		case 1:
-			kernS8S8x64_1(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+			kernS8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt)
 		}
 		return
 	}
 	switch t.mr {
 	case 6:
-		kernU8S8x64_6(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		kernU8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt)
 	case 5:
-		kernU8S8x64_5(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		kernU8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt)
 	case 4:
-		kernU8S8x64_4(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		kernU8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt)
 	case 3:
-		kernU8S8x64_3(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		kernU8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt)
 	case 2:
-		kernU8S8x64_2(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		kernU8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt)
 	case 1:
-		kernU8S8x64_1(&ptrs, b, c, t.ldc, t.kg, mask, bias, flags)
+		kernU8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt)
 	}
 }
 

@@ -9,7 +9,7 @@ func tileGeneric(t *tile) {
 	if t.signed {
 		x = 0x80
 	}
-	for r := 0; r < t.mr; r++ {
+	for r := 0; r < t.mr*t.nt; r++ {
 		var acc [PanelCols]int32
 		row := t.rows[r][:4*kg]
 		for g := 0; g < kg; g++ {

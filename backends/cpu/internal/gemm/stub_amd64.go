@@ -4,113 +4,125 @@
 
 package gemm
 
-// kernU8S8x64_1 computes an 1x64 tile of C with VPDPBUSD. For r < 1, n < 64 with
-// bit n of mask set:
+// kernU8S8x64_1 computes ntiles tiles of 1x64 of C with VPDPBUSD. A is the array of
+// ntiles*1 row pointers at a. For t < ntiles, r < 1, n < 64 with bit n of mask set,
+// with i = (t*1+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*1+r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernU8S8x64_1(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernU8S8x64_2 computes an 2x64 tile of C with VPDPBUSD. For r < 2, n < 64 with
-// bit n of mask set:
+// kernU8S8x64_2 computes ntiles tiles of 2x64 of C with VPDPBUSD. A is the array of
+// ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 64 with bit n of mask set,
+// with i = (t*2+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*2+r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernU8S8x64_2(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernU8S8x64_3 computes an 3x64 tile of C with VPDPBUSD. For r < 3, n < 64 with
-// bit n of mask set:
+// kernU8S8x64_3 computes ntiles tiles of 3x64 of C with VPDPBUSD. A is the array of
+// ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 64 with bit n of mask set,
+// with i = (t*3+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*3+r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernU8S8x64_3(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernU8S8x64_4 computes an 4x64 tile of C with VPDPBUSD. For r < 4, n < 64 with
-// bit n of mask set:
+// kernU8S8x64_4 computes ntiles tiles of 4x64 of C with VPDPBUSD. A is the array of
+// ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 64 with bit n of mask set,
+// with i = (t*4+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*4+r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernU8S8x64_4(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernU8S8x64_5 computes an 5x64 tile of C with VPDPBUSD. For r < 5, n < 64 with
-// bit n of mask set:
+// kernU8S8x64_5 computes ntiles tiles of 5x64 of C with VPDPBUSD. A is the array of
+// ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 64 with bit n of mask set,
+// with i = (t*5+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*5+r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernU8S8x64_5(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernU8S8x64_6 computes an 6x64 tile of C with VPDPBUSD. For r < 6, n < 64 with
-// bit n of mask set:
+// kernU8S8x64_6 computes ntiles tiles of 6x64 of C with VPDPBUSD. A is the array of
+// ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 64 with bit n of mask set,
+// with i = (t*6+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32(a[r][4g+i]) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*6+r][4g+i]) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernU8S8x64_6(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernS8S8x64_1 computes an 1x64 tile of C with VPDPBUSD. For r < 1, n < 64 with
-// bit n of mask set:
+// kernS8S8x64_1 computes ntiles tiles of 1x64 of C with VPDPBUSD. A is the array of
+// ntiles*1 row pointers at a. For t < ntiles, r < 1, n < 64 with bit n of mask set,
+// with i = (t*1+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*1+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernS8S8x64_1(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernS8S8x64_2 computes an 2x64 tile of C with VPDPBUSD. For r < 2, n < 64 with
-// bit n of mask set:
+// kernS8S8x64_2 computes ntiles tiles of 2x64 of C with VPDPBUSD. A is the array of
+// ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 64 with bit n of mask set,
+// with i = (t*2+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*2+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernS8S8x64_2(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernS8S8x64_3 computes an 3x64 tile of C with VPDPBUSD. For r < 3, n < 64 with
-// bit n of mask set:
+// kernS8S8x64_3 computes ntiles tiles of 3x64 of C with VPDPBUSD. A is the array of
+// ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 64 with bit n of mask set,
+// with i = (t*3+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*3+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernS8S8x64_3(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernS8S8x64_4 computes an 4x64 tile of C with VPDPBUSD. For r < 4, n < 64 with
-// bit n of mask set:
+// kernS8S8x64_4 computes ntiles tiles of 4x64 of C with VPDPBUSD. A is the array of
+// ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 64 with bit n of mask set,
+// with i = (t*4+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*4+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernS8S8x64_4(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernS8S8x64_5 computes an 5x64 tile of C with VPDPBUSD. For r < 5, n < 64 with
-// bit n of mask set:
+// kernS8S8x64_5 computes ntiles tiles of 5x64 of C with VPDPBUSD. A is the array of
+// ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 64 with bit n of mask set,
+// with i = (t*5+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*5+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernS8S8x64_5(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
-// kernS8S8x64_6 computes an 6x64 tile of C with VPDPBUSD. For r < 6, n < 64 with
-// bit n of mask set:
+// kernS8S8x64_6 computes ntiles tiles of 6x64 of C with VPDPBUSD. A is the array of
+// ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 64 with bit n of mask set,
+// with i = (t*6+r)*ldc+n:
 //
-//	C[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +
-//		sum over g < kg, i < 4 of int32((a[r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*6+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
-// Columns whose mask bit is clear are neither read nor written. kg >= 1.
-func kernS8S8x64_6(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
 
 // peakVNNI runs n iterations of 24 independent VPDPBUSD zmm (3072 int ops each); n > 0.
 func peakVNNI(n int)

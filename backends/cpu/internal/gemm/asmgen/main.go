@@ -69,19 +69,20 @@ func kernel(mr int, signed bool) {
 		name = fmt.Sprintf("kernS8S8x64_%d", mr)
 		nb = 3 // Z31 holds the 0x80 bytes
 	}
-	TEXT(name, NOSPLIT, "func(a *[6]*uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int)")
-	ax := "a[r][4g+i]"
+	TEXT(name, NOSPLIT, "func(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)")
+	ax := "A[t*%d+r][4g+i]"
 	if signed {
-		ax = "(a[r][4g+i] XOR 0x80)"
+		ax = "(A[t*%d+r][4g+i] XOR 0x80)"
 	}
 	Doc(
-		fmt.Sprintf("%s computes an %dx64 tile of C with VPDPBUSD. For r < %d, n < 64 with", name, mr, mr),
-		"bit n of mask set:",
+		fmt.Sprintf("%s computes ntiles tiles of %dx64 of C with VPDPBUSD. A is the array of", name, mr),
+		fmt.Sprintf("ntiles*%d row pointers at a. For t < ntiles, r < %d, n < 64 with bit n of mask set,", mr, mr),
+		fmt.Sprintf("with i = (t*%d+r)*ldc+n:", mr),
 		"",
-		"\tC[r*ldc+n] = (flags&1 != 0 ? C[r*ldc+n] : 0) + (bias != nil ? bias[n] : 0) +",
-		"\t\tsum over g < kg, i < 4 of int32("+ax+") * int32(b[g*256+4n+i])",
+		"\tC[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +",
+		"\t\tsum over g < kg, i < 4 of int32("+fmt.Sprintf(ax, mr)+") * int32(b[g*256+4n+i])",
 		"",
-		"Columns whose mask bit is clear are neither read nor written. kg >= 1.",
+		"Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.",
 	)
 	acc := func(r, j int) reg.VecPhysical { return zmm(r*nvec + j) }
 	sets := 1
@@ -95,12 +96,19 @@ func kernel(mr int, signed bool) {
 	KSHIFTRQ(U8(16), reg.K1, reg.K2)
 	KSHIFTRQ(U8(32), reg.K1, reg.K3)
 	KSHIFTRQ(U8(48), reg.K1, reg.K4)
-
+	if signed {
+		x80 := GP32()
+		MOVL(U32(0x80808080), x80)
+		VPBROADCASTD(x80, zmm(31))
+	}
+	ap := Load(Param("a"), GP64())
 	c := Load(Param("c"), GP64())
+	nt := Load(Param("ntiles"), GP64())
+
+	Label("tile")
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
 	flags := Load(Param("flags"), GP64())
-
 	Comment("Initialise accumulators: zero, or C under the column mask.")
 	for r := 0; r < mr*sets; r++ {
 		for j := 0; j < nvec; j++ {
@@ -133,17 +141,11 @@ func kernel(mr int, signed bool) {
 	}
 
 	Label("prep")
-	if signed {
-		x80 := GP32()
-		MOVL(U32(0x80808080), x80)
-		VPBROADCASTD(x80, zmm(31))
-	}
 	Comment("Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.")
 	kg := Load(Param("kg"), GP64())
 	k := GP64()
 	MOVQ(kg, k)
 	SHLQ(U8(2), k)
-	ap := Load(Param("a"), GP64())
 	rows := make([]reg.GPVirtual, mr)
 	for r := 0; r < mr; r++ {
 		rows[r] = GP64()
@@ -169,12 +171,13 @@ func kernel(mr int, signed bool) {
 		}
 	}
 
+	// Layout note: a forward branch across PCALIGN whose distance can fall on
+	// either side of 127 bytes depending on the padding makes the Go
+	// assembler's branch sizing loop forever. Here the only branches that
+	// cross a pad are JZ sum (mr == 1), which also crosses the whole loop
+	// body (more than 127 bytes), and the backward JNZ tile, which crosses
+	// the accumulator set-up (more than 127 bytes): both always long.
 	if sets == 2 {
-		// Layout note: a forward branch across PCALIGN whose distance can
-		// fall on either side of 127 bytes depending on the padding makes the
-		// Go assembler's branch sizing loop forever. The only branch crossing
-		// the pad here is JZ sum, which also crosses the whole loop body
-		// (more than 127 bytes), so it is always the long form.
 		Comment("Odd group count: one group first, then pairs.")
 		TESTQ(U32(1), kg)
 		JZ(LabelRef("even"))
@@ -196,7 +199,6 @@ func kernel(mr int, signed bool) {
 			VPADDD(acc(1, j), acc(0, j), acc(0, j))
 		}
 	} else {
-		// No branch crosses the PCALIGN (kg >= 1 is a precondition).
 		pcalignLoop()
 		Label("loop")
 		step(24, 0, 0)
@@ -205,30 +207,33 @@ func kernel(mr int, signed bool) {
 		JNZ(LabelRef("loop"))
 	}
 
-	Label("store")
-	c2 := Load(Param("c"), GP64())
+	Comment("Store the tile: plain stores for a full panel, masked ones otherwise.")
+	ldc2 := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc2)
 	m2 := Load(Param("mask"), GP64())
+	c2 := GP64()
+	MOVQ(c, c2)
 	CMPQ(m2, I32(-1))
 	JNE(LabelRef("masked"))
 	for r := 0; r < mr; r++ {
 		for j := 0; j < nvec; j++ {
 			VMOVDQU32(acc(r, j), Mem{Base: c2, Disp: 64 * j})
 		}
-		if r+1 < mr {
-			ADDQ(ldc, c2)
-		}
+		ADDQ(ldc2, c2)
 	}
-	VZEROUPPER()
-	RET()
+	JMP(LabelRef("next"))
 	Label("masked")
 	for r := 0; r < mr; r++ {
 		for j := 0; j < nvec; j++ {
 			VMOVDQU32(acc(r, j), kmask[j], Mem{Base: c2, Disp: 64 * j})
 		}
-		if r+1 < mr {
-			ADDQ(ldc, c2)
-		}
+		ADDQ(ldc2, c2)
 	}
+	Label("next")
+	MOVQ(c2, c)
+	ADDQ(U8(8*mr), ap)
+	DECQ(nt)
+	JNZ(LabelRef("tile"))
 	VZEROUPPER()
 	RET()
 }

@@ -37,14 +37,44 @@ const (
 // Kernels lists the kernel names.
 var Kernels = []string{"quantize", "requantize", "gemm", "conv", "eltwise", "pool", "reduce"}
 
+// Variant is a kernel compiled again with extra macros defined: an
+// alternative implementation that a backend picks per device (for example
+// from the device's features or a start-up self-test). Its SPIR-V is
+// generated and committed like a kernel's, under the variant's name.
+type Variant struct {
+	Name    string   // the name Source and SPIRV take
+	Kernel  string   // the kernel whose source it compiles
+	Defines []string // macros defined (as 1) before common.glsl
+	// VulkanOnly marks variants that use SPIR-V-only GLSL extensions:
+	// they have no OpenGL form.
+	VulkanOnly bool
+}
+
+// Variants lists the kernel variants.
+var Variants = []Variant{
+	// Integer-only IEEE float32 division in quantize, for devices whose
+	// float division is not correctly rounded (SPEC section 2).
+	{Name: "quantize_exactdiv", Kernel: "quantize", Defines: []string{"QGPU_EXACT_DIV"}},
+}
+
 // LocalSize is the work-group size of every kernel (x dimension).
 const LocalSize = 256
 
 // ParamWords is the size of every kernel's parameter block in 32-bit words.
 const ParamWords = 32
 
-// Source returns the complete GLSL source of a kernel for api.
+// Source returns the complete GLSL source of a kernel or variant for api.
 func Source(name string, api API) (string, error) {
+	var defines []string
+	for _, v := range Variants {
+		if v.Name == name {
+			if v.VulkanOnly && api == OpenGL {
+				return "", fmt.Errorf("shaders: variant %q has no OpenGL form", name)
+			}
+			name, defines = v.Kernel, v.Defines
+			break
+		}
+	}
 	body, err := src.ReadFile("src/" + name + ".comp")
 	if err != nil {
 		return "", fmt.Errorf("shaders: unknown kernel %q", name)
@@ -60,13 +90,16 @@ func Source(name string, api API) (string, error) {
 	default:
 		return "", fmt.Errorf("shaders: unknown API %d", api)
 	}
+	for _, d := range defines {
+		b.WriteString("#define " + d + " 1\n")
+	}
 	b.Write(common)
 	b.WriteString("\n")
 	b.WriteString(strings.Replace(string(body), "#include_epilogue", string(epi), 1))
 	return b.String(), nil
 }
 
-// SPIRV returns the committed SPIR-V of a kernel for Vulkan.
+// SPIRV returns the committed SPIR-V of a kernel or variant for Vulkan.
 func SPIRV(name string) ([]uint32, error) {
 	b, err := spv.ReadFile("spv/" + name + ".spv")
 	if err != nil {

@@ -12,7 +12,7 @@ func TestSPIRVValid(t *testing.T) {
 	if _, err := exec.LookPath("spirv-val"); err != nil {
 		t.Skip("spirv-val not installed (Debian: spirv-tools)")
 	}
-	for _, k := range Kernels {
+	for _, k := range allNames(false) {
 		w, err := SPIRV(k)
 		if err != nil {
 			t.Fatal(err)
@@ -34,7 +34,7 @@ func TestGLSLCompiles(t *testing.T) {
 		t.Skip("glslangValidator not installed (Debian: glslang-tools)")
 	}
 	dir := t.TempDir()
-	for _, k := range Kernels {
+	for _, k := range allNames(true) {
 		s, err := Source(k, OpenGL)
 		if err != nil {
 			t.Fatal(err)
@@ -59,4 +59,15 @@ func TestSourceErrors(t *testing.T) {
 	if _, err := SPIRV("nope"); err == nil {
 		t.Error("unknown SPIR-V: no error")
 	}
+}
+
+// allNames lists the kernels and variants (those with a GL form when gl).
+func allNames(gl bool) []string {
+	names := append([]string(nil), Kernels...)
+	for _, v := range Variants {
+		if !(gl && v.VulkanOnly) {
+			names = append(names, v.Name)
+		}
+	}
+	return names
 }

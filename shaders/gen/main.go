@@ -19,7 +19,11 @@ func main() {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fail(err)
 	}
-	for _, k := range shaders.Kernels {
+	names := append([]string(nil), shaders.Kernels...)
+	for _, v := range shaders.Variants {
+		names = append(names, v.Name)
+	}
+	for _, k := range names {
 		s, err := shaders.Source(k, shaders.Vulkan)
 		if err != nil {
 			fail(err)

@@ -71,7 +71,24 @@ func BenchmarkGemm(b *testing.B) {
 	}
 }
 
+// BenchmarkGemmS8S8 times the signed-A kernels (XOR 0x80 after each
+// broadcast) on one thread.
+func BenchmarkGemmS8S8(b *testing.B) {
+	if !Supported(AVX512VNNI) {
+		b.Skip("no AVX-512 VNNI")
+	}
+	for _, s := range [][3]int{{2048, 2048, 2048}, {128, 1024, 1024}} {
+		b.Run(fmt.Sprintf("M%d_K%d_N%d/t1", s[0], s[1], s[2]), func(b *testing.B) {
+			benchGemmSigned(b, AVX512VNNI, s[0], s[1], s[2], 1, true)
+		})
+	}
+}
+
 func benchGemm(b *testing.B, isa ISA, M, K, N, threads int) {
+	benchGemmSigned(b, isa, M, K, N, threads, false)
+}
+
+func benchGemmSigned(b *testing.B, isa ISA, M, K, N, threads int, signed bool) {
 	withISA(b, isa)
 	rng := rand.New(rand.NewSource(1))
 	a := make([]uint8, M*K)
@@ -86,13 +103,22 @@ func benchGemm(b *testing.B, isa ISA, M, K, N, threads int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	as := make([]int8, len(a))
+	for i, v := range a {
+		as[i] = int8(v)
+	}
 	c := make([]int32, M*N)
 	opt := &Options{Threads: threads}
 	pk := peakOnce()
 	c0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := GemmU8S8(c, N, a, K, M, pb, opt); err != nil {
+		if signed {
+			err = GemmS8S8(c, N, as, K, M, pb, opt)
+		} else {
+			err = GemmU8S8(c, N, a, K, M, pb, opt)
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 	}

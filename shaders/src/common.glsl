@@ -38,6 +38,13 @@ layout(std140, binding = 0) uniform PC { uvec4 p[8]; } P;
 #define PI(i) int(PRM(i))
 #define PF(i) uintBitsToFloat(PRM(i))
 
+// Loop budget: llvmpipe (lavapipe, and Mesa's GL driver) counts the loop
+// iterations of an invocation in ONE counter shared by all its loops and
+// silently leaves every loop once 65535 iterations have run (gallivm's
+// loop limiter). Kernels therefore unroll their data-dependent inner loops
+// (GEMM's K, conv's channels, pooling's window rows) so that the largest
+// ops the engine accepts stay far below that count.
+
 // Element types (qtensor.DType values).
 const uint T_U8 = 1u, T_I8 = 2u, T_U4 = 3u, T_I4 = 4u, T_F32 = 5u, T_I32 = 6u;
 

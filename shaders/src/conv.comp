@@ -16,18 +16,26 @@ uint valueAt(uint i) {
     int xzp = PI(17);
     int wzp = int(BA[PU(18) + (PU(19) != 0u ? o : 0u)]);
     int acc = 0;
-    for (uint c = 0u; c < cg; c++) {
-        uint ci = g * cg + c;
-        for (uint kh = 0u; kh < KH; kh++) {
-            int ih = int(oh * PU(11) + kh * PU(13)) - PI(15);
-            if (ih < 0 || ih >= int(H)) continue;
-            for (uint kw = 0u; kw < KW; kw++) {
-                int iw = int(ow * PU(12) + kw * PU(14)) - PI(16);
-                if (iw < 0 || iw >= int(W)) continue;
-                int xv = LOADQ(BX, xt, ((n * C + ci) * H + uint(ih)) * W + uint(iw));
-                int wv = LOADQ(BW, wt, ((o * cg + c) * KH + kh) * KW + kw);
-                acc += (xv - xzp) * (wv - wzp);
+    // Window cells outside, channels inside, unrolled by 16 (common.glsl:
+    // loop budget).
+    uint HW = H * W, KK = KH * KW;
+    for (uint kh = 0u; kh < KH; kh++) {
+        int ih = int(oh * PU(11) + kh * PU(13)) - PI(15);
+        if (ih < 0 || ih >= int(H)) continue;
+        for (uint kw = 0u; kw < KW; kw++) {
+            int iw = int(ow * PU(12) + kw * PU(14)) - PI(16);
+            if (iw < 0 || iw >= int(W)) continue;
+            uint xi = ((n * C + g * cg) * H + uint(ih)) * W + uint(iw);
+            uint wi = ((o * cg) * KH + kh) * KW + kw;
+#define CONV_TERM(c) ((LOADQ(BX, xt, xi + (c) * HW) - xzp) * (LOADQ(BW, wt, wi + (c) * KK) - wzp))
+            uint c = 0u;
+            for (; c + 16u <= cg; c += 16u) {
+                acc += CONV_TERM(c) + CONV_TERM(c + 1u) + CONV_TERM(c + 2u) + CONV_TERM(c + 3u)
+                     + CONV_TERM(c + 4u) + CONV_TERM(c + 5u) + CONV_TERM(c + 6u) + CONV_TERM(c + 7u)
+                     + CONV_TERM(c + 8u) + CONV_TERM(c + 9u) + CONV_TERM(c + 10u) + CONV_TERM(c + 11u)
+                     + CONV_TERM(c + 12u) + CONV_TERM(c + 13u) + CONV_TERM(c + 14u) + CONV_TERM(c + 15u);
             }
+            for (; c < cg; c++) acc += CONV_TERM(c);
         }
     }
     return epilogue(acc, o);

@@ -17,9 +17,17 @@ uint valueAt(uint i) {
     int azp = int(BA[PU(5) + (PU(6) != 0u ? m : 0u)]);
     int bzp = int(BA[PU(7) + (PU(8) != 0u ? n : 0u)]);
     int acc = 0;
-    for (uint k = 0u; k < K; k++) {
-        acc += (LOADQ(BX, at, ao + k) - azp) * (LOADQ(BW, bt, bo + k * N) - bzp);
+    // Unrolled by 16 (common.glsl: loop budget). K < 2^17 (the engine's
+    // accumulator bound), so at most 2^13 + 15 iterations per element.
+#define GEMM_TERM(k) ((LOADQ(BX, at, ao + (k)) - azp) * (LOADQ(BW, bt, bo + (k) * N) - bzp))
+    uint k = 0u;
+    for (; k + 16u <= K; k += 16u) {
+        acc += GEMM_TERM(k) + GEMM_TERM(k + 1u) + GEMM_TERM(k + 2u) + GEMM_TERM(k + 3u)
+             + GEMM_TERM(k + 4u) + GEMM_TERM(k + 5u) + GEMM_TERM(k + 6u) + GEMM_TERM(k + 7u)
+             + GEMM_TERM(k + 8u) + GEMM_TERM(k + 9u) + GEMM_TERM(k + 10u) + GEMM_TERM(k + 11u)
+             + GEMM_TERM(k + 12u) + GEMM_TERM(k + 13u) + GEMM_TERM(k + 14u) + GEMM_TERM(k + 15u);
     }
+    for (; k < K; k++) acc += GEMM_TERM(k);
     return epilogue(acc, n);
 }
 

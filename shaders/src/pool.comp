@@ -26,17 +26,22 @@ int poolAt(uint i) {
     int zp = PI(15);
     int best = -2147483647 - 1;
     int sum = 0, cells = 0;
+    // Window columns unrolled by 8 (common.glsl: loop budget).
+#define POOL_CELL(kw) { \
+        int iw = int(ow * PU(9) + (kw) * PU(11)) - PI(13); \
+        if (iw >= 0 && iw < int(W)) { \
+            int v = LOADQ(BX, t, (nc * H + uint(ih)) * W + uint(iw)); \
+            best = max(best, v); sum += v - zp; cells++; } }
+    uint KW = PU(7);
     for (uint kh = 0u; kh < PU(6); kh++) {
         int ih = int(oh * PU(8) + kh * PU(10)) - PI(12);
         if (ih < 0 || ih >= int(H)) continue;
-        for (uint kw = 0u; kw < PU(7); kw++) {
-            int iw = int(ow * PU(9) + kw * PU(11)) - PI(13);
-            if (iw < 0 || iw >= int(W)) continue;
-            int v = LOADQ(BX, t, (nc * H + uint(ih)) * W + uint(iw));
-            best = max(best, v);
-            sum += v - zp;
-            cells++;
+        uint kw = 0u;
+        for (; kw + 8u <= KW; kw += 8u) {
+            POOL_CELL(kw) POOL_CELL(kw + 1u) POOL_CELL(kw + 2u) POOL_CELL(kw + 3u)
+            POOL_CELL(kw + 4u) POOL_CELL(kw + 5u) POOL_CELL(kw + 6u) POOL_CELL(kw + 7u)
         }
+        for (; kw < KW; kw++) POOL_CELL(kw)
     }
     if (cells == 0) return zp;
     if (PU(16) != 0u) return best;

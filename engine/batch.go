@@ -127,8 +127,8 @@ func (b *Batch) ByteWeightDequant(x *Tensor, min, max float32, shape []int) (*Te
 	if err := b.checkIn(op, "x", x, qtensor.Uint8); err != nil {
 		return nil, err
 	}
-	if !finite(min) || !finite(max) {
-		return nil, errf(op, ErrParams, "min %g and max %g must be finite", min, max)
+	if !finite(min) || !finite(max) || !finite(max-min) {
+		return nil, errf(op, ErrParams, "min %g, max %g and max-min must be finite", min, max)
 	}
 	if shape == nil {
 		shape = x.shape
@@ -284,8 +284,8 @@ func epilogue(op string, o *OutputOptions, a, w *Tensor, channels, wAxisFromEnd 
 			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "float bias has %d entries, want 1 or %d", len(o.FloatBias), channels)
 		}
 		for _, v := range o.FloatBias {
-			if !finite(v) {
-				return ep, 0, qtensor.Params{}, errf(op, ErrParams, "float bias %g is not finite", v)
+			if !finite(v) || (v != 0 && math.Abs(float64(v)) < 0x1p-126) {
+				return ep, 0, qtensor.Params{}, errf(op, ErrParams, "float bias %g must be finite and zero or normal (devices that flush denormals would disagree)", v)
 			}
 		}
 		ep.Scale = make([]float32, len(bs))
@@ -692,8 +692,12 @@ func (b *Batch) binaryCheck(op string, a, c *Tensor, yScale float32, yZP int32) 
 	if err = b.checkIn(op, "B", c, qtensor.Int8, qtensor.Uint8); err != nil {
 		return
 	}
-	if a.dtype != c.dtype || !equalShape(a.shape, c.shape) {
-		err = errf(op, ErrShape, "operands must have the same type and shape, have %v and %v", a, c)
+	if a.dtype != c.dtype {
+		err = errf(op, ErrParams, "operands must have the same type, have %v and %v", a, c)
+		return
+	}
+	if !equalShape(a.shape, c.shape) {
+		err = errf(op, ErrShape, "operands must have the same shape, have %v and %v", a, c)
 		return
 	}
 	if sa, za, err = perTensor(op, "A", a); err != nil {
@@ -864,8 +868,16 @@ func (b *Batch) MinMax(x *Tensor, axis int) (*Tensor, error) {
 // MaxHistogramBins bounds Histogram's bin count.
 const MaxHistogramBins = 1 << 20
 
+// histEdge reports whether v may be a histogram range edge: 0 or at least
+// 2^-100 in magnitude. With such edges and a normal bins/(hi-lo), no
+// intermediate of qtensor.HistBin that can change a bin is a denormal, so
+// devices that flush denormals count exactly like the reference.
+func histEdge(v float32) bool { return v == 0 || math.Abs(float64(v)) >= 0x1p-100 }
+
 // Histogram records a histogram of float32 x with bins bins over [lo, hi].
-// Decode its output with Engine.HistogramResult.
+// lo and hi must each be 0 or at least 2^-100 in magnitude, and
+// bins/(hi-lo) a normal float32 (see histEdge). Decode its output with
+// Engine.HistogramResult.
 func (b *Batch) Histogram(x *Tensor, bins int, lo, hi float32) (*Tensor, error) {
 	const op = "Histogram"
 	if err := b.checkIn(op, "x", x, qtensor.Float32); err != nil {
@@ -877,8 +889,14 @@ func (b *Batch) Histogram(x *Tensor, bins int, lo, hi float32) (*Tensor, error) 
 	if bins < 1 || bins > MaxHistogramBins {
 		return nil, errf(op, ErrParams, "bins %d outside [1, %d]", bins, MaxHistogramBins)
 	}
-	if !finite(lo) || !finite(hi) || !(lo < hi) || !finite(hi-lo) || !finite(qtensor.HistScale(bins, lo, hi)) {
-		return nil, errf(op, ErrParams, "range [%g, %g] must be finite with lo < hi and a finite bins/(hi-lo)", lo, hi)
+	if !finite(lo) || !finite(hi) || !(lo < hi) || !finite(hi-lo) {
+		return nil, errf(op, ErrParams, "range [%g, %g] must be finite with lo < hi and a finite hi-lo", lo, hi)
+	}
+	if !histEdge(lo) || !histEdge(hi) {
+		return nil, errf(op, ErrParams, "range edges %g and %g must each be 0 or at least 2^-100 in magnitude", lo, hi)
+	}
+	if s := qtensor.HistScale(bins, lo, hi); !finite(s) || s < 0x1p-126 {
+		return nil, errf(op, ErrParams, "bins/(hi-lo) = %g must be a finite normal float32", s)
 	}
 	y, err := b.out(qtensor.Int32, []int{bins + 3}, qtensor.Params{})
 	if err != nil {

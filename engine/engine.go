@@ -158,16 +158,14 @@ func (e *Engine) CheckGuards() error {
 		return err
 	}
 	defer e.leave()
+	// Hold gmu for the whole scan: Tensor.Release takes it before freeing
+	// a guarded tensor's buffer, so no buffer is freed while it is read.
 	e.gmu.Lock()
+	defer e.gmu.Unlock()
 	ts := make([]*Tensor, 0, len(e.guarded))
 	for t := range e.guarded {
-		if t.Released() {
-			delete(e.guarded, t)
-			continue
-		}
 		ts = append(ts, t)
 	}
-	e.gmu.Unlock()
 	var bad []string
 	for _, t := range ts {
 		size := t.buf.Size()
@@ -296,6 +294,13 @@ func (e *Engine) run(ctx context.Context, ops []Op, timed bool) ([]float64, erro
 	}
 	defer e.leave()
 	for _, op := range ops {
+		// Operands recorded earlier may have been released since: a
+		// backend must never see a freed buffer.
+		for _, t := range append(op.Inputs(), op.Outputs()...) {
+			if err := e.check(op.Kind().String()+" operand "+t.String(), t); err != nil {
+				return nil, fmt.Errorf("engine: %w", err)
+			}
+		}
 		if err := e.b.Supports(op); err != nil {
 			return nil, fmt.Errorf("engine: %s on %s: %w", op.Kind(), e.b.Name(), err)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -248,15 +247,9 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 // TestCheckGuardsWhileReleasing runs CheckGuards while other goroutines
-// make and release tensors. Known engine bug (run with QGPU_KNOWN_BUGS=1):
-// CheckGuards snapshots the live tensors, then reads their buffers without
-// holding a lock that Release respects, so a tensor released in between
-// fails the check ("cpu: buffer closed"), and under -race the read races
-// with the buffer's Free.
+// make and release tensors: Release must not free a buffer CheckGuards is
+// reading (it once did: "cpu: buffer closed", and a data race under -race).
 func TestCheckGuardsWhileReleasing(t *testing.T) {
-	if os.Getenv("QGPU_KNOWN_BUGS") != "1" {
-		t.Skip("known engine bug: CheckGuards races with Tensor.Release (set QGPU_KNOWN_BUGS=1 to run)")
-	}
 	e := newCPU(t, 256)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})

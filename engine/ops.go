@@ -56,6 +56,8 @@ func OpKinds() []OpKind {
 // modify an op.
 type Op interface {
 	Kind() OpKind
+	// Inputs lists the tensors the op reads.
+	Inputs() []*Tensor
 	// Outputs lists the tensors the op writes.
 	Outputs() []*Tensor
 }
@@ -313,3 +315,16 @@ func (o *ReLU) Outputs() []*Tensor              { return []*Tensor{o.Y} }
 func (o *Pool) Outputs() []*Tensor              { return []*Tensor{o.Y} }
 func (o *MinMax) Outputs() []*Tensor            { return []*Tensor{o.Y} }
 func (o *Histogram) Outputs() []*Tensor         { return []*Tensor{o.Y} }
+
+func (o *Quantize) Inputs() []*Tensor          { return []*Tensor{o.X} }
+func (o *Dequantize) Inputs() []*Tensor        { return []*Tensor{o.X} }
+func (o *ByteWeightDequant) Inputs() []*Tensor { return []*Tensor{o.X} }
+func (o *Requantize) Inputs() []*Tensor        { return []*Tensor{o.X} }
+func (o *Gemm) Inputs() []*Tensor              { return []*Tensor{o.A, o.B} }
+func (o *Conv) Inputs() []*Tensor              { return []*Tensor{o.X, o.W} }
+func (o *Add) Inputs() []*Tensor               { return []*Tensor{o.A, o.B} }
+func (o *Mul) Inputs() []*Tensor               { return []*Tensor{o.A, o.B} }
+func (o *ReLU) Inputs() []*Tensor              { return []*Tensor{o.X} }
+func (o *Pool) Inputs() []*Tensor              { return []*Tensor{o.X} }
+func (o *MinMax) Inputs() []*Tensor            { return []*Tensor{o.X} }
+func (o *Histogram) Inputs() []*Tensor         { return []*Tensor{o.X} }

@@ -79,6 +79,11 @@ func (t *Tensor) Release() {
 	if t.released.Swap(true) {
 		return
 	}
+	if e := t.eng; e != nil && e.guard > 0 {
+		e.gmu.Lock()
+		delete(e.guarded, t)
+		e.gmu.Unlock()
+	}
 	t.buf.Free()
 }
 

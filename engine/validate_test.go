@@ -181,9 +181,7 @@ type badInput struct {
 // knownBugs maps rows (by input) to the engine bug they expose today (a
 // panic, or bad input accepted). Such rows run only with QGPU_KNOWN_BUGS=1;
 // delete the entry when the bug is fixed.
-var knownBugs = map[string]string{
-	"running a batch whose input was released after recording": "Engine.run does not check that the ops' tensors are live; the CPU kernel then slices a freed buffer and panics",
-}
+var knownBugs = map[string]string{}
 
 var quantOut = engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.1, YZP: 5}
 
@@ -504,7 +502,7 @@ var badInputs = []badInput{
 
 	// Add, Mul, ReLU
 	{"Add: shapes differ", engine.ErrShape, func(f *fixture) error { _, err := f.b.Add(f.u8, f.x, 1, 0); return err }},
-	{"Add: types differ (uint8 + int8)", engine.ErrShape, func(f *fixture) error { _, err := f.b.Add(f.u8, f.s8, 1, 0); return err }},
+	{"Add: types differ (uint8 + int8)", engine.ErrParams, func(f *fixture) error { _, err := f.b.Add(f.u8, f.s8, 1, 0); return err }},
 	{"Add: int32 operands", engine.ErrParams, func(f *fixture) error { _, err := f.b.Add(f.i32, f.i32, 1, 0); return err }},
 	{"Add: operand quantized per axis", engine.ErrParams, func(f *fixture) error { _, err := f.b.Add(f.u8axis, f.u8, 1, 0); return err }},
 	{"Add: output scale NaN", engine.ErrParams, func(f *fixture) error { _, err := f.b.Add(f.u8, f.u8b, float32(math.NaN()), 0); return err }},
@@ -556,6 +554,9 @@ var badInputs = []badInput{
 	{"Histogram: hi +Inf", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.Histogram(f.f32, 4, 0, float32(math.Inf(1)))) }},
 	{"Histogram: bins/(hi-lo) overflows (range 1e-45, 2^20 bins)", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.Histogram(f.f32, 1<<20, 0, 1e-45)) }},
 	{"Histogram: hi-lo overflows to +Inf (lo -3e38, hi 3e38)", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.Histogram(f.f32, 4, -3e38, 3e38)) }},
+	{"Histogram: range edge below 2^-100 (lo -2^-120)", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.Histogram(f.f32, 4, -0x1p-120, 1)) }},
+	{"Histogram: bins/(hi-lo) denormal (1 bin over 2^127)", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.Histogram(f.f32, 1, -0x1p126, 0x1p126)) }},
+	{"ByteWeightDequant: max-min overflows", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.ByteWeightDequant(f.u8, -3e38, 3e38, nil)) }},
 	{"HistogramAligned: grid exponent 127", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.HistogramAligned(f.f32, 127, 0, 4)) }},
 	{"HistogramAligned: grid exponent -127", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.HistogramAligned(f.f32, -127, 0, 4)) }},
 	{"HistogramAligned: grid start 2^62", engine.ErrParams, func(f *fixture) error { return nilErr(f.b.HistogramAligned(f.f32, 0, 1<<62, 4)) }},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"runtime"
 	"testing"
 )
 
@@ -269,6 +270,7 @@ func TestGemmThreads(t *testing.T) {
 			if err := GemmU8S8(ref, N, a, K, M, pb, &Options{Threads: 1}); err != nil {
 				t.Fatal(err)
 			}
+			before := runtime.NumGoroutine()
 			for _, th := range []int{2, 3, 4, 7} {
 				c := make([]int32, M*N)
 				if err := GemmU8S8(c, N, a, K, M, pb, &Options{Threads: th}); err != nil {
@@ -279,6 +281,9 @@ func TestGemmThreads(t *testing.T) {
 						t.Fatalf("%v %v threads=%d: c[%d]=%d, 1 thread %d", isa, s, th, i, c[i], ref[i])
 					}
 				}
+			}
+			if after := runtime.NumGoroutine(); after > before {
+				t.Errorf("%v %v: %d goroutines after the calls, %d before", isa, s, after, before)
 			}
 		}
 	}

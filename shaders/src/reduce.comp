@@ -4,14 +4,27 @@
 // over [lo, hi], 4 histogram on the zero-aligned grid),
 // MinMax: 2 channels, 3 inner. Histogram: 2 bins, 3 lo bits, 4 hi bits,
 // 5 scale bits (qtensor.HistScale). Aligned histogram: 2 bins, 3 scale bits
-// (qtensor.HistScalePow2), 4 start (int; the host keeps |start|+bins <= 2^23
-// so every window edge is an exact float).
+// (qtensor.HistScalePow2), 4 low 32 bits of the int64 start, 5..8 float bits
+// of the window edges rounded up to float32: up(start), up(start + bins),
+// up(-start), up(-(start + bins)) (the host keeps |start| <= 2^61, so the
+// saturated grid indices +-2^62 always fall outside the window).
 // Floats are classified and ordered by their bits (qtensor and
 // engine.MinMaxKey), never by float compares, so devices that flush
 // denormals still agree on counts and extremes.
 
 shared uint hist[4099];
 shared uint red[6];
+
+// Low 32 bits of the integer-valued float f (0 <= f < 2^64), from its bits.
+uint lowBits(float f) {
+    uint b = floatBitsToUint(f);
+    if (b == 0u) return 0u;
+    int e = int(b >> 23) - 150; // f = m * 2^e
+    uint m = (b & 0x7fffffu) | 0x800000u;
+    if (e >= 32) return 0u;
+    if (e >= 0) return m << uint(e);
+    return m >> uint(-e);
+}
 
 uint key(uint b) {
     if ((b & 0x7fffffffu) == 0u) b = 0u; // -0 counts as +0
@@ -74,8 +87,6 @@ void main() {
     bool aligned = mode == 4u;
     uint klo = key(PU(3)), khi = key(PU(4));
     float lo = PF(3), s = aligned ? PF(3) : PF(5);
-    int start = PI(4);
-    float startf = float(start), endf = float(start + int(bins));
     bool local = bins + 3u <= 4099u;
     if (local) {
         for (uint j = lid; j < bins + 3u; j += gl_WorkGroupSize.x) hist[j] = 0u;
@@ -86,17 +97,27 @@ void main() {
         uint slot;
         if (bitsNaN(b)) slot = bins + 2u;
         else if (aligned) {
-            // qtensor.HistBinAligned: j = floor(x*s) for x >= 0 (-0 included),
-            // -1 - floor(-x*s) for x < 0; the products are exact (s is a
-            // power of two). Zeros and denormals are decided from the bits
-            // (|x*s| < 1 for every denormal), so flushing devices agree.
-            float jf;
-            if ((b & 0x7f800000u) == 0u) jf = ((b >> 31) != 0u && (b & 0x7fffffu) != 0u) ? -1.0 : 0.0;
-            else if ((b >> 31) == 0u) { precise float v = uintBitsToFloat(b) * s; jf = floor(v); }
-            else { precise float u = uintBitsToFloat(b & 0x7fffffffu) * s; jf = -1.0 - floor(u); }
-            if (jf < startf) slot = bins;
-            else if (jf >= endf) slot = bins + 1u;
-            else slot = uint(int(jf) - start);
+            // qtensor.HistBinAligned: j = f for x >= 0 (-0 included) and
+            // j = -1 - f for x < 0, with f = floor(|x|*s), an integer-valued
+            // float (the product is exact: s is a power of two). Zeros and
+            // denormals give f = 0 from the bits (|x*s| < 1 for every
+            // denormal), so flushing devices agree. j itself is never formed
+            // in float (-1 - f is inexact beyond 2^24); for an integer a and
+            // integer-valued f, f < a exactly when f < up(a), so the window
+            // tests compare f with the host's rounded-up edges, and the bin
+            // is the low 32 bits of j - start.
+            bool neg = (b >> 31) != 0u && (b & 0x7fffffffu) != 0u;
+            float f = 0.0;
+            if ((b & 0x7f800000u) != 0u) { precise float v = uintBitsToFloat(b & 0x7fffffffu) * s; f = floor(v); }
+            if (!neg) { // j = f
+                if (f < PF(5)) slot = bins;
+                else if (f >= PF(6)) slot = bins + 1u;
+                else slot = lowBits(f) - PU(4);
+            } else { // j = -1 - f: j < start iff f >= -start; j >= end iff f < -end
+                if (f >= PF(7)) slot = bins;
+                else if (f < PF(8)) slot = bins + 1u;
+                else slot = ~lowBits(f) - PU(4);
+            }
         }
         else if (key(b) < klo) slot = bins;
         else if (key(b) > khi) slot = bins + 1u;

@@ -340,13 +340,23 @@ func planMinMax(op *engine.MinMax) []Launch {
 	return []Launch{init, run}
 }
 
-// MaxAlignedWindow bounds |Start|+Bins of an aligned histogram on a GPU, so
-// the kernel's float window edges are exact.
-const MaxAlignedWindow = 1 << 23
+// MaxAlignedStart bounds |Start| of an aligned histogram (the engine's
+// limit): the saturated grid indices +-2^62 of qtensor.HistBinAligned then
+// always fall outside the window, which the kernel relies on.
+const MaxAlignedStart = 1 << 61
+
+// roundUp returns the smallest float32 not below the integer a.
+func roundUp(a int64) float32 {
+	v := float32(a)
+	if int64(v) < a { // v is integer-valued and |v| <= 2^62: exact
+		v = math.Nextafter32(v, float32(math.Inf(1)))
+	}
+	return v
+}
 
 func planHistogram(op *engine.Histogram) ([]Launch, error) {
-	if op.Aligned && (op.Start < -MaxAlignedWindow || op.Start+int64(op.Bins) > MaxAlignedWindow) {
-		return nil, unsupported("aligned histogram window [%d, %d) beyond +-2^23 grid bins", op.Start, op.Start+int64(op.Bins))
+	if op.Aligned && (op.Start < -MaxAlignedStart || op.Start > MaxAlignedStart || op.Bins > math.MaxInt32) {
+		return nil, unsupported("aligned histogram start %d beyond +-2^61 or %d bins", op.Start, op.Bins)
 	}
 	init := Launch{Kernel: "reduce", Bind: [4]*engine.Tensor{nil, nil, op.Y}}
 	init.Params[0], init.Params[1] = uint32(op.Bins+3), 2
@@ -354,8 +364,10 @@ func planHistogram(op *engine.Histogram) ([]Launch, error) {
 	run := Launch{Kernel: "reduce", Bind: [4]*engine.Tensor{op.X, nil, op.Y}}
 	p := &run.Params
 	if op.Aligned {
+		end := op.Start + int64(op.Bins)
 		p[0], p[1], p[2] = uint32(op.X.Len()), 4, uint32(op.Bins)
-		p[3], p[4] = f(qtensor.HistScalePow2(op.Exp)), uint32(int32(op.Start))
+		p[3], p[4] = f(qtensor.HistScalePow2(op.Exp)), uint32(op.Start)
+		p[5], p[6], p[7], p[8] = f(roundUp(op.Start)), f(roundUp(end)), f(roundUp(-op.Start)), f(roundUp(-end))
 		run.Groups = reduceGroups(op.X.Len())
 		return []Launch{init, run}, nil
 	}

@@ -31,6 +31,20 @@ uint key(uint b) {
     return (b >> 31) != 0u ? ~b : (b | 0x80000000u);
 }
 
+// The bits of 2^-100 (the bound below which histogram differences are
+// scaled) and 2^-64, 2^-85.
+const uint TINY_BITS = 0x0d800000u;
+#define P2M64 uintBitsToFloat(0x1f800000u)
+#define P2M85 uintBitsToFloat(0x15000000u)
+
+// x * 2^64 for a float x of magnitude below 2^-62 (zeros and denormals
+// included), built from its bits so a device that flushes denormals keeps
+// them: exact.
+float scaled64(uint b) {
+    float m = (b & 0x7f800000u) == 0u ? float(b & 0x7fffffu) * P2M85 : uintBitsToFloat((b & 0x7fffffffu) + (64u << 23));
+    return (b >> 31) != 0u ? -m : m;
+}
+
 void main() {
     uint n = PU(0), mode = PU(1);
     uint i = gid();
@@ -122,8 +136,22 @@ void main() {
         else if (key(b) < klo) slot = bins;
         else if (key(b) > khi) slot = bins + 1u;
         else {
-            precise float d = uintBitsToFloat(b) - lo;
-            precise float v = d * s;
+            // qtensor.HistBin: float32(x - lo) * s, exact also where a
+            // device flushes denormals. When |x| and |lo| are both below
+            // 2^-100, x - lo is computed scaled by 2^64 (scaled64: exact,
+            // both are multiples of 2^-149 and the scaled values normal) and
+            // the product scaled back; otherwise a denormal operand is below
+            // half an ulp of the other one and of their difference, so
+            // reading it as 0 rounds to the same value. A denormal s (a huge
+            // range with few bins) is scaled the same way.
+            uint lb = PU(3), sb = PU(5);
+            bool tiny = (b & 0x7fffffffu) < TINY_BITS && (lb & 0x7fffffffu) < TINY_BITS;
+            bool sden = (sb & 0x7f800000u) == 0u;
+            precise float d = tiny ? scaled64(b) - scaled64(lb) : uintBitsToFloat(b) - lo;
+            precise float w = d * (sden ? scaled64(sb) : s);
+            float v = w;
+            if (tiny) { precise float t = v * P2M64; v = t; }
+            if (sden) { precise float t = v * P2M64; v = t; }
             slot = v >= float(bins) ? bins - 1u : uint(v);
         }
         if (local) atomicAdd(hist[slot], 1u);

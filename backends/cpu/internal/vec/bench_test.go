@@ -106,13 +106,26 @@ func BenchmarkMinMax(b *testing.B) {
 	})
 }
 
+// BenchmarkHistogram counts 2048 bins over [-4, 4] of normal data (spread
+// over many bins) and of ReLU'd normal data (half the values in one bin).
 func BenchmarkHistogram(b *testing.B) {
-	src := benchFloats(benchRed, 1)
+	norm := benchFloats(benchRed, 1)
+	relu := make([]float32, benchRed)
+	for i, x := range norm {
+		relu[i] = max(x, 0)
+	}
 	counts := make([]uint32, 2048+3)
-	benchISAs(b, func(b *testing.B) {
-		b.SetBytes(4 * benchRed)
-		for b.Loop() {
-			Histogram(counts, src, -4, 4)
-		}
-	})
+	for _, d := range []struct {
+		name string
+		x    []float32
+	}{{"normal", norm}, {"relu", relu}} {
+		b.Run(d.name, func(b *testing.B) {
+			benchISAs(b, func(b *testing.B) {
+				b.SetBytes(4 * benchRed)
+				for b.Loop() {
+					Histogram(counts, d.x, -4, 4)
+				}
+			})
+		})
+	}
 }

@@ -90,6 +90,10 @@ type Options struct {
 	Threads int
 	// Debug turns on extra checking (GL errors after each op, validation).
 	Debug bool
+	// Kernels selects a backend's kernel set; "" is the backend's best.
+	// The CPU backend accepts "generic" for its reference kernels (the
+	// conformance suite's reference) and "fast" (the default).
+	Kernels string
 }
 
 // Factory opens a backend. It returns an error wrapping ErrUnavailable

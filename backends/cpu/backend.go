@@ -16,6 +16,7 @@ func init() {
 // Backend is the CPU backend. It is safe for concurrent use.
 type Backend struct {
 	threads int
+	generic bool // reference kernels only (Options.Kernels == "generic")
 	closed  atomic.Bool
 }
 
@@ -28,7 +29,12 @@ func New(o engine.Options) (*Backend, error) {
 	if t <= 0 {
 		t = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{threads: t}, nil
+	switch o.Kernels {
+	case "", "fast", "generic":
+	default:
+		return nil, fmt.Errorf("cpu: unknown kernel set %q (want fast or generic): %w", o.Kernels, engine.ErrUnavailable)
+	}
+	return &Backend{threads: t, generic: o.Kernels == "generic"}, nil
 }
 
 // Name returns "cpu".
@@ -36,7 +42,7 @@ func (b *Backend) Name() string { return "cpu" }
 
 // Device describes the CPU and the kernels in use.
 func (b *Backend) Device() engine.DeviceInfo {
-	return engine.DeviceInfo{Backend: "cpu", Name: cpuName(), Driver: "go " + runtime.Version(), Kind: "cpu", Caps: caps(b.threads)}
+	return engine.DeviceInfo{Backend: "cpu", Name: cpuName(), Driver: "go " + runtime.Version(), Kind: "cpu", Caps: b.caps()}
 }
 
 // Threads is the worker count of one op.
@@ -52,6 +58,7 @@ func (b *Backend) Close() error {
 type buffer struct {
 	data  []byte
 	freed atomic.Bool
+	cache packCache // packed GEMM weights made from data
 }
 
 // Alloc returns a zeroed host buffer.
@@ -81,6 +88,7 @@ func (m *buffer) Write(off int, src []byte) error {
 	if off < 0 || off > len(m.data) || len(src) > len(m.data)-off {
 		return fmt.Errorf("cpu: write of %d bytes at %d outside buffer of %d: %w", len(src), off, len(m.data), engine.ErrShape)
 	}
+	m.cache.invalidate()
 	copy(m.data[off:], src)
 	return nil
 }
@@ -101,6 +109,7 @@ func (m *buffer) Free() {
 	if m.freed.Swap(true) {
 		return
 	}
+	m.cache.invalidate()
 	m.data = nil
 }
 
@@ -131,7 +140,11 @@ func (b *Backend) Run(ctx context.Context, ops []engine.Op) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := b.run(ctx, op); err != nil {
+		err := b.run(ctx, op)
+		for _, t := range op.Outputs() { // their packed forms are stale now
+			t.Buffer().(*buffer).cache.invalidate()
+		}
+		if err != nil {
 			return fmt.Errorf("cpu: %v: %w", op.Kind(), err)
 		}
 	}

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/cpu"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
 	"github.com/qgpu/qgpu/engine"
 )
 
@@ -23,6 +26,11 @@ func (b *Backend) run(ctx context.Context, op engine.Op) error {
 	case *engine.Requantize:
 		return requantizeGeneric(op)
 	case *engine.Gemm:
+		if !b.generic {
+			if done, err := b.gemmFast(ctx, op); done {
+				return err
+			}
+		}
 		return gemmGeneric(ctx, op)
 	case *engine.Conv:
 		return convGeneric(ctx, op)
@@ -54,9 +62,49 @@ func cpuName() string {
 	return runtime.GOARCH
 }
 
-func caps(threads int) map[string]string {
+func (b *Backend) caps() map[string]string {
+	k := "fast (gemm " + gemm.Current().String() + ")"
+	if b.generic {
+		k = "generic"
+	}
 	return map[string]string{
-		"threads": strconv.Itoa(threads),
-		"kernels": "generic",
+		"threads":  strconv.Itoa(b.threads),
+		"kernels":  k,
+		"features": features(),
 	}
 }
+
+// features lists the CPU features the kernels can use.
+func features() string {
+	var f []string
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{{"avx2", cpu.X86.HasAVX2}, {"avx512f", cpu.X86.HasAVX512F}, {"avx512bw", cpu.X86.HasAVX512BW}, {"avx512vnni", cpu.X86.HasAVX512VNNI}} {
+		if c.ok {
+			f = append(f, c.name)
+		}
+	}
+	if len(f) == 0 {
+		return "none"
+	}
+	return strings.Join(f, ",")
+}
+
+// ISA names the instruction set the fast kernels use.
+type ISA = gemm.ISA
+
+// ISAs the fast kernels can be switched to (SetISA).
+const (
+	ISAGeneric    = gemm.Generic    // portable Go on the packed layout
+	ISAAVX2       = gemm.AVX2       // AVX2 (exact widening path)
+	ISAAVX512VNNI = gemm.AVX512VNNI // AVX-512 VNNI
+)
+
+// SetISA switches the fast kernels of every CPU backend in the process to
+// isa (for tests and benchmarks) and returns a function that restores the
+// previous choice. It fails when the CPU lacks isa.
+func SetISA(isa ISA) (restore func(), err error) { return gemm.SetISA(isa) }
+
+// SupportedISA reports whether this CPU can run isa.
+func SupportedISA(isa ISA) bool { return gemm.Supported(isa) }

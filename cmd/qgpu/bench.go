@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -29,13 +30,13 @@ func init() {
 
 // benchCase is one shape of one op to time.
 type benchCase struct {
-	op    string // gemm, conv, quantize, dequantize
+	op    string // gemm, conv, quantize, dequantize, histogram, minmax
 	shape string // as printed
 	// gemm
 	m, k, n int
 	// conv
 	cn, cc, ch, cw, co, kh, kw, pad, stride, group int
-	// quantize, dequantize
+	// quantize, dequantize, histogram, minmax
 	size int
 }
 
@@ -44,6 +45,7 @@ type benchResult struct {
 	Op         string  `json:"op"`
 	Backend    string  `json:"backend"`
 	Device     string  `json:"device"`
+	CPU        string  `json:"cpu,omitempty"` // the host CPU model
 	Shape      string  `json:"shape"`
 	Output     string  `json:"output,omitempty"`
 	Threads    int     `json:"threads"`
@@ -58,16 +60,21 @@ type benchResult struct {
 	DeviceSeconds float64 `json:"device_seconds,omitempty"`
 	GOPS          float64 `json:"gops,omitempty"`
 	GBps          float64 `json:"gbps,omitempty"`
+	Ops           float64 `json:"ops,omitempty"`      // operations per run (GEMM, conv)
+	Elements      int     `json:"elements,omitempty"` // elements per run (quantize, dequantize, histogram, minmax)
 	// The float32 baseline: gonum's Sgemm on the same GEMM (for conv, the
 	// im2col GEMM of the same layer, im2col itself not timed), with
 	// GOMAXPROCS set to Threads.
 	F32Seconds float64 `json:"f32_seconds,omitempty"`
 	F32GFLOPS  float64 `json:"f32_gflops,omitempty"`
 	Ratio      float64 `json:"int8_f32_ratio,omitempty"` // GOPS / F32GFLOPS
+
+	times    []float64 // wall seconds of each timed run, in order
+	devTimes []float64 // device seconds of each timed run (GPU backends)
+	gpu      bool      // the backend's device is not the CPU
 }
 
 type benchOptions struct {
-	backend  string
 	threads  int
 	output   string
 	minRuns  int
@@ -78,135 +85,266 @@ type benchOptions struct {
 }
 
 const benchAbout = `
-Times qgpu ops on one backend. Suites:
+Times qgpu ops on one or more backends (--backend is repeatable: every case
+runs on each). Suites:
 
-  gemm        integer GEMM (uint8 A x int8 B), --shape MxKxN (repeatable;
-              default 256, 512 and 1024 cubed)
-  conv        integer convolution, --shape NxCxHxW,OxKHxKW[,padP][,strideS][,groupG]
-              (default 1x64x56x56,64x3x3,pad1: a ResNet layer)
-  quantize    float32 -> uint8 QuantizeLinear of --size elements (default 16M)
-  dequantize  uint8 -> float32 DequantizeLinear of --size elements
-  (none)      a quick suite: GEMM 256, 512 and 1024 cubed, the ResNet conv,
-              quantize and dequantize of 16M elements
+  gemm        integer GEMM (uint8 A x int8 B), --shape MxKxN (repeatable).
+              Default: square 128..2048, and the linear layers of
+              BERT-base (768x768, 768x3072, 3072x768) and LLaMA-7B
+              (4096x4096, 4096x11008, 11008x4096) as KxN at M = 1, 16, 128
+  conv        integer convolution, --shape NxCxHxW,OxKHxKW[,padP][,strideS][,groupG].
+              Default: the 23 distinct convolutions of ResNet-50 at N = 1
+  quantize    float32 -> uint8 QuantizeLinear of --size elements
+              (default: 64Ki, 1Mi and 16Mi elements)
+  dequantize  uint8 -> float32 DequantizeLinear, sizes as quantize
+  histogram   calibration passes: a 2048-bin aligned histogram and a
+              min/max reduction of float32 data, sizes as quantize
+  all         every suite above (long on the generic Go kernels)
+  (none)      a quick suite: GEMM 128 and 256 cubed, a BERT layer at M = 16
+              and a LLaMA layer at M = 1, one ResNet 1x1 conv, quantize,
+              dequantize, histogram and min/max of --size (16Mi) elements;
+              --max-time defaults to 2s here
 
 Inputs and weights are uploaded once outside the timed loop; one batch is
-recorded once and Batch.Run is timed, after a warm-up run, at least --runs
-times and for at least --time (but no longer than --max-time). Each case reports the median time, the
-min/max and the median absolute deviation, GOPS (2*M*N*K/t; conv
-2*N*O*OH*OW*C/group*KH*KW/t) or GB/s (5 bytes per element: 4 read or
-written as float32, 1 as uint8), and a float32 baseline: gonum's Sgemm on
-the same GEMM (for conv the im2col GEMM of the layer, im2col not timed),
-with GOMAXPROCS set to the thread count, and the ratio int8 GOPS / f32 GFLOPS.`
+recorded once and Batch.RunTimed is timed, after a warm-up run, at least
+--runs times and for at least --time (but no longer than --max-time). Each
+case reports the median wall time, the spread (median absolute deviation,
+min, max), on GPU backends the median GPU time (timestamps) separately,
+GOPS (2*M*N*K/t; conv 2*N*O*OH*OW*C/group*KH*KW/t) or GB/s (quantize and
+dequantize 5 bytes per element: 4 as float32, 1 as uint8; histogram and
+min/max 4), and a float32 baseline: gonum's Sgemm on the same GEMM (for
+conv the im2col GEMM of the layer, im2col not timed), with GOMAXPROCS set to
+the thread count, and the ratio int8 GOPS / f32 GFLOPS. The header names the
+CPU, its SIMD features and each backend's device.
+
+--json prints one JSON object per case per backend per line. --benchfmt
+prints the Go benchmark format (goos/goarch/cpu header, then lines like
+"BenchmarkGemm/backend=cpu/shape=512x512x512/out=int32/threads=2-2  5  1234 ns/op  217.5 GOPS",
+the timed runs in up to 10 groups, and BenchmarkGemmF32/... for the
+baseline) for benchstat: qgpu bench --benchfmt > old.txt; ...; benchstat
+old.txt new.txt. --plot draws throughput against size per backend (GOPS
+against operations per run; GB/s against elements).`
 
 const benchExamples = `
   qgpu bench
   qgpu bench gemm --threads 1 --shape 1024x1024x1024 --shape 1x4096x4096
+  qgpu bench gemm --backend cpu --backend vulkan --plot gemm.svg
   qgpu bench gemm --output quantized --json
   qgpu bench conv --shape 1x64x56x56,64x3x3,pad1 --shape 1x32x112x112,32x3x3,pad1,group32
-  qgpu bench quantize --size 1000000`
+  qgpu bench quantize --size 1000000
+  qgpu bench histogram --backend vulkan
+  qgpu bench --benchfmt --runs 10 > new.txt && benchstat old.txt new.txt`
+
+// benchEngine is one opened backend.
+type benchEngine struct {
+	name    string
+	eng     *engine.Engine
+	dev     engine.DeviceInfo
+	threads int
+}
 
 func cmdBench(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "qgpu bench [gemm|conv|quantize|dequantize] [flags]", benchAbout, benchExamples, stdout)
+	fs := newFlagSet("bench", "qgpu bench [gemm|conv|quantize|dequantize|histogram|all] [flags]", benchAbout, benchExamples, stdout)
 	var o benchOptions
-	var shapes stringList
-	fs.StringVar(&o.backend, "backend", "cpu", "backend to time (see qgpu devices)")
+	var shapes, backends stringList
+	fs.Var(&backends, "backend", "backend to time (see qgpu devices); repeatable (default cpu)")
 	fs.IntVar(&o.threads, "threads", 0, "CPU worker threads (0: GOMAXPROCS)")
 	fs.Var(&shapes, "shape", "GEMM `MxKxN` or conv NxCxHxW,OxKHxKW[,padP][,strideS][,groupG]; repeatable")
-	size := fs.Int("size", 16<<20, "elements for quantize and dequantize")
+	size := fs.Int("size", 16<<20, "elements for quantize, dequantize and histogram (default: a sweep in their suites)")
 	fs.StringVar(&o.output, "output", "int32", "GEMM and conv output: int32, float32 or quantized (uint8)")
 	fs.IntVar(&o.minRuns, "runs", 5, "minimum timed runs per case")
 	fs.DurationVar(&o.minTime, "time", 300*time.Millisecond, "minimum timed duration per case")
-	fs.DurationVar(&o.maxTime, "max-time", 5*time.Second, "stop timing a case after this long (at least one run; 0: no limit)")
+	fs.DurationVar(&o.maxTime, "max-time", 5*time.Second, "stop timing a case after this long (at least one run; 0: no limit; quick suite: 2s)")
 	noF32 := fs.Bool("no-f32", false, "skip the float32 gonum baseline")
 	asJSON := fs.Bool("json", false, "print one JSON object per case per line")
+	benchfmt := fs.Bool("benchfmt", false, "print Go benchmark format lines (for benchstat)")
+	plotPath := fs.String("plot", "", "draw throughput against size to `FILE` (.png or .svg)")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	o.baseline = !*noF32
 	if len(pos) > 1 {
 		return usagef("bench: one suite at most, have %q", pos)
 	}
-	if o.threads < 0 || o.minRuns < 1 || o.minTime < 0 {
-		return usagef("bench: --threads must be >= 0, --runs >= 1 and --time >= 0")
+	if o.threads < 0 || o.minRuns < 1 || o.minTime < 0 || o.maxTime < 0 {
+		return usagef("bench: --threads must be >= 0, --runs >= 1, --time and --max-time >= 0")
+	}
+	if *asJSON && *benchfmt {
+		return usagef("bench: --json and --benchfmt exclude each other")
 	}
 	switch o.output {
 	case "int32", "float32", "quantized":
 	default:
 		return usagef("bench: --output %q: want int32, float32 or quantized", o.output)
 	}
+	if *plotPath != "" {
+		if _, err := plotFormat("--plot", *plotPath); err != nil {
+			return err
+		}
+	}
+	if len(backends) == 0 {
+		backends = stringList{"cpu"}
+	}
+	for i, b := range backends {
+		if slices.Contains(backends[:i], b) {
+			return usagef("bench: --backend %s given twice", b)
+		}
+	}
 	suite := ""
 	if len(pos) == 1 {
 		suite = pos[0]
 	}
-	cases, err := benchCases(suite, shapes, *size)
+	var sizes []int
+	if given["size"] || suite == "" {
+		sizes = []int{*size}
+	}
+	cases, err := benchCases(suite, shapes, sizes)
 	if err != nil {
 		return err
+	}
+	if suite == "" && !given["max-time"] {
+		o.maxTime = 2 * time.Second
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if isTerminal(stderr) {
 		o.progress = stderr
 	}
-	eng, err := openEngine(o.backend, o.threads)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	dev := eng.Backend().Device()
-	threads := o.threads
-	if threads == 0 {
-		if t, err := strconv.Atoi(dev.Caps["threads"]); err == nil {
-			threads = t
-		} else {
-			threads = runtime.GOMAXPROCS(0)
+	var engines []benchEngine
+	defer func() {
+		for _, e := range engines {
+			e.eng.Close()
 		}
-	}
-	if !*asJSON {
-		fmt.Fprintf(stdout, "backend %s: %s (%s, %s); threads %d, GOMAXPROCS %d\n", eng.Backend().Name(), dev.Name, dev.Kind, dev.Driver, threads, runtime.GOMAXPROCS(0))
-		if len(dev.Caps) > 0 {
-			fmt.Fprintf(stdout, "caps: %s\n", formatCaps(dev.Caps))
-		}
-	}
-	var tw *tabwriter.Writer
-	if !*asJSON {
-		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "op\tshape\tout\tthr\truns\tmedian\tmin\tmax\trate\tf32 (gonum)\tint8/f32\t")
-	}
-	enc := json.NewEncoder(stdout)
-	for i, c := range cases {
-		if o.progress != nil {
-			fmt.Fprintf(o.progress, "\r\033[K[%d/%d] %s %s ...", i+1, len(cases), c.op, c.shape)
-		}
-		r, err := runBenchCase(ctx, eng, c, o)
-		if o.progress != nil {
-			fmt.Fprint(o.progress, "\r\033[K")
-		}
+	}()
+	for _, name := range backends {
+		eng, err := openEngine(name, o.threads)
 		if err != nil {
 			return err
 		}
-		r.Backend, r.Device, r.Threads, r.GOMAXPROCS = eng.Backend().Name(), dev.Name, threads, runtime.GOMAXPROCS(0)
-		if *asJSON {
-			if err := enc.Encode(r); err != nil {
+		e := benchEngine{name: eng.Backend().Name(), eng: eng, dev: eng.Backend().Device(), threads: o.threads}
+		if e.threads == 0 {
+			if t, err := strconv.Atoi(e.dev.Caps["threads"]); err == nil {
+				e.threads = t
+			} else {
+				e.threads = runtime.GOMAXPROCS(0)
+			}
+		}
+		engines = append(engines, e)
+	}
+	mach := machineInfo()
+	anyGPU := false
+	for _, e := range engines {
+		anyGPU = anyGPU || e.dev.Kind != "cpu"
+	}
+	switch {
+	case *benchfmt:
+		writeBenchfmtHeader(stdout, mach, engines)
+	case !*asJSON:
+		fmt.Fprintf(stdout, "machine: %s, %d CPUs, GOMAXPROCS %d, %s/%s; features: %s\n", mach.CPU, mach.CPUs, runtime.GOMAXPROCS(0),
+			runtime.GOOS, runtime.GOARCH, strings.Join(append(mach.Features, "")[:max(len(mach.Features), 1)], " "))
+		for _, e := range engines {
+			fmt.Fprintf(stdout, "backend %s: %s (%s, %s); threads %d\n", e.name, e.dev.Name, e.dev.Kind, e.dev.Driver, e.threads)
+			if len(e.dev.Caps) > 0 {
+				fmt.Fprintf(stdout, "  caps: %s\n", formatCaps(e.dev.Caps))
+			}
+		}
+	}
+	var tw *tabwriter.Writer
+	if !*asJSON && !*benchfmt {
+		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		gpuCol := ""
+		if anyGPU {
+			gpuCol = "gpu\t"
+		}
+		fmt.Fprintf(tw, "backend\top\tshape\tout\tthr\truns\tmedian\t±mad\tmin\tmax\t%srate\tf32 (gonum)\tint8/f32\t\n", gpuCol)
+	}
+	enc := json.NewEncoder(stdout)
+	var all []benchResult
+	step, steps := 0, len(cases)*len(engines)
+	for _, c := range cases {
+		var base *timing
+		var baseOps float64
+		for _, e := range engines {
+			step++
+			if o.progress != nil {
+				fmt.Fprintf(o.progress, "\r\033[K[%d/%d] %s %s on %s ...", step, steps, c.op, c.shape, e.name)
+			}
+			r, err := runBenchCase(ctx, e.eng, c, o)
+			if err == nil && o.baseline && base == nil {
+				if fn, ops := sgemmBaselineFor(c); fn != nil {
+					threads := o.threads
+					if threads == 0 {
+						threads = runtime.GOMAXPROCS(0)
+					}
+					prev := runtime.GOMAXPROCS(threads)
+					var t timing
+					t, err = measure(ctx, o, fn)
+					runtime.GOMAXPROCS(prev)
+					base, baseOps = &t, ops
+					if err == nil && *benchfmt {
+						writeBenchfmtBaseline(stdout, c, threads, t, ops)
+					}
+				}
+			}
+			if o.progress != nil {
+				fmt.Fprint(o.progress, "\r\033[K")
+			}
+			if err != nil {
 				return err
 			}
-			continue
+			r.Backend, r.Device, r.CPU, r.Threads, r.GOMAXPROCS = e.name, e.dev.Name, mach.CPU, e.threads, runtime.GOMAXPROCS(0)
+			r.gpu = e.dev.Kind != "cpu"
+			if base != nil {
+				r.F32Seconds = base.median
+				r.F32GFLOPS = baseOps / base.median / 1e9
+				r.Ratio = r.GOPS / r.F32GFLOPS
+			}
+			all = append(all, r)
+			switch {
+			case *asJSON:
+				if err := enc.Encode(r); err != nil {
+					return err
+				}
+				continue
+			case *benchfmt:
+				writeBenchfmtResult(stdout, r)
+				continue
+			}
+			rate, f32, ratio, gpu := "", "-", "-", ""
+			if r.GOPS > 0 {
+				rate = fmt.Sprintf("%.1f GOPS", r.GOPS)
+			} else {
+				rate = fmt.Sprintf("%.2f GB/s", r.GBps)
+			}
+			if r.F32GFLOPS > 0 {
+				f32 = fmt.Sprintf("%.1f GFLOPS", r.F32GFLOPS)
+				ratio = fmt.Sprintf("%.2fx", r.Ratio)
+			}
+			if anyGPU {
+				gpu = "-\t"
+				if r.DeviceSeconds > 0 {
+					gpu = fmtSeconds(r.DeviceSeconds) + "\t"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%.1f%%\t%s\t%s\t%s%s\t%s\t%s\t\n", r.Backend, r.Op, r.Shape, r.Output, r.Threads, r.Runs,
+				fmtSeconds(r.Seconds), 100*r.MADSeconds/r.Seconds, fmtSeconds(r.MinSeconds), fmtSeconds(r.MaxSeconds), gpu, rate, f32, ratio)
 		}
-		rate, f32, ratio := "", "-", "-"
-		if r.GOPS > 0 {
-			rate = fmt.Sprintf("%.1f GOPS", r.GOPS)
-		} else {
-			rate = fmt.Sprintf("%.2f GB/s", r.GBps)
-		}
-		if r.F32GFLOPS > 0 {
-			f32 = fmt.Sprintf("%.1f GFLOPS", r.F32GFLOPS)
-			ratio = fmt.Sprintf("%.2fx", r.Ratio)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Op, r.Shape, r.Output, r.Threads, r.Runs,
-			fmtSeconds(r.Seconds), fmtSeconds(r.MinSeconds), fmtSeconds(r.MaxSeconds), rate, f32, ratio)
 	}
 	if tw != nil {
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if *plotPath != "" {
+		if err := plotBench(*plotPath, all, mach); err != nil {
+			return fmt.Errorf("bench: --plot: %w", err)
+		}
+		if !*asJSON && !*benchfmt {
+			fmt.Fprintf(stdout, "plot: %s\n", *plotPath)
+		}
 	}
 	return nil
 }
@@ -220,17 +358,24 @@ func openEngine(backend string, threads int) (*engine.Engine, error) {
 	return engine.New(engine.Config{Backend: backend, Options: engine.Options{Threads: threads}})
 }
 
-func benchCases(suite string, shapes []string, size int) ([]benchCase, error) {
-	if size < 1 {
-		return nil, usagef("bench: --size must be positive")
+// benchCases returns the cases of a suite; sizes are the element counts of
+// the streaming ops (nil: streamSizes).
+func benchCases(suite string, shapes []string, sizes []int) ([]benchCase, error) {
+	for _, s := range sizes {
+		if s < 1 {
+			return nil, usagef("bench: --size must be positive")
+		}
 	}
-	gemmShapes := func(def []string) ([]benchCase, error) {
-		if len(shapes) == 0 {
-			shapes = def
+	if len(sizes) == 0 {
+		sizes = streamSizes
+	}
+	parse := func(def []string, f func(string) (benchCase, error)) ([]benchCase, error) {
+		if len(shapes) > 0 {
+			def = shapes
 		}
 		var cs []benchCase
-		for _, s := range shapes {
-			c, err := parseGemmShape(s)
+		for _, s := range def {
+			c, err := f(s)
 			if err != nil {
 				return nil, err
 			}
@@ -238,44 +383,45 @@ func benchCases(suite string, shapes []string, size int) ([]benchCase, error) {
 		}
 		return cs, nil
 	}
-	convShapes := func(def []string) ([]benchCase, error) {
-		if len(shapes) == 0 {
-			shapes = def
-		}
+	stream := func(ops ...string) []benchCase {
 		var cs []benchCase
-		for _, s := range shapes {
-			c, err := parseConvShape(s)
-			if err != nil {
-				return nil, err
+		for _, op := range ops {
+			for _, n := range sizes {
+				cs = append(cs, benchCase{op: op, size: n, shape: sizeShape(n)})
 			}
-			cs = append(cs, c)
 		}
-		return cs, nil
+		return cs
 	}
-	const resnet = "1x64x56x56,64x3x3,pad1"
 	switch suite {
 	case "gemm":
-		return gemmShapes([]string{"256x256x256", "512x512x512", "1024x1024x1024"})
+		return parse(gemmSuite(), parseGemmShape)
 	case "conv":
-		return convShapes([]string{resnet})
-	case "quantize", "dequantize":
+		return parse(resnet50Conv, parseConvShape)
+	case "quantize", "dequantize", "histogram", "all", "":
 		if len(shapes) > 0 {
+			if suite == "" || suite == "all" {
+				return nil, usagef("bench: --shape needs a suite (gemm or conv)")
+			}
 			return nil, usagef("bench: %s takes --size, not --shape", suite)
 		}
-		return []benchCase{{op: suite, size: size, shape: strconv.Itoa(size)}}, nil
-	case "":
-		if len(shapes) > 0 {
-			return nil, usagef("bench: --shape needs a suite (gemm or conv)")
-		}
-		cs, _ := gemmShapes([]string{"256x256x256", "512x512x512", "1024x1024x1024"})
-		shapes = nil
-		cv, _ := convShapes([]string{resnet})
-		cs = append(cs, cv...)
-		cs = append(cs, benchCase{op: "quantize", size: size, shape: strconv.Itoa(size)},
-			benchCase{op: "dequantize", size: size, shape: strconv.Itoa(size)})
-		return cs, nil
+	default:
+		return nil, usagef("bench: unknown suite %q (gemm, conv, quantize, dequantize, histogram, all, or none for the quick suite)", suite)
 	}
-	return nil, usagef("bench: unknown suite %q (gemm, conv, quantize, dequantize, or none for the quick suite)", suite)
+	switch suite {
+	case "quantize", "dequantize":
+		return stream(suite), nil
+	case "histogram":
+		return stream("histogram", "minmax"), nil
+	case "all":
+		cs, _ := parse(gemmSuite(), parseGemmShape)
+		cv, _ := parse(resnet50Conv, parseConvShape)
+		cs = append(cs, cv...)
+		return append(cs, stream("quantize", "dequantize", "histogram", "minmax")...), nil
+	}
+	cs, _ := parse(quickGemm, parseGemmShape)
+	cv, _ := parse(quickConv, parseConvShape)
+	cs = append(cs, cv...)
+	return append(cs, stream("quantize", "dequantize", "histogram", "minmax")...), nil
 }
 
 const maxBenchDim = 1 << 16
@@ -399,8 +545,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 	}()
 	b := eng.NewBatch()
 	var ops float64   // operations per run (GEMM and conv)
-	var bytes float64 // bytes moved per run (quantize, dequantize)
-	var baseline func() error
+	var bytes float64 // bytes moved per run (quantize, dequantize, histogram, minmax)
 	switch c.op {
 	case "gemm":
 		r.Output = o.output
@@ -420,9 +565,6 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		}
 		inputs = append(inputs, y)
 		ops = 2 * float64(c.m) * float64(c.n) * float64(c.k)
-		if o.baseline {
-			baseline = sgemmBaseline(c.m, c.k, c.n, 1)
-		}
 	case "conv":
 		r.Output = o.output
 		x, err := upload(eng, qtensor.Uint8, []int{c.cn, c.cc, c.ch, c.cw}, qtensor.TensorParams(benchAScale, 128), benchData(c.cn*c.cc*c.ch*c.cw, 3, randU8))
@@ -444,10 +586,10 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		}
 		inputs = append(inputs, y)
 		oh, ow := y.Dim(2), y.Dim(3)
-		ops = 2 * float64(c.cn) * float64(c.co) * float64(oh*ow) * float64(cg*c.kh*c.kw)
-		if o.baseline {
-			baseline = sgemmBaseline(c.co/c.group, cg*c.kh*c.kw, oh*ow, c.cn*c.group)
+		if eh, ew := convOut(c); eh != oh || ew != ow {
+			return r, fmt.Errorf("bench: conv %s: output %dx%d, expected %dx%d", c.shape, oh, ow, eh, ew)
 		}
+		ops = 2 * float64(c.cn) * float64(c.co) * float64(oh*ow) * float64(cg*c.kh*c.kw)
 	case "quantize":
 		x, err := eng.UploadFloat32([]int{c.size}, randF32(c.size, 5, -2.5, 2.5))
 		if err != nil {
@@ -474,6 +616,27 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		inputs = append(inputs, y)
 		bytes = 5 * float64(c.size)
 		r.Output = "float32"
+	case "histogram", "minmax":
+		x, err := eng.UploadFloat32([]int{c.size}, randF32(c.size, 9, -2.5, 2.5))
+		if err != nil {
+			return r, err
+		}
+		inputs = append(inputs, x)
+		var y *engine.Tensor
+		if c.op == "histogram" {
+			// The calibration histogram: bin width 2^-8, 2048 bins from
+			// grid index -1024 (values in [-4, 4)).
+			y, err = b.HistogramAligned(x, -8, -1024, 2048)
+			r.Output = "2048 bins"
+		} else {
+			y, err = b.MinMax(x, -1)
+			r.Output = "min/max"
+		}
+		if err != nil {
+			return r, engineErr(err)
+		}
+		inputs = append(inputs, y)
+		bytes = 4 * float64(c.size)
 	default:
 		return r, fmt.Errorf("bench: unknown op %q", c.op)
 	}
@@ -493,31 +656,41 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		return r, err
 	}
 	r.Runs, r.Seconds, r.MinSeconds, r.MaxSeconds, r.MADSeconds = st.runs, st.median, st.min, st.max, st.mad
+	r.times = st.times
 	if len(dev) > 0 {
-		r.DeviceSeconds = median(dev)
+		// The warm-up run's device time comes first when it was not timed.
+		r.devTimes = dev[len(dev)-min(len(dev), st.runs):]
+		r.DeviceSeconds = median(r.devTimes)
 	}
 	if ops > 0 {
 		r.GOPS = ops / r.Seconds / 1e9
+		r.Ops = ops
 	}
 	if bytes > 0 {
 		r.GBps = bytes / r.Seconds / 1e9
-	}
-	if baseline != nil {
-		threads := o.threads
-		if threads == 0 {
-			threads = runtime.GOMAXPROCS(0)
-		}
-		prev := runtime.GOMAXPROCS(threads)
-		fst, err := measure(ctx, o, baseline)
-		runtime.GOMAXPROCS(prev)
-		if err != nil {
-			return r, err
-		}
-		r.F32Seconds = fst.median
-		r.F32GFLOPS = ops / fst.median / 1e9
-		r.Ratio = r.GOPS / r.F32GFLOPS
+		r.Elements = c.size
 	}
 	return r, nil
+}
+
+// convOut returns the output height and width of a conv case.
+func convOut(c benchCase) (oh, ow int) {
+	return (c.ch+2*c.pad-c.kh)/c.stride + 1, (c.cw+2*c.pad-c.kw)/c.stride + 1
+}
+
+// sgemmBaselineFor returns the float32 baseline of a GEMM or conv case
+// and its operations per run (nil for the other ops).
+func sgemmBaselineFor(c benchCase) (func() error, float64) {
+	switch c.op {
+	case "gemm":
+		return sgemmBaseline(c.m, c.k, c.n, 1), 2 * float64(c.m) * float64(c.n) * float64(c.k)
+	case "conv":
+		oh, ow := convOut(c)
+		cg := c.cc / c.group
+		return sgemmBaseline(c.co/c.group, cg*c.kh*c.kw, oh*ow, c.cn*c.group),
+			2 * float64(c.cn) * float64(c.co) * float64(oh*ow) * float64(cg*c.kh*c.kw)
+	}
+	return nil, 0
 }
 
 // sgemmBaseline returns a function that runs count float32 GEMMs of
@@ -538,6 +711,7 @@ func sgemmBaseline(m, k, n, count int) func() error {
 type timing struct {
 	runs                  int
 	median, min, max, mad float64
+	times                 []float64 // every timed run, in order
 }
 
 // measure runs fn once to warm up, then at least o.minRuns times and for
@@ -576,7 +750,7 @@ func measure(ctx context.Context, o benchOptions, fn func() error) (timing, erro
 	for i, t := range ts {
 		dev[i] = math.Abs(t - med)
 	}
-	return timing{runs: len(ts), median: med, min: slices.Min(ts), max: slices.Max(ts), mad: median(dev)}, nil
+	return timing{runs: len(ts), median: med, min: slices.Min(ts), max: slices.Max(ts), mad: median(dev), times: ts}, nil
 }
 
 func median(v []float64) float64 {

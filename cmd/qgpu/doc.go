@@ -8,7 +8,7 @@
 //
 //	run          evaluate one ONNX quantization op on .npy files
 //	devices      list the compiled-in backends and their devices
-//	bench        time GEMM, convolution, quantize and dequantize
+//	bench        time GEMM, convolution, quantize, dequantize and histogram suites
 //	calibrate    choose scale and zero point from float data (minmax, histogram, KL, ...)
 //	conformance  check backends bit for bit against the CPU reference
 //	quantize     quantize a float tensor (.npy or .safetensors) to a .qt file

@@ -74,6 +74,18 @@ func printHelp(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %-12s %s\n", "version", "print the version")
 	fmt.Fprintf(w, "  %-12s %s\n", "help", "print this help, or a command's (qgpu help run)")
+	fmt.Fprintln(w, "\nExamples:")
+	for _, e := range []string{
+		"qgpu devices",
+		"qgpu calibrate --in act.npy --method all --plot report.png",
+		"qgpu calibrate --in w.npy --method minmax --dtype int8 --scheme symmetric --axis 0 --json",
+		"qgpu quantize --in w.npy --dtype int8 --scheme symmetric --axis 0 --out w.qt",
+		"qgpu bench",
+		"qgpu bench gemm --backend cpu --backend vulkan --plot gemm.png",
+		"qgpu bench --benchfmt --runs 10 > new.txt && benchstat old.txt new.txt",
+	} {
+		fmt.Fprintln(w, "  "+e)
+	}
 	fmt.Fprintln(w, "\nRun 'qgpu <command> -h' for a command's flags and examples.")
 	fmt.Fprintln(w, "Exit status: 0 success, 1 failure, 2 usage error (bad flags, arguments or files).")
 }

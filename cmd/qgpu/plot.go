@@ -1,11 +1,16 @@
 package main
 
 import (
+	"errors"
 	"io"
+	"math"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
@@ -49,4 +54,103 @@ func savePlots(path string, w, h vg.Length, plots ...*plot.Plot) error {
 		_, err := c.WriteTo(out)
 		return err
 	})
+}
+
+// plotBench draws the bench results: GOPS against operations per run for
+// GEMM and conv (with the float32 baselines dashed), and GB/s against
+// elements for the streaming ops; one series per op and backend, log x.
+func plotBench(path string, results []benchResult, m machine) error {
+	type series struct {
+		name   string
+		xy     plotter.XYs
+		dashed bool
+	}
+	var compute, memory []*series
+	find := func(list *[]*series, name string, dashed bool) *series {
+		for _, s := range *list {
+			if s.name == name {
+				return s
+			}
+		}
+		s := &series{name: name, dashed: dashed}
+		*list = append(*list, s)
+		return s
+	}
+	seenBase := map[string]bool{}
+	for _, r := range results {
+		switch {
+		case r.Ops > 0:
+			s := find(&compute, r.Op+" "+r.Backend, false)
+			s.xy = append(s.xy, plotter.XY{X: r.Ops, Y: r.GOPS})
+			if k := r.Op + "/" + r.Shape; r.F32GFLOPS > 0 && !seenBase[k] {
+				seenBase[k] = true
+				b := find(&compute, r.Op+" f32 (gonum)", true)
+				b.xy = append(b.xy, plotter.XY{X: r.Ops, Y: r.F32GFLOPS})
+			}
+		case r.Elements > 0:
+			s := find(&memory, r.Op+" "+r.Backend, false)
+			s.xy = append(s.xy, plotter.XY{X: float64(r.Elements), Y: r.GBps})
+		}
+	}
+	mk := func(list []*series, title, xl, yl string) (*plot.Plot, error) {
+		p := plot.New()
+		p.Title.Text = title
+		p.X.Label.Text = xl
+		p.Y.Label.Text = yl
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Legend.Top = true
+		p.Legend.Left = true
+		p.Add(plotter.NewGrid())
+		xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+		for _, s := range list {
+			for _, v := range s.xy {
+				xlo, xhi, ylo, yhi = min(xlo, v.X), max(xhi, v.X), min(ylo, v.Y), max(yhi, v.Y)
+			}
+		}
+		// Pad the log x axis by a factor 2 each side; a log y axis when the
+		// rates span more than a factor 10 (int8 kernels against float32).
+		p.X.Min, p.X.Max = xlo/2, xhi*2
+		if ylo > 0 && yhi > 10*ylo {
+			p.Y.Scale = plot.LogScale{}
+			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+			p.Y.Min, p.Y.Max = ylo/2, yhi*4
+		} else {
+			p.Y.Min, p.Y.Max = 0, yhi*1.3
+		}
+		for i, s := range list {
+			sort.Slice(s.xy, func(a, b int) bool { return s.xy[a].X < s.xy[b].X })
+			l, pts, err := plotter.NewLinePoints(s.xy)
+			if err != nil {
+				return nil, err
+			}
+			l.Color, pts.Color = plotutil.Color(i), plotutil.Color(i)
+			pts.Shape = plotutil.Shape(i)
+			if s.dashed {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			}
+			p.Add(l, pts)
+			p.Legend.Add(s.name, l, pts)
+		}
+		return p, nil
+	}
+	var plots []*plot.Plot
+	if len(compute) > 0 {
+		p, err := mk(compute, "GEMM / conv: "+m.CPU, "operations per run (2·M·N·K)", "GOPS (f32: GFLOPS)")
+		if err != nil {
+			return err
+		}
+		plots = append(plots, p)
+	}
+	if len(memory) > 0 {
+		p, err := mk(memory, "quantize / dequantize / histogram", "elements", "GB/s")
+		if err != nil {
+			return err
+		}
+		plots = append(plots, p)
+	}
+	if len(plots) == 0 {
+		return errors.New("nothing to plot")
+	}
+	return savePlots(path, 7*vg.Inch, 5*vg.Inch, plots...)
 }

@@ -121,7 +121,7 @@ func (p Params) NumPairs(shape []int) (int, error) {
 		if shape[p.Axis] == 0 {
 			return 0, nil
 		}
-		nb := (shape[p.Axis] + p.BlockSize - 1) / p.BlockSize
+		nb := ceilDiv(shape[p.Axis], p.BlockSize)
 		return n / shape[p.Axis] * nb, nil
 	}
 	return 0, fmt.Errorf("%w: unknown granularity %d", ErrParams, p.Granularity)
@@ -183,7 +183,7 @@ func (p Params) Indexer(shape []int) Indexer {
 	ix.axisLen = shape[p.Axis]
 	if p.Granularity == PerBlock {
 		ix.blockSize = p.BlockSize
-		ix.nBlocks = (ix.axisLen + p.BlockSize - 1) / p.BlockSize
+		ix.nBlocks = ceilDiv(ix.axisLen, p.BlockSize)
 	}
 	return ix
 }
@@ -217,4 +217,13 @@ func NumElements(shape []int) (int, error) {
 		n *= d
 	}
 	return n, nil
+}
+
+// ceilDiv is ceil(a/b) for a >= 0, b > 0, without overflow.
+func ceilDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 {
+		q++
+	}
+	return q
 }

@@ -679,11 +679,16 @@ func plotCalibration(path string, h *calib.Histogram, results []*calibResult, ti
 	hp.LineStyle.Width = vg.Points(0.3)
 	hp.LineStyle.Color = color.Gray{Y: 120}
 	p.Add(hp)
-	ylo, yhi := 0.5, top*3
+	// Room above the bars for the legend; the x axis a little wider than
+	// the data so that the min/max lines stay visible.
+	ylo, yhi := 0.5, top*60
+	xlo, xhi := float64(g.Edge(first)), float64(g.Edge(last+1))
+	pad := (xhi - xlo) * 0.03
+	p.X.Min, p.X.Max = xlo-pad, xhi+pad
 	for i, r := range results {
 		c := plotutil.Color(i)
 		for k, v := range []float32{r.Range.Min[0], r.Range.Max[0]} {
-			l, err := plotter.NewLine(plotter.XYs{{X: float64(v), Y: ylo}, {X: float64(v), Y: yhi}})
+			l, err := plotter.NewLine(plotter.XYs{{X: float64(v), Y: ylo}, {X: float64(v), Y: top * 4}})
 			if err != nil {
 				return err
 			}

@@ -195,6 +195,13 @@ func TestCalibratePerChannel(t *testing.T) {
 	if rn := calibJSON(t, "--in", in, "--method", "minmax", "--axis", "-2", "--dtype", "int8", "--scheme", "symmetric"); !reflect.DeepEqual(rn.Scale, wantS) {
 		t.Errorf("--axis -2: %v", rn.Scale)
 	}
+	// Moving average per channel, 2 batches split along the outer axis
+	// (rows 0 and 1), c = 0.5: channel 0 [-1, 1] then [-3, 0.5] -> [-2, 0.75];
+	// channel 1 [0, 2], [1, 8] -> [0.5, 5]; channel 2 [4, 4], [-1, 2] -> [1.5, 3].
+	ma := calibJSON(t, "--in", in, "--method", "moving-average", "--axis", "1", "--batches", "2", "--averaging-constant", "0.5")
+	if !reflect.DeepEqual(ma.Range.Min, []float32{-2, 0.5, 1.5}) || !reflect.DeepEqual(ma.Range.Max, []float32{0.75, 5, 3}) {
+		t.Errorf("per-channel moving average: %v %v", ma.Range.Min, ma.Range.Max)
+	}
 	// Histogram methods per channel: each channel's result is the
 	// per-tensor result of that channel's values alone.
 	chans := [][]float32{{1, -1, -3, 0.5}, {2, 0, 8, 1}, {4, 4, -1, 2}}

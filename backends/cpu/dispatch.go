@@ -33,6 +33,11 @@ func (b *Backend) run(ctx context.Context, op engine.Op) error {
 		}
 		return gemmGeneric(ctx, op)
 	case *engine.Conv:
+		if !b.generic {
+			if done, err := b.convFast(ctx, op); done {
+				return err
+			}
+		}
 		return convGeneric(ctx, op)
 	case *engine.Add:
 		return addGeneric(op)

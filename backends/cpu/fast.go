@@ -1,0 +1,378 @@
+package cpu
+
+import (
+	"context"
+	"sync"
+	"unsafe"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
+	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// The fast GEMM and convolution paths run on the packed-panel kernels of
+// internal/gemm (AVX-512 VNNI, AVX2, or their pure-Go form) and are exact:
+//
+//	sum_k (a - azp[m]) (b - bzp[n]) = sum_k a*b' - azp[m]*colsum(b')[n]
+//	                                  - bzp'[n]*rowsum(a)[m] + K*azp[m]*bzp'[n]
+//
+// where b' = b for int8 B and b' = b - 128, bzp' = bzp - 128 for uint8 B
+// (the kernels take signed B). With a per-tensor A zero point and all
+// bzp' zero, the corrections and the int32 bias are one per-column offset
+// and the requantization or float epilogue is fused into the kernel;
+// otherwise the int32 product is corrected and finished by the same
+// epilogue code as the reference kernels (output.store).
+
+// packKey identifies a packed B matrix inside a buffer.
+type packKey struct {
+	off, k, n  int
+	unsigned   bool
+	transposed bool
+}
+
+// packCache holds the packed B matrices made from a buffer's contents. It
+// is emptied whenever the buffer is written (by the host or as an op's
+// output), so a packed matrix always matches the data.
+type packCache struct {
+	mu    sync.Mutex
+	packs map[packKey]*gemm.PackedB
+}
+
+func (c *packCache) invalidate() {
+	c.mu.Lock()
+	c.packs = nil
+	c.mu.Unlock()
+}
+
+// packed returns the K x N matrix at element offset off of tensor t packed
+// for the kernels, from the cache or newly packed. The matrix is stored
+// K x N row-major, or N x K (transposed: conv weights [O][C*KH*KW]) when
+// transposed is set. uint8 data is packed as b - 128.
+func packed(t *engine.Tensor, off, K, N int, transposed bool) (*gemm.PackedB, error) {
+	m := t.Buffer().(*buffer)
+	unsigned := t.DType() == qtensor.Uint8
+	key := packKey{off: t.Offset() + off, k: K, n: N, unsigned: unsigned, transposed: transposed}
+	m.cache.mu.Lock()
+	defer m.cache.mu.Unlock()
+	if p := m.cache.packs[key]; p != nil {
+		return p, nil
+	}
+	src := bytesOf(t)[off : off+K*N]
+	b := make([]int8, len(src))
+	for i, v := range src {
+		if unsigned {
+			b[i] = int8(v - 128)
+		} else {
+			b[i] = int8(v)
+		}
+	}
+	var p *gemm.PackedB
+	var err error
+	if transposed {
+		p, err = gemm.PackBT(b, K, K, N)
+	} else {
+		p, err = gemm.PackB(b, N, K, N)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.cache.packs == nil {
+		m.cache.packs = map[packKey]*gemm.PackedB{}
+	}
+	m.cache.packs[key] = p
+	return p, nil
+}
+
+func asInt8(b []byte) []int8 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int8)(unsafe.Pointer(&b[0])), len(b))
+}
+
+func asFloat32(b []byte) []float32 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
+
+func asInt32(b []byte) []int32 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
+
+// expand returns s as a slice of n entries (s has 1 or n).
+func expand[T any](s []T, n int) []T {
+	if len(s) == n {
+		return s
+	}
+	out := make([]T, n)
+	for i := range out {
+		out[i] = s[0]
+	}
+	return out
+}
+
+// product is one exact integer matrix product on the packed kernels:
+//
+//	acc[m][n] = sum_k (a[m][k] - azp[m]) * (b'[k][n] - bzp[n])
+//
+// a is M x K row-major (uint8, or int8 when signed), b' the packed signed
+// B, azp has 1 or M entries, bzp (the zero points of b') N entries. The
+// accumulators go through the epilogue ep with channel ch0+n for column n.
+type product struct {
+	a      []byte
+	signed bool
+	M, K   int
+	pb     *gemm.PackedB
+	azp    []int32
+	bzp    []int32
+	ep     *engine.Epilogue
+	ch0    int
+	yType  qtensor.DType
+	qmin   int32 // output range, ReLU applied (quantized outputs)
+	qmax   int32
+}
+
+// fusable reports whether run can finish the epilogue inside the kernel:
+// a per-tensor A zero point, all B zero points zero, the float rule.
+func (p *product) fusable() bool {
+	if len(p.azp) != 1 || p.ep.Fixed != nil {
+		return false
+	}
+	for _, z := range p.bzp {
+		if z != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// run computes the product into c (M x N int32, row stride N). When fused
+// (p.fusable()), the kernel also writes the finished outputs to dst (M x N
+// elements of p.yType, row stride N; for int32 outputs c itself is the
+// result, bias included). Otherwise store(m, n, acc) receives every
+// corrected accumulator, bias not yet added.
+func (b *Backend) runProduct(p *product, c []int32, dst []byte, store func(m, n int, acc int32)) error {
+	M, K, N := p.M, p.K, p.pb.N()
+	ep := p.ep
+	fuse := p.fusable()
+	cs := p.pb.ColSums()
+	opt := &gemm.Options{Threads: b.threads}
+	if len(p.azp) == 1 {
+		azp := p.azp[0]
+		off := make([]int32, N)
+		for n := range N {
+			off[n] = -azp*cs[n] + int32(K)*azp*p.bzp[n]
+			if fuse && ep.Bias != nil {
+				off[n] += engine.At(ep.Bias, p.ch0+n)
+			}
+		}
+		opt.ColOffset = off
+	}
+	if fuse {
+		switch ep.Output {
+		case engine.OutQuantized:
+			rq := &gemm.Requant{Mult: channels(ep.Mult, p.ch0, N), ZP: ep.YZP, QMin: p.qmin, QMax: p.qmax, LdOut: N}
+			if p.yType == qtensor.Uint8 {
+				rq.OutU8 = dst
+			} else {
+				rq.OutS8 = asInt8(dst)
+			}
+			opt.Requant = rq
+		case engine.OutFloat32:
+			fo := &gemm.FloatOut{Scale: channels(ep.Scale, p.ch0, N), Out: asFloat32(dst), LdOut: N}
+			if ep.FloatBias != nil {
+				fo.Bias = channels(ep.FloatBias, p.ch0, N)
+			}
+			opt.Float = fo
+		}
+	}
+	var err error
+	if p.signed {
+		err = gemm.GemmS8S8(c, N, asInt8(p.a), K, M, p.pb, opt)
+	} else {
+		err = gemm.GemmU8S8(c, N, p.a, K, M, p.pb, opt)
+	}
+	if err != nil || fuse {
+		return err
+	}
+	// Unfused: the corrections that depend on the row, then the epilogue.
+	var rowSums []int32
+	for _, z := range p.bzp {
+		if z != 0 {
+			rowSums = make([]int32, M)
+			if p.signed {
+				err = gemm.RowSumsS8(rowSums, asInt8(p.a), K, M, K)
+			} else {
+				err = gemm.RowSumsU8(rowSums, p.a, K, M, K)
+			}
+			if err != nil {
+				return err
+			}
+			break
+		}
+	}
+	for m := range M {
+		row := c[m*N : (m+1)*N]
+		for n := range N {
+			acc := row[n]
+			if len(p.azp) != 1 {
+				azp := p.azp[m]
+				acc += -azp*cs[n] + int32(K)*azp*p.bzp[n]
+			}
+			if rowSums != nil {
+				acc -= p.bzp[n] * rowSums[m]
+			}
+			store(m, n, acc)
+		}
+	}
+	return nil
+}
+
+// channels returns the N per-channel values of s (1 or all channels)
+// starting at channel ch0.
+func channels[T any](s []T, ch0, n int) []T {
+	if len(s) == 1 {
+		return expand(s, n)
+	}
+	return s[ch0 : ch0+n]
+}
+
+// signedZP returns the zero points of the signed B the kernels see: bzp,
+// minus 128 for uint8 B (b' = b - 128).
+func signedZP(zps []int32, ch0, n int, unsigned bool) []int32 {
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = engine.At(zps, ch0+i)
+		if unsigned {
+			out[i] -= 128
+		}
+	}
+	return out
+}
+
+// gemmFast runs op on the kernels; it returns false when the op needs the
+// reference kernel (K beyond the kernels' exact range).
+func (b *Backend) gemmFast(ctx context.Context, op *engine.Gemm) (bool, error) {
+	if op.K > gemm.MaxK || op.K == 0 {
+		return false, nil
+	}
+	M, K, N := op.M, op.K, op.N
+	out := newOutput(&op.Epilogue, op.Y)
+	p := &product{signed: op.A.DType() == qtensor.Int8, M: M, K: K, azp: op.AZP,
+		bzp: signedZP(op.BZP, 0, N, op.B.DType() == qtensor.Uint8), ep: &op.Epilogue, yType: op.Y.DType(), qmin: out.qmin, qmax: out.qmax}
+	a, y := bytesOf(op.A), bytesOf(op.Y)
+	esz := op.Y.DType().Bits() / 8
+	var work []int32
+	if op.Output != engine.OutInt32 {
+		work = make([]int32, M*N)
+	}
+	for bt := range op.Batch {
+		if err := ctx.Err(); err != nil {
+			return true, err
+		}
+		pb, err := packed(op.B, op.BIndex[bt]*K*N, K, N, false)
+		if err != nil {
+			return true, err
+		}
+		p.pb = pb
+		p.a = a[op.AIndex[bt]*M*K : (op.AIndex[bt]+1)*M*K]
+		yo := bt * M * N
+		c := work
+		if op.Output == engine.OutInt32 {
+			c = asInt32(y)[yo : yo+M*N]
+		}
+		err = b.runProduct(p, c, y[yo*esz:(yo+M*N)*esz], func(m, n int, acc int32) { out.store(yo+m*N+n, acc, n) })
+		if err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// convFast runs op as one GEMM per image and group on the kernels:
+// im2col rows (one per output pixel, padding cells set to the input zero
+// point so they contribute 0) times the group's weights, packed once. It
+// returns false when the op needs the reference kernel.
+func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
+	cg, og := op.C/op.Group, op.O/op.Group
+	K := cg * op.KH * op.KW
+	if K > gemm.MaxK || K == 0 {
+		return false, nil
+	}
+	P := op.OH * op.OW
+	out := newOutput(&op.Epilogue, op.Y)
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	esz := op.Y.DType().Bits() / 8
+	unsignedW := op.W.DType() == qtensor.Uint8
+	col := make([]byte, P*K)
+	c := make([]int32, P*og)
+	tmp := make([]byte, P*og*esz)
+	for n := range op.N {
+		for g := range op.Group {
+			if err := ctx.Err(); err != nil {
+				return true, err
+			}
+			im2col(col, x, op, n, g)
+			pb, err := packed(op.W, g*og*K, K, og, true)
+			if err != nil {
+				return true, err
+			}
+			ch0 := g * og
+			p := &product{a: col, signed: op.X.DType() == qtensor.Int8, M: P, K: K, pb: pb, azp: []int32{op.XZP},
+				bzp: signedZP(op.WZP, ch0, og, unsignedW), ep: &op.Epilogue, ch0: ch0, yType: op.Y.DType(), qmin: out.qmin, qmax: out.qmax}
+			base := (n*op.O + ch0) * P // Y index of (n, ch0, pixel 0)
+			err = b.runProduct(p, c, tmp, func(m, o int, acc int32) { out.store(base+o*P+m, acc, ch0+o) })
+			if err != nil {
+				return true, err
+			}
+			if !p.fusable() {
+				continue
+			}
+			// The kernel wrote pixel-major [P][og]; Y is channel-major.
+			src := tmp
+			if op.Output == engine.OutInt32 {
+				src = unsafe.Slice((*byte)(unsafe.Pointer(&c[0])), len(c)*4)
+			}
+			for m := range P {
+				for o := range og {
+					copy(y[(base+o*P+m)*esz:(base+o*P+m+1)*esz], src[(m*og+o)*esz:(m*og+o+1)*esz])
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// im2col fills col (P rows of K = Cg*KH*KW bytes, ordered c, kh, kw like
+// the weights) for image n and group g.
+func im2col(col, x []byte, op *engine.Conv, n, g int) {
+	cg := op.C / op.Group
+	K := cg * op.KH * op.KW
+	zp := byte(op.XZP)
+	for oh := range op.OH {
+		for ow := range op.OW {
+			row := col[(oh*op.OW+ow)*K : (oh*op.OW+ow+1)*K]
+			i := 0
+			for c := range cg {
+				plane := x[((n*op.C+g*cg+c)*op.H)*op.Wd:]
+				for kh := range op.KH {
+					ih := oh*op.StrideH - op.PadTop + kh*op.DilationH
+					for kw := range op.KW {
+						iw := ow*op.StrideW - op.PadLeft + kw*op.DilationW
+						if ih < 0 || ih >= op.H || iw < 0 || iw >= op.Wd {
+							row[i] = zp
+						} else {
+							row[i] = plane[ih*op.Wd+iw]
+						}
+						i++
+					}
+				}
+			}
+		}
+	}
+}

@@ -447,3 +447,46 @@ func TestCalibratePlot(t *testing.T) {
 		t.Errorf("single method plot: %s", stderr)
 	}
 }
+
+// TestCalibrateAgainstTorch compares the CLI with PyTorch 1.13's observers
+// fed the same numpy.array_split batches (testdata/calib_torch/gen.py).
+func TestCalibrateAgainstTorch(t *testing.T) {
+	dir := filepath.Join("testdata", "calib_torch")
+	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Cases []struct {
+			Name      string
+			Args      []string
+			Scale     []float64
+			ZeroPoint []int32 `json:"zero_point"`
+		}
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	if len(fx.Cases) < 10 {
+		t.Fatalf("%d fixtures", len(fx.Cases))
+	}
+	for _, c := range fx.Cases {
+		args := append([]string(nil), c.Args...)
+		for i, a := range args {
+			if strings.HasSuffix(a, ".npy") {
+				args[i] = filepath.Join(dir, a)
+			}
+		}
+		r := calibJSON(t, args...)
+		if len(r.Scale) != len(c.Scale) || len(r.ZeroPoint) != len(c.ZeroPoint) {
+			t.Errorf("%s: %d/%d values, torch %d/%d", c.Name, len(r.Scale), len(r.ZeroPoint), len(c.Scale), len(c.ZeroPoint))
+			continue
+		}
+		for i := range c.Scale {
+			// torch's float32 scale, printed exactly as a float64.
+			if r.Scale[i] != float32(c.Scale[i]) || r.ZeroPoint[i] != c.ZeroPoint[i] {
+				t.Errorf("%s [%d]: scale %v zp %d, torch %v %d", c.Name, i, r.Scale[i], r.ZeroPoint[i], float32(c.Scale[i]), c.ZeroPoint[i])
+			}
+		}
+	}
+}

@@ -25,7 +25,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "bench", summary: "time GEMM, convolution, quantize and dequantize on a backend", run: cmdBench})
+	register(&command{name: "bench", summary: "time GEMM, conv, quantize, dequantize and calibration passes on backends", run: cmdBench})
 }
 
 // benchCase is one shape of one op to time.

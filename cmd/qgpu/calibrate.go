@@ -165,7 +165,7 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) error {
 	reduce := fs.Bool("reduce-range", false, "halve the integer range (PyTorch reduce_range)")
 	qmin := fs.Int("qmin", 0, "custom integer range: lowest value `A` (with --qmax)")
 	qmax := fs.Int("qmax", 0, "custom integer range: highest value `B` (with --qmin)")
-	avg := fs.Float64("averaging-constant", float64(calib.DefaultAveragingConstant), "moving-average constant `C` in (0, 1]")
+	avg := fs.Float64("averaging-constant", 0.01, "moving-average constant `C` in (0, 1]")
 	pct := fs.Float64("percentile", calib.DefaultPercentile*100, "percentile: percent `P` of the mass kept, in [50, 100]")
 	bins := fs.Int("bins", calib.DefaultBins, "histogram bins for the histogram methods")
 	backend := fs.String("backend", "cpu", "backend that runs the min/max and histogram passes")

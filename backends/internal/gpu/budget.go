@@ -1,0 +1,46 @@
+package gpu
+
+import "github.com/qgpu/qgpu/engine"
+
+// LoopBudget is the number of loop iterations Mesa's gallivm (llvmpipe, the
+// GL driver, and lavapipe) lets one shader invocation run: ONE counter
+// shared by every loop of the invocation is decremented at each loop
+// iteration (and once more when a loop exits), and every loop is left
+// silently once it reaches zero (LP_MAX_TGSI_LOOP_ITERATIONS). An op whose
+// kernels may need more gives wrong results there, not an error, so the
+// backends on such drivers refuse it (LoopIterations).
+const LoopBudget = 65535
+
+// LoopIterations returns an upper bound of the loop budget one invocation
+// of op's kernels uses, counting every iteration plus one per loop
+// execution (the count measured on llvmpipe). It mirrors the loop
+// structure of the kernels in shaders/src (the GEMM K loop and the conv
+// channel loop unrolled by 16, the pooling window row by 8, one invocation
+// per output word computing every element of the word) and must change
+// with them.
+func LoopIterations(op engine.Op) int64 {
+	// store is the budget of a kernel whose invocation loops over the pw
+	// elements of one output word, each of which costs per.
+	store := func(pw, per int64) int64 { return pw + 1 + pw*per }
+	unrolled := func(n, by int64) int64 { return n/by + 1 + n%by + 1 }
+	switch op := op.(type) {
+	case *engine.Gemm:
+		return store(pwOf(op.Y), unrolled(int64(op.K), 16))
+	case *engine.Conv:
+		kh, kw, cg := int64(op.KH), int64(op.KW), int64(op.C/op.Group)
+		return store(pwOf(op.Y), kh+1+kh*(kw+1+kw*unrolled(cg, 16)))
+	case *engine.Pool:
+		kh, kw := int64(op.KH), int64(op.KW)
+		return store(pwOf(op.Y), kh+1+kh*unrolled(kw, 8))
+	case *engine.Quantize:
+		return store(pwOf(op.Y), 25+1) // the exact-division variant's 25-step loop
+	case *engine.MinMax, *engine.Histogram:
+		// Grid-stride loops over at most 2^32 elements with at least
+		// 1024 groups of 256 (reduceGroups), and the histogram's
+		// shared-memory loops over at most 4099 bins.
+		return (1<<32)/(1024*256) + 1 + 2*(4099/256+2)
+	}
+	return 8 + 1 // one loop over the (at most 8) elements of an output word
+}
+
+func pwOf(t *engine.Tensor) int64 { return int64(perWord(t.DType())) }

@@ -33,8 +33,12 @@ type Backend struct {
 	align int // SSBO offset alignment in bytes (>= 4, divides 256)
 	dummy *glrt.Buffer
 
-	progs    map[string]*glrt.Program // kernel name -> program, read-only after open
-	exactDiv bool                     // quantize uses exactDivKernel
+	progs map[string]*glrt.Program // kernel name -> program, read-only after open
+	// loopLimited: the driver silently ends the loops of an invocation
+	// after gpu.LoopBudget iterations (llvmpipe); ops that may need more
+	// are unsupported.
+	loopLimited bool
+	exactDiv    bool // quantize uses exactDivKernel
 
 	// mu is held for reading by every operation that uses the context and
 	// for writing by Close.
@@ -94,6 +98,7 @@ func open(o engine.Options, cfg config) (*Backend, error) {
 		ctx.Close()
 		return nil, err
 	}
+	b.loopLimited = strings.Contains(strings.ToLower(b.caps.Renderer), "llvmpipe")
 	if err := b.checkLimits(); err != nil {
 		return fail(err)
 	}
@@ -222,8 +227,16 @@ func (b *Backend) deviceInfo(st selfTestResult) engine.DeviceInfo {
 		"kernel_quantize_division": div,
 		"division_selftest":        st.division,
 		"denormals":                st.denormals, // tests.CapDenormals: measured at open
+		"loop_budget":              loopBudget(b.loopLimited),
 	}
 	return engine.DeviceInfo{Backend: "opengl", Name: c.Renderer, Driver: c.Vendor + " " + c.Version, Kind: kind, Caps: caps}
+}
+
+func loopBudget(limited bool) string {
+	if limited {
+		return strconv.Itoa(gpu.LoopBudget) + " iterations per invocation (gallivm loop limiter)"
+	}
+	return "none known"
 }
 
 func yesNo(v bool) string {

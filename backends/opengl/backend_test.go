@@ -13,6 +13,7 @@ import (
 	"time"
 
 	_ "github.com/qgpu/qgpu/backends/cpu" // the fallback of auto selection
+	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 	"github.com/qgpu/qgpu/tests"
@@ -471,4 +472,82 @@ func TestConformanceExactDiv(t *testing.T) {
 			return op == "Quantize" || op == "DynamicQuantizeLinear"
 		},
 	})
+}
+
+// TestLoopBudget: on llvmpipe every loop of an invocation stops after
+// gpu.LoopBudget iterations in total. A max pool whose invocation needs
+// just under that must be exact; one that may need more must be refused
+// (ErrUnsupported), not computed wrong.
+func TestLoopBudget(t *testing.T) {
+	e := newEngine(t, nil)
+	ref, err := engine.New(tests.Reference())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	be := e.Backend().(*Backend)
+	pool := func(eng *engine.Engine, kh, kw int) (*engine.Tensor, *engine.Batch, error) {
+		// 4 windows of kh x kw cells side by side: one invocation computes
+		// all four int8 outputs of its word. The largest values sit in the
+		// windows' last cells.
+		r := rand.New(rand.NewPCG(uint64(kw), 5))
+		w := kw + 3
+		h := must(qtensor.New(qtensor.Int8, []int{1, 1, kh, w}, qtensor.TensorParams(1, 0)))
+		for i := range kh * w {
+			h.Set(i, int32(r.IntN(150)-100))
+		}
+		for i := range 4 {
+			h.Set((kh-1)*w+kw-1+i, int32(124+i))
+		}
+		x, err := eng.Upload(h)
+		if err != nil {
+			return nil, nil, err
+		}
+		b := eng.NewBatch()
+		y, err := b.MaxPool(x, engine.PoolOptions{Kernel: []int{kh, kw}})
+		return y, b, err
+	}
+	type win struct{ kh, kw int }
+	under, over := win{2, 48000}, win{4, 40000}
+	for _, c := range []win{under, over} {
+		kh, kw := c.kh, c.kw
+		y, b, err := pool(e, kh, kw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := b.Ops()[0]
+		n := gpu.LoopIterations(op)
+		if (n <= gpu.LoopBudget) != (c == under) {
+			t.Fatalf("window %dx%d: estimate %d against budget %d", kh, kw, n, gpu.LoopBudget)
+		}
+		err = b.Run(context.Background())
+		if c == over && be.loopLimited {
+			if !errors.Is(err, engine.ErrUnsupported) {
+				t.Errorf("window %dx%d (estimate %d) on %s: Run = %v, want ErrUnsupported", kh, kw, n, be.caps.Renderer, err)
+			}
+			// What the guard prevents: the same launch run directly.
+			if err := be.Run(context.Background(), b.Ops()); err != nil {
+				t.Fatal(err)
+			}
+			got := must(e.Download(y))
+			t.Logf("window %dx%d without the guard: maxima %d %d %d %d (want 124 125 126 127)", kh, kw, got.At(0), got.At(1), got.At(2), got.At(3))
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ry, rb, err := pool(ref, kh, kw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rb.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got, want := must(e.Download(y)), must(ref.Download(ry))
+		for i := range 4 {
+			if got.At(i) != want.At(i) || want.At(i) != int32(124+i) {
+				t.Errorf("window %dx%d (estimate %d): max %d = %d, reference %d, want %d", kh, kw, n, i, got.At(i), want.At(i), 124+i)
+			}
+		}
+	}
 }

@@ -6,6 +6,18 @@
 // offset; 21.. epilogue.
 #include_epilogue
 
+#define LD_U8(B, i) int(bitfieldExtract((B)[(i) >> 2], int(((i) & 3u) * 8u), 8))
+#define LD_S8(B, i) bitfieldExtract(int((B)[(i) >> 2]), int(((i) & 3u) * 8u), 8)
+#define GEMM_TERM(LA, LB, k) ((LA(BX, ao + (k)) - azp) * (LB(BW, bo + (k) * N) - bzp))
+#define GEMM_LOOP(LA, LB) \
+    for (; k + 16u <= K; k += 16u) { \
+        acc += GEMM_TERM(LA, LB, k) + GEMM_TERM(LA, LB, k + 1u) + GEMM_TERM(LA, LB, k + 2u) + GEMM_TERM(LA, LB, k + 3u) \
+             + GEMM_TERM(LA, LB, k + 4u) + GEMM_TERM(LA, LB, k + 5u) + GEMM_TERM(LA, LB, k + 6u) + GEMM_TERM(LA, LB, k + 7u) \
+             + GEMM_TERM(LA, LB, k + 8u) + GEMM_TERM(LA, LB, k + 9u) + GEMM_TERM(LA, LB, k + 10u) + GEMM_TERM(LA, LB, k + 11u) \
+             + GEMM_TERM(LA, LB, k + 12u) + GEMM_TERM(LA, LB, k + 13u) + GEMM_TERM(LA, LB, k + 14u) + GEMM_TERM(LA, LB, k + 15u); \
+    } \
+    for (; k < K; k++) acc += GEMM_TERM(LA, LB, k);
+
 uint valueAt(uint i) {
     uint M = PU(1), K = PU(2), N = PU(3);
     uint at = PU(4) & 0xffu, bt = PU(4) >> 8;
@@ -19,15 +31,14 @@ uint valueAt(uint i) {
     int acc = 0;
     // Unrolled by 16 (common.glsl: loop budget). K < 2^17 (the engine's
     // accumulator bound), so at most 2^13 + 15 iterations per element.
-#define GEMM_TERM(k) ((LOADQ(BX, at, ao + (k)) - azp) * (LOADQ(BW, bt, bo + (k) * N) - bzp))
+    // One loop per operand-type pair: a LOADQ switching on the type inside
+    // the loop costs every arm on SIMD-style drivers (llvmpipe: ~10x).
     uint k = 0u;
-    for (; k + 16u <= K; k += 16u) {
-        acc += GEMM_TERM(k) + GEMM_TERM(k + 1u) + GEMM_TERM(k + 2u) + GEMM_TERM(k + 3u)
-             + GEMM_TERM(k + 4u) + GEMM_TERM(k + 5u) + GEMM_TERM(k + 6u) + GEMM_TERM(k + 7u)
-             + GEMM_TERM(k + 8u) + GEMM_TERM(k + 9u) + GEMM_TERM(k + 10u) + GEMM_TERM(k + 11u)
-             + GEMM_TERM(k + 12u) + GEMM_TERM(k + 13u) + GEMM_TERM(k + 14u) + GEMM_TERM(k + 15u);
+    if (at == T_U8) {
+        if (bt == T_I8) { GEMM_LOOP(LD_U8, LD_S8) } else { GEMM_LOOP(LD_U8, LD_U8) }
+    } else {
+        if (bt == T_I8) { GEMM_LOOP(LD_S8, LD_S8) } else { GEMM_LOOP(LD_S8, LD_U8) }
     }
-    for (; k < K; k++) acc += GEMM_TERM(k);
     return epilogue(acc, n);
 }
 

@@ -25,9 +25,14 @@ import (
 
 // packKey identifies a packed B matrix inside a buffer.
 type packKey struct {
-	off, k, n  int
-	unsigned   bool
-	transposed bool
+	off, k, n int
+	unsigned  bool
+	layout    layout
+}
+
+// layout is how a B matrix is stored in its tensor.
+type layout struct {
+	convKH, convKW int // 0: a K x N row-major GEMM operand; else conv weights [N][C][KH][KW], K = C*KH*KW
 }
 
 // packCache holds the packed B matrices made from a buffer's contents. It
@@ -45,13 +50,14 @@ func (c *packCache) invalidate() {
 }
 
 // packed returns the K x N matrix at element offset off of tensor t packed
-// for the kernels, from the cache or newly packed. The matrix is stored
-// K x N row-major, or N x K (transposed: conv weights [O][C*KH*KW]) when
-// transposed is set. uint8 data is packed as b - 128.
-func packed(t *engine.Tensor, off, K, N int, transposed bool) (*gemm.PackedB, error) {
+// for the kernels, from the cache or newly packed. A GEMM operand is stored
+// K x N row-major; convolution weights are [N][C][KH][KW] and are packed
+// with K ordered (kh, kw, c) to match im2colNHWC. uint8 data is packed as
+// b - 128.
+func packed(t *engine.Tensor, off, K, N int, l layout) (*gemm.PackedB, error) {
 	m := t.Buffer().(*buffer)
 	unsigned := t.DType() == qtensor.Uint8
-	key := packKey{off: t.Offset() + off, k: K, n: N, unsigned: unsigned, transposed: transposed}
+	key := packKey{off: t.Offset() + off, k: K, n: N, unsigned: unsigned, layout: l}
 	m.cache.mu.Lock()
 	defer m.cache.mu.Unlock()
 	if p := m.cache.packs[key]; p != nil {
@@ -68,8 +74,19 @@ func packed(t *engine.Tensor, off, K, N int, transposed bool) (*gemm.PackedB, er
 	}
 	var p *gemm.PackedB
 	var err error
-	if transposed {
-		p, err = gemm.PackBT(b, K, K, N)
+	if l.convKH > 0 {
+		// [o][c][kh][kw] -> [o][kh][kw][c], then pack as N x K.
+		khw := l.convKH * l.convKW
+		cg := K / khw
+		r := make([]int8, len(b))
+		for o := range N {
+			for c := range cg {
+				for k := range khw {
+					r[o*K+k*cg+c] = b[o*K+c*khw+k]
+				}
+			}
+		}
+		p, err = gemm.PackBT(r, K, K, N)
 	} else {
 		p, err = gemm.PackB(b, N, K, N)
 	}
@@ -275,7 +292,7 @@ func (b *Backend) gemmFast(ctx context.Context, op *engine.Gemm) (bool, error) {
 		if err := ctx.Err(); err != nil {
 			return true, err
 		}
-		pb, err := packed(op.B, op.BIndex[bt]*K*N, K, N, false)
+		pb, err := packed(op.B, op.BIndex[bt]*K*N, K, N, layout{})
 		if err != nil {
 			return true, err
 		}
@@ -309,21 +326,29 @@ func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	esz := op.Y.DType().Bits() / 8
 	unsignedW := op.W.DType() == qtensor.Uint8
-	col := make([]byte, P*K)
-	c := make([]int32, P*og)
-	tmp := make([]byte, P*og*esz)
+	col := scratch(&colPool, P*K)
+	defer colPool.Put(col)
+	hbuf := scratch(&hwcPool, op.H*op.Wd*cg)
+	defer hwcPool.Put(hbuf)
+	hwc := *hbuf
+	cbuf := scratch(&accPool, 4*P*og)
+	defer accPool.Put(cbuf)
+	c := asInt32(*cbuf)
+	tbuf := scratch(&outPool, P*og*esz)
+	defer outPool.Put(tbuf)
+	tmp := *tbuf
 	for n := range op.N {
 		for g := range op.Group {
 			if err := ctx.Err(); err != nil {
 				return true, err
 			}
-			im2col(col, x, op, n, g)
-			pb, err := packed(op.W, g*og*K, K, og, true)
+			im2colNHWC(*col, hwc, x, op, n, g)
+			pb, err := packed(op.W, g*og*K, K, og, layout{convKH: op.KH, convKW: op.KW})
 			if err != nil {
 				return true, err
 			}
 			ch0 := g * og
-			p := &product{a: col, signed: op.X.DType() == qtensor.Int8, M: P, K: K, pb: pb, azp: []int32{op.XZP},
+			p := &product{a: *col, signed: op.X.DType() == qtensor.Int8, M: P, K: K, pb: pb, azp: []int32{op.XZP},
 				bzp: signedZP(op.WZP, ch0, og, unsignedW), ep: &op.Epilogue, ch0: ch0, yType: op.Y.DType(), qmin: out.qmin, qmax: out.qmax}
 			base := (n*op.O + ch0) * P // Y index of (n, ch0, pixel 0)
 			err = b.runProduct(p, c, tmp, func(m, o int, acc int32) { out.store(base+o*P+m, acc, ch0+o) })
@@ -334,45 +359,83 @@ func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
 				continue
 			}
 			// The kernel wrote pixel-major [P][og]; Y is channel-major.
-			src := tmp
-			if op.Output == engine.OutInt32 {
-				src = unsafe.Slice((*byte)(unsafe.Pointer(&c[0])), len(c)*4)
-			}
-			for m := range P {
-				for o := range og {
-					copy(y[(base+o*P+m)*esz:(base+o*P+m+1)*esz], src[(m*og+o)*esz:(m*og+o+1)*esz])
-				}
+			switch {
+			case op.Output == engine.OutInt32:
+				transpose(asInt32(y)[base:base+og*P], c, P, og)
+			case esz == 4:
+				transpose(asInt32(y)[base:base+og*P], asInt32(tmp), P, og)
+			default:
+				transpose(y[base:base+og*P], tmp, P, og)
 			}
 		}
 	}
 	return true, nil
 }
 
-// im2col fills col (P rows of K = Cg*KH*KW bytes, ordered c, kh, kw like
-// the weights) for image n and group g.
-func im2col(col, x []byte, op *engine.Conv, n, g int) {
+// im2colNHWC fills col with P rows of K = KH*KW*Cg bytes, ordered (kh,
+// kw, c), for image n and group g: the group's channels are first copied
+// to hwc as [H][W][Cg], so every (kh, kw) of a row is one contiguous copy
+// of Cg bytes (or Cg zero points where the window leaves the input).
+func im2colNHWC(col, hwc, x []byte, op *engine.Conv, n, g int) {
 	cg := op.C / op.Group
+	H, W := op.H, op.Wd
+	for c := range cg {
+		plane := x[(n*op.C+g*cg+c)*H*W : (n*op.C+g*cg+c+1)*H*W]
+		for i, v := range plane {
+			hwc[i*cg+c] = v
+		}
+	}
 	K := cg * op.KH * op.KW
 	zp := byte(op.XZP)
 	for oh := range op.OH {
 		for ow := range op.OW {
 			row := col[(oh*op.OW+ow)*K : (oh*op.OW+ow+1)*K]
-			i := 0
-			for c := range cg {
-				plane := x[((n*op.C+g*cg+c)*op.H)*op.Wd:]
-				for kh := range op.KH {
-					ih := oh*op.StrideH - op.PadTop + kh*op.DilationH
-					for kw := range op.KW {
-						iw := ow*op.StrideW - op.PadLeft + kw*op.DilationW
-						if ih < 0 || ih >= op.H || iw < 0 || iw >= op.Wd {
-							row[i] = zp
-						} else {
-							row[i] = plane[ih*op.Wd+iw]
+			j := 0
+			iw0 := ow*op.StrideW - op.PadLeft
+			inside := iw0 >= 0 && iw0+(op.KW-1)*op.DilationW < W
+			for kh := range op.KH {
+				ih := oh*op.StrideH - op.PadTop + kh*op.DilationH
+				if inside && op.DilationW == 1 && ih >= 0 && ih < H {
+					// The whole kw run is inside and contiguous in hwc.
+					copy(row[j:j+op.KW*cg], hwc[(ih*W+iw0)*cg:])
+					j += op.KW * cg
+					continue
+				}
+				for kw := range op.KW {
+					iw := ow*op.StrideW - op.PadLeft + kw*op.DilationW
+					dst := row[j : j+cg]
+					if ih < 0 || ih >= H || iw < 0 || iw >= W {
+						for i := range dst {
+							dst[i] = zp
 						}
-						i++
+					} else {
+						copy(dst, hwc[(ih*W+iw)*cg:])
 					}
+					j += cg
 				}
 			}
 		}
 	}
+}
+
+// transpose writes src (rows x cols, row-major) to dst as cols x rows.
+func transpose[T any](dst, src []T, rows, cols int) {
+	for r := range rows {
+		for c, v := range src[r*cols : (r+1)*cols] {
+			dst[c*rows+r] = v
+		}
+	}
+}
+
+// Scratch buffers of the convolution path, reused across calls.
+var colPool, accPool, outPool, hwcPool sync.Pool
+
+// scratch returns a buffer of n bytes from pool (contents undefined).
+func scratch(pool *sync.Pool, n int) *[]byte {
+	if p, ok := pool.Get().(*[]byte); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]byte, n)
+	return &b
 }

@@ -551,3 +551,38 @@ func TestLoopBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestSelfTestSensitivity: the division self-test's pairs must catch a
+// quotient that is not correctly rounded. The torch mode multiplies by the
+// float32 reciprocal, which PLATFORM.md measured wrong near ties: on the
+// same pairs it must disagree with qtensor.Quantize (and agree with
+// qtensor.QuantizeTorch, which checks the harness itself).
+func TestSelfTestSensitivity(t *testing.T) {
+	e := newEngine(t, nil)
+	be := e.Backend().(*Backend)
+	xs, ss := divisionPairs()
+	inv := make([]float32, len(ss))
+	for i, s := range ss {
+		inv[i] = 1 / s
+	}
+	q, err := be.quantizeInt8(xs, inv, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onnx, torch := 0, 0
+	for i := range xs {
+		if q[i] != qtensor.Quantize(xs[i], ss[i], 0, -128, 127) {
+			onnx++
+		}
+		if q[i] != qtensor.QuantizeTorch(xs[i], ss[i], 0, -128, 127) {
+			torch++
+		}
+	}
+	if onnx == 0 || torch != 0 {
+		t.Errorf("reciprocal quantization of %d near-tie pairs: %d differ from Quantize (want > 0), %d from QuantizeTorch (want 0)", len(xs), onnx, torch)
+	}
+	t.Logf("reciprocal products change %d of %d near-tie quantizations", onnx, len(xs))
+	if bad, err := be.divisionMismatches(xs, ss); err != nil || bad != 0 {
+		t.Errorf("division self-test on the open backend: %d mismatches, %v", bad, err)
+	}
+}

@@ -94,33 +94,68 @@ func (b *Backend) selfTest() (selfTestResult, error) {
 }
 
 // divisionMismatches quantizes xs[i] with scale ss[i] to int8 (zero point
-// 0) on the GPU and counts the results that differ from qtensor.Quantize.
+// 0) on the GPU and counts the results that differ from qtensor.Quantize,
+// plus the quotients x / s that are not correctly rounded.
 func (b *Backend) divisionMismatches(xs, ss []float32) (int, error) {
-	n := len(xs)
-	x := make([]byte, 4*n)
-	aux := make([]uint32, 0, 2*n)
-	for i := range xs {
-		binary.LittleEndian.PutUint32(x[4*i:], math.Float32bits(xs[i]))
-		aux = append(aux, math.Float32bits(ss[i]))
-	}
-	for range n {
-		aux = append(aux, 0) // zero points
-	}
-	var p [shaders.ParamWords]uint32
-	p[0], p[1], p[2], p[3] = uint32(n), uint32(qtensor.Int8), qmin8, 127
-	p[4], p[5], p[6] = uint32(qtensor.PerAxis), 1, uint32(n) // pair i for element i
-	p[9], p[10], p[11] = 0, 0, uint32(n)
-	y, err := b.rawDispatch("quantize", x, n, aux, p, (n/4+shaders.LocalSize-1)/shaders.LocalSize)
+	q, err := b.quantizeInt8(xs, ss, 0)
 	if err != nil {
 		return 0, err
 	}
 	bad := 0
 	for i := range xs {
-		if int32(int8(y[i])) != qtensor.Quantize(xs[i], ss[i], 0, -128, 127) {
+		if q[i] != qtensor.Quantize(xs[i], ss[i], 0, -128, 127) {
+			bad++
+		}
+	}
+	// Mode 3 writes the quotient bits: every one must be the correctly
+	// rounded float32 x / s (all of these quotients are normal), also where
+	// an error would not change the integer.
+	quot, err := b.quantizeInt8(xs, ss, 3)
+	if err != nil {
+		return 0, err
+	}
+	for i := range xs {
+		if uint32(quot[i]) != math.Float32bits(xs[i]/ss[i]) {
 			bad++
 		}
 	}
 	return bad, nil
+}
+
+// quantizeInt8 runs the quantize kernel (with the device's variant) over
+// xs with one scale word ss[i] per element (per axis, zero points 0, int8)
+// in the given mode: 0 quantize (x / s), 1 torch (x * s: pass reciprocals),
+// 3 the raw quotient bits. It returns the int8 results, or the quotient
+// words for mode 3.
+func (b *Backend) quantizeInt8(xs, ss []float32, mode uint32) ([]int32, error) {
+	n := len(xs)
+	x := make([]byte, 4*n)
+	aux := make([]uint32, 2*n) // scales, then zero points (0)
+	for i := range xs {
+		binary.LittleEndian.PutUint32(x[4*i:], math.Float32bits(xs[i]))
+		aux[i] = math.Float32bits(ss[i])
+	}
+	var p [shaders.ParamWords]uint32
+	p[0], p[1], p[2], p[3] = uint32(n), uint32(qtensor.Int8), qmin8, 127
+	p[4], p[5], p[6] = uint32(qtensor.PerAxis), 1, uint32(n) // pair i for element i
+	p[9], p[10], p[11] = mode, 0, uint32(n)
+	yBytes, items := n, (n+3)/4
+	if mode == 3 {
+		yBytes, items = 4*n, n
+	}
+	y, err := b.rawDispatch("quantize", x, yBytes, aux, p, (items+shaders.LocalSize-1)/shaders.LocalSize)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int32, n)
+	for i := range out {
+		if mode == 3 {
+			out[i] = int32(binary.LittleEndian.Uint32(y[4*i:]))
+		} else {
+			out[i] = int32(int8(y[i]))
+		}
+	}
+	return out, nil
 }
 
 // denormalProbe dequantizes q = 3 with the denormal scale 2^-130 (the

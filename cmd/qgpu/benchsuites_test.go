@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"io"
 	"os"
@@ -262,7 +263,8 @@ func TestBenchPlot(t *testing.T) {
 	var rs []benchResult
 	for _, b := range []string{"cpu", "vulkan"} {
 		for i, n := range []float64{128, 256, 512} {
-			rs = append(rs, benchResult{Op: "gemm", Backend: b, Shape: strconv.Itoa(i), Ops: 2 * n * n * n, GOPS: n / 10, F32GFLOPS: 5})
+			rs = append(rs, benchResult{Op: "gemm", Backend: b, Shape: fmt.Sprintf("%[1]dx%[1]dx%[1]d", int(n)), Ops: 2 * n * n * n, GOPS: n / 10, F32GFLOPS: 5},
+				benchResult{Op: "gemm", Backend: b, Shape: fmt.Sprintf("16x%dx%d", int(n), i+100), Ops: 2 * 16 * n * float64(i+100), GOPS: n / 20, F32GFLOPS: 4})
 		}
 		rs = append(rs, benchResult{Op: "quantize", Backend: b, Elements: 1 << 20, GBps: 3},
 			benchResult{Op: "quantize", Backend: b, Elements: 1 << 24, GBps: 4})
@@ -283,7 +285,7 @@ func TestBenchPlot(t *testing.T) {
 			}
 		} else {
 			b, _ := io.ReadAll(f)
-			for _, want := range []string{"<svg", "gemm vulkan", "gemm f32 (gonum)", "quantize cpu"} {
+			for _, want := range []string{"<svg", "gemm vulkan square", "gemm cpu M=16", "gemm f32 (gonum)", "quantize cpu"} {
 				if !strings.Contains(string(b), want) {
 					t.Errorf("SVG lacks %q", want)
 				}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"path/filepath"
@@ -57,22 +58,23 @@ func savePlots(path string, w, h vg.Length, plots ...*plot.Plot) error {
 }
 
 // plotBench draws the bench results: GOPS against operations per run for
-// GEMM and conv (with the float32 baselines dashed), and GB/s against
+// GEMM (a line for the square sweep and one per row count M of the layer
+// shapes) and conv layers and float32 baselines (points), and GB/s against
 // elements for the streaming ops; one series per op and backend, log x.
 func plotBench(path string, results []benchResult, m machine) error {
 	type series struct {
 		name   string
 		xy     plotter.XYs
-		dashed bool
+		points bool // points only: shapes that are not a sweep
 	}
 	var compute, memory []*series
-	find := func(list *[]*series, name string, dashed bool) *series {
+	find := func(list *[]*series, name string, points bool) *series {
 		for _, s := range *list {
 			if s.name == name {
 				return s
 			}
 		}
-		s := &series{name: name, dashed: dashed}
+		s := &series{name: name, points: points}
 		*list = append(*list, s)
 		return s
 	}
@@ -80,7 +82,17 @@ func plotBench(path string, results []benchResult, m machine) error {
 	for _, r := range results {
 		switch {
 		case r.Ops > 0:
-			s := find(&compute, r.Op+" "+r.Backend, false)
+			// GEMM: the square sweep and each row count M of the layer
+			// shapes are separate lines; conv layers are points.
+			name, points := r.Op+" "+r.Backend, r.Op != "gemm"
+			if d, err := parseInts(r.Shape, "x"); r.Op == "gemm" && err == nil && len(d) == 3 {
+				if d[0] == d[1] && d[1] == d[2] {
+					name += " square"
+				} else {
+					name += fmt.Sprintf(" M=%d", d[0])
+				}
+			}
+			s := find(&compute, name, points)
 			s.xy = append(s.xy, plotter.XY{X: r.Ops, Y: r.GOPS})
 			if k := r.Op + "/" + r.Shape; r.F32GFLOPS > 0 && !seenBase[k] {
 				seenBase[k] = true
@@ -126,8 +138,11 @@ func plotBench(path string, results []benchResult, m machine) error {
 			}
 			l.Color, pts.Color = plotutil.Color(i), plotutil.Color(i)
 			pts.Shape = plotutil.Shape(i)
-			if s.dashed {
-				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			if s.points {
+				pts.Radius = vg.Points(3.5)
+				p.Add(pts)
+				p.Legend.Add(s.name, pts)
+				continue
 			}
 			p.Add(l, pts)
 			p.Legend.Add(s.name, l, pts)

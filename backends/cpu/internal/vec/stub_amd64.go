@@ -20,6 +20,14 @@ func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32)
 // dequantU8AVX512 dequantizes n uint8 values: dst[i] = float32(int32(src[i]) - zp) * scale.
 func dequantU8AVX512(dst *float32, src *byte, n int, scale float32, zp int32)
 
+// dequantS8NTAVX512 dequantizes n int8 values: dst[i] = float32(int32(src[i]) - zp) * scale.
+// It stores with VMOVNTPS: dst must be 64-byte aligned and n a multiple of 16.
+func dequantS8NTAVX512(dst *float32, src *byte, n int, scale float32, zp int32)
+
+// dequantU8NTAVX512 dequantizes n uint8 values: dst[i] = float32(int32(src[i]) - zp) * scale.
+// It stores with VMOVNTPS: dst must be 64-byte aligned and n a multiple of 16.
+func dequantU8NTAVX512(dst *float32, src *byte, n int, scale float32, zp int32)
+
 // requantAVX512 requantizes n int32 accumulators:
 // dst[i] = byte(int32(rint(min(max(float32(src[i]) * m, lo), hi))) + zp),
 // rint rounding half to even. m must not be NaN; lo, hi integers, lo <= hi.

@@ -3,6 +3,7 @@ package vec
 import (
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
@@ -73,16 +74,38 @@ func DequantizePerTensor(dst []float32, src []byte, signed bool, scale float32, 
 	if len(src) == 0 {
 		return
 	}
-	if useAVX512() {
-		if signed {
-			dequantS8AVX512(&dst[0], &src[0], len(src), scale, zp)
-		} else {
-			dequantU8AVX512(&dst[0], &src[0], len(src), scale, zp)
-		}
+	if !useAVX512() {
+		dequantizeGeneric(dst, src, signed, scale, zp)
 		return
 	}
-	dequantizeGeneric(dst, src, signed, scale, zp)
+	k, kNT := dequantU8AVX512, dequantU8NTAVX512
+	if signed {
+		k, kNT = dequantS8AVX512, dequantS8NTAVX512
+	}
+	if 4*len(src) >= ntMinBytes {
+		// Regular stores up to a 64-byte aligned dst, non-temporal stores
+		// for the whole vectors after it, regular stores for the rest.
+		head := int(-uintptr(unsafe.Pointer(&dst[0]))&63) / 4
+		if head < len(src) {
+			if head > 0 {
+				k(&dst[0], &src[0], head, scale, zp)
+			}
+			mid := (len(src) - head) &^ 15
+			kNT(&dst[head], &src[head], mid, scale, zp)
+			dst, src = dst[head+mid:], src[head+mid:]
+			if len(src) == 0 {
+				return
+			}
+		}
+	}
+	k(&dst[0], &src[0], len(src), scale, zp)
 }
+
+// ntMinBytes is the output size from which DequantizePerTensor stores with
+// non-temporal stores (no read for ownership of the destination lines, and
+// no cache pollution), like runtime.memmove does for copies of 1 MiB and
+// more. Below it the output stays in cache for the next op.
+const ntMinBytes = 1 << 20
 
 func dequantizeGeneric(dst []float32, src []byte, signed bool, scale float32, zp int32) {
 	for i, b := range src {

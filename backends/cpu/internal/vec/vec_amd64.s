@@ -340,6 +340,148 @@ dequantU8AVX512_done:
 	VZEROUPPER
 	RET
 
+// func dequantS8NTAVX512(dst *float32, src *byte, n int, scale float32, zp int32)
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+TEXT ·dequantS8NTAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        scale+24(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVL         zp+28(FP), BX
+	VPBROADCASTD BX, Z1
+
+dequantS8NTAVX512_loop64:
+	CMPQ      DX, $0x40
+	JB        dequantS8NTAVX512_loop16
+	VPMOVSXBD (CX), Z2
+	VPSUBD    Z1, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVNTPS  Z2, (AX)
+	VPMOVSXBD 16(CX), Z2
+	VPSUBD    Z1, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVNTPS  Z2, 64(AX)
+	VPMOVSXBD 32(CX), Z2
+	VPSUBD    Z1, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVNTPS  Z2, 128(AX)
+	VPMOVSXBD 48(CX), Z2
+	VPSUBD    Z1, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVNTPS  Z2, 192(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000100, AX
+	SUBQ      $0x40, DX
+	JMP       dequantS8NTAVX512_loop64
+
+dequantS8NTAVX512_loop16:
+	CMPQ      DX, $0x10
+	JB        dequantS8NTAVX512_tail
+	VPMOVSXBD (CX), Z2
+	VPSUBD    Z1, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVNTPS  Z2, (AX)
+	ADDQ      $0x00000010, CX
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x10, DX
+	JMP       dequantS8NTAVX512_loop16
+
+dequantS8NTAVX512_tail:
+	TESTQ       DX, DX
+	JZ          dequantS8NTAVX512_done
+	MOVL        $0x00000001, BX
+	ANDQ        $0x0f, DX
+	SHLXL       DX, BX, BX
+	DECL        BX
+	KMOVW       BX, K1
+	VPMOVSXBD.Z (CX), K1, Z2
+	VPSUBD      Z1, Z2, Z2
+	VCVTDQ2PS   Z2, Z2
+	VMULPS      Z0, Z2, Z2
+	VMOVUPS     Z2, K1, (AX)
+
+dequantS8NTAVX512_done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func dequantU8NTAVX512(dst *float32, src *byte, n int, scale float32, zp int32)
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE
+TEXT ·dequantU8NTAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        scale+24(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVL         zp+28(FP), BX
+	VPBROADCASTD BX, Z1
+
+dequantU8NTAVX512_loop64:
+	CMPQ      DX, $0x40
+	JB        dequantU8NTAVX512_loop16
+	VPMOVZXBD (CX), Z2
+	VPSUBD    Z1, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVNTPS  Z2, (AX)
+	VPMOVZXBD 16(CX), Z2
+	VPSUBD    Z1, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVNTPS  Z2, 64(AX)
+	VPMOVZXBD 32(CX), Z2
+	VPSUBD    Z1, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVNTPS  Z2, 128(AX)
+	VPMOVZXBD 48(CX), Z2
+	VPSUBD    Z1, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVNTPS  Z2, 192(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000100, AX
+	SUBQ      $0x40, DX
+	JMP       dequantU8NTAVX512_loop64
+
+dequantU8NTAVX512_loop16:
+	CMPQ      DX, $0x10
+	JB        dequantU8NTAVX512_tail
+	VPMOVZXBD (CX), Z2
+	VPSUBD    Z1, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVNTPS  Z2, (AX)
+	ADDQ      $0x00000010, CX
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x10, DX
+	JMP       dequantU8NTAVX512_loop16
+
+dequantU8NTAVX512_tail:
+	TESTQ       DX, DX
+	JZ          dequantU8NTAVX512_done
+	MOVL        $0x00000001, BX
+	ANDQ        $0x0f, DX
+	SHLXL       DX, BX, BX
+	DECL        BX
+	KMOVW       BX, K1
+	VPMOVZXBD.Z (CX), K1, Z2
+	VPSUBD      Z1, Z2, Z2
+	VCVTDQ2PS   Z2, Z2
+	VMULPS      Z0, Z2, Z2
+	VMOVUPS     Z2, K1, (AX)
+
+dequantU8NTAVX512_done:
+	SFENCE
+	VZEROUPPER
+	RET
+
 // func requantAVX512(dst *byte, src *int32, n int, m float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·requantAVX512(SB), NOSPLIT, $0-40

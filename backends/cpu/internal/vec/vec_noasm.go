@@ -20,6 +20,12 @@ func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32) {
 func dequantU8AVX512(dst *float32, src *byte, n int, scale float32, zp int32) {
 	panic("vec: no assembly")
 }
+func dequantS8NTAVX512(dst *float32, src *byte, n int, scale float32, zp int32) {
+	panic("vec: no assembly")
+}
+func dequantU8NTAVX512(dst *float32, src *byte, n int, scale float32, zp int32) {
+	panic("vec: no assembly")
+}
 func requantAVX512(dst *byte, src *int32, n int, m, lo, hi float32, zp int32) {
 	panic("vec: no assembly")
 }

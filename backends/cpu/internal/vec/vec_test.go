@@ -589,3 +589,45 @@ func ExampleQuantizePerTensor() {
 	fmt.Println(dst)
 	// Output: [10 12 10 210]
 }
+
+// TestDequantizeLarge covers the non-temporal store path (outputs of at
+// least ntMinBytes) with destinations at every float offset from a 64-byte
+// boundary, so that the aligned head, the non-temporal middle and the tail
+// all run.
+func TestDequantizeLarge(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		n := ntMinBytes/4 + 37
+		src := make([]byte, n+16)
+		for i := range src {
+			src[i] = byte(rng.Uint32())
+		}
+		for _, signed := range []bool{true, false} {
+			for off := range 17 {
+				buf, check := guarded[uint32](n+16, 0xDEADBEEF)
+				dst := f32s(buf)[off : off+n]
+				DequantizePerTensor(dst, src[off:off+n], signed, 0.0625, 3)
+				check(t)
+				for i := range buf[:off] {
+					if buf[i] != 0xDEADBEEF {
+						t.Fatalf("off=%d: write before dst at %d", off, i)
+					}
+				}
+				for i := off + n; i < len(buf); i++ {
+					if buf[i] != 0xDEADBEEF {
+						t.Fatalf("off=%d: write after dst at %d", off, i)
+					}
+				}
+				for i, b := range src[off : off+n] {
+					q := int32(b)
+					if signed {
+						q = int32(int8(b))
+					}
+					if w := qtensor.Dequantize(q, 3, 0.0625); dst[i] != w {
+						t.Fatalf("signed=%v off=%d i=%d: %g want %g", signed, off, i, dst[i], w)
+					}
+				}
+			}
+		}
+	})
+}

@@ -77,7 +77,7 @@ func tailMask(n reg.GPVirtual, k reg.OpmaskPhysical) {
 // vector at element offset i (in vectors of 16 elements relative to the
 // current pointers) with mask nil for full vectors; advance moves the
 // pointers by the given number of elements.
-func stream(n reg.Register, body func(v int, k reg.OpmaskPhysical), advance func(elems int), name string) {
+func stream(n reg.Register, body func(v int, k reg.OpmaskPhysical), advance func(elems int), name string, finish ...func()) {
 	cnt := GP64()
 	MOVQ(n, cnt)
 	Label(name + "_loop64")
@@ -104,6 +104,9 @@ func stream(n reg.Register, body func(v int, k reg.OpmaskPhysical), advance func
 	tailMask(cnt, reg.K1)
 	body(0, reg.K1)
 	Label(name + "_done")
+	for _, f := range finish {
+		f()
+	}
 	VZEROUPPER()
 	RET()
 }
@@ -158,19 +161,30 @@ func quantize(name string, div bool) {
 	}, name)
 }
 
-// dequantize generates dequant{S8,U8}AVX512:
-// dst[i] = float32(int32(src[i]) - zp) * scale.
-func dequantize(name string, signed bool) {
+// dequantize generates dequant{S8,U8}[NT]AVX512:
+// dst[i] = float32(int32(src[i]) - zp) * scale. The NT variants store with
+// VMOVNTPS (non-temporal, no read for ownership, like runtime.memmove for
+// large copies) and need dst 64-byte aligned and n a multiple of 16; they
+// end with SFENCE.
+func dequantize(name string, signed, nt bool) {
 	TEXT(name, NOSPLIT, "func(dst *float32, src *byte, n int, scale float32, zp int32)")
 	kind := "uint8"
 	if signed {
 		kind = "int8"
 	}
-	Doc(fmt.Sprintf("%s dequantizes n %s values: dst[i] = float32(int32(src[i]) - zp) * scale.", name, kind))
+	doc := []string{fmt.Sprintf("%s dequantizes n %s values: dst[i] = float32(int32(src[i]) - zp) * scale.", name, kind)}
+	if nt {
+		doc = append(doc, "It stores with VMOVNTPS: dst must be 64-byte aligned and n a multiple of 16.")
+	}
+	Doc(doc...)
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	n := Load(Param("n"), GP64())
 	s, zp := bcastF32("scale"), bcastI32("zp")
+	var finish []func()
+	if nt {
+		finish = append(finish, func() { SFENCE() })
+	}
 	stream(n, func(v int, k reg.OpmaskPhysical) {
 		x := ZMM()
 		m := Mem{Base: src, Disp: 16 * v}
@@ -188,15 +202,18 @@ func dequantize(name string, signed bool) {
 		VCVTDQ2PS(x, x)
 		VMULPS(s, x, x)
 		d := Mem{Base: dst, Disp: 64 * v}
-		if k == nil {
-			VMOVUPS(x, d)
-		} else {
+		switch {
+		case k != nil:
 			VMOVUPS(x, k, d)
+		case nt:
+			VMOVNTPS(x, d)
+		default:
+			VMOVUPS(x, d)
 		}
 	}, func(e int) {
 		ADDQ(U32(e), src)
 		ADDQ(U32(4*e), dst)
-	}, name)
+	}, name, finish...)
 }
 
 // requantize generates requantAVX512:
@@ -455,8 +472,10 @@ func main() {
 	Constraint(buildtags.Not("purego"))
 	quantize("quantDivAVX512", true)
 	quantize("quantMulAVX512", false)
-	dequantize("dequantS8AVX512", true)
-	dequantize("dequantU8AVX512", false)
+	dequantize("dequantS8AVX512", true, false)
+	dequantize("dequantU8AVX512", false, false)
+	dequantize("dequantS8NTAVX512", true, true)
+	dequantize("dequantU8NTAVX512", false, true)
 	requantize()
 	minmax()
 	histogram()

@@ -55,8 +55,10 @@ func Example() {
 	f, _ := e.DownloadFloat32(yf)
 	fmt.Println("y (uint8):", q.Int32s())
 	fmt.Println("y (real): ", f)
+
 	// x·w = [[2, 6], [-0.75, 6]]; at scale 0.1, zero point 100:
 	// 2/0.1 = 20 -> 120, 60 -> 160, -7.5 -> -8 (ties to even) -> 92.
+
 	// Output:
 	// y (uint8): [120 160 92 160]
 	// y (real):  [2 6 -0.8 6]

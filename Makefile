@@ -37,8 +37,11 @@ cgo0:
 	CGO_ENABLED=0 $(GO) test -count=1 ./qtensor/...
 	CGO_ENABLED=0 $(GO) test -count=1 -tags purego ./backends/cpu/...
 
+# Everything but the GPU backends (those run per driver in `gpu`), then the
+# engine and the CPU conformance suite under the race detector.
 unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /backends/vulkan -e /backends/opengl)
+	$(GO) test -count=1 -race ./engine/... ./tests/...
 
 # A short fuzz of every decoder (the committed corpora run in `unit` too).
 fuzz:
@@ -49,7 +52,12 @@ fuzz:
 
 # GPU backends on software drivers; QGPU_REQUIRE makes a broken driver setup fail instead of skip.
 gpu:
-	@echo "gpu: no GPU backend yet"
+	VK_ICD_FILENAMES=$(LVP_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 ./backends/vulkan/...
+	VK_ICD_FILENAMES=$(SWS_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 ./backends/vulkan/...
+	env -u DISPLAY QGPU_REQUIRE=opengl $(GO) test -count=1 ./backends/opengl/...
+	xvfb-run -a env QGPU_REQUIRE=opengl QGPU_GL_CONTEXT=glfw $(GO) test -count=1 -tags glfw ./backends/opengl/...
+	VK_ICD_FILENAMES=$(LVP_ICD) QGPU_REQUIRE=vulkan,opengl $(GO) run ./cmd/qgpu conformance --backend cpu --backend vulkan --backend opengl
+	VK_ICD_FILENAMES=$(SWS_ICD) QGPU_REQUIRE=vulkan $(GO) run ./cmd/qgpu conformance --backend vulkan
 
 # Generated files (SPIR-V, avo assembly) must match their sources.
 generate-check:

@@ -45,6 +45,16 @@
 // Caps["kernel_quantize_division"] and Caps["denormals"] report the
 // outcomes.
 //
+// # Limits
+//
+// Tensors bound to a kernel must fit GL_MAX_SHADER_STORAGE_BLOCK_SIZE (128 MiB
+// on llvmpipe); larger ops are ErrUnsupported. On llvmpipe every loop of a
+// shader invocation stops silently after 65535 iterations in total (Mesa
+// gallivm's loop limiter), so ops whose kernels may need more
+// (gpu.LoopIterations: huge pooling or convolution windows) are ErrUnsupported
+// there (Caps["loop_budget"]). A context passed to Run is checked before the
+// submission; a submitted batch runs to completion.
+//
 // The package is imported for its side effect:
 //
 //	import _ "github.com/qgpu/qgpu/backends/opengl"

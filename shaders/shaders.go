@@ -55,6 +55,10 @@ var Variants = []Variant{
 	// Integer-only IEEE float32 division in quantize, for devices whose
 	// float division is not correctly rounded (SPEC section 2).
 	{Name: "quantize_exactdiv", Kernel: "quantize", Defines: []string{"QGPU_EXACT_DIV"}},
+	// GEMM with packed 4x8-bit integer dot products (OpSDot, OpUDot,
+	// OpSUDot of SPV_KHR_integer_dot_product), for devices reporting
+	// shaderIntegerDotProduct.
+	{Name: "gemm_dot", Kernel: "gemm", Defines: []string{"QGPU_GEMM_DOT", "QGPU_SPIRV_INTRINSICS"}, VulkanOnly: true},
 }
 
 // LocalSize is the work-group size of every kernel (x dimension).

@@ -19,6 +19,12 @@
 // SwiftShader flushes denormals in every float instruction, even
 // comparisons; GLSL min/max/clamp never see a NaN.
 
+#ifdef QGPU_SPIRV_INTRINSICS
+// Vulkan-only variants reach SPIR-V instructions glslang has no GLSL name
+// for (extensions must precede every other token).
+#extension GL_EXT_spirv_intrinsics : require
+#endif
+
 layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 
 layout(std430, binding = 0) readonly buffer BXb { uint BX[]; };

@@ -26,9 +26,15 @@ import (
 // through it on every device.
 const exactDivName = "vulkan-exactdiv-test"
 
+// gemmDotName forces the integer-dot-product GEMM variant.
+const gemmDotName = "vulkan-gemmdot-test"
+
 func init() {
 	engine.Register(exactDivName, 0, func(o engine.Options) (engine.Backend, error) {
 		return open(o, config{forceExactDiv: true})
+	})
+	engine.Register(gemmDotName, 0, func(o engine.Options) (engine.Backend, error) {
+		return open(o, config{forceGemm: "gemm_dot"})
 	})
 }
 
@@ -203,6 +209,19 @@ func TestConformanceExactDiv(t *testing.T) {
 		Match: func(op, name string) bool {
 			return op == "Quantize" || op == "DynamicQuantizeLinear" || op == "Chain"
 		},
+	})
+}
+
+// TestConformanceGemmDot runs the GEMM and chain cases through the
+// integer-dot-product variant where the device has the feature.
+func TestConformanceGemmDot(t *testing.T) {
+	b := openTest(t, config{skipSelfTest: true})
+	if !b.caps.ShaderIntegerDotProduct {
+		t.Skip("no shaderIntegerDotProduct")
+	}
+	tests.RunOptions(t, engine.Config{Backend: gemmDotName}, tests.Options{
+		Require: tests.Required("vulkan"),
+		Match:   func(op, name string) bool { return op == "Gemm" || op == "Chain" },
 	})
 }
 

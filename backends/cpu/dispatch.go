@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/cpu"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
+	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/engine"
 )
 
@@ -18,12 +19,21 @@ import (
 func (b *Backend) run(ctx context.Context, op engine.Op) error {
 	switch op := op.(type) {
 	case *engine.Quantize:
+		if !b.generic && b.quantizeFast(op) {
+			return nil
+		}
 		return quantizeGeneric(op)
 	case *engine.Dequantize:
+		if !b.generic && b.dequantizeFast(op) {
+			return nil
+		}
 		return dequantizeGeneric(op)
 	case *engine.ByteWeightDequant:
 		return byteWeightDequantGeneric(op)
 	case *engine.Requantize:
+		if !b.generic && b.requantizeFast(op) {
+			return nil
+		}
 		return requantizeGeneric(op)
 	case *engine.Gemm:
 		if !b.generic {
@@ -48,8 +58,14 @@ func (b *Backend) run(ctx context.Context, op engine.Op) error {
 	case *engine.Pool:
 		return poolGeneric(ctx, op)
 	case *engine.MinMax:
+		if !b.generic && b.minMaxFast(op) {
+			return nil
+		}
 		return minMaxGeneric(op)
 	case *engine.Histogram:
+		if !b.generic && b.histogramFast(op) {
+			return nil
+		}
 		return histogramGeneric(op)
 	}
 	return fmt.Errorf("op %T: %w", op, engine.ErrUnsupported)
@@ -68,7 +84,7 @@ func cpuName() string {
 }
 
 func (b *Backend) caps() map[string]string {
-	k := "fast (gemm " + gemm.Current().String() + ")"
+	k := "fast (gemm " + gemm.Current().String() + ", elementwise " + vec.Current().String() + ")"
 	if b.generic {
 		k = "generic"
 	}
@@ -108,8 +124,24 @@ const (
 
 // SetISA switches the fast kernels of every CPU backend in the process to
 // isa (for tests and benchmarks) and returns a function that restores the
-// previous choice. It fails when the CPU lacks isa.
-func SetISA(isa ISA) (restore func(), err error) { return gemm.SetISA(isa) }
+// previous choice. It fails when the CPU lacks isa. The elementwise kernels
+// have an AVX-512 form only; below that they use their portable Go form.
+func SetISA(isa ISA) (restore func(), err error) {
+	r1, err := gemm.SetISA(isa)
+	if err != nil {
+		return nil, err
+	}
+	v := vec.Generic
+	if isa == gemm.AVX512VNNI && vec.Supported(vec.AVX512) {
+		v = vec.AVX512
+	}
+	r2, err := vec.SetISA(v)
+	if err != nil {
+		r1()
+		return nil, err
+	}
+	return func() { r2(); r1() }, nil
+}
 
 // SupportedISA reports whether this CPU can run isa.
 func SupportedISA(isa ISA) bool { return gemm.Supported(isa) }

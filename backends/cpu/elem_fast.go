@@ -1,0 +1,192 @@
+package cpu
+
+import (
+	"sync"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
+	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// The fast elementwise paths run the SIMD kernels of internal/vec, which
+// compute the same qtensor formulas byte for byte, split over the
+// backend's worker goroutines. Each returns false when the op needs the
+// reference kernel (types, granularities or layouts the kernels don't
+// cover).
+
+// minChunk is the smallest number of elements a worker gets.
+const minChunk = 1 << 16
+
+// parallel calls f on up to b.threads contiguous chunks of [0, n).
+func (b *Backend) parallel(n int, f func(lo, hi int)) {
+	t := min(b.threads, n/minChunk)
+	if t <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range t {
+		lo, hi := n*i/t, n*(i+1)/t
+		wg.Add(1)
+		go func() { defer wg.Done(); f(lo, hi) }()
+	}
+	wg.Wait()
+}
+
+// axisLayout returns the channel count and the run length (elements per
+// channel run) of per-axis params on shape.
+func axisLayout(p qtensor.Params, shape []int) (channels, inner int) {
+	inner = 1
+	for _, d := range shape[p.Axis+1:] {
+		inner *= d
+	}
+	return shape[p.Axis], inner
+}
+
+func is8bit(d qtensor.DType) bool { return d == qtensor.Uint8 || d == qtensor.Int8 }
+
+func (b *Backend) quantizeFast(op *engine.Quantize) bool {
+	d := op.Y.DType()
+	p := op.Y.Params()
+	if !is8bit(d) || p.Granularity == qtensor.PerBlock {
+		return false
+	}
+	x, y := asFloat32(bytesOf(op.X)), bytesOf(op.Y)
+	qmin, qmax := d.QMin(), d.QMax()
+	torch := op.Rounding == qtensor.RoundTorch
+	if p.Granularity == qtensor.PerTensor {
+		s, zp := p.Scales[0], p.ZeroPoints[0]
+		b.parallel(len(x), func(lo, hi int) {
+			if torch {
+				vec.QuantizeTorchPerTensor(y[lo:hi], x[lo:hi], s, zp, qmin, qmax)
+			} else {
+				vec.QuantizePerTensor(y[lo:hi], x[lo:hi], s, zp, qmin, qmax)
+			}
+		})
+		return true
+	}
+	_, inner := axisLayout(p, op.Y.Shape())
+	b.parallel(len(x), func(lo, hi int) {
+		if torch {
+			vec.QuantizeTorchPerAxis(y[lo:hi], x[lo:hi], lo, p.Scales, p.ZeroPoints, inner, qmin, qmax)
+		} else {
+			vec.QuantizePerAxis(y[lo:hi], x[lo:hi], lo, p.Scales, p.ZeroPoints, inner, qmin, qmax)
+		}
+	})
+	return true
+}
+
+func (b *Backend) dequantizeFast(op *engine.Dequantize) bool {
+	d := op.X.DType()
+	p := op.X.Params()
+	if !is8bit(d) || p.Granularity == qtensor.PerBlock {
+		return false
+	}
+	x, y := bytesOf(op.X), asFloat32(bytesOf(op.Y))
+	signed := d == qtensor.Int8
+	if p.Granularity == qtensor.PerTensor {
+		b.parallel(len(x), func(lo, hi int) {
+			vec.DequantizePerTensor(y[lo:hi], x[lo:hi], signed, p.Scales[0], p.ZeroPoints[0])
+		})
+		return true
+	}
+	_, inner := axisLayout(p, op.X.Shape())
+	b.parallel(len(x), func(lo, hi int) {
+		vec.DequantizePerAxis(y[lo:hi], x[lo:hi], signed, lo, p.Scales, p.ZeroPoints, inner)
+	})
+	return true
+}
+
+// requantizeFast covers int32 input with the float rule and no bias, per
+// tensor or per channel with runs of at least 64 elements.
+func (b *Backend) requantizeFast(op *engine.Requantize) bool {
+	ep := &op.Epilogue
+	if op.X.DType() != qtensor.Int32 || ep.Fixed != nil || ep.Bias != nil {
+		return false
+	}
+	out := newOutput(ep, op.Y)
+	x, y := asInt32(bytesOf(op.X)), bytesOf(op.Y)
+	if op.Axis < 0 {
+		b.parallel(len(x), func(lo, hi int) {
+			vec.RequantizeInt32(y[lo:hi], x[lo:hi], ep.Mult[0], ep.YZP, out.qmin, out.qmax)
+		})
+		return true
+	}
+	shape := op.X.Shape()
+	channels, inner := shape[op.Axis], 1
+	for _, d := range shape[op.Axis+1:] {
+		inner *= d
+	}
+	if inner < 64 {
+		return false
+	}
+	runs := len(x) / inner
+	b.parallel(runs*minChunk/max(inner, 1), func(lo, hi int) {
+		// lo, hi scaled back to whole runs
+		rlo, rhi := lo*inner/minChunk, hi*inner/minChunk
+		if hi == runs*minChunk/max(inner, 1) {
+			rhi = runs
+		}
+		for r := rlo; r < rhi; r++ {
+			vec.RequantizeInt32(y[r*inner:(r+1)*inner], x[r*inner:(r+1)*inner], engine.At(ep.Mult, r%channels), ep.YZP, out.qmin, out.qmax)
+		}
+	})
+	return true
+}
+
+// minMaxFast covers a whole-tensor reduction, and per-channel reductions
+// with runs of at least 64 elements.
+func (b *Backend) minMaxFast(op *engine.MinMax) bool {
+	x, y := asFloat32(bytesOf(op.X)), bytesOf(op.Y)
+	st := make([]vec.MinMaxStats, op.Channels)
+	for c := range st {
+		st[c] = vec.EmptyMinMax
+	}
+	switch {
+	case op.Channels == 1:
+		var mu sync.Mutex
+		b.parallel(len(x), func(lo, hi int) {
+			s := vec.MinMax(x[lo:hi])
+			mu.Lock()
+			st[0] = st[0].Merge(s)
+			mu.Unlock()
+		})
+	case op.Inner >= 64:
+		for r := 0; r*op.Inner < len(x); r++ {
+			c := r % op.Channels
+			st[c] = st[c].Merge(vec.MinMax(x[r*op.Inner : (r+1)*op.Inner]))
+		}
+	default:
+		return false
+	}
+	for c, s := range st {
+		for j, w := range s.Words() {
+			putU32(y, 6*c+j, w)
+		}
+	}
+	return true
+}
+
+// histogramFast covers the [lo, hi] histogram; every worker counts into its
+// own array and the arrays are summed.
+func (b *Backend) histogramFast(op *engine.Histogram) bool {
+	if op.Aligned {
+		return false
+	}
+	x, y := asFloat32(bytesOf(op.X)), bytesOf(op.Y)
+	total := make([]uint32, op.Bins+3)
+	var mu sync.Mutex
+	b.parallel(len(x), func(lo, hi int) {
+		counts := make([]uint32, op.Bins+3)
+		vec.Histogram(counts, x[lo:hi], op.Lo, op.Hi)
+		mu.Lock()
+		for i, c := range counts {
+			total[i] += c
+		}
+		mu.Unlock()
+	})
+	for i, c := range total {
+		putU32(y, i, c)
+	}
+	return true
+}

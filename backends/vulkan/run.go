@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vkrt"
@@ -25,6 +26,14 @@ func (b *Backend) Supports(op engine.Op) error {
 	for _, l := range p.Launches {
 		if err := b.checkLaunch(&l); err != nil {
 			return err
+		}
+	}
+	// lavapipe is llvmpipe underneath: the same loop limiter silently ends
+	// every loop of an invocation after gpu.LoopBudget iterations.
+	if strings.Contains(strings.ToLower(b.caps.Name), "llvmpipe") {
+		if n := gpu.LoopIterations(op); n > gpu.LoopBudget {
+			return fmt.Errorf("vulkan: %w: %v needs up to %d loop iterations per invocation; %s stops every loop after %d (Mesa gallivm's loop limiter)",
+				engine.ErrUnsupported, op.Kind(), n, b.caps.Name, gpu.LoopBudget)
 		}
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	_ "github.com/qgpu/qgpu/backends/cpu"
+	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 	"github.com/qgpu/qgpu/tests"
@@ -576,4 +577,56 @@ func TestTimed(t *testing.T) {
 		t.Errorf("timestamps supported but quantize took 0 s")
 	}
 	t.Logf("quantize 64K: %.1f us, minmax 64K: %.1f us", ts[0]*1e6, ts[1]*1e6)
+}
+
+// TestLoopBudget: on lavapipe (llvmpipe's loop limiter) an op whose kernel
+// could loop past gpu.LoopBudget is refused, and one just under it runs
+// exactly (a max pool whose largest cells come last in each window).
+func TestLoopBudget(t *testing.T) {
+	e := newEngine(t)
+	limited := strings.Contains(strings.ToLower(e.Backend().Device().Name), "llvmpipe")
+	for _, c := range []struct {
+		kh, kw int
+		over   bool
+	}{{2, 48000, false}, {4, 40000, true}} {
+		w := c.kw + 3
+		h, err := qtensor.New(qtensor.Int8, []int{1, 1, c.kh, w}, qtensor.TensorParams(1, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 {
+			h.Set((c.kh-1)*w+c.kw-1+i, int32(100+i))
+		}
+		x, err := e.Upload(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.NewBatch()
+		y, err := b.MaxPool(x, engine.PoolOptions{Kernel: []int{c.kh, c.kw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := gpu.LoopIterations(b.Ops()[0]); (n > gpu.LoopBudget) != c.over {
+			t.Fatalf("window %dx%d: estimate %d against budget %d", c.kh, c.kw, n, gpu.LoopBudget)
+		}
+		err = b.Run(context.Background())
+		if c.over && limited {
+			if !errors.Is(err, engine.ErrUnsupported) {
+				t.Errorf("window %dx%d over the loop budget on %s: err = %v, want ErrUnsupported", c.kh, c.kw, e.Backend().Device().Name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Download(y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 { // window i ends at the cell holding 100+i
+			if v := got.At(i); v != int32(100+i) {
+				t.Errorf("window %dx%d output %d = %d, want %d", c.kh, c.kw, i, v, 100+i)
+			}
+		}
+	}
 }

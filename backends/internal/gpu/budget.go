@@ -14,8 +14,8 @@ const LoopBudget = 65535
 // LoopIterations returns an upper bound of the loop budget one invocation
 // of op's kernels uses, counting every iteration plus one per loop
 // execution (the count measured on llvmpipe). It mirrors the loop
-// structure of the kernels in shaders/src (the GEMM K loop and the conv
-// channel loop unrolled by 16, the pooling window row by 8, one invocation
+// structure of the kernels in shaders/src (the GEMM K loop unrolled by 4,
+// or by 16 beyond K = 2^15, the conv channel loop by 16, the pooling window row by 8, one invocation
 // per output word computing every element of the word) and must change
 // with them.
 func LoopIterations(op engine.Op) int64 {
@@ -25,7 +25,13 @@ func LoopIterations(op engine.Op) int64 {
 	unrolled := func(n, by int64) int64 { return n/by + 1 + n%by + 1 }
 	switch op := op.(type) {
 	case *engine.Gemm:
-		return store(pwOf(op.Y), unrolled(int64(op.K), 16))
+		// gemm.comp: by 4 up to K = 2^15; beyond, by 16, then by 4, then 1.
+		k := int64(op.K)
+		per := unrolled(k, 4)
+		if k > 32768 {
+			per = k/16 + 1 + (k%16)/4 + 1 + k%4 + 1
+		}
+		return store(pwOf(op.Y), per)
 	case *engine.Conv:
 		kh, kw, cg := int64(op.KH), int64(op.KW), int64(op.C/op.Group)
 		return store(pwOf(op.Y), kh+1+kh*(kw+1+kw*unrolled(cg, 16)))

@@ -37,20 +37,25 @@ type conformanceLine struct {
 func statusName(s tests.Status) string { return strings.ToLower(s.String()) }
 
 func cmdConformance(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("conformance", "qgpu conformance [--backend B]... [--run REGEXP] [--json] [-v]", `
+	fs := newFlagSet("conformance", "qgpu conformance [--backend B]... [--device D] [--run REGEXP] [--json] [-v]", `
 Runs the conformance suite (package tests) against each backend: every op
 over odd shapes, element types and parameters, compared bit for bit with
 the CPU backend's generic (scalar Go) reference kernels. Prints an op x
 backend matrix (pass, FAIL, unsupported, unavailable) and every failure.
 The exit status is 1 when any case fails (and, for a backend named in
-QGPU_REQUIRE, when it is unavailable or an op is unsupported).`, `
+QGPU_REQUIRE, when it is unavailable or an op is unsupported). --device
+selects the device of the GPU backends (a Vulkan device index or name; the
+OpenGL context path egl or glfw - glfw needs a binary built with -tags
+glfw and a display).`, `
   qgpu conformance
   qgpu conformance --backend vulkan --backend opengl
   qgpu conformance --run 'Gemm/.*u8' -v
-  QGPU_REQUIRE=vulkan qgpu conformance --backend vulkan --json`, stdout)
+  QGPU_REQUIRE=vulkan qgpu conformance --backend vulkan --json
+  xvfb-run -a qgpu conformance --backend opengl --device glfw`, stdout)
 	var backends stringList
 	fs.Var(&backends, "backend", "backend to check (repeatable; default: every compiled-in backend)")
 	run := fs.String("run", "", "only cases whose Op/Case name matches this regular expression")
+	device := fs.String("device", "", "device of the GPU backends (Vulkan index or name; OpenGL egl or glfw)")
 	asJSON := fs.Bool("json", false, "print one JSON object per case (or unavailable backend) per line")
 	verbose := fs.Bool("v", false, "print every case as it finishes")
 	pos, err := fs.parse(args)
@@ -105,7 +110,11 @@ QGPU_REQUIRE, when it is unavailable or an op is unsupported).`, `
 				fmt.Fprintf(stderr, "\r\033[K%s: %d cases, %s/%s", b, n, r.Op, r.Case)
 			}
 		}}
-		rep, err := tests.Conformance(ctx, engine.Config{Backend: b}, opts)
+		cfg := engine.Config{Backend: b}
+		if b != "cpu" {
+			cfg.Device = *device
+		}
+		rep, err := tests.Conformance(ctx, cfg, opts)
 		if progress {
 			fmt.Fprint(stderr, "\r\033[K")
 		}

@@ -98,7 +98,7 @@ func open(o engine.Options, cfg config) (*Backend, error) {
 		ctx.Close()
 		return nil, err
 	}
-	b.loopLimited = strings.Contains(strings.ToLower(b.caps.Renderer), "llvmpipe")
+	b.loopLimited = gpu.LoopLimited(b.caps.Renderer)
 	if err := b.checkLimits(); err != nil {
 		return fail(err)
 	}

@@ -27,11 +27,8 @@ func (b *Backend) Supports(op engine.Op) error {
 			return err
 		}
 	}
-	if b.loopLimited {
-		if n := gpu.LoopIterations(op); n > gpu.LoopBudget {
-			return fmt.Errorf("opengl: %w: %v needs up to %d loop iterations per invocation; %s stops every loop after %d (Mesa gallivm's loop limiter)",
-				engine.ErrUnsupported, op.Kind(), n, b.caps.Renderer, gpu.LoopBudget)
-		}
+	if err := gpu.CheckLoopBudget(op, b.caps.Renderer, b.loopLimited); err != nil {
+		return fmt.Errorf("opengl: %w", err)
 	}
 	if n := int64(4 * len(p.Aux)); n > b.caps.MaxShaderStorageBlockSize {
 		return fmt.Errorf("opengl: %w: %v needs %d bytes of auxiliary words, over GL_MAX_SHADER_STORAGE_BLOCK_SIZE %d",

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vkrt"
@@ -30,11 +29,8 @@ func (b *Backend) Supports(op engine.Op) error {
 	}
 	// lavapipe is llvmpipe underneath: the same loop limiter silently ends
 	// every loop of an invocation after gpu.LoopBudget iterations.
-	if strings.Contains(strings.ToLower(b.caps.Name), "llvmpipe") {
-		if n := gpu.LoopIterations(op); n > gpu.LoopBudget {
-			return fmt.Errorf("vulkan: %w: %v needs up to %d loop iterations per invocation; %s stops every loop after %d (Mesa gallivm's loop limiter)",
-				engine.ErrUnsupported, op.Kind(), n, b.caps.Name, gpu.LoopBudget)
-		}
+	if err := gpu.CheckLoopBudget(op, b.caps.Name, gpu.LoopLimited(b.caps.Name)); err != nil {
+		return fmt.Errorf("vulkan: %w", err)
 	}
 	return nil
 }

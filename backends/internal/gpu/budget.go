@@ -1,6 +1,11 @@
 package gpu
 
-import "github.com/qgpu/qgpu/engine"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/qgpu/qgpu/engine"
+)
 
 // LoopBudget is the number of loop iterations Mesa's gallivm (llvmpipe, the
 // GL driver, and lavapipe) lets one shader invocation run: ONE counter
@@ -50,3 +55,23 @@ func LoopIterations(op engine.Op) int64 {
 }
 
 func pwOf(t *engine.Tensor) int64 { return int64(perWord(t.DType())) }
+
+// LoopLimited reports whether a device (by its name or renderer string)
+// runs shaders through Mesa's gallivm and so has the loop budget.
+func LoopLimited(device string) bool {
+	return strings.Contains(strings.ToLower(device), "llvmpipe")
+}
+
+// CheckLoopBudget returns an error wrapping engine.ErrUnsupported when op
+// may need more loop iterations per invocation than a loop-limited device
+// runs (see LoopBudget), and nil otherwise.
+func CheckLoopBudget(op engine.Op, device string, limited bool) error {
+	if !limited {
+		return nil
+	}
+	if n := LoopIterations(op); n > LoopBudget {
+		return fmt.Errorf("%w: %v needs up to %d loop iterations per invocation; %s stops every loop after %d (Mesa gallivm's loop limiter)",
+			engine.ErrUnsupported, op.Kind(), n, device, LoopBudget)
+	}
+	return nil
+}

@@ -7,7 +7,7 @@ LVP_ICD := /usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 SWS_ICD := /usr/lib/chromium/vk_swiftshader_icd.json
 FUZZTIME ?= 10s
 
-.PHONY: bench test deps-bench deps-test build check unit cgo0 fuzz gpu generate-check
+.PHONY: bench test deps-bench deps-test build check unit cgo0 fuzz gpu generate-check peers
 
 bench: deps-bench
 	$(GO) run ./cmd/qgpu bench
@@ -68,3 +68,10 @@ generate-check:
 	@git diff --exit-code --stat -- shaders/spv || { echo "generate-check: committed SPIR-V differs from the GLSL sources: run go generate ./shaders and commit"; exit 1; }
 	$(GO) generate ./backends/cpu/internal/gemm ./backends/cpu/internal/vec
 	@git diff --exit-code --stat -- backends/cpu/internal/gemm backends/cpu/internal/vec || { echo "generate-check: committed assembly differs from the avo generators: run go generate ./backends/cpu/internal/... and commit"; exit 1; }
+
+PEERS_FLAGS ?= -repeat 2
+
+# qgpu against ONNX Runtime and PyTorch on the same shapes: one markdown table (bench/peers/README.md).
+peers:
+	@bench/peers/deps.sh
+	$(GO) run ./bench/peers $(PEERS_FLAGS)

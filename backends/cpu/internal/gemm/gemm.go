@@ -151,7 +151,8 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 // Only C[m][n] for m < M, n < N is written. The sums are exact for any data
 // (K <= MaxK); with Accumulate or ColOffset the int32 additions wrap.
 //
-// Preconditions (an error otherwise): b != nil, M >= 0, lda >= K, ldc >= N,
+// Preconditions (an error otherwise): b != nil, M >= 0, lda >= 1 (rows may
+// overlap when lda < K: A is only read, as an implicit im2col), ldc >= N,
 // len(a) >= (M-1)*lda + K and len(c) >= (M-1)*ldc + N when M > 0,
 // opt.ColOffset nil or len >= N.
 func GemmU8S8(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options) error {
@@ -184,8 +185,8 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	if M < 0 {
 		return fmt.Errorf("%w: M=%d", ErrSize, M)
 	}
-	if lda < K || ldc < N {
-		return fmt.Errorf("%w: lda=%d (K=%d) ldc=%d (N=%d)", ErrSize, lda, K, ldc, N)
+	if lda < 1 || ldc < N {
+		return fmt.Errorf("%w: lda=%d ldc=%d (N=%d)", ErrSize, lda, ldc, N)
 	}
 	if opt.ColOffset != nil && len(opt.ColOffset) < N {
 		return fmt.Errorf("%w: len(ColOffset)=%d < N=%d", ErrSize, len(opt.ColOffset), N)

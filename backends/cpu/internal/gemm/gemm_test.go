@@ -381,7 +381,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"nil b", GemmU8S8(c, 4, a, 3, 2, nil, nil)},
 		{"neg M", GemmU8S8(c, 4, a, 3, -1, pb, nil)},
-		{"lda<K", GemmU8S8(c, 4, a, 2, 2, pb, nil)},
+		{"lda<1", GemmU8S8(c, 4, a, 0, 2, pb, nil)},
 		{"ldc<N", GemmU8S8(c, 3, a, 3, 2, pb, nil)},
 		{"short a", GemmU8S8(c, 4, a[:5], 3, 2, pb, nil)},
 		{"short c", GemmU8S8(c[:7], 4, a, 3, 2, pb, nil)},
@@ -408,3 +408,38 @@ func TestErrors(t *testing.T) {
 }
 
 func errOf(_ *PackedB, err error) error { return err }
+
+// TestOverlappingRows: rows of A may overlap (lda < K), as the implicit
+// im2col of a convolution reads them; the result is the naive product of
+// the overlapping rows, for every ISA.
+func TestOverlappingRows(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	for _, isa := range isas() {
+		withISA(t, isa)
+		for _, sh := range [][4]int{{50, 192, 64, 64}, {7, 13, 5, 1}, {100, 9, 65, 3}, {33, 576, 17, 64}} {
+			M, K, N, lda := sh[0], sh[1], sh[2], sh[3]
+			a := make([]uint8, (M-1)*lda+K)
+			for i := range a {
+				a[i] = uint8(r.Intn(256))
+			}
+			b := make([]int8, K*N)
+			for i := range b {
+				b[i] = int8(r.Intn(256) - 128)
+			}
+			pb, err := PackB(b, N, K, N)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := make([]int32, M*N)
+			if err := GemmU8S8(c, N, a, lda, M, pb, &Options{Threads: 2}); err != nil {
+				t.Fatal(err)
+			}
+			want := naive(func(m, k int) int64 { return int64(a[m*lda+k]) }, b, M, K, N)
+			for i := range c {
+				if int64(c[i]) != want[i] {
+					t.Fatalf("%v M=%d K=%d N=%d lda=%d: c[%d] = %d, want %d", isa, M, K, N, lda, i, c[i], want[i])
+				}
+			}
+		}
+	}
+}

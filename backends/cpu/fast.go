@@ -33,6 +33,7 @@ type packKey struct {
 // layout is how a B matrix is stored in its tensor.
 type layout struct {
 	convKH, convKW int // 0: a K x N row-major GEMM operand; else conv weights [N][C][KH][KW], K = C*KH*KW
+	row            int // conv weights: 0 packs all of K; kh+1 packs kernel row kh only (K/KH values)
 }
 
 // packCache holds the packed B matrices made from a buffer's contents. It
@@ -86,7 +87,12 @@ func packed(t *engine.Tensor, off, K, N int, l layout) (*gemm.PackedB, error) {
 				}
 			}
 		}
-		p, err = gemm.PackBT(r, K, K, N)
+		if l.row > 0 {
+			kr := K / l.convKH
+			p, err = gemm.PackBT(r[(l.row-1)*kr:], K, kr, N)
+		} else {
+			p, err = gemm.PackBT(r, K, K, N)
+		}
 	} else {
 		p, err = gemm.PackB(b, N, K, N)
 	}
@@ -316,6 +322,9 @@ func (b *Backend) gemmFast(ctx context.Context, op *engine.Gemm) (bool, error) {
 // point so they contribute 0) times the group's weights, packed once. It
 // returns false when the op needs the reference kernel.
 func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
+	if done, err := b.convImplicit(ctx, op); done {
+		return true, err
+	}
 	cg, og := op.C/op.Group, op.O/op.Group
 	K := cg * op.KH * op.KW
 	if K > gemm.MaxK || K == 0 {
@@ -438,4 +447,177 @@ func scratch(pool *sync.Pool, n int) *[]byte {
 	}
 	b := make([]byte, n)
 	return &b
+}
+
+// convImplicit runs a stride-1 convolution without im2col: the input is
+// staged once per image and group as [Hp][Wp][Cg] with the padding set to
+// the input zero point, and output pixel r = oh*Wp + ow of the padded
+// width reads kernel row kh as the KW*Cg contiguous bytes at
+// ((r + kh*DilationH*Wp) * Cg): one GEMM per kernel row whose A rows
+// overlap (row stride Cg), accumulated, with the epilogue fused into the
+// last. The Wp-OW columns between output rows are computed and dropped.
+// It covers zero weight zero points (of the signed weights) and the float
+// rule; it returns false for everything else.
+func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, error) {
+	ep := &op.Epilogue
+	if op.StrideH != 1 || op.StrideW != 1 || op.DilationW != 1 || ep.Fixed != nil {
+		return false, nil
+	}
+	cg, og := op.C/op.Group, op.O/op.Group
+	unsignedW := op.W.DType() == qtensor.Uint8
+	for _, z := range signedZP(op.WZP, 0, op.O, unsignedW) {
+		if z != 0 {
+			return false, nil
+		}
+	}
+	K := cg * op.KH * op.KW
+	kr := cg * op.KW
+	if kr > gemm.MaxK {
+		return false, nil
+	}
+	Hp, Wp := op.H+op.PadTop+op.PadBottom, op.Wd+op.PadLeft+op.PadRight
+	P := op.OH * op.OW
+	Mw := (op.OH-1)*Wp + op.OW
+	out := newOutput(ep, op.Y)
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	esz := op.Y.DType().Bits() / 8
+	signedX := op.X.DType() == qtensor.Int8
+	hbuf := scratch(&hwcPool, Hp*Wp*cg)
+	defer hwcPool.Put(hbuf)
+	hwc := *hbuf
+	cbuf := scratch(&accPool, 4*Mw*og)
+	defer accPool.Put(cbuf)
+	c := asInt32(*cbuf)
+	tbuf := scratch(&outPool, Mw*og*esz)
+	defer outPool.Put(tbuf)
+	tmp := *tbuf
+	off := make([]int32, og)
+	for n := range op.N {
+		for g := range op.Group {
+			if err := ctx.Err(); err != nil {
+				return true, err
+			}
+			b.stagePadded(hwc, x, op, n, g, Hp, Wp)
+			ch0 := g * og
+			for kh := range op.KH {
+				pb, err := packed(op.W, g*og*K, K, og, layout{convKH: op.KH, convKW: op.KW, row: kh + 1})
+				if err != nil {
+					return true, err
+				}
+				cs := pb.ColSums()
+				last := kh == op.KH-1
+				for o := range og {
+					off[o] = -op.XZP * cs[o]
+					if last && ep.Bias != nil {
+						off[o] += engine.At(ep.Bias, ch0+o)
+					}
+				}
+				opt := &gemm.Options{Threads: b.threads, Accumulate: kh > 0, ColOffset: off}
+				if last {
+					switch ep.Output {
+					case engine.OutQuantized:
+						rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: og}
+						if op.Y.DType() == qtensor.Uint8 {
+							rq.OutU8 = tmp
+						} else {
+							rq.OutS8 = asInt8(tmp)
+						}
+						opt.Requant = rq
+					case engine.OutFloat32:
+						fo := &gemm.FloatOut{Scale: channels(ep.Scale, ch0, og), Out: asFloat32(tmp), LdOut: og}
+						if ep.FloatBias != nil {
+							fo.Bias = channels(ep.FloatBias, ch0, og)
+						}
+						opt.Float = fo
+					}
+				}
+				a := hwc[kh*op.DilationH*Wp*cg:]
+				if signedX {
+					err = gemm.GemmS8S8(c, og, asInt8(a), cg, Mw, pb, opt)
+				} else {
+					err = gemm.GemmU8S8(c, og, a, cg, Mw, pb, opt)
+				}
+				if err != nil {
+					return true, err
+				}
+			}
+			// Keep the valid columns of the padded width, channel-major.
+			base := (n*op.O + ch0) * P
+			switch {
+			case ep.Output == engine.OutInt32:
+				gatherWide(asInt32(y)[base:base+og*P], c, op.OH, op.OW, Wp, og)
+			case esz == 4:
+				gatherWide(asInt32(y)[base:base+og*P], asInt32(tmp), op.OH, op.OW, Wp, og)
+			default: // 8-bit outputs: [ow][o] of each output row -> [o][ow]
+				b.rows(op.OH, P*og, func(h0, h1 int) {
+					for oh := h0; oh < h1; oh++ {
+						transposeBytes(y[base+oh*op.OW:], P, tmp[oh*Wp*og:], og, op.OW, og)
+					}
+				})
+			}
+		}
+	}
+	return true, nil
+}
+
+// stagePadded writes image n, group g of the NCHW input x to hwc as
+// [Hp][Wp][Cg], the padding filled with the input zero point.
+func (b *Backend) stagePadded(hwc, x []byte, op *engine.Conv, n, g, Hp, Wp int) {
+	cg := op.C / op.Group
+	H, W := op.H, op.Wd
+	// The padding border: top and bottom rows, then each row's left and
+	// right cells.
+	zp := byte(op.XZP)
+	fill(hwc[:op.PadTop*Wp*cg], zp)
+	fill(hwc[(op.PadTop+H)*Wp*cg:Hp*Wp*cg], zp)
+	for h := range H {
+		row := hwc[(h+op.PadTop)*Wp*cg : (h+op.PadTop+1)*Wp*cg]
+		fill(row[:op.PadLeft*cg], zp)
+		fill(row[(op.PadLeft+W)*cg:], zp)
+	}
+	planes := x[(n*op.C+g*cg)*H*W:]
+	b.rows(H, H*W*cg, func(h0, h1 int) {
+		for h := h0; h < h1; h++ { // [c][w] of input row h -> [w][c]
+			transposeBytes(hwc[((h+op.PadTop)*Wp+op.PadLeft)*cg:], cg, planes[h*W:], H*W, cg, W)
+		}
+	})
+}
+
+// fill sets every byte of s to v.
+func fill(s []byte, v byte) {
+	for i := range s {
+		s[i] = v
+	}
+}
+
+// rows splits n rows of a job of total bytes over the workers when it is
+// large enough to pay for the goroutines.
+func (b *Backend) rows(n, total int, f func(lo, hi int)) {
+	t := min(b.threads, n, total/minChunk)
+	if t <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range t {
+		lo, hi := n*i/t, n*(i+1)/t
+		wg.Add(1)
+		go func() { defer wg.Done(); f(lo, hi) }()
+	}
+	wg.Wait()
+}
+
+// gatherWide writes the valid pixels of src ([Mw][og], output pixel
+// (oh, ow) at row oh*Wp + ow) to dst channel-major ([og][OH*OW]).
+func gatherWide[T any](dst, src []T, OH, OW, Wp, og int) {
+	P := OH * OW
+	for oh := range OH {
+		for ow := range OW {
+			s := src[(oh*Wp+ow)*og : (oh*Wp+ow+1)*og]
+			p := oh*OW + ow
+			for o, v := range s {
+				dst[o*P+p] = v
+			}
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
+	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 )
@@ -322,6 +323,9 @@ func (b *Backend) gemmFast(ctx context.Context, op *engine.Gemm) (bool, error) {
 // point so they contribute 0) times the group's weights, packed once. It
 // returns false when the op needs the reference kernel.
 func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
+	if op.Group == op.C && op.O == op.C && op.C > 1 {
+		return true, b.convDepthwise(ctx, op)
+	}
 	if done, err := b.convImplicit(ctx, op); done {
 		return true, err
 	}
@@ -497,7 +501,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			if err := ctx.Err(); err != nil {
 				return true, err
 			}
-			b.stagePadded(hwc, x, op, n, g, Hp, Wp)
+			b.stagePadded(hwc, x, op, n, g*cg, cg, Hp, Wp)
 			ch0 := g * og
 			for kh := range op.KH {
 				pb, err := packed(op.W, g*og*K, K, og, layout{convKH: op.KH, convKW: op.KW, row: kh + 1})
@@ -560,10 +564,9 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 	return true, nil
 }
 
-// stagePadded writes image n, group g of the NCHW input x to hwc as
-// [Hp][Wp][Cg], the padding filled with the input zero point.
-func (b *Backend) stagePadded(hwc, x []byte, op *engine.Conv, n, g, Hp, Wp int) {
-	cg := op.C / op.Group
+// stagePadded writes channels [c0, c0+cg) of image n of the NCHW input x
+// to hwc as [Hp][Wp][cg], the padding filled with the input zero point.
+func (b *Backend) stagePadded(hwc, x []byte, op *engine.Conv, n, c0, cg, Hp, Wp int) {
 	H, W := op.H, op.Wd
 	// The padding border: top and bottom rows, then each row's left and
 	// right cells.
@@ -575,7 +578,7 @@ func (b *Backend) stagePadded(hwc, x []byte, op *engine.Conv, n, g, Hp, Wp int) 
 		fill(row[:op.PadLeft*cg], zp)
 		fill(row[(op.PadLeft+W)*cg:], zp)
 	}
-	planes := x[(n*op.C+g*cg)*H*W:]
+	planes := x[(n*op.C+c0)*H*W:]
 	b.rows(H, H*W*cg, func(h0, h1 int) {
 		for h := h0; h < h1; h++ { // [c][w] of input row h -> [w][c]
 			transposeBytes(hwc[((h+op.PadTop)*Wp+op.PadLeft)*cg:], cg, planes[h*W:], H*W, cg, W)
@@ -619,5 +622,96 @@ func gatherWide[T any](dst, src []T, OH, OW, Wp, og int) {
 				dst[o*P+p] = v
 			}
 		}
+	}
+}
+
+// convDepthwise runs a depthwise convolution (one input and one output
+// channel per group): the image is staged as zero-point-padded NHWC, so
+// every kernel cell is one pass over contiguous channels with no bounds
+// tests (padding contributes (zp - zp) * w = 0), accumulating int32 per
+// channel; the epilogue is the reference one.
+func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
+	C := op.C
+	Hp, Wp := op.H+op.PadTop+op.PadBottom, op.Wd+op.PadLeft+op.PadRight
+	out := newOutput(&op.Epilogue, op.Y)
+	x, w := bytesOf(op.X), view(op.W)
+	khw := op.KH * op.KW
+	wr := make([]int32, khw*C) // [kh][kw][c] = w - wzp[c]
+	for c := range C {
+		zp := engine.At(op.WZP, c)
+		for k := range khw {
+			wr[k*C+c] = w.At(c*khw+k) - zp
+		}
+	}
+	hbuf := scratch(&hwcPool, Hp*Wp*C)
+	defer hwcPool.Put(hbuf)
+	hwc := *hbuf
+	P := op.OH * op.OW
+	signed := op.X.DType() == qtensor.Int8
+	abuf := scratch(&accPool, 4*C*P)
+	defer accPool.Put(abuf)
+	accs := asInt32(*abuf) // [c][p], bias included
+	ep := &op.Epilogue
+	y := bytesOf(op.Y)
+	for n := range op.N {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b.stagePadded(hwc, x, op, n, 0, C, Hp, Wp)
+		base := n * C * P
+		b.rows(op.OH, P*C*khw, func(h0, h1 int) {
+			acc := make([]int32, C)
+			for oh := h0; oh < h1; oh++ {
+				for ow := range op.OW {
+					clear(acc)
+					for kh := range op.KH {
+						for kw := range op.KW {
+							px := hwc[((oh*op.StrideH+kh*op.DilationH)*Wp+ow*op.StrideW+kw*op.DilationW)*C:][:C]
+							wk := wr[(kh*op.KW+kw)*C:][:C]
+							if signed {
+								depthwiseRow(acc, asInt8(px), wk, op.XZP)
+							} else {
+								depthwiseRow(acc, px, wk, op.XZP)
+							}
+						}
+					}
+					p := oh*op.OW + ow
+					for c, a := range acc {
+						if ep.Bias != nil {
+							a += engine.At(ep.Bias, c)
+						}
+						accs[c*P+p] = a
+					}
+				}
+			}
+		})
+		// The epilogue, one contiguous channel plane at a time.
+		switch {
+		case ep.Output == engine.OutInt32:
+			copy(asInt32(y)[base:base+C*P], accs)
+		case ep.Output == engine.OutQuantized && ep.Fixed == nil:
+			b.rows(C, C*P, func(c0, c1 int) {
+				for c := c0; c < c1; c++ {
+					vec.RequantizeInt32(y[base+c*P:base+(c+1)*P], accs[c*P:(c+1)*P], engine.At(ep.Mult, c), ep.YZP, out.qmin, out.qmax)
+				}
+			})
+		default: // float output, fixed-point rule: the reference epilogue (bias already added)
+			noBias := *ep
+			noBias.Bias = nil
+			o := newOutput(&noBias, op.Y)
+			for i, a := range accs {
+				o.store(base+i, a, i/P)
+			}
+		}
+	}
+	return nil
+}
+
+// depthwiseRow adds (x[c] - zp) * w[c] to acc[c] for every channel.
+func depthwiseRow[T uint8 | int8](acc []int32, x []T, w []int32, zp int32) {
+	x = x[:len(acc)]
+	w = w[:len(acc)]
+	for c := range acc {
+		acc[c] += (int32(x[c]) - zp) * w[c]
 	}
 }

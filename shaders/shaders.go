@@ -59,6 +59,13 @@ var Variants = []Variant{
 	// OpSUDot of SPV_KHR_integer_dot_product), for devices reporting
 	// shaderIntegerDotProduct.
 	{Name: "gemm_dot", Kernel: "gemm", Defines: []string{"QGPU_GEMM_DOT", "QGPU_SPIRV_INTRINSICS"}, VulkanOnly: true},
+	// GEMM tiled in shared memory: a 64x64 output tile per work group of
+	// 256, K staged in chunks of 16 (grid: gpu.TiledGemmGroups). For
+	// hardware GPUs; barriers make it slower on the software drivers.
+	{Name: "gemm_tiled", Kernel: "gemm", Defines: []string{"QGPU_GEMM_TILED"}},
+	// GEMM reading its operands as 8-bit arrays (storageBuffer8BitAccess
+	// and shaderInt8).
+	{Name: "gemm_int8", Kernel: "gemm", Defines: []string{"QGPU_INT8_STORAGE"}, VulkanOnly: true},
 }
 
 // LocalSize is the work-group size of every kernel (x dimension).

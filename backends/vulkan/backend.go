@@ -27,7 +27,9 @@ type Backend struct {
 	// Kernel variants in use (see variants.go).
 	exactDiv bool   // quantize divides with the integer-only emulation
 	gemm     string // SPIR-V name of the GEMM kernel
-	flush    bool   // the device flushes float denormals
+	// gemmForced: gemm was forced (tests), run it on every GEMM shape.
+	gemmForced bool
+	flush      bool // the device flushes float denormals
 	// plainDivMismatches counts self-test results of the plain division
 	// that differed from the reference (-1: not run).
 	plainDivMismatches int
@@ -95,7 +97,7 @@ func open(o engine.Options, cfg config) (*Backend, error) {
 	if b.dummy, err = dev.NewBuffer(256); err != nil {
 		return fail(mapErr("open", err))
 	}
-	b.gemm = chooseGemm(&b.caps, cfg.forceGemm)
+	b.gemm, b.gemmForced = chooseGemm(&b.caps, cfg.forceGemm), cfg.forceGemm != ""
 	if cfg.forceGemm != "" && b.gemm != cfg.forceGemm {
 		return fail(fmt.Errorf("%w: vulkan: GEMM variant %q cannot run on %s", engine.ErrUnsupported, cfg.forceGemm, b.caps.Name))
 	}

@@ -32,6 +32,9 @@ func (b *Backend) Supports(op engine.Op) error {
 	if err := gpu.CheckLoopBudget(op, b.caps.Name, gpu.LoopLimited(b.caps.Name)); err != nil {
 		return fmt.Errorf("vulkan: %w", err)
 	}
+	if err := b.variantLoopBudget(op); err != nil {
+		return fmt.Errorf("vulkan: %w", err)
+	}
 	return nil
 }
 
@@ -121,7 +124,8 @@ func (b *Backend) run(ctx context.Context, ops []engine.Op, timed bool) ([]float
 			if err := b.checkLaunch(pl); err != nil {
 				return nil, err
 			}
-			l := launch{kernel: b.variant(pl), params: pl.Params, groups: pl.Groups}
+			kernel, grid := b.variant(pl)
+			l := launch{kernel: kernel, params: pl.Params, groups: grid}
 			for s, t := range pl.Bind[:gpu.SlotAux] {
 				if t == nil {
 					l.bind[s] = vkrt.Binding{Buf: b.dummy}

@@ -24,6 +24,12 @@
 // for (extensions must precede every other token).
 #extension GL_EXT_spirv_intrinsics : require
 #endif
+#ifdef QGPU_INT8_STORAGE
+// Vulkan-only variants reading operands as 8-bit arrays (device features
+// storageBuffer8BitAccess and shaderInt8).
+#extension GL_EXT_shader_8bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int8 : require
+#endif
 
 layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 

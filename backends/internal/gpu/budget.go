@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
 )
 
 // LoopBudget is the number of loop iterations Mesa's gallivm (llvmpipe, the
@@ -31,12 +32,7 @@ func LoopIterations(op engine.Op) int64 {
 	switch op := op.(type) {
 	case *engine.Gemm:
 		// gemm.comp: by 4 up to K = 2^15; beyond, by 16, then by 4, then 1.
-		k := int64(op.K)
-		per := unrolled(k, 4)
-		if k > 32768 {
-			per = k/16 + 1 + (k%16)/4 + 1 + k%4 + 1
-		}
-		return store(pwOf(op.Y), per)
+		return store(pwOf(op.Y), gemmElement(int64(op.K)))
 	case *engine.Conv:
 		kh, kw, cg := int64(op.KH), int64(op.KW), int64(op.C/op.Group)
 		return store(pwOf(op.Y), kh+1+kh*(kw+1+kw*unrolled(cg, 16)))
@@ -52,6 +48,46 @@ func LoopIterations(op engine.Op) int64 {
 		return (1<<32)/(1024*256) + 1 + 2*(4099/256+2)
 	}
 	return 8 + 1 // one loop over the (at most 8) elements of an output word
+}
+
+// LoopIterationsTiledGemm is LoopIterations for the tiled GEMM variant
+// (gemm.comp, QGPU_GEMM_TILED): the K loop in chunks of 16 (no loops
+// inside), the 4x4 epilogue loops, and for packed outputs the loop over the
+// output words inside the tile (at most 64/pw + 1 per row, so
+// ceil(64 (64/pw + 1) / 256) per invocation), each storing pw elements,
+// then at most one word holding a row's last element, of which up to
+// pw - 1 elements cost a baseline element (valueAt) when N is not a
+// multiple of pw.
+func LoopIterationsTiledGemm(op *engine.Gemm) int64 {
+	return tiledGemmLoops(int64(op.K), int64(op.N), pwOf(op.Y))
+}
+
+// TiledGemmLoops is LoopIterationsTiledGemm for a "gemm" launch planned by
+// PlanOp (for a backend choosing the variant per launch).
+func TiledGemmLoops(l *Launch) int64 {
+	return tiledGemmLoops(int64(l.Params[2]), int64(l.Params[3]), int64(32/qtensor.DType(l.Params[22]).Bits()))
+}
+
+func tiledGemmLoops(k, cols, pw int64) int64 {
+	n := (k+15)/16 + 1 + (4 + 1 + 4*(4+1))
+	if pw == 1 {
+		return n
+	}
+	slots := (64*(64/pw+1) + 255) / 256
+	n += slots + 1 + slots*(pw+1) + pw + 1
+	if cols%pw != 0 {
+		n += (pw - 1) * gemmElement(k)
+	}
+	return n
+}
+
+// gemmElement is the loop budget of one element of the baseline GEMM
+// (valueAt): the K loop by 4 up to K = 2^15; beyond, by 16, then by 4, then 1.
+func gemmElement(k int64) int64 {
+	if k > 32768 {
+		return k/16 + 1 + (k%16)/4 + 1 + k%4 + 1
+	}
+	return k/4 + 1 + k%4 + 1
 }
 
 func pwOf(t *engine.Tensor) int64 { return int64(perWord(t.DType())) }

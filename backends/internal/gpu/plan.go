@@ -376,3 +376,29 @@ func planHistogram(op *engine.Histogram) ([]Launch, error) {
 	run.Groups = reduceGroups(op.X.Len())
 	return []Launch{init, run}, nil
 }
+
+// GemmTile is the output tile side (rows and columns) of one work group of
+// the tiled GEMM variant (shaders/src/gemm.comp, QGPU_GEMM_TILED).
+const GemmTile = 64
+
+// TiledGemmGroups returns the grid of the tiled GEMM variant for a "gemm"
+// launch planned by PlanOp: one work group per 64x64 output tile of each
+// batch entry, numbered x + y * (groups in x). ok is false when the launch
+// is not a GEMM or its tiles do not fit a grid: run the baseline grid then.
+// Backends that never run the variant (OpenGL) need not call it.
+func TiledGemmGroups(l *Launch) (g [3]uint32, ok bool) {
+	p := &l.Params
+	m, n := uint64(p[1]), uint64(p[3])
+	if l.Kernel != "gemm" || m == 0 || n == 0 || p[0] == 0 {
+		return g, false
+	}
+	batch := uint64(p[0]) / (m * n)
+	tiles := batch * ((m + GemmTile - 1) / GemmTile) * ((n + GemmTile - 1) / GemmTile)
+	if tiles == 0 || tiles > MaxGroupsX*MaxGroupsX {
+		return g, false
+	}
+	if tiles <= MaxGroupsX {
+		return [3]uint32{uint32(tiles), 1, 1}, true
+	}
+	return [3]uint32{MaxGroupsX, uint32((tiles + MaxGroupsX - 1) / MaxGroupsX), 1}, true
+}

@@ -115,7 +115,10 @@ dequantize 5 bytes per element: 4 as float32, 1 as uint8; histogram and
 min/max 4), and a float32 baseline: gonum's Sgemm on the same GEMM (for
 conv the im2col GEMM of the layer, im2col not timed), with GOMAXPROCS set to
 the thread count, and the ratio int8 GOPS / f32 GFLOPS. The header names the
-CPU, its SIMD features and each backend's device.
+CPU, its SIMD features and each backend's device. GPU backends add a
+transfer section (--json: ops upload, download, empty_submission): 16 MiB
+Engine.Upload and Engine.Download rates, and the fixed cost of one
+submission, measured on the smallest op (ReLU of 4 elements).
 
 --json prints one JSON object per case per backend per line. --benchfmt
 prints the Go benchmark format (goos/goarch/cpu header, then lines like
@@ -337,6 +340,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+	}
+	if err := benchTransfers(ctx, stdout, engines, o, mach, *asJSON, *benchfmt); err != nil {
+		return err
 	}
 	if *plotPath != "" {
 		if err := plotBench(*plotPath, all, mach); err != nil {

@@ -3,7 +3,9 @@ package vulkan
 import (
 	"testing"
 
+	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
 	"github.com/qgpu/qgpu/tests"
 )
 
@@ -45,4 +47,46 @@ func TestConformanceGemmInt8(t *testing.T) {
 		Require: tests.Required("vulkan"),
 		Match:   gemmCases,
 	})
+}
+
+// TestGemmVariantChoice checks the kernel and grid chosen per GEMM shape:
+// the tiled variant (chosen on every device without accelerated dot
+// products) for M and N of 32 or more, one group per 64x64 tile of each
+// batch entry; the baseline, on the planner's grid, below that; a forced
+// variant on every shape.
+func TestGemmVariantChoice(t *testing.T) {
+	b := openTest(t, config{skipSelfTest: true})
+	if b.gemm == "gemm_dot" {
+		t.Skip("device with accelerated dot products: gemm_dot chosen")
+	}
+	if b.gemm != "gemm_tiled" {
+		t.Fatalf("kernel_gemm %q, want gemm_tiled", b.gemm)
+	}
+	launch := func(batch, m, k, n int, yt qtensor.DType) *gpu.Launch {
+		l := &gpu.Launch{Kernel: "gemm", Groups: [3]uint32{7, 1, 1}}
+		l.Params[0], l.Params[1], l.Params[2], l.Params[3] = uint32(batch*m*n), uint32(m), uint32(k), uint32(n)
+		l.Params[22] = uint32(yt)
+		return l
+	}
+	for _, c := range []struct {
+		batch, m, k, n int
+		kernel         string
+		grid           [3]uint32
+	}{
+		{1, 512, 512, 512, "gemm_tiled", [3]uint32{64, 1, 1}},      // 8 x 8 tiles
+		{3, 130, 9, 65, "gemm_tiled", [3]uint32{18, 1, 1}},         // 3 batches x 3 x 2
+		{1, 32, 5, 32, "gemm_tiled", [3]uint32{1, 1, 1}},           // one partial tile
+		{1, 31, 512, 512, "gemm", [3]uint32{7, 1, 1}},              // M < 32: baseline, planner's grid
+		{1, 512, 512, 16, "gemm", [3]uint32{7, 1, 1}},              // N < 32
+		{1, 16384, 4, 16448, "gemm_tiled", [3]uint32{65535, 2, 1}}, // 256 x 257 = 65792 tiles
+	} {
+		k, g := b.variant(launch(c.batch, c.m, c.k, c.n, qtensor.Int32))
+		if k != c.kernel || g != c.grid {
+			t.Errorf("%dx(%dx%dx%d): %s %v, want %s %v", c.batch, c.m, c.k, c.n, k, g, c.kernel, c.grid)
+		}
+	}
+	forced := openTest(t, config{skipSelfTest: true, forceGemm: "gemm_tiled"})
+	if k, g := forced.variant(launch(2, 1, 3, 1, qtensor.Uint8)); k != "gemm_tiled" || g != [3]uint32{2, 1, 1} {
+		t.Errorf("forced, 2x(1x3x1): %s %v, want gemm_tiled [2 1 1]", k, g)
+	}
 }

@@ -18,21 +18,9 @@ import (
 // minChunk is the smallest number of elements a worker gets.
 const minChunk = 1 << 16
 
-// parallel calls f on up to b.threads contiguous chunks of [0, n).
-func (b *Backend) parallel(n int, f func(lo, hi int)) {
-	t := min(b.threads, n/minChunk)
-	if t <= 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for i := range t {
-		lo, hi := n*i/t, n*(i+1)/t
-		wg.Add(1)
-		go func() { defer wg.Done(); f(lo, hi) }()
-	}
-	wg.Wait()
-}
+// parallel calls f on up to b.threads contiguous chunks of [0, n)
+// elements (see rows).
+func (b *Backend) parallel(n int, f func(lo, hi int)) { b.rows(n, n, f) }
 
 // axisLayout returns the channel count and the run length (elements per
 // channel run) of per-axis params on shape.

@@ -341,15 +341,8 @@ func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
 	unsignedW := op.W.DType() == qtensor.Uint8
 	col := scratch(&colPool, P*K)
 	defer colPool.Put(col)
-	hbuf := scratch(&hwcPool, op.H*op.Wd*cg)
-	defer hwcPool.Put(hbuf)
-	hwc := *hbuf
-	cbuf := scratch(&accPool, 4*P*og)
-	defer accPool.Put(cbuf)
-	c := asInt32(*cbuf)
-	tbuf := scratch(&outPool, P*og*esz)
-	defer outPool.Put(tbuf)
-	tmp := *tbuf
+	hwc, c, tmp, release := convScratch(op.H*op.Wd*cg, P*og, P*og*esz)
+	defer release()
 	for n := range op.N {
 		for g := range op.Group {
 			if err := ctx.Err(); err != nil {
@@ -443,6 +436,14 @@ func transpose[T any](dst, src []T, rows, cols int) {
 // Scratch buffers of the convolution path, reused across calls.
 var colPool, accPool, outPool, hwcPool sync.Pool
 
+// convScratch takes a convolution path's staging (bytes), accumulator
+// (int32s) and output (bytes) buffers from their pools; release returns
+// them.
+func convScratch(stage, accs, outBytes int) (hwc []byte, acc []int32, tmp []byte, release func()) {
+	h, a, t := scratch(&hwcPool, stage), scratch(&accPool, 4*accs), scratch(&outPool, outBytes)
+	return *h, asInt32(*a), *t, func() { hwcPool.Put(h); accPool.Put(a); outPool.Put(t) }
+}
+
 // scratch returns a buffer of n bytes from pool (contents undefined).
 func scratch(pool *sync.Pool, n int) *[]byte {
 	if p, ok := pool.Get().(*[]byte); ok && cap(*p) >= n {
@@ -486,15 +487,8 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	esz := op.Y.DType().Bits() / 8
 	signedX := op.X.DType() == qtensor.Int8
-	hbuf := scratch(&hwcPool, Hp*Wp*cg)
-	defer hwcPool.Put(hbuf)
-	hwc := *hbuf
-	cbuf := scratch(&accPool, 4*Mw*og)
-	defer accPool.Put(cbuf)
-	c := asInt32(*cbuf)
-	tbuf := scratch(&outPool, Mw*og*esz)
-	defer outPool.Put(tbuf)
-	tmp := *tbuf
+	hwc, c, tmp, release := convScratch(Hp*Wp*cg, Mw*og, Mw*og*esz)
+	defer release()
 	off := make([]int32, og)
 	for n := range op.N {
 		for g := range op.Group {
@@ -593,8 +587,9 @@ func fill(s []byte, v byte) {
 	}
 }
 
-// rows splits n rows of a job of total bytes over the workers when it is
-// large enough to pay for the goroutines.
+// rows splits n rows of a job of total bytes (or elements) over up to
+// b.threads goroutines, each getting at least minChunk of the total, and
+// returns when all are done.
 func (b *Backend) rows(n, total int, f func(lo, hi int)) {
 	t := min(b.threads, n, total/minChunk)
 	if t <= 1 {
@@ -643,14 +638,10 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 			wr[k*C+c] = w.At(c*khw+k) - zp
 		}
 	}
-	hbuf := scratch(&hwcPool, Hp*Wp*C)
-	defer hwcPool.Put(hbuf)
-	hwc := *hbuf
 	P := op.OH * op.OW
+	hwc, accs, _, release := convScratch(Hp*Wp*C, C*P, 0) // accs: [c][p], bias included
+	defer release()
 	signed := op.X.DType() == qtensor.Int8
-	abuf := scratch(&accPool, 4*C*P)
-	defer accPool.Put(abuf)
-	accs := asInt32(*abuf) // [c][p], bias included
 	ep := &op.Epilogue
 	y := bytesOf(op.Y)
 	for n := range op.N {

@@ -11,7 +11,7 @@
 const fs = require('fs');
 const path = require('path');
 const ort = require('onnxruntime-node');
-const { DT, valueInfo, node, graph, model } = require('./onnx-builder');
+const { DT, valueInfo, node, graph, model } = require('../../../../bench/peers/ort/onnx-builder'); // the vendored ORT harness's encoder
 
 // mulberry32, as in the peer's models.js.
 function rng(seed) {

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages qgpu needs, only those missing. Idempotent.
-#   scripts/deps.sh bench   - nothing beyond Go (the CPU backend is pure Go)
+#   scripts/deps.sh bench   - the Vulkan headers the qgpu command's cgo build needs
 #   scripts/deps.sh test    - GPU headers, software drivers, shader tools, Xvfb
 set -euo pipefail
 what=${1:-test}
 pkgs=()
 case "$what" in
-bench) ;;
+bench)
+	# The qgpu command links the GPU backends (cgo); the Vulkan binding
+	# compiles against <vulkan/vulkan.h>. Loaders and drivers are opened at
+	# run time and are optional.
+	pkgs=(libvulkan-dev)
+	;;
 test)
 	pkgs=(
 		pkg-config

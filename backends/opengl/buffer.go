@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/opengl/internal/glrt"
 	"github.com/qgpu/qgpu/engine"
 )
@@ -18,18 +19,12 @@ type buffer struct {
 	freed atomic.Bool
 }
 
-// maxAlloc bounds one allocation so absurd sizes fail cleanly.
-const maxAlloc = 1 << 40
-
 // Alloc returns a zeroed buffer of size bytes (the GL buffer is rounded up
 // to a multiple of 4 bytes, at least 4, for the kernels' word access; Size
 // reports size).
 func (b *Backend) Alloc(size int) (engine.Buffer, error) {
-	if size < 0 {
-		return nil, fmt.Errorf("opengl: alloc %d bytes: %w", size, engine.ErrShape)
-	}
-	if size > maxAlloc {
-		return nil, fmt.Errorf("opengl: alloc %d bytes: %w", size, engine.ErrOutOfMemory)
+	if err := gpu.CheckAlloc("opengl", size); err != nil {
+		return nil, err
 	}
 	if err := b.enter(); err != nil {
 		return nil, err

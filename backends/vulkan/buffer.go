@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vkrt"
 	"github.com/qgpu/qgpu/engine"
 )
@@ -24,17 +25,11 @@ type buffer struct {
 	tainted atomic.Bool
 }
 
-// maxAlloc bounds one allocation so absurd sizes fail cleanly.
-const maxAlloc = 1 << 40
-
 // Alloc returns a zeroed buffer of size bytes (rounded up to 4 for the
 // kernels' word access; Size reports size).
 func (b *Backend) Alloc(size int) (engine.Buffer, error) {
-	if size < 0 {
-		return nil, fmt.Errorf("vulkan: alloc %d bytes: %w", size, engine.ErrShape)
-	}
-	if size > maxAlloc {
-		return nil, fmt.Errorf("vulkan: alloc %d bytes: %w", size, engine.ErrOutOfMemory)
+	if err := gpu.CheckAlloc("vulkan", size); err != nil {
+		return nil, err
 	}
 	if err := b.enter(); err != nil {
 		return nil, err

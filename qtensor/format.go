@@ -367,28 +367,12 @@ func (d *decoder) raw(n int, what string) ([]byte, error) {
 	return b, nil
 }
 
-func (d *decoder) u8(what string) (byte, error) {
-	b, err := d.fixed(1, what)
-	if err != nil {
-		return 0, err
-	}
-	return b[0], nil
-}
-
 func (d *decoder) u16(what string) (uint16, error) {
 	b, err := d.fixed(2, what)
 	if err != nil {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint16(b), nil
-}
-
-func (d *decoder) u32(what string) (uint32, error) {
-	b, err := d.fixed(4, what)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint32(b), nil
 }
 
 func (d *decoder) u64(what string) (uint64, error) {

@@ -299,9 +299,6 @@ func caseRand(op, name string) *rand.Rand {
 	return rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15))
 }
 
-// errSuite marks a panic inside the suite's own generators.
-type errSuite struct{ v any }
-
 // run executes one case on both engines and compares.
 func (r *runner) run(ctx context.Context, c Case) (res Result) {
 	start := time.Now()

@@ -198,17 +198,6 @@ func expect(t *testing.T, rep Report, broken func(r Result) bool, want string) {
 	t.Logf("%d cases caught the planted bug, %d passed", nBroken, len(rep.Results)-nBroken)
 }
 
-func isOp(ops ...string) func(Result) bool {
-	return func(r Result) bool {
-		for _, o := range ops {
-			if r.Op == o {
-				return true
-			}
-		}
-		return false
-	}
-}
-
 func TestCatchesOffByOne(t *testing.T) {
 	rep := conformance(t, "test-offbyone")
 	// Every Gemm case, and the chain that contains a Gemm.

@@ -90,16 +90,6 @@ func gemmSuite() []string {
 	return s
 }
 
-// gemmModel names the model a GEMM shape comes from ("" for none).
-func gemmModel(k, n int) string {
-	for _, l := range layerGemm {
-		if l.k == k && l.n == n {
-			return l.model
-		}
-	}
-	return ""
-}
-
 // machine describes the host for the bench header and the benchfmt
 // configuration lines.
 type machine struct {

@@ -27,7 +27,6 @@ type Context struct {
 	buffers   map[uint32]*Buffer
 	hz        hazards
 	paramsBuf uint32 // streaming buffer for Dispatch.Params
-	paramsCap int
 	staging   []byte
 	queries   []uint32 // free GL_TIMESTAMP query objects
 	allQuery  []uint32

@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"math"
 	"sync"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
@@ -165,7 +164,7 @@ func (b *Backend) histogramFast(op *engine.Histogram) bool {
 	b.parallel(len(x), func(lo, hi int) {
 		counts := make([]uint32, op.Bins+3)
 		if op.Aligned {
-			histogramAligned(counts, x[lo:hi], qtensor.HistScalePow2(op.Exp), op.Start)
+			vec.HistogramAligned(counts, x[lo:hi], qtensor.HistScalePow2(op.Exp), op.Start)
 		} else {
 			vec.Histogram(counts, x[lo:hi], op.Lo, op.Hi)
 		}
@@ -179,41 +178,4 @@ func (b *Backend) histogramFast(op *engine.Histogram) bool {
 		putU32(y, i, c)
 	}
 	return true
-}
-
-// histogramAligned adds the aligned-grid histogram of x (see
-// engine.Histogram) to counts (bins, then below, above, NaN). It computes
-// qtensor.HistBinAligned without data-dependent branches: x*s is exact
-// (s is a power of two) and |x*s| rounds symmetrically, so trunc(x*s),
-// minus 1 when x < 0 (not for -0), is floor(x*s) for x >= 0 and
-// -1 - floor(-x*s) for x < 0. TestHistogramAlignedMatchesFormula checks
-// it against the formula.
-func histogramAligned(counts []uint32, x []float32, s float32, start int64) {
-	bins := uint64(len(counts) - 3)
-	const sat = 1 << 62
-	for _, v := range x {
-		b := math.Float32bits(v)
-		if b&0x7fffffff > 0x7f800000 { // NaN
-			counts[bins+2]++
-			continue
-		}
-		p := v * s
-		var j int64
-		switch {
-		case p >= sat:
-			j = sat
-		case p <= -sat:
-			j = -sat
-		default:
-			// minus 1 for x < 0: the sign bit of a non-zero x (-0 counts as +0)
-			j = int64(p) - int64(b>>31&((b&0x7fffffff+0x7fffffff)>>31))
-		}
-		if d := uint64(j - start); d < bins {
-			counts[d]++
-		} else if j < start {
-			counts[bins]++
-		} else {
-			counts[bins+1]++
-		}
-	}
 }

@@ -40,3 +40,12 @@ func minmaxAVX512(src *float32, n int, out *[80]uint32)
 // histAVX512 adds the histogram bins of n float32 values (n a multiple of 16)
 // to counts, lane j of each vector going to the sub-histogram at tab[j] (see asmgen).
 func histAVX512(counts *uint32, src *float32, n int, lo float32, hi float32, s float32, bins int32, tab *[64]int32)
+
+// histAlignedAVX512 adds the aligned-grid histogram of n float32 values (n a multiple
+// of 16) to counts, lane j of each vector going to the sub-histogram at tab[j]-1,
+// each laid out below, bins..., above, NaN (see asmgen).
+func histAlignedAVX512(counts *uint32, src *float32, n int, s float32, start int64, bins int64, tab *[32]int32)
+
+// histAligned32AVX512 is histAlignedAVX512 for windows within 2^24 of zero: start-1 and
+// start+bins+1 must be exact float32 values flo and fhi (see asmgen).
+func histAligned32AVX512(counts *uint32, src *float32, n int, s float32, flo float32, fhi float32, start int32, bins int32, tab *[32]int32)

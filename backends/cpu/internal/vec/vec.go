@@ -313,13 +313,13 @@ const (
 )
 
 // repetitive estimates sum over bins of p(bin)^2 (the probability that two
-// values share a counter) from the first values of src and reports whether
-// it exceeds subCollide.
-func repetitive(src []float32, lo, hi, s float32, bins int) bool {
-	var idx [subSample]int32
-	n := min(len(src), subSample)
-	for i, x := range src[:n] {
-		idx[i] = int32(qtensor.HistBin(x, lo, hi, s, bins))
+// values share a counter) from the bins of the first values of src
+// (bin(i) is the bin of src[i]) and reports whether it exceeds subCollide.
+func repetitive(n int, bin func(i int) int64) bool {
+	var idx [subSample]int64
+	n = min(n, subSample)
+	for i := range n {
+		idx[i] = bin(i)
 	}
 	b := idx[:n]
 	slices.Sort(b)
@@ -349,7 +349,9 @@ func Histogram(counts []uint32, src []float32, lo, hi float32) {
 	n16 := len(src) &^ 15
 	if useAVX512() && n16 > 0 && bins < 1<<24 && lo < hi && finiteNonZero(s) {
 		stride, nsub := 0, 1
-		if n16 >= subMinPerBin*len(counts) && repetitive(src, lo, hi, s, bins) {
+		if n16 >= subMinPerBin*len(counts) && repetitive(len(src), func(i int) int64 {
+			return int64(qtensor.HistBin(src[i], lo, hi, s, bins))
+		}) {
 			stride, nsub = len(counts), subHists
 		}
 		var tab [64]int32
@@ -384,6 +386,96 @@ func histogramGeneric(counts []uint32, src []float32, lo, hi, s float32, bins in
 			counts[bins+1]++
 		default:
 			counts[b]++
+		}
+	}
+}
+
+// HistogramAligned adds to counts, which has bins+3 entries, the histogram
+// of src on the zero-aligned grid of qtensor.HistBinAligned with scale
+// s = qtensor.HistScalePow2(exp): counts[i] counts the values of grid index
+// start+i for i < bins, then come the values below and above the window
+// (infinities included) and the NaNs (engine.Histogram's aligned layout).
+// Counts wrap at 2^32. start must lie in [-2^61, 2^61] and s must be a
+// power of two in [2^-126, 2^126] (the engine validates both); it panics if
+// len(counts) < 4.
+func HistogramAligned(counts []uint32, src []float32, s float32, start int64) {
+	bins := len(counts) - 3
+	if bins < 1 {
+		panic("vec: histogram needs at least one bin")
+	}
+	n16 := len(src) &^ 15
+	if useAVX512() && n16 > 0 && bins < 1<<24 && start >= -1<<61 && start <= 1<<61 {
+		stride, nsub := len(counts), 1
+		if n16 >= subMinPerBin*len(counts) && repetitive(len(src), func(i int) int64 {
+			j, _ := qtensor.HistBinAligned(src[i], s)
+			return min(max(j-start, -1), int64(bins))
+		}) {
+			// Four sub-histograms of 2048 bins fill a 32 KiB L1 data
+			// cache: on ReLU data they ran 1.3x slower than two.
+			nsub = subHists
+			if nsub*stride*4 > 16<<10 {
+				nsub = 2
+			}
+		}
+		// Each sub-histogram is laid out below, bins..., above, NaN: the
+		// kernel maps a clamped window index d in [-1, bins] to d+1.
+		var tab [32]int32
+		for j := range 16 {
+			off := int32((j % nsub) * stride)
+			tab[j], tab[16+j] = off+1, off+int32(bins)+2
+		}
+		sub := make([]uint32, nsub*stride)
+		if lo, hi := start-1, start+int64(bins)+1; lo >= -1<<24 && hi <= 1<<24 {
+			histAligned32AVX512(&sub[0], &src[0], n16, s, float32(lo), float32(hi), int32(start), int32(bins), &tab)
+		} else {
+			histAlignedAVX512(&sub[0], &src[0], n16, s, start, int64(bins), &tab)
+		}
+		for k := range nsub {
+			h := sub[k*stride : (k+1)*stride]
+			for i, c := range h[1 : bins+1] {
+				counts[i] += c
+			}
+			counts[bins] += h[0]
+			counts[bins+1] += h[bins+1]
+			counts[bins+2] += h[bins+2]
+		}
+		src = src[n16:]
+	}
+	histogramAlignedGeneric(counts, src, s, start)
+}
+
+// histogramAlignedGeneric is HistogramAligned in Go. It computes
+// qtensor.HistBinAligned without data-dependent branches: x*s is exact
+// (s is a power of two) and |x*s| rounds symmetrically, so trunc(x*s),
+// minus 1 when x < 0 (not for -0), is floor(x*s) for x >= 0 and
+// -1 - floor(-x*s) for x < 0. TestHistogramAligned checks it against the
+// formula.
+func histogramAlignedGeneric(counts []uint32, x []float32, s float32, start int64) {
+	bins := uint64(len(counts) - 3)
+	const sat = 1 << 62
+	for _, v := range x {
+		b := math.Float32bits(v)
+		if b&0x7fffffff > 0x7f800000 { // NaN
+			counts[bins+2]++
+			continue
+		}
+		p := v * s
+		var j int64
+		switch {
+		case p >= sat:
+			j = sat
+		case p <= -sat:
+			j = -sat
+		default:
+			// minus 1 for x < 0: the sign bit of a non-zero x (-0 counts as +0)
+			j = int64(p) - int64(b>>31&((b&0x7fffffff+0x7fffffff)>>31))
+		}
+		if d := uint64(j - start); d < bins {
+			counts[d]++
+		} else if j < start {
+			counts[bins]++
+		} else {
+			counts[bins+1]++
 		}
 	}
 }

@@ -826,3 +826,192 @@ h_loop:
 h_done:
 	VZEROUPPER
 	RET
+
+// func histAlignedAVX512(counts *uint32, src *float32, n int, s float32, start int64, bins int64, tab *[32]int32)
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·histAlignedAVX512(SB), NOSPLIT, $0-56
+	MOVQ         counts+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        s+24(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVL         $0x5e800000, BX
+	VPBROADCASTD BX, Z2
+	MOVL         $0xde800000, BX
+	VPBROADCASTD BX, Z3
+	MOVQ         start+32(FP), BX
+	VPBROADCASTQ BX, Z4
+	MOVQ         bins+40(FP), BX
+	VPBROADCASTQ BX, Z5
+	VPTERNLOGQ   $0xff, Z1, Z1, Z1
+	VMOVDQA64    Z1, Z1
+	MOVQ         tab+48(FP), BX
+	VMOVDQU32    (BX), Z7
+	VMOVDQU32    64(BX), Z8
+	SHRQ         $0x04, DX
+	JZ           ha_done
+
+ha_loop:
+	VMOVUPS       (CX), Z9
+	VCMPPS        $0x03, Z9, Z9, K2
+	VXORPS        Z10, Z10, Z10
+	VCMPPS        $0x11, Z10, Z9, K3
+	KSHIFTRW      $0x08, K3, K4
+	VMULPS        Z0, Z9, Z10
+	VMAXPS        Z3, Z10, Z10
+	VMINPS        Z2, Z10, Z10
+	VEXTRACTF32X8 $0x01, Z10, Y6
+	VCVTTPS2QQ    Y10, Z9
+	VCVTTPS2QQ    Y6, Z10
+	VPADDQ        Z1, Z9, K3, Z9
+	VPADDQ        Z1, Z10, K4, Z10
+	VPSUBQ        Z4, Z9, Z9
+	VPMAXSQ       Z1, Z9, Z9
+	VPMINSQ       Z5, Z9, Z9
+	VPSUBQ        Z4, Z10, Z10
+	VPMAXSQ       Z1, Z10, Z10
+	VPMINSQ       Z5, Z10, Z10
+	VPMOVQD       Z9, Y6
+	VPMOVQD       Z10, Y9
+	VINSERTI32X8  $0x01, Y9, Z6, Z6
+	VPADDD        Z7, Z6, Z6
+	VMOVDQA32     Z8, K2, Z6
+	VMOVQ         X6, BX
+	VPEXTRQ       $0x01, X6, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	VEXTRACTI32X4 $0x01, Z6, X9
+	VMOVQ         X9, BX
+	VPEXTRQ       $0x01, X9, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	VEXTRACTI32X4 $0x02, Z6, X9
+	VMOVQ         X9, BX
+	VPEXTRQ       $0x01, X9, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	VEXTRACTI32X4 $0x03, Z6, X6
+	VMOVQ         X6, BX
+	VPEXTRQ       $0x01, X6, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	ADDQ          $0x40, CX
+	DECQ          DX
+	JNZ           ha_loop
+
+ha_done:
+	VZEROUPPER
+	RET
+
+// func histAligned32AVX512(counts *uint32, src *float32, n int, s float32, flo float32, fhi float32, start int32, bins int32, tab *[32]int32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·histAligned32AVX512(SB), NOSPLIT, $0-56
+	MOVQ         counts+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        s+24(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        flo+28(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVSS        fhi+32(FP), X4
+	VBROADCASTSS X4, Z4
+	MOVL         start+36(FP), BX
+	VPBROADCASTD BX, Z5
+	MOVL         bins+40(FP), BX
+	VPBROADCASTD BX, Z6
+	VPTERNLOGD   $0xff, Z1, Z1, Z1
+	MOVQ         tab+48(FP), BX
+	VMOVDQU32    (BX), Z7
+	VMOVDQU32    64(BX), Z8
+	VPXORD       Z2, Z2, Z2
+	SHRQ         $0x04, DX
+	JZ           ha32_done
+
+ha32_loop:
+	VMOVUPS       (CX), Z9
+	VCMPPS        $0x03, Z9, Z9, K2
+	VCMPPS        $0x11, Z2, Z9, K3
+	VMULPS        Z0, Z9, Z9
+	VMAXPS        Z3, Z9, Z9
+	VMINPS        Z4, Z9, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPADDD        Z1, Z9, K3, Z9
+	VPSUBD        Z5, Z9, Z9
+	VPMAXSD       Z1, Z9, Z9
+	VPMINSD       Z6, Z9, Z9
+	VPADDD        Z7, Z9, Z9
+	VMOVDQA32     Z8, K2, Z9
+	VMOVQ         X9, BX
+	VPEXTRQ       $0x01, X9, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	VEXTRACTI32X4 $0x01, Z9, X10
+	VMOVQ         X10, BX
+	VPEXTRQ       $0x01, X10, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	VEXTRACTI32X4 $0x02, Z9, X10
+	VMOVQ         X10, BX
+	VPEXTRQ       $0x01, X10, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	VEXTRACTI32X4 $0x03, Z9, X9
+	VMOVQ         X9, BX
+	VPEXTRQ       $0x01, X9, SI
+	MOVL          BX, DI
+	SHRQ          $0x20, BX
+	INCL          (AX)(DI*4)
+	INCL          (AX)(BX*4)
+	MOVL          SI, BX
+	SHRQ          $0x20, SI
+	INCL          (AX)(BX*4)
+	INCL          (AX)(SI*4)
+	ADDQ          $0x40, CX
+	DECQ          DX
+	JNZ           ha32_loop
+
+ha32_done:
+	VZEROUPPER
+	RET

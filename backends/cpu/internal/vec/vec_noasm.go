@@ -33,3 +33,9 @@ func minmaxAVX512(src *float32, n int, out *[80]uint32) { panic("vec: no assembl
 func histAVX512(counts *uint32, src *float32, n int, lo, hi, s float32, bins int32, tab *[64]int32) {
 	panic("vec: no assembly")
 }
+func histAlignedAVX512(counts *uint32, src *float32, n int, s float32, start, bins int64, tab *[32]int32) {
+	panic("vec: no assembly")
+}
+func histAligned32AVX512(counts *uint32, src *float32, n int, s, flo, fhi float32, start, bins int32, tab *[32]int32) {
+	panic("vec: no assembly")
+}

@@ -439,9 +439,20 @@ func histogram() {
 	VMOVDQA32(cBelow, reg.K3, d)
 	VMOVDQA32(cAbove, reg.K4, d)
 	VMOVDQA32(cNaN, reg.K2, d)
-	// Extract the indices from registers (a round trip through a stack
-	// buffer stalled on store forwarding: 7x slower). Two indices per
-	// 64-bit extract.
+	scatterInc(d, counts)
+	ADDQ(U8(64), src)
+	DECQ(n)
+	JNZ(LabelRef("h_loop"))
+	Label("h_done")
+	VZEROUPPER()
+	RET()
+}
+
+// scatterInc adds one to counts[d[j]] (uint32 counters) for each of the 16
+// int32 lanes j of d. It extracts the indices from registers: a round trip
+// through a stack buffer stalled on store forwarding (7x slower). Two
+// indices per 64-bit extract.
+func scatterInc(d reg.VecVirtual, counts reg.Register) {
 	for q := 0; q < 4; q++ {
 		xq := d.AsX()
 		if q > 0 {
@@ -459,10 +470,134 @@ func histogram() {
 			INCL(Mem{Base: counts, Index: r, Scale: 4})
 		}
 	}
+}
+
+// histogramAligned generates histAlignedAVX512 for n a multiple of 16: the
+// zero-aligned grid histogram of qtensor.HistBinAligned with scale s (a
+// power of two), window [start, start+bins). tab holds two vectors of 16
+// int32: lane offsets plus 1, then lane offsets plus bins+2. Element i
+// (lane j = i%16) increments counts[tab[j] + clamp(g - start, -1, bins)]
+// where g is its grid index, or counts[tab[16+j]] if it is NaN; so each
+// sub-histogram is laid out below, bins..., above, NaN.
+//
+// The grid index is computed without branches in 64-bit lanes: p = x*s is
+// exact, clamped to [-2^62, 2^62] (HistBinAligned's saturation; a NaN p
+// becomes -2^62 and is then overridden), converted with truncation
+// (VCVTTPS2QQ, exact for these values) and decreased by one where x < 0
+// (ordered: not for -0 or NaN), which is floor for x >= 0 and
+// -1 - floor(-x*s) for x < 0. start must lie in [-2^61, 2^61] so that
+// g - start does not overflow.
+func histogramAligned() {
+	name := "histAlignedAVX512"
+	TEXT(name, NOSPLIT, "func(counts *uint32, src *float32, n int, s float32, start int64, bins int64, tab *[32]int32)")
+	Doc(name+" adds the aligned-grid histogram of n float32 values (n a multiple",
+		"of 16) to counts, lane j of each vector going to the sub-histogram at tab[j]-1,",
+		"each laid out below, bins..., above, NaN (see asmgen).")
+	counts := Load(Param("counts"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	s := bcastF32("s")
+	sat, nsat := bcastConst(0x5e800000), bcastConst(0xde800000) // ±2^62
+	startq, binsq, onesq, minus1q := ZMM(), ZMM(), ZMM(), ZMM()
+	VPBROADCASTQ(Load(Param("start"), GP64()), startq)
+	VPBROADCASTQ(Load(Param("bins"), GP64()), binsq)
+	VPTERNLOGQ(U8(0xff), onesq, onesq, onesq) // all ones: -1 per qword
+	VMOVDQA64(onesq, minus1q)
+	tab := Load(Param("tab"), GP64())
+	offs, cNaN := ZMM(), ZMM()
+	VMOVDQU32(Mem{Base: tab}, offs)
+	VMOVDQU32(Mem{Base: tab, Disp: 64}, cNaN)
+	SHRQ(U8(4), n)
+	JZ(LabelRef("ha_done"))
+	Label("ha_loop")
+	x, p := ZMM(), ZMM()
+	VMOVUPS(Mem{Base: src}, x)
+	VCMPPS(U8(cmpUnordQ), x, x, reg.K2)
+	VXORPS(p, p, p)
+	VCMPPS(U8(cmpLTOQ), p, x, reg.K3) // x < 0
+	KSHIFTRW(U8(8), reg.K3, reg.K4)
+	VMULPS(s, x, p)
+	VMAXPS(nsat, p, p) // a NaN p takes the constant
+	VMINPS(sat, p, p)
+	hi := YMM()
+	VEXTRACTF32X8(U8(1), p, hi)
+	ql, qh := ZMM(), ZMM()
+	VCVTTPS2QQ(p.AsY(), ql)
+	VCVTTPS2QQ(hi, qh)
+	VPADDQ(minus1q, ql, reg.K3, ql)
+	VPADDQ(minus1q, qh, reg.K4, qh)
+	d := ZMM()
+	for _, q := range []reg.VecVirtual{ql, qh} {
+		VPSUBQ(startq, q, q)
+		VPMAXSQ(minus1q, q, q)
+		VPMINSQ(binsq, q, q)
+	}
+	dh := YMM()
+	VPMOVQD(ql, d.AsY())
+	VPMOVQD(qh, dh)
+	VINSERTI32X8(U8(1), dh, d, d)
+	VPADDD(offs, d, d)
+	VMOVDQA32(cNaN, reg.K2, d)
+	scatterInc(d, counts)
 	ADDQ(U8(64), src)
 	DECQ(n)
-	JNZ(LabelRef("h_loop"))
-	Label("h_done")
+	JNZ(LabelRef("ha_loop"))
+	Label("ha_done")
+	VZEROUPPER()
+	RET()
+}
+
+// histogramAligned32 generates histAligned32AVX512, histAlignedAVX512 in
+// 32-bit lanes for windows near zero: lo = start-1 and hi = start+bins+1
+// must have magnitudes of at most 2^24, so that they are exact float32
+// values and every integer in between is too. p = x*s is clamped to
+// [lo, hi] before the truncating conversion, which keeps the window index
+// exact inside the window and leaves values outside on the right side:
+// the grid index is monotone in p, and the clamped ends map to indices
+// below start (start-1, or start-2 when lo < 0) and above start+bins-1
+// (start+bins+1, or start+bins when hi < 0). tab is as for
+// histAlignedAVX512; flo and fhi hold lo and hi as float32, and start is
+// an int32.
+func histogramAligned32() {
+	name := "histAligned32AVX512"
+	TEXT(name, NOSPLIT, "func(counts *uint32, src *float32, n int, s, flo, fhi float32, start int32, bins int32, tab *[32]int32)")
+	Doc(name+" is histAlignedAVX512 for windows within 2^24 of zero: start-1 and",
+		"start+bins+1 must be exact float32 values flo and fhi (see asmgen).")
+	counts := Load(Param("counts"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	s, flo, fhi := bcastF32("s"), bcastF32("flo"), bcastF32("fhi")
+	startd, binsd := bcastI32("start"), bcastI32("bins")
+	minus1 := ZMM()
+	VPTERNLOGD(U8(0xff), minus1, minus1, minus1)
+	tab := Load(Param("tab"), GP64())
+	offs, cNaN := ZMM(), ZMM()
+	VMOVDQU32(Mem{Base: tab}, offs)
+	VMOVDQU32(Mem{Base: tab, Disp: 64}, cNaN)
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	SHRQ(U8(4), n)
+	JZ(LabelRef("ha32_done"))
+	Label("ha32_loop")
+	x, d := ZMM(), ZMM()
+	VMOVUPS(Mem{Base: src}, x)
+	VCMPPS(U8(cmpUnordQ), x, x, reg.K2)
+	VCMPPS(U8(cmpLTOQ), zero, x, reg.K3) // x < 0
+	VMULPS(s, x, d)
+	VMAXPS(flo, d, d) // a NaN product takes flo
+	VMINPS(fhi, d, d)
+	VCVTTPS2DQ(d, d)
+	VPADDD(minus1, d, reg.K3, d)
+	VPSUBD(startd, d, d)
+	VPMAXSD(minus1, d, d)
+	VPMINSD(binsd, d, d)
+	VPADDD(offs, d, d)
+	VMOVDQA32(cNaN, reg.K2, d)
+	scatterInc(d, counts)
+	ADDQ(U8(64), src)
+	DECQ(n)
+	JNZ(LabelRef("ha32_loop"))
+	Label("ha32_done")
 	VZEROUPPER()
 	RET()
 }
@@ -479,5 +614,7 @@ func main() {
 	requantize()
 	minmax()
 	histogram()
+	histogramAligned()
+	histogramAligned32()
 	Generate()
 }

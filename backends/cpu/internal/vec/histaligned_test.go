@@ -38,7 +38,7 @@ func TestHistogramAligned(t *testing.T) {
 	var pool []float32
 	for _, v := range []float32{0, float32(math.Copysign(0, -1)), math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, 1e-40, -1e-40,
 		1, -1, 2, -2, 0.5, -0.5, 3.75, -3.75, math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.Inf(-1)),
-		float32(math.NaN()), math.Float32frombits(0xffc00001), 1 << 62, -1 << 62, 1 << 63, -1 << 63, 1 << 61, -1 << 61} {
+		float32(math.NaN()), math.Float32frombits(0xffc00001), 1 << 62, -1 << 62, 1 << 63, -1 << 63, 1 << 61, -1 << 61, 1 << 24, -1 << 24, 1<<24 - 17, -1<<24 + 3} {
 		pool = append(pool, v, math.Nextafter32(v, 0), math.Nextafter32(v, float32(math.Inf(1))))
 	}
 	for range 2000 {
@@ -47,7 +47,9 @@ func TestHistogramAligned(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		for _, exp := range []int{-126, -60, -3, -2, 0, 1, 5, 60, 126} {
 			s := qtensor.HistScalePow2(exp)
-			for _, start := range []int64{-1 << 61, -40, -3, 0, 7, 1<<61 - 8, 1 << 61} { // the engine accepts |start| <= 2^61
+			// the engine accepts |start| <= 2^61; the 32-bit kernel takes windows
+			// with start-1 >= -2^24 and start+bins+1 <= 2^24
+			for _, start := range []int64{-1 << 61, -1<<24 + 1, -1 << 24, -40, -3, 0, 7, 1<<24 - 18, 1<<24 - 17, 1<<61 - 8, 1 << 61} {
 				for _, bins := range []int{1, 16, 2048} {
 					for _, n := range append(lengths, len(pool)) {
 						x := pool[len(pool)-n:]

@@ -738,7 +738,7 @@ mm_done:
 
 // func histAVX512(counts *uint32, src *float32, n int, lo float32, hi float32, s float32, bins int32, tab *[64]int32)
 // Requires: AVX, AVX512F, SSE
-TEXT ·histAVX512(SB), NOSPLIT, $0-48
+TEXT ·histAVX512(SB), NOSPLIT, $128-48
 	MOVQ         counts+0(FP), AX
 	MOVQ         src+8(FP), CX
 	MOVQ         n+16(FP), DX
@@ -761,67 +761,253 @@ TEXT ·histAVX512(SB), NOSPLIT, $0-48
 	VMOVDQU32    192(BX), Z8
 	SHRQ         $0x04, DX
 	JZ           h_done
+	TESTQ        $0x00000001, DX
+	JZ           h_pairs
+	VMOVUPS      (CX), Z9
+	VCMPPS       $0x03, Z9, Z9, K2
+	VCMPPS       $0x11, Z0, Z9, K3
+	VCMPPS       $0x1e, Z1, Z9, K4
+	VSUBPS       Z0, Z9, Z9
+	VMULPS       Z2, Z9, Z9
+	VMINPS       Z4, Z9, Z9
+	VCVTTPS2DQ   Z9, Z9
+	VPMINSD      Z3, Z9, Z9
+	VPADDD       Z5, Z9, Z9
+	VMOVDQA32    Z6, K3, Z9
+	VMOVDQA32    Z7, K4, Z9
+	VMOVDQA32    Z8, K2, Z9
+	VMOVDQU32    Z9, (SP)
+	MOVL         (SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         4(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         8(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         12(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         16(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         20(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         24(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         28(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         32(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         36(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         40(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         44(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         48(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         52(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         56(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         60(SP), BX
+	INCL         (AX)(BX*4)
+	ADDQ         $0x40, CX
+
+h_pairs:
+	SHRQ       $0x01, DX
+	JZ         h_done
+	VMOVUPS    (CX), Z9
+	VCMPPS     $0x03, Z9, Z9, K2
+	VCMPPS     $0x11, Z0, Z9, K3
+	VCMPPS     $0x1e, Z1, Z9, K4
+	VSUBPS     Z0, Z9, Z9
+	VMULPS     Z2, Z9, Z9
+	VMINPS     Z4, Z9, Z9
+	VCVTTPS2DQ Z9, Z9
+	VPMINSD    Z3, Z9, Z9
+	VPADDD     Z5, Z9, Z9
+	VMOVDQA32  Z6, K3, Z9
+	VMOVDQA32  Z7, K4, Z9
+	VMOVDQA32  Z8, K2, Z9
+	VMOVDQU32  Z9, (SP)
+	VMOVUPS    64(CX), Z9
+	VCMPPS     $0x03, Z9, Z9, K2
+	VCMPPS     $0x11, Z0, Z9, K3
+	VCMPPS     $0x1e, Z1, Z9, K4
+	VSUBPS     Z0, Z9, Z9
+	VMULPS     Z2, Z9, Z9
+	VMINPS     Z4, Z9, Z9
+	VCVTTPS2DQ Z9, Z9
+	VPMINSD    Z3, Z9, Z9
+	VPADDD     Z5, Z9, Z9
+	VMOVDQA32  Z6, K3, Z9
+	VMOVDQA32  Z7, K4, Z9
+	VMOVDQA32  Z8, K2, Z9
+	VMOVDQU32  Z9, 64(SP)
+	ADDQ       $0x00000080, CX
+	DECQ       DX
+	JZ         h_last
 
 h_loop:
-	VMOVUPS       (CX), Z9
-	VCMPPS        $0x03, Z9, Z9, K2
-	VCMPPS        $0x11, Z0, Z9, K3
-	VCMPPS        $0x1e, Z1, Z9, K4
-	VSUBPS        Z0, Z9, Z9
-	VMULPS        Z2, Z9, Z9
-	VMINPS        Z4, Z9, Z9
-	VCVTTPS2DQ    Z9, Z9
-	VPMINSD       Z3, Z9, Z9
-	VPADDD        Z5, Z9, Z9
-	VMOVDQA32     Z6, K3, Z9
-	VMOVDQA32     Z7, K4, Z9
-	VMOVDQA32     Z8, K2, Z9
-	VMOVQ         X9, BX
-	VPEXTRQ       $0x01, X9, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
-	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
-	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	VEXTRACTI32X4 $0x01, Z9, X10
-	VMOVQ         X10, BX
-	VPEXTRQ       $0x01, X10, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
-	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
-	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	VEXTRACTI32X4 $0x02, Z9, X10
-	VMOVQ         X10, BX
-	VPEXTRQ       $0x01, X10, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
-	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
-	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	VEXTRACTI32X4 $0x03, Z9, X9
-	VMOVQ         X9, BX
-	VPEXTRQ       $0x01, X9, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
-	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
-	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	ADDQ          $0x40, CX
-	DECQ          DX
-	JNZ           h_loop
+	VMOVUPS    (CX), Z9
+	VCMPPS     $0x03, Z9, Z9, K2
+	VCMPPS     $0x11, Z0, Z9, K3
+	VCMPPS     $0x1e, Z1, Z9, K4
+	VSUBPS     Z0, Z9, Z9
+	VMULPS     Z2, Z9, Z9
+	VMINPS     Z4, Z9, Z9
+	VCVTTPS2DQ Z9, Z9
+	VPMINSD    Z3, Z9, Z9
+	VPADDD     Z5, Z9, Z9
+	VMOVDQA32  Z6, K3, Z9
+	VMOVDQA32  Z7, K4, Z9
+	VMOVDQA32  Z8, K2, Z9
+	VMOVUPS    64(CX), Z10
+	VCMPPS     $0x03, Z10, Z10, K2
+	VCMPPS     $0x11, Z0, Z10, K3
+	VCMPPS     $0x1e, Z1, Z10, K4
+	VSUBPS     Z0, Z10, Z10
+	VMULPS     Z2, Z10, Z10
+	VMINPS     Z4, Z10, Z10
+	VCVTTPS2DQ Z10, Z10
+	VPMINSD    Z3, Z10, Z10
+	VPADDD     Z5, Z10, Z10
+	VMOVDQA32  Z6, K3, Z10
+	VMOVDQA32  Z7, K4, Z10
+	VMOVDQA32  Z8, K2, Z10
+	MOVL       (SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       4(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       8(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       12(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       16(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       20(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       24(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       28(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       32(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       36(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       40(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       44(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       48(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       52(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       56(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       60(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       64(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       68(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       72(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       76(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       80(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       84(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       88(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       92(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       96(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       100(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       104(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       108(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       112(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       116(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       120(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       124(SP), BX
+	INCL       (AX)(BX*4)
+	VMOVDQU32  Z9, (SP)
+	VMOVDQU32  Z10, 64(SP)
+	ADDQ       $0x00000080, CX
+	DECQ       DX
+	JNZ        h_loop
+
+h_last:
+	MOVL (SP), CX
+	INCL (AX)(CX*4)
+	MOVL 4(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 8(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 12(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 16(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 20(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 24(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 28(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 32(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 36(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 40(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 44(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 48(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 52(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 56(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 60(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 64(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 68(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 72(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 76(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 80(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 84(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 88(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 92(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 96(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 100(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 104(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 108(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 112(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 116(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 120(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 124(SP), CX
+	INCL (AX)(CX*4)
 
 h_done:
 	VZEROUPPER
@@ -829,99 +1015,324 @@ h_done:
 
 // func histAlignedAVX512(counts *uint32, src *float32, n int, s float32, start int64, bins int64, tab *[32]int32)
 // Requires: AVX, AVX512DQ, AVX512F, SSE
-TEXT ·histAlignedAVX512(SB), NOSPLIT, $0-56
-	MOVQ         counts+0(FP), AX
-	MOVQ         src+8(FP), CX
-	MOVQ         n+16(FP), DX
-	MOVSS        s+24(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVL         $0x5e800000, BX
-	VPBROADCASTD BX, Z2
-	MOVL         $0xde800000, BX
-	VPBROADCASTD BX, Z3
-	MOVQ         start+32(FP), BX
-	VPBROADCASTQ BX, Z4
-	MOVQ         bins+40(FP), BX
-	VPBROADCASTQ BX, Z5
-	VPTERNLOGQ   $0xff, Z1, Z1, Z1
-	VMOVDQA64    Z1, Z1
-	MOVQ         tab+48(FP), BX
-	VMOVDQU32    (BX), Z7
-	VMOVDQU32    64(BX), Z8
-	SHRQ         $0x04, DX
-	JZ           ha_done
+TEXT ·histAlignedAVX512(SB), NOSPLIT, $128-56
+	MOVQ          counts+0(FP), AX
+	MOVQ          src+8(FP), CX
+	MOVQ          n+16(FP), DX
+	MOVSS         s+24(FP), X0
+	VBROADCASTSS  X0, Z0
+	MOVL          $0x5e800000, BX
+	VPBROADCASTD  BX, Z3
+	MOVL          $0xde800000, BX
+	VPBROADCASTD  BX, Z4
+	MOVQ          start+32(FP), BX
+	VPBROADCASTQ  BX, Z5
+	MOVQ          bins+40(FP), BX
+	VPBROADCASTQ  BX, Z6
+	VPTERNLOGQ    $0xff, Z1, Z1, Z1
+	MOVQ          tab+48(FP), BX
+	VMOVDQU32     (BX), Z7
+	VMOVDQU32     64(BX), Z8
+	VPXORD        Z2, Z2, Z2
+	SHRQ          $0x04, DX
+	JZ            ha_done
+	TESTQ         $0x00000001, DX
+	JZ            ha_pairs
+	VMOVUPS       (CX), Z9
+	VCMPPS        $0x03, Z9, Z9, K2
+	VCMPPS        $0x11, Z2, Z9, K3
+	KSHIFTRW      $0x08, K3, K4
+	VMULPS        Z0, Z9, Z9
+	VMAXPS        Z4, Z9, Z9
+	VMINPS        Z3, Z9, Z9
+	VEXTRACTF32X8 $0x01, Z9, Y10
+	VCVTTPS2QQ    Y9, Z9
+	VCVTTPS2QQ    Y10, Z15
+	VPADDQ        Z1, Z9, K3, Z9
+	VPADDQ        Z1, Z15, K4, Z15
+	VPSUBQ        Z5, Z9, Z9
+	VPMAXSQ       Z1, Z9, Z9
+	VPMINSQ       Z6, Z9, Z9
+	VPSUBQ        Z5, Z15, Z15
+	VPMAXSQ       Z1, Z15, Z15
+	VPMINSQ       Z6, Z15, Z15
+	VPMOVQD       Z9, Y10
+	VPMOVQD       Z15, Y9
+	VINSERTI32X8  $0x01, Y9, Z10, Z10
+	VPADDD        Z7, Z10, Z10
+	VMOVDQA32     Z8, K2, Z10
+	VMOVDQU32     Z10, (SP)
+	MOVL          (SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          4(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          8(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          12(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          16(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          20(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          24(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          28(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          32(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          36(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          40(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          44(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          48(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          52(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          56(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          60(SP), BX
+	INCL          (AX)(BX*4)
+	ADDQ          $0x40, CX
+
+ha_pairs:
+	SHRQ          $0x01, DX
+	JZ            ha_done
+	VMOVUPS       (CX), Z9
+	VCMPPS        $0x03, Z9, Z9, K2
+	VCMPPS        $0x11, Z2, Z9, K3
+	KSHIFTRW      $0x08, K3, K4
+	VMULPS        Z0, Z9, Z9
+	VMAXPS        Z4, Z9, Z9
+	VMINPS        Z3, Z9, Z9
+	VEXTRACTF32X8 $0x01, Z9, Y10
+	VCVTTPS2QQ    Y9, Z9
+	VCVTTPS2QQ    Y10, Z10
+	VPADDQ        Z1, Z9, K3, Z9
+	VPADDQ        Z1, Z10, K4, Z10
+	VPSUBQ        Z5, Z9, Z9
+	VPMAXSQ       Z1, Z9, Z9
+	VPMINSQ       Z6, Z9, Z9
+	VPSUBQ        Z5, Z10, Z10
+	VPMAXSQ       Z1, Z10, Z10
+	VPMINSQ       Z6, Z10, Z10
+	VPMOVQD       Z9, Y11
+	VPMOVQD       Z10, Y9
+	VINSERTI32X8  $0x01, Y9, Z11, Z11
+	VPADDD        Z7, Z11, Z11
+	VMOVDQA32     Z8, K2, Z11
+	VMOVDQU32     Z11, (SP)
+	VMOVUPS       64(CX), Z9
+	VCMPPS        $0x03, Z9, Z9, K2
+	VCMPPS        $0x11, Z2, Z9, K3
+	KSHIFTRW      $0x08, K3, K4
+	VMULPS        Z0, Z9, Z9
+	VMAXPS        Z4, Z9, Z9
+	VMINPS        Z3, Z9, Z9
+	VEXTRACTF32X8 $0x01, Z9, Y10
+	VCVTTPS2QQ    Y9, Z9
+	VCVTTPS2QQ    Y10, Z10
+	VPADDQ        Z1, Z9, K3, Z9
+	VPADDQ        Z1, Z10, K4, Z10
+	VPSUBQ        Z5, Z9, Z9
+	VPMAXSQ       Z1, Z9, Z9
+	VPMINSQ       Z6, Z9, Z9
+	VPSUBQ        Z5, Z10, Z10
+	VPMAXSQ       Z1, Z10, Z10
+	VPMINSQ       Z6, Z10, Z10
+	VPMOVQD       Z9, Y12
+	VPMOVQD       Z10, Y9
+	VINSERTI32X8  $0x01, Y9, Z12, Z12
+	VPADDD        Z7, Z12, Z12
+	VMOVDQA32     Z8, K2, Z12
+	VMOVDQU32     Z12, 64(SP)
+	ADDQ          $0x00000080, CX
+	DECQ          DX
+	JZ            ha_last
 
 ha_loop:
 	VMOVUPS       (CX), Z9
 	VCMPPS        $0x03, Z9, Z9, K2
-	VXORPS        Z10, Z10, Z10
-	VCMPPS        $0x11, Z10, Z9, K3
+	VCMPPS        $0x11, Z2, Z9, K3
 	KSHIFTRW      $0x08, K3, K4
-	VMULPS        Z0, Z9, Z10
-	VMAXPS        Z3, Z10, Z10
-	VMINPS        Z2, Z10, Z10
-	VEXTRACTF32X8 $0x01, Z10, Y6
-	VCVTTPS2QQ    Y10, Z9
-	VCVTTPS2QQ    Y6, Z10
+	VMULPS        Z0, Z9, Z9
+	VMAXPS        Z4, Z9, Z9
+	VMINPS        Z3, Z9, Z9
+	VEXTRACTF32X8 $0x01, Z9, Y10
+	VCVTTPS2QQ    Y9, Z9
+	VCVTTPS2QQ    Y10, Z10
 	VPADDQ        Z1, Z9, K3, Z9
 	VPADDQ        Z1, Z10, K4, Z10
-	VPSUBQ        Z4, Z9, Z9
+	VPSUBQ        Z5, Z9, Z9
 	VPMAXSQ       Z1, Z9, Z9
-	VPMINSQ       Z5, Z9, Z9
-	VPSUBQ        Z4, Z10, Z10
+	VPMINSQ       Z6, Z9, Z9
+	VPSUBQ        Z5, Z10, Z10
 	VPMAXSQ       Z1, Z10, Z10
-	VPMINSQ       Z5, Z10, Z10
-	VPMOVQD       Z9, Y6
+	VPMINSQ       Z6, Z10, Z10
+	VPMOVQD       Z9, Y13
 	VPMOVQD       Z10, Y9
-	VINSERTI32X8  $0x01, Y9, Z6, Z6
-	VPADDD        Z7, Z6, Z6
-	VMOVDQA32     Z8, K2, Z6
-	VMOVQ         X6, BX
-	VPEXTRQ       $0x01, X6, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
+	VINSERTI32X8  $0x01, Y9, Z13, Z13
+	VPADDD        Z7, Z13, Z13
+	VMOVDQA32     Z8, K2, Z13
+	VMOVUPS       64(CX), Z9
+	VCMPPS        $0x03, Z9, Z9, K2
+	VCMPPS        $0x11, Z2, Z9, K3
+	KSHIFTRW      $0x08, K3, K4
+	VMULPS        Z0, Z9, Z9
+	VMAXPS        Z4, Z9, Z9
+	VMINPS        Z3, Z9, Z9
+	VEXTRACTF32X8 $0x01, Z9, Y10
+	VCVTTPS2QQ    Y9, Z9
+	VCVTTPS2QQ    Y10, Z10
+	VPADDQ        Z1, Z9, K3, Z9
+	VPADDQ        Z1, Z10, K4, Z10
+	VPSUBQ        Z5, Z9, Z9
+	VPMAXSQ       Z1, Z9, Z9
+	VPMINSQ       Z6, Z9, Z9
+	VPSUBQ        Z5, Z10, Z10
+	VPMAXSQ       Z1, Z10, Z10
+	VPMINSQ       Z6, Z10, Z10
+	VPMOVQD       Z9, Y14
+	VPMOVQD       Z10, Y9
+	VINSERTI32X8  $0x01, Y9, Z14, Z14
+	VPADDD        Z7, Z14, Z14
+	VMOVDQA32     Z8, K2, Z14
+	MOVL          (SP), BX
 	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
+	MOVL          4(SP), BX
 	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	VEXTRACTI32X4 $0x01, Z6, X9
-	VMOVQ         X9, BX
-	VPEXTRQ       $0x01, X9, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
+	MOVL          8(SP), BX
 	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
+	MOVL          12(SP), BX
 	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	VEXTRACTI32X4 $0x02, Z6, X9
-	VMOVQ         X9, BX
-	VPEXTRQ       $0x01, X9, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
+	MOVL          16(SP), BX
 	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
+	MOVL          20(SP), BX
 	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	VEXTRACTI32X4 $0x03, Z6, X6
-	VMOVQ         X6, BX
-	VPEXTRQ       $0x01, X6, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
+	MOVL          24(SP), BX
 	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
+	MOVL          28(SP), BX
 	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	ADDQ          $0x40, CX
+	MOVL          32(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          36(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          40(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          44(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          48(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          52(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          56(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          60(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          64(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          68(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          72(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          76(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          80(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          84(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          88(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          92(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          96(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          100(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          104(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          108(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          112(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          116(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          120(SP), BX
+	INCL          (AX)(BX*4)
+	MOVL          124(SP), BX
+	INCL          (AX)(BX*4)
+	VMOVDQU32     Z13, (SP)
+	VMOVDQU32     Z14, 64(SP)
+	ADDQ          $0x00000080, CX
 	DECQ          DX
 	JNZ           ha_loop
+
+ha_last:
+	MOVL (SP), CX
+	INCL (AX)(CX*4)
+	MOVL 4(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 8(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 12(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 16(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 20(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 24(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 28(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 32(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 36(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 40(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 44(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 48(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 52(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 56(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 60(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 64(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 68(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 72(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 76(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 80(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 84(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 88(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 92(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 96(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 100(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 104(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 108(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 112(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 116(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 120(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 124(SP), CX
+	INCL (AX)(CX*4)
 
 ha_done:
 	VZEROUPPER
@@ -929,7 +1340,7 @@ ha_done:
 
 // func histAligned32AVX512(counts *uint32, src *float32, n int, s float32, flo float32, fhi float32, start int32, bins int32, tab *[32]int32)
 // Requires: AVX, AVX512F, SSE
-TEXT ·histAligned32AVX512(SB), NOSPLIT, $0-56
+TEXT ·histAligned32AVX512(SB), NOSPLIT, $128-56
 	MOVQ         counts+0(FP), AX
 	MOVQ         src+8(FP), CX
 	MOVQ         n+16(FP), DX
@@ -950,67 +1361,253 @@ TEXT ·histAligned32AVX512(SB), NOSPLIT, $0-56
 	VPXORD       Z2, Z2, Z2
 	SHRQ         $0x04, DX
 	JZ           ha32_done
+	TESTQ        $0x00000001, DX
+	JZ           ha32_pairs
+	VMOVUPS      (CX), Z9
+	VCMPPS       $0x03, Z9, Z9, K2
+	VCMPPS       $0x11, Z2, Z9, K3
+	VMULPS       Z0, Z9, Z9
+	VMAXPS       Z3, Z9, Z9
+	VMINPS       Z4, Z9, Z9
+	VCVTTPS2DQ   Z9, Z9
+	VPADDD       Z1, Z9, K3, Z9
+	VPSUBD       Z5, Z9, Z9
+	VPMAXSD      Z1, Z9, Z9
+	VPMINSD      Z6, Z9, Z9
+	VPADDD       Z7, Z9, Z9
+	VMOVDQA32    Z8, K2, Z9
+	VMOVDQU32    Z9, (SP)
+	MOVL         (SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         4(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         8(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         12(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         16(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         20(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         24(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         28(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         32(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         36(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         40(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         44(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         48(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         52(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         56(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         60(SP), BX
+	INCL         (AX)(BX*4)
+	ADDQ         $0x40, CX
+
+ha32_pairs:
+	SHRQ       $0x01, DX
+	JZ         ha32_done
+	VMOVUPS    (CX), Z9
+	VCMPPS     $0x03, Z9, Z9, K2
+	VCMPPS     $0x11, Z2, Z9, K3
+	VMULPS     Z0, Z9, Z9
+	VMAXPS     Z3, Z9, Z9
+	VMINPS     Z4, Z9, Z9
+	VCVTTPS2DQ Z9, Z9
+	VPADDD     Z1, Z9, K3, Z9
+	VPSUBD     Z5, Z9, Z9
+	VPMAXSD    Z1, Z9, Z9
+	VPMINSD    Z6, Z9, Z9
+	VPADDD     Z7, Z9, Z9
+	VMOVDQA32  Z8, K2, Z9
+	VMOVDQU32  Z9, (SP)
+	VMOVUPS    64(CX), Z9
+	VCMPPS     $0x03, Z9, Z9, K2
+	VCMPPS     $0x11, Z2, Z9, K3
+	VMULPS     Z0, Z9, Z9
+	VMAXPS     Z3, Z9, Z9
+	VMINPS     Z4, Z9, Z9
+	VCVTTPS2DQ Z9, Z9
+	VPADDD     Z1, Z9, K3, Z9
+	VPSUBD     Z5, Z9, Z9
+	VPMAXSD    Z1, Z9, Z9
+	VPMINSD    Z6, Z9, Z9
+	VPADDD     Z7, Z9, Z9
+	VMOVDQA32  Z8, K2, Z9
+	VMOVDQU32  Z9, 64(SP)
+	ADDQ       $0x00000080, CX
+	DECQ       DX
+	JZ         ha32_last
 
 ha32_loop:
-	VMOVUPS       (CX), Z9
-	VCMPPS        $0x03, Z9, Z9, K2
-	VCMPPS        $0x11, Z2, Z9, K3
-	VMULPS        Z0, Z9, Z9
-	VMAXPS        Z3, Z9, Z9
-	VMINPS        Z4, Z9, Z9
-	VCVTTPS2DQ    Z9, Z9
-	VPADDD        Z1, Z9, K3, Z9
-	VPSUBD        Z5, Z9, Z9
-	VPMAXSD       Z1, Z9, Z9
-	VPMINSD       Z6, Z9, Z9
-	VPADDD        Z7, Z9, Z9
-	VMOVDQA32     Z8, K2, Z9
-	VMOVQ         X9, BX
-	VPEXTRQ       $0x01, X9, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
-	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
-	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	VEXTRACTI32X4 $0x01, Z9, X10
-	VMOVQ         X10, BX
-	VPEXTRQ       $0x01, X10, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
-	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
-	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	VEXTRACTI32X4 $0x02, Z9, X10
-	VMOVQ         X10, BX
-	VPEXTRQ       $0x01, X10, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
-	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
-	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	VEXTRACTI32X4 $0x03, Z9, X9
-	VMOVQ         X9, BX
-	VPEXTRQ       $0x01, X9, SI
-	MOVL          BX, DI
-	SHRQ          $0x20, BX
-	INCL          (AX)(DI*4)
-	INCL          (AX)(BX*4)
-	MOVL          SI, BX
-	SHRQ          $0x20, SI
-	INCL          (AX)(BX*4)
-	INCL          (AX)(SI*4)
-	ADDQ          $0x40, CX
-	DECQ          DX
-	JNZ           ha32_loop
+	VMOVUPS    (CX), Z9
+	VCMPPS     $0x03, Z9, Z9, K2
+	VCMPPS     $0x11, Z2, Z9, K3
+	VMULPS     Z0, Z9, Z9
+	VMAXPS     Z3, Z9, Z9
+	VMINPS     Z4, Z9, Z9
+	VCVTTPS2DQ Z9, Z9
+	VPADDD     Z1, Z9, K3, Z9
+	VPSUBD     Z5, Z9, Z9
+	VPMAXSD    Z1, Z9, Z9
+	VPMINSD    Z6, Z9, Z9
+	VPADDD     Z7, Z9, Z9
+	VMOVDQA32  Z8, K2, Z9
+	VMOVUPS    64(CX), Z10
+	VCMPPS     $0x03, Z10, Z10, K2
+	VCMPPS     $0x11, Z2, Z10, K3
+	VMULPS     Z0, Z10, Z10
+	VMAXPS     Z3, Z10, Z10
+	VMINPS     Z4, Z10, Z10
+	VCVTTPS2DQ Z10, Z10
+	VPADDD     Z1, Z10, K3, Z10
+	VPSUBD     Z5, Z10, Z10
+	VPMAXSD    Z1, Z10, Z10
+	VPMINSD    Z6, Z10, Z10
+	VPADDD     Z7, Z10, Z10
+	VMOVDQA32  Z8, K2, Z10
+	MOVL       (SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       4(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       8(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       12(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       16(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       20(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       24(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       28(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       32(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       36(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       40(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       44(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       48(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       52(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       56(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       60(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       64(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       68(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       72(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       76(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       80(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       84(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       88(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       92(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       96(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       100(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       104(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       108(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       112(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       116(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       120(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       124(SP), BX
+	INCL       (AX)(BX*4)
+	VMOVDQU32  Z9, (SP)
+	VMOVDQU32  Z10, 64(SP)
+	ADDQ       $0x00000080, CX
+	DECQ       DX
+	JNZ        ha32_loop
+
+ha32_last:
+	MOVL (SP), CX
+	INCL (AX)(CX*4)
+	MOVL 4(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 8(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 12(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 16(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 20(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 24(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 28(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 32(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 36(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 40(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 44(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 48(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 52(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 56(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 60(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 64(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 68(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 72(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 76(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 80(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 84(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 88(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 92(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 96(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 100(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 104(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 108(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 112(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 116(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 120(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 124(SP), CX
+	INCL (AX)(CX*4)
 
 ha32_done:
 	VZEROUPPER

@@ -12,7 +12,48 @@ import (
 // histogram passes on the engine's backend. Its results are exactly those
 // of calib.HostReducer (integer counts; min/max are exact); a histogram
 // window the backend cannot run (ErrUnsupported) is counted on the host.
-func (e *Engine) Reducer() calib.Reducer { return reducer{e} }
+// On a backend that implements InPlaceReducer (the CPU backend) the passes
+// read the caller's slices where they are; on the others each call uploads
+// its input first. Calls after Close fail with ErrClosed.
+func (e *Engine) Reducer() calib.Reducer {
+	if r, ok := e.b.(InPlaceReducer); ok {
+		return inPlace{e, r.InPlaceReducer()}
+	}
+	return reducer{e}
+}
+
+// InPlaceReducer is implemented by backends whose memory is the host's:
+// InPlaceReducer returns a calib.Reducer that reads the caller's slices
+// in place, saving Engine.Reducer the copy into device buffers. Its results
+// must be exactly calib.HostReducer's.
+type InPlaceReducer interface {
+	InPlaceReducer() calib.Reducer
+}
+
+// inPlace runs a backend's in-place reducer under the engine's lock, so
+// that it fails after Close like every other engine call.
+type inPlace struct {
+	e *Engine
+	r calib.Reducer
+}
+
+// MinMax implements calib.Reducer.
+func (p inPlace) MinMax(ctx context.Context, x []float32, channels, inner int) ([]calib.RangeStats, error) {
+	if err := p.e.enter(); err != nil {
+		return nil, fmt.Errorf("engine: calibration min/max: %w", err)
+	}
+	defer p.e.leave()
+	return p.r.MinMax(ctx, x, channels, inner)
+}
+
+// Histogram implements calib.Reducer.
+func (p inPlace) Histogram(ctx context.Context, x []float32, g calib.Grid) (calib.HistCounts, error) {
+	if err := p.e.enter(); err != nil {
+		return calib.HistCounts{}, fmt.Errorf("engine: calibration histogram: %w", err)
+	}
+	defer p.e.leave()
+	return p.r.Histogram(ctx, x, g)
+}
 
 type reducer struct{ e *Engine }
 

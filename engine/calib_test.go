@@ -2,12 +2,13 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 
-	_ "github.com/qgpu/qgpu/backends/cpu"
+	"github.com/qgpu/qgpu/backends/cpu"
 	"github.com/qgpu/qgpu/calib"
 	"github.com/qgpu/qgpu/engine"
 )
@@ -28,14 +29,39 @@ func calibData(n int, seed uint64) []float32 {
 	return x
 }
 
+// uploadOnly is the CPU backend without its InPlaceReducer, so that
+// Engine.Reducer takes the path GPU backends take: upload, then run the
+// MinMax and Histogram ops.
+type uploadOnly struct{ engine.Backend }
+
+func init() {
+	engine.Register("cpu-upload-test", -100, func(o engine.Options) (engine.Backend, error) {
+		b, err := cpu.New(o)
+		if err != nil {
+			return nil, err
+		}
+		return uploadOnly{b}, nil
+	})
+}
+
 // TestReducerMatchesHost checks the engine's calib.Reducer against the
-// pure-Go calib.HostReducer: identical statistics and counts.
+// pure-Go calib.HostReducer: identical statistics and counts, on the CPU
+// backend's in-place reducer and on the upload path.
 func TestReducerMatchesHost(t *testing.T) {
-	e, err := engine.New(engine.Config{Backend: "cpu"})
+	for _, name := range []string{"cpu", "cpu-upload-test"} {
+		t.Run(name, func(t *testing.T) { testReducerMatchesHost(t, name) })
+	}
+}
+
+func testReducerMatchesHost(t *testing.T, backend string) {
+	e, err := engine.New(engine.Config{Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
+	if _, inPlace := e.Backend().(engine.InPlaceReducer); inPlace != (backend == "cpu") {
+		t.Fatalf("backend %s: implements InPlaceReducer = %v", backend, inPlace)
+	}
 	ctx := context.Background()
 	host := calib.HostReducer{}
 	x := calibData(6*7*5, 1)
@@ -103,5 +129,27 @@ func TestObserverOnEngine(t *testing.T) {
 	}
 	if !a.Equal(b) {
 		t.Error("histogram observer state differs between the engine and the host reducer")
+	}
+}
+
+// TestReducerAfterClose checks that both reducer paths fail with ErrClosed
+// once the engine is closed.
+func TestReducerAfterClose(t *testing.T) {
+	for _, name := range []string{"cpu", "cpu-upload-test"} {
+		e, err := engine.New(engine.Config{Backend: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.Reducer()
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		x := calibData(100, 3)
+		if _, err := r.MinMax(context.Background(), x, 1, len(x)); !errors.Is(err, engine.ErrClosed) {
+			t.Errorf("%s: MinMax after Close: %v, want ErrClosed", name, err)
+		}
+		if _, err := r.Histogram(context.Background(), x, calib.Grid{Exp: 0, Start: -4, Bins: 8}); !errors.Is(err, engine.ErrClosed) {
+			t.Errorf("%s: Histogram after Close: %v, want ErrClosed", name, err)
+		}
 	}
 }

@@ -66,8 +66,8 @@ generate-check:
 	@command -v glslc >/dev/null || { echo "generate-check: glslc missing (scripts/deps.sh test)"; exit 1; }
 	$(GO) generate ./shaders
 	@git diff --exit-code --stat -- shaders/spv || { echo "generate-check: committed SPIR-V differs from the GLSL sources: run go generate ./shaders and commit"; exit 1; }
-	$(GO) generate ./backends/cpu/internal/gemm ./backends/cpu/internal/vec
-	@git diff --exit-code --stat -- backends/cpu/internal/gemm backends/cpu/internal/vec || { echo "generate-check: committed assembly differs from the avo generators: run go generate ./backends/cpu/internal/... and commit"; exit 1; }
+	$(GO) generate ./backends/cpu/internal/gemm ./backends/cpu/internal/vec ./backends/cpu/internal/dwconv
+	@git diff --exit-code --stat -- backends/cpu/internal/gemm backends/cpu/internal/vec backends/cpu/internal/dwconv || { echo "generate-check: committed assembly differs from the avo generators: run go generate ./backends/cpu/internal/... and commit"; exit 1; }
 
 PEERS_FLAGS ?= -repeat 2
 

@@ -3,78 +3,88 @@ package cpu
 import (
 	"context"
 
-	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
+	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
 // convDepthwise runs a depthwise convolution (one input and one output
-// channel per group): the image is staged as zero-point-padded NHWC, so
-// every kernel cell is one pass over contiguous channels with no bounds
-// tests (padding contributes (zp - zp) * w = 0), accumulating int32 per
-// channel; the epilogue is the reference one.
+// channel per group) one channel plane at a time on the dwconv kernels:
+// each plane is staged zero-point padded (padding contributes
+// (zp - zp) * w = 0; the input zero point is folded into the accumulator's
+// start value, see dwconv.InitValue), and the kernel writes the plane's
+// int32 accumulators (bias included) straight into an int32 output, or
+// requantized into a quantized one; the fixed-point and float outputs take
+// the reference epilogue on int32 accumulators. The planes are split over
+// the worker goroutines.
 func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 	C := op.C
 	Hp, Wp := op.H+op.PadTop+op.PadBottom, op.Wd+op.PadLeft+op.PadRight
 	out := newOutput(&op.Epilogue, op.Y)
 	x, w := bytesOf(op.X), view(op.W)
 	khw := op.KH * op.KW
-	wr := make([]int32, khw*C) // [kh][kw][c] = w - wzp[c]
+	ep := &op.Epilogue
+	wr := make([]int32, C*khw) // [c][kh][kw] = w - wzp[c]
+	init := make([]int32, C)   // bias[c] - xzp * sum(wr[c])
 	for c := range C {
 		zp := engine.At(op.WZP, c)
 		for k := range khw {
-			wr[k*C+c] = w.At(c*khw+k) - zp
+			wr[c*khw+k] = w.At(c*khw+k) - zp
 		}
+		var bias int32
+		if ep.Bias != nil {
+			bias = engine.At(ep.Bias, c)
+		}
+		init[c] = dwconv.InitValue(bias, op.XZP, wr[c*khw:(c+1)*khw])
 	}
 	P := op.OH * op.OW
-	hwc, accs, _, release := convScratch(Hp*Wp*C, C*P, 0) // accs: [c][p], bias included
-	defer release()
 	signed := op.X.DType() == qtensor.Int8
-	ep := &op.Epilogue
 	y := bytesOf(op.Y)
+	// The kernel reads the input planes in place when there is no padding
+	// and the columns are one apart; otherwise it reads a staged copy.
+	direct := op.PadTop == 0 && op.PadLeft == 0 && op.PadBottom == 0 && op.PadRight == 0 && op.StrideW == 1
+	refEpilogue := ep.Output != engine.OutInt32 && !(ep.Output == engine.OutQuantized && ep.Fixed == nil)
+	var accs []int32
+	if refEpilogue {
+		var release func()
+		_, accs, _, release = convScratch(0, C*P, 0) // accs: [c][p], bias included
+		defer release()
+	}
 	for n := range op.N {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b.stagePadded(hwc, x, op, n, 0, C, Hp, Wp)
 		base := n * C * P
-		b.rows(op.OH, P*C*khw, func(h0, h1 int) {
-			acc := make([]int32, C)
-			for oh := h0; oh < h1; oh++ {
-				for ow := range op.OW {
-					clear(acc)
-					for kh := range op.KH {
-						for kw := range op.KW {
-							px := hwc[((oh*op.StrideH+kh*op.DilationH)*Wp+ow*op.StrideW+kw*op.DilationW)*C:][:C]
-							wk := wr[(kh*op.KW+kw)*C:][:C]
-							if signed {
-								depthwiseRow(acc, asInt8(px), wk, op.XZP)
-							} else {
-								depthwiseRow(acc, px, wk, op.XZP)
-							}
-						}
+		b.rows(C, C*P*khw, func(c0, c1 int) {
+			var stage []byte
+			if !direct {
+				// One more byte: a stride-2 kernel reads a word per column.
+				stage = make([]byte, Hp*Wp+1)
+				fill(stage, byte(op.XZP)) // the border stays; planes overwrite the inside
+			}
+			for c := c0; c < c1; c++ {
+				src := x[(n*C+c)*op.H*op.Wd : (n*C+c+1)*op.H*op.Wd]
+				if !direct {
+					for h := range op.H {
+						copy(stage[(h+op.PadTop)*Wp+op.PadLeft:], src[h*op.Wd:(h+1)*op.Wd])
 					}
-					p := oh*op.OW + ow
-					for c, a := range acc {
-						if ep.Bias != nil {
-							a += engine.At(ep.Bias, c)
-						}
-						accs[c*P+p] = a
-					}
+					src = stage
+				}
+				p := dwconv.Plane{Src: src, Wp: Wp, KH: op.KH, KW: op.KW, SH: op.StrideH, SW: op.StrideW,
+					DH: op.DilationH, DW: op.DilationW, OH: op.OH, OW: op.OW, Signed: signed,
+					W: wr[c*khw : (c+1)*khw], Init: init[c]}
+				o := base + c*P
+				switch {
+				case refEpilogue:
+					p.Int32(accs[c*P : (c+1)*P])
+				case ep.Output == engine.OutInt32:
+					p.Int32(asInt32(y)[o : o+P])
+				default:
+					p.Requantize(y[o:o+P], engine.At(ep.Mult, c), ep.YZP, out.qmin, out.qmax)
 				}
 			}
 		})
-		// The epilogue, one contiguous channel plane at a time.
-		switch {
-		case ep.Output == engine.OutInt32:
-			copy(asInt32(y)[base:base+C*P], accs)
-		case ep.Output == engine.OutQuantized && ep.Fixed == nil:
-			b.rows(C, C*P, func(c0, c1 int) {
-				for c := c0; c < c1; c++ {
-					vec.RequantizeInt32(y[base+c*P:base+(c+1)*P], accs[c*P:(c+1)*P], engine.At(ep.Mult, c), ep.YZP, out.qmin, out.qmax)
-				}
-			})
-		default: // float output, fixed-point rule: the reference epilogue (bias already added)
+		if refEpilogue { // float output, fixed-point rule (bias already added)
 			noBias := *ep
 			noBias.Bias = nil
 			o := newOutput(&noBias, op.Y)
@@ -84,13 +94,4 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 		}
 	}
 	return nil
-}
-
-// depthwiseRow adds (x[c] - zp) * w[c] to acc[c] for every channel.
-func depthwiseRow[T uint8 | int8](acc []int32, x []T, w []int32, zp int32) {
-	x = x[:len(acc)]
-	w = w[:len(acc)]
-	for c := range acc {
-		acc[c] += (int32(x[c]) - zp) * w[c]
-	}
 }

@@ -1,0 +1,270 @@
+// Command asmgen generates the AVX-512 depthwise convolution kernels of
+// package dwconv with avo. It lives in its own module so that the qgpu
+// module does not depend on avo. Run it through go generate in the dwconv
+// package:
+//
+//	go generate ./backends/cpu/internal/dwconv
+//
+// which runs
+//
+//	go run -C asmgen . -out ../dw_amd64.s -stubs ../stub_amd64.go -pkg dwconv
+//
+// Each kernel computes one zero-point-padded channel plane (see package
+// dwconv): 16 output pixels of one output row per zmm (int32 lanes), a
+// block of 8, 4 or 1 output rows at a time, the last vector of a row
+// masked with opmask K1 (masked loads do not fault on masked-off lanes and
+// masked stores leave the bytes after the row untouched). Per kernel cell
+// the input bytes are widened to int32 lanes whose low 16-bit word holds
+// the value and VPDPWSSD adds the product with the broadcast weight, whose
+// high word is zero, so each lane gains exactly x * w.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/buildtags"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// Offsets of the fields of dwconv.args.
+const (
+	offSrc  = 0  // *byte: first input row of the plane
+	offDst  = 8  // *byte: first output row (int32 or bytes)
+	offOH   = 24 // output rows
+	offOW   = 32 // output columns
+	offKH   = 40
+	offKW   = 48
+	offRS   = 56 // input bytes between output rows (stride H * row length)
+	offDHW  = 64 // input bytes between kernel rows (dilation H * row length)
+	offDW   = 72 // input bytes between kernel columns (dilation W)
+	offDS   = 80 // output bytes between output rows
+	offInit = 88 // int32 accumulator start value
+	offZP   = 92 // int32 output zero point
+	offM    = 96 // float32 multiplier, then lo and hi
+	offLo   = 100
+	offHi   = 104
+	offW    = 108 // [64]int32: KH*KW weights, high 16 bits zero
+)
+
+type variant struct {
+	stride2 bool // input columns two bytes apart
+	signed  bool // int8 input
+	quant   bool // requantized byte output (else int32)
+}
+
+func (v variant) name() string {
+	s := "dwS1"
+	if v.stride2 {
+		s = "dwS2"
+	}
+	if v.signed {
+		s += "S8"
+	} else {
+		s += "U8"
+	}
+	if v.quant {
+		return s + "QAVX512"
+	}
+	return s + "I32AVX512"
+}
+
+func bcast32(m Mem) reg.VecVirtual {
+	r := GP32()
+	MOVL(m, r)
+	z := ZMM()
+	VPBROADCASTD(r, z)
+	return z
+}
+
+func kernel(v variant) {
+	name := v.name()
+	TEXT(name, NOSPLIT, "func(a *byte)")
+	Pragma("noescape")
+	in, col, out := "uint8", "1", "int32 accumulators"
+	if v.signed {
+		in = "int8"
+	}
+	if v.stride2 {
+		col = "2"
+	}
+	if v.quant {
+		out = "requantized bytes"
+	}
+	Doc(fmt.Sprintf("%s computes one depthwise plane of %s input, input columns %s byte(s)", name, in, col),
+		fmt.Sprintf("apart per output column, writing %s; a points to a dwconv.args.", out))
+	a := Load(Param("a"), GP64())
+	srcRow, dstRow, rowsLeft, khc := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	t := GP64()
+	MOVQ(Mem{Base: a, Disp: offSrc}, t)
+	MOVQ(t, srcRow)
+	MOVQ(Mem{Base: a, Disp: offDst}, t)
+	MOVQ(t, dstRow)
+	MOVQ(Mem{Base: a, Disp: offOH}, t)
+	MOVQ(t, rowsLeft)
+	rs, rs3 := GP64(), GP64()
+	MOVQ(Mem{Base: a, Disp: offRS}, rs)
+	LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, rs3)
+	init := bcast32(Mem{Base: a, Disp: offInit})
+	var mul, lo, hi, zp, low reg.VecVirtual
+	if v.quant {
+		mul, lo, hi = bcast32(Mem{Base: a, Disp: offM}), bcast32(Mem{Base: a, Disp: offLo}), bcast32(Mem{Base: a, Disp: offHi})
+		zp = bcast32(Mem{Base: a, Disp: offZP})
+	}
+	if v.stride2 && !v.signed {
+		r := GP32()
+		MOVL(U32(0xff), r)
+		low = ZMM()
+		VPBROADCASTD(r, low)
+	}
+	elt := 4
+	if v.quant {
+		elt = 1
+	}
+	step := 16 // input bytes per vector of output columns
+	if v.stride2 {
+		step = 32
+	}
+
+	for _, R := range []int{8, 4, 1} {
+		lbl := func(s string) string { return fmt.Sprintf("%s_r%d", s, R) }
+		Label(lbl("rows"))
+		CMPQ(rowsLeft, U8(R))
+		JLT(LabelRef(lbl("rowsdone")))
+		colSrc, colDst, n := GP64(), GP64(), GP64()
+		MOVQ(srcRow, colSrc)
+		MOVQ(dstRow, colDst)
+		MOVQ(Mem{Base: a, Disp: offOW}, n)
+
+		Label(lbl("cols"))
+		TESTQ(n, n)
+		JLE(LabelRef(lbl("colsdone")))
+		// K1 = the low min(n, 16) bits.
+		{
+			c, m := GP64(), GP64()
+			MOVQ(U32(16), c)
+			CMPQ(n, c)
+			CMOVQLT(n, c)
+			MOVQ(U32(1), m)
+			SHLXQ(c, m, m)
+			DECQ(m)
+			KMOVW(m.As32(), reg.K1)
+		}
+		accs := make([]reg.VecVirtual, R)
+		for r := range accs {
+			accs[r] = ZMM()
+			VMOVDQA32(init, accs[r])
+		}
+		pk, wk := GP64(), GP64()
+		MOVQ(colSrc, pk)
+		LEAQ(Mem{Base: a, Disp: offW}, wk)
+		MOVQ(Mem{Base: a, Disp: offKH}, t)
+		MOVQ(t, khc)
+		Label(lbl("kh"))
+		pc, kwc := GP64(), GP64()
+		var pc4 reg.GPVirtual
+		MOVQ(pk, pc)
+		if R > 4 {
+			pc4 = GP64()
+			LEAQ(Mem{Base: pk, Index: rs, Scale: 4}, pc4)
+		}
+		MOVQ(Mem{Base: a, Disp: offKW}, kwc)
+		Label(lbl("kw"))
+		for r := range R {
+			base := pc
+			if r >= 4 {
+				base = pc4
+			}
+			var m Mem
+			switch r % 4 {
+			case 0:
+				m = Mem{Base: base}
+			case 1:
+				m = Mem{Base: base, Index: rs, Scale: 1}
+			case 2:
+				m = Mem{Base: base, Index: rs, Scale: 2}
+			case 3:
+				m = Mem{Base: base, Index: rs3, Scale: 1}
+			}
+			x := ZMM()
+			switch {
+			case !v.stride2 && v.signed:
+				VPMOVSXBD_Z(m, reg.K1, x)
+			case !v.stride2:
+				VPMOVZXBD_Z(m, reg.K1, x)
+			default:
+				// Word lanes (b0, b1): keep b0, zero- or sign-extended.
+				VPMOVZXWD_Z(m, reg.K1, x)
+				if v.signed {
+					VPSLLD(U8(24), x, x)
+					VPSRAD(U8(24), x, x)
+				} else {
+					VPANDD(low, x, x)
+				}
+			}
+			VPDPWSSD_BCST(Mem{Base: wk}, x, accs[r])
+		}
+		ADDQ(Mem{Base: a, Disp: offDW}, pc)
+		if R > 4 {
+			ADDQ(Mem{Base: a, Disp: offDW}, pc4)
+		}
+		ADDQ(U8(4), wk)
+		DECQ(kwc)
+		JNZ(LabelRef(lbl("kw")))
+		ADDQ(Mem{Base: a, Disp: offDHW}, pk)
+		DECQ(khc)
+		JNZ(LabelRef(lbl("kh")))
+
+		// Epilogue: row r of the block goes to colDst + r*ds.
+		d := GP64()
+		MOVQ(colDst, d)
+		for r, acc := range accs {
+			if v.quant {
+				VCVTDQ2PS(acc, acc)
+				VMULPS(mul, acc, acc)
+				VMAXPS(lo, acc, acc)
+				VMINPS(hi, acc, acc)
+				VCVTPS2DQ_RN_SAE(acc, acc)
+				VPADDD(zp, acc, acc)
+				VPMOVDB(acc, reg.K1, Mem{Base: d})
+			} else {
+				VMOVDQU32(acc, reg.K1, Mem{Base: d})
+			}
+			if r < R-1 {
+				ADDQ(Mem{Base: a, Disp: offDS}, d)
+			}
+		}
+		ADDQ(U32(step), colSrc)
+		ADDQ(U32(16*elt), colDst)
+		SUBQ(U8(16), n)
+		JMP(LabelRef(lbl("cols")))
+
+		Label(lbl("colsdone"))
+		// Next block of R rows.
+		MOVQ(rs, t)
+		IMUL3Q(U8(R), t, t)
+		ADDQ(t, srcRow)
+		MOVQ(Mem{Base: a, Disp: offDS}, t)
+		IMUL3Q(U8(R), t, t)
+		ADDQ(t, dstRow)
+		SUBQ(U8(R), rowsLeft)
+		JMP(LabelRef(lbl("rows")))
+		Label(lbl("rowsdone"))
+	}
+	VZEROUPPER()
+	RET()
+}
+
+func main() {
+	Constraint(buildtags.Term("amd64"))
+	Constraint(buildtags.Not("purego"))
+	for _, s2 := range []bool{false, true} {
+		for _, sg := range []bool{false, true} {
+			for _, q := range []bool{false, true} {
+				kernel(variant{stride2: s2, signed: sg, quant: q})
+			}
+		}
+	}
+	Generate()
+}

@@ -1,0 +1,41 @@
+// Package dwconv holds the CPU backend's depthwise convolution kernel: one
+// channel plane at a time, int32 accumulation of x * w over the kernel
+// cells of a zero-point-padded input plane, written either as int32
+// accumulators or requantized to bytes (qtensor.Requantize).
+//
+// # Arithmetic
+//
+// A Plane computes, for every output pixel (oh, ow),
+//
+//	acc = Init + sum over (kh, kw) of x[(oh*SH + kh*DH)*Wp + ow*SW + kw*DW] * W[kh*KW + kw]
+//
+// in int32 with wrapping, x being the raw int8 or uint8 byte. The caller
+// folds the input zero point into Init: with padding cells holding the zero
+// point xzp, W = w - wzp and Init = bias - xzp * sum(W) (InitValue), acc is
+// bias + sum (x - xzp) * (w - wzp), the reference accumulator, exactly
+// whenever that fits int32 (the engine rejects shapes where it could not;
+// wrapping arithmetic is exact modulo 2^32 whatever the order).
+//
+// # Kernels and ISA selection
+//
+// The pure Go kernel is the loop above. The AVX-512 kernels (generated with
+// avo, asmgen/, its own module; go generate regenerates dw_amd64.s and
+// stub_amd64.go) put 16 output columns of one output row in a zmm of int32
+// lanes and compute blocks of 8, 4 or 1 output rows, the last vector of a
+// row masked with an opmask. Per kernel cell each input vector is widened
+// to int32 lanes (VPMOVZXBD or VPMOVSXBD for column stride 1; VPMOVZXWD and
+// an AND or a sign-extending shift pair for stride 2, which keeps the even
+// bytes) and VPDPWSSD adds the product of the low 16-bit word with the
+// broadcast weight, stored with a zero high word, so the high words add
+// 0 and each lane gains exactly x * W in wrapping int32 (VPDPWSSD does not
+// saturate). The requantizing variants end with package vec's requantize
+// sequence (VCVTDQ2PS, VMULPS m, clamp to [qmin-zp, qmax-zp], VCVTPS2DQ
+// {rn-sae}, VPADDD zp, VPMOVDB), identical to qtensor.Requantize for a
+// finite m (see package vec's documentation); other m take the Go loop.
+// The vector kernels need AVX-512 F, BW and VNNI and BMI2; column strides
+// other than 1 and 2 and kernels of more than MaxCells cells run in Go.
+//
+// At init the package picks the best supported implementation; SetISA
+// switches it for tests and benchmarks. With -tags purego, or off amd64,
+// only Generic exists.
+package dwconv

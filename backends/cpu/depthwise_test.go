@@ -1,0 +1,146 @@
+package cpu_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
+	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// TestDepthwiseChannels runs random depthwise convolutions (every channel
+// count 1..70; strides 1..3, dilations, asymmetric padding, int8 and uint8
+// inputs and weights, per-channel weight zero points, every output kind)
+// on the fast path under each depthwise kernel and compares the bytes with
+// the reference kernels.
+func TestDepthwiseChannels(t *testing.T) {
+	ref, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Kernels: "generic"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	fast, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: 3}, GuardBytes: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	for _, isa := range []dwconv.ISA{dwconv.Generic, dwconv.AVX512} {
+		t.Run(isa.String(), func(t *testing.T) {
+			if !dwconv.Supported(isa) {
+				t.Skipf("%v not supported here", isa)
+			}
+			restore, err := dwconv.SetISA(isa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer restore()
+			rng := rand.New(rand.NewPCG(11, uint64(isa)))
+			for c := 1; c <= 70; c++ {
+				depthwiseCase(t, rng, ref, fast, c)
+			}
+		})
+	}
+	if err := fast.CheckGuards(); err != nil {
+		t.Error(err)
+	}
+}
+
+func randBytes(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+func depthwiseCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, C int) {
+	t.Helper()
+	n, h, w := 1+rng.IntN(2), 1+rng.IntN(19), 1+rng.IntN(40)
+	kh, kw := 3, 3
+	if rng.IntN(4) == 0 {
+		kh, kw = 1+rng.IntN(5), 1+rng.IntN(5)
+	}
+	s := []int{1 + rng.IntN(2), 1 + rng.IntN(2)}
+	if rng.IntN(6) == 0 {
+		s[1] = 3
+	}
+	d := []int{1 + rng.IntN(2), 1 + rng.IntN(2)}
+	pads := []int{rng.IntN(3), rng.IntN(3), rng.IntN(3), rng.IntN(3)}
+	if rng.IntN(4) == 0 {
+		pads = []int{0, 0, 0, 0}
+	}
+	h = max(h, (kh-1)*d[0]+1)
+	w = max(w, (kw-1)*d[1]+1)
+	xt, wt := qtensor.Uint8, qtensor.Int8
+	if rng.IntN(2) == 0 {
+		xt = qtensor.Int8
+	}
+	if rng.IntN(2) == 0 {
+		wt = qtensor.Uint8
+	}
+	xzp := xt.QMin() + rng.Int32N(256)
+	wzp := make([]int32, C)
+	scales := make([]float32, C)
+	for i := range wzp {
+		wzp[i] = wt.QMin() + rng.Int32N(256)
+		scales[i] = 0.001 + rng.Float32()*0.01
+	}
+	xq, _ := qtensor.New(xt, []int{n, C, h, w}, qtensor.TensorParams(0.05, xzp))
+	xq.Data = randBytes(rng, len(xq.Data))
+	wq, _ := qtensor.New(wt, []int{C, 1, kh, kw}, qtensor.AxisParams(0, scales, wzp))
+	wq.Data = randBytes(rng, len(wq.Data))
+	o := engine.ConvOptions{Strides: s, Dilations: d, Pads: pads, Group: C}
+	var bias []int32
+	if rng.IntN(2) == 0 {
+		bias = make([]int32, C)
+		for i := range bias {
+			bias[i] = rng.Int32N(1<<16) - 1<<15
+		}
+	}
+	o.Bias = bias
+	kinds := []string{"int32", "quantized", "relu", "fixed", "float32"}
+	kind := kinds[rng.IntN(len(kinds))]
+	switch kind {
+	case "int32":
+		o.Output = engine.OutInt32
+	case "float32":
+		o.Output = engine.OutFloat32
+	default:
+		o.Output = engine.OutQuantized
+		o.YType, o.YScale, o.YZP = qtensor.Uint8, 0.02+rng.Float32()*0.5, 100+rng.Int32N(50)
+		o.ReLU = kind == "relu"
+		o.Fixed = kind == "fixed"
+	}
+	name := fmt.Sprintf("C=%d n=%d %dx%d k=%dx%d s=%v d=%v pads=%v %v/%v %s", C, n, h, w, kh, kw, s, d, pads, xt, wt, kind)
+	var outs [2][]byte
+	for i, e := range []*engine.Engine{ref, fast} {
+		b := e.NewBatch()
+		x, err := e.Upload(xq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wgt, err := e.Upload(wq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := b.Conv(x, wgt, o)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := b.Run(context.Background()); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		hy, err := e.Download(y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = hy.Data
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Errorf("%s: fast depthwise differs from the reference", name)
+	}
+}

@@ -21,15 +21,20 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 	C := op.C
 	Hp, Wp := op.H+op.PadTop+op.PadBottom, op.Wd+op.PadLeft+op.PadRight
 	out := newOutput(&op.Epilogue, op.Y)
-	x, w := bytesOf(op.X), view(op.W)
+	x, w := bytesOf(op.X), bytesOf(op.W)
+	wSigned := op.W.DType() == qtensor.Int8
 	khw := op.KH * op.KW
 	ep := &op.Epilogue
 	wr := make([]int32, C*khw) // [c][kh][kw] = w - wzp[c]
 	init := make([]int32, C)   // bias[c] - xzp * sum(wr[c])
 	for c := range C {
 		zp := engine.At(op.WZP, c)
-		for k := range khw {
-			wr[c*khw+k] = w.At(c*khw+k) - zp
+		for k, v := range w[c*khw : (c+1)*khw] {
+			if wSigned {
+				wr[c*khw+k] = int32(int8(v)) - zp
+			} else {
+				wr[c*khw+k] = int32(v) - zp
+			}
 		}
 		var bias int32
 		if ep.Bias != nil {

@@ -111,6 +111,22 @@ colsdone_r8:
 	JMP    rows_r8
 
 rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
 rows_r4:
 	CMPQ 16(SP), $0x04
 	JLT  rowsdone_r4
@@ -181,6 +197,22 @@ colsdone_r4:
 	JMP    rows_r4
 
 rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
 rows_r1:
 	CMPQ 16(SP), $0x01
 	JLT  rowsdone_r1
@@ -236,6 +268,7 @@ colsdone_r1:
 	JMP    rows_r1
 
 rowsdone_r1:
+done:
 	VZEROUPPER
 	RET
 
@@ -402,6 +435,22 @@ colsdone_r8:
 	JMP    rows_r8
 
 rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
 rows_r4:
 	CMPQ 16(SP), $0x04
 	JLT  rowsdone_r4
@@ -496,6 +545,22 @@ colsdone_r4:
 	JMP    rows_r4
 
 rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
 rows_r1:
 	CMPQ 16(SP), $0x01
 	JLT  rowsdone_r1
@@ -557,6 +622,7 @@ colsdone_r1:
 	JMP    rows_r1
 
 rowsdone_r1:
+done:
 	VZEROUPPER
 	RET
 
@@ -667,6 +733,22 @@ colsdone_r8:
 	JMP    rows_r8
 
 rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
 rows_r4:
 	CMPQ 16(SP), $0x04
 	JLT  rowsdone_r4
@@ -737,6 +819,22 @@ colsdone_r4:
 	JMP    rows_r4
 
 rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
 rows_r1:
 	CMPQ 16(SP), $0x01
 	JLT  rowsdone_r1
@@ -792,6 +890,7 @@ colsdone_r1:
 	JMP    rows_r1
 
 rowsdone_r1:
+done:
 	VZEROUPPER
 	RET
 
@@ -958,6 +1057,22 @@ colsdone_r8:
 	JMP    rows_r8
 
 rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
 rows_r4:
 	CMPQ 16(SP), $0x04
 	JLT  rowsdone_r4
@@ -1052,6 +1167,22 @@ colsdone_r4:
 	JMP    rows_r4
 
 rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
 rows_r1:
 	CMPQ 16(SP), $0x01
 	JLT  rowsdone_r1
@@ -1113,6 +1244,7 @@ colsdone_r1:
 	JMP    rows_r1
 
 rowsdone_r1:
+done:
 	VZEROUPPER
 	RET
 
@@ -1233,6 +1365,22 @@ colsdone_r8:
 	JMP    rows_r8
 
 rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
 rows_r4:
 	CMPQ 16(SP), $0x04
 	JLT  rowsdone_r4
@@ -1307,6 +1455,22 @@ colsdone_r4:
 	JMP    rows_r4
 
 rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
 rows_r1:
 	CMPQ 16(SP), $0x01
 	JLT  rowsdone_r1
@@ -1363,6 +1527,7 @@ colsdone_r1:
 	JMP    rows_r1
 
 rowsdone_r1:
+done:
 	VZEROUPPER
 	RET
 
@@ -1539,6 +1704,22 @@ colsdone_r8:
 	JMP    rows_r8
 
 rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
 rows_r4:
 	CMPQ 16(SP), $0x04
 	JLT  rowsdone_r4
@@ -1637,6 +1818,22 @@ colsdone_r4:
 	JMP    rows_r4
 
 rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
 rows_r1:
 	CMPQ 16(SP), $0x01
 	JLT  rowsdone_r1
@@ -1699,6 +1896,7 @@ colsdone_r1:
 	JMP    rows_r1
 
 rowsdone_r1:
+done:
 	VZEROUPPER
 	RET
 
@@ -1825,6 +2023,22 @@ colsdone_r8:
 	JMP    rows_r8
 
 rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
 rows_r4:
 	CMPQ 16(SP), $0x04
 	JLT  rowsdone_r4
@@ -1903,6 +2117,22 @@ colsdone_r4:
 	JMP    rows_r4
 
 rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
 rows_r1:
 	CMPQ 16(SP), $0x01
 	JLT  rowsdone_r1
@@ -1960,6 +2190,7 @@ colsdone_r1:
 	JMP    rows_r1
 
 rowsdone_r1:
+done:
 	VZEROUPPER
 	RET
 
@@ -2142,6 +2373,22 @@ colsdone_r8:
 	JMP    rows_r8
 
 rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
 rows_r4:
 	CMPQ 16(SP), $0x04
 	JLT  rowsdone_r4
@@ -2244,6 +2491,22 @@ colsdone_r4:
 	JMP    rows_r4
 
 rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
 rows_r1:
 	CMPQ 16(SP), $0x01
 	JLT  rowsdone_r1
@@ -2307,5 +2570,6 @@ colsdone_r1:
 	JMP    rows_r1
 
 rowsdone_r1:
+done:
 	VZEROUPPER
 	RET

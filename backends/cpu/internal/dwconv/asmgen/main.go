@@ -11,8 +11,10 @@
 //
 // Each kernel computes one zero-point-padded channel plane (see package
 // dwconv): 16 output pixels of one output row per zmm (int32 lanes), a
-// block of 8, 4 or 1 output rows at a time, the last vector of a row
-// masked with opmask K1 (masked loads do not fault on masked-off lanes and
+// block of 8, 4 or 1 output rows at a time (the last block of 8 or 4 moved
+// back over rows already done rather than leaving short blocks, so single
+// rows, whose cells form one dependency chain, run only when OH < 4), the
+// last vector of a row masked with opmask K1 (masked loads do not fault on masked-off lanes and
 // masked stores leave the bytes after the row untouched). Per kernel cell
 // the input bytes are widened to int32 lanes whose low 16-bit word holds
 // the value and VPDPWSSD adds the product with the broadcast weight, whose
@@ -251,7 +253,29 @@ func kernel(v variant) {
 		SUBQ(U8(R), rowsLeft)
 		JMP(LabelRef(lbl("rows")))
 		Label(lbl("rowsdone"))
+		if R > 1 {
+			// Fewer than R rows left but OH >= R: move the block back over
+			// rows already written (the same values are written again)
+			// instead of running them as short blocks.
+			CMPQ(rowsLeft, U8(0))
+			JEQ(LabelRef("done"))
+			CMPQ(Mem{Base: a, Disp: offOH}, U8(R))
+			JLT(LabelRef(lbl("nooverlap")))
+			back, t2 := GP64(), GP64()
+			MOVQ(U32(R), back)
+			SUBQ(rowsLeft, back)
+			MOVQ(back, t2)
+			IMULQ(rs, t2)
+			SUBQ(t2, srcRow)
+			MOVQ(back, t2)
+			IMULQ(Mem{Base: a, Disp: offDS}, t2)
+			SUBQ(t2, dstRow)
+			MOVQ(U32(R), rowsLeft)
+			JMP(LabelRef(lbl("rows")))
+			Label(lbl("nooverlap"))
+		}
 	}
+	Label("done")
 	VZEROUPPER()
 	RET()
 }

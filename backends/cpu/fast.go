@@ -453,6 +453,12 @@ func scratch(pool *sync.Pool, n int) *[]byte {
 	return &b
 }
 
+// convRows is the number of output rows (of the padded width) in a block
+// of convImplicit: a block's int32 accumulators (convRows*og*4 bytes, 64
+// KiB for 64 channels) stay in cache between its KH GEMMs, and the workers
+// take whole blocks.
+const convRows = 256
+
 // convImplicit runs a stride-1 convolution without im2col: the input is
 // staged once per image and group as [Hp][Wp][Cg] with the padding set to
 // the input zero point, and output pixel r = oh*Wp + ow of the padded
@@ -488,7 +494,6 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 	signedX := op.X.DType() == qtensor.Int8
 	hwc, c, tmp, release := convScratch(Hp*Wp*cg, Mw*og, Mw*og*esz)
 	defer release()
-	off := make([]int32, og)
 	for n := range op.N {
 		for g := range op.Group {
 			if err := ctx.Err(); err != nil {
@@ -496,55 +501,81 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			}
 			b.stagePadded(hwc, x, op, n, g*cg, cg, Hp, Wp)
 			ch0 := g * og
+			pbs := make([]*gemm.PackedB, op.KH)
+			offs := make([][]int32, op.KH)
 			for kh := range op.KH {
 				pb, err := packed(op.W, g*og*K, K, og, layout{convKH: op.KH, convKW: op.KW, row: kh + 1})
 				if err != nil {
 					return true, err
 				}
 				cs := pb.ColSums()
-				last := kh == op.KH-1
+				off := make([]int32, og)
 				for o := range og {
 					off[o] = -op.XZP * cs[o]
-					if last && ep.Bias != nil {
+					if kh == op.KH-1 && ep.Bias != nil {
 						off[o] += engine.At(ep.Bias, ch0+o)
 					}
 				}
-				opt := &gemm.Options{Threads: b.threads, Accumulate: kh > 0, ColOffset: off}
-				if last {
-					switch ep.Output {
-					case engine.OutQuantized:
-						rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: og}
-						if op.Y.DType() == qtensor.Uint8 {
-							rq.OutU8 = tmp
+				pbs[kh], offs[kh] = pb, off
+			}
+			// Blocks of convRows output rows run all KH GEMMs in turn, so
+			// that their accumulators stay in cache between the passes;
+			// the workers take whole blocks.
+			blocks := (Mw + convRows - 1) / convRows
+			var errMu sync.Mutex
+			var firstErr error
+			b.rows(blocks, Mw*og*K, func(b0, b1 int) {
+				for blk := b0; blk < b1; blk++ {
+					r0 := blk * convRows
+					rows := min(convRows, Mw-r0)
+					for kh := range op.KH {
+						opt := &gemm.Options{Threads: 1, Accumulate: kh > 0, ColOffset: offs[kh]}
+						if kh == op.KH-1 {
+							switch ep.Output {
+							case engine.OutQuantized:
+								rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: og}
+								if op.Y.DType() == qtensor.Uint8 {
+									rq.OutU8 = tmp[r0*og:]
+								} else {
+									rq.OutS8 = asInt8(tmp[r0*og:])
+								}
+								opt.Requant = rq
+							case engine.OutFloat32:
+								fo := &gemm.FloatOut{Scale: channels(ep.Scale, ch0, og), Out: asFloat32(tmp)[r0*og:], LdOut: og}
+								if ep.FloatBias != nil {
+									fo.Bias = channels(ep.FloatBias, ch0, og)
+								}
+								opt.Float = fo
+							}
+						}
+						a := hwc[(r0+kh*op.DilationH*Wp)*cg:]
+						var err error
+						if signedX {
+							err = gemm.GemmS8S8(c[r0*og:], og, asInt8(a), cg, rows, pbs[kh], opt)
 						} else {
-							rq.OutS8 = asInt8(tmp)
+							err = gemm.GemmU8S8(c[r0*og:], og, a, cg, rows, pbs[kh], opt)
 						}
-						opt.Requant = rq
-					case engine.OutFloat32:
-						fo := &gemm.FloatOut{Scale: channels(ep.Scale, ch0, og), Out: asFloat32(tmp), LdOut: og}
-						if ep.FloatBias != nil {
-							fo.Bias = channels(ep.FloatBias, ch0, og)
+						if err != nil {
+							errMu.Lock()
+							if firstErr == nil {
+								firstErr = err
+							}
+							errMu.Unlock()
+							return
 						}
-						opt.Float = fo
 					}
 				}
-				a := hwc[kh*op.DilationH*Wp*cg:]
-				if signedX {
-					err = gemm.GemmS8S8(c, og, asInt8(a), cg, Mw, pb, opt)
-				} else {
-					err = gemm.GemmU8S8(c, og, a, cg, Mw, pb, opt)
-				}
-				if err != nil {
-					return true, err
-				}
+			})
+			if firstErr != nil {
+				return true, firstErr
 			}
 			// Keep the valid columns of the padded width, channel-major.
 			base := (n*op.O + ch0) * P
 			switch {
 			case ep.Output == engine.OutInt32:
-				gatherWide(asInt32(y)[base:base+og*P], c, op.OH, op.OW, Wp, og)
+				b.gatherWide(asInt32(y)[base:base+og*P], c, op.OH, op.OW, Wp, og)
 			case esz == 4:
-				gatherWide(asInt32(y)[base:base+og*P], asInt32(tmp), op.OH, op.OW, Wp, og)
+				b.gatherWide(asInt32(y)[base:base+og*P], asInt32(tmp), op.OH, op.OW, Wp, og)
 			default: // 8-bit outputs: [ow][o] of each output row -> [o][ow]
 				b.rows(op.OH, P*og, func(h0, h1 int) {
 					for oh := h0; oh < h1; oh++ {
@@ -605,16 +636,24 @@ func (b *Backend) rows(n, total int, f func(lo, hi int)) {
 }
 
 // gatherWide writes the valid pixels of src ([Mw][og], output pixel
-// (oh, ow) at row oh*Wp + ow) to dst channel-major ([og][OH*OW]).
-func gatherWide[T any](dst, src []T, OH, OW, Wp, og int) {
+// (oh, ow) at row oh*Wp + ow) to dst channel-major ([og][OH*OW]), output
+// rows split over the workers, in blocks of 8 pixels so that each channel
+// row of dst gets 8 consecutive values per visit.
+func (b *Backend) gatherWide(dst, src []int32, OH, OW, Wp, og int) {
 	P := OH * OW
-	for oh := range OH {
-		for ow := range OW {
-			s := src[(oh*Wp+ow)*og : (oh*Wp+ow+1)*og]
-			p := oh*OW + ow
-			for o, v := range s {
-				dst[o*P+p] = v
+	b.rows(OH, P*og, func(h0, h1 int) {
+		for oh := h0; oh < h1; oh++ {
+			for ow0 := 0; ow0 < OW; ow0 += 8 {
+				n := min(8, OW-ow0)
+				s := src[(oh*Wp+ow0)*og:]
+				d := dst[oh*OW+ow0:]
+				for o := range og {
+					row := d[o*P : o*P+n]
+					for k := range row {
+						row[k] = s[k*og+o]
+					}
+				}
 			}
 		}
-	}
+	})
 }

@@ -92,6 +92,15 @@ func (j *job) row(m, k0, kc int) []uint8 {
 	return j.pad[s : s+kc]
 }
 
+// rowScratch holds the A row views of one row block; pooled because
+// convolutions call GEMMs of few rows many times.
+type rowScratch struct {
+	rows [MC][]uint8
+	ptrs [MC]*uint8
+}
+
+var rowPool = sync.Pool{New: func() any { return new(rowScratch) }}
+
 // run computes rows [m0, m1) of C for panels [p0, p1) in BLIS order:
 // K blocks of KC, row blocks of MC, panels, tiles of MR rows (all full
 // tiles of a block in one kernel call, then the remainder tile).
@@ -99,8 +108,14 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 	b := j.b
 	ps := b.panelStride()
 	t := &tile{ldc: j.ldc, signed: j.signed}
-	rows := make([][]uint8, min(MC, m1-m0))
-	ptrs := make([]*uint8, len(rows))
+	sc := rowPool.Get().(*rowScratch)
+	defer func() {
+		clear(sc.rows[:]) // drop the references to A
+		clear(sc.ptrs[:])
+		rowPool.Put(sc)
+	}()
+	rows := sc.rows[:min(MC, m1-m0)]
+	ptrs := sc.ptrs[:len(rows)]
 	for k0 := 0; k0 < b.kp; k0 += KC {
 		kc := min(KC, b.kp-k0)
 		t.kg = kc / KGroup

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/qgpu/qgpu/backends/cpu"
-	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/tests"
 )
@@ -23,16 +22,6 @@ func TestConformanceISAs(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer restore()
-			// The depthwise kernels follow: AVX-512 with VNNI, else Go.
-			dw := dwconv.Generic
-			if isa == cpu.ISAAVX512VNNI && dwconv.Supported(dwconv.AVX512) {
-				dw = dwconv.AVX512
-			}
-			restoreDW, err := dwconv.SetISA(dw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer restoreDW()
 			tests.Run(t, engine.Config{Backend: "cpu"})
 		})
 	}

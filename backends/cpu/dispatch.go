@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/cpu"
 
+	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/engine"
@@ -84,7 +85,7 @@ func cpuName() string {
 }
 
 func (b *Backend) caps() map[string]string {
-	k := "fast (gemm " + gemm.Current().String() + ", elementwise " + vec.Current().String() + ")"
+	k := "fast (gemm " + gemm.Current().String() + ", elementwise " + vec.Current().String() + ", depthwise " + dwconv.Current().String() + ")"
 	if b.generic {
 		k = "generic"
 	}
@@ -124,8 +125,9 @@ const (
 
 // SetISA switches the fast kernels of every CPU backend in the process to
 // isa (for tests and benchmarks) and returns a function that restores the
-// previous choice. It fails when the CPU lacks isa. The elementwise kernels
-// have an AVX-512 form only; below that they use their portable Go form.
+// previous choice. It fails when the CPU lacks isa. The elementwise and
+// depthwise kernels have an AVX-512 form only; below that they use their
+// portable Go form.
 func SetISA(isa ISA) (restore func(), err error) {
 	r1, err := gemm.SetISA(isa)
 	if err != nil {
@@ -140,7 +142,17 @@ func SetISA(isa ISA) (restore func(), err error) {
 		r1()
 		return nil, err
 	}
-	return func() { r2(); r1() }, nil
+	dw := dwconv.Generic
+	if isa == gemm.AVX512VNNI && dwconv.Supported(dwconv.AVX512) {
+		dw = dwconv.AVX512
+	}
+	r3, err := dwconv.SetISA(dw)
+	if err != nil {
+		r2()
+		r1()
+		return nil, err
+	}
+	return func() { r3(); r2(); r1() }, nil
 }
 
 // SupportedISA reports whether this CPU can run isa.

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/qgpu/qgpu/backends/cpu/internal/workers"
 	"github.com/qgpu/qgpu/engine"
 )
 
@@ -16,7 +17,8 @@ func init() {
 // Backend is the CPU backend. It is safe for concurrent use.
 type Backend struct {
 	threads int
-	generic bool // reference kernels only (Options.Kernels == "generic")
+	generic bool          // reference kernels only (Options.Kernels == "generic")
+	pool    *workers.Pool // threads-1 workers for the parallel loops of one op
 	closed  atomic.Bool
 }
 
@@ -34,7 +36,11 @@ func New(o engine.Options) (*Backend, error) {
 	default:
 		return nil, fmt.Errorf("cpu: unknown kernel set %q (want fast or generic): %w", o.Kernels, engine.ErrUnavailable)
 	}
-	return &Backend{threads: t, generic: o.Kernels == "generic"}, nil
+	b := &Backend{threads: t, generic: o.Kernels == "generic"}
+	if t > 1 && !b.generic {
+		b.pool = workers.New(t - 1)
+	}
+	return b, nil
 }
 
 // Name returns "cpu".
@@ -48,9 +54,12 @@ func (b *Backend) Device() engine.DeviceInfo {
 // Threads is the worker count of one op.
 func (b *Backend) Threads() int { return b.threads }
 
-// Close marks the backend closed. Safe to call twice.
+// Close marks the backend closed and stops its worker goroutines. Safe to
+// call twice.
 func (b *Backend) Close() error {
-	b.closed.Store(true)
+	if !b.closed.Swap(true) {
+		b.pool.Close()
+	}
 	return nil
 }
 

@@ -184,7 +184,7 @@ func (b *Backend) runProduct(p *product, c []int32, dst []byte, store func(m, n 
 	ep := p.ep
 	fuse := p.fusable()
 	cs := p.pb.ColSums()
-	opt := &gemm.Options{Threads: b.threads}
+	opt := &gemm.Options{Threads: b.threads, Pool: b.pool}
 	if len(p.azp) == 1 {
 		azp := p.azp[0]
 		off := make([]int32, N)
@@ -521,13 +521,20 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			// Blocks of convRows output rows run all KH GEMMs in turn, so
 			// that their accumulators stay in cache between the passes;
 			// the workers take whole blocks.
+			// The block count is a multiple of the thread count so that
+			// the workers get equal shares; blocks are whole kernel tiles.
 			blocks := (Mw + convRows - 1) / convRows
+			if t := b.threads; t > 1 {
+				blocks = (blocks + t - 1) / t * t
+			}
+			per := ((Mw+blocks-1)/blocks + gemm.MR - 1) / gemm.MR * gemm.MR
+			blocks = (Mw + per - 1) / per
 			var errMu sync.Mutex
 			var firstErr error
 			b.rows(blocks, Mw*og*K, func(b0, b1 int) {
 				for blk := b0; blk < b1; blk++ {
-					r0 := blk * convRows
-					rows := min(convRows, Mw-r0)
+					r0 := blk * per
+					rows := min(per, Mw-r0)
 					for kh := range op.KH {
 						opt := &gemm.Options{Threads: 1, Accumulate: kh > 0, ColOffset: offs[kh]}
 						if kh == op.KH-1 {
@@ -618,21 +625,15 @@ func fill(s []byte, v byte) {
 }
 
 // rows splits n rows of a job of total bytes (or elements) over up to
-// b.threads goroutines, each getting at least minChunk of the total, and
-// returns when all are done.
+// b.threads parts, each getting at least minChunk of the total, runs them
+// on the worker pool and returns when all are done.
 func (b *Backend) rows(n, total int, f func(lo, hi int)) {
 	t := min(b.threads, n, total/minChunk)
 	if t <= 1 {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for i := range t {
-		lo, hi := n*i/t, n*(i+1)/t
-		wg.Add(1)
-		go func() { defer wg.Done(); f(lo, hi) }()
-	}
-	wg.Wait()
+	b.pool.Run(t, func(i int) { f(n*i/t, n*(i+1)/t) })
 }
 
 // gatherWide writes the valid pixels of src ([Mw][og], output pixel

@@ -73,6 +73,17 @@ func TestParallelChunks(t *testing.T) {
 			t, _ := e.Upload(xf)
 			return b.Histogram(t, 1000, -6, 5)
 		},
+		// Convolutions of several blocks of output rows (blocks rounded to
+		// a multiple of the 3 workers) and of one block split by the GEMM.
+		"conv 32x40x40 quantized": func(e *engine.Engine, b *engine.Batch) (*engine.Tensor, error) {
+			return convCase(e, b, 32, 40, 48, engine.OutQuantized)
+		},
+		"conv 256x7x7 int32": func(e *engine.Engine, b *engine.Batch) (*engine.Tensor, error) {
+			return convCase(e, b, 256, 7, 256, engine.OutInt32)
+		},
+		"conv 64x14x14 float32": func(e *engine.Engine, b *engine.Batch) (*engine.Tensor, error) {
+			return convCase(e, b, 64, 14, 80, engine.OutFloat32)
+		},
 	}
 	for name, build := range cases {
 		var outs [2][]byte
@@ -98,4 +109,36 @@ func TestParallelChunks(t *testing.T) {
 	if err := fast.CheckGuards(); err != nil {
 		t.Error(err)
 	}
+}
+
+// convCase adds a 3x3 convolution (pads 1) of random data with C input and
+// O output channels on an HxH image to b; the data depend on the arguments
+// only.
+func convCase(e *engine.Engine, b *engine.Batch, C, H, O int, out engine.OutputKind) (*engine.Tensor, error) {
+	r := rand.New(rand.NewPCG(uint64(C), uint64(H*1000+O)))
+	xq, _ := qtensor.New(qtensor.Uint8, []int{1, C, H, H}, qtensor.TensorParams(0.05, 131))
+	xq.Data = randBytes(r, len(xq.Data))
+	scales := make([]float32, O)
+	for i := range scales {
+		scales[i] = 0.001 + r.Float32()*0.01
+	}
+	wq, _ := qtensor.New(qtensor.Int8, []int{O, C, 3, 3}, qtensor.AxisParams(0, scales, make([]int32, O)))
+	wq.Data = randBytes(r, len(wq.Data))
+	x, err := e.Upload(xq)
+	if err != nil {
+		return nil, err
+	}
+	w, err := e.Upload(wq)
+	if err != nil {
+		return nil, err
+	}
+	bias := make([]int32, O)
+	for i := range bias {
+		bias[i] = r.Int32N(1<<16) - 1<<15
+	}
+	o := engine.ConvOptions{Pads: []int{1, 1, 1, 1}, OutputOptions: engine.OutputOptions{Output: out, Bias: bias}}
+	if out == engine.OutQuantized {
+		o.YType, o.YScale, o.YZP = qtensor.Uint8, 2.5, 120
+	}
+	return b.Conv(x, w, o)
 }

@@ -35,11 +35,14 @@
 // panels, then tiles of MR rows. One assembly call covers all the full
 // 6-row tiles of a row block for one panel (the tile loop is in the
 // kernel, given an array of row pointers), then one call the remainder
-// rows: per-tile Go overhead cost about 5-10% at K = 1024 before that. Work is split over goroutines by rows (in
-// whole tiles) when there are at least two tiles per goroutine, otherwise by
-// panels (small M, the GEMV case). Every goroutine computes disjoint parts
-// of C with the same sequence of kernel calls, so results do not depend on
-// the thread count. No goroutine outlives a call.
+// rows: per-tile Go overhead cost about 5-10% at K = 1024 before that.
+// Work is split over goroutines by rows (in whole tiles) when there are at
+// least two tiles per goroutine, otherwise by panels (small M, the GEMV
+// case). Every goroutine computes disjoint parts of C with the same
+// sequence of kernel calls, so results do not depend on the thread count.
+// The parts run on Options.Pool (the CPU backend's spinning workers, see
+// package workers) or else on goroutines started for the call, none of
+// which outlives it.
 //
 // The inner loops are aligned with PCALIGN $64, emitted as a raw
 // instruction (avo has no PCALIGN). Caution for whoever edits the

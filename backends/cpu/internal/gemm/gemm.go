@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/workers"
 )
 
 // Blocking parameters of the driver (see doc.go).
@@ -16,10 +18,13 @@ const (
 	// MC is the number of rows of A per block (a multiple of MR).
 	MC = 192
 	// serialWork is the number of multiply-accumulates below which a call
-	// runs on the calling goroutine only: waking a parked worker costs
-	// about as much as 2^21 multiply-accumulates (5 us) here, and an M=1
+	// runs on the calling goroutine only: starting goroutines costs about
+	// as much as 2^21 multiply-accumulates (5 us) here, and an M=1
 	// 1024x1024 GEMV ran faster alone than split (16.7 against 18.3 us).
 	serialWork = 1 << 21
+	// serialWorkPool replaces serialWork when the call has a worker pool,
+	// whose spinning workers take a job in well under a microsecond.
+	serialWorkPool = 1 << 17
 )
 
 // Options tunes a GEMM call. The zero value (or a nil *Options) means:
@@ -41,6 +46,9 @@ type Options struct {
 	// runtime.GOMAXPROCS(0). Small problems use fewer. The result does not
 	// depend on it.
 	Threads int
+	// Pool, when not nil, runs the parallel parts (otherwise they run on
+	// goroutines started for the call).
+	Pool *workers.Pool
 }
 
 // tile is one micro-kernel call: nt tiles of mr rows x one panel. For tile
@@ -259,7 +267,11 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	if float64(M)*float64(K)*float64(N) < serialWork {
+	serial := float64(serialWork)
+	if opt.Pool != nil {
+		serial = serialWorkPool
+	}
+	if float64(M)*float64(K)*float64(N) < serial {
 		threads = 1
 	}
 	tiles := (M + MR - 1) / MR
@@ -269,32 +281,17 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	case tiles >= 2*threads:
 		// Split rows, in whole tiles.
 		per := (tiles + threads - 1) / threads * MR
-		parallel((M+per-1)/per, func(i int) {
+		opt.Pool.Run((M+per-1)/per, func(i int) {
 			j.run(i*per, min(M, (i+1)*per), 0, b.panels, ker)
 		})
 	default:
 		// Few rows: split the panels.
 		parts := min(threads, b.panels)
-		parallel(parts, func(i int) {
+		opt.Pool.Run(parts, func(i int) {
 			j.run(0, M, i*b.panels/parts, (i+1)*b.panels/parts, ker)
 		})
 	}
 	return nil
-}
-
-// parallel runs f(0..n-1), f(n-1) on the calling goroutine, and returns
-// when all have returned.
-func parallel(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	wg.Add(n - 1)
-	for i := 0; i < n-1; i++ {
-		go func() {
-			defer wg.Done()
-			f(i)
-		}()
-	}
-	f(n - 1)
-	wg.Wait()
 }
 
 // RowSumsU8 stores sum_k A[m][k] into dst[m] for m < M, A being M x K uint8

@@ -75,10 +75,14 @@ func (b *Batch) checkIn(op, name string, t *Tensor, types ...qtensor.DType) erro
 }
 
 func perTensor(op, name string, t *Tensor) (float32, int32, error) {
-	if t.params.Granularity != qtensor.PerTensor || len(t.params.Scales) != 1 {
-		return 0, 0, errf(op, ErrParams, "%s needs per-tensor quantization parameters, has %v", name, t.params.Granularity)
+	return perTensorParams(op, name, t.params)
+}
+
+func perTensorParams(op, name string, p qtensor.Params) (float32, int32, error) {
+	if p.Granularity != qtensor.PerTensor || len(p.Scales) != 1 {
+		return 0, 0, errf(op, ErrParams, "%s needs per-tensor quantization parameters, has %v", name, p.Granularity)
 	}
-	return t.params.Scales[0], t.params.ZeroPoints[0], nil
+	return p.Scales[0], p.ZeroPoints[0], nil
 }
 
 // Quantize records ONNX QuantizeLinear of float32 x into type d with
@@ -190,25 +194,31 @@ type GemmOptions struct {
 // zeroPoints resolves explicit or tensor-derived zero points: one entry or
 // one per index of axis (counted from the end).
 func zeroPoints(op, name string, t *Tensor, given []int32, count, axisFromEnd int) ([]int32, error) {
+	return paramZeroPoints(op, name, t.dtype, t.params, len(t.shape)-axisFromEnd, given, count)
+}
+
+// paramZeroPoints is zeroPoints for a tensor of type d with params p whose
+// per-axis zero points must lie along axis.
+func paramZeroPoints(op, name string, d qtensor.DType, p qtensor.Params, axis int, given []int32, count int) ([]int32, error) {
 	zps := given
 	if zps == nil {
-		switch t.params.Granularity {
+		switch p.Granularity {
 		case qtensor.PerTensor:
-			zps = t.params.ZeroPoints
+			zps = p.ZeroPoints
 		case qtensor.PerAxis:
-			if t.params.Axis != len(t.shape)-axisFromEnd {
-				return nil, errf(op, ErrParams, "%s is quantized per axis %d; only axis %d is supported here", name, t.params.Axis, len(t.shape)-axisFromEnd)
+			if p.Axis != axis {
+				return nil, errf(op, ErrParams, "%s is quantized per axis %d; only axis %d is supported here", name, p.Axis, axis)
 			}
-			zps = t.params.ZeroPoints
+			zps = p.ZeroPoints
 		default:
-			return nil, errf(op, ErrParams, "%s is quantized %v, which this op does not support", name, t.params.Granularity)
+			return nil, errf(op, ErrParams, "%s is quantized %v, which this op does not support", name, p.Granularity)
 		}
 	}
 	if len(zps) != 1 && len(zps) != count {
 		return nil, errf(op, ErrParams, "%s zero points: have %d, want 1 or %d", name, len(zps), count)
 	}
 	for i, z := range zps {
-		if err := qtensor.CheckZeroPoint(t.dtype, z); err != nil {
+		if err := qtensor.CheckZeroPoint(d, z); err != nil {
 			return nil, fmt.Errorf("engine: %s: %s zero point %d: %w", op, name, i, err)
 		}
 	}
@@ -227,6 +237,12 @@ func maxAbsDiff(d qtensor.DType, zps []int32) int64 {
 // epilogue validates OutputOptions for channels output channels (weight
 // scales of w along axisFromEnd) and returns the epilogue and output type.
 func epilogue(op string, o *OutputOptions, a, w *Tensor, channels, wAxisFromEnd int) (Epilogue, qtensor.DType, qtensor.Params, error) {
+	return paramEpilogue(op, o, a.params, w.params, len(w.shape)-wAxisFromEnd, channels)
+}
+
+// paramEpilogue is epilogue from the activation's params ap and the
+// weights' params wp, whose per-axis scales must lie along wAxis.
+func paramEpilogue(op string, o *OutputOptions, ap, wp qtensor.Params, wAxis, channels int) (Epilogue, qtensor.DType, qtensor.Params, error) {
 	ep := Epilogue{Output: o.Output, ReLU: o.ReLU}
 	if o.Bias != nil {
 		if len(o.Bias) != channels && len(o.Bias) != 1 {
@@ -245,7 +261,7 @@ func epilogue(op string, o *OutputOptions, a, w *Tensor, channels, wAxisFromEnd 
 	}
 	as := o.AScale
 	if as == 0 {
-		s, _, err := perTensor(op, "activation", a)
+		s, _, err := perTensorParams(op, "activation", ap)
 		if err != nil {
 			return ep, 0, qtensor.Params{}, err
 		}
@@ -256,16 +272,16 @@ func epilogue(op string, o *OutputOptions, a, w *Tensor, channels, wAxisFromEnd 
 	}
 	bs := o.BScale
 	if bs == nil {
-		switch w.params.Granularity {
+		switch wp.Granularity {
 		case qtensor.PerTensor:
-			bs = w.params.Scales
+			bs = wp.Scales
 		case qtensor.PerAxis:
-			if w.params.Axis != len(w.shape)-wAxisFromEnd {
-				return ep, 0, qtensor.Params{}, errf(op, ErrParams, "weights quantized per axis %d; the output-channel axis is %d", w.params.Axis, len(w.shape)-wAxisFromEnd)
+			if wp.Axis != wAxis {
+				return ep, 0, qtensor.Params{}, errf(op, ErrParams, "weights quantized per axis %d; the output-channel axis is %d", wp.Axis, wAxis)
 			}
-			bs = w.params.Scales
+			bs = wp.Scales
 		default:
-			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "weights quantized %v, which this op does not support", w.params.Granularity)
+			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "weights quantized %v, which this op does not support", wp.Granularity)
 		}
 	}
 	if len(bs) != 1 && len(bs) != channels {
@@ -327,6 +343,41 @@ func epilogue(op string, o *OutputOptions, a, w *Tensor, channels, wAxisFromEnd 
 		}
 	}
 	return ep, o.YType, yp, nil
+}
+
+// GemmEpilogue validates a 2-D GEMM Y = A x W exactly as Batch.Gemm does
+// when its zero points come from the operands' params (GemmOptions AZP and
+// BZP nil), for code that runs such a GEMM on host data outside a Batch
+// (the CPU backend's packed weights). A is M x K of type aType with params
+// aParams (per tensor, or per axis 0: one per row), W is K x N of type
+// wType with params wParams (per tensor, or per axis 1: one per column).
+// The params must already be valid for those types and shapes
+// (qtensor.Params.Validate). The GEMM's zero points are then the params'
+// ZeroPoints. GemmEpilogue returns the epilogue and the output's type and
+// params (as Batch.Gemm gives them to its output tensor), or an error
+// wrapping ErrParams or ErrShape for what Batch.Gemm would reject: bad
+// OutputOptions, an int32 accumulator that could overflow for this K.
+func GemmEpilogue(o *OutputOptions, aType qtensor.DType, aParams qtensor.Params, wType qtensor.DType, wParams qtensor.Params, M, K, N int) (Epilogue, qtensor.DType, qtensor.Params, error) {
+	const op = "Gemm"
+	if M < 1 || K < 1 || N < 1 {
+		return Epilogue{}, 0, qtensor.Params{}, errf(op, ErrShape, "M=%d K=%d N=%d must be >= 1", M, K, N)
+	}
+	azp, err := paramZeroPoints(op, "A", aType, aParams, 0, nil, M)
+	if err != nil {
+		return Epilogue{}, 0, qtensor.Params{}, err
+	}
+	bzp, err := paramZeroPoints(op, "B", wType, wParams, 1, nil, N)
+	if err != nil {
+		return Epilogue{}, 0, qtensor.Params{}, err
+	}
+	ep, yt, yp, err := paramEpilogue(op, o, aParams, wParams, 1, N)
+	if err != nil {
+		return Epilogue{}, 0, qtensor.Params{}, err
+	}
+	if err := checkAccumulator(op, int64(K), maxAbsDiff(aType, azp), maxAbsDiff(wType, bzp), ep.Bias); err != nil {
+		return Epilogue{}, 0, qtensor.Params{}, err
+	}
+	return ep, yt, yp, nil
 }
 
 // checkAccumulator rejects shapes whose exact accumulator could leave int32.

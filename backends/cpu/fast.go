@@ -64,15 +64,7 @@ func packed(t *engine.Tensor, off, K, N int, l layout) (*gemm.PackedB, error) {
 	if p := m.cache.packs[key]; p != nil {
 		return p, nil
 	}
-	src := bytesOf(t)[off : off+K*N]
-	b := make([]int8, len(src))
-	for i, v := range src {
-		if unsigned {
-			b[i] = int8(v - 128)
-		} else {
-			b[i] = int8(v)
-		}
-	}
+	b := signedBytes(bytesOf(t)[off:off+K*N], unsigned)
 	var p *gemm.PackedB
 	var err error
 	if l.convKH > 0 {
@@ -104,6 +96,20 @@ func packed(t *engine.Tensor, off, K, N int, l layout) (*gemm.PackedB, error) {
 	}
 	m.cache.packs[key] = p
 	return p, nil
+}
+
+// signedBytes returns a copy of src as the signed bytes the kernels take:
+// int8 data as is, uint8 data (unsigned) as v - 128.
+func signedBytes(src []byte, unsigned bool) []int8 {
+	b := make([]int8, len(src))
+	for i, v := range src {
+		if unsigned {
+			b[i] = int8(v - 128)
+		} else {
+			b[i] = int8(v)
+		}
+	}
+	return b
 }
 
 func asInt8(b []byte) []int8 {

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
+	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 )
@@ -592,7 +593,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			default: // 8-bit outputs: [ow][o] of each output row -> [o][ow]
 				b.rows(op.OH, P*og, func(h0, h1 int) {
 					for oh := h0; oh < h1; oh++ {
-						transposeBytes(y[base+oh*op.OW:], P, tmp[oh*Wp*og:], og, op.OW, og)
+						vec.TransposeBytes(y[base+oh*op.OW:], P, tmp[oh*Wp*og:], og, op.OW, og)
 					}
 				})
 			}
@@ -618,15 +619,20 @@ func (b *Backend) stagePadded(hwc, x []byte, op *engine.Conv, n, c0, cg, Hp, Wp 
 	planes := x[(n*op.C+c0)*H*W:]
 	b.rows(H, H*W*cg, func(h0, h1 int) {
 		for h := h0; h < h1; h++ { // [c][w] of input row h -> [w][c]
-			transposeBytes(hwc[((h+op.PadTop)*Wp+op.PadLeft)*cg:], cg, planes[h*W:], H*W, cg, W)
+			vec.TransposeBytes(hwc[((h+op.PadTop)*Wp+op.PadLeft)*cg:], cg, planes[h*W:], H*W, cg, W)
 		}
 	})
 }
 
-// fill sets every byte of s to v.
+// fill sets every byte of s to v: one byte, then copies of doubling
+// length (copy is memmove, many bytes per instruction).
 func fill(s []byte, v byte) {
-	for i := range s {
-		s[i] = v
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for n := 1; n < len(s); n *= 2 {
+		copy(s[n:], s[:n])
 	}
 }
 

@@ -10,3 +10,7 @@ import "golang.org/x/sys/cpu"
 // saves the zmm and opmask state. Every generated kernel uses AVX-512 F
 // instructions only.
 var hasAVX512 = cpu.X86.HasAVX512F
+
+// hasAVX512BWVL reports AVX-512 BW and VL besides F: the byte transpose
+// uses byte unpacks on Y16-Y31.
+var hasAVX512BWVL = hasAVX512 && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL

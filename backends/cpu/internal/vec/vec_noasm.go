@@ -39,3 +39,10 @@ func histAlignedAVX512(counts *uint32, src *float32, n int, s float32, start, bi
 func histAligned32AVX512(counts *uint32, src *float32, n int, s, flo, fhi float32, start, bins int32, tab *[32]int32) {
 	panic("vec: no assembly")
 }
+
+// hasAVX512BWVL is false: no assembly in this build.
+const hasAVX512BWVL = false
+
+func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows, cols int) {
+	panic("vec: no assembly")
+}

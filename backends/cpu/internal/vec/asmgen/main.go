@@ -607,6 +607,101 @@ func histogramAligned32() {
 	})
 }
 
+// transpose generates transposeBytesAVX512, a byte-matrix transpose in
+// blocks of 16 rows x 32 columns. Each block is 16 ymm loads (row r of
+// the block in Yr, columns j..j+31), four rounds of VPUNPCKLBW/VPUNPCKHBW,
+// and 32 16-byte stores. A round maps rows (i, i+8) to rows 2i (low bytes
+// interleaved) and 2i+1 (high bytes): it rotates the 8-bit position
+// (row, column) of every byte of a 16x16 lane by one bit, so four rounds
+// swap row and column, and the two 128-bit lanes are two independent
+// 16x16 blocks (columns j..j+15 and j+16..j+31). Rounds alternate between
+// Y0-Y15 and Y16-Y31 (EVEX forms: AVX512VL and AVX512BW), ending in
+// Y0-Y15. The last row strip and column block start at rows-16 and cols-32
+// and overlap the previous ones, rewriting the same bytes, so any rows >=
+// 16 and cols >= 32 need no tail code.
+func transpose() {
+	name := "transposeBytesAVX512"
+	TEXT(name, NOSPLIT, "func(dst *byte, ds int, src *byte, ss int, rows, cols int)")
+	Doc(name+" sets dst[j*ds+i] = src[i*ss+j] for i < rows, j < cols.",
+		"It needs rows >= 16, cols >= 32, AVX512VL and AVX512BW; dst and src must not overlap.")
+	dst := Load(Param("dst"), GP64())
+	ds := Load(Param("ds"), GP64())
+	src := Load(Param("src"), GP64())
+	ss := Load(Param("ss"), GP64())
+	lastI := Load(Param("rows"), GP64())
+	lastJ := Load(Param("cols"), GP64())
+	SUBQ(U8(16), lastI)
+	SUBQ(U8(32), lastJ)
+	ds16 := GP64()
+	MOVQ(ds, ds16)
+	SHLQ(U8(4), ds16)
+	lo := func(i int) reg.VecPhysical {
+		return []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7, reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15}[i]
+	}
+	hi := func(i int) reg.VecPhysical {
+		return []reg.VecPhysical{reg.Y16, reg.Y17, reg.Y18, reg.Y19, reg.Y20, reg.Y21, reg.Y22, reg.Y23, reg.Y24, reg.Y25, reg.Y26, reg.Y27, reg.Y28, reg.Y29, reg.Y30, reg.Y31}[i]
+	}
+	xlo := []reg.VecPhysical{reg.X0, reg.X1, reg.X2, reg.X3, reg.X4, reg.X5, reg.X6, reg.X7, reg.X8, reg.X9, reg.X10, reg.X11, reg.X12, reg.X13, reg.X14, reg.X15}
+
+	i, j, p := GP64(), GP64(), GP64()
+	XORQ(i, i)
+	Label("tr_rows")
+	XORQ(j, j)
+	Label("tr_cols")
+	// Load the block at src + i*ss + j.
+	MOVQ(i, p)
+	IMULQ(ss, p)
+	ADDQ(src, p)
+	ADDQ(j, p)
+	for r := 0; r < 16; r++ {
+		VMOVDQU(Mem{Base: p}, lo(r))
+		if r < 15 {
+			ADDQ(ss, p)
+		}
+	}
+	in, out := lo, hi
+	for round := 0; round < 4; round++ {
+		for k := 0; k < 8; k++ {
+			VPUNPCKLBW(in(k+8), in(k), out(2*k))
+			VPUNPCKHBW(in(k+8), in(k), out(2*k+1))
+		}
+		in, out = out, in
+	}
+	// Row k of the result: columns j+k (low lane) and j+16+k (high lane),
+	// at dst + (j+k)*ds + i.
+	MOVQ(j, p)
+	IMULQ(ds, p)
+	ADDQ(dst, p)
+	ADDQ(i, p)
+	for k := 0; k < 16; k++ {
+		VMOVDQU(xlo[k], Mem{Base: p})
+		VEXTRACTI128(U8(1), lo(k), Mem{Base: p, Index: ds16, Scale: 1})
+		if k < 15 {
+			ADDQ(ds, p)
+		}
+	}
+	// Next column block; the last one starts at cols-32.
+	CMPQ(j, lastJ)
+	JEQ(LabelRef("tr_cols_done"))
+	ADDQ(U8(32), j)
+	CMPQ(j, lastJ)
+	JLE(LabelRef("tr_cols"))
+	MOVQ(lastJ, j)
+	JMP(LabelRef("tr_cols"))
+	Label("tr_cols_done")
+	// Next row strip; the last one starts at rows-16.
+	CMPQ(i, lastI)
+	JEQ(LabelRef("tr_done"))
+	ADDQ(U8(16), i)
+	CMPQ(i, lastI)
+	JLE(LabelRef("tr_rows"))
+	MOVQ(lastI, i)
+	JMP(LabelRef("tr_rows"))
+	Label("tr_done")
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	Constraint(buildtags.Term("amd64"))
 	Constraint(buildtags.Not("purego"))
@@ -621,5 +716,6 @@ func main() {
 	histogram()
 	histogramAligned()
 	histogramAligned32()
+	transpose()
 	Generate()
 }

@@ -1,10 +1,33 @@
-package cpu
+package vec
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
-// transposeBytes sets dst[j*ds+i] = src[i*ss+j] for i < rows, j < cols:
-// 8x8 blocks transposed in registers, scalar edges.
-func transposeBytes(dst []byte, ds int, src []byte, ss int, rows, cols int) {
+// TransposeBytes sets dst[j*ds+i] = src[i*ss+j] for i < rows, j < cols and
+// writes nothing else. dst and src must not overlap. It panics if a slice
+// is too short for its stride and the counts.
+//
+// With AVX-512 (BW and VL), matrices of at least 16 rows and 32 columns
+// are transposed in 16x32 blocks in registers (transposeBytesAVX512);
+// everything else in 8x8 blocks held in uint64s.
+func TransposeBytes(dst []byte, ds int, src []byte, ss int, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if ss < cols || ds < rows || len(src) < (rows-1)*ss+cols || len(dst) < (cols-1)*ds+rows {
+		panic(fmt.Sprintf("vec: TransposeBytes %dx%d: strides %d, %d, lengths %d, %d", rows, cols, ss, ds, len(src), len(dst)))
+	}
+	if rows >= 16 && cols >= 32 && useAVX512() && hasAVX512BWVL {
+		transposeBytesAVX512(&dst[0], ds, &src[0], ss, rows, cols)
+		return
+	}
+	transposeBytesGeneric(dst, ds, src, ss, rows, cols)
+}
+
+// transposeBytesGeneric is TransposeBytes in 8x8 blocks, scalar edges.
+func transposeBytesGeneric(dst []byte, ds int, src []byte, ss int, rows, cols int) {
 	i := 0
 	for ; i+8 <= rows; i += 8 {
 		j := 0

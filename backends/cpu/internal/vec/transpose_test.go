@@ -1,0 +1,114 @@
+package vec
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestTransposeBytes checks TransposeBytes under each ISA against the
+// definition: sizes on both sides of the 8x8 and 16x32 blocks (so that the
+// assembly's overlapping last strips and blocks are exercised), strides
+// wider than the matrix, and guard bytes between and after dst's rows that
+// must stay untouched.
+func TestTransposeBytes(t *testing.T) {
+	for _, isa := range []ISA{Generic, AVX512} {
+		t.Run(isa.String(), func(t *testing.T) {
+			if !Supported(isa) {
+				t.Skipf("%v not supported here", isa)
+			}
+			restore, err := SetISA(isa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer restore()
+			r := rand.New(rand.NewPCG(1, 2))
+			for _, rows := range []int{1, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 56, 64, 70} {
+				for _, cols := range []int{1, 5, 8, 13, 31, 32, 33, 47, 56, 64, 65, 100} {
+					for _, pad := range []int{0, 3} {
+						checkTranspose(t, r, rows, cols, cols+pad, rows+2*pad)
+					}
+				}
+			}
+		})
+	}
+}
+
+func checkTranspose(t *testing.T, r *rand.Rand, rows, cols, ss, ds int) {
+	t.Helper()
+	name := fmt.Sprintf("%dx%d ss=%d ds=%d", rows, cols, ss, ds)
+	src := make([]byte, (rows-1)*ss+cols)
+	for i := range src {
+		src[i] = byte(r.IntN(256))
+	}
+	dst := make([]byte, (cols-1)*ds+rows+16)
+	for i := range dst {
+		dst[i] = 0xA5
+	}
+	TransposeBytes(dst, ds, src, ss, rows, cols)
+	for i := range rows {
+		for j := range cols {
+			if dst[j*ds+i] != src[i*ss+j] {
+				t.Fatalf("%s: dst[%d][%d] = %d, want %d", name, j, i, dst[j*ds+i], src[i*ss+j])
+			}
+		}
+	}
+	for j := range cols { // bytes between rows and after the end untouched
+		for k := rows; k < ds && j*ds+k < len(dst); k++ {
+			if dst[j*ds+k] != 0xA5 {
+				t.Fatalf("%s: wrote outside the matrix at row %d col %d", name, j, k)
+			}
+		}
+	}
+	for k := (cols-1)*ds + rows; k < len(dst); k++ {
+		if dst[k] != 0xA5 {
+			t.Fatalf("%s: wrote past the end at %d", name, k)
+		}
+	}
+}
+
+func TestTransposeBytesPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("short src: no panic")
+		}
+	}()
+	TransposeBytes(make([]byte, 64), 2, make([]byte, 10), 32, 2, 32)
+}
+
+// BenchmarkTransposeBytes times the two transposes of a 64-channel 56x56
+// 3x3 convolution: staging (64 channel rows of 56 bytes, per image row)
+// and the output (56 pixels of 64 channels, per output row).
+func BenchmarkTransposeBytes(b *testing.B) {
+	for _, isa := range []ISA{Generic, AVX512} {
+		if !Supported(isa) {
+			continue
+		}
+		for _, c := range []struct {
+			name                     string
+			rows, cols, ss, ds, step int // step 0: staging offsets, 1: output offsets
+		}{
+			// Staging: channel rows of 56 bytes (stride H*W) to [w][c].
+			{"stage64x56", 64, 56, 56 * 56, 64, 0},
+			// Output: 56 pixels of 64 channels to channel rows (stride OH*OW).
+			{"out56x64", 56, 64, 64, 56 * 56, 1},
+		} {
+			b.Run(fmt.Sprintf("%v/%s", isa, c.name), func(b *testing.B) {
+				restore, _ := SetISA(isa)
+				defer restore()
+				src := make([]byte, c.rows*c.cols*56)
+				dst := make([]byte, len(src))
+				b.SetBytes(int64(len(src)))
+				for b.Loop() {
+					for h := range 56 {
+						so, do := h*c.cols, h*c.cols*c.rows // staging
+						if c.step == 1 {
+							so, do = h*c.rows*c.cols, h*c.rows // output
+						}
+						TransposeBytes(dst[do:], c.ds, src[so:], c.ss, c.rows, c.cols)
+					}
+				}
+			})
+		}
+	}
+}

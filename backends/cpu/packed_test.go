@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/qgpu/qgpu/backends/cpu"
 	"github.com/qgpu/qgpu/engine"
@@ -354,6 +356,31 @@ func TestPackedConcurrent(t *testing.T) {
 			t.Fatalf("goroutine %d: %v", g, errs[g])
 		}
 		sameTensor(t, fmt.Sprintf("goroutine %d", g), got[g], want[g])
+	}
+}
+
+// TestPackedNoGoroutineLeft checks that MatMul stops the workers it
+// starts: after the calls return, no goroutine is left over.
+func TestPackedNoGoroutineLeft(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	w := randQ(t, r, qtensor.Int8, []int{64, 256}, qtensor.TensorParams(0.01, 0))
+	p, err := cpu.PackWeights(w, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := randQ(t, r, qtensor.Uint8, []int{96, 64}, qtensor.TensorParams(0.02, 1))
+	before := runtime.NumGoroutine()
+	for range 10 {
+		if _, err := p.MatMul(context.Background(), a, engine.OutputOptions{Output: engine.OutFloat32}, 4); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A worker may still be returning from its last part.
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 200 {
+			t.Fatalf("%d goroutines before the calls, %d after", before, runtime.NumGoroutine())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -130,17 +130,33 @@ func (p *PackedWeights) Bytes() int {
 // when it can (a per-tensor A zero point, zero weight zero points after
 // the uint8 shift, the float rule); otherwise the int32 products are
 // corrected for the zero points and finished by the reference epilogue.
-// It uses up to threads goroutines (threads <= 0: GOMAXPROCS). With more
-// than one thread each call starts and stops a worker pool of threads-1
-// goroutines: about 1 us, and the workers start cold (not spinning), which
-// cost no measurable time on a 128x1024x1024 product next to a pool kept
-// across calls. Nothing outlives the call. The int32 accumulators of a
-// float or quantized output come from a pool of scratch buffers shared
-// with the convolutions. ctx is checked before the product starts.
+// It uses up to threads goroutines (threads <= 0: GOMAXPROCS) on a
+// backend opened and closed for the call, so nothing outlives it; its
+// workers start cold, which costs tens of microseconds per call on
+// machines where waking a thread is slow. For repeated products on
+// several threads, open a Backend once (New) and call Backend.MatMul: its
+// workers stay warm between calls.
 //
 // Errors wrap engine.ErrShape or engine.ErrParams for bad operands or
 // options (what Batch.Gemm rejects), or ctx.Err().
 func (p *PackedWeights) MatMul(ctx context.Context, a *qtensor.Tensor, o engine.OutputOptions, threads int) (*qtensor.Tensor, error) {
+	b, err := New(engine.Options{Threads: threads})
+	if err != nil {
+		return nil, fmt.Errorf("cpu: MatMul: %w", err)
+	}
+	defer b.Close()
+	return b.MatMul(ctx, p, a, o)
+}
+
+// MatMul is PackedWeights.MatMul on b's threads and worker pool, which
+// stay warm between calls. The int32 accumulators of a float or quantized
+// output come from a pool of scratch buffers shared with the
+// convolutions. ctx is checked before the product starts. After Close it
+// returns an error wrapping engine.ErrClosed.
+func (b *Backend) MatMul(ctx context.Context, p *PackedWeights, a *qtensor.Tensor, o engine.OutputOptions) (*qtensor.Tensor, error) {
+	if b.closed.Load() {
+		return nil, fmt.Errorf("cpu: MatMul: backend %w", engine.ErrClosed)
+	}
 	if p == nil || p.pb == nil {
 		return nil, fmt.Errorf("cpu: MatMul: %w: nil packed weights", engine.ErrParams)
 	}
@@ -195,11 +211,6 @@ func (p *PackedWeights) MatMul(ctx context.Context, a *qtensor.Tensor, o engine.
 			azp[i] = ap.ZeroPoints[i%M]
 		}
 	}
-	b, err := New(engine.Options{Threads: threads})
-	if err != nil {
-		return nil, fmt.Errorf("cpu: MatMul: %w", err)
-	}
-	defer b.Close()
 	out := output{ep: &ep, y: y}
 	if ep.Output == engine.OutQuantized {
 		out.qmin, out.qmax = yt.QMin(), yt.QMax()

@@ -232,6 +232,13 @@ func TestPackedMatchesEngine(t *testing.T) {
 			defer restore()
 			r := rand.New(rand.NewPCG(11, uint64(isa)))
 			fused := 0
+			// A backend kept across the cases, as Backend.MatMul is meant
+			// to be used (its workers stay warm).
+			be, err := cpu.New(engine.Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer be.Close()
 			for i := range 120 {
 				c := randCase(t, r, i)
 				want, err := gemmRef(t, e, c.a, c.w, c.o)
@@ -257,7 +264,12 @@ func TestPackedMatchesEngine(t *testing.T) {
 					}
 					sameTensor(t, fmt.Sprintf("%s (packed %d)", c.label, j), got, want)
 				}
-				got, err := cpu.MatMul(ctx, c.a, c.w, c.o, threads)
+				got, err := be.MatMul(ctx, pw, c.a, c.o)
+				if err != nil {
+					t.Fatalf("%s: Backend.MatMul: %v", c.label, err)
+				}
+				sameTensor(t, c.label+" (Backend.MatMul)", got, want)
+				got, err = cpu.MatMul(ctx, c.a, c.w, c.o, threads)
 				if err != nil {
 					t.Fatalf("%s: unpacked: %v", c.label, err)
 				}
@@ -481,6 +493,14 @@ func TestPackedErrors(t *testing.T) {
 	if _, err := cpu.MatMul(ctx, a, i32w, engine.OutputOptions{}, 1); !errors.Is(err, engine.ErrParams) {
 		t.Errorf("unpacked int32 weights: error %v", err)
 	}
+	closed, err := cpu.New(engine.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	if _, err := closed.MatMul(ctx, p, a, engine.OutputOptions{}); !errors.Is(err, engine.ErrClosed) {
+		t.Errorf("Backend.MatMul after Close: error %v", err)
+	}
 	// The engine agrees that the last three are errors (and that the
 	// options the tests above accept are fine).
 	e := refEngine(t)
@@ -494,7 +514,9 @@ func TestPackedErrors(t *testing.T) {
 
 // BenchmarkPackedMatMul multiplies a 128x1024 uint8 activation by
 // 1024x1024 int8 weights with a fused uint8 output: on weights packed
-// once, and on the unpacked path that packs them every call.
+// once (PackedWeights.MatMul, opening a backend per call, and
+// Backend.MatMul on a backend kept warm), and on the unpacked path that
+// packs them every call.
 func BenchmarkPackedMatMul(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	const M, K, N = 128, 1024, 1024
@@ -520,6 +542,22 @@ func BenchmarkPackedMatMul(b *testing.B) {
 			}
 			for b.Loop() {
 				if _, err := p.MatMul(ctx, a, o, threads); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("backend/threads=%d", threads), func(b *testing.B) {
+			p, err := cpu.PackWeights(w, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			be, err := cpu.New(engine.Options{Threads: threads})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer be.Close()
+			for b.Loop() {
+				if _, err := be.MatMul(ctx, p, a, o); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -296,9 +296,18 @@ func (e *Engine) run(ctx context.Context, ops []Op, timed bool) ([]float64, erro
 	for _, op := range ops {
 		// Operands recorded earlier may have been released since: a
 		// backend must never see a freed buffer.
-		for _, t := range append(op.Inputs(), op.Outputs()...) {
-			if err := e.check(op.Kind().String()+" operand "+t.String(), t); err != nil {
-				return nil, fmt.Errorf("engine: %w", err)
+		for _, ts := range [2][]*Tensor{op.Inputs(), op.Outputs()} {
+			for _, t := range ts {
+				if t != nil && t.eng == e && !t.released.Load() {
+					continue // the common case, without building the error's name
+				}
+				name := op.Kind().String() + " operand"
+				if t != nil {
+					name += " " + t.String()
+				}
+				if err := e.check(name, t); err != nil {
+					return nil, fmt.Errorf("engine: %w", err)
+				}
 			}
 		}
 		if err := e.b.Supports(op); err != nil {

@@ -300,9 +300,11 @@ func (b *Backend) gemmFast(ctx context.Context, op *engine.Gemm) (bool, error) {
 		bzp: signedZP(op.BZP, 0, N, op.B.DType() == qtensor.Uint8), ep: &op.Epilogue, yType: op.Y.DType(), qmin: out.qmin, qmax: out.qmax}
 	a, y := bytesOf(op.A), bytesOf(op.Y)
 	esz := op.Y.DType().Bits() / 8
-	var work []int32
+	var work []int32 // accumulators of float and quantized outputs, from the pool
 	if op.Output != engine.OutInt32 {
-		work = make([]int32, M*N)
+		buf := scratch(&accPool, 4*M*N)
+		defer accPool.Put(buf)
+		work = asInt32(*buf)
 	}
 	for bt := range op.Batch {
 		if err := ctx.Err(); err != nil {

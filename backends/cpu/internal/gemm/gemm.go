@@ -68,6 +68,19 @@ type tile struct {
 	off    []int32 // nil or len 64
 	load   bool
 	signed bool
+	rq     *tileRequant // nil: store C; else requantize to rq.out, C not written
+}
+
+// tileRequant is the output of a tile requantized by the micro-kernel
+// (kernelRequant ISAs, the last K block): row R of the tile call goes to
+// out[R*ld:], column n as byte(int32(rint(clamp(float32(C)*mult[n], lo,
+// hi))) + zp), exactly requantRow's formula.
+type tileRequant struct {
+	out    []uint8
+	ld     int
+	mult   []float32 // from the panel's first column
+	lo, hi float32
+	zp     int32
 }
 
 // microKernel computes one tile.
@@ -88,6 +101,7 @@ type job struct {
 	signed  bool
 	epi     *epilogue
 	epiVec  bool
+	kernRq  bool // the kernels requantize the last K block (epi.rq set, kernelRequant)
 }
 
 // row returns the kc bytes of A row m starting at column k0.
@@ -124,6 +138,11 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 	}()
 	rows := sc.rows[:min(MC, m1-m0)]
 	ptrs := sc.ptrs[:len(rows)]
+	var rq tileRequant
+	if j.kernRq {
+		e := j.epi
+		rq = tileRequant{ld: e.rq.LdOut, lo: e.lo, hi: e.hi, zp: e.rq.ZP}
+	}
 	for k0 := 0; k0 < b.kp; k0 += KC {
 		kc := min(KC, b.kp-k0)
 		t.kg = kc / KGroup
@@ -146,10 +165,17 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 				if k0 == 0 && j.off != nil {
 					t.off = j.off[n0 : n0+PanelCols]
 				}
+				kernRq := j.kernRq && last
+				t.rq = nil
+				if kernRq {
+					t.rq = &rq
+					rq.mult = j.epi.rq.Mult[n0:]
+				}
 				if full > 0 {
 					t.mr, t.nt = MR, full
 					t.rows, t.ptrs = rows[:full*MR], ptrs[:full*MR]
 					t.c = j.c[mc0*j.ldc+n0:]
+					rq.out = j.epi.outFrom(mc0, n0)
 					ker(t)
 				}
 				if rem > 0 {
@@ -157,9 +183,10 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 					t.mr, t.nt = rem, 1
 					t.rows, t.ptrs = rows[full*MR:mc1-mc0], ptrs[full*MR:mc1-mc0]
 					t.c = j.c[m*j.ldc+n0:]
+					rq.out = j.epi.outFrom(m, n0)
 					ker(t)
 				}
-				if j.epi != nil && last {
+				if j.epi != nil && last && !kernRq {
 					j.epi.apply(j, mc0, mc1-mc0, n0, t.ncols, j.epiVec)
 				}
 			}
@@ -233,6 +260,7 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	isa := currentISA()
 	j := &job{c: c, ldc: ldc, a: a, lda: lda, m: M, b: b, load: opt.Accumulate, signed: signed,
 		epi: epi, epiVec: epilogueVec(isa)}
+	j.kernRq = epi != nil && epi.rq != nil && kernelRequant(isa)
 
 	// Column offset, padded to whole panels; signed A adds -128*colsum.
 	if opt.ColOffset != nil || signed {

@@ -79,42 +79,57 @@ func tileVNNI(t *tile) {
 	if t.load {
 		flags = 1
 	}
+	var out *uint8
+	var mult *float32
+	var lo, hi float32
+	var zp int32
+	ldout := 0
+	if rq := t.rq; rq != nil { // requantize from the registers, C not written
+		_ = rq.out[(t.mr*t.nt-1)*rq.ld+t.ncols-1]
+		_ = rq.mult[t.ncols-1]
+		flags |= 2
+		out, ldout, mult, lo, hi, zp = &rq.out[0], rq.ld, &rq.mult[0], rq.lo, rq.hi, rq.zp
+	}
 	a, b, c, ldc, kg, nt := &t.ptrs[0], &t.b[0], &t.c[0], t.ldc, t.kg, t.nt
 	if t.signed {
 		switch t.mr {
 		case 6:
-			kernS8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt)
+			kernS8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 		case 5:
-			kernS8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt)
+			kernS8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 		case 4:
-			kernS8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt)
+			kernS8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 		case 3:
-			kernS8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt)
+			kernS8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 		case 2:
-			kernS8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt)
+			kernS8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 		case 1:
-			kernS8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt)
+			kernS8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 		}
 		return
 	}
 	switch t.mr {
 	case 6:
-		kernU8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt)
+		kernU8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 	case 5:
-		kernU8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt)
+		kernU8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 	case 4:
-		kernU8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt)
+		kernU8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 	case 3:
-		kernU8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt)
+		kernU8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 	case 2:
-		kernU8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt)
+		kernU8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 	case 1:
-		kernU8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt)
+		kernU8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
 	}
 }
 
 // epilogueVec reports whether the epilogue row functions of isa are SIMD.
 func epilogueVec(isa ISA) bool { return isa == AVX512VNNI }
+
+// kernelRequant reports whether the micro-kernels of isa requantize a
+// finished tile themselves (tile.rq).
+func kernelRequant(isa ISA) bool { return isa == AVX512VNNI }
 
 // requantRowVec runs requantRow on the first n (a positive multiple of 16)
 // elements.

@@ -22,3 +22,5 @@ func requantRowVec([]int32, []float32, int, []uint8, float32, float32, int32) {
 func floatRowVec([]int32, []float32, []float32, int, []float32) {
 	panic("gemm: no SIMD epilogue in this build")
 }
+
+func kernelRequant(ISA) bool { return false }

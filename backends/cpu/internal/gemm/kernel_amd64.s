@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_1(SB), NOSPLIT, $0-72
+TEXT ·kernU8S8x64_1(SB), NOSPLIT, $0-108
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -114,6 +114,9 @@ sum:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -129,6 +132,52 @@ masked:
 	VMOVDQU32 Z2, K3, 128(CX)
 	VMOVDQU32 Z3, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x08, AX
@@ -137,9 +186,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_2(SB), NOSPLIT, $0-72
+TEXT ·kernU8S8x64_2(SB), NOSPLIT, $0-108
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -228,6 +277,9 @@ loop:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -253,6 +305,82 @@ masked:
 	VMOVDQU32 Z6, K3, 128(CX)
 	VMOVDQU32 Z7, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K3, 32(SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x10, AX
@@ -261,9 +389,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_3(SB), NOSPLIT, $0-72
+TEXT ·kernU8S8x64_3(SB), NOSPLIT, $0-108
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -372,6 +500,9 @@ loop:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -407,6 +538,112 @@ masked:
 	VMOVDQU32 Z10, K3, 128(CX)
 	VMOVDQU32 Z11, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K3, 32(SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z26, Z10, Z10
+	VMAXPS       Z28, Z10, Z10
+	VMINPS       Z29, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z30, Z10, Z10
+	VPMOVDB      Z10, K3, 32(SI)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z27, Z11, Z11
+	VMAXPS       Z28, Z11, Z11
+	VMINPS       Z29, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z30, Z11, Z11
+	VPMOVDB      Z11, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x18, AX
@@ -415,9 +652,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_4(SB), NOSPLIT, $0-72
+TEXT ·kernU8S8x64_4(SB), NOSPLIT, $0-108
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -546,6 +783,9 @@ loop:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -591,6 +831,142 @@ masked:
 	VMOVDQU32 Z14, K3, 128(CX)
 	VMOVDQU32 Z15, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K3, 32(SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z26, Z10, Z10
+	VMAXPS       Z28, Z10, Z10
+	VMINPS       Z29, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z30, Z10, Z10
+	VPMOVDB      Z10, K3, 32(SI)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z27, Z11, Z11
+	VMAXPS       Z28, Z11, Z11
+	VMINPS       Z29, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z30, Z11, Z11
+	VPMOVDB      Z11, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z28, Z12, Z12
+	VMINPS       Z29, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z30, Z12, Z12
+	VPMOVDB      Z12, K1, (SI)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z28, Z13, Z13
+	VMINPS       Z29, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z30, Z13, Z13
+	VPMOVDB      Z13, K2, 16(SI)
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z26, Z14, Z14
+	VMAXPS       Z28, Z14, Z14
+	VMINPS       Z29, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z30, Z14, Z14
+	VPMOVDB      Z14, K3, 32(SI)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z27, Z15, Z15
+	VMAXPS       Z28, Z15, Z15
+	VMINPS       Z29, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z30, Z15, Z15
+	VPMOVDB      Z15, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x20, AX
@@ -599,9 +975,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_5(SB), NOSPLIT, $0-72
+TEXT ·kernU8S8x64_5(SB), NOSPLIT, $0-108
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -750,6 +1126,9 @@ loop:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -805,6 +1184,172 @@ masked:
 	VMOVDQU32 Z18, K3, 128(CX)
 	VMOVDQU32 Z19, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K3, 32(SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z26, Z10, Z10
+	VMAXPS       Z28, Z10, Z10
+	VMINPS       Z29, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z30, Z10, Z10
+	VPMOVDB      Z10, K3, 32(SI)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z27, Z11, Z11
+	VMAXPS       Z28, Z11, Z11
+	VMINPS       Z29, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z30, Z11, Z11
+	VPMOVDB      Z11, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z28, Z12, Z12
+	VMINPS       Z29, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z30, Z12, Z12
+	VPMOVDB      Z12, K1, (SI)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z28, Z13, Z13
+	VMINPS       Z29, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z30, Z13, Z13
+	VPMOVDB      Z13, K2, 16(SI)
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z26, Z14, Z14
+	VMAXPS       Z28, Z14, Z14
+	VMINPS       Z29, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z30, Z14, Z14
+	VPMOVDB      Z14, K3, 32(SI)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z27, Z15, Z15
+	VMAXPS       Z28, Z15, Z15
+	VMINPS       Z29, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z30, Z15, Z15
+	VPMOVDB      Z15, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z24, Z16, Z16
+	VMAXPS       Z28, Z16, Z16
+	VMINPS       Z29, Z16, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPADDD       Z30, Z16, Z16
+	VPMOVDB      Z16, K1, (SI)
+	VCVTDQ2PS    Z17, Z17
+	VMULPS       Z25, Z17, Z17
+	VMAXPS       Z28, Z17, Z17
+	VMINPS       Z29, Z17, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPADDD       Z30, Z17, Z17
+	VPMOVDB      Z17, K2, 16(SI)
+	VCVTDQ2PS    Z18, Z18
+	VMULPS       Z26, Z18, Z18
+	VMAXPS       Z28, Z18, Z18
+	VMINPS       Z29, Z18, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPADDD       Z30, Z18, Z18
+	VPMOVDB      Z18, K3, 32(SI)
+	VCVTDQ2PS    Z19, Z19
+	VMULPS       Z27, Z19, Z19
+	VMAXPS       Z28, Z19, Z19
+	VMINPS       Z29, Z19, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPADDD       Z30, Z19, Z19
+	VPMOVDB      Z19, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x28, AX
@@ -813,9 +1358,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_6(SB), NOSPLIT, $0-72
+TEXT ·kernU8S8x64_6(SB), NOSPLIT, $0-108
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -984,6 +1529,9 @@ loop:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -1049,6 +1597,202 @@ masked:
 	VMOVDQU32 Z22, K3, 128(CX)
 	VMOVDQU32 Z23, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K3, 32(SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z26, Z10, Z10
+	VMAXPS       Z28, Z10, Z10
+	VMINPS       Z29, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z30, Z10, Z10
+	VPMOVDB      Z10, K3, 32(SI)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z27, Z11, Z11
+	VMAXPS       Z28, Z11, Z11
+	VMINPS       Z29, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z30, Z11, Z11
+	VPMOVDB      Z11, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z28, Z12, Z12
+	VMINPS       Z29, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z30, Z12, Z12
+	VPMOVDB      Z12, K1, (SI)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z28, Z13, Z13
+	VMINPS       Z29, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z30, Z13, Z13
+	VPMOVDB      Z13, K2, 16(SI)
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z26, Z14, Z14
+	VMAXPS       Z28, Z14, Z14
+	VMINPS       Z29, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z30, Z14, Z14
+	VPMOVDB      Z14, K3, 32(SI)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z27, Z15, Z15
+	VMAXPS       Z28, Z15, Z15
+	VMINPS       Z29, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z30, Z15, Z15
+	VPMOVDB      Z15, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z24, Z16, Z16
+	VMAXPS       Z28, Z16, Z16
+	VMINPS       Z29, Z16, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPADDD       Z30, Z16, Z16
+	VPMOVDB      Z16, K1, (SI)
+	VCVTDQ2PS    Z17, Z17
+	VMULPS       Z25, Z17, Z17
+	VMAXPS       Z28, Z17, Z17
+	VMINPS       Z29, Z17, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPADDD       Z30, Z17, Z17
+	VPMOVDB      Z17, K2, 16(SI)
+	VCVTDQ2PS    Z18, Z18
+	VMULPS       Z26, Z18, Z18
+	VMAXPS       Z28, Z18, Z18
+	VMINPS       Z29, Z18, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPADDD       Z30, Z18, Z18
+	VPMOVDB      Z18, K3, 32(SI)
+	VCVTDQ2PS    Z19, Z19
+	VMULPS       Z27, Z19, Z19
+	VMAXPS       Z28, Z19, Z19
+	VMINPS       Z29, Z19, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPADDD       Z30, Z19, Z19
+	VPMOVDB      Z19, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z20, Z20
+	VMULPS       Z24, Z20, Z20
+	VMAXPS       Z28, Z20, Z20
+	VMINPS       Z29, Z20, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPADDD       Z30, Z20, Z20
+	VPMOVDB      Z20, K1, (SI)
+	VCVTDQ2PS    Z21, Z21
+	VMULPS       Z25, Z21, Z21
+	VMAXPS       Z28, Z21, Z21
+	VMINPS       Z29, Z21, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPADDD       Z30, Z21, Z21
+	VPMOVDB      Z21, K2, 16(SI)
+	VCVTDQ2PS    Z22, Z22
+	VMULPS       Z26, Z22, Z22
+	VMAXPS       Z28, Z22, Z22
+	VMINPS       Z29, Z22, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPADDD       Z30, Z22, Z22
+	VPMOVDB      Z22, K3, 32(SI)
+	VCVTDQ2PS    Z23, Z23
+	VMULPS       Z27, Z23, Z23
+	VMAXPS       Z28, Z23, Z23
+	VMINPS       Z29, Z23, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPADDD       Z30, Z23, Z23
+	VPMOVDB      Z23, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x30, AX
@@ -1057,9 +1801,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_1(SB), NOSPLIT, $0-72
+TEXT ·kernS8S8x64_1(SB), NOSPLIT, $0-108
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -1172,6 +1916,9 @@ sum:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -1187,6 +1934,52 @@ masked:
 	VMOVDQU32 Z2, K3, 128(CX)
 	VMOVDQU32 Z3, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x08, AX
@@ -1195,9 +1988,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_2(SB), NOSPLIT, $0-72
+TEXT ·kernS8S8x64_2(SB), NOSPLIT, $0-108
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -1290,6 +2083,9 @@ loop:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -1315,6 +2111,82 @@ masked:
 	VMOVDQU32 Z6, K3, 128(CX)
 	VMOVDQU32 Z7, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K3, 32(SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x10, AX
@@ -1323,9 +2195,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_3(SB), NOSPLIT, $0-72
+TEXT ·kernS8S8x64_3(SB), NOSPLIT, $0-108
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -1439,6 +2311,9 @@ loop:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -1474,6 +2349,112 @@ masked:
 	VMOVDQU32 Z10, K3, 128(CX)
 	VMOVDQU32 Z11, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K3, 32(SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z26, Z10, Z10
+	VMAXPS       Z28, Z10, Z10
+	VMINPS       Z29, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z30, Z10, Z10
+	VPMOVDB      Z10, K3, 32(SI)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z27, Z11, Z11
+	VMAXPS       Z28, Z11, Z11
+	VMINPS       Z29, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z30, Z11, Z11
+	VPMOVDB      Z11, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x18, AX
@@ -1482,9 +2463,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_4(SB), NOSPLIT, $0-72
+TEXT ·kernS8S8x64_4(SB), NOSPLIT, $0-108
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -1619,6 +2600,9 @@ loop:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -1664,6 +2648,142 @@ masked:
 	VMOVDQU32 Z14, K3, 128(CX)
 	VMOVDQU32 Z15, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K3, 32(SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z26, Z10, Z10
+	VMAXPS       Z28, Z10, Z10
+	VMINPS       Z29, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z30, Z10, Z10
+	VPMOVDB      Z10, K3, 32(SI)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z27, Z11, Z11
+	VMAXPS       Z28, Z11, Z11
+	VMINPS       Z29, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z30, Z11, Z11
+	VPMOVDB      Z11, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z28, Z12, Z12
+	VMINPS       Z29, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z30, Z12, Z12
+	VPMOVDB      Z12, K1, (SI)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z28, Z13, Z13
+	VMINPS       Z29, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z30, Z13, Z13
+	VPMOVDB      Z13, K2, 16(SI)
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z26, Z14, Z14
+	VMAXPS       Z28, Z14, Z14
+	VMINPS       Z29, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z30, Z14, Z14
+	VPMOVDB      Z14, K3, 32(SI)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z27, Z15, Z15
+	VMAXPS       Z28, Z15, Z15
+	VMINPS       Z29, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z30, Z15, Z15
+	VPMOVDB      Z15, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x20, AX
@@ -1672,9 +2792,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_5(SB), NOSPLIT, $0-72
+TEXT ·kernS8S8x64_5(SB), NOSPLIT, $0-108
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -1830,6 +2950,9 @@ loop:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -1885,6 +3008,172 @@ masked:
 	VMOVDQU32 Z18, K3, 128(CX)
 	VMOVDQU32 Z19, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K3, 32(SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z26, Z10, Z10
+	VMAXPS       Z28, Z10, Z10
+	VMINPS       Z29, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z30, Z10, Z10
+	VPMOVDB      Z10, K3, 32(SI)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z27, Z11, Z11
+	VMAXPS       Z28, Z11, Z11
+	VMINPS       Z29, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z30, Z11, Z11
+	VPMOVDB      Z11, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z28, Z12, Z12
+	VMINPS       Z29, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z30, Z12, Z12
+	VPMOVDB      Z12, K1, (SI)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z28, Z13, Z13
+	VMINPS       Z29, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z30, Z13, Z13
+	VPMOVDB      Z13, K2, 16(SI)
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z26, Z14, Z14
+	VMAXPS       Z28, Z14, Z14
+	VMINPS       Z29, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z30, Z14, Z14
+	VPMOVDB      Z14, K3, 32(SI)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z27, Z15, Z15
+	VMAXPS       Z28, Z15, Z15
+	VMINPS       Z29, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z30, Z15, Z15
+	VPMOVDB      Z15, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z24, Z16, Z16
+	VMAXPS       Z28, Z16, Z16
+	VMINPS       Z29, Z16, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPADDD       Z30, Z16, Z16
+	VPMOVDB      Z16, K1, (SI)
+	VCVTDQ2PS    Z17, Z17
+	VMULPS       Z25, Z17, Z17
+	VMAXPS       Z28, Z17, Z17
+	VMINPS       Z29, Z17, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPADDD       Z30, Z17, Z17
+	VPMOVDB      Z17, K2, 16(SI)
+	VCVTDQ2PS    Z18, Z18
+	VMULPS       Z26, Z18, Z18
+	VMAXPS       Z28, Z18, Z18
+	VMINPS       Z29, Z18, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPADDD       Z30, Z18, Z18
+	VPMOVDB      Z18, K3, 32(SI)
+	VCVTDQ2PS    Z19, Z19
+	VMULPS       Z27, Z19, Z19
+	VMAXPS       Z28, Z19, Z19
+	VMINPS       Z29, Z19, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPADDD       Z30, Z19, Z19
+	VPMOVDB      Z19, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x28, AX
@@ -1893,9 +3182,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+// func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_6(SB), NOSPLIT, $0-72
+TEXT ·kernS8S8x64_6(SB), NOSPLIT, $0-108
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -2072,6 +3361,9 @@ loop:
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
 	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -2137,6 +3429,202 @@ masked:
 	VMOVDQU32 Z22, K3, 128(CX)
 	VMOVDQU32 Z23, K4, 192(CX)
 	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VMOVUPS.Z    128(SI), K3, Z26
+	VMOVUPS.Z    192(SI), K4, Z27
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K3, 32(SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K3, 32(SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z26, Z10, Z10
+	VMAXPS       Z28, Z10, Z10
+	VMINPS       Z29, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z30, Z10, Z10
+	VPMOVDB      Z10, K3, 32(SI)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z27, Z11, Z11
+	VMAXPS       Z28, Z11, Z11
+	VMINPS       Z29, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z30, Z11, Z11
+	VPMOVDB      Z11, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z28, Z12, Z12
+	VMINPS       Z29, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z30, Z12, Z12
+	VPMOVDB      Z12, K1, (SI)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z28, Z13, Z13
+	VMINPS       Z29, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z30, Z13, Z13
+	VPMOVDB      Z13, K2, 16(SI)
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z26, Z14, Z14
+	VMAXPS       Z28, Z14, Z14
+	VMINPS       Z29, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z30, Z14, Z14
+	VPMOVDB      Z14, K3, 32(SI)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z27, Z15, Z15
+	VMAXPS       Z28, Z15, Z15
+	VMINPS       Z29, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z30, Z15, Z15
+	VPMOVDB      Z15, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z24, Z16, Z16
+	VMAXPS       Z28, Z16, Z16
+	VMINPS       Z29, Z16, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPADDD       Z30, Z16, Z16
+	VPMOVDB      Z16, K1, (SI)
+	VCVTDQ2PS    Z17, Z17
+	VMULPS       Z25, Z17, Z17
+	VMAXPS       Z28, Z17, Z17
+	VMINPS       Z29, Z17, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPADDD       Z30, Z17, Z17
+	VPMOVDB      Z17, K2, 16(SI)
+	VCVTDQ2PS    Z18, Z18
+	VMULPS       Z26, Z18, Z18
+	VMAXPS       Z28, Z18, Z18
+	VMINPS       Z29, Z18, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPADDD       Z30, Z18, Z18
+	VPMOVDB      Z18, K3, 32(SI)
+	VCVTDQ2PS    Z19, Z19
+	VMULPS       Z27, Z19, Z19
+	VMAXPS       Z28, Z19, Z19
+	VMINPS       Z29, Z19, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPADDD       Z30, Z19, Z19
+	VPMOVDB      Z19, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z20, Z20
+	VMULPS       Z24, Z20, Z20
+	VMAXPS       Z28, Z20, Z20
+	VMINPS       Z29, Z20, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPADDD       Z30, Z20, Z20
+	VPMOVDB      Z20, K1, (SI)
+	VCVTDQ2PS    Z21, Z21
+	VMULPS       Z25, Z21, Z21
+	VMAXPS       Z28, Z21, Z21
+	VMINPS       Z29, Z21, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPADDD       Z30, Z21, Z21
+	VPMOVDB      Z21, K2, 16(SI)
+	VCVTDQ2PS    Z22, Z22
+	VMULPS       Z26, Z22, Z22
+	VMAXPS       Z28, Z22, Z22
+	VMINPS       Z29, Z22, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPADDD       Z30, Z22, Z22
+	VPMOVDB      Z22, K3, 32(SI)
+	VCVTDQ2PS    Z23, Z23
+	VMULPS       Z27, Z23, Z23
+	VMAXPS       Z28, Z23, Z23
+	VMINPS       Z29, Z23, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPADDD       Z30, Z23, Z23
+	VPMOVDB      Z23, K4, 48(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
 
 next:
 	ADDQ $0x30, AX

@@ -12,7 +12,11 @@ package gemm
 //		sum over g < kg, i < 4 of int32(A[t*1+r][4g+i]) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*1+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernU8S8x64_2 computes ntiles tiles of 2x64 of C with VPDPBUSD. A is the array of
 // ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 64 with bit n of mask set,
@@ -22,7 +26,11 @@ func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32(A[t*2+r][4g+i]) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*2+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernU8S8x64_3 computes ntiles tiles of 3x64 of C with VPDPBUSD. A is the array of
 // ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 64 with bit n of mask set,
@@ -32,7 +40,11 @@ func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32(A[t*3+r][4g+i]) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*3+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernU8S8x64_4 computes ntiles tiles of 4x64 of C with VPDPBUSD. A is the array of
 // ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 64 with bit n of mask set,
@@ -42,7 +54,11 @@ func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32(A[t*4+r][4g+i]) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*4+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernU8S8x64_5 computes ntiles tiles of 5x64 of C with VPDPBUSD. A is the array of
 // ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 64 with bit n of mask set,
@@ -52,7 +68,11 @@ func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32(A[t*5+r][4g+i]) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*5+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernU8S8x64_6 computes ntiles tiles of 6x64 of C with VPDPBUSD. A is the array of
 // ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 64 with bit n of mask set,
@@ -62,7 +82,11 @@ func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32(A[t*6+r][4g+i]) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*6+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernS8S8x64_1 computes ntiles tiles of 1x64 of C with VPDPBUSD. A is the array of
 // ntiles*1 row pointers at a. For t < ntiles, r < 1, n < 64 with bit n of mask set,
@@ -72,7 +96,11 @@ func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32((A[t*1+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*1+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernS8S8x64_2 computes ntiles tiles of 2x64 of C with VPDPBUSD. A is the array of
 // ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 64 with bit n of mask set,
@@ -82,7 +110,11 @@ func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32((A[t*2+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*2+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernS8S8x64_3 computes ntiles tiles of 3x64 of C with VPDPBUSD. A is the array of
 // ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 64 with bit n of mask set,
@@ -92,7 +124,11 @@ func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32((A[t*3+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*3+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernS8S8x64_4 computes ntiles tiles of 4x64 of C with VPDPBUSD. A is the array of
 // ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 64 with bit n of mask set,
@@ -102,7 +138,11 @@ func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32((A[t*4+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*4+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernS8S8x64_5 computes ntiles tiles of 5x64 of C with VPDPBUSD. A is the array of
 // ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 64 with bit n of mask set,
@@ -112,7 +152,11 @@ func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32((A[t*5+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*5+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // kernS8S8x64_6 computes ntiles tiles of 6x64 of C with VPDPBUSD. A is the array of
 // ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 64 with bit n of mask set,
@@ -122,7 +166,11 @@ func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 //		sum over g < kg, i < 4 of int32((A[t*6+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
 //
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
-func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*6+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
+// formula, round half to even).
+func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
 
 // peakVNNI runs n iterations of 24 independent VPDPBUSD zmm (3072 int ops each); n > 0.
 func peakVNNI(n int)

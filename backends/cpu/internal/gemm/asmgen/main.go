@@ -53,6 +53,7 @@ const (
 	nvec   = 4  // zmm vectors per panel row
 	bStep  = nr * 4
 	flagLd = 1 // flags bit 0: load C instead of starting from zero
+	flagRq = 2 // flags bit 1: requantize the tile to out instead of storing C
 )
 
 // kernel generates kernU8S8x64_<mr>: an mr x 64 tile of
@@ -69,7 +70,7 @@ func kernel(mr int, signed bool) {
 		name = fmt.Sprintf("kernS8S8x64_%d", mr)
 		nb = 3 // Z31 holds the 0x80 bytes
 	}
-	TEXT(name, NOSPLIT, "func(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int)")
+	TEXT(name, NOSPLIT, "func(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo, hi float32, zp int32)")
 	ax := "A[t*%d+r][4g+i]"
 	if signed {
 		ax = "(A[t*%d+r][4g+i] XOR 0x80)"
@@ -83,6 +84,10 @@ func kernel(mr int, signed bool) {
 		"\t\tsum over g < kg, i < 4 of int32("+fmt.Sprintf(ax, mr)+") * int32(b[g*256+4n+i])",
 		"",
 		"Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.",
+		"",
+		"With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*"+fmt.Sprint(mr)+"+r at",
+		"out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's",
+		"formula, round half to even).",
 	)
 	acc := func(r, j int) reg.VecPhysical { return zmm(r*nvec + j) }
 	sets := 1
@@ -213,6 +218,9 @@ func kernel(mr int, signed bool) {
 	m2 := Load(Param("mask"), GP64())
 	c2 := GP64()
 	MOVQ(c, c2)
+	fl := Load(Param("flags"), GP64())
+	TESTQ(U32(flagRq), fl)
+	JNZ(LabelRef("rq"))
 	CMPQ(m2, I32(-1))
 	JNE(LabelRef("masked"))
 	for r := 0; r < mr; r++ {
@@ -229,6 +237,35 @@ func kernel(mr int, signed bool) {
 		}
 		ADDQ(ldc2, c2)
 	}
+	JMP(LabelRef("next"))
+
+	Comment("Requantize the tile from the registers to out (masked: columns past ncols untouched).")
+	Label("rq")
+	mp := Load(Param("mult"), GP64())
+	for j := 0; j < nvec; j++ {
+		VMOVUPS_Z(Mem{Base: mp, Disp: 64 * j}, kmask[j], zmm(24+j))
+	}
+	VBROADCASTSS(paramAddr("lo"), zmm(28))
+	VBROADCASTSS(paramAddr("hi"), zmm(29))
+	zpr := Load(Param("zp"), GP32())
+	VPBROADCASTD(zpr, zmm(30))
+	o := Load(Param("out"), GP64())
+	ldo := Load(Param("ldout"), GP64())
+	for r := 0; r < mr; r++ {
+		for j := 0; j < nvec; j++ {
+			x := acc(r, j)
+			VCVTDQ2PS(x, x)
+			VMULPS(zmm(24+j), x, x)
+			VMAXPS(zmm(28), x, x)
+			VMINPS(zmm(29), x, x)
+			VCVTPS2DQ(x, x)
+			VPADDD(zmm(30), x, x)
+			VPMOVDB(x, kmask[j], Mem{Base: o, Disp: 16 * j})
+		}
+		ADDQ(ldo, o)
+		ADDQ(ldc2, c2)
+	}
+	Store(o, Param("out"))
 	Label("next")
 	MOVQ(c2, c)
 	ADDQ(U8(8*mr), ap)

@@ -475,15 +475,15 @@ const convRows = 256
 // per image and group. The input is staged once as OH*Wp cells of KH*Cg
 // bytes (windowRows): cell (oh, w) holds input column w - PadLeft of the
 // KH input rows oh + kh*DilationH, kh < KH, channels innermost, padding
-// set to the input zero point. Output pixel r = oh*Wp + ow of the padded
-// width then reads its whole window, ordered (kw, kh, c), as the KW*KH*Cg
-// contiguous bytes at r*KH*Cg: A rows overlap (row stride KH*Cg), and
-// the weights are packed in the same order. The Wp-OW columns between
-// output rows are computed and dropped. One GEMM over the whole window
-// keeps each tile's accumulators in registers for all of K; one GEMM per
-// kernel row over [Hp][Wp][Cg] staging cost 6-9% more at 64 channels
-// (each tile reloading and storing C per kernel row) for a third of the
-// staging.
+// set to the input zero point. Output pixel (oh, ow) then reads its whole
+// window, ordered (kw, kh, c), as the KW*KH*Cg contiguous bytes from cell
+// (oh, ow): A rows overlap, at the offsets (oh*Wp + ow)*KH*Cg
+// (gemm.Options.RowOffsets), and the weights are packed in the same
+// order. One GEMM over the whole window keeps each tile's accumulators in
+// registers for all of K; one GEMM per kernel row over [Hp][Wp][Cg]
+// staging cost 6-9% more at 64 channels (each tile reloading and storing
+// C per kernel row) for a third of the staging. The output comes out
+// pixel-major, [OH*OW][Og], and is transposed to NCHW.
 //
 // It covers zero weight zero points (of the signed weights) and the float
 // rule; it returns false for everything else.
@@ -504,14 +504,13 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 		return false, nil
 	}
 	Wp := op.Wd + op.PadLeft + op.PadRight
-	cell := op.KH * cg // bytes per staged cell; the A row stride
+	cell := op.KH * cg // bytes per staged cell
 	P := op.OH * op.OW
-	Mw := (op.OH-1)*Wp + op.OW
 	out := newOutput(ep, op.Y)
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	esz := op.Y.DType().Bits() / 8
 	signedX := op.X.DType() == qtensor.Int8
-	stage, c, tmp, release := convScratch(op.OH*Wp*cell, Mw*og, Mw*og*esz)
+	stage, c, tmp, release := convScratch(op.OH*Wp*cell, P*og, P*og*esz)
 	defer release()
 	var nhwc []byte // windowRows' whole-image transpose, for narrow images
 	if op.Wd < 32 {
@@ -519,14 +518,20 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 		defer colPool.Put(buf)
 		nhwc = *buf
 	}
-	// The blocks of output rows are a multiple of the thread count, so
+	rowOff := make([]int, P)
+	for oh := range op.OH {
+		for ow := range op.OW {
+			rowOff[oh*op.OW+ow] = (oh*Wp + ow) * cell
+		}
+	}
+	// The blocks of output pixels are a multiple of the thread count, so
 	// that the workers get equal shares, and whole kernel tiles.
-	blocks := (Mw + convRows - 1) / convRows
+	blocks := (P + convRows - 1) / convRows
 	if t := b.threads; t > 1 {
 		blocks = (blocks + t - 1) / t * t
 	}
-	per := ((Mw+blocks-1)/blocks + gemm.MR - 1) / gemm.MR * gemm.MR
-	blocks = (Mw + per - 1) / per
+	per := ((P+blocks-1)/blocks + gemm.MR - 1) / gemm.MR * gemm.MR
+	blocks = (P + per - 1) / per
 	for n := range op.N {
 		for g := range op.Group {
 			if err := ctx.Err(); err != nil {
@@ -548,11 +553,11 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			}
 			var errMu sync.Mutex
 			var firstErr error
-			b.rows(blocks, Mw*og*K, func(b0, b1 int) {
+			b.rows(blocks, P*og*K, func(b0, b1 int) {
 				for blk := b0; blk < b1; blk++ {
 					r0 := blk * per
-					rows := min(per, Mw-r0)
-					opt := &gemm.Options{Threads: 1, ColOffset: off}
+					rows := min(per, P-r0)
+					opt := &gemm.Options{Threads: 1, ColOffset: off, RowOffsets: rowOff[r0 : r0+rows]}
 					if blocks == 1 { // the GEMM splits the block itself
 						opt.Threads, opt.Pool = b.threads, b.pool
 					}
@@ -572,12 +577,11 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 						}
 						opt.Float = fo
 					}
-					a := stage[r0*cell:]
 					var err error
 					if signedX {
-						err = gemm.GemmS8S8(c[r0*og:], og, asInt8(a), cell, rows, pb, opt)
+						err = gemm.GemmS8S8(c[r0*og:], og, asInt8(stage), 1, rows, pb, opt)
 					} else {
-						err = gemm.GemmU8S8(c[r0*og:], og, a, cell, rows, pb, opt)
+						err = gemm.GemmU8S8(c[r0*og:], og, stage, 1, rows, pb, opt)
 					}
 					if err != nil {
 						errMu.Lock()
@@ -592,18 +596,16 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			if firstErr != nil {
 				return true, firstErr
 			}
-			// Keep the valid columns of the padded width, channel-major.
+			// [P][og] -> channel-major [og][P].
 			base := (n*op.O + ch0) * P
 			switch {
 			case ep.Output == engine.OutInt32:
-				b.gatherWide(asInt32(y)[base:base+og*P], c, op.OH, op.OW, Wp, og)
+				b.gatherWide(asInt32(y)[base:base+og*P], c, op.OH, op.OW, op.OW, og)
 			case esz == 4:
-				b.gatherWide(asInt32(y)[base:base+og*P], asInt32(tmp), op.OH, op.OW, Wp, og)
-			default: // 8-bit outputs: [ow][o] of each output row -> [o][ow]
-				b.rows(op.OH, P*og, func(h0, h1 int) {
-					for oh := h0; oh < h1; oh++ {
-						vec.TransposeBytes(y[base+oh*op.OW:], P, tmp[oh*Wp*og:], og, op.OW, og)
-					}
+				b.gatherWide(asInt32(y)[base:base+og*P], asInt32(tmp), op.OH, op.OW, op.OW, og)
+			default:
+				b.rows(P, P*og, func(p0, p1 int) {
+					vec.TransposeBytes(y[base+p0:], P, tmp[p0*og:], og, p1-p0, og)
 				})
 			}
 		}

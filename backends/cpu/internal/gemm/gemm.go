@@ -49,6 +49,11 @@ type Options struct {
 	// Pool, when not nil, runs the parallel parts (otherwise they run on
 	// goroutines started for the call).
 	Pool *workers.Pool
+	// RowOffsets, when not nil (len >= M), places row m of A at
+	// a[RowOffsets[m]:] instead of a[m*lda:] (lda is then unused): an
+	// implicit im2col whose rows are not evenly spaced. Every row must
+	// lie inside a.
+	RowOffsets []int
 }
 
 // tile is one micro-kernel call: nt tiles of mr rows x one panel. For tile
@@ -101,11 +106,21 @@ type job struct {
 	signed  bool
 	epi     *epilogue
 	epiVec  bool
-	kernRq  bool // the kernels requantize the last K block (epi.rq set, kernelRequant)
+	kernRq  bool    // the kernels requantize the last K block (epi.rq set, kernelRequant)
+	rowOff  []int   // Options.RowOffsets: row m at a[rowOff[m]:] (lda unused)
+	padOf   []int32 // with rowOff: 1 + the pad row of row m, or 0
 }
 
 // row returns the kc bytes of A row m starting at column k0.
 func (j *job) row(m, k0, kc int) []uint8 {
+	if j.rowOff != nil {
+		if j.padOf == nil || j.padOf[m] == 0 {
+			s := j.rowOff[m] + k0
+			return j.a[s : s+kc]
+		}
+		s := int(j.padOf[m]-1)*j.b.kp + k0
+		return j.pad[s : s+kc]
+	}
 	if m < j.padFrom {
 		s := m*j.lda + k0
 		return j.a[s : s+kc]
@@ -246,7 +261,16 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	if M == 0 {
 		return nil
 	}
-	if len(a) < K || (M-1) > (len(a)-K)/lda {
+	if ro := opt.RowOffsets; ro != nil {
+		if len(ro) < M {
+			return fmt.Errorf("%w: len(RowOffsets)=%d < M=%d", ErrSize, len(ro), M)
+		}
+		for m, o := range ro[:M] {
+			if o < 0 || o > len(a)-K {
+				return fmt.Errorf("%w: RowOffsets[%d]=%d: row of K=%d outside len(a)=%d", ErrSize, m, o, K, len(a))
+			}
+		}
+	} else if len(a) < K || (M-1) > (len(a)-K)/lda {
 		return fmt.Errorf("%w: len(a)=%d too short for M=%d K=%d lda=%d", ErrSize, len(a), M, K, lda)
 	}
 	if len(c) < N || (M-1) > (len(c)-N)/ldc {
@@ -278,7 +302,27 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	// The kernels read whole groups of 4 bytes per row: up to kp bytes. Rows
 	// whose read would run past the end of a are copied, zero padded.
 	j.padFrom = M
-	if len(a) < b.kp {
+	if ro := opt.RowOffsets; ro != nil {
+		j.rowOff = ro[:M]
+		npad := 0
+		for _, o := range j.rowOff {
+			if o > len(a)-b.kp {
+				npad++
+			}
+		}
+		if npad > 0 {
+			j.padOf = make([]int32, M)
+			j.pad = make([]uint8, npad*b.kp)
+			i := 0
+			for m, o := range j.rowOff {
+				if o > len(a)-b.kp {
+					copy(j.pad[i*b.kp:], a[o:o+K])
+					i++
+					j.padOf[m] = int32(i)
+				}
+			}
+		}
+	} else if len(a) < b.kp {
 		j.padFrom = 0
 	} else if safe := (len(a)-b.kp)/lda + 1; safe < M {
 		j.padFrom = safe

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/qgpu/qgpu/qtensor"
 )
 
 // naive is the independent oracle: a plain triple loop over the unpacked
@@ -442,4 +444,99 @@ func TestOverlappingRows(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRowOffsets: with Options.RowOffsets the rows of A sit at arbitrary
+// (overlapping, unordered) offsets, some ending within 4 bytes of the end
+// of a so that their last group of 4 is padded; the result is the naive
+// product of the rows so placed, for every ISA, signed and unsigned, with
+// a column offset and a fused requantization.
+func TestRowOffsets(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	for _, isa := range isas() {
+		withISA(t, isa)
+		for _, sh := range [][3]int{{50, 192, 64}, {7, 13, 5}, {100, 9, 65}, {33, 577, 130}} {
+			M, K, N := sh[0], sh[1], sh[2]
+			a := make([]uint8, 3*K+M)
+			for i := range a {
+				a[i] = uint8(r.Intn(256))
+			}
+			ro := make([]int, M)
+			for m := range ro {
+				ro[m] = r.Intn(len(a) - K + 1)
+			}
+			ro[M-1] = len(a) - K // the last row ends at the end of a
+			b := make([]int8, K*N)
+			for i := range b {
+				b[i] = int8(r.Intn(256) - 128)
+			}
+			pb, err := PackB(b, N, K, N)
+			if err != nil {
+				t.Fatal(err)
+			}
+			off := make([]int32, N)
+			mult := make([]float32, N)
+			for n := range off {
+				off[n] = int32(r.Intn(2001) - 1000)
+				mult[n] = float32(r.Float64() * 1e-4)
+			}
+			for _, signed := range []bool{false, true} {
+				c := make([]int32, M*N)
+				out := make([]uint8, M*N)
+				opt := &Options{Threads: 2, ColOffset: off, RowOffsets: ro}
+				var err error
+				if signed {
+					err = GemmS8S8(c, N, asInt8s(a), 1, M, pb, opt)
+				} else {
+					err = GemmU8S8(c, N, a, 1, M, pb, opt)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				aval := func(m, k int) int64 {
+					if signed {
+						return int64(int8(a[ro[m]+k]))
+					}
+					return int64(a[ro[m]+k])
+				}
+				want := naive(aval, b, M, K, N)
+				for i := range c {
+					if w := want[i] + int64(off[i%N]); int64(c[i]) != w {
+						t.Fatalf("%v signed=%v M=%d K=%d N=%d: c[%d] = %d, want %d", isa, signed, M, K, N, i, c[i], w)
+					}
+				}
+				opt.Requant = &Requant{Mult: mult, ZP: 7, QMin: 0, QMax: 255, OutU8: out, LdOut: N}
+				if signed {
+					err = GemmS8S8(c, N, asInt8s(a), 1, M, pb, opt)
+				} else {
+					err = GemmU8S8(c, N, a, 1, M, pb, opt)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range out {
+					w := uint8(qtensor.Requantize(int32(want[i]+int64(off[i%N])), mult[i%N], 7, 0, 255))
+					if out[i] != w {
+						t.Fatalf("%v signed=%v M=%d K=%d N=%d requant: out[%d] = %d, want %d", isa, signed, M, K, N, i, out[i], w)
+					}
+				}
+			}
+		}
+	}
+	// Rows outside a are errors.
+	pb, _ := PackB(make([]int8, 8*4), 4, 8, 4)
+	c := make([]int32, 8)
+	for _, ro := range [][]int{{0}, {0, -1}, {0, 9}} {
+		if err := GemmU8S8(c, 4, make([]uint8, 16), 1, 2, pb, &Options{RowOffsets: ro}); err == nil {
+			t.Errorf("RowOffsets %v accepted", ro)
+		}
+	}
+}
+
+func asInt8s(a []uint8) []int8 {
+	s := make([]int8, len(a))
+	for i, v := range a {
+		s[i] = int8(v)
+	}
+	return s
 }

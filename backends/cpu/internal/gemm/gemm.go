@@ -23,8 +23,9 @@ const (
 	// 1024x1024 GEMV ran faster alone than split (16.7 against 18.3 us).
 	serialWork = 1 << 21
 	// serialWorkPool replaces serialWork when the call has a worker pool,
-	// whose spinning workers take a job in well under a microsecond.
-	serialWorkPool = 1 << 17
+	// whose spinning workers take a job in well under a microsecond: two
+	// threads gained nothing at 1x512x512 (2^18) and halved 1x1024x1024.
+	serialWorkPool = 1 << 19
 )
 
 // Options tunes a GEMM call. The zero value (or a nil *Options) means:

@@ -444,8 +444,9 @@ func transpose[T any](dst, src []T, rows, cols int) {
 	}
 }
 
-// Scratch buffers of the convolution path, reused across calls.
-var colPool, accPool, outPool, hwcPool sync.Pool
+// Scratch buffers of the convolution path, reused across calls (offPool:
+// *[]int row offsets).
+var colPool, accPool, outPool, hwcPool, offPool sync.Pool
 
 // convScratch takes a convolution path's staging (bytes), accumulator
 // (int32s) and output (bytes) buffers from their pools; release returns
@@ -518,7 +519,13 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 		defer colPool.Put(buf)
 		nhwc = *buf
 	}
-	rowOff := make([]int, P)
+	offs, _ := offPool.Get().(*[]int)
+	if offs == nil || cap(*offs) < P {
+		offs = new([]int)
+		*offs = make([]int, P)
+	}
+	defer offPool.Put(offs)
+	rowOff := (*offs)[:P]
 	for oh := range op.OH {
 		for ow := range op.OW {
 			rowOff[oh*op.OW+ow] = (oh*Wp + ow) * cell

@@ -94,22 +94,23 @@ type microKernel func(t *tile)
 
 // job is one validated GEMM call.
 type job struct {
-	c       []int32
-	ldc     int
-	a       []uint8
-	lda     int
-	m       int
-	pad     []uint8 // rows >= padFrom, each b.kp bytes, zero padded
-	padFrom int
-	b       *PackedB
-	off     []int32 // nil or len b.panels*64
-	load    bool
-	signed  bool
-	epi     *epilogue
-	epiVec  bool
-	kernRq  bool    // the kernels requantize the last K block (epi.rq set, kernelRequant)
-	rowOff  []int   // Options.RowOffsets: row m at a[rowOff[m]:] (lda unused)
-	padOf   []int32 // with rowOff: 1 + the pad row of row m, or 0
+	c        []int32
+	ldc      int
+	a        []uint8
+	lda      int
+	m        int
+	pad      []uint8 // rows >= padFrom, each b.kp bytes, zero padded
+	padFrom  int
+	b        *PackedB
+	off      []int32 // nil or len b.panels*64
+	load     bool
+	signed   bool
+	epi      *epilogue
+	epiVec   bool
+	kernRq   bool    // the kernels requantize the last K block (epi.rq set, kernelRequant)
+	needRows bool    // the kernel reads tile.rows (the Go one), not only tile.ptrs
+	rowOff   []int   // Options.RowOffsets: row m at a[rowOff[m]:] (lda unused)
+	padOf    []int32 // with rowOff: 1 + the pad row of row m, or 0
 }
 
 // row returns the kc bytes of A row m starting at column k0.
@@ -128,6 +129,25 @@ func (j *job) row(m, k0, kc int) []uint8 {
 	}
 	s := (m-j.padFrom)*j.b.kp + k0
 	return j.pad[s : s+kc]
+}
+
+// ptr returns &row(m, k0, kc)[0] without building the slice (the bounds
+// are checked all the same).
+func (j *job) ptr(m, k0, kc int) *uint8 {
+	var s int
+	src := j.a
+	switch {
+	case j.rowOff != nil && (j.padOf == nil || j.padOf[m] == 0):
+		s = j.rowOff[m] + k0
+	case j.rowOff != nil:
+		s, src = int(j.padOf[m]-1)*j.b.kp+k0, j.pad
+	case m < j.padFrom:
+		s = m*j.lda + k0
+	default:
+		s, src = (m-j.padFrom)*j.b.kp+k0, j.pad
+	}
+	_ = src[s+kc-1]
+	return &src[s]
 }
 
 // rowScratch holds the A row views of one row block; pooled because
@@ -166,9 +186,15 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 		last := k0+kc == b.kp
 		for mc0 := m0; mc0 < m1; mc0 += MC {
 			mc1 := min(mc0+MC, m1)
-			for m := mc0; m < mc1; m++ {
-				rows[m-mc0] = j.row(m, k0, kc)
-				ptrs[m-mc0] = &rows[m-mc0][0]
+			if j.needRows {
+				for m := mc0; m < mc1; m++ {
+					rows[m-mc0] = j.row(m, k0, kc)
+					ptrs[m-mc0] = &rows[m-mc0][0]
+				}
+			} else { // the assembly kernels take only the pointers
+				for m := mc0; m < mc1; m++ {
+					ptrs[m-mc0] = j.ptr(m, k0, kc)
+				}
 			}
 			full := (mc1 - mc0) / MR
 			rem := (mc1 - mc0) % MR
@@ -286,6 +312,7 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	j := &job{c: c, ldc: ldc, a: a, lda: lda, m: M, b: b, load: opt.Accumulate, signed: signed,
 		epi: epi, epiVec: epilogueVec(isa)}
 	j.kernRq = epi != nil && epi.rq != nil && kernelRequant(isa)
+	j.needRows = isa == Generic
 
 	// Column offset, padded to whole panels; signed A adds -128*colsum.
 	if opt.ColOffset != nil || signed {

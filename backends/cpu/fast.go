@@ -624,16 +624,18 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 // for convImplicit: stage holds OH*Wp cells of KH*cg bytes, and cell
 // (oh, w) at (oh*Wp + w)*KH*cg holds, for kh < KH, the cg channels of
 // input pixel (oh + kh*DilationH - PadTop, w - PadLeft) at offset kh*cg,
-// or the input zero point where that pixel is padding. Output rows are
-// split over the workers.
+// or the input zero point where that pixel is padding. The work is split
+// over the workers by output rows (padding) and input rows.
 //
-// Input rows of at least 32 pixels are transposed ([c][w] -> [w][c])
-// straight into their cells, KH times each (vec.TransposeBytes, 16x32
-// blocks). Narrower images would take the transpose's slow uint64 path,
-// so the whole image is first transposed to nhwc ([H*W][cg], one wide
-// transpose) and its pixels copied into the cells.
+// An input row of at least 32 pixels is transposed ([c][w] -> [w][c])
+// straight into its cells, once, each block stored to the up to KH
+// places that hold that row (vec.TransposeBytesCopies: for kh -> kh-1
+// the cells move by DilationH*Wp*cell - cg bytes). Narrower images would
+// take the transpose's slow uint64 path, so the whole image is first
+// transposed to nhwc ([H*W][cg], one wide transpose) and its pixels
+// copied into the cells.
 func (b *Backend) windowRows(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, Wp int) {
-	H, W := op.H, op.Wd
+	H, W, dh := op.H, op.Wd, op.DilationH
 	cell := op.KH * cg
 	zp := make([]byte, cg)
 	fill(zp, byte(op.XZP))
@@ -653,7 +655,7 @@ func (b *Backend) windowRows(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, 
 		for oh := h0; oh < h1; oh++ {
 			for kh := range op.KH {
 				row := stage[oh*Wp*cell+kh*cg:]
-				ih := oh + kh*op.DilationH - op.PadTop
+				ih := oh + kh*dh - op.PadTop
 				if ih < 0 || ih >= H {
 					pad(row, Wp)
 					continue
@@ -662,16 +664,35 @@ func (b *Backend) windowRows(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, 
 				if op.PadRight > 0 {
 					pad(row[(op.PadLeft+W)*cell:], op.PadRight)
 				}
-				dst := row[op.PadLeft*cell:]
-				if direct { // [c][w] of input row ih -> cells, stride cell
-					vec.TransposeBytes(dst, cell, planes[ih*W:], H*W, cg, W)
-					continue
+				if direct {
+					continue // below
 				}
-				src := nhwc[ih*W*cg:]
+				dst, src := row[op.PadLeft*cell:], nhwc[ih*W*cg:]
 				for w := range W {
 					copy(dst[w*cell:w*cell+cg], src[w*cg:(w+1)*cg])
 				}
 			}
+		}
+	})
+	if !direct {
+		return
+	}
+	b.rows(H, H*W*cell, func(i0, i1 int) {
+		for ih := i0; ih < i1; ih++ {
+			// Kernel rows kh with output row oh = ih + PadTop - kh*dh in
+			// [0, OH): from khHi (the smallest oh) down to khLo.
+			t := ih + op.PadTop
+			khHi := min(op.KH-1, t/dh)
+			khLo := 0
+			if e := t - (op.OH - 1); e > 0 {
+				khLo = (e + dh - 1) / dh
+			}
+			if khLo > khHi {
+				continue // a row no output reads
+			}
+			oh := t - khHi*dh
+			dst := stage[(oh*Wp+op.PadLeft)*cell+khHi*cg:]
+			vec.TransposeBytesCopies(dst, cell, planes[ih*W:], H*W, cg, W, khHi-khLo+1, dh*Wp*cell-cg)
 		}
 	})
 }

@@ -50,6 +50,7 @@ func histAlignedAVX512(counts *uint32, src *float32, n int, s float32, start int
 // start+bins+1 must be exact float32 values flo and fhi (see asmgen).
 func histAligned32AVX512(counts *uint32, src *float32, n int, s float32, flo float32, fhi float32, start int32, bins int32, tab *[32]int32)
 
-// transposeBytesAVX512 sets dst[j*ds+i] = src[i*ss+j] for i < rows, j < cols.
-// It needs rows >= 16, cols >= 32, AVX512VL and AVX512BW; dst and src must not overlap.
-func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows int, cols int)
+// transposeBytesAVX512 sets dst[c*delta+j*ds+i] = src[i*ss+j] for i < rows, j < cols, c < copies.
+// It needs rows >= 16, cols >= 32, copies >= 1, AVX512VL and AVX512BW; the destination
+// must not overlap src.
+func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows int, cols int, copies int, delta int)

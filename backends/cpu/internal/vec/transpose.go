@@ -13,17 +13,28 @@ import (
 // are transposed in 16x32 blocks in registers (transposeBytesAVX512);
 // everything else in 8x8 blocks held in uint64s.
 func TransposeBytes(dst []byte, ds int, src []byte, ss int, rows, cols int) {
+	TransposeBytesCopies(dst, ds, src, ss, rows, cols, 1, 0)
+}
+
+// TransposeBytesCopies is TransposeBytes storing the transposed matrix
+// copies times, delta bytes apart: dst[c*delta+j*ds+i] = src[i*ss+j] for
+// c < copies (copies >= 1, delta >= 0; the copies may interleave but the
+// destination must not overlap src). The assembly transposes each block
+// once and stores it copies times.
+func TransposeBytesCopies(dst []byte, ds int, src []byte, ss int, rows, cols, copies, delta int) {
 	if rows <= 0 || cols <= 0 {
 		return
 	}
-	if ss < cols || ds < rows || len(src) < (rows-1)*ss+cols || len(dst) < (cols-1)*ds+rows {
-		panic(fmt.Sprintf("vec: TransposeBytes %dx%d: strides %d, %d, lengths %d, %d", rows, cols, ss, ds, len(src), len(dst)))
+	if ss < cols || ds < rows || copies < 1 || delta < 0 || len(src) < (rows-1)*ss+cols || len(dst) < (copies-1)*delta+(cols-1)*ds+rows {
+		panic(fmt.Sprintf("vec: TransposeBytes %dx%d x%d: strides %d, %d, delta %d, lengths %d, %d", rows, cols, copies, ss, ds, delta, len(src), len(dst)))
 	}
 	if rows >= 16 && cols >= 32 && useAVX512() && hasAVX512BWVL {
-		transposeBytesAVX512(&dst[0], ds, &src[0], ss, rows, cols)
+		transposeBytesAVX512(&dst[0], ds, &src[0], ss, rows, cols, copies, delta)
 		return
 	}
-	transposeBytesGeneric(dst, ds, src, ss, rows, cols)
+	for c := range copies {
+		transposeBytesGeneric(dst[c*delta:], ds, src, ss, rows, cols)
+	}
 }
 
 // transposeBytesGeneric is TransposeBytes in 8x8 blocks, scalar edges.

@@ -112,3 +112,60 @@ func BenchmarkTransposeBytes(b *testing.B) {
 		}
 	}
 }
+
+// TestTransposeBytesCopies checks the multi-copy transpose under each ISA:
+// three copies interleaved (delta smaller than the row stride, as in the
+// convolution's window staging) and three copies one after the other,
+// against the definition, with every byte outside the copies untouched.
+func TestTransposeBytesCopies(t *testing.T) {
+	for _, isa := range []ISA{Generic, AVX512} {
+		t.Run(isa.String(), func(t *testing.T) {
+			if !Supported(isa) {
+				t.Skipf("%v not supported here", isa)
+			}
+			restore, err := SetISA(isa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer restore()
+			r := rand.New(rand.NewPCG(3, 4))
+			for _, rows := range []int{7, 16, 17, 64} {
+				for _, cols := range []int{5, 32, 56, 70} {
+					for _, interleaved := range []bool{true, false} {
+						const copies = 3
+						ds, delta := copies*(rows+1), rows+1
+						if !interleaved {
+							ds, delta = rows+2, cols*(rows+2)
+						}
+						ss := cols + 1
+						src := make([]byte, (rows-1)*ss+cols)
+						for i := range src {
+							src[i] = byte(r.IntN(256))
+						}
+						dst := make([]byte, (copies-1)*delta+(cols-1)*ds+rows+16)
+						for i := range dst {
+							dst[i] = 0xA5
+						}
+						TransposeBytesCopies(dst, ds, src, ss, rows, cols, copies, delta)
+						want := make([]byte, len(dst))
+						for i := range want {
+							want[i] = 0xA5
+						}
+						for c := range copies {
+							for i := range rows {
+								for j := range cols {
+									want[c*delta+j*ds+i] = src[i*ss+j]
+								}
+							}
+						}
+						for k := range dst {
+							if dst[k] != want[k] {
+								t.Fatalf("%dx%d interleaved=%v: byte %d = %#x, want %#x", rows, cols, interleaved, k, dst[k], want[k])
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}

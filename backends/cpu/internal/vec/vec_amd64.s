@@ -1613,190 +1613,300 @@ ha32_done:
 	VZEROUPPER
 	RET
 
-// func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows int, cols int)
+// func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows int, cols int, copies int, delta int)
 // Requires: AVX, AVX2
-TEXT ·transposeBytesAVX512(SB), NOSPLIT, $0-48
+TEXT ·transposeBytesAVX512(SB), NOSPLIT, $0-64
 	MOVQ dst+0(FP), AX
 	MOVQ ds+8(FP), CX
 	MOVQ src+16(FP), DX
 	MOVQ ss+24(FP), BX
-	MOVQ rows+32(FP), SI
-	MOVQ cols+40(FP), DI
-	SUBQ $0x10, SI
-	SUBQ $0x20, DI
-	MOVQ CX, R8
-	SHLQ $0x04, R8
-	XORQ R9, R9
+	SUBQ $0x10, rows+32(FP)
+	SUBQ $0x20, cols+40(FP)
+	MOVQ CX, SI
+	SHLQ $0x04, SI
+	XORQ DI, DI
 
 tr_rows:
-	XORQ R10, R10
+	XORQ R8, R8
 
 tr_cols:
-	MOVQ         R9, R11
-	IMULQ        BX, R11
-	ADDQ         DX, R11
-	ADDQ         R10, R11
-	VMOVDQU      (R11), Y0
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y1
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y2
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y3
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y4
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y5
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y6
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y7
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y8
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y9
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y10
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y11
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y12
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y13
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y14
-	ADDQ         BX, R11
-	VMOVDQU      (R11), Y15
-	VPUNPCKLBW   Y8, Y0, Y16
-	VPUNPCKHBW   Y8, Y0, Y17
-	VPUNPCKLBW   Y9, Y1, Y18
-	VPUNPCKHBW   Y9, Y1, Y19
-	VPUNPCKLBW   Y10, Y2, Y20
-	VPUNPCKHBW   Y10, Y2, Y21
-	VPUNPCKLBW   Y11, Y3, Y22
-	VPUNPCKHBW   Y11, Y3, Y23
-	VPUNPCKLBW   Y12, Y4, Y24
-	VPUNPCKHBW   Y12, Y4, Y25
-	VPUNPCKLBW   Y13, Y5, Y26
-	VPUNPCKHBW   Y13, Y5, Y27
-	VPUNPCKLBW   Y14, Y6, Y28
-	VPUNPCKHBW   Y14, Y6, Y29
-	VPUNPCKLBW   Y15, Y7, Y30
-	VPUNPCKHBW   Y15, Y7, Y31
-	VPUNPCKLBW   Y24, Y16, Y0
-	VPUNPCKHBW   Y24, Y16, Y1
-	VPUNPCKLBW   Y25, Y17, Y2
-	VPUNPCKHBW   Y25, Y17, Y3
-	VPUNPCKLBW   Y26, Y18, Y4
-	VPUNPCKHBW   Y26, Y18, Y5
-	VPUNPCKLBW   Y27, Y19, Y6
-	VPUNPCKHBW   Y27, Y19, Y7
-	VPUNPCKLBW   Y28, Y20, Y8
-	VPUNPCKHBW   Y28, Y20, Y9
-	VPUNPCKLBW   Y29, Y21, Y10
-	VPUNPCKHBW   Y29, Y21, Y11
-	VPUNPCKLBW   Y30, Y22, Y12
-	VPUNPCKHBW   Y30, Y22, Y13
-	VPUNPCKLBW   Y31, Y23, Y14
-	VPUNPCKHBW   Y31, Y23, Y15
-	VPUNPCKLBW   Y8, Y0, Y16
-	VPUNPCKHBW   Y8, Y0, Y17
-	VPUNPCKLBW   Y9, Y1, Y18
-	VPUNPCKHBW   Y9, Y1, Y19
-	VPUNPCKLBW   Y10, Y2, Y20
-	VPUNPCKHBW   Y10, Y2, Y21
-	VPUNPCKLBW   Y11, Y3, Y22
-	VPUNPCKHBW   Y11, Y3, Y23
-	VPUNPCKLBW   Y12, Y4, Y24
-	VPUNPCKHBW   Y12, Y4, Y25
-	VPUNPCKLBW   Y13, Y5, Y26
-	VPUNPCKHBW   Y13, Y5, Y27
-	VPUNPCKLBW   Y14, Y6, Y28
-	VPUNPCKHBW   Y14, Y6, Y29
-	VPUNPCKLBW   Y15, Y7, Y30
-	VPUNPCKHBW   Y15, Y7, Y31
-	VPUNPCKLBW   Y24, Y16, Y0
-	VPUNPCKHBW   Y24, Y16, Y1
-	VPUNPCKLBW   Y25, Y17, Y2
-	VPUNPCKHBW   Y25, Y17, Y3
-	VPUNPCKLBW   Y26, Y18, Y4
-	VPUNPCKHBW   Y26, Y18, Y5
-	VPUNPCKLBW   Y27, Y19, Y6
-	VPUNPCKHBW   Y27, Y19, Y7
-	VPUNPCKLBW   Y28, Y20, Y8
-	VPUNPCKHBW   Y28, Y20, Y9
-	VPUNPCKLBW   Y29, Y21, Y10
-	VPUNPCKHBW   Y29, Y21, Y11
-	VPUNPCKLBW   Y30, Y22, Y12
-	VPUNPCKHBW   Y30, Y22, Y13
-	VPUNPCKLBW   Y31, Y23, Y14
-	VPUNPCKHBW   Y31, Y23, Y15
-	MOVQ         R10, R11
-	IMULQ        CX, R11
-	ADDQ         AX, R11
-	ADDQ         R9, R11
-	VMOVDQU      X0, (R11)
-	VEXTRACTI128 $0x01, Y0, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X1, (R11)
-	VEXTRACTI128 $0x01, Y1, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X2, (R11)
-	VEXTRACTI128 $0x01, Y2, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X3, (R11)
-	VEXTRACTI128 $0x01, Y3, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X4, (R11)
-	VEXTRACTI128 $0x01, Y4, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X5, (R11)
-	VEXTRACTI128 $0x01, Y5, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X6, (R11)
-	VEXTRACTI128 $0x01, Y6, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X7, (R11)
-	VEXTRACTI128 $0x01, Y7, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X8, (R11)
-	VEXTRACTI128 $0x01, Y8, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X9, (R11)
-	VEXTRACTI128 $0x01, Y9, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X10, (R11)
-	VEXTRACTI128 $0x01, Y10, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X11, (R11)
-	VEXTRACTI128 $0x01, Y11, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X12, (R11)
-	VEXTRACTI128 $0x01, Y12, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X13, (R11)
-	VEXTRACTI128 $0x01, Y13, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X14, (R11)
-	VEXTRACTI128 $0x01, Y14, (R11)(R8*1)
-	ADDQ         CX, R11
-	VMOVDQU      X15, (R11)
-	VEXTRACTI128 $0x01, Y15, (R11)(R8*1)
-	CMPQ         R10, DI
+	MOVQ       DI, R9
+	IMULQ      BX, R9
+	ADDQ       DX, R9
+	ADDQ       R8, R9
+	VMOVDQU    (R9), Y0
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y1
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y2
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y3
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y4
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y5
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y6
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y7
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y8
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y9
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y10
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y11
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y12
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y13
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y14
+	ADDQ       BX, R9
+	VMOVDQU    (R9), Y15
+	VPUNPCKLBW Y8, Y0, Y16
+	VPUNPCKHBW Y8, Y0, Y17
+	VPUNPCKLBW Y9, Y1, Y18
+	VPUNPCKHBW Y9, Y1, Y19
+	VPUNPCKLBW Y10, Y2, Y20
+	VPUNPCKHBW Y10, Y2, Y21
+	VPUNPCKLBW Y11, Y3, Y22
+	VPUNPCKHBW Y11, Y3, Y23
+	VPUNPCKLBW Y12, Y4, Y24
+	VPUNPCKHBW Y12, Y4, Y25
+	VPUNPCKLBW Y13, Y5, Y26
+	VPUNPCKHBW Y13, Y5, Y27
+	VPUNPCKLBW Y14, Y6, Y28
+	VPUNPCKHBW Y14, Y6, Y29
+	VPUNPCKLBW Y15, Y7, Y30
+	VPUNPCKHBW Y15, Y7, Y31
+	VPUNPCKLBW Y24, Y16, Y0
+	VPUNPCKHBW Y24, Y16, Y1
+	VPUNPCKLBW Y25, Y17, Y2
+	VPUNPCKHBW Y25, Y17, Y3
+	VPUNPCKLBW Y26, Y18, Y4
+	VPUNPCKHBW Y26, Y18, Y5
+	VPUNPCKLBW Y27, Y19, Y6
+	VPUNPCKHBW Y27, Y19, Y7
+	VPUNPCKLBW Y28, Y20, Y8
+	VPUNPCKHBW Y28, Y20, Y9
+	VPUNPCKLBW Y29, Y21, Y10
+	VPUNPCKHBW Y29, Y21, Y11
+	VPUNPCKLBW Y30, Y22, Y12
+	VPUNPCKHBW Y30, Y22, Y13
+	VPUNPCKLBW Y31, Y23, Y14
+	VPUNPCKHBW Y31, Y23, Y15
+	VPUNPCKLBW Y8, Y0, Y16
+	VPUNPCKHBW Y8, Y0, Y17
+	VPUNPCKLBW Y9, Y1, Y18
+	VPUNPCKHBW Y9, Y1, Y19
+	VPUNPCKLBW Y10, Y2, Y20
+	VPUNPCKHBW Y10, Y2, Y21
+	VPUNPCKLBW Y11, Y3, Y22
+	VPUNPCKHBW Y11, Y3, Y23
+	VPUNPCKLBW Y12, Y4, Y24
+	VPUNPCKHBW Y12, Y4, Y25
+	VPUNPCKLBW Y13, Y5, Y26
+	VPUNPCKHBW Y13, Y5, Y27
+	VPUNPCKLBW Y14, Y6, Y28
+	VPUNPCKHBW Y14, Y6, Y29
+	VPUNPCKLBW Y15, Y7, Y30
+	VPUNPCKHBW Y15, Y7, Y31
+	VPUNPCKLBW Y24, Y16, Y0
+	VPUNPCKHBW Y24, Y16, Y1
+	VPUNPCKLBW Y25, Y17, Y2
+	VPUNPCKHBW Y25, Y17, Y3
+	VPUNPCKLBW Y26, Y18, Y4
+	VPUNPCKHBW Y26, Y18, Y5
+	VPUNPCKLBW Y27, Y19, Y6
+	VPUNPCKHBW Y27, Y19, Y7
+	VPUNPCKLBW Y28, Y20, Y8
+	VPUNPCKHBW Y28, Y20, Y9
+	VPUNPCKLBW Y29, Y21, Y10
+	VPUNPCKHBW Y29, Y21, Y11
+	VPUNPCKLBW Y30, Y22, Y12
+	VPUNPCKHBW Y30, Y22, Y13
+	VPUNPCKLBW Y31, Y23, Y14
+	VPUNPCKHBW Y31, Y23, Y15
+	MOVQ       R8, R10
+	IMULQ      CX, R10
+	ADDQ       AX, R10
+	ADDQ       DI, R10
+	MOVQ       R10, R9
+	MOVQ       copies+48(FP), R11
+
+tr_copy0:
+	VMOVDQU      X0, (R9)
+	VEXTRACTI128 $0x01, Y0, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy0
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy1:
+	VMOVDQU      X1, (R9)
+	VEXTRACTI128 $0x01, Y1, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy1
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy2:
+	VMOVDQU      X2, (R9)
+	VEXTRACTI128 $0x01, Y2, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy2
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy3:
+	VMOVDQU      X3, (R9)
+	VEXTRACTI128 $0x01, Y3, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy3
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy4:
+	VMOVDQU      X4, (R9)
+	VEXTRACTI128 $0x01, Y4, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy4
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy5:
+	VMOVDQU      X5, (R9)
+	VEXTRACTI128 $0x01, Y5, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy5
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy6:
+	VMOVDQU      X6, (R9)
+	VEXTRACTI128 $0x01, Y6, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy6
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy7:
+	VMOVDQU      X7, (R9)
+	VEXTRACTI128 $0x01, Y7, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy7
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy8:
+	VMOVDQU      X8, (R9)
+	VEXTRACTI128 $0x01, Y8, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy8
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy9:
+	VMOVDQU      X9, (R9)
+	VEXTRACTI128 $0x01, Y9, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy9
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy10:
+	VMOVDQU      X10, (R9)
+	VEXTRACTI128 $0x01, Y10, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy10
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy11:
+	VMOVDQU      X11, (R9)
+	VEXTRACTI128 $0x01, Y11, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy11
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy12:
+	VMOVDQU      X12, (R9)
+	VEXTRACTI128 $0x01, Y12, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy12
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy13:
+	VMOVDQU      X13, (R9)
+	VEXTRACTI128 $0x01, Y13, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy13
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy14:
+	VMOVDQU      X14, (R9)
+	VEXTRACTI128 $0x01, Y14, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy14
+	ADDQ         CX, R10
+	MOVQ         R10, R9
+	MOVQ         copies+48(FP), R11
+
+tr_copy15:
+	VMOVDQU      X15, (R9)
+	VEXTRACTI128 $0x01, Y15, (R9)(SI*1)
+	ADDQ         delta+56(FP), R9
+	DECQ         R11
+	JNZ          tr_copy15
+	CMPQ         R8, cols+40(FP)
 	JEQ          tr_cols_done
-	ADDQ         $0x20, R10
-	CMPQ         R10, DI
+	ADDQ         $0x20, R8
+	CMPQ         R8, cols+40(FP)
 	JLE          tr_cols
-	MOVQ         DI, R10
+	MOVQ         cols+40(FP), R8
 	JMP          tr_cols
 
 tr_cols_done:
-	CMPQ R9, SI
+	CMPQ DI, rows+32(FP)
 	JEQ  tr_done
-	ADDQ $0x10, R9
-	CMPQ R9, SI
+	ADDQ $0x10, DI
+	CMPQ DI, rows+32(FP)
 	JLE  tr_rows
-	MOVQ SI, R9
+	MOVQ rows+32(FP), DI
 	JMP  tr_rows
 
 tr_done:

@@ -43,6 +43,6 @@ func histAligned32AVX512(counts *uint32, src *float32, n int, s, flo, fhi float3
 // hasAVX512BWVL is false: no assembly in this build.
 const hasAVX512BWVL = false
 
-func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows, cols int) {
+func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows, cols, copies, delta int) {
 	panic("vec: no assembly")
 }

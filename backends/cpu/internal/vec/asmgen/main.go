@@ -608,9 +608,10 @@ func histogramAligned32() {
 }
 
 // transpose generates transposeBytesAVX512, a byte-matrix transpose in
-// blocks of 16 rows x 32 columns. Each block is 16 ymm loads (row r of
-// the block in Yr, columns j..j+31), four rounds of VPUNPCKLBW/VPUNPCKHBW,
-// and 32 16-byte stores. A round maps rows (i, i+8) to rows 2i (low bytes
+// blocks of 16 rows x 32 columns, each result row stored to copies places
+// delta bytes apart. Each block is 16 ymm loads (row r of the block in Yr,
+// columns j..j+31), four rounds of VPUNPCKLBW/VPUNPCKHBW, and 32*copies
+// 16-byte stores. A round maps rows (i, i+8) to rows 2i (low bytes
 // interleaved) and 2i+1 (high bytes): it rotates the 8-bit position
 // (row, column) of every byte of a 16x16 lane by one bit, so four rounds
 // swap row and column, and the two 128-bit lanes are two independent
@@ -621,17 +622,19 @@ func histogramAligned32() {
 // 16 and cols >= 32 need no tail code.
 func transpose() {
 	name := "transposeBytesAVX512"
-	TEXT(name, NOSPLIT, "func(dst *byte, ds int, src *byte, ss int, rows, cols int)")
-	Doc(name+" sets dst[j*ds+i] = src[i*ss+j] for i < rows, j < cols.",
-		"It needs rows >= 16, cols >= 32, AVX512VL and AVX512BW; dst and src must not overlap.")
+	TEXT(name, NOSPLIT, "func(dst *byte, ds int, src *byte, ss int, rows, cols, copies, delta int)")
+	Doc(name+" sets dst[c*delta+j*ds+i] = src[i*ss+j] for i < rows, j < cols, c < copies.",
+		"It needs rows >= 16, cols >= 32, copies >= 1, AVX512VL and AVX512BW; the destination",
+		"must not overlap src.")
 	dst := Load(Param("dst"), GP64())
 	ds := Load(Param("ds"), GP64())
 	src := Load(Param("src"), GP64())
 	ss := Load(Param("ss"), GP64())
-	lastI := Load(Param("rows"), GP64())
-	lastJ := Load(Param("cols"), GP64())
-	SUBQ(U8(16), lastI)
-	SUBQ(U8(32), lastJ)
+	// rows-16 and cols-32 (the starts of the last strip and block) stay in
+	// their argument slots.
+	rowsArg, colsArg := paramMem("rows"), paramMem("cols")
+	SUBQ(U8(16), rowsArg)
+	SUBQ(U8(32), colsArg)
 	ds16 := GP64()
 	MOVQ(ds, ds16)
 	SHLQ(U8(4), ds16)
@@ -643,7 +646,7 @@ func transpose() {
 	}
 	xlo := []reg.VecPhysical{reg.X0, reg.X1, reg.X2, reg.X3, reg.X4, reg.X5, reg.X6, reg.X7, reg.X8, reg.X9, reg.X10, reg.X11, reg.X12, reg.X13, reg.X14, reg.X15}
 
-	i, j, p := GP64(), GP64(), GP64()
+	i, j, p, q, c := GP64(), GP64(), GP64(), GP64(), GP64()
 	XORQ(i, i)
 	Label("tr_rows")
 	XORQ(j, j)
@@ -668,38 +671,53 @@ func transpose() {
 		in, out = out, in
 	}
 	// Row k of the result: columns j+k (low lane) and j+16+k (high lane),
-	// at dst + (j+k)*ds + i.
-	MOVQ(j, p)
-	IMULQ(ds, p)
-	ADDQ(dst, p)
-	ADDQ(i, p)
+	// at dst + c*delta + (j+k)*ds + i for each copy c.
+	MOVQ(j, q)
+	IMULQ(ds, q)
+	ADDQ(dst, q)
+	ADDQ(i, q)
 	for k := 0; k < 16; k++ {
+		MOVQ(q, p)
+		Load(Param("copies"), c)
+		Label(fmt.Sprintf("tr_copy%d", k))
 		VMOVDQU(xlo[k], Mem{Base: p})
 		VEXTRACTI128(U8(1), lo(k), Mem{Base: p, Index: ds16, Scale: 1})
+		ADDQ(paramMem("delta"), p)
+		DECQ(c)
+		JNZ(LabelRef(fmt.Sprintf("tr_copy%d", k)))
 		if k < 15 {
-			ADDQ(ds, p)
+			ADDQ(ds, q)
 		}
 	}
 	// Next column block; the last one starts at cols-32.
-	CMPQ(j, lastJ)
+	CMPQ(j, colsArg)
 	JEQ(LabelRef("tr_cols_done"))
 	ADDQ(U8(32), j)
-	CMPQ(j, lastJ)
+	CMPQ(j, colsArg)
 	JLE(LabelRef("tr_cols"))
-	MOVQ(lastJ, j)
+	MOVQ(colsArg, j)
 	JMP(LabelRef("tr_cols"))
 	Label("tr_cols_done")
 	// Next row strip; the last one starts at rows-16.
-	CMPQ(i, lastI)
+	CMPQ(i, rowsArg)
 	JEQ(LabelRef("tr_done"))
 	ADDQ(U8(16), i)
-	CMPQ(i, lastI)
+	CMPQ(i, rowsArg)
 	JLE(LabelRef("tr_rows"))
-	MOVQ(lastI, i)
+	MOVQ(rowsArg, i)
 	JMP(LabelRef("tr_rows"))
 	Label("tr_done")
 	VZEROUPPER()
 	RET()
+}
+
+// paramMem returns the stack slot of a scalar parameter.
+func paramMem(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
 
 func main() {

@@ -1,0 +1,118 @@
+package cpu_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// TestConvImplicitShapes runs stride-1 convolutions through the implicit
+// GEMM path with images wide enough (W >= 32) for the staging to transpose
+// input rows straight into their window cells, and narrow ones staged
+// through NHWC: kernel heights 1..5 with dilations 1..3, asymmetric
+// padding (rows that no output reads, rows read by only some kernel rows),
+// channel counts below and above the 16-row transpose blocks, groups,
+// every output kind, on 1 and 3 workers. The bytes must equal the
+// reference kernels'.
+func TestConvImplicitShapes(t *testing.T) {
+	ref, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Kernels: "generic"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	for _, threads := range []int{1, 3} {
+		fast, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: threads}, GuardBytes: 256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(5, uint64(threads)))
+		for i := range 40 {
+			implicitCase(t, rng, ref, fast, i)
+		}
+		if err := fast.CheckGuards(); err != nil {
+			t.Error(err)
+		}
+		fast.Close()
+	}
+}
+
+func implicitCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, i int) {
+	t.Helper()
+	group := 1
+	if i%7 == 3 {
+		group = 2
+	}
+	cg := []int{3, 8, 16, 24, 40}[rng.IntN(5)]
+	C, O := cg*group, (1+rng.IntN(20))*group
+	kh, kw := 1+rng.IntN(5), 1+rng.IntN(4)
+	dh := 1 + rng.IntN(3)
+	pads := []int{rng.IntN(4), rng.IntN(3), rng.IntN(4), rng.IntN(3)}
+	w := 32 + rng.IntN(40)
+	if i%4 == 0 {
+		w = 1 + rng.IntN(31) // narrow: staged through NHWC
+	}
+	h := (kh-1)*dh + 1 + rng.IntN(6)
+	w = max(w, kw)
+	n := 1 + rng.IntN(2)
+	xt, wt := qtensor.Uint8, qtensor.Int8
+	if rng.IntN(2) == 0 {
+		xt = qtensor.Int8
+	}
+	wzp := int32(0)
+	if rng.IntN(2) == 0 {
+		wt, wzp = qtensor.Uint8, 128 // zero after the shift: still the implicit path
+	}
+	xq, _ := qtensor.New(xt, []int{n, C, h, w}, qtensor.TensorParams(0.05, xt.QMin()+rng.Int32N(256)))
+	xq.Data = randBytes(rng, len(xq.Data))
+	scales := make([]float32, O)
+	zps := make([]int32, O)
+	for o := range scales {
+		scales[o] = 0.001 + rng.Float32()*0.01
+		zps[o] = wzp
+	}
+	wq, _ := qtensor.New(wt, []int{O, cg, kh, kw}, qtensor.AxisParams(0, scales, zps))
+	wq.Data = randBytes(rng, len(wq.Data))
+	o := engine.ConvOptions{Dilations: []int{dh, 1}, Pads: pads, Group: group}
+	switch rng.IntN(3) {
+	case 0:
+		o.Output = engine.OutInt32
+	case 1:
+		o.Output = engine.OutFloat32
+	default:
+		o.Output = engine.OutQuantized
+		o.YType, o.YScale, o.YZP = qtensor.Uint8, 0.5+rng.Float32()*4, 100
+	}
+	name := fmt.Sprintf("case %d: n=%d C=%d O=%d g=%d %dx%d k=%dx%d dh=%d pads=%v %v/%v out=%v", i, n, C, O, group, h, w, kh, kw, dh, pads, xt, wt, o.Output)
+	var outs [2][]byte
+	for k, e := range []*engine.Engine{ref, fast} {
+		b := e.NewBatch()
+		x, err := e.Upload(xq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg, err := e.Upload(wq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := b.Conv(x, wg, o)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := b.Run(context.Background()); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		hy, err := e.Download(y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[k] = hy.Data
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Errorf("%s: fast conv differs from the reference", name)
+	}
+}

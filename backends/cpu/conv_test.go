@@ -11,14 +11,15 @@ import (
 	"github.com/qgpu/qgpu/qtensor"
 )
 
-// TestConvImplicitShapes runs stride-1 convolutions through the implicit
-// GEMM path with images wide enough (W >= 32) for the staging to transpose
-// input rows straight into their window cells, and narrow ones staged
-// through NHWC: kernel heights 1..5 with dilations 1..3, asymmetric
+// TestConvImplicitShapes runs convolutions through the implicit GEMM path
+// with images wide enough (W >= 32) for the staging to transpose input
+// rows straight into their window cells, and narrow ones staged through
+// NHWC: strides 1..3, kernel heights 1..5 with dilations 1..3, asymmetric
 // padding (rows that no output reads, rows read by only some kernel rows),
 // channel counts below and above the 16-row transpose blocks, groups,
-// every output kind, on 1 and 3 workers. The bytes must equal the
-// reference kernels'.
+// every output kind, on 1 and 3 workers; a few with a column dilation,
+// which takes the im2col path. The bytes must equal the reference
+// kernels'.
 func TestConvImplicitShapes(t *testing.T) {
 	ref, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Kernels: "generic"}})
 	if err != nil {
@@ -31,7 +32,7 @@ func TestConvImplicitShapes(t *testing.T) {
 			t.Fatal(err)
 		}
 		rng := rand.New(rand.NewPCG(5, uint64(threads)))
-		for i := range 40 {
+		for i := range 60 {
 			implicitCase(t, rng, ref, fast, i)
 		}
 		if err := fast.CheckGuards(); err != nil {
@@ -77,7 +78,15 @@ func implicitCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, i int)
 	}
 	wq, _ := qtensor.New(wt, []int{O, cg, kh, kw}, qtensor.AxisParams(0, scales, zps))
 	wq.Data = randBytes(rng, len(wq.Data))
-	o := engine.ConvOptions{Dilations: []int{dh, 1}, Pads: pads, Group: group}
+	sh, sw, dw := 1, 1, 1
+	if i%3 == 1 {
+		sh, sw = 1+rng.IntN(3), 1+rng.IntN(3)
+	}
+	if i%10 == 9 {
+		dw = 2 // not implicit: the im2col path
+		w = max(w, kw*2)
+	}
+	o := engine.ConvOptions{Strides: []int{sh, sw}, Dilations: []int{dh, dw}, Pads: pads, Group: group}
 	switch rng.IntN(3) {
 	case 0:
 		o.Output = engine.OutInt32
@@ -87,7 +96,7 @@ func implicitCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, i int)
 		o.Output = engine.OutQuantized
 		o.YType, o.YScale, o.YZP = qtensor.Uint8, 0.5+rng.Float32()*4, 100
 	}
-	name := fmt.Sprintf("case %d: n=%d C=%d O=%d g=%d %dx%d k=%dx%d dh=%d pads=%v %v/%v out=%v", i, n, C, O, group, h, w, kh, kw, dh, pads, xt, wt, o.Output)
+	name := fmt.Sprintf("case %d: n=%d C=%d O=%d g=%d %dx%d k=%dx%d s=%dx%d d=%dx%d pads=%v %v/%v out=%v", i, n, C, O, group, h, w, kh, kw, sh, sw, dh, dw, pads, xt, wt, o.Output)
 	var outs [2][]byte
 	for k, e := range []*engine.Engine{ref, fast} {
 		b := e.NewBatch()

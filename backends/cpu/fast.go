@@ -472,25 +472,27 @@ func scratch(pool *sync.Pool, n int) *[]byte {
 // take whole blocks.
 const convRows = 256
 
-// convImplicit runs a stride-1 convolution without im2col, as one GEMM
-// per image and group. The input is staged once as OH*Wp cells of KH*Cg
-// bytes (windowRows): cell (oh, w) holds input column w - PadLeft of the
-// KH input rows oh + kh*DilationH, kh < KH, channels innermost, padding
-// set to the input zero point. Output pixel (oh, ow) then reads its whole
-// window, ordered (kw, kh, c), as the KW*KH*Cg contiguous bytes from cell
-// (oh, ow): A rows overlap, at the offsets (oh*Wp + ow)*KH*Cg
-// (gemm.Options.RowOffsets), and the weights are packed in the same
-// order. One GEMM over the whole window keeps each tile's accumulators in
-// registers for all of K; one GEMM per kernel row over [Hp][Wp][Cg]
-// staging cost 6-9% more at 64 channels (each tile reloading and storing
-// C per kernel row) for a third of the staging. The output comes out
-// pixel-major, [OH*OW][Og], and is transposed to NCHW.
+// convImplicit runs a convolution without im2col, as one GEMM per image
+// and group. The input is staged once as OH*Wp cells of KH*Cg bytes
+// (windowRows): cell (oh, w) holds input column w - PadLeft of the KH
+// input rows oh*StrideH + kh*DilationH - PadTop, kh < KH, channels
+// innermost, padding set to the input zero point. Output pixel (oh, ow)
+// then reads its whole window, ordered (kw, kh, c), as the KW*KH*Cg
+// contiguous bytes from cell (oh, ow*StrideW): A rows overlap, at the
+// offsets (oh*Wp + ow*StrideW)*KH*Cg (gemm.Options.RowOffsets), and the
+// weights are packed in the same order. One GEMM over the whole window
+// keeps each tile's accumulators in registers for all of K; one GEMM per
+// kernel row over [Hp][Wp][Cg] staging cost 6-9% more at 64 channels
+// (each tile reloading and storing C per kernel row) for a third of the
+// staging. The output comes out pixel-major, [OH*OW][Og], and is
+// transposed to NCHW. A column dilation would split the window, so
+// DilationW > 1 takes the im2col path (convFast).
 //
 // It covers zero weight zero points (of the signed weights) and the float
 // rule; it returns false for everything else.
 func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, error) {
 	ep := &op.Epilogue
-	if op.StrideH != 1 || op.StrideW != 1 || op.DilationW != 1 || ep.Fixed != nil {
+	if op.DilationW != 1 || ep.Fixed != nil {
 		return false, nil
 	}
 	cg, og := op.C/op.Group, op.O/op.Group
@@ -528,7 +530,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 	rowOff := (*offs)[:P]
 	for oh := range op.OH {
 		for ow := range op.OW {
-			rowOff[oh*op.OW+ow] = (oh*Wp + ow) * cell
+			rowOff[oh*op.OW+ow] = (oh*Wp + ow*op.StrideW) * cell
 		}
 	}
 	// The blocks of output pixels are a multiple of the thread count, so
@@ -623,14 +625,16 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 // windowRows stages channels [c0, c0+cg) of image n of the NCHW input x
 // for convImplicit: stage holds OH*Wp cells of KH*cg bytes, and cell
 // (oh, w) at (oh*Wp + w)*KH*cg holds, for kh < KH, the cg channels of
-// input pixel (oh + kh*DilationH - PadTop, w - PadLeft) at offset kh*cg,
-// or the input zero point where that pixel is padding. The work is split
-// over the workers by output rows (padding) and input rows.
+// input pixel (oh*StrideH + kh*DilationH - PadTop, w - PadLeft) at offset
+// kh*cg, or the input zero point where that pixel is padding. The work is
+// split over the workers by output rows and, for stride 1, input rows.
 //
 // An input row of at least 32 pixels is transposed ([c][w] -> [w][c])
-// straight into its cells, once, each block stored to the up to KH
-// places that hold that row (vec.TransposeBytesCopies: for kh -> kh-1
-// the cells move by DilationH*Wp*cell - cg bytes). Narrower images would
+// straight into its cells. With stride 1 that is done once per input
+// row, each block stored to the up to KH places that hold the row
+// (vec.TransposeBytesCopies: for kh -> kh-1 the cells move by
+// DilationH*Wp*cell - cg bytes); larger strides transpose once per cell
+// row (an input row serves fewer of them). Narrower images would
 // take the transpose's slow uint64 path, so the whole image is first
 // transposed to nhwc ([H*W][cg], one wide transpose) and its pixels
 // copied into the cells.
@@ -655,7 +659,7 @@ func (b *Backend) windowRows(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, 
 		for oh := h0; oh < h1; oh++ {
 			for kh := range op.KH {
 				row := stage[oh*Wp*cell+kh*cg:]
-				ih := oh + kh*dh - op.PadTop
+				ih := oh*op.StrideH + kh*dh - op.PadTop
 				if ih < 0 || ih >= H {
 					pad(row, Wp)
 					continue
@@ -664,17 +668,21 @@ func (b *Backend) windowRows(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, 
 				if op.PadRight > 0 {
 					pad(row[(op.PadLeft+W)*cell:], op.PadRight)
 				}
+				dst := row[op.PadLeft*cell:]
 				if direct {
-					continue // below
+					if op.StrideH > 1 { // below for stride 1
+						vec.TransposeBytes(dst, cell, planes[ih*W:], H*W, cg, W)
+					}
+					continue
 				}
-				dst, src := row[op.PadLeft*cell:], nhwc[ih*W*cg:]
+				src := nhwc[ih*W*cg:]
 				for w := range W {
 					copy(dst[w*cell:w*cell+cg], src[w*cg:(w+1)*cg])
 				}
 			}
 		}
 	})
-	if !direct {
+	if !direct || op.StrideH > 1 {
 		return
 	}
 	b.rows(H, H*W*cell, func(i0, i1 int) {

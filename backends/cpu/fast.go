@@ -378,11 +378,11 @@ func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
 			// The kernel wrote pixel-major [P][og]; Y is channel-major.
 			switch {
 			case op.Output == engine.OutInt32:
-				transpose(asInt32(y)[base:base+og*P], c, P, og)
+				b.transpose32(asInt32(y)[base:base+og*P], c, op.OH, op.OW, og)
 			case esz == 4:
-				transpose(asInt32(y)[base:base+og*P], asInt32(tmp), P, og)
+				b.transpose32(asInt32(y)[base:base+og*P], asInt32(tmp), op.OH, op.OW, og)
 			default:
-				transpose(y[base:base+og*P], tmp, P, og)
+				vec.TransposeBytes(y[base:], P, tmp, og, P, og)
 			}
 		}
 	}
@@ -396,12 +396,7 @@ func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
 func im2colNHWC(col, hwc, x []byte, op *engine.Conv, n, g int) {
 	cg := op.C / op.Group
 	H, W := op.H, op.Wd
-	for c := range cg {
-		plane := x[(n*op.C+g*cg+c)*H*W : (n*op.C+g*cg+c+1)*H*W]
-		for i, v := range plane {
-			hwc[i*cg+c] = v
-		}
-	}
+	vec.TransposeBytes(hwc, cg, x[(n*op.C+g*cg)*H*W:], H*W, cg, H*W)
 	K := cg * op.KH * op.KW
 	zp := byte(op.XZP)
 	for oh := range op.OH {
@@ -431,15 +426,6 @@ func im2colNHWC(col, hwc, x []byte, op *engine.Conv, n, g int) {
 					j += cg
 				}
 			}
-		}
-	}
-}
-
-// transpose writes src (rows x cols, row-major) to dst as cols x rows.
-func transpose[T any](dst, src []T, rows, cols int) {
-	for r := range rows {
-		for c, v := range src[r*cols : (r+1)*cols] {
-			dst[c*rows+r] = v
 		}
 	}
 }
@@ -609,9 +595,9 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			base := (n*op.O + ch0) * P
 			switch {
 			case ep.Output == engine.OutInt32:
-				b.gatherWide(asInt32(y)[base:base+og*P], c, op.OH, op.OW, op.OW, og)
+				b.transpose32(asInt32(y)[base:base+og*P], c, op.OH, op.OW, og)
 			case esz == 4:
-				b.gatherWide(asInt32(y)[base:base+og*P], asInt32(tmp), op.OH, op.OW, op.OW, og)
+				b.transpose32(asInt32(y)[base:base+og*P], asInt32(tmp), op.OH, op.OW, og)
 			default:
 				b.rows(P, P*og, func(p0, p1 int) {
 					vec.TransposeBytes(y[base+p0:], P, tmp[p0*og:], og, p1-p0, og)
@@ -729,17 +715,17 @@ func (b *Backend) rows(n, total int, f func(lo, hi int)) {
 	b.pool.Run(t, func(i int) { f(n*i/t, n*(i+1)/t) })
 }
 
-// gatherWide writes the valid pixels of src ([Mw][og], output pixel
-// (oh, ow) at row oh*Wp + ow) to dst channel-major ([og][OH*OW]), output
-// rows split over the workers, in blocks of 8 pixels so that each channel
-// row of dst gets 8 consecutive values per visit.
-func (b *Backend) gatherWide(dst, src []int32, OH, OW, Wp, og int) {
+// transpose32 writes src ([OH*OW][og], pixel-major 32-bit values) to dst
+// channel-major ([og][OH*OW]), output rows split over the workers, in
+// blocks of 8 pixels so that each channel row of dst gets 8 consecutive
+// values per visit.
+func (b *Backend) transpose32(dst, src []int32, OH, OW, og int) {
 	P := OH * OW
 	b.rows(OH, P*og, func(h0, h1 int) {
 		for oh := h0; oh < h1; oh++ {
 			for ow0 := 0; ow0 < OW; ow0 += 8 {
 				n := min(8, OW-ow0)
-				s := src[(oh*Wp+ow0)*og:]
+				s := src[(oh*OW+ow0)*og:]
 				d := dst[oh*OW+ow0:]
 				for o := range og {
 					row := d[o*P : o*P+n]

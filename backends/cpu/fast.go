@@ -378,9 +378,9 @@ func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
 			// The kernel wrote pixel-major [P][og]; Y is channel-major.
 			switch {
 			case op.Output == engine.OutInt32:
-				b.transpose32(asInt32(y)[base:base+og*P], c, op.OH, op.OW, og)
+				b.transpose32(asInt32(y)[base:base+og*P], c, P, og)
 			case esz == 4:
-				b.transpose32(asInt32(y)[base:base+og*P], asInt32(tmp), op.OH, op.OW, og)
+				b.transpose32(asInt32(y)[base:base+og*P], asInt32(tmp), P, og)
 			default:
 				vec.TransposeBytes(y[base:], P, tmp, og, P, og)
 			}
@@ -595,9 +595,9 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			base := (n*op.O + ch0) * P
 			switch {
 			case ep.Output == engine.OutInt32:
-				b.transpose32(asInt32(y)[base:base+og*P], c, op.OH, op.OW, og)
+				b.transpose32(asInt32(y)[base:base+og*P], c, P, og)
 			case esz == 4:
-				b.transpose32(asInt32(y)[base:base+og*P], asInt32(tmp), op.OH, op.OW, og)
+				b.transpose32(asInt32(y)[base:base+og*P], asInt32(tmp), P, og)
 			default:
 				b.rows(P, P*og, func(p0, p1 int) {
 					vec.TransposeBytes(y[base+p0:], P, tmp[p0*og:], og, p1-p0, og)
@@ -715,25 +715,11 @@ func (b *Backend) rows(n, total int, f func(lo, hi int)) {
 	b.pool.Run(t, func(i int) { f(n*i/t, n*(i+1)/t) })
 }
 
-// transpose32 writes src ([OH*OW][og], pixel-major 32-bit values) to dst
-// channel-major ([og][OH*OW]), output rows split over the workers, in
-// blocks of 8 pixels so that each channel row of dst gets 8 consecutive
-// values per visit.
-func (b *Backend) transpose32(dst, src []int32, OH, OW, og int) {
-	P := OH * OW
-	b.rows(OH, P*og, func(h0, h1 int) {
-		for oh := h0; oh < h1; oh++ {
-			for ow0 := 0; ow0 < OW; ow0 += 8 {
-				n := min(8, OW-ow0)
-				s := src[(oh*OW+ow0)*og:]
-				d := dst[oh*OW+ow0:]
-				for o := range og {
-					row := d[o*P : o*P+n]
-					for k := range row {
-						row[k] = s[k*og+o]
-					}
-				}
-			}
-		}
+// transpose32 writes src ([P][og], pixel-major 32-bit values) to dst
+// channel-major ([og][P]), the pixels split over the workers
+// (vec.TransposeInt32).
+func (b *Backend) transpose32(dst, src []int32, P, og int) {
+	b.rows(P, 4*P*og, func(p0, p1 int) {
+		vec.TransposeInt32(dst[p0:], P, src[p0*og:], og, p1-p0, og)
 	})
 }

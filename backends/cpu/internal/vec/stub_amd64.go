@@ -54,3 +54,7 @@ func histAligned32AVX512(counts *uint32, src *float32, n int, s float32, flo flo
 // It needs rows >= 16, cols >= 32, copies >= 1, AVX512VL and AVX512BW; the destination
 // must not overlap src.
 func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows int, cols int, copies int, delta int)
+
+// transpose32AVX512 sets dst[j*ds+i] = src[i*ss+j] for i < rows, j < cols (strides in elements).
+// It needs rows >= 16 and cols >= 16; dst and src must not overlap.
+func transpose32AVX512(dst *int32, ds int, src *int32, ss int, rows int, cols int)

@@ -87,3 +87,32 @@ func transpose8x8(dst []byte, ds int, src []byte, ss int) {
 		binary.LittleEndian.PutUint64(dst[i*ds:i*ds+8], r[i])
 	}
 }
+
+// TransposeInt32 sets dst[j*ds+i] = src[i*ss+j] for i < rows, j < cols
+// (strides in elements) and writes nothing else; dst and src must not
+// overlap. It panics if a slice is too short for its stride and the
+// counts. With AVX-512, matrices of at least 16x16 go through 16x16 blocks
+// in zmm registers (transpose32AVX512); others through a blocked Go loop.
+func TransposeInt32(dst []int32, ds int, src []int32, ss int, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if ss < cols || ds < rows || len(src) < (rows-1)*ss+cols || len(dst) < (cols-1)*ds+rows {
+		panic(fmt.Sprintf("vec: TransposeInt32 %dx%d: strides %d, %d, lengths %d, %d", rows, cols, ss, ds, len(src), len(dst)))
+	}
+	if rows >= 16 && cols >= 16 && useAVX512() {
+		transpose32AVX512(&dst[0], ds, &src[0], ss, rows, cols)
+		return
+	}
+	// Blocks of 8 source rows, so that each destination row gets 8
+	// consecutive values per visit.
+	for i0 := 0; i0 < rows; i0 += 8 {
+		n := min(8, rows-i0)
+		for j := range cols {
+			row := dst[j*ds+i0 : j*ds+i0+n]
+			for k := range row {
+				row[k] = src[(i0+k)*ss+j]
+			}
+		}
+	}
+}

@@ -169,3 +169,66 @@ func TestTransposeBytesCopies(t *testing.T) {
 		})
 	}
 }
+
+// TestTransposeInt32 checks TransposeInt32 under each ISA against the
+// definition at sizes on both sides of the 16x16 block, with strides wider
+// than the matrix and guard values around dst's rows.
+func TestTransposeInt32(t *testing.T) {
+	for _, isa := range []ISA{Generic, AVX512} {
+		t.Run(isa.String(), func(t *testing.T) {
+			if !Supported(isa) {
+				t.Skipf("%v not supported here", isa)
+			}
+			restore, err := SetISA(isa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer restore()
+			r := rand.New(rand.NewPCG(5, 6))
+			for _, rows := range []int{1, 9, 15, 16, 17, 31, 49, 64} {
+				for _, cols := range []int{1, 7, 16, 17, 33, 64, 100} {
+					ss, ds := cols+2, rows+3
+					src := make([]int32, (rows-1)*ss+cols)
+					for i := range src {
+						src[i] = int32(r.Uint32())
+					}
+					const guard = -0x5a5a5a5b
+					dst := make([]int32, (cols-1)*ds+rows+8)
+					for i := range dst {
+						dst[i] = guard
+					}
+					TransposeInt32(dst, ds, src, ss, rows, cols)
+					for k := range dst {
+						want := int32(guard)
+						if j, i := k/ds, k%ds; j < cols && i < rows {
+							want = src[i*ss+j]
+						}
+						if dst[k] != want {
+							t.Fatalf("%dx%d: dst[%d] = %d, want %d", rows, cols, k, dst[k], want)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTransposeInt32 times the int32 output transpose of a 64-channel
+// 56x56 convolution ([3136][64] -> [64][3136]).
+func BenchmarkTransposeInt32(b *testing.B) {
+	for _, isa := range []ISA{Generic, AVX512} {
+		if !Supported(isa) {
+			continue
+		}
+		b.Run(isa.String(), func(b *testing.B) {
+			restore, _ := SetISA(isa)
+			defer restore()
+			src := make([]int32, 3136*64)
+			dst := make([]int32, len(src))
+			b.SetBytes(int64(4 * len(src)))
+			for b.Loop() {
+				TransposeInt32(dst, 3136, src, 64, 3136, 64)
+			}
+		})
+	}
+}

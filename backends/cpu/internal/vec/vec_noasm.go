@@ -46,3 +46,7 @@ const hasAVX512BWVL = false
 func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows, cols, copies, delta int) {
 	panic("vec: no assembly")
 }
+
+func transpose32AVX512(dst *int32, ds int, src *int32, ss int, rows, cols int) {
+	panic("vec: no assembly")
+}

@@ -711,6 +711,114 @@ func transpose() {
 	RET()
 }
 
+// transpose32 generates transpose32AVX512, the 32-bit version of
+// transposeBytesAVX512 in 16x16 blocks (one zmm per row): VPUNPCKLDQ/HDQ
+// and VPUNPCKLQDQ/HQDQ transpose the 4x4 blocks inside each 128-bit lane,
+// then two rounds of VSHUFI32X4 transpose the 4x4 grid of lanes. Rounds
+// alternate between Z0-Z15 and Z16-Z31, ending in Z0-Z15; the last row
+// strip and column block overlap the previous ones (rows, cols >= 16).
+func transpose32() {
+	name := "transpose32AVX512"
+	TEXT(name, NOSPLIT, "func(dst *int32, ds int, src *int32, ss int, rows, cols int)")
+	Doc(name+" sets dst[j*ds+i] = src[i*ss+j] for i < rows, j < cols (strides in elements).",
+		"It needs rows >= 16 and cols >= 16; dst and src must not overlap.")
+	dst := Load(Param("dst"), GP64())
+	ds := Load(Param("ds"), GP64())
+	src := Load(Param("src"), GP64())
+	ss := Load(Param("ss"), GP64())
+	SHLQ(U8(2), ds)
+	SHLQ(U8(2), ss)
+	rowsArg, colsArg := paramMem("rows"), paramMem("cols")
+	SUBQ(U8(16), rowsArg)
+	SUBQ(U8(16), colsArg)
+	A := func(i int) reg.VecPhysical { return zreg(i) }
+	B := func(i int) reg.VecPhysical { return zreg(16 + i) }
+
+	i, j, p := GP64(), GP64(), GP64()
+	XORQ(i, i)
+	Label("t32_rows")
+	XORQ(j, j)
+	Label("t32_cols")
+	// Load the block at src + (i*ss + j)*4.
+	MOVQ(i, p)
+	IMULQ(ss, p)
+	ADDQ(src, p)
+	LEAQ(Mem{Base: p, Index: j, Scale: 4}, p)
+	for r := 0; r < 16; r++ {
+		VMOVDQU32(Mem{Base: p}, A(r))
+		if r < 15 {
+			ADDQ(ss, p)
+		}
+	}
+	// Inside each lane: rows 2k, 2k+1 -> dword pairs; then quad pairs:
+	// b[4m+c] lane L = column 4L+c of rows 4m..4m+3.
+	for k := 0; k < 8; k++ {
+		VPUNPCKLDQ(A(2*k+1), A(2*k), B(2*k))
+		VPUNPCKHDQ(A(2*k+1), A(2*k), B(2*k+1))
+	}
+	for m := 0; m < 4; m++ {
+		VPUNPCKLQDQ(B(4*m+2), B(4*m), A(4*m))
+		VPUNPCKHQDQ(B(4*m+2), B(4*m), A(4*m+1))
+		VPUNPCKLQDQ(B(4*m+3), B(4*m+1), A(4*m+2))
+		VPUNPCKHQDQ(B(4*m+3), B(4*m+1), A(4*m+3))
+	}
+	// Lanes: for each c, out[4L+c] = [b[c].L, b[4+c].L, b[8+c].L, b[12+c].L].
+	for c := 0; c < 4; c++ {
+		b0, b1, b2, b3 := A(c), A(4+c), A(8+c), A(12+c)
+		t0, t1, t2, t3 := B(4*c), B(4*c+1), B(4*c+2), B(4*c+3)
+		VSHUFI32X4(U8(0x44), b1, b0, t0) // [b0.0 b0.1 b1.0 b1.1]
+		VSHUFI32X4(U8(0xee), b1, b0, t1) // [b0.2 b0.3 b1.2 b1.3]
+		VSHUFI32X4(U8(0x44), b3, b2, t2)
+		VSHUFI32X4(U8(0xee), b3, b2, t3)
+	}
+	for c := 0; c < 4; c++ {
+		t0, t1, t2, t3 := B(4*c), B(4*c+1), B(4*c+2), B(4*c+3)
+		VSHUFI32X4(U8(0x88), t2, t0, A(c))    // lane 0 of b0..b3: row c
+		VSHUFI32X4(U8(0xdd), t2, t0, A(4+c))  // lane 1: row 4+c
+		VSHUFI32X4(U8(0x88), t3, t1, A(8+c))  // lane 2: row 8+c
+		VSHUFI32X4(U8(0xdd), t3, t1, A(12+c)) // lane 3: row 12+c
+	}
+	// Row k of the result (column j+k of src) at dst + ((j+k)*ds + i)*4.
+	MOVQ(j, p)
+	IMULQ(ds, p)
+	ADDQ(dst, p)
+	LEAQ(Mem{Base: p, Index: i, Scale: 4}, p)
+	for k := 0; k < 16; k++ {
+		VMOVDQU32(A(k), Mem{Base: p})
+		if k < 15 {
+			ADDQ(ds, p)
+		}
+	}
+	CMPQ(j, colsArg)
+	JEQ(LabelRef("t32_cols_done"))
+	ADDQ(U8(16), j)
+	CMPQ(j, colsArg)
+	JLE(LabelRef("t32_cols"))
+	MOVQ(colsArg, j)
+	JMP(LabelRef("t32_cols"))
+	Label("t32_cols_done")
+	CMPQ(i, rowsArg)
+	JEQ(LabelRef("t32_done"))
+	ADDQ(U8(16), i)
+	CMPQ(i, rowsArg)
+	JLE(LabelRef("t32_rows"))
+	MOVQ(rowsArg, i)
+	JMP(LabelRef("t32_rows"))
+	Label("t32_done")
+	VZEROUPPER()
+	RET()
+}
+
+// zreg returns the physical register Z<i>.
+func zreg(i int) reg.VecPhysical {
+	return []reg.VecPhysical{
+		reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7,
+		reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15,
+		reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23,
+		reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31,
+	}[i]
+}
+
 // paramMem returns the stack slot of a scalar parameter.
 func paramMem(name string) Mem {
 	b, err := Param(name).Resolve()
@@ -735,5 +843,6 @@ func main() {
 	histogramAligned()
 	histogramAligned32()
 	transpose()
+	transpose32()
 	Generate()
 }

@@ -2,7 +2,8 @@ package gemm
 
 import (
 	"fmt"
-	"sync/atomic"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 )
 
 // ISA names an implementation of the micro-kernels.
@@ -31,21 +32,19 @@ func (i ISA) String() string {
 	return fmt.Sprintf("ISA(%d)", int32(i))
 }
 
-// isaCur is the implementation GEMM calls use; set once at init to the best
+// toggle is the implementation GEMM calls use, set at init to the best
 // supported one.
-var isaCur atomic.Int32
+var toggle = isa.New("gemm", Supported, AVX512VNNI, AVX2)
 
-func init() { isaCur.Store(int32(Detected())) }
-
-func currentISA() ISA { return ISA(isaCur.Load()) }
+func currentISA() ISA { return toggle.Current() }
 
 // Current returns the implementation GEMM calls use now.
-func Current() ISA { return currentISA() }
+func Current() ISA { return toggle.Current() }
 
-// Supported reports whether isa can run on this CPU and build (with
+// Supported reports whether v can run on this CPU and build (with
 // -tags purego or off amd64 only Generic is).
-func Supported(isa ISA) bool {
-	switch isa {
+func Supported(v ISA) bool {
+	switch v {
 	case Generic:
 		return true
 	case AVX2:
@@ -57,23 +56,9 @@ func Supported(isa ISA) bool {
 }
 
 // Detected returns the best implementation supported here.
-func Detected() ISA {
-	switch {
-	case Supported(AVX512VNNI):
-		return AVX512VNNI
-	case Supported(AVX2):
-		return AVX2
-	}
-	return Generic
-}
+func Detected() ISA { return isa.Best(Supported, AVX512VNNI, AVX2) }
 
 // SetISA makes later GEMM calls use isa and returns a function that restores
 // the previous choice. It is meant for tests and benchmarks: calls already
 // running are not affected. It fails if isa is not Supported.
-func SetISA(isa ISA) (restore func(), err error) {
-	if !Supported(isa) {
-		return nil, fmt.Errorf("gemm: ISA %v not supported on this CPU/build", isa)
-	}
-	prev := isaCur.Swap(int32(isa))
-	return func() { isaCur.Store(prev) }, nil
-}
+func SetISA(v ISA) (restore func(), err error) { return toggle.Set(v) }

@@ -2,7 +2,8 @@ package vec
 
 import (
 	"fmt"
-	"sync/atomic"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 )
 
 // ISA names an implementation of the kernels.
@@ -32,21 +33,19 @@ func (i ISA) String() string {
 	return fmt.Sprintf("ISA(%d)", int32(i))
 }
 
-// isaCur is the implementation kernel calls use; set once at init to the
-// best supported one.
-var isaCur atomic.Int32
+// toggle is the implementation kernel calls use, set at init to the best
+// supported one.
+var toggle = isa.New("vec", Supported, AVX512)
 
-func init() { isaCur.Store(int32(Detected())) }
-
-func useAVX512() bool { return ISA(isaCur.Load()) == AVX512 }
+func useAVX512() bool { return toggle.Current() == AVX512 }
 
 // Current returns the implementation kernel calls use now.
-func Current() ISA { return ISA(isaCur.Load()) }
+func Current() ISA { return toggle.Current() }
 
-// Supported reports whether isa can run on this CPU and build (with
+// Supported reports whether v can run on this CPU and build (with
 // -tags purego or off amd64 only Generic is).
-func Supported(isa ISA) bool {
-	switch isa {
+func Supported(v ISA) bool {
+	switch v {
 	case Generic:
 		return true
 	case AVX512:
@@ -56,20 +55,9 @@ func Supported(isa ISA) bool {
 }
 
 // Detected returns the best implementation supported here.
-func Detected() ISA {
-	if Supported(AVX512) {
-		return AVX512
-	}
-	return Generic
-}
+func Detected() ISA { return isa.Best(Supported, AVX512) }
 
 // SetISA makes later kernel calls use isa and returns a function that
 // restores the previous choice. It is meant for tests and benchmarks: calls
 // already running are not affected. It fails if isa is not Supported.
-func SetISA(isa ISA) (restore func(), err error) {
-	if !Supported(isa) {
-		return nil, fmt.Errorf("vec: ISA %v not supported on this CPU/build", isa)
-	}
-	prev := isaCur.Swap(int32(isa))
-	return func() { isaCur.Store(prev) }, nil
-}
+func SetISA(v ISA) (restore func(), err error) { return toggle.Set(v) }

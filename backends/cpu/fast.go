@@ -452,12 +452,6 @@ func scratch(pool *sync.Pool, n int) *[]byte {
 	return &b
 }
 
-// convRows is the number of output rows (of the padded width) in a block
-// of convImplicit: a block's int32 accumulators (convRows*og*4 bytes, 64
-// KiB for 64 channels) stay in cache between its KH GEMMs, and the workers
-// take whole blocks.
-const convRows = 256
-
 // convImplicit runs a convolution without im2col, as one GEMM per image
 // and group. The input is staged once as OH*Wp cells of KH*Cg bytes
 // (windowRows): cell (oh, w) holds input column w - PadLeft of the KH
@@ -519,14 +513,6 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			rowOff[oh*op.OW+ow] = (oh*Wp + ow*op.StrideW) * cell
 		}
 	}
-	// The blocks of output pixels are a multiple of the thread count, so
-	// that the workers get equal shares, and whole kernel tiles.
-	blocks := (P + convRows - 1) / convRows
-	if t := b.threads; t > 1 {
-		blocks = (blocks + t - 1) / t * t
-	}
-	per := ((P+blocks-1)/blocks + gemm.MR - 1) / gemm.MR * gemm.MR
-	blocks = (P + per - 1) / per
 	for n := range op.N {
 		for g := range op.Group {
 			if err := ctx.Err(); err != nil {
@@ -546,50 +532,32 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 					off[o] += engine.At(ep.Bias, ch0+o)
 				}
 			}
-			var errMu sync.Mutex
-			var firstErr error
-			b.rows(blocks, P*og*K, func(b0, b1 int) {
-				for blk := b0; blk < b1; blk++ {
-					r0 := blk * per
-					rows := min(per, P-r0)
-					opt := &gemm.Options{Threads: 1, ColOffset: off, RowOffsets: rowOff[r0 : r0+rows]}
-					if blocks == 1 { // the GEMM splits the block itself
-						opt.Threads, opt.Pool = b.threads, b.pool
-					}
-					switch ep.Output {
-					case engine.OutQuantized:
-						rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: og}
-						if op.Y.DType() == qtensor.Uint8 {
-							rq.OutU8 = tmp[r0*og:]
-						} else {
-							rq.OutS8 = asInt8(tmp[r0*og:])
-						}
-						opt.Requant = rq
-					case engine.OutFloat32:
-						fo := &gemm.FloatOut{Scale: channels(ep.Scale, ch0, og), Out: asFloat32(tmp)[r0*og:], LdOut: og}
-						if ep.FloatBias != nil {
-							fo.Bias = channels(ep.FloatBias, ch0, og)
-						}
-						opt.Float = fo
-					}
-					var err error
-					if signedX {
-						err = gemm.GemmS8S8(c[r0*og:], og, asInt8(stage), 1, rows, pb, opt)
-					} else {
-						err = gemm.GemmU8S8(c[r0*og:], og, stage, 1, rows, pb, opt)
-					}
-					if err != nil {
-						errMu.Lock()
-						if firstErr == nil {
-							firstErr = err
-						}
-						errMu.Unlock()
-						return
-					}
+			// One GEMM over all output pixels: it blocks the rows for the
+			// cache and splits them over the workers itself.
+			opt := &gemm.Options{Threads: b.threads, Pool: b.pool, ColOffset: off, RowOffsets: rowOff}
+			switch ep.Output {
+			case engine.OutQuantized:
+				rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: og}
+				if op.Y.DType() == qtensor.Uint8 {
+					rq.OutU8 = tmp
+				} else {
+					rq.OutS8 = asInt8(tmp)
 				}
-			})
-			if firstErr != nil {
-				return true, firstErr
+				opt.Requant = rq
+			case engine.OutFloat32:
+				fo := &gemm.FloatOut{Scale: channels(ep.Scale, ch0, og), Out: asFloat32(tmp), LdOut: og}
+				if ep.FloatBias != nil {
+					fo.Bias = channels(ep.FloatBias, ch0, og)
+				}
+				opt.Float = fo
+			}
+			if signedX {
+				err = gemm.GemmS8S8(c, og, asInt8(stage), 1, P, pb, opt)
+			} else {
+				err = gemm.GemmU8S8(c, og, stage, 1, P, pb, opt)
+			}
+			if err != nil {
+				return true, err
 			}
 			// [P][og] -> channel-major [og][P].
 			base := (n*op.O + ch0) * P

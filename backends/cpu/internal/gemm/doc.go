@@ -65,14 +65,14 @@
 // exactly qtensor.Requantize (float32 product, clamp in float, VCVTPS2DQ's
 // round half to even) or converted to float32 with exactly
 // qtensor.FloatOutput (VMULPS then VADDPS, no FMA). The AVX-512 VNNI
-// micro-kernels requantize a final tile themselves, straight from the
-// accumulator registers (flags bit 1: the multipliers of the panel's 64
-// columns are loaded once per tile, stores masked to the valid columns),
-// and then do not write C; going through C and requantRow cost 8-10% at
-// 1024^3. The float output, and both epilogues on the other ISAs, run
-// after each row block and panel on the int32 C tile while it is still in
-// cache: AVX-512 row functions for groups of 16 columns, the qtensor
-// formulas for the rest. C is an int32 workspace either way.
+// micro-kernels write a final tile's output themselves, straight from the
+// accumulator registers (flags bits 1 and 2: the multipliers or scales of
+// the panel's 64 columns are loaded once per tile, loads of the bias and
+// the stores masked to the valid columns), and then do not write C; going
+// through C and a row pass cost 8-10% at 1024^3. On the other ISAs both
+// epilogues run after each row block and panel on the int32 C tile while
+// it is still in cache (the qtensor formulas). C is an int32 workspace
+// either way.
 //
 // # Exactness and the K bound
 //

@@ -17,8 +17,9 @@ import (
 // blocks and its contents are unspecified after the call: the AVX-512
 // VNNI kernels requantize the last block's tile straight from the
 // registers and do not write C (1024^3 -> uint8 ran 8-10% slower through
-// an int32 C re-read by requantRow). A per-tensor multiplier is a Mult
-// filled with one value; a fused ReLU is QMin = ZP.
+// an int32 C re-read by a row pass). The same holds for FloatOut. A
+// per-tensor multiplier is a Mult filled with one value; a fused ReLU is
+// QMin = ZP.
 //
 // Preconditions (an error otherwise): exactly one of OutU8 and OutS8 set,
 // LdOut >= N, output length >= (M-1)*LdOut + N, len(Mult) >= N and every
@@ -38,7 +39,8 @@ type Requant struct {
 //	               = float32(float32(C[m][n]) * Scale[n]) + Bias[n]
 //
 // with the multiply and the add rounded separately (never an FMA). Bias may
-// be nil (zero). Scale[n] is normally float32(aScale * bScale[n]).
+// be nil (zero). Scale[n] is normally float32(aScale * bScale[n]). As with
+// Requant, C's contents are unspecified after the call.
 //
 // Preconditions (an error otherwise): len(Scale) >= N, Bias nil or
 // len >= N, LdOut >= N, len(Out) >= (M-1)*LdOut + N.
@@ -117,32 +119,34 @@ func newEpilogue(opt *Options, M, N int) (*epilogue, error) {
 	return nil, nil
 }
 
-// outFrom returns the requantized output from row m, column n0 on (nil
-// without a Requant epilogue).
-func (e *epilogue) outFrom(m, n0 int) []uint8 {
-	if e == nil || e.rq == nil {
-		return nil
+// panelOut sets the per-column parts of o for the panel from column n0.
+func (e *epilogue) panelOut(o *tileOut, n0 int) {
+	if o.float {
+		o.mult, o.bias = e.fo.Scale[n0:], e.bias[n0:]
+	} else {
+		o.mult = e.rq.Mult[n0:]
 	}
-	return e.out[m*e.rq.LdOut+n0:]
+}
+
+// rowsOut points o at the output from row m, column n0 on.
+func (e *epilogue) rowsOut(o *tileOut, m, n0 int) {
+	if o.float {
+		o.outF = e.fo.Out[m*e.fo.LdOut+n0:]
+	} else {
+		o.out8 = e.out[m*e.rq.LdOut+n0:]
+	}
 }
 
 // apply runs the epilogue on rows [m, m+mr), columns [n0, n0+ncols) of the
-// finished C, with the row functions of the current ISA (asm for whole
-// groups of 16, qtensor's scalar formulas for the rest).
-func (e *epilogue) apply(j *job, m, mr, n0, ncols int, vec bool) {
-	n16 := 0
-	if vec {
-		n16 = ncols &^ 15
-	}
+// finished C with the qtensor formulas (the ISAs whose kernels do not
+// write the output themselves, see kernelOutput).
+func (e *epilogue) apply(j *job, m, mr, n0, ncols int) {
 	for r := m; r < m+mr; r++ {
 		acc := j.c[r*j.ldc+n0 : r*j.ldc+n0+ncols]
 		if rq := e.rq; rq != nil {
 			out := e.out[r*rq.LdOut+n0 : r*rq.LdOut+n0+ncols]
 			mult := rq.Mult[n0 : n0+ncols]
-			if n16 > 0 {
-				requantRowVec(acc, mult, n16, out, e.lo, e.hi, rq.ZP)
-			}
-			for i := n16; i < ncols; i++ {
+			for i := range out {
 				out[i] = uint8(qtensor.Requantize(acc[i], mult[i], rq.ZP, rq.QMin, rq.QMax))
 			}
 			continue
@@ -150,10 +154,7 @@ func (e *epilogue) apply(j *job, m, mr, n0, ncols int, vec bool) {
 		fo := e.fo
 		out := fo.Out[r*fo.LdOut+n0 : r*fo.LdOut+n0+ncols]
 		scale, bias := fo.Scale[n0:n0+ncols], e.bias[n0:n0+ncols]
-		if n16 > 0 {
-			floatRowVec(acc, scale, bias, n16, out)
-		}
-		for i := n16; i < ncols; i++ {
+		for i := range out {
 			out[i] = qtensor.FloatOutput(acc[i], scale[i], bias[i])
 		}
 	}

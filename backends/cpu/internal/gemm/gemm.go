@@ -74,17 +74,24 @@ type tile struct {
 	off    []int32 // nil or len 64
 	load   bool
 	signed bool
-	rq     *tileRequant // nil: store C; else requantize to rq.out, C not written
+	out    *tileOut // nil: store C; else the kernel writes the finished tile to out, not C
 }
 
-// tileRequant is the output of a tile requantized by the micro-kernel
-// (kernelRequant ISAs, the last K block): row R of the tile call goes to
-// out[R*ld:], column n as byte(int32(rint(clamp(float32(C)*mult[n], lo,
-// hi))) + zp), exactly requantRow's formula.
-type tileRequant struct {
-	out    []uint8
+// tileOut is the output of a finished tile written by the micro-kernel
+// itself (kernelOutput ISAs, the last K block), row R of the tile call at
+// row R of the output, column n from the panel's first column:
+//
+//	requantized: out8[R*ld+n] = byte(int32(rint(clamp(float32(C)*mult[n], lo, hi))) + zp)
+//	float:       outF[R*ld+n] = float32(float32(C)*mult[n]) + bias[n]
+//
+// exactly qtensor.Requantize and qtensor.FloatOutput.
+type tileOut struct {
+	float  bool
+	out8   []uint8
+	outF   []float32
 	ld     int
-	mult   []float32 // from the panel's first column
+	mult   []float32
+	bias   []float32 // float output
 	lo, hi float32
 	zp     int32
 }
@@ -106,8 +113,7 @@ type job struct {
 	load     bool
 	signed   bool
 	epi      *epilogue
-	epiVec   bool
-	kernRq   bool    // the kernels requantize the last K block (epi.rq set, kernelRequant)
+	kernOut  bool    // the kernels write the last K block's output (epi set, kernelOutput)
 	needRows bool    // the kernel reads tile.rows (the Go one), not only tile.ptrs
 	rowOff   []int   // Options.RowOffsets: row m at a[rowOff[m]:] (lda unused)
 	padOf    []int32 // with rowOff: 1 + the pad row of row m, or 0
@@ -174,10 +180,13 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 	}()
 	rows := sc.rows[:min(MC, m1-m0)]
 	ptrs := sc.ptrs[:len(rows)]
-	var rq tileRequant
-	if j.kernRq {
-		e := j.epi
-		rq = tileRequant{ld: e.rq.LdOut, lo: e.lo, hi: e.hi, zp: e.rq.ZP}
+	var to tileOut
+	if e := j.epi; j.kernOut {
+		if e.rq != nil {
+			to = tileOut{ld: e.rq.LdOut, lo: e.lo, hi: e.hi, zp: e.rq.ZP}
+		} else {
+			to = tileOut{float: true, ld: e.fo.LdOut}
+		}
 	}
 	for k0 := 0; k0 < b.kp; k0 += KC {
 		kc := min(KC, b.kp-k0)
@@ -207,17 +216,19 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 				if k0 == 0 && j.off != nil {
 					t.off = j.off[n0 : n0+PanelCols]
 				}
-				kernRq := j.kernRq && last
-				t.rq = nil
-				if kernRq {
-					t.rq = &rq
-					rq.mult = j.epi.rq.Mult[n0:]
+				kernOut := j.kernOut && last
+				t.out = nil
+				if kernOut {
+					t.out = &to
+					j.epi.panelOut(&to, n0)
 				}
 				if full > 0 {
 					t.mr, t.nt = MR, full
 					t.rows, t.ptrs = rows[:full*MR], ptrs[:full*MR]
 					t.c = j.c[mc0*j.ldc+n0:]
-					rq.out = j.epi.outFrom(mc0, n0)
+					if kernOut {
+						j.epi.rowsOut(&to, mc0, n0)
+					}
 					ker(t)
 				}
 				if rem > 0 {
@@ -225,11 +236,13 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 					t.mr, t.nt = rem, 1
 					t.rows, t.ptrs = rows[full*MR:mc1-mc0], ptrs[full*MR:mc1-mc0]
 					t.c = j.c[m*j.ldc+n0:]
-					rq.out = j.epi.outFrom(m, n0)
+					if kernOut {
+						j.epi.rowsOut(&to, m, n0)
+					}
 					ker(t)
 				}
-				if j.epi != nil && last && !kernRq {
-					j.epi.apply(j, mc0, mc1-mc0, n0, t.ncols, j.epiVec)
+				if j.epi != nil && last && !kernOut {
+					j.epi.apply(j, mc0, mc1-mc0, n0, t.ncols)
 				}
 			}
 		}
@@ -310,8 +323,8 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	}
 	isa := currentISA()
 	j := &job{c: c, ldc: ldc, a: a, lda: lda, m: M, b: b, load: opt.Accumulate, signed: signed,
-		epi: epi, epiVec: epilogueVec(isa)}
-	j.kernRq = epi != nil && epi.rq != nil && kernelRequant(isa)
+		epi: epi}
+	j.kernOut = epi != nil && kernelOutput(isa)
 	j.needRows = isa == Generic
 
 	// Column offset, padded to whole panels; signed A adds -128*colsum.

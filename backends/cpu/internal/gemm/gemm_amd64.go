@@ -2,7 +2,11 @@
 
 package gemm
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:generate go run -C asmgen . -out ../kernel_amd64.s -stubs ../stub_amd64.go -pkg gemm
 
@@ -80,70 +84,61 @@ func tileVNNI(t *tile) {
 		flags = 1
 	}
 	var out *uint8
-	var mult *float32
+	var mult, fbias *float32
 	var lo, hi float32
 	var zp int32
 	ldout := 0
-	if rq := t.rq; rq != nil { // requantize from the registers, C not written
-		_ = rq.out[(t.mr*t.nt-1)*rq.ld+t.ncols-1]
-		_ = rq.mult[t.ncols-1]
-		flags |= 2
-		out, ldout, mult, lo, hi, zp = &rq.out[0], rq.ld, &rq.mult[0], rq.lo, rq.hi, rq.zp
+	if o := t.out; o != nil { // the kernel writes the output from the registers, not C
+		last := (t.mr*t.nt-1)*o.ld + t.ncols - 1
+		_ = o.mult[t.ncols-1]
+		mult = &o.mult[0]
+		if o.float {
+			_, _ = o.outF[last], o.bias[t.ncols-1]
+			flags |= 4
+			out, ldout, fbias = (*uint8)(unsafe.Pointer(&o.outF[0])), 4*o.ld, &o.bias[0]
+		} else {
+			_ = o.out8[last]
+			flags |= 2
+			out, ldout, lo, hi, zp = &o.out8[0], o.ld, o.lo, o.hi, o.zp
+		}
 	}
 	a, b, c, ldc, kg, nt := &t.ptrs[0], &t.b[0], &t.c[0], t.ldc, t.kg, t.nt
 	if t.signed {
 		switch t.mr {
 		case 6:
-			kernS8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+			kernS8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 		case 5:
-			kernS8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+			kernS8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 		case 4:
-			kernS8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+			kernS8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 		case 3:
-			kernS8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+			kernS8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 		case 2:
-			kernS8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+			kernS8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 		case 1:
-			kernS8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+			kernS8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 		}
 		return
 	}
 	switch t.mr {
 	case 6:
-		kernU8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+		kernU8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 	case 5:
-		kernU8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+		kernU8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 	case 4:
-		kernU8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+		kernU8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 	case 3:
-		kernU8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+		kernU8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 	case 2:
-		kernU8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+		kernU8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 	case 1:
-		kernU8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp)
+		kernU8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
 	}
 }
 
-// epilogueVec reports whether the epilogue row functions of isa are SIMD.
-func epilogueVec(isa ISA) bool { return isa == AVX512VNNI }
-
-// kernelRequant reports whether the micro-kernels of isa requantize a
-// finished tile themselves (tile.rq).
-func kernelRequant(isa ISA) bool { return isa == AVX512VNNI }
-
-// requantRowVec runs requantRow on the first n (a positive multiple of 16)
-// elements.
-func requantRowVec(acc []int32, mult []float32, n int, out []uint8, lo, hi float32, zp int32) {
-	_, _, _ = acc[n-1], mult[n-1], out[n-1]
-	requantRow(&acc[0], &mult[0], n, &out[0], lo, hi, zp)
-}
-
-// floatRowVec runs floatRow on the first n (a positive multiple of 16)
-// elements.
-func floatRowVec(acc []int32, scale, bias []float32, n int, out []float32) {
-	_, _, _, _ = acc[n-1], scale[n-1], bias[n-1], out[n-1]
-	floatRow(&acc[0], &scale[0], &bias[0], n, &out[0])
-}
+// kernelOutput reports whether the micro-kernels of isa write a finished
+// tile's requantized or float output themselves (tile.out).
+func kernelOutput(isa ISA) bool { return isa == AVX512VNNI }
 
 // peak runs the in-register VPDPBUSD loop n times (3072 int ops each) and
 // reports whether it could.

@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_1(SB), NOSPLIT, $0-108
+TEXT ·kernU8S8x64_1(SB), NOSPLIT, $0-120
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -117,6 +117,8 @@ sum:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -178,6 +180,37 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x08, AX
@@ -186,9 +219,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_2(SB), NOSPLIT, $0-108
+TEXT ·kernU8S8x64_2(SB), NOSPLIT, $0-120
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -280,6 +313,8 @@ loop:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -381,6 +416,55 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z26, Z6, Z6
+	VADDPS    128(SI), Z6, K3, Z6
+	VMOVUPS   Z6, K3, 128(DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z27, Z7, Z7
+	VADDPS    192(SI), Z7, K4, Z7
+	VMOVUPS   Z7, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x10, AX
@@ -389,9 +473,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_3(SB), NOSPLIT, $0-108
+TEXT ·kernU8S8x64_3(SB), NOSPLIT, $0-120
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -503,6 +587,8 @@ loop:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -644,6 +730,73 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z26, Z6, Z6
+	VADDPS    128(SI), Z6, K3, Z6
+	VMOVUPS   Z6, K3, 128(DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z27, Z7, Z7
+	VADDPS    192(SI), Z7, K4, Z7
+	VMOVUPS   Z7, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	VCVTDQ2PS Z10, Z10
+	VMULPS    Z26, Z10, Z10
+	VADDPS    128(SI), Z10, K3, Z10
+	VMOVUPS   Z10, K3, 128(DI)
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z27, Z11, Z11
+	VADDPS    192(SI), Z11, K4, Z11
+	VMOVUPS   Z11, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x18, AX
@@ -652,9 +805,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_4(SB), NOSPLIT, $0-108
+TEXT ·kernU8S8x64_4(SB), NOSPLIT, $0-120
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -786,6 +939,8 @@ loop:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -967,6 +1122,91 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z26, Z6, Z6
+	VADDPS    128(SI), Z6, K3, Z6
+	VMOVUPS   Z6, K3, 128(DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z27, Z7, Z7
+	VADDPS    192(SI), Z7, K4, Z7
+	VMOVUPS   Z7, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	VCVTDQ2PS Z10, Z10
+	VMULPS    Z26, Z10, Z10
+	VADDPS    128(SI), Z10, K3, Z10
+	VMOVUPS   Z10, K3, 128(DI)
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z27, Z11, Z11
+	VADDPS    192(SI), Z11, K4, Z11
+	VMOVUPS   Z11, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z12, Z12
+	VMULPS    Z24, Z12, Z12
+	VADDPS    (SI), Z12, K1, Z12
+	VMOVUPS   Z12, K1, (DI)
+	VCVTDQ2PS Z13, Z13
+	VMULPS    Z25, Z13, Z13
+	VADDPS    64(SI), Z13, K2, Z13
+	VMOVUPS   Z13, K2, 64(DI)
+	VCVTDQ2PS Z14, Z14
+	VMULPS    Z26, Z14, Z14
+	VADDPS    128(SI), Z14, K3, Z14
+	VMOVUPS   Z14, K3, 128(DI)
+	VCVTDQ2PS Z15, Z15
+	VMULPS    Z27, Z15, Z15
+	VADDPS    192(SI), Z15, K4, Z15
+	VMOVUPS   Z15, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x20, AX
@@ -975,9 +1215,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_5(SB), NOSPLIT, $0-108
+TEXT ·kernU8S8x64_5(SB), NOSPLIT, $0-120
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -1129,6 +1369,8 @@ loop:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -1350,6 +1592,109 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z26, Z6, Z6
+	VADDPS    128(SI), Z6, K3, Z6
+	VMOVUPS   Z6, K3, 128(DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z27, Z7, Z7
+	VADDPS    192(SI), Z7, K4, Z7
+	VMOVUPS   Z7, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	VCVTDQ2PS Z10, Z10
+	VMULPS    Z26, Z10, Z10
+	VADDPS    128(SI), Z10, K3, Z10
+	VMOVUPS   Z10, K3, 128(DI)
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z27, Z11, Z11
+	VADDPS    192(SI), Z11, K4, Z11
+	VMOVUPS   Z11, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z12, Z12
+	VMULPS    Z24, Z12, Z12
+	VADDPS    (SI), Z12, K1, Z12
+	VMOVUPS   Z12, K1, (DI)
+	VCVTDQ2PS Z13, Z13
+	VMULPS    Z25, Z13, Z13
+	VADDPS    64(SI), Z13, K2, Z13
+	VMOVUPS   Z13, K2, 64(DI)
+	VCVTDQ2PS Z14, Z14
+	VMULPS    Z26, Z14, Z14
+	VADDPS    128(SI), Z14, K3, Z14
+	VMOVUPS   Z14, K3, 128(DI)
+	VCVTDQ2PS Z15, Z15
+	VMULPS    Z27, Z15, Z15
+	VADDPS    192(SI), Z15, K4, Z15
+	VMOVUPS   Z15, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z16, Z16
+	VMULPS    Z24, Z16, Z16
+	VADDPS    (SI), Z16, K1, Z16
+	VMOVUPS   Z16, K1, (DI)
+	VCVTDQ2PS Z17, Z17
+	VMULPS    Z25, Z17, Z17
+	VADDPS    64(SI), Z17, K2, Z17
+	VMOVUPS   Z17, K2, 64(DI)
+	VCVTDQ2PS Z18, Z18
+	VMULPS    Z26, Z18, Z18
+	VADDPS    128(SI), Z18, K3, Z18
+	VMOVUPS   Z18, K3, 128(DI)
+	VCVTDQ2PS Z19, Z19
+	VMULPS    Z27, Z19, Z19
+	VADDPS    192(SI), Z19, K4, Z19
+	VMOVUPS   Z19, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x28, AX
@@ -1358,9 +1703,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_6(SB), NOSPLIT, $0-108
+TEXT ·kernU8S8x64_6(SB), NOSPLIT, $0-120
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -1532,6 +1877,8 @@ loop:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -1793,6 +2140,127 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z26, Z6, Z6
+	VADDPS    128(SI), Z6, K3, Z6
+	VMOVUPS   Z6, K3, 128(DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z27, Z7, Z7
+	VADDPS    192(SI), Z7, K4, Z7
+	VMOVUPS   Z7, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	VCVTDQ2PS Z10, Z10
+	VMULPS    Z26, Z10, Z10
+	VADDPS    128(SI), Z10, K3, Z10
+	VMOVUPS   Z10, K3, 128(DI)
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z27, Z11, Z11
+	VADDPS    192(SI), Z11, K4, Z11
+	VMOVUPS   Z11, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z12, Z12
+	VMULPS    Z24, Z12, Z12
+	VADDPS    (SI), Z12, K1, Z12
+	VMOVUPS   Z12, K1, (DI)
+	VCVTDQ2PS Z13, Z13
+	VMULPS    Z25, Z13, Z13
+	VADDPS    64(SI), Z13, K2, Z13
+	VMOVUPS   Z13, K2, 64(DI)
+	VCVTDQ2PS Z14, Z14
+	VMULPS    Z26, Z14, Z14
+	VADDPS    128(SI), Z14, K3, Z14
+	VMOVUPS   Z14, K3, 128(DI)
+	VCVTDQ2PS Z15, Z15
+	VMULPS    Z27, Z15, Z15
+	VADDPS    192(SI), Z15, K4, Z15
+	VMOVUPS   Z15, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z16, Z16
+	VMULPS    Z24, Z16, Z16
+	VADDPS    (SI), Z16, K1, Z16
+	VMOVUPS   Z16, K1, (DI)
+	VCVTDQ2PS Z17, Z17
+	VMULPS    Z25, Z17, Z17
+	VADDPS    64(SI), Z17, K2, Z17
+	VMOVUPS   Z17, K2, 64(DI)
+	VCVTDQ2PS Z18, Z18
+	VMULPS    Z26, Z18, Z18
+	VADDPS    128(SI), Z18, K3, Z18
+	VMOVUPS   Z18, K3, 128(DI)
+	VCVTDQ2PS Z19, Z19
+	VMULPS    Z27, Z19, Z19
+	VADDPS    192(SI), Z19, K4, Z19
+	VMOVUPS   Z19, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z20, Z20
+	VMULPS    Z24, Z20, Z20
+	VADDPS    (SI), Z20, K1, Z20
+	VMOVUPS   Z20, K1, (DI)
+	VCVTDQ2PS Z21, Z21
+	VMULPS    Z25, Z21, Z21
+	VADDPS    64(SI), Z21, K2, Z21
+	VMOVUPS   Z21, K2, 64(DI)
+	VCVTDQ2PS Z22, Z22
+	VMULPS    Z26, Z22, Z22
+	VADDPS    128(SI), Z22, K3, Z22
+	VMOVUPS   Z22, K3, 128(DI)
+	VCVTDQ2PS Z23, Z23
+	VMULPS    Z27, Z23, Z23
+	VADDPS    192(SI), Z23, K4, Z23
+	VMOVUPS   Z23, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x30, AX
@@ -1801,9 +2269,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_1(SB), NOSPLIT, $0-108
+TEXT ·kernS8S8x64_1(SB), NOSPLIT, $0-120
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -1919,6 +2387,8 @@ sum:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -1980,6 +2450,37 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x08, AX
@@ -1988,9 +2489,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_2(SB), NOSPLIT, $0-108
+TEXT ·kernS8S8x64_2(SB), NOSPLIT, $0-120
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -2086,6 +2587,8 @@ loop:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -2187,6 +2690,55 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z26, Z6, Z6
+	VADDPS    128(SI), Z6, K3, Z6
+	VMOVUPS   Z6, K3, 128(DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z27, Z7, Z7
+	VADDPS    192(SI), Z7, K4, Z7
+	VMOVUPS   Z7, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x10, AX
@@ -2195,9 +2747,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_3(SB), NOSPLIT, $0-108
+TEXT ·kernS8S8x64_3(SB), NOSPLIT, $0-120
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -2314,6 +2866,8 @@ loop:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -2455,6 +3009,73 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z26, Z6, Z6
+	VADDPS    128(SI), Z6, K3, Z6
+	VMOVUPS   Z6, K3, 128(DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z27, Z7, Z7
+	VADDPS    192(SI), Z7, K4, Z7
+	VMOVUPS   Z7, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	VCVTDQ2PS Z10, Z10
+	VMULPS    Z26, Z10, Z10
+	VADDPS    128(SI), Z10, K3, Z10
+	VMOVUPS   Z10, K3, 128(DI)
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z27, Z11, Z11
+	VADDPS    192(SI), Z11, K4, Z11
+	VMOVUPS   Z11, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x18, AX
@@ -2463,9 +3084,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_4(SB), NOSPLIT, $0-108
+TEXT ·kernS8S8x64_4(SB), NOSPLIT, $0-120
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -2603,6 +3224,8 @@ loop:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -2784,6 +3407,91 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z26, Z6, Z6
+	VADDPS    128(SI), Z6, K3, Z6
+	VMOVUPS   Z6, K3, 128(DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z27, Z7, Z7
+	VADDPS    192(SI), Z7, K4, Z7
+	VMOVUPS   Z7, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	VCVTDQ2PS Z10, Z10
+	VMULPS    Z26, Z10, Z10
+	VADDPS    128(SI), Z10, K3, Z10
+	VMOVUPS   Z10, K3, 128(DI)
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z27, Z11, Z11
+	VADDPS    192(SI), Z11, K4, Z11
+	VMOVUPS   Z11, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z12, Z12
+	VMULPS    Z24, Z12, Z12
+	VADDPS    (SI), Z12, K1, Z12
+	VMOVUPS   Z12, K1, (DI)
+	VCVTDQ2PS Z13, Z13
+	VMULPS    Z25, Z13, Z13
+	VADDPS    64(SI), Z13, K2, Z13
+	VMOVUPS   Z13, K2, 64(DI)
+	VCVTDQ2PS Z14, Z14
+	VMULPS    Z26, Z14, Z14
+	VADDPS    128(SI), Z14, K3, Z14
+	VMOVUPS   Z14, K3, 128(DI)
+	VCVTDQ2PS Z15, Z15
+	VMULPS    Z27, Z15, Z15
+	VADDPS    192(SI), Z15, K4, Z15
+	VMOVUPS   Z15, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x20, AX
@@ -2792,9 +3500,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_5(SB), NOSPLIT, $0-108
+TEXT ·kernS8S8x64_5(SB), NOSPLIT, $0-120
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -2953,6 +3661,8 @@ loop:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -3174,6 +3884,109 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z26, Z6, Z6
+	VADDPS    128(SI), Z6, K3, Z6
+	VMOVUPS   Z6, K3, 128(DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z27, Z7, Z7
+	VADDPS    192(SI), Z7, K4, Z7
+	VMOVUPS   Z7, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	VCVTDQ2PS Z10, Z10
+	VMULPS    Z26, Z10, Z10
+	VADDPS    128(SI), Z10, K3, Z10
+	VMOVUPS   Z10, K3, 128(DI)
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z27, Z11, Z11
+	VADDPS    192(SI), Z11, K4, Z11
+	VMOVUPS   Z11, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z12, Z12
+	VMULPS    Z24, Z12, Z12
+	VADDPS    (SI), Z12, K1, Z12
+	VMOVUPS   Z12, K1, (DI)
+	VCVTDQ2PS Z13, Z13
+	VMULPS    Z25, Z13, Z13
+	VADDPS    64(SI), Z13, K2, Z13
+	VMOVUPS   Z13, K2, 64(DI)
+	VCVTDQ2PS Z14, Z14
+	VMULPS    Z26, Z14, Z14
+	VADDPS    128(SI), Z14, K3, Z14
+	VMOVUPS   Z14, K3, 128(DI)
+	VCVTDQ2PS Z15, Z15
+	VMULPS    Z27, Z15, Z15
+	VADDPS    192(SI), Z15, K4, Z15
+	VMOVUPS   Z15, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z16, Z16
+	VMULPS    Z24, Z16, Z16
+	VADDPS    (SI), Z16, K1, Z16
+	VMOVUPS   Z16, K1, (DI)
+	VCVTDQ2PS Z17, Z17
+	VMULPS    Z25, Z17, Z17
+	VADDPS    64(SI), Z17, K2, Z17
+	VMOVUPS   Z17, K2, 64(DI)
+	VCVTDQ2PS Z18, Z18
+	VMULPS    Z26, Z18, Z18
+	VADDPS    128(SI), Z18, K3, Z18
+	VMOVUPS   Z18, K3, 128(DI)
+	VCVTDQ2PS Z19, Z19
+	VMULPS    Z27, Z19, Z19
+	VADDPS    192(SI), Z19, K4, Z19
+	VMOVUPS   Z19, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x28, AX
@@ -3182,9 +3995,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_6(SB), NOSPLIT, $0-108
+TEXT ·kernS8S8x64_6(SB), NOSPLIT, $0-120
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -3364,6 +4177,8 @@ loop:
 	MOVQ      flags+56(FP), DI
 	TESTQ     $0x00000002, DI
 	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
 	CMPQ      SI, $-1
 	JNE       masked
 	VMOVDQU32 Z0, (CX)
@@ -3625,6 +4440,127 @@ rq:
 	ADDQ         DI, SI
 	ADDQ         BX, CX
 	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	VMOVUPS.Z 128(SI), K3, Z26
+	VMOVUPS.Z 192(SI), K4, Z27
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z26, Z2, Z2
+	VADDPS    128(SI), Z2, K3, Z2
+	VMOVUPS   Z2, K3, 128(DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z27, Z3, Z3
+	VADDPS    192(SI), Z3, K4, Z3
+	VMOVUPS   Z3, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z26, Z6, Z6
+	VADDPS    128(SI), Z6, K3, Z6
+	VMOVUPS   Z6, K3, 128(DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z27, Z7, Z7
+	VADDPS    192(SI), Z7, K4, Z7
+	VMOVUPS   Z7, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	VCVTDQ2PS Z10, Z10
+	VMULPS    Z26, Z10, Z10
+	VADDPS    128(SI), Z10, K3, Z10
+	VMOVUPS   Z10, K3, 128(DI)
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z27, Z11, Z11
+	VADDPS    192(SI), Z11, K4, Z11
+	VMOVUPS   Z11, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z12, Z12
+	VMULPS    Z24, Z12, Z12
+	VADDPS    (SI), Z12, K1, Z12
+	VMOVUPS   Z12, K1, (DI)
+	VCVTDQ2PS Z13, Z13
+	VMULPS    Z25, Z13, Z13
+	VADDPS    64(SI), Z13, K2, Z13
+	VMOVUPS   Z13, K2, 64(DI)
+	VCVTDQ2PS Z14, Z14
+	VMULPS    Z26, Z14, Z14
+	VADDPS    128(SI), Z14, K3, Z14
+	VMOVUPS   Z14, K3, 128(DI)
+	VCVTDQ2PS Z15, Z15
+	VMULPS    Z27, Z15, Z15
+	VADDPS    192(SI), Z15, K4, Z15
+	VMOVUPS   Z15, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z16, Z16
+	VMULPS    Z24, Z16, Z16
+	VADDPS    (SI), Z16, K1, Z16
+	VMOVUPS   Z16, K1, (DI)
+	VCVTDQ2PS Z17, Z17
+	VMULPS    Z25, Z17, Z17
+	VADDPS    64(SI), Z17, K2, Z17
+	VMOVUPS   Z17, K2, 64(DI)
+	VCVTDQ2PS Z18, Z18
+	VMULPS    Z26, Z18, Z18
+	VADDPS    128(SI), Z18, K3, Z18
+	VMOVUPS   Z18, K3, 128(DI)
+	VCVTDQ2PS Z19, Z19
+	VMULPS    Z27, Z19, Z19
+	VADDPS    192(SI), Z19, K4, Z19
+	VMOVUPS   Z19, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z20, Z20
+	VMULPS    Z24, Z20, Z20
+	VADDPS    (SI), Z20, K1, Z20
+	VMOVUPS   Z20, K1, (DI)
+	VCVTDQ2PS Z21, Z21
+	VMULPS    Z25, Z21, Z21
+	VADDPS    64(SI), Z21, K2, Z21
+	VMOVUPS   Z21, K2, 64(DI)
+	VCVTDQ2PS Z22, Z22
+	VMULPS    Z26, Z22, Z22
+	VADDPS    128(SI), Z22, K3, Z22
+	VMOVUPS   Z22, K3, 128(DI)
+	VCVTDQ2PS Z23, Z23
+	VMULPS    Z27, Z23, Z23
+	VADDPS    192(SI), Z23, K4, Z23
+	VMOVUPS   Z23, K4, 192(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
 
 next:
 	ADDQ $0x30, AX
@@ -3698,57 +4634,6 @@ loop:
 	VPDPBUSD Z27, Z31, Z23
 	DECQ     AX
 	JNZ      loop
-	VZEROUPPER
-	RET
-
-// func requantRow(acc *int32, mult *float32, n int, dst *uint8, lo float32, hi float32, zp int32)
-// Requires: AVX, AVX512F
-TEXT ·requantRow(SB), NOSPLIT, $0-44
-	MOVQ         acc+0(FP), AX
-	MOVQ         mult+8(FP), CX
-	MOVQ         n+16(FP), DX
-	MOVQ         dst+24(FP), BX
-	VBROADCASTSS lo+32(FP), Z1
-	VBROADCASTSS hi+36(FP), Z2
-	MOVL         zp+40(FP), SI
-	VPBROADCASTD SI, Z3
-
-loop:
-	VCVTDQ2PS (AX), Z0
-	VMULPS    (CX), Z0, Z0
-	VMAXPS    Z1, Z0, Z0
-	VMINPS    Z2, Z0, Z0
-	VCVTPS2DQ Z0, Z0
-	VPADDD    Z3, Z0, Z0
-	VPMOVDB   Z0, (BX)
-	ADDQ      $0x40, AX
-	ADDQ      $0x40, CX
-	ADDQ      $0x10, BX
-	SUBQ      $0x10, DX
-	JNZ       loop
-	VZEROUPPER
-	RET
-
-// func floatRow(acc *int32, scale *float32, bias *float32, n int, dst *float32)
-// Requires: AVX, AVX512F
-TEXT ·floatRow(SB), NOSPLIT, $0-40
-	MOVQ acc+0(FP), AX
-	MOVQ scale+8(FP), CX
-	MOVQ bias+16(FP), DX
-	MOVQ n+24(FP), BX
-	MOVQ dst+32(FP), SI
-
-loop:
-	VCVTDQ2PS (AX), Z0
-	VMULPS    (CX), Z0, Z0
-	VADDPS    (DX), Z0, Z0
-	VMOVUPS   Z0, (SI)
-	ADDQ      $0x40, AX
-	ADDQ      $0x40, CX
-	ADDQ      $0x40, DX
-	ADDQ      $0x40, SI
-	SUBQ      $0x10, BX
-	JNZ       loop
 	VZEROUPPER
 	RET
 

@@ -14,9 +14,11 @@ package gemm
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*1+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernU8S8x64_2 computes ntiles tiles of 2x64 of C with VPDPBUSD. A is the array of
 // ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 64 with bit n of mask set,
@@ -28,9 +30,11 @@ func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*2+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernU8S8x64_3 computes ntiles tiles of 3x64 of C with VPDPBUSD. A is the array of
 // ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 64 with bit n of mask set,
@@ -42,9 +46,11 @@ func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*3+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernU8S8x64_4 computes ntiles tiles of 4x64 of C with VPDPBUSD. A is the array of
 // ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 64 with bit n of mask set,
@@ -56,9 +62,11 @@ func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*4+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernU8S8x64_5 computes ntiles tiles of 5x64 of C with VPDPBUSD. A is the array of
 // ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 64 with bit n of mask set,
@@ -70,9 +78,11 @@ func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*5+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernU8S8x64_6 computes ntiles tiles of 6x64 of C with VPDPBUSD. A is the array of
 // ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 64 with bit n of mask set,
@@ -84,9 +94,11 @@ func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*6+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernS8S8x64_1 computes ntiles tiles of 1x64 of C with VPDPBUSD. A is the array of
 // ntiles*1 row pointers at a. For t < ntiles, r < 1, n < 64 with bit n of mask set,
@@ -98,9 +110,11 @@ func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*1+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernS8S8x64_2 computes ntiles tiles of 2x64 of C with VPDPBUSD. A is the array of
 // ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 64 with bit n of mask set,
@@ -112,9 +126,11 @@ func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*2+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernS8S8x64_3 computes ntiles tiles of 3x64 of C with VPDPBUSD. A is the array of
 // ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 64 with bit n of mask set,
@@ -126,9 +142,11 @@ func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*3+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernS8S8x64_4 computes ntiles tiles of 4x64 of C with VPDPBUSD. A is the array of
 // ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 64 with bit n of mask set,
@@ -140,9 +158,11 @@ func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*4+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernS8S8x64_5 computes ntiles tiles of 5x64 of C with VPDPBUSD. A is the array of
 // ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 64 with bit n of mask set,
@@ -154,9 +174,11 @@ func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*5+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // kernS8S8x64_6 computes ntiles tiles of 6x64 of C with VPDPBUSD. A is the array of
 // ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 64 with bit n of mask set,
@@ -168,20 +190,14 @@ func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
 //
 // With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*6+r at
-// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's
-// formula, round half to even).
-func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32)
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
 
 // peakVNNI runs n iterations of 24 independent VPDPBUSD zmm (3072 int ops each); n > 0.
 func peakVNNI(n int)
-
-// requantRow maps n (a positive multiple of 16) accumulators to bytes:
-// dst[i] = byte(int32(rint(clamp(float32(acc[i])*mult[i], lo, hi))) + zp).
-func requantRow(acc *int32, mult *float32, n int, dst *uint8, lo float32, hi float32, zp int32)
-
-// floatRow computes dst[i] = float32(float32(acc[i])*scale[i]) + bias[i] for i < n,
-// n a positive multiple of 16, with VMULPS then VADDPS (never FMA).
-func floatRow(acc *int32, scale *float32, bias *float32, n int, dst *float32)
 
 // avx2Tile2x16 sets, for r < 2 and j < 16,
 //

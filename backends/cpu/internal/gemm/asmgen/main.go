@@ -54,6 +54,7 @@ const (
 	bStep  = nr * 4
 	flagLd = 1 // flags bit 0: load C instead of starting from zero
 	flagRq = 2 // flags bit 1: requantize the tile to out instead of storing C
+	flagFo = 4 // flags bit 2: convert the tile to float32 at out instead of storing C
 )
 
 // kernel generates kernU8S8x64_<mr>: an mr x 64 tile of
@@ -70,7 +71,7 @@ func kernel(mr int, signed bool) {
 		name = fmt.Sprintf("kernS8S8x64_%d", mr)
 		nb = 3 // Z31 holds the 0x80 bytes
 	}
-	TEXT(name, NOSPLIT, "func(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo, hi float32, zp int32)")
+	TEXT(name, NOSPLIT, "func(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo, hi float32, zp int32, fbias *float32)")
 	ax := "A[t*%d+r][4g+i]"
 	if signed {
 		ax = "(A[t*%d+r][4g+i] XOR 0x80)"
@@ -86,8 +87,10 @@ func kernel(mr int, signed bool) {
 		"Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.",
 		"",
 		"With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*"+fmt.Sprint(mr)+"+r at",
-		"out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (requantRow's",
-		"formula, round half to even).",
+		"out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half",
+		"to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to",
+		"the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]",
+		"(multiply and add rounded separately: qtensor.FloatOutput).",
 	)
 	acc := func(r, j int) reg.VecPhysical { return zmm(r*nvec + j) }
 	sets := 1
@@ -221,6 +224,8 @@ func kernel(mr int, signed bool) {
 	fl := Load(Param("flags"), GP64())
 	TESTQ(U32(flagRq), fl)
 	JNZ(LabelRef("rq"))
+	TESTQ(U32(flagFo), fl)
+	JNZ(LabelRef("fo"))
 	CMPQ(m2, I32(-1))
 	JNE(LabelRef("masked"))
 	for r := 0; r < mr; r++ {
@@ -266,6 +271,29 @@ func kernel(mr int, signed bool) {
 		ADDQ(ldc2, c2)
 	}
 	Store(o, Param("out"))
+	JMP(LabelRef("next"))
+
+	Comment("Float output from the registers: acc*scale, then + bias (masked loads and stores).")
+	Label("fo")
+	sp := Load(Param("mult"), GP64())
+	for j := 0; j < nvec; j++ {
+		VMOVUPS_Z(Mem{Base: sp, Disp: 64 * j}, kmask[j], zmm(24+j))
+	}
+	fb := Load(Param("fbias"), GP64())
+	fo := Load(Param("out"), GP64())
+	fld := Load(Param("ldout"), GP64())
+	for r := 0; r < mr; r++ {
+		for j := 0; j < nvec; j++ {
+			x := acc(r, j)
+			VCVTDQ2PS(x, x)
+			VMULPS(zmm(24+j), x, x)
+			VADDPS(Mem{Base: fb, Disp: 64 * j}, x, kmask[j], x)
+			VMOVUPS(x, kmask[j], Mem{Base: fo, Disp: 64 * j})
+		}
+		ADDQ(fld, fo)
+		ADDQ(ldc2, c2)
+	}
+	Store(fo, Param("out"))
 	Label("next")
 	MOVQ(c2, c)
 	ADDQ(U8(8*mr), ap)
@@ -302,68 +330,6 @@ func paramAddr(name string) Mem {
 		panic(err)
 	}
 	return b.Addr
-}
-
-// requant generates requantRow: for i < n (n a positive multiple of 16)
-//
-//	dst[i] = byte(int32(rint(clamp(float32(acc[i])*mult[i], lo, hi))) + zp)
-//
-// VCVTPS2DQ rounds half to even under Go's default MXCSR; clamping first
-// (lo, hi integral) keeps it in range and equals clamping after rounding.
-func requant() {
-	TEXT("requantRow", NOSPLIT, "func(acc *int32, mult *float32, n int, dst *uint8, lo, hi float32, zp int32)")
-	Doc("requantRow maps n (a positive multiple of 16) accumulators to bytes:",
-		"dst[i] = byte(int32(rint(clamp(float32(acc[i])*mult[i], lo, hi))) + zp).")
-	acc := Load(Param("acc"), GP64())
-	mult := Load(Param("mult"), GP64())
-	n := Load(Param("n"), GP64())
-	dst := Load(Param("dst"), GP64())
-	lo, hi, zp := zmm(1), zmm(2), zmm(3)
-	VBROADCASTSS(paramAddr("lo"), lo)
-	VBROADCASTSS(paramAddr("hi"), hi)
-	zpr := Load(Param("zp"), GP32())
-	VPBROADCASTD(zpr, zp)
-	Label("loop")
-	VCVTDQ2PS(Mem{Base: acc}, zmm(0))
-	VMULPS(Mem{Base: mult}, zmm(0), zmm(0))
-	VMAXPS(lo, zmm(0), zmm(0))
-	VMINPS(hi, zmm(0), zmm(0))
-	VCVTPS2DQ(zmm(0), zmm(0))
-	VPADDD(zp, zmm(0), zmm(0))
-	VPMOVDB(zmm(0), Mem{Base: dst})
-	ADDQ(U8(64), acc)
-	ADDQ(U8(64), mult)
-	ADDQ(U8(16), dst)
-	SUBQ(U8(16), n)
-	JNZ(LabelRef("loop"))
-	VZEROUPPER()
-	RET()
-}
-
-// floatOut generates floatRow: dst[i] = float32(float32(acc[i])*scale[i]) + bias[i]
-// for i < n (a positive multiple of 16), multiply and add rounded separately.
-func floatOut() {
-	TEXT("floatRow", NOSPLIT, "func(acc *int32, scale *float32, bias *float32, n int, dst *float32)")
-	Doc("floatRow computes dst[i] = float32(float32(acc[i])*scale[i]) + bias[i] for i < n,",
-		"n a positive multiple of 16, with VMULPS then VADDPS (never FMA).")
-	acc := Load(Param("acc"), GP64())
-	scale := Load(Param("scale"), GP64())
-	bias := Load(Param("bias"), GP64())
-	n := Load(Param("n"), GP64())
-	dst := Load(Param("dst"), GP64())
-	Label("loop")
-	VCVTDQ2PS(Mem{Base: acc}, zmm(0))
-	VMULPS(Mem{Base: scale}, zmm(0), zmm(0))
-	VADDPS(Mem{Base: bias}, zmm(0), zmm(0))
-	VMOVUPS(zmm(0), Mem{Base: dst})
-	ADDQ(U8(64), acc)
-	ADDQ(U8(64), scale)
-	ADDQ(U8(64), bias)
-	ADDQ(U8(64), dst)
-	SUBQ(U8(16), n)
-	JNZ(LabelRef("loop"))
-	VZEROUPPER()
-	RET()
 }
 
 // avx2 generates avx2Tile2x16: two rows x 16 columns of a packed panel with
@@ -445,8 +411,6 @@ func main() {
 		}
 	}
 	peak()
-	requant()
-	floatOut()
 	avx2()
 	Generate()
 }

@@ -154,7 +154,7 @@ func expand[T any](s []T, n int) []T {
 //	acc[m][n] = sum_k (a[m][k] - azp[m]) * (b'[k][n] - bzp[n])
 //
 // a is M x K row-major (uint8, or int8 when signed), b' the packed signed
-// B, azp has 1 or M entries, bzp (the zero points of b') N entries. The
+// B, azp has 1 or M entries, bzp (the zero points of b') 1 or N. The
 // accumulators go through the epilogue ep with channel ch0+n for column n.
 type product struct {
 	a      []byte
@@ -199,7 +199,7 @@ func (b *Backend) runProduct(p *product, c []int32, dst []byte, store func(m, n 
 		azp := p.azp[0]
 		off := make([]int32, N)
 		for n := range N {
-			off[n] = -azp*cs[n] + int32(K)*azp*p.bzp[n]
+			off[n] = -azp*cs[n] + int32(K)*azp*engine.At(p.bzp, n)
 			if fuse && ep.Bias != nil {
 				off[n] += engine.At(ep.Bias, p.ch0+n)
 			}
@@ -255,10 +255,10 @@ func (b *Backend) runProduct(p *product, c []int32, dst []byte, store func(m, n 
 			acc := row[n]
 			if len(p.azp) != 1 {
 				azp := p.azp[m]
-				acc += -azp*cs[n] + int32(K)*azp*p.bzp[n]
+				acc += -azp*cs[n] + int32(K)*azp*engine.At(p.bzp, n)
 			}
 			if rowSums != nil {
-				acc -= p.bzp[n] * rowSums[m]
+				acc -= engine.At(p.bzp, n) * rowSums[m]
 			}
 			store(m, n, acc)
 		}
@@ -276,8 +276,12 @@ func channels[T any](s []T, ch0, n int) []T {
 }
 
 // signedZP returns the zero points of the signed B the kernels see: bzp,
-// minus 128 for uint8 B (b' = b - 128).
+// minus 128 for uint8 B (b' = b - 128), for the n channels from ch0; one
+// value when zps is per tensor (read with engine.At).
 func signedZP(zps []int32, ch0, n int, unsigned bool) []int32 {
+	if len(zps) == 1 {
+		n, ch0 = 1, 0
+	}
 	out := make([]int32, n)
 	for i := range out {
 		out[i] = engine.At(zps, ch0+i)

@@ -29,7 +29,7 @@ type PackedWeights struct {
 	dtype  qtensor.DType
 	given  qtensor.Params // as passed to PackWeights (a copy)
 	params qtensor.Params // as the params of the K x N matrix: per tensor or per axis 1
-	bzp    []int32        // the N zero points of the signed matrix the kernels see
+	bzp    []int32        // the zero points of the signed matrix the kernels see (1 or N)
 }
 
 // PackWeights packs the 2-D int8 or uint8 weight tensor w for MatMul. w is

@@ -96,6 +96,9 @@ func newEpilogue(opt *Options, M, N int) (*epilogue, error) {
 			return nil, fmt.Errorf("%w: len(Requant.Mult)=%d < N=%d", ErrSize, len(rq.Mult), N)
 		}
 		for n, m := range rq.Mult[:N] {
+			if n > 0 && m == rq.Mult[n-1] {
+				continue // a per-tensor multiplier repeated: checked once
+			}
 			if err := qtensor.CheckMultiplier(m); err != nil {
 				return nil, fmt.Errorf("gemm: Requant.Mult[%d]: %w", n, err)
 			}

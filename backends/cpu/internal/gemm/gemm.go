@@ -328,7 +328,9 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	j.needRows = isa == Generic
 
 	// Column offset, padded to whole panels; signed A adds -128*colsum.
-	if opt.ColOffset != nil || signed {
+	if opt.ColOffset != nil && !signed && N%PanelCols == 0 {
+		j.off = opt.ColOffset[:N] // already whole panels: no copy
+	} else if opt.ColOffset != nil || signed {
 		j.off = make([]int32, b.panels*PanelCols)
 		if opt.ColOffset != nil {
 			copy(j.off, opt.ColOffset[:N])

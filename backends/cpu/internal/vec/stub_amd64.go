@@ -14,6 +14,18 @@ func quantDivAVX512(dst *byte, src *float32, n int, scale float32, lo float32, h
 // rounding half to even. lo and hi must be integers with lo <= hi.
 func quantMulAVX512(dst *byte, src *float32, n int, scale float32, lo float32, hi float32, zp int32)
 
+// quantDivNTAVX512 quantizes n float32 values: dst[i] = byte(zp) for NaN, else
+// byte(int32(rint(min(max(src[i] / scale, lo), hi))) + zp) with rint
+// rounding half to even. lo and hi must be integers with lo <= hi. It stores with
+// VMOVNTDQ: dst must be 64-byte aligned and n a multiple of 64.
+func quantDivNTAVX512(dst *byte, src *float32, n int, scale float32, lo float32, hi float32, zp int32)
+
+// quantMulNTAVX512 quantizes n float32 values: dst[i] = byte(zp) for NaN, else
+// byte(int32(rint(min(max(src[i] * scale, lo), hi))) + zp) with rint
+// rounding half to even. lo and hi must be integers with lo <= hi. It stores with
+// VMOVNTDQ: dst must be 64-byte aligned and n a multiple of 64.
+func quantMulNTAVX512(dst *byte, src *float32, n int, scale float32, lo float32, hi float32, zp int32)
+
 // dequantS8AVX512 dequantizes n int8 values: dst[i] = float32(int32(src[i]) - zp) * scale.
 func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32)
 

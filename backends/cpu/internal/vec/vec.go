@@ -32,10 +32,30 @@ func QuantizePerTensor(dst []byte, src []float32, scale float32, zp, qmin, qmax 
 	}
 	if useAVX512() && finiteNonZero(scale) && qmin <= qmax {
 		lo, hi := clampBounds(zp, qmin, qmax)
-		quantDivAVX512(&dst[0], &src[0], len(src), scale, lo, hi, zp)
+		quantizeAVX512(dst, src, quantDivAVX512, quantDivNTAVX512, scale, lo, hi, zp)
 		return
 	}
 	quantizeGeneric(dst, src, scale, zp, qmin, qmax)
+}
+
+// quantizeAVX512 runs a quantize kernel k over src, with its non-temporal
+// form kNT for the 64-byte aligned whole blocks of 64 of a large output
+// (see ntMinBytes; VMOVNTDQ saves the read for ownership of dst, a fifth of
+// the traffic).
+func quantizeAVX512(dst []byte, src []float32, k, kNT func(*byte, *float32, int, float32, float32, float32, int32), s, lo, hi float32, zp int32) {
+	if len(src) >= ntMinBytes {
+		head := int(-uintptr(unsafe.Pointer(&dst[0])) & 63)
+		if head > 0 {
+			k(&dst[0], &src[0], head, s, lo, hi, zp)
+		}
+		mid := (len(src) - head) &^ 63
+		kNT(&dst[head], &src[head], mid, s, lo, hi, zp)
+		dst, src = dst[head+mid:], src[head+mid:]
+		if len(src) == 0 {
+			return
+		}
+	}
+	k(&dst[0], &src[0], len(src), s, lo, hi, zp)
 }
 
 func quantizeGeneric(dst []byte, src []float32, scale float32, zp, qmin, qmax int32) {
@@ -54,7 +74,7 @@ func QuantizeTorchPerTensor(dst []byte, src []float32, scale float32, zp, qmin, 
 	inv := 1 / scale
 	if useAVX512() && finiteNonZero(inv) && qmin <= qmax {
 		lo, hi := clampBounds(zp, qmin, qmax)
-		quantMulAVX512(&dst[0], &src[0], len(src), inv, lo, hi, zp)
+		quantizeAVX512(dst, src, quantMulAVX512, quantMulNTAVX512, inv, lo, hi, zp)
 		return
 	}
 	quantizeTorchGeneric(dst, src, scale, zp, qmin, qmax)
@@ -101,10 +121,11 @@ func DequantizePerTensor(dst []float32, src []byte, signed bool, scale float32, 
 	k(&dst[0], &src[0], len(src), scale, zp)
 }
 
-// ntMinBytes is the output size from which DequantizePerTensor stores with
-// non-temporal stores (no read for ownership of the destination lines, and
-// no cache pollution), like runtime.memmove does for copies of 1 MiB and
-// more. Below it the output stays in cache for the next op.
+// ntMinBytes is the output size from which DequantizePerTensor and the
+// per-tensor quantize functions store with non-temporal stores (no read
+// for ownership of the destination lines, and no cache pollution), like
+// runtime.memmove does for copies of 1 MiB and more. Below it the output
+// stays in cache for the next op.
 const ntMinBytes = 1 << 20
 
 func dequantizeGeneric(dst []float32, src []byte, signed bool, scale float32, zp int32) {

@@ -200,6 +200,142 @@ quantMulAVX512_done:
 	VZEROUPPER
 	RET
 
+// func quantDivNTAVX512(dst *byte, src *float32, n int, scale float32, lo float32, hi float32, zp int32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·quantDivNTAVX512(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        scale+24(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        lo+28(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVSS        hi+32(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVL         zp+36(FP), BX
+	VPBROADCASTD BX, Z3
+
+quantDivNTAVX512_loop:
+	TESTQ            DX, DX
+	JZ               quantDivNTAVX512_done
+	VMOVUPS          (CX), Z5
+	VCMPPS           $0x03, Z5, Z5, K2
+	VDIVPS           Z0, Z5, Z5
+	VMAXPS           Z1, Z5, Z5
+	VMINPS           Z2, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z3, Z5, Z5
+	VMOVDQA32        Z3, K2, Z5
+	VPMOVDB          Z5, X4
+	VMOVUPS          64(CX), Z5
+	VCMPPS           $0x03, Z5, Z5, K3
+	VDIVPS           Z0, Z5, Z5
+	VMAXPS           Z1, Z5, Z5
+	VMINPS           Z2, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z3, Z5, Z5
+	VMOVDQA32        Z3, K3, Z5
+	VPMOVDB          Z5, X5
+	VINSERTI32X4     $0x01, X5, Z4, Z4
+	VMOVUPS          128(CX), Z5
+	VCMPPS           $0x03, Z5, Z5, K4
+	VDIVPS           Z0, Z5, Z5
+	VMAXPS           Z1, Z5, Z5
+	VMINPS           Z2, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z3, Z5, Z5
+	VMOVDQA32        Z3, K4, Z5
+	VPMOVDB          Z5, X5
+	VINSERTI32X4     $0x02, X5, Z4, Z4
+	VMOVUPS          192(CX), Z5
+	VCMPPS           $0x03, Z5, Z5, K5
+	VDIVPS           Z0, Z5, Z5
+	VMAXPS           Z1, Z5, Z5
+	VMINPS           Z2, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z3, Z5, Z5
+	VMOVDQA32        Z3, K5, Z5
+	VPMOVDB          Z5, X5
+	VINSERTI32X4     $0x03, X5, Z4, Z4
+	VMOVNTDQ         Z4, (AX)
+	ADDQ             $0x00000100, CX
+	ADDQ             $0x40, AX
+	SUBQ             $0x40, DX
+	JMP              quantDivNTAVX512_loop
+
+quantDivNTAVX512_done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func quantMulNTAVX512(dst *byte, src *float32, n int, scale float32, lo float32, hi float32, zp int32)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·quantMulNTAVX512(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        scale+24(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        lo+28(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVSS        hi+32(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVL         zp+36(FP), BX
+	VPBROADCASTD BX, Z3
+
+quantMulNTAVX512_loop:
+	TESTQ            DX, DX
+	JZ               quantMulNTAVX512_done
+	VMOVUPS          (CX), Z5
+	VCMPPS           $0x03, Z5, Z5, K2
+	VMULPS           Z0, Z5, Z5
+	VMAXPS           Z1, Z5, Z5
+	VMINPS           Z2, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z3, Z5, Z5
+	VMOVDQA32        Z3, K2, Z5
+	VPMOVDB          Z5, X4
+	VMOVUPS          64(CX), Z5
+	VCMPPS           $0x03, Z5, Z5, K3
+	VMULPS           Z0, Z5, Z5
+	VMAXPS           Z1, Z5, Z5
+	VMINPS           Z2, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z3, Z5, Z5
+	VMOVDQA32        Z3, K3, Z5
+	VPMOVDB          Z5, X5
+	VINSERTI32X4     $0x01, X5, Z4, Z4
+	VMOVUPS          128(CX), Z5
+	VCMPPS           $0x03, Z5, Z5, K4
+	VMULPS           Z0, Z5, Z5
+	VMAXPS           Z1, Z5, Z5
+	VMINPS           Z2, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z3, Z5, Z5
+	VMOVDQA32        Z3, K4, Z5
+	VPMOVDB          Z5, X5
+	VINSERTI32X4     $0x02, X5, Z4, Z4
+	VMOVUPS          192(CX), Z5
+	VCMPPS           $0x03, Z5, Z5, K5
+	VMULPS           Z0, Z5, Z5
+	VMAXPS           Z1, Z5, Z5
+	VMINPS           Z2, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z3, Z5, Z5
+	VMOVDQA32        Z3, K5, Z5
+	VPMOVDB          Z5, X5
+	VINSERTI32X4     $0x03, X5, Z4, Z4
+	VMOVNTDQ         Z4, (AX)
+	ADDQ             $0x00000100, CX
+	ADDQ             $0x40, AX
+	SUBQ             $0x40, DX
+	JMP              quantMulNTAVX512_loop
+
+quantMulNTAVX512_done:
+	SFENCE
+	VZEROUPPER
+	RET
+
 // func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32)
 // Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·dequantS8AVX512(SB), NOSPLIT, $0-32

@@ -50,3 +50,10 @@ func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows, cols, copi
 func transpose32AVX512(dst *int32, ds int, src *int32, ss int, rows, cols int) {
 	panic("vec: no assembly")
 }
+
+func quantDivNTAVX512(dst *byte, src *float32, n int, scale, lo, hi float32, zp int32) {
+	panic("vec: no assembly")
+}
+func quantMulNTAVX512(dst *byte, src *float32, n int, scale, lo, hi float32, zp int32) {
+	panic("vec: no assembly")
+}

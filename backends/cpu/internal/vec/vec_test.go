@@ -631,3 +631,56 @@ func TestDequantizeLarge(t *testing.T) {
 		}
 	})
 }
+
+// TestQuantizeLarge covers the quantize kernels' non-temporal path
+// (outputs of at least ntMinBytes) with destinations at every byte offset
+// 0..64 from a 64-byte boundary, so that the head, the non-temporal blocks
+// of 64 and the tail all run; inputs include the special values. Both
+// roundings, against the qtensor formulas.
+func TestQuantizeLarge(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		n := ntMinBytes + 101
+		src := make([]float32, n+64)
+		sp := specials()
+		for i := range src {
+			if i%97 == 0 {
+				src[i] = sp[i%len(sp)]
+			} else {
+				src[i] = float32(rng.NormFloat64() * 60)
+			}
+		}
+		for _, torch := range []bool{false, true} {
+			for _, off := range []int{0, 1, 17, 63, 64} {
+				buf, check := guarded[byte](n+64, 0xA5)
+				dst := buf[off : off+n]
+				in := src[off : off+n]
+				if torch {
+					QuantizeTorchPerTensor(dst, in, 0.37, 7, -128, 127)
+				} else {
+					QuantizePerTensor(dst, in, 0.37, 7, -128, 127)
+				}
+				check(t)
+				for i := range buf[:off] {
+					if buf[i] != 0xA5 {
+						t.Fatalf("off=%d: write before dst at %d", off, i)
+					}
+				}
+				for i := off + n; i < len(buf); i++ {
+					if buf[i] != 0xA5 {
+						t.Fatalf("off=%d: write after dst at %d", off, i)
+					}
+				}
+				for i, x := range in {
+					w := qtensor.Quantize(x, 0.37, 7, -128, 127)
+					if torch {
+						w = qtensor.QuantizeTorch(x, 0.37, 7, -128, 127)
+					}
+					if dst[i] != byte(w) {
+						t.Fatalf("torch=%v off=%d i=%d x=%g: %d want %d", torch, off, i, x, dst[i], byte(w))
+					}
+				}
+			}
+		}
+	})
+}

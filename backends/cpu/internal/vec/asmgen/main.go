@@ -161,6 +161,63 @@ func quantize(name string, div bool) {
 	}, name)
 }
 
+// quantizeNT generates quant{Div,Mul}NTAVX512, the quantize kernels for
+// large outputs: 64 values per iteration, their four 16-byte results
+// gathered into one zmm (VPMOVDB, VINSERTI32X4) and stored with VMOVNTDQ
+// (non-temporal: no read for ownership of the destination lines). dst must
+// be 64-byte aligned and n a multiple of 64; it ends with SFENCE.
+func quantizeNT(name string, div bool) {
+	TEXT(name, NOSPLIT, "func(dst *byte, src *float32, n int, scale, lo, hi float32, zp int32)")
+	op := "/"
+	if !div {
+		op = "*"
+	}
+	Doc(fmt.Sprintf("%s quantizes n float32 values: dst[i] = byte(zp) for NaN, else", name),
+		fmt.Sprintf("byte(int32(rint(min(max(src[i] %s scale, lo), hi))) + zp) with rint", op),
+		"rounding half to even. lo and hi must be integers with lo <= hi. It stores with",
+		"VMOVNTDQ: dst must be 64-byte aligned and n a multiple of 64.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	s, lo, hi, zp := bcastF32("scale"), bcastF32("lo"), bcastF32("hi"), bcastI32("zp")
+	nanK := []reg.OpmaskPhysical{reg.K2, reg.K3, reg.K4, reg.K5}
+	Label(name + "_loop")
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	out := ZMM()
+	for v := 0; v < 4; v++ {
+		x := ZMM()
+		VMOVUPS(Mem{Base: src, Disp: 64 * v}, x)
+		VCMPPS(U8(cmpUnordQ), x, x, nanK[v])
+		if div {
+			VDIVPS(s, x, x)
+		} else {
+			VMULPS(s, x, x)
+		}
+		VMAXPS(lo, x, x)
+		VMINPS(hi, x, x)
+		VCVTPS2DQ_RN_SAE(x, x)
+		VPADDD(zp, x, x)
+		VMOVDQA32(zp, nanK[v], x)
+		if v == 0 {
+			VPMOVDB(x, out.AsX())
+		} else {
+			b := XMM()
+			VPMOVDB(x, b)
+			VINSERTI32X4(U8(v), b, out, out)
+		}
+	}
+	VMOVNTDQ(out, Mem{Base: dst})
+	ADDQ(U32(256), src)
+	ADDQ(U8(64), dst)
+	SUBQ(U8(64), n)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	SFENCE()
+	VZEROUPPER()
+	RET()
+}
+
 // dequantize generates dequant{S8,U8}[NT]AVX512:
 // dst[i] = float32(int32(src[i]) - zp) * scale. The NT variants store with
 // VMOVNTPS (non-temporal, no read for ownership, like runtime.memmove for
@@ -833,6 +890,8 @@ func main() {
 	Constraint(buildtags.Not("purego"))
 	quantize("quantDivAVX512", true)
 	quantize("quantMulAVX512", false)
+	quantizeNT("quantDivNTAVX512", true)
+	quantizeNT("quantMulNTAVX512", false)
 	dequantize("dequantS8AVX512", true, false)
 	dequantize("dequantU8AVX512", false, false)
 	dequantize("dequantS8NTAVX512", true, true)

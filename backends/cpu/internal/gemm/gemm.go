@@ -200,6 +200,13 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 					rows[m-mc0] = j.row(m, k0, kc)
 					ptrs[m-mc0] = &rows[m-mc0][0]
 				}
+			} else if j.rowOff != nil && j.padOf == nil {
+				// Every row lies inside a with its whole padded K
+				// (checked in gemm): plain offsets from a's start.
+				base := unsafe.Pointer(unsafe.SliceData(j.a))
+				for m := mc0; m < mc1; m++ {
+					ptrs[m-mc0] = (*uint8)(unsafe.Add(base, j.rowOff[m]+k0))
+				}
 			} else { // the assembly kernels take only the pointers
 				for m := mc0; m < mc1; m++ {
 					ptrs[m-mc0] = j.ptr(m, k0, kc)

@@ -125,17 +125,20 @@ const (
 
 // SetISA switches the fast kernels of every CPU backend in the process to
 // isa (for tests and benchmarks) and returns a function that restores the
-// previous choice. It fails when the CPU lacks isa. The elementwise and
-// depthwise kernels have an AVX-512 form only; below that they use their
-// portable Go form.
+// previous choice. It fails when the CPU lacks isa. The elementwise
+// kernels follow (AVX-512, AVX2 for quantize, dequantize and requantize,
+// else Go); the depthwise kernels have an AVX-512 form only.
 func SetISA(isa ISA) (restore func(), err error) {
 	r1, err := gemm.SetISA(isa)
 	if err != nil {
 		return nil, err
 	}
 	v := vec.Generic
-	if isa == gemm.AVX512VNNI && vec.Supported(vec.AVX512) {
+	switch {
+	case isa == gemm.AVX512VNNI && vec.Supported(vec.AVX512):
 		v = vec.AVX512
+	case isa == gemm.AVX2 && vec.Supported(vec.AVX2):
+		v = vec.AVX2
 	}
 	r2, err := vec.SetISA(v)
 	if err != nil {

@@ -13,8 +13,9 @@ const (
 	// Generic is the pure Go implementation: one qtensor formula call per
 	// element. Always available; it defines the expected bytes.
 	Generic ISA = iota
-	// AVX2 is reserved for an AVX2 implementation. It is not implemented,
-	// so it is never Supported and SetISA rejects it.
+	// AVX2 is the AVX2 implementation of the per-tensor quantize,
+	// dequantize and requantize kernels (ymm vectors, the last n%8 values
+	// in Go); the other kernels use their Go form under it.
 	AVX2
 	// AVX512 is the AVX-512 F implementation (zmm vectors, opmask tails).
 	AVX512
@@ -35,9 +36,11 @@ func (i ISA) String() string {
 
 // toggle is the implementation kernel calls use, set at init to the best
 // supported one.
-var toggle = isa.New("vec", Supported, AVX512)
+var toggle = isa.New("vec", Supported, AVX512, AVX2)
 
 func useAVX512() bool { return toggle.Current() == AVX512 }
+
+func useAVX2() bool { return toggle.Current() == AVX2 }
 
 // Current returns the implementation kernel calls use now.
 func Current() ISA { return toggle.Current() }
@@ -48,6 +51,8 @@ func Supported(v ISA) bool {
 	switch v {
 	case Generic:
 		return true
+	case AVX2:
+		return hasAVX2
 	case AVX512:
 		return hasAVX512
 	}
@@ -55,7 +60,7 @@ func Supported(v ISA) bool {
 }
 
 // Detected returns the best implementation supported here.
-func Detected() ISA { return isa.Best(Supported, AVX512) }
+func Detected() ISA { return isa.Best(Supported, AVX512, AVX2) }
 
 // SetISA makes later kernel calls use isa and returns a function that
 // restores the previous choice. It is meant for tests and benchmarks: calls

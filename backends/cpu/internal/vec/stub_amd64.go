@@ -26,6 +26,27 @@ func quantDivNTAVX512(dst *byte, src *float32, n int, scale float32, lo float32,
 // VMOVNTDQ: dst must be 64-byte aligned and n a multiple of 64.
 func quantMulNTAVX512(dst *byte, src *float32, n int, scale float32, lo float32, hi float32, zp int32)
 
+// quantDivAVX2 quantizes n float32 values (n a multiple of 8): dst[i] = byte(zp) for NaN,
+// else byte(int32(rint(min(max(src[i] / scale, lo), hi))) + zp) with rint rounding
+// half to even (MXCSR). lo and hi must be integers with lo <= hi.
+func quantDivAVX2(dst *byte, src *float32, n int, scale float32, lo float32, hi float32, zp int32)
+
+// quantMulAVX2 quantizes n float32 values (n a multiple of 8): dst[i] = byte(zp) for NaN,
+// else byte(int32(rint(min(max(src[i] * scale, lo), hi))) + zp) with rint rounding
+// half to even (MXCSR). lo and hi must be integers with lo <= hi.
+func quantMulAVX2(dst *byte, src *float32, n int, scale float32, lo float32, hi float32, zp int32)
+
+// dequantS8AVX2 dequantizes n int8 values (n a multiple of 8): dst[i] = float32(int32(src[i]) - zp) * scale.
+func dequantS8AVX2(dst *float32, src *byte, n int, scale float32, zp int32)
+
+// dequantU8AVX2 dequantizes n uint8 values (n a multiple of 8): dst[i] = float32(int32(src[i]) - zp) * scale.
+func dequantU8AVX2(dst *float32, src *byte, n int, scale float32, zp int32)
+
+// requantAVX2 requantizes n int32 accumulators (n a multiple of 8):
+// dst[i] = byte(int32(rint(min(max(float32(src[i]) * m, lo), hi))) + zp),
+// rint rounding half to even (MXCSR). m must not be NaN; lo, hi integers, lo <= hi.
+func requantAVX2(dst *byte, src *int32, n int, m float32, lo float32, hi float32, zp int32)
+
 // dequantS8AVX512 dequantizes n int8 values: dst[i] = float32(int32(src[i]) - zp) * scale.
 func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32)
 

@@ -35,6 +35,11 @@ func QuantizePerTensor(dst []byte, src []float32, scale float32, zp, qmin, qmax 
 		quantizeAVX512(dst, src, quantDivAVX512, quantDivNTAVX512, scale, lo, hi, zp)
 		return
 	}
+	if n8 := len(src) &^ 7; n8 > 0 && useAVX2() && finiteNonZero(scale) && qmin <= qmax {
+		lo, hi := clampBounds(zp, qmin, qmax)
+		quantDivAVX2(&dst[0], &src[0], n8, scale, lo, hi, zp)
+		dst, src = dst[n8:], src[n8:]
+	}
 	quantizeGeneric(dst, src, scale, zp, qmin, qmax)
 }
 
@@ -77,6 +82,11 @@ func QuantizeTorchPerTensor(dst []byte, src []float32, scale float32, zp, qmin, 
 		quantizeAVX512(dst, src, quantMulAVX512, quantMulNTAVX512, inv, lo, hi, zp)
 		return
 	}
+	if n8 := len(src) &^ 7; n8 > 0 && useAVX2() && finiteNonZero(inv) && qmin <= qmax {
+		lo, hi := clampBounds(zp, qmin, qmax)
+		quantMulAVX2(&dst[0], &src[0], n8, inv, lo, hi, zp)
+		dst, src = dst[n8:], src[n8:]
+	}
 	quantizeTorchGeneric(dst, src, scale, zp, qmin, qmax)
 }
 
@@ -95,6 +105,14 @@ func DequantizePerTensor(dst []float32, src []byte, signed bool, scale float32, 
 		return
 	}
 	if !useAVX512() {
+		if n8 := len(src) &^ 7; n8 > 0 && useAVX2() {
+			k := dequantU8AVX2
+			if signed {
+				k = dequantS8AVX2
+			}
+			k(&dst[0], &src[0], n8, scale, zp)
+			dst, src = dst[n8:], src[n8:]
+		}
 		dequantizeGeneric(dst, src, signed, scale, zp)
 		return
 	}
@@ -227,6 +245,11 @@ func RequantizeInt32(dst []byte, src []int32, m float32, zp, qmin, qmax int32) {
 		lo, hi := clampBounds(zp, qmin, qmax)
 		requantAVX512(&dst[0], &src[0], len(src), m, lo, hi, zp)
 		return
+	}
+	if n8 := len(src) &^ 7; n8 > 0 && useAVX2() && m == m && m <= math.MaxFloat32 && m >= -math.MaxFloat32 && qmin <= qmax {
+		lo, hi := clampBounds(zp, qmin, qmax)
+		requantAVX2(&dst[0], &src[0], n8, m, lo, hi, zp)
+		dst, src = dst[n8:], src[n8:]
 	}
 	requantizeGeneric(dst, src, m, zp, qmin, qmax)
 }

@@ -14,3 +14,7 @@ var hasAVX512 = cpu.X86.HasAVX512F
 // hasAVX512BWVL reports AVX-512 BW and VL besides F: the byte transpose
 // uses byte unpacks on Y16-Y31.
 var hasAVX512BWVL = hasAVX512 && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+
+// hasAVX2 reports AVX2 support (x/sys/cpu checks the OS saves the ymm
+// state).
+var hasAVX2 = cpu.X86.HasAVX2

@@ -336,6 +336,422 @@ quantMulNTAVX512_done:
 	VZEROUPPER
 	RET
 
+// func quantDivAVX2(dst *byte, src *float32, n int, scale float32, lo float32, hi float32, zp int32)
+// Requires: AVX, AVX2
+TEXT ·quantDivAVX2(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS scale+24(FP), Y0
+	VBROADCASTSS lo+28(FP), Y1
+	VBROADCASTSS hi+32(FP), Y2
+	MOVL         zp+36(FP), BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	VMOVDQU      avx2_lowbytes_shuf<>+0(SB), Y4
+	VMOVDQU      avx2_lowbytes_perm<>+0(SB), Y5
+
+quantDivAVX2_loop32:
+	CMPQ      DX, $0x20
+	JB        quantDivAVX2_loop8
+	VMOVUPS   (CX), Y6
+	VCMPPS    $0x03, Y6, Y6, Y7
+	VDIVPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, (AX)
+	VMOVUPS   32(CX), Y6
+	VCMPPS    $0x03, Y6, Y6, Y7
+	VDIVPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, 8(AX)
+	VMOVUPS   64(CX), Y6
+	VCMPPS    $0x03, Y6, Y6, Y7
+	VDIVPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, 16(AX)
+	VMOVUPS   96(CX), Y6
+	VCMPPS    $0x03, Y6, Y6, Y7
+	VDIVPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, 24(AX)
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x20, DX
+	JMP       quantDivAVX2_loop32
+
+quantDivAVX2_loop8:
+	CMPQ      DX, $0x08
+	JB        quantDivAVX2_done
+	VMOVUPS   (CX), Y6
+	VCMPPS    $0x03, Y6, Y6, Y7
+	VDIVPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, (AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000008, AX
+	SUBQ      $0x08, DX
+	JMP       quantDivAVX2_loop8
+
+quantDivAVX2_done:
+	VZEROUPPER
+	RET
+
+DATA avx2_lowbytes_shuf<>+0(SB)/1, $0x00
+DATA avx2_lowbytes_shuf<>+1(SB)/1, $0x04
+DATA avx2_lowbytes_shuf<>+2(SB)/1, $0x08
+DATA avx2_lowbytes_shuf<>+3(SB)/1, $0x0c
+DATA avx2_lowbytes_shuf<>+4(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+5(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+6(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+7(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+8(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+9(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+10(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+11(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+12(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+13(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+14(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+15(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+16(SB)/1, $0x00
+DATA avx2_lowbytes_shuf<>+17(SB)/1, $0x04
+DATA avx2_lowbytes_shuf<>+18(SB)/1, $0x08
+DATA avx2_lowbytes_shuf<>+19(SB)/1, $0x0c
+DATA avx2_lowbytes_shuf<>+20(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+21(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+22(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+23(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+24(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+25(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+26(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+27(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+28(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+29(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+30(SB)/1, $0x80
+DATA avx2_lowbytes_shuf<>+31(SB)/1, $0x80
+GLOBL avx2_lowbytes_shuf<>(SB), RODATA|NOPTR, $32
+
+DATA avx2_lowbytes_perm<>+0(SB)/4, $0x00000000
+DATA avx2_lowbytes_perm<>+4(SB)/4, $0x00000004
+DATA avx2_lowbytes_perm<>+8(SB)/4, $0x00000000
+DATA avx2_lowbytes_perm<>+12(SB)/4, $0x00000000
+DATA avx2_lowbytes_perm<>+16(SB)/4, $0x00000000
+DATA avx2_lowbytes_perm<>+20(SB)/4, $0x00000000
+DATA avx2_lowbytes_perm<>+24(SB)/4, $0x00000000
+DATA avx2_lowbytes_perm<>+28(SB)/4, $0x00000000
+GLOBL avx2_lowbytes_perm<>(SB), RODATA|NOPTR, $32
+
+// func quantMulAVX2(dst *byte, src *float32, n int, scale float32, lo float32, hi float32, zp int32)
+// Requires: AVX, AVX2
+TEXT ·quantMulAVX2(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS scale+24(FP), Y0
+	VBROADCASTSS lo+28(FP), Y1
+	VBROADCASTSS hi+32(FP), Y2
+	MOVL         zp+36(FP), BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	VMOVDQU      avx2_lowbytes_shuf<>+0(SB), Y4
+	VMOVDQU      avx2_lowbytes_perm<>+0(SB), Y5
+
+quantMulAVX2_loop32:
+	CMPQ      DX, $0x20
+	JB        quantMulAVX2_loop8
+	VMOVUPS   (CX), Y6
+	VCMPPS    $0x03, Y6, Y6, Y7
+	VMULPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, (AX)
+	VMOVUPS   32(CX), Y6
+	VCMPPS    $0x03, Y6, Y6, Y7
+	VMULPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, 8(AX)
+	VMOVUPS   64(CX), Y6
+	VCMPPS    $0x03, Y6, Y6, Y7
+	VMULPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, 16(AX)
+	VMOVUPS   96(CX), Y6
+	VCMPPS    $0x03, Y6, Y6, Y7
+	VMULPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, 24(AX)
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x20, DX
+	JMP       quantMulAVX2_loop32
+
+quantMulAVX2_loop8:
+	CMPQ      DX, $0x08
+	JB        quantMulAVX2_done
+	VMOVUPS   (CX), Y6
+	VCMPPS    $0x03, Y6, Y6, Y7
+	VMULPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, (AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000008, AX
+	SUBQ      $0x08, DX
+	JMP       quantMulAVX2_loop8
+
+quantMulAVX2_done:
+	VZEROUPPER
+	RET
+
+// func dequantS8AVX2(dst *float32, src *byte, n int, scale float32, zp int32)
+// Requires: AVX, AVX2
+TEXT ·dequantS8AVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS scale+24(FP), Y0
+	MOVL         zp+28(FP), BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+
+dequantS8AVX2_loop32:
+	CMPQ      DX, $0x20
+	JB        dequantS8AVX2_loop8
+	VPMOVSXBD (CX), Y2
+	VPSUBD    Y1, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VMOVUPS   Y2, (AX)
+	VPMOVSXBD 8(CX), Y2
+	VPSUBD    Y1, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VMOVUPS   Y2, 32(AX)
+	VPMOVSXBD 16(CX), Y2
+	VPSUBD    Y1, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VMOVUPS   Y2, 64(AX)
+	VPMOVSXBD 24(CX), Y2
+	VPSUBD    Y1, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VMOVUPS   Y2, 96(AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000080, AX
+	SUBQ      $0x20, DX
+	JMP       dequantS8AVX2_loop32
+
+dequantS8AVX2_loop8:
+	CMPQ      DX, $0x08
+	JB        dequantS8AVX2_done
+	VPMOVSXBD (CX), Y2
+	VPSUBD    Y1, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VMOVUPS   Y2, (AX)
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x08, DX
+	JMP       dequantS8AVX2_loop8
+
+dequantS8AVX2_done:
+	VZEROUPPER
+	RET
+
+// func dequantU8AVX2(dst *float32, src *byte, n int, scale float32, zp int32)
+// Requires: AVX, AVX2
+TEXT ·dequantU8AVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS scale+24(FP), Y0
+	MOVL         zp+28(FP), BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+
+dequantU8AVX2_loop32:
+	CMPQ      DX, $0x20
+	JB        dequantU8AVX2_loop8
+	VPMOVZXBD (CX), Y2
+	VPSUBD    Y1, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VMOVUPS   Y2, (AX)
+	VPMOVZXBD 8(CX), Y2
+	VPSUBD    Y1, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VMOVUPS   Y2, 32(AX)
+	VPMOVZXBD 16(CX), Y2
+	VPSUBD    Y1, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VMOVUPS   Y2, 64(AX)
+	VPMOVZXBD 24(CX), Y2
+	VPSUBD    Y1, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VMOVUPS   Y2, 96(AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000080, AX
+	SUBQ      $0x20, DX
+	JMP       dequantU8AVX2_loop32
+
+dequantU8AVX2_loop8:
+	CMPQ      DX, $0x08
+	JB        dequantU8AVX2_done
+	VPMOVZXBD (CX), Y2
+	VPSUBD    Y1, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VMOVUPS   Y2, (AX)
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x08, DX
+	JMP       dequantU8AVX2_loop8
+
+dequantU8AVX2_done:
+	VZEROUPPER
+	RET
+
+// func requantAVX2(dst *byte, src *int32, n int, m float32, lo float32, hi float32, zp int32)
+// Requires: AVX, AVX2
+TEXT ·requantAVX2(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS m+24(FP), Y0
+	VBROADCASTSS lo+28(FP), Y1
+	VBROADCASTSS hi+32(FP), Y2
+	MOVL         zp+36(FP), BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	VMOVDQU      avx2_lowbytes_shuf<>+0(SB), Y4
+	VMOVDQU      avx2_lowbytes_perm<>+0(SB), Y5
+
+requantAVX2_loop32:
+	CMPQ      DX, $0x20
+	JB        requantAVX2_loop8
+	VCVTDQ2PS (CX), Y6
+	VMULPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, (AX)
+	VCVTDQ2PS 32(CX), Y6
+	VMULPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, 8(AX)
+	VCVTDQ2PS 64(CX), Y6
+	VMULPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, 16(AX)
+	VCVTDQ2PS 96(CX), Y6
+	VMULPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, 24(AX)
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x20, DX
+	JMP       requantAVX2_loop32
+
+requantAVX2_loop8:
+	CMPQ      DX, $0x08
+	JB        requantAVX2_done
+	VCVTDQ2PS (CX), Y6
+	VMULPS    Y0, Y6, Y6
+	VMAXPS    Y1, Y6, Y6
+	VMINPS    Y2, Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    Y3, Y6, Y6
+	VPSHUFB   Y4, Y6, Y6
+	VPERMD    Y6, Y5, Y6
+	VMOVQ     X6, (AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000008, AX
+	SUBQ      $0x08, DX
+	JMP       requantAVX2_loop8
+
+requantAVX2_done:
+	VZEROUPPER
+	RET
+
 // func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32)
 // Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·dequantS8AVX512(SB), NOSPLIT, $0-32

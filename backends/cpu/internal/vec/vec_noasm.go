@@ -57,3 +57,22 @@ func quantDivNTAVX512(dst *byte, src *float32, n int, scale, lo, hi float32, zp 
 func quantMulNTAVX512(dst *byte, src *float32, n int, scale, lo, hi float32, zp int32) {
 	panic("vec: no assembly")
 }
+
+// hasAVX2 is false: no assembly in this build.
+const hasAVX2 = false
+
+func quantDivAVX2(dst *byte, src *float32, n int, scale, lo, hi float32, zp int32) {
+	panic("vec: no assembly")
+}
+func quantMulAVX2(dst *byte, src *float32, n int, scale, lo, hi float32, zp int32) {
+	panic("vec: no assembly")
+}
+func dequantS8AVX2(dst *float32, src *byte, n int, scale float32, zp int32) {
+	panic("vec: no assembly")
+}
+func dequantU8AVX2(dst *float32, src *byte, n int, scale float32, zp int32) {
+	panic("vec: no assembly")
+}
+func requantAVX2(dst *byte, src *int32, n int, m, lo, hi float32, zp int32) {
+	panic("vec: no assembly")
+}

@@ -218,6 +218,184 @@ func quantizeNT(name string, div bool) {
 	RET()
 }
 
+// AVX2 kernels: 8 values per ymm, four per loop iteration while at least
+// 32 remain, then one; the Go wrappers run the last n%8 values through the
+// qtensor formulas. They compute exactly what the AVX-512 kernels compute,
+// with two differences of form: VCVTPS2DQ rounds by MXCSR (round to
+// nearest even, which Go never changes) instead of {rn-sae}, and the 8
+// results of a vector are packed to bytes by VPSHUFB (byte 0 of each
+// dword) and VPERMD (the two lanes' dwords 0) rather than VPMOVDB; byte(v)
+// is the low byte either way.
+
+// lowBytes returns the constants of the byte packing, the VPSHUFB control
+// and the VPERMD index, loaded into ymm registers (the data is emitted
+// once, by the first call).
+func lowBytes() (shuf, perm reg.VecVirtual) {
+	if lowBytesShuf == nil {
+		sh := GLOBL("avx2_lowbytes_shuf", RODATA|NOPTR)
+		for lane := 0; lane < 2; lane++ {
+			for i := 0; i < 16; i++ {
+				b := byte(0x80)
+				if i < 4 {
+					b = byte(4 * i)
+				}
+				DATA(16*lane+i, U8(b))
+			}
+		}
+		pm := GLOBL("avx2_lowbytes_perm", RODATA|NOPTR)
+		for i, v := range []uint32{0, 4, 0, 0, 0, 0, 0, 0} {
+			DATA(4*i, U32(v))
+		}
+		lowBytesShuf, lowBytesPerm = &sh, &pm
+	}
+	shuf, perm = YMM(), YMM()
+	VMOVDQU(*lowBytesShuf, shuf)
+	VMOVDQU(*lowBytesPerm, perm)
+	return shuf, perm
+}
+
+var lowBytesShuf, lowBytesPerm *Mem
+
+// packStore8 stores the low byte of each dword of x (8 bytes) at d.
+func packStore8(x, shuf, perm reg.VecVirtual, d Mem) {
+	VPSHUFB(shuf, x, x)
+	VPERMD(x, perm, x)
+	VMOVQ(x.AsX(), d)
+}
+
+// stream8 is stream for ymm vectors of 8 elements without a tail.
+func stream8(n reg.Register, body func(v int), advance func(elems int), name string) {
+	cnt := GP64()
+	MOVQ(n, cnt)
+	Label(name + "_loop32")
+	CMPQ(cnt, U8(32))
+	JB(LabelRef(name + "_loop8"))
+	for v := 0; v < 4; v++ {
+		body(v)
+	}
+	advance(32)
+	SUBQ(U8(32), cnt)
+	JMP(LabelRef(name + "_loop32"))
+	Label(name + "_loop8")
+	CMPQ(cnt, U8(8))
+	JB(LabelRef(name + "_done"))
+	body(0)
+	advance(8)
+	SUBQ(U8(8), cnt)
+	JMP(LabelRef(name + "_loop8"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// bcastF32Y and bcastI32Y broadcast a float32 or int32 parameter to a ymm.
+func bcastF32Y(name string) reg.VecVirtual {
+	y := YMM()
+	VBROADCASTSS(paramMem(name), y)
+	return y
+}
+
+func bcastI32Y(name string) reg.VecVirtual {
+	r := Load(Param(name), GP32())
+	x, y := XMM(), YMM()
+	VMOVD(r, x)
+	VPBROADCASTD(x, y)
+	return y
+}
+
+// quantizeAVX2 generates quant{Div,Mul}AVX2 (see quantize).
+func quantizeAVX2(name string, div bool) {
+	TEXT(name, NOSPLIT, "func(dst *byte, src *float32, n int, scale, lo, hi float32, zp int32)")
+	op := "/"
+	if !div {
+		op = "*"
+	}
+	Doc(fmt.Sprintf("%s quantizes n float32 values (n a multiple of 8): dst[i] = byte(zp) for NaN,", name),
+		fmt.Sprintf("else byte(int32(rint(min(max(src[i] %s scale, lo), hi))) + zp) with rint rounding", op),
+		"half to even (MXCSR). lo and hi must be integers with lo <= hi.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	sc, lo, hi, zp := bcastF32Y("scale"), bcastF32Y("lo"), bcastF32Y("hi"), bcastI32Y("zp")
+	shuf, perm := lowBytes()
+	stream8(n, func(v int) {
+		x, nan := YMM(), YMM()
+		VMOVUPS(Mem{Base: src, Disp: 32 * v}, x)
+		VCMPPS(U8(cmpUnordQ), x, x, nan)
+		if div {
+			VDIVPS(sc, x, x)
+		} else {
+			VMULPS(sc, x, x)
+		}
+		VMAXPS(lo, x, x)
+		VMINPS(hi, x, x)
+		VCVTPS2DQ(x, x)
+		VPADDD(zp, x, x)
+		VBLENDVPS(nan, zp, x, x)
+		packStore8(x, shuf, perm, Mem{Base: dst, Disp: 8 * v})
+	}, func(e int) {
+		ADDQ(U32(4*e), src)
+		ADDQ(U32(e), dst)
+	}, name)
+}
+
+// dequantizeAVX2 generates dequant{S8,U8}AVX2 (see dequantize).
+func dequantizeAVX2(name string, signed bool) {
+	TEXT(name, NOSPLIT, "func(dst *float32, src *byte, n int, scale float32, zp int32)")
+	kind := "uint8"
+	if signed {
+		kind = "int8"
+	}
+	Doc(fmt.Sprintf("%s dequantizes n %s values (n a multiple of 8): dst[i] = float32(int32(src[i]) - zp) * scale.", name, kind))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	sc, zp := bcastF32Y("scale"), bcastI32Y("zp")
+	stream8(n, func(v int) {
+		x := YMM()
+		m := Mem{Base: src, Disp: 8 * v}
+		if signed {
+			VPMOVSXBD(m, x)
+		} else {
+			VPMOVZXBD(m, x)
+		}
+		VPSUBD(zp, x, x)
+		VCVTDQ2PS(x, x)
+		VMULPS(sc, x, x)
+		VMOVUPS(x, Mem{Base: dst, Disp: 32 * v})
+	}, func(e int) {
+		ADDQ(U32(e), src)
+		ADDQ(U32(4*e), dst)
+	}, name)
+}
+
+// requantizeAVX2 generates requantAVX2 (see requantize).
+func requantizeAVX2() {
+	name := "requantAVX2"
+	TEXT(name, NOSPLIT, "func(dst *byte, src *int32, n int, m, lo, hi float32, zp int32)")
+	Doc(name+" requantizes n int32 accumulators (n a multiple of 8):",
+		"dst[i] = byte(int32(rint(min(max(float32(src[i]) * m, lo), hi))) + zp),",
+		"rint rounding half to even (MXCSR). m must not be NaN; lo, hi integers, lo <= hi.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	mul, lo, hi, zp := bcastF32Y("m"), bcastF32Y("lo"), bcastF32Y("hi"), bcastI32Y("zp")
+	shuf, perm := lowBytes()
+	stream8(n, func(v int) {
+		x := YMM()
+		VCVTDQ2PS(Mem{Base: src, Disp: 32 * v}, x)
+		VMULPS(mul, x, x)
+		VMAXPS(lo, x, x)
+		VMINPS(hi, x, x)
+		VCVTPS2DQ(x, x)
+		VPADDD(zp, x, x)
+		packStore8(x, shuf, perm, Mem{Base: dst, Disp: 8 * v})
+	}, func(e int) {
+		ADDQ(U32(4*e), src)
+		ADDQ(U32(e), dst)
+	}, name)
+}
+
 // dequantize generates dequant{S8,U8}[NT]AVX512:
 // dst[i] = float32(int32(src[i]) - zp) * scale. The NT variants store with
 // VMOVNTPS (non-temporal, no read for ownership, like runtime.memmove for
@@ -892,6 +1070,11 @@ func main() {
 	quantize("quantMulAVX512", false)
 	quantizeNT("quantDivNTAVX512", true)
 	quantizeNT("quantMulNTAVX512", false)
+	quantizeAVX2("quantDivAVX2", true)
+	quantizeAVX2("quantMulAVX2", false)
+	dequantizeAVX2("dequantS8AVX2", true)
+	dequantizeAVX2("dequantU8AVX2", false)
+	requantizeAVX2()
 	dequantize("dequantS8AVX512", true, false)
 	dequantize("dequantU8AVX512", false, false)
 	dequantize("dequantS8NTAVX512", true, true)

@@ -47,6 +47,10 @@ func dequantU8AVX2(dst *float32, src *byte, n int, scale float32, zp int32)
 // rint rounding half to even (MXCSR). m must not be NaN; lo, hi integers, lo <= hi.
 func requantAVX2(dst *byte, src *int32, n int, m float32, lo float32, hi float32, zp int32)
 
+// minmaxAVX2 is minmaxAVX512 with 8 lanes (n a multiple of 8): per-lane minimum and maximum
+// keys of the finite values and per-lane NaN, +Inf and -Inf counts.
+func minmaxAVX2(src *float32, n int, out *[40]uint32)
+
 // dequantS8AVX512 dequantizes n int8 values: dst[i] = float32(int32(src[i]) - zp) * scale.
 func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32)
 

@@ -296,18 +296,24 @@ func MinMax(src []float32) MinMaxStats {
 	if len(src) == 0 {
 		return EmptyMinMax
 	}
-	if !useAVX512() {
+	var out [80]uint32
+	lanes, tail := 16, []float32(nil)
+	switch n8 := len(src) &^ 7; {
+	case useAVX512():
+		minmaxAVX512(&src[0], len(src), &out)
+	case useAVX2() && n8 > 0:
+		minmaxAVX2(&src[0], n8, (*[40]uint32)(out[:40]))
+		lanes, tail = 8, src[n8:]
+	default:
 		return minMaxGeneric(src)
 	}
-	var out [80]uint32
-	minmaxAVX512(&src[0], len(src), &out)
 	st := EmptyMinMax
-	for j := range 16 {
+	for j := range lanes {
 		st.Lo = min(st.Lo, out[j])
-		st.Hi = max(st.Hi, out[16+j])
-		st.NaN += out[32+j]
-		st.PInf += out[48+j]
-		st.NInf += out[64+j]
+		st.Hi = max(st.Hi, out[lanes+j])
+		st.NaN += out[2*lanes+j]
+		st.PInf += out[3*lanes+j]
+		st.NInf += out[4*lanes+j]
 	}
 	// -0 is the only value whose vector key is negZeroKey; it is adjacent
 	// to +0's key in the order, so mapping it afterwards is exact.
@@ -317,7 +323,10 @@ func MinMax(src []float32) MinMaxStats {
 	if st.Hi == negZeroKey {
 		st.Hi = engine.MinMaxKey(0)
 	}
-	st.Finite = uint32(len(src)) - st.NaN - st.PInf - st.NInf
+	st.Finite = uint32(len(src)-len(tail)) - st.NaN - st.PInf - st.NInf
+	if len(tail) > 0 {
+		st = st.Merge(minMaxGeneric(tail))
+	}
 	return st
 }
 

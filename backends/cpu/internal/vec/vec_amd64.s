@@ -752,6 +752,71 @@ requantAVX2_done:
 	VZEROUPPER
 	RET
 
+// func minmaxAVX2(src *float32, n int, out *[40]uint32)
+// Requires: AVX, AVX2
+TEXT ·minmaxAVX2(SB), NOSPLIT, $0-24
+	MOVQ         src+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVL         $0x7fffffff, DX
+	VMOVD        DX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x7f800000, DX
+	VMOVD        DX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0xff800000, DX
+	VMOVD        DX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x80000000, DX
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xffffffff, DX
+	VMOVD        DX, X4
+	VPBROADCASTD X4, Y4
+	VMOVDQU      Y4, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+
+mm2_loop:
+	CMPQ      CX, $0x08
+	JB        mm2_done
+	VMOVDQU   (AX), Y10
+	VPAND     Y0, Y10, Y11
+	VPCMPGTD  Y11, Y1, Y12
+	VPSRAD    $0x1f, Y10, Y13
+	VPOR      Y3, Y13, Y13
+	VPXOR     Y13, Y10, Y13
+	VPANDN    Y4, Y12, Y14
+	VPOR      Y13, Y14, Y14
+	VPMINUD   Y14, Y5, Y5
+	VPAND     Y13, Y12, Y13
+	VPMAXUD   Y13, Y6, Y6
+	VMOVMSKPS Y12, DX
+	CMPL      DX, $0xff
+	JEQ       mm2_next
+	VPCMPGTD  Y1, Y11, Y11
+	VPSUBD    Y11, Y7, Y7
+	VPCMPEQD  Y1, Y10, Y11
+	VPSUBD    Y11, Y8, Y8
+	VPCMPEQD  Y2, Y10, Y11
+	VPSUBD    Y11, Y9, Y9
+
+mm2_next:
+	ADDQ $0x20, AX
+	SUBQ $0x08, CX
+	JMP  mm2_loop
+
+mm2_done:
+	MOVQ    out+16(FP), AX
+	VMOVDQU Y5, (AX)
+	VMOVDQU Y6, 32(AX)
+	VMOVDQU Y7, 64(AX)
+	VMOVDQU Y8, 96(AX)
+	VMOVDQU Y9, 128(AX)
+	VZEROUPPER
+	RET
+
 // func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32)
 // Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·dequantS8AVX512(SB), NOSPLIT, $0-32

@@ -76,3 +76,4 @@ func dequantU8AVX2(dst *float32, src *byte, n int, scale float32, zp int32) {
 func requantAVX2(dst *byte, src *int32, n int, m, lo, hi float32, zp int32) {
 	panic("vec: no assembly")
 }
+func minmaxAVX2(src *float32, n int, out *[40]uint32) { panic("vec: no assembly") }

@@ -627,6 +627,77 @@ func minmax() {
 	RET()
 }
 
+// minmaxAVX2 generates minmaxAVX2, minmaxAVX512 for AVX2 (8 lanes, no
+// opmasks): out holds 5 x 8 words (min keys, max keys, NaN, +Inf, -Inf
+// counts per lane) and n must be a multiple of 8. The finite mask is a
+// signed compare (abs(bits) < 0x7f800000; both sides are non-negative as
+// int32), and non-finite lanes take the identities (all ones for the
+// minimum, zero for the maximum) before VPMINUD/VPMAXUD.
+func minmaxAVX2() {
+	name := "minmaxAVX2"
+	TEXT(name, NOSPLIT, "func(src *float32, n int, out *[40]uint32)")
+	Doc(name+" is minmaxAVX512 with 8 lanes (n a multiple of 8): per-lane minimum and maximum",
+		"keys of the finite values and per-lane NaN, +Inf and -Inf counts.")
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	c32 := func(v uint32) reg.VecVirtual {
+		r := GP32()
+		MOVL(U32(v), r)
+		x, y := XMM(), YMM()
+		VMOVD(r, x)
+		VPBROADCASTD(x, y)
+		return y
+	}
+	absMask, expMask, ninf, sign, ones := c32(0x7fffffff), c32(0x7f800000), c32(0xff800000), c32(0x80000000), c32(0xffffffff)
+	lo, hi := YMM(), YMM()
+	VMOVDQU(ones, lo)
+	VPXOR(hi, hi, hi)
+	cNaN, cPInf, cNInf := YMM(), YMM(), YMM()
+	VPXOR(cNaN, cNaN, cNaN)
+	VPXOR(cPInf, cPInf, cPInf)
+	VPXOR(cNInf, cNInf, cNInf)
+	cnt := GP64()
+	MOVQ(n, cnt)
+	Label("mm2_loop")
+	CMPQ(cnt, U8(8))
+	JB(LabelRef("mm2_done"))
+	x, a, fin, t, key := YMM(), YMM(), YMM(), YMM(), YMM()
+	VMOVDQU(Mem{Base: src}, x)
+	VPAND(absMask, x, a)
+	VPCMPGTD(a, expMask, fin) // fin = 0x7f800000 > abs(bits)
+	VPSRAD(U8(31), x, t)
+	VPOR(sign, t, t)
+	VPXOR(t, x, key)
+	kl := YMM()
+	VPANDN(ones, fin, kl) // ~fin
+	VPOR(key, kl, kl)     // non-finite: all ones
+	VPMINUD(kl, lo, lo)
+	VPAND(key, fin, key) // non-finite: zero
+	VPMAXUD(key, hi, hi)
+	r := GP32()
+	VMOVMSKPS(fin, r)
+	CMPL(r, U8(0xff))
+	JEQ(LabelRef("mm2_next"))
+	m := YMM()
+	VPCMPGTD(expMask, a, m) // NaN: abs(bits) > 0x7f800000
+	VPSUBD(m, cNaN, cNaN)
+	VPCMPEQD(expMask, x, m)
+	VPSUBD(m, cPInf, cPInf)
+	VPCMPEQD(ninf, x, m)
+	VPSUBD(m, cNInf, cNInf)
+	Label("mm2_next")
+	ADDQ(U8(32), src)
+	SUBQ(U8(8), cnt)
+	JMP(LabelRef("mm2_loop"))
+	Label("mm2_done")
+	out := Load(Param("out"), GP64())
+	for i, y := range []reg.VecVirtual{lo, hi, cNaN, cPInf, cNInf} {
+		VMOVDQU(y, Mem{Base: out, Disp: 32 * i})
+	}
+	VZEROUPPER()
+	RET()
+}
+
 // countLoop generates the counting loop shared by the histogram kernels:
 // for each of the n vectors of 16 float32 at src (n is clobbered; src
 // advances), compute(disp) returns the 16 counter indices of the vector at
@@ -1075,6 +1146,7 @@ func main() {
 	dequantizeAVX2("dequantS8AVX2", true)
 	dequantizeAVX2("dequantU8AVX2", false)
 	requantizeAVX2()
+	minmaxAVX2()
 	dequantize("dequantS8AVX512", true, false)
 	dequantize("dequantU8AVX512", false, false)
 	dequantize("dequantS8NTAVX512", true, true)

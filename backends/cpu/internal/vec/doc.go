@@ -18,13 +18,16 @@
 // that the OS saves the zmm state); SetISA switches it for tests and
 // benchmarks. With -tags purego, or off amd64, only Generic exists. For
 // CPUs without AVX-512, AVX2 versions of the per-tensor quantize,
-// dequantize and requantize kernels and of MinMax process 8 values per
-// ymm (the last n%8 in Go); they round with VCVTPS2DQ under the MXCSR's
-// round to nearest even (Go never changes it), pack bytes with VPSHUFB
-// and VPERMD, and give non-finite lanes the min/max identities by blending
-// instead of opmasks. They run at 70-100% of the AVX-512 speed here
-// (BenchmarkQuantize: 34x the Go loop, BenchmarkMinMax: 14x). The
-// histograms and transposes have no AVX2 form.
+// dequantize and requantize kernels, MinMax and the histograms (the
+// [lo, hi] one, and the aligned one for windows within 2^24 of zero)
+// process 8 values per ymm (the last n%8 in Go); they round with
+// VCVTPS2DQ under the MXCSR's round to nearest even (Go never changes it),
+// pack bytes with VPSHUFB and VPERMD, and replace opmasks by compare masks
+// and VBLENDVPS. They run at 60-100% of the AVX-512 speed here
+// (BenchmarkQuantize: 34x the Go loop, BenchmarkMinMax: 14x,
+// BenchmarkHistogram*: 4.3-5.5x; the AVX2 histograms count into one
+// histogram, without the sub-histograms that help on ReLU data). The
+// transposes have no AVX2 form.
 //
 // The vector kernels process 64 elements per loop iteration, then 16, and
 // finish with one opmask-masked vector (masked loads do not fault on the

@@ -14,8 +14,9 @@ const (
 	// element. Always available; it defines the expected bytes.
 	Generic ISA = iota
 	// AVX2 is the AVX2 implementation of the per-tensor quantize,
-	// dequantize and requantize kernels and of MinMax (ymm vectors, the
-	// last n%8 values in Go); the other kernels use their Go form under it.
+	// dequantize and requantize kernels, MinMax and the histograms (ymm
+	// vectors, the last n%8 values in Go); the transposes and the aligned
+	// histogram's windows beyond 2^24 use their Go form under it.
 	AVX2
 	// AVX512 is the AVX-512 F implementation (zmm vectors, opmask tails).
 	AVX512

@@ -425,6 +425,10 @@ func Histogram(counts []uint32, src []float32, lo, hi float32) {
 		}
 		src = src[n16:]
 	}
+	if n8 := len(src) &^ 7; useAVX2() && n8 > 0 && bins < 1<<24 && lo < hi && finiteNonZero(s) {
+		histAVX2(&counts[0], &src[0], n8, lo, hi, s, int32(bins))
+		src = src[n8:]
+	}
 	histogramGeneric(counts, src, lo, hi, s, bins)
 }
 
@@ -484,17 +488,31 @@ func HistogramAligned(counts []uint32, src []float32, s float32, start int64) {
 			histAlignedAVX512(&sub[0], &src[0], n16, s, start, int64(bins), &tab)
 		}
 		for k := range nsub {
-			h := sub[k*stride : (k+1)*stride]
-			for i, c := range h[1 : bins+1] {
-				counts[i] += c
-			}
-			counts[bins] += h[0]
-			counts[bins+1] += h[bins+1]
-			counts[bins+2] += h[bins+2]
+			addAligned(counts, sub[k*stride:(k+1)*stride])
 		}
 		src = src[n16:]
 	}
+	if n8 := len(src) &^ 7; useAVX2() && n8 > 0 && bins < 1<<24 {
+		if lo, hi := start-1, start+int64(bins)+1; lo >= -1<<24 && hi <= 1<<24 {
+			sub := make([]uint32, len(counts))
+			histAligned32AVX2(&sub[0], &src[0], n8, s, float32(lo), float32(hi), int32(start), int32(bins))
+			addAligned(counts, sub)
+			src = src[n8:]
+		}
+	}
 	histogramAlignedGeneric(counts, src, s, start)
+}
+
+// addAligned adds a kernel's histogram h, laid out below, bins..., above,
+// NaN, to counts (bins..., below, above, NaN).
+func addAligned(counts, h []uint32) {
+	bins := len(counts) - 3
+	for i, c := range h[1 : bins+1] {
+		counts[i] += c
+	}
+	counts[bins] += h[0]
+	counts[bins+1] += h[bins+1]
+	counts[bins+2] += h[bins+2]
 }
 
 // histogramAlignedGeneric is HistogramAligned in Go. It computes

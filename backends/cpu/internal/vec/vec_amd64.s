@@ -817,6 +817,386 @@ mm2_done:
 	VZEROUPPER
 	RET
 
+// func histAVX2(counts *uint32, src *float32, n int, lo float32, hi float32, s float32, bins int32)
+// Requires: AVX, AVX2
+TEXT ·histAVX2(SB), NOSPLIT, $64-40
+	MOVQ         counts+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS lo+24(FP), Y0
+	VBROADCASTSS hi+28(FP), Y1
+	VBROADCASTSS s+32(FP), Y2
+	MOVL         bins+36(FP), BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	VCVTDQ2PS    Y3, Y4
+	VPCMPEQD     Y8, Y8, Y8
+	VPSUBD       Y8, Y3, Y6
+	VPSUBD       Y8, Y6, Y7
+	VMOVDQU      Y3, Y5
+	VPADDD       Y8, Y3, Y3
+	SHRQ         $0x03, DX
+	JZ           h2_done
+	TESTQ        $0x00000001, DX
+	JZ           h2_pairs
+	VMOVUPS      (CX), Y8
+	VSUBPS       Y0, Y8, Y9
+	VMULPS       Y2, Y9, Y9
+	VMINPS       Y4, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VPMINSD      Y3, Y9, Y9
+	VCMPPS       $0x11, Y0, Y8, Y10
+	VBLENDVPS    Y10, Y5, Y9, Y9
+	VCMPPS       $0x1e, Y1, Y8, Y10
+	VBLENDVPS    Y10, Y6, Y9, Y9
+	VCMPPS       $0x03, Y8, Y8, Y10
+	VBLENDVPS    Y10, Y7, Y9, Y9
+	VMOVDQU      Y9, (SP)
+	MOVL         (SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         4(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         8(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         12(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         16(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         20(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         24(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         28(SP), BX
+	INCL         (AX)(BX*4)
+	ADDQ         $0x20, CX
+
+h2_pairs:
+	SHRQ       $0x01, DX
+	JZ         h2_done
+	VMOVUPS    (CX), Y8
+	VSUBPS     Y0, Y8, Y9
+	VMULPS     Y2, Y9, Y9
+	VMINPS     Y4, Y9, Y9
+	VCVTTPS2DQ Y9, Y9
+	VPMINSD    Y3, Y9, Y9
+	VCMPPS     $0x11, Y0, Y8, Y10
+	VBLENDVPS  Y10, Y5, Y9, Y9
+	VCMPPS     $0x1e, Y1, Y8, Y10
+	VBLENDVPS  Y10, Y6, Y9, Y9
+	VCMPPS     $0x03, Y8, Y8, Y10
+	VBLENDVPS  Y10, Y7, Y9, Y9
+	VMOVDQU    Y9, (SP)
+	VMOVUPS    32(CX), Y8
+	VSUBPS     Y0, Y8, Y9
+	VMULPS     Y2, Y9, Y9
+	VMINPS     Y4, Y9, Y9
+	VCVTTPS2DQ Y9, Y9
+	VPMINSD    Y3, Y9, Y9
+	VCMPPS     $0x11, Y0, Y8, Y10
+	VBLENDVPS  Y10, Y5, Y9, Y9
+	VCMPPS     $0x1e, Y1, Y8, Y10
+	VBLENDVPS  Y10, Y6, Y9, Y9
+	VCMPPS     $0x03, Y8, Y8, Y10
+	VBLENDVPS  Y10, Y7, Y9, Y9
+	VMOVDQU    Y9, 32(SP)
+	ADDQ       $0x00000040, CX
+	DECQ       DX
+	JZ         h2_last
+
+h2_loop:
+	VMOVUPS    (CX), Y8
+	VSUBPS     Y0, Y8, Y9
+	VMULPS     Y2, Y9, Y9
+	VMINPS     Y4, Y9, Y9
+	VCVTTPS2DQ Y9, Y9
+	VPMINSD    Y3, Y9, Y9
+	VCMPPS     $0x11, Y0, Y8, Y10
+	VBLENDVPS  Y10, Y5, Y9, Y9
+	VCMPPS     $0x1e, Y1, Y8, Y10
+	VBLENDVPS  Y10, Y6, Y9, Y9
+	VCMPPS     $0x03, Y8, Y8, Y10
+	VBLENDVPS  Y10, Y7, Y9, Y9
+	VMOVUPS    32(CX), Y8
+	VSUBPS     Y0, Y8, Y10
+	VMULPS     Y2, Y10, Y10
+	VMINPS     Y4, Y10, Y10
+	VCVTTPS2DQ Y10, Y10
+	VPMINSD    Y3, Y10, Y10
+	VCMPPS     $0x11, Y0, Y8, Y11
+	VBLENDVPS  Y11, Y5, Y10, Y10
+	VCMPPS     $0x1e, Y1, Y8, Y11
+	VBLENDVPS  Y11, Y6, Y10, Y10
+	VCMPPS     $0x03, Y8, Y8, Y11
+	VBLENDVPS  Y11, Y7, Y10, Y10
+	MOVL       (SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       4(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       8(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       12(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       16(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       20(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       24(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       28(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       32(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       36(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       40(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       44(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       48(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       52(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       56(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       60(SP), BX
+	INCL       (AX)(BX*4)
+	VMOVDQU    Y9, (SP)
+	VMOVDQU    Y10, 32(SP)
+	ADDQ       $0x00000040, CX
+	DECQ       DX
+	JNZ        h2_loop
+
+h2_last:
+	MOVL (SP), CX
+	INCL (AX)(CX*4)
+	MOVL 4(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 8(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 12(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 16(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 20(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 24(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 28(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 32(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 36(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 40(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 44(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 48(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 52(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 56(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 60(SP), CX
+	INCL (AX)(CX*4)
+
+h2_done:
+	VZEROUPPER
+	RET
+
+// func histAligned32AVX2(counts *uint32, src *float32, n int, s float32, flo float32, fhi float32, start int32, bins int32)
+// Requires: AVX, AVX2
+TEXT ·histAligned32AVX2(SB), NOSPLIT, $64-44
+	MOVQ         counts+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS s+24(FP), Y0
+	VBROADCASTSS flo+28(FP), Y1
+	VBROADCASTSS fhi+32(FP), Y2
+	MOVL         start+36(FP), BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         bins+40(FP), BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPEQD     Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y4, Y7
+	VPSUBD       Y5, Y7, Y7
+	SHRQ         $0x03, DX
+	JZ           ha32y_done
+	TESTQ        $0x00000001, DX
+	JZ           ha32y_pairs
+	VMOVUPS      (CX), Y8
+	VMULPS       Y0, Y8, Y9
+	VMAXPS       Y1, Y9, Y9
+	VMINPS       Y2, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VCMPPS       $0x11, Y6, Y8, Y10
+	VPADDD       Y10, Y9, Y9
+	VPSUBD       Y3, Y9, Y9
+	VPMAXSD      Y5, Y9, Y9
+	VPMINSD      Y4, Y9, Y9
+	VPSUBD       Y5, Y9, Y9
+	VCMPPS       $0x03, Y8, Y8, Y10
+	VBLENDVPS    Y10, Y7, Y9, Y9
+	VMOVDQU      Y9, (SP)
+	MOVL         (SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         4(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         8(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         12(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         16(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         20(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         24(SP), BX
+	INCL         (AX)(BX*4)
+	MOVL         28(SP), BX
+	INCL         (AX)(BX*4)
+	ADDQ         $0x20, CX
+
+ha32y_pairs:
+	SHRQ       $0x01, DX
+	JZ         ha32y_done
+	VMOVUPS    (CX), Y8
+	VMULPS     Y0, Y8, Y9
+	VMAXPS     Y1, Y9, Y9
+	VMINPS     Y2, Y9, Y9
+	VCVTTPS2DQ Y9, Y9
+	VCMPPS     $0x11, Y6, Y8, Y10
+	VPADDD     Y10, Y9, Y9
+	VPSUBD     Y3, Y9, Y9
+	VPMAXSD    Y5, Y9, Y9
+	VPMINSD    Y4, Y9, Y9
+	VPSUBD     Y5, Y9, Y9
+	VCMPPS     $0x03, Y8, Y8, Y10
+	VBLENDVPS  Y10, Y7, Y9, Y9
+	VMOVDQU    Y9, (SP)
+	VMOVUPS    32(CX), Y8
+	VMULPS     Y0, Y8, Y9
+	VMAXPS     Y1, Y9, Y9
+	VMINPS     Y2, Y9, Y9
+	VCVTTPS2DQ Y9, Y9
+	VCMPPS     $0x11, Y6, Y8, Y10
+	VPADDD     Y10, Y9, Y9
+	VPSUBD     Y3, Y9, Y9
+	VPMAXSD    Y5, Y9, Y9
+	VPMINSD    Y4, Y9, Y9
+	VPSUBD     Y5, Y9, Y9
+	VCMPPS     $0x03, Y8, Y8, Y10
+	VBLENDVPS  Y10, Y7, Y9, Y9
+	VMOVDQU    Y9, 32(SP)
+	ADDQ       $0x00000040, CX
+	DECQ       DX
+	JZ         ha32y_last
+
+ha32y_loop:
+	VMOVUPS    (CX), Y8
+	VMULPS     Y0, Y8, Y9
+	VMAXPS     Y1, Y9, Y9
+	VMINPS     Y2, Y9, Y9
+	VCVTTPS2DQ Y9, Y9
+	VCMPPS     $0x11, Y6, Y8, Y10
+	VPADDD     Y10, Y9, Y9
+	VPSUBD     Y3, Y9, Y9
+	VPMAXSD    Y5, Y9, Y9
+	VPMINSD    Y4, Y9, Y9
+	VPSUBD     Y5, Y9, Y9
+	VCMPPS     $0x03, Y8, Y8, Y10
+	VBLENDVPS  Y10, Y7, Y9, Y9
+	VMOVUPS    32(CX), Y8
+	VMULPS     Y0, Y8, Y10
+	VMAXPS     Y1, Y10, Y10
+	VMINPS     Y2, Y10, Y10
+	VCVTTPS2DQ Y10, Y10
+	VCMPPS     $0x11, Y6, Y8, Y11
+	VPADDD     Y11, Y10, Y10
+	VPSUBD     Y3, Y10, Y10
+	VPMAXSD    Y5, Y10, Y10
+	VPMINSD    Y4, Y10, Y10
+	VPSUBD     Y5, Y10, Y10
+	VCMPPS     $0x03, Y8, Y8, Y11
+	VBLENDVPS  Y11, Y7, Y10, Y10
+	MOVL       (SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       4(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       8(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       12(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       16(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       20(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       24(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       28(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       32(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       36(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       40(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       44(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       48(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       52(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       56(SP), BX
+	INCL       (AX)(BX*4)
+	MOVL       60(SP), BX
+	INCL       (AX)(BX*4)
+	VMOVDQU    Y9, (SP)
+	VMOVDQU    Y10, 32(SP)
+	ADDQ       $0x00000040, CX
+	DECQ       DX
+	JNZ        ha32y_loop
+
+ha32y_last:
+	MOVL (SP), CX
+	INCL (AX)(CX*4)
+	MOVL 4(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 8(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 12(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 16(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 20(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 24(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 28(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 32(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 36(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 40(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 44(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 48(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 52(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 56(SP), CX
+	INCL (AX)(CX*4)
+	MOVL 60(SP), CX
+	INCL (AX)(CX*4)
+
+ha32y_done:
+	VZEROUPPER
+	RET
+
 // func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32)
 // Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·dequantS8AVX512(SB), NOSPLIT, $0-32

@@ -77,3 +77,9 @@ func requantAVX2(dst *byte, src *int32, n int, m, lo, hi float32, zp int32) {
 	panic("vec: no assembly")
 }
 func minmaxAVX2(src *float32, n int, out *[40]uint32) { panic("vec: no assembly") }
+func histAVX2(counts *uint32, src *float32, n int, lo, hi, s float32, bins int32) {
+	panic("vec: no assembly")
+}
+func histAligned32AVX2(counts *uint32, src *float32, n int, s, flo, fhi float32, start, bins int32) {
+	panic("vec: no assembly")
+}

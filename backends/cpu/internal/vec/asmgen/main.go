@@ -709,7 +709,21 @@ func minmaxAVX2() {
 // on store forwarding (7x slower); extracting the indices from registers
 // instead was 1.4x slower than this pipeline (64M floats, 2048 bins).
 func countLoop(name string, n, src, counts reg.Register, compute func(disp int) reg.VecVirtual) {
-	buf := AllocLocal(128)
+	countLoopLanes(name, 16, n, src, counts, compute)
+}
+
+// countLoopLanes is countLoop for vectors of lanes int32 indices (16: zmm,
+// 8: ymm); a vector covers 4*lanes bytes of src.
+func countLoopLanes(name string, lanes int, n, src, counts reg.Register, compute func(disp int) reg.VecVirtual) {
+	vb := 4 * lanes // bytes per vector, of src and of indices
+	buf := AllocLocal(2 * vb)
+	store := func(v reg.VecVirtual, m Mem) {
+		if lanes == 16 {
+			VMOVDQU32(v, m)
+		} else {
+			VMOVDQU(v, m)
+		}
+	}
 	count := func(k int) {
 		for j := range k {
 			r := GP64()
@@ -722,30 +736,69 @@ func countLoop(name string, n, src, counts reg.Register, compute func(disp int) 
 	// An odd vector first, on its own.
 	TESTQ(U32(1), n)
 	JZ(LabelRef(name + "_pairs"))
-	VMOVDQU32(compute(0), buf)
-	count(16)
-	ADDQ(U8(64), src)
+	store(compute(0), buf)
+	count(lanes)
+	ADDQ(U8(vb), src)
 	Label(name + "_pairs")
 	SHRQ(U8(1), n)
 	JZ(LabelRef(done))
-	VMOVDQU32(compute(0), buf)
-	VMOVDQU32(compute(64), buf.Offset(64))
-	ADDQ(U32(128), src)
+	store(compute(0), buf)
+	store(compute(vb), buf.Offset(vb))
+	ADDQ(U32(2*vb), src)
 	DECQ(n)
 	JZ(LabelRef(name + "_last"))
 	Label(name + "_loop")
-	d0, d1 := compute(0), compute(64)
-	count(32)
-	VMOVDQU32(d0, buf)
-	VMOVDQU32(d1, buf.Offset(64))
-	ADDQ(U32(128), src)
+	d0, d1 := compute(0), compute(vb)
+	count(2 * lanes)
+	store(d0, buf)
+	store(d1, buf.Offset(vb))
+	ADDQ(U32(2*vb), src)
 	DECQ(n)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_last")
-	count(32)
+	count(2 * lanes)
 	Label(done)
 	VZEROUPPER()
 	RET()
+}
+
+// histogramAVX2 generates histAVX2, histAVX512 with 8 lanes for n a
+// multiple of 8 and a single histogram: the compares become masks in ymm
+// registers and the three counters replace the index by VBLENDVPS.
+func histogramAVX2() {
+	name := "histAVX2"
+	TEXT(name, NOSPLIT, "func(counts *uint32, src *float32, n int, lo, hi, s float32, bins int32)")
+	Doc(name+" adds the histogram bins of n float32 values (n a multiple of 8) to counts",
+		"(bins, then below, above and NaN; see histAVX512).")
+	counts := Load(Param("counts"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	lo, hi, s := bcastF32Y("lo"), bcastF32Y("hi"), bcastF32Y("s")
+	bins := bcastI32Y("bins")
+	fb, bm1, cBelow, cAbove, cNaN, one := YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
+	VCVTDQ2PS(bins, fb)
+	VPCMPEQD(one, one, one)
+	VPSUBD(one, bins, cAbove) // bins+1
+	VPSUBD(one, cAbove, cNaN) // bins+2
+	VMOVDQU(bins, cBelow)     // bins
+	VPADDD(one, bins, bm1)    // bins-1
+	SHRQ(U8(3), n)
+	countLoopLanes("h2", 8, n, src, counts, func(disp int) reg.VecVirtual {
+		x, d, m := YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: src, Disp: disp}, x)
+		VSUBPS(lo, x, d)
+		VMULPS(s, d, d)
+		VMINPS(fb, d, d)
+		VCVTTPS2DQ(d, d)
+		VPMINSD(bm1, d, d)
+		VCMPPS(U8(cmpLTOQ), lo, x, m) // x < lo
+		VBLENDVPS(m, cBelow, d, d)
+		VCMPPS(U8(cmpGTOQ), hi, x, m) // x > hi
+		VBLENDVPS(m, cAbove, d, d)
+		VCMPPS(U8(cmpUnordQ), x, x, m)
+		VBLENDVPS(m, cNaN, d, d)
+		return d
+	})
 }
 
 // histogram generates histAVX512 for n a multiple of 16. tab holds four
@@ -909,6 +962,45 @@ func histogramAligned32() {
 		VPMINSD(binsd, d, d)
 		VPADDD(offs, d, d)
 		VMOVDQA32(cNaN, reg.K2, d)
+		return d
+	})
+}
+
+// histogramAligned32AVX2 generates histAligned32AVX2, histAligned32AVX512
+// with 8 lanes for n a multiple of 8 and a single histogram laid out
+// below, bins..., above, NaN (the window index d in [-1, bins] at d+1).
+// The x < 0 correction adds the compare mask itself (-1 where true).
+func histogramAligned32AVX2() {
+	name := "histAligned32AVX2"
+	TEXT(name, NOSPLIT, "func(counts *uint32, src *float32, n int, s, flo, fhi float32, start int32, bins int32)")
+	Doc(name+" is histAligned32AVX512 with 8 lanes (n a multiple of 8) and one histogram",
+		"laid out below, bins..., above, NaN (see asmgen).")
+	counts := Load(Param("counts"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	s, flo, fhi := bcastF32Y("s"), bcastF32Y("flo"), bcastF32Y("fhi")
+	startd, binsd := bcastI32Y("start"), bcastI32Y("bins")
+	minus1, zero, cNaN := YMM(), YMM(), YMM()
+	VPCMPEQD(minus1, minus1, minus1)
+	VPXOR(zero, zero, zero)
+	VPSUBD(minus1, binsd, cNaN) // bins+1: above's slot, then NaN's
+	VPSUBD(minus1, cNaN, cNaN)  // bins+2
+	SHRQ(U8(3), n)
+	countLoopLanes("ha32y", 8, n, src, counts, func(disp int) reg.VecVirtual {
+		x, d, m := YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: src, Disp: disp}, x)
+		VMULPS(s, x, d)
+		VMAXPS(flo, d, d) // a NaN product takes flo
+		VMINPS(fhi, d, d)
+		VCVTTPS2DQ(d, d)
+		VCMPPS(U8(cmpLTOQ), zero, x, m) // x < 0: -1 in the lane
+		VPADDD(m, d, d)
+		VPSUBD(startd, d, d)
+		VPMAXSD(minus1, d, d)
+		VPMINSD(binsd, d, d)
+		VPSUBD(minus1, d, d) // d+1
+		VCMPPS(U8(cmpUnordQ), x, x, m)
+		VBLENDVPS(m, cNaN, d, d)
 		return d
 	})
 }
@@ -1147,6 +1239,8 @@ func main() {
 	dequantizeAVX2("dequantU8AVX2", false)
 	requantizeAVX2()
 	minmaxAVX2()
+	histogramAVX2()
+	histogramAligned32AVX2()
 	dequantize("dequantS8AVX512", true, false)
 	dequantize("dequantU8AVX512", false, false)
 	dequantize("dequantS8NTAVX512", true, true)

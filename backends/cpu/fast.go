@@ -457,20 +457,31 @@ func scratch(pool *sync.Pool, n int) *[]byte {
 }
 
 // convImplicit runs a convolution without im2col, as one GEMM per image
-// and group. The input is staged once as OH*Wp cells of KH*Cg bytes
-// (windowRows): cell (oh, w) holds input column w - PadLeft of the KH
-// input rows oh*StrideH + kh*DilationH - PadTop, kh < KH, channels
-// innermost, padding set to the input zero point. Output pixel (oh, ow)
-// then reads its whole window, ordered (kw, kh, c), as the KW*KH*Cg
-// contiguous bytes from cell (oh, ow*StrideW): A rows overlap, at the
-// offsets (oh*Wp + ow*StrideW)*KH*Cg (gemm.Options.RowOffsets), and the
-// weights are packed in the same order. One GEMM over the whole window
-// keeps each tile's accumulators in registers for all of K; one GEMM per
-// kernel row over [Hp][Wp][Cg] staging cost 6-9% more at 64 channels
-// (each tile reloading and storing C per kernel row) for a third of the
-// staging. The output comes out pixel-major, [OH*OW][Og], and is
-// transposed to NCHW. A column dilation would split the window, so
-// DilationW > 1 takes the im2col path (convFast).
+// and group over all output pixels. Output pixel (oh, ow) reads its window
+// as KH kernel rows of KW*Cg contiguous bytes:
+//
+//   - segmented (the common case): the input is staged once as zero-point
+//     padded NHWC, [Hp][Wp][Cg] (stageNHWC), and kernel row kh of the pixel
+//     starts (kh*DilationH*Wp) * Cg bytes after its first (gemm.Options
+//     Segments; the VNNI kernels walk the segments with the accumulators
+//     in registers), the row at ((oh*StrideH)*Wp + ow*StrideW) * Cg
+//     (gemm.Options.RowOffsets), weights packed (kh, kw, c);
+//   - window cells, when KW*Cg is not a multiple of 4 (so a kernel row is
+//     not whole groups of the packed weights, as for a 3-channel stem): the
+//     input is staged as OH*Wp cells of KH*Cg bytes (windowRows), cell
+//     (oh, w) holding input column w - PadLeft of the KH input rows
+//     oh*StrideH + kh*DilationH - PadTop, so the whole window, ordered
+//     (kw, kh, c), is KW*KH*Cg contiguous bytes from cell (oh, ow*StrideW);
+//     the weights are packed in that order.
+//
+// Either way each tile keeps its accumulators in registers for all of K
+// and only valid pixels are computed; one GEMM per kernel row cost 6-9%
+// more at 64 channels (C reloaded and stored per kernel row), and window
+// cells staged 3 copies of the input where NHWC stages one (5% of a
+// 64-channel 3x3 convolution on one thread). The output comes out
+// pixel-major, [OH*OW][Og], and is transposed to NCHW. A column dilation
+// would split a kernel row, so DilationW > 1 takes the im2col path
+// (convFast).
 //
 // It covers zero weight zero points (of the signed weights) and the float
 // rule; it returns false for everything else.
@@ -491,13 +502,21 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 		return false, nil
 	}
 	Wp := op.Wd + op.PadLeft + op.PadRight
-	cell := op.KH * cg // bytes per staged cell
+	Hp := op.H + op.PadTop + op.PadBottom
 	P := op.OH * op.OW
 	out := newOutput(ep, op.Y)
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	esz := op.Y.DType().Bits() / 8
 	signedX := op.X.DType() == qtensor.Int8
-	stage, c, tmp, release := convScratch(op.OH*Wp*cell, P*og, P*og*esz)
+	// Kernel rows as row segments over plain padded NHWC staging, or (when
+	// a kernel row's KW*Cg values are not whole groups of 4) window cells
+	// of KH*Cg bytes.
+	segmented := op.KH > 1 && (op.KW*cg)%gemm.KGroup == 0
+	cell, stageLen := op.KH*cg, op.OH*Wp*op.KH*cg
+	if segmented {
+		cell, stageLen = cg, Hp*Wp*cg
+	}
+	stage, c, tmp, release := convScratch(stageLen, P*og, P*og*esz)
 	defer release()
 	var nhwc []byte // windowRows' whole-image transpose, for narrow images
 	if op.Wd < 32 {
@@ -512,19 +531,31 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 	}
 	defer offPool.Put(offs)
 	rowOff := (*offs)[:P]
+	rowStride := Wp // staged rows between output rows
+	if segmented {
+		rowStride = op.StrideH * Wp
+	}
 	for oh := range op.OH {
 		for ow := range op.OW {
-			rowOff[oh*op.OW+ow] = (oh*Wp + ow*op.StrideW) * cell
+			rowOff[oh*op.OW+ow] = (oh*rowStride + ow*op.StrideW) * cell
 		}
+	}
+	var seg *gemm.Segments
+	if segmented {
+		seg = &gemm.Segments{Count: op.KH, Stride: op.DilationH * Wp * cg}
 	}
 	for n := range op.N {
 		for g := range op.Group {
 			if err := ctx.Err(); err != nil {
 				return true, err
 			}
-			b.windowRows(stage, nhwc, x, op, n, g*cg, cg, Wp)
+			if segmented {
+				b.stageNHWC(stage, nhwc, x, op, n, g*cg, cg, Hp, Wp)
+			} else {
+				b.windowRows(stage, nhwc, x, op, n, g*cg, cg, Wp)
+			}
 			ch0 := g * og
-			pb, err := packed(op.W, g*og*K, K, og, layout{convKH: op.KH, convKW: op.KW, khInner: true})
+			pb, err := packed(op.W, g*og*K, K, og, layout{convKH: op.KH, convKW: op.KW, khInner: !segmented})
 			if err != nil {
 				return true, err
 			}
@@ -538,7 +569,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			}
 			// One GEMM over all output pixels: it blocks the rows for the
 			// cache and splits them over the workers itself.
-			opt := &gemm.Options{Threads: b.threads, Pool: b.pool, ColOffset: off, RowOffsets: rowOff}
+			opt := &gemm.Options{Threads: b.threads, Pool: b.pool, ColOffset: off, RowOffsets: rowOff, Segments: seg}
 			switch ep.Output {
 			case engine.OutQuantized:
 				rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: og}
@@ -578,6 +609,40 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 		}
 	}
 	return true, nil
+}
+
+// stageNHWC stages channels [c0, c0+cg) of image n of the NCHW input x for
+// the segmented convImplicit as [Hp][Wp][cg], the padding set to the input
+// zero point. Input rows of at least 32 pixels are transposed straight
+// into place; narrower images go through nhwc (one wide transpose), whose
+// rows are then contiguous copies. Rows are split over the workers.
+func (b *Backend) stageNHWC(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, Hp, Wp int) {
+	H, W := op.H, op.Wd
+	zp := byte(op.XZP)
+	planes := x[(n*op.C+c0)*H*W:]
+	direct := W >= 32
+	if !direct {
+		b.rows(cg, cg*H*W, func(ca, cb int) {
+			vec.TransposeBytes(nhwc[ca:], cg, planes[ca*H*W:], H*W, cb-ca, H*W)
+		})
+	}
+	b.rows(Hp, Hp*Wp*cg, func(h0, h1 int) {
+		for hp := h0; hp < h1; hp++ {
+			row := stage[hp*Wp*cg : (hp+1)*Wp*cg]
+			ih := hp - op.PadTop
+			if ih < 0 || ih >= H {
+				fill(row, zp)
+				continue
+			}
+			fill(row[:op.PadLeft*cg], zp)
+			fill(row[(op.PadLeft+W)*cg:], zp)
+			if direct { // [c][w] of input row ih -> [w][c]
+				vec.TransposeBytes(row[op.PadLeft*cg:], cg, planes[ih*W:], H*W, cg, W)
+			} else {
+				copy(row[op.PadLeft*cg:(op.PadLeft+W)*cg], nhwc[ih*W*cg:])
+			}
+		}
+	})
 }
 
 // windowRows stages channels [c0, c0+cg) of image n of the NCHW input x

@@ -44,6 +44,14 @@
 // package workers) or else on goroutines started for the call, none of
 // which outlives it.
 //
+// Options.RowOffsets places A's rows at arbitrary offsets and
+// Options.Segments makes each row several pieces at a fixed stride (a
+// convolution's kernel rows over NHWC data). The VNNI kernels walk the
+// pieces of a row themselves (segs, segstride: after each piece the row
+// pointers move by the stride and the K counter restarts), so a tile's
+// accumulators stay in registers across them; K blocks then hold whole
+// pieces. The other ISAs take one piece per K block, accumulating in C.
+//
 // The inner loops are aligned with PCALIGN $64, emitted as a raw
 // instruction (avo has no PCALIGN). Caution for whoever edits the
 // generator: a forward branch across PCALIGN whose distance can land on

@@ -28,6 +28,9 @@ const (
 	serialWorkPool = 1 << 19
 )
 
+// maxInt is the largest int.
+const maxInt = int(^uint(0) >> 1)
+
 // Options tunes a GEMM call. The zero value (or a nil *Options) means:
 // overwrite C, no column offset, GOMAXPROCS goroutines.
 type Options struct {
@@ -55,6 +58,18 @@ type Options struct {
 	// implicit im2col whose rows are not evenly spaced. Every row must
 	// lie inside a.
 	RowOffsets []int
+	// Segments, when not nil, makes each row of A Segments.Count pieces of
+	// K/Count values, piece s at the row's start + s*Segments.Stride: the
+	// rows of a convolution over NHWC data, one piece per kernel row.
+	Segments *Segments
+}
+
+// Segments describes A rows made of Count pieces of K/Count consecutive
+// values, piece s at the row's start + s*Stride (Options.Segments). K must
+// be a multiple of 4*Count, Stride >= 0, and every row's last piece must
+// end inside a.
+type Segments struct {
+	Count, Stride int
 }
 
 // tile is one micro-kernel call: nt tiles of mr rows x one panel. For tile
@@ -63,18 +78,20 @@ type Options struct {
 // where rows are read as unsigned bytes, or as signed bytes shifted by +128
 // (XOR 0x80) when signed is set.
 type tile struct {
-	mr, nt int
-	rows   [][]uint8 // nt*mr rows, each len >= 4*kg
-	ptrs   []*uint8  // &rows[R][0] (for the assembly kernels)
-	b      []int8    // len >= 256*kg
-	c      []int32   // row R at c[R*ldc:]
-	ldc    int
-	kg     int
-	ncols  int     // 1..64 valid columns
-	off    []int32 // nil or len 64
-	load   bool
-	signed bool
-	out    *tileOut // nil: store C; else the kernel writes the finished tile to out, not C
+	mr, nt    int
+	rows      [][]uint8 // nt*mr rows, each len >= 4*kg
+	ptrs      []*uint8  // &rows[R][0] (for the assembly kernels)
+	b         []int8    // len >= 256*kg
+	c         []int32   // row R at c[R*ldc:]
+	ldc       int
+	kg        int
+	ncols     int     // 1..64 valid columns
+	segs      int     // >= 1: rows are segs segments of 4*kg bytes (kg groups of B each)
+	segStride int     // bytes between the starts of a row's segments
+	off       []int32 // nil or len 64
+	load      bool
+	signed    bool
+	out       *tileOut // nil: store C; else the kernel writes the finished tile to out, not C
 }
 
 // tileOut is the output of a finished tile written by the micro-kernel
@@ -117,20 +134,28 @@ type job struct {
 	needRows bool    // the kernel reads tile.rows (the Go one), not only tile.ptrs
 	rowOff   []int   // Options.RowOffsets: row m at a[rowOff[m]:] (lda unused)
 	padOf    []int32 // with rowOff: 1 + the pad row of row m, or 0
+	segK     int     // K values per row segment (b.kp without Options.Segments)
+	segStr   int     // bytes between a row's segments
+	segKern  bool    // the kernels walk several segments per call
 }
+
+// kOff returns the byte offset, from a row's start, of the row's value k0
+// (k0 a multiple of segK when the row has several segments, or inside the
+// only one).
+func (j *job) kOff(k0 int) int { return k0/j.segK*j.segStr + k0%j.segK }
 
 // row returns the kc bytes of A row m starting at column k0.
 func (j *job) row(m, k0, kc int) []uint8 {
 	if j.rowOff != nil {
 		if j.padOf == nil || j.padOf[m] == 0 {
-			s := j.rowOff[m] + k0
+			s := j.rowOff[m] + j.kOff(k0)
 			return j.a[s : s+kc]
 		}
 		s := int(j.padOf[m]-1)*j.b.kp + k0
 		return j.pad[s : s+kc]
 	}
 	if m < j.padFrom {
-		s := m*j.lda + k0
+		s := m*j.lda + j.kOff(k0)
 		return j.a[s : s+kc]
 	}
 	s := (m-j.padFrom)*j.b.kp + k0
@@ -144,11 +169,11 @@ func (j *job) ptr(m, k0, kc int) *uint8 {
 	src := j.a
 	switch {
 	case j.rowOff != nil && (j.padOf == nil || j.padOf[m] == 0):
-		s = j.rowOff[m] + k0
+		s = j.rowOff[m] + j.kOff(k0)
 	case j.rowOff != nil:
 		s, src = int(j.padOf[m]-1)*j.b.kp+k0, j.pad
 	case m < j.padFrom:
-		s = m*j.lda + k0
+		s = m*j.lda + j.kOff(k0)
 	default:
 		s, src = (m-j.padFrom)*j.b.kp+k0, j.pad
 	}
@@ -188,9 +213,21 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 			to = tileOut{float: true, ld: e.fo.LdOut}
 		}
 	}
-	for k0 := 0; k0 < b.kp; k0 += KC {
-		kc := min(KC, b.kp-k0)
-		t.kg = kc / KGroup
+	// K blocks: KC values, or whole segments (several per kernel call
+	// when the kernels walk segments, else one).
+	blk := KC
+	if j.segK < b.kp {
+		blk = j.segK
+		if j.segKern {
+			blk = max(1, KC/j.segK) * j.segK
+		}
+	}
+	for k0 := 0; k0 < b.kp; k0 += blk {
+		kc := min(blk, b.kp-k0)
+		t.kg, t.segs, t.segStride = kc/KGroup, 1, j.segStr
+		if j.segKern && j.segK < b.kp {
+			t.kg, t.segs = j.segK/KGroup, kc/j.segK
+		}
 		t.load = j.load || k0 > 0
 		last := k0+kc == b.kp
 		for mc0 := m0; mc0 < m1; mc0 += MC {
@@ -203,9 +240,9 @@ func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 			} else if j.rowOff != nil && j.padOf == nil {
 				// Every row lies inside a with its whole padded K
 				// (checked in gemm): plain offsets from a's start.
-				base := unsafe.Pointer(unsafe.SliceData(j.a))
+				base := unsafe.Add(unsafe.Pointer(unsafe.SliceData(j.a)), j.kOff(k0))
 				for m := mc0; m < mc1; m++ {
-					ptrs[m-mc0] = (*uint8)(unsafe.Add(base, j.rowOff[m]+k0))
+					ptrs[m-mc0] = (*uint8)(unsafe.Add(base, j.rowOff[m]))
 				}
 			} else { // the assembly kernels take only the pointers
 				for m := mc0; m < mc1; m++ {
@@ -308,17 +345,30 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	if M == 0 {
 		return nil
 	}
+	// span is the bytes a row covers from its start: K, or with segments
+	// the last segment's end.
+	segK, segStr, span := b.kp, 0, K
+	if sg := opt.Segments; sg != nil && sg.Count != 1 {
+		if sg.Count < 1 || sg.Stride < 0 || K%(KGroup*sg.Count) != 0 {
+			return fmt.Errorf("%w: Segments %+v for K=%d (K must be a multiple of 4*Count)", ErrSize, *sg, K)
+		}
+		segK, segStr = K/sg.Count, sg.Stride
+		if sg.Stride > (maxInt-segK)/(sg.Count-1) {
+			return fmt.Errorf("%w: Segments %+v too long", ErrSize, *sg)
+		}
+		span = (sg.Count-1)*sg.Stride + segK
+	}
 	if ro := opt.RowOffsets; ro != nil {
 		if len(ro) < M {
 			return fmt.Errorf("%w: len(RowOffsets)=%d < M=%d", ErrSize, len(ro), M)
 		}
 		for m, o := range ro[:M] {
-			if o < 0 || o > len(a)-K {
-				return fmt.Errorf("%w: RowOffsets[%d]=%d: row of K=%d outside len(a)=%d", ErrSize, m, o, K, len(a))
+			if o < 0 || o > len(a)-span {
+				return fmt.Errorf("%w: RowOffsets[%d]=%d: row of %d bytes outside len(a)=%d", ErrSize, m, o, span, len(a))
 			}
 		}
-	} else if len(a) < K || (M-1) > (len(a)-K)/lda {
-		return fmt.Errorf("%w: len(a)=%d too short for M=%d K=%d lda=%d", ErrSize, len(a), M, K, lda)
+	} else if len(a) < span || (M-1) > (len(a)-span)/lda {
+		return fmt.Errorf("%w: len(a)=%d too short for M=%d rows of %d bytes, lda=%d", ErrSize, len(a), M, span, lda)
 	}
 	if len(c) < N || (M-1) > (len(c)-N)/ldc {
 		return fmt.Errorf("%w: len(c)=%d too short for M=%d N=%d ldc=%d", ErrSize, len(c), M, N, ldc)
@@ -333,6 +383,7 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 		epi: epi}
 	j.kernOut = epi != nil && kernelOutput(isa)
 	j.needRows = isa == Generic
+	j.segK, j.segStr, j.segKern = segK, segStr, kernelSegments(isa)
 
 	// Column offset, padded to whole panels; signed A adds -128*colsum.
 	if opt.ColOffset != nil && !signed && N%PanelCols == 0 {
@@ -352,7 +403,14 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	// The kernels read whole groups of 4 bytes per row: up to kp bytes. Rows
 	// whose read would run past the end of a are copied, zero padded.
 	j.padFrom = M
-	if ro := opt.RowOffsets; ro != nil {
+	if segK < b.kp {
+		// Segmented rows: K is a multiple of 4 (kp == K) and every row
+		// was checked to lie inside a: no padding.
+		j.rowOff = opt.RowOffsets
+		if j.rowOff != nil {
+			j.rowOff = j.rowOff[:M]
+		}
+	} else if ro := opt.RowOffsets; ro != nil {
 		j.rowOff = ro[:M]
 		npad := 0
 		for _, o := range j.rowOff {

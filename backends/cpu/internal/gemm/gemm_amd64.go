@@ -68,7 +68,7 @@ func tileAVX2(t *tile) {
 func tileVNNI(t *tile) {
 	// Bounds the kernel relies on, checked once per call.
 	_ = t.ptrs[t.mr*t.nt-1]
-	_ = t.b[256*t.kg-1]
+	_ = t.b[256*t.kg*t.segs-1]
 	_ = t.c[(t.mr*t.nt-1)*t.ldc+t.ncols-1]
 	mask := ^uint64(0)
 	if t.ncols < PanelCols {
@@ -103,42 +103,47 @@ func tileVNNI(t *tile) {
 		}
 	}
 	a, b, c, ldc, kg, nt := &t.ptrs[0], &t.b[0], &t.c[0], t.ldc, t.kg, t.nt
+	segs, segStride := t.segs, t.segStride
 	if t.signed {
 		switch t.mr {
 		case 6:
-			kernS8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+			kernS8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 		case 5:
-			kernS8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+			kernS8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 		case 4:
-			kernS8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+			kernS8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 		case 3:
-			kernS8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+			kernS8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 		case 2:
-			kernS8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+			kernS8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 		case 1:
-			kernS8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+			kernS8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 		}
 		return
 	}
 	switch t.mr {
 	case 6:
-		kernU8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+		kernU8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 	case 5:
-		kernU8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+		kernU8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 	case 4:
-		kernU8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+		kernU8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 	case 3:
-		kernU8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+		kernU8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 	case 2:
-		kernU8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+		kernU8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 	case 1:
-		kernU8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias)
+		kernU8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 	}
 }
 
 // kernelOutput reports whether the micro-kernels of isa write a finished
 // tile's requantized or float output themselves (tile.out).
 func kernelOutput(isa ISA) bool { return isa == AVX512VNNI }
+
+// kernelSegments reports whether the micro-kernels of isa walk A rows made
+// of several segments (tile.segs > 1) themselves.
+func kernelSegments(isa ISA) bool { return isa == AVX512VNNI }
 
 // peak runs the in-register VPDPBUSD loop n times (3072 int ops each) and
 // reports whether it could.

@@ -14,3 +14,5 @@ func kernelFor(ISA) microKernel { return tileGeneric }
 func peak(n int) bool { return false }
 
 func kernelOutput(ISA) bool { return false }
+
+func kernelSegments(ISA) bool { return false }

@@ -540,3 +540,119 @@ func asInt8s(a []uint8) []int8 {
 	}
 	return s
 }
+
+// TestSegments: rows of A made of Count pieces at a stride (the rows of a
+// convolution over NHWC data), placed by RowOffsets or lda, against the
+// naive product of the rows so assembled, for every ISA, signed and
+// unsigned, with int32, requantized and float outputs, K blocks of several
+// segments (K > KC) included; and the invalid layouts are errors.
+func TestSegments(t *testing.T) {
+	r := rand.New(rand.NewSource(13))
+	for _, isa := range isas() {
+		withISA(t, isa)
+		for _, sh := range [][4]int{{50, 3, 64, 64}, {7, 2, 12, 5}, {61, 3, 1536, 130}, {13, 4, 8, 1}, {9, 3, 700, 64}} {
+			M, count, segK, N := sh[0], sh[1], sh[2], sh[3]
+			K := count * segK
+			stride := segK + r.Intn(3*segK)
+			a := make([]uint8, M*7+(count-1)*stride+segK+r.Intn(5))
+			for i := range a {
+				a[i] = uint8(r.Intn(256))
+			}
+			ro := make([]int, M)
+			for m := range ro {
+				ro[m] = r.Intn(len(a) - (count-1)*stride - segK + 1)
+			}
+			ro[M-1] = len(a) - (count-1)*stride - segK // ends at the end of a
+			b := make([]int8, K*N)
+			for i := range b {
+				b[i] = int8(r.Intn(256) - 128)
+			}
+			pb, err := PackB(b, N, K, N)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mult, scale := make([]float32, N), make([]float32, N)
+			for n := range mult {
+				mult[n] = float32(r.Float64() * 1e-4)
+				scale[n] = float32(r.NormFloat64() * 1e-3)
+			}
+			for _, signed := range []bool{false, true} {
+				aval := func(m, k int) int64 {
+					v := a[ro[m]+k/segK*stride+k%segK]
+					if signed {
+						return int64(int8(v))
+					}
+					return int64(v)
+				}
+				want := naive(aval, b, M, K, N)
+				name := fmt.Sprintf("%v signed=%v M=%d count=%d segK=%d N=%d stride=%d", isa, signed, M, count, segK, N, stride)
+				c := make([]int32, M*N)
+				out := make([]uint8, M*N)
+				outF := make([]float32, M*N)
+				for _, kind := range []string{"int32", "requant", "float"} {
+					opt := &Options{Threads: 2, RowOffsets: ro, Segments: &Segments{Count: count, Stride: stride}}
+					switch kind {
+					case "requant":
+						opt.Requant = &Requant{Mult: mult, ZP: 9, QMin: 0, QMax: 255, OutU8: out, LdOut: N}
+					case "float":
+						opt.Float = &FloatOut{Scale: scale, Out: outF, LdOut: N}
+					}
+					if signed {
+						err = GemmS8S8(c, N, asInt8s(a), 1, M, pb, opt)
+					} else {
+						err = GemmU8S8(c, N, a, 1, M, pb, opt)
+					}
+					if err != nil {
+						t.Fatalf("%s %s: %v", name, kind, err)
+					}
+					for i := range want {
+						acc := int32(want[i])
+						switch kind {
+						case "int32":
+							if c[i] != acc {
+								t.Fatalf("%s: c[%d] = %d, want %d", name, i, c[i], acc)
+							}
+						case "requant":
+							if w := uint8(qtensor.Requantize(acc, mult[i%N], 9, 0, 255)); out[i] != w {
+								t.Fatalf("%s requant: out[%d] = %d, want %d", name, i, out[i], w)
+							}
+						case "float":
+							if w := qtensor.FloatOutput(acc, scale[i%N], 0); outF[i] != w {
+								t.Fatalf("%s float: out[%d] = %g, want %g", name, i, outF[i], w)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	// The same rows by lda instead of offsets.
+	a := make([]uint8, 5*16+2*40+8)
+	for i := range a {
+		a[i] = uint8(r.Intn(256))
+	}
+	b := make([]int8, 24*3)
+	for i := range b {
+		b[i] = int8(r.Intn(256) - 128)
+	}
+	pb, _ := PackB(b, 3, 24, 3)
+	c := make([]int32, 6*3)
+	if err := GemmU8S8(c, 3, a, 16, 6, pb, &Options{Segments: &Segments{Count: 3, Stride: 40}}); err != nil {
+		t.Fatal(err)
+	}
+	want := naive(func(m, k int) int64 { return int64(a[m*16+k/8*40+k%8]) }, b, 6, 24, 3)
+	for i := range want {
+		if int64(c[i]) != want[i] {
+			t.Fatalf("lda rows: c[%d] = %d, want %d", i, c[i], want[i])
+		}
+	}
+	// Invalid layouts.
+	for _, tc := range []struct {
+		seg Segments
+		lda int
+	}{{Segments{Count: 5, Stride: 40}, 16}, {Segments{Count: 3, Stride: -1}, 16}, {Segments{Count: 3, Stride: 41}, 16}, {Segments{Count: 0, Stride: 8}, 16}} {
+		if err := GemmU8S8(c, 3, a, tc.lda, 6, pb, &Options{Segments: &tc.seg}); err == nil {
+			t.Errorf("Segments %+v accepted", tc.seg)
+		}
+	}
+}

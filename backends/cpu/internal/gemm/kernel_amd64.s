@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_1(SB), NOSPLIT, $0-120
+TEXT ·kernU8S8x64_1(SB), NOSPLIT, $0-144
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -60,8 +60,11 @@ prep:
 	ADDQ SI, DI
 	NEGQ SI
 	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
 
 	// Odd group count: one group first, then pairs.
+seg:
 	TESTQ        $0x00000001, BX
 	JZ           even
 	VMOVDQU32    (R8), Z24
@@ -78,7 +81,7 @@ prep:
 
 even:
 	TESTQ   SI, SI
-	JZ      sum
+	JZ      segnext
 	PCALIGN $0x40
 
 loop:
@@ -103,6 +106,15 @@ loop:
 	ADDQ         $0x00000200, R8
 	ADDQ         $0x08, SI
 	JNZ          loop
+
+segnext:
+	DECQ segleft+136(FP)
+	JZ   sum
+	ADDQ segstride+128(FP), DI
+	MOVQ kg+32(FP), SI
+	SHLQ $0x02, SI
+	NEGQ SI
+	JMP  seg
 
 sum:
 	VPADDD Z4, Z0, Z0
@@ -219,9 +231,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_2(SB), NOSPLIT, $0-120
+TEXT ·kernU8S8x64_2(SB), NOSPLIT, $0-144
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -277,14 +289,18 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ    kg+32(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    (AX), SI
-	ADDQ    BX, SI
-	MOVQ    8(AX), DI
-	ADDQ    BX, DI
-	NEGQ    BX
-	MOVQ    b+8(FP), R8
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	NEGQ BX
+	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
+
+seg:
 	PCALIGN $0x40
 
 loop:
@@ -305,7 +321,16 @@ loop:
 	ADDQ         $0x00000100, R8
 	ADDQ         $0x04, BX
 	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
 
+segdone:
 	// Store the tile: plain stores for a full panel, masked ones otherwise.
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
@@ -473,9 +498,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_3(SB), NOSPLIT, $0-120
+TEXT ·kernU8S8x64_3(SB), NOSPLIT, $0-144
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -544,16 +569,20 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ    kg+32(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    (AX), SI
-	ADDQ    BX, SI
-	MOVQ    8(AX), DI
-	ADDQ    BX, DI
-	MOVQ    16(AX), R8
-	ADDQ    BX, R8
-	NEGQ    BX
-	MOVQ    b+8(FP), R9
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	NEGQ BX
+	MOVQ b+8(FP), R9
+	MOVQ segs+120(FP), R10
+	MOVQ R10, segleft+136(FP)
+
+seg:
 	PCALIGN $0x40
 
 loop:
@@ -579,7 +608,17 @@ loop:
 	ADDQ         $0x00000100, R9
 	ADDQ         $0x04, BX
 	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
 
+segdone:
 	// Store the tile: plain stores for a full panel, masked ones otherwise.
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
@@ -805,9 +844,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_4(SB), NOSPLIT, $0-120
+TEXT ·kernU8S8x64_4(SB), NOSPLIT, $0-144
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -889,18 +928,22 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ    kg+32(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    (AX), SI
-	ADDQ    BX, SI
-	MOVQ    8(AX), DI
-	ADDQ    BX, DI
-	MOVQ    16(AX), R8
-	ADDQ    BX, R8
-	MOVQ    24(AX), R9
-	ADDQ    BX, R9
-	NEGQ    BX
-	MOVQ    b+8(FP), R10
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	NEGQ BX
+	MOVQ b+8(FP), R10
+	MOVQ segs+120(FP), R11
+	MOVQ R11, segleft+136(FP)
+
+seg:
 	PCALIGN $0x40
 
 loop:
@@ -931,7 +974,18 @@ loop:
 	ADDQ         $0x00000100, R10
 	ADDQ         $0x04, BX
 	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
 
+segdone:
 	// Store the tile: plain stores for a full panel, masked ones otherwise.
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
@@ -1215,9 +1269,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_5(SB), NOSPLIT, $0-120
+TEXT ·kernU8S8x64_5(SB), NOSPLIT, $0-144
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -1312,20 +1366,24 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ    kg+32(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    (AX), SI
-	ADDQ    BX, SI
-	MOVQ    8(AX), DI
-	ADDQ    BX, DI
-	MOVQ    16(AX), R8
-	ADDQ    BX, R8
-	MOVQ    24(AX), R9
-	ADDQ    BX, R9
-	MOVQ    32(AX), R10
-	ADDQ    BX, R10
-	NEGQ    BX
-	MOVQ    b+8(FP), R11
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	NEGQ BX
+	MOVQ b+8(FP), R11
+	MOVQ segs+120(FP), R12
+	MOVQ R12, segleft+136(FP)
+
+seg:
 	PCALIGN $0x40
 
 loop:
@@ -1361,7 +1419,19 @@ loop:
 	ADDQ         $0x00000100, R11
 	ADDQ         $0x04, BX
 	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
 
+segdone:
 	// Store the tile: plain stores for a full panel, masked ones otherwise.
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
@@ -1703,9 +1773,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernU8S8x64_6(SB), NOSPLIT, $0-120
+TEXT ·kernU8S8x64_6(SB), NOSPLIT, $0-144
 	MOVQ     mask+40(FP), AX
 	KMOVQ    AX, K1
 	KSHIFTRQ $0x10, K1, K2
@@ -1813,22 +1883,26 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ    kg+32(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    (AX), SI
-	ADDQ    BX, SI
-	MOVQ    8(AX), DI
-	ADDQ    BX, DI
-	MOVQ    16(AX), R8
-	ADDQ    BX, R8
-	MOVQ    24(AX), R9
-	ADDQ    BX, R9
-	MOVQ    32(AX), R10
-	ADDQ    BX, R10
-	MOVQ    40(AX), R11
-	ADDQ    BX, R11
-	NEGQ    BX
-	MOVQ    b+8(FP), R12
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	MOVQ 40(AX), R11
+	ADDQ BX, R11
+	NEGQ BX
+	MOVQ b+8(FP), R12
+	MOVQ segs+120(FP), R13
+	MOVQ R13, segleft+136(FP)
+
+seg:
 	PCALIGN $0x40
 
 loop:
@@ -1869,7 +1943,20 @@ loop:
 	ADDQ         $0x00000100, R12
 	ADDQ         $0x04, BX
 	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	ADDQ         segstride+128(FP), R11
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
 
+segdone:
 	// Store the tile: plain stores for a full panel, masked ones otherwise.
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
@@ -2269,9 +2356,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_1(SB), NOSPLIT, $0-120
+TEXT ·kernS8S8x64_1(SB), NOSPLIT, $0-144
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -2327,8 +2414,11 @@ prep:
 	ADDQ SI, DI
 	NEGQ SI
 	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
 
 	// Odd group count: one group first, then pairs.
+seg:
 	TESTQ        $0x00000001, BX
 	JZ           even
 	VMOVDQU32    (R8), Z24
@@ -2346,7 +2436,7 @@ prep:
 
 even:
 	TESTQ   SI, SI
-	JZ      sum
+	JZ      segnext
 	PCALIGN $0x40
 
 loop:
@@ -2373,6 +2463,15 @@ loop:
 	ADDQ         $0x00000200, R8
 	ADDQ         $0x08, SI
 	JNZ          loop
+
+segnext:
+	DECQ segleft+136(FP)
+	JZ   sum
+	ADDQ segstride+128(FP), DI
+	MOVQ kg+32(FP), SI
+	SHLQ $0x02, SI
+	NEGQ SI
+	JMP  seg
 
 sum:
 	VPADDD Z4, Z0, Z0
@@ -2489,9 +2588,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_2(SB), NOSPLIT, $0-120
+TEXT ·kernS8S8x64_2(SB), NOSPLIT, $0-144
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -2549,14 +2648,18 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ    kg+32(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    (AX), SI
-	ADDQ    BX, SI
-	MOVQ    8(AX), DI
-	ADDQ    BX, DI
-	NEGQ    BX
-	MOVQ    b+8(FP), R8
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	NEGQ BX
+	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
+
+seg:
 	PCALIGN $0x40
 
 loop:
@@ -2579,7 +2682,16 @@ loop:
 	ADDQ         $0x00000100, R8
 	ADDQ         $0x04, BX
 	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
 
+segdone:
 	// Store the tile: plain stores for a full panel, masked ones otherwise.
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
@@ -2747,9 +2859,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_3(SB), NOSPLIT, $0-120
+TEXT ·kernS8S8x64_3(SB), NOSPLIT, $0-144
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -2820,16 +2932,20 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ    kg+32(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    (AX), SI
-	ADDQ    BX, SI
-	MOVQ    8(AX), DI
-	ADDQ    BX, DI
-	MOVQ    16(AX), R8
-	ADDQ    BX, R8
-	NEGQ    BX
-	MOVQ    b+8(FP), R9
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	NEGQ BX
+	MOVQ b+8(FP), R9
+	MOVQ segs+120(FP), R10
+	MOVQ R10, segleft+136(FP)
+
+seg:
 	PCALIGN $0x40
 
 loop:
@@ -2858,7 +2974,17 @@ loop:
 	ADDQ         $0x00000100, R9
 	ADDQ         $0x04, BX
 	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
 
+segdone:
 	// Store the tile: plain stores for a full panel, masked ones otherwise.
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
@@ -3084,9 +3210,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_4(SB), NOSPLIT, $0-120
+TEXT ·kernS8S8x64_4(SB), NOSPLIT, $0-144
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -3170,18 +3296,22 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ    kg+32(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    (AX), SI
-	ADDQ    BX, SI
-	MOVQ    8(AX), DI
-	ADDQ    BX, DI
-	MOVQ    16(AX), R8
-	ADDQ    BX, R8
-	MOVQ    24(AX), R9
-	ADDQ    BX, R9
-	NEGQ    BX
-	MOVQ    b+8(FP), R10
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	NEGQ BX
+	MOVQ b+8(FP), R10
+	MOVQ segs+120(FP), R11
+	MOVQ R11, segleft+136(FP)
+
+seg:
 	PCALIGN $0x40
 
 loop:
@@ -3216,7 +3346,18 @@ loop:
 	ADDQ         $0x00000100, R10
 	ADDQ         $0x04, BX
 	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
 
+segdone:
 	// Store the tile: plain stores for a full panel, masked ones otherwise.
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
@@ -3500,9 +3641,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_5(SB), NOSPLIT, $0-120
+TEXT ·kernS8S8x64_5(SB), NOSPLIT, $0-144
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -3599,20 +3740,24 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ    kg+32(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    (AX), SI
-	ADDQ    BX, SI
-	MOVQ    8(AX), DI
-	ADDQ    BX, DI
-	MOVQ    16(AX), R8
-	ADDQ    BX, R8
-	MOVQ    24(AX), R9
-	ADDQ    BX, R9
-	MOVQ    32(AX), R10
-	ADDQ    BX, R10
-	NEGQ    BX
-	MOVQ    b+8(FP), R11
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	NEGQ BX
+	MOVQ b+8(FP), R11
+	MOVQ segs+120(FP), R12
+	MOVQ R12, segleft+136(FP)
+
+seg:
 	PCALIGN $0x40
 
 loop:
@@ -3653,7 +3798,19 @@ loop:
 	ADDQ         $0x00000100, R11
 	ADDQ         $0x04, BX
 	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
 
+segdone:
 	// Store the tile: plain stores for a full panel, masked ones otherwise.
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX
@@ -3995,9 +4152,9 @@ next:
 	VZEROUPPER
 	RET
 
-// func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+// func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
-TEXT ·kernS8S8x64_6(SB), NOSPLIT, $0-120
+TEXT ·kernS8S8x64_6(SB), NOSPLIT, $0-144
 	MOVQ         mask+40(FP), AX
 	KMOVQ        AX, K1
 	KSHIFTRQ     $0x10, K1, K2
@@ -4107,22 +4264,26 @@ bias:
 
 prep:
 	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
-	MOVQ    kg+32(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    (AX), SI
-	ADDQ    BX, SI
-	MOVQ    8(AX), DI
-	ADDQ    BX, DI
-	MOVQ    16(AX), R8
-	ADDQ    BX, R8
-	MOVQ    24(AX), R9
-	ADDQ    BX, R9
-	MOVQ    32(AX), R10
-	ADDQ    BX, R10
-	MOVQ    40(AX), R11
-	ADDQ    BX, R11
-	NEGQ    BX
-	MOVQ    b+8(FP), R12
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	MOVQ 40(AX), R11
+	ADDQ BX, R11
+	NEGQ BX
+	MOVQ b+8(FP), R12
+	MOVQ segs+120(FP), R13
+	MOVQ R13, segleft+136(FP)
+
+seg:
 	PCALIGN $0x40
 
 loop:
@@ -4169,7 +4330,20 @@ loop:
 	ADDQ         $0x00000100, R12
 	ADDQ         $0x04, BX
 	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	ADDQ         segstride+128(FP), R11
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
 
+segdone:
 	// Store the tile: plain stores for a full panel, masked ones otherwise.
 	MOVQ      ldc+24(FP), BX
 	SHLQ      $0x02, BX

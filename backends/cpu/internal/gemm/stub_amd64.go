@@ -18,7 +18,11 @@ package gemm
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernU8S8x64_2 computes ntiles tiles of 2x64 of C with VPDPBUSD. A is the array of
 // ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 64 with bit n of mask set,
@@ -34,7 +38,11 @@ func kernU8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernU8S8x64_3 computes ntiles tiles of 3x64 of C with VPDPBUSD. A is the array of
 // ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 64 with bit n of mask set,
@@ -50,7 +58,11 @@ func kernU8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernU8S8x64_4 computes ntiles tiles of 4x64 of C with VPDPBUSD. A is the array of
 // ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 64 with bit n of mask set,
@@ -66,7 +78,11 @@ func kernU8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernU8S8x64_5 computes ntiles tiles of 5x64 of C with VPDPBUSD. A is the array of
 // ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 64 with bit n of mask set,
@@ -82,7 +98,11 @@ func kernU8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernU8S8x64_6 computes ntiles tiles of 6x64 of C with VPDPBUSD. A is the array of
 // ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 64 with bit n of mask set,
@@ -98,7 +118,11 @@ func kernU8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernS8S8x64_1 computes ntiles tiles of 1x64 of C with VPDPBUSD. A is the array of
 // ntiles*1 row pointers at a. For t < ntiles, r < 1, n < 64 with bit n of mask set,
@@ -114,7 +138,11 @@ func kernU8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernS8S8x64_2 computes ntiles tiles of 2x64 of C with VPDPBUSD. A is the array of
 // ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 64 with bit n of mask set,
@@ -130,7 +158,11 @@ func kernS8S8x64_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernS8S8x64_3 computes ntiles tiles of 3x64 of C with VPDPBUSD. A is the array of
 // ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 64 with bit n of mask set,
@@ -146,7 +178,11 @@ func kernS8S8x64_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernS8S8x64_4 computes ntiles tiles of 4x64 of C with VPDPBUSD. A is the array of
 // ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 64 with bit n of mask set,
@@ -162,7 +198,11 @@ func kernS8S8x64_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernS8S8x64_5 computes ntiles tiles of 5x64 of C with VPDPBUSD. A is the array of
 // ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 64 with bit n of mask set,
@@ -178,7 +218,11 @@ func kernS8S8x64_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // kernS8S8x64_6 computes ntiles tiles of 6x64 of C with VPDPBUSD. A is the array of
 // ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 64 with bit n of mask set,
@@ -194,7 +238,11 @@ func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
 // the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
 // (multiply and add rounded separately: qtensor.FloatOutput).
-func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32)
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
 // peakVNNI runs n iterations of 24 independent VPDPBUSD zmm (3072 int ops each); n > 0.
 func peakVNNI(n int)

@@ -71,7 +71,7 @@ func kernel(mr int, signed bool) {
 		name = fmt.Sprintf("kernS8S8x64_%d", mr)
 		nb = 3 // Z31 holds the 0x80 bytes
 	}
-	TEXT(name, NOSPLIT, "func(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo, hi float32, zp int32, fbias *float32)")
+	TEXT(name, NOSPLIT, "func(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo, hi float32, zp int32, fbias *float32, segs, segstride, segleft int)")
 	ax := "A[t*%d+r][4g+i]"
 	if signed {
 		ax = "(A[t*%d+r][4g+i] XOR 0x80)"
@@ -91,6 +91,10 @@ func kernel(mr int, signed bool) {
 		"to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to",
 		"the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]",
 		"(multiply and add rounded separately: qtensor.FloatOutput).",
+		"",
+		"A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and",
+		"B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.",
+		"segleft is scratch (the segments left of the current tile).",
 	)
 	acc := func(r, j int) reg.VecPhysical { return zmm(r*nvec + j) }
 	sets := 1
@@ -162,6 +166,21 @@ func kernel(mr int, signed bool) {
 	}
 	NEGQ(k)
 	b := Load(Param("b"), GP64())
+	sg := Load(Param("segs"), GP64())
+	Store(sg, Param("segleft"))
+	// nextSeg moves the row pointers to the end of the next segment and k
+	// back to its start, or jumps to done after the last segment.
+	nextSeg := func(done, again string) {
+		DECQ(paramAddr("segleft"))
+		JZ(LabelRef(done))
+		for r := 0; r < mr; r++ {
+			ADDQ(paramAddr("segstride"), rows[r])
+		}
+		MOVQ(paramAddr("kg"), k)
+		SHLQ(U8(2), k)
+		NEGQ(k)
+		JMP(LabelRef(again))
+	}
 
 	step := func(bregBase, set int, disp int) {
 		for j := 0; j < nvec; j++ {
@@ -182,11 +201,14 @@ func kernel(mr int, signed bool) {
 	// Layout note: a forward branch across PCALIGN whose distance can fall on
 	// either side of 127 bytes depending on the padding makes the Go
 	// assembler's branch sizing loop forever. Here the only branches that
-	// cross a pad are JZ sum (mr == 1), which also crosses the whole loop
+	// cross a pad are JZ segnext (mr == 1), which also crosses the whole loop
 	// body (more than 127 bytes), and the backward JNZ tile, which crosses
 	// the accumulator set-up (more than 127 bytes): both always long.
+	// Segments: the backward JMP seg after each segment crosses the loop's
+	// pad, but a backward branch's size cannot move a pad before it.
 	if sets == 2 {
 		Comment("Odd group count: one group first, then pairs.")
+		Label("seg")
 		TESTQ(U32(1), kg)
 		JZ(LabelRef("even"))
 		step(24, 0, 0)
@@ -194,7 +216,7 @@ func kernel(mr int, signed bool) {
 		ADDQ(U8(4), k)
 		Label("even")
 		TESTQ(k, k)
-		JZ(LabelRef("sum"))
+		JZ(LabelRef("segnext"))
 		pcalignLoop()
 		Label("loop")
 		step(24, 0, 0)
@@ -202,17 +224,22 @@ func kernel(mr int, signed bool) {
 		ADDQ(U32(2*bStep), b)
 		ADDQ(U8(8), k)
 		JNZ(LabelRef("loop"))
+		Label("segnext")
+		nextSeg("sum", "seg")
 		Label("sum")
 		for j := 0; j < nvec; j++ {
 			VPADDD(acc(1, j), acc(0, j), acc(0, j))
 		}
 	} else {
+		Label("seg")
 		pcalignLoop()
 		Label("loop")
 		step(24, 0, 0)
 		ADDQ(U32(bStep), b)
 		ADDQ(U8(4), k)
 		JNZ(LabelRef("loop"))
+		nextSeg("segdone", "seg")
+		Label("segdone")
 	}
 
 	Comment("Store the tile: plain stores for a full panel, masked ones otherwise.")

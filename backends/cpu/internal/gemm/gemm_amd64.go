@@ -104,38 +104,22 @@ func tileVNNI(t *tile) {
 	}
 	a, b, c, ldc, kg, nt := &t.ptrs[0], &t.b[0], &t.c[0], t.ldc, t.kg, t.nt
 	segs, segStride := t.segs, t.segStride
+	k := kernU8[t.mr]
 	if t.signed {
-		switch t.mr {
-		case 6:
-			kernS8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-		case 5:
-			kernS8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-		case 4:
-			kernS8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-		case 3:
-			kernS8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-		case 2:
-			kernS8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-		case 1:
-			kernS8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-		}
-		return
+		k = kernS8[t.mr]
 	}
-	switch t.mr {
-	case 6:
-		kernU8S8x64_6(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-	case 5:
-		kernU8S8x64_5(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-	case 4:
-		kernU8S8x64_4(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-	case 3:
-		kernU8S8x64_3(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-	case 2:
-		kernU8S8x64_2(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-	case 1:
-		kernU8S8x64_1(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
-	}
+	k(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 }
+
+// vnniKernel is the signature of the generated VPDPBUSD kernels.
+type vnniKernel func(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int,
+	out *uint8, ldout int, mult *float32, lo, hi float32, zp int32, fbias *float32, segs, segstride, segleft int)
+
+// kernU8 and kernS8 are the kernels by tile height MR (index 1..6).
+var (
+	kernU8 = [MR + 1]vnniKernel{nil, kernU8S8x64_1, kernU8S8x64_2, kernU8S8x64_3, kernU8S8x64_4, kernU8S8x64_5, kernU8S8x64_6}
+	kernS8 = [MR + 1]vnniKernel{nil, kernS8S8x64_1, kernS8S8x64_2, kernS8S8x64_3, kernS8S8x64_4, kernS8S8x64_5, kernS8S8x64_6}
+)
 
 // kernelOutput reports whether the micro-kernels of isa write a finished
 // tile's requantized or float output themselves (tile.out).

@@ -97,31 +97,34 @@ func implicitCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, i int)
 		o.YType, o.YScale, o.YZP = qtensor.Uint8, 0.5+rng.Float32()*4, 100
 	}
 	name := fmt.Sprintf("case %d: n=%d C=%d O=%d g=%d %dx%d k=%dx%d s=%dx%d d=%dx%d pads=%v %v/%v out=%v", i, n, C, O, group, h, w, kh, kw, sh, sw, dh, dw, pads, xt, wt, o.Output)
-	var outs [2][]byte
-	for k, e := range []*engine.Engine{ref, fast} {
-		b := e.NewBatch()
-		x, err := e.Upload(xq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg, err := e.Upload(wq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := b.Conv(x, wg, o)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if err := b.Run(context.Background()); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		hy, err := e.Download(y)
-		if err != nil {
-			t.Fatal(err)
-		}
-		outs[k] = hy.Data
-	}
-	if !bytes.Equal(outs[0], outs[1]) {
+	if !bytes.Equal(convBytes(t, ref, xq, wq, o, name), convBytes(t, fast, xq, wq, o, name)) {
 		t.Errorf("%s: fast conv differs from the reference", name)
 	}
+}
+
+// convBytes runs the convolution of xq by wq with o on e and returns the
+// output's bytes.
+func convBytes(t *testing.T, e *engine.Engine, xq, wq *qtensor.Tensor, o engine.ConvOptions, name string) []byte {
+	t.Helper()
+	b := e.NewBatch()
+	x, err := e.Upload(xq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := e.Upload(wq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := b.Conv(x, w, o)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if err := b.Run(context.Background()); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	hy, err := e.Download(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hy.Data
 }

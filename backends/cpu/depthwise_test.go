@@ -2,7 +2,6 @@ package cpu_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -116,31 +115,7 @@ func depthwiseCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, C int
 		o.Fixed = kind == "fixed"
 	}
 	name := fmt.Sprintf("C=%d n=%d %dx%d k=%dx%d s=%v d=%v pads=%v %v/%v %s", C, n, h, w, kh, kw, s, d, pads, xt, wt, kind)
-	var outs [2][]byte
-	for i, e := range []*engine.Engine{ref, fast} {
-		b := e.NewBatch()
-		x, err := e.Upload(xq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wgt, err := e.Upload(wq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := b.Conv(x, wgt, o)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if err := b.Run(context.Background()); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		hy, err := e.Download(y)
-		if err != nil {
-			t.Fatal(err)
-		}
-		outs[i] = hy.Data
-	}
-	if !bytes.Equal(outs[0], outs[1]) {
+	if !bytes.Equal(convBytes(t, ref, xq, wq, o, name), convBytes(t, fast, xq, wq, o, name)) {
 		t.Errorf("%s: fast depthwise differs from the reference", name)
 	}
 }

@@ -2617,51 +2617,51 @@ TEXT ·transposeBytesAVX512(SB), NOSPLIT, $0-64
 	MOVQ ds+8(FP), CX
 	MOVQ src+16(FP), DX
 	MOVQ ss+24(FP), BX
-	SUBQ $0x10, rows+32(FP)
-	SUBQ $0x20, cols+40(FP)
 	MOVQ CX, SI
 	SHLQ $0x04, SI
-	XORQ DI, DI
+	SUBQ $0x10, rows+32(FP)
+	SUBQ $0x20, cols+40(FP)
+	XORQ R10, R10
 
 tr_rows:
-	XORQ R8, R8
+	XORQ R11, R11
 
 tr_cols:
-	MOVQ       DI, R9
-	IMULQ      BX, R9
-	ADDQ       DX, R9
-	ADDQ       R8, R9
-	VMOVDQU    (R9), Y0
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y1
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y2
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y3
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y4
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y5
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y6
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y7
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y8
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y9
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y10
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y11
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y12
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y13
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y14
-	ADDQ       BX, R9
-	VMOVDQU    (R9), Y15
+	MOVQ       R10, DI
+	IMULQ      BX, DI
+	ADDQ       DX, DI
+	ADDQ       R11, DI
+	VMOVDQU    (DI), Y0
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y1
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y2
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y3
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y4
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y5
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y6
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y7
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y8
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y9
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y10
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y11
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y12
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y13
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y14
+	ADDQ       BX, DI
+	VMOVDQU    (DI), Y15
 	VPUNPCKLBW Y8, Y0, Y16
 	VPUNPCKHBW Y8, Y0, Y17
 	VPUNPCKLBW Y9, Y1, Y18
@@ -2726,184 +2726,184 @@ tr_cols:
 	VPUNPCKHBW Y30, Y22, Y13
 	VPUNPCKLBW Y31, Y23, Y14
 	VPUNPCKHBW Y31, Y23, Y15
-	MOVQ       R8, R10
-	IMULQ      CX, R10
-	ADDQ       AX, R10
-	ADDQ       DI, R10
-	MOVQ       R10, R9
-	MOVQ       copies+48(FP), R11
+	MOVQ       R11, R8
+	IMULQ      CX, R8
+	ADDQ       AX, R8
+	ADDQ       R10, R8
+	MOVQ       R8, DI
+	MOVQ       copies+48(FP), R9
 
 tr_copy0:
-	VMOVDQU      X0, (R9)
-	VEXTRACTI128 $0x01, Y0, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X0, (DI)
+	VEXTRACTI128 $0x01, Y0, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy0
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy1:
-	VMOVDQU      X1, (R9)
-	VEXTRACTI128 $0x01, Y1, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X1, (DI)
+	VEXTRACTI128 $0x01, Y1, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy1
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy2:
-	VMOVDQU      X2, (R9)
-	VEXTRACTI128 $0x01, Y2, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X2, (DI)
+	VEXTRACTI128 $0x01, Y2, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy2
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy3:
-	VMOVDQU      X3, (R9)
-	VEXTRACTI128 $0x01, Y3, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X3, (DI)
+	VEXTRACTI128 $0x01, Y3, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy3
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy4:
-	VMOVDQU      X4, (R9)
-	VEXTRACTI128 $0x01, Y4, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X4, (DI)
+	VEXTRACTI128 $0x01, Y4, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy4
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy5:
-	VMOVDQU      X5, (R9)
-	VEXTRACTI128 $0x01, Y5, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X5, (DI)
+	VEXTRACTI128 $0x01, Y5, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy5
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy6:
-	VMOVDQU      X6, (R9)
-	VEXTRACTI128 $0x01, Y6, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X6, (DI)
+	VEXTRACTI128 $0x01, Y6, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy6
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy7:
-	VMOVDQU      X7, (R9)
-	VEXTRACTI128 $0x01, Y7, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X7, (DI)
+	VEXTRACTI128 $0x01, Y7, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy7
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy8:
-	VMOVDQU      X8, (R9)
-	VEXTRACTI128 $0x01, Y8, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X8, (DI)
+	VEXTRACTI128 $0x01, Y8, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy8
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy9:
-	VMOVDQU      X9, (R9)
-	VEXTRACTI128 $0x01, Y9, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X9, (DI)
+	VEXTRACTI128 $0x01, Y9, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy9
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy10:
-	VMOVDQU      X10, (R9)
-	VEXTRACTI128 $0x01, Y10, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X10, (DI)
+	VEXTRACTI128 $0x01, Y10, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy10
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy11:
-	VMOVDQU      X11, (R9)
-	VEXTRACTI128 $0x01, Y11, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X11, (DI)
+	VEXTRACTI128 $0x01, Y11, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy11
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy12:
-	VMOVDQU      X12, (R9)
-	VEXTRACTI128 $0x01, Y12, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X12, (DI)
+	VEXTRACTI128 $0x01, Y12, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy12
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy13:
-	VMOVDQU      X13, (R9)
-	VEXTRACTI128 $0x01, Y13, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X13, (DI)
+	VEXTRACTI128 $0x01, Y13, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy13
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy14:
-	VMOVDQU      X14, (R9)
-	VEXTRACTI128 $0x01, Y14, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X14, (DI)
+	VEXTRACTI128 $0x01, Y14, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy14
-	ADDQ         CX, R10
-	MOVQ         R10, R9
-	MOVQ         copies+48(FP), R11
+	ADDQ         CX, R8
+	MOVQ         R8, DI
+	MOVQ         copies+48(FP), R9
 
 tr_copy15:
-	VMOVDQU      X15, (R9)
-	VEXTRACTI128 $0x01, Y15, (R9)(SI*1)
-	ADDQ         delta+56(FP), R9
-	DECQ         R11
+	VMOVDQU      X15, (DI)
+	VEXTRACTI128 $0x01, Y15, (DI)(SI*1)
+	ADDQ         delta+56(FP), DI
+	DECQ         R9
 	JNZ          tr_copy15
-	CMPQ         R8, cols+40(FP)
+	CMPQ         R11, cols+40(FP)
 	JEQ          tr_cols_done
-	ADDQ         $0x20, R8
-	CMPQ         R8, cols+40(FP)
+	ADDQ         $0x20, R11
+	CMPQ         R11, cols+40(FP)
 	JLE          tr_cols
-	MOVQ         cols+40(FP), R8
+	MOVQ         cols+40(FP), R11
 	JMP          tr_cols
 
 tr_cols_done:
-	CMPQ DI, rows+32(FP)
+	CMPQ R10, rows+32(FP)
 	JEQ  tr_done
-	ADDQ $0x10, DI
-	CMPQ DI, rows+32(FP)
+	ADDQ $0x10, R10
+	CMPQ R10, rows+32(FP)
 	JLE  tr_rows
-	MOVQ rows+32(FP), DI
+	MOVQ rows+32(FP), R10
 	JMP  tr_rows
 
 tr_done:
@@ -2921,47 +2921,47 @@ TEXT ·transpose32AVX512(SB), NOSPLIT, $0-48
 	SHLQ $0x02, BX
 	SUBQ $0x10, rows+32(FP)
 	SUBQ $0x10, cols+40(FP)
-	XORQ SI, SI
-
-t32_rows:
 	XORQ DI, DI
 
+t32_rows:
+	XORQ R8, R8
+
 t32_cols:
-	MOVQ        SI, R8
-	IMULQ       BX, R8
-	ADDQ        DX, R8
-	LEAQ        (R8)(DI*4), R8
-	VMOVDQU32   (R8), Z0
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z1
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z2
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z3
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z4
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z5
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z6
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z7
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z8
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z9
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z10
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z11
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z12
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z13
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z14
-	ADDQ        BX, R8
-	VMOVDQU32   (R8), Z15
+	MOVQ        DI, SI
+	IMULQ       BX, SI
+	ADDQ        DX, SI
+	LEAQ        (SI)(R8*4), SI
+	VMOVDQU32   (SI), Z0
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z1
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z2
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z3
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z4
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z5
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z6
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z7
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z8
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z9
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z10
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z11
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z12
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z13
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z14
+	ADDQ        BX, SI
+	VMOVDQU32   (SI), Z15
 	VPUNPCKLDQ  Z1, Z0, Z16
 	VPUNPCKHDQ  Z1, Z0, Z17
 	VPUNPCKLDQ  Z3, Z2, Z18
@@ -3026,56 +3026,56 @@ t32_cols:
 	VSHUFI32X4  $0xdd, Z30, Z28, Z7
 	VSHUFI32X4  $0x88, Z31, Z29, Z11
 	VSHUFI32X4  $0xdd, Z31, Z29, Z15
-	MOVQ        DI, R8
-	IMULQ       CX, R8
-	ADDQ        AX, R8
-	LEAQ        (R8)(SI*4), R8
-	VMOVDQU32   Z0, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z1, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z2, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z3, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z4, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z5, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z6, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z7, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z8, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z9, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z10, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z11, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z12, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z13, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z14, (R8)
-	ADDQ        CX, R8
-	VMOVDQU32   Z15, (R8)
-	CMPQ        DI, cols+40(FP)
+	MOVQ        R8, SI
+	IMULQ       CX, SI
+	ADDQ        AX, SI
+	LEAQ        (SI)(DI*4), SI
+	VMOVDQU32   Z0, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z1, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z2, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z3, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z4, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z5, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z6, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z7, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z8, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z9, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z10, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z11, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z12, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z13, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z14, (SI)
+	ADDQ        CX, SI
+	VMOVDQU32   Z15, (SI)
+	CMPQ        R8, cols+40(FP)
 	JEQ         t32_cols_done
-	ADDQ        $0x10, DI
-	CMPQ        DI, cols+40(FP)
+	ADDQ        $0x10, R8
+	CMPQ        R8, cols+40(FP)
 	JLE         t32_cols
-	MOVQ        cols+40(FP), DI
+	MOVQ        cols+40(FP), R8
 	JMP         t32_cols
 
 t32_cols_done:
-	CMPQ SI, rows+32(FP)
+	CMPQ DI, rows+32(FP)
 	JEQ  t32_done
-	ADDQ $0x10, SI
-	CMPQ SI, rows+32(FP)
+	ADDQ $0x10, DI
+	CMPQ DI, rows+32(FP)
 	JLE  t32_rows
-	MOVQ rows+32(FP), SI
+	MOVQ rows+32(FP), DI
 	JMP  t32_rows
 
 t32_done:

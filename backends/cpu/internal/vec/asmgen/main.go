@@ -1030,83 +1030,93 @@ func transpose() {
 	ss := Load(Param("ss"), GP64())
 	// rows-16 and cols-32 (the starts of the last strip and block) stay in
 	// their argument slots.
-	rowsArg, colsArg := paramMem("rows"), paramMem("cols")
-	SUBQ(U8(16), rowsArg)
-	SUBQ(U8(32), colsArg)
 	ds16 := GP64()
 	MOVQ(ds, ds16)
 	SHLQ(U8(4), ds16)
-	lo := func(i int) reg.VecPhysical {
-		return []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7, reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15}[i]
-	}
-	hi := func(i int) reg.VecPhysical {
-		return []reg.VecPhysical{reg.Y16, reg.Y17, reg.Y18, reg.Y19, reg.Y20, reg.Y21, reg.Y22, reg.Y23, reg.Y24, reg.Y25, reg.Y26, reg.Y27, reg.Y28, reg.Y29, reg.Y30, reg.Y31}[i]
-	}
-	xlo := []reg.VecPhysical{reg.X0, reg.X1, reg.X2, reg.X3, reg.X4, reg.X5, reg.X6, reg.X7, reg.X8, reg.X9, reg.X10, reg.X11, reg.X12, reg.X13, reg.X14, reg.X15}
+	lo := func(i int) reg.Register { return zreg(i).AsY() }
+	hi := func(i int) reg.Register { return zreg(16 + i).AsY() }
+	xlo := func(i int) reg.Register { return zreg(i).AsX() }
 
-	i, j, p, q, c := GP64(), GP64(), GP64(), GP64(), GP64()
-	XORQ(i, i)
-	Label("tr_rows")
-	XORQ(j, j)
-	Label("tr_cols")
-	// Load the block at src + i*ss + j.
-	MOVQ(i, p)
-	IMULQ(ss, p)
-	ADDQ(src, p)
-	ADDQ(j, p)
-	for r := 0; r < 16; r++ {
-		VMOVDQU(Mem{Base: p}, lo(r))
-		if r < 15 {
-			ADDQ(ss, p)
+	p, q, c := GP64(), GP64(), GP64()
+	blockGrid("tr", 16, 32, func(i, j reg.GPVirtual) {
+		// Load the block at src + i*ss + j.
+		MOVQ(i, p)
+		IMULQ(ss, p)
+		ADDQ(src, p)
+		ADDQ(j, p)
+		for r := 0; r < 16; r++ {
+			VMOVDQU(Mem{Base: p}, lo(r))
+			if r < 15 {
+				ADDQ(ss, p)
+			}
 		}
-	}
-	in, out := lo, hi
-	for round := 0; round < 4; round++ {
-		for k := 0; k < 8; k++ {
-			VPUNPCKLBW(in(k+8), in(k), out(2*k))
-			VPUNPCKHBW(in(k+8), in(k), out(2*k+1))
+		in, out := lo, hi
+		for round := 0; round < 4; round++ {
+			for k := 0; k < 8; k++ {
+				VPUNPCKLBW(in(k+8), in(k), out(2*k))
+				VPUNPCKHBW(in(k+8), in(k), out(2*k+1))
+			}
+			in, out = out, in
 		}
-		in, out = out, in
-	}
-	// Row k of the result: columns j+k (low lane) and j+16+k (high lane),
-	// at dst + c*delta + (j+k)*ds + i for each copy c.
-	MOVQ(j, q)
-	IMULQ(ds, q)
-	ADDQ(dst, q)
-	ADDQ(i, q)
-	for k := 0; k < 16; k++ {
-		MOVQ(q, p)
-		Load(Param("copies"), c)
-		Label(fmt.Sprintf("tr_copy%d", k))
-		VMOVDQU(xlo[k], Mem{Base: p})
-		VEXTRACTI128(U8(1), lo(k), Mem{Base: p, Index: ds16, Scale: 1})
-		ADDQ(paramMem("delta"), p)
-		DECQ(c)
-		JNZ(LabelRef(fmt.Sprintf("tr_copy%d", k)))
-		if k < 15 {
-			ADDQ(ds, q)
+		// Row k of the result: columns j+k (low lane) and j+16+k (high lane),
+		// at dst + c*delta + (j+k)*ds + i for each copy c.
+		MOVQ(j, q)
+		IMULQ(ds, q)
+		ADDQ(dst, q)
+		ADDQ(i, q)
+		for k := 0; k < 16; k++ {
+			MOVQ(q, p)
+			Load(Param("copies"), c)
+			Label(fmt.Sprintf("tr_copy%d", k))
+			VMOVDQU(xlo(k), Mem{Base: p})
+			VEXTRACTI128(U8(1), lo(k), Mem{Base: p, Index: ds16, Scale: 1})
+			ADDQ(paramMem("delta"), p)
+			DECQ(c)
+			JNZ(LabelRef(fmt.Sprintf("tr_copy%d", k)))
+			if k < 15 {
+				ADDQ(ds, q)
+			}
 		}
-	}
-	// Next column block; the last one starts at cols-32.
-	CMPQ(j, colsArg)
-	JEQ(LabelRef("tr_cols_done"))
-	ADDQ(U8(32), j)
-	CMPQ(j, colsArg)
-	JLE(LabelRef("tr_cols"))
-	MOVQ(colsArg, j)
-	JMP(LabelRef("tr_cols"))
-	Label("tr_cols_done")
-	// Next row strip; the last one starts at rows-16.
-	CMPQ(i, rowsArg)
-	JEQ(LabelRef("tr_done"))
-	ADDQ(U8(16), i)
-	CMPQ(i, rowsArg)
-	JLE(LabelRef("tr_rows"))
-	MOVQ(rowsArg, i)
-	JMP(LabelRef("tr_rows"))
-	Label("tr_done")
+	})
 	VZEROUPPER()
 	RET()
+}
+
+// blockGrid generates the loops over the blocks of rows x cols values of a
+// transpose kernel whose "rows" and "cols" parameters are the matrix's
+// (at least one block each): rows strips from i = 0 and column blocks from
+// j = 0, block(i, j) for each, the last strip and block starting at
+// rows-rowStep and cols-colStep so that they overlap the previous ones
+// instead of needing tail code. It subtracts the steps from the rows and
+// cols argument slots, where the loops read them.
+func blockGrid(prefix string, rowStep, colStep int, block func(i, j reg.GPVirtual)) {
+	rowsArg, colsArg := paramMem("rows"), paramMem("cols")
+	SUBQ(U8(rowStep), rowsArg)
+	SUBQ(U8(colStep), colsArg)
+	i, j := GP64(), GP64()
+	XORQ(i, i)
+	Label(prefix + "_rows")
+	XORQ(j, j)
+	Label(prefix + "_cols")
+	block(i, j)
+	// Next column block; the last one starts at cols-colStep.
+	CMPQ(j, colsArg)
+	JEQ(LabelRef(prefix + "_cols_done"))
+	ADDQ(U8(colStep), j)
+	CMPQ(j, colsArg)
+	JLE(LabelRef(prefix + "_cols"))
+	MOVQ(colsArg, j)
+	JMP(LabelRef(prefix + "_cols"))
+	Label(prefix + "_cols_done")
+	// Next row strip; the last one starts at rows-rowStep.
+	CMPQ(i, rowsArg)
+	JEQ(LabelRef(prefix + "_done"))
+	ADDQ(U8(rowStep), i)
+	CMPQ(i, rowsArg)
+	JLE(LabelRef(prefix + "_rows"))
+	MOVQ(rowsArg, i)
+	JMP(LabelRef(prefix + "_rows"))
+	Label(prefix + "_done")
 }
 
 // transpose32 generates transpose32AVX512, the 32-bit version of
@@ -1126,83 +1136,62 @@ func transpose32() {
 	ss := Load(Param("ss"), GP64())
 	SHLQ(U8(2), ds)
 	SHLQ(U8(2), ss)
-	rowsArg, colsArg := paramMem("rows"), paramMem("cols")
-	SUBQ(U8(16), rowsArg)
-	SUBQ(U8(16), colsArg)
 	A := func(i int) reg.VecPhysical { return zreg(i) }
 	B := func(i int) reg.VecPhysical { return zreg(16 + i) }
 
-	i, j, p := GP64(), GP64(), GP64()
-	XORQ(i, i)
-	Label("t32_rows")
-	XORQ(j, j)
-	Label("t32_cols")
-	// Load the block at src + (i*ss + j)*4.
-	MOVQ(i, p)
-	IMULQ(ss, p)
-	ADDQ(src, p)
-	LEAQ(Mem{Base: p, Index: j, Scale: 4}, p)
-	for r := 0; r < 16; r++ {
-		VMOVDQU32(Mem{Base: p}, A(r))
-		if r < 15 {
-			ADDQ(ss, p)
+	p := GP64()
+	blockGrid("t32", 16, 16, func(i, j reg.GPVirtual) {
+		// Load the block at src + (i*ss + j)*4.
+		MOVQ(i, p)
+		IMULQ(ss, p)
+		ADDQ(src, p)
+		LEAQ(Mem{Base: p, Index: j, Scale: 4}, p)
+		for r := 0; r < 16; r++ {
+			VMOVDQU32(Mem{Base: p}, A(r))
+			if r < 15 {
+				ADDQ(ss, p)
+			}
 		}
-	}
-	// Inside each lane: rows 2k, 2k+1 -> dword pairs; then quad pairs:
-	// b[4m+c] lane L = column 4L+c of rows 4m..4m+3.
-	for k := 0; k < 8; k++ {
-		VPUNPCKLDQ(A(2*k+1), A(2*k), B(2*k))
-		VPUNPCKHDQ(A(2*k+1), A(2*k), B(2*k+1))
-	}
-	for m := 0; m < 4; m++ {
-		VPUNPCKLQDQ(B(4*m+2), B(4*m), A(4*m))
-		VPUNPCKHQDQ(B(4*m+2), B(4*m), A(4*m+1))
-		VPUNPCKLQDQ(B(4*m+3), B(4*m+1), A(4*m+2))
-		VPUNPCKHQDQ(B(4*m+3), B(4*m+1), A(4*m+3))
-	}
-	// Lanes: for each c, out[4L+c] = [b[c].L, b[4+c].L, b[8+c].L, b[12+c].L].
-	for c := 0; c < 4; c++ {
-		b0, b1, b2, b3 := A(c), A(4+c), A(8+c), A(12+c)
-		t0, t1, t2, t3 := B(4*c), B(4*c+1), B(4*c+2), B(4*c+3)
-		VSHUFI32X4(U8(0x44), b1, b0, t0) // [b0.0 b0.1 b1.0 b1.1]
-		VSHUFI32X4(U8(0xee), b1, b0, t1) // [b0.2 b0.3 b1.2 b1.3]
-		VSHUFI32X4(U8(0x44), b3, b2, t2)
-		VSHUFI32X4(U8(0xee), b3, b2, t3)
-	}
-	for c := 0; c < 4; c++ {
-		t0, t1, t2, t3 := B(4*c), B(4*c+1), B(4*c+2), B(4*c+3)
-		VSHUFI32X4(U8(0x88), t2, t0, A(c))    // lane 0 of b0..b3: row c
-		VSHUFI32X4(U8(0xdd), t2, t0, A(4+c))  // lane 1: row 4+c
-		VSHUFI32X4(U8(0x88), t3, t1, A(8+c))  // lane 2: row 8+c
-		VSHUFI32X4(U8(0xdd), t3, t1, A(12+c)) // lane 3: row 12+c
-	}
-	// Row k of the result (column j+k of src) at dst + ((j+k)*ds + i)*4.
-	MOVQ(j, p)
-	IMULQ(ds, p)
-	ADDQ(dst, p)
-	LEAQ(Mem{Base: p, Index: i, Scale: 4}, p)
-	for k := 0; k < 16; k++ {
-		VMOVDQU32(A(k), Mem{Base: p})
-		if k < 15 {
-			ADDQ(ds, p)
+		// Inside each lane: rows 2k, 2k+1 -> dword pairs; then quad pairs:
+		// b[4m+c] lane L = column 4L+c of rows 4m..4m+3.
+		for k := 0; k < 8; k++ {
+			VPUNPCKLDQ(A(2*k+1), A(2*k), B(2*k))
+			VPUNPCKHDQ(A(2*k+1), A(2*k), B(2*k+1))
 		}
-	}
-	CMPQ(j, colsArg)
-	JEQ(LabelRef("t32_cols_done"))
-	ADDQ(U8(16), j)
-	CMPQ(j, colsArg)
-	JLE(LabelRef("t32_cols"))
-	MOVQ(colsArg, j)
-	JMP(LabelRef("t32_cols"))
-	Label("t32_cols_done")
-	CMPQ(i, rowsArg)
-	JEQ(LabelRef("t32_done"))
-	ADDQ(U8(16), i)
-	CMPQ(i, rowsArg)
-	JLE(LabelRef("t32_rows"))
-	MOVQ(rowsArg, i)
-	JMP(LabelRef("t32_rows"))
-	Label("t32_done")
+		for m := 0; m < 4; m++ {
+			VPUNPCKLQDQ(B(4*m+2), B(4*m), A(4*m))
+			VPUNPCKHQDQ(B(4*m+2), B(4*m), A(4*m+1))
+			VPUNPCKLQDQ(B(4*m+3), B(4*m+1), A(4*m+2))
+			VPUNPCKHQDQ(B(4*m+3), B(4*m+1), A(4*m+3))
+		}
+		// Lanes: for each c, out[4L+c] = [b[c].L, b[4+c].L, b[8+c].L, b[12+c].L].
+		for c := 0; c < 4; c++ {
+			b0, b1, b2, b3 := A(c), A(4+c), A(8+c), A(12+c)
+			t0, t1, t2, t3 := B(4*c), B(4*c+1), B(4*c+2), B(4*c+3)
+			VSHUFI32X4(U8(0x44), b1, b0, t0) // [b0.0 b0.1 b1.0 b1.1]
+			VSHUFI32X4(U8(0xee), b1, b0, t1) // [b0.2 b0.3 b1.2 b1.3]
+			VSHUFI32X4(U8(0x44), b3, b2, t2)
+			VSHUFI32X4(U8(0xee), b3, b2, t3)
+		}
+		for c := 0; c < 4; c++ {
+			t0, t1, t2, t3 := B(4*c), B(4*c+1), B(4*c+2), B(4*c+3)
+			VSHUFI32X4(U8(0x88), t2, t0, A(c))    // lane 0 of b0..b3: row c
+			VSHUFI32X4(U8(0xdd), t2, t0, A(4+c))  // lane 1: row 4+c
+			VSHUFI32X4(U8(0x88), t3, t1, A(8+c))  // lane 2: row 8+c
+			VSHUFI32X4(U8(0xdd), t3, t1, A(12+c)) // lane 3: row 12+c
+		}
+		// Row k of the result (column j+k of src) at dst + ((j+k)*ds + i)*4.
+		MOVQ(j, p)
+		IMULQ(ds, p)
+		ADDQ(dst, p)
+		LEAQ(Mem{Base: p, Index: i, Scale: 4}, p)
+		for k := 0; k < 16; k++ {
+			VMOVDQU32(A(k), Mem{Base: p})
+			if k < 15 {
+				ADDQ(ds, p)
+			}
+		}
+	})
 	VZEROUPPER()
 	RET()
 }

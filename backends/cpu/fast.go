@@ -622,9 +622,7 @@ func (b *Backend) stageNHWC(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, H
 	planes := x[(n*op.C+c0)*H*W:]
 	direct := W >= 32
 	if !direct {
-		b.rows(cg, cg*H*W, func(ca, cb int) {
-			vec.TransposeBytes(nhwc[ca:], cg, planes[ca*H*W:], H*W, cb-ca, H*W)
-		})
+		b.toNHWC(nhwc, planes, cg, H*W)
 	}
 	b.rows(Hp, Hp*Wp*cg, func(h0, h1 int) {
 		for hp := h0; hp < h1; hp++ {
@@ -674,9 +672,7 @@ func (b *Backend) windowRows(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, 
 	planes := x[(n*op.C+c0)*H*W:]
 	direct := W >= 32
 	if !direct {
-		b.rows(cg, cg*H*W, func(ca, cb int) {
-			vec.TransposeBytes(nhwc[ca:], cg, planes[ca*H*W:], H*W, cb-ca, H*W)
-		})
+		b.toNHWC(nhwc, planes, cg, H*W)
 	}
 	b.rows(op.OH, op.OH*Wp*cell, func(h0, h1 int) {
 		for oh := h0; oh < h1; oh++ {
@@ -725,6 +721,16 @@ func (b *Backend) windowRows(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, 
 			dst := stage[(oh*Wp+op.PadLeft)*cell+khHi*cg:]
 			vec.TransposeBytesCopies(dst, cell, planes[ih*W:], H*W, cg, W, khHi-khLo+1, dh*Wp*cell-cg)
 		}
+	})
+}
+
+// toNHWC transposes the cg planes of hw bytes at planes (NCHW, one image
+// and group) to nhwc as [hw][cg], the channels split over the workers:
+// the staging of narrow images, whose rows are too short for the vector
+// transpose.
+func (b *Backend) toNHWC(nhwc, planes []byte, cg, hw int) {
+	b.rows(cg, cg*hw, func(ca, cb int) {
+		vec.TransposeBytes(nhwc[ca:], cg, planes[ca*hw:], hw, cb-ca, hw)
 	})
 }
 

@@ -73,9 +73,14 @@ type output struct {
 }
 
 func newOutput(ep *engine.Epilogue, y *engine.Tensor) output {
-	o := output{ep: ep, y: view(y)}
+	return hostOutput(ep, view(y))
+}
+
+// hostOutput is newOutput for a host tensor y.
+func hostOutput(ep *engine.Epilogue, y *qtensor.Tensor) output {
+	o := output{ep: ep, y: y}
 	if ep.Output == engine.OutQuantized {
-		o.qmin, o.qmax = y.DType().QMin(), y.DType().QMax()
+		o.qmin, o.qmax = y.DType.QMin(), y.DType.QMax()
 		if ep.ReLU {
 			o.qmin = max(o.qmin, ep.YZP)
 		}

@@ -211,13 +211,7 @@ func (b *Backend) MatMul(ctx context.Context, p *PackedWeights, a *qtensor.Tenso
 			azp[i] = ap.ZeroPoints[i%M]
 		}
 	}
-	out := output{ep: &ep, y: y}
-	if ep.Output == engine.OutQuantized {
-		out.qmin, out.qmax = yt.QMin(), yt.QMax()
-		if ep.ReLU {
-			out.qmin = max(out.qmin, ep.YZP)
-		}
-	}
+	out := hostOutput(&ep, y)
 	pr := &product{a: a.Data, signed: a.DType == qtensor.Int8, M: rows, K: K, pb: p.pb, azp: azp, bzp: p.bzp,
 		ep: &ep, yType: yt, qmin: out.qmin, qmax: out.qmax}
 	var c []int32

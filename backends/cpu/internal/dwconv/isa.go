@@ -47,7 +47,7 @@ func Supported(v ISA) bool {
 }
 
 // Detected returns the best implementation supported here.
-func Detected() ISA { return isa.Best(Supported, AVX512) }
+func Detected() ISA { return toggle.Detected() }
 
 // SetISA makes later kernel calls use isa and returns a function that
 // restores the previous choice. It is meant for tests and benchmarks: calls

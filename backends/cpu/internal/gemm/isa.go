@@ -56,7 +56,7 @@ func Supported(v ISA) bool {
 }
 
 // Detected returns the best implementation supported here.
-func Detected() ISA { return isa.Best(Supported, AVX512VNNI, AVX2) }
+func Detected() ISA { return toggle.Detected() }
 
 // SetISA makes later GEMM calls use isa and returns a function that restores
 // the previous choice. It is meant for tests and benchmarks: calls already

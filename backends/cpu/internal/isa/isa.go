@@ -14,6 +14,7 @@ import (
 type Toggle[T ~int32] struct {
 	pkg       string
 	supported func(T) bool
+	best      T
 	cur       atomic.Int32
 }
 
@@ -22,21 +23,18 @@ type Toggle[T ~int32] struct {
 // always available). pkg prefixes error messages.
 func New[T ~int32](pkg string, supported func(T) bool, prefer ...T) *Toggle[T] {
 	t := &Toggle[T]{pkg: pkg, supported: supported}
-	t.cur.Store(int32(Best(supported, prefer...)))
+	for _, v := range prefer {
+		if supported(v) {
+			t.best = v
+			break
+		}
+	}
+	t.cur.Store(int32(t.best))
 	return t
 }
 
-// Best returns the first of prefer that supported accepts, or the zero
-// value.
-func Best[T ~int32](supported func(T) bool, prefer ...T) T {
-	for _, v := range prefer {
-		if supported(v) {
-			return v
-		}
-	}
-	var zero T
-	return zero
-}
+// Detected returns the implementation New chose: the best supported one.
+func (t *Toggle[T]) Detected() T { return t.best }
 
 // Current returns the implementation in use.
 func (t *Toggle[T]) Current() T { return T(t.cur.Load()) }

@@ -19,8 +19,8 @@ func TestToggle(t *testing.T) {
 	has := map[impl]bool{generic: true, fast: true}
 	sup := func(i impl) bool { return has[i] }
 	tg := New("x", sup, faster, fast)
-	if got := tg.Current(); got != fast {
-		t.Fatalf("Current = %v, want the best supported, %v", got, fast)
+	if got := tg.Current(); got != fast || tg.Detected() != fast {
+		t.Fatalf("Current = %v, Detected = %v, want the best supported, %v", got, tg.Detected(), fast)
 	}
 	restore, err := tg.Set(generic)
 	if err != nil || tg.Current() != generic {

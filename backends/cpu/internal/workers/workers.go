@@ -66,15 +66,6 @@ func New(n int) *Pool {
 	return p
 }
 
-// Workers returns the number of worker goroutines (the caller of Run makes
-// one more).
-func (p *Pool) Workers() int {
-	if p == nil {
-		return 0
-	}
-	return p.workers
-}
-
 // Close stops the workers and waits for them to exit. Safe to call twice;
 // Run still works after Close (on spawned goroutines).
 func (p *Pool) Close() {

@@ -137,18 +137,6 @@ func asInt32(b []byte) []int32 {
 	return unsafe.Slice((*int32)(unsafe.Pointer(&b[0])), len(b)/4)
 }
 
-// expand returns s as a slice of n entries (s has 1 or n).
-func expand[T any](s []T, n int) []T {
-	if len(s) == n {
-		return s
-	}
-	out := make([]T, n)
-	for i := range out {
-		out[i] = s[0]
-	}
-	return out
-}
-
 // product is one exact integer matrix product on the packed kernels:
 //
 //	acc[m][n] = sum_k (a[m][k] - azp[m]) * (b'[k][n] - bzp[n])
@@ -196,15 +184,13 @@ func (b *Backend) runProduct(p *product, c []int32, dst []byte, store func(m, n 
 	cs := p.pb.ColSums()
 	opt := &gemm.Options{Threads: b.threads, Pool: b.pool}
 	if len(p.azp) == 1 {
-		azp := p.azp[0]
-		off := make([]int32, N)
-		for n := range N {
-			off[n] = -azp*cs[n] + int32(K)*azp*engine.At(p.bzp, n)
-			if fuse && ep.Bias != nil {
-				off[n] += engine.At(ep.Bias, p.ch0+n)
-			}
+		buf := scratch(&colOffPool, 4*N)
+		defer colOffPool.Put(buf)
+		var bias []int32
+		if fuse && ep.Bias != nil {
+			bias = ep.Bias
 		}
-		opt.ColOffset = off
+		opt.ColOffset = colOffsets(asInt32(*buf), p.azp[0], K, cs, p.bzp, bias, p.ch0)
 	}
 	if fuse {
 		switch ep.Output {
@@ -266,13 +252,51 @@ func (b *Backend) runProduct(p *product, c []int32, dst []byte, store func(m, n 
 	return nil
 }
 
-// channels returns the N per-channel values of s (1 or all channels)
-// starting at channel ch0.
+// channels returns the n per-channel values of s starting at channel ch0,
+// or s itself when it holds one value for all channels (the gemm
+// epilogues take either).
 func channels[T any](s []T, ch0, n int) []T {
 	if len(s) == 1 {
-		return expand(s, n)
+		return s
 	}
 	return s[ch0 : ch0+n]
+}
+
+// colOffPool holds the column-offset vectors (colOffsets) of runProduct
+// and convImplicit.
+var colOffPool sync.Pool
+
+// noZP is a per-tensor zero point of 0.
+var noZP = []int32{0}
+
+// colOffsets stores into off (len N = len(off)) the column part of the
+// zero-point correction of a per-tensor A zero point azp, plus the bias
+// when it is not nil (channels from ch0):
+//
+//	off[n] = -azp*cs[n] + K*azp*bzp[n] + bias[ch0+n]
+//
+// in wrapping int32 arithmetic like the reference. bzp and bias hold one
+// value or one per channel (engine.At). It returns off.
+func colOffsets(off []int32, azp int32, K int, cs, bzp, bias []int32, ch0 int) []int32 {
+	if len(bzp) == 1 && len(bias) <= 1 {
+		// The common case: every term but cs[n] is one constant.
+		c0 := int32(K) * azp * bzp[0]
+		if len(bias) == 1 {
+			c0 += bias[0]
+		}
+		for n := range off {
+			off[n] = c0 - azp*cs[n]
+		}
+		return off
+	}
+	for n := range off {
+		v := -azp*cs[n] + int32(K)*azp*engine.At(bzp, n)
+		if bias != nil {
+			v += engine.At(bias, ch0+n)
+		}
+		off[n] = v
+	}
+	return off
 }
 
 // signedZP returns the zero points of the signed B the kernels see: bzp,
@@ -559,14 +583,9 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			if err != nil {
 				return true, err
 			}
-			cs := pb.ColSums()
-			off := make([]int32, og)
-			for o := range og {
-				off[o] = -op.XZP * cs[o]
-				if ep.Bias != nil {
-					off[o] += engine.At(ep.Bias, ch0+o)
-				}
-			}
+			// The weights' zero points are 0 on this path.
+			obuf := scratch(&colOffPool, 4*og)
+			off := colOffsets(asInt32(*obuf), op.XZP, K, pb.ColSums(), noZP, ep.Bias, ch0)
 			// One GEMM over all output pixels: it blocks the rows for the
 			// cache and splits them over the workers itself.
 			opt := &gemm.Options{Threads: b.threads, Pool: b.pool, ColOffset: off, RowOffsets: rowOff, Segments: seg}
@@ -591,6 +610,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			} else {
 				err = gemm.GemmU8S8(c, og, stage, 1, P, pb, opt)
 			}
+			colOffPool.Put(obuf)
 			if err != nil {
 				return true, err
 			}

@@ -22,15 +22,20 @@ func TestEpilogue(t *testing.T) {
 		for _, s := range shapes {
 			M, K, N := s[0], s[1], s[2]
 			for v := 0; v < 4; v++ {
-				t.Run(fmt.Sprintf("%v/%dx%dx%d/v%d", isa, M, K, N, v), func(t *testing.T) {
-					epilogueCase(t, rng, M, K, N, v)
-				})
+				for _, one := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%v/%dx%dx%d/v%d/one=%v", isa, M, K, N, v, one), func(t *testing.T) {
+						epilogueCase(t, rng, M, K, N, v, one)
+					})
+				}
 			}
 		}
 	}
 }
 
-func epilogueCase(t *testing.T, rng *rand.Rand, M, K, N, variant int) {
+// epilogueCase checks one fused epilogue against the qtensor formulas.
+// With one set, the multipliers, scales and biases are one value passed
+// as a slice of length 1 (the per-tensor form).
+func epilogueCase(t *testing.T, rng *rand.Rand, M, K, N, variant int, one bool) {
 	signed := variant%2 == 1
 	a := make([]uint8, M*K)
 	for i := range a {
@@ -68,6 +73,16 @@ func epilogueCase(t *testing.T, rng *rand.Rand, M, K, N, variant int) {
 		scale[n] = float32(rng.NormFloat64() * 1e-4)
 		bias[n] = float32(rng.NormFloat64())
 	}
+	// The slices the options get: all of them, or the first value only
+	// with the reference's vectors made that value repeated.
+	multArg, scaleArg, biasArg := mult, scale, bias
+	if one {
+		mult[0] = float32(rng.Float64() * 1e-3)
+		for n := range N {
+			mult[n], scale[n], bias[n] = mult[0], scale[0], bias[0]
+		}
+		multArg, scaleArg, biasArg = mult[:1], scale[:1], bias[:1]
+	}
 	ld := N + 3
 	const guard = 7
 	c := make([]int32, M*N)
@@ -84,23 +99,23 @@ func epilogueCase(t *testing.T, rng *rand.Rand, M, K, N, variant int) {
 			for i := range outU8 {
 				outU8[i] = 0xa5
 			}
-			opt.Requant = &Requant{Mult: mult, ZP: zp, QMin: qmin, QMax: qmax, OutU8: outU8[guard : len(outU8)-guard], LdOut: ld}
+			opt.Requant = &Requant{Mult: multArg, ZP: zp, QMin: qmin, QMax: qmax, OutU8: outU8[guard : len(outU8)-guard], LdOut: ld}
 		} else {
 			zp, qmin, qmax = -5, -5, 127
 			outS8 = make([]int8, guard+(M-1)*ld+N+guard)
 			for i := range outS8 {
 				outS8[i] = -0x5b
 			}
-			opt.Requant = &Requant{Mult: mult, ZP: zp, QMin: qmin, QMax: qmax, OutS8: outS8[guard : len(outS8)-guard], LdOut: ld}
+			opt.Requant = &Requant{Mult: multArg, ZP: zp, QMin: qmin, QMax: qmax, OutS8: outS8[guard : len(outS8)-guard], LdOut: ld}
 		}
 	default: // float, with and without bias
 		outF = make([]float32, guard+(M-1)*ld+N+guard)
 		for i := range outF {
 			outF[i] = -7.25
 		}
-		fo := &FloatOut{Scale: scale, Out: outF[guard : len(outF)-guard], LdOut: ld}
+		fo := &FloatOut{Scale: scaleArg, Out: outF[guard : len(outF)-guard], LdOut: ld}
 		if variant == 2 {
-			fo.Bias = bias
+			fo.Bias = biasArg
 		} else {
 			bias = make([]float32, N)
 		}
@@ -183,6 +198,9 @@ func TestEpilogueErrors(t *testing.T) {
 		"short mult": {Requant: &Requant{Mult: m1[:3], QMax: 255, OutU8: make([]uint8, 8), LdOut: 4}},
 		"short fout": {Float: &FloatOut{Scale: m1, Out: make([]float32, 7), LdOut: 4}},
 		"short bias": {Float: &FloatOut{Scale: m1, Bias: m1[:2], Out: make([]float32, 8), LdOut: 4}},
+		"no mult":    {Requant: &Requant{Mult: m1[:0], QMax: 255, OutU8: make([]uint8, 8), LdOut: 4}},
+		"no scale":   {Float: &FloatOut{Scale: m1[:0], Out: make([]float32, 8), LdOut: 4}},
+		"two scales": {Float: &FloatOut{Scale: m1[:2], Out: make([]float32, 8), LdOut: 4}},
 	}
 	for name, opt := range cases {
 		if err := GemmU8S8(c, 4, a, 3, 2, pb, opt); !errors.Is(err, ErrSize) {
@@ -190,9 +208,11 @@ func TestEpilogueErrors(t *testing.T) {
 		}
 	}
 	for _, m := range []float32{0, -1, float32(math.NaN()), float32(math.Inf(1)), 1e-40} {
-		opt := &Options{Requant: &Requant{Mult: []float32{1, m, 1, 1}, QMax: 255, OutU8: make([]uint8, 8), LdOut: 4}}
-		if err := GemmU8S8(c, 4, a, 3, 2, pb, opt); !errors.Is(err, qtensor.ErrParams) {
-			t.Errorf("mult %g: err = %v, want qtensor.ErrParams", m, err)
+		for _, mult := range [][]float32{{1, m, 1, 1}, {m}} {
+			opt := &Options{Requant: &Requant{Mult: mult, QMax: 255, OutU8: make([]uint8, 8), LdOut: 4}}
+			if err := GemmU8S8(c, 4, a, 3, 2, pb, opt); !errors.Is(err, qtensor.ErrParams) {
+				t.Errorf("mult %v: err = %v, want qtensor.ErrParams", mult, err)
+			}
 		}
 	}
 }

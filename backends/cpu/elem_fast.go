@@ -44,21 +44,23 @@ func (b *Backend) quantizeFast(op *engine.Quantize) bool {
 	torch := op.Rounding == qtensor.RoundTorch
 	if p.Granularity == qtensor.PerTensor {
 		s, zp := p.Scales[0], p.ZeroPoints[0]
+		stream := vec.StreamQuantize(len(x))
 		b.parallel(len(x), func(lo, hi int) {
 			if torch {
-				vec.QuantizeTorchPerTensor(y[lo:hi], x[lo:hi], s, zp, qmin, qmax)
+				vec.QuantizeTorchPerTensor(y[lo:hi], x[lo:hi], s, zp, qmin, qmax, stream)
 			} else {
-				vec.QuantizePerTensor(y[lo:hi], x[lo:hi], s, zp, qmin, qmax)
+				vec.QuantizePerTensor(y[lo:hi], x[lo:hi], s, zp, qmin, qmax, stream)
 			}
 		})
 		return true
 	}
 	_, inner := axisLayout(p, op.Y.Shape())
+	stream := vec.StreamQuantize(len(x))
 	b.parallel(len(x), func(lo, hi int) {
 		if torch {
-			vec.QuantizeTorchPerAxis(y[lo:hi], x[lo:hi], lo, p.Scales, p.ZeroPoints, inner, qmin, qmax)
+			vec.QuantizeTorchPerAxis(y[lo:hi], x[lo:hi], lo, p.Scales, p.ZeroPoints, inner, qmin, qmax, stream)
 		} else {
-			vec.QuantizePerAxis(y[lo:hi], x[lo:hi], lo, p.Scales, p.ZeroPoints, inner, qmin, qmax)
+			vec.QuantizePerAxis(y[lo:hi], x[lo:hi], lo, p.Scales, p.ZeroPoints, inner, qmin, qmax, stream)
 		}
 	})
 	return true
@@ -73,14 +75,16 @@ func (b *Backend) dequantizeFast(op *engine.Dequantize) bool {
 	x, y := bytesOf(op.X), asFloat32(bytesOf(op.Y))
 	signed := d == qtensor.Int8
 	if p.Granularity == qtensor.PerTensor {
+		stream := vec.StreamDequantize(len(x))
 		b.parallel(len(x), func(lo, hi int) {
-			vec.DequantizePerTensor(y[lo:hi], x[lo:hi], signed, p.Scales[0], p.ZeroPoints[0])
+			vec.DequantizePerTensor(y[lo:hi], x[lo:hi], signed, p.Scales[0], p.ZeroPoints[0], stream)
 		})
 		return true
 	}
 	_, inner := axisLayout(p, op.X.Shape())
+	stream := vec.StreamDequantize(len(x))
 	b.parallel(len(x), func(lo, hi int) {
-		vec.DequantizePerAxis(y[lo:hi], x[lo:hi], signed, lo, p.Scales, p.ZeroPoints, inner)
+		vec.DequantizePerAxis(y[lo:hi], x[lo:hi], signed, lo, p.Scales, p.ZeroPoints, inner, stream)
 	})
 	return true
 }

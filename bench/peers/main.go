@@ -131,21 +131,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 
 // env is what a run found out about the machine and the tools.
 type env struct {
-	root      string // repository root
-	dir       string // bench/peers
-	tmp       string
-	qgpu      string
-	torch     *torchServer
-	node      string
-	ortVer    string
-	nodeVer   string
-	torchVer  string
-	torchEng  string
-	goVer     string
-	cpu       cpuInfo
-	verbose   bool
-	logw      io.Writer
-	copyCache map[int]measurement
+	root       string // repository root
+	dir        string // bench/peers
+	tmp        string
+	qgpu       string
+	torch      *torchServer
+	node       string
+	ortVer     string
+	nodeVer    string
+	torchVer   string
+	torchEng   string
+	goVer      string
+	cpu        cpuInfo
+	verbose    bool
+	logw       io.Writer
+	boundCache map[string]measurement // copyBandwidth, writeBandwidth
 }
 
 func compare(cfg config, argv []string, stdout, stderr io.Writer) error {
@@ -153,7 +153,7 @@ func compare(cfg config, argv []string, stdout, stderr io.Writer) error {
 	if cfg.quick {
 		s = quickSuite
 	}
-	e := &env{verbose: cfg.verbose, logw: stderr, node: cfg.node, copyCache: map[int]measurement{}}
+	e := &env{verbose: cfg.verbose, logw: stderr, node: cfg.node, boundCache: map[string]measurement{}}
 	var err error
 	if e.root, err = repoRoot(); err != nil {
 		return err
@@ -347,7 +347,7 @@ func (e *env) logCmd(name string, args []string) {
 
 // measurement is one tool's median time for one row.
 type measurement struct {
-	Tool    string  `json:"tool"` // qgpu, ort, torch, gonum, copy
+	Tool    string  `json:"tool"` // qgpu, ort, torch, gonum, copy, clear
 	What    string  `json:"what"` // the op as the tool names it
 	Seconds float64 `json:"seconds"`
 	GOPS    float64 `json:"gops,omitempty"`
@@ -604,11 +604,21 @@ func streamGroup(op string, size int, cfg config) group {
 			if cp.GBps > 0 && q.GBps > 0 {
 				r.Note = fmt.Sprintf("%.0f%% of copy()", 100*q.GBps/cp.GBps)
 			}
+			var wb measurement
+			if op == "dequantize" {
+				// Its output, 4 bytes per element, is most of its traffic.
+				wb = e.writeBandwidth(4*size, t)
+				if wb.Seconds > 0 && q.Seconds > 0 {
+					r.Note = strings.TrimPrefix(r.Note+fmt.Sprintf("; writes at %.0f%% of clear()", 100*wb.Seconds/q.Seconds), "; ")
+				}
+			}
 			rows = append(rows, r)
 			if op == "dequantize" {
 				c := cp
 				rows = append(rows, row{Op: "copy() (Go, bound)", Shape: sizeName(5*size) + " B", Threads: t, Qgpu: &c,
-					Note: "read+write bytes / t, the accounting of the quantize rows"})
+					Note: "read+write bytes / t, the accounting of the quantize rows"},
+					row{Op: "clear() (Go, write bound)", Shape: sizeName(4*size) + " B", Threads: t, Qgpu: &wb,
+						Note: "bytes written / t: the memory write rate"})
 			}
 		}
 		return rows, nil
@@ -870,13 +880,32 @@ func (e *env) torchRun(q torchReq) (measurement, error) {
 // copyBandwidth times Go's copy() of n bytes split over t goroutines (the
 // bound for the streaming ops); the rate counts bytes read plus written.
 func (e *env) copyBandwidth(n, t int) measurement {
-	if m, ok := e.copyCache[n*1024+t]; ok {
-		return m
-	}
 	src := make([]byte, n)
 	dst := make([]byte, n)
 	for i := range src {
 		src[i] = byte(i)
+	}
+	return e.bound("copy", "Go copy()", n, t, 2, func(lo, hi int) { copy(dst[lo:hi], src[lo:hi]) })
+}
+
+// writeBandwidth times Go's clear() of n bytes split over t goroutines:
+// the memory write rate (the runtime stores large clears non-temporally,
+// as dequantize does), the bound of an op that writes 4 bytes per byte it
+// reads. The rate counts bytes written.
+func (e *env) writeBandwidth(n, t int) measurement {
+	dst := make([]byte, n)
+	for i := range dst {
+		dst[i] = byte(i)
+	}
+	return e.bound("clear", "Go clear()", n, t, 1, func(lo, hi int) { clear(dst[lo:hi]) })
+}
+
+// bound times f over [0, n) split into t ranges on t goroutines, once per
+// (tool, n, t) per run; GB/s counts perByte bytes per byte of the range.
+func (e *env) bound(tool, what string, n, t int, perByte float64, f func(lo, hi int)) measurement {
+	key := fmt.Sprintf("%s/%d/%d", tool, n, t)
+	if m, ok := e.boundCache[key]; ok {
+		return m
 	}
 	once := func() {
 		var wg sync.WaitGroup
@@ -884,7 +913,7 @@ func (e *env) copyBandwidth(n, t int) measurement {
 		for lo := 0; lo < n; lo += chunk {
 			hi := min(lo+chunk, n)
 			wg.Add(1)
-			go func() { defer wg.Done(); copy(dst[lo:hi], src[lo:hi]) }()
+			go func() { defer wg.Done(); f(lo, hi) }()
 		}
 		wg.Wait()
 	}
@@ -901,8 +930,8 @@ func (e *env) copyBandwidth(n, t int) measurement {
 		total += d
 	}
 	med := median(ts)
-	m := measurement{Tool: "copy", What: "Go copy()", Seconds: med, GBps: 2 * float64(n) / med / 1e9, Runs: len(ts)}
-	e.copyCache[n*1024+t] = m
+	m := measurement{Tool: tool, What: what, Seconds: med, GBps: perByte * float64(n) / med / 1e9, Runs: len(ts)}
+	e.boundCache[key] = m
 	return m
 }
 

@@ -62,7 +62,7 @@ func BenchmarkQuantize(b *testing.B) {
 	benchISAs(b, func(b *testing.B) {
 		b.SetBytes(5 * benchElems)
 		for b.Loop() {
-			QuantizePerTensor(dst, src, 0.25, 3, -128, 127)
+			QuantizePerTensor(dst, src, 0.25, 3, -128, 127, StreamQuantize(benchElems))
 		}
 	})
 }
@@ -76,7 +76,7 @@ func BenchmarkDequantize(b *testing.B) {
 	benchISAs(b, func(b *testing.B) {
 		b.SetBytes(5 * benchElems)
 		for b.Loop() {
-			DequantizePerTensor(dst, src, true, 0.25, 3)
+			DequantizePerTensor(dst, src, true, 0.25, 3, StreamDequantize(benchElems))
 		}
 	})
 }

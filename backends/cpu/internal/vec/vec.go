@@ -23,16 +23,17 @@ func clampBounds(zp, qmin, qmax int32) (lo, hi float32) {
 
 // QuantizePerTensor sets dst[i] = byte(qtensor.Quantize(src[i], scale, zp,
 // qmin, qmax)) for i < len(src): ONNX QuantizeLinear into int8 or uint8
-// storage (the byte holds the low 8 bits of the integer). It panics if dst
-// is shorter than src.
-func QuantizePerTensor(dst []byte, src []float32, scale float32, zp, qmin, qmax int32) {
+// storage (the byte holds the low 8 bits of the integer). With stream set
+// the AVX-512 kernels store the output non-temporally (see StreamQuantize). It
+// panics if dst is shorter than src.
+func QuantizePerTensor(dst []byte, src []float32, scale float32, zp, qmin, qmax int32, stream bool) {
 	dst = dst[:len(src)]
 	if len(src) == 0 {
 		return
 	}
 	if useAVX512() && finiteNonZero(scale) && qmin <= qmax {
 		lo, hi := clampBounds(zp, qmin, qmax)
-		quantizeAVX512(dst, src, quantDivAVX512, quantDivNTAVX512, scale, lo, hi, zp)
+		quantizeAVX512(dst, src, quantDivAVX512, quantDivNTAVX512, scale, lo, hi, zp, stream)
 		return
 	}
 	if n8 := len(src) &^ 7; n8 > 0 && useAVX2() && finiteNonZero(scale) && qmin <= qmax {
@@ -44,12 +45,11 @@ func QuantizePerTensor(dst []byte, src []float32, scale float32, zp, qmin, qmax 
 }
 
 // quantizeAVX512 runs a quantize kernel k over src, with its non-temporal
-// form kNT for the 64-byte aligned whole blocks of 64 of a large output
-// (see ntMinBytes; VMOVNTDQ saves the read for ownership of dst, a fifth of
-// the traffic).
-func quantizeAVX512(dst []byte, src []float32, k, kNT func(*byte, *float32, int, float32, float32, float32, int32), s, lo, hi float32, zp int32) {
-	if len(src) >= ntMinBytes {
-		head := int(-uintptr(unsafe.Pointer(&dst[0])) & 63)
+// form kNT for the 64-byte aligned whole blocks of 64 of the output when
+// stream is set (see StreamQuantize; VMOVNTDQ saves the read for ownership of dst,
+// a fifth of the traffic).
+func quantizeAVX512(dst []byte, src []float32, k, kNT func(*byte, *float32, int, float32, float32, float32, int32), s, lo, hi float32, zp int32, stream bool) {
+	if head := int(-uintptr(unsafe.Pointer(&dst[0])) & 63); stream && head+64 <= len(src) {
 		if head > 0 {
 			k(&dst[0], &src[0], head, s, lo, hi, zp)
 		}
@@ -71,7 +71,7 @@ func quantizeGeneric(dst []byte, src []float32, scale float32, zp, qmin, qmax in
 
 // QuantizeTorchPerTensor is QuantizePerTensor with qtensor.QuantizeTorch
 // (multiplication by the float32 reciprocal of scale, as PyTorch does).
-func QuantizeTorchPerTensor(dst []byte, src []float32, scale float32, zp, qmin, qmax int32) {
+func QuantizeTorchPerTensor(dst []byte, src []float32, scale float32, zp, qmin, qmax int32, stream bool) {
 	dst = dst[:len(src)]
 	if len(src) == 0 {
 		return
@@ -79,7 +79,7 @@ func QuantizeTorchPerTensor(dst []byte, src []float32, scale float32, zp, qmin, 
 	inv := 1 / scale
 	if useAVX512() && finiteNonZero(inv) && qmin <= qmax {
 		lo, hi := clampBounds(zp, qmin, qmax)
-		quantizeAVX512(dst, src, quantMulAVX512, quantMulNTAVX512, inv, lo, hi, zp)
+		quantizeAVX512(dst, src, quantMulAVX512, quantMulNTAVX512, inv, lo, hi, zp, stream)
 		return
 	}
 	if n8 := len(src) &^ 7; n8 > 0 && useAVX2() && finiteNonZero(inv) && qmin <= qmax {
@@ -98,8 +98,9 @@ func quantizeTorchGeneric(dst []byte, src []float32, scale float32, zp, qmin, qm
 
 // DequantizePerTensor sets dst[i] = qtensor.Dequantize(q, zp, scale) for
 // i < len(src), where q is src[i] read as int8 when signed is set and as
-// uint8 otherwise. It panics if dst is shorter than src.
-func DequantizePerTensor(dst []float32, src []byte, signed bool, scale float32, zp int32) {
+// uint8 otherwise. With stream set the AVX-512 kernels store the output
+// non-temporally (see StreamDequantize). It panics if dst is shorter than src.
+func DequantizePerTensor(dst []float32, src []byte, signed bool, scale float32, zp int32, stream bool) {
 	dst = dst[:len(src)]
 	if len(src) == 0 {
 		return
@@ -120,11 +121,11 @@ func DequantizePerTensor(dst []float32, src []byte, signed bool, scale float32, 
 	if signed {
 		k, kNT = dequantS8AVX512, dequantS8NTAVX512
 	}
-	if 4*len(src) >= ntMinBytes {
+	if stream {
 		// Regular stores up to a 64-byte aligned dst, non-temporal stores
 		// for the whole vectors after it, regular stores for the rest.
 		head := int(-uintptr(unsafe.Pointer(&dst[0]))&63) / 4
-		if head < len(src) {
+		if head+16 <= len(src) {
 			if head > 0 {
 				k(&dst[0], &src[0], head, scale, zp)
 			}
@@ -138,13 +139,6 @@ func DequantizePerTensor(dst []float32, src []byte, signed bool, scale float32, 
 	}
 	k(&dst[0], &src[0], len(src), scale, zp)
 }
-
-// ntMinBytes is the output size from which DequantizePerTensor and the
-// per-tensor quantize functions store with non-temporal stores (no read
-// for ownership of the destination lines, and no cache pollution), like
-// runtime.memmove does for copies of 1 MiB and more. Below it the output
-// stays in cache for the next op.
-const ntMinBytes = 1 << 20
 
 func dequantizeGeneric(dst []float32, src []byte, signed bool, scale float32, zp int32) {
 	for i, b := range src {
@@ -183,19 +177,20 @@ func checkAxis(nScales, nZPs, first, inner int) {
 // src[i] is element first+i of a tensor whose channel index is
 // ((first+i)/inner) % len(scales), and
 // dst[i] = byte(qtensor.Quantize(src[i], scales[c], zps[c], qmin, qmax)).
-// first lets callers split a tensor into chunks. It panics if dst is
+// first lets callers split a tensor into chunks; stream is as in
+// QuantizePerTensor. It panics if dst is
 // shorter than src, len(zps) != len(scales), scales is empty, inner < 1 or
 // first < 0.
-func QuantizePerAxis(dst []byte, src []float32, first int, scales []float32, zps []int32, inner int, qmin, qmax int32) {
-	quantizePerAxis(dst, src, first, scales, zps, inner, qmin, qmax, false)
+func QuantizePerAxis(dst []byte, src []float32, first int, scales []float32, zps []int32, inner int, qmin, qmax int32, stream bool) {
+	quantizePerAxis(dst, src, first, scales, zps, inner, qmin, qmax, false, stream)
 }
 
 // QuantizeTorchPerAxis is QuantizePerAxis with qtensor.QuantizeTorch.
-func QuantizeTorchPerAxis(dst []byte, src []float32, first int, scales []float32, zps []int32, inner int, qmin, qmax int32) {
-	quantizePerAxis(dst, src, first, scales, zps, inner, qmin, qmax, true)
+func QuantizeTorchPerAxis(dst []byte, src []float32, first int, scales []float32, zps []int32, inner int, qmin, qmax int32, stream bool) {
+	quantizePerAxis(dst, src, first, scales, zps, inner, qmin, qmax, true, stream)
 }
 
-func quantizePerAxis(dst []byte, src []float32, first int, scales []float32, zps []int32, inner int, qmin, qmax int32, torch bool) {
+func quantizePerAxis(dst []byte, src []float32, first int, scales []float32, zps []int32, inner int, qmin, qmax int32, torch, stream bool) {
 	checkAxis(len(scales), len(zps), first, inner)
 	dst = dst[:len(src)]
 	q := qtensor.Quantize
@@ -210,18 +205,18 @@ func quantizePerAxis(dst []byte, src []float32, first int, scales []float32, zps
 				dst[i] = byte(q(src[i], s, z, qmin, qmax))
 			}
 		case torch:
-			QuantizeTorchPerTensor(dst[lo:hi], src[lo:hi], s, z, qmin, qmax)
+			QuantizeTorchPerTensor(dst[lo:hi], src[lo:hi], s, z, qmin, qmax, stream)
 		default:
-			QuantizePerTensor(dst[lo:hi], src[lo:hi], s, z, qmin, qmax)
+			QuantizePerTensor(dst[lo:hi], src[lo:hi], s, z, qmin, qmax, stream)
 		}
 	})
 }
 
 // DequantizePerAxis dequantizes with one (scale, zero point) pair per
 // channel, channels laid out as in QuantizePerAxis:
-// dst[i] = qtensor.Dequantize(q, zps[c], scales[c]). It panics like
-// QuantizePerAxis.
-func DequantizePerAxis(dst []float32, src []byte, signed bool, first int, scales []float32, zps []int32, inner int) {
+// dst[i] = qtensor.Dequantize(q, zps[c], scales[c]); stream is as in
+// DequantizePerTensor. It panics like QuantizePerAxis.
+func DequantizePerAxis(dst []float32, src []byte, signed bool, first int, scales []float32, zps []int32, inner int, stream bool) {
 	checkAxis(len(scales), len(zps), first, inner)
 	dst = dst[:len(src)]
 	forRuns(len(src), first, inner, len(scales), func(c, lo, hi int) {
@@ -229,7 +224,7 @@ func DequantizePerAxis(dst []float32, src []byte, signed bool, first int, scales
 			dequantizeGeneric(dst[lo:hi], src[lo:hi], signed, scales[c], zps[c])
 			return
 		}
-		DequantizePerTensor(dst[lo:hi], src[lo:hi], signed, scales[c], zps[c])
+		DequantizePerTensor(dst[lo:hi], src[lo:hi], signed, scales[c], zps[c], stream)
 	})
 }
 

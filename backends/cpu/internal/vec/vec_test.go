@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"unsafe"
 
@@ -157,7 +159,8 @@ func TestQuantizePerTensor(t *testing.T) {
 							if torch {
 								f, want = QuantizeTorchPerTensor, qtensor.QuantizeTorch
 							}
-							f(dst, src, s, zp, r.qmin, r.qmax)
+							// Odd lengths store non-temporally.
+							f(dst, src, s, zp, r.qmin, r.qmax, n%2 == 1)
 							check(t)
 							for i, x := range src {
 								if w := byte(want(x, s, zp, r.qmin, r.qmax)); dst[i] != w {
@@ -182,9 +185,9 @@ func TestQuantizeOddParams(t *testing.T) {
 		for _, s := range []float32{0, float32(math.Inf(1)), float32(math.NaN()), -0.5, 1e-40, math.SmallestNonzeroFloat32} {
 			for _, p := range []struct{ zp, qmin, qmax int32 }{{0, -128, 127}, {0, 10, -10}, {300, 0, 255}} {
 				dst := make([]byte, len(src))
-				QuantizePerTensor(dst, src, s, p.zp, p.qmin, p.qmax)
+				QuantizePerTensor(dst, src, s, p.zp, p.qmin, p.qmax, false)
 				dt := make([]byte, len(src))
-				QuantizeTorchPerTensor(dt, src, s, p.zp, p.qmin, p.qmax)
+				QuantizeTorchPerTensor(dt, src, s, p.zp, p.qmin, p.qmax, true)
 				for i, x := range src {
 					if w := byte(qtensor.Quantize(x, s, p.zp, p.qmin, p.qmax)); dst[i] != w {
 						t.Fatalf("scale=%g %+v x=%g: %d want %d", s, p, x, dst[i], w)
@@ -210,7 +213,7 @@ func TestQuantizeByHand(t *testing.T) {
 			in := make([]float32, n)
 			copy(in[n-len(src):], src)
 			dst := make([]byte, n)
-			QuantizePerTensor(dst, in, 1, 0, -128, 127)
+			QuantizePerTensor(dst, in, 1, 0, -128, 127, false)
 			for i, w := range want {
 				if got := int8(dst[n-len(src)+i]); got != w {
 					t.Errorf("n=%d Quantize(%g, 1) = %d, want %d", n, src[i], got, w)
@@ -219,7 +222,7 @@ func TestQuantizeByHand(t *testing.T) {
 		}
 		// uint8 with zero point 128, scale 0.5: NaN -> 128, 1.25/0.5 = 2.5 -> 2 -> 130.
 		dst := make([]byte, 3)
-		QuantizePerTensor(dst, []float32{nan, 1.25, -1000}, 0.5, 128, 0, 255)
+		QuantizePerTensor(dst, []float32{nan, 1.25, -1000}, 0.5, 128, 0, 255, false)
 		if dst[0] != 128 || dst[1] != 130 || dst[2] != 0 {
 			t.Errorf("uint8 case: got %v, want [128 130 0]", dst)
 		}
@@ -242,7 +245,8 @@ func TestDequantizePerTensor(t *testing.T) {
 							}
 						}
 						dst, check := guarded[uint32](n, 0xDEADBEEF)
-						DequantizePerTensor(f32s(dst), src, signed, s, zp)
+						// Odd lengths store non-temporally.
+						DequantizePerTensor(f32s(dst), src, signed, s, zp, n%2 == 1)
 						check(t)
 						for i, b := range src {
 							q := int32(b)
@@ -276,7 +280,7 @@ func TestPerAxis(t *testing.T) {
 						if torch {
 							f, want = QuantizeTorchPerAxis, qtensor.QuantizeTorch
 						}
-						f(dst, src, first, scales, zps, inner, -128, 127)
+						f(dst, src, first, scales, zps, inner, -128, 127, n%2 == 1)
 						check(t)
 						for i, x := range src {
 							c := ((first + i) / inner) % len(scales)
@@ -290,7 +294,7 @@ func TestPerAxis(t *testing.T) {
 						q[i] = byte(rng.Uint32())
 					}
 					out, check := guarded[uint32](n, 7)
-					DequantizePerAxis(f32s(out), q, true, first, scales, zps, inner)
+					DequantizePerAxis(f32s(out), q, true, first, scales, zps, inner, n%2 == 1)
 					check(t)
 					for i, b := range q {
 						c := ((first + i) / inner) % len(scales)
@@ -317,7 +321,7 @@ func TestPerAxisPanics(t *testing.T) {
 					t.Errorf("no panic for %+v", c)
 				}
 			}()
-			QuantizePerAxis(make([]byte, 4), make([]float32, 4), c.first, c.scales, c.zps, c.inner, -128, 127)
+			QuantizePerAxis(make([]byte, 4), make([]float32, 4), c.first, c.scales, c.zps, c.inner, -128, 127, false)
 		}()
 	}
 }
@@ -585,46 +589,47 @@ func f32s(u []uint32) []float32 {
 
 func ExampleQuantizePerTensor() {
 	dst := make([]byte, 4)
-	QuantizePerTensor(dst, []float32{0.25, 0.75, float32(math.NaN()), 100}, 0.5, 10, 0, 255)
+	QuantizePerTensor(dst, []float32{0.25, 0.75, float32(math.NaN()), 100}, 0.5, 10, 0, 255, false)
 	fmt.Println(dst)
 	// Output: [10 12 10 210]
 }
 
-// TestDequantizeLarge covers the non-temporal store path (outputs of at
-// least ntMinBytes) with destinations at every float offset from a 64-byte
-// boundary, so that the aligned head, the non-temporal middle and the tail
-// all run.
+// TestDequantizeLarge covers the non-temporal store path on a large
+// output and on outputs shorter than one aligned block, with destinations
+// at every float offset from a 64-byte boundary, so that the aligned head,
+// the non-temporal middle and the tail all run.
 func TestDequantizeLarge(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(15, 16))
-		n := ntMinBytes/4 + 37
-		src := make([]byte, n+16)
-		for i := range src {
-			src[i] = byte(rng.Uint32())
-		}
-		for _, signed := range []bool{true, false} {
-			for off := range 17 {
-				buf, check := guarded[uint32](n+16, 0xDEADBEEF)
-				dst := f32s(buf)[off : off+n]
-				DequantizePerTensor(dst, src[off:off+n], signed, 0.0625, 3)
-				check(t)
-				for i := range buf[:off] {
-					if buf[i] != 0xDEADBEEF {
-						t.Fatalf("off=%d: write before dst at %d", off, i)
+		for _, n := range []int{1<<18 + 37, 3, 20, 50} {
+			src := make([]byte, n+16)
+			for i := range src {
+				src[i] = byte(rng.Uint32())
+			}
+			for _, signed := range []bool{true, false} {
+				for off := range 17 {
+					buf, check := guarded[uint32](n+16, 0xDEADBEEF)
+					dst := f32s(buf)[off : off+n]
+					DequantizePerTensor(dst, src[off:off+n], signed, 0.0625, 3, true)
+					check(t)
+					for i := range buf[:off] {
+						if buf[i] != 0xDEADBEEF {
+							t.Fatalf("off=%d: write before dst at %d", off, i)
+						}
 					}
-				}
-				for i := off + n; i < len(buf); i++ {
-					if buf[i] != 0xDEADBEEF {
-						t.Fatalf("off=%d: write after dst at %d", off, i)
+					for i := off + n; i < len(buf); i++ {
+						if buf[i] != 0xDEADBEEF {
+							t.Fatalf("off=%d: write after dst at %d", off, i)
+						}
 					}
-				}
-				for i, b := range src[off : off+n] {
-					q := int32(b)
-					if signed {
-						q = int32(int8(b))
-					}
-					if w := qtensor.Dequantize(q, 3, 0.0625); dst[i] != w {
-						t.Fatalf("signed=%v off=%d i=%d: %g want %g", signed, off, i, dst[i], w)
+					for i, b := range src[off : off+n] {
+						q := int32(b)
+						if signed {
+							q = int32(int8(b))
+						}
+						if w := qtensor.Dequantize(q, 3, 0.0625); dst[i] != w {
+							t.Fatalf("signed=%v off=%d i=%d: %g want %g", signed, off, i, dst[i], w)
+						}
 					}
 				}
 			}
@@ -632,55 +637,107 @@ func TestDequantizeLarge(t *testing.T) {
 	})
 }
 
-// TestQuantizeLarge covers the quantize kernels' non-temporal path
-// (outputs of at least ntMinBytes) with destinations at every byte offset
+// TestQuantizeLarge covers the quantize kernels' non-temporal path on a
+// large output and on short ones, with destinations at every byte offset
 // 0..64 from a 64-byte boundary, so that the head, the non-temporal blocks
 // of 64 and the tail all run; inputs include the special values. Both
 // roundings, against the qtensor formulas.
 func TestQuantizeLarge(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(17, 18))
-		n := ntMinBytes + 101
-		src := make([]float32, n+64)
-		sp := specials()
-		for i := range src {
-			if i%97 == 0 {
-				src[i] = sp[i%len(sp)]
-			} else {
-				src[i] = float32(rng.NormFloat64() * 60)
-			}
-		}
-		for _, torch := range []bool{false, true} {
-			for _, off := range []int{0, 1, 17, 63, 64} {
-				buf, check := guarded[byte](n+64, 0xA5)
-				dst := buf[off : off+n]
-				in := src[off : off+n]
-				if torch {
-					QuantizeTorchPerTensor(dst, in, 0.37, 7, -128, 127)
+		for _, n := range []int{1<<20 + 101, 3, 70, 200} {
+			src := make([]float32, n+64)
+			sp := specials()
+			for i := range src {
+				if i%97 == 0 {
+					src[i] = sp[i%len(sp)]
 				} else {
-					QuantizePerTensor(dst, in, 0.37, 7, -128, 127)
+					src[i] = float32(rng.NormFloat64() * 60)
 				}
-				check(t)
-				for i := range buf[:off] {
-					if buf[i] != 0xA5 {
-						t.Fatalf("off=%d: write before dst at %d", off, i)
-					}
-				}
-				for i := off + n; i < len(buf); i++ {
-					if buf[i] != 0xA5 {
-						t.Fatalf("off=%d: write after dst at %d", off, i)
-					}
-				}
-				for i, x := range in {
-					w := qtensor.Quantize(x, 0.37, 7, -128, 127)
+			}
+			for _, torch := range []bool{false, true} {
+				for _, off := range []int{0, 1, 17, 63, 64} {
+					buf, check := guarded[byte](n+64, 0xA5)
+					dst := buf[off : off+n]
+					in := src[off : off+n]
 					if torch {
-						w = qtensor.QuantizeTorch(x, 0.37, 7, -128, 127)
+						QuantizeTorchPerTensor(dst, in, 0.37, 7, -128, 127, true)
+					} else {
+						QuantizePerTensor(dst, in, 0.37, 7, -128, 127, true)
 					}
-					if dst[i] != byte(w) {
-						t.Fatalf("torch=%v off=%d i=%d x=%g: %d want %d", torch, off, i, x, dst[i], byte(w))
+					check(t)
+					for i := range buf[:off] {
+						if buf[i] != 0xA5 {
+							t.Fatalf("off=%d: write before dst at %d", off, i)
+						}
+					}
+					for i := off + n; i < len(buf); i++ {
+						if buf[i] != 0xA5 {
+							t.Fatalf("off=%d: write after dst at %d", off, i)
+						}
+					}
+					for i, x := range in {
+						w := qtensor.Quantize(x, 0.37, 7, -128, 127)
+						if torch {
+							w = qtensor.QuantizeTorch(x, 0.37, 7, -128, 127)
+						}
+						if dst[i] != byte(w) {
+							t.Fatalf("torch=%v off=%d i=%d x=%g: %d want %d", torch, off, i, x, dst[i], byte(w))
+						}
 					}
 				}
 			}
 		}
 	})
+}
+
+func TestParseCacheSize(t *testing.T) {
+	for s, want := range map[string]int{
+		"32768K": 32 << 20, "1024K": 1 << 20, "48M": 48 << 20, "1G": 1 << 30, "512": 512,
+		"": 0, "K": 0, "-4K": 0, "0K": 0, "12X": 0, "99999999999G": 0,
+	} {
+		if got := parseCacheSize(s); got != want {
+			t.Errorf("parseCacheSize(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
+
+// TestLargestCache reads a sysfs-like tree: the largest Data or Unified
+// cache counts, instruction caches and broken entries do not.
+func TestLargestCache(t *testing.T) {
+	dir := t.TempDir()
+	for i, c := range [][2]string{{"Data", "48K"}, {"Instruction", "64M"}, {"Unified", "2048K"}, {"Unified", "36M"}, {"Unified", "junk"}} {
+		d := filepath.Join(dir, fmt.Sprintf("index%d", i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, v := range map[string]string{"type": c[0] + "\n", "size": c[1] + "\n"} {
+			if err := os.WriteFile(filepath.Join(d, name), []byte(v), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "index9"), 0o755); err != nil { // no files
+		t.Fatal(err)
+	}
+	if got := largestCache(dir); got != 36<<20 {
+		t.Errorf("largestCache = %d, want %d", got, 36<<20)
+	}
+	if got := largestCache(filepath.Join(dir, "missing")); got != 0 {
+		t.Errorf("largestCache(missing) = %d, want 0", got)
+	}
+	llc := lastLevelCache()
+	if llc <= 0 {
+		t.Fatalf("lastLevelCache() = %d", llc)
+	}
+	// Dequantize streams once its 5 bytes per element fill the cache,
+	// quantize from half the cache.
+	d := (llc + 4) / 5
+	if StreamDequantize(d-1) || !StreamDequantize(d) {
+		t.Errorf("llc %d: StreamDequantize(%d, %d) = %v, %v", llc, d-1, d, StreamDequantize(d-1), StreamDequantize(d))
+	}
+	q := (llc + 9) / 10
+	if StreamQuantize(q-1) || !StreamQuantize(q) {
+		t.Errorf("llc %d: StreamQuantize(%d, %d) = %v, %v", llc, q-1, q, StreamQuantize(q-1), StreamQuantize(q))
+	}
 }

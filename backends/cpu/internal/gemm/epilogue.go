@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -176,23 +177,18 @@ func (e *epilogue) rowsOut(o *tileOut, m, n0 int) {
 
 // apply runs the epilogue on rows [m, m+mr), columns [n0, n0+ncols) of the
 // finished C with the qtensor formulas (the ISAs whose kernels do not
-// write the output themselves, see kernelOutput).
+// write the output themselves, see kernelOutput), through the vec row
+// kernels (AVX2 where the vec toggle allows, else Go).
 func (e *epilogue) apply(j *job, m, mr, n0, ncols int) {
 	for r := m; r < m+mr; r++ {
 		acc := j.c[r*j.ldc+n0 : r*j.ldc+n0+ncols]
 		if rq := e.rq; rq != nil {
 			out := e.out[r*rq.LdOut+n0 : r*rq.LdOut+n0+ncols]
-			mult := cols(e.mult, &e.multRep, n0)[:ncols]
-			for i := range out {
-				out[i] = uint8(qtensor.Requantize(acc[i], mult[i], rq.ZP, rq.QMin, rq.QMax))
-			}
+			vec.RequantizeCols(out, acc, cols(e.mult, &e.multRep, n0), rq.ZP, rq.QMin, rq.QMax)
 			continue
 		}
 		fo := e.fo
 		out := fo.Out[r*fo.LdOut+n0 : r*fo.LdOut+n0+ncols]
-		scale, bias := cols(e.mult, &e.multRep, n0)[:ncols], cols(e.bias, &e.biasRep, n0)[:ncols]
-		for i := range out {
-			out[i] = qtensor.FloatOutput(acc[i], scale[i], bias[i])
-		}
+		vec.FloatCols(out, acc, cols(e.mult, &e.multRep, n0), cols(e.bias, &e.biasRep, n0))
 	}
 }

@@ -47,6 +47,16 @@ func dequantU8AVX2(dst *float32, src *byte, n int, scale float32, zp int32)
 // rint rounding half to even (MXCSR). m must not be NaN; lo, hi integers, lo <= hi.
 func requantAVX2(dst *byte, src *int32, n int, m float32, lo float32, hi float32, zp int32)
 
+// requantColsAVX2 requantizes n int32 accumulators (n a multiple of 8) with one multiplier each:
+// dst[i] = byte(int32(rint(min(max(float32(src[i]) * mult[i], lo), hi))) + zp),
+// rint rounding half to even (MXCSR). No mult[i] may be NaN; lo, hi integers, lo <= hi.
+func requantColsAVX2(dst *byte, src *int32, mult *float32, n int, lo float32, hi float32, zp int32)
+
+// floatColsAVX2 converts n int32 accumulators (n a multiple of 8) to float32:
+// dst[i] = float32(float32(src[i]) * scale[i]) + bias[i], the product rounded
+// before the add (no FMA), as qtensor.FloatOutput.
+func floatColsAVX2(dst *float32, src *int32, scale *float32, bias *float32, n int)
+
 // minmaxAVX2 is minmaxAVX512 with 8 lanes (n a multiple of 8): per-lane minimum and maximum
 // keys of the finite values and per-lane NaN, +Inf and -Inf counts.
 func minmaxAVX2(src *float32, n int, out *[40]uint32)

@@ -249,6 +249,37 @@ func RequantizeInt32(dst []byte, src []int32, m float32, zp, qmin, qmax int32) {
 	requantizeGeneric(dst, src, m, zp, qmin, qmax)
 }
 
+// RequantizeCols sets dst[i] = byte(qtensor.Requantize(src[i], mult[i],
+// zp, qmin, qmax)) for i < len(src): a GEMM row requantized with one
+// multiplier per column. Every mult[i] must pass qtensor.CheckMultiplier
+// (the GEMM epilogue checks them; a NaN would differ). It panics if dst or
+// mult is shorter than src.
+func RequantizeCols(dst []byte, src []int32, mult []float32, zp, qmin, qmax int32) {
+	dst, mult = dst[:len(src)], mult[:len(src)]
+	if n8 := len(src) &^ 7; n8 > 0 && (useAVX2() || useAVX512()) && qmin <= qmax {
+		lo, hi := clampBounds(zp, qmin, qmax)
+		requantColsAVX2(&dst[0], &src[0], &mult[0], n8, lo, hi, zp)
+		dst, src, mult = dst[n8:], src[n8:], mult[n8:]
+	}
+	for i, acc := range src {
+		dst[i] = byte(qtensor.Requantize(acc, mult[i], zp, qmin, qmax))
+	}
+}
+
+// FloatCols sets dst[i] = qtensor.FloatOutput(src[i], scale[i], bias[i])
+// for i < len(src): a GEMM row's float output with per-column scales and
+// biases. It panics if dst, scale or bias is shorter than src.
+func FloatCols(dst []float32, src []int32, scale, bias []float32) {
+	dst, scale, bias = dst[:len(src)], scale[:len(src)], bias[:len(src)]
+	if n8 := len(src) &^ 7; n8 > 0 && (useAVX2() || useAVX512()) {
+		floatColsAVX2(&dst[0], &src[0], &scale[0], &bias[0], n8)
+		dst, src, scale, bias = dst[n8:], src[n8:], scale[n8:], bias[n8:]
+	}
+	for i, acc := range src {
+		dst[i] = qtensor.FloatOutput(acc, scale[i], bias[i])
+	}
+}
+
 func requantizeGeneric(dst []byte, src []int32, m float32, zp, qmin, qmax int32) {
 	for i, acc := range src {
 		dst[i] = byte(qtensor.Requantize(acc, m, zp, qmin, qmax))

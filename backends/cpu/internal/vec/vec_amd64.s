@@ -752,6 +752,141 @@ requantAVX2_done:
 	VZEROUPPER
 	RET
 
+// func requantColsAVX2(dst *byte, src *int32, mult *float32, n int, lo float32, hi float32, zp int32)
+// Requires: AVX, AVX2
+TEXT ·requantColsAVX2(SB), NOSPLIT, $0-44
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         mult+16(FP), DX
+	MOVQ         n+24(FP), BX
+	VBROADCASTSS lo+32(FP), Y0
+	VBROADCASTSS hi+36(FP), Y1
+	MOVL         zp+40(FP), SI
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Y2
+	VMOVDQU      avx2_lowbytes_shuf<>+0(SB), Y3
+	VMOVDQU      avx2_lowbytes_perm<>+0(SB), Y4
+
+requantColsAVX2_loop32:
+	CMPQ      BX, $0x20
+	JB        requantColsAVX2_loop8
+	VCVTDQ2PS (CX), Y5
+	VMULPS    (DX), Y5, Y5
+	VMAXPS    Y0, Y5, Y5
+	VMINPS    Y1, Y5, Y5
+	VCVTPS2DQ Y5, Y5
+	VPADDD    Y2, Y5, Y5
+	VPSHUFB   Y3, Y5, Y5
+	VPERMD    Y5, Y4, Y5
+	VMOVQ     X5, (AX)
+	VCVTDQ2PS 32(CX), Y5
+	VMULPS    32(DX), Y5, Y5
+	VMAXPS    Y0, Y5, Y5
+	VMINPS    Y1, Y5, Y5
+	VCVTPS2DQ Y5, Y5
+	VPADDD    Y2, Y5, Y5
+	VPSHUFB   Y3, Y5, Y5
+	VPERMD    Y5, Y4, Y5
+	VMOVQ     X5, 8(AX)
+	VCVTDQ2PS 64(CX), Y5
+	VMULPS    64(DX), Y5, Y5
+	VMAXPS    Y0, Y5, Y5
+	VMINPS    Y1, Y5, Y5
+	VCVTPS2DQ Y5, Y5
+	VPADDD    Y2, Y5, Y5
+	VPSHUFB   Y3, Y5, Y5
+	VPERMD    Y5, Y4, Y5
+	VMOVQ     X5, 16(AX)
+	VCVTDQ2PS 96(CX), Y5
+	VMULPS    96(DX), Y5, Y5
+	VMAXPS    Y0, Y5, Y5
+	VMINPS    Y1, Y5, Y5
+	VCVTPS2DQ Y5, Y5
+	VPADDD    Y2, Y5, Y5
+	VPSHUFB   Y3, Y5, Y5
+	VPERMD    Y5, Y4, Y5
+	VMOVQ     X5, 24(AX)
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000080, DX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x20, BX
+	JMP       requantColsAVX2_loop32
+
+requantColsAVX2_loop8:
+	CMPQ      BX, $0x08
+	JB        requantColsAVX2_done
+	VCVTDQ2PS (CX), Y5
+	VMULPS    (DX), Y5, Y5
+	VMAXPS    Y0, Y5, Y5
+	VMINPS    Y1, Y5, Y5
+	VCVTPS2DQ Y5, Y5
+	VPADDD    Y2, Y5, Y5
+	VPSHUFB   Y3, Y5, Y5
+	VPERMD    Y5, Y4, Y5
+	VMOVQ     X5, (AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000008, AX
+	SUBQ      $0x08, BX
+	JMP       requantColsAVX2_loop8
+
+requantColsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func floatColsAVX2(dst *float32, src *int32, scale *float32, bias *float32, n int)
+// Requires: AVX
+TEXT ·floatColsAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ scale+16(FP), DX
+	MOVQ bias+24(FP), BX
+	MOVQ n+32(FP), SI
+
+floatColsAVX2_loop32:
+	CMPQ      SI, $0x20
+	JB        floatColsAVX2_loop8
+	VCVTDQ2PS (CX), Y0
+	VMULPS    (DX), Y0, Y0
+	VADDPS    (BX), Y0, Y0
+	VMOVUPS   Y0, (AX)
+	VCVTDQ2PS 32(CX), Y0
+	VMULPS    32(DX), Y0, Y0
+	VADDPS    32(BX), Y0, Y0
+	VMOVUPS   Y0, 32(AX)
+	VCVTDQ2PS 64(CX), Y0
+	VMULPS    64(DX), Y0, Y0
+	VADDPS    64(BX), Y0, Y0
+	VMOVUPS   Y0, 64(AX)
+	VCVTDQ2PS 96(CX), Y0
+	VMULPS    96(DX), Y0, Y0
+	VADDPS    96(BX), Y0, Y0
+	VMOVUPS   Y0, 96(AX)
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000080, DX
+	ADDQ      $0x00000080, BX
+	ADDQ      $0x00000080, AX
+	SUBQ      $0x20, SI
+	JMP       floatColsAVX2_loop32
+
+floatColsAVX2_loop8:
+	CMPQ      SI, $0x08
+	JB        floatColsAVX2_done
+	VCVTDQ2PS (CX), Y0
+	VMULPS    (DX), Y0, Y0
+	VADDPS    (BX), Y0, Y0
+	VMOVUPS   Y0, (AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, BX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x08, SI
+	JMP       floatColsAVX2_loop8
+
+floatColsAVX2_done:
+	VZEROUPPER
+	RET
+
 // func minmaxAVX2(src *float32, n int, out *[40]uint32)
 // Requires: AVX, AVX2
 TEXT ·minmaxAVX2(SB), NOSPLIT, $0-24

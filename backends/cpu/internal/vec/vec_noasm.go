@@ -76,6 +76,12 @@ func dequantU8AVX2(dst *float32, src *byte, n int, scale float32, zp int32) {
 func requantAVX2(dst *byte, src *int32, n int, m, lo, hi float32, zp int32) {
 	panic("vec: no assembly")
 }
+func requantColsAVX2(dst *byte, src *int32, mult *float32, n int, lo, hi float32, zp int32) {
+	panic("vec: no assembly")
+}
+func floatColsAVX2(dst *float32, src *int32, scale, bias *float32, n int) {
+	panic("vec: no assembly")
+}
 func minmaxAVX2(src *float32, n int, out *[40]uint32) { panic("vec: no assembly") }
 func histAVX2(counts *uint32, src *float32, n int, lo, hi, s float32, bins int32) {
 	panic("vec: no assembly")

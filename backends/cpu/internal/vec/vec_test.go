@@ -364,6 +364,79 @@ func TestRequantizeInt32(t *testing.T) {
 	})
 }
 
+// accs returns n int32 accumulators: random, extremes and small values.
+func accs(rng *rand.Rand, n int) []int32 {
+	src := make([]int32, n)
+	for i := range src {
+		switch rng.IntN(5) {
+		case 0:
+			src[i] = int32(rng.Uint32())
+		case 1:
+			src[i] = []int32{math.MinInt32, math.MaxInt32, 0, 1, -1, 16777217, -16777217}[rng.IntN(7)]
+		default:
+			src[i] = int32(rng.IntN(1<<12)) - 1<<11
+		}
+	}
+	return src
+}
+
+// TestRequantizeCols checks the per-column requantization of GEMM rows
+// against qtensor.Requantize: multipliers with exact ties, saturating and
+// tiny ones mixed in one row.
+func TestRequantizeCols(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(41, 42))
+		for _, r := range qranges {
+			for _, zp := range zeroPoints(r) {
+				for _, n := range lengths {
+					src := accs(rng, n)
+					mult := make([]float32, n)
+					for i := range mult {
+						mult[i] = []float32{0.5, 0x1p-10, 1.0 / 3, 1e30, 0x1p-126, 7, float32(rng.Float64() * 1e-3)}[rng.IntN(7)]
+					}
+					dst, check := guarded[byte](n, 0xA5)
+					RequantizeCols(dst, src, mult, zp, r.qmin, r.qmax)
+					check(t)
+					for i, acc := range src {
+						if w := byte(qtensor.Requantize(acc, mult[i], zp, r.qmin, r.qmax)); dst[i] != w {
+							t.Fatalf("zp=%d range=%v n=%d i=%d acc=%d m=%g: %d want %d", zp, r, n, i, acc, mult[i], dst[i], w)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestFloatCols checks the per-column float output of GEMM rows against
+// qtensor.FloatOutput bit for bit (the product rounded before the add).
+func TestFloatCols(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(43, 44))
+		for _, n := range lengths {
+			src := accs(rng, n)
+			scale, bias := make([]float32, n), make([]float32, n)
+			for i := range scale {
+				scale[i] = float32(rng.NormFloat64() * 1e-3)
+				bias[i] = float32(rng.NormFloat64())
+				if i%5 == 0 {
+					// float32(acc)*scale is inexact and near -bias:
+					// an FMA would round differently.
+					scale[i], bias[i] = 1.0/3, -float32(src[i])/3
+				}
+			}
+			dst, check := guarded[uint32](n, 0xDEADBEEF)
+			FloatCols(f32s(dst), src, scale, bias)
+			check(t)
+			for i, acc := range src {
+				if w := math.Float32bits(qtensor.FloatOutput(acc, scale[i], bias[i])); dst[i] != w {
+					t.Fatalf("n=%d i=%d acc=%d: %#x want %#x", n, i, acc, dst[i], w)
+				}
+			}
+		}
+	})
+}
+
 // minMaxOracle is engine.MinMax's definition for one channel.
 func minMaxOracle(src []float32) [6]uint32 {
 	lo, hi := uint32(math.MaxUint32), uint32(0)

@@ -396,6 +396,62 @@ func requantizeAVX2() {
 	}, name)
 }
 
+// requantizeColsAVX2 generates requantColsAVX2: requantAVX2 with one
+// multiplier per element (a GEMM row's per-column multipliers).
+func requantizeColsAVX2() {
+	name := "requantColsAVX2"
+	TEXT(name, NOSPLIT, "func(dst *byte, src *int32, mult *float32, n int, lo, hi float32, zp int32)")
+	Doc(name+" requantizes n int32 accumulators (n a multiple of 8) with one multiplier each:",
+		"dst[i] = byte(int32(rint(min(max(float32(src[i]) * mult[i], lo), hi))) + zp),",
+		"rint rounding half to even (MXCSR). No mult[i] may be NaN; lo, hi integers, lo <= hi.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	mult := Load(Param("mult"), GP64())
+	n := Load(Param("n"), GP64())
+	lo, hi, zp := bcastF32Y("lo"), bcastF32Y("hi"), bcastI32Y("zp")
+	shuf, perm := lowBytes()
+	stream8(n, func(v int) {
+		x := YMM()
+		VCVTDQ2PS(Mem{Base: src, Disp: 32 * v}, x)
+		VMULPS(Mem{Base: mult, Disp: 32 * v}, x, x)
+		VMAXPS(lo, x, x)
+		VMINPS(hi, x, x)
+		VCVTPS2DQ(x, x)
+		VPADDD(zp, x, x)
+		packStore8(x, shuf, perm, Mem{Base: dst, Disp: 8 * v})
+	}, func(e int) {
+		ADDQ(U32(4*e), src)
+		ADDQ(U32(4*e), mult)
+		ADDQ(U32(e), dst)
+	}, name)
+}
+
+// floatColsAVX2 generates floatColsAVX2: the float output of a GEMM row.
+func floatColsAVX2() {
+	name := "floatColsAVX2"
+	TEXT(name, NOSPLIT, "func(dst *float32, src *int32, scale, bias *float32, n int)")
+	Doc(name+" converts n int32 accumulators (n a multiple of 8) to float32:",
+		"dst[i] = float32(float32(src[i]) * scale[i]) + bias[i], the product rounded",
+		"before the add (no FMA), as qtensor.FloatOutput.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	sc := Load(Param("scale"), GP64())
+	bias := Load(Param("bias"), GP64())
+	n := Load(Param("n"), GP64())
+	stream8(n, func(v int) {
+		x := YMM()
+		VCVTDQ2PS(Mem{Base: src, Disp: 32 * v}, x)
+		VMULPS(Mem{Base: sc, Disp: 32 * v}, x, x)
+		VADDPS(Mem{Base: bias, Disp: 32 * v}, x, x)
+		VMOVUPS(x, Mem{Base: dst, Disp: 32 * v})
+	}, func(e int) {
+		ADDQ(U32(4*e), src)
+		ADDQ(U32(4*e), sc)
+		ADDQ(U32(4*e), bias)
+		ADDQ(U32(4*e), dst)
+	}, name)
+}
+
 // dequantize generates dequant{S8,U8}[NT]AVX512:
 // dst[i] = float32(int32(src[i]) - zp) * scale. The NT variants store with
 // VMOVNTPS (non-temporal, no read for ownership, like runtime.memmove for
@@ -1227,6 +1283,8 @@ func main() {
 	dequantizeAVX2("dequantS8AVX2", true)
 	dequantizeAVX2("dequantU8AVX2", false)
 	requantizeAVX2()
+	requantizeColsAVX2()
+	floatColsAVX2()
 	minmaxAVX2()
 	histogramAVX2()
 	histogramAligned32AVX2()

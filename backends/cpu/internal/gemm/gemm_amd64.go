@@ -46,18 +46,29 @@ func tileAVX2(t *tile) {
 		for j0 := 0; j0 < t.ncols; j0 += 16 {
 			avx2Tile2x16(a0, a1, &t.b[4*j0], t.kg, &out, sg)
 			nc := min(16, t.ncols-j0)
+			var off []int32
+			if t.off != nil {
+				off = t.off[j0 : j0+nc]
+			}
 			for i := 0; i < nr; i++ {
 				crow := t.c[(r+i)*t.ldc+j0 : (r+i)*t.ldc+j0+nc]
 				o := out[16*i : 16*i+nc]
-				for n := range crow {
-					v := o[n]
-					if t.off != nil {
-						v += t.off[j0+n]
+				// One loop per case, without per-element branches.
+				switch {
+				case off != nil && t.load:
+					for n := range crow {
+						crow[n] += o[n] + off[n]
 					}
-					if t.load {
-						v += crow[n]
+				case off != nil:
+					for n := range crow {
+						crow[n] = o[n] + off[n]
 					}
-					crow[n] = v
+				case t.load:
+					for n := range crow {
+						crow[n] += o[n]
+					}
+				default:
+					copy(crow, o)
 				}
 			}
 		}

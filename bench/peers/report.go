@@ -95,7 +95,7 @@ func (rep report) markdown() string {
 		"ORT kern: median kernel time from ORT's profiler (`bench.js`, weights are initializers, pre-packed; session overhead of 20-40 µs not included). " +
 		"torch: median wall time of one call from Python (output allocation included; oneDNN engine, linear output quint8). " +
 		"qgpu/best = best peer time / qgpu time: above 1 qgpu is faster. GOPS = 2·M·N·K/t (conv 2·N·O·OH·OW·C·KH·KW/t); " +
-		"GB/s counts 5 bytes per element (4 float32 + 1 uint8) for quantize and dequantize, read plus write bytes for copy(), bytes written for clear().\n")
+		"GB/s counts 5 bytes per element (4 float32 + 1 uint8) for quantize and dequantize, read plus write bytes for copy(), bytes written for the fill.\n")
 	return b.String()
 }
 

@@ -178,9 +178,8 @@ func checkAxis(nScales, nZPs, first, inner int) {
 // ((first+i)/inner) % len(scales), and
 // dst[i] = byte(qtensor.Quantize(src[i], scales[c], zps[c], qmin, qmax)).
 // first lets callers split a tensor into chunks; stream is as in
-// QuantizePerTensor. It panics if dst is
-// shorter than src, len(zps) != len(scales), scales is empty, inner < 1 or
-// first < 0.
+// QuantizePerTensor. It panics if dst is shorter than src, len(zps) !=
+// len(scales), scales is empty, inner < 1 or first < 0.
 func QuantizePerAxis(dst []byte, src []float32, first int, scales []float32, zps []int32, inner int, qmin, qmax int32, stream bool) {
 	quantizePerAxis(dst, src, first, scales, zps, inner, qmin, qmax, false, stream)
 }

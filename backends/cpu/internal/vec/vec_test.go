@@ -338,17 +338,7 @@ func TestRequantizeInt32(t *testing.T) {
 			for _, r := range qranges {
 				for _, zp := range zeroPoints(r) {
 					for _, n := range lengths {
-						src := make([]int32, n)
-						for i := range src {
-							switch rng.IntN(5) {
-							case 0:
-								src[i] = int32(rng.Uint32())
-							case 1:
-								src[i] = []int32{math.MinInt32, math.MaxInt32, 0, 1, -1, 16777217, -16777217}[rng.IntN(7)]
-							default:
-								src[i] = int32(rng.IntN(1<<12)) - 1<<11
-							}
-						}
+						src := accs(rng, n)
 						dst, check := guarded[byte](n, 0xA5)
 						RequantizeInt32(dst, src, m, zp, r.qmin, r.qmax)
 						check(t)

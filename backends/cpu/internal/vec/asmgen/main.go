@@ -369,51 +369,45 @@ func dequantizeAVX2(name string, signed bool) {
 	}, name)
 }
 
-// requantizeAVX2 generates requantAVX2 (see requantize).
-func requantizeAVX2() {
-	name := "requantAVX2"
-	TEXT(name, NOSPLIT, "func(dst *byte, src *int32, n int, m, lo, hi float32, zp int32)")
-	Doc(name+" requantizes n int32 accumulators (n a multiple of 8):",
-		"dst[i] = byte(int32(rint(min(max(float32(src[i]) * m, lo), hi))) + zp),",
-		"rint rounding half to even (MXCSR). m must not be NaN; lo, hi integers, lo <= hi.")
+// requantizeAVX2 generates requantAVX2 (see requantize), or with cols
+// requantColsAVX2: one multiplier per element (a GEMM row's per-column
+// multipliers) instead of one for all.
+func requantizeAVX2(cols bool) {
+	name, sig := "requantAVX2", "func(dst *byte, src *int32, n int, m, lo, hi float32, zp int32)"
+	if cols {
+		name, sig = "requantColsAVX2", "func(dst *byte, src *int32, mult *float32, n int, lo, hi float32, zp int32)"
+	}
+	TEXT(name, NOSPLIT, sig)
+	if cols {
+		Doc(name+" requantizes n int32 accumulators (n a multiple of 8) with one multiplier each:",
+			"dst[i] = byte(int32(rint(min(max(float32(src[i]) * mult[i], lo), hi))) + zp),",
+			"rint rounding half to even (MXCSR). No mult[i] may be NaN; lo, hi integers, lo <= hi.")
+	} else {
+		Doc(name+" requantizes n int32 accumulators (n a multiple of 8):",
+			"dst[i] = byte(int32(rint(min(max(float32(src[i]) * m, lo), hi))) + zp),",
+			"rint rounding half to even (MXCSR). m must not be NaN; lo, hi integers, lo <= hi.")
+	}
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
+	var mult reg.Register
+	if cols {
+		mult = Load(Param("mult"), GP64())
+	}
 	n := Load(Param("n"), GP64())
-	mul, lo, hi, zp := bcastF32Y("m"), bcastF32Y("lo"), bcastF32Y("hi"), bcastI32Y("zp")
-	shuf, perm := lowBytes()
-	stream8(n, func(v int) {
-		x := YMM()
-		VCVTDQ2PS(Mem{Base: src, Disp: 32 * v}, x)
-		VMULPS(mul, x, x)
-		VMAXPS(lo, x, x)
-		VMINPS(hi, x, x)
-		VCVTPS2DQ(x, x)
-		VPADDD(zp, x, x)
-		packStore8(x, shuf, perm, Mem{Base: dst, Disp: 8 * v})
-	}, func(e int) {
-		ADDQ(U32(4*e), src)
-		ADDQ(U32(e), dst)
-	}, name)
-}
-
-// requantizeColsAVX2 generates requantColsAVX2: requantAVX2 with one
-// multiplier per element (a GEMM row's per-column multipliers).
-func requantizeColsAVX2() {
-	name := "requantColsAVX2"
-	TEXT(name, NOSPLIT, "func(dst *byte, src *int32, mult *float32, n int, lo, hi float32, zp int32)")
-	Doc(name+" requantizes n int32 accumulators (n a multiple of 8) with one multiplier each:",
-		"dst[i] = byte(int32(rint(min(max(float32(src[i]) * mult[i], lo), hi))) + zp),",
-		"rint rounding half to even (MXCSR). No mult[i] may be NaN; lo, hi integers, lo <= hi.")
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	mult := Load(Param("mult"), GP64())
-	n := Load(Param("n"), GP64())
+	var mul reg.VecVirtual
+	if !cols {
+		mul = bcastF32Y("m")
+	}
 	lo, hi, zp := bcastF32Y("lo"), bcastF32Y("hi"), bcastI32Y("zp")
 	shuf, perm := lowBytes()
 	stream8(n, func(v int) {
 		x := YMM()
 		VCVTDQ2PS(Mem{Base: src, Disp: 32 * v}, x)
-		VMULPS(Mem{Base: mult, Disp: 32 * v}, x, x)
+		if cols {
+			VMULPS(Mem{Base: mult, Disp: 32 * v}, x, x)
+		} else {
+			VMULPS(mul, x, x)
+		}
 		VMAXPS(lo, x, x)
 		VMINPS(hi, x, x)
 		VCVTPS2DQ(x, x)
@@ -421,7 +415,9 @@ func requantizeColsAVX2() {
 		packStore8(x, shuf, perm, Mem{Base: dst, Disp: 8 * v})
 	}, func(e int) {
 		ADDQ(U32(4*e), src)
-		ADDQ(U32(4*e), mult)
+		if cols {
+			ADDQ(U32(4*e), mult)
+		}
 		ADDQ(U32(e), dst)
 	}, name)
 }
@@ -1282,8 +1278,8 @@ func main() {
 	quantizeAVX2("quantMulAVX2", false)
 	dequantizeAVX2("dequantS8AVX2", true)
 	dequantizeAVX2("dequantU8AVX2", false)
-	requantizeAVX2()
-	requantizeColsAVX2()
+	requantizeAVX2(false)
+	requantizeAVX2(true)
 	floatColsAVX2()
 	minmaxAVX2()
 	histogramAVX2()

@@ -364,53 +364,101 @@ func TestContextCancelled(t *testing.T) {
 	}
 }
 
+// tripCtx is a context that turns cancelled at its trip-th Err call (never
+// when trip is 0) and counts the calls, so a test can cancel an op at each
+// of the points where it checks, with no dependence on timing.
+type tripCtx struct {
+	context.Context
+	mu    sync.Mutex
+	trip  int
+	calls int
+	done  chan struct{}
+}
+
+func newTripCtx(trip int) *tripCtx {
+	return &tripCtx{Context: context.Background(), trip: trip, done: make(chan struct{})}
+}
+
+func (c *tripCtx) Done() <-chan struct{} { return c.done }
+
+func (c *tripCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	if c.trip > 0 && c.calls >= c.trip {
+		if c.calls == c.trip {
+			close(c.done)
+		}
+		return context.Canceled
+	}
+	return nil
+}
+
 // TestContextCancelledMidway cancels long ops while they run: a batched
-// GEMM of about 2*10^9 multiply-adds and a large convolution, far longer
-// than the cancellation delay, must stop and return the context's error
-// (had they run to the end, Run would return nil).
+// GEMM and a grouped convolution must check the context inside the op, not
+// only before it, and stop with the context's error at whichever check
+// sees it cancelled. An uncancelled run counts the checks first; each
+// cancelled run then trips at one of them. (An earlier version cancelled
+// after 20 ms of wall time and failed on CI once the GEMM got faster.)
 func TestContextCancelledMidway(t *testing.T) {
 	e := newCPU(t, 0)
-	a, err := e.Empty(qtensor.Uint8, []int{512, 64, 256}, qtensor.TensorParams(1, 0))
+	a, err := e.Empty(qtensor.Uint8, []int{8, 64, 256}, qtensor.TensorParams(1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := e.Empty(qtensor.Int8, []int{256, 256}, qtensor.TensorParams(1, 0))
+	w, err := e.Empty(qtensor.Int8, []int{8, 256, 64}, qtensor.TensorParams(1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := e.Empty(qtensor.Uint8, []int{64, 64, 64, 64}, qtensor.TensorParams(1, 0))
+	x, err := e.Empty(qtensor.Uint8, []int{4, 16, 12, 12}, qtensor.TensorParams(1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := e.Empty(qtensor.Int8, []int{64, 64, 3, 3}, qtensor.TensorParams(1, 0))
+	k, err := e.Empty(qtensor.Int8, []int{16, 4, 3, 3}, qtensor.TensorParams(1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		name  string
-		build func(b *engine.Batch) error
+		name   string
+		inside int // the fewest checks inside the op: one per batch or (image, group)
+		build  func(b *engine.Batch) error
 	}{
-		{"gemm", func(b *engine.Batch) error { _, err := b.Gemm(a, w, engine.GemmOptions{}); return err }},
-		{"conv", func(b *engine.Batch) error {
-			_, err := b.Conv(x, k, engine.ConvOptions{Pads: []int{1, 1, 1, 1}})
+		{"gemm", 8, func(b *engine.Batch) error { _, err := b.Gemm(a, w, engine.GemmOptions{}); return err }},
+		{"conv", 4 * 4, func(b *engine.Batch) error {
+			_, err := b.Conv(x, k, engine.ConvOptions{Pads: []int{1, 1, 1, 1}, Group: 4})
 			return err
 		}},
 	} {
-		b := e.NewBatch()
-		if err := c.build(b); err != nil {
-			t.Fatal(err)
+		run := func(ctx context.Context) error {
+			b := e.NewBatch()
+			if err := c.build(b); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				for _, op := range b.Ops() {
+					for _, y := range op.Outputs() {
+						y.Release()
+					}
+				}
+			}()
+			return b.Run(ctx)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		timer := time.AfterFunc(20*time.Millisecond, cancel)
-		err := b.Run(ctx)
-		timer.Stop()
-		cancel()
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("%s: Run = %v, want context.Canceled", c.name, err)
+		count := newTripCtx(0)
+		if err := run(count); err != nil {
+			t.Fatalf("%s: uncancelled Run: %v", c.name, err)
 		}
-		for _, op := range b.Ops() {
-			for _, y := range op.Outputs() {
-				y.Release()
+		// Before the op: the engine's check and the backend's, at least.
+		before := 2
+		if count.calls < before+c.inside {
+			t.Fatalf("%s: %d context checks, want at least %d (%d inside the op)", c.name, count.calls, before+c.inside, c.inside)
+		}
+		for trip := 1; trip <= count.calls; trip++ {
+			ctx := newTripCtx(trip)
+			if err := run(ctx); !errors.Is(err, context.Canceled) {
+				t.Errorf("%s: cancelled at check %d of %d: Run = %v, want context.Canceled", c.name, trip, count.calls, err)
+			}
+			if ctx.calls != trip {
+				t.Errorf("%s: cancelled at check %d: %d checks, want the op to stop at the first cancelled one", c.name, trip, ctx.calls)
 			}
 		}
 	}

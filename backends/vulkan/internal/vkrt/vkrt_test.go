@@ -628,30 +628,49 @@ func TestCancel(t *testing.T) {
 		t.Errorf("Submit with a cancelled context: %v", err)
 	}
 
+	// The cancellation must land while the GPU works, so the submission
+	// must outlast many fence-poll slices on every device: an uncancelled
+	// run of 40 dispatches over 1M elements is timed first, and the
+	// cancelled one repeats the dispatches until it takes at least
+	// 20 slices (lavapipe and SwiftShader need no repeats; a discrete GPU
+	// runs 40 such dispatches well inside one slice).
 	const n = 1 << 20
-	const K = 40
-	ba, _ := d.NewBuffer(4 * n)
-	bc, _ := d.NewBuffer(4 * n)
-	s := d.NewSequence()
-	if err := s.Fill(ba, 0, 4*n, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Fill(bc, 0, 4*n, 0); err != nil {
-		t.Fatal(err)
-	}
-	for k := 0; k < K; k++ {
-		if err := s.Dispatch(p, []Binding{{Buf: ba}, {Buf: ba}, {Buf: bc}}, push3(n, 0, modeAccum), groups(n, 128), 1, 1); err != nil {
+	build := func(k int) (*Sequence, *Buffer, *Buffer) {
+		ba, _ := d.NewBuffer(4 * n)
+		bc, _ := d.NewBuffer(4 * n)
+		s := d.NewSequence()
+		if err := s.Fill(ba, 0, 4*n, 1); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.Fill(bc, 0, 4*n, 0); err != nil {
+			t.Fatal(err)
+		}
+		for range k {
+			if err := s.Dispatch(p, []Binding{{Buf: ba}, {Buf: ba}, {Buf: bc}}, push3(n, 0, modeAccum), groups(n, 128), 1, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s, ba, bc
 	}
-	// A context that is live for Submit's first check and cancelled for
-	// every later one: the cancellation deterministically lands while the
-	// GPU works (40 dispatches over 1M elements take far longer than one
-	// fence-poll slice on any driver here).
-	ctx = &cancelAfterFirstCheck{Context: context.Background(), done: make(chan struct{})}
+	K := 40
+	s, ba, bc := build(K)
 	start := time.Now()
+	if _, err := s.Submit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	ba.Free()
+	bc.Free()
+	if want := 20 * pollSlice; took < want {
+		K = min(K*int(want/max(took, time.Microsecond)+1), 1<<16)
+	}
+	s, ba, bc = build(K)
+	// A context that is live for Submit's first check and cancelled for
+	// every later one.
+	ctx = &cancelAfterFirstCheck{Context: context.Background(), done: make(chan struct{})}
+	start = time.Now()
 	_, err := s.Submit(ctx)
-	t.Logf("cancelled Submit returned after %v: %v", time.Since(start), err)
+	t.Logf("%d dispatches: uncancelled %d took %v; the cancelled submission returned after %v: %v", K, 40, took, time.Since(start), err)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Submit = %v, want DeadlineExceeded", err)
 	}
@@ -664,7 +683,7 @@ func TestCancel(t *testing.T) {
 	if err := bc.Read(4*(n-1), out); err != nil {
 		t.Fatal(err)
 	}
-	if v := binary.LittleEndian.Uint32(out); v != K {
+	if v := binary.LittleEndian.Uint32(out); v != uint32(K) {
 		t.Errorf("last element %d after the cancelled submission, want %d", v, K)
 	}
 	if err := d.Close(); err != nil {

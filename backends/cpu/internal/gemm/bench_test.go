@@ -8,51 +8,64 @@ import (
 	"time"
 )
 
-// peakOnce measures the in-register VPDPBUSD throughput of one core once per
-// process (best of a few short runs), in GOPS (2 ops per MAC) per CPU-second
-// (see cpuTime), or per wall-second where CPU time is unavailable.
-var peakOnce = sync.OnceValue(func() float64 {
+// peakGOPS measures isa's in-register multiply-add throughput on one core
+// once per process (best of a few short runs), in GOPS (2 ops per MAC) per
+// CPU-second (see cpuTime), or per wall-second where CPU time is
+// unavailable; 0 where isa has no peak loop here.
+var peakGOPS = map[ISA]func() float64{
+	AVX512VNNI: sync.OnceValue(func() float64 { return measurePeak(AVX512VNNI) }),
+	AVX2:       sync.OnceValue(func() float64 { return measurePeak(AVX2) }),
+	Generic:    func() float64 { return 0 },
+}
+
+func measurePeak(isa ISA) float64 {
 	const iters = 1 << 20
-	if !peak(1) {
+	if peak(isa, 1) == 0 {
 		return 0
 	}
 	best := 0.0
 	for r := 0; r < 7; r++ {
 		c0, t0 := cpuTime(), time.Now()
-		peak(iters)
+		ops := peak(isa, iters)
 		d := cpuTime() - c0
 		if d <= 0 {
 			d = time.Since(t0)
 		}
-		best = max(best, float64(iters)*3072/d.Seconds()/1e9)
+		best = max(best, float64(iters)*float64(ops)/d.Seconds()/1e9)
 	}
 	return best
-})
+}
 
-// BenchmarkPeakVNNI reports the in-register VPDPBUSD zmm throughput of this
-// core: the ceiling for BenchmarkGemm's %peak.
-func BenchmarkPeakVNNI(b *testing.B) {
-	if !peak(1) {
-		b.Skip("no AVX-512 VNNI assembly in this build/CPU")
-	}
-	const iters = 1 << 16
-	c0 := cpuTime()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		peak(iters)
-	}
-	ops := float64(b.N) * iters * 3072
-	b.ReportMetric(ops/b.Elapsed().Seconds()/1e9, "GOPS")
-	if d := cpuTime() - c0; d > 0 {
-		b.ReportMetric(ops/d.Seconds()/1e9, "cpuGOPS")
+// BenchmarkPeak reports the in-register throughput of this core per ISA
+// (VPDPBUSD zmm; VPMADDWD + VPADDD ymm): the ceilings for BenchmarkGemm's
+// %peak.
+func BenchmarkPeak(b *testing.B) {
+	for _, isa := range []ISA{AVX512VNNI, AVX2} {
+		b.Run(isa.String(), func(b *testing.B) {
+			if peak(isa, 1) == 0 {
+				b.Skip("no such assembly in this build/CPU")
+			}
+			const iters = 1 << 16
+			var ops float64
+			c0 := cpuTime()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				ops += float64(iters * peak(isa, iters))
+			}
+			b.ReportMetric(ops/b.Elapsed().Seconds()/1e9, "GOPS")
+			if d := cpuTime() - c0; d > 0 {
+				b.ReportMetric(ops/d.Seconds()/1e9, "cpuGOPS")
+			}
+		})
 	}
 }
 
 // BenchmarkGemm times GemmU8S8 with B packed ahead of time. It reports GOPS
 // (wall clock), cpuGOPS (ops per CPU-second of the process, all threads) and
-// %peak = cpuGOPS / the single-core peak measured in this process the same
-// way: the per-core efficiency, which other load on a shared machine
-// disturbs much less than the wall-clock rate.
+// %peak = cpuGOPS / the single-core peak of the ISA's kernels measured in
+// this process the same way (peakGOPS; none for Generic): the per-core
+// efficiency, which other load on a shared machine disturbs much less than
+// the wall-clock rate.
 func BenchmarkGemm(b *testing.B) {
 	shapes := [][3]int{{2048, 2048, 2048}, {1024, 1024, 1024}, {128, 1024, 1024}, {1, 1024, 1024}}
 	for _, isa := range isas() {
@@ -109,7 +122,7 @@ func benchGemmSigned(b *testing.B, isa ISA, M, K, N, threads int, signed bool) {
 	}
 	c := make([]int32, M*N)
 	opt := &Options{Threads: threads}
-	pk := peakOnce()
+	pk := peakGOPS[isa]()
 	c0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

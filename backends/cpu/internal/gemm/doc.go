@@ -59,12 +59,18 @@
 // assembler loop forever; the generator's layout avoids that (see
 // asmgen/main.go) and its -align=false flag drops the alignment.
 //
-// The AVX2 kernel (for CPUs without AVX-512 VNNI) reads the same packed
-// panels, two rows x 16 columns at a time: it widens A (VPMOVZXBW) and B
-// (VPMOVSXBW) to int16 and multiplies with VPMADDWD, whose int32 pair sums
-// are exact. (VPMADDUBSW would saturate its int16 pair sum for full-range
-// data: 2*255*127 > 32767.) Its pair sums are folded into columns with
-// VPHADDD + VPERMQ; the offset and old C are added in Go.
+// The AVX2 kernels (for CPUs without AVX-512 VNNI) read the same packed
+// panels, up to six rows x eight columns at a time (12 ymm accumulators).
+// They are exact for full-range data: A rows are first widened to int16
+// (avx2Widen, once per row group and panel, XOR 0x80 for signed A) and B
+// with VPMOVSXBW as it is loaded, and VPMADDWD multiplies, whose int32 pair
+// sums (at most 2*255*128) cannot overflow. (VPMADDUBSW, which MLAS and
+// FBGEMM use, would saturate its int16 pair sum for full-range data:
+// 2*255*127 > 32767.) Each product needs one VPADDD into its accumulator,
+// so the in-register peak that BenchmarkPeak/avx2 measures is VPMADDWD +
+// VPADDD pairs. The pair sums are folded into columns with VPHADDD +
+// VPERMQ, and the kernels add the offset and the old C and store C
+// themselves, the last partial block of columns with VPMASKMOVD.
 //
 // # Epilogues
 //

@@ -92,6 +92,7 @@ type tile struct {
 	load      bool
 	signed    bool
 	out       *tileOut // nil: store C; else the kernel writes the finished tile to out, not C
+	wide      []int16  // the AVX2 kernels' widened A rows, grown when too short
 }
 
 // tileOut is the output of a finished tile written by the micro-kernel
@@ -181,11 +182,13 @@ func (j *job) ptr(m, k0, kc int) *uint8 {
 	return &src[s]
 }
 
-// rowScratch holds the A row views of one row block; pooled because
-// convolutions call GEMMs of few rows many times.
+// rowScratch holds the A row views of one row block, and the AVX2
+// kernels' widened rows (tile.wide); pooled because convolutions call GEMMs
+// of few rows many times.
 type rowScratch struct {
 	rows [MC][]uint8
 	ptrs [MC]*uint8
+	wide []int16
 }
 
 var rowPool = sync.Pool{New: func() any { return new(rowScratch) }}
@@ -196,11 +199,12 @@ var rowPool = sync.Pool{New: func() any { return new(rowScratch) }}
 func (j *job) run(m0, m1, p0, p1 int, ker microKernel) {
 	b := j.b
 	ps := b.panelStride()
-	t := &tile{ldc: j.ldc, signed: j.signed}
 	sc := rowPool.Get().(*rowScratch)
+	t := &tile{ldc: j.ldc, signed: j.signed, wide: sc.wide}
 	defer func() {
 		clear(sc.rows[:]) // drop the references to A
 		clear(sc.ptrs[:])
+		sc.wide = t.wide // kept, grown or not
 		rowPool.Put(sc)
 	}()
 	rows := sc.rows[:min(MC, m1-m0)]

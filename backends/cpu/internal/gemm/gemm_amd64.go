@@ -27,53 +27,51 @@ func kernelFor(isa ISA) microKernel {
 	return tileGeneric
 }
 
-// tileAVX2 computes t with avx2Tile2x16 on pairs of rows and 16-column
-// chunks of the panel, then adds the offset and the old C in Go.
+// tileAVX2 computes t with the AVX2 kernels, up to six rows at a time:
+// the rows are widened to int16 once (avx2Widen, into t.wide), then
+// avx2Tile_<mr> runs the whole panel in blocks of eight columns and adds
+// the offset and the old C itself.
 func tileAVX2(t *tile) {
-	var out [32]int32
-	sg := 0
-	if t.signed {
-		sg = 1
-	}
 	nrows := t.mr * t.nt
-	for r := 0; r < nrows; r += 2 {
-		a0 := t.ptrs[r]
-		a1 := a0
-		nr := min(2, nrows-r)
-		if nr == 2 {
-			a1 = t.ptrs[r+1]
+	n := 4 * t.kg
+	// Bounds the kernels rely on, checked once per call.
+	_ = t.ptrs[nrows-1]
+	_ = t.b[256*t.kg-1]
+	_ = t.c[(nrows-1)*t.ldc+t.ncols-1]
+	off := &zeroOffsets[0]
+	if t.off != nil {
+		_ = t.off[PanelCols-1]
+		off = &t.off[0]
+	}
+	if need := min(avx2Rows, nrows) * n; len(t.wide) < need {
+		t.wide = make([]int16, max(need, 2*len(t.wide)))
+	}
+	flip, flags := 0, 0
+	if t.signed {
+		flip = 1
+	}
+	if t.load {
+		flags = 1
+	}
+	for r0 := 0; r0 < nrows; r0 += avx2Rows {
+		mr := min(avx2Rows, nrows-r0)
+		for i := range mr {
+			avx2Widen(t.ptrs[r0+i], &t.wide[i*n], n, flip)
 		}
-		for j0 := 0; j0 < t.ncols; j0 += 16 {
-			avx2Tile2x16(a0, a1, &t.b[4*j0], t.kg, &out, sg)
-			nc := min(16, t.ncols-j0)
-			var off []int32
-			if t.off != nil {
-				off = t.off[j0 : j0+nc]
-			}
-			for i := 0; i < nr; i++ {
-				crow := t.c[(r+i)*t.ldc+j0 : (r+i)*t.ldc+j0+nc]
-				o := out[16*i : 16*i+nc]
-				// One loop per case, without per-element branches.
-				switch {
-				case off != nil && t.load:
-					for n := range crow {
-						crow[n] += o[n] + off[n]
-					}
-				case off != nil:
-					for n := range crow {
-						crow[n] = o[n] + off[n]
-					}
-				case t.load:
-					for n := range crow {
-						crow[n] += o[n]
-					}
-				default:
-					copy(crow, o)
-				}
-			}
-		}
+		avx2Kern[mr](&t.wide[0], 2*n, &t.b[0], t.kg, &t.c[r0*t.ldc], t.ldc, off, t.ncols, flags)
 	}
 }
+
+// avx2Rows is the most rows one AVX2 kernel call computes.
+const avx2Rows = 6
+
+// avx2Kern are the AVX2 kernels by row count (index 1..6).
+var avx2Kern = [avx2Rows + 1]func(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int){
+	nil, avx2Tile_1, avx2Tile_2, avx2Tile_3, avx2Tile_4, avx2Tile_5, avx2Tile_6,
+}
+
+// zeroOffsets stands in for a nil tile offset.
+var zeroOffsets [PanelCols]int32
 
 // tileVNNI runs the generated VPDPBUSD kernel for t.
 func tileVNNI(t *tile) {
@@ -140,12 +138,18 @@ func kernelOutput(isa ISA) bool { return isa == AVX512VNNI }
 // of several segments (tile.segs > 1) themselves.
 func kernelSegments(isa ISA) bool { return isa == AVX512VNNI }
 
-// peak runs the in-register VPDPBUSD loop n times (3072 int ops each) and
-// reports whether it could.
-func peak(n int) bool {
-	if !hasVNNI || n <= 0 {
-		return false
+// peak runs isa's in-register throughput loop n times and returns the int
+// ops of one iteration (0 where this build or CPU has none): VPDPBUSD zmm
+// for AVX512VNNI, the AVX2 kernels' VPMADDWD + VPADDD pairs for AVX2.
+func peak(isa ISA, n int) int {
+	switch {
+	case n <= 0:
+	case isa == AVX512VNNI && hasVNNI:
+		peakVNNI(n)
+		return 3072
+	case isa == AVX2 && hasAVX2:
+		peakAVX2(n)
+		return 384
 	}
-	peakVNNI(n)
-	return true
+	return 0
 }

@@ -11,7 +11,7 @@ const hasAVX2 = false
 func kernelFor(ISA) microKernel { return tileGeneric }
 
 // peak runs nothing: there is no assembly peak loop in this build.
-func peak(n int) bool { return false }
+func peak(isa ISA, n int) int { return 0 }
 
 func kernelOutput(ISA) bool { return false }
 

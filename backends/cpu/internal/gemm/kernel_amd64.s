@@ -4811,79 +4811,874 @@ loop:
 	VZEROUPPER
 	RET
 
-// func avx2Tile2x16(a0 *uint8, a1 *uint8, b *int8, kg int, out *[32]int32, signed int)
+// func avx2Widen(src *uint8, dst *int16, n int, flip int)
 // Requires: AVX, AVX2, SSE2
-TEXT ·avx2Tile2x16(SB), NOSPLIT, $0-48
-	VPXOR        Y0, Y0, Y0
-	VPXOR        Y1, Y1, Y1
-	VPXOR        Y2, Y2, Y2
-	VPXOR        Y3, Y3, Y3
-	VPXOR        Y4, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPXOR        X15, X15, X15
-	MOVQ         signed+40(FP), AX
-	TESTQ        AX, AX
-	JZ           unsigned
-	MOVL         $0x80808080, AX
-	MOVD         AX, X15
-	VPBROADCASTD X15, X15
+TEXT ·avx2Widen(SB), NOSPLIT, $0-32
+	MOVQ         src+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVQ         flip+24(FP), BX
+	VPXOR        Y15, Y15, Y15
+	TESTQ        BX, BX
+	JZ           widen16
+	MOVL         $0x00800080, BX
+	MOVD         BX, X15
+	VPBROADCASTD X15, Y15
 
-unsigned:
+widen16:
+	CMPQ      DX, $0x10
+	JL        widen4
+	VPMOVZXBW (AX), Y0
+	VPXOR     Y15, Y0, Y0
+	VMOVDQU   Y0, (CX)
+	ADDQ      $0x10, AX
+	ADDQ      $0x20, CX
+	SUBQ      $0x10, DX
+	JMP       widen16
+
+widen4:
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      (AX), BX
+	MOVD      BX, X0
+	VPMOVZXBW X0, X0
+	VPXOR     X15, X0, X0
+	VMOVQ     X0, (CX)
+	ADDQ      $0x04, AX
+	ADDQ      $0x08, CX
+	SUBQ      $0x04, DX
+	JMP       widen4
+
+done:
+	VZEROUPPER
+	RET
+
+// func avx2Tile_1(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·avx2Tile_1(SB), NOSPLIT, $0-72
 	MOVQ kg+24(FP), AX
-	SHLQ $0x02, AX
-	MOVQ a0+0(FP), CX
-	MOVQ a1+8(FP), DX
+	SHLQ $0x03, AX
+	MOVQ lda+8(FP), CX
+	MOVQ a+0(FP), CX
 	ADDQ AX, CX
-	ADDQ AX, DX
 	NEGQ AX
-	MOVQ b+16(FP), BX
+	MOVQ b+16(FP), DX
+	MOVQ c+32(FP), BX
+	MOVQ off+48(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ ncols+56(FP), DI
+
+block:
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	MOVQ    AX, R8
+	MOVQ    DX, R9
+	PCALIGN $0x40
 
 loop:
-	VPBROADCASTD (CX)(AX*1), X12
-	VPXOR        X15, X12, X12
-	VPMOVZXBW    X12, Y12
-	VPBROADCASTD (DX)(AX*1), X13
-	VPXOR        X15, X13, X13
-	VPMOVZXBW    X13, Y13
-	VPMOVSXBW    (BX), Y8
-	VPMOVSXBW    16(BX), Y9
-	VPMOVSXBW    32(BX), Y10
-	VPMOVSXBW    48(BX), Y11
-	VPMADDWD     Y8, Y12, Y14
-	VPADDD       Y14, Y0, Y0
-	VPMADDWD     Y9, Y12, Y14
-	VPADDD       Y14, Y1, Y1
-	VPMADDWD     Y10, Y12, Y14
-	VPADDD       Y14, Y2, Y2
-	VPMADDWD     Y11, Y12, Y14
-	VPADDD       Y14, Y3, Y3
-	VPMADDWD     Y8, Y13, Y14
-	VPADDD       Y14, Y4, Y4
-	VPMADDWD     Y9, Y13, Y14
-	VPADDD       Y14, Y5, Y5
-	VPMADDWD     Y10, Y13, Y14
-	VPADDD       Y14, Y6, Y6
-	VPMADDWD     Y11, Y13, Y14
-	VPADDD       Y14, Y7, Y7
-	ADDQ         $0x00000100, BX
-	ADDQ         $0x04, AX
+	VPMOVSXBW    (R9), Y12
+	VPMOVSXBW    16(R9), Y13
+	VPBROADCASTQ (CX)(R8*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x08, R8
 	JNZ          loop
 
-	// Pair sums to columns: VPHADDD per lane, then VPERMQ to restore column order.
-	MOVQ    out+32(FP), AX
+	// Pair sums to columns (VPHADDD per lane, VPERMQ for the column order), plus the offset.
 	VPHADDD Y1, Y0, Y0
 	VPERMQ  $0xd8, Y0, Y0
-	VMOVDQU Y0, (AX)
+	VPADDD  (SI), Y0, Y0
+	MOVQ    flags+64(FP), R8
+	CMPQ    DI, $0x08
+	JL      partial
+
+	// A full block of eight columns.
+	TESTQ  $0x00000001, R8
+	JZ     store
+	MOVQ   BX, R8
+	VPADDD (R8), Y0, Y0
+
+store:
+	MOVQ    BX, R8
+	VMOVDQU Y0, (R8)
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	SUBQ    $0x08, DI
+	JNZ     block
+	VZEROUPPER
+	RET
+
+partial:
+	// The last 1..7 columns: lanes below left, loaded and stored with VPMASKMOVD.
+	MOVD         DI, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU      avx2_lanes<>+0(SB), Y13
+	VPCMPGTD     Y13, Y12, Y12
+	TESTQ        $0x00000001, R8
+	JZ           pstore
+	MOVQ         BX, R8
+	VPMASKMOVD   (R8), Y12, Y14
+	VPADDD       Y14, Y0, Y0
+
+pstore:
+	MOVQ       BX, R8
+	VPMASKMOVD Y0, Y12, (R8)
+	VZEROUPPER
+	RET
+
+DATA avx2_lanes<>+0(SB)/4, $0x00000000
+DATA avx2_lanes<>+4(SB)/4, $0x00000001
+DATA avx2_lanes<>+8(SB)/4, $0x00000002
+DATA avx2_lanes<>+12(SB)/4, $0x00000003
+DATA avx2_lanes<>+16(SB)/4, $0x00000004
+DATA avx2_lanes<>+20(SB)/4, $0x00000005
+DATA avx2_lanes<>+24(SB)/4, $0x00000006
+DATA avx2_lanes<>+28(SB)/4, $0x00000007
+GLOBL avx2_lanes<>(SB), RODATA|NOPTR, $32
+
+// func avx2Tile_2(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·avx2Tile_2(SB), NOSPLIT, $0-72
+	MOVQ kg+24(FP), AX
+	SHLQ $0x03, AX
+	MOVQ lda+8(FP), CX
+	MOVQ a+0(FP), DX
+	ADDQ AX, DX
+	LEAQ (DX)(CX*1), CX
+	NEGQ AX
+	MOVQ b+16(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ off+48(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ ncols+56(FP), R9
+
+block:
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	MOVQ    AX, R10
+	MOVQ    BX, R11
+	PCALIGN $0x40
+
+loop:
+	VPMOVSXBW    (R11), Y12
+	VPMOVSXBW    16(R11), Y13
+	VPBROADCASTQ (DX)(R10*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTQ (CX)(R10*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y2, Y2
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y3, Y3
+	ADDQ         $0x00000100, R11
+	ADDQ         $0x08, R10
+	JNZ          loop
+
+	// Pair sums to columns (VPHADDD per lane, VPERMQ for the column order), plus the offset.
+	VPHADDD Y1, Y0, Y0
+	VPERMQ  $0xd8, Y0, Y0
+	VPADDD  (DI), Y0, Y0
 	VPHADDD Y3, Y2, Y2
 	VPERMQ  $0xd8, Y2, Y2
-	VMOVDQU Y2, 32(AX)
+	VPADDD  (DI), Y2, Y2
+	MOVQ    flags+64(FP), R10
+	CMPQ    R9, $0x08
+	JL      partial
+
+	// A full block of eight columns.
+	TESTQ  $0x00000001, R10
+	JZ     store
+	MOVQ   SI, R10
+	VPADDD (R10), Y0, Y0
+	ADDQ   R8, R10
+	VPADDD (R10), Y2, Y2
+
+store:
+	MOVQ    SI, R10
+	VMOVDQU Y0, (R10)
+	ADDQ    R8, R10
+	VMOVDQU Y2, (R10)
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	SUBQ    $0x08, R9
+	JNZ     block
+	VZEROUPPER
+	RET
+
+partial:
+	// The last 1..7 columns: lanes below left, loaded and stored with VPMASKMOVD.
+	MOVD         R9, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU      avx2_lanes<>+0(SB), Y13
+	VPCMPGTD     Y13, Y12, Y12
+	TESTQ        $0x00000001, R10
+	JZ           pstore
+	MOVQ         SI, R10
+	VPMASKMOVD   (R10), Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	ADDQ         R8, R10
+	VPMASKMOVD   (R10), Y12, Y14
+	VPADDD       Y14, Y2, Y2
+
+pstore:
+	MOVQ       SI, R10
+	VPMASKMOVD Y0, Y12, (R10)
+	ADDQ       R8, R10
+	VPMASKMOVD Y2, Y12, (R10)
+	VZEROUPPER
+	RET
+
+// func avx2Tile_3(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·avx2Tile_3(SB), NOSPLIT, $0-72
+	MOVQ kg+24(FP), AX
+	SHLQ $0x03, AX
+	MOVQ lda+8(FP), CX
+	MOVQ a+0(FP), DX
+	ADDQ AX, DX
+	LEAQ (DX)(CX*1), BX
+	LEAQ (BX)(CX*1), CX
+	NEGQ AX
+	MOVQ b+16(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ off+48(FP), R8
+	MOVQ ldc+40(FP), R9
+	SHLQ $0x02, R9
+	MOVQ ncols+56(FP), R10
+
+block:
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	MOVQ    AX, R11
+	MOVQ    SI, R12
+	PCALIGN $0x40
+
+loop:
+	VPMOVSXBW    (R12), Y12
+	VPMOVSXBW    16(R12), Y13
+	VPBROADCASTQ (DX)(R11*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTQ (BX)(R11*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y2, Y2
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTQ (CX)(R11*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y4, Y4
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y5, Y5
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x08, R11
+	JNZ          loop
+
+	// Pair sums to columns (VPHADDD per lane, VPERMQ for the column order), plus the offset.
+	VPHADDD Y1, Y0, Y0
+	VPERMQ  $0xd8, Y0, Y0
+	VPADDD  (R8), Y0, Y0
+	VPHADDD Y3, Y2, Y2
+	VPERMQ  $0xd8, Y2, Y2
+	VPADDD  (R8), Y2, Y2
 	VPHADDD Y5, Y4, Y4
 	VPERMQ  $0xd8, Y4, Y4
-	VMOVDQU Y4, 64(AX)
+	VPADDD  (R8), Y4, Y4
+	MOVQ    flags+64(FP), R11
+	CMPQ    R10, $0x08
+	JL      partial
+
+	// A full block of eight columns.
+	TESTQ  $0x00000001, R11
+	JZ     store
+	MOVQ   DI, R11
+	VPADDD (R11), Y0, Y0
+	ADDQ   R9, R11
+	VPADDD (R11), Y2, Y2
+	ADDQ   R9, R11
+	VPADDD (R11), Y4, Y4
+
+store:
+	MOVQ    DI, R11
+	VMOVDQU Y0, (R11)
+	ADDQ    R9, R11
+	VMOVDQU Y2, (R11)
+	ADDQ    R9, R11
+	VMOVDQU Y4, (R11)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, R8
+	SUBQ    $0x08, R10
+	JNZ     block
+	VZEROUPPER
+	RET
+
+partial:
+	// The last 1..7 columns: lanes below left, loaded and stored with VPMASKMOVD.
+	MOVD         R10, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU      avx2_lanes<>+0(SB), Y13
+	VPCMPGTD     Y13, Y12, Y12
+	TESTQ        $0x00000001, R11
+	JZ           pstore
+	MOVQ         DI, R11
+	VPMASKMOVD   (R11), Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	ADDQ         R9, R11
+	VPMASKMOVD   (R11), Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	ADDQ         R9, R11
+	VPMASKMOVD   (R11), Y12, Y14
+	VPADDD       Y14, Y4, Y4
+
+pstore:
+	MOVQ       DI, R11
+	VPMASKMOVD Y0, Y12, (R11)
+	ADDQ       R9, R11
+	VPMASKMOVD Y2, Y12, (R11)
+	ADDQ       R9, R11
+	VPMASKMOVD Y4, Y12, (R11)
+	VZEROUPPER
+	RET
+
+// func avx2Tile_4(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·avx2Tile_4(SB), NOSPLIT, $0-72
+	MOVQ kg+24(FP), AX
+	SHLQ $0x03, AX
+	MOVQ lda+8(FP), CX
+	MOVQ a+0(FP), DX
+	ADDQ AX, DX
+	LEAQ (DX)(CX*1), BX
+	LEAQ (BX)(CX*1), SI
+	LEAQ (SI)(CX*1), CX
+	NEGQ AX
+	MOVQ b+16(FP), DI
+	MOVQ c+32(FP), R8
+	MOVQ off+48(FP), R9
+	MOVQ ldc+40(FP), R10
+	SHLQ $0x02, R10
+	MOVQ ncols+56(FP), R11
+
+block:
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	MOVQ    AX, R12
+	MOVQ    DI, R13
+	PCALIGN $0x40
+
+loop:
+	VPMOVSXBW    (R13), Y12
+	VPMOVSXBW    16(R13), Y13
+	VPBROADCASTQ (DX)(R12*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTQ (BX)(R12*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y2, Y2
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTQ (SI)(R12*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y4, Y4
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y5, Y5
+	VPBROADCASTQ (CX)(R12*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y6, Y6
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y7, Y7
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x08, R12
+	JNZ          loop
+
+	// Pair sums to columns (VPHADDD per lane, VPERMQ for the column order), plus the offset.
+	VPHADDD Y1, Y0, Y0
+	VPERMQ  $0xd8, Y0, Y0
+	VPADDD  (R9), Y0, Y0
+	VPHADDD Y3, Y2, Y2
+	VPERMQ  $0xd8, Y2, Y2
+	VPADDD  (R9), Y2, Y2
+	VPHADDD Y5, Y4, Y4
+	VPERMQ  $0xd8, Y4, Y4
+	VPADDD  (R9), Y4, Y4
 	VPHADDD Y7, Y6, Y6
 	VPERMQ  $0xd8, Y6, Y6
-	VMOVDQU Y6, 96(AX)
+	VPADDD  (R9), Y6, Y6
+	MOVQ    flags+64(FP), R12
+	CMPQ    R11, $0x08
+	JL      partial
+
+	// A full block of eight columns.
+	TESTQ  $0x00000001, R12
+	JZ     store
+	MOVQ   R8, R12
+	VPADDD (R12), Y0, Y0
+	ADDQ   R10, R12
+	VPADDD (R12), Y2, Y2
+	ADDQ   R10, R12
+	VPADDD (R12), Y4, Y4
+	ADDQ   R10, R12
+	VPADDD (R12), Y6, Y6
+
+store:
+	MOVQ    R8, R12
+	VMOVDQU Y0, (R12)
+	ADDQ    R10, R12
+	VMOVDQU Y2, (R12)
+	ADDQ    R10, R12
+	VMOVDQU Y4, (R12)
+	ADDQ    R10, R12
+	VMOVDQU Y6, (R12)
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, R8
+	ADDQ    $0x20, R9
+	SUBQ    $0x08, R11
+	JNZ     block
+	VZEROUPPER
+	RET
+
+partial:
+	// The last 1..7 columns: lanes below left, loaded and stored with VPMASKMOVD.
+	MOVD         R11, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU      avx2_lanes<>+0(SB), Y13
+	VPCMPGTD     Y13, Y12, Y12
+	TESTQ        $0x00000001, R12
+	JZ           pstore
+	MOVQ         R8, R12
+	VPMASKMOVD   (R12), Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	ADDQ         R10, R12
+	VPMASKMOVD   (R12), Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	ADDQ         R10, R12
+	VPMASKMOVD   (R12), Y12, Y14
+	VPADDD       Y14, Y4, Y4
+	ADDQ         R10, R12
+	VPMASKMOVD   (R12), Y12, Y14
+	VPADDD       Y14, Y6, Y6
+
+pstore:
+	MOVQ       R8, R12
+	VPMASKMOVD Y0, Y12, (R12)
+	ADDQ       R10, R12
+	VPMASKMOVD Y2, Y12, (R12)
+	ADDQ       R10, R12
+	VPMASKMOVD Y4, Y12, (R12)
+	ADDQ       R10, R12
+	VPMASKMOVD Y6, Y12, (R12)
+	VZEROUPPER
+	RET
+
+// func avx2Tile_5(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·avx2Tile_5(SB), NOSPLIT, $0-72
+	MOVQ kg+24(FP), AX
+	SHLQ $0x03, AX
+	MOVQ lda+8(FP), CX
+	MOVQ a+0(FP), DX
+	ADDQ AX, DX
+	LEAQ (DX)(CX*1), BX
+	LEAQ (BX)(CX*1), SI
+	LEAQ (SI)(CX*1), DI
+	LEAQ (DI)(CX*1), CX
+	NEGQ AX
+	MOVQ b+16(FP), R8
+	MOVQ c+32(FP), R9
+	MOVQ off+48(FP), R10
+	MOVQ ldc+40(FP), R11
+	SHLQ $0x02, R11
+	MOVQ ncols+56(FP), R12
+
+block:
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	MOVQ    AX, R13
+	MOVQ    R8, R14
+	PCALIGN $0x40
+
+loop:
+	VPMOVSXBW    (R14), Y12
+	VPMOVSXBW    16(R14), Y13
+	VPBROADCASTQ (DX)(R13*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTQ (BX)(R13*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y2, Y2
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTQ (SI)(R13*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y4, Y4
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y5, Y5
+	VPBROADCASTQ (DI)(R13*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y6, Y6
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y7, Y7
+	VPBROADCASTQ (CX)(R13*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y8, Y8
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y9, Y9
+	ADDQ         $0x00000100, R14
+	ADDQ         $0x08, R13
+	JNZ          loop
+
+	// Pair sums to columns (VPHADDD per lane, VPERMQ for the column order), plus the offset.
+	VPHADDD Y1, Y0, Y0
+	VPERMQ  $0xd8, Y0, Y0
+	VPADDD  (R10), Y0, Y0
+	VPHADDD Y3, Y2, Y2
+	VPERMQ  $0xd8, Y2, Y2
+	VPADDD  (R10), Y2, Y2
+	VPHADDD Y5, Y4, Y4
+	VPERMQ  $0xd8, Y4, Y4
+	VPADDD  (R10), Y4, Y4
+	VPHADDD Y7, Y6, Y6
+	VPERMQ  $0xd8, Y6, Y6
+	VPADDD  (R10), Y6, Y6
+	VPHADDD Y9, Y8, Y8
+	VPERMQ  $0xd8, Y8, Y8
+	VPADDD  (R10), Y8, Y8
+	MOVQ    flags+64(FP), R13
+	CMPQ    R12, $0x08
+	JL      partial
+
+	// A full block of eight columns.
+	TESTQ  $0x00000001, R13
+	JZ     store
+	MOVQ   R9, R13
+	VPADDD (R13), Y0, Y0
+	ADDQ   R11, R13
+	VPADDD (R13), Y2, Y2
+	ADDQ   R11, R13
+	VPADDD (R13), Y4, Y4
+	ADDQ   R11, R13
+	VPADDD (R13), Y6, Y6
+	ADDQ   R11, R13
+	VPADDD (R13), Y8, Y8
+
+store:
+	MOVQ    R9, R13
+	VMOVDQU Y0, (R13)
+	ADDQ    R11, R13
+	VMOVDQU Y2, (R13)
+	ADDQ    R11, R13
+	VMOVDQU Y4, (R13)
+	ADDQ    R11, R13
+	VMOVDQU Y6, (R13)
+	ADDQ    R11, R13
+	VMOVDQU Y8, (R13)
+	ADDQ    $0x20, R8
+	ADDQ    $0x20, R9
+	ADDQ    $0x20, R10
+	SUBQ    $0x08, R12
+	JNZ     block
+	VZEROUPPER
+	RET
+
+partial:
+	// The last 1..7 columns: lanes below left, loaded and stored with VPMASKMOVD.
+	MOVD         R12, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU      avx2_lanes<>+0(SB), Y13
+	VPCMPGTD     Y13, Y12, Y12
+	TESTQ        $0x00000001, R13
+	JZ           pstore
+	MOVQ         R9, R13
+	VPMASKMOVD   (R13), Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	ADDQ         R11, R13
+	VPMASKMOVD   (R13), Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	ADDQ         R11, R13
+	VPMASKMOVD   (R13), Y12, Y14
+	VPADDD       Y14, Y4, Y4
+	ADDQ         R11, R13
+	VPMASKMOVD   (R13), Y12, Y14
+	VPADDD       Y14, Y6, Y6
+	ADDQ         R11, R13
+	VPMASKMOVD   (R13), Y12, Y14
+	VPADDD       Y14, Y8, Y8
+
+pstore:
+	MOVQ       R9, R13
+	VPMASKMOVD Y0, Y12, (R13)
+	ADDQ       R11, R13
+	VPMASKMOVD Y2, Y12, (R13)
+	ADDQ       R11, R13
+	VPMASKMOVD Y4, Y12, (R13)
+	ADDQ       R11, R13
+	VPMASKMOVD Y6, Y12, (R13)
+	ADDQ       R11, R13
+	VPMASKMOVD Y8, Y12, (R13)
+	VZEROUPPER
+	RET
+
+// func avx2Tile_6(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·avx2Tile_6(SB), NOSPLIT, $0-72
+	MOVQ kg+24(FP), AX
+	SHLQ $0x03, AX
+	MOVQ lda+8(FP), CX
+	MOVQ a+0(FP), DX
+	ADDQ AX, DX
+	LEAQ (DX)(CX*1), BX
+	LEAQ (BX)(CX*1), SI
+	LEAQ (SI)(CX*1), DI
+	LEAQ (DI)(CX*1), R8
+	LEAQ (R8)(CX*1), CX
+	NEGQ AX
+	MOVQ b+16(FP), R9
+	MOVQ c+32(FP), R10
+	MOVQ off+48(FP), R11
+	MOVQ ldc+40(FP), R12
+	SHLQ $0x02, R12
+	MOVQ ncols+56(FP), R13
+
+block:
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	VPXOR   Y10, Y10, Y10
+	VPXOR   Y11, Y11, Y11
+	MOVQ    AX, R14
+	MOVQ    R9, R15
+	PCALIGN $0x40
+
+loop:
+	VPMOVSXBW    (R15), Y12
+	VPMOVSXBW    16(R15), Y13
+	VPBROADCASTQ (DX)(R14*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTQ (BX)(R14*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y2, Y2
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTQ (SI)(R14*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y4, Y4
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y5, Y5
+	VPBROADCASTQ (DI)(R14*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y6, Y6
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y7, Y7
+	VPBROADCASTQ (R8)(R14*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y8, Y8
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y9, Y9
+	VPBROADCASTQ (CX)(R14*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y10, Y10
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y11, Y11
+	ADDQ         $0x00000100, R15
+	ADDQ         $0x08, R14
+	JNZ          loop
+
+	// Pair sums to columns (VPHADDD per lane, VPERMQ for the column order), plus the offset.
+	VPHADDD Y1, Y0, Y0
+	VPERMQ  $0xd8, Y0, Y0
+	VPADDD  (R11), Y0, Y0
+	VPHADDD Y3, Y2, Y2
+	VPERMQ  $0xd8, Y2, Y2
+	VPADDD  (R11), Y2, Y2
+	VPHADDD Y5, Y4, Y4
+	VPERMQ  $0xd8, Y4, Y4
+	VPADDD  (R11), Y4, Y4
+	VPHADDD Y7, Y6, Y6
+	VPERMQ  $0xd8, Y6, Y6
+	VPADDD  (R11), Y6, Y6
+	VPHADDD Y9, Y8, Y8
+	VPERMQ  $0xd8, Y8, Y8
+	VPADDD  (R11), Y8, Y8
+	VPHADDD Y11, Y10, Y10
+	VPERMQ  $0xd8, Y10, Y10
+	VPADDD  (R11), Y10, Y10
+	MOVQ    flags+64(FP), R14
+	CMPQ    R13, $0x08
+	JL      partial
+
+	// A full block of eight columns.
+	TESTQ  $0x00000001, R14
+	JZ     store
+	MOVQ   R10, R14
+	VPADDD (R14), Y0, Y0
+	ADDQ   R12, R14
+	VPADDD (R14), Y2, Y2
+	ADDQ   R12, R14
+	VPADDD (R14), Y4, Y4
+	ADDQ   R12, R14
+	VPADDD (R14), Y6, Y6
+	ADDQ   R12, R14
+	VPADDD (R14), Y8, Y8
+	ADDQ   R12, R14
+	VPADDD (R14), Y10, Y10
+
+store:
+	MOVQ    R10, R14
+	VMOVDQU Y0, (R14)
+	ADDQ    R12, R14
+	VMOVDQU Y2, (R14)
+	ADDQ    R12, R14
+	VMOVDQU Y4, (R14)
+	ADDQ    R12, R14
+	VMOVDQU Y6, (R14)
+	ADDQ    R12, R14
+	VMOVDQU Y8, (R14)
+	ADDQ    R12, R14
+	VMOVDQU Y10, (R14)
+	ADDQ    $0x20, R9
+	ADDQ    $0x20, R10
+	ADDQ    $0x20, R11
+	SUBQ    $0x08, R13
+	JNZ     block
+	VZEROUPPER
+	RET
+
+partial:
+	// The last 1..7 columns: lanes below left, loaded and stored with VPMASKMOVD.
+	MOVD         R13, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU      avx2_lanes<>+0(SB), Y13
+	VPCMPGTD     Y13, Y12, Y12
+	TESTQ        $0x00000001, R14
+	JZ           pstore
+	MOVQ         R10, R14
+	VPMASKMOVD   (R14), Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	ADDQ         R12, R14
+	VPMASKMOVD   (R14), Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	ADDQ         R12, R14
+	VPMASKMOVD   (R14), Y12, Y14
+	VPADDD       Y14, Y4, Y4
+	ADDQ         R12, R14
+	VPMASKMOVD   (R14), Y12, Y14
+	VPADDD       Y14, Y6, Y6
+	ADDQ         R12, R14
+	VPMASKMOVD   (R14), Y12, Y14
+	VPADDD       Y14, Y8, Y8
+	ADDQ         R12, R14
+	VPMASKMOVD   (R14), Y12, Y14
+	VPADDD       Y14, Y10, Y10
+
+pstore:
+	MOVQ       R10, R14
+	VPMASKMOVD Y0, Y12, (R14)
+	ADDQ       R12, R14
+	VPMASKMOVD Y2, Y12, (R14)
+	ADDQ       R12, R14
+	VPMASKMOVD Y4, Y12, (R14)
+	ADDQ       R12, R14
+	VPMASKMOVD Y6, Y12, (R14)
+	ADDQ       R12, R14
+	VPMASKMOVD Y8, Y12, (R14)
+	ADDQ       R12, R14
+	VPMASKMOVD Y10, Y12, (R14)
+	VZEROUPPER
+	RET
+
+// func peakAVX2(n int)
+// Requires: AVX, AVX2
+TEXT ·peakAVX2(SB), NOSPLIT, $0-8
+	MOVQ    n+0(FP), AX
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	VPXOR   Y10, Y10, Y10
+	VPXOR   Y11, Y11, Y11
+	VPXOR   Y12, Y12, Y12
+	VPXOR   Y13, Y13, Y13
+	VPXOR   Y14, Y14, Y14
+	VPXOR   Y15, Y15, Y15
+	PCALIGN $0x40
+
+loop:
+	VPMADDWD Y12, Y14, Y15
+	VPADDD   Y15, Y0, Y0
+	VPMADDWD Y13, Y14, Y15
+	VPADDD   Y15, Y1, Y1
+	VPMADDWD Y12, Y14, Y15
+	VPADDD   Y15, Y2, Y2
+	VPMADDWD Y13, Y14, Y15
+	VPADDD   Y15, Y3, Y3
+	VPMADDWD Y12, Y14, Y15
+	VPADDD   Y15, Y4, Y4
+	VPMADDWD Y13, Y14, Y15
+	VPADDD   Y15, Y5, Y5
+	VPMADDWD Y12, Y14, Y15
+	VPADDD   Y15, Y6, Y6
+	VPMADDWD Y13, Y14, Y15
+	VPADDD   Y15, Y7, Y7
+	VPMADDWD Y12, Y14, Y15
+	VPADDD   Y15, Y8, Y8
+	VPMADDWD Y13, Y14, Y15
+	VPADDD   Y15, Y9, Y9
+	VPMADDWD Y12, Y14, Y15
+	VPADDD   Y15, Y10, Y10
+	VPMADDWD Y13, Y14, Y15
+	VPADDD   Y15, Y11, Y11
+	DECQ     AX
+	JNZ      loop
 	VZEROUPPER
 	RET

@@ -247,9 +247,57 @@ func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // peakVNNI runs n iterations of 24 independent VPDPBUSD zmm (3072 int ops each); n > 0.
 func peakVNNI(n int)
 
-// avx2Tile2x16 sets, for r < 2 and j < 16,
+// avx2Widen sets dst[i] = int16(src[i] ^ x) for i < n, with x = 0x80 if
+// flip != 0, else 0; n is a positive multiple of 4.
+func avx2Widen(src *uint8, dst *int16, n int, flip int)
+
+// avx2Tile_1 sets, for r < 1 and n < ncols,
 //
-//	out[16r+j] = sum over g < kg, i < 4 of int32(ar[4g+i] ^ x) * int32(b[256g+4j+i])
+//	C[r][n] = (flags&1 ? C[r][n] : 0) + off[n] + sum over g < kg, i < 4 of int32(A[r][4g+i]) * int32(b[256g+4n+i])
 //
-// with ar = a0, a1 and x = 0x80 if signed != 0, else 0; kg >= 1.
-func avx2Tile2x16(a0 *uint8, a1 *uint8, b *int8, kg int, out *[32]int32, signed int)
+// with A[r] the int16 row at byte offset r*lda from a, C[r] at c[r*ldc:];
+// off has 64 entries; kg >= 1, 1 <= ncols <= 64.
+func avx2Tile_1(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+
+// avx2Tile_2 sets, for r < 2 and n < ncols,
+//
+//	C[r][n] = (flags&1 ? C[r][n] : 0) + off[n] + sum over g < kg, i < 4 of int32(A[r][4g+i]) * int32(b[256g+4n+i])
+//
+// with A[r] the int16 row at byte offset r*lda from a, C[r] at c[r*ldc:];
+// off has 64 entries; kg >= 1, 1 <= ncols <= 64.
+func avx2Tile_2(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+
+// avx2Tile_3 sets, for r < 3 and n < ncols,
+//
+//	C[r][n] = (flags&1 ? C[r][n] : 0) + off[n] + sum over g < kg, i < 4 of int32(A[r][4g+i]) * int32(b[256g+4n+i])
+//
+// with A[r] the int16 row at byte offset r*lda from a, C[r] at c[r*ldc:];
+// off has 64 entries; kg >= 1, 1 <= ncols <= 64.
+func avx2Tile_3(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+
+// avx2Tile_4 sets, for r < 4 and n < ncols,
+//
+//	C[r][n] = (flags&1 ? C[r][n] : 0) + off[n] + sum over g < kg, i < 4 of int32(A[r][4g+i]) * int32(b[256g+4n+i])
+//
+// with A[r] the int16 row at byte offset r*lda from a, C[r] at c[r*ldc:];
+// off has 64 entries; kg >= 1, 1 <= ncols <= 64.
+func avx2Tile_4(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+
+// avx2Tile_5 sets, for r < 5 and n < ncols,
+//
+//	C[r][n] = (flags&1 ? C[r][n] : 0) + off[n] + sum over g < kg, i < 4 of int32(A[r][4g+i]) * int32(b[256g+4n+i])
+//
+// with A[r] the int16 row at byte offset r*lda from a, C[r] at c[r*ldc:];
+// off has 64 entries; kg >= 1, 1 <= ncols <= 64.
+func avx2Tile_5(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+
+// avx2Tile_6 sets, for r < 6 and n < ncols,
+//
+//	C[r][n] = (flags&1 ? C[r][n] : 0) + off[n] + sum over g < kg, i < 4 of int32(A[r][4g+i]) * int32(b[256g+4n+i])
+//
+// with A[r] the int16 row at byte offset r*lda from a, C[r] at c[r*ldc:];
+// off has 64 entries; kg >= 1, 1 <= ncols <= 64.
+func avx2Tile_6(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
+
+// peakAVX2 runs n iterations of 12 independent VPMADDWD + VPADDD ymm pairs (384 int ops each); n > 0.
+func peakAVX2(n int)

@@ -359,71 +359,220 @@ func paramAddr(name string) Mem {
 	return b.Addr
 }
 
-// avx2 generates avx2Tile2x16: two rows x 16 columns of a packed panel with
-// AVX2 only, exact for full-range data: A and B are widened to int16
-// (VPMOVZXBW, VPMOVSXBW) and multiplied with VPMADDWD, whose int32 pair sums
+// ymm returns the physical register Y<i>; xmm the register X<i>.
+func ymm(i int) reg.VecPhysical {
+	return []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7,
+		reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15}[i]
+}
+
+func xmm(i int) reg.VecPhysical {
+	return []reg.VecPhysical{reg.X0, reg.X1, reg.X2, reg.X3, reg.X4, reg.X5, reg.X6, reg.X7,
+		reg.X8, reg.X9, reg.X10, reg.X11, reg.X12, reg.X13, reg.X14, reg.X15}[i]
+}
+
+// avx2Widen generates avx2Widen, which widens A rows to the int16 the AVX2
+// kernels read: exact for full-range data, since VPMADDWD's int32 pair sums
 // (at most 2*255*128) cannot overflow, unlike VPMADDUBSW's saturating int16.
-func avx2() {
-	TEXT("avx2Tile2x16", NOSPLIT, "func(a0, a1 *uint8, b *int8, kg int, out *[32]int32, signed int)")
-	Doc("avx2Tile2x16 sets, for r < 2 and j < 16,",
+func avx2Widen() {
+	TEXT("avx2Widen", NOSPLIT, "func(src *uint8, dst *int16, n int, flip int)")
+	Doc("avx2Widen sets dst[i] = int16(src[i] ^ x) for i < n, with x = 0x80 if",
+		"flip != 0, else 0; n is a positive multiple of 4.")
+	src := Load(Param("src"), GP64())
+	dst := Load(Param("dst"), GP64())
+	n := Load(Param("n"), GP64())
+	f := Load(Param("flip"), GP64())
+	VPXOR(ymm(15), ymm(15), ymm(15))
+	TESTQ(f, f)
+	JZ(LabelRef("widen16"))
+	c := GP32()
+	MOVL(U32(0x00800080), c)
+	MOVD(c, xmm(15))
+	VPBROADCASTD(xmm(15), ymm(15))
+	Label("widen16")
+	CMPQ(n, U8(16))
+	JL(LabelRef("widen4"))
+	VPMOVZXBW(Mem{Base: src}, ymm(0))
+	VPXOR(ymm(15), ymm(0), ymm(0))
+	VMOVDQU(ymm(0), Mem{Base: dst})
+	ADDQ(U8(16), src)
+	ADDQ(U8(32), dst)
+	SUBQ(U8(16), n)
+	JMP(LabelRef("widen16"))
+	Label("widen4")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	b4 := GP32()
+	MOVL(Mem{Base: src}, b4)
+	MOVD(b4, xmm(0))
+	VPMOVZXBW(xmm(0), xmm(0))
+	VPXOR(xmm(15), xmm(0), xmm(0))
+	VMOVQ(xmm(0), Mem{Base: dst})
+	ADDQ(U8(4), src)
+	ADDQ(U8(8), dst)
+	SUBQ(U8(4), n)
+	JMP(LabelRef("widen4"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// avx2Kernel generates avx2Tile_<mr>: an mr x ncols block of C from mr
+// widened A rows and a packed panel, eight columns at a time. Registers:
+// Y0..Y(2mr-1) the accumulators (row r's columns 0-3 and 4-7 of the block,
+// two int32 pair sums per column), Y12 and Y13 the eight columns' four
+// B values of one group widened to int16, Y14 a row's four A values
+// broadcast, Y15 the VPMADDWD products. Per group of four K values that is
+// two VPMOVSXBW, mr VPBROADCASTQ and 2mr VPMADDWD + VPADDD.
+func avx2Kernel(mr int) {
+	name := fmt.Sprintf("avx2Tile_%d", mr)
+	TEXT(name, NOSPLIT, "func(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)")
+	Doc(fmt.Sprintf("%s sets, for r < %d and n < ncols,", name, mr),
 		"",
-		"\tout[16r+j] = sum over g < kg, i < 4 of int32(ar[4g+i] ^ x) * int32(b[256g+4j+i])",
+		"	C[r][n] = (flags&1 ? C[r][n] : 0) + off[n] + sum over g < kg, i < 4 of int32(A[r][4g+i]) * int32(b[256g+4n+i])",
 		"",
-		"with ar = a0, a1 and x = 0x80 if signed != 0, else 0; kg >= 1.")
-	y := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7,
-		reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15}
-	x := []reg.VecPhysical{reg.X12, reg.X13, reg.X14, reg.X15}
-	for i := 0; i < 8; i++ {
-		VPXOR(y[i], y[i], y[i])
-	}
-	VPXOR(x[3], x[3], x[3])
-	sg := Load(Param("signed"), GP64())
-	TESTQ(sg, sg)
-	JZ(LabelRef("unsigned"))
-	c80 := GP32()
-	MOVL(U32(0x80808080), c80)
-	MOVD(c80, x[3])
-	VPBROADCASTD(x[3], x[3])
-	Label("unsigned")
+		"with A[r] the int16 row at byte offset r*lda from a, C[r] at c[r*ldc:];",
+		"off has 64 entries; kg >= 1, 1 <= ncols <= 64.")
 	kg := Load(Param("kg"), GP64())
+	kneg := GP64() // -8*kg, counts up to 0 through the widened rows
+	MOVQ(kg, kneg)
+	SHLQ(U8(3), kneg)
+	lda := Load(Param("lda"), GP64())
+	rows := make([]reg.GPVirtual, mr)
+	rows[0] = GP64()
+	Load(Param("a"), rows[0])
+	ADDQ(kneg, rows[0])
+	for r := 1; r < mr; r++ {
+		rows[r] = GP64()
+		LEAQ(Mem{Base: rows[r-1], Index: lda, Scale: 1}, rows[r])
+	}
+	NEGQ(kneg)
+	bcol := Load(Param("b"), GP64()) // the block's first column in group 0
+	ccol := Load(Param("c"), GP64())
+	ocol := Load(Param("off"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	left := GP64()
+	Load(Param("ncols"), left)
 	k := GP64()
-	MOVQ(kg, k)
-	SHLQ(U8(2), k)
-	a0 := Load(Param("a0"), GP64())
-	a1 := Load(Param("a1"), GP64())
-	ADDQ(k, a0)
-	ADDQ(k, a1)
-	NEGQ(k)
-	b := Load(Param("b"), GP64())
+	bp := GP64()
+
+	Label("block")
+	for i := 0; i < 2*mr; i++ {
+		VPXOR(ymm(i), ymm(i), ymm(i))
+	}
+	MOVQ(kneg, k)
+	MOVQ(bcol, bp)
+	pcalignLoop()
 	Label("loop")
-	for r, ap := range []reg.Register{a0, a1} {
-		VPBROADCASTD(Mem{Base: ap, Index: k, Scale: 1}, x[r])
-		VPXOR(x[3], x[r], x[r])
-		VPMOVZXBW(x[r], y[12+r])
+	VPMOVSXBW(Mem{Base: bp}, ymm(12))
+	VPMOVSXBW(Mem{Base: bp, Disp: 16}, ymm(13))
+	for r := 0; r < mr; r++ {
+		VPBROADCASTQ(Mem{Base: rows[r], Index: k, Scale: 1}, ymm(14))
+		VPMADDWD(ymm(12), ymm(14), ymm(15))
+		VPADDD(ymm(15), ymm(2*r), ymm(2*r))
+		VPMADDWD(ymm(13), ymm(14), ymm(15))
+		VPADDD(ymm(15), ymm(2*r+1), ymm(2*r+1))
 	}
-	for c := 0; c < 4; c++ {
-		VPMOVSXBW(Mem{Base: b, Disp: 16 * c}, y[8+c])
-	}
-	for r := 0; r < 2; r++ {
-		for c := 0; c < 4; c++ {
-			VPMADDWD(y[8+c], y[12+r], y[14])
-			VPADDD(y[14], y[4*r+c], y[4*r+c])
-		}
-	}
-	ADDQ(U32(bStep), b)
-	ADDQ(U8(4), k)
+	ADDQ(U32(bStep), bp)
+	ADDQ(U8(8), k)
 	JNZ(LabelRef("loop"))
 
-	Comment("Pair sums to columns: VPHADDD per lane, then VPERMQ to restore column order.")
-	out := Load(Param("out"), GP64())
-	for r := 0; r < 2; r++ {
-		for h := 0; h < 2; h++ {
-			lo, hi := y[4*r+2*h], y[4*r+2*h+1]
-			VPHADDD(hi, lo, lo)
-			VPERMQ(U8(0xd8), lo, lo)
-			VMOVDQU(lo, Mem{Base: out, Disp: 64*r + 32*h})
+	Comment("Pair sums to columns (VPHADDD per lane, VPERMQ for the column order), plus the offset.")
+	for r := 0; r < mr; r++ {
+		VPHADDD(ymm(2*r+1), ymm(2*r), ymm(2*r))
+		VPERMQ(U8(0xd8), ymm(2*r), ymm(2*r))
+		VPADDD(Mem{Base: ocol}, ymm(2*r), ymm(2*r))
+	}
+	crow := GP64()
+	flags := Load(Param("flags"), GP64())
+	CMPQ(left, U8(8))
+	JL(LabelRef("partial"))
+	Comment("A full block of eight columns.")
+	TESTQ(U32(flagLd), flags)
+	JZ(LabelRef("store"))
+	MOVQ(ccol, crow)
+	for r := 0; r < mr; r++ {
+		VPADDD(Mem{Base: crow}, ymm(2*r), ymm(2*r))
+		if r < mr-1 {
+			ADDQ(ldc, crow)
 		}
 	}
+	Label("store")
+	MOVQ(ccol, crow)
+	for r := 0; r < mr; r++ {
+		VMOVDQU(ymm(2*r), Mem{Base: crow})
+		if r < mr-1 {
+			ADDQ(ldc, crow)
+		}
+	}
+	ADDQ(U8(32), bcol)
+	ADDQ(U8(32), ccol)
+	ADDQ(U8(32), ocol)
+	SUBQ(U8(8), left)
+	JNZ(LabelRef("block"))
+	VZEROUPPER()
+	RET()
+
+	Label("partial")
+	Comment("The last 1..7 columns: lanes below left, loaded and stored with VPMASKMOVD.")
+	MOVD(left.As32(), xmm(12))
+	VPBROADCASTD(xmm(12), ymm(12))
+	VMOVDQU(avx2Lanes(), ymm(13))
+	VPCMPGTD(ymm(13), ymm(12), ymm(12)) // left > lane
+	TESTQ(U32(flagLd), flags)
+	JZ(LabelRef("pstore"))
+	MOVQ(ccol, crow)
+	for r := 0; r < mr; r++ {
+		VPMASKMOVD(Mem{Base: crow}, ymm(12), ymm(14))
+		VPADDD(ymm(14), ymm(2*r), ymm(2*r))
+		if r < mr-1 {
+			ADDQ(ldc, crow)
+		}
+	}
+	Label("pstore")
+	MOVQ(ccol, crow)
+	for r := 0; r < mr; r++ {
+		VPMASKMOVD(ymm(2*r), ymm(12), Mem{Base: crow})
+		if r < mr-1 {
+			ADDQ(ldc, crow)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+var lanes *Mem
+
+// avx2Lanes returns the symbol of the int32 constants 0..7.
+func avx2Lanes() Mem {
+	if lanes == nil {
+		m := GLOBL("avx2_lanes", RODATA|NOPTR)
+		for i := 0; i < 8; i++ {
+			DATA(4*i, U32(i))
+		}
+		lanes = &m
+	}
+	return *lanes
+}
+
+// peakAVX2 generates the in-register AVX2 throughput loop that the
+// benchmarks use as the AVX2 kernels' peak: the kernels' VPMADDWD + VPADDD
+// pairs over 12 independent accumulators.
+func peakAVX2() {
+	TEXT("peakAVX2", NOSPLIT, "func(n int)")
+	Doc("peakAVX2 runs n iterations of 12 independent VPMADDWD + VPADDD ymm pairs (384 int ops each); n > 0.")
+	n := Load(Param("n"), GP64())
+	for i := 0; i < 16; i++ {
+		VPXOR(ymm(i), ymm(i), ymm(i))
+	}
+	pcalignLoop()
+	Label("loop")
+	for i := 0; i < 12; i++ {
+		VPMADDWD(ymm(12+i%2), ymm(14), ymm(15))
+		VPADDD(ymm(15), ymm(i), ymm(i))
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
 	VZEROUPPER()
 	RET()
 }
@@ -438,6 +587,10 @@ func main() {
 		}
 	}
 	peak()
-	avx2()
+	avx2Widen()
+	for mr := 1; mr <= 6; mr++ {
+		avx2Kernel(mr)
+	}
+	peakAVX2()
 	Generate()
 }

@@ -110,6 +110,11 @@ func histAligned32AVX512(counts *uint32, src *float32, n int, s float32, flo flo
 // must not overlap src.
 func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows int, cols int, copies int, delta int)
 
+// transposeBytesAVX2 sets dst[c*delta+j*ds+i] = src[i*ss+j] for i < rows, j < cols, c < copies.
+// It needs rows >= 8, cols >= 32, copies >= 1 and AVX2; the destination must not
+// overlap src.
+func transposeBytesAVX2(dst *byte, ds int, src *byte, ss int, rows int, cols int, copies int, delta int)
+
 // transpose32AVX512 sets dst[j*ds+i] = src[i*ss+j] for i < rows, j < cols (strides in elements).
 // It needs rows >= 16 and cols >= 16; dst and src must not overlap.
 func transpose32AVX512(dst *int32, ds int, src *int32, ss int, rows int, cols int)

@@ -10,8 +10,9 @@ import (
 // is too short for its stride and the counts.
 //
 // With AVX-512 (BW and VL), matrices of at least 16 rows and 32 columns
-// are transposed in 16x32 blocks in registers (transposeBytesAVX512);
-// everything else in 8x8 blocks held in uint64s.
+// are transposed in 16x32 blocks in registers (transposeBytesAVX512); with
+// AVX2, those of at least 8 rows and 32 columns in 8x32 blocks
+// (transposeBytesAVX2); everything else in 8x8 blocks held in uint64s.
 func TransposeBytes(dst []byte, ds int, src []byte, ss int, rows, cols int) {
 	TransposeBytesCopies(dst, ds, src, ss, rows, cols, 1, 0)
 }
@@ -30,6 +31,10 @@ func TransposeBytesCopies(dst []byte, ds int, src []byte, ss int, rows, cols, co
 	}
 	if rows >= 16 && cols >= 32 && useAVX512() && hasAVX512BWVL {
 		transposeBytesAVX512(&dst[0], ds, &src[0], ss, rows, cols, copies, delta)
+		return
+	}
+	if rows >= 8 && cols >= 32 && (useAVX2() || useAVX512()) && hasAVX2 {
+		transposeBytesAVX2(&dst[0], ds, &src[0], ss, rows, cols, copies, delta)
 		return
 	}
 	for c := range copies {

@@ -12,7 +12,7 @@ import (
 // wider than the matrix, and guard bytes between and after dst's rows that
 // must stay untouched.
 func TestTransposeBytes(t *testing.T) {
-	for _, isa := range []ISA{Generic, AVX512} {
+	for _, isa := range []ISA{Generic, AVX2, AVX512} {
 		t.Run(isa.String(), func(t *testing.T) {
 			if !Supported(isa) {
 				t.Skipf("%v not supported here", isa)
@@ -80,7 +80,7 @@ func TestTransposeBytesPanics(t *testing.T) {
 // 3x3 convolution: staging (64 channel rows of 56 bytes, per image row)
 // and the output (56 pixels of 64 channels, per output row).
 func BenchmarkTransposeBytes(b *testing.B) {
-	for _, isa := range []ISA{Generic, AVX512} {
+	for _, isa := range []ISA{Generic, AVX2, AVX512} {
 		if !Supported(isa) {
 			continue
 		}
@@ -118,7 +118,7 @@ func BenchmarkTransposeBytes(b *testing.B) {
 // convolution's window staging) and three copies one after the other,
 // against the definition, with every byte outside the copies untouched.
 func TestTransposeBytesCopies(t *testing.T) {
-	for _, isa := range []ISA{Generic, AVX512} {
+	for _, isa := range []ISA{Generic, AVX2, AVX512} {
 		t.Run(isa.String(), func(t *testing.T) {
 			if !Supported(isa) {
 				t.Skipf("%v not supported here", isa)
@@ -174,7 +174,7 @@ func TestTransposeBytesCopies(t *testing.T) {
 // definition at sizes on both sides of the 16x16 block, with strides wider
 // than the matrix and guard values around dst's rows.
 func TestTransposeInt32(t *testing.T) {
-	for _, isa := range []ISA{Generic, AVX512} {
+	for _, isa := range []ISA{Generic, AVX2, AVX512} {
 		t.Run(isa.String(), func(t *testing.T) {
 			if !Supported(isa) {
 				t.Skipf("%v not supported here", isa)
@@ -216,7 +216,7 @@ func TestTransposeInt32(t *testing.T) {
 // BenchmarkTransposeInt32 times the int32 output transpose of a 64-channel
 // 56x56 convolution ([3136][64] -> [64][3136]).
 func BenchmarkTransposeInt32(b *testing.B) {
-	for _, isa := range []ISA{Generic, AVX512} {
+	for _, isa := range []ISA{Generic, AVX2, AVX512} {
 		if !Supported(isa) {
 			continue
 		}

@@ -3045,6 +3045,195 @@ tr_done:
 	VZEROUPPER
 	RET
 
+// func transposeBytesAVX2(dst *byte, ds int, src *byte, ss int, rows int, cols int, copies int, delta int)
+// Requires: AVX, AVX2
+TEXT ·transposeBytesAVX2(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), AX
+	MOVQ ds+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ ss+24(FP), BX
+	MOVQ CX, SI
+	SHLQ $0x04, SI
+	LEAQ (SI)(CX*1), DI
+	SUBQ $0x08, rows+32(FP)
+	SUBQ $0x20, cols+40(FP)
+	XORQ R11, R11
+
+tt_rows:
+	XORQ R12, R12
+
+tt_cols:
+	MOVQ         R11, R8
+	IMULQ        BX, R8
+	ADDQ         DX, R8
+	ADDQ         R12, R8
+	VMOVDQU      (R8), Y0
+	ADDQ         BX, R8
+	VMOVDQU      (R8), Y1
+	ADDQ         BX, R8
+	VMOVDQU      (R8), Y2
+	ADDQ         BX, R8
+	VMOVDQU      (R8), Y3
+	ADDQ         BX, R8
+	VMOVDQU      (R8), Y4
+	ADDQ         BX, R8
+	VMOVDQU      (R8), Y5
+	ADDQ         BX, R8
+	VMOVDQU      (R8), Y6
+	ADDQ         BX, R8
+	VMOVDQU      (R8), Y7
+	VPUNPCKLBW   Y1, Y0, Y8
+	VPUNPCKHBW   Y1, Y0, Y9
+	VPUNPCKLBW   Y3, Y2, Y10
+	VPUNPCKHBW   Y3, Y2, Y11
+	VPUNPCKLBW   Y5, Y4, Y12
+	VPUNPCKHBW   Y5, Y4, Y13
+	VPUNPCKLBW   Y7, Y6, Y14
+	VPUNPCKHBW   Y7, Y6, Y15
+	VPUNPCKLWD   Y10, Y8, Y0
+	VPUNPCKHWD   Y10, Y8, Y1
+	VPUNPCKLWD   Y11, Y9, Y2
+	VPUNPCKHWD   Y11, Y9, Y3
+	VPUNPCKLWD   Y14, Y12, Y4
+	VPUNPCKHWD   Y14, Y12, Y5
+	VPUNPCKLWD   Y15, Y13, Y6
+	VPUNPCKHWD   Y15, Y13, Y7
+	VPUNPCKLDQ   Y4, Y0, Y8
+	VPUNPCKHDQ   Y4, Y0, Y9
+	VPUNPCKLDQ   Y5, Y1, Y10
+	VPUNPCKHDQ   Y5, Y1, Y11
+	VPUNPCKLDQ   Y6, Y2, Y12
+	VPUNPCKHDQ   Y6, Y2, Y13
+	VPUNPCKLDQ   Y7, Y3, Y14
+	VPUNPCKHDQ   Y7, Y3, Y15
+	MOVQ         R12, R9
+	IMULQ        CX, R9
+	ADDQ         AX, R9
+	ADDQ         R11, R9
+	VEXTRACTI128 $0x01, Y8, X0
+	MOVQ         R9, R8
+	MOVQ         copies+48(FP), R10
+
+tt_copy0:
+	VMOVQ        X8, (R8)
+	VMOVHPS      X8, (R8)(CX*1)
+	VMOVQ        X0, (R8)(SI*1)
+	VMOVHPS      X0, (R8)(DI*1)
+	ADDQ         delta+56(FP), R8
+	DECQ         R10
+	JNZ          tt_copy0
+	LEAQ         (R9)(CX*2), R9
+	VEXTRACTI128 $0x01, Y9, X1
+	MOVQ         R9, R8
+	MOVQ         copies+48(FP), R10
+
+tt_copy1:
+	VMOVQ        X9, (R8)
+	VMOVHPS      X9, (R8)(CX*1)
+	VMOVQ        X1, (R8)(SI*1)
+	VMOVHPS      X1, (R8)(DI*1)
+	ADDQ         delta+56(FP), R8
+	DECQ         R10
+	JNZ          tt_copy1
+	LEAQ         (R9)(CX*2), R9
+	VEXTRACTI128 $0x01, Y10, X2
+	MOVQ         R9, R8
+	MOVQ         copies+48(FP), R10
+
+tt_copy2:
+	VMOVQ        X10, (R8)
+	VMOVHPS      X10, (R8)(CX*1)
+	VMOVQ        X2, (R8)(SI*1)
+	VMOVHPS      X2, (R8)(DI*1)
+	ADDQ         delta+56(FP), R8
+	DECQ         R10
+	JNZ          tt_copy2
+	LEAQ         (R9)(CX*2), R9
+	VEXTRACTI128 $0x01, Y11, X3
+	MOVQ         R9, R8
+	MOVQ         copies+48(FP), R10
+
+tt_copy3:
+	VMOVQ        X11, (R8)
+	VMOVHPS      X11, (R8)(CX*1)
+	VMOVQ        X3, (R8)(SI*1)
+	VMOVHPS      X3, (R8)(DI*1)
+	ADDQ         delta+56(FP), R8
+	DECQ         R10
+	JNZ          tt_copy3
+	LEAQ         (R9)(CX*2), R9
+	VEXTRACTI128 $0x01, Y12, X4
+	MOVQ         R9, R8
+	MOVQ         copies+48(FP), R10
+
+tt_copy4:
+	VMOVQ        X12, (R8)
+	VMOVHPS      X12, (R8)(CX*1)
+	VMOVQ        X4, (R8)(SI*1)
+	VMOVHPS      X4, (R8)(DI*1)
+	ADDQ         delta+56(FP), R8
+	DECQ         R10
+	JNZ          tt_copy4
+	LEAQ         (R9)(CX*2), R9
+	VEXTRACTI128 $0x01, Y13, X5
+	MOVQ         R9, R8
+	MOVQ         copies+48(FP), R10
+
+tt_copy5:
+	VMOVQ        X13, (R8)
+	VMOVHPS      X13, (R8)(CX*1)
+	VMOVQ        X5, (R8)(SI*1)
+	VMOVHPS      X5, (R8)(DI*1)
+	ADDQ         delta+56(FP), R8
+	DECQ         R10
+	JNZ          tt_copy5
+	LEAQ         (R9)(CX*2), R9
+	VEXTRACTI128 $0x01, Y14, X6
+	MOVQ         R9, R8
+	MOVQ         copies+48(FP), R10
+
+tt_copy6:
+	VMOVQ        X14, (R8)
+	VMOVHPS      X14, (R8)(CX*1)
+	VMOVQ        X6, (R8)(SI*1)
+	VMOVHPS      X6, (R8)(DI*1)
+	ADDQ         delta+56(FP), R8
+	DECQ         R10
+	JNZ          tt_copy6
+	LEAQ         (R9)(CX*2), R9
+	VEXTRACTI128 $0x01, Y15, X7
+	MOVQ         R9, R8
+	MOVQ         copies+48(FP), R10
+
+tt_copy7:
+	VMOVQ   X15, (R8)
+	VMOVHPS X15, (R8)(CX*1)
+	VMOVQ   X7, (R8)(SI*1)
+	VMOVHPS X7, (R8)(DI*1)
+	ADDQ    delta+56(FP), R8
+	DECQ    R10
+	JNZ     tt_copy7
+	CMPQ    R12, cols+40(FP)
+	JEQ     tt_cols_done
+	ADDQ    $0x20, R12
+	CMPQ    R12, cols+40(FP)
+	JLE     tt_cols
+	MOVQ    cols+40(FP), R12
+	JMP     tt_cols
+
+tt_cols_done:
+	CMPQ R11, rows+32(FP)
+	JEQ  tt_done
+	ADDQ $0x08, R11
+	CMPQ R11, rows+32(FP)
+	JLE  tt_rows
+	MOVQ rows+32(FP), R11
+	JMP  tt_rows
+
+tt_done:
+	VZEROUPPER
+	RET
+
 // func transpose32AVX512(dst *int32, ds int, src *int32, ss int, rows int, cols int)
 // Requires: AVX, AVX512F
 TEXT ·transpose32AVX512(SB), NOSPLIT, $0-48

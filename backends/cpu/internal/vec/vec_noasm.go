@@ -47,6 +47,10 @@ func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows, cols, copi
 	panic("vec: no assembly")
 }
 
+func transposeBytesAVX2(dst *byte, ds int, src *byte, ss int, rows, cols, copies, delta int) {
+	panic("vec: no assembly")
+}
+
 func transpose32AVX512(dst *int32, ds int, src *int32, ss int, rows, cols int) {
 	panic("vec: no assembly")
 }

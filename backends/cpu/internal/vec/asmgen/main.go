@@ -1134,6 +1134,89 @@ func transpose() {
 	RET()
 }
 
+// transposeAVX2 generates transposeBytesAVX2, the AVX2 byte transpose in
+// blocks of 8 rows x 32 columns (the classic 8x16 transpose, twice, in the
+// two 128-bit lanes): 8 ymm loads, three rounds of unpacks (bytes of row
+// pairs, words, then dwords) that leave result rows 2k and 2k+1 of each
+// lane in the low and high qword of Y8+k, and 32*copies 8-byte stores.
+// Like transposeBytesAVX512 its last strip and block overlap the previous
+// ones, so any rows >= 8 and cols >= 32 need no tail code.
+func transposeAVX2() {
+	name := "transposeBytesAVX2"
+	TEXT(name, NOSPLIT, "func(dst *byte, ds int, src *byte, ss int, rows, cols, copies, delta int)")
+	Doc(name+" sets dst[c*delta+j*ds+i] = src[i*ss+j] for i < rows, j < cols, c < copies.",
+		"It needs rows >= 8, cols >= 32, copies >= 1 and AVX2; the destination must not",
+		"overlap src.")
+	dst := Load(Param("dst"), GP64())
+	ds := Load(Param("ds"), GP64())
+	src := Load(Param("src"), GP64())
+	ss := Load(Param("ss"), GP64())
+	ds16, ds17 := GP64(), GP64() // 16*ds and 17*ds: the high lane's rows
+	MOVQ(ds, ds16)
+	SHLQ(U8(4), ds16)
+	LEAQ(Mem{Base: ds16, Index: ds, Scale: 1}, ds17)
+	y := func(i int) reg.Register { return zreg(i).AsY() }
+	x := func(i int) reg.Register { return zreg(i).AsX() }
+
+	p, q, c := GP64(), GP64(), GP64()
+	blockGrid("tt", 8, 32, func(i, j reg.GPVirtual) {
+		MOVQ(i, p)
+		IMULQ(ss, p)
+		ADDQ(src, p)
+		ADDQ(j, p)
+		for r := 0; r < 8; r++ {
+			VMOVDQU(Mem{Base: p}, y(r))
+			if r < 7 {
+				ADDQ(ss, p)
+			}
+		}
+		// Bytes of rows (2m, 2m+1): Y8+2m holds columns 0-7 of each lane
+		// (two bytes per column), Y8+2m+1 columns 8-15.
+		for m := 0; m < 4; m++ {
+			VPUNPCKLBW(y(2*m+1), y(2*m), y(8+2*m))
+			VPUNPCKHBW(y(2*m+1), y(2*m), y(8+2*m+1))
+		}
+		// Words: rows 0-3 (Y0-Y3) and 4-7 (Y4-Y7), four columns each,
+		// four bytes per column.
+		for h := 0; h < 2; h++ {
+			a := 8 + 4*h
+			VPUNPCKLWD(y(a+2), y(a), y(4*h))
+			VPUNPCKHWD(y(a+2), y(a), y(4*h+1))
+			VPUNPCKLWD(y(a+3), y(a+1), y(4*h+2))
+			VPUNPCKHWD(y(a+3), y(a+1), y(4*h+3))
+		}
+		// Dwords: Y8+k holds result rows 2k and 2k+1 (eight bytes each).
+		for m := 0; m < 4; m++ {
+			VPUNPCKLDQ(y(4+m), y(m), y(8+2*m))
+			VPUNPCKHDQ(y(4+m), y(m), y(8+2*m+1))
+		}
+		// Result row j+r (low lane) and j+16+r (high lane) at
+		// dst + c*delta + (j+r)*ds + i.
+		MOVQ(j, q)
+		IMULQ(ds, q)
+		ADDQ(dst, q)
+		ADDQ(i, q)
+		for k := 0; k < 8; k++ {
+			VEXTRACTI128(U8(1), y(8+k), x(k))
+			MOVQ(q, p)
+			Load(Param("copies"), c)
+			Label(fmt.Sprintf("tt_copy%d", k))
+			VMOVQ(x(8+k), Mem{Base: p})
+			VMOVHPS(x(8+k), Mem{Base: p, Index: ds, Scale: 1})
+			VMOVQ(x(k), Mem{Base: p, Index: ds16, Scale: 1})
+			VMOVHPS(x(k), Mem{Base: p, Index: ds17, Scale: 1})
+			ADDQ(paramMem("delta"), p)
+			DECQ(c)
+			JNZ(LabelRef(fmt.Sprintf("tt_copy%d", k)))
+			if k < 7 {
+				LEAQ(Mem{Base: q, Index: ds, Scale: 2}, q)
+			}
+		}
+	})
+	VZEROUPPER()
+	RET()
+}
+
 // blockGrid generates the loops over the blocks of rows x cols values of a
 // transpose kernel whose "rows" and "cols" parameters are the matrix's
 // (at least one block each): rows strips from i = 0 and column blocks from
@@ -1294,6 +1377,7 @@ func main() {
 	histogramAligned()
 	histogramAligned32()
 	transpose()
+	transposeAVX2()
 	transpose32()
 	Generate()
 }

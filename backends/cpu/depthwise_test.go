@@ -27,7 +27,7 @@ func TestDepthwiseChannels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fast.Close()
-	for _, isa := range []dwconv.ISA{dwconv.Generic, dwconv.AVX512} {
+	for _, isa := range []dwconv.ISA{dwconv.Generic, dwconv.AVX2, dwconv.AVX512} {
 		t.Run(isa.String(), func(t *testing.T) {
 			if !dwconv.Supported(isa) {
 				t.Skipf("%v not supported here", isa)

@@ -125,9 +125,8 @@ const (
 
 // SetISA switches the fast kernels of every CPU backend in the process to
 // isa (for tests and benchmarks) and returns a function that restores the
-// previous choice. It fails when the CPU lacks isa. The elementwise
-// kernels follow (AVX-512, AVX2 for quantize, dequantize and requantize,
-// else Go); the depthwise kernels have an AVX-512 form only.
+// previous choice. It fails when the CPU lacks isa. The elementwise and
+// depthwise kernels follow (AVX-512, AVX2, else Go).
 func SetISA(isa ISA) (restore func(), err error) {
 	r1, err := gemm.SetISA(isa)
 	if err != nil {
@@ -146,8 +145,11 @@ func SetISA(isa ISA) (restore func(), err error) {
 		return nil, err
 	}
 	dw := dwconv.Generic
-	if isa == gemm.AVX512VNNI && dwconv.Supported(dwconv.AVX512) {
+	switch {
+	case isa == gemm.AVX512VNNI && dwconv.Supported(dwconv.AVX512):
 		dw = dwconv.AVX512
+	case isa == gemm.AVX2 && dwconv.Supported(dwconv.AVX2):
+		dw = dwconv.AVX2
 	}
 	r3, err := dwconv.SetISA(dw)
 	if err != nil {

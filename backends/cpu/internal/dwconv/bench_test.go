@@ -11,7 +11,7 @@ import (
 func BenchmarkPlane(b *testing.B) {
 	for _, s := range []struct{ h, w, stride int }{{112, 112, 1}, {56, 56, 1}, {14, 14, 1}, {14, 14, 2}, {112, 112, 2}} {
 		for _, quant := range []bool{false, true} {
-			for _, isa := range []ISA{Generic, AVX512} {
+			for _, isa := range []ISA{Generic, AVX2, AVX512} {
 				if !Supported(isa) {
 					continue
 				}

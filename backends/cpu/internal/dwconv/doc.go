@@ -35,6 +35,14 @@
 // The vector kernels need AVX-512 F, BW and VNNI and BMI2; column strides
 // other than 1 and 2 and kernels of more than MaxCells cells run in Go.
 //
+// The AVX2 kernels put 8 output columns in a ymm. Without opmasks the last
+// vector of a row moves back to end at the row's last pixel, overlapping
+// the previous one (rows narrower than 8 pixels run in Go), and without
+// VPDPWSSD each cell is VPMADDWD of the widened input with the broadcast
+// weight (high words zero again) followed by VPADDD. Their requantization
+// is package vec's AVX2 sequence, VCVTPS2DQ rounding half to even under the
+// Go runtime's MXCSR, and the bytes are gathered with VPSHUFB + VPERMD.
+//
 // At init the package picks the best supported implementation; SetISA
 // switches it for tests and benchmarks. With -tags purego, or off amd64,
 // only Generic exists.

@@ -272,6 +272,279 @@ done:
 	VZEROUPPER
 	RET
 
+// func dwS1U8I32AVX2(a *byte)
+// Requires: AVX, AVX2, CMOV
+TEXT ·dwS1U8I32AVX2(SB), NOSPLIT, $32-8
+	MOVQ a+0(FP), AX
+	MOVQ (AX), CX
+	MOVQ CX, (SP)
+	MOVQ 8(AX), CX
+	MOVQ CX, 8(SP)
+	MOVQ 24(AX), CX
+	MOVQ CX, 16(SP)
+	MOVQ 56(AX), DX
+	LEAQ (DX)(DX*2), BX
+
+rows_r8:
+	CMPQ 16(SP), $0x08
+	JLT  rowsdone_r8
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r8:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	VPBROADCASTD 88(AX), Y4
+	VPBROADCASTD 88(AX), Y5
+	VPBROADCASTD 88(AX), Y6
+	VPBROADCASTD 88(AX), Y7
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r8:
+	MOVQ R9, CX
+	LEAQ (R9)(DX*4), R12
+	MOVQ 48(AX), R11
+
+kw_r8:
+	VPBROADCASTD (R10), Y8
+	VPMOVZXBD    (CX), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVZXBD    (CX)(DX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y1, Y1
+	VPMOVZXBD    (CX)(DX*2), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y2, Y2
+	VPMOVZXBD    (CX)(BX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VPMOVZXBD    (R12), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVZXBD    (R12)(DX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VPMOVZXBD    (R12)(DX*2), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPMOVZXBD    (R12)(BX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	ADDQ         72(AX), CX
+	ADDQ         72(AX), R12
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r8
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r8
+	MOVQ         DI, CX
+	VMOVDQU      Y0, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y1, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y2, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y3, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y4, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y5, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y6, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y7, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r8
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	ADDQ         CX, SI
+	LEAQ         (DI)(CX*4), DI
+	JMP          cols_r8
+
+colsdone_r8:
+	MOVQ   DX, CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x08, 16(SP)
+	JMP    rows_r8
+
+rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
+rows_r4:
+	CMPQ 16(SP), $0x04
+	JLT  rowsdone_r4
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r4:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r4:
+	MOVQ R9, CX
+	MOVQ 48(AX), R11
+
+kw_r4:
+	VPBROADCASTD (R10), Y4
+	VPMOVZXBD    (CX), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y0, Y0
+	VPMOVZXBD    (CX)(DX*1), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VPMOVZXBD    (CX)(DX*2), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPMOVZXBD    (CX)(BX*1), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y3, Y3
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r4
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r4
+	MOVQ         DI, CX
+	VMOVDQU      Y0, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y1, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y2, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y3, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r4
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	ADDQ         CX, SI
+	LEAQ         (DI)(CX*4), DI
+	JMP          cols_r4
+
+colsdone_r4:
+	MOVQ   DX, CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x04, 16(SP)
+	JMP    rows_r4
+
+rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
+rows_r1:
+	CMPQ 16(SP), $0x01
+	JLT  rowsdone_r1
+	MOVQ (SP), BX
+	MOVQ 8(SP), SI
+	MOVQ 32(AX), DI
+
+cols_r1:
+	VPBROADCASTD 88(AX), Y0
+	MOVQ         BX, R8
+	LEAQ         108(AX), R9
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r1:
+	MOVQ R8, CX
+	MOVQ 48(AX), R10
+
+kw_r1:
+	VPBROADCASTD (R9), Y1
+	VPMOVZXBD    (CX), Y2
+	VPMADDWD     Y1, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R9
+	DECQ         R10
+	JNZ          kw_r1
+	ADDQ         64(AX), R8
+	DECQ         24(SP)
+	JNZ          kh_r1
+	MOVQ         SI, CX
+	VMOVDQU      Y0, (CX)
+	SUBQ         $0x08, DI
+	JLE          colsdone_r1
+	MOVQ         $0x00000008, CX
+	CMPQ         DI, CX
+	CMOVQLT      DI, CX
+	ADDQ         $0x08, DI
+	SUBQ         CX, DI
+	ADDQ         CX, BX
+	LEAQ         (SI)(CX*4), SI
+	JMP          cols_r1
+
+colsdone_r1:
+	MOVQ   DX, CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x01, 16(SP)
+	JMP    rows_r1
+
+rowsdone_r1:
+done:
+	VZEROUPPER
+	RET
+
 // func dwS1U8QAVX512(a *byte)
 // Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
 TEXT ·dwS1U8QAVX512(SB), NOSPLIT, $32-8
@@ -626,6 +899,445 @@ done:
 	VZEROUPPER
 	RET
 
+// func dwS1U8QAVX2(a *byte)
+// Requires: AVX, AVX2, CMOV
+TEXT ·dwS1U8QAVX2(SB), NOSPLIT, $32-8
+	MOVQ a+0(FP), AX
+	MOVQ (AX), CX
+	MOVQ CX, (SP)
+	MOVQ 8(AX), CX
+	MOVQ CX, 8(SP)
+	MOVQ 24(AX), CX
+	MOVQ CX, 16(SP)
+	MOVQ 56(AX), DX
+	LEAQ (DX)(DX*2), BX
+
+rows_r8:
+	CMPQ 16(SP), $0x08
+	JLT  rowsdone_r8
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r8:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	VPBROADCASTD 88(AX), Y4
+	VPBROADCASTD 88(AX), Y5
+	VPBROADCASTD 88(AX), Y6
+	VPBROADCASTD 88(AX), Y7
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r8:
+	MOVQ R9, CX
+	LEAQ (R9)(DX*4), R12
+	MOVQ 48(AX), R11
+
+kw_r8:
+	VPBROADCASTD (R10), Y8
+	VPMOVZXBD    (CX), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVZXBD    (CX)(DX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y1, Y1
+	VPMOVZXBD    (CX)(DX*2), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y2, Y2
+	VPMOVZXBD    (CX)(BX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VPMOVZXBD    (R12), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVZXBD    (R12)(DX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VPMOVZXBD    (R12)(DX*2), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPMOVZXBD    (R12)(BX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	ADDQ         72(AX), CX
+	ADDQ         72(AX), R12
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r8
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r8
+	VBROADCASTSS 96(AX), Y8
+	VBROADCASTSS 100(AX), Y9
+	VBROADCASTSS 104(AX), Y10
+	VPBROADCASTD 92(AX), Y11
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y12
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y13
+	MOVQ         DI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y8, Y0, Y0
+	VMAXPS       Y9, Y0, Y0
+	VMINPS       Y10, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y11, Y0, Y0
+	VPSHUFB      Y12, Y0, Y0
+	VPERMD       Y0, Y13, Y0
+	VMOVQ        X0, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y8, Y1, Y1
+	VMAXPS       Y9, Y1, Y1
+	VMINPS       Y10, Y1, Y1
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       Y11, Y1, Y1
+	VPSHUFB      Y12, Y1, Y1
+	VPERMD       Y1, Y13, Y1
+	VMOVQ        X1, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y8, Y2, Y2
+	VMAXPS       Y9, Y2, Y2
+	VMINPS       Y10, Y2, Y2
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       Y11, Y2, Y2
+	VPSHUFB      Y12, Y2, Y2
+	VPERMD       Y2, Y13, Y2
+	VMOVQ        X2, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y8, Y3, Y3
+	VMAXPS       Y9, Y3, Y3
+	VMINPS       Y10, Y3, Y3
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       Y11, Y3, Y3
+	VPSHUFB      Y12, Y3, Y3
+	VPERMD       Y3, Y13, Y3
+	VMOVQ        X3, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMAXPS       Y9, Y4, Y4
+	VMINPS       Y10, Y4, Y4
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       Y11, Y4, Y4
+	VPSHUFB      Y12, Y4, Y4
+	VPERMD       Y4, Y13, Y4
+	VMOVQ        X4, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VMAXPS       Y9, Y5, Y5
+	VMINPS       Y10, Y5, Y5
+	VCVTPS2DQ    Y5, Y5
+	VPADDD       Y11, Y5, Y5
+	VPSHUFB      Y12, Y5, Y5
+	VPERMD       Y5, Y13, Y5
+	VMOVQ        X5, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VMAXPS       Y9, Y6, Y6
+	VMINPS       Y10, Y6, Y6
+	VCVTPS2DQ    Y6, Y6
+	VPADDD       Y11, Y6, Y6
+	VPSHUFB      Y12, Y6, Y6
+	VPERMD       Y6, Y13, Y6
+	VMOVQ        X6, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       Y8, Y7, Y7
+	VMAXPS       Y9, Y7, Y7
+	VMINPS       Y10, Y7, Y7
+	VCVTPS2DQ    Y7, Y7
+	VPADDD       Y11, Y7, Y7
+	VPSHUFB      Y12, Y7, Y7
+	VPERMD       Y7, Y13, Y7
+	VMOVQ        X7, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r8
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	ADDQ         CX, SI
+	ADDQ         CX, DI
+	JMP          cols_r8
+
+colsdone_r8:
+	MOVQ   DX, CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x08, 16(SP)
+	JMP    rows_r8
+
+rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
+rows_r4:
+	CMPQ 16(SP), $0x04
+	JLT  rowsdone_r4
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r4:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r4:
+	MOVQ R9, CX
+	MOVQ 48(AX), R11
+
+kw_r4:
+	VPBROADCASTD (R10), Y4
+	VPMOVZXBD    (CX), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y0, Y0
+	VPMOVZXBD    (CX)(DX*1), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VPMOVZXBD    (CX)(DX*2), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPMOVZXBD    (CX)(BX*1), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y3, Y3
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r4
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r4
+	VBROADCASTSS 96(AX), Y4
+	VBROADCASTSS 100(AX), Y5
+	VBROADCASTSS 104(AX), Y6
+	VPBROADCASTD 92(AX), Y7
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y8
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y9
+	MOVQ         DI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y4, Y0, Y0
+	VMAXPS       Y5, Y0, Y0
+	VMINPS       Y6, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y7, Y0, Y0
+	VPSHUFB      Y8, Y0, Y0
+	VPERMD       Y0, Y9, Y0
+	VMOVQ        X0, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y4, Y1, Y1
+	VMAXPS       Y5, Y1, Y1
+	VMINPS       Y6, Y1, Y1
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       Y7, Y1, Y1
+	VPSHUFB      Y8, Y1, Y1
+	VPERMD       Y1, Y9, Y1
+	VMOVQ        X1, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VMAXPS       Y5, Y2, Y2
+	VMINPS       Y6, Y2, Y2
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       Y7, Y2, Y2
+	VPSHUFB      Y8, Y2, Y2
+	VPERMD       Y2, Y9, Y2
+	VMOVQ        X2, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y4, Y3, Y3
+	VMAXPS       Y5, Y3, Y3
+	VMINPS       Y6, Y3, Y3
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       Y7, Y3, Y3
+	VPSHUFB      Y8, Y3, Y3
+	VPERMD       Y3, Y9, Y3
+	VMOVQ        X3, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r4
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	ADDQ         CX, SI
+	ADDQ         CX, DI
+	JMP          cols_r4
+
+colsdone_r4:
+	MOVQ   DX, CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x04, 16(SP)
+	JMP    rows_r4
+
+rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
+rows_r1:
+	CMPQ 16(SP), $0x01
+	JLT  rowsdone_r1
+	MOVQ (SP), BX
+	MOVQ 8(SP), SI
+	MOVQ 32(AX), DI
+
+cols_r1:
+	VPBROADCASTD 88(AX), Y0
+	MOVQ         BX, R8
+	LEAQ         108(AX), R9
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r1:
+	MOVQ R8, CX
+	MOVQ 48(AX), R10
+
+kw_r1:
+	VPBROADCASTD (R9), Y1
+	VPMOVZXBD    (CX), Y2
+	VPMADDWD     Y1, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R9
+	DECQ         R10
+	JNZ          kw_r1
+	ADDQ         64(AX), R8
+	DECQ         24(SP)
+	JNZ          kh_r1
+	VBROADCASTSS 96(AX), Y1
+	VBROADCASTSS 100(AX), Y2
+	VBROADCASTSS 104(AX), Y3
+	VPBROADCASTD 92(AX), Y4
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y5
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y6
+	MOVQ         SI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMAXPS       Y2, Y0, Y0
+	VMINPS       Y3, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y4, Y0, Y0
+	VPSHUFB      Y5, Y0, Y0
+	VPERMD       Y0, Y6, Y0
+	VMOVQ        X0, (CX)
+	SUBQ         $0x08, DI
+	JLE          colsdone_r1
+	MOVQ         $0x00000008, CX
+	CMPQ         DI, CX
+	CMOVQLT      DI, CX
+	ADDQ         $0x08, DI
+	SUBQ         CX, DI
+	ADDQ         CX, BX
+	ADDQ         CX, SI
+	JMP          cols_r1
+
+colsdone_r1:
+	MOVQ   DX, CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x01, 16(SP)
+	JMP    rows_r1
+
+rowsdone_r1:
+done:
+	VZEROUPPER
+	RET
+
+DATA dw_lowbytes_shuf<>+0(SB)/1, $0x00
+DATA dw_lowbytes_shuf<>+1(SB)/1, $0x04
+DATA dw_lowbytes_shuf<>+2(SB)/1, $0x08
+DATA dw_lowbytes_shuf<>+3(SB)/1, $0x0c
+DATA dw_lowbytes_shuf<>+4(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+5(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+6(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+7(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+8(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+9(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+10(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+11(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+12(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+13(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+14(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+15(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+16(SB)/1, $0x00
+DATA dw_lowbytes_shuf<>+17(SB)/1, $0x04
+DATA dw_lowbytes_shuf<>+18(SB)/1, $0x08
+DATA dw_lowbytes_shuf<>+19(SB)/1, $0x0c
+DATA dw_lowbytes_shuf<>+20(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+21(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+22(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+23(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+24(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+25(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+26(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+27(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+28(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+29(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+30(SB)/1, $0x80
+DATA dw_lowbytes_shuf<>+31(SB)/1, $0x80
+GLOBL dw_lowbytes_shuf<>(SB), RODATA|NOPTR, $32
+
+DATA dw_lowbytes_perm<>+0(SB)/4, $0x00000000
+DATA dw_lowbytes_perm<>+4(SB)/4, $0x00000004
+DATA dw_lowbytes_perm<>+8(SB)/4, $0x00000000
+DATA dw_lowbytes_perm<>+12(SB)/4, $0x00000000
+DATA dw_lowbytes_perm<>+16(SB)/4, $0x00000000
+DATA dw_lowbytes_perm<>+20(SB)/4, $0x00000000
+DATA dw_lowbytes_perm<>+24(SB)/4, $0x00000000
+DATA dw_lowbytes_perm<>+28(SB)/4, $0x00000000
+GLOBL dw_lowbytes_perm<>(SB), RODATA|NOPTR, $32
+
 // func dwS1S8I32AVX512(a *byte)
 // Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
 TEXT ·dwS1S8I32AVX512(SB), NOSPLIT, $32-8
@@ -878,6 +1590,279 @@ kw_r1:
 	ADDQ          $0x00000040, SI
 	SUBQ          $0x10, DI
 	JMP           cols_r1
+
+colsdone_r1:
+	MOVQ   DX, CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x01, 16(SP)
+	JMP    rows_r1
+
+rowsdone_r1:
+done:
+	VZEROUPPER
+	RET
+
+// func dwS1S8I32AVX2(a *byte)
+// Requires: AVX, AVX2, CMOV
+TEXT ·dwS1S8I32AVX2(SB), NOSPLIT, $32-8
+	MOVQ a+0(FP), AX
+	MOVQ (AX), CX
+	MOVQ CX, (SP)
+	MOVQ 8(AX), CX
+	MOVQ CX, 8(SP)
+	MOVQ 24(AX), CX
+	MOVQ CX, 16(SP)
+	MOVQ 56(AX), DX
+	LEAQ (DX)(DX*2), BX
+
+rows_r8:
+	CMPQ 16(SP), $0x08
+	JLT  rowsdone_r8
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r8:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	VPBROADCASTD 88(AX), Y4
+	VPBROADCASTD 88(AX), Y5
+	VPBROADCASTD 88(AX), Y6
+	VPBROADCASTD 88(AX), Y7
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r8:
+	MOVQ R9, CX
+	LEAQ (R9)(DX*4), R12
+	MOVQ 48(AX), R11
+
+kw_r8:
+	VPBROADCASTD (R10), Y8
+	VPMOVSXBD    (CX), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVSXBD    (CX)(DX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y1, Y1
+	VPMOVSXBD    (CX)(DX*2), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y2, Y2
+	VPMOVSXBD    (CX)(BX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VPMOVSXBD    (R12), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVSXBD    (R12)(DX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VPMOVSXBD    (R12)(DX*2), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPMOVSXBD    (R12)(BX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	ADDQ         72(AX), CX
+	ADDQ         72(AX), R12
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r8
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r8
+	MOVQ         DI, CX
+	VMOVDQU      Y0, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y1, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y2, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y3, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y4, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y5, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y6, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y7, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r8
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	ADDQ         CX, SI
+	LEAQ         (DI)(CX*4), DI
+	JMP          cols_r8
+
+colsdone_r8:
+	MOVQ   DX, CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x08, 16(SP)
+	JMP    rows_r8
+
+rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
+rows_r4:
+	CMPQ 16(SP), $0x04
+	JLT  rowsdone_r4
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r4:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r4:
+	MOVQ R9, CX
+	MOVQ 48(AX), R11
+
+kw_r4:
+	VPBROADCASTD (R10), Y4
+	VPMOVSXBD    (CX), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y0, Y0
+	VPMOVSXBD    (CX)(DX*1), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VPMOVSXBD    (CX)(DX*2), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPMOVSXBD    (CX)(BX*1), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y3, Y3
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r4
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r4
+	MOVQ         DI, CX
+	VMOVDQU      Y0, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y1, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y2, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y3, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r4
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	ADDQ         CX, SI
+	LEAQ         (DI)(CX*4), DI
+	JMP          cols_r4
+
+colsdone_r4:
+	MOVQ   DX, CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x04, 16(SP)
+	JMP    rows_r4
+
+rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
+rows_r1:
+	CMPQ 16(SP), $0x01
+	JLT  rowsdone_r1
+	MOVQ (SP), BX
+	MOVQ 8(SP), SI
+	MOVQ 32(AX), DI
+
+cols_r1:
+	VPBROADCASTD 88(AX), Y0
+	MOVQ         BX, R8
+	LEAQ         108(AX), R9
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r1:
+	MOVQ R8, CX
+	MOVQ 48(AX), R10
+
+kw_r1:
+	VPBROADCASTD (R9), Y1
+	VPMOVSXBD    (CX), Y2
+	VPMADDWD     Y1, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R9
+	DECQ         R10
+	JNZ          kw_r1
+	ADDQ         64(AX), R8
+	DECQ         24(SP)
+	JNZ          kh_r1
+	MOVQ         SI, CX
+	VMOVDQU      Y0, (CX)
+	SUBQ         $0x08, DI
+	JLE          colsdone_r1
+	MOVQ         $0x00000008, CX
+	CMPQ         DI, CX
+	CMOVQLT      DI, CX
+	ADDQ         $0x08, DI
+	SUBQ         CX, DI
+	ADDQ         CX, BX
+	LEAQ         (SI)(CX*4), SI
+	JMP          cols_r1
 
 colsdone_r1:
 	MOVQ   DX, CX
@@ -1248,6 +2233,401 @@ done:
 	VZEROUPPER
 	RET
 
+// func dwS1S8QAVX2(a *byte)
+// Requires: AVX, AVX2, CMOV
+TEXT ·dwS1S8QAVX2(SB), NOSPLIT, $32-8
+	MOVQ a+0(FP), AX
+	MOVQ (AX), CX
+	MOVQ CX, (SP)
+	MOVQ 8(AX), CX
+	MOVQ CX, 8(SP)
+	MOVQ 24(AX), CX
+	MOVQ CX, 16(SP)
+	MOVQ 56(AX), DX
+	LEAQ (DX)(DX*2), BX
+
+rows_r8:
+	CMPQ 16(SP), $0x08
+	JLT  rowsdone_r8
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r8:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	VPBROADCASTD 88(AX), Y4
+	VPBROADCASTD 88(AX), Y5
+	VPBROADCASTD 88(AX), Y6
+	VPBROADCASTD 88(AX), Y7
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r8:
+	MOVQ R9, CX
+	LEAQ (R9)(DX*4), R12
+	MOVQ 48(AX), R11
+
+kw_r8:
+	VPBROADCASTD (R10), Y8
+	VPMOVSXBD    (CX), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVSXBD    (CX)(DX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y1, Y1
+	VPMOVSXBD    (CX)(DX*2), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y2, Y2
+	VPMOVSXBD    (CX)(BX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VPMOVSXBD    (R12), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVSXBD    (R12)(DX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VPMOVSXBD    (R12)(DX*2), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPMOVSXBD    (R12)(BX*1), Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	ADDQ         72(AX), CX
+	ADDQ         72(AX), R12
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r8
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r8
+	VBROADCASTSS 96(AX), Y8
+	VBROADCASTSS 100(AX), Y9
+	VBROADCASTSS 104(AX), Y10
+	VPBROADCASTD 92(AX), Y11
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y12
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y13
+	MOVQ         DI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y8, Y0, Y0
+	VMAXPS       Y9, Y0, Y0
+	VMINPS       Y10, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y11, Y0, Y0
+	VPSHUFB      Y12, Y0, Y0
+	VPERMD       Y0, Y13, Y0
+	VMOVQ        X0, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y8, Y1, Y1
+	VMAXPS       Y9, Y1, Y1
+	VMINPS       Y10, Y1, Y1
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       Y11, Y1, Y1
+	VPSHUFB      Y12, Y1, Y1
+	VPERMD       Y1, Y13, Y1
+	VMOVQ        X1, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y8, Y2, Y2
+	VMAXPS       Y9, Y2, Y2
+	VMINPS       Y10, Y2, Y2
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       Y11, Y2, Y2
+	VPSHUFB      Y12, Y2, Y2
+	VPERMD       Y2, Y13, Y2
+	VMOVQ        X2, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y8, Y3, Y3
+	VMAXPS       Y9, Y3, Y3
+	VMINPS       Y10, Y3, Y3
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       Y11, Y3, Y3
+	VPSHUFB      Y12, Y3, Y3
+	VPERMD       Y3, Y13, Y3
+	VMOVQ        X3, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMAXPS       Y9, Y4, Y4
+	VMINPS       Y10, Y4, Y4
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       Y11, Y4, Y4
+	VPSHUFB      Y12, Y4, Y4
+	VPERMD       Y4, Y13, Y4
+	VMOVQ        X4, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VMAXPS       Y9, Y5, Y5
+	VMINPS       Y10, Y5, Y5
+	VCVTPS2DQ    Y5, Y5
+	VPADDD       Y11, Y5, Y5
+	VPSHUFB      Y12, Y5, Y5
+	VPERMD       Y5, Y13, Y5
+	VMOVQ        X5, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VMAXPS       Y9, Y6, Y6
+	VMINPS       Y10, Y6, Y6
+	VCVTPS2DQ    Y6, Y6
+	VPADDD       Y11, Y6, Y6
+	VPSHUFB      Y12, Y6, Y6
+	VPERMD       Y6, Y13, Y6
+	VMOVQ        X6, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       Y8, Y7, Y7
+	VMAXPS       Y9, Y7, Y7
+	VMINPS       Y10, Y7, Y7
+	VCVTPS2DQ    Y7, Y7
+	VPADDD       Y11, Y7, Y7
+	VPSHUFB      Y12, Y7, Y7
+	VPERMD       Y7, Y13, Y7
+	VMOVQ        X7, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r8
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	ADDQ         CX, SI
+	ADDQ         CX, DI
+	JMP          cols_r8
+
+colsdone_r8:
+	MOVQ   DX, CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x08, 16(SP)
+	JMP    rows_r8
+
+rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
+rows_r4:
+	CMPQ 16(SP), $0x04
+	JLT  rowsdone_r4
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r4:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r4:
+	MOVQ R9, CX
+	MOVQ 48(AX), R11
+
+kw_r4:
+	VPBROADCASTD (R10), Y4
+	VPMOVSXBD    (CX), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y0, Y0
+	VPMOVSXBD    (CX)(DX*1), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VPMOVSXBD    (CX)(DX*2), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPMOVSXBD    (CX)(BX*1), Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y3, Y3
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r4
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r4
+	VBROADCASTSS 96(AX), Y4
+	VBROADCASTSS 100(AX), Y5
+	VBROADCASTSS 104(AX), Y6
+	VPBROADCASTD 92(AX), Y7
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y8
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y9
+	MOVQ         DI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y4, Y0, Y0
+	VMAXPS       Y5, Y0, Y0
+	VMINPS       Y6, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y7, Y0, Y0
+	VPSHUFB      Y8, Y0, Y0
+	VPERMD       Y0, Y9, Y0
+	VMOVQ        X0, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y4, Y1, Y1
+	VMAXPS       Y5, Y1, Y1
+	VMINPS       Y6, Y1, Y1
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       Y7, Y1, Y1
+	VPSHUFB      Y8, Y1, Y1
+	VPERMD       Y1, Y9, Y1
+	VMOVQ        X1, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VMAXPS       Y5, Y2, Y2
+	VMINPS       Y6, Y2, Y2
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       Y7, Y2, Y2
+	VPSHUFB      Y8, Y2, Y2
+	VPERMD       Y2, Y9, Y2
+	VMOVQ        X2, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y4, Y3, Y3
+	VMAXPS       Y5, Y3, Y3
+	VMINPS       Y6, Y3, Y3
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       Y7, Y3, Y3
+	VPSHUFB      Y8, Y3, Y3
+	VPERMD       Y3, Y9, Y3
+	VMOVQ        X3, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r4
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	ADDQ         CX, SI
+	ADDQ         CX, DI
+	JMP          cols_r4
+
+colsdone_r4:
+	MOVQ   DX, CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x04, 16(SP)
+	JMP    rows_r4
+
+rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
+rows_r1:
+	CMPQ 16(SP), $0x01
+	JLT  rowsdone_r1
+	MOVQ (SP), BX
+	MOVQ 8(SP), SI
+	MOVQ 32(AX), DI
+
+cols_r1:
+	VPBROADCASTD 88(AX), Y0
+	MOVQ         BX, R8
+	LEAQ         108(AX), R9
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r1:
+	MOVQ R8, CX
+	MOVQ 48(AX), R10
+
+kw_r1:
+	VPBROADCASTD (R9), Y1
+	VPMOVSXBD    (CX), Y2
+	VPMADDWD     Y1, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R9
+	DECQ         R10
+	JNZ          kw_r1
+	ADDQ         64(AX), R8
+	DECQ         24(SP)
+	JNZ          kh_r1
+	VBROADCASTSS 96(AX), Y1
+	VBROADCASTSS 100(AX), Y2
+	VBROADCASTSS 104(AX), Y3
+	VPBROADCASTD 92(AX), Y4
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y5
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y6
+	MOVQ         SI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMAXPS       Y2, Y0, Y0
+	VMINPS       Y3, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y4, Y0, Y0
+	VPSHUFB      Y5, Y0, Y0
+	VPERMD       Y0, Y6, Y0
+	VMOVQ        X0, (CX)
+	SUBQ         $0x08, DI
+	JLE          colsdone_r1
+	MOVQ         $0x00000008, CX
+	CMPQ         DI, CX
+	CMOVQLT      DI, CX
+	ADDQ         $0x08, DI
+	SUBQ         CX, DI
+	ADDQ         CX, BX
+	ADDQ         CX, SI
+	JMP          cols_r1
+
+colsdone_r1:
+	MOVQ   DX, CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x01, 16(SP)
+	JMP    rows_r1
+
+rowsdone_r1:
+done:
+	VZEROUPPER
+	RET
+
 // func dwS2U8I32AVX512(a *byte)
 // Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
 TEXT ·dwS2U8I32AVX512(SB), NOSPLIT, $32-8
@@ -1515,6 +2895,305 @@ kw_r1:
 	ADDQ          $0x00000040, SI
 	SUBQ          $0x10, DI
 	JMP           cols_r1
+
+colsdone_r1:
+	MOVQ   DX, CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x01, 16(SP)
+	JMP    rows_r1
+
+rowsdone_r1:
+done:
+	VZEROUPPER
+	RET
+
+// func dwS2U8I32AVX2(a *byte)
+// Requires: AVX, AVX2, CMOV
+TEXT ·dwS2U8I32AVX2(SB), NOSPLIT, $32-8
+	MOVQ a+0(FP), AX
+	MOVQ (AX), CX
+	MOVQ CX, (SP)
+	MOVQ 8(AX), CX
+	MOVQ CX, 8(SP)
+	MOVQ 24(AX), CX
+	MOVQ CX, 16(SP)
+	MOVQ 56(AX), DX
+	LEAQ (DX)(DX*2), BX
+
+rows_r8:
+	CMPQ 16(SP), $0x08
+	JLT  rowsdone_r8
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r8:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	VPBROADCASTD 88(AX), Y4
+	VPBROADCASTD 88(AX), Y5
+	VPBROADCASTD 88(AX), Y6
+	VPBROADCASTD 88(AX), Y7
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r8:
+	MOVQ R9, CX
+	LEAQ (R9)(DX*4), R12
+	MOVQ 48(AX), R11
+
+kw_r8:
+	VPBROADCASTD (R10), Y8
+	VPMOVZXWD    (CX), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVZXWD    (CX)(DX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y1, Y1
+	VPMOVZXWD    (CX)(DX*2), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y2, Y2
+	VPMOVZXWD    (CX)(BX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VPMOVZXWD    (R12), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVZXWD    (R12)(DX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VPMOVZXWD    (R12)(DX*2), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPMOVZXWD    (R12)(BX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	ADDQ         72(AX), CX
+	ADDQ         72(AX), R12
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r8
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r8
+	MOVQ         DI, CX
+	VMOVDQU      Y0, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y1, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y2, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y3, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y4, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y5, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y6, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y7, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r8
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	LEAQ         (SI)(CX*2), SI
+	LEAQ         (DI)(CX*4), DI
+	JMP          cols_r8
+
+colsdone_r8:
+	MOVQ   DX, CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x08, 16(SP)
+	JMP    rows_r8
+
+rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
+rows_r4:
+	CMPQ 16(SP), $0x04
+	JLT  rowsdone_r4
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r4:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r4:
+	MOVQ R9, CX
+	MOVQ 48(AX), R11
+
+kw_r4:
+	VPBROADCASTD (R10), Y4
+	VPMOVZXWD    (CX), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRLD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y0, Y0
+	VPMOVZXWD    (CX)(DX*1), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRLD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VPMOVZXWD    (CX)(DX*2), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRLD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPMOVZXWD    (CX)(BX*1), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRLD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y3, Y3
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r4
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r4
+	MOVQ         DI, CX
+	VMOVDQU      Y0, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y1, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y2, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y3, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r4
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	LEAQ         (SI)(CX*2), SI
+	LEAQ         (DI)(CX*4), DI
+	JMP          cols_r4
+
+colsdone_r4:
+	MOVQ   DX, CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x04, 16(SP)
+	JMP    rows_r4
+
+rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
+rows_r1:
+	CMPQ 16(SP), $0x01
+	JLT  rowsdone_r1
+	MOVQ (SP), BX
+	MOVQ 8(SP), SI
+	MOVQ 32(AX), DI
+
+cols_r1:
+	VPBROADCASTD 88(AX), Y0
+	MOVQ         BX, R8
+	LEAQ         108(AX), R9
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r1:
+	MOVQ R8, CX
+	MOVQ 48(AX), R10
+
+kw_r1:
+	VPBROADCASTD (R9), Y1
+	VPMOVZXWD    (CX), Y2
+	VPSLLD       $0x18, Y2, Y2
+	VPSRLD       $0x18, Y2, Y2
+	VPMADDWD     Y1, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R9
+	DECQ         R10
+	JNZ          kw_r1
+	ADDQ         64(AX), R8
+	DECQ         24(SP)
+	JNZ          kh_r1
+	MOVQ         SI, CX
+	VMOVDQU      Y0, (CX)
+	SUBQ         $0x08, DI
+	JLE          colsdone_r1
+	MOVQ         $0x00000008, CX
+	CMPQ         DI, CX
+	CMOVQLT      DI, CX
+	ADDQ         $0x08, DI
+	SUBQ         CX, DI
+	LEAQ         (BX)(CX*2), BX
+	LEAQ         (SI)(CX*4), SI
+	JMP          cols_r1
 
 colsdone_r1:
 	MOVQ   DX, CX
@@ -1900,6 +3579,427 @@ done:
 	VZEROUPPER
 	RET
 
+// func dwS2U8QAVX2(a *byte)
+// Requires: AVX, AVX2, CMOV
+TEXT ·dwS2U8QAVX2(SB), NOSPLIT, $32-8
+	MOVQ a+0(FP), AX
+	MOVQ (AX), CX
+	MOVQ CX, (SP)
+	MOVQ 8(AX), CX
+	MOVQ CX, 8(SP)
+	MOVQ 24(AX), CX
+	MOVQ CX, 16(SP)
+	MOVQ 56(AX), DX
+	LEAQ (DX)(DX*2), BX
+
+rows_r8:
+	CMPQ 16(SP), $0x08
+	JLT  rowsdone_r8
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r8:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	VPBROADCASTD 88(AX), Y4
+	VPBROADCASTD 88(AX), Y5
+	VPBROADCASTD 88(AX), Y6
+	VPBROADCASTD 88(AX), Y7
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r8:
+	MOVQ R9, CX
+	LEAQ (R9)(DX*4), R12
+	MOVQ 48(AX), R11
+
+kw_r8:
+	VPBROADCASTD (R10), Y8
+	VPMOVZXWD    (CX), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVZXWD    (CX)(DX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y1, Y1
+	VPMOVZXWD    (CX)(DX*2), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y2, Y2
+	VPMOVZXWD    (CX)(BX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VPMOVZXWD    (R12), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVZXWD    (R12)(DX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VPMOVZXWD    (R12)(DX*2), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPMOVZXWD    (R12)(BX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRLD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	ADDQ         72(AX), CX
+	ADDQ         72(AX), R12
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r8
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r8
+	VBROADCASTSS 96(AX), Y8
+	VBROADCASTSS 100(AX), Y9
+	VBROADCASTSS 104(AX), Y10
+	VPBROADCASTD 92(AX), Y11
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y12
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y13
+	MOVQ         DI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y8, Y0, Y0
+	VMAXPS       Y9, Y0, Y0
+	VMINPS       Y10, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y11, Y0, Y0
+	VPSHUFB      Y12, Y0, Y0
+	VPERMD       Y0, Y13, Y0
+	VMOVQ        X0, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y8, Y1, Y1
+	VMAXPS       Y9, Y1, Y1
+	VMINPS       Y10, Y1, Y1
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       Y11, Y1, Y1
+	VPSHUFB      Y12, Y1, Y1
+	VPERMD       Y1, Y13, Y1
+	VMOVQ        X1, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y8, Y2, Y2
+	VMAXPS       Y9, Y2, Y2
+	VMINPS       Y10, Y2, Y2
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       Y11, Y2, Y2
+	VPSHUFB      Y12, Y2, Y2
+	VPERMD       Y2, Y13, Y2
+	VMOVQ        X2, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y8, Y3, Y3
+	VMAXPS       Y9, Y3, Y3
+	VMINPS       Y10, Y3, Y3
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       Y11, Y3, Y3
+	VPSHUFB      Y12, Y3, Y3
+	VPERMD       Y3, Y13, Y3
+	VMOVQ        X3, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMAXPS       Y9, Y4, Y4
+	VMINPS       Y10, Y4, Y4
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       Y11, Y4, Y4
+	VPSHUFB      Y12, Y4, Y4
+	VPERMD       Y4, Y13, Y4
+	VMOVQ        X4, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VMAXPS       Y9, Y5, Y5
+	VMINPS       Y10, Y5, Y5
+	VCVTPS2DQ    Y5, Y5
+	VPADDD       Y11, Y5, Y5
+	VPSHUFB      Y12, Y5, Y5
+	VPERMD       Y5, Y13, Y5
+	VMOVQ        X5, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VMAXPS       Y9, Y6, Y6
+	VMINPS       Y10, Y6, Y6
+	VCVTPS2DQ    Y6, Y6
+	VPADDD       Y11, Y6, Y6
+	VPSHUFB      Y12, Y6, Y6
+	VPERMD       Y6, Y13, Y6
+	VMOVQ        X6, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       Y8, Y7, Y7
+	VMAXPS       Y9, Y7, Y7
+	VMINPS       Y10, Y7, Y7
+	VCVTPS2DQ    Y7, Y7
+	VPADDD       Y11, Y7, Y7
+	VPSHUFB      Y12, Y7, Y7
+	VPERMD       Y7, Y13, Y7
+	VMOVQ        X7, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r8
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	LEAQ         (SI)(CX*2), SI
+	ADDQ         CX, DI
+	JMP          cols_r8
+
+colsdone_r8:
+	MOVQ   DX, CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x08, 16(SP)
+	JMP    rows_r8
+
+rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
+rows_r4:
+	CMPQ 16(SP), $0x04
+	JLT  rowsdone_r4
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r4:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r4:
+	MOVQ R9, CX
+	MOVQ 48(AX), R11
+
+kw_r4:
+	VPBROADCASTD (R10), Y4
+	VPMOVZXWD    (CX), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRLD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y0, Y0
+	VPMOVZXWD    (CX)(DX*1), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRLD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VPMOVZXWD    (CX)(DX*2), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRLD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPMOVZXWD    (CX)(BX*1), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRLD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y3, Y3
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r4
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r4
+	VBROADCASTSS 96(AX), Y4
+	VBROADCASTSS 100(AX), Y5
+	VBROADCASTSS 104(AX), Y6
+	VPBROADCASTD 92(AX), Y7
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y8
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y9
+	MOVQ         DI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y4, Y0, Y0
+	VMAXPS       Y5, Y0, Y0
+	VMINPS       Y6, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y7, Y0, Y0
+	VPSHUFB      Y8, Y0, Y0
+	VPERMD       Y0, Y9, Y0
+	VMOVQ        X0, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y4, Y1, Y1
+	VMAXPS       Y5, Y1, Y1
+	VMINPS       Y6, Y1, Y1
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       Y7, Y1, Y1
+	VPSHUFB      Y8, Y1, Y1
+	VPERMD       Y1, Y9, Y1
+	VMOVQ        X1, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VMAXPS       Y5, Y2, Y2
+	VMINPS       Y6, Y2, Y2
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       Y7, Y2, Y2
+	VPSHUFB      Y8, Y2, Y2
+	VPERMD       Y2, Y9, Y2
+	VMOVQ        X2, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y4, Y3, Y3
+	VMAXPS       Y5, Y3, Y3
+	VMINPS       Y6, Y3, Y3
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       Y7, Y3, Y3
+	VPSHUFB      Y8, Y3, Y3
+	VPERMD       Y3, Y9, Y3
+	VMOVQ        X3, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r4
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	LEAQ         (SI)(CX*2), SI
+	ADDQ         CX, DI
+	JMP          cols_r4
+
+colsdone_r4:
+	MOVQ   DX, CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x04, 16(SP)
+	JMP    rows_r4
+
+rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
+rows_r1:
+	CMPQ 16(SP), $0x01
+	JLT  rowsdone_r1
+	MOVQ (SP), BX
+	MOVQ 8(SP), SI
+	MOVQ 32(AX), DI
+
+cols_r1:
+	VPBROADCASTD 88(AX), Y0
+	MOVQ         BX, R8
+	LEAQ         108(AX), R9
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r1:
+	MOVQ R8, CX
+	MOVQ 48(AX), R10
+
+kw_r1:
+	VPBROADCASTD (R9), Y1
+	VPMOVZXWD    (CX), Y2
+	VPSLLD       $0x18, Y2, Y2
+	VPSRLD       $0x18, Y2, Y2
+	VPMADDWD     Y1, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R9
+	DECQ         R10
+	JNZ          kw_r1
+	ADDQ         64(AX), R8
+	DECQ         24(SP)
+	JNZ          kh_r1
+	VBROADCASTSS 96(AX), Y1
+	VBROADCASTSS 100(AX), Y2
+	VBROADCASTSS 104(AX), Y3
+	VPBROADCASTD 92(AX), Y4
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y5
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y6
+	MOVQ         SI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMAXPS       Y2, Y0, Y0
+	VMINPS       Y3, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y4, Y0, Y0
+	VPSHUFB      Y5, Y0, Y0
+	VPERMD       Y0, Y6, Y0
+	VMOVQ        X0, (CX)
+	SUBQ         $0x08, DI
+	JLE          colsdone_r1
+	MOVQ         $0x00000008, CX
+	CMPQ         DI, CX
+	CMOVQLT      DI, CX
+	ADDQ         $0x08, DI
+	SUBQ         CX, DI
+	LEAQ         (BX)(CX*2), BX
+	ADDQ         CX, SI
+	JMP          cols_r1
+
+colsdone_r1:
+	MOVQ   DX, CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x01, 16(SP)
+	JMP    rows_r1
+
+rowsdone_r1:
+done:
+	VZEROUPPER
+	RET
+
 // func dwS2S8I32AVX512(a *byte)
 // Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
 TEXT ·dwS2S8I32AVX512(SB), NOSPLIT, $32-8
@@ -2178,6 +4278,305 @@ kw_r1:
 	ADDQ          $0x00000040, SI
 	SUBQ          $0x10, DI
 	JMP           cols_r1
+
+colsdone_r1:
+	MOVQ   DX, CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x01, 16(SP)
+	JMP    rows_r1
+
+rowsdone_r1:
+done:
+	VZEROUPPER
+	RET
+
+// func dwS2S8I32AVX2(a *byte)
+// Requires: AVX, AVX2, CMOV
+TEXT ·dwS2S8I32AVX2(SB), NOSPLIT, $32-8
+	MOVQ a+0(FP), AX
+	MOVQ (AX), CX
+	MOVQ CX, (SP)
+	MOVQ 8(AX), CX
+	MOVQ CX, 8(SP)
+	MOVQ 24(AX), CX
+	MOVQ CX, 16(SP)
+	MOVQ 56(AX), DX
+	LEAQ (DX)(DX*2), BX
+
+rows_r8:
+	CMPQ 16(SP), $0x08
+	JLT  rowsdone_r8
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r8:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	VPBROADCASTD 88(AX), Y4
+	VPBROADCASTD 88(AX), Y5
+	VPBROADCASTD 88(AX), Y6
+	VPBROADCASTD 88(AX), Y7
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r8:
+	MOVQ R9, CX
+	LEAQ (R9)(DX*4), R12
+	MOVQ 48(AX), R11
+
+kw_r8:
+	VPBROADCASTD (R10), Y8
+	VPMOVZXWD    (CX), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVZXWD    (CX)(DX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y1, Y1
+	VPMOVZXWD    (CX)(DX*2), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y2, Y2
+	VPMOVZXWD    (CX)(BX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VPMOVZXWD    (R12), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVZXWD    (R12)(DX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VPMOVZXWD    (R12)(DX*2), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPMOVZXWD    (R12)(BX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	ADDQ         72(AX), CX
+	ADDQ         72(AX), R12
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r8
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r8
+	MOVQ         DI, CX
+	VMOVDQU      Y0, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y1, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y2, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y3, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y4, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y5, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y6, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y7, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r8
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	LEAQ         (SI)(CX*2), SI
+	LEAQ         (DI)(CX*4), DI
+	JMP          cols_r8
+
+colsdone_r8:
+	MOVQ   DX, CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x08, 16(SP)
+	JMP    rows_r8
+
+rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
+rows_r4:
+	CMPQ 16(SP), $0x04
+	JLT  rowsdone_r4
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r4:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r4:
+	MOVQ R9, CX
+	MOVQ 48(AX), R11
+
+kw_r4:
+	VPBROADCASTD (R10), Y4
+	VPMOVZXWD    (CX), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRAD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y0, Y0
+	VPMOVZXWD    (CX)(DX*1), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRAD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VPMOVZXWD    (CX)(DX*2), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRAD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPMOVZXWD    (CX)(BX*1), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRAD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y3, Y3
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r4
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r4
+	MOVQ         DI, CX
+	VMOVDQU      Y0, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y1, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y2, (CX)
+	ADDQ         80(AX), CX
+	VMOVDQU      Y3, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r4
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	LEAQ         (SI)(CX*2), SI
+	LEAQ         (DI)(CX*4), DI
+	JMP          cols_r4
+
+colsdone_r4:
+	MOVQ   DX, CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x04, 16(SP)
+	JMP    rows_r4
+
+rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
+rows_r1:
+	CMPQ 16(SP), $0x01
+	JLT  rowsdone_r1
+	MOVQ (SP), BX
+	MOVQ 8(SP), SI
+	MOVQ 32(AX), DI
+
+cols_r1:
+	VPBROADCASTD 88(AX), Y0
+	MOVQ         BX, R8
+	LEAQ         108(AX), R9
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r1:
+	MOVQ R8, CX
+	MOVQ 48(AX), R10
+
+kw_r1:
+	VPBROADCASTD (R9), Y1
+	VPMOVZXWD    (CX), Y2
+	VPSLLD       $0x18, Y2, Y2
+	VPSRAD       $0x18, Y2, Y2
+	VPMADDWD     Y1, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R9
+	DECQ         R10
+	JNZ          kw_r1
+	ADDQ         64(AX), R8
+	DECQ         24(SP)
+	JNZ          kh_r1
+	MOVQ         SI, CX
+	VMOVDQU      Y0, (CX)
+	SUBQ         $0x08, DI
+	JLE          colsdone_r1
+	MOVQ         $0x00000008, CX
+	CMPQ         DI, CX
+	CMOVQLT      DI, CX
+	ADDQ         $0x08, DI
+	SUBQ         CX, DI
+	LEAQ         (BX)(CX*2), BX
+	LEAQ         (SI)(CX*4), SI
+	JMP          cols_r1
 
 colsdone_r1:
 	MOVQ   DX, CX
@@ -2558,6 +4957,427 @@ kw_r1:
 	ADDQ             $0x00000010, SI
 	SUBQ             $0x10, DI
 	JMP              cols_r1
+
+colsdone_r1:
+	MOVQ   DX, CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x01, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x01, 16(SP)
+	JMP    rows_r1
+
+rowsdone_r1:
+done:
+	VZEROUPPER
+	RET
+
+// func dwS2S8QAVX2(a *byte)
+// Requires: AVX, AVX2, CMOV
+TEXT ·dwS2S8QAVX2(SB), NOSPLIT, $32-8
+	MOVQ a+0(FP), AX
+	MOVQ (AX), CX
+	MOVQ CX, (SP)
+	MOVQ 8(AX), CX
+	MOVQ CX, 8(SP)
+	MOVQ 24(AX), CX
+	MOVQ CX, 16(SP)
+	MOVQ 56(AX), DX
+	LEAQ (DX)(DX*2), BX
+
+rows_r8:
+	CMPQ 16(SP), $0x08
+	JLT  rowsdone_r8
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r8:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	VPBROADCASTD 88(AX), Y4
+	VPBROADCASTD 88(AX), Y5
+	VPBROADCASTD 88(AX), Y6
+	VPBROADCASTD 88(AX), Y7
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r8:
+	MOVQ R9, CX
+	LEAQ (R9)(DX*4), R12
+	MOVQ 48(AX), R11
+
+kw_r8:
+	VPBROADCASTD (R10), Y8
+	VPMOVZXWD    (CX), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVZXWD    (CX)(DX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y1, Y1
+	VPMOVZXWD    (CX)(DX*2), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y2, Y2
+	VPMOVZXWD    (CX)(BX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VPMOVZXWD    (R12), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVZXWD    (R12)(DX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VPMOVZXWD    (R12)(DX*2), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPMOVZXWD    (R12)(BX*1), Y9
+	VPSLLD       $0x18, Y9, Y9
+	VPSRAD       $0x18, Y9, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	ADDQ         72(AX), CX
+	ADDQ         72(AX), R12
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r8
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r8
+	VBROADCASTSS 96(AX), Y8
+	VBROADCASTSS 100(AX), Y9
+	VBROADCASTSS 104(AX), Y10
+	VPBROADCASTD 92(AX), Y11
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y12
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y13
+	MOVQ         DI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y8, Y0, Y0
+	VMAXPS       Y9, Y0, Y0
+	VMINPS       Y10, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y11, Y0, Y0
+	VPSHUFB      Y12, Y0, Y0
+	VPERMD       Y0, Y13, Y0
+	VMOVQ        X0, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y8, Y1, Y1
+	VMAXPS       Y9, Y1, Y1
+	VMINPS       Y10, Y1, Y1
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       Y11, Y1, Y1
+	VPSHUFB      Y12, Y1, Y1
+	VPERMD       Y1, Y13, Y1
+	VMOVQ        X1, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y8, Y2, Y2
+	VMAXPS       Y9, Y2, Y2
+	VMINPS       Y10, Y2, Y2
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       Y11, Y2, Y2
+	VPSHUFB      Y12, Y2, Y2
+	VPERMD       Y2, Y13, Y2
+	VMOVQ        X2, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y8, Y3, Y3
+	VMAXPS       Y9, Y3, Y3
+	VMINPS       Y10, Y3, Y3
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       Y11, Y3, Y3
+	VPSHUFB      Y12, Y3, Y3
+	VPERMD       Y3, Y13, Y3
+	VMOVQ        X3, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMAXPS       Y9, Y4, Y4
+	VMINPS       Y10, Y4, Y4
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       Y11, Y4, Y4
+	VPSHUFB      Y12, Y4, Y4
+	VPERMD       Y4, Y13, Y4
+	VMOVQ        X4, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VMAXPS       Y9, Y5, Y5
+	VMINPS       Y10, Y5, Y5
+	VCVTPS2DQ    Y5, Y5
+	VPADDD       Y11, Y5, Y5
+	VPSHUFB      Y12, Y5, Y5
+	VPERMD       Y5, Y13, Y5
+	VMOVQ        X5, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VMAXPS       Y9, Y6, Y6
+	VMINPS       Y10, Y6, Y6
+	VCVTPS2DQ    Y6, Y6
+	VPADDD       Y11, Y6, Y6
+	VPSHUFB      Y12, Y6, Y6
+	VPERMD       Y6, Y13, Y6
+	VMOVQ        X6, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       Y8, Y7, Y7
+	VMAXPS       Y9, Y7, Y7
+	VMINPS       Y10, Y7, Y7
+	VCVTPS2DQ    Y7, Y7
+	VPADDD       Y11, Y7, Y7
+	VPSHUFB      Y12, Y7, Y7
+	VPERMD       Y7, Y13, Y7
+	VMOVQ        X7, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r8
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	LEAQ         (SI)(CX*2), SI
+	ADDQ         CX, DI
+	JMP          cols_r8
+
+colsdone_r8:
+	MOVQ   DX, CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x08, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x08, 16(SP)
+	JMP    rows_r8
+
+rowsdone_r8:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x08
+	JLT   nooverlap_r8
+	MOVQ  $0x00000008, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000008, 16(SP)
+	JMP   rows_r8
+
+nooverlap_r8:
+rows_r4:
+	CMPQ 16(SP), $0x04
+	JLT  rowsdone_r4
+	MOVQ (SP), SI
+	MOVQ 8(SP), DI
+	MOVQ 32(AX), R8
+
+cols_r4:
+	VPBROADCASTD 88(AX), Y0
+	VPBROADCASTD 88(AX), Y1
+	VPBROADCASTD 88(AX), Y2
+	VPBROADCASTD 88(AX), Y3
+	MOVQ         SI, R9
+	LEAQ         108(AX), R10
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r4:
+	MOVQ R9, CX
+	MOVQ 48(AX), R11
+
+kw_r4:
+	VPBROADCASTD (R10), Y4
+	VPMOVZXWD    (CX), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRAD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y0, Y0
+	VPMOVZXWD    (CX)(DX*1), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRAD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VPMOVZXWD    (CX)(DX*2), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRAD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPMOVZXWD    (CX)(BX*1), Y5
+	VPSLLD       $0x18, Y5, Y5
+	VPSRAD       $0x18, Y5, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y3, Y3
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R10
+	DECQ         R11
+	JNZ          kw_r4
+	ADDQ         64(AX), R9
+	DECQ         24(SP)
+	JNZ          kh_r4
+	VBROADCASTSS 96(AX), Y4
+	VBROADCASTSS 100(AX), Y5
+	VBROADCASTSS 104(AX), Y6
+	VPBROADCASTD 92(AX), Y7
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y8
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y9
+	MOVQ         DI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y4, Y0, Y0
+	VMAXPS       Y5, Y0, Y0
+	VMINPS       Y6, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y7, Y0, Y0
+	VPSHUFB      Y8, Y0, Y0
+	VPERMD       Y0, Y9, Y0
+	VMOVQ        X0, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y4, Y1, Y1
+	VMAXPS       Y5, Y1, Y1
+	VMINPS       Y6, Y1, Y1
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       Y7, Y1, Y1
+	VPSHUFB      Y8, Y1, Y1
+	VPERMD       Y1, Y9, Y1
+	VMOVQ        X1, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VMAXPS       Y5, Y2, Y2
+	VMINPS       Y6, Y2, Y2
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       Y7, Y2, Y2
+	VPSHUFB      Y8, Y2, Y2
+	VPERMD       Y2, Y9, Y2
+	VMOVQ        X2, (CX)
+	ADDQ         80(AX), CX
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y4, Y3, Y3
+	VMAXPS       Y5, Y3, Y3
+	VMINPS       Y6, Y3, Y3
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       Y7, Y3, Y3
+	VPSHUFB      Y8, Y3, Y3
+	VPERMD       Y3, Y9, Y3
+	VMOVQ        X3, (CX)
+	SUBQ         $0x08, R8
+	JLE          colsdone_r4
+	MOVQ         $0x00000008, CX
+	CMPQ         R8, CX
+	CMOVQLT      R8, CX
+	ADDQ         $0x08, R8
+	SUBQ         CX, R8
+	LEAQ         (SI)(CX*2), SI
+	ADDQ         CX, DI
+	JMP          cols_r4
+
+colsdone_r4:
+	MOVQ   DX, CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, (SP)
+	MOVQ   80(AX), CX
+	IMUL3Q $0x04, CX, CX
+	ADDQ   CX, 8(SP)
+	SUBQ   $0x04, 16(SP)
+	JMP    rows_r4
+
+rowsdone_r4:
+	CMPQ  16(SP), $0x00
+	JEQ   done
+	CMPQ  24(AX), $0x04
+	JLT   nooverlap_r4
+	MOVQ  $0x00000004, CX
+	SUBQ  16(SP), CX
+	MOVQ  CX, SI
+	IMULQ DX, SI
+	SUBQ  SI, (SP)
+	MOVQ  CX, SI
+	IMULQ 80(AX), SI
+	SUBQ  SI, 8(SP)
+	MOVQ  $0x00000004, 16(SP)
+	JMP   rows_r4
+
+nooverlap_r4:
+rows_r1:
+	CMPQ 16(SP), $0x01
+	JLT  rowsdone_r1
+	MOVQ (SP), BX
+	MOVQ 8(SP), SI
+	MOVQ 32(AX), DI
+
+cols_r1:
+	VPBROADCASTD 88(AX), Y0
+	MOVQ         BX, R8
+	LEAQ         108(AX), R9
+	MOVQ         40(AX), CX
+	MOVQ         CX, 24(SP)
+
+kh_r1:
+	MOVQ R8, CX
+	MOVQ 48(AX), R10
+
+kw_r1:
+	VPBROADCASTD (R9), Y1
+	VPMOVZXWD    (CX), Y2
+	VPSLLD       $0x18, Y2, Y2
+	VPSRAD       $0x18, Y2, Y2
+	VPMADDWD     Y1, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	ADDQ         72(AX), CX
+	ADDQ         $0x04, R9
+	DECQ         R10
+	JNZ          kw_r1
+	ADDQ         64(AX), R8
+	DECQ         24(SP)
+	JNZ          kh_r1
+	VBROADCASTSS 96(AX), Y1
+	VBROADCASTSS 100(AX), Y2
+	VBROADCASTSS 104(AX), Y3
+	VPBROADCASTD 92(AX), Y4
+	VMOVDQU      dw_lowbytes_shuf<>+0(SB), Y5
+	VMOVDQU      dw_lowbytes_perm<>+0(SB), Y6
+	MOVQ         SI, CX
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMAXPS       Y2, Y0, Y0
+	VMINPS       Y3, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y4, Y0, Y0
+	VPSHUFB      Y5, Y0, Y0
+	VPERMD       Y0, Y6, Y0
+	VMOVQ        X0, (CX)
+	SUBQ         $0x08, DI
+	JLE          colsdone_r1
+	MOVQ         $0x00000008, CX
+	CMPQ         DI, CX
+	CMOVQLT      DI, CX
+	ADDQ         $0x08, DI
+	SUBQ         CX, DI
+	LEAQ         (BX)(CX*2), BX
+	ADDQ         CX, SI
+	JMP          cols_r1
 
 colsdone_r1:
 	MOVQ   DX, CX

@@ -2,8 +2,11 @@
 
 package dwconv
 
-// hasAVX512 is false: no assembly in this build.
-const hasAVX512 = false
+// hasAVX512 and hasAVX2 are false: no assembly in this build.
+const (
+	hasAVX512 = false
+	hasAVX2   = false
+)
 
 // The kernels below are never called (Supported(AVX512) is false); they
 // exist so that the dispatch code compiles without assembly.
@@ -16,3 +19,11 @@ func dwS2U8I32AVX512(a *byte) { panic("dwconv: no assembly") }
 func dwS2U8QAVX512(a *byte)   { panic("dwconv: no assembly") }
 func dwS2S8I32AVX512(a *byte) { panic("dwconv: no assembly") }
 func dwS2S8QAVX512(a *byte)   { panic("dwconv: no assembly") }
+func dwS1U8I32AVX2(a *byte)   { panic("dwconv: no assembly") }
+func dwS1U8QAVX2(a *byte)     { panic("dwconv: no assembly") }
+func dwS1S8I32AVX2(a *byte)   { panic("dwconv: no assembly") }
+func dwS1S8QAVX2(a *byte)     { panic("dwconv: no assembly") }
+func dwS2U8I32AVX2(a *byte)   { panic("dwconv: no assembly") }
+func dwS2U8QAVX2(a *byte)     { panic("dwconv: no assembly") }
+func dwS2S8I32AVX2(a *byte)   { panic("dwconv: no assembly") }
+func dwS2S8QAVX2(a *byte)     { panic("dwconv: no assembly") }

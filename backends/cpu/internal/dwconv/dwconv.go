@@ -79,10 +79,12 @@ type args struct {
 	w        [MaxCells]int32 // weights with a zero high half
 }
 
-// vector reports whether the AVX-512 kernels can run p, and if so fills a.
+// vector reports whether the vector kernels of the current ISA can run p,
+// and if so fills a. The AVX2 kernels need rows of at least 8 pixels.
 func (p *Plane) vector(a *args) bool {
 	khw := p.KH * p.KW
-	if Current() != AVX512 || p.SW > 2 || khw > MaxCells || p.OH == 0 || p.OW == 0 {
+	cur := Current()
+	if cur == Generic || p.SW > 2 || khw > MaxCells || p.OH == 0 || p.OW == 0 || cur == AVX2 && p.OW < 8 {
 		return false
 	}
 	// Stride 2 loads a word per column: one byte past the last one read.
@@ -111,13 +113,22 @@ func (p *Plane) Int32(dst []int32) {
 	a.dst = (*byte)(unsafe.Pointer(&dst[0]))
 	a.ds = 4 * p.OW
 	pa := (*byte)(unsafe.Pointer(&a))
+	avx2 := Current() == AVX2
 	switch {
+	case p.SW == 1 && !p.Signed && avx2:
+		dwS1U8I32AVX2(pa)
 	case p.SW == 1 && !p.Signed:
 		dwS1U8I32AVX512(pa)
+	case p.SW == 1 && avx2:
+		dwS1S8I32AVX2(pa)
 	case p.SW == 1:
 		dwS1S8I32AVX512(pa)
+	case !p.Signed && avx2:
+		dwS2U8I32AVX2(pa)
 	case !p.Signed:
 		dwS2U8I32AVX512(pa)
+	case avx2:
+		dwS2S8I32AVX2(pa)
 	default:
 		dwS2S8I32AVX512(pa)
 	}
@@ -137,13 +148,22 @@ func (p *Plane) Requantize(dst []byte, m float32, zp, qmin, qmax int32) {
 	a.ds = p.OW
 	a.m, a.lo, a.hi, a.zp = m, float32(qmin-zp), float32(qmax-zp), zp
 	pa := (*byte)(unsafe.Pointer(&a))
+	avx2 := Current() == AVX2
 	switch {
+	case p.SW == 1 && !p.Signed && avx2:
+		dwS1U8QAVX2(pa)
 	case p.SW == 1 && !p.Signed:
 		dwS1U8QAVX512(pa)
+	case p.SW == 1 && avx2:
+		dwS1S8QAVX2(pa)
 	case p.SW == 1:
 		dwS1S8QAVX512(pa)
+	case !p.Signed && avx2:
+		dwS2U8QAVX2(pa)
 	case !p.Signed:
 		dwS2U8QAVX512(pa)
+	case avx2:
+		dwS2S8QAVX2(pa)
 	default:
 		dwS2S8QAVX512(pa)
 	}

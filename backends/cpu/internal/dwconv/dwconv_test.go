@@ -13,7 +13,7 @@ import (
 // forEachISA runs f once per supported implementation.
 func forEachISA(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	for _, isa := range []ISA{Generic, AVX512} {
+	for _, isa := range []ISA{Generic, AVX2, AVX512} {
 		t.Run(isa.String(), func(t *testing.T) {
 			if !Supported(isa) {
 				t.Skipf("%v not supported here", isa)

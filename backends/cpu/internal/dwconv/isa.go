@@ -14,6 +14,8 @@ const (
 	Generic ISA = iota
 	// AVX512 is the AVX-512 (F, BW, VNNI) implementation.
 	AVX512
+	// AVX2 is the AVX2 implementation.
+	AVX2
 )
 
 // String returns the name of the ISA.
@@ -23,13 +25,15 @@ func (i ISA) String() string {
 		return "generic"
 	case AVX512:
 		return "avx512"
+	case AVX2:
+		return "avx2"
 	}
 	return fmt.Sprintf("ISA(%d)", int32(i))
 }
 
 // toggle is the implementation kernel calls use, set at init to the best
 // supported one.
-var toggle = isa.New("dwconv", Supported, AVX512)
+var toggle = isa.New("dwconv", Supported, AVX512, AVX2)
 
 // Current returns the implementation kernel calls use now.
 func Current() ISA { return toggle.Current() }
@@ -42,6 +46,8 @@ func Supported(v ISA) bool {
 		return true
 	case AVX512:
 		return hasAVX512
+	case AVX2:
+		return hasAVX2
 	}
 	return false
 }

@@ -10,11 +10,23 @@ package dwconv
 //go:noescape
 func dwS1U8I32AVX512(a *byte)
 
+// dwS1U8I32AVX2 computes one depthwise plane of uint8 input, input columns 1 byte(s)
+// apart per output column, writing int32 accumulators; a points to a dwconv.args, OW >= 8.
+//
+//go:noescape
+func dwS1U8I32AVX2(a *byte)
+
 // dwS1U8QAVX512 computes one depthwise plane of uint8 input, input columns 1 byte(s)
 // apart per output column, writing requantized bytes; a points to a dwconv.args.
 //
 //go:noescape
 func dwS1U8QAVX512(a *byte)
+
+// dwS1U8QAVX2 computes one depthwise plane of uint8 input, input columns 1 byte(s)
+// apart per output column, writing requantized bytes; a points to a dwconv.args, OW >= 8.
+//
+//go:noescape
+func dwS1U8QAVX2(a *byte)
 
 // dwS1S8I32AVX512 computes one depthwise plane of int8 input, input columns 1 byte(s)
 // apart per output column, writing int32 accumulators; a points to a dwconv.args.
@@ -22,11 +34,23 @@ func dwS1U8QAVX512(a *byte)
 //go:noescape
 func dwS1S8I32AVX512(a *byte)
 
+// dwS1S8I32AVX2 computes one depthwise plane of int8 input, input columns 1 byte(s)
+// apart per output column, writing int32 accumulators; a points to a dwconv.args, OW >= 8.
+//
+//go:noescape
+func dwS1S8I32AVX2(a *byte)
+
 // dwS1S8QAVX512 computes one depthwise plane of int8 input, input columns 1 byte(s)
 // apart per output column, writing requantized bytes; a points to a dwconv.args.
 //
 //go:noescape
 func dwS1S8QAVX512(a *byte)
+
+// dwS1S8QAVX2 computes one depthwise plane of int8 input, input columns 1 byte(s)
+// apart per output column, writing requantized bytes; a points to a dwconv.args, OW >= 8.
+//
+//go:noescape
+func dwS1S8QAVX2(a *byte)
 
 // dwS2U8I32AVX512 computes one depthwise plane of uint8 input, input columns 2 byte(s)
 // apart per output column, writing int32 accumulators; a points to a dwconv.args.
@@ -34,11 +58,23 @@ func dwS1S8QAVX512(a *byte)
 //go:noescape
 func dwS2U8I32AVX512(a *byte)
 
+// dwS2U8I32AVX2 computes one depthwise plane of uint8 input, input columns 2 byte(s)
+// apart per output column, writing int32 accumulators; a points to a dwconv.args, OW >= 8.
+//
+//go:noescape
+func dwS2U8I32AVX2(a *byte)
+
 // dwS2U8QAVX512 computes one depthwise plane of uint8 input, input columns 2 byte(s)
 // apart per output column, writing requantized bytes; a points to a dwconv.args.
 //
 //go:noescape
 func dwS2U8QAVX512(a *byte)
+
+// dwS2U8QAVX2 computes one depthwise plane of uint8 input, input columns 2 byte(s)
+// apart per output column, writing requantized bytes; a points to a dwconv.args, OW >= 8.
+//
+//go:noescape
+func dwS2U8QAVX2(a *byte)
 
 // dwS2S8I32AVX512 computes one depthwise plane of int8 input, input columns 2 byte(s)
 // apart per output column, writing int32 accumulators; a points to a dwconv.args.
@@ -46,8 +82,20 @@ func dwS2U8QAVX512(a *byte)
 //go:noescape
 func dwS2S8I32AVX512(a *byte)
 
+// dwS2S8I32AVX2 computes one depthwise plane of int8 input, input columns 2 byte(s)
+// apart per output column, writing int32 accumulators; a points to a dwconv.args, OW >= 8.
+//
+//go:noescape
+func dwS2S8I32AVX2(a *byte)
+
 // dwS2S8QAVX512 computes one depthwise plane of int8 input, input columns 2 byte(s)
 // apart per output column, writing requantized bytes; a points to a dwconv.args.
 //
 //go:noescape
 func dwS2S8QAVX512(a *byte)
+
+// dwS2S8QAVX2 computes one depthwise plane of int8 input, input columns 2 byte(s)
+// apart per output column, writing requantized bytes; a points to a dwconv.args, OW >= 8.
+//
+//go:noescape
+func dwS2S8QAVX2(a *byte)

@@ -23,6 +23,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/buildtags"
@@ -280,6 +281,248 @@ func kernel(v variant) {
 	RET()
 }
 
+// kernelAVX2 generates the AVX2 form of v's kernel (name ending AVX2): 8
+// output pixels of one output row per ymm, blocks of 8, 4 or 1 output rows
+// as in the AVX-512 kernels. Without opmasks the last vector of a row is
+// moved back to end at the row's last pixel, overlapping the previous one
+// (the same values are written again), so rows need OW >= 8. Without
+// VPDPWSSD each cell is VPMADDWD of the widened input with the broadcast
+// weight (high words zero, so each lane is exactly x * w) and a VPADDD.
+func kernelAVX2(v variant) {
+	name := strings.TrimSuffix(v.name(), "AVX512") + "AVX2"
+	TEXT(name, NOSPLIT, "func(a *byte)")
+	Pragma("noescape")
+	in, col, out := "uint8", "1", "int32 accumulators"
+	if v.signed {
+		in = "int8"
+	}
+	if v.stride2 {
+		col = "2"
+	}
+	if v.quant {
+		out = "requantized bytes"
+	}
+	Doc(fmt.Sprintf("%s computes one depthwise plane of %s input, input columns %s byte(s)", name, in, col),
+		fmt.Sprintf("apart per output column, writing %s; a points to a dwconv.args, OW >= 8.", out))
+	a := Load(Param("a"), GP64())
+	srcRow, dstRow, rowsLeft, khc := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	t := GP64()
+	MOVQ(Mem{Base: a, Disp: offSrc}, t)
+	MOVQ(t, srcRow)
+	MOVQ(Mem{Base: a, Disp: offDst}, t)
+	MOVQ(t, dstRow)
+	MOVQ(Mem{Base: a, Disp: offOH}, t)
+	MOVQ(t, rowsLeft)
+	rs, rs3 := GP64(), GP64()
+	MOVQ(Mem{Base: a, Disp: offRS}, rs)
+	LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, rs3)
+	elt := 4
+	if v.quant {
+		elt = 1
+	}
+	sw := 1 // input bytes per output column
+	if v.stride2 {
+		sw = 2
+	}
+
+	for _, R := range []int{8, 4, 1} {
+		lbl := func(s string) string { return fmt.Sprintf("%s_r%d", s, R) }
+		Label(lbl("rows"))
+		CMPQ(rowsLeft, U8(R))
+		JLT(LabelRef(lbl("rowsdone")))
+		colSrc, colDst, n := GP64(), GP64(), GP64()
+		MOVQ(srcRow, colSrc)
+		MOVQ(dstRow, colDst)
+		MOVQ(Mem{Base: a, Disp: offOW}, n) // columns from colDst to the row's end
+
+		Label(lbl("cols"))
+		accs := make([]reg.VecVirtual, R)
+		for r := range accs {
+			accs[r] = YMM()
+			VPBROADCASTD(Mem{Base: a, Disp: offInit}, accs[r])
+		}
+		pk, wk := GP64(), GP64()
+		MOVQ(colSrc, pk)
+		LEAQ(Mem{Base: a, Disp: offW}, wk)
+		MOVQ(Mem{Base: a, Disp: offKH}, t)
+		MOVQ(t, khc)
+		Label(lbl("kh"))
+		pc, kwc := GP64(), GP64()
+		var pc4 reg.GPVirtual
+		MOVQ(pk, pc)
+		if R > 4 {
+			pc4 = GP64()
+			LEAQ(Mem{Base: pk, Index: rs, Scale: 4}, pc4)
+		}
+		MOVQ(Mem{Base: a, Disp: offKW}, kwc)
+		Label(lbl("kw"))
+		w := YMM()
+		VPBROADCASTD(Mem{Base: wk}, w)
+		for r := range R {
+			base := pc
+			if r >= 4 {
+				base = pc4
+			}
+			var m Mem
+			switch r % 4 {
+			case 0:
+				m = Mem{Base: base}
+			case 1:
+				m = Mem{Base: base, Index: rs, Scale: 1}
+			case 2:
+				m = Mem{Base: base, Index: rs, Scale: 2}
+			case 3:
+				m = Mem{Base: base, Index: rs3, Scale: 1}
+			}
+			x := YMM()
+			switch {
+			case !v.stride2 && v.signed:
+				VPMOVSXBD(m, x)
+			case !v.stride2:
+				VPMOVZXBD(m, x)
+			default:
+				// Word lanes (b0, b1): keep b0, zero- or sign-extended.
+				VPMOVZXWD(m, x)
+				VPSLLD(U8(24), x, x)
+				if v.signed {
+					VPSRAD(U8(24), x, x)
+				} else {
+					VPSRLD(U8(24), x, x)
+				}
+			}
+			VPMADDWD(w, x, x)
+			VPADDD(x, accs[r], accs[r])
+		}
+		ADDQ(Mem{Base: a, Disp: offDW}, pc)
+		if R > 4 {
+			ADDQ(Mem{Base: a, Disp: offDW}, pc4)
+		}
+		ADDQ(U8(4), wk)
+		DECQ(kwc)
+		JNZ(LabelRef(lbl("kw")))
+		ADDQ(Mem{Base: a, Disp: offDHW}, pk)
+		DECQ(khc)
+		JNZ(LabelRef(lbl("kh")))
+
+		// Epilogue: row r of the block goes to colDst + r*ds.
+		var mul, lo, hi, zp, shuf, perm reg.VecVirtual
+		if v.quant {
+			mul, lo, hi, zp = YMM(), YMM(), YMM(), YMM()
+			VBROADCASTSS(Mem{Base: a, Disp: offM}, mul)
+			VBROADCASTSS(Mem{Base: a, Disp: offLo}, lo)
+			VBROADCASTSS(Mem{Base: a, Disp: offHi}, hi)
+			VPBROADCASTD(Mem{Base: a, Disp: offZP}, zp)
+			shuf, perm = lowBytes()
+		}
+		d := GP64()
+		MOVQ(colDst, d)
+		for r, acc := range accs {
+			if v.quant {
+				// vec's AVX2 requantize sequence; VCVTPS2DQ rounds half to
+				// even under the Go runtime's MXCSR.
+				VCVTDQ2PS(acc, acc)
+				VMULPS(mul, acc, acc)
+				VMAXPS(lo, acc, acc)
+				VMINPS(hi, acc, acc)
+				VCVTPS2DQ(acc, acc)
+				VPADDD(zp, acc, acc)
+				VPSHUFB(shuf, acc, acc)
+				VPERMD(acc, perm, acc)
+				VMOVQ(acc.AsX(), Mem{Base: d})
+			} else {
+				VMOVDQU(acc, Mem{Base: d})
+			}
+			if r < R-1 {
+				ADDQ(Mem{Base: a, Disp: offDS}, d)
+			}
+		}
+		// Next vector: 8 columns on, or back to end at the row's last
+		// column when fewer than 8 are left.
+		SUBQ(U8(8), n)
+		JLE(LabelRef(lbl("colsdone")))
+		adv := GP64()
+		MOVQ(U32(8), adv)
+		CMPQ(n, adv)
+		CMOVQLT(n, adv)
+		ADDQ(U8(8), n)
+		SUBQ(adv, n)
+		if sw == 1 {
+			ADDQ(adv, colSrc)
+		} else {
+			LEAQ(Mem{Base: colSrc, Index: adv, Scale: 2}, colSrc)
+		}
+		if elt == 1 {
+			ADDQ(adv, colDst)
+		} else {
+			LEAQ(Mem{Base: colDst, Index: adv, Scale: 4}, colDst)
+		}
+		JMP(LabelRef(lbl("cols")))
+
+		Label(lbl("colsdone"))
+		// Next block of R rows.
+		MOVQ(rs, t)
+		IMUL3Q(U8(R), t, t)
+		ADDQ(t, srcRow)
+		MOVQ(Mem{Base: a, Disp: offDS}, t)
+		IMUL3Q(U8(R), t, t)
+		ADDQ(t, dstRow)
+		SUBQ(U8(R), rowsLeft)
+		JMP(LabelRef(lbl("rows")))
+		Label(lbl("rowsdone"))
+		if R > 1 {
+			CMPQ(rowsLeft, U8(0))
+			JEQ(LabelRef("done"))
+			CMPQ(Mem{Base: a, Disp: offOH}, U8(R))
+			JLT(LabelRef(lbl("nooverlap")))
+			back, t2 := GP64(), GP64()
+			MOVQ(U32(R), back)
+			SUBQ(rowsLeft, back)
+			MOVQ(back, t2)
+			IMULQ(rs, t2)
+			SUBQ(t2, srcRow)
+			MOVQ(back, t2)
+			IMULQ(Mem{Base: a, Disp: offDS}, t2)
+			SUBQ(t2, dstRow)
+			MOVQ(U32(R), rowsLeft)
+			JMP(LabelRef(lbl("rows")))
+			Label(lbl("nooverlap"))
+		}
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+var lowBytesShuf, lowBytesPerm *Mem
+
+// lowBytes loads the constants that gather the low byte of each of a
+// ymm's eight dwords into its low 8 bytes: a VPSHUFB control taking bytes
+// 0, 4, 8, 12 of each lane to the lane's first dword, and a VPERMD index
+// joining the two lanes' first dwords (the data is emitted once).
+func lowBytes() (shuf, perm reg.VecVirtual) {
+	if lowBytesShuf == nil {
+		sh := GLOBL("dw_lowbytes_shuf", RODATA|NOPTR)
+		for lane := 0; lane < 2; lane++ {
+			for i := 0; i < 16; i++ {
+				b := byte(0x80)
+				if i < 4 {
+					b = byte(4 * i)
+				}
+				DATA(16*lane+i, U8(b))
+			}
+		}
+		pm := GLOBL("dw_lowbytes_perm", RODATA|NOPTR)
+		for i, v := range []uint32{0, 4, 0, 0, 0, 0, 0, 0} {
+			DATA(4*i, U32(v))
+		}
+		lowBytesShuf, lowBytesPerm = &sh, &pm
+	}
+	shuf, perm = YMM(), YMM()
+	VMOVDQU(*lowBytesShuf, shuf)
+	VMOVDQU(*lowBytesPerm, perm)
+	return shuf, perm
+}
+
 func main() {
 	Constraint(buildtags.Term("amd64"))
 	Constraint(buildtags.Not("purego"))
@@ -287,6 +530,7 @@ func main() {
 		for _, sg := range []bool{false, true} {
 			for _, q := range []bool{false, true} {
 				kernel(variant{stride2: s2, signed: sg, quant: q})
+				kernelAVX2(variant{stride2: s2, signed: sg, quant: q})
 			}
 		}
 	}

@@ -162,3 +162,7 @@ func SetISA(isa ISA) (restore func(), err error) {
 
 // SupportedISA reports whether this CPU can run isa.
 func SupportedISA(isa ISA) bool { return gemm.Supported(isa) }
+
+// CurrentISA returns the instruction set the fast GEMM kernels use now:
+// the best this CPU has, unless SetISA switched it.
+func CurrentISA() ISA { return gemm.Current() }

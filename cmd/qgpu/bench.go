@@ -126,7 +126,9 @@ prints the Go benchmark format (goos/goarch/cpu header, then lines like
 the timed runs in up to 10 groups, and BenchmarkGemmF32/... for the
 baseline) for benchstat: qgpu bench --benchfmt > old.txt; ...; benchstat
 old.txt new.txt. --plot draws throughput against size per backend (GOPS
-against operations per run; GB/s against elements).`
+against operations per run; GB/s against elements). --isa runs the CPU
+backend's kernels of another instruction set than the best one (avx2 on an
+AVX-512 machine shows what CPUs without VNNI get).`
 
 const benchExamples = `
   qgpu bench
@@ -135,6 +137,7 @@ const benchExamples = `
   qgpu bench gemm --output quantized --json
   qgpu bench conv --shape 1x64x56x56,64x3x3,pad1 --shape 1x32x112x112,32x3x3,pad1,group32
   qgpu bench quantize --size 1000000
+  qgpu bench conv --isa avx2 --threads 1 --output quantized
   qgpu bench histogram --backend vulkan
   qgpu bench --benchfmt --runs 10 > new.txt && benchstat old.txt new.txt`
 
@@ -162,10 +165,16 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per case per line")
 	benchfmt := fs.Bool("benchfmt", false, "print Go benchmark format lines (for benchstat)")
 	plotPath := fs.String("plot", "", "draw throughput against size to `FILE` (.png or .svg)")
+	isa := isaFlag(fs.FlagSet)
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
+	restoreISA, err := applyISA("bench", *isa)
+	if err != nil {
+		return err
+	}
+	defer restoreISA()
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	o.baseline = !*noF32

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qgpu/qgpu/backends/cpu"
 	"github.com/qgpu/qgpu/tests"
 )
 
@@ -204,6 +205,32 @@ func TestConformanceCell(t *testing.T) {
 	for _, c := range cases {
 		if got := cell(c.unavailable, c.s); got != c.want {
 			t.Errorf("cell(%v, %+v) = %q, want %q", c.unavailable, c.s, got, c.want)
+		}
+	}
+}
+
+// TestISAFlag checks --isa: each supported instruction set shows in the
+// CPU's caps line of bench and passes conformance, the choice is undone
+// when the command returns, and bad or unsupported names are errors.
+func TestISAFlag(t *testing.T) {
+	wantError(t, 2, `--isa "sse2"`, "bench", "gemm", "--isa", "sse2")
+	wantError(t, 2, `--isa "sse2"`, "conformance", "--isa", "sse2")
+	before := cpu.CurrentISA()
+	for _, isa := range cpuISAs {
+		if !cpu.SupportedISA(isa) {
+			wantError(t, 1, "lacks it", "bench", "gemm", "--isa", isa.String())
+			continue
+		}
+		code, out, stderr := qgpu(t, "bench", "gemm", "--shape", "8x16x4", "--runs", "1", "--time", "0", "--no-f32", "--isa", isa.String())
+		if code != 0 || !strings.Contains(out, "kernels=fast (gemm "+isa.String()+",") {
+			t.Errorf("bench --isa %v: exit %d, output:\n%s%s", isa, code, out, stderr)
+		}
+		code, out, stderr = qgpu(t, "conformance", "--backend", "cpu", "--run", "^(Gemm|Conv)/", "--isa", isa.String())
+		if code != 0 || !strings.Contains(out, "pass") {
+			t.Errorf("conformance --isa %v: exit %d, output:\n%s%s", isa, code, out, stderr)
+		}
+		if got := cpu.CurrentISA(); got != before {
+			t.Fatalf("after --isa %v the kernels stay at %v, want %v", isa, got, before)
 		}
 	}
 }

@@ -37,7 +37,7 @@ type conformanceLine struct {
 func statusName(s tests.Status) string { return strings.ToLower(s.String()) }
 
 func cmdConformance(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("conformance", "qgpu conformance [--backend B]... [--device D] [--run REGEXP] [--json] [-v]", `
+	fs := newFlagSet("conformance", "qgpu conformance [--backend B]... [--device D] [--isa I] [--run REGEXP] [--json] [-v]", `
 Runs the conformance suite (package tests) against each backend: every op
 over odd shapes, element types and parameters, compared bit for bit with
 the CPU backend's generic (scalar Go) reference kernels. Prints an op x
@@ -46,10 +46,12 @@ The exit status is 1 when any case fails (and, for a backend named in
 QGPU_REQUIRE, when it is unavailable or an op is unsupported). --device
 selects the device of the GPU backends (a Vulkan device index or name; the
 OpenGL context path egl or glfw - glfw needs a binary built with -tags
-glfw and a display).`, `
+glfw and a display). --isa checks the CPU backend's kernels of another
+instruction set than the best one (avx2, generic).`, `
   qgpu conformance
   qgpu conformance --backend vulkan --backend opengl
   qgpu conformance --run 'Gemm/.*u8' -v
+  qgpu conformance --backend cpu --isa avx2
   QGPU_REQUIRE=vulkan qgpu conformance --backend vulkan --json
   xvfb-run -a qgpu conformance --backend opengl --device glfw`, stdout)
 	var backends stringList
@@ -58,10 +60,16 @@ glfw and a display).`, `
 	device := fs.String("device", "", "device of the GPU backends (Vulkan index or name; OpenGL egl or glfw)")
 	asJSON := fs.Bool("json", false, "print one JSON object per case (or unavailable backend) per line")
 	verbose := fs.Bool("v", false, "print every case as it finishes")
+	isa := isaFlag(fs.FlagSet)
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
+	restoreISA, err := applyISA("conformance", *isa)
+	if err != nil {
+		return err
+	}
+	defer restoreISA()
 	if len(pos) > 0 {
 		return usagef("conformance: unexpected argument %q", pos[0])
 	}

@@ -62,12 +62,13 @@ func floatColsAVX2(dst *float32, src *int32, scale *float32, bias *float32, n in
 func minmaxAVX2(src *float32, n int, out *[40]uint32)
 
 // histAVX2 adds the histogram bins of n float32 values (n a multiple of 8) to counts
-// (bins, then below, above and NaN; see histAVX512).
-func histAVX2(counts *uint32, src *float32, n int, lo float32, hi float32, s float32, bins int32)
+// (bins, then below, above and NaN; see histAVX512), lane j's counter index plus
+// off[j] (the sub-histogram of lane j).
+func histAVX2(counts *uint32, src *float32, n int, lo float32, hi float32, s float32, bins int32, off *[8]int32)
 
-// histAligned32AVX2 is histAligned32AVX512 with 8 lanes (n a multiple of 8) and one histogram
-// laid out below, bins..., above, NaN (see asmgen).
-func histAligned32AVX2(counts *uint32, src *float32, n int, s float32, flo float32, fhi float32, start int32, bins int32)
+// histAligned32AVX2 is histAligned32AVX512 with 8 lanes (n a multiple of 8): lane j counts into
+// the histogram at counts+off[j], laid out below, bins..., above, NaN (see asmgen).
+func histAligned32AVX2(counts *uint32, src *float32, n int, s float32, flo float32, fhi float32, start int32, bins int32, off *[8]int32)
 
 // dequantS8AVX512 dequantizes n int8 values: dst[i] = float32(int32(src[i]) - zp) * scale.
 func dequantS8AVX512(dst *float32, src *byte, n int, scale float32, zp int32)

@@ -424,14 +424,15 @@ func Histogram(counts []uint32, src []float32, lo, hi float32) {
 		panic("vec: histogram needs at least one bin")
 	}
 	s := qtensor.HistScale(bins, lo, hi)
+	vector := (useAVX512() || useAVX2()) && len(src) >= 8 && bins < 1<<24 && lo < hi && finiteNonZero(s)
+	stride, nsub := 0, 1
+	if vector && len(src) >= subMinPerBin*len(counts) && repetitive(len(src), func(i int) int64 {
+		return int64(qtensor.HistBin(src[i], lo, hi, s, bins))
+	}) {
+		stride, nsub = len(counts), subHists
+	}
 	n16 := len(src) &^ 15
-	if useAVX512() && n16 > 0 && bins < 1<<24 && lo < hi && finiteNonZero(s) {
-		stride, nsub := 0, 1
-		if n16 >= subMinPerBin*len(counts) && repetitive(len(src), func(i int) int64 {
-			return int64(qtensor.HistBin(src[i], lo, hi, s, bins))
-		}) {
-			stride, nsub = len(counts), subHists
-		}
+	if vector && useAVX512() && n16 > 0 {
 		var tab [64]int32
 		for j := range 16 {
 			off := int32((j % nsub) * stride)
@@ -442,16 +443,19 @@ func Histogram(counts []uint32, src []float32, lo, hi float32) {
 		} else {
 			sub := make([]uint32, nsub*stride)
 			histAVX512(&sub[0], &src[0], n16, lo, hi, s, int32(bins), &tab)
-			for k := range nsub {
-				for i, c := range sub[k*stride : (k+1)*stride] {
-					counts[i] += c
-				}
-			}
+			addSubs(counts, sub, nsub)
 		}
 		src = src[n16:]
 	}
-	if n8 := len(src) &^ 7; useAVX2() && n8 > 0 && bins < 1<<24 && lo < hi && finiteNonZero(s) {
-		histAVX2(&counts[0], &src[0], n8, lo, hi, s, int32(bins))
+	if n8 := len(src) &^ 7; vector && useAVX2() && n8 > 0 {
+		off := laneOffsets(nsub, stride)
+		if nsub == 1 {
+			histAVX2(&counts[0], &src[0], n8, lo, hi, s, int32(bins), &off)
+		} else {
+			sub := make([]uint32, nsub*stride)
+			histAVX2(&sub[0], &src[0], n8, lo, hi, s, int32(bins), &off)
+			addSubs(counts, sub, nsub)
+		}
 		src = src[n8:]
 	}
 	histogramGeneric(counts, src, lo, hi, s, bins)
@@ -485,20 +489,24 @@ func HistogramAligned(counts []uint32, src []float32, s float32, start int64) {
 	if bins < 1 {
 		panic("vec: histogram needs at least one bin")
 	}
-	n16 := len(src) &^ 15
-	if useAVX512() && n16 > 0 && bins < 1<<24 && start >= -1<<61 && start <= 1<<61 {
-		stride, nsub := len(counts), 1
-		if n16 >= subMinPerBin*len(counts) && repetitive(len(src), func(i int) int64 {
-			j, _ := qtensor.HistBinAligned(src[i], s)
-			return min(max(j-start, -1), int64(bins))
-		}) {
-			// Four sub-histograms of 2048 bins fill a 32 KiB L1 data
-			// cache: on ReLU data they ran 1.3x slower than two.
-			nsub = subHists
-			if nsub*stride*4 > 16<<10 {
-				nsub = 2
-			}
+	// The AVX2 kernel takes windows within 2^24 of zero only.
+	lo32, hi32 := start-1, start+int64(bins)+1
+	fits32 := lo32 >= -1<<24 && hi32 <= 1<<24
+	vector := (useAVX512() || useAVX2() && fits32) && len(src) >= 8 && bins < 1<<24 && start >= -1<<61 && start <= 1<<61
+	stride, nsub := len(counts), 1
+	if vector && len(src) >= subMinPerBin*len(counts) && repetitive(len(src), func(i int) int64 {
+		j, _ := qtensor.HistBinAligned(src[i], s)
+		return min(max(j-start, -1), int64(bins))
+	}) {
+		// Four sub-histograms of 2048 bins fill a 32 KiB L1 data
+		// cache: on ReLU data they ran 1.3x slower than two.
+		nsub = subHists
+		if nsub*stride*4 > 16<<10 {
+			nsub = 2
 		}
+	}
+	n16 := len(src) &^ 15
+	if vector && useAVX512() && n16 > 0 {
 		// Each sub-histogram is laid out below, bins..., above, NaN: the
 		// kernel maps a clamped window index d in [-1, bins] to d+1.
 		var tab [32]int32
@@ -507,8 +515,8 @@ func HistogramAligned(counts []uint32, src []float32, s float32, start int64) {
 			tab[j], tab[16+j] = off+1, off+int32(bins)+2
 		}
 		sub := make([]uint32, nsub*stride)
-		if lo, hi := start-1, start+int64(bins)+1; lo >= -1<<24 && hi <= 1<<24 {
-			histAligned32AVX512(&sub[0], &src[0], n16, s, float32(lo), float32(hi), int32(start), int32(bins), &tab)
+		if fits32 {
+			histAligned32AVX512(&sub[0], &src[0], n16, s, float32(lo32), float32(hi32), int32(start), int32(bins), &tab)
 		} else {
 			histAlignedAVX512(&sub[0], &src[0], n16, s, start, int64(bins), &tab)
 		}
@@ -517,15 +525,37 @@ func HistogramAligned(counts []uint32, src []float32, s float32, start int64) {
 		}
 		src = src[n16:]
 	}
-	if n8 := len(src) &^ 7; useAVX2() && n8 > 0 && bins < 1<<24 {
-		if lo, hi := start-1, start+int64(bins)+1; lo >= -1<<24 && hi <= 1<<24 {
-			sub := make([]uint32, len(counts))
-			histAligned32AVX2(&sub[0], &src[0], n8, s, float32(lo), float32(hi), int32(start), int32(bins))
-			addAligned(counts, sub)
-			src = src[n8:]
+	if n8 := len(src) &^ 7; vector && useAVX2() && n8 > 0 {
+		off := laneOffsets(nsub, stride)
+		sub := make([]uint32, nsub*stride)
+		histAligned32AVX2(&sub[0], &src[0], n8, s, float32(lo32), float32(hi32), int32(start), int32(bins), &off)
+		for k := range nsub {
+			addAligned(counts, sub[k*stride:(k+1)*stride])
 		}
+		src = src[n8:]
 	}
 	histogramAlignedGeneric(counts, src, s, start)
+}
+
+// addSubs adds the nsub sub-histograms laid out one after the other in sub
+// to counts.
+func addSubs(counts, sub []uint32, nsub int) {
+	stride := len(sub) / nsub
+	for k := range nsub {
+		for i, c := range sub[k*stride : (k+1)*stride] {
+			counts[i] += c
+		}
+	}
+}
+
+// laneOffsets returns the AVX2 histogram kernels' lane offsets: lane j
+// counts into sub-histogram j%nsub, stride counters apart.
+func laneOffsets(nsub, stride int) [8]int32 {
+	var off [8]int32
+	for j := range off {
+		off[j] = int32((j % nsub) * stride)
+	}
+	return off
 }
 
 // addAligned adds a kernel's histogram h, laid out below, bins..., above,

@@ -952,9 +952,9 @@ mm2_done:
 	VZEROUPPER
 	RET
 
-// func histAVX2(counts *uint32, src *float32, n int, lo float32, hi float32, s float32, bins int32)
+// func histAVX2(counts *uint32, src *float32, n int, lo float32, hi float32, s float32, bins int32, off *[8]int32)
 // Requires: AVX, AVX2
-TEXT ·histAVX2(SB), NOSPLIT, $64-40
+TEXT ·histAVX2(SB), NOSPLIT, $96-48
 	MOVQ         counts+0(FP), AX
 	MOVQ         src+8(FP), CX
 	MOVQ         n+16(FP), DX
@@ -970,178 +970,187 @@ TEXT ·histAVX2(SB), NOSPLIT, $64-40
 	VPSUBD       Y8, Y6, Y7
 	VMOVDQU      Y3, Y5
 	VPADDD       Y8, Y3, Y3
+	MOVQ         off+40(FP), BX
+	VMOVDQU      (BX), Y8
 	SHRQ         $0x03, DX
+	LEAQ         31(SP), BX
+	ANDQ         $-32, BX
 	JZ           h2_done
 	TESTQ        $0x00000001, DX
 	JZ           h2_pairs
-	VMOVUPS      (CX), Y8
-	VSUBPS       Y0, Y8, Y9
-	VMULPS       Y2, Y9, Y9
-	VMINPS       Y4, Y9, Y9
-	VCVTTPS2DQ   Y9, Y9
-	VPMINSD      Y3, Y9, Y9
-	VCMPPS       $0x11, Y0, Y8, Y10
-	VBLENDVPS    Y10, Y5, Y9, Y9
-	VCMPPS       $0x1e, Y1, Y8, Y10
-	VBLENDVPS    Y10, Y6, Y9, Y9
-	VCMPPS       $0x03, Y8, Y8, Y10
-	VBLENDVPS    Y10, Y7, Y9, Y9
-	VMOVDQU      Y9, (SP)
-	MOVL         (SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         4(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         8(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         12(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         16(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         20(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         24(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         28(SP), BX
-	INCL         (AX)(BX*4)
+	VMOVUPS      (CX), Y9
+	VSUBPS       Y0, Y9, Y10
+	VMULPS       Y2, Y10, Y10
+	VMINPS       Y4, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPMINSD      Y3, Y10, Y10
+	VCMPPS       $0x11, Y0, Y9, Y11
+	VBLENDVPS    Y11, Y5, Y10, Y10
+	VCMPPS       $0x1e, Y1, Y9, Y11
+	VBLENDVPS    Y11, Y6, Y10, Y10
+	VCMPPS       $0x03, Y9, Y9, Y11
+	VBLENDVPS    Y11, Y7, Y10, Y10
+	VPADDD       Y8, Y10, Y10
+	VMOVDQU      Y10, (BX)
+	MOVL         (BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         4(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         8(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         12(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         16(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         20(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         24(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         28(BX), SI
+	INCL         (AX)(SI*4)
 	ADDQ         $0x20, CX
 
 h2_pairs:
 	SHRQ       $0x01, DX
 	JZ         h2_done
-	VMOVUPS    (CX), Y8
-	VSUBPS     Y0, Y8, Y9
-	VMULPS     Y2, Y9, Y9
-	VMINPS     Y4, Y9, Y9
-	VCVTTPS2DQ Y9, Y9
-	VPMINSD    Y3, Y9, Y9
-	VCMPPS     $0x11, Y0, Y8, Y10
-	VBLENDVPS  Y10, Y5, Y9, Y9
-	VCMPPS     $0x1e, Y1, Y8, Y10
-	VBLENDVPS  Y10, Y6, Y9, Y9
-	VCMPPS     $0x03, Y8, Y8, Y10
-	VBLENDVPS  Y10, Y7, Y9, Y9
-	VMOVDQU    Y9, (SP)
-	VMOVUPS    32(CX), Y8
-	VSUBPS     Y0, Y8, Y9
-	VMULPS     Y2, Y9, Y9
-	VMINPS     Y4, Y9, Y9
-	VCVTTPS2DQ Y9, Y9
-	VPMINSD    Y3, Y9, Y9
-	VCMPPS     $0x11, Y0, Y8, Y10
-	VBLENDVPS  Y10, Y5, Y9, Y9
-	VCMPPS     $0x1e, Y1, Y8, Y10
-	VBLENDVPS  Y10, Y6, Y9, Y9
-	VCMPPS     $0x03, Y8, Y8, Y10
-	VBLENDVPS  Y10, Y7, Y9, Y9
-	VMOVDQU    Y9, 32(SP)
+	VMOVUPS    (CX), Y9
+	VSUBPS     Y0, Y9, Y10
+	VMULPS     Y2, Y10, Y10
+	VMINPS     Y4, Y10, Y10
+	VCVTTPS2DQ Y10, Y10
+	VPMINSD    Y3, Y10, Y10
+	VCMPPS     $0x11, Y0, Y9, Y11
+	VBLENDVPS  Y11, Y5, Y10, Y10
+	VCMPPS     $0x1e, Y1, Y9, Y11
+	VBLENDVPS  Y11, Y6, Y10, Y10
+	VCMPPS     $0x03, Y9, Y9, Y11
+	VBLENDVPS  Y11, Y7, Y10, Y10
+	VPADDD     Y8, Y10, Y10
+	VMOVDQU    Y10, (BX)
+	VMOVUPS    32(CX), Y9
+	VSUBPS     Y0, Y9, Y10
+	VMULPS     Y2, Y10, Y10
+	VMINPS     Y4, Y10, Y10
+	VCVTTPS2DQ Y10, Y10
+	VPMINSD    Y3, Y10, Y10
+	VCMPPS     $0x11, Y0, Y9, Y11
+	VBLENDVPS  Y11, Y5, Y10, Y10
+	VCMPPS     $0x1e, Y1, Y9, Y11
+	VBLENDVPS  Y11, Y6, Y10, Y10
+	VCMPPS     $0x03, Y9, Y9, Y11
+	VBLENDVPS  Y11, Y7, Y10, Y10
+	VPADDD     Y8, Y10, Y10
+	VMOVDQU    Y10, 32(BX)
 	ADDQ       $0x00000040, CX
 	DECQ       DX
 	JZ         h2_last
 
 h2_loop:
-	VMOVUPS    (CX), Y8
-	VSUBPS     Y0, Y8, Y9
-	VMULPS     Y2, Y9, Y9
-	VMINPS     Y4, Y9, Y9
-	VCVTTPS2DQ Y9, Y9
-	VPMINSD    Y3, Y9, Y9
-	VCMPPS     $0x11, Y0, Y8, Y10
-	VBLENDVPS  Y10, Y5, Y9, Y9
-	VCMPPS     $0x1e, Y1, Y8, Y10
-	VBLENDVPS  Y10, Y6, Y9, Y9
-	VCMPPS     $0x03, Y8, Y8, Y10
-	VBLENDVPS  Y10, Y7, Y9, Y9
-	VMOVUPS    32(CX), Y8
-	VSUBPS     Y0, Y8, Y10
+	VMOVUPS    (CX), Y9
+	VSUBPS     Y0, Y9, Y10
 	VMULPS     Y2, Y10, Y10
 	VMINPS     Y4, Y10, Y10
 	VCVTTPS2DQ Y10, Y10
 	VPMINSD    Y3, Y10, Y10
-	VCMPPS     $0x11, Y0, Y8, Y11
+	VCMPPS     $0x11, Y0, Y9, Y11
 	VBLENDVPS  Y11, Y5, Y10, Y10
-	VCMPPS     $0x1e, Y1, Y8, Y11
+	VCMPPS     $0x1e, Y1, Y9, Y11
 	VBLENDVPS  Y11, Y6, Y10, Y10
-	VCMPPS     $0x03, Y8, Y8, Y11
+	VCMPPS     $0x03, Y9, Y9, Y11
 	VBLENDVPS  Y11, Y7, Y10, Y10
-	MOVL       (SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       4(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       8(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       12(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       16(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       20(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       24(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       28(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       32(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       36(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       40(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       44(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       48(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       52(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       56(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       60(SP), BX
-	INCL       (AX)(BX*4)
-	VMOVDQU    Y9, (SP)
-	VMOVDQU    Y10, 32(SP)
+	VPADDD     Y8, Y10, Y10
+	VMOVUPS    32(CX), Y9
+	VSUBPS     Y0, Y9, Y11
+	VMULPS     Y2, Y11, Y11
+	VMINPS     Y4, Y11, Y11
+	VCVTTPS2DQ Y11, Y11
+	VPMINSD    Y3, Y11, Y11
+	VCMPPS     $0x11, Y0, Y9, Y12
+	VBLENDVPS  Y12, Y5, Y11, Y11
+	VCMPPS     $0x1e, Y1, Y9, Y12
+	VBLENDVPS  Y12, Y6, Y11, Y11
+	VCMPPS     $0x03, Y9, Y9, Y12
+	VBLENDVPS  Y12, Y7, Y11, Y11
+	VPADDD     Y8, Y11, Y11
+	MOVL       (BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       4(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       8(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       12(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       16(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       20(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       24(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       28(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       32(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       36(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       40(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       44(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       48(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       52(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       56(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       60(BX), SI
+	INCL       (AX)(SI*4)
+	VMOVDQU    Y10, (BX)
+	VMOVDQU    Y11, 32(BX)
 	ADDQ       $0x00000040, CX
 	DECQ       DX
 	JNZ        h2_loop
 
 h2_last:
-	MOVL (SP), CX
+	MOVL (BX), CX
 	INCL (AX)(CX*4)
-	MOVL 4(SP), CX
+	MOVL 4(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 8(SP), CX
+	MOVL 8(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 12(SP), CX
+	MOVL 12(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 16(SP), CX
+	MOVL 16(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 20(SP), CX
+	MOVL 20(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 24(SP), CX
+	MOVL 24(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 28(SP), CX
+	MOVL 28(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 32(SP), CX
+	MOVL 32(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 36(SP), CX
+	MOVL 36(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 40(SP), CX
+	MOVL 40(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 44(SP), CX
+	MOVL 44(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 48(SP), CX
+	MOVL 48(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 52(SP), CX
+	MOVL 52(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 56(SP), CX
+	MOVL 56(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 60(SP), CX
+	MOVL 60(BX), CX
 	INCL (AX)(CX*4)
 
 h2_done:
 	VZEROUPPER
 	RET
 
-// func histAligned32AVX2(counts *uint32, src *float32, n int, s float32, flo float32, fhi float32, start int32, bins int32)
+// func histAligned32AVX2(counts *uint32, src *float32, n int, s float32, flo float32, fhi float32, start int32, bins int32, off *[8]int32)
 // Requires: AVX, AVX2
-TEXT ·histAligned32AVX2(SB), NOSPLIT, $64-44
+TEXT ·histAligned32AVX2(SB), NOSPLIT, $96-56
 	MOVQ         counts+0(FP), AX
 	MOVQ         src+8(FP), CX
 	MOVQ         n+16(FP), DX
@@ -1158,174 +1167,183 @@ TEXT ·histAligned32AVX2(SB), NOSPLIT, $64-44
 	VPXOR        Y6, Y6, Y6
 	VPSUBD       Y5, Y4, Y7
 	VPSUBD       Y5, Y7, Y7
+	MOVQ         off+48(FP), BX
+	VMOVDQU      (BX), Y8
 	SHRQ         $0x03, DX
+	LEAQ         31(SP), BX
+	ANDQ         $-32, BX
 	JZ           ha32y_done
 	TESTQ        $0x00000001, DX
 	JZ           ha32y_pairs
-	VMOVUPS      (CX), Y8
-	VMULPS       Y0, Y8, Y9
-	VMAXPS       Y1, Y9, Y9
-	VMINPS       Y2, Y9, Y9
-	VCVTTPS2DQ   Y9, Y9
-	VCMPPS       $0x11, Y6, Y8, Y10
-	VPADDD       Y10, Y9, Y9
-	VPSUBD       Y3, Y9, Y9
-	VPMAXSD      Y5, Y9, Y9
-	VPMINSD      Y4, Y9, Y9
-	VPSUBD       Y5, Y9, Y9
-	VCMPPS       $0x03, Y8, Y8, Y10
-	VBLENDVPS    Y10, Y7, Y9, Y9
-	VMOVDQU      Y9, (SP)
-	MOVL         (SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         4(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         8(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         12(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         16(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         20(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         24(SP), BX
-	INCL         (AX)(BX*4)
-	MOVL         28(SP), BX
-	INCL         (AX)(BX*4)
+	VMOVUPS      (CX), Y9
+	VMULPS       Y0, Y9, Y10
+	VMAXPS       Y1, Y10, Y10
+	VMINPS       Y2, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VCMPPS       $0x11, Y6, Y9, Y11
+	VPADDD       Y11, Y10, Y10
+	VPSUBD       Y3, Y10, Y10
+	VPMAXSD      Y5, Y10, Y10
+	VPMINSD      Y4, Y10, Y10
+	VPSUBD       Y5, Y10, Y10
+	VCMPPS       $0x03, Y9, Y9, Y11
+	VBLENDVPS    Y11, Y7, Y10, Y10
+	VPADDD       Y8, Y10, Y10
+	VMOVDQU      Y10, (BX)
+	MOVL         (BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         4(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         8(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         12(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         16(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         20(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         24(BX), SI
+	INCL         (AX)(SI*4)
+	MOVL         28(BX), SI
+	INCL         (AX)(SI*4)
 	ADDQ         $0x20, CX
 
 ha32y_pairs:
 	SHRQ       $0x01, DX
 	JZ         ha32y_done
-	VMOVUPS    (CX), Y8
-	VMULPS     Y0, Y8, Y9
-	VMAXPS     Y1, Y9, Y9
-	VMINPS     Y2, Y9, Y9
-	VCVTTPS2DQ Y9, Y9
-	VCMPPS     $0x11, Y6, Y8, Y10
-	VPADDD     Y10, Y9, Y9
-	VPSUBD     Y3, Y9, Y9
-	VPMAXSD    Y5, Y9, Y9
-	VPMINSD    Y4, Y9, Y9
-	VPSUBD     Y5, Y9, Y9
-	VCMPPS     $0x03, Y8, Y8, Y10
-	VBLENDVPS  Y10, Y7, Y9, Y9
-	VMOVDQU    Y9, (SP)
-	VMOVUPS    32(CX), Y8
-	VMULPS     Y0, Y8, Y9
-	VMAXPS     Y1, Y9, Y9
-	VMINPS     Y2, Y9, Y9
-	VCVTTPS2DQ Y9, Y9
-	VCMPPS     $0x11, Y6, Y8, Y10
-	VPADDD     Y10, Y9, Y9
-	VPSUBD     Y3, Y9, Y9
-	VPMAXSD    Y5, Y9, Y9
-	VPMINSD    Y4, Y9, Y9
-	VPSUBD     Y5, Y9, Y9
-	VCMPPS     $0x03, Y8, Y8, Y10
-	VBLENDVPS  Y10, Y7, Y9, Y9
-	VMOVDQU    Y9, 32(SP)
-	ADDQ       $0x00000040, CX
-	DECQ       DX
-	JZ         ha32y_last
-
-ha32y_loop:
-	VMOVUPS    (CX), Y8
-	VMULPS     Y0, Y8, Y9
-	VMAXPS     Y1, Y9, Y9
-	VMINPS     Y2, Y9, Y9
-	VCVTTPS2DQ Y9, Y9
-	VCMPPS     $0x11, Y6, Y8, Y10
-	VPADDD     Y10, Y9, Y9
-	VPSUBD     Y3, Y9, Y9
-	VPMAXSD    Y5, Y9, Y9
-	VPMINSD    Y4, Y9, Y9
-	VPSUBD     Y5, Y9, Y9
-	VCMPPS     $0x03, Y8, Y8, Y10
-	VBLENDVPS  Y10, Y7, Y9, Y9
-	VMOVUPS    32(CX), Y8
-	VMULPS     Y0, Y8, Y10
+	VMOVUPS    (CX), Y9
+	VMULPS     Y0, Y9, Y10
 	VMAXPS     Y1, Y10, Y10
 	VMINPS     Y2, Y10, Y10
 	VCVTTPS2DQ Y10, Y10
-	VCMPPS     $0x11, Y6, Y8, Y11
+	VCMPPS     $0x11, Y6, Y9, Y11
 	VPADDD     Y11, Y10, Y10
 	VPSUBD     Y3, Y10, Y10
 	VPMAXSD    Y5, Y10, Y10
 	VPMINSD    Y4, Y10, Y10
 	VPSUBD     Y5, Y10, Y10
-	VCMPPS     $0x03, Y8, Y8, Y11
+	VCMPPS     $0x03, Y9, Y9, Y11
 	VBLENDVPS  Y11, Y7, Y10, Y10
-	MOVL       (SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       4(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       8(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       12(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       16(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       20(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       24(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       28(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       32(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       36(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       40(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       44(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       48(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       52(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       56(SP), BX
-	INCL       (AX)(BX*4)
-	MOVL       60(SP), BX
-	INCL       (AX)(BX*4)
-	VMOVDQU    Y9, (SP)
-	VMOVDQU    Y10, 32(SP)
+	VPADDD     Y8, Y10, Y10
+	VMOVDQU    Y10, (BX)
+	VMOVUPS    32(CX), Y9
+	VMULPS     Y0, Y9, Y10
+	VMAXPS     Y1, Y10, Y10
+	VMINPS     Y2, Y10, Y10
+	VCVTTPS2DQ Y10, Y10
+	VCMPPS     $0x11, Y6, Y9, Y11
+	VPADDD     Y11, Y10, Y10
+	VPSUBD     Y3, Y10, Y10
+	VPMAXSD    Y5, Y10, Y10
+	VPMINSD    Y4, Y10, Y10
+	VPSUBD     Y5, Y10, Y10
+	VCMPPS     $0x03, Y9, Y9, Y11
+	VBLENDVPS  Y11, Y7, Y10, Y10
+	VPADDD     Y8, Y10, Y10
+	VMOVDQU    Y10, 32(BX)
+	ADDQ       $0x00000040, CX
+	DECQ       DX
+	JZ         ha32y_last
+
+ha32y_loop:
+	VMOVUPS    (CX), Y9
+	VMULPS     Y0, Y9, Y10
+	VMAXPS     Y1, Y10, Y10
+	VMINPS     Y2, Y10, Y10
+	VCVTTPS2DQ Y10, Y10
+	VCMPPS     $0x11, Y6, Y9, Y11
+	VPADDD     Y11, Y10, Y10
+	VPSUBD     Y3, Y10, Y10
+	VPMAXSD    Y5, Y10, Y10
+	VPMINSD    Y4, Y10, Y10
+	VPSUBD     Y5, Y10, Y10
+	VCMPPS     $0x03, Y9, Y9, Y11
+	VBLENDVPS  Y11, Y7, Y10, Y10
+	VPADDD     Y8, Y10, Y10
+	VMOVUPS    32(CX), Y9
+	VMULPS     Y0, Y9, Y11
+	VMAXPS     Y1, Y11, Y11
+	VMINPS     Y2, Y11, Y11
+	VCVTTPS2DQ Y11, Y11
+	VCMPPS     $0x11, Y6, Y9, Y12
+	VPADDD     Y12, Y11, Y11
+	VPSUBD     Y3, Y11, Y11
+	VPMAXSD    Y5, Y11, Y11
+	VPMINSD    Y4, Y11, Y11
+	VPSUBD     Y5, Y11, Y11
+	VCMPPS     $0x03, Y9, Y9, Y12
+	VBLENDVPS  Y12, Y7, Y11, Y11
+	VPADDD     Y8, Y11, Y11
+	MOVL       (BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       4(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       8(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       12(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       16(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       20(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       24(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       28(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       32(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       36(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       40(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       44(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       48(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       52(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       56(BX), SI
+	INCL       (AX)(SI*4)
+	MOVL       60(BX), SI
+	INCL       (AX)(SI*4)
+	VMOVDQU    Y10, (BX)
+	VMOVDQU    Y11, 32(BX)
 	ADDQ       $0x00000040, CX
 	DECQ       DX
 	JNZ        ha32y_loop
 
 ha32y_last:
-	MOVL (SP), CX
+	MOVL (BX), CX
 	INCL (AX)(CX*4)
-	MOVL 4(SP), CX
+	MOVL 4(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 8(SP), CX
+	MOVL 8(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 12(SP), CX
+	MOVL 12(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 16(SP), CX
+	MOVL 16(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 20(SP), CX
+	MOVL 20(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 24(SP), CX
+	MOVL 24(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 28(SP), CX
+	MOVL 28(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 32(SP), CX
+	MOVL 32(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 36(SP), CX
+	MOVL 36(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 40(SP), CX
+	MOVL 40(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 44(SP), CX
+	MOVL 44(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 48(SP), CX
+	MOVL 48(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 52(SP), CX
+	MOVL 52(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 56(SP), CX
+	MOVL 56(BX), CX
 	INCL (AX)(CX*4)
-	MOVL 60(SP), CX
+	MOVL 60(BX), CX
 	INCL (AX)(CX*4)
 
 ha32y_done:

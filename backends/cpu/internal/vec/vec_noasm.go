@@ -87,9 +87,9 @@ func floatColsAVX2(dst *float32, src *int32, scale, bias *float32, n int) {
 	panic("vec: no assembly")
 }
 func minmaxAVX2(src *float32, n int, out *[40]uint32) { panic("vec: no assembly") }
-func histAVX2(counts *uint32, src *float32, n int, lo, hi, s float32, bins int32) {
+func histAVX2(counts *uint32, src *float32, n int, lo, hi, s float32, bins int32, off *[8]int32) {
 	panic("vec: no assembly")
 }
-func histAligned32AVX2(counts *uint32, src *float32, n int, s, flo, fhi float32, start, bins int32) {
+func histAligned32AVX2(counts *uint32, src *float32, n int, s, flo, fhi float32, start, bins int32, off *[8]int32) {
 	panic("vec: no assembly")
 }

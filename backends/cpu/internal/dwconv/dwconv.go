@@ -3,6 +3,7 @@ package dwconv
 import (
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/qgpu/qgpu/qtensor"
@@ -105,6 +106,55 @@ func (p *Plane) vector(a *args) bool {
 // Int32 writes the accumulators of the plane to dst as [OH][OW].
 func (p *Plane) Int32(dst []int32) {
 	p.check(len(dst))
+	if q, sc := p.widened(); q != nil {
+		defer narrowPool.Put(sc)
+		sc.i32 = grow(sc.i32, q.OH*q.OW)
+		q.int32(sc.i32)
+		for r := range p.OH {
+			copy(dst[r*p.OW:(r+1)*p.OW], sc.i32[r*q.OW:])
+		}
+		return
+	}
+	p.int32(dst)
+}
+
+// widened returns, for a plane narrower than the AVX2 kernels' 8 columns
+// when they are in use, the plane 8 columns wide over a copy of the input
+// long enough for the extra columns' reads (whose outputs the caller
+// drops), and the pooled scratch holding that copy, which the caller puts
+// back; else nil.
+func (p *Plane) widened() (*Plane, *narrowScratch) {
+	if Current() != AVX2 || p.OW >= 8 || p.OH == 0 || p.OW == 0 || p.SW > 2 || p.KH*p.KW > MaxCells {
+		return nil, nil
+	}
+	q := *p
+	q.OW = 8
+	sc := narrowPool.Get().(*narrowScratch)
+	sc.src = grow(sc.src, q.lastIn()+2) // +1: stride 2 reads a word per column
+	copy(sc.src, p.Src[:p.lastIn()+1])
+	q.Src = sc.src
+	return &q, sc
+}
+
+// narrowScratch is the input copy and output of a widened plane.
+type narrowScratch struct {
+	src []byte
+	i32 []int32
+	u8  []byte
+}
+
+var narrowPool = sync.Pool{New: func() any { return new(narrowScratch) }}
+
+// grow returns s resliced to n elements, reallocated if too short.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// int32 is Int32 after the checks.
+func (p *Plane) int32(dst []int32) {
 	var a args
 	if !p.vector(&a) {
 		p.generic(func(i int, acc int32) { dst[i] = acc })
@@ -138,6 +188,20 @@ func (p *Plane) Int32(dst []int32) {
 // [OH][OW]: dst[i] = byte(qtensor.Requantize(acc, m, zp, qmin, qmax)).
 func (p *Plane) Requantize(dst []byte, m float32, zp, qmin, qmax int32) {
 	p.check(len(dst))
+	if q, sc := p.widened(); q != nil {
+		defer narrowPool.Put(sc)
+		sc.u8 = grow(sc.u8, q.OH*q.OW)
+		q.requantize(sc.u8, m, zp, qmin, qmax)
+		for r := range p.OH {
+			copy(dst[r*p.OW:(r+1)*p.OW], sc.u8[r*q.OW:])
+		}
+		return
+	}
+	p.requantize(dst, m, zp, qmin, qmax)
+}
+
+// requantize is Requantize after the checks.
+func (p *Plane) requantize(dst []byte, m float32, zp, qmin, qmax int32) {
 	var a args
 	finite := m == m && m <= math.MaxFloat32 && m >= -math.MaxFloat32
 	if !finite || qmin > qmax || !p.vector(&a) {

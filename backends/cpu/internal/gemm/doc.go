@@ -70,7 +70,9 @@
 // so the in-register peak that BenchmarkPeak/avx2 measures is VPMADDWD +
 // VPADDD pairs. The pair sums are folded into columns with VPHADDD +
 // VPERMQ, and the kernels add the offset and the old C and store C
-// themselves, the last partial block of columns with VPMASKMOVD.
+// themselves, the last partial block of columns with VPMASKMOVD. A single
+// row (the GEMV case) goes 32 columns at a time (avx2Row32: eight
+// accumulators per A broadcast) before the 8-column kernel takes the rest.
 //
 // # Epilogues
 //

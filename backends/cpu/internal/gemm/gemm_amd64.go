@@ -58,7 +58,16 @@ func tileAVX2(t *tile) {
 		for i := range mr {
 			avx2Widen(t.ptrs[r0+i], &t.wide[i*n], n, flip)
 		}
-		avx2Kern[mr](&t.wide[0], 2*n, &t.b[0], t.kg, &t.c[r0*t.ldc], t.ldc, off, t.ncols, flags)
+		j0 := 0
+		if mr == 1 { // a single row: 32 columns at a time, then the rest
+			for ; j0+32 <= t.ncols; j0 += 32 {
+				avx2Row32(&t.wide[0], &t.b[4*j0], t.kg, &t.c[r0*t.ldc+j0], (*int32)(unsafe.Add(unsafe.Pointer(off), 4*j0)), flags)
+			}
+			if j0 == t.ncols {
+				continue
+			}
+		}
+		avx2Kern[mr](&t.wide[0], 2*n, &t.b[4*j0], t.kg, &t.c[r0*t.ldc+j0], t.ldc, (*int32)(unsafe.Add(unsafe.Pointer(off), 4*j0)), t.ncols-j0, flags)
 	}
 }
 

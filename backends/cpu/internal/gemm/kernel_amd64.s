@@ -5631,6 +5631,86 @@ pstore:
 	VZEROUPPER
 	RET
 
+// func avx2Row32(a *int16, b *int8, kg int, c *int32, off *int32, flags int)
+// Requires: AVX, AVX2
+TEXT ·avx2Row32(SB), NOSPLIT, $0-48
+	MOVQ    kg+16(FP), AX
+	SHLQ    $0x03, AX
+	MOVQ    a+0(FP), CX
+	ADDQ    AX, CX
+	NEGQ    AX
+	MOVQ    b+8(FP), DX
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	PCALIGN $0x40
+
+loop:
+	VPBROADCASTQ (CX)(AX*1), Y8
+	VPMOVSXBW    (DX), Y9
+	VPMADDWD     Y9, Y8, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVSXBW    16(DX), Y10
+	VPMADDWD     Y10, Y8, Y10
+	VPADDD       Y10, Y1, Y1
+	VPMOVSXBW    32(DX), Y11
+	VPMADDWD     Y11, Y8, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMOVSXBW    48(DX), Y12
+	VPMADDWD     Y12, Y8, Y12
+	VPADDD       Y12, Y3, Y3
+	VPMOVSXBW    64(DX), Y9
+	VPMADDWD     Y9, Y8, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVSXBW    80(DX), Y10
+	VPMADDWD     Y10, Y8, Y10
+	VPADDD       Y10, Y5, Y5
+	VPMOVSXBW    96(DX), Y11
+	VPMADDWD     Y11, Y8, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMOVSXBW    112(DX), Y12
+	VPMADDWD     Y12, Y8, Y12
+	VPADDD       Y12, Y7, Y7
+	ADDQ         $0x00000100, DX
+	ADDQ         $0x08, AX
+	JNZ          loop
+
+	// Pair sums to columns, plus the offset and the old C.
+	MOVQ    c+24(FP), AX
+	MOVQ    off+32(FP), CX
+	MOVQ    flags+40(FP), DX
+	VPHADDD Y1, Y0, Y0
+	VPERMQ  $0xd8, Y0, Y0
+	VPADDD  (CX), Y0, Y0
+	VPHADDD Y3, Y2, Y2
+	VPERMQ  $0xd8, Y2, Y2
+	VPADDD  32(CX), Y2, Y2
+	VPHADDD Y5, Y4, Y4
+	VPERMQ  $0xd8, Y4, Y4
+	VPADDD  64(CX), Y4, Y4
+	VPHADDD Y7, Y6, Y6
+	VPERMQ  $0xd8, Y6, Y6
+	VPADDD  96(CX), Y6, Y6
+	TESTQ   $0x00000001, DX
+	JZ      store
+	VPADDD  (AX), Y0, Y0
+	VPADDD  32(AX), Y2, Y2
+	VPADDD  64(AX), Y4, Y4
+	VPADDD  96(AX), Y6, Y6
+
+store:
+	VMOVDQU Y0, (AX)
+	VMOVDQU Y2, 32(AX)
+	VMOVDQU Y4, 64(AX)
+	VMOVDQU Y6, 96(AX)
+	VZEROUPPER
+	RET
+
 // func peakAVX2(n int)
 // Requires: AVX, AVX2
 TEXT ·peakAVX2(SB), NOSPLIT, $0-8

@@ -299,5 +299,12 @@ func avx2Tile_5(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int3
 // off has 64 entries; kg >= 1, 1 <= ncols <= 64.
 func avx2Tile_6(a *int16, lda int, b *int8, kg int, c *int32, ldc int, off *int32, ncols int, flags int)
 
+// avx2Row32 sets, for n < 32,
+//
+//	c[n] = (flags&1 ? c[n] : 0) + off[n] + sum over g < kg, i < 4 of int32(a[4g+i]) * int32(b[256g+4n+i])
+//
+// kg >= 1.
+func avx2Row32(a *int16, b *int8, kg int, c *int32, off *int32, flags int)
+
 // peakAVX2 runs n iterations of 12 independent VPMADDWD + VPADDD ymm pairs (384 int ops each); n > 0.
 func peakAVX2(n int)

@@ -541,6 +541,64 @@ func avx2Kernel(mr int) {
 	RET()
 }
 
+// avx2Row32 generates avx2Row32, the one-row AVX2 kernel for 32 columns
+// (the GEMV case): with a single row the 8-column kernel spends most of
+// its uops on B's widening and the loop, so this one keeps 8 accumulators
+// (Y0-Y7) over 32 columns, one VPBROADCASTQ of A per group serving eight
+// VPMOVSXBW + VPMADDWD + VPADDD of B.
+func avx2Row32() {
+	TEXT("avx2Row32", NOSPLIT, "func(a *int16, b *int8, kg int, c *int32, off *int32, flags int)")
+	Doc("avx2Row32 sets, for n < 32,",
+		"",
+		"\tc[n] = (flags&1 ? c[n] : 0) + off[n] + sum over g < kg, i < 4 of int32(a[4g+i]) * int32(b[256g+4n+i])",
+		"",
+		"kg >= 1.")
+	kg := Load(Param("kg"), GP64())
+	k := GP64()
+	MOVQ(kg, k)
+	SHLQ(U8(3), k)
+	ap := Load(Param("a"), GP64())
+	ADDQ(k, ap)
+	NEGQ(k)
+	bp := Load(Param("b"), GP64())
+	for i := 0; i < 8; i++ {
+		VPXOR(ymm(i), ymm(i), ymm(i))
+	}
+	pcalignLoop()
+	Label("loop")
+	VPBROADCASTQ(Mem{Base: ap, Index: k, Scale: 1}, ymm(8))
+	for i := 0; i < 8; i++ {
+		t := ymm(9 + i%4)
+		VPMOVSXBW(Mem{Base: bp, Disp: 16 * i}, t)
+		VPMADDWD(t, ymm(8), t)
+		VPADDD(t, ymm(i), ymm(i))
+	}
+	ADDQ(U32(bStep), bp)
+	ADDQ(U8(8), k)
+	JNZ(LabelRef("loop"))
+
+	Comment("Pair sums to columns, plus the offset and the old C.")
+	c := Load(Param("c"), GP64())
+	off := Load(Param("off"), GP64())
+	flags := Load(Param("flags"), GP64())
+	for h := 0; h < 4; h++ {
+		VPHADDD(ymm(2*h+1), ymm(2*h), ymm(2*h))
+		VPERMQ(U8(0xd8), ymm(2*h), ymm(2*h))
+		VPADDD(Mem{Base: off, Disp: 32 * h}, ymm(2*h), ymm(2*h))
+	}
+	TESTQ(U32(flagLd), flags)
+	JZ(LabelRef("store"))
+	for h := 0; h < 4; h++ {
+		VPADDD(Mem{Base: c, Disp: 32 * h}, ymm(2*h), ymm(2*h))
+	}
+	Label("store")
+	for h := 0; h < 4; h++ {
+		VMOVDQU(ymm(2*h), Mem{Base: c, Disp: 32 * h})
+	}
+	VZEROUPPER()
+	RET()
+}
+
 var lanes *Mem
 
 // avx2Lanes returns the symbol of the int32 constants 0..7.
@@ -591,6 +649,7 @@ func main() {
 	for mr := 1; mr <= 6; mr++ {
 		avx2Kernel(mr)
 	}
+	avx2Row32()
 	peakAVX2()
 	Generate()
 }

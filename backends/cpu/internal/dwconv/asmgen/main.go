@@ -81,8 +81,18 @@ func bcast32(m Mem) reg.VecVirtual {
 	return z
 }
 
-func kernel(v variant) {
-	name := v.name()
+// plane holds what both kernel forms keep for a whole plane: the args
+// pointer, a scratch register, the output row stride in input bytes (rs,
+// 3*rs), and stack slots for the current block's first input and output
+// rows, the rows left and the kernel-row counter.
+type plane struct {
+	a, t, rs, rs3                 reg.GPVirtual
+	srcRow, dstRow, rowsLeft, khc Mem
+}
+
+// newPlane emits a kernel's prologue: TEXT, the doc comment, and the loads
+// of the plane's start.
+func newPlane(v variant, name, lanes string) *plane {
 	TEXT(name, NOSPLIT, "func(a *byte)")
 	Pragma("noescape")
 	in, col, out := "uint8", "1", "int32 accumulators"
@@ -96,24 +106,127 @@ func kernel(v variant) {
 		out = "requantized bytes"
 	}
 	Doc(fmt.Sprintf("%s computes one depthwise plane of %s input, input columns %s byte(s)", name, in, col),
-		fmt.Sprintf("apart per output column, writing %s; a points to a dwconv.args.", out))
-	a := Load(Param("a"), GP64())
-	srcRow, dstRow, rowsLeft, khc := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
-	t := GP64()
-	MOVQ(Mem{Base: a, Disp: offSrc}, t)
-	MOVQ(t, srcRow)
-	MOVQ(Mem{Base: a, Disp: offDst}, t)
-	MOVQ(t, dstRow)
-	MOVQ(Mem{Base: a, Disp: offOH}, t)
-	MOVQ(t, rowsLeft)
-	rs, rs3 := GP64(), GP64()
-	MOVQ(Mem{Base: a, Disp: offRS}, rs)
-	LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, rs3)
-	init := bcast32(Mem{Base: a, Disp: offInit})
+		fmt.Sprintf("apart per output column, writing %s; a points to a dwconv.args%s.", out, lanes))
+	p := &plane{a: GP64(), t: GP64(), rs: GP64(), rs3: GP64()}
+	Load(Param("a"), p.a)
+	p.srcRow, p.dstRow, p.rowsLeft, p.khc = AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	for _, f := range []struct {
+		off  int
+		slot Mem
+	}{{offSrc, p.srcRow}, {offDst, p.dstRow}, {offOH, p.rowsLeft}} {
+		MOVQ(Mem{Base: p.a, Disp: f.off}, p.t)
+		MOVQ(p.t, f.slot)
+	}
+	MOVQ(Mem{Base: p.a, Disp: offRS}, p.rs)
+	LEAQ(Mem{Base: p.rs, Index: p.rs, Scale: 2}, p.rs3)
+	return p
+}
+
+// rowBlocks emits the loop over blocks of 8, 4 and 1 output rows: block
+// emits one block's columns from srcRow and dstRow, jumping to
+// lbl("colsdone") when they are done. The last block of 8 or 4 moves back
+// over rows already written (the same values are written again) rather
+// than leaving short blocks, so single rows, whose cells form one
+// dependency chain, run only when OH < 4. It ends the function.
+func (p *plane) rowBlocks(block func(R int, lbl func(string) string)) {
+	for _, R := range []int{8, 4, 1} {
+		lbl := func(s string) string { return fmt.Sprintf("%s_r%d", s, R) }
+		Label(lbl("rows"))
+		CMPQ(p.rowsLeft, U8(R))
+		JLT(LabelRef(lbl("rowsdone")))
+		block(R, lbl)
+		Label(lbl("colsdone"))
+		// Next block of R rows.
+		MOVQ(p.rs, p.t)
+		IMUL3Q(U8(R), p.t, p.t)
+		ADDQ(p.t, p.srcRow)
+		MOVQ(Mem{Base: p.a, Disp: offDS}, p.t)
+		IMUL3Q(U8(R), p.t, p.t)
+		ADDQ(p.t, p.dstRow)
+		SUBQ(U8(R), p.rowsLeft)
+		JMP(LabelRef(lbl("rows")))
+		Label(lbl("rowsdone"))
+		if R > 1 {
+			CMPQ(p.rowsLeft, U8(0))
+			JEQ(LabelRef("done"))
+			CMPQ(Mem{Base: p.a, Disp: offOH}, U8(R))
+			JLT(LabelRef(lbl("nooverlap")))
+			back, t2 := GP64(), GP64()
+			MOVQ(U32(R), back)
+			SUBQ(p.rowsLeft, back)
+			MOVQ(back, t2)
+			IMULQ(p.rs, t2)
+			SUBQ(t2, p.srcRow)
+			MOVQ(back, t2)
+			IMULQ(Mem{Base: p.a, Disp: offDS}, t2)
+			SUBQ(t2, p.dstRow)
+			MOVQ(U32(R), p.rowsLeft)
+			JMP(LabelRef(lbl("rows")))
+			Label(lbl("nooverlap"))
+		}
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// cells emits the loops over the kernel cells of a block of R output rows
+// whose first input is at colSrc: cell(wk, in) once per cell, wk pointing
+// to the cell's weight and in(r) addressing row r's input for it.
+func (p *plane) cells(R int, lbl func(string) string, colSrc reg.GPVirtual, cell func(wk reg.GPVirtual, in func(r int) Mem)) {
+	pk, wk := GP64(), GP64()
+	MOVQ(colSrc, pk)
+	LEAQ(Mem{Base: p.a, Disp: offW}, wk)
+	MOVQ(Mem{Base: p.a, Disp: offKH}, p.t)
+	MOVQ(p.t, p.khc)
+	Label(lbl("kh"))
+	pc, kwc := GP64(), GP64()
+	var pc4 reg.GPVirtual
+	MOVQ(pk, pc)
+	if R > 4 {
+		pc4 = GP64()
+		LEAQ(Mem{Base: pk, Index: p.rs, Scale: 4}, pc4)
+	}
+	MOVQ(Mem{Base: p.a, Disp: offKW}, kwc)
+	Label(lbl("kw"))
+	cell(wk, func(r int) Mem {
+		base := pc
+		if r >= 4 {
+			base = pc4
+		}
+		switch r % 4 {
+		case 1:
+			return Mem{Base: base, Index: p.rs, Scale: 1}
+		case 2:
+			return Mem{Base: base, Index: p.rs, Scale: 2}
+		case 3:
+			return Mem{Base: base, Index: p.rs3, Scale: 1}
+		}
+		return Mem{Base: base}
+	})
+	ADDQ(Mem{Base: p.a, Disp: offDW}, pc)
+	if R > 4 {
+		ADDQ(Mem{Base: p.a, Disp: offDW}, pc4)
+	}
+	ADDQ(U8(4), wk)
+	DECQ(kwc)
+	JNZ(LabelRef(lbl("kw")))
+	ADDQ(Mem{Base: p.a, Disp: offDHW}, pk)
+	DECQ(p.khc)
+	JNZ(LabelRef(lbl("kh")))
+}
+
+// kernel generates v's AVX-512 kernel: 16 output pixels of one output row
+// per zmm, the last vector of a row masked with opmask K1 (masked loads do
+// not fault on masked-off lanes and masked stores leave the bytes after
+// the row untouched).
+func kernel(v variant) {
+	p := newPlane(v, v.name(), "")
+	init := bcast32(Mem{Base: p.a, Disp: offInit})
 	var mul, lo, hi, zp, low reg.VecVirtual
 	if v.quant {
-		mul, lo, hi = bcast32(Mem{Base: a, Disp: offM}), bcast32(Mem{Base: a, Disp: offLo}), bcast32(Mem{Base: a, Disp: offHi})
-		zp = bcast32(Mem{Base: a, Disp: offZP})
+		mul, lo, hi = bcast32(Mem{Base: p.a, Disp: offM}), bcast32(Mem{Base: p.a, Disp: offLo}), bcast32(Mem{Base: p.a, Disp: offHi})
+		zp = bcast32(Mem{Base: p.a, Disp: offZP})
 	}
 	if v.stride2 && !v.signed {
 		r := GP32()
@@ -129,16 +242,11 @@ func kernel(v variant) {
 	if v.stride2 {
 		step = 32
 	}
-
-	for _, R := range []int{8, 4, 1} {
-		lbl := func(s string) string { return fmt.Sprintf("%s_r%d", s, R) }
-		Label(lbl("rows"))
-		CMPQ(rowsLeft, U8(R))
-		JLT(LabelRef(lbl("rowsdone")))
+	p.rowBlocks(func(R int, lbl func(string) string) {
 		colSrc, colDst, n := GP64(), GP64(), GP64()
-		MOVQ(srcRow, colSrc)
-		MOVQ(dstRow, colDst)
-		MOVQ(Mem{Base: a, Disp: offOW}, n)
+		MOVQ(p.srcRow, colSrc)
+		MOVQ(p.dstRow, colDst)
+		MOVQ(Mem{Base: p.a, Disp: offOW}, n)
 
 		Label(lbl("cols"))
 		TESTQ(n, n)
@@ -159,65 +267,27 @@ func kernel(v variant) {
 			accs[r] = ZMM()
 			VMOVDQA32(init, accs[r])
 		}
-		pk, wk := GP64(), GP64()
-		MOVQ(colSrc, pk)
-		LEAQ(Mem{Base: a, Disp: offW}, wk)
-		MOVQ(Mem{Base: a, Disp: offKH}, t)
-		MOVQ(t, khc)
-		Label(lbl("kh"))
-		pc, kwc := GP64(), GP64()
-		var pc4 reg.GPVirtual
-		MOVQ(pk, pc)
-		if R > 4 {
-			pc4 = GP64()
-			LEAQ(Mem{Base: pk, Index: rs, Scale: 4}, pc4)
-		}
-		MOVQ(Mem{Base: a, Disp: offKW}, kwc)
-		Label(lbl("kw"))
-		for r := range R {
-			base := pc
-			if r >= 4 {
-				base = pc4
-			}
-			var m Mem
-			switch r % 4 {
-			case 0:
-				m = Mem{Base: base}
-			case 1:
-				m = Mem{Base: base, Index: rs, Scale: 1}
-			case 2:
-				m = Mem{Base: base, Index: rs, Scale: 2}
-			case 3:
-				m = Mem{Base: base, Index: rs3, Scale: 1}
-			}
-			x := ZMM()
-			switch {
-			case !v.stride2 && v.signed:
-				VPMOVSXBD_Z(m, reg.K1, x)
-			case !v.stride2:
-				VPMOVZXBD_Z(m, reg.K1, x)
-			default:
-				// Word lanes (b0, b1): keep b0, zero- or sign-extended.
-				VPMOVZXWD_Z(m, reg.K1, x)
-				if v.signed {
-					VPSLLD(U8(24), x, x)
-					VPSRAD(U8(24), x, x)
-				} else {
-					VPANDD(low, x, x)
+		p.cells(R, lbl, colSrc, func(wk reg.GPVirtual, in func(r int) Mem) {
+			for r := range R {
+				x := ZMM()
+				switch {
+				case !v.stride2 && v.signed:
+					VPMOVSXBD_Z(in(r), reg.K1, x)
+				case !v.stride2:
+					VPMOVZXBD_Z(in(r), reg.K1, x)
+				default:
+					// Word lanes (b0, b1): keep b0, zero- or sign-extended.
+					VPMOVZXWD_Z(in(r), reg.K1, x)
+					if v.signed {
+						VPSLLD(U8(24), x, x)
+						VPSRAD(U8(24), x, x)
+					} else {
+						VPANDD(low, x, x)
+					}
 				}
+				VPDPWSSD_BCST(Mem{Base: wk}, x, accs[r])
 			}
-			VPDPWSSD_BCST(Mem{Base: wk}, x, accs[r])
-		}
-		ADDQ(Mem{Base: a, Disp: offDW}, pc)
-		if R > 4 {
-			ADDQ(Mem{Base: a, Disp: offDW}, pc4)
-		}
-		ADDQ(U8(4), wk)
-		DECQ(kwc)
-		JNZ(LabelRef(lbl("kw")))
-		ADDQ(Mem{Base: a, Disp: offDHW}, pk)
-		DECQ(khc)
-		JNZ(LabelRef(lbl("kh")))
+		})
 
 		// Epilogue: row r of the block goes to colDst + r*ds.
 		d := GP64()
@@ -235,183 +305,74 @@ func kernel(v variant) {
 				VMOVDQU32(acc, reg.K1, Mem{Base: d})
 			}
 			if r < R-1 {
-				ADDQ(Mem{Base: a, Disp: offDS}, d)
+				ADDQ(Mem{Base: p.a, Disp: offDS}, d)
 			}
 		}
 		ADDQ(U32(step), colSrc)
 		ADDQ(U32(16*elt), colDst)
 		SUBQ(U8(16), n)
 		JMP(LabelRef(lbl("cols")))
-
-		Label(lbl("colsdone"))
-		// Next block of R rows.
-		MOVQ(rs, t)
-		IMUL3Q(U8(R), t, t)
-		ADDQ(t, srcRow)
-		MOVQ(Mem{Base: a, Disp: offDS}, t)
-		IMUL3Q(U8(R), t, t)
-		ADDQ(t, dstRow)
-		SUBQ(U8(R), rowsLeft)
-		JMP(LabelRef(lbl("rows")))
-		Label(lbl("rowsdone"))
-		if R > 1 {
-			// Fewer than R rows left but OH >= R: move the block back over
-			// rows already written (the same values are written again)
-			// instead of running them as short blocks.
-			CMPQ(rowsLeft, U8(0))
-			JEQ(LabelRef("done"))
-			CMPQ(Mem{Base: a, Disp: offOH}, U8(R))
-			JLT(LabelRef(lbl("nooverlap")))
-			back, t2 := GP64(), GP64()
-			MOVQ(U32(R), back)
-			SUBQ(rowsLeft, back)
-			MOVQ(back, t2)
-			IMULQ(rs, t2)
-			SUBQ(t2, srcRow)
-			MOVQ(back, t2)
-			IMULQ(Mem{Base: a, Disp: offDS}, t2)
-			SUBQ(t2, dstRow)
-			MOVQ(U32(R), rowsLeft)
-			JMP(LabelRef(lbl("rows")))
-			Label(lbl("nooverlap"))
-		}
-	}
-	Label("done")
-	VZEROUPPER()
-	RET()
+	})
 }
 
 // kernelAVX2 generates the AVX2 form of v's kernel (name ending AVX2): 8
-// output pixels of one output row per ymm, blocks of 8, 4 or 1 output rows
-// as in the AVX-512 kernels. Without opmasks the last vector of a row is
-// moved back to end at the row's last pixel, overlapping the previous one
-// (the same values are written again), so rows need OW >= 8. Without
-// VPDPWSSD each cell is VPMADDWD of the widened input with the broadcast
-// weight (high words zero, so each lane is exactly x * w) and a VPADDD.
+// output pixels of one output row per ymm. Without opmasks the last vector
+// of a row is moved back to end at the row's last pixel, overlapping the
+// previous one (the same values are written again), so rows need OW >= 8.
+// Without VPDPWSSD each cell is VPMADDWD of the widened input with the
+// broadcast weight (high words zero, so each lane is exactly x * w) and a
+// VPADDD.
 func kernelAVX2(v variant) {
-	name := strings.TrimSuffix(v.name(), "AVX512") + "AVX2"
-	TEXT(name, NOSPLIT, "func(a *byte)")
-	Pragma("noescape")
-	in, col, out := "uint8", "1", "int32 accumulators"
-	if v.signed {
-		in = "int8"
-	}
-	if v.stride2 {
-		col = "2"
-	}
-	if v.quant {
-		out = "requantized bytes"
-	}
-	Doc(fmt.Sprintf("%s computes one depthwise plane of %s input, input columns %s byte(s)", name, in, col),
-		fmt.Sprintf("apart per output column, writing %s; a points to a dwconv.args, OW >= 8.", out))
-	a := Load(Param("a"), GP64())
-	srcRow, dstRow, rowsLeft, khc := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
-	t := GP64()
-	MOVQ(Mem{Base: a, Disp: offSrc}, t)
-	MOVQ(t, srcRow)
-	MOVQ(Mem{Base: a, Disp: offDst}, t)
-	MOVQ(t, dstRow)
-	MOVQ(Mem{Base: a, Disp: offOH}, t)
-	MOVQ(t, rowsLeft)
-	rs, rs3 := GP64(), GP64()
-	MOVQ(Mem{Base: a, Disp: offRS}, rs)
-	LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, rs3)
+	p := newPlane(v, strings.TrimSuffix(v.name(), "AVX512")+"AVX2", ", OW >= 8")
 	elt := 4
 	if v.quant {
 		elt = 1
 	}
-	sw := 1 // input bytes per output column
-	if v.stride2 {
-		sw = 2
-	}
-
-	for _, R := range []int{8, 4, 1} {
-		lbl := func(s string) string { return fmt.Sprintf("%s_r%d", s, R) }
-		Label(lbl("rows"))
-		CMPQ(rowsLeft, U8(R))
-		JLT(LabelRef(lbl("rowsdone")))
+	p.rowBlocks(func(R int, lbl func(string) string) {
 		colSrc, colDst, n := GP64(), GP64(), GP64()
-		MOVQ(srcRow, colSrc)
-		MOVQ(dstRow, colDst)
-		MOVQ(Mem{Base: a, Disp: offOW}, n) // columns from colDst to the row's end
+		MOVQ(p.srcRow, colSrc)
+		MOVQ(p.dstRow, colDst)
+		MOVQ(Mem{Base: p.a, Disp: offOW}, n) // columns from colDst to the row's end
 
 		Label(lbl("cols"))
 		accs := make([]reg.VecVirtual, R)
 		for r := range accs {
 			accs[r] = YMM()
-			VPBROADCASTD(Mem{Base: a, Disp: offInit}, accs[r])
+			VPBROADCASTD(Mem{Base: p.a, Disp: offInit}, accs[r])
 		}
-		pk, wk := GP64(), GP64()
-		MOVQ(colSrc, pk)
-		LEAQ(Mem{Base: a, Disp: offW}, wk)
-		MOVQ(Mem{Base: a, Disp: offKH}, t)
-		MOVQ(t, khc)
-		Label(lbl("kh"))
-		pc, kwc := GP64(), GP64()
-		var pc4 reg.GPVirtual
-		MOVQ(pk, pc)
-		if R > 4 {
-			pc4 = GP64()
-			LEAQ(Mem{Base: pk, Index: rs, Scale: 4}, pc4)
-		}
-		MOVQ(Mem{Base: a, Disp: offKW}, kwc)
-		Label(lbl("kw"))
-		w := YMM()
-		VPBROADCASTD(Mem{Base: wk}, w)
-		for r := range R {
-			base := pc
-			if r >= 4 {
-				base = pc4
-			}
-			var m Mem
-			switch r % 4 {
-			case 0:
-				m = Mem{Base: base}
-			case 1:
-				m = Mem{Base: base, Index: rs, Scale: 1}
-			case 2:
-				m = Mem{Base: base, Index: rs, Scale: 2}
-			case 3:
-				m = Mem{Base: base, Index: rs3, Scale: 1}
-			}
-			x := YMM()
-			switch {
-			case !v.stride2 && v.signed:
-				VPMOVSXBD(m, x)
-			case !v.stride2:
-				VPMOVZXBD(m, x)
-			default:
-				// Word lanes (b0, b1): keep b0, zero- or sign-extended.
-				VPMOVZXWD(m, x)
-				VPSLLD(U8(24), x, x)
-				if v.signed {
-					VPSRAD(U8(24), x, x)
-				} else {
-					VPSRLD(U8(24), x, x)
+		p.cells(R, lbl, colSrc, func(wk reg.GPVirtual, in func(r int) Mem) {
+			w := YMM()
+			VPBROADCASTD(Mem{Base: wk}, w)
+			for r := range R {
+				x := YMM()
+				switch {
+				case !v.stride2 && v.signed:
+					VPMOVSXBD(in(r), x)
+				case !v.stride2:
+					VPMOVZXBD(in(r), x)
+				default:
+					// Word lanes (b0, b1): keep b0, zero- or sign-extended.
+					VPMOVZXWD(in(r), x)
+					VPSLLD(U8(24), x, x)
+					if v.signed {
+						VPSRAD(U8(24), x, x)
+					} else {
+						VPSRLD(U8(24), x, x)
+					}
 				}
+				VPMADDWD(w, x, x)
+				VPADDD(x, accs[r], accs[r])
 			}
-			VPMADDWD(w, x, x)
-			VPADDD(x, accs[r], accs[r])
-		}
-		ADDQ(Mem{Base: a, Disp: offDW}, pc)
-		if R > 4 {
-			ADDQ(Mem{Base: a, Disp: offDW}, pc4)
-		}
-		ADDQ(U8(4), wk)
-		DECQ(kwc)
-		JNZ(LabelRef(lbl("kw")))
-		ADDQ(Mem{Base: a, Disp: offDHW}, pk)
-		DECQ(khc)
-		JNZ(LabelRef(lbl("kh")))
+		})
 
 		// Epilogue: row r of the block goes to colDst + r*ds.
 		var mul, lo, hi, zp, shuf, perm reg.VecVirtual
 		if v.quant {
 			mul, lo, hi, zp = YMM(), YMM(), YMM(), YMM()
-			VBROADCASTSS(Mem{Base: a, Disp: offM}, mul)
-			VBROADCASTSS(Mem{Base: a, Disp: offLo}, lo)
-			VBROADCASTSS(Mem{Base: a, Disp: offHi}, hi)
-			VPBROADCASTD(Mem{Base: a, Disp: offZP}, zp)
+			VBROADCASTSS(Mem{Base: p.a, Disp: offM}, mul)
+			VBROADCASTSS(Mem{Base: p.a, Disp: offLo}, lo)
+			VBROADCASTSS(Mem{Base: p.a, Disp: offHi}, hi)
+			VPBROADCASTD(Mem{Base: p.a, Disp: offZP}, zp)
 			shuf, perm = lowBytes()
 		}
 		d := GP64()
@@ -433,7 +394,7 @@ func kernelAVX2(v variant) {
 				VMOVDQU(acc, Mem{Base: d})
 			}
 			if r < R-1 {
-				ADDQ(Mem{Base: a, Disp: offDS}, d)
+				ADDQ(Mem{Base: p.a, Disp: offDS}, d)
 			}
 		}
 		// Next vector: 8 columns on, or back to end at the row's last
@@ -446,10 +407,10 @@ func kernelAVX2(v variant) {
 		CMOVQLT(n, adv)
 		ADDQ(U8(8), n)
 		SUBQ(adv, n)
-		if sw == 1 {
-			ADDQ(adv, colSrc)
-		} else {
+		if v.stride2 {
 			LEAQ(Mem{Base: colSrc, Index: adv, Scale: 2}, colSrc)
+		} else {
+			ADDQ(adv, colSrc)
 		}
 		if elt == 1 {
 			ADDQ(adv, colDst)
@@ -457,40 +418,7 @@ func kernelAVX2(v variant) {
 			LEAQ(Mem{Base: colDst, Index: adv, Scale: 4}, colDst)
 		}
 		JMP(LabelRef(lbl("cols")))
-
-		Label(lbl("colsdone"))
-		// Next block of R rows.
-		MOVQ(rs, t)
-		IMUL3Q(U8(R), t, t)
-		ADDQ(t, srcRow)
-		MOVQ(Mem{Base: a, Disp: offDS}, t)
-		IMUL3Q(U8(R), t, t)
-		ADDQ(t, dstRow)
-		SUBQ(U8(R), rowsLeft)
-		JMP(LabelRef(lbl("rows")))
-		Label(lbl("rowsdone"))
-		if R > 1 {
-			CMPQ(rowsLeft, U8(0))
-			JEQ(LabelRef("done"))
-			CMPQ(Mem{Base: a, Disp: offOH}, U8(R))
-			JLT(LabelRef(lbl("nooverlap")))
-			back, t2 := GP64(), GP64()
-			MOVQ(U32(R), back)
-			SUBQ(rowsLeft, back)
-			MOVQ(back, t2)
-			IMULQ(rs, t2)
-			SUBQ(t2, srcRow)
-			MOVQ(back, t2)
-			IMULQ(Mem{Base: a, Disp: offDS}, t2)
-			SUBQ(t2, dstRow)
-			MOVQ(U32(R), rowsLeft)
-			JMP(LabelRef(lbl("rows")))
-			Label(lbl("nooverlap"))
-		}
-	}
-	Label("done")
-	VZEROUPPER()
-	RET()
+	})
 }
 
 var lowBytesShuf, lowBytesPerm *Mem

@@ -1112,17 +1112,7 @@ func transpose() {
 
 	p, q, c := GP64(), GP64(), GP64()
 	blockGrid("tr", 16, 32, func(i, j reg.GPVirtual) {
-		// Load the block at src + i*ss + j.
-		MOVQ(i, p)
-		IMULQ(ss, p)
-		ADDQ(src, p)
-		ADDQ(j, p)
-		for r := 0; r < 16; r++ {
-			VMOVDQU(Mem{Base: p}, lo(r))
-			if r < 15 {
-				ADDQ(ss, p)
-			}
-		}
+		loadBlock(p, i, j, src, ss, 16, lo)
 		in, out := lo, hi
 		for round := 0; round < 4; round++ {
 			for k := 0; k < 8; k++ {
@@ -1181,16 +1171,7 @@ func transposeAVX2() {
 
 	p, q, c := GP64(), GP64(), GP64()
 	blockGrid("tt", 8, 32, func(i, j reg.GPVirtual) {
-		MOVQ(i, p)
-		IMULQ(ss, p)
-		ADDQ(src, p)
-		ADDQ(j, p)
-		for r := 0; r < 8; r++ {
-			VMOVDQU(Mem{Base: p}, y(r))
-			if r < 7 {
-				ADDQ(ss, p)
-			}
-		}
+		loadBlock(p, i, j, src, ss, 8, y)
 		// Bytes of rows (2m, 2m+1): Y8+2m holds columns 0-7 of each lane
 		// (two bytes per column), Y8+2m+1 columns 8-15.
 		for m := 0; m < 4; m++ {
@@ -1236,6 +1217,21 @@ func transposeAVX2() {
 	})
 	VZEROUPPER()
 	RET()
+}
+
+// loadBlock loads the rows rows of a transpose block at src + i*ss + j
+// into dst(0), ..., dst(rows-1), 32 bytes each, with p as the row pointer.
+func loadBlock(p, i, j, src, ss reg.Register, rows int, dst func(int) reg.Register) {
+	MOVQ(i, p)
+	IMULQ(ss, p)
+	ADDQ(src, p)
+	ADDQ(j, p)
+	for r := 0; r < rows; r++ {
+		VMOVDQU(Mem{Base: p}, dst(r))
+		if r < rows-1 {
+			ADDQ(ss, p)
+		}
+	}
 }
 
 // blockGrid generates the loops over the blocks of rows x cols values of a

@@ -51,13 +51,28 @@ func (b *Backend) run(ctx context.Context, op engine.Op) error {
 		}
 		return convGeneric(ctx, op)
 	case *engine.Add:
-		return addGeneric(op)
+		if b.generic {
+			return addGeneric(op)
+		}
+		b.addFast(op)
+		return nil
 	case *engine.Mul:
-		return mulGeneric(op)
+		if b.generic {
+			return mulGeneric(op)
+		}
+		b.mulFast(op)
+		return nil
 	case *engine.ReLU:
-		return reluGeneric(op)
+		if b.generic {
+			return reluGeneric(op)
+		}
+		b.reluFast(op)
+		return nil
 	case *engine.Pool:
-		return poolGeneric(ctx, op)
+		if b.generic {
+			return poolGeneric(ctx, op)
+		}
+		return b.poolFast(ctx, op)
 	case *engine.MinMax:
 		if !b.generic && b.minMaxFast(op) {
 			return nil

@@ -183,3 +183,30 @@ func (b *Backend) histogramFast(op *engine.Histogram) bool {
 	}
 	return true
 }
+
+// addFast runs Add through vec.Add, the elements split over the workers.
+func (b *Backend) addFast(op *engine.Add) {
+	a, c, y := bytesOf(op.A), bytesOf(op.B), bytesOf(op.Y)
+	signed := op.A.DType() == qtensor.Int8
+	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
+	b.parallel(len(y), func(lo, hi int) {
+		vec.Add(y[lo:hi], a[lo:hi], c[lo:hi], signed, op.ZA, op.ZB, op.MA, op.MB, op.ZY, qmin, qmax)
+	})
+}
+
+// mulFast runs Mul through vec.Mul, the elements split over the workers.
+func (b *Backend) mulFast(op *engine.Mul) {
+	a, c, y := bytesOf(op.A), bytesOf(op.B), bytesOf(op.Y)
+	signed := op.A.DType() == qtensor.Int8
+	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
+	b.parallel(len(y), func(lo, hi int) {
+		vec.Mul(y[lo:hi], a[lo:hi], c[lo:hi], signed, op.ZA, op.ZB, op.M, op.ZY, qmin, qmax)
+	})
+}
+
+// reluFast runs ReLU through vec.Relu, the elements split over the workers.
+func (b *Backend) reluFast(op *engine.ReLU) {
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	signed := op.X.DType() == qtensor.Int8
+	b.parallel(len(y), func(lo, hi int) { vec.Relu(y[lo:hi], x[lo:hi], signed, op.ZP) })
+}

@@ -106,6 +106,54 @@ func histAlignedAVX512(counts *uint32, src *float32, n int, s float32, start int
 // start+bins+1 must be exact float32 values flo and fhi (see asmgen).
 func histAligned32AVX512(counts *uint32, src *float32, n int, s float32, flo float32, fhi float32, start int32, bins int32, tab *[32]int32)
 
+// addU8AVX512 computes n quantized sums of 8-bit operands:
+// dst[i] = byte(int32(rint(min(max(float32(ma*float32(a[i]-za)) + float32(mb*float32(b[i]-zb)), lo), hi))) + zy),
+// rint rounding half to even. lo, hi integers, lo <= hi.
+func addU8AVX512(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+
+// addU8AVX2 computes n quantized sums of 8-bit operands (n a multiple of 8):
+// dst[i] = byte(int32(rint(min(max(float32(ma*float32(a[i]-za)) + float32(mb*float32(b[i]-zb)), lo), hi))) + zy),
+// rint rounding half to even. lo, hi integers, lo <= hi.
+func addU8AVX2(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+
+// addS8AVX512 computes n quantized sums of 8-bit operands:
+// dst[i] = byte(int32(rint(min(max(float32(ma*float32(a[i]-za)) + float32(mb*float32(b[i]-zb)), lo), hi))) + zy),
+// rint rounding half to even. lo, hi integers, lo <= hi.
+func addS8AVX512(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+
+// addS8AVX2 computes n quantized sums of 8-bit operands (n a multiple of 8):
+// dst[i] = byte(int32(rint(min(max(float32(ma*float32(a[i]-za)) + float32(mb*float32(b[i]-zb)), lo), hi))) + zy),
+// rint rounding half to even. lo, hi integers, lo <= hi.
+func addS8AVX2(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+
+// mulU8AVX512 computes n quantized products of 8-bit operands:
+// dst[i] = byte(int32(rint(min(max(float32((a[i]-za)*(b[i]-zb)) * ma, lo), hi))) + zy),
+// rint rounding half to even; mb is unused. lo, hi integers, lo <= hi.
+func mulU8AVX512(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+
+// mulU8AVX2 computes n quantized products of 8-bit operands (n a multiple of 8):
+// dst[i] = byte(int32(rint(min(max(float32((a[i]-za)*(b[i]-zb)) * ma, lo), hi))) + zy),
+// rint rounding half to even; mb is unused. lo, hi integers, lo <= hi.
+func mulU8AVX2(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+
+// mulS8AVX512 computes n quantized products of 8-bit operands:
+// dst[i] = byte(int32(rint(min(max(float32((a[i]-za)*(b[i]-zb)) * ma, lo), hi))) + zy),
+// rint rounding half to even; mb is unused. lo, hi integers, lo <= hi.
+func mulS8AVX512(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+
+// mulS8AVX2 computes n quantized products of 8-bit operands (n a multiple of 8):
+// dst[i] = byte(int32(rint(min(max(float32((a[i]-za)*(b[i]-zb)) * ma, lo), hi))) + zy),
+// rint rounding half to even; mb is unused. lo, hi integers, lo <= hi.
+func mulS8AVX2(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+
+// maxBytesAVX2 sets dst[i] = max(src[i], zp) for i < n (n a multiple of 32), the
+// bytes compared as int8 when signed, else as uint8.
+func maxBytesAVX2(dst *byte, src *byte, n int, zp byte, signed bool)
+
+// maxPairsAVX2 sets dst[i] = max(a[i], b[i]) for i < n (n a multiple of 32), the
+// bytes compared as int8 when signed, else as uint8.
+func maxPairsAVX2(dst *byte, a *byte, b *byte, n int, signed bool)
+
 // transposeBytesAVX512 sets dst[c*delta+j*ds+i] = src[i*ss+j] for i < rows, j < cols, c < copies.
 // It needs rows >= 16, cols >= 32, copies >= 1, AVX512VL and AVX512BW; the destination
 // must not overlap src.

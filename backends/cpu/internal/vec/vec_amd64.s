@@ -2763,6 +2763,1118 @@ ha32_done:
 	VZEROUPPER
 	RET
 
+// func addU8AVX512(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+// Requires: AVX, AVX512F, BMI2, SSE
+TEXT ·addU8AVX512(SB), NOSPLIT, $0-60
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         za+32(FP), SI
+	VPBROADCASTD SI, Z0
+	MOVL         zb+36(FP), SI
+	VPBROADCASTD SI, Z1
+	MOVSS        ma+40(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVSS        mb+44(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVSS        lo+48(FP), X4
+	VBROADCASTSS X4, Z4
+	MOVSS        hi+52(FP), X5
+	VBROADCASTSS X5, Z5
+	MOVL         zy+56(FP), SI
+	VPBROADCASTD SI, Z6
+
+addU8AVX512_loop64:
+	CMPQ             BX, $0x40
+	JB               addU8AVX512_loop16
+	VPMOVZXBD        (CX), Z7
+	VPMOVZXBD        (DX), Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, (AX)
+	VPMOVZXBD        16(CX), Z7
+	VPMOVZXBD        16(DX), Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, 16(AX)
+	VPMOVZXBD        32(CX), Z7
+	VPMOVZXBD        32(DX), Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, 32(AX)
+	VPMOVZXBD        48(CX), Z7
+	VPMOVZXBD        48(DX), Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, 48(AX)
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x40, BX
+	JMP              addU8AVX512_loop64
+
+addU8AVX512_loop16:
+	CMPQ             BX, $0x10
+	JB               addU8AVX512_tail
+	VPMOVZXBD        (CX), Z7
+	VPMOVZXBD        (DX), Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, (AX)
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, DX
+	ADDQ             $0x00000010, AX
+	SUBQ             $0x10, BX
+	JMP              addU8AVX512_loop16
+
+addU8AVX512_tail:
+	TESTQ            BX, BX
+	JZ               addU8AVX512_done
+	MOVL             $0x00000001, SI
+	ANDQ             $0x0f, BX
+	SHLXL            BX, SI, SI
+	DECL             SI
+	KMOVW            SI, K1
+	VPMOVZXBD.Z      (CX), K1, Z7
+	VPMOVZXBD.Z      (DX), K1, Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, K1, (AX)
+
+addU8AVX512_done:
+	VZEROUPPER
+	RET
+
+// func addU8AVX2(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+// Requires: AVX, AVX2
+TEXT ·addU8AVX2(SB), NOSPLIT, $0-60
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         za+32(FP), SI
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         zb+36(FP), SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	VBROADCASTSS ma+40(FP), Y2
+	VBROADCASTSS mb+44(FP), Y3
+	VBROADCASTSS lo+48(FP), Y4
+	VBROADCASTSS hi+52(FP), Y5
+	MOVL         zy+56(FP), SI
+	VMOVD        SI, X6
+	VPBROADCASTD X6, Y6
+	VMOVDQU      avx2_lowbytes_shuf<>+0(SB), Y7
+	VMOVDQU      avx2_lowbytes_perm<>+0(SB), Y8
+
+addU8AVX2_loop32:
+	CMPQ      BX, $0x20
+	JB        addU8AVX2_loop8
+	VPMOVZXBD (CX), Y9
+	VPMOVZXBD (DX), Y10
+	VPSUBD    Y0, Y9, Y9
+	VPSUBD    Y1, Y10, Y10
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y3, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMAXPS    Y4, Y9, Y9
+	VMINPS    Y5, Y9, Y9
+	VCVTPS2DQ Y9, Y9
+	VPADDD    Y6, Y9, Y9
+	VPSHUFB   Y7, Y9, Y9
+	VPERMD    Y9, Y8, Y9
+	VMOVQ     X9, (AX)
+	VPMOVZXBD 8(CX), Y9
+	VPMOVZXBD 8(DX), Y10
+	VPSUBD    Y0, Y9, Y9
+	VPSUBD    Y1, Y10, Y10
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y3, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMAXPS    Y4, Y9, Y9
+	VMINPS    Y5, Y9, Y9
+	VCVTPS2DQ Y9, Y9
+	VPADDD    Y6, Y9, Y9
+	VPSHUFB   Y7, Y9, Y9
+	VPERMD    Y9, Y8, Y9
+	VMOVQ     X9, 8(AX)
+	VPMOVZXBD 16(CX), Y9
+	VPMOVZXBD 16(DX), Y10
+	VPSUBD    Y0, Y9, Y9
+	VPSUBD    Y1, Y10, Y10
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y3, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMAXPS    Y4, Y9, Y9
+	VMINPS    Y5, Y9, Y9
+	VCVTPS2DQ Y9, Y9
+	VPADDD    Y6, Y9, Y9
+	VPSHUFB   Y7, Y9, Y9
+	VPERMD    Y9, Y8, Y9
+	VMOVQ     X9, 16(AX)
+	VPMOVZXBD 24(CX), Y9
+	VPMOVZXBD 24(DX), Y10
+	VPSUBD    Y0, Y9, Y9
+	VPSUBD    Y1, Y10, Y10
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y3, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMAXPS    Y4, Y9, Y9
+	VMINPS    Y5, Y9, Y9
+	VCVTPS2DQ Y9, Y9
+	VPADDD    Y6, Y9, Y9
+	VPSHUFB   Y7, Y9, Y9
+	VPERMD    Y9, Y8, Y9
+	VMOVQ     X9, 24(AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x20, BX
+	JMP       addU8AVX2_loop32
+
+addU8AVX2_loop8:
+	CMPQ      BX, $0x08
+	JB        addU8AVX2_done
+	VPMOVZXBD (CX), Y9
+	VPMOVZXBD (DX), Y10
+	VPSUBD    Y0, Y9, Y9
+	VPSUBD    Y1, Y10, Y10
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y3, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMAXPS    Y4, Y9, Y9
+	VMINPS    Y5, Y9, Y9
+	VCVTPS2DQ Y9, Y9
+	VPADDD    Y6, Y9, Y9
+	VPSHUFB   Y7, Y9, Y9
+	VPERMD    Y9, Y8, Y9
+	VMOVQ     X9, (AX)
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000008, DX
+	ADDQ      $0x00000008, AX
+	SUBQ      $0x08, BX
+	JMP       addU8AVX2_loop8
+
+addU8AVX2_done:
+	VZEROUPPER
+	RET
+
+// func addS8AVX512(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+// Requires: AVX, AVX512F, BMI2, SSE
+TEXT ·addS8AVX512(SB), NOSPLIT, $0-60
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         za+32(FP), SI
+	VPBROADCASTD SI, Z0
+	MOVL         zb+36(FP), SI
+	VPBROADCASTD SI, Z1
+	MOVSS        ma+40(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVSS        mb+44(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVSS        lo+48(FP), X4
+	VBROADCASTSS X4, Z4
+	MOVSS        hi+52(FP), X5
+	VBROADCASTSS X5, Z5
+	MOVL         zy+56(FP), SI
+	VPBROADCASTD SI, Z6
+
+addS8AVX512_loop64:
+	CMPQ             BX, $0x40
+	JB               addS8AVX512_loop16
+	VPMOVSXBD        (CX), Z7
+	VPMOVSXBD        (DX), Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, (AX)
+	VPMOVSXBD        16(CX), Z7
+	VPMOVSXBD        16(DX), Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, 16(AX)
+	VPMOVSXBD        32(CX), Z7
+	VPMOVSXBD        32(DX), Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, 32(AX)
+	VPMOVSXBD        48(CX), Z7
+	VPMOVSXBD        48(DX), Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, 48(AX)
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x40, BX
+	JMP              addS8AVX512_loop64
+
+addS8AVX512_loop16:
+	CMPQ             BX, $0x10
+	JB               addS8AVX512_tail
+	VPMOVSXBD        (CX), Z7
+	VPMOVSXBD        (DX), Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, (AX)
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, DX
+	ADDQ             $0x00000010, AX
+	SUBQ             $0x10, BX
+	JMP              addS8AVX512_loop16
+
+addS8AVX512_tail:
+	TESTQ            BX, BX
+	JZ               addS8AVX512_done
+	MOVL             $0x00000001, SI
+	ANDQ             $0x0f, BX
+	SHLXL            BX, SI, SI
+	DECL             SI
+	KMOVW            SI, K1
+	VPMOVSXBD.Z      (CX), K1, Z7
+	VPMOVSXBD.Z      (DX), K1, Z8
+	VPSUBD           Z0, Z7, Z7
+	VPSUBD           Z1, Z8, Z8
+	VCVTDQ2PS        Z7, Z7
+	VMULPS           Z2, Z7, Z7
+	VCVTDQ2PS        Z8, Z8
+	VMULPS           Z3, Z8, Z8
+	VADDPS           Z8, Z7, Z7
+	VMAXPS           Z4, Z7, Z7
+	VMINPS           Z5, Z7, Z7
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPADDD           Z6, Z7, Z7
+	VPMOVDB          Z7, K1, (AX)
+
+addS8AVX512_done:
+	VZEROUPPER
+	RET
+
+// func addS8AVX2(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+// Requires: AVX, AVX2
+TEXT ·addS8AVX2(SB), NOSPLIT, $0-60
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         za+32(FP), SI
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         zb+36(FP), SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	VBROADCASTSS ma+40(FP), Y2
+	VBROADCASTSS mb+44(FP), Y3
+	VBROADCASTSS lo+48(FP), Y4
+	VBROADCASTSS hi+52(FP), Y5
+	MOVL         zy+56(FP), SI
+	VMOVD        SI, X6
+	VPBROADCASTD X6, Y6
+	VMOVDQU      avx2_lowbytes_shuf<>+0(SB), Y7
+	VMOVDQU      avx2_lowbytes_perm<>+0(SB), Y8
+
+addS8AVX2_loop32:
+	CMPQ      BX, $0x20
+	JB        addS8AVX2_loop8
+	VPMOVSXBD (CX), Y9
+	VPMOVSXBD (DX), Y10
+	VPSUBD    Y0, Y9, Y9
+	VPSUBD    Y1, Y10, Y10
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y3, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMAXPS    Y4, Y9, Y9
+	VMINPS    Y5, Y9, Y9
+	VCVTPS2DQ Y9, Y9
+	VPADDD    Y6, Y9, Y9
+	VPSHUFB   Y7, Y9, Y9
+	VPERMD    Y9, Y8, Y9
+	VMOVQ     X9, (AX)
+	VPMOVSXBD 8(CX), Y9
+	VPMOVSXBD 8(DX), Y10
+	VPSUBD    Y0, Y9, Y9
+	VPSUBD    Y1, Y10, Y10
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y3, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMAXPS    Y4, Y9, Y9
+	VMINPS    Y5, Y9, Y9
+	VCVTPS2DQ Y9, Y9
+	VPADDD    Y6, Y9, Y9
+	VPSHUFB   Y7, Y9, Y9
+	VPERMD    Y9, Y8, Y9
+	VMOVQ     X9, 8(AX)
+	VPMOVSXBD 16(CX), Y9
+	VPMOVSXBD 16(DX), Y10
+	VPSUBD    Y0, Y9, Y9
+	VPSUBD    Y1, Y10, Y10
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y3, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMAXPS    Y4, Y9, Y9
+	VMINPS    Y5, Y9, Y9
+	VCVTPS2DQ Y9, Y9
+	VPADDD    Y6, Y9, Y9
+	VPSHUFB   Y7, Y9, Y9
+	VPERMD    Y9, Y8, Y9
+	VMOVQ     X9, 16(AX)
+	VPMOVSXBD 24(CX), Y9
+	VPMOVSXBD 24(DX), Y10
+	VPSUBD    Y0, Y9, Y9
+	VPSUBD    Y1, Y10, Y10
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y3, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMAXPS    Y4, Y9, Y9
+	VMINPS    Y5, Y9, Y9
+	VCVTPS2DQ Y9, Y9
+	VPADDD    Y6, Y9, Y9
+	VPSHUFB   Y7, Y9, Y9
+	VPERMD    Y9, Y8, Y9
+	VMOVQ     X9, 24(AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x20, BX
+	JMP       addS8AVX2_loop32
+
+addS8AVX2_loop8:
+	CMPQ      BX, $0x08
+	JB        addS8AVX2_done
+	VPMOVSXBD (CX), Y9
+	VPMOVSXBD (DX), Y10
+	VPSUBD    Y0, Y9, Y9
+	VPSUBD    Y1, Y10, Y10
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y3, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMAXPS    Y4, Y9, Y9
+	VMINPS    Y5, Y9, Y9
+	VCVTPS2DQ Y9, Y9
+	VPADDD    Y6, Y9, Y9
+	VPSHUFB   Y7, Y9, Y9
+	VPERMD    Y9, Y8, Y9
+	VMOVQ     X9, (AX)
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000008, DX
+	ADDQ      $0x00000008, AX
+	SUBQ      $0x08, BX
+	JMP       addS8AVX2_loop8
+
+addS8AVX2_done:
+	VZEROUPPER
+	RET
+
+// func mulU8AVX512(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+// Requires: AVX, AVX512F, BMI2, SSE
+TEXT ·mulU8AVX512(SB), NOSPLIT, $0-60
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         za+32(FP), SI
+	VPBROADCASTD SI, Z0
+	MOVL         zb+36(FP), SI
+	VPBROADCASTD SI, Z1
+	MOVSS        ma+40(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVSS        mb+44(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVSS        lo+48(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVSS        hi+52(FP), X4
+	VBROADCASTSS X4, Z4
+	MOVL         zy+56(FP), SI
+	VPBROADCASTD SI, Z5
+
+mulU8AVX512_loop64:
+	CMPQ             BX, $0x40
+	JB               mulU8AVX512_loop16
+	VPMOVZXBD        (CX), Z6
+	VPMOVZXBD        (DX), Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, (AX)
+	VPMOVZXBD        16(CX), Z6
+	VPMOVZXBD        16(DX), Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, 16(AX)
+	VPMOVZXBD        32(CX), Z6
+	VPMOVZXBD        32(DX), Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, 32(AX)
+	VPMOVZXBD        48(CX), Z6
+	VPMOVZXBD        48(DX), Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, 48(AX)
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x40, BX
+	JMP              mulU8AVX512_loop64
+
+mulU8AVX512_loop16:
+	CMPQ             BX, $0x10
+	JB               mulU8AVX512_tail
+	VPMOVZXBD        (CX), Z6
+	VPMOVZXBD        (DX), Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, (AX)
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, DX
+	ADDQ             $0x00000010, AX
+	SUBQ             $0x10, BX
+	JMP              mulU8AVX512_loop16
+
+mulU8AVX512_tail:
+	TESTQ            BX, BX
+	JZ               mulU8AVX512_done
+	MOVL             $0x00000001, SI
+	ANDQ             $0x0f, BX
+	SHLXL            BX, SI, SI
+	DECL             SI
+	KMOVW            SI, K1
+	VPMOVZXBD.Z      (CX), K1, Z6
+	VPMOVZXBD.Z      (DX), K1, Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, K1, (AX)
+
+mulU8AVX512_done:
+	VZEROUPPER
+	RET
+
+// func mulU8AVX2(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+// Requires: AVX, AVX2
+TEXT ·mulU8AVX2(SB), NOSPLIT, $0-60
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         za+32(FP), SI
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         zb+36(FP), SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	VBROADCASTSS ma+40(FP), Y2
+	VBROADCASTSS mb+44(FP), Y3
+	VBROADCASTSS lo+48(FP), Y3
+	VBROADCASTSS hi+52(FP), Y4
+	MOVL         zy+56(FP), SI
+	VMOVD        SI, X5
+	VPBROADCASTD X5, Y5
+	VMOVDQU      avx2_lowbytes_shuf<>+0(SB), Y6
+	VMOVDQU      avx2_lowbytes_perm<>+0(SB), Y7
+
+mulU8AVX2_loop32:
+	CMPQ      BX, $0x20
+	JB        mulU8AVX2_loop8
+	VPMOVZXBD (CX), Y8
+	VPMOVZXBD (DX), Y9
+	VPSUBD    Y0, Y8, Y8
+	VPSUBD    Y1, Y9, Y9
+	VPMULLD   Y9, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VMAXPS    Y3, Y8, Y8
+	VMINPS    Y4, Y8, Y8
+	VCVTPS2DQ Y8, Y8
+	VPADDD    Y5, Y8, Y8
+	VPSHUFB   Y6, Y8, Y8
+	VPERMD    Y8, Y7, Y8
+	VMOVQ     X8, (AX)
+	VPMOVZXBD 8(CX), Y8
+	VPMOVZXBD 8(DX), Y9
+	VPSUBD    Y0, Y8, Y8
+	VPSUBD    Y1, Y9, Y9
+	VPMULLD   Y9, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VMAXPS    Y3, Y8, Y8
+	VMINPS    Y4, Y8, Y8
+	VCVTPS2DQ Y8, Y8
+	VPADDD    Y5, Y8, Y8
+	VPSHUFB   Y6, Y8, Y8
+	VPERMD    Y8, Y7, Y8
+	VMOVQ     X8, 8(AX)
+	VPMOVZXBD 16(CX), Y8
+	VPMOVZXBD 16(DX), Y9
+	VPSUBD    Y0, Y8, Y8
+	VPSUBD    Y1, Y9, Y9
+	VPMULLD   Y9, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VMAXPS    Y3, Y8, Y8
+	VMINPS    Y4, Y8, Y8
+	VCVTPS2DQ Y8, Y8
+	VPADDD    Y5, Y8, Y8
+	VPSHUFB   Y6, Y8, Y8
+	VPERMD    Y8, Y7, Y8
+	VMOVQ     X8, 16(AX)
+	VPMOVZXBD 24(CX), Y8
+	VPMOVZXBD 24(DX), Y9
+	VPSUBD    Y0, Y8, Y8
+	VPSUBD    Y1, Y9, Y9
+	VPMULLD   Y9, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VMAXPS    Y3, Y8, Y8
+	VMINPS    Y4, Y8, Y8
+	VCVTPS2DQ Y8, Y8
+	VPADDD    Y5, Y8, Y8
+	VPSHUFB   Y6, Y8, Y8
+	VPERMD    Y8, Y7, Y8
+	VMOVQ     X8, 24(AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x20, BX
+	JMP       mulU8AVX2_loop32
+
+mulU8AVX2_loop8:
+	CMPQ      BX, $0x08
+	JB        mulU8AVX2_done
+	VPMOVZXBD (CX), Y8
+	VPMOVZXBD (DX), Y9
+	VPSUBD    Y0, Y8, Y8
+	VPSUBD    Y1, Y9, Y9
+	VPMULLD   Y9, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VMAXPS    Y3, Y8, Y8
+	VMINPS    Y4, Y8, Y8
+	VCVTPS2DQ Y8, Y8
+	VPADDD    Y5, Y8, Y8
+	VPSHUFB   Y6, Y8, Y8
+	VPERMD    Y8, Y7, Y8
+	VMOVQ     X8, (AX)
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000008, DX
+	ADDQ      $0x00000008, AX
+	SUBQ      $0x08, BX
+	JMP       mulU8AVX2_loop8
+
+mulU8AVX2_done:
+	VZEROUPPER
+	RET
+
+// func mulS8AVX512(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+// Requires: AVX, AVX512F, BMI2, SSE
+TEXT ·mulS8AVX512(SB), NOSPLIT, $0-60
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         za+32(FP), SI
+	VPBROADCASTD SI, Z0
+	MOVL         zb+36(FP), SI
+	VPBROADCASTD SI, Z1
+	MOVSS        ma+40(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVSS        mb+44(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVSS        lo+48(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVSS        hi+52(FP), X4
+	VBROADCASTSS X4, Z4
+	MOVL         zy+56(FP), SI
+	VPBROADCASTD SI, Z5
+
+mulS8AVX512_loop64:
+	CMPQ             BX, $0x40
+	JB               mulS8AVX512_loop16
+	VPMOVSXBD        (CX), Z6
+	VPMOVSXBD        (DX), Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, (AX)
+	VPMOVSXBD        16(CX), Z6
+	VPMOVSXBD        16(DX), Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, 16(AX)
+	VPMOVSXBD        32(CX), Z6
+	VPMOVSXBD        32(DX), Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, 32(AX)
+	VPMOVSXBD        48(CX), Z6
+	VPMOVSXBD        48(DX), Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, 48(AX)
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x40, BX
+	JMP              mulS8AVX512_loop64
+
+mulS8AVX512_loop16:
+	CMPQ             BX, $0x10
+	JB               mulS8AVX512_tail
+	VPMOVSXBD        (CX), Z6
+	VPMOVSXBD        (DX), Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, (AX)
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, DX
+	ADDQ             $0x00000010, AX
+	SUBQ             $0x10, BX
+	JMP              mulS8AVX512_loop16
+
+mulS8AVX512_tail:
+	TESTQ            BX, BX
+	JZ               mulS8AVX512_done
+	MOVL             $0x00000001, SI
+	ANDQ             $0x0f, BX
+	SHLXL            BX, SI, SI
+	DECL             SI
+	KMOVW            SI, K1
+	VPMOVSXBD.Z      (CX), K1, Z6
+	VPMOVSXBD.Z      (DX), K1, Z7
+	VPSUBD           Z0, Z6, Z6
+	VPSUBD           Z1, Z7, Z7
+	VPMULLD          Z7, Z6, Z6
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           Z2, Z6, Z6
+	VMAXPS           Z3, Z6, Z6
+	VMINPS           Z4, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z5, Z6, Z6
+	VPMOVDB          Z6, K1, (AX)
+
+mulS8AVX512_done:
+	VZEROUPPER
+	RET
+
+// func mulS8AVX2(dst *byte, a *byte, b *byte, n int, za int32, zb int32, ma float32, mb float32, lo float32, hi float32, zy int32)
+// Requires: AVX, AVX2
+TEXT ·mulS8AVX2(SB), NOSPLIT, $0-60
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         za+32(FP), SI
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         zb+36(FP), SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	VBROADCASTSS ma+40(FP), Y2
+	VBROADCASTSS mb+44(FP), Y3
+	VBROADCASTSS lo+48(FP), Y3
+	VBROADCASTSS hi+52(FP), Y4
+	MOVL         zy+56(FP), SI
+	VMOVD        SI, X5
+	VPBROADCASTD X5, Y5
+	VMOVDQU      avx2_lowbytes_shuf<>+0(SB), Y6
+	VMOVDQU      avx2_lowbytes_perm<>+0(SB), Y7
+
+mulS8AVX2_loop32:
+	CMPQ      BX, $0x20
+	JB        mulS8AVX2_loop8
+	VPMOVSXBD (CX), Y8
+	VPMOVSXBD (DX), Y9
+	VPSUBD    Y0, Y8, Y8
+	VPSUBD    Y1, Y9, Y9
+	VPMULLD   Y9, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VMAXPS    Y3, Y8, Y8
+	VMINPS    Y4, Y8, Y8
+	VCVTPS2DQ Y8, Y8
+	VPADDD    Y5, Y8, Y8
+	VPSHUFB   Y6, Y8, Y8
+	VPERMD    Y8, Y7, Y8
+	VMOVQ     X8, (AX)
+	VPMOVSXBD 8(CX), Y8
+	VPMOVSXBD 8(DX), Y9
+	VPSUBD    Y0, Y8, Y8
+	VPSUBD    Y1, Y9, Y9
+	VPMULLD   Y9, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VMAXPS    Y3, Y8, Y8
+	VMINPS    Y4, Y8, Y8
+	VCVTPS2DQ Y8, Y8
+	VPADDD    Y5, Y8, Y8
+	VPSHUFB   Y6, Y8, Y8
+	VPERMD    Y8, Y7, Y8
+	VMOVQ     X8, 8(AX)
+	VPMOVSXBD 16(CX), Y8
+	VPMOVSXBD 16(DX), Y9
+	VPSUBD    Y0, Y8, Y8
+	VPSUBD    Y1, Y9, Y9
+	VPMULLD   Y9, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VMAXPS    Y3, Y8, Y8
+	VMINPS    Y4, Y8, Y8
+	VCVTPS2DQ Y8, Y8
+	VPADDD    Y5, Y8, Y8
+	VPSHUFB   Y6, Y8, Y8
+	VPERMD    Y8, Y7, Y8
+	VMOVQ     X8, 16(AX)
+	VPMOVSXBD 24(CX), Y8
+	VPMOVSXBD 24(DX), Y9
+	VPSUBD    Y0, Y8, Y8
+	VPSUBD    Y1, Y9, Y9
+	VPMULLD   Y9, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VMAXPS    Y3, Y8, Y8
+	VMINPS    Y4, Y8, Y8
+	VCVTPS2DQ Y8, Y8
+	VPADDD    Y5, Y8, Y8
+	VPSHUFB   Y6, Y8, Y8
+	VPERMD    Y8, Y7, Y8
+	VMOVQ     X8, 24(AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x20, BX
+	JMP       mulS8AVX2_loop32
+
+mulS8AVX2_loop8:
+	CMPQ      BX, $0x08
+	JB        mulS8AVX2_done
+	VPMOVSXBD (CX), Y8
+	VPMOVSXBD (DX), Y9
+	VPSUBD    Y0, Y8, Y8
+	VPSUBD    Y1, Y9, Y9
+	VPMULLD   Y9, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VMAXPS    Y3, Y8, Y8
+	VMINPS    Y4, Y8, Y8
+	VCVTPS2DQ Y8, Y8
+	VPADDD    Y5, Y8, Y8
+	VPSHUFB   Y6, Y8, Y8
+	VPERMD    Y8, Y7, Y8
+	VMOVQ     X8, (AX)
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000008, DX
+	ADDQ      $0x00000008, AX
+	SUBQ      $0x08, BX
+	JMP       mulS8AVX2_loop8
+
+mulS8AVX2_done:
+	VZEROUPPER
+	RET
+
+// func maxBytesAVX2(dst *byte, src *byte, n int, zp byte, signed bool)
+// Requires: AVX, AVX2
+TEXT ·maxBytesAVX2(SB), NOSPLIT, $0-26
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVBLZX      zp+24(FP), BX
+	VMOVD        BX, X0
+	VPBROADCASTB X0, Y0
+	MOVBLZX      signed+25(FP), BX
+	TESTL        BX, BX
+	JNZ          mb_s_loop128
+
+mb_u_loop128:
+	CMPQ    DX, $0x00000080
+	JB      mb_u_loop32
+	VPMAXUB (CX), Y0, Y1
+	VMOVDQU Y1, (AX)
+	VPMAXUB 32(CX), Y0, Y1
+	VMOVDQU Y1, 32(AX)
+	VPMAXUB 64(CX), Y0, Y1
+	VMOVDQU Y1, 64(AX)
+	VPMAXUB 96(CX), Y0, Y1
+	VMOVDQU Y1, 96(AX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000080, DX
+	JMP     mb_u_loop128
+
+mb_u_loop32:
+	CMPQ    DX, $0x20
+	JB      mb_done
+	VPMAXUB (CX), Y0, Y1
+	VMOVDQU Y1, (AX)
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, AX
+	SUBQ    $0x20, DX
+	JMP     mb_u_loop32
+
+mb_s_loop128:
+	CMPQ    DX, $0x00000080
+	JB      mb_s_loop32
+	VPMAXSB (CX), Y0, Y1
+	VMOVDQU Y1, (AX)
+	VPMAXSB 32(CX), Y0, Y1
+	VMOVDQU Y1, 32(AX)
+	VPMAXSB 64(CX), Y0, Y1
+	VMOVDQU Y1, 64(AX)
+	VPMAXSB 96(CX), Y0, Y1
+	VMOVDQU Y1, 96(AX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000080, DX
+	JMP     mb_s_loop128
+
+mb_s_loop32:
+	CMPQ    DX, $0x20
+	JB      mb_done
+	VPMAXSB (CX), Y0, Y1
+	VMOVDQU Y1, (AX)
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, AX
+	SUBQ    $0x20, DX
+	JMP     mb_s_loop32
+
+mb_done:
+	VZEROUPPER
+	RET
+
+// func maxPairsAVX2(dst *byte, a *byte, b *byte, n int, signed bool)
+// Requires: AVX, AVX2
+TEXT ·maxPairsAVX2(SB), NOSPLIT, $0-33
+	MOVQ    dst+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    b+16(FP), DX
+	MOVQ    n+24(FP), BX
+	MOVBLZX signed+32(FP), SI
+	TESTL   SI, SI
+	JNZ     mp_s_loop
+
+mp_u_loop:
+	CMPQ    BX, $0x20
+	JB      mp_done
+	VMOVDQU (CX), Y0
+	VPMAXUB (DX), Y0, Y0
+	VMOVDQU Y0, (AX)
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, AX
+	SUBQ    $0x20, BX
+	JMP     mp_u_loop
+
+mp_s_loop:
+	CMPQ    BX, $0x20
+	JB      mp_done
+	VMOVDQU (CX), Y0
+	VPMAXSB (DX), Y0, Y0
+	VMOVDQU Y0, (AX)
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, AX
+	SUBQ    $0x20, BX
+	JMP     mp_s_loop
+
+mp_done:
+	VZEROUPPER
+	RET
+
 // func transposeBytesAVX512(dst *byte, ds int, src *byte, ss int, rows int, cols int, copies int, delta int)
 // Requires: AVX, AVX2
 TEXT ·transposeBytesAVX512(SB), NOSPLIT, $0-64

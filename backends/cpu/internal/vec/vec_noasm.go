@@ -93,3 +93,30 @@ func histAVX2(counts *uint32, src *float32, n int, lo, hi, s float32, bins int32
 func histAligned32AVX2(counts *uint32, src *float32, n int, s, flo, fhi float32, start, bins int32, off *[8]int32) {
 	panic("vec: no assembly")
 }
+
+func addU8AVX512(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32) {
+	panic("vec: no assembly")
+}
+func addS8AVX512(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32) {
+	panic("vec: no assembly")
+}
+func mulU8AVX512(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32) {
+	panic("vec: no assembly")
+}
+func mulS8AVX512(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32) {
+	panic("vec: no assembly")
+}
+func addU8AVX2(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32) {
+	panic("vec: no assembly")
+}
+func addS8AVX2(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32) {
+	panic("vec: no assembly")
+}
+func mulU8AVX2(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32) {
+	panic("vec: no assembly")
+}
+func mulS8AVX2(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32) {
+	panic("vec: no assembly")
+}
+func maxBytesAVX2(dst, src *byte, n int, zp byte, signed bool) { panic("vec: no assembly") }
+func maxPairsAVX2(dst, a, b *byte, n int, signed bool)         { panic("vec: no assembly") }

@@ -1078,6 +1078,255 @@ func histogramAligned32AVX2() {
 	})
 }
 
+// binaryName returns the name of the Add or Mul kernel for 8-bit operands.
+func binaryName(mul, signed bool, isa string) string {
+	s := "add"
+	if mul {
+		s = "mul"
+	}
+	if signed {
+		return s + "S8" + isa
+	}
+	return s + "U8" + isa
+}
+
+// binaryDoc documents a binary kernel.
+func binaryDoc(name string, mul bool, lanes string) {
+	if mul {
+		Doc(name+" computes n quantized products of 8-bit operands"+lanes+":",
+			"dst[i] = byte(int32(rint(min(max(float32((a[i]-za)*(b[i]-zb)) * ma, lo), hi))) + zy),",
+			"rint rounding half to even; mb is unused. lo, hi integers, lo <= hi.")
+		return
+	}
+	Doc(name+" computes n quantized sums of 8-bit operands"+lanes+":",
+		"dst[i] = byte(int32(rint(min(max(float32(ma*float32(a[i]-za)) + float32(mb*float32(b[i]-zb)), lo), hi))) + zy),",
+		"rint rounding half to even. lo, hi integers, lo <= hi.")
+}
+
+const binarySig = "func(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32)"
+
+// binaryAVX512 generates the AVX-512 kernels of vec.Add and vec.Mul: 16
+// operands per zmm widened to int32 lanes, the masked tail included.
+// Add multiplies each operand minus its zero point by its multiplier
+// (two rounded products, then their rounded sum, as qtensor.Add); Mul
+// multiplies the two differences exactly in int32 (|product| < 2^17)
+// before the one float product (qtensor.Mul). Both end with the
+// requantize sequence: clamp in float, VCVTPS2DQ {rn-sae}, + zy, VPMOVDB.
+func binaryAVX512(mul, signed bool) {
+	name := binaryName(mul, signed, "AVX512")
+	TEXT(name, NOSPLIT, binarySig)
+	binaryDoc(name, mul, "")
+	dst := Load(Param("dst"), GP64())
+	pa := Load(Param("a"), GP64())
+	pb := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	za, zb := bcastI32("za"), bcastI32("zb")
+	ma, mb := bcastF32("ma"), bcastF32("mb")
+	lo, hi, zy := bcastF32("lo"), bcastF32("hi"), bcastI32("zy")
+	widen := func(m Mem, k reg.OpmaskPhysical, x reg.VecVirtual) {
+		switch {
+		case signed && k == nil:
+			VPMOVSXBD(m, x)
+		case signed:
+			VPMOVSXBD_Z(m, k, x)
+		case k == nil:
+			VPMOVZXBD(m, x)
+		default:
+			VPMOVZXBD_Z(m, k, x)
+		}
+	}
+	stream(n, func(v int, k reg.OpmaskPhysical) {
+		xa, xb := ZMM(), ZMM()
+		widen(Mem{Base: pa, Disp: 16 * v}, k, xa)
+		widen(Mem{Base: pb, Disp: 16 * v}, k, xb)
+		VPSUBD(za, xa, xa)
+		VPSUBD(zb, xb, xb)
+		if mul {
+			VPMULLD(xb, xa, xa)
+			VCVTDQ2PS(xa, xa)
+			VMULPS(ma, xa, xa)
+		} else {
+			VCVTDQ2PS(xa, xa)
+			VMULPS(ma, xa, xa)
+			VCVTDQ2PS(xb, xb)
+			VMULPS(mb, xb, xb)
+			VADDPS(xb, xa, xa)
+		}
+		VMAXPS(lo, xa, xa)
+		VMINPS(hi, xa, xa)
+		VCVTPS2DQ_RN_SAE(xa, xa)
+		VPADDD(zy, xa, xa)
+		d := Mem{Base: dst, Disp: 16 * v}
+		if k == nil {
+			VPMOVDB(xa, d)
+		} else {
+			VPMOVDB(xa, k, d)
+		}
+	}, func(e int) {
+		ADDQ(U32(e), pa)
+		ADDQ(U32(e), pb)
+		ADDQ(U32(e), dst)
+	}, name)
+}
+
+// binaryAVX2 generates the AVX2 forms of binaryAVX512's kernels: 8
+// operands per ymm, n a multiple of 8, VCVTPS2DQ rounding half to even
+// under the Go runtime's MXCSR, the bytes gathered with VPSHUFB + VPERMD.
+func binaryAVX2(mul, signed bool) {
+	name := binaryName(mul, signed, "AVX2")
+	TEXT(name, NOSPLIT, binarySig)
+	binaryDoc(name, mul, " (n a multiple of 8)")
+	dst := Load(Param("dst"), GP64())
+	pa := Load(Param("a"), GP64())
+	pb := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	za, zb := bcastI32Y("za"), bcastI32Y("zb")
+	ma, mb := bcastF32Y("ma"), bcastF32Y("mb")
+	lo, hi, zy := bcastF32Y("lo"), bcastF32Y("hi"), bcastI32Y("zy")
+	shuf, perm := lowBytes()
+	stream8(n, func(v int) {
+		xa, xb := YMM(), YMM()
+		for _, o := range []struct {
+			m Mem
+			x reg.VecVirtual
+		}{{Mem{Base: pa, Disp: 8 * v}, xa}, {Mem{Base: pb, Disp: 8 * v}, xb}} {
+			if signed {
+				VPMOVSXBD(o.m, o.x)
+			} else {
+				VPMOVZXBD(o.m, o.x)
+			}
+		}
+		VPSUBD(za, xa, xa)
+		VPSUBD(zb, xb, xb)
+		if mul {
+			VPMULLD(xb, xa, xa)
+			VCVTDQ2PS(xa, xa)
+			VMULPS(ma, xa, xa)
+		} else {
+			VCVTDQ2PS(xa, xa)
+			VMULPS(ma, xa, xa)
+			VCVTDQ2PS(xb, xb)
+			VMULPS(mb, xb, xb)
+			VADDPS(xb, xa, xa)
+		}
+		VMAXPS(lo, xa, xa)
+		VMINPS(hi, xa, xa)
+		VCVTPS2DQ(xa, xa)
+		VPADDD(zy, xa, xa)
+		packStore8(xa, shuf, perm, Mem{Base: dst, Disp: 8 * v})
+	}, func(e int) {
+		ADDQ(U32(e), pa)
+		ADDQ(U32(e), pb)
+		ADDQ(U32(e), dst)
+	}, name)
+}
+
+// maxBytesAVX2 generates maxBytesAVX2, the quantized ReLU: the byte
+// maximum with a broadcast zero point, 32 bytes per ymm (VPMAXUB or
+// VPMAXSB), four at a time; memory-bound, so the AVX-512 toggle uses it
+// too.
+func maxBytesAVX2() {
+	name := "maxBytesAVX2"
+	TEXT(name, NOSPLIT, "func(dst, src *byte, n int, zp byte, signed bool)")
+	Doc(name+" sets dst[i] = max(src[i], zp) for i < n (n a multiple of 32), the",
+		"bytes compared as int8 when signed, else as uint8.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	z := GP32()
+	MOVBLZX(paramMem("zp"), z)
+	x, zv := XMM(), YMM()
+	VMOVD(z, x)
+	VPBROADCASTB(x, zv)
+	sg := GP32()
+	MOVBLZX(paramMem("signed"), sg)
+	cnt := GP64()
+	MOVQ(n, cnt)
+	TESTL(sg, sg)
+	JNZ(LabelRef("mb_s_loop128"))
+	for _, signed := range []bool{false, true} {
+		lbl := "u"
+		if signed {
+			lbl = "s"
+		}
+		Label("mb_" + lbl + "_loop128")
+		CMPQ(cnt, U32(128))
+		JB(LabelRef("mb_" + lbl + "_loop32"))
+		for v := 0; v < 4; v++ {
+			y := YMM()
+			if signed {
+				VPMAXSB(Mem{Base: src, Disp: 32 * v}, zv, y)
+			} else {
+				VPMAXUB(Mem{Base: src, Disp: 32 * v}, zv, y)
+			}
+			VMOVDQU(y, Mem{Base: dst, Disp: 32 * v})
+		}
+		ADDQ(U32(128), src)
+		ADDQ(U32(128), dst)
+		SUBQ(U32(128), cnt)
+		JMP(LabelRef("mb_" + lbl + "_loop128"))
+		Label("mb_" + lbl + "_loop32")
+		CMPQ(cnt, U8(32))
+		JB(LabelRef("mb_done"))
+		y := YMM()
+		if signed {
+			VPMAXSB(Mem{Base: src}, zv, y)
+		} else {
+			VPMAXUB(Mem{Base: src}, zv, y)
+		}
+		VMOVDQU(y, Mem{Base: dst})
+		ADDQ(U8(32), src)
+		ADDQ(U8(32), dst)
+		SUBQ(U8(32), cnt)
+		JMP(LabelRef("mb_" + lbl + "_loop32"))
+	}
+	Label("mb_done")
+	VZEROUPPER()
+	RET()
+}
+
+// maxPairsAVX2 generates maxPairsAVX2: the byte maximum of two arrays (a
+// max pool's kernel rows), 32 bytes per ymm.
+func maxPairsAVX2() {
+	name := "maxPairsAVX2"
+	TEXT(name, NOSPLIT, "func(dst, a, b *byte, n int, signed bool)")
+	Doc(name+" sets dst[i] = max(a[i], b[i]) for i < n (n a multiple of 32), the",
+		"bytes compared as int8 when signed, else as uint8.")
+	dst := Load(Param("dst"), GP64())
+	pa := Load(Param("a"), GP64())
+	pb := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	sg := GP32()
+	MOVBLZX(paramMem("signed"), sg)
+	TESTL(sg, sg)
+	JNZ(LabelRef("mp_s_loop"))
+	for _, signed := range []bool{false, true} {
+		lbl := "mp_u_loop"
+		if signed {
+			lbl = "mp_s_loop"
+		}
+		Label(lbl)
+		CMPQ(n, U8(32))
+		JB(LabelRef("mp_done"))
+		y := YMM()
+		VMOVDQU(Mem{Base: pa}, y)
+		if signed {
+			VPMAXSB(Mem{Base: pb}, y, y)
+		} else {
+			VPMAXUB(Mem{Base: pb}, y, y)
+		}
+		VMOVDQU(y, Mem{Base: dst})
+		ADDQ(U8(32), pa)
+		ADDQ(U8(32), pb)
+		ADDQ(U8(32), dst)
+		SUBQ(U8(32), n)
+		JMP(LabelRef(lbl))
+	}
+	Label("mp_done")
+	VZEROUPPER()
+	RET()
+}
+
 // transpose generates transposeBytesAVX512, a byte-matrix transpose in
 // blocks of 16 rows x 32 columns, each result row stored to copies places
 // delta bytes apart. Each block is 16 ymm loads (row r of the block in Yr,
@@ -1393,6 +1642,14 @@ func main() {
 	histogram()
 	histogramAligned()
 	histogramAligned32()
+	for _, mul := range []bool{false, true} {
+		for _, signed := range []bool{false, true} {
+			binaryAVX512(mul, signed)
+			binaryAVX2(mul, signed)
+		}
+	}
+	maxBytesAVX2()
+	maxPairsAVX2()
 	transpose()
 	transposeAVX2()
 	transpose32()

@@ -1,0 +1,161 @@
+package cpu
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
+	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// validRange returns the k in [lo, hi) for which 0 <= base + k*step < limit
+// with k < count (step >= 1): the kernel cells of one output row or column
+// that fall inside the input. It is contiguous because base + k*step grows
+// with k.
+func validRange(base, step, count, limit int) (lo, hi int) {
+	if base < 0 {
+		lo = (-base + step - 1) / step
+	}
+	if base >= limit {
+		return lo, lo
+	}
+	hi = min(count, (limit-1-base)/step+1)
+	return lo, max(lo, hi)
+}
+
+// poolFast runs MaxPool and AvgPool on the bytes, the channel planes split
+// over the workers. The valid kernel cells of each output column are found
+// once per op and those of each output row once per row. MaxPool takes the
+// maximum of an output row's kernel rows first (vec.MaxPairs), then of
+// each window's columns in unsigned order (int8 with the sign bit
+// flipped); a window with no cell inside the input yields the zero point.
+// AvgPool sums the window's bytes (sumBytes) and subtracts the zero point
+// once per window, then rounds with qtensor.AveragePool as the reference
+// does.
+func (b *Backend) poolFast(ctx context.Context, op *engine.Pool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	signed := op.X.DType() == qtensor.Int8
+	qmin, qmax := op.X.DType().QMin(), op.X.DType().QMax()
+	var flip byte
+	if signed {
+		flip = 0x80
+	}
+	type span struct{ iw0, n int }
+	cols := make([]span, op.OW)
+	for ow := range cols {
+		base := ow*op.StrideW - op.PadLeft
+		lo, hi := validRange(base, op.DilationW, op.KW, op.W)
+		cols[ow] = span{base + lo*op.DilationW, hi - lo}
+	}
+	hw, ohw := op.H*op.W, op.OH*op.OW
+	var (
+		mu   sync.Mutex
+		fail error
+	)
+	b.rows(op.N*op.C, op.N*op.C*op.OH*op.OW*op.KH*op.KW, func(p0, p1 int) {
+		var colMax []byte // MaxPool: the maximum of an output row's kernel rows
+		if op.Max {
+			colMax = make([]byte, op.W)
+		}
+		for p := p0; p < p1; p++ {
+			if err := ctx.Err(); err != nil {
+				mu.Lock()
+				fail = err
+				mu.Unlock()
+				return
+			}
+			plane, out := x[p*hw:(p+1)*hw], y[p*ohw:(p+1)*ohw]
+			for oh := range op.OH {
+				base := oh*op.StrideH - op.PadTop
+				khLo, khHi := validRange(base, op.DilationH, op.KH, op.H)
+				row := out[oh*op.OW : (oh+1)*op.OW]
+				if khLo == khHi {
+					fill(row, byte(op.ZP))
+					continue
+				}
+				inRow := func(kh int) []byte { return plane[(base+kh*op.DilationH)*op.W:][:op.W] }
+				if op.Max {
+					copy(colMax, inRow(khLo))
+					for kh := khLo + 1; kh < khHi; kh++ {
+						vec.MaxPairs(colMax, colMax, inRow(kh), signed)
+					}
+					for ow, c := range cols {
+						if c.n == 0 {
+							row[ow] = byte(op.ZP)
+							continue
+						}
+						best := colMax[c.iw0] ^ flip
+						for k, iw := 1, c.iw0+op.DilationW; k < c.n; k, iw = k+1, iw+op.DilationW {
+							best = max(best, colMax[iw]^flip)
+						}
+						row[ow] = best ^ flip
+					}
+					continue
+				}
+				for ow, c := range cols {
+					cells := int64(khHi-khLo) * int64(c.n)
+					if cells == 0 {
+						row[ow] = byte(op.ZP)
+						continue
+					}
+					last := c.iw0 + (c.n-1)*op.DilationW + 1 // past the last column read
+					var sum int64
+					for kh := khLo; kh < khHi; kh++ {
+						seg := inRow(kh)[c.iw0:last]
+						switch {
+						case signed && op.DilationW == 1:
+							for _, v := range seg {
+								sum += int64(int8(v))
+							}
+						case signed:
+							for i := 0; i < len(seg); i += op.DilationW {
+								sum += int64(int8(seg[i]))
+							}
+						case op.DilationW == 1:
+							sum += sumBytes(seg)
+						default:
+							for i := 0; i < len(seg); i += op.DilationW {
+								sum += int64(seg[i])
+							}
+						}
+					}
+					count := cells
+					if op.CountIncludePad {
+						count = int64(op.KH) * int64(op.KW)
+					}
+					row[ow] = byte(qtensor.AveragePool(sum-cells*int64(op.ZP), count, op.ZP, qmin, qmax))
+				}
+			}
+		}
+	})
+	return fail
+}
+
+// sumBytes returns the sum of the bytes of s, eight at a time: the bytes
+// of a uint64 are added as two sets of four 16-bit lanes, each lane
+// gaining at most 2*255 per word, so 128 words cannot overflow it.
+func sumBytes(s []byte) int64 {
+	var total int64
+	for len(s) >= 8 {
+		n := min(len(s)/8, 128)
+		var acc uint64
+		for i := range n {
+			w := binary.LittleEndian.Uint64(s[8*i:])
+			acc += w & 0x00ff00ff00ff00ff
+			acc += (w >> 8) & 0x00ff00ff00ff00ff
+		}
+		for ; acc != 0; acc >>= 16 {
+			total += int64(acc & 0xffff)
+		}
+		s = s[8*n:]
+	}
+	for _, v := range s {
+		total += int64(v)
+	}
+	return total
+}

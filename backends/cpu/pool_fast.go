@@ -58,9 +58,13 @@ func (b *Backend) poolFast(ctx context.Context, op *engine.Pool) error {
 		fail error
 	)
 	b.rows(op.N*op.C, op.N*op.C*op.OH*op.OW*op.KH*op.KW, func(p0, p1 int) {
-		var colMax []byte // MaxPool: the maximum of an output row's kernel rows
+		// MaxPool: colMax is the maximum of an output row's kernel rows,
+		// winMax[i] that of colMax's KW columns from i (full windows only).
+		var colMax, winMax []byte
+		full := op.W - (op.KW-1)*op.DilationW // full windows at column stride 1
 		if op.Max {
 			colMax = make([]byte, op.W)
+			winMax = make([]byte, max(full, 0))
 		}
 		for p := p0; p < p1; p++ {
 			if err := ctx.Err(); err != nil {
@@ -84,7 +88,17 @@ func (b *Backend) poolFast(ctx context.Context, op *engine.Pool) error {
 					for kh := khLo + 1; kh < khHi; kh++ {
 						vec.MaxPairs(colMax, colMax, inRow(kh), signed)
 					}
+					if full > 0 {
+						copy(winMax, colMax)
+						for kw := 1; kw < op.KW; kw++ {
+							vec.MaxPairs(winMax, winMax, colMax[kw*op.DilationW:], signed)
+						}
+					}
 					for ow, c := range cols {
+						if c.n == op.KW { // the whole window inside the row
+							row[ow] = winMax[c.iw0]
+							continue
+						}
 						if c.n == 0 {
 							row[ow] = byte(op.ZP)
 							continue

@@ -103,14 +103,18 @@ func binaryGeneric(y, a, b []byte, signed, mul bool, za, zb int32, ma, mb float3
 
 // Relu sets y[i] = max(x[i], zp) for i < len(y), the bytes compared as
 // int8 when signed, else as uint8 (quantized ReLU: zp is the zero point,
-// in the type's range). It panics if x is shorter than y.
+// in the type's range). y may be x, but must not overlap it otherwise. It
+// panics if x is shorter than y.
 func Relu(y, x []byte, signed bool, zp int32) {
 	if len(x) < len(y) {
 		panic(fmt.Sprintf("vec: Relu of %d elements from %d", len(y), len(x)))
 	}
-	if v := len(y) &^ 31; v > 0 && (useAVX512() || useAVX2()) && hasAVX2 {
-		maxBytesAVX2(&y[0], &x[0], v, byte(zp), signed)
-		y, x = y[v:], x[v:]
+	if n := len(y); n >= 32 && (useAVX512() || useAVX2()) && hasAVX2 {
+		maxBytesAVX2(&y[0], &x[0], n&^31, byte(zp), signed)
+		if n&31 != 0 { // the last 32 bytes again, overlapping: the same values
+			maxBytesAVX2(&y[n-32], &x[n-32], 32, byte(zp), signed)
+		}
+		return
 	}
 	for i := range y {
 		if signed {
@@ -123,14 +127,20 @@ func Relu(y, x []byte, signed bool, zp int32) {
 
 // MaxPairs sets y[i] = max(a[i], b[i]) for i < len(y), the bytes compared
 // as int8 when signed, else as uint8 (the rows of a max pool). y may be a
-// or b. It panics if a or b is shorter than y.
+// or b, but must not overlap either otherwise. It panics if a or b is
+// shorter than y.
 func MaxPairs(y, a, b []byte, signed bool) {
 	if len(a) < len(y) || len(b) < len(y) {
 		panic(fmt.Sprintf("vec: MaxPairs of %d elements from %d and %d", len(y), len(a), len(b)))
 	}
-	if v := len(y) &^ 31; v > 0 && (useAVX512() || useAVX2()) && hasAVX2 {
-		maxPairsAVX2(&y[0], &a[0], &b[0], v, signed)
-		y, a, b = y[v:], a[v:], b[v:]
+	if n := len(y); n >= 32 && (useAVX512() || useAVX2()) && hasAVX2 {
+		maxPairsAVX2(&y[0], &a[0], &b[0], n&^31, signed)
+		if n&31 != 0 {
+			// The last 32 bytes again, overlapping: where y is a or b the
+			// overlap already holds the maximum, which max leaves as is.
+			maxPairsAVX2(&y[n-32], &a[n-32], &b[n-32], 32, signed)
+		}
+		return
 	}
 	for i := range y {
 		if signed {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
+	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 )
@@ -45,6 +46,11 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 	P := op.OH * op.OW
 	signed := op.X.DType() == qtensor.Int8
 	y := bytesOf(op.Y)
+	if dwconv.Current() == dwconv.AVX512 && P <= nhwcMaxPixels {
+		if pw, pinit, ok := dwconv.PackNHWC(wr, init, C, khw); ok {
+			return b.depthwiseNHWC(ctx, op, pw, pinit, out)
+		}
+	}
 	// The kernel reads the input planes in place when there is no padding
 	// and the columns are one apart; otherwise it reads a staged copy.
 	direct := op.PadTop == 0 && op.PadLeft == 0 && op.PadBottom == 0 && op.PadRight == 0 && op.StrideW == 1
@@ -94,6 +100,71 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 			noBias.Bias = nil
 			o := newOutput(&noBias, op.Y)
 			for i, a := range accs {
+				o.store(base+i, a, i/P)
+			}
+		}
+	}
+	return nil
+}
+
+// nhwcMaxPixels is the largest output plane (OH*OW) that convDepthwise
+// runs through dwconv.NHWC rather than plane by plane: below it the plane
+// kernels' fixed work per plane outweighs the plane's products.
+const nhwcMaxPixels = 400
+
+// depthwiseNHWC runs a depthwise convolution of small planes with
+// dwconv.NHWC: each image is staged as padded NHWC, the kernel writes
+// int32 accumulators [P][C] (output rows split over the workers), and the
+// output is requantized per channel in that layout (vec.RequantizeCols,
+// one pixel's channels at a time) and transposed to NCHW, or transposed as
+// int32, or handed to the reference epilogue.
+func (b *Backend) depthwiseNHWC(ctx context.Context, op *engine.Conv, pw, pinit []int32, out output) error {
+	C, P := op.C, op.OH*op.OW
+	Hp, Wp := op.H+op.PadTop+op.PadBottom, op.Wd+op.PadLeft+op.PadRight
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	ep := &op.Epilogue
+	signed := op.X.DType() == qtensor.Int8
+	stage, accs, tmp, release := convScratch(Hp*Wp*C+op.H*op.Wd*C, 2*P*C, P*C)
+	defer release()
+	nhwc := stage[Hp*Wp*C:]
+	stage = stage[:Hp*Wp*C]
+	acc, cp := accs[:P*C], accs[P*C:] // [P][C], then [C][P]
+	quant := ep.Output == engine.OutQuantized && ep.Fixed == nil
+	var mult []float32
+	if quant {
+		mult = make([]float32, C)
+		for c := range mult {
+			mult[c] = engine.At(ep.Mult, c)
+		}
+	}
+	for n := range op.N {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b.stageNHWC(stage, nhwc, x, op, n, 0, C, Hp, Wp)
+		b.rows(op.OH, P*C*op.KH*op.KW, func(r0, r1 int) {
+			p := dwconv.NHWC{Src: stage[r0*op.StrideH*Wp*C:], Wp: Wp, C: C, KH: op.KH, KW: op.KW,
+				SH: op.StrideH, SW: op.StrideW, DH: op.DilationH, DW: op.DilationW, OH: r1 - r0, OW: op.OW,
+				Signed: signed, W: pw, Init: pinit}
+			p.Int32(acc[r0*op.OW*C : r1*op.OW*C])
+		})
+		base := n * C * P
+		switch {
+		case quant:
+			b.rows(P, P*C, func(p0, p1 int) {
+				for q := p0; q < p1; q++ {
+					vec.RequantizeCols(tmp[q*C:(q+1)*C], acc[q*C:(q+1)*C], mult, ep.YZP, out.qmin, out.qmax)
+				}
+				vec.TransposeBytes(y[base+p0:], P, tmp[p0*C:], C, p1-p0, C)
+			})
+		case ep.Output == engine.OutInt32:
+			b.transpose32(asInt32(y)[base:base+C*P], acc, P, C)
+		default: // float output, fixed-point rule (bias already added)
+			b.transpose32(cp, acc, P, C)
+			noBias := *ep
+			noBias.Bias = nil
+			o := newOutput(&noBias, op.Y)
+			for i, a := range cp {
 				o.store(base+i, a, i/P)
 			}
 		}

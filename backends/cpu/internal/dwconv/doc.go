@@ -46,6 +46,14 @@
 // is package vec's AVX2 sequence, VCVTPS2DQ rounding half to even under the
 // Go runtime's MXCSR, and the bytes are gathered with VPSHUFB + VPERMD.
 //
+// Planes too small for that fixed work per plane (a 7x7 plane has 441
+// products) take NHWC instead: the caller stages all channels of an image
+// as padded NHWC, and dwNHWC{U8,S8}AVX512 compute, for each output pixel,
+// 16 channels per zmm (four at a time) with VPMOVZXBD/VPMOVSXBD and
+// VPDPWSSD against the cell's 16 weights (PackNHWC lays them out cell-major
+// with zero high halves), writing int32 accumulators NHWC for the caller
+// to requantize per channel and transpose.
+//
 // At init the package picks the best supported implementation; SetISA
 // switches it for tests and benchmarks. With -tags purego, or off amd64,
 // only Generic exists.

@@ -5393,3 +5393,217 @@ rowsdone_r1:
 done:
 	VZEROUPPER
 	RET
+
+// func dwNHWCU8AVX512(a *byte)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
+TEXT ·dwNHWCU8AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 8(AX), CX
+	MOVQ (AX), DX
+	MOVQ 32(AX), BX
+
+rows:
+	MOVQ DX, SI
+	MOVQ 40(AX), DI
+
+cols:
+	XORQ R8, R8
+
+ch64:
+	MOVQ      64(AX), R9
+	SUBQ      R8, R9
+	CMPQ      R9, $0x40
+	JLT       ch16
+	MOVQ      24(AX), R9
+	VMOVDQU32 (R9)(R8*4), Z0
+	VMOVDQU32 64(R9)(R8*4), Z1
+	VMOVDQU32 128(R9)(R8*4), Z2
+	VMOVDQU32 192(R9)(R8*4), Z3
+	MOVQ      16(AX), R9
+	LEAQ      (R9)(R8*4), R9
+	LEAQ      (SI)(R8*1), R10
+	MOVQ      48(AX), R11
+	MOVQ      R11, 112(AX)
+
+v4_kh:
+	MOVQ R10, R11
+	MOVQ 56(AX), R12
+
+v4_kw:
+	VPMOVZXBD (R11), Z4
+	VPDPWSSD  (R9), Z4, Z0
+	VPMOVZXBD 16(R11), Z4
+	VPDPWSSD  64(R9), Z4, Z1
+	VPMOVZXBD 32(R11), Z4
+	VPDPWSSD  128(R9), Z4, Z2
+	VPMOVZXBD 48(R11), Z4
+	VPDPWSSD  192(R9), Z4, Z3
+	ADDQ      104(AX), R9
+	ADDQ      96(AX), R11
+	DECQ      R12
+	JNZ       v4_kw
+	ADDQ      88(AX), R10
+	DECQ      112(AX)
+	JNZ       v4_kh
+	VMOVDQU32 Z0, (CX)(R8*4)
+	VMOVDQU32 Z1, 64(CX)(R8*4)
+	VMOVDQU32 Z2, 128(CX)(R8*4)
+	VMOVDQU32 Z3, 192(CX)(R8*4)
+	ADDQ      $0x40, R8
+	JMP       ch64
+
+ch16:
+	MOVQ      64(AX), R9
+	SUBQ      R8, R9
+	JLE       pixdone
+	MOVQ      $0x00000010, R10
+	CMPQ      R9, R10
+	CMOVQLT   R9, R10
+	MOVQ      $0x00000001, R9
+	SHLXQ     R10, R9, R9
+	DECQ      R9
+	KMOVW     R9, K1
+	MOVQ      24(AX), R9
+	VMOVDQU32 (R9)(R8*4), Z0
+	MOVQ      16(AX), R9
+	LEAQ      (R9)(R8*4), R9
+	LEAQ      (SI)(R8*1), R10
+	MOVQ      48(AX), R11
+	MOVQ      R11, 112(AX)
+
+v1_kh:
+	MOVQ R10, R11
+	MOVQ 56(AX), R12
+
+v1_kw:
+	VPMOVZXBD.Z (R11), K1, Z1
+	VPDPWSSD    (R9), Z1, Z0
+	ADDQ        104(AX), R9
+	ADDQ        96(AX), R11
+	DECQ        R12
+	JNZ         v1_kw
+	ADDQ        88(AX), R10
+	DECQ        112(AX)
+	JNZ         v1_kh
+	VMOVDQU32   Z0, K1, (CX)(R8*4)
+	ADDQ        $0x10, R8
+	JMP         ch16
+
+pixdone:
+	MOVQ 64(AX), R9
+	LEAQ (CX)(R9*4), CX
+	ADDQ 80(AX), SI
+	DECQ DI
+	JNZ  cols
+	ADDQ 72(AX), DX
+	DECQ BX
+	JNZ  rows
+	VZEROUPPER
+	RET
+
+// func dwNHWCS8AVX512(a *byte)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
+TEXT ·dwNHWCS8AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 8(AX), CX
+	MOVQ (AX), DX
+	MOVQ 32(AX), BX
+
+rows:
+	MOVQ DX, SI
+	MOVQ 40(AX), DI
+
+cols:
+	XORQ R8, R8
+
+ch64:
+	MOVQ      64(AX), R9
+	SUBQ      R8, R9
+	CMPQ      R9, $0x40
+	JLT       ch16
+	MOVQ      24(AX), R9
+	VMOVDQU32 (R9)(R8*4), Z0
+	VMOVDQU32 64(R9)(R8*4), Z1
+	VMOVDQU32 128(R9)(R8*4), Z2
+	VMOVDQU32 192(R9)(R8*4), Z3
+	MOVQ      16(AX), R9
+	LEAQ      (R9)(R8*4), R9
+	LEAQ      (SI)(R8*1), R10
+	MOVQ      48(AX), R11
+	MOVQ      R11, 112(AX)
+
+v4_kh:
+	MOVQ R10, R11
+	MOVQ 56(AX), R12
+
+v4_kw:
+	VPMOVSXBD (R11), Z4
+	VPDPWSSD  (R9), Z4, Z0
+	VPMOVSXBD 16(R11), Z4
+	VPDPWSSD  64(R9), Z4, Z1
+	VPMOVSXBD 32(R11), Z4
+	VPDPWSSD  128(R9), Z4, Z2
+	VPMOVSXBD 48(R11), Z4
+	VPDPWSSD  192(R9), Z4, Z3
+	ADDQ      104(AX), R9
+	ADDQ      96(AX), R11
+	DECQ      R12
+	JNZ       v4_kw
+	ADDQ      88(AX), R10
+	DECQ      112(AX)
+	JNZ       v4_kh
+	VMOVDQU32 Z0, (CX)(R8*4)
+	VMOVDQU32 Z1, 64(CX)(R8*4)
+	VMOVDQU32 Z2, 128(CX)(R8*4)
+	VMOVDQU32 Z3, 192(CX)(R8*4)
+	ADDQ      $0x40, R8
+	JMP       ch64
+
+ch16:
+	MOVQ      64(AX), R9
+	SUBQ      R8, R9
+	JLE       pixdone
+	MOVQ      $0x00000010, R10
+	CMPQ      R9, R10
+	CMOVQLT   R9, R10
+	MOVQ      $0x00000001, R9
+	SHLXQ     R10, R9, R9
+	DECQ      R9
+	KMOVW     R9, K1
+	MOVQ      24(AX), R9
+	VMOVDQU32 (R9)(R8*4), Z0
+	MOVQ      16(AX), R9
+	LEAQ      (R9)(R8*4), R9
+	LEAQ      (SI)(R8*1), R10
+	MOVQ      48(AX), R11
+	MOVQ      R11, 112(AX)
+
+v1_kh:
+	MOVQ R10, R11
+	MOVQ 56(AX), R12
+
+v1_kw:
+	VPMOVSXBD.Z (R11), K1, Z1
+	VPDPWSSD    (R9), Z1, Z0
+	ADDQ        104(AX), R9
+	ADDQ        96(AX), R11
+	DECQ        R12
+	JNZ         v1_kw
+	ADDQ        88(AX), R10
+	DECQ        112(AX)
+	JNZ         v1_kh
+	VMOVDQU32   Z0, K1, (CX)(R8*4)
+	ADDQ        $0x10, R8
+	JMP         ch16
+
+pixdone:
+	MOVQ 64(AX), R9
+	LEAQ (CX)(R9*4), CX
+	ADDQ 80(AX), SI
+	DECQ DI
+	JNZ  cols
+	ADDQ 72(AX), DX
+	DECQ BX
+	JNZ  rows
+	VZEROUPPER
+	RET

@@ -27,3 +27,5 @@ func dwS2U8I32AVX2(a *byte)   { panic("dwconv: no assembly") }
 func dwS2U8QAVX2(a *byte)     { panic("dwconv: no assembly") }
 func dwS2S8I32AVX2(a *byte)   { panic("dwconv: no assembly") }
 func dwS2S8QAVX2(a *byte)     { panic("dwconv: no assembly") }
+func dwNHWCU8AVX512(a *byte)  { panic("dwconv: no assembly") }
+func dwNHWCS8AVX512(a *byte)  { panic("dwconv: no assembly") }

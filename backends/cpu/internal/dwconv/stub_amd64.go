@@ -99,3 +99,15 @@ func dwS2S8QAVX512(a *byte)
 //
 //go:noescape
 func dwS2S8QAVX2(a *byte)
+
+// dwNHWCU8AVX512 computes a depthwise convolution of all channels of one padded NHWC
+// image of uint8, writing int32 accumulators NHWC; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWCU8AVX512(a *byte)
+
+// dwNHWCS8AVX512 computes a depthwise convolution of all channels of one padded NHWC
+// image of int8, writing int32 accumulators NHWC; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWCS8AVX512(a *byte)

@@ -421,6 +421,156 @@ func kernelAVX2(v variant) {
 	})
 }
 
+// Offsets of the fields of dwconv.nhwcArgs.
+const (
+	nSrc    = 0   // *byte: the padded NHWC input
+	nDst    = 8   // *int32: the NHWC accumulators
+	nW      = 16  // *int32: [cell][Cp] weights, high 16 bits zero
+	nInit   = 24  // *int32: [Cp] accumulator start values
+	nOH     = 32  // output rows
+	nOW     = 40  // output columns
+	nKH     = 48  // kernel rows
+	nKW     = 56  // kernel columns
+	nC      = 64  // channels
+	nRow    = 72  // input bytes between output rows (SH*Wp*C)
+	nCol    = 80  // input bytes between output columns (SW*C)
+	nDH     = 88  // input bytes between kernel rows (DH*Wp*C)
+	nDW     = 96  // input bytes between kernel columns (DW*C)
+	nWCell  = 104 // weight bytes between cells (4*Cp)
+	nKHLeft = 112 // scratch: kernel rows left
+)
+
+// nhwcKernel generates dwNHWC{U8,S8}AVX512: a depthwise convolution of all
+// channels of an image staged as padded NHWC, for planes too small for the
+// plane kernels: for each output pixel, 16 channels per zmm (four zmm at a
+// time while 64 channels are left, then one, the last masked), each
+// kernel cell VPMOVZXBD (VPMOVSXBD) of 16 input bytes and VPDPWSSD with the
+// cell's 16 weights (high words zero, so each lane gains exactly x * w),
+// from the channels' start values; the int32 accumulators are stored NHWC.
+func nhwcKernel(signed bool) {
+	name := "dwNHWCU8AVX512"
+	if signed {
+		name = "dwNHWCS8AVX512"
+	}
+	TEXT(name, NOSPLIT, "func(a *byte)")
+	Pragma("noescape")
+	in := "uint8"
+	if signed {
+		in = "int8"
+	}
+	Doc(name+" computes a depthwise convolution of all channels of one padded NHWC",
+		"image of "+in+", writing int32 accumulators NHWC; a points to a dwconv.nhwcArgs.")
+	a := Load(Param("a"), GP64())
+	outp := GP64()
+	MOVQ(Mem{Base: a, Disp: nDst}, outp)
+	rowp := GP64()
+	MOVQ(Mem{Base: a, Disp: nSrc}, rowp)
+	ohLeft := GP64()
+	MOVQ(Mem{Base: a, Disp: nOH}, ohLeft)
+	widen := func(m Mem, k reg.OpmaskPhysical, x reg.VecVirtual) {
+		switch {
+		case signed && k == nil:
+			VPMOVSXBD(m, x)
+		case signed:
+			VPMOVSXBD_Z(m, k, x)
+		case k == nil:
+			VPMOVZXBD(m, x)
+		default:
+			VPMOVZXBD_Z(m, k, x)
+		}
+	}
+	Label("rows")
+	pix := GP64()
+	MOVQ(rowp, pix)
+	owLeft := GP64()
+	MOVQ(Mem{Base: a, Disp: nOW}, owLeft)
+	Label("cols")
+	c0 := GP64() // channel offset
+	XORQ(c0, c0)
+	// cells emits the kernel-cell loops for nv vectors of channels from
+	// c0 (mask k for the single-vector tail): body(in, wk) per cell.
+	cells := func(lbl string, nv int, k reg.OpmaskPhysical) {
+		accs := make([]reg.VecVirtual, nv)
+		init := GP64()
+		MOVQ(Mem{Base: a, Disp: nInit}, init)
+		for v := range accs {
+			accs[v] = ZMM()
+			VMOVDQU32(Mem{Base: init, Index: c0, Scale: 4, Disp: 64 * v}, accs[v])
+		}
+		wk, ph := GP64(), GP64()
+		MOVQ(Mem{Base: a, Disp: nW}, wk)
+		LEAQ(Mem{Base: wk, Index: c0, Scale: 4}, wk)
+		LEAQ(Mem{Base: pix, Index: c0, Scale: 1}, ph)
+		t := GP64()
+		MOVQ(Mem{Base: a, Disp: nKH}, t)
+		MOVQ(t, Mem{Base: a, Disp: nKHLeft})
+		Label(lbl + "_kh")
+		pc, kwc := GP64(), GP64()
+		MOVQ(ph, pc)
+		MOVQ(Mem{Base: a, Disp: nKW}, kwc)
+		Label(lbl + "_kw")
+		for v := range accs {
+			x := ZMM()
+			widen(Mem{Base: pc, Disp: 16 * v}, k, x)
+			VPDPWSSD(Mem{Base: wk, Disp: 64 * v}, x, accs[v])
+		}
+		ADDQ(Mem{Base: a, Disp: nWCell}, wk)
+		ADDQ(Mem{Base: a, Disp: nDW}, pc)
+		DECQ(kwc)
+		JNZ(LabelRef(lbl + "_kw"))
+		ADDQ(Mem{Base: a, Disp: nDH}, ph)
+		DECQ(Mem{Base: a, Disp: nKHLeft})
+		JNZ(LabelRef(lbl + "_kh"))
+		for v, acc := range accs {
+			d := Mem{Base: outp, Index: c0, Scale: 4, Disp: 64 * v}
+			if k == nil {
+				VMOVDQU32(acc, d)
+			} else {
+				VMOVDQU32(acc, k, d)
+			}
+		}
+	}
+	left := GP64() // channels left from c0
+	Label("ch64")
+	MOVQ(Mem{Base: a, Disp: nC}, left)
+	SUBQ(c0, left)
+	CMPQ(left, U8(64))
+	JLT(LabelRef("ch16"))
+	cells("v4", 4, nil)
+	ADDQ(U8(64), c0)
+	JMP(LabelRef("ch64"))
+	Label("ch16")
+	MOVQ(Mem{Base: a, Disp: nC}, left)
+	SUBQ(c0, left)
+	JLE(LabelRef("pixdone"))
+	{
+		// K1 = the low min(left, 16) bits.
+		c, m := GP64(), GP64()
+		MOVQ(U32(16), c)
+		CMPQ(left, c)
+		CMOVQLT(left, c)
+		MOVQ(U32(1), m)
+		SHLXQ(c, m, m)
+		DECQ(m)
+		KMOVW(m.As32(), reg.K1)
+	}
+	cells("v1", 1, reg.K1)
+	ADDQ(U8(16), c0)
+	JMP(LabelRef("ch16"))
+	Label("pixdone")
+	// Next output pixel.
+	MOVQ(Mem{Base: a, Disp: nC}, left)
+	LEAQ(Mem{Base: outp, Index: left, Scale: 4}, outp)
+	ADDQ(Mem{Base: a, Disp: nCol}, pix)
+	DECQ(owLeft)
+	JNZ(LabelRef("cols"))
+	ADDQ(Mem{Base: a, Disp: nRow}, rowp)
+	DECQ(ohLeft)
+	JNZ(LabelRef("rows"))
+	VZEROUPPER()
+	RET()
+}
+
 var lowBytesShuf, lowBytesPerm *Mem
 
 // lowBytes loads the constants that gather the low byte of each of a
@@ -462,5 +612,7 @@ func main() {
 			}
 		}
 	}
+	nhwcKernel(false)
+	nhwcKernel(true)
 	Generate()
 }

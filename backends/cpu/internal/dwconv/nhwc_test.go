@@ -1,0 +1,108 @@
+package dwconv
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"unsafe"
+)
+
+func TestNHWCArgsLayout(t *testing.T) {
+	var a nhwcArgs
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"src", unsafe.Offsetof(a.src), 0}, {"dst", unsafe.Offsetof(a.dst), 8}, {"w", unsafe.Offsetof(a.w), 16},
+		{"init", unsafe.Offsetof(a.init), 24}, {"oh", unsafe.Offsetof(a.oh), 32}, {"ow", unsafe.Offsetof(a.ow), 40},
+		{"kh", unsafe.Offsetof(a.kh), 48}, {"kw", unsafe.Offsetof(a.kw), 56}, {"c", unsafe.Offsetof(a.c), 64},
+		{"row", unsafe.Offsetof(a.row), 72}, {"col", unsafe.Offsetof(a.col), 80}, {"dh", unsafe.Offsetof(a.dh), 88},
+		{"dw", unsafe.Offsetof(a.dw), 96}, {"wcell", unsafe.Offsetof(a.wcell), 104}, {"khLeft", unsafe.Offsetof(a.khLeft), 112},
+	} {
+		if c.got != c.want {
+			t.Errorf("nhwcArgs.%s at offset %d, the kernels read it at %d", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestNHWC checks NHWC.Int32 under each ISA against the definition on random
+// geometries: channel counts around the 16- and 64-channel blocks (the
+// masked tail included), strides, dilations, int8 and uint8 inputs, the
+// extreme weights, and guard values after the output.
+func TestNHWC(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	var cases []NHWC
+	var want [][]int32
+	for it := range 300 {
+		c := 1 + r.IntN(140)
+		if it < 80 {
+			c = 1 + it
+		}
+		p := NHWC{C: c, KH: 1 + r.IntN(4), KW: 1 + r.IntN(4), SH: 1 + r.IntN(2), SW: 1 + r.IntN(3),
+			DH: 1 + r.IntN(2), DW: 1 + r.IntN(2), OH: 1 + r.IntN(9), OW: 1 + r.IntN(9), Signed: it%2 == 1}
+		p.Wp = (p.OW-1)*p.SW + (p.KW-1)*p.DW + 1 + r.IntN(3)
+		hp := (p.OH-1)*p.SH + (p.KH-1)*p.DH + 1
+		p.Src = make([]byte, hp*p.Wp*c)
+		for i := range p.Src {
+			p.Src[i] = byte(r.Uint32())
+		}
+		w := make([]int32, c*p.KH*p.KW) // [c][cell]
+		for i := range w {
+			w[i] = r.Int32N(511) - 255
+		}
+		w[0] = -255
+		init := make([]int32, c)
+		for i := range init {
+			init[i] = r.Int32N(1<<20) - 1<<19
+		}
+		var ok bool
+		if p.W, p.Init, ok = PackNHWC(w, init, c, p.KH*p.KW); !ok {
+			t.Fatal("PackNHWC refused int16 weights")
+		}
+		cases = append(cases, p)
+		// The definition, on the unpacked weights.
+		ref := make([]int32, p.OH*p.OW*c)
+		for oh := range p.OH {
+			for ow := range p.OW {
+				for ch := range c {
+					acc := init[ch]
+					for kh := range p.KH {
+						for kw := range p.KW {
+							v := p.Src[((oh*p.SH+kh*p.DH)*p.Wp+ow*p.SW+kw*p.DW)*c+ch]
+							x := int32(v)
+							if p.Signed {
+								x = int32(int8(v))
+							}
+							acc += x * w[ch*p.KH*p.KW+kh*p.KW+kw]
+						}
+					}
+					ref[(oh*p.OW+ow)*c+ch] = acc
+				}
+			}
+		}
+		want = append(want, ref)
+	}
+	if _, _, ok := PackNHWC([]int32{1 << 15}, []int32{0}, 1, 1); ok {
+		t.Error("PackNHWC took a weight of 2^15")
+	}
+	forEachISA(t, func(t *testing.T) {
+		for i, p := range cases {
+			n := p.OH * p.OW * p.C
+			got := make([]int32, n+5)
+			for j := range got {
+				got[j] = 0x5a5a5a5a
+			}
+			p.Int32(got[:n])
+			name := fmt.Sprintf("case %d C=%d k=%dx%d s=%d,%d d=%d,%d out=%dx%d signed=%v", i, p.C, p.KH, p.KW, p.SH, p.SW, p.DH, p.DW, p.OH, p.OW, p.Signed)
+			if !slices.Equal(got[:n], want[i]) {
+				t.Fatalf("%s: differs from the definition", name)
+			}
+			for _, v := range got[n:] {
+				if v != 0x5a5a5a5a {
+					t.Fatalf("%s: wrote past the output", name)
+				}
+			}
+		}
+	})
+}

@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/qgpu/qgpu/bench/models"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 )
@@ -30,7 +31,7 @@ func init() {
 
 // benchCase is one shape of one op to time.
 type benchCase struct {
-	op    string // gemm, conv, quantize, dequantize, histogram, minmax
+	op    string // gemm, conv, quantize, dequantize, histogram, minmax, model
 	shape string // as printed
 	// gemm
 	m, k, n int
@@ -99,7 +100,11 @@ runs on each). Suites:
   dequantize  uint8 -> float32 DequantizeLinear, sizes as quantize
   histogram   calibration passes: a 2048-bin aligned histogram and a
               min/max reduction of float32 data, sizes as quantize
-  all         every suite above (long on the generic Go kernels)
+  model       a whole network as one batch, --shape NAME (repeatable): resnet50
+              (ResNet-50 v1.5) and mobilenetv2 at N = 1, 224x224, random
+              int8 weights, uint8 activations (package bench/models);
+              GOPS counts the convolutions. Not part of all
+  all         every suite above but model (long on the generic Go kernels)
   (none)      a quick suite: GEMM 128 and 256 cubed, a BERT layer at M = 16
               and a LLaMA layer at M = 1, one ResNet 1x1 conv, quantize,
               dequantize, histogram and min/max of --size (16Mi) elements;
@@ -138,6 +143,7 @@ const benchExamples = `
   qgpu bench conv --shape 1x64x56x56,64x3x3,pad1 --shape 1x32x112x112,32x3x3,pad1,group32
   qgpu bench quantize --size 1000000
   qgpu bench conv --isa avx2 --threads 1 --output quantized
+  qgpu bench model --backend cpu --backend vulkan
   qgpu bench histogram --backend vulkan
   qgpu bench --benchfmt --runs 10 > new.txt && benchstat old.txt new.txt`
 
@@ -412,15 +418,17 @@ func benchCases(suite string, shapes []string, sizes []int) ([]benchCase, error)
 		return parse(gemmSuite(), parseGemmShape)
 	case "conv":
 		return parse(resnet50Conv, parseConvShape)
+	case "model":
+		return parse(models.Names(), parseModel)
 	case "quantize", "dequantize", "histogram", "all", "":
 		if len(shapes) > 0 {
 			if suite == "" || suite == "all" {
-				return nil, usagef("bench: --shape needs a suite (gemm or conv)")
+				return nil, usagef("bench: --shape needs a suite (gemm, conv or model)")
 			}
 			return nil, usagef("bench: %s takes --size, not --shape", suite)
 		}
 	default:
-		return nil, usagef("bench: unknown suite %q (gemm, conv, quantize, dequantize, histogram, all, or none for the quick suite)", suite)
+		return nil, usagef("bench: unknown suite %q (gemm, conv, quantize, dequantize, histogram, model, all, or none for the quick suite)", suite)
 	}
 	switch suite {
 	case "quantize", "dequantize":
@@ -652,6 +660,14 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		}
 		inputs = append(inputs, y)
 		bytes = 4 * float64(c.size)
+	case "model":
+		m, err := models.Build(c.shape, eng, func() *engine.Batch { return b })
+		if err != nil {
+			return r, engineErr(err)
+		}
+		inputs = append(inputs, m.Tensors...)
+		ops = m.Ops
+		r.Output = "uint8"
 	default:
 		return r, fmt.Errorf("bench: unknown op %q", c.op)
 	}
@@ -787,4 +803,12 @@ func fmtSeconds(s float64) string {
 		return fmt.Sprintf("%.3g ms", s*1e3)
 	}
 	return fmt.Sprintf("%.3g µs", s*1e6)
+}
+
+// parseModel returns the bench case of a model name (models.Names).
+func parseModel(s string) (benchCase, error) {
+	if !slices.Contains(models.Names(), s) {
+		return benchCase{}, usagef("bench: unknown model %q (want one of %s)", s, strings.Join(models.Names(), ", "))
+	}
+	return benchCase{op: "model", shape: s}, nil
 }

@@ -15,7 +15,7 @@ import (
 // benchfmtOp is the benchmark name of an op.
 var benchfmtOp = map[string]string{
 	"gemm": "Gemm", "conv": "Conv", "quantize": "Quantize", "dequantize": "Dequantize",
-	"histogram": "Histogram", "minmax": "MinMax",
+	"histogram": "Histogram", "minmax": "MinMax", "model": "Model",
 }
 
 // benchfmtGroups is the most result lines one case prints: its timed runs

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/qgpu/qgpu/backends/cpu"
+	"github.com/qgpu/qgpu/bench/models"
+	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/tests"
 )
 
@@ -232,5 +234,36 @@ func TestISAFlag(t *testing.T) {
 		if got := cpu.CurrentISA(); got != before {
 			t.Fatalf("after --isa %v the kernels stay at %v, want %v", isa, got, before)
 		}
+	}
+}
+
+// TestBenchModel runs the model suite on one network: one JSON line whose
+// operation count is the network's (package models) and whose rate follows
+// from it; an unknown name is a usage error.
+func TestBenchModel(t *testing.T) {
+	wantError(t, 2, `unknown model "vgg"`, "bench", "model", "--shape", "vgg")
+	code, out, stderr := qgpu(t, "bench", "model", "--shape", "mobilenetv2", "--runs", "1", "--time", "0", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r benchResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	e, err := engine.New(engine.Config{Backend: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	m, err := models.Build("mobilenetv2", e, e.NewBatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Release()
+	if r.Op != "model" || r.Shape != "mobilenetv2" || r.Ops != m.Ops || r.Seconds <= 0 {
+		t.Errorf("%+v, want op model, shape mobilenetv2, %g ops", r, m.Ops)
+	}
+	if d := r.GOPS/(m.Ops/r.Seconds/1e9) - 1; d > 1e-9 || d < -1e-9 {
+		t.Errorf("rate %g GOPS for %g ops in %g s", r.GOPS, r.Ops, r.Seconds)
 	}
 }

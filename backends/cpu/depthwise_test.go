@@ -17,16 +17,7 @@ import (
 // on the fast path under each depthwise kernel and compares the bytes with
 // the reference kernels.
 func TestDepthwiseChannels(t *testing.T) {
-	ref, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Kernels: "generic"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
-	fast, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: 3}, GuardBytes: 256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fast.Close()
+	ref, fast := refAndFast(t)
 	for _, isa := range []dwconv.ISA{dwconv.Generic, dwconv.AVX2, dwconv.AVX512} {
 		t.Run(isa.String(), func(t *testing.T) {
 			if !dwconv.Supported(isa) {
@@ -42,9 +33,6 @@ func TestDepthwiseChannels(t *testing.T) {
 				depthwiseCase(t, rng, ref, fast, c)
 			}
 		})
-	}
-	if err := fast.CheckGuards(); err != nil {
-		t.Error(err)
 	}
 }
 

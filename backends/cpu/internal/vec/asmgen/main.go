@@ -1105,6 +1105,27 @@ func binaryDoc(name string, mul bool, lanes string) {
 
 const binarySig = "func(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32)"
 
+// binaryCombine emits the arithmetic both forms of the binary kernels
+// share, on zmm or ymm registers: from the widened operands xa and xb to
+// the clamped float result in xa, ready for the conversion.
+func binaryCombine(mul bool, xa, xb, za, zb, ma, mb, lo, hi reg.VecVirtual) {
+	VPSUBD(za, xa, xa)
+	VPSUBD(zb, xb, xb)
+	if mul {
+		VPMULLD(xb, xa, xa)
+		VCVTDQ2PS(xa, xa)
+		VMULPS(ma, xa, xa)
+	} else {
+		VCVTDQ2PS(xa, xa)
+		VMULPS(ma, xa, xa)
+		VCVTDQ2PS(xb, xb)
+		VMULPS(mb, xb, xb)
+		VADDPS(xb, xa, xa)
+	}
+	VMAXPS(lo, xa, xa)
+	VMINPS(hi, xa, xa)
+}
+
 // binaryAVX512 generates the AVX-512 kernels of vec.Add and vec.Mul: 16
 // operands per zmm widened to int32 lanes, the masked tail included.
 // Add multiplies each operand minus its zero point by its multiplier
@@ -1139,21 +1160,7 @@ func binaryAVX512(mul, signed bool) {
 		xa, xb := ZMM(), ZMM()
 		widen(Mem{Base: pa, Disp: 16 * v}, k, xa)
 		widen(Mem{Base: pb, Disp: 16 * v}, k, xb)
-		VPSUBD(za, xa, xa)
-		VPSUBD(zb, xb, xb)
-		if mul {
-			VPMULLD(xb, xa, xa)
-			VCVTDQ2PS(xa, xa)
-			VMULPS(ma, xa, xa)
-		} else {
-			VCVTDQ2PS(xa, xa)
-			VMULPS(ma, xa, xa)
-			VCVTDQ2PS(xb, xb)
-			VMULPS(mb, xb, xb)
-			VADDPS(xb, xa, xa)
-		}
-		VMAXPS(lo, xa, xa)
-		VMINPS(hi, xa, xa)
+		binaryCombine(mul, xa, xb, za, zb, ma, mb, lo, hi)
 		VCVTPS2DQ_RN_SAE(xa, xa)
 		VPADDD(zy, xa, xa)
 		d := Mem{Base: dst, Disp: 16 * v}
@@ -1196,21 +1203,7 @@ func binaryAVX2(mul, signed bool) {
 				VPMOVZXBD(o.m, o.x)
 			}
 		}
-		VPSUBD(za, xa, xa)
-		VPSUBD(zb, xb, xb)
-		if mul {
-			VPMULLD(xb, xa, xa)
-			VCVTDQ2PS(xa, xa)
-			VMULPS(ma, xa, xa)
-		} else {
-			VCVTDQ2PS(xa, xa)
-			VMULPS(ma, xa, xa)
-			VCVTDQ2PS(xb, xb)
-			VMULPS(mb, xb, xb)
-			VADDPS(xb, xa, xa)
-		}
-		VMAXPS(lo, xa, xa)
-		VMINPS(hi, xa, xa)
+		binaryCombine(mul, xa, xb, za, zb, ma, mb, lo, hi)
 		VCVTPS2DQ(xa, xa)
 		VPADDD(zy, xa, xa)
 		packStore8(xa, shuf, perm, Mem{Base: dst, Disp: 8 * v})

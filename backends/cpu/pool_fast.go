@@ -57,7 +57,10 @@ func (b *Backend) poolFast(ctx context.Context, op *engine.Pool) error {
 		mu   sync.Mutex
 		fail error
 	)
-	b.rows(op.N*op.C, op.N*op.C*op.OH*op.OW*op.KH*op.KW, func(p0, p1 int) {
+	// The work hint counts window cells, capped so the product of a huge
+	// kernel and a large output cannot overflow.
+	winCells := min(op.KH*op.KW, 1<<20)
+	b.rows(op.N*op.C, min(op.N*op.C*op.OH*op.OW, 1<<40)*winCells, func(p0, p1 int) {
 		// MaxPool: colMax is the maximum of an output row's kernel rows,
 		// winMax[i] that of colMax's KW columns from i (full windows only).
 		var colMax, winMax []byte

@@ -2,7 +2,6 @@ package cpu_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -106,25 +105,7 @@ func implicitCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, i int)
 // output's bytes.
 func convBytes(t *testing.T, e *engine.Engine, xq, wq *qtensor.Tensor, o engine.ConvOptions, name string) []byte {
 	t.Helper()
-	b := e.NewBatch()
-	x, err := e.Upload(xq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := e.Upload(wq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := b.Conv(x, w, o)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if err := b.Run(context.Background()); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	hy, err := e.Download(y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hy.Data
+	return runBytes(t, e, name, []*qtensor.Tensor{xq, wq}, func(b *engine.Batch, in []*engine.Tensor) (*engine.Tensor, error) {
+		return b.Conv(in[0], in[1], o)
+	})
 }

@@ -220,70 +220,60 @@ func sameTensor(t *testing.T, label string, got, want *qtensor.Tensor) {
 func TestPackedMatchesEngine(t *testing.T) {
 	e := refEngine(t)
 	ctx := context.Background()
-	for _, isa := range []cpu.ISA{cpu.ISAAVX512VNNI, cpu.ISAAVX2, cpu.ISAGeneric} {
-		t.Run(isa.String(), func(t *testing.T) {
-			if !cpu.SupportedISA(isa) {
-				t.Skipf("this CPU (or build) lacks %v", isa)
-			}
-			restore, err := cpu.SetISA(isa)
+	forEachCPUISA(t, allCPUISAs, func(t *testing.T, isa cpu.ISA) {
+		r := rand.New(rand.NewPCG(11, uint64(isa)))
+		fused := 0
+		// A backend kept across the cases, as Backend.MatMul is meant
+		// to be used (its workers stay warm).
+		be, err := cpu.New(engine.Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer be.Close()
+		for i := range 120 {
+			c := randCase(t, r, i)
+			want, err := gemmRef(t, e, c.a, c.w, c.o)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%s: reference: %v", c.label, err)
 			}
-			defer restore()
-			r := rand.New(rand.NewPCG(11, uint64(isa)))
-			fused := 0
-			// A backend kept across the cases, as Backend.MatMul is meant
-			// to be used (its workers stay warm).
-			be, err := cpu.New(engine.Options{Threads: 2})
+			threads := 1 + i%3
+			pw, err := cpu.PackWeights(c.w, false)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%s: %v", c.label, err)
 			}
-			defer be.Close()
-			for i := range 120 {
-				c := randCase(t, r, i)
-				want, err := gemmRef(t, e, c.a, c.w, c.o)
-				if err != nil {
-					t.Fatalf("%s: reference: %v", c.label, err)
-				}
-				threads := 1 + i%3
-				pw, err := cpu.PackWeights(c.w, false)
-				if err != nil {
-					t.Fatalf("%s: %v", c.label, err)
-				}
-				pt, err := cpu.PackWeights(c.wt, true)
-				if err != nil {
-					t.Fatalf("%s: transposed: %v", c.label, err)
-				}
-				for j, p := range []*cpu.PackedWeights{pw, pt} {
-					if p.K() != c.w.Shape[0] || p.N() != c.w.Shape[1] || p.DType() != c.w.DType {
-						t.Fatalf("%s: packed %d: K=%d N=%d %v", c.label, j, p.K(), p.N(), p.DType())
-					}
-					got, err := p.MatMul(ctx, c.a, c.o, threads)
-					if err != nil {
-						t.Fatalf("%s: packed %d: %v", c.label, j, err)
-					}
-					sameTensor(t, fmt.Sprintf("%s (packed %d)", c.label, j), got, want)
-				}
-				got, err := be.MatMul(ctx, pw, c.a, c.o)
-				if err != nil {
-					t.Fatalf("%s: Backend.MatMul: %v", c.label, err)
-				}
-				sameTensor(t, c.label+" (Backend.MatMul)", got, want)
-				got, err = cpu.MatMul(ctx, c.a, c.w, c.o, threads)
-				if err != nil {
-					t.Fatalf("%s: unpacked: %v", c.label, err)
-				}
-				sameTensor(t, c.label+" (unpacked)", got, want)
-				if z := c.w.Params.ZeroPoints; c.a.Params.Granularity == qtensor.PerTensor && !c.o.Fixed &&
-					((c.w.DType == qtensor.Int8 && allZP(z, 0)) || (c.w.DType == qtensor.Uint8 && allZP(z, 128))) {
-					fused++
-				}
+			pt, err := cpu.PackWeights(c.wt, true)
+			if err != nil {
+				t.Fatalf("%s: transposed: %v", c.label, err)
 			}
-			if fused < 10 {
-				t.Errorf("only %d of the cases took the fused path", fused)
+			for j, p := range []*cpu.PackedWeights{pw, pt} {
+				if p.K() != c.w.Shape[0] || p.N() != c.w.Shape[1] || p.DType() != c.w.DType {
+					t.Fatalf("%s: packed %d: K=%d N=%d %v", c.label, j, p.K(), p.N(), p.DType())
+				}
+				got, err := p.MatMul(ctx, c.a, c.o, threads)
+				if err != nil {
+					t.Fatalf("%s: packed %d: %v", c.label, j, err)
+				}
+				sameTensor(t, fmt.Sprintf("%s (packed %d)", c.label, j), got, want)
 			}
-		})
-	}
+			got, err := be.MatMul(ctx, pw, c.a, c.o)
+			if err != nil {
+				t.Fatalf("%s: Backend.MatMul: %v", c.label, err)
+			}
+			sameTensor(t, c.label+" (Backend.MatMul)", got, want)
+			got, err = cpu.MatMul(ctx, c.a, c.w, c.o, threads)
+			if err != nil {
+				t.Fatalf("%s: unpacked: %v", c.label, err)
+			}
+			sameTensor(t, c.label+" (unpacked)", got, want)
+			if z := c.w.Params.ZeroPoints; c.a.Params.Granularity == qtensor.PerTensor && !c.o.Fixed &&
+				((c.w.DType == qtensor.Int8 && allZP(z, 0)) || (c.w.DType == qtensor.Uint8 && allZP(z, 128))) {
+				fused++
+			}
+		}
+		if fused < 10 {
+			t.Errorf("only %d of the cases took the fused path", fused)
+		}
+	})
 }
 
 func allZP(z []int32, v int32) bool {

@@ -2,7 +2,6 @@ package cpu_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -12,33 +11,6 @@ import (
 	"github.com/qgpu/qgpu/qtensor"
 )
 
-// runBytes records one op with build on e, runs it and returns the output
-// bytes.
-func runBytes(t *testing.T, e *engine.Engine, name string, ins []*qtensor.Tensor, build func(b *engine.Batch, x []*engine.Tensor) (*engine.Tensor, error)) []byte {
-	t.Helper()
-	var xs []*engine.Tensor
-	for _, h := range ins {
-		x, err := e.Upload(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		xs = append(xs, x)
-	}
-	b := e.NewBatch()
-	y, err := build(b, xs)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if err := b.Run(context.Background()); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	hy, err := e.Download(y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hy.Data
-}
-
 // TestPoolAndElementwise runs random MaxPool and AvgPool (kernels 1..6 and
 // whole-plane ones, strides, dilations, padding up to beyond the kernel so
 // that whole windows and whole output rows fall in it, CountIncludePad) and
@@ -46,77 +18,67 @@ func runBytes(t *testing.T, e *engine.Engine, name string, ins []*qtensor.Tensor
 // the bytes with the reference kernels.
 func TestPoolAndElementwise(t *testing.T) {
 	ref, fast := refAndFast(t)
-	for _, isa := range []cpu.ISA{cpu.ISAAVX512VNNI, cpu.ISAAVX2, cpu.ISAGeneric} {
-		t.Run(isa.String(), func(t *testing.T) {
-			if !cpu.SupportedISA(isa) {
-				t.Skipf("this CPU (or build) lacks %v", isa)
+	forEachCPUISA(t, allCPUISAs, func(t *testing.T, isa cpu.ISA) {
+		rng := rand.New(rand.NewPCG(21, 22))
+		for it := range 300 {
+			dt := qtensor.Uint8
+			if it%2 == 1 {
+				dt = qtensor.Int8
 			}
-			restore, err := cpu.SetISA(isa)
-			if err != nil {
-				t.Fatal(err)
+			n, c, h, w := 1+rng.IntN(2), 1+rng.IntN(5), 1+rng.IntN(40), 1+rng.IntN(80)
+			zp := dt.QMin() + rng.Int32N(256)
+			x, _ := qtensor.New(dt, []int{n, c, h, w}, qtensor.TensorParams(0.05, zp))
+			x.Data = randBytes(rng, len(x.Data))
+			// Pooling.
+			kh, kw := 1+rng.IntN(6), 1+rng.IntN(6)
+			if it%10 == 0 {
+				kh, kw = h, w // global
 			}
-			defer restore()
-			rng := rand.New(rand.NewPCG(21, 22))
-			for it := range 300 {
-				dt := qtensor.Uint8
-				if it%2 == 1 {
-					dt = qtensor.Int8
+			o := engine.PoolOptions{Kernel: []int{kh, kw},
+				Strides:   []int{1 + rng.IntN(3), 1 + rng.IntN(3)},
+				Dilations: []int{1 + rng.IntN(2), 1 + rng.IntN(2)},
+				Pads:      []int{rng.IntN(8), rng.IntN(8), rng.IntN(8), rng.IntN(8)},
+			}
+			if rng.IntN(3) == 0 {
+				o.Dilations, o.Pads = nil, nil
+			}
+			isMax := rng.IntN(2) == 0
+			o.CountIncludePad = !isMax && rng.IntN(2) == 0
+			name := fmt.Sprintf("case %d %v %v max=%v %+v", it, dt, x.Shape, isMax, o)
+			pool := func(b *engine.Batch, xs []*engine.Tensor) (*engine.Tensor, error) {
+				if isMax {
+					return b.MaxPool(xs[0], o)
 				}
-				n, c, h, w := 1+rng.IntN(2), 1+rng.IntN(5), 1+rng.IntN(40), 1+rng.IntN(80)
-				zp := dt.QMin() + rng.Int32N(256)
-				x, _ := qtensor.New(dt, []int{n, c, h, w}, qtensor.TensorParams(0.05, zp))
-				x.Data = randBytes(rng, len(x.Data))
-				// Pooling.
-				kh, kw := 1+rng.IntN(6), 1+rng.IntN(6)
-				if it%10 == 0 {
-					kh, kw = h, w // global
-				}
-				o := engine.PoolOptions{Kernel: []int{kh, kw},
-					Strides:   []int{1 + rng.IntN(3), 1 + rng.IntN(3)},
-					Dilations: []int{1 + rng.IntN(2), 1 + rng.IntN(2)},
-					Pads:      []int{rng.IntN(8), rng.IntN(8), rng.IntN(8), rng.IntN(8)},
-				}
-				if rng.IntN(3) == 0 {
-					o.Dilations, o.Pads = nil, nil
-				}
-				isMax := rng.IntN(2) == 0
-				o.CountIncludePad = !isMax && rng.IntN(2) == 0
-				name := fmt.Sprintf("case %d %v %v max=%v %+v", it, dt, x.Shape, isMax, o)
-				pool := func(b *engine.Batch, xs []*engine.Tensor) (*engine.Tensor, error) {
-					if isMax {
-						return b.MaxPool(xs[0], o)
-					}
-					return b.AvgPool(xs[0], o)
-				}
-				probe := fast.NewBatch()
-				px, _ := fast.Upload(x)
-				if py, err := pool(probe, []*engine.Tensor{px}); err == nil { // skip geometries the engine rejects
-					py.Release()
-					if !bytes.Equal(runBytes(t, ref, name, []*qtensor.Tensor{x}, pool), runBytes(t, fast, name, []*qtensor.Tensor{x}, pool)) {
-						t.Fatalf("%s: fast pool differs from the reference", name)
-					}
-				}
-				px.Release()
-				// Elementwise.
-				z, _ := qtensor.New(dt, x.Shape, qtensor.TensorParams(0.02+rng.Float32(), dt.QMin()+rng.Int32N(256)))
-				z.Data = randBytes(rng, len(z.Data))
-				ys, yzp := 0.01+rng.Float32(), dt.QMin()+rng.Int32N(256)
-				for _, op := range []string{"add", "mul", "relu"} {
-					f := func(b *engine.Batch, xs []*engine.Tensor) (*engine.Tensor, error) {
-						switch op {
-						case "add":
-							return b.Add(xs[0], xs[1], ys, yzp)
-						case "mul":
-							return b.Mul(xs[0], xs[1], ys, yzp)
-						}
-						return b.ReLU(xs[0])
-					}
-					name := fmt.Sprintf("case %d %v %v %s", it, dt, x.Shape, op)
-					if !bytes.Equal(runBytes(t, ref, name, []*qtensor.Tensor{x, z}, f), runBytes(t, fast, name, []*qtensor.Tensor{x, z}, f)) {
-						t.Fatalf("%s: fast kernel differs from the reference", name)
-					}
+				return b.AvgPool(xs[0], o)
+			}
+			probe := fast.NewBatch()
+			px, _ := fast.Upload(x)
+			if py, err := pool(probe, []*engine.Tensor{px}); err == nil { // skip geometries the engine rejects
+				py.Release()
+				if !bytes.Equal(runBytes(t, ref, name, []*qtensor.Tensor{x}, pool), runBytes(t, fast, name, []*qtensor.Tensor{x}, pool)) {
+					t.Fatalf("%s: fast pool differs from the reference", name)
 				}
 			}
-		})
-	}
+			px.Release()
+			// Elementwise.
+			z, _ := qtensor.New(dt, x.Shape, qtensor.TensorParams(0.02+rng.Float32(), dt.QMin()+rng.Int32N(256)))
+			z.Data = randBytes(rng, len(z.Data))
+			ys, yzp := 0.01+rng.Float32(), dt.QMin()+rng.Int32N(256)
+			for _, op := range []string{"add", "mul", "relu"} {
+				f := func(b *engine.Batch, xs []*engine.Tensor) (*engine.Tensor, error) {
+					switch op {
+					case "add":
+						return b.Add(xs[0], xs[1], ys, yzp)
+					case "mul":
+						return b.Mul(xs[0], xs[1], ys, yzp)
+					}
+					return b.ReLU(xs[0])
+				}
+				name := fmt.Sprintf("case %d %v %v %s", it, dt, x.Shape, op)
+				if !bytes.Equal(runBytes(t, ref, name, []*qtensor.Tensor{x, z}, f), runBytes(t, fast, name, []*qtensor.Tensor{x, z}, f)) {
+					t.Fatalf("%s: fast kernel differs from the reference", name)
+				}
+			}
+		}
+	})
 }

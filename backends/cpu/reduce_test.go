@@ -43,65 +43,55 @@ func reduceData(n int, seed uint64, runs bool) []float32 {
 func TestInPlaceReducerMatchesHost(t *testing.T) {
 	ctx := context.Background()
 	host := calib.HostReducer{Workers: 1}
-	for _, isa := range []cpu.ISA{cpu.ISAAVX512VNNI, cpu.ISAGeneric} {
-		t.Run(isa.String(), func(t *testing.T) {
-			if !cpu.SupportedISA(isa) {
-				t.Skipf("this CPU (or build) lacks %v", isa)
-			}
-			restore, err := cpu.SetISA(isa)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer restore()
-			b, err := cpu.New(engine.Options{Threads: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			red := b.InPlaceReducer()
-			for _, tc := range []struct {
-				n    int
-				runs bool
-				ci   [][2]int // channels, inner
-			}{
-				{1, false, [][2]int{{1, 1}}},
-				{37, false, [][2]int{{1, 37}}},
-				{6 * 70 * 5, false, [][2]int{{1, 6 * 70 * 5}, {6, 70}, {3, 140}, {7, 5}, {5, 1}}},
-				{300_000, false, [][2]int{{1, 300_000}, {3, 100}}},
-				{300_000, true, [][2]int{{1, 300_000}}},
-			} {
-				x := reduceData(tc.n, uint64(tc.n), tc.runs)
-				for _, ci := range tc.ci {
-					got, err := red.MinMax(ctx, x, ci[0], ci[1])
-					if err != nil {
-						t.Fatal(err)
-					}
-					want, err := host.MinMax(ctx, x, ci[0], ci[1])
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !reflect.DeepEqual(got, want) {
-						t.Errorf("n=%d MinMax channels=%d inner=%d:\n got %+v\nwant %+v", tc.n, ci[0], ci[1], got, want)
-					}
+	forEachCPUISA(t, []cpu.ISA{cpu.ISAAVX512VNNI, cpu.ISAGeneric}, func(t *testing.T, isa cpu.ISA) {
+		b, err := cpu.New(engine.Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		red := b.InPlaceReducer()
+		for _, tc := range []struct {
+			n    int
+			runs bool
+			ci   [][2]int // channels, inner
+		}{
+			{1, false, [][2]int{{1, 1}}},
+			{37, false, [][2]int{{1, 37}}},
+			{6 * 70 * 5, false, [][2]int{{1, 6 * 70 * 5}, {6, 70}, {3, 140}, {7, 5}, {5, 1}}},
+			{300_000, false, [][2]int{{1, 300_000}, {3, 100}}},
+			{300_000, true, [][2]int{{1, 300_000}}},
+		} {
+			x := reduceData(tc.n, uint64(tc.n), tc.runs)
+			for _, ci := range tc.ci {
+				got, err := red.MinMax(ctx, x, ci[0], ci[1])
+				if err != nil {
+					t.Fatal(err)
 				}
-				for _, g := range []calib.Grid{{Exp: -3, Start: -20, Bins: 40}, {Exp: -8, Start: -1024, Bins: 2048}, {Exp: 0, Start: 0, Bins: 8},
-					{Exp: 4, Start: -1, Bins: 2}, {Exp: -126, Start: -5, Bins: 10}, {Exp: 126, Start: -2, Bins: 4},
-					{Exp: 0, Start: 1 << 61, Bins: 3}, {Exp: 0, Start: -1 << 61, Bins: 3}, {Exp: 0, Start: 1<<24 - 2, Bins: 5}} {
-					got, err := red.Histogram(ctx, x, g)
-					if err != nil {
-						t.Fatal(err)
-					}
-					want, err := host.Histogram(ctx, x, g)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !reflect.DeepEqual(got, want) {
-						t.Errorf("n=%d Histogram %+v:\n got %+v\nwant %+v", tc.n, g, got, want)
-					}
+				want, err := host.MinMax(ctx, x, ci[0], ci[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("n=%d MinMax channels=%d inner=%d:\n got %+v\nwant %+v", tc.n, ci[0], ci[1], got, want)
 				}
 			}
-		})
-	}
+			for _, g := range []calib.Grid{{Exp: -3, Start: -20, Bins: 40}, {Exp: -8, Start: -1024, Bins: 2048}, {Exp: 0, Start: 0, Bins: 8},
+				{Exp: 4, Start: -1, Bins: 2}, {Exp: -126, Start: -5, Bins: 10}, {Exp: 126, Start: -2, Bins: 4},
+				{Exp: 0, Start: 1 << 61, Bins: 3}, {Exp: 0, Start: -1 << 61, Bins: 3}, {Exp: 0, Start: 1<<24 - 2, Bins: 5}} {
+				got, err := red.Histogram(ctx, x, g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := host.Histogram(ctx, x, g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("n=%d Histogram %+v:\n got %+v\nwant %+v", tc.n, g, got, want)
+				}
+			}
+		}
+	})
 }
 
 // TestInPlaceReducerErrors checks that bad arguments and a cancelled

@@ -12,26 +12,16 @@ import (
 // wider than the matrix, and guard bytes between and after dst's rows that
 // must stay untouched.
 func TestTransposeBytes(t *testing.T) {
-	for _, isa := range []ISA{Generic, AVX2, AVX512} {
-		t.Run(isa.String(), func(t *testing.T) {
-			if !Supported(isa) {
-				t.Skipf("%v not supported here", isa)
-			}
-			restore, err := SetISA(isa)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer restore()
-			r := rand.New(rand.NewPCG(1, 2))
-			for _, rows := range []int{1, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 56, 64, 70} {
-				for _, cols := range []int{1, 5, 8, 13, 31, 32, 33, 47, 56, 64, 65, 100} {
-					for _, pad := range []int{0, 3} {
-						checkTranspose(t, r, rows, cols, cols+pad, rows+2*pad)
-					}
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, rows := range []int{1, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 56, 64, 70} {
+			for _, cols := range []int{1, 5, 8, 13, 31, 32, 33, 47, 56, 64, 65, 100} {
+				for _, pad := range []int{0, 3} {
+					checkTranspose(t, r, rows, cols, cols+pad, rows+2*pad)
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 func checkTranspose(t *testing.T, r *rand.Rand, rows, cols, ss, ds int) {
@@ -118,99 +108,79 @@ func BenchmarkTransposeBytes(b *testing.B) {
 // convolution's window staging) and three copies one after the other,
 // against the definition, with every byte outside the copies untouched.
 func TestTransposeBytesCopies(t *testing.T) {
-	for _, isa := range []ISA{Generic, AVX2, AVX512} {
-		t.Run(isa.String(), func(t *testing.T) {
-			if !Supported(isa) {
-				t.Skipf("%v not supported here", isa)
-			}
-			restore, err := SetISA(isa)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer restore()
-			r := rand.New(rand.NewPCG(3, 4))
-			for _, rows := range []int{7, 16, 17, 64} {
-				for _, cols := range []int{5, 32, 56, 70} {
-					for _, interleaved := range []bool{true, false} {
-						const copies = 3
-						ds, delta := copies*(rows+1), rows+1
-						if !interleaved {
-							ds, delta = rows+2, cols*(rows+2)
-						}
-						ss := cols + 1
-						src := make([]byte, (rows-1)*ss+cols)
-						for i := range src {
-							src[i] = byte(r.IntN(256))
-						}
-						dst := make([]byte, (copies-1)*delta+(cols-1)*ds+rows+16)
-						for i := range dst {
-							dst[i] = 0xA5
-						}
-						TransposeBytesCopies(dst, ds, src, ss, rows, cols, copies, delta)
-						want := make([]byte, len(dst))
-						for i := range want {
-							want[i] = 0xA5
-						}
-						for c := range copies {
-							for i := range rows {
-								for j := range cols {
-									want[c*delta+j*ds+i] = src[i*ss+j]
-								}
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, rows := range []int{7, 16, 17, 64} {
+			for _, cols := range []int{5, 32, 56, 70} {
+				for _, interleaved := range []bool{true, false} {
+					const copies = 3
+					ds, delta := copies*(rows+1), rows+1
+					if !interleaved {
+						ds, delta = rows+2, cols*(rows+2)
+					}
+					ss := cols + 1
+					src := make([]byte, (rows-1)*ss+cols)
+					for i := range src {
+						src[i] = byte(r.IntN(256))
+					}
+					dst := make([]byte, (copies-1)*delta+(cols-1)*ds+rows+16)
+					for i := range dst {
+						dst[i] = 0xA5
+					}
+					TransposeBytesCopies(dst, ds, src, ss, rows, cols, copies, delta)
+					want := make([]byte, len(dst))
+					for i := range want {
+						want[i] = 0xA5
+					}
+					for c := range copies {
+						for i := range rows {
+							for j := range cols {
+								want[c*delta+j*ds+i] = src[i*ss+j]
 							}
 						}
-						for k := range dst {
-							if dst[k] != want[k] {
-								t.Fatalf("%dx%d interleaved=%v: byte %d = %#x, want %#x", rows, cols, interleaved, k, dst[k], want[k])
-							}
+					}
+					for k := range dst {
+						if dst[k] != want[k] {
+							t.Fatalf("%dx%d interleaved=%v: byte %d = %#x, want %#x", rows, cols, interleaved, k, dst[k], want[k])
 						}
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestTransposeInt32 checks TransposeInt32 under each ISA against the
 // definition at sizes on both sides of the 16x16 block, with strides wider
 // than the matrix and guard values around dst's rows.
 func TestTransposeInt32(t *testing.T) {
-	for _, isa := range []ISA{Generic, AVX2, AVX512} {
-		t.Run(isa.String(), func(t *testing.T) {
-			if !Supported(isa) {
-				t.Skipf("%v not supported here", isa)
-			}
-			restore, err := SetISA(isa)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer restore()
-			r := rand.New(rand.NewPCG(5, 6))
-			for _, rows := range []int{1, 9, 15, 16, 17, 31, 49, 64} {
-				for _, cols := range []int{1, 7, 16, 17, 33, 64, 100} {
-					ss, ds := cols+2, rows+3
-					src := make([]int32, (rows-1)*ss+cols)
-					for i := range src {
-						src[i] = int32(r.Uint32())
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, rows := range []int{1, 9, 15, 16, 17, 31, 49, 64} {
+			for _, cols := range []int{1, 7, 16, 17, 33, 64, 100} {
+				ss, ds := cols+2, rows+3
+				src := make([]int32, (rows-1)*ss+cols)
+				for i := range src {
+					src[i] = int32(r.Uint32())
+				}
+				const guard = -0x5a5a5a5b
+				dst := make([]int32, (cols-1)*ds+rows+8)
+				for i := range dst {
+					dst[i] = guard
+				}
+				TransposeInt32(dst, ds, src, ss, rows, cols)
+				for k := range dst {
+					want := int32(guard)
+					if j, i := k/ds, k%ds; j < cols && i < rows {
+						want = src[i*ss+j]
 					}
-					const guard = -0x5a5a5a5b
-					dst := make([]int32, (cols-1)*ds+rows+8)
-					for i := range dst {
-						dst[i] = guard
-					}
-					TransposeInt32(dst, ds, src, ss, rows, cols)
-					for k := range dst {
-						want := int32(guard)
-						if j, i := k/ds, k%ds; j < cols && i < rows {
-							want = src[i*ss+j]
-						}
-						if dst[k] != want {
-							t.Fatalf("%dx%d: dst[%d] = %d, want %d", rows, cols, k, dst[k], want)
-						}
+					if dst[k] != want {
+						t.Fatalf("%dx%d: dst[%d] = %d, want %d", rows, cols, k, dst[k], want)
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // BenchmarkTransposeInt32 times the int32 output transpose of a 64-channel

@@ -163,25 +163,7 @@ func (p *Plane) int32(dst []int32) {
 	a.dst = (*byte)(unsafe.Pointer(&dst[0]))
 	a.ds = 4 * p.OW
 	pa := (*byte)(unsafe.Pointer(&a))
-	avx2 := Current() == AVX2
-	switch {
-	case p.SW == 1 && !p.Signed && avx2:
-		dwS1U8I32AVX2(pa)
-	case p.SW == 1 && !p.Signed:
-		dwS1U8I32AVX512(pa)
-	case p.SW == 1 && avx2:
-		dwS1S8I32AVX2(pa)
-	case p.SW == 1:
-		dwS1S8I32AVX512(pa)
-	case !p.Signed && avx2:
-		dwS2U8I32AVX2(pa)
-	case !p.Signed:
-		dwS2U8I32AVX512(pa)
-	case avx2:
-		dwS2S8I32AVX2(pa)
-	default:
-		dwS2S8I32AVX512(pa)
-	}
+	planeKernel(&int32Kernels, p)(pa)
 }
 
 // Requantize writes the plane's accumulators requantized to dst as
@@ -212,25 +194,32 @@ func (p *Plane) requantize(dst []byte, m float32, zp, qmin, qmax int32) {
 	a.ds = p.OW
 	a.m, a.lo, a.hi, a.zp = m, float32(qmin-zp), float32(qmax-zp), zp
 	pa := (*byte)(unsafe.Pointer(&a))
-	avx2 := Current() == AVX2
-	switch {
-	case p.SW == 1 && !p.Signed && avx2:
-		dwS1U8QAVX2(pa)
-	case p.SW == 1 && !p.Signed:
-		dwS1U8QAVX512(pa)
-	case p.SW == 1 && avx2:
-		dwS1S8QAVX2(pa)
-	case p.SW == 1:
-		dwS1S8QAVX512(pa)
-	case !p.Signed && avx2:
-		dwS2U8QAVX2(pa)
-	case !p.Signed:
-		dwS2U8QAVX512(pa)
-	case avx2:
-		dwS2S8QAVX2(pa)
-	default:
-		dwS2S8QAVX512(pa)
+	planeKernel(&quantKernels, p)(pa)
+}
+
+// int32Kernels and quantKernels are the plane kernels by [AVX2][column
+// stride 2][signed input].
+var (
+	int32Kernels = [2][2][2]func(*byte){
+		{{dwS1U8I32AVX512, dwS1S8I32AVX512}, {dwS2U8I32AVX512, dwS2S8I32AVX512}},
+		{{dwS1U8I32AVX2, dwS1S8I32AVX2}, {dwS2U8I32AVX2, dwS2S8I32AVX2}},
 	}
+	quantKernels = [2][2][2]func(*byte){
+		{{dwS1U8QAVX512, dwS1S8QAVX512}, {dwS2U8QAVX512, dwS2S8QAVX512}},
+		{{dwS1U8QAVX2, dwS1S8QAVX2}, {dwS2U8QAVX2, dwS2S8QAVX2}},
+	}
+)
+
+// planeKernel picks p's kernel from k for the current ISA (vector has
+// checked that one can run p).
+func planeKernel(k *[2][2][2]func(*byte), p *Plane) func(*byte) {
+	b := func(v bool) int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	return k[b(Current() == AVX2)][b(p.SW == 2)][b(p.Signed)]
 }
 
 // generic computes the plane in Go, passing each accumulator to put with

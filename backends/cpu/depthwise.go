@@ -95,16 +95,23 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 				}
 			}
 		})
-		if refEpilogue { // float output, fixed-point rule (bias already added)
-			noBias := *ep
-			noBias.Bias = nil
-			o := newOutput(&noBias, op.Y)
-			for i, a := range accs {
-				o.store(base+i, a, i/P)
-			}
+		if refEpilogue {
+			storeAccs(op, accs, base, P)
 		}
 	}
 	return nil
+}
+
+// storeAccs writes a depthwise convolution's accumulators accs ([c][p],
+// bias included) from output element base with the reference epilogue:
+// float outputs and the fixed-point rule.
+func storeAccs(op *engine.Conv, accs []int32, base, P int) {
+	noBias := op.Epilogue
+	noBias.Bias = nil
+	o := newOutput(&noBias, op.Y)
+	for i, a := range accs {
+		o.store(base+i, a, i/P)
+	}
 }
 
 // nhwcMaxPixels is the largest output plane (OH*OW) that convDepthwise
@@ -159,14 +166,9 @@ func (b *Backend) depthwiseNHWC(ctx context.Context, op *engine.Conv, pw, pinit 
 			})
 		case ep.Output == engine.OutInt32:
 			b.transpose32(asInt32(y)[base:base+C*P], acc, P, C)
-		default: // float output, fixed-point rule (bias already added)
+		default:
 			b.transpose32(cp, acc, P, C)
-			noBias := *ep
-			noBias.Bias = nil
-			o := newOutput(&noBias, op.Y)
-			for i, a := range cp {
-				o.store(base+i, a, i/P)
-			}
+			storeAccs(op, cp, base, P)
 		}
 	}
 	return nil

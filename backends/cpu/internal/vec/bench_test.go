@@ -109,31 +109,19 @@ func BenchmarkMinMax(b *testing.B) {
 // BenchmarkHistogram counts 2048 bins over [-4, 4] of normal data (spread
 // over many bins) and of ReLU'd normal data (half the values in one bin).
 func BenchmarkHistogram(b *testing.B) {
-	norm := benchFloats(benchRed, 1)
-	relu := make([]float32, benchRed)
-	for i, x := range norm {
-		relu[i] = max(x, 0)
-	}
-	counts := make([]uint32, 2048+3)
-	for _, d := range []struct {
-		name string
-		x    []float32
-	}{{"normal", norm}, {"relu", relu}} {
-		b.Run(d.name, func(b *testing.B) {
-			benchISAs(b, func(b *testing.B) {
-				b.SetBytes(4 * benchRed)
-				for b.Loop() {
-					Histogram(counts, d.x, -4, 4)
-				}
-			})
-		})
-	}
+	benchHistogram(b, func(counts []uint32, x []float32) { Histogram(counts, x, -4, 4) })
 }
 
 // BenchmarkHistogramAligned counts the 2048 bins of width 2^-8 over
 // [-4, 4) (the grid calibration picks for this data) of normal and of
 // ReLU'd normal data, as BenchmarkHistogram.
 func BenchmarkHistogramAligned(b *testing.B) {
+	benchHistogram(b, func(counts []uint32, x []float32) { HistogramAligned(counts, x, 256, -1024) })
+}
+
+// benchHistogram runs hist into 2048+3 counters on normal and ReLU'd
+// normal data under each ISA.
+func benchHistogram(b *testing.B, hist func(counts []uint32, x []float32)) {
 	norm := benchFloats(benchRed, 1)
 	relu := make([]float32, benchRed)
 	for i, x := range norm {
@@ -148,7 +136,7 @@ func BenchmarkHistogramAligned(b *testing.B) {
 			benchISAs(b, func(b *testing.B) {
 				b.SetBytes(4 * benchRed)
 				for b.Loop() {
-					HistogramAligned(counts, d.x, 256, -1024)
+					hist(counts, d.x)
 				}
 			})
 		})

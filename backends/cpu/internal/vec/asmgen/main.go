@@ -1334,15 +1334,9 @@ func maxPairsAVX2() {
 // and overlap the previous ones, rewriting the same bytes, so any rows >=
 // 16 and cols >= 32 need no tail code.
 func transpose() {
-	name := "transposeBytesAVX512"
-	TEXT(name, NOSPLIT, "func(dst *byte, ds int, src *byte, ss int, rows, cols, copies, delta int)")
-	Doc(name+" sets dst[c*delta+j*ds+i] = src[i*ss+j] for i < rows, j < cols, c < copies.",
+	dst, ds, src, ss := transposeText("transposeBytesAVX512",
 		"It needs rows >= 16, cols >= 32, copies >= 1, AVX512VL and AVX512BW; the destination",
 		"must not overlap src.")
-	dst := Load(Param("dst"), GP64())
-	ds := Load(Param("ds"), GP64())
-	src := Load(Param("src"), GP64())
-	ss := Load(Param("ss"), GP64())
 	// rows-16 and cols-32 (the starts of the last strip and block) stay in
 	// their argument slots.
 	ds16 := GP64()
@@ -1395,15 +1389,9 @@ func transpose() {
 // Like transposeBytesAVX512 its last strip and block overlap the previous
 // ones, so any rows >= 8 and cols >= 32 need no tail code.
 func transposeAVX2() {
-	name := "transposeBytesAVX2"
-	TEXT(name, NOSPLIT, "func(dst *byte, ds int, src *byte, ss int, rows, cols, copies, delta int)")
-	Doc(name+" sets dst[c*delta+j*ds+i] = src[i*ss+j] for i < rows, j < cols, c < copies.",
+	dst, ds, src, ss := transposeText("transposeBytesAVX2",
 		"It needs rows >= 8, cols >= 32, copies >= 1 and AVX2; the destination must not",
 		"overlap src.")
-	dst := Load(Param("dst"), GP64())
-	ds := Load(Param("ds"), GP64())
-	src := Load(Param("src"), GP64())
-	ss := Load(Param("ss"), GP64())
 	ds16, ds17 := GP64(), GP64() // 16*ds and 17*ds: the high lane's rows
 	MOVQ(ds, ds16)
 	SHLQ(U8(4), ds16)
@@ -1459,6 +1447,19 @@ func transposeAVX2() {
 	})
 	VZEROUPPER()
 	RET()
+}
+
+// transposeText starts a byte-transpose kernel: its TEXT and doc (need
+// says what it requires) and the loads of its pointers and strides.
+func transposeText(name string, need ...string) (dst, ds, src, ss reg.GPVirtual) {
+	TEXT(name, NOSPLIT, "func(dst *byte, ds int, src *byte, ss int, rows, cols, copies, delta int)")
+	Doc(append([]string{name + " sets dst[c*delta+j*ds+i] = src[i*ss+j] for i < rows, j < cols, c < copies."}, need...)...)
+	dst, ds, src, ss = GP64(), GP64(), GP64(), GP64()
+	Load(Param("dst"), dst)
+	Load(Param("ds"), ds)
+	Load(Param("src"), src)
+	Load(Param("ss"), ss)
+	return dst, ds, src, ss
 }
 
 // loadBlock loads the rows rows of a transpose block at src + i*ss + j

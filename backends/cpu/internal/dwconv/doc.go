@@ -40,7 +40,7 @@
 // the previous one; planes narrower than 8 pixels run 8 wide over a pooled
 // copy of the input with room for the extra reads, into a scratch output
 // whose first OW columns are kept (7x7 planes 4.5-5.6x faster than Go's
-// loop that way, allocation included). Without
+// loop that way, copies included). Without
 // VPDPWSSD each cell is VPMADDWD of the widened input with the broadcast
 // weight (high words zero again) followed by VPADDD. Their requantization
 // is package vec's AVX2 sequence, VCVTPS2DQ rounding half to even under the

@@ -411,6 +411,20 @@ func TestErrors(t *testing.T) {
 
 func errOf(_ *PackedB, err error) error { return err }
 
+// randPackedB returns a random K x N int8 matrix and its packed form.
+func randPackedB(t *testing.T, r *rand.Rand, K, N int) ([]int8, *PackedB) {
+	t.Helper()
+	b := make([]int8, K*N)
+	for i := range b {
+		b[i] = int8(r.Intn(256) - 128)
+	}
+	pb, err := PackB(b, N, K, N)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, pb
+}
+
 // TestOverlappingRows: rows of A may overlap (lda < K), as the implicit
 // im2col of a convolution reads them; the result is the naive product of
 // the overlapping rows, for every ISA.
@@ -424,14 +438,7 @@ func TestOverlappingRows(t *testing.T) {
 			for i := range a {
 				a[i] = uint8(r.Intn(256))
 			}
-			b := make([]int8, K*N)
-			for i := range b {
-				b[i] = int8(r.Intn(256) - 128)
-			}
-			pb, err := PackB(b, N, K, N)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b, pb := randPackedB(t, r, K, N)
 			c := make([]int32, M*N)
 			if err := GemmU8S8(c, N, a, lda, M, pb, &Options{Threads: 2}); err != nil {
 				t.Fatal(err)
@@ -466,14 +473,7 @@ func TestRowOffsets(t *testing.T) {
 				ro[m] = r.Intn(len(a) - K + 1)
 			}
 			ro[M-1] = len(a) - K // the last row ends at the end of a
-			b := make([]int8, K*N)
-			for i := range b {
-				b[i] = int8(r.Intn(256) - 128)
-			}
-			pb, err := PackB(b, N, K, N)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b, pb := randPackedB(t, r, K, N)
 			off := make([]int32, N)
 			mult := make([]float32, N)
 			for n := range off {
@@ -563,14 +563,7 @@ func TestSegments(t *testing.T) {
 				ro[m] = r.Intn(len(a) - (count-1)*stride - segK + 1)
 			}
 			ro[M-1] = len(a) - (count-1)*stride - segK // ends at the end of a
-			b := make([]int8, K*N)
-			for i := range b {
-				b[i] = int8(r.Intn(256) - 128)
-			}
-			pb, err := PackB(b, N, K, N)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b, pb := randPackedB(t, r, K, N)
 			mult, scale := make([]float32, N), make([]float32, N)
 			for n := range mult {
 				mult[n] = float32(r.Float64() * 1e-4)
@@ -597,6 +590,7 @@ func TestSegments(t *testing.T) {
 					case "float":
 						opt.Float = &FloatOut{Scale: scale, Out: outF, LdOut: N}
 					}
+					var err error
 					if signed {
 						err = GemmS8S8(c, N, asInt8s(a), 1, M, pb, opt)
 					} else {

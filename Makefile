@@ -68,6 +68,9 @@ generate-check:
 	@git diff --exit-code --stat -- shaders/spv || { echo "generate-check: committed SPIR-V differs from the GLSL sources: run go generate ./shaders and commit"; exit 1; }
 	$(GO) generate ./backends/cpu/internal/gemm ./backends/cpu/internal/vec ./backends/cpu/internal/dwconv
 	@git diff --exit-code --stat -- backends/cpu/internal/gemm backends/cpu/internal/vec backends/cpu/internal/dwconv || { echo "generate-check: committed assembly differs from the avo generators: run go generate ./backends/cpu/internal/... and commit"; exit 1; }
+	@command -v protoc >/dev/null || { echo "generate-check: protoc missing (scripts/deps.sh test)"; exit 1; }
+	$(GO) generate ./onnx/onnxpb
+	@git diff --exit-code --stat -- onnx/onnxpb || { echo "generate-check: committed onnx.pb.go differs from onnx.proto: run go generate ./onnx/onnxpb and commit"; exit 1; }
 
 PEERS_FLAGS ?= -repeat 2
 

@@ -18,6 +18,7 @@ test)
 		libvulkan-dev libvulkan1 mesa-vulkan-drivers vulkan-tools # Vulkan loader, headers, lavapipe
 		chromium                                                  # ships SwiftShader's Vulkan ICD
 		glslc glslang-tools spirv-tools                           # shader compiler and validator
+		protobuf-compiler                                         # protoc, for onnx/onnxpb
 		libegl-dev libegl-mesa0 libgl1-mesa-dri libgl-dev         # EGL + llvmpipe (OpenGL 4.5)
 		xvfb xauth libx11-dev libxcursor-dev libxrandr-dev         # GLFW path under Xvfb
 		libxinerama-dev libxi-dev libxxf86vm-dev

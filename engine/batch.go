@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -15,15 +16,18 @@ import (
 //
 // If a Batch is dropped without Run, Release the outputs it returned.
 type Batch struct {
-	e   *Engine
-	ops []Op
+	e    *Engine
+	ops  []backend.Op
+	uses []*Tensor // the operands of ops, pinned while the batch runs
+	made []*Tensor // the outputs the batch allocated
 }
 
 // NewBatch starts an empty batch.
 func (e *Engine) NewBatch() *Batch { return &Batch{e: e} }
 
-// Ops returns the recorded ops.
-func (b *Batch) Ops() []Op { return append([]Op(nil), b.ops...) }
+// Ops returns the recorded ops as a backend receives them. For tests of
+// backends.
+func (b *Batch) Ops() []backend.Op { return append([]backend.Op(nil), b.ops...) }
 
 // Len is the number of recorded ops.
 func (b *Batch) Len() int { return len(b.ops) }
@@ -32,25 +36,34 @@ func (b *Batch) Len() int { return len(b.ops) }
 // or ctx is cancelled. A batch can be run again (the ops read their
 // inputs anew).
 func (b *Batch) Run(ctx context.Context) error {
-	_, err := b.e.run(ctx, b.ops, false)
+	_, err := b.e.run(ctx, b, false)
 	return err
 }
 
 // RunTimed is Run that also returns each op's device time in seconds when
 // the backend measures it (GPU timestamps); otherwise the slice is nil.
 func (b *Batch) RunTimed(ctx context.Context) ([]float64, error) {
-	return b.e.run(ctx, b.ops, true)
+	return b.e.run(ctx, b, true)
 }
 
-// out allocates an output tensor and records op.
-func (b *Batch) add(op Op) { b.ops = append(b.ops, op) }
+// add records op, whose operands are ts.
+func (b *Batch) add(op backend.Op, ts ...*Tensor) {
+	b.ops = append(b.ops, op)
+	b.uses = append(b.uses, ts...)
+}
+
+// out allocates an output tensor.
 
 func (b *Batch) out(d qtensor.DType, shape []int, p qtensor.Params) (*Tensor, error) {
 	if err := b.e.enter(); err != nil {
 		return nil, err
 	}
 	defer b.e.leave()
-	return b.e.alloc(d, shape, p)
+	t, err := b.e.alloc(d, shape, p)
+	if err == nil {
+		b.made = append(b.made, t)
+	}
+	return t, err
 }
 
 func errf(op string, base error, format string, args ...any) error {
@@ -63,19 +76,19 @@ func (b *Batch) checkIn(op, name string, t *Tensor, types ...qtensor.DType) erro
 	if err := b.e.check(name, t); err != nil {
 		return fmt.Errorf("engine: %s: %w", op, err)
 	}
-	if t.n == 0 {
-		return errf(op, ErrShape, "%s is empty (shape %v)", name, t.shape)
+	if t.Len() == 0 {
+		return errf(op, ErrShape, "%s is empty (shape %v)", name, t.Shape())
 	}
 	for _, d := range types {
-		if t.dtype == d {
+		if t.DType() == d {
 			return nil
 		}
 	}
-	return errf(op, ErrParams, "%s has type %v, want one of %v", name, t.dtype, types)
+	return errf(op, ErrParams, "%s has type %v, want one of %v", name, t.DType(), types)
 }
 
 func perTensor(op, name string, t *Tensor) (float32, int32, error) {
-	return perTensorParams(op, name, t.params)
+	return perTensorParams(op, name, t.Params())
 }
 
 func perTensorParams(op, name string, p qtensor.Params) (float32, int32, error) {
@@ -98,14 +111,14 @@ func (b *Batch) Quantize(x *Tensor, d qtensor.DType, p qtensor.Params, r qtensor
 	if r != qtensor.RoundONNX && r != qtensor.RoundTorch {
 		return nil, errf(op, ErrParams, "unknown rounding %v", r)
 	}
-	if err := p.Validate(d, x.shape); err != nil {
+	if err := p.Validate(d, x.Shape()); err != nil {
 		return nil, fmt.Errorf("engine: %s: %w", op, err)
 	}
-	y, err := b.out(d, x.shape, p)
+	y, err := b.out(d, x.Shape(), p)
 	if err != nil {
 		return nil, err
 	}
-	b.add(&Quantize{X: x, Y: y, Rounding: r})
+	b.add(&backend.Quantize{X: x.d, Y: y.d, Rounding: r}, x, y)
 	return y, nil
 }
 
@@ -115,11 +128,11 @@ func (b *Batch) Dequantize(x *Tensor) (*Tensor, error) {
 	if err := b.checkIn(op, "x", x, qtensor.Int8, qtensor.Uint8, qtensor.Int4, qtensor.Uint4); err != nil {
 		return nil, err
 	}
-	y, err := b.out(qtensor.Float32, x.shape, qtensor.Params{})
+	y, err := b.out(qtensor.Float32, x.Shape(), qtensor.Params{})
 	if err != nil {
 		return nil, err
 	}
-	b.add(&Dequantize{X: x, Y: y})
+	b.add(&backend.Dequantize{X: x.d, Y: y.d}, x, y)
 	return y, nil
 }
 
@@ -135,26 +148,26 @@ func (b *Batch) ByteWeightDequant(x *Tensor, min, max float32, shape []int) (*Te
 		return nil, errf(op, ErrParams, "min %g, max %g and max-min must be finite", min, max)
 	}
 	if shape == nil {
-		shape = x.shape
+		shape = x.Shape()
 	}
 	n, err := qtensor.NumElements(shape)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %s: %w", op, err)
 	}
-	if n != x.n {
-		return nil, errf(op, ErrShape, "shape %v has %d elements, input has %d", shape, n, x.n)
+	if n != x.Len() {
+		return nil, errf(op, ErrShape, "shape %v has %d elements, input has %d", shape, n, x.Len())
 	}
 	y, err := b.out(qtensor.Float32, shape, qtensor.Params{})
 	if err != nil {
 		return nil, err
 	}
-	b.add(&ByteWeightDequant{X: x, Y: y, Min: min, Max: max})
+	b.add(&backend.ByteWeightDequant{X: x.d, Y: y.d, Min: min, Max: max}, x, y)
 	return y, nil
 }
 
 func finite(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
 
-// OutputOptions choose the output of a GEMM or convolution (see Epilogue).
+// OutputOptions choose the output of a GEMM or convolution (see backend.Epilogue).
 type OutputOptions struct {
 	// Output is OutInt32 (default), OutFloat32 or OutQuantized.
 	Output OutputKind
@@ -194,7 +207,7 @@ type GemmOptions struct {
 // zeroPoints resolves explicit or tensor-derived zero points: one entry or
 // one per index of axis (counted from the end).
 func zeroPoints(op, name string, t *Tensor, given []int32, count, axisFromEnd int) ([]int32, error) {
-	return paramZeroPoints(op, name, t.dtype, t.params, len(t.shape)-axisFromEnd, given, count)
+	return paramZeroPoints(op, name, t.DType(), t.Params(), len(t.Shape())-axisFromEnd, given, count)
 }
 
 // paramZeroPoints is zeroPoints for a tensor of type d with params p whose
@@ -236,14 +249,14 @@ func maxAbsDiff(d qtensor.DType, zps []int32) int64 {
 
 // epilogue validates OutputOptions for channels output channels (weight
 // scales of w along axisFromEnd) and returns the epilogue and output type.
-func epilogue(op string, o *OutputOptions, a, w *Tensor, channels, wAxisFromEnd int) (Epilogue, qtensor.DType, qtensor.Params, error) {
-	return paramEpilogue(op, o, a.params, w.params, len(w.shape)-wAxisFromEnd, channels)
+func epilogue(op string, o *OutputOptions, a, w *Tensor, channels, wAxisFromEnd int) (backend.Epilogue, qtensor.DType, qtensor.Params, error) {
+	return paramEpilogue(op, o, a.Params(), w.Params(), len(w.Shape())-wAxisFromEnd, channels)
 }
 
 // paramEpilogue is epilogue from the activation's params ap and the
 // weights' params wp, whose per-axis scales must lie along wAxis.
-func paramEpilogue(op string, o *OutputOptions, ap, wp qtensor.Params, wAxis, channels int) (Epilogue, qtensor.DType, qtensor.Params, error) {
-	ep := Epilogue{Output: o.Output, ReLU: o.ReLU}
+func paramEpilogue(op string, o *OutputOptions, ap, wp qtensor.Params, wAxis, channels int) (backend.Epilogue, qtensor.DType, qtensor.Params, error) {
+	ep := backend.Epilogue{Output: o.Output, ReLU: o.ReLU}
 	if o.Bias != nil {
 		if len(o.Bias) != channels && len(o.Bias) != 1 {
 			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "bias has %d entries, want 1 or %d", len(o.Bias), channels)
@@ -357,25 +370,25 @@ func paramEpilogue(op string, o *OutputOptions, ap, wp qtensor.Params, wAxis, ch
 // params (as Batch.Gemm gives them to its output tensor), or an error
 // wrapping ErrParams or ErrShape for what Batch.Gemm would reject: bad
 // OutputOptions, an int32 accumulator that could overflow for this K.
-func GemmEpilogue(o *OutputOptions, aType qtensor.DType, aParams qtensor.Params, wType qtensor.DType, wParams qtensor.Params, M, K, N int) (Epilogue, qtensor.DType, qtensor.Params, error) {
+func GemmEpilogue(o *OutputOptions, aType qtensor.DType, aParams qtensor.Params, wType qtensor.DType, wParams qtensor.Params, M, K, N int) (backend.Epilogue, qtensor.DType, qtensor.Params, error) {
 	const op = "Gemm"
 	if M < 1 || K < 1 || N < 1 {
-		return Epilogue{}, 0, qtensor.Params{}, errf(op, ErrShape, "M=%d K=%d N=%d must be >= 1", M, K, N)
+		return backend.Epilogue{}, 0, qtensor.Params{}, errf(op, ErrShape, "M=%d K=%d N=%d must be >= 1", M, K, N)
 	}
 	azp, err := paramZeroPoints(op, "A", aType, aParams, 0, nil, M)
 	if err != nil {
-		return Epilogue{}, 0, qtensor.Params{}, err
+		return backend.Epilogue{}, 0, qtensor.Params{}, err
 	}
 	bzp, err := paramZeroPoints(op, "B", wType, wParams, 1, nil, N)
 	if err != nil {
-		return Epilogue{}, 0, qtensor.Params{}, err
+		return backend.Epilogue{}, 0, qtensor.Params{}, err
 	}
 	ep, yt, yp, err := paramEpilogue(op, o, aParams, wParams, 1, N)
 	if err != nil {
-		return Epilogue{}, 0, qtensor.Params{}, err
+		return backend.Epilogue{}, 0, qtensor.Params{}, err
 	}
 	if err := checkAccumulator(op, int64(K), maxAbsDiff(aType, azp), maxAbsDiff(wType, bzp), ep.Bias); err != nil {
-		return Epilogue{}, 0, qtensor.Params{}, err
+		return backend.Epilogue{}, 0, qtensor.Params{}, err
 	}
 	return ep, yt, yp, nil
 }
@@ -411,7 +424,7 @@ func (b *Batch) Gemm(a, w *Tensor, o GemmOptions) (*Tensor, error) {
 	if err := b.checkIn(op, "B", w, qtensor.Int8, qtensor.Uint8); err != nil {
 		return nil, err
 	}
-	as, bs := a.shape, w.shape
+	as, bs := a.Shape(), w.Shape()
 	if len(as) == 0 || len(bs) == 0 {
 		return nil, errf(op, ErrShape, "operands must have rank >= 1, have %v and %v", as, bs)
 	}
@@ -425,11 +438,11 @@ func (b *Batch) Gemm(a, w *Tensor, o GemmOptions) (*Tensor, error) {
 	M, K := as[len(as)-2], as[len(as)-1]
 	K2, N := bs[len(bs)-2], bs[len(bs)-1]
 	if K != K2 {
-		return nil, errf(op, ErrShape, "inner dimensions differ: A %v, B %v", a.shape, w.shape)
+		return nil, errf(op, ErrShape, "inner dimensions differ: A %v, B %v", a.Shape(), w.Shape())
 	}
 	batch, ai, bi, err := broadcastBatch(as[:len(as)-2], bs[:len(bs)-2])
 	if err != nil {
-		return nil, errf(op, ErrShape, "batch dimensions of %v and %v: %v", a.shape, w.shape, err)
+		return nil, errf(op, ErrShape, "batch dimensions of %v and %v: %v", a.Shape(), w.Shape(), err)
 	}
 	azp, err := zeroPoints(op, "A", a, o.AZP, M, 2)
 	if err != nil {
@@ -443,7 +456,7 @@ func (b *Batch) Gemm(a, w *Tensor, o GemmOptions) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkAccumulator(op, int64(K), maxAbsDiff(a.dtype, azp), maxAbsDiff(w.dtype, bzp), ep.Bias); err != nil {
+	if err := checkAccumulator(op, int64(K), maxAbsDiff(a.DType(), azp), maxAbsDiff(w.DType(), bzp), ep.Bias); err != nil {
 		return nil, err
 	}
 	outShape := append(append([]int(nil), batch...), M, N)
@@ -457,7 +470,7 @@ func (b *Batch) Gemm(a, w *Tensor, o GemmOptions) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.add(&Gemm{A: a, B: w, Y: y, M: M, K: K, N: N, Batch: len(ai), AIndex: ai, BIndex: bi, AZP: azp, BZP: bzp, Epilogue: ep})
+	b.add(&backend.Gemm{A: a.d, B: w.d, Y: y.d, M: M, K: K, N: N, Batch: len(ai), AIndex: ai, BIndex: bi, AZP: azp, BZP: bzp, Epilogue: ep}, a, w, y)
 	return y, nil
 }
 
@@ -601,7 +614,7 @@ func (b *Batch) Conv(x, w *Tensor, o ConvOptions) (*Tensor, error) {
 	if err := b.checkIn(op, "W", w, qtensor.Int8, qtensor.Uint8); err != nil {
 		return nil, err
 	}
-	xs, ws := x.shape, w.shape
+	xs, ws := x.Shape(), w.Shape()
 	oneD := len(xs) == 3
 	if (len(xs) != 4 && len(xs) != 3) || len(ws) != len(xs) {
 		return nil, errf(op, ErrShape, "X must be NCHW (or NCL) and W OIHW (or OIL) of the same rank, have %v and %v", xs, ws)
@@ -618,7 +631,7 @@ func (b *Batch) Conv(x, w *Tensor, o ConvOptions) (*Tensor, error) {
 	N, C, H, W := xs[0], xs[1], xs[2], xs[3]
 	O, Cg, KH, KW := ws[0], ws[1], ws[2], ws[3]
 	if group < 1 || C%group != 0 || O%group != 0 || Cg != C/group {
-		return nil, errf(op, ErrShape, "group %d does not fit %d input channels, %d output channels and weights %v", group, C, O, w.shape)
+		return nil, errf(op, ErrShape, "group %d does not fit %d input channels, %d output channels and weights %v", group, C, O, w.Shape())
 	}
 	g, err := windowGeometry(op, H, W, KH, KW, o.Strides, o.Dilations, o.Pads)
 	if err != nil {
@@ -631,15 +644,15 @@ func (b *Batch) Conv(x, w *Tensor, o ConvOptions) (*Tensor, error) {
 	if len(xzp) != 1 {
 		return nil, errf(op, ErrParams, "X needs one zero point")
 	}
-	wzp, err := zeroPoints(op, "W", w, o.WZP, O, len(w.shape))
+	wzp, err := zeroPoints(op, "W", w, o.WZP, O, len(w.Shape()))
 	if err != nil {
 		return nil, err
 	}
-	ep, yt, yp, err := epilogue(op, &o.OutputOptions, x, w, O, len(w.shape))
+	ep, yt, yp, err := epilogue(op, &o.OutputOptions, x, w, O, len(w.Shape()))
 	if err != nil {
 		return nil, err
 	}
-	if err := checkAccumulator(op, int64(Cg)*int64(KH)*int64(KW), maxAbsDiff(x.dtype, xzp), maxAbsDiff(w.dtype, wzp), ep.Bias); err != nil {
+	if err := checkAccumulator(op, int64(Cg)*int64(KH)*int64(KW), maxAbsDiff(x.DType(), xzp), maxAbsDiff(w.DType(), wzp), ep.Bias); err != nil {
 		return nil, err
 	}
 	outShape := []int{N, O, g.oh, g.ow}
@@ -650,9 +663,9 @@ func (b *Batch) Conv(x, w *Tensor, o ConvOptions) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.add(&Conv{X: x, W: w, Y: y, N: N, C: C, H: H, Wd: W, O: O, KH: KH, KW: KW, OH: g.oh, OW: g.ow, Group: group,
+	b.add(&backend.Conv{X: x.d, W: w.d, Y: y.d, N: N, C: C, H: H, Wd: W, O: O, KH: KH, KW: KW, OH: g.oh, OW: g.ow, Group: group,
 		StrideH: g.sh, StrideW: g.sw, DilationH: g.dh, DilationW: g.dw, PadTop: g.pt, PadLeft: g.pl, PadBottom: g.pb, PadRight: g.pr,
-		XZP: xzp[0], WZP: wzp, Epilogue: ep})
+		XZP: xzp[0], WZP: wzp, Epilogue: ep}, x, w, y)
 	return y, nil
 }
 
@@ -679,31 +692,31 @@ func (b *Batch) Requantize(x *Tensor, inScales []float32, axis int, yType qtenso
 	if err := b.checkIn(op, "x", x, qtensor.Int32, qtensor.Int8, qtensor.Uint8); err != nil {
 		return nil, err
 	}
-	r := &Requantize{X: x, Axis: axis}
-	if x.dtype != qtensor.Int32 {
+	r := &backend.Requantize{X: x.d, Axis: axis}
+	if x.DType() != qtensor.Int32 {
 		if inScales != nil {
 			return nil, errf(op, ErrParams, "a quantized input carries its own scale; pass nil inScales")
 		}
-		switch x.params.Granularity {
+		switch x.Params().Granularity {
 		case qtensor.PerTensor:
 			r.Axis = -1
 		case qtensor.PerAxis:
-			if !allEqual(x.params.ZeroPoints) {
+			if !allEqual(x.Params().ZeroPoints) {
 				return nil, errf(op, ErrParams, "per-axis input needs one zero point for all channels")
 			}
-			r.Axis = x.params.Axis
+			r.Axis = x.Params().Axis
 		default:
-			return nil, errf(op, ErrParams, "input quantized %v is not supported", x.params.Granularity)
+			return nil, errf(op, ErrParams, "input quantized %v is not supported", x.Params().Granularity)
 		}
-		inScales = x.params.Scales
-		r.XZP = x.params.ZeroPoints[0]
+		inScales = x.Params().Scales
+		r.XZP = x.Params().ZeroPoints[0]
 	}
 	channels := 1
 	if r.Axis >= 0 {
-		if r.Axis >= len(x.shape) {
-			return nil, errf(op, ErrParams, "axis %d out of range for shape %v", r.Axis, x.shape)
+		if r.Axis >= len(x.Shape()) {
+			return nil, errf(op, ErrParams, "axis %d out of range for shape %v", r.Axis, x.Shape())
 		}
-		channels = x.shape[r.Axis]
+		channels = x.Shape()[r.Axis]
 	} else if r.Axis != -1 {
 		return nil, errf(op, ErrParams, "axis %d (use -1 for per tensor)", axis)
 	}
@@ -716,12 +729,12 @@ func (b *Batch) Requantize(x *Tensor, inScales []float32, axis int, yType qtenso
 		return nil, err
 	}
 	r.Epilogue = ep
-	y, err := b.out(yt, x.shape, yp)
+	y, err := b.out(yt, x.Shape(), yp)
 	if err != nil {
 		return nil, err
 	}
-	r.Y = y
-	b.add(r)
+	r.Y = y.d
+	b.add(r, x, y)
 	return y, nil
 }
 
@@ -743,11 +756,11 @@ func (b *Batch) binaryCheck(op string, a, c *Tensor, yScale float32, yZP int32) 
 	if err = b.checkIn(op, "B", c, qtensor.Int8, qtensor.Uint8); err != nil {
 		return
 	}
-	if a.dtype != c.dtype {
+	if a.DType() != c.DType() {
 		err = errf(op, ErrParams, "operands must have the same type, have %v and %v", a, c)
 		return
 	}
-	if !equalShape(a.shape, c.shape) {
+	if !equalShape(a.Shape(), c.Shape()) {
 		err = errf(op, ErrShape, "operands must have the same shape, have %v and %v", a, c)
 		return
 	}
@@ -757,7 +770,7 @@ func (b *Batch) binaryCheck(op string, a, c *Tensor, yScale float32, yZP int32) 
 	if sb, zb, err = perTensor(op, "B", c); err != nil {
 		return
 	}
-	if e := qtensor.TensorParams(yScale, yZP).Validate(a.dtype, []int{1}); e != nil {
+	if e := qtensor.TensorParams(yScale, yZP).Validate(a.DType(), []int{1}); e != nil {
 		err = fmt.Errorf("engine: %s: output: %w", op, e)
 	}
 	return
@@ -789,11 +802,11 @@ func (b *Batch) Add(a, c *Tensor, yScale float32, yZP int32) (*Tensor, error) {
 	if err := qtensor.CheckMultiplier(mb); err != nil {
 		return nil, fmt.Errorf("engine: %s: %w", op, err)
 	}
-	y, err := b.out(a.dtype, a.shape, qtensor.TensorParams(yScale, yZP))
+	y, err := b.out(a.DType(), a.Shape(), qtensor.TensorParams(yScale, yZP))
 	if err != nil {
 		return nil, err
 	}
-	b.add(&Add{A: a, B: c, Y: y, ZA: za, ZB: zb, ZY: yZP, MA: ma, MB: mb})
+	b.add(&backend.Add{A: a.d, B: c.d, Y: y.d, ZA: za, ZB: zb, ZY: yZP, MA: ma, MB: mb}, a, c, y)
 	return y, nil
 }
 
@@ -808,11 +821,11 @@ func (b *Batch) Mul(a, c *Tensor, yScale float32, yZP int32) (*Tensor, error) {
 	if err := qtensor.CheckMultiplier(m); err != nil {
 		return nil, fmt.Errorf("engine: %s: %w", op, err)
 	}
-	y, err := b.out(a.dtype, a.shape, qtensor.TensorParams(yScale, yZP))
+	y, err := b.out(a.DType(), a.Shape(), qtensor.TensorParams(yScale, yZP))
 	if err != nil {
 		return nil, err
 	}
-	b.add(&Mul{A: a, B: c, Y: y, ZA: za, ZB: zb, ZY: yZP, M: m})
+	b.add(&backend.Mul{A: a.d, B: c.d, Y: y.d, ZA: za, ZB: zb, ZY: yZP, M: m}, a, c, y)
 	return y, nil
 }
 
@@ -826,11 +839,11 @@ func (b *Batch) ReLU(x *Tensor) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	y, err := b.out(x.dtype, x.shape, x.params)
+	y, err := b.out(x.DType(), x.Shape(), x.Params())
 	if err != nil {
 		return nil, err
 	}
-	b.add(&ReLU{X: x, Y: y, ZP: zp})
+	b.add(&backend.ReLU{X: x.d, Y: y.d, ZP: zp}, x, y)
 	return y, nil
 }
 
@@ -857,8 +870,8 @@ func (b *Batch) pool(isMax bool, x *Tensor, o PoolOptions) (*Tensor, error) {
 	if err := b.checkIn(op, "x", x, qtensor.Int8, qtensor.Uint8); err != nil {
 		return nil, err
 	}
-	if len(x.shape) != 4 {
-		return nil, errf(op, ErrShape, "input must be NCHW, has shape %v", x.shape)
+	if len(x.Shape()) != 4 {
+		return nil, errf(op, ErrShape, "input must be NCHW, has shape %v", x.Shape())
 	}
 	_, zp, err := perTensor(op, "x", x)
 	if err != nil {
@@ -870,17 +883,18 @@ func (b *Batch) pool(isMax bool, x *Tensor, o PoolOptions) (*Tensor, error) {
 	if isMax && o.CountIncludePad {
 		return nil, errf(op, ErrParams, "CountIncludePad applies to AvgPool only")
 	}
-	g, err := windowGeometry(op, x.shape[2], x.shape[3], o.Kernel[0], o.Kernel[1], o.Strides, o.Dilations, o.Pads)
+	g, err := windowGeometry(op, x.Dim(2), x.Dim(3), o.Kernel[0], o.Kernel[1], o.Strides, o.Dilations, o.Pads)
 	if err != nil {
 		return nil, err
 	}
-	y, err := b.out(x.dtype, []int{x.shape[0], x.shape[1], g.oh, g.ow}, x.params)
+	xs := x.Shape()
+	y, err := b.out(x.DType(), []int{xs[0], xs[1], g.oh, g.ow}, x.Params())
 	if err != nil {
 		return nil, err
 	}
-	b.add(&Pool{Max: isMax, X: x, Y: y, N: x.shape[0], C: x.shape[1], H: x.shape[2], W: x.shape[3], OH: g.oh, OW: g.ow,
+	b.add(&backend.Pool{Max: isMax, X: x.d, Y: y.d, N: xs[0], C: xs[1], H: xs[2], W: xs[3], OH: g.oh, OW: g.ow,
 		KH: o.Kernel[0], KW: o.Kernel[1], StrideH: g.sh, StrideW: g.sw, DilationH: g.dh, DilationW: g.dw,
-		PadTop: g.pt, PadLeft: g.pl, PadBottom: g.pb, PadRight: g.pr, CountIncludePad: o.CountIncludePad, ZP: zp})
+		PadTop: g.pt, PadLeft: g.pl, PadBottom: g.pb, PadRight: g.pr, CountIncludePad: o.CountIncludePad, ZP: zp}, x, y)
 	return y, nil
 }
 
@@ -895,16 +909,16 @@ func (b *Batch) MinMax(x *Tensor, axis int) (*Tensor, error) {
 	if err := b.checkIn(op, "x", x, qtensor.Float32); err != nil {
 		return nil, err
 	}
-	if x.n > maxCounted {
-		return nil, errf(op, ErrShape, "%d elements exceed the 2^32-1 a reduction counts", x.n)
+	if x.Len() > maxCounted {
+		return nil, errf(op, ErrShape, "%d elements exceed the 2^32-1 a reduction counts", x.Len())
 	}
-	channels, inner := 1, x.n
+	channels, inner := 1, x.Len()
 	if axis != -1 {
-		if axis < 0 || axis >= len(x.shape) {
-			return nil, errf(op, ErrParams, "axis %d out of range for shape %v", axis, x.shape)
+		if axis < 0 || axis >= len(x.Shape()) {
+			return nil, errf(op, ErrParams, "axis %d out of range for shape %v", axis, x.Shape())
 		}
-		channels, inner = x.shape[axis], 1
-		for _, d := range x.shape[axis+1:] {
+		channels, inner = x.Shape()[axis], 1
+		for _, d := range x.Shape()[axis+1:] {
 			inner *= d
 		}
 	}
@@ -912,7 +926,7 @@ func (b *Batch) MinMax(x *Tensor, axis int) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.add(&MinMax{X: x, Y: y, Channels: channels, Inner: inner})
+	b.add(&backend.MinMax{X: x.d, Y: y.d, Channels: channels, Inner: inner}, x, y)
 	return y, nil
 }
 
@@ -934,8 +948,8 @@ func (b *Batch) Histogram(x *Tensor, bins int, lo, hi float32) (*Tensor, error) 
 	if err := b.checkIn(op, "x", x, qtensor.Float32); err != nil {
 		return nil, err
 	}
-	if x.n > maxCounted {
-		return nil, errf(op, ErrShape, "%d elements exceed the 2^32-1 a reduction counts", x.n)
+	if x.Len() > maxCounted {
+		return nil, errf(op, ErrShape, "%d elements exceed the 2^32-1 a reduction counts", x.Len())
 	}
 	if bins < 1 || bins > MaxHistogramBins {
 		return nil, errf(op, ErrParams, "bins %d outside [1, %d]", bins, MaxHistogramBins)
@@ -953,7 +967,7 @@ func (b *Batch) Histogram(x *Tensor, bins int, lo, hi float32) (*Tensor, error) 
 	if err != nil {
 		return nil, err
 	}
-	b.add(&Histogram{X: x, Y: y, Bins: bins, Lo: lo, Hi: hi})
+	b.add(&backend.Histogram{X: x.d, Y: y.d, Bins: bins, Lo: lo, Hi: hi}, x, y)
 	return y, nil
 }
 
@@ -966,8 +980,8 @@ func (b *Batch) HistogramAligned(x *Tensor, exp int, start int64, bins int) (*Te
 	if err := b.checkIn(op, "x", x, qtensor.Float32); err != nil {
 		return nil, err
 	}
-	if x.n > maxCounted {
-		return nil, errf(op, ErrShape, "%d elements exceed the 2^32-1 a reduction counts", x.n)
+	if x.Len() > maxCounted {
+		return nil, errf(op, ErrShape, "%d elements exceed the 2^32-1 a reduction counts", x.Len())
 	}
 	if bins < 1 || bins > MaxHistogramBins {
 		return nil, errf(op, ErrParams, "bins %d outside [1, %d]", bins, MaxHistogramBins)
@@ -982,6 +996,6 @@ func (b *Batch) HistogramAligned(x *Tensor, exp int, start int64, bins int) (*Te
 	if err != nil {
 		return nil, err
 	}
-	b.add(&Histogram{X: x, Y: y, Bins: bins, Aligned: true, Exp: exp, Start: start})
+	b.add(&backend.Histogram{X: x.d, Y: y.d, Bins: bins, Aligned: true, Exp: exp, Start: start}, x, y)
 	return y, nil
 }

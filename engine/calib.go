@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/qgpu/qgpu/calib"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
 // Reducer returns a calib.Reducer that runs calibration's min/max and
@@ -16,18 +17,10 @@ import (
 // read the caller's slices where they are; on the others each call uploads
 // its input first. Calls after Close fail with ErrClosed.
 func (e *Engine) Reducer() calib.Reducer {
-	if r, ok := e.b.(InPlaceReducer); ok {
+	if r, ok := e.b.(backend.InPlaceReducer); ok {
 		return inPlace{e, r.InPlaceReducer()}
 	}
 	return reducer{e}
-}
-
-// InPlaceReducer is implemented by backends whose memory is the host's:
-// InPlaceReducer returns a calib.Reducer that reads the caller's slices
-// in place, saving Engine.Reducer the copy into device buffers. Its results
-// must be exactly calib.HostReducer's.
-type InPlaceReducer interface {
-	InPlaceReducer() calib.Reducer
 }
 
 // inPlace runs a backend's in-place reducer under the engine's lock, so
@@ -92,11 +85,7 @@ func (r reducer) MinMax(ctx context.Context, x []float32, channels, inner int) (
 			return err
 		}
 		for c, s := range st {
-			rs := calib.RangeStats{Count: int64(s.Finite), NaN: int64(s.NaN), PosInf: int64(s.PosInf), NegInf: int64(s.NegInf)}
-			if rs.Count > 0 {
-				rs.Min, rs.Max = s.Min, s.Max
-			}
-			out[c] = out[c].Merge(rs)
+			out[c] = out[c].Merge(s)
 		}
 		return nil
 	})

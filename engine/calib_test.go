@@ -11,6 +11,7 @@ import (
 	"github.com/qgpu/qgpu/backends/cpu"
 	"github.com/qgpu/qgpu/calib"
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
 // calibData mixes normal values with the ones reductions must special-case.
@@ -32,10 +33,10 @@ func calibData(n int, seed uint64) []float32 {
 // uploadOnly is the CPU backend without its InPlaceReducer, so that
 // Engine.Reducer takes the path GPU backends take: upload, then run the
 // MinMax and Histogram ops.
-type uploadOnly struct{ engine.Backend }
+type uploadOnly struct{ backend.Backend }
 
 func init() {
-	engine.Register("cpu-upload-test", -100, func(o engine.Options) (engine.Backend, error) {
+	backend.Register("cpu-upload-test", -100, func(o engine.Options) (backend.Backend, error) {
 		b, err := cpu.New(o)
 		if err != nil {
 			return nil, err
@@ -53,14 +54,14 @@ func TestReducerMatchesHost(t *testing.T) {
 	}
 }
 
-func testReducerMatchesHost(t *testing.T, backend string) {
-	e, err := engine.New(engine.Config{Backend: backend})
+func testReducerMatchesHost(t *testing.T, name string) {
+	e, err := engine.New(engine.Config{Backend: name})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, inPlace := e.Backend().(engine.InPlaceReducer); inPlace != (backend == "cpu") {
-		t.Fatalf("backend %s: implements InPlaceReducer = %v", backend, inPlace)
+	if _, inPlace := e.Backend().(backend.InPlaceReducer); inPlace != (name == "cpu") {
+		t.Fatalf("name %s: implements InPlaceReducer = %v", name, inPlace)
 	}
 	ctx := context.Background()
 	host := calib.HostReducer{}

@@ -10,9 +10,11 @@
 //
 // Backends register themselves in init (import
 // _ "github.com/qgpu/qgpu/backends/cpu"), the way database/sql drivers do;
-// the engine imports none of them.
+// the engine imports none of them. What a backend implements - Backend,
+// Buffer, and the validated op descriptions it receives - is package
+// engine/backend, the way database/sql/driver is for database/sql.
 //
-// The ops and their exact semantics are documented on the op types
-// (Quantize, Gemm, Conv, ...), which reference the scalar formulas in
-// package qtensor.
+// The exact semantics of every op are documented on the Batch methods, on
+// the op types of package engine/backend, which reference the scalar
+// formulas of package qtensor, and in docs/semantics.md.
 package engine

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -30,7 +31,7 @@ type Config struct {
 // backend and every tensor made through it. An Engine is safe for
 // concurrent use by many goroutines.
 type Engine struct {
-	b         Backend
+	b         backend.Backend
 	fallbacks []string
 	guard     int
 
@@ -53,15 +54,15 @@ func New(cfg Config) (*Engine, error) {
 		e.guarded = map[*Tensor]struct{}{}
 	}
 	if name != "auto" {
-		b, err := OpenBackend(name, cfg.Options)
+		b, err := backend.Open(name, cfg.Options)
 		if err != nil {
 			return nil, err
 		}
 		e.b = b
 		return e, nil
 	}
-	for _, n := range Backends() {
-		b, err := OpenBackend(n, cfg.Options)
+	for _, n := range backend.Names() {
+		b, err := backend.Open(n, cfg.Options)
 		if err != nil {
 			e.fallbacks = append(e.fallbacks, err.Error())
 			continue
@@ -78,7 +79,10 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // Backend returns the backend in use.
-func (e *Engine) Backend() Backend { return e.b }
+func (e *Engine) Backend() backend.Backend { return e.b }
+
+// Device describes the backend's device and its capabilities.
+func (e *Engine) Device() DeviceInfo { return e.b.Device() }
 
 // Fallbacks returns why auto selection passed over other backends.
 func (e *Engine) Fallbacks() []string { return append([]string(nil), e.fallbacks...) }
@@ -125,7 +129,7 @@ func (e *Engine) alloc(d qtensor.DType, shape []int, p qtensor.Params) (*Tensor,
 	if err != nil {
 		return nil, err
 	}
-	t := &Tensor{eng: e, buf: buf, off: e.guard, nbytes: nb, dtype: d, shape: append([]int(nil), shape...), n: n, params: p.Clone()}
+	t := &Tensor{eng: e, d: backend.NewTensor(buf, e.guard, nb, d, shape, n, p)}
 	if e.guard > 0 {
 		pat := make([]byte, size-nb-e.guard)
 		for i := range pat {
@@ -168,18 +172,18 @@ func (e *Engine) CheckGuards() error {
 	}
 	var bad []string
 	for _, t := range ts {
-		size := t.buf.Size()
-		b := make([]byte, size)
-		if err := t.buf.Read(0, b); err != nil {
+		buf, off, nb := t.d.Buffer(), t.d.Offset(), t.d.Bytes()
+		b := make([]byte, buf.Size())
+		if err := buf.Read(0, b); err != nil {
 			return err
 		}
 		for i, v := range b {
-			if (i < t.off || i >= t.off+t.nbytes) && v != guardByte {
+			if (i < off || i >= off+nb) && v != guardByte {
 				where := "before"
-				if i >= t.off {
+				if i >= off {
 					where = "after"
 				}
-				bad = append(bad, fmt.Sprintf("%v: guard byte %d %s the data overwritten (0x%02x)", t, i-t.off, where, v))
+				bad = append(bad, fmt.Sprintf("%v: guard byte %d %s the data overwritten (0x%02x)", t, i-off, where, v))
 				break
 			}
 		}
@@ -206,7 +210,7 @@ func (e *Engine) Upload(h *qtensor.Tensor) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.buf.Write(t.off, h.Data); err != nil {
+	if err := t.d.Buffer().Write(t.d.Offset(), h.Data); err != nil {
 		t.Release()
 		return nil, err
 	}
@@ -244,15 +248,18 @@ func (e *Engine) Empty(d qtensor.DType, shape []int, p qtensor.Params) (*Tensor,
 
 // Download copies a tensor back to the host.
 func (e *Engine) Download(t *Tensor) (*qtensor.Tensor, error) {
-	if err := e.check("tensor", t); err != nil {
+	ts := []*Tensor{t}
+	if err := e.pinAll("tensor", ts); err != nil {
 		return nil, err
 	}
+	defer unpinAll(ts)
 	if err := e.enter(); err != nil {
 		return nil, err
 	}
 	defer e.leave()
-	h := &qtensor.Tensor{DType: t.dtype, Shape: t.Shape(), Params: t.params.Clone(), Data: make([]byte, t.nbytes)}
-	if err := t.buf.Read(t.off, h.Data); err != nil {
+	d := t.d
+	h := &qtensor.Tensor{DType: d.DType(), Shape: d.Shape(), Params: d.Params(), Data: make([]byte, d.Bytes())}
+	if err := d.Buffer().Read(d.Offset(), h.Data); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -260,8 +267,8 @@ func (e *Engine) Download(t *Tensor) (*qtensor.Tensor, error) {
 
 // DownloadFloat32 copies a float32 tensor back as a slice.
 func (e *Engine) DownloadFloat32(t *Tensor) ([]float32, error) {
-	if t != nil && t.dtype != qtensor.Float32 {
-		return nil, fmt.Errorf("%w: DownloadFloat32 of a %v tensor", ErrParams, t.dtype)
+	if t != nil && t.DType() != qtensor.Float32 {
+		return nil, fmt.Errorf("%w: DownloadFloat32 of a %v tensor", ErrParams, t.DType())
 	}
 	h, err := e.Download(t)
 	if err != nil {
@@ -281,8 +288,10 @@ func (e *Engine) Supports(b *Batch) error {
 	return nil
 }
 
-// run validates ownership and executes ops as one submission.
-func (e *Engine) run(ctx context.Context, ops []Op, timed bool) ([]float64, error) {
+// run executes the ops of a batch as one submission. It pins every tensor
+// the ops use, so that a Release during the run defers the free until the
+// run has returned (the backend has finished with the buffers).
+func (e *Engine) run(ctx context.Context, b *Batch, timed bool) ([]float64, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -293,31 +302,21 @@ func (e *Engine) run(ctx context.Context, ops []Op, timed bool) ([]float64, erro
 		return nil, err
 	}
 	defer e.leave()
-	for _, op := range ops {
-		// Operands recorded earlier may have been released since: a
-		// backend must never see a freed buffer.
-		for _, ts := range [2][]*Tensor{op.Inputs(), op.Outputs()} {
-			for _, t := range ts {
-				if t != nil && t.eng == e && !t.released.Load() {
-					continue // the common case, without building the error's name
-				}
-				name := op.Kind().String() + " operand"
-				if t != nil {
-					name += " " + t.String()
-				}
-				if err := e.check(name, t); err != nil {
-					return nil, fmt.Errorf("engine: %w", err)
-				}
-			}
-		}
+	// Operands recorded earlier may have been released since: a backend
+	// must never see a freed buffer.
+	if err := e.pinAll("operand", b.uses); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	defer unpinAll(b.uses)
+	for _, op := range b.ops {
 		if err := e.b.Supports(op); err != nil {
 			return nil, fmt.Errorf("engine: %s on %s: %w", op.Kind(), e.b.Name(), err)
 		}
 	}
 	if timed {
-		if tb, ok := e.b.(Timer); ok {
-			return tb.RunTimed(ctx, ops)
+		if tb, ok := e.b.(backend.Timer); ok {
+			return tb.RunTimed(ctx, b.ops)
 		}
 	}
-	return nil, e.b.Run(ctx, ops)
+	return nil, e.b.Run(ctx, b.ops)
 }

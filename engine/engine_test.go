@@ -13,6 +13,7 @@ import (
 
 	_ "github.com/qgpu/qgpu/backends/cpu"
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -45,8 +46,8 @@ func TestAutoSelectsCPU(t *testing.T) {
 	if !slices.Contains(engine.Backends(), "cpu") {
 		t.Errorf("Backends() = %v", engine.Backends())
 	}
-	if len(engine.OpKinds()) != 13 || engine.OpGemm.String() != "Gemm" || !strings.HasPrefix(engine.OpKind(99).String(), "OpKind(") {
-		t.Errorf("OpKinds %v", engine.OpKinds())
+	if len(backend.OpKinds()) != 13 || backend.OpGemm.String() != "Gemm" || !strings.HasPrefix(backend.OpKind(99).String(), "OpKind(") {
+		t.Errorf("OpKinds %v", backend.OpKinds())
 	}
 }
 
@@ -66,11 +67,11 @@ func TestGuards(t *testing.T) {
 		if err := e.CheckGuards(); err != nil {
 			t.Fatalf("clean guards: %v", err)
 		}
-		if y.Offset() != 256 {
-			t.Fatalf("guard offset %d, want 256", y.Offset())
+		if y.Desc().Offset() != 256 {
+			t.Fatalf("guard offset %d, want 256", y.Desc().Offset())
 		}
-		off := map[string]int{"before": y.Offset() - 1, "after": y.Offset() + y.Bytes() + 1, "after-padding": y.Offset() + y.Bytes()}[where]
-		if err := y.Buffer().Write(off, []byte{0}); err != nil {
+		off := map[string]int{"before": y.Desc().Offset() - 1, "after": y.Desc().Offset() + y.Bytes() + 1, "after-padding": y.Desc().Offset() + y.Bytes()}[where]
+		if err := y.Desc().Buffer().Write(off, []byte{0}); err != nil {
 			t.Fatal(err)
 		}
 		err = e.CheckGuards()
@@ -87,8 +88,8 @@ func TestGuards(t *testing.T) {
 	// Without GuardBytes the check is a no-op.
 	e := newCPU(t, 0)
 	y, _ := e.Empty(qtensor.Int8, []int{4}, qtensor.TensorParams(1, 0))
-	if y.Offset() != 0 {
-		t.Errorf("offset %d without guards", y.Offset())
+	if y.Desc().Offset() != 0 {
+		t.Errorf("offset %d without guards", y.Desc().Offset())
 	}
 	if err := e.CheckGuards(); err != nil {
 		t.Error(err)
@@ -434,13 +435,7 @@ func TestContextCancelledMidway(t *testing.T) {
 			if err := c.build(b); err != nil {
 				t.Fatal(err)
 			}
-			defer func() {
-				for _, op := range b.Ops() {
-					for _, y := range op.Outputs() {
-						y.Release()
-					}
-				}
-			}()
+			defer b.Release()
 			return b.Run(ctx)
 		}
 		count := newTripCtx(0)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -68,7 +69,7 @@ func TestGemmEpilogueMatchesBatch(t *testing.T) {
 				t.Fatalf("Batch.Gemm error %v, GemmEpilogue error %v; want both nil", berr, err)
 			}
 			defer y.Release()
-			op := b.Ops()[0].(*engine.Gemm)
+			op := b.Ops()[0].(*backend.Gemm)
 			if !reflect.DeepEqual(ep, op.Epilogue) {
 				t.Errorf("epilogue %+v, Batch.Gemm recorded %+v", ep, op.Epilogue)
 			}

@@ -6,18 +6,14 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/qgpu/qgpu/calib"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
-// RangeStats is one channel of a MinMax reduction. Min and Max are over the
-// finite values (+Inf and -Inf when there is none); -0 is reported as +0.
-type RangeStats struct {
-	Min, Max                    float32
-	Finite, NaN, PosInf, NegInf uint64
-}
-
-// MinMaxResults decodes the output tensor of Batch.MinMax.
-func (e *Engine) MinMaxResults(y *Tensor) ([]RangeStats, error) {
+// MinMaxResults decodes the output tensor of Batch.MinMax: per channel, the
+// finite minimum and maximum (+Inf and -Inf when Count is 0; -0 is reported
+// as +0) and the counts of finite, NaN, +Inf and -Inf values.
+func (e *Engine) MinMaxResults(y *Tensor) ([]calib.RangeStats, error) {
 	h, err := e.Download(y)
 	if err != nil {
 		return nil, err
@@ -25,14 +21,14 @@ func (e *Engine) MinMaxResults(y *Tensor) ([]RangeStats, error) {
 	if h.DType != qtensor.Int32 || len(h.Shape) != 2 || h.Shape[1] != 6 {
 		return nil, fmt.Errorf("%w: %v is not a MinMax output", ErrParams, y)
 	}
-	out := make([]RangeStats, h.Shape[0])
+	out := make([]calib.RangeStats, h.Shape[0])
 	for c := range out {
 		w := func(i int) uint32 { return binary.LittleEndian.Uint32(h.Data[4*(6*c+i):]) }
-		r := RangeStats{Finite: uint64(w(2)), NaN: uint64(w(3)), PosInf: uint64(w(4)), NegInf: uint64(w(5))}
-		if r.Finite == 0 {
+		r := calib.RangeStats{Count: int64(w(2)), NaN: int64(w(3)), PosInf: int64(w(4)), NegInf: int64(w(5))}
+		if r.Count == 0 {
 			r.Min, r.Max = float32(math.Inf(1)), float32(math.Inf(-1))
 		} else {
-			r.Min, r.Max = MinMaxFromKey(w(0)), MinMaxFromKey(w(1))
+			r.Min, r.Max = qtensor.MinMaxFromKey(w(0)), qtensor.MinMaxFromKey(w(1))
 		}
 		out[c] = r
 	}
@@ -66,7 +62,7 @@ func (e *Engine) HistogramResult(y *Tensor) (HistogramCounts, error) {
 
 // MinMax runs a MinMax reduction (axis -1: whole tensor) and returns the
 // per-channel statistics.
-func (e *Engine) MinMax(ctx context.Context, x *Tensor, axis int) ([]RangeStats, error) {
+func (e *Engine) MinMax(ctx context.Context, x *Tensor, axis int) ([]calib.RangeStats, error) {
 	b := e.NewBatch()
 	y, err := b.MinMax(x, axis)
 	if err != nil {
@@ -103,7 +99,7 @@ func (e *Engine) DynamicQuantizeLinear(ctx context.Context, x *Tensor) (y *Tenso
 		return nil, 0, 0, fmt.Errorf("engine: DynamicQuantizeLinear: %w", err)
 	}
 	lo, hi := st[0].Min, st[0].Max
-	if st[0].Finite == 0 {
+	if st[0].Count == 0 {
 		lo, hi = 0, 0
 	}
 	scale, zp = qtensor.DynamicQParams(lo, hi)
@@ -124,7 +120,7 @@ func (e *Engine) DynamicQuantizeLinear(ctx context.Context, x *Tensor) (y *Tenso
 func (e *Engine) Do(ctx context.Context, build func(b *Batch) error) error {
 	b := e.NewBatch()
 	if err := build(b); err != nil {
-		b.release()
+		b.Release()
 		return err
 	}
 	if err := b.Run(ctx); err != nil {
@@ -133,11 +129,11 @@ func (e *Engine) Do(ctx context.Context, build func(b *Batch) error) error {
 	return nil
 }
 
-// release frees the outputs of every recorded op.
-func (b *Batch) release() {
-	for _, op := range b.ops {
-		for _, t := range op.Outputs() {
-			t.Release()
-		}
+// Release releases every tensor the batch's op methods returned (see
+// Tensor.Release), for a batch that is dropped, or whose outputs are no
+// longer needed. Safe to call twice.
+func (b *Batch) Release() {
+	for _, t := range b.made {
+		t.Release()
 	}
 }

@@ -13,7 +13,7 @@ import (
 // Op and Name, one or more ops recorded through the Batch API (Build) or
 // run through an Engine method (Exec), and outputs compared bit for bit.
 type Case struct {
-	// Op is the op under test (engine.OpKind.String(), or
+	// Op is the op under test (backend.OpKind.String(), or
 	// "DynamicQuantizeLinear", or "Chain" for multi-op batches).
 	Op string
 	// Name identifies the case within its op (no spaces).

@@ -82,7 +82,7 @@ func (s Status) String() string {
 
 // Result is the outcome of one case on the target.
 type Result struct {
-	Op     string // op name (engine.OpKind.String(), "DynamicQuantizeLinear" or "Chain")
+	Op     string // op name (backend.OpKind.String(), "DynamicQuantizeLinear" or "Chain")
 	Case   string
 	Status Status
 	// Detail says why a case failed (the first mismatch, an error) or was
@@ -383,10 +383,8 @@ func execute(ctx context.Context, e *engine.Engine, c Case, inputs []*qtensor.Te
 		}
 	} else {
 		b := e.NewBatch()
+		defer b.Release()
 		ys, err = c.Build(b, ins)
-		for _, op := range b.Ops() {
-			live = append(live, op.Outputs()...)
-		}
 		if err != nil {
 			return nil, fmt.Errorf("build: %w", err)
 		}

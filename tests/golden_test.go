@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/qgpu/qgpu/calib"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 )
@@ -411,7 +412,7 @@ func TestGoldenReductions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (engine.RangeStats{Min: -2.5, Max: 1, Finite: 4, NaN: 1, PosInf: 1, NegInf: 1}); st[0] != want {
+	if want := (calib.RangeStats{Min: -2.5, Max: 1, Count: 4, NaN: 1, PosInf: 1, NegInf: 1}); st[0] != want {
 		t.Errorf("MinMax: %+v, want %+v", st[0], want)
 	}
 	// -0 is reported as +0: all -0 gives min = max = +0.
@@ -428,10 +429,10 @@ func TestGoldenReductions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (engine.RangeStats{Min: 1, Max: 3, Finite: 3}); st[0] != want {
+	if want := (calib.RangeStats{Min: 1, Max: 3, Count: 3}); st[0] != want {
 		t.Errorf("MinMax ch0: %+v", st[0])
 	}
-	if want := (engine.RangeStats{Min: inf, Max: -inf, NaN: 3}); st[1] != want {
+	if want := (calib.RangeStats{Min: inf, Max: -inf, NaN: 3}); st[1] != want {
 		t.Errorf("MinMax ch1: %+v", st[1])
 	}
 	// Histogram of 4 bins over [0, 1] (s = 4): 0 -> 0, -0 -> 0, 0.25 -> 1, 0.5 -> 2, 0.999 -> 3,

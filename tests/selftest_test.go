@@ -10,6 +10,7 @@ import (
 
 	"github.com/qgpu/qgpu/backends/cpu"
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -22,8 +23,8 @@ type buggy struct {
 	*cpu.Backend
 	name   string
 	caps   map[string]string
-	unsup  engine.OpKind
-	mangle func(op engine.Op) error
+	unsup  backend.OpKind
+	mangle func(op backend.Op) error
 }
 
 func (b *buggy) Name() string { return b.name }
@@ -37,16 +38,16 @@ func (b *buggy) Device() engine.DeviceInfo {
 	return d
 }
 
-func (b *buggy) Supports(op engine.Op) error {
+func (b *buggy) Supports(op backend.Op) error {
 	if op.Kind() == b.unsup {
 		return fmt.Errorf("%s: %v: %w", b.name, op.Kind(), engine.ErrUnsupported)
 	}
 	return b.Backend.Supports(op)
 }
 
-func (b *buggy) Run(ctx context.Context, ops []engine.Op) error {
+func (b *buggy) Run(ctx context.Context, ops []backend.Op) error {
 	for _, op := range ops {
-		if err := b.Backend.Run(ctx, []engine.Op{op}); err != nil {
+		if err := b.Backend.Run(ctx, []backend.Op{op}); err != nil {
 			return err
 		}
 		if b.mangle != nil {
@@ -59,7 +60,7 @@ func (b *buggy) Run(ctx context.Context, ops []engine.Op) error {
 }
 
 func register(name string, f func(b *buggy)) {
-	engine.Register(name, -100, func(o engine.Options) (engine.Backend, error) {
+	backend.Register(name, -100, func(o engine.Options) (backend.Backend, error) {
 		c, err := cpu.New(o)
 		if err != nil {
 			return nil, err
@@ -71,7 +72,7 @@ func register(name string, f func(b *buggy)) {
 }
 
 // flipByte xors one bit into byte off of t's buffer.
-func flipByte(t *engine.Tensor, off int) error {
+func flipByte(t *backend.Tensor, off int) error {
 	var v [1]byte
 	if err := t.Buffer().Read(off, v[:]); err != nil {
 		return err
@@ -81,15 +82,15 @@ func flipByte(t *engine.Tensor, off int) error {
 }
 
 // poke writes byte v at byte off of t's buffer.
-func poke(t *engine.Tensor, off int, v byte) error {
+func poke(t *backend.Tensor, off int, v byte) error {
 	return t.Buffer().Write(off, []byte{v})
 }
 
 func init() {
 	// (a) an off-by-one in one element of every Gemm output.
 	register("test-offbyone", func(b *buggy) {
-		b.mangle = func(op engine.Op) error {
-			if g, ok := op.(*engine.Gemm); ok {
+		b.mangle = func(op backend.Op) error {
+			if g, ok := op.(*backend.Gemm); ok {
 				return flipByte(g.Y, g.Y.Offset()+g.Y.Bytes()/2)
 			}
 			return nil
@@ -98,11 +99,11 @@ func init() {
 	// (b) a write one byte past the data of every Quantize output and one
 	// byte before the data of every Dequantize output.
 	register("test-oob", func(b *buggy) {
-		b.mangle = func(op engine.Op) error {
+		b.mangle = func(op backend.Op) error {
 			switch op := op.(type) {
-			case *engine.Quantize:
+			case *backend.Quantize:
 				return poke(op.Y, op.Y.Offset()+op.Y.Bytes(), 0x5A)
-			case *engine.Dequantize:
+			case *backend.Dequantize:
 				return poke(op.Y, op.Y.Offset()-1, 0x5A)
 			}
 			return nil
@@ -110,17 +111,17 @@ func init() {
 	})
 	// A kernel that writes its input (ReLU in place on X).
 	register("test-writes-input", func(b *buggy) {
-		b.mangle = func(op engine.Op) error {
-			if r, ok := op.(*engine.ReLU); ok {
+		b.mangle = func(op backend.Op) error {
+			if r, ok := op.(*backend.ReLU); ok {
 				return flipByte(r.X, r.X.Offset())
 			}
 			return nil
 		}
 	})
 	// A backend without Conv.
-	register("test-unsupported", func(b *buggy) { b.unsup = engine.OpConv })
+	register("test-unsupported", func(b *buggy) { b.unsup = backend.OpConv })
 	// A device that flushes denormal float outputs to zero, reported or not.
-	flush := func(op engine.Op) error {
+	flush := func(op backend.Op) error {
 		for _, y := range op.Outputs() {
 			if y.DType() != qtensor.Float32 {
 				continue
@@ -151,8 +152,8 @@ func init() {
 	// normal float result: the tolerance must not hide it.
 	register("test-flush-wrong", func(b *buggy) {
 		b.caps = map[string]string{CapDenormals: CapDenormalsFlush}
-		b.mangle = func(op engine.Op) error {
-			if g, ok := op.(*engine.Gemm); ok && g.Y.DType() == qtensor.Float32 {
+		b.mangle = func(op backend.Op) error {
+			if g, ok := op.(*backend.Gemm); ok && g.Y.DType() == qtensor.Float32 {
 				return flipByte(g.Y, g.Y.Offset()+3) // sign/exponent byte of element 0
 			}
 			return nil

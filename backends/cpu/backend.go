@@ -7,11 +7,11 @@ import (
 	"sync/atomic"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/workers"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
 func init() {
-	engine.Register("cpu", 10, func(o engine.Options) (engine.Backend, error) { return New(o) })
+	backend.Register("cpu", 10, func(o backend.Options) (backend.Backend, error) { return New(o) })
 }
 
 // Backend is the CPU backend. It is safe for concurrent use.
@@ -22,11 +22,11 @@ type Backend struct {
 	closed  atomic.Bool
 }
 
-var _ engine.Backend = (*Backend)(nil)
+var _ backend.Backend = (*Backend)(nil)
 
 // New opens a CPU backend. Options.Threads bounds the worker goroutines of
 // one op (0: GOMAXPROCS).
-func New(o engine.Options) (*Backend, error) {
+func New(o backend.Options) (*Backend, error) {
 	t := o.Threads
 	if t <= 0 {
 		t = runtime.GOMAXPROCS(0)
@@ -34,7 +34,7 @@ func New(o engine.Options) (*Backend, error) {
 	switch o.Kernels {
 	case "", "fast", "generic":
 	default:
-		return nil, fmt.Errorf("cpu: unknown kernel set %q (want fast or generic): %w", o.Kernels, engine.ErrUnavailable)
+		return nil, fmt.Errorf("cpu: unknown kernel set %q (want fast or generic): %w", o.Kernels, backend.ErrUnavailable)
 	}
 	b := &Backend{threads: t, generic: o.Kernels == "generic"}
 	if t > 1 && !b.generic {
@@ -47,8 +47,8 @@ func New(o engine.Options) (*Backend, error) {
 func (b *Backend) Name() string { return "cpu" }
 
 // Device describes the CPU and the kernels in use.
-func (b *Backend) Device() engine.DeviceInfo {
-	return engine.DeviceInfo{Backend: "cpu", Name: cpuName(), Driver: "go " + runtime.Version(), Kind: "cpu", Caps: b.caps()}
+func (b *Backend) Device() backend.DeviceInfo {
+	return backend.DeviceInfo{Backend: "cpu", Name: cpuName(), Driver: "go " + runtime.Version(), Kind: "cpu", Caps: b.caps()}
 }
 
 // Threads is the worker count of one op.
@@ -71,15 +71,15 @@ type buffer struct {
 }
 
 // Alloc returns a zeroed host buffer.
-func (b *Backend) Alloc(size int) (engine.Buffer, error) {
+func (b *Backend) Alloc(size int) (backend.Buffer, error) {
 	if b.closed.Load() {
-		return nil, fmt.Errorf("cpu: backend %w", engine.ErrClosed)
+		return nil, fmt.Errorf("cpu: backend %w", backend.ErrClosed)
 	}
 	if size < 0 {
-		return nil, fmt.Errorf("cpu: alloc %d bytes: %w", size, engine.ErrShape)
+		return nil, fmt.Errorf("cpu: alloc %d bytes: %w", size, backend.ErrShape)
 	}
 	if size > maxAlloc {
-		return nil, fmt.Errorf("cpu: alloc %d bytes: %w", size, engine.ErrOutOfMemory)
+		return nil, fmt.Errorf("cpu: alloc %d bytes: %w", size, backend.ErrOutOfMemory)
 	}
 	return &buffer{data: make([]byte, size)}, nil
 }
@@ -92,10 +92,10 @@ func (m *buffer) Size() int { return len(m.data) }
 
 func (m *buffer) Write(off int, src []byte) error {
 	if m.freed.Load() {
-		return fmt.Errorf("cpu: buffer %w", engine.ErrClosed)
+		return fmt.Errorf("cpu: buffer %w", backend.ErrClosed)
 	}
 	if off < 0 || off > len(m.data) || len(src) > len(m.data)-off {
-		return fmt.Errorf("cpu: write of %d bytes at %d outside buffer of %d: %w", len(src), off, len(m.data), engine.ErrShape)
+		return fmt.Errorf("cpu: write of %d bytes at %d outside buffer of %d: %w", len(src), off, len(m.data), backend.ErrShape)
 	}
 	m.cache.invalidate()
 	copy(m.data[off:], src)
@@ -104,10 +104,10 @@ func (m *buffer) Write(off int, src []byte) error {
 
 func (m *buffer) Read(off int, dst []byte) error {
 	if m.freed.Load() {
-		return fmt.Errorf("cpu: buffer %w", engine.ErrClosed)
+		return fmt.Errorf("cpu: buffer %w", backend.ErrClosed)
 	}
 	if off < 0 || off > len(m.data) || len(dst) > len(m.data)-off {
-		return fmt.Errorf("cpu: read of %d bytes at %d outside buffer of %d: %w", len(dst), off, len(m.data), engine.ErrShape)
+		return fmt.Errorf("cpu: read of %d bytes at %d outside buffer of %d: %w", len(dst), off, len(m.data), backend.ErrShape)
 	}
 	copy(dst, m.data[off:])
 	return nil
@@ -123,27 +123,27 @@ func (m *buffer) Free() {
 }
 
 // bytesOf returns the data bytes of a tensor of this backend.
-func bytesOf(t *engine.Tensor) []byte {
+func bytesOf(t *backend.Tensor) []byte {
 	m := t.Buffer().(*buffer)
 	return m.data[t.Offset() : t.Offset()+t.Bytes()]
 }
 
 // Supports reports nil for every op the engine defines: the CPU backend is
 // the reference and runs them all.
-func (b *Backend) Supports(op engine.Op) error {
+func (b *Backend) Supports(op backend.Op) error {
 	if b.closed.Load() {
-		return fmt.Errorf("cpu: backend %w", engine.ErrClosed)
+		return fmt.Errorf("cpu: backend %w", backend.ErrClosed)
 	}
 	if op.Kind() == 0 {
-		return fmt.Errorf("cpu: op %v: %w", op.Kind(), engine.ErrUnsupported)
+		return fmt.Errorf("cpu: op %v: %w", op.Kind(), backend.ErrUnsupported)
 	}
 	return nil
 }
 
 // Run executes ops in order, checking ctx between ops and inside long ones.
-func (b *Backend) Run(ctx context.Context, ops []engine.Op) error {
+func (b *Backend) Run(ctx context.Context, ops []backend.Op) error {
 	if b.closed.Load() {
-		return fmt.Errorf("cpu: backend %w", engine.ErrClosed)
+		return fmt.Errorf("cpu: backend %w", backend.ErrClosed)
 	}
 	for _, op := range ops {
 		if err := ctx.Err(); err != nil {

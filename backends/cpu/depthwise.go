@@ -5,7 +5,7 @@ import (
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -18,7 +18,7 @@ import (
 // requantized into a quantized one; the fixed-point and float outputs take
 // the reference epilogue on int32 accumulators. The planes are split over
 // the worker goroutines.
-func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
+func (b *Backend) convDepthwise(ctx context.Context, op *backend.Conv) error {
 	C := op.C
 	Hp, Wp := op.H+op.PadTop+op.PadBottom, op.Wd+op.PadLeft+op.PadRight
 	out := newOutput(&op.Epilogue, op.Y)
@@ -29,7 +29,7 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 	wr := make([]int32, C*khw) // [c][kh][kw] = w - wzp[c]
 	init := make([]int32, C)   // bias[c] - xzp * sum(wr[c])
 	for c := range C {
-		zp := engine.At(op.WZP, c)
+		zp := backend.At(op.WZP, c)
 		for k, v := range w[c*khw : (c+1)*khw] {
 			if wSigned {
 				wr[c*khw+k] = int32(int8(v)) - zp
@@ -39,7 +39,7 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 		}
 		var bias int32
 		if ep.Bias != nil {
-			bias = engine.At(ep.Bias, c)
+			bias = backend.At(ep.Bias, c)
 		}
 		init[c] = dwconv.InitValue(bias, op.XZP, wr[c*khw:(c+1)*khw])
 	}
@@ -54,7 +54,7 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 	// The kernel reads the input planes in place when there is no padding
 	// and the columns are one apart; otherwise it reads a staged copy.
 	direct := op.PadTop == 0 && op.PadLeft == 0 && op.PadBottom == 0 && op.PadRight == 0 && op.StrideW == 1
-	refEpilogue := ep.Output != engine.OutInt32 && !(ep.Output == engine.OutQuantized && ep.Fixed == nil)
+	refEpilogue := ep.Output != backend.OutInt32 && !(ep.Output == backend.OutQuantized && ep.Fixed == nil)
 	var accs []int32
 	if refEpilogue {
 		var release func()
@@ -88,10 +88,10 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 				switch {
 				case refEpilogue:
 					p.Int32(accs[c*P : (c+1)*P])
-				case ep.Output == engine.OutInt32:
+				case ep.Output == backend.OutInt32:
 					p.Int32(asInt32(y)[o : o+P])
 				default:
-					p.Requantize(y[o:o+P], engine.At(ep.Mult, c), ep.YZP, out.qmin, out.qmax)
+					p.Requantize(y[o:o+P], backend.At(ep.Mult, c), ep.YZP, out.qmin, out.qmax)
 				}
 			}
 		})
@@ -105,7 +105,7 @@ func (b *Backend) convDepthwise(ctx context.Context, op *engine.Conv) error {
 // storeAccs writes a depthwise convolution's accumulators accs ([c][p],
 // bias included) from output element base with the reference epilogue:
 // float outputs and the fixed-point rule.
-func storeAccs(op *engine.Conv, accs []int32, base, P int) {
+func storeAccs(op *backend.Conv, accs []int32, base, P int) {
 	noBias := op.Epilogue
 	noBias.Bias = nil
 	o := newOutput(&noBias, op.Y)
@@ -125,7 +125,7 @@ const nhwcMaxPixels = 400
 // output is requantized per channel in that layout (vec.RequantizeCols,
 // one pixel's channels at a time) and transposed to NCHW, or transposed as
 // int32, or handed to the reference epilogue.
-func (b *Backend) depthwiseNHWC(ctx context.Context, op *engine.Conv, pw, pinit []int32, out output) error {
+func (b *Backend) depthwiseNHWC(ctx context.Context, op *backend.Conv, pw, pinit []int32, out output) error {
 	C, P := op.C, op.OH*op.OW
 	Hp, Wp := op.H+op.PadTop+op.PadBottom, op.Wd+op.PadLeft+op.PadRight
 	x, y := bytesOf(op.X), bytesOf(op.Y)
@@ -136,12 +136,12 @@ func (b *Backend) depthwiseNHWC(ctx context.Context, op *engine.Conv, pw, pinit 
 	nhwc := stage[Hp*Wp*C:]
 	stage = stage[:Hp*Wp*C]
 	acc, cp := accs[:P*C], accs[P*C:] // [P][C], then [C][P]
-	quant := ep.Output == engine.OutQuantized && ep.Fixed == nil
+	quant := ep.Output == backend.OutQuantized && ep.Fixed == nil
 	var mult []float32
 	if quant {
 		mult = make([]float32, C)
 		for c := range mult {
-			mult[c] = engine.At(ep.Mult, c)
+			mult[c] = backend.At(ep.Mult, c)
 		}
 	}
 	for n := range op.N {
@@ -164,7 +164,7 @@ func (b *Backend) depthwiseNHWC(ctx context.Context, op *engine.Conv, pw, pinit 
 				}
 				vec.TransposeBytes(y[base+p0:], P, tmp[p0*C:], C, p1-p0, C)
 			})
-		case ep.Output == engine.OutInt32:
+		case ep.Output == backend.OutInt32:
 			b.transpose32(asInt32(y)[base:base+C*P], acc, P, C)
 		default:
 			b.transpose32(cp, acc, P, C)

@@ -13,78 +13,78 @@ import (
 	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
 // run executes one op with the selected kernels.
-func (b *Backend) run(ctx context.Context, op engine.Op) error {
+func (b *Backend) run(ctx context.Context, op backend.Op) error {
 	switch op := op.(type) {
-	case *engine.Quantize:
+	case *backend.Quantize:
 		if !b.generic && b.quantizeFast(op) {
 			return nil
 		}
 		return quantizeGeneric(op)
-	case *engine.Dequantize:
+	case *backend.Dequantize:
 		if !b.generic && b.dequantizeFast(op) {
 			return nil
 		}
 		return dequantizeGeneric(op)
-	case *engine.ByteWeightDequant:
+	case *backend.ByteWeightDequant:
 		return byteWeightDequantGeneric(op)
-	case *engine.Requantize:
+	case *backend.Requantize:
 		if !b.generic && b.requantizeFast(op) {
 			return nil
 		}
 		return requantizeGeneric(op)
-	case *engine.Gemm:
+	case *backend.Gemm:
 		if !b.generic {
 			if done, err := b.gemmFast(ctx, op); done {
 				return err
 			}
 		}
 		return gemmGeneric(ctx, op)
-	case *engine.Conv:
+	case *backend.Conv:
 		if !b.generic {
 			if done, err := b.convFast(ctx, op); done {
 				return err
 			}
 		}
 		return convGeneric(ctx, op)
-	case *engine.Add:
+	case *backend.Add:
 		if b.generic {
 			return addGeneric(op)
 		}
 		b.addFast(op)
 		return nil
-	case *engine.Mul:
+	case *backend.Mul:
 		if b.generic {
 			return mulGeneric(op)
 		}
 		b.mulFast(op)
 		return nil
-	case *engine.ReLU:
+	case *backend.ReLU:
 		if b.generic {
 			return reluGeneric(op)
 		}
 		b.reluFast(op)
 		return nil
-	case *engine.Pool:
+	case *backend.Pool:
 		if b.generic {
 			return poolGeneric(ctx, op)
 		}
 		return b.poolFast(ctx, op)
-	case *engine.MinMax:
+	case *backend.MinMax:
 		if !b.generic && b.minMaxFast(op) {
 			return nil
 		}
 		return minMaxGeneric(op)
-	case *engine.Histogram:
+	case *backend.Histogram:
 		if !b.generic && b.histogramFast(op) {
 			return nil
 		}
 		return histogramGeneric(op)
 	}
-	return fmt.Errorf("op %T: %w", op, engine.ErrUnsupported)
+	return fmt.Errorf("op %T: %w", op, backend.ErrUnsupported)
 }
 
 // cpuName returns the CPU model name from /proc/cpuinfo, or GOARCH.

@@ -4,7 +4,7 @@ import (
 	"sync"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -33,7 +33,7 @@ func axisLayout(p qtensor.Params, shape []int) (channels, inner int) {
 
 func is8bit(d qtensor.DType) bool { return d == qtensor.Uint8 || d == qtensor.Int8 }
 
-func (b *Backend) quantizeFast(op *engine.Quantize) bool {
+func (b *Backend) quantizeFast(op *backend.Quantize) bool {
 	d := op.Y.DType()
 	p := op.Y.Params()
 	if !is8bit(d) || p.Granularity == qtensor.PerBlock {
@@ -66,7 +66,7 @@ func (b *Backend) quantizeFast(op *engine.Quantize) bool {
 	return true
 }
 
-func (b *Backend) dequantizeFast(op *engine.Dequantize) bool {
+func (b *Backend) dequantizeFast(op *backend.Dequantize) bool {
 	d := op.X.DType()
 	p := op.X.Params()
 	if !is8bit(d) || p.Granularity == qtensor.PerBlock {
@@ -91,7 +91,7 @@ func (b *Backend) dequantizeFast(op *engine.Dequantize) bool {
 
 // requantizeFast covers int32 input with the float rule and no bias, per
 // tensor or per channel with runs of at least 64 elements.
-func (b *Backend) requantizeFast(op *engine.Requantize) bool {
+func (b *Backend) requantizeFast(op *backend.Requantize) bool {
 	ep := &op.Epilogue
 	if op.X.DType() != qtensor.Int32 || ep.Fixed != nil || ep.Bias != nil {
 		return false
@@ -120,7 +120,7 @@ func (b *Backend) requantizeFast(op *engine.Requantize) bool {
 			rhi = runs
 		}
 		for r := rlo; r < rhi; r++ {
-			vec.RequantizeInt32(y[r*inner:(r+1)*inner], x[r*inner:(r+1)*inner], engine.At(ep.Mult, r%channels), ep.YZP, out.qmin, out.qmax)
+			vec.RequantizeInt32(y[r*inner:(r+1)*inner], x[r*inner:(r+1)*inner], backend.At(ep.Mult, r%channels), ep.YZP, out.qmin, out.qmax)
 		}
 	})
 	return true
@@ -128,7 +128,7 @@ func (b *Backend) requantizeFast(op *engine.Requantize) bool {
 
 // minMaxFast covers a whole-tensor reduction, and per-channel reductions
 // with runs of at least 64 elements.
-func (b *Backend) minMaxFast(op *engine.MinMax) bool {
+func (b *Backend) minMaxFast(op *backend.MinMax) bool {
 	x, y := asFloat32(bytesOf(op.X)), bytesOf(op.Y)
 	st := make([]vec.MinMaxStats, op.Channels)
 	for c := range st {
@@ -161,7 +161,7 @@ func (b *Backend) minMaxFast(op *engine.MinMax) bool {
 
 // histogramFast covers the [lo, hi] histogram; every worker counts into its
 // own array and the arrays are summed.
-func (b *Backend) histogramFast(op *engine.Histogram) bool {
+func (b *Backend) histogramFast(op *backend.Histogram) bool {
 	x, y := asFloat32(bytesOf(op.X)), bytesOf(op.Y)
 	total := make([]uint32, op.Bins+3)
 	var mu sync.Mutex
@@ -185,7 +185,7 @@ func (b *Backend) histogramFast(op *engine.Histogram) bool {
 }
 
 // addFast runs Add through vec.Add, the elements split over the workers.
-func (b *Backend) addFast(op *engine.Add) {
+func (b *Backend) addFast(op *backend.Add) {
 	a, c, y := bytesOf(op.A), bytesOf(op.B), bytesOf(op.Y)
 	signed := op.A.DType() == qtensor.Int8
 	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
@@ -195,7 +195,7 @@ func (b *Backend) addFast(op *engine.Add) {
 }
 
 // mulFast runs Mul through vec.Mul, the elements split over the workers.
-func (b *Backend) mulFast(op *engine.Mul) {
+func (b *Backend) mulFast(op *backend.Mul) {
 	a, c, y := bytesOf(op.A), bytesOf(op.B), bytesOf(op.Y)
 	signed := op.A.DType() == qtensor.Int8
 	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
@@ -205,7 +205,7 @@ func (b *Backend) mulFast(op *engine.Mul) {
 }
 
 // reluFast runs ReLU through vec.Relu, the elements split over the workers.
-func (b *Backend) reluFast(op *engine.ReLU) {
+func (b *Backend) reluFast(op *backend.ReLU) {
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	signed := op.X.DType() == qtensor.Int8
 	b.parallel(len(y), func(lo, hi int) { vec.Relu(y[lo:hi], x[lo:hi], signed, op.ZP) })

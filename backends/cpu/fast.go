@@ -7,7 +7,7 @@ import (
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -57,7 +57,7 @@ func (c *packCache) invalidate() {
 // K x N row-major; convolution weights are [N][C][KH][KW] and are packed
 // with K ordered (kh, kw, c) to match im2colNHWC. uint8 data is packed as
 // b - 128.
-func packed(t *engine.Tensor, off, K, N int, l layout) (*gemm.PackedB, error) {
+func packed(t *backend.Tensor, off, K, N int, l layout) (*gemm.PackedB, error) {
 	m := t.Buffer().(*buffer)
 	unsigned := t.DType() == qtensor.Uint8
 	key := packKey{off: t.Offset() + off, k: K, n: N, unsigned: unsigned, layout: l}
@@ -151,7 +151,7 @@ type product struct {
 	pb     *gemm.PackedB
 	azp    []int32
 	bzp    []int32
-	ep     *engine.Epilogue
+	ep     *backend.Epilogue
 	ch0    int
 	yType  qtensor.DType
 	qmin   int32 // output range, ReLU applied (quantized outputs)
@@ -194,7 +194,7 @@ func (b *Backend) runProduct(p *product, c []int32, dst []byte, store func(m, n 
 	}
 	if fuse {
 		switch ep.Output {
-		case engine.OutQuantized:
+		case backend.OutQuantized:
 			rq := &gemm.Requant{Mult: channels(ep.Mult, p.ch0, N), ZP: ep.YZP, QMin: p.qmin, QMax: p.qmax, LdOut: N}
 			if p.yType == qtensor.Uint8 {
 				rq.OutU8 = dst
@@ -202,7 +202,7 @@ func (b *Backend) runProduct(p *product, c []int32, dst []byte, store func(m, n 
 				rq.OutS8 = asInt8(dst)
 			}
 			opt.Requant = rq
-		case engine.OutFloat32:
+		case backend.OutFloat32:
 			fo := &gemm.FloatOut{Scale: channels(ep.Scale, p.ch0, N), Out: asFloat32(dst), LdOut: N}
 			if ep.FloatBias != nil {
 				fo.Bias = channels(ep.FloatBias, p.ch0, N)
@@ -241,10 +241,10 @@ func (b *Backend) runProduct(p *product, c []int32, dst []byte, store func(m, n 
 			acc := row[n]
 			if len(p.azp) != 1 {
 				azp := p.azp[m]
-				acc += -azp*cs[n] + int32(K)*azp*engine.At(p.bzp, n)
+				acc += -azp*cs[n] + int32(K)*azp*backend.At(p.bzp, n)
 			}
 			if rowSums != nil {
-				acc -= engine.At(p.bzp, n) * rowSums[m]
+				acc -= backend.At(p.bzp, n) * rowSums[m]
 			}
 			store(m, n, acc)
 		}
@@ -276,7 +276,7 @@ var noZP = []int32{0}
 //	off[n] = -azp*cs[n] + K*azp*bzp[n] + bias[ch0+n]
 //
 // in wrapping int32 arithmetic like the reference. bzp and bias hold one
-// value or one per channel (engine.At). It returns off.
+// value or one per channel (backend.At). It returns off.
 func colOffsets(off []int32, azp int32, K int, cs, bzp, bias []int32, ch0 int) []int32 {
 	if len(bzp) == 1 && len(bias) <= 1 {
 		// The common case: every term but cs[n] is one constant.
@@ -290,9 +290,9 @@ func colOffsets(off []int32, azp int32, K int, cs, bzp, bias []int32, ch0 int) [
 		return off
 	}
 	for n := range off {
-		v := -azp*cs[n] + int32(K)*azp*engine.At(bzp, n)
+		v := -azp*cs[n] + int32(K)*azp*backend.At(bzp, n)
 		if bias != nil {
-			v += engine.At(bias, ch0+n)
+			v += backend.At(bias, ch0+n)
 		}
 		off[n] = v
 	}
@@ -301,14 +301,14 @@ func colOffsets(off []int32, azp int32, K int, cs, bzp, bias []int32, ch0 int) [
 
 // signedZP returns the zero points of the signed B the kernels see: bzp,
 // minus 128 for uint8 B (b' = b - 128), for the n channels from ch0; one
-// value when zps is per tensor (read with engine.At).
+// value when zps is per tensor (read with backend.At).
 func signedZP(zps []int32, ch0, n int, unsigned bool) []int32 {
 	if len(zps) == 1 {
 		n, ch0 = 1, 0
 	}
 	out := make([]int32, n)
 	for i := range out {
-		out[i] = engine.At(zps, ch0+i)
+		out[i] = backend.At(zps, ch0+i)
 		if unsigned {
 			out[i] -= 128
 		}
@@ -318,7 +318,7 @@ func signedZP(zps []int32, ch0, n int, unsigned bool) []int32 {
 
 // gemmFast runs op on the kernels; it returns false when the op needs the
 // reference kernel (K beyond the kernels' exact range).
-func (b *Backend) gemmFast(ctx context.Context, op *engine.Gemm) (bool, error) {
+func (b *Backend) gemmFast(ctx context.Context, op *backend.Gemm) (bool, error) {
 	if op.K > gemm.MaxK || op.K == 0 {
 		return false, nil
 	}
@@ -329,7 +329,7 @@ func (b *Backend) gemmFast(ctx context.Context, op *engine.Gemm) (bool, error) {
 	a, y := bytesOf(op.A), bytesOf(op.Y)
 	esz := op.Y.DType().Bits() / 8
 	var work []int32 // accumulators of float and quantized outputs, from the pool
-	if op.Output != engine.OutInt32 {
+	if op.Output != backend.OutInt32 {
 		buf := scratch(&accPool, 4*M*N)
 		defer accPool.Put(buf)
 		work = asInt32(*buf)
@@ -346,7 +346,7 @@ func (b *Backend) gemmFast(ctx context.Context, op *engine.Gemm) (bool, error) {
 		p.a = a[op.AIndex[bt]*M*K : (op.AIndex[bt]+1)*M*K]
 		yo := bt * M * N
 		c := work
-		if op.Output == engine.OutInt32 {
+		if op.Output == backend.OutInt32 {
 			c = asInt32(y)[yo : yo+M*N]
 		}
 		err = b.runProduct(p, c, y[yo*esz:(yo+M*N)*esz], func(m, n int, acc int32) { out.store(yo+m*N+n, acc, n) })
@@ -361,7 +361,7 @@ func (b *Backend) gemmFast(ctx context.Context, op *engine.Gemm) (bool, error) {
 // im2col rows (one per output pixel, padding cells set to the input zero
 // point so they contribute 0) times the group's weights, packed once. It
 // returns false when the op needs the reference kernel.
-func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
+func (b *Backend) convFast(ctx context.Context, op *backend.Conv) (bool, error) {
 	if op.Group == op.C && op.O == op.C && op.C > 1 {
 		return true, b.convDepthwise(ctx, op)
 	}
@@ -405,7 +405,7 @@ func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
 			}
 			// The kernel wrote pixel-major [P][og]; Y is channel-major.
 			switch {
-			case op.Output == engine.OutInt32:
+			case op.Output == backend.OutInt32:
 				b.transpose32(asInt32(y)[base:base+og*P], c, P, og)
 			case esz == 4:
 				b.transpose32(asInt32(y)[base:base+og*P], asInt32(tmp), P, og)
@@ -421,7 +421,7 @@ func (b *Backend) convFast(ctx context.Context, op *engine.Conv) (bool, error) {
 // kw, c), for image n and group g: the group's channels are first copied
 // to hwc as [H][W][Cg], so every (kh, kw) of a row is one contiguous copy
 // of Cg bytes (or Cg zero points where the window leaves the input).
-func im2colNHWC(col, hwc, x []byte, op *engine.Conv, n, g int) {
+func im2colNHWC(col, hwc, x []byte, op *backend.Conv, n, g int) {
 	cg := op.C / op.Group
 	H, W := op.H, op.Wd
 	vec.TransposeBytes(hwc, cg, x[(n*op.C+g*cg)*H*W:], H*W, cg, H*W)
@@ -509,7 +509,7 @@ func scratch(pool *sync.Pool, n int) *[]byte {
 //
 // It covers zero weight zero points (of the signed weights) and the float
 // rule; it returns false for everything else.
-func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, error) {
+func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, error) {
 	ep := &op.Epilogue
 	if op.DilationW != 1 || ep.Fixed != nil {
 		return false, nil
@@ -590,7 +590,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			// cache and splits them over the workers itself.
 			opt := &gemm.Options{Threads: b.threads, Pool: b.pool, ColOffset: off, RowOffsets: rowOff, Segments: seg}
 			switch ep.Output {
-			case engine.OutQuantized:
+			case backend.OutQuantized:
 				rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: og}
 				if op.Y.DType() == qtensor.Uint8 {
 					rq.OutU8 = tmp
@@ -598,7 +598,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 					rq.OutS8 = asInt8(tmp)
 				}
 				opt.Requant = rq
-			case engine.OutFloat32:
+			case backend.OutFloat32:
 				fo := &gemm.FloatOut{Scale: channels(ep.Scale, ch0, og), Out: asFloat32(tmp), LdOut: og}
 				if ep.FloatBias != nil {
 					fo.Bias = channels(ep.FloatBias, ch0, og)
@@ -617,7 +617,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 			// [P][og] -> channel-major [og][P].
 			base := (n*op.O + ch0) * P
 			switch {
-			case ep.Output == engine.OutInt32:
+			case ep.Output == backend.OutInt32:
 				b.transpose32(asInt32(y)[base:base+og*P], c, P, og)
 			case esz == 4:
 				b.transpose32(asInt32(y)[base:base+og*P], asInt32(tmp), P, og)
@@ -636,7 +636,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *engine.Conv) (bool, erro
 // zero point. Input rows of at least 32 pixels are transposed straight
 // into place; narrower images go through nhwc (one wide transpose), whose
 // rows are then contiguous copies. Rows are split over the workers.
-func (b *Backend) stageNHWC(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, Hp, Wp int) {
+func (b *Backend) stageNHWC(stage, nhwc, x []byte, op *backend.Conv, n, c0, cg, Hp, Wp int) {
 	H, W := op.H, op.Wd
 	zp := byte(op.XZP)
 	planes := x[(n*op.C+c0)*H*W:]
@@ -679,7 +679,7 @@ func (b *Backend) stageNHWC(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, H
 // take the transpose's slow uint64 path, so the whole image is first
 // transposed to nhwc ([H*W][cg], one wide transpose) and its pixels
 // copied into the cells.
-func (b *Backend) windowRows(stage, nhwc, x []byte, op *engine.Conv, n, c0, cg, Wp int) {
+func (b *Backend) windowRows(stage, nhwc, x []byte, op *backend.Conv, n, c0, cg, Wp int) {
 	H, W, dh := op.H, op.Wd, op.DilationH
 	cell := op.KH * cg
 	zp := make([]byte, cg)

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -16,7 +16,7 @@ import (
 
 // view wraps a tensor's bytes in a qtensor.Tensor so the one
 // implementation of element packing (At/Set) is used.
-func view(t *engine.Tensor) *qtensor.Tensor {
+func view(t *backend.Tensor) *qtensor.Tensor {
 	return &qtensor.Tensor{DType: t.DType(), Data: bytesOf(t)}
 }
 
@@ -32,7 +32,7 @@ func putU32(b []byte, i int, v uint32) {
 	binary.LittleEndian.PutUint32(b[4*i:], v)
 }
 
-func quantizeGeneric(op *engine.Quantize) error {
+func quantizeGeneric(op *backend.Quantize) error {
 	x, y := bytesOf(op.X), view(op.Y)
 	p := op.Y.Params()
 	ix := p.Indexer(op.Y.Shape())
@@ -45,7 +45,7 @@ func quantizeGeneric(op *engine.Quantize) error {
 	return nil
 }
 
-func dequantizeGeneric(op *engine.Dequantize) error {
+func dequantizeGeneric(op *backend.Dequantize) error {
 	x, y := view(op.X), bytesOf(op.Y)
 	p := op.X.Params()
 	ix := p.Indexer(op.X.Shape())
@@ -56,7 +56,7 @@ func dequantizeGeneric(op *engine.Dequantize) error {
 	return nil
 }
 
-func byteWeightDequantGeneric(op *engine.ByteWeightDequant) error {
+func byteWeightDequantGeneric(op *backend.ByteWeightDequant) error {
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	for i, q := range x {
 		putF32(y, i, qtensor.ByteWeightDequant(q, op.Min, op.Max))
@@ -65,21 +65,21 @@ func byteWeightDequantGeneric(op *engine.ByteWeightDequant) error {
 }
 
 // output writes element i of an op output from accumulator acc of channel
-// c through the epilogue (see engine.Epilogue).
+// c through the epilogue (see backend.Epilogue).
 type output struct {
-	ep         *engine.Epilogue
+	ep         *backend.Epilogue
 	y          *qtensor.Tensor
 	qmin, qmax int32
 }
 
-func newOutput(ep *engine.Epilogue, y *engine.Tensor) output {
+func newOutput(ep *backend.Epilogue, y *backend.Tensor) output {
 	return hostOutput(ep, view(y))
 }
 
 // hostOutput is newOutput for a host tensor y.
-func hostOutput(ep *engine.Epilogue, y *qtensor.Tensor) output {
+func hostOutput(ep *backend.Epilogue, y *qtensor.Tensor) output {
 	o := output{ep: ep, y: y}
-	if ep.Output == engine.OutQuantized {
+	if ep.Output == backend.OutQuantized {
 		o.qmin, o.qmax = y.DType.QMin(), y.DType.QMax()
 		if ep.ReLU {
 			o.qmin = max(o.qmin, ep.YZP)
@@ -91,27 +91,27 @@ func hostOutput(ep *engine.Epilogue, y *qtensor.Tensor) output {
 func (o *output) store(i int, acc int32, c int) {
 	ep := o.ep
 	if ep.Bias != nil {
-		acc += engine.At(ep.Bias, c)
+		acc += backend.At(ep.Bias, c)
 	}
 	switch ep.Output {
-	case engine.OutInt32:
+	case backend.OutInt32:
 		o.y.Set(i, acc)
-	case engine.OutFloat32:
+	case backend.OutFloat32:
 		var fb float32
 		if ep.FloatBias != nil {
-			fb = engine.At(ep.FloatBias, c)
+			fb = backend.At(ep.FloatBias, c)
 		}
-		putF32(o.y.Data, i, qtensor.FloatOutput(acc, engine.At(ep.Scale, c), fb))
-	case engine.OutQuantized:
+		putF32(o.y.Data, i, qtensor.FloatOutput(acc, backend.At(ep.Scale, c), fb))
+	case backend.OutQuantized:
 		if ep.Fixed != nil {
-			o.y.Set(i, qtensor.RequantizeFixed(acc, engine.At(ep.Fixed, c), ep.YZP, o.qmin, o.qmax))
+			o.y.Set(i, qtensor.RequantizeFixed(acc, backend.At(ep.Fixed, c), ep.YZP, o.qmin, o.qmax))
 		} else {
-			o.y.Set(i, qtensor.Requantize(acc, engine.At(ep.Mult, c), ep.YZP, o.qmin, o.qmax))
+			o.y.Set(i, qtensor.Requantize(acc, backend.At(ep.Mult, c), ep.YZP, o.qmin, o.qmax))
 		}
 	}
 }
 
-func requantizeGeneric(op *engine.Requantize) error {
+func requantizeGeneric(op *backend.Requantize) error {
 	x := view(op.X)
 	out := newOutput(&op.Epilogue, op.Y)
 	channels, inner := 1, 1
@@ -132,7 +132,7 @@ func requantizeGeneric(op *engine.Requantize) error {
 	return nil
 }
 
-func gemmGeneric(ctx context.Context, op *engine.Gemm) error {
+func gemmGeneric(ctx context.Context, op *backend.Gemm) error {
 	a, b := view(op.A), view(op.B)
 	out := newOutput(&op.Epilogue, op.Y)
 	M, K, N := op.M, op.K, op.N
@@ -142,9 +142,9 @@ func gemmGeneric(ctx context.Context, op *engine.Gemm) error {
 		}
 		ao, bo, yo := op.AIndex[bt]*M*K, op.BIndex[bt]*K*N, bt*M*N
 		for m := range M {
-			azp := engine.At(op.AZP, m)
+			azp := backend.At(op.AZP, m)
 			for n := range N {
-				bzp := engine.At(op.BZP, n)
+				bzp := backend.At(op.BZP, n)
 				var acc int32
 				for k := range K {
 					acc += (a.At(ao+m*K+k) - azp) * (b.At(bo+k*N+n) - bzp)
@@ -156,7 +156,7 @@ func gemmGeneric(ctx context.Context, op *engine.Gemm) error {
 	return nil
 }
 
-func convGeneric(ctx context.Context, op *engine.Conv) error {
+func convGeneric(ctx context.Context, op *backend.Conv) error {
 	x, w := view(op.X), view(op.W)
 	out := newOutput(&op.Epilogue, op.Y)
 	cg := op.C / op.Group
@@ -167,7 +167,7 @@ func convGeneric(ctx context.Context, op *engine.Conv) error {
 				return err
 			}
 			g := o / og
-			wzp := engine.At(op.WZP, o)
+			wzp := backend.At(op.WZP, o)
 			for oh := range op.OH {
 				for ow := range op.OW {
 					var acc int32
@@ -197,7 +197,7 @@ func convGeneric(ctx context.Context, op *engine.Conv) error {
 	return nil
 }
 
-func addGeneric(op *engine.Add) error {
+func addGeneric(op *backend.Add) error {
 	a, b, y := view(op.A), view(op.B), view(op.Y)
 	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
 	for i := range op.A.Len() {
@@ -206,7 +206,7 @@ func addGeneric(op *engine.Add) error {
 	return nil
 }
 
-func mulGeneric(op *engine.Mul) error {
+func mulGeneric(op *backend.Mul) error {
 	a, b, y := view(op.A), view(op.B), view(op.Y)
 	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
 	for i := range op.A.Len() {
@@ -215,7 +215,7 @@ func mulGeneric(op *engine.Mul) error {
 	return nil
 }
 
-func reluGeneric(op *engine.ReLU) error {
+func reluGeneric(op *backend.ReLU) error {
 	x, y := view(op.X), view(op.Y)
 	for i := range op.X.Len() {
 		y.Set(i, max(x.At(i), op.ZP))
@@ -223,7 +223,7 @@ func reluGeneric(op *engine.ReLU) error {
 	return nil
 }
 
-func poolGeneric(ctx context.Context, op *engine.Pool) error {
+func poolGeneric(ctx context.Context, op *backend.Pool) error {
 	x, y := view(op.X), view(op.Y)
 	qmin, qmax := op.X.DType().QMin(), op.X.DType().QMax()
 	for nc := range op.N * op.C {
@@ -271,7 +271,7 @@ func poolGeneric(ctx context.Context, op *engine.Pool) error {
 	return nil
 }
 
-func minMaxGeneric(op *engine.MinMax) error {
+func minMaxGeneric(op *backend.MinMax) error {
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	type acc struct{ lo, hi, finite, nan, pinf, ninf uint32 }
 	st := make([]acc, op.Channels)
@@ -290,7 +290,7 @@ func minMaxGeneric(op *engine.MinMax) error {
 			s.ninf++
 		default:
 			s.finite++
-			k := engine.MinMaxKey(v)
+			k := qtensor.MinMaxKey(v)
 			s.lo = min(s.lo, k)
 			s.hi = max(s.hi, k)
 		}
@@ -303,7 +303,7 @@ func minMaxGeneric(op *engine.MinMax) error {
 	return nil
 }
 
-func histogramGeneric(op *engine.Histogram) error {
+func histogramGeneric(op *backend.Histogram) error {
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	counts := make([]uint32, op.Bins+3)
 	if op.Aligned {

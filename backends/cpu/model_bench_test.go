@@ -11,6 +11,7 @@ import (
 
 	"github.com/qgpu/qgpu/bench/models"
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
 // BenchmarkResNet50 times one ResNet-50 inference (package models) on one
@@ -57,7 +58,7 @@ func benchModel(b *testing.B, name string) {
 				infer(func(bt *engine.Batch, d time.Duration) {
 					op := bt.Ops()[0]
 					k := op.Kind().String()
-					if c, ok := op.(*engine.Conv); ok && c.Group > 1 && c.Group == c.C {
+					if c, ok := op.(*backend.Conv); ok && c.Group > 1 && c.Group == c.C {
 						k += "/depthwise"
 					}
 					kinds[k] += d

@@ -6,6 +6,7 @@ import (
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -40,30 +41,30 @@ type PackedWeights struct {
 // MaxPackedK]. uint8 weights are packed as w - 128 with zero points
 // zp - 128, as the backend does, which changes no result.
 //
-// Errors wrap engine.ErrShape (rank, empty or too long K) or
-// engine.ErrParams (type, params); nothing of w is kept.
+// Errors wrap backend.ErrShape (rank, empty or too long K) or
+// backend.ErrParams (type, params); nothing of w is kept.
 func PackWeights(w *qtensor.Tensor, transposed bool) (*PackedWeights, error) {
 	if w == nil {
-		return nil, fmt.Errorf("cpu: PackWeights: %w: nil weights", engine.ErrParams)
+		return nil, fmt.Errorf("cpu: PackWeights: %w: nil weights", backend.ErrParams)
 	}
 	if err := w.Validate(); err != nil {
 		return nil, fmt.Errorf("cpu: PackWeights: weights: %w", err)
 	}
 	if w.DType != qtensor.Int8 && w.DType != qtensor.Uint8 {
-		return nil, fmt.Errorf("cpu: PackWeights: %w: weights have type %v, want int8 or uint8", engine.ErrParams, w.DType)
+		return nil, fmt.Errorf("cpu: PackWeights: %w: weights have type %v, want int8 or uint8", backend.ErrParams, w.DType)
 	}
 	if len(w.Shape) != 2 {
-		return nil, fmt.Errorf("cpu: PackWeights: %w: weights must be 2-D, have shape %v", engine.ErrShape, w.Shape)
+		return nil, fmt.Errorf("cpu: PackWeights: %w: weights must be 2-D, have shape %v", backend.ErrShape, w.Shape)
 	}
 	K, N, nAxis := w.Shape[0], w.Shape[1], 1
 	if transposed {
 		K, N, nAxis = w.Shape[1], w.Shape[0], 0
 	}
 	if K < 1 || N < 1 {
-		return nil, fmt.Errorf("cpu: PackWeights: %w: weights of shape %v are empty", engine.ErrShape, w.Shape)
+		return nil, fmt.Errorf("cpu: PackWeights: %w: weights of shape %v are empty", backend.ErrShape, w.Shape)
 	}
 	if K > MaxPackedK {
-		return nil, fmt.Errorf("cpu: PackWeights: %w: K=%d exceeds %d (the kernels' exact int32 range)", engine.ErrShape, K, MaxPackedK)
+		return nil, fmt.Errorf("cpu: PackWeights: %w: K=%d exceeds %d (the kernels' exact int32 range)", backend.ErrShape, K, MaxPackedK)
 	}
 	params := w.Params.Clone()
 	switch params.Granularity {
@@ -71,11 +72,11 @@ func PackWeights(w *qtensor.Tensor, transposed bool) (*PackedWeights, error) {
 	case qtensor.PerAxis:
 		if params.Axis != nAxis {
 			return nil, fmt.Errorf("cpu: PackWeights: %w: weights of shape %v (transposed %v) are quantized per axis %d; only per tensor or per output channel (axis %d) is supported",
-				engine.ErrParams, w.Shape, transposed, params.Axis, nAxis)
+				backend.ErrParams, w.Shape, transposed, params.Axis, nAxis)
 		}
 		params.Axis = 1
 	default:
-		return nil, fmt.Errorf("cpu: PackWeights: %w: weights quantized %v; only per tensor or per output channel is supported", engine.ErrParams, params.Granularity)
+		return nil, fmt.Errorf("cpu: PackWeights: %w: weights quantized %v; only per tensor or per output channel is supported", backend.ErrParams, params.Granularity)
 	}
 	unsigned := w.DType == qtensor.Uint8
 	b := signedBytes(w.Data, unsigned)
@@ -87,7 +88,7 @@ func PackWeights(w *qtensor.Tensor, transposed bool) (*PackedWeights, error) {
 		pb, err = gemm.PackB(b, N, K, N)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cpu: PackWeights: %w: %v", engine.ErrShape, err)
+		return nil, fmt.Errorf("cpu: PackWeights: %w: %v", backend.ErrShape, err)
 	}
 	return &PackedWeights{pb: pb, dtype: w.DType, given: w.Params.Clone(), params: params,
 		bzp: signedZP(params.ZeroPoints, 0, N, unsigned)}, nil
@@ -137,10 +138,10 @@ func (p *PackedWeights) Bytes() int {
 // several threads, open a Backend once (New) and call Backend.MatMul: its
 // workers stay warm between calls.
 //
-// Errors wrap engine.ErrShape or engine.ErrParams for bad operands or
+// Errors wrap backend.ErrShape or backend.ErrParams for bad operands or
 // options (what Batch.Gemm rejects), or ctx.Err().
 func (p *PackedWeights) MatMul(ctx context.Context, a *qtensor.Tensor, o engine.OutputOptions, threads int) (*qtensor.Tensor, error) {
-	b, err := New(engine.Options{Threads: threads})
+	b, err := New(backend.Options{Threads: threads})
 	if err != nil {
 		return nil, fmt.Errorf("cpu: MatMul: %w", err)
 	}
@@ -152,30 +153,30 @@ func (p *PackedWeights) MatMul(ctx context.Context, a *qtensor.Tensor, o engine.
 // stay warm between calls. The int32 accumulators of a float or quantized
 // output come from a pool of scratch buffers shared with the
 // convolutions. ctx is checked before the product starts. After Close it
-// returns an error wrapping engine.ErrClosed.
+// returns an error wrapping backend.ErrClosed.
 func (b *Backend) MatMul(ctx context.Context, p *PackedWeights, a *qtensor.Tensor, o engine.OutputOptions) (*qtensor.Tensor, error) {
 	if b.closed.Load() {
-		return nil, fmt.Errorf("cpu: MatMul: backend %w", engine.ErrClosed)
+		return nil, fmt.Errorf("cpu: MatMul: backend %w", backend.ErrClosed)
 	}
 	if p == nil || p.pb == nil {
-		return nil, fmt.Errorf("cpu: MatMul: %w: nil packed weights", engine.ErrParams)
+		return nil, fmt.Errorf("cpu: MatMul: %w: nil packed weights", backend.ErrParams)
 	}
 	if a == nil {
-		return nil, fmt.Errorf("cpu: MatMul: %w: nil activation", engine.ErrParams)
+		return nil, fmt.Errorf("cpu: MatMul: %w: nil activation", backend.ErrParams)
 	}
 	if err := a.Validate(); err != nil {
 		return nil, fmt.Errorf("cpu: MatMul: activation: %w", err)
 	}
 	if a.DType != qtensor.Uint8 && a.DType != qtensor.Int8 {
-		return nil, fmt.Errorf("cpu: MatMul: %w: activation has type %v, want uint8 or int8", engine.ErrParams, a.DType)
+		return nil, fmt.Errorf("cpu: MatMul: %w: activation has type %v, want uint8 or int8", backend.ErrParams, a.DType)
 	}
 	K, N := p.K(), p.N()
 	r := len(a.Shape)
 	if r == 0 {
-		return nil, fmt.Errorf("cpu: MatMul: %w: activation must have rank >= 1", engine.ErrShape)
+		return nil, fmt.Errorf("cpu: MatMul: %w: activation must have rank >= 1", backend.ErrShape)
 	}
 	if a.Shape[r-1] != K {
-		return nil, fmt.Errorf("cpu: MatMul: %w: activation %v has inner dimension %d, weights K=%d", engine.ErrShape, a.Shape, a.Shape[r-1], K)
+		return nil, fmt.Errorf("cpu: MatMul: %w: activation %v has inner dimension %d, weights K=%d", backend.ErrShape, a.Shape, a.Shape[r-1], K)
 	}
 	M, rows := 1, a.Len()/K // rows: all rows of all matrices of the batch
 	outShape := []int{N}
@@ -184,7 +185,7 @@ func (b *Backend) MatMul(ctx context.Context, p *PackedWeights, a *qtensor.Tenso
 		outShape = append(append([]int(nil), a.Shape[:r-1]...), N)
 	}
 	if rows == 0 {
-		return nil, fmt.Errorf("cpu: MatMul: %w: activation of shape %v is empty", engine.ErrShape, a.Shape)
+		return nil, fmt.Errorf("cpu: MatMul: %w: activation of shape %v is empty", backend.ErrShape, a.Shape)
 	}
 	// A's params as those of one M x K matrix: per-axis zero points are
 	// one per row (axis rank-2), axis 0 of the matrix.
@@ -215,7 +216,7 @@ func (b *Backend) MatMul(ctx context.Context, p *PackedWeights, a *qtensor.Tenso
 	pr := &product{a: a.Data, signed: a.DType == qtensor.Int8, M: rows, K: K, pb: p.pb, azp: azp, bzp: p.bzp,
 		ep: &ep, yType: yt, qmin: out.qmin, qmax: out.qmax}
 	var c []int32
-	if ep.Output == engine.OutInt32 {
+	if ep.Output == backend.OutInt32 {
 		c = asInt32(y.Data)
 	} else { // scratch accumulators, reused across calls
 		buf := scratch(&accPool, 4*rows*N)

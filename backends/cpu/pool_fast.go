@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -34,7 +34,7 @@ func validRange(base, step, count, limit int) (lo, hi int) {
 // AvgPool sums the window's bytes (sumBytes) and subtracts the zero point
 // once per window, then rounds with qtensor.AveragePool as the reference
 // does.
-func (b *Backend) poolFast(ctx context.Context, op *engine.Pool) error {
+func (b *Backend) poolFast(ctx context.Context, op *backend.Pool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -6,11 +6,10 @@ import (
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/calib"
-	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
-// InPlaceReducer implements engine.InPlaceReducer: calibration's min/max
+// InPlaceReducer implements backend.InPlaceReducer: calibration's min/max
 // and histogram passes on the caller's slices, with the vector kernels and
 // b's threads (with the generic kernel set, calib.HostReducer, the
 // reference).
@@ -39,7 +38,7 @@ func pieces(x []float32, f func(p []float32)) {
 func rangeStats(s vec.MinMaxStats) calib.RangeStats {
 	r := calib.RangeStats{Count: int64(s.Finite), NaN: int64(s.NaN), PosInf: int64(s.PInf), NegInf: int64(s.NInf)}
 	if r.Count > 0 {
-		r.Min, r.Max = engine.MinMaxFromKey(s.Lo), engine.MinMaxFromKey(s.Hi)
+		r.Min, r.Max = qtensor.MinMaxFromKey(s.Lo), qtensor.MinMaxFromKey(s.Hi)
 	}
 	return r
 }

@@ -11,12 +11,12 @@ import (
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/opengl/internal/glfwctx"
 	"github.com/qgpu/qgpu/backends/opengl/internal/glrt"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/shaders"
 )
 
 func init() {
-	engine.Register("opengl", 20, func(o engine.Options) (engine.Backend, error) { return Open(o) })
+	backend.Register("opengl", 20, func(o backend.Options) (backend.Backend, error) { return Open(o) })
 }
 
 // exactDivKernel is the quantize variant with integer-only IEEE division.
@@ -28,7 +28,7 @@ const exactDivKernel = "quantize_exactdiv"
 type Backend struct {
 	ctx   *glrt.Context
 	caps  glrt.Caps
-	info  engine.DeviceInfo
+	info  backend.DeviceInfo
 	debug bool
 	align int // SSBO offset alignment in bytes (>= 4, divides 256)
 	dummy *glrt.Buffer
@@ -49,8 +49,8 @@ type Backend struct {
 }
 
 var (
-	_ engine.Backend = (*Backend)(nil)
-	_ engine.Timer   = (*Backend)(nil)
+	_ backend.Backend = (*Backend)(nil)
+	_ backend.Timer   = (*Backend)(nil)
 )
 
 // config holds test-only settings.
@@ -61,10 +61,10 @@ type config struct {
 
 // Open opens a GL context as o.Device says ("", "egl", "egl:surfaceless",
 // "egl:device", "egl:default" or "glfw") and compiles every kernel. Errors
-// meaning "no usable OpenGL here" wrap engine.ErrUnavailable.
-func Open(o engine.Options) (*Backend, error) { return open(o, config{}) }
+// meaning "no usable OpenGL here" wrap backend.ErrUnavailable.
+func Open(o backend.Options) (*Backend, error) { return open(o, config{}) }
 
-func newContext(o engine.Options) (*glrt.Context, error) {
+func newContext(o backend.Options) (*glrt.Context, error) {
 	opts := glrt.Options{Debug: o.Debug}
 	dev := strings.ToLower(strings.TrimSpace(o.Device))
 	switch {
@@ -75,20 +75,20 @@ func newContext(o engine.Options) (*glrt.Context, error) {
 		switch opts.EGLPlatform {
 		case "surfaceless", "device", "default":
 		default:
-			return nil, fmt.Errorf("%w: opengl: unknown EGL platform %q (want egl:surfaceless, egl:device or egl:default)", engine.ErrParams, opts.EGLPlatform)
+			return nil, fmt.Errorf("%w: opengl: unknown EGL platform %q (want egl:surfaceless, egl:device or egl:default)", backend.ErrParams, opts.EGLPlatform)
 		}
 		return glrt.NewEGL(opts)
 	case dev == "glfw":
 		return glfwctx.New(opts)
 	}
-	return nil, fmt.Errorf("%w: opengl: unknown context %q (want \"\", egl, egl:surfaceless, egl:device, egl:default or glfw)", engine.ErrParams, o.Device)
+	return nil, fmt.Errorf("%w: opengl: unknown context %q (want \"\", egl, egl:surfaceless, egl:device, egl:default or glfw)", backend.ErrParams, o.Device)
 }
 
-func open(o engine.Options, cfg config) (*Backend, error) {
+func open(o backend.Options, cfg config) (*Backend, error) {
 	ctx, err := newContext(o)
 	if err != nil {
 		if errors.Is(err, glrt.ErrUnavailable) {
-			return nil, fmt.Errorf("%w: opengl: %v", engine.ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: opengl: %v", backend.ErrUnavailable, err)
 		}
 		return nil, mapErr("open", err)
 	}
@@ -133,20 +133,20 @@ func (b *Backend) checkLimits() error {
 	b.align = max(4, c.SSBOOffsetAlignment)
 	if b.align > 256 || 256%b.align != 0 {
 		return fmt.Errorf("%w: opengl: %s: GL_SHADER_STORAGE_BUFFER_OFFSET_ALIGNMENT %d does not divide 256 (the engine's tensor offset alignment)",
-			engine.ErrUnavailable, c.Renderer, c.SSBOOffsetAlignment)
+			backend.ErrUnavailable, c.Renderer, c.SSBOOffsetAlignment)
 	}
 	if c.MaxComputeWorkGroupInvocations < shaders.LocalSize || c.MaxComputeWorkGroupSize[0] < shaders.LocalSize ||
 		c.MaxComputeWorkGroupCount[0] < gpu.MaxGroupsX || c.MaxComputeWorkGroupCount[1] < gpu.MaxGroupsX {
 		return fmt.Errorf("%w: opengl: %s: work-group limits too small (%d invocations, size %v, count %v)",
-			engine.ErrUnavailable, c.Renderer, c.MaxComputeWorkGroupInvocations, c.MaxComputeWorkGroupSize, c.MaxComputeWorkGroupCount)
+			backend.ErrUnavailable, c.Renderer, c.MaxComputeWorkGroupInvocations, c.MaxComputeWorkGroupSize, c.MaxComputeWorkGroupCount)
 	}
 	if c.MaxComputeShaderStorageBlocks < 4 || c.MaxShaderStorageBufferBindings < 4 {
 		return fmt.Errorf("%w: opengl: %s: %d storage blocks per compute shader, %d bindings; the kernels use 4",
-			engine.ErrUnavailable, c.Renderer, c.MaxComputeShaderStorageBlocks, c.MaxShaderStorageBufferBindings)
+			backend.ErrUnavailable, c.Renderer, c.MaxComputeShaderStorageBlocks, c.MaxShaderStorageBufferBindings)
 	}
 	if c.MaxUniformBlockSize < 4*shaders.ParamWords {
 		return fmt.Errorf("%w: opengl: %s: uniform blocks of %d bytes, the parameter block needs %d",
-			engine.ErrUnavailable, c.Renderer, c.MaxUniformBlockSize, 4*shaders.ParamWords)
+			backend.ErrUnavailable, c.Renderer, c.MaxUniformBlockSize, 4*shaders.ParamWords)
 	}
 	return nil
 }
@@ -155,13 +155,13 @@ func (b *Backend) checkLimits() error {
 func (b *Backend) compile(name string) error {
 	src, err := shaders.Source(name, shaders.OpenGL)
 	if err != nil {
-		return fmt.Errorf("%w: opengl: %v", engine.ErrUnavailable, err)
+		return fmt.Errorf("%w: opengl: %v", backend.ErrUnavailable, err)
 	}
 	p, err := b.ctx.Program(src)
 	if err != nil {
 		var ce *glrt.CompileError
 		if errors.As(err, &ce) {
-			return fmt.Errorf("%w: opengl: %s: kernel %s: GLSL %s failed:\n%s", engine.ErrUnavailable, b.caps.Renderer, name, ce.Stage, ce.Log)
+			return fmt.Errorf("%w: opengl: %s: kernel %s: GLSL %s failed:\n%s", backend.ErrUnavailable, b.caps.Renderer, name, ce.Stage, ce.Log)
 		}
 		return mapErr("compile "+name, err)
 	}
@@ -177,7 +177,7 @@ func (b *Backend) Name() string { return "opengl" }
 
 // Device describes the GL implementation, its limits and the kernel
 // variants in use.
-func (b *Backend) Device() engine.DeviceInfo {
+func (b *Backend) Device() backend.DeviceInfo {
 	info := b.info
 	info.Caps = maps.Clone(b.info.Caps)
 	return info
@@ -195,7 +195,7 @@ func softwareRenderer(r string) bool {
 	return false
 }
 
-func (b *Backend) deviceInfo(st selfTestResult) engine.DeviceInfo {
+func (b *Backend) deviceInfo(st selfTestResult) backend.DeviceInfo {
 	c := &b.caps
 	kind := "discrete"
 	if softwareRenderer(c.Renderer) {
@@ -229,7 +229,7 @@ func (b *Backend) deviceInfo(st selfTestResult) engine.DeviceInfo {
 		"denormals":                st.denormals, // tests.CapDenormals: measured at open
 		"loop_budget":              loopBudget(b.loopLimited),
 	}
-	return engine.DeviceInfo{Backend: "opengl", Name: c.Renderer, Driver: c.Vendor + " " + c.Version, Kind: kind, Caps: caps}
+	return backend.DeviceInfo{Backend: "opengl", Name: c.Renderer, Driver: c.Vendor + " " + c.Version, Kind: kind, Caps: caps}
 }
 
 func loopBudget(limited bool) string {
@@ -264,7 +264,7 @@ func (b *Backend) enter() error {
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
-		return fmt.Errorf("opengl: backend %w", engine.ErrClosed)
+		return fmt.Errorf("opengl: backend %w", backend.ErrClosed)
 	}
 	return nil
 }
@@ -279,13 +279,13 @@ func mapErr(what string, err error) error {
 	var ge *glrt.GLError
 	switch {
 	case errors.Is(err, glrt.ErrOutOfMemory):
-		return fmt.Errorf("opengl: %s: %w: %v", what, engine.ErrOutOfMemory, err)
+		return fmt.Errorf("opengl: %s: %w: %v", what, backend.ErrOutOfMemory, err)
 	case errors.As(err, &ge) && ge.Code == glContextLost:
-		return fmt.Errorf("opengl: %s: %w: %v", what, engine.ErrDeviceLost, err)
+		return fmt.Errorf("opengl: %s: %w: %v", what, backend.ErrDeviceLost, err)
 	case errors.Is(err, glrt.ErrClosed):
-		return fmt.Errorf("opengl: %s: %w: %v", what, engine.ErrClosed, err)
+		return fmt.Errorf("opengl: %s: %w: %v", what, backend.ErrClosed, err)
 	case errors.Is(err, glrt.ErrUnavailable):
-		return fmt.Errorf("opengl: %s: %w: %v", what, engine.ErrUnavailable, err)
+		return fmt.Errorf("opengl: %s: %w: %v", what, backend.ErrUnavailable, err)
 	}
 	return fmt.Errorf("opengl: %s: %w", what, err)
 }

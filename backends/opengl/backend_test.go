@@ -15,6 +15,7 @@ import (
 	_ "github.com/qgpu/qgpu/backends/cpu" // the fallback of auto selection
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 	"github.com/qgpu/qgpu/tests"
 )
@@ -452,7 +453,7 @@ func must[T any](v T, err error) T {
 const exactDivName = "opengl-exactdiv-test"
 
 func init() {
-	engine.Register(exactDivName, 0, func(o engine.Options) (engine.Backend, error) {
+	backend.Register(exactDivName, 0, func(o engine.Options) (backend.Backend, error) {
 		return open(o, config{forceExactDiv: true})
 	})
 }

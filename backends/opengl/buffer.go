@@ -8,10 +8,10 @@ import (
 
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/opengl/internal/glrt"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
-// buffer is an engine.Buffer: one GL buffer object of the backend.
+// buffer is an backend.Buffer: one GL buffer object of the backend.
 type buffer struct {
 	b     *Backend
 	gb    *glrt.Buffer
@@ -22,7 +22,7 @@ type buffer struct {
 // Alloc returns a zeroed buffer of size bytes (the GL buffer is rounded up
 // to a multiple of 4 bytes, at least 4, for the kernels' word access; Size
 // reports size).
-func (b *Backend) Alloc(size int) (engine.Buffer, error) {
+func (b *Backend) Alloc(size int) (backend.Buffer, error) {
 	if err := gpu.CheckAlloc("opengl", size); err != nil {
 		return nil, err
 	}
@@ -41,10 +41,10 @@ func (m *buffer) Size() int { return m.size }
 
 func (m *buffer) check(what string, off, n int) error {
 	if m.freed.Load() {
-		return fmt.Errorf("opengl: %s: buffer %w", what, engine.ErrClosed)
+		return fmt.Errorf("opengl: %s: buffer %w", what, backend.ErrClosed)
 	}
 	if off < 0 || off > m.size || n > m.size-off {
-		return fmt.Errorf("opengl: %s of %d bytes at %d outside buffer of %d: %w", what, n, off, m.size, engine.ErrShape)
+		return fmt.Errorf("opengl: %s of %d bytes at %d outside buffer of %d: %w", what, n, off, m.size, backend.ErrShape)
 	}
 	return nil
 }

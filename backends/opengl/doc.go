@@ -13,7 +13,7 @@
 //
 // # Contexts
 //
-// engine.Options.Device picks how the GL context is made:
+// backend.Options.Device picks how the GL context is made:
 //
 //   - "" or "egl": headless EGL (surfaceless Mesa platform, then
 //     EGL_EXT_platform_device, then the default display); no X server.
@@ -24,7 +24,7 @@
 // Every reason the backend cannot run (no cgo, no libEGL, no display, GL
 // below 4.3, a device limit below what the kernels need, inexact float
 // division without the exact-division kernel) is an error wrapping
-// engine.ErrUnavailable.
+// backend.ErrUnavailable.
 //
 // # Device kind
 //

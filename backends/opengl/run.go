@@ -7,13 +7,13 @@ import (
 
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/opengl/internal/glrt"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/shaders"
 )
 
 // Supports reports nil when the launch planner can run op and every bound
 // tensor fits one shader storage block of this context.
-func (b *Backend) Supports(op engine.Op) error {
+func (b *Backend) Supports(op backend.Op) error {
 	if err := b.enter(); err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (b *Backend) Supports(op engine.Op) error {
 	}
 	if n := int64(4 * len(p.Aux)); n > b.caps.MaxShaderStorageBlockSize {
 		return fmt.Errorf("opengl: %w: %v needs %d bytes of auxiliary words, over GL_MAX_SHADER_STORAGE_BLOCK_SIZE %d",
-			engine.ErrUnsupported, op.Kind(), n, b.caps.MaxShaderStorageBlockSize)
+			backend.ErrUnsupported, op.Kind(), n, b.caps.MaxShaderStorageBlockSize)
 	}
 	return nil
 }
@@ -45,7 +45,7 @@ func (b *Backend) checkLaunch(l *gpu.Launch) error {
 		}
 		if n := bindSize(t); int64(n) > b.caps.MaxShaderStorageBlockSize {
 			return fmt.Errorf("opengl: %w: binding %d of %s: %v needs %d bytes, over GL_MAX_SHADER_STORAGE_BLOCK_SIZE %d",
-				engine.ErrUnsupported, i, l.Kernel, t, n, b.caps.MaxShaderStorageBlockSize)
+				backend.ErrUnsupported, i, l.Kernel, t, n, b.caps.MaxShaderStorageBlockSize)
 		}
 	}
 	return nil
@@ -53,10 +53,10 @@ func (b *Backend) checkLaunch(l *gpu.Launch) error {
 
 // bindSize is the byte range bound for a tensor: its data rounded up to
 // whole words (the engine allocates them), at least one word.
-func bindSize(t *engine.Tensor) int { return max(4, (t.Bytes()+3)&^3) }
+func bindSize(t *backend.Tensor) int { return max(4, (t.Bytes()+3)&^3) }
 
 // Run executes ops in order as one submission and waits for the GPU.
-func (b *Backend) Run(ctx context.Context, ops []engine.Op) error {
+func (b *Backend) Run(ctx context.Context, ops []backend.Op) error {
 	_, err := b.run(ctx, ops, false)
 	return err
 }
@@ -64,7 +64,7 @@ func (b *Backend) Run(ctx context.Context, ops []engine.Op) error {
 // RunTimed is Run that also returns each op's GPU time in seconds (the sum
 // of its launches' GL_TIMESTAMP intervals). Without timestamps (0 counter
 // bits) it runs untimed and returns zeros.
-func (b *Backend) RunTimed(ctx context.Context, ops []engine.Op) ([]float64, error) {
+func (b *Backend) RunTimed(ctx context.Context, ops []backend.Op) ([]float64, error) {
 	return b.run(ctx, ops, true)
 }
 
@@ -76,12 +76,12 @@ func (b *Backend) kernel(name string) (*glrt.Program, error) {
 	}
 	p, ok := b.progs[name]
 	if !ok {
-		return nil, fmt.Errorf("opengl: %w: no program for kernel %q", engine.ErrUnsupported, name)
+		return nil, fmt.Errorf("opengl: %w: no program for kernel %q", backend.ErrUnsupported, name)
 	}
 	return p, nil
 }
 
-func (b *Backend) run(ctx context.Context, ops []engine.Op, timed bool) ([]float64, error) {
+func (b *Backend) run(ctx context.Context, ops []backend.Op, timed bool) ([]float64, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -149,7 +149,7 @@ func (b *Backend) run(ctx context.Context, ops []engine.Op, timed bool) ([]float
 				m, ok := t.Buffer().(*buffer)
 				if !ok || m.b != b {
 					b.aux.put(auxGB)
-					return nil, fmt.Errorf("opengl: %v: %w: tensor %v does not belong to this backend", ops[i].Kind(), engine.ErrParams, t)
+					return nil, fmt.Errorf("opengl: %v: %w: tensor %v does not belong to this backend", ops[i].Kind(), backend.ErrParams, t)
 				}
 				binds[s] = glrt.Binding{Index: uint32(s), Buffer: m.gb, Offset: t.Offset(), Size: bindSize(t), ReadOnly: s != gpu.SlotY}
 			}

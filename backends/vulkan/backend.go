@@ -10,7 +10,7 @@ import (
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vk"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vkrt"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/shaders"
 )
 
@@ -20,7 +20,7 @@ import (
 type Backend struct {
 	dev   *vkrt.Device
 	caps  vkrt.Caps
-	info  engine.DeviceInfo
+	info  backend.DeviceInfo
 	align int64 // storage-buffer offset alignment in bytes (>= 4)
 	dummy *vkrt.Buffer
 
@@ -48,8 +48,8 @@ type Backend struct {
 }
 
 var (
-	_ engine.Backend = (*Backend)(nil)
-	_ engine.Timer   = (*Backend)(nil)
+	_ backend.Backend = (*Backend)(nil)
+	_ backend.Timer   = (*Backend)(nil)
 )
 
 // config holds options for tests (forcing kernel variants).
@@ -61,14 +61,14 @@ type config struct {
 
 // Open opens the Vulkan device selected by o.Device ("" the best: discrete,
 // integrated, virtual, then CPU-type devices). Errors meaning "no usable
-// Vulkan here" wrap engine.ErrUnavailable with the reason.
-func Open(o engine.Options) (*Backend, error) { return open(o, config{}) }
+// Vulkan here" wrap backend.ErrUnavailable with the reason.
+func Open(o backend.Options) (*Backend, error) { return open(o, config{}) }
 
-func open(o engine.Options, cfg config) (*Backend, error) {
+func open(o backend.Options, cfg config) (*Backend, error) {
 	dev, err := vkrt.Open(vkrt.Options{Device: o.Device, AppName: "qgpu"})
 	if err != nil {
 		if errors.Is(err, vkrt.ErrUnavailable) {
-			return nil, fmt.Errorf("%w: %v", engine.ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %v", backend.ErrUnavailable, err)
 		}
 		return nil, mapErr("open", err)
 	}
@@ -84,22 +84,22 @@ func open(o engine.Options, cfg config) (*Backend, error) {
 	}
 	if b.align > 256 || 256%b.align != 0 {
 		return fail(fmt.Errorf("%w: vulkan: %s: minStorageBufferOffsetAlignment %d does not divide 256 (the engine's tensor offset alignment)",
-			engine.ErrUnavailable, b.caps.Name, b.align))
+			backend.ErrUnavailable, b.caps.Name, b.align))
 	}
 	if b.caps.MaxPushConstantsSize < 4*shaders.ParamWords {
-		return fail(fmt.Errorf("%w: vulkan: %s: maxPushConstantsSize %d < %d", engine.ErrUnavailable, b.caps.Name, b.caps.MaxPushConstantsSize, 4*shaders.ParamWords))
+		return fail(fmt.Errorf("%w: vulkan: %s: maxPushConstantsSize %d < %d", backend.ErrUnavailable, b.caps.Name, b.caps.MaxPushConstantsSize, 4*shaders.ParamWords))
 	}
 	if b.caps.MaxComputeWorkGroupInvocations < shaders.LocalSize || b.caps.MaxComputeWorkGroupSize[0] < shaders.LocalSize ||
 		b.caps.MaxComputeWorkGroupCount[0] < gpu.MaxGroupsX || b.caps.MaxComputeWorkGroupCount[1] < gpu.MaxGroupsX {
 		return fail(fmt.Errorf("%w: vulkan: %s: work-group limits too small (%d invocations, size %v, count %v)",
-			engine.ErrUnavailable, b.caps.Name, b.caps.MaxComputeWorkGroupInvocations, b.caps.MaxComputeWorkGroupSize, b.caps.MaxComputeWorkGroupCount))
+			backend.ErrUnavailable, b.caps.Name, b.caps.MaxComputeWorkGroupInvocations, b.caps.MaxComputeWorkGroupSize, b.caps.MaxComputeWorkGroupCount))
 	}
 	if b.dummy, err = dev.NewBuffer(256); err != nil {
 		return fail(mapErr("open", err))
 	}
 	b.gemm, b.gemmForced = chooseGemm(&b.caps, cfg.forceGemm), cfg.forceGemm != ""
 	if cfg.forceGemm != "" && b.gemm != cfg.forceGemm {
-		return fail(fmt.Errorf("%w: vulkan: GEMM variant %q cannot run on %s", engine.ErrUnsupported, cfg.forceGemm, b.caps.Name))
+		return fail(fmt.Errorf("%w: vulkan: GEMM variant %q cannot run on %s", backend.ErrUnsupported, cfg.forceGemm, b.caps.Name))
 	}
 	b.exactDiv = cfg.forceExactDiv
 	if !cfg.skipSelfTest {
@@ -116,7 +116,7 @@ func (b *Backend) Name() string { return "vulkan" }
 
 // Device describes the device, its capabilities and the kernel variants
 // in use.
-func (b *Backend) Device() engine.DeviceInfo {
+func (b *Backend) Device() backend.DeviceInfo {
 	info := b.info
 	info.Caps = make(map[string]string, len(b.info.Caps))
 	for k, v := range b.info.Caps {
@@ -153,7 +153,7 @@ func yesNo(v bool) string {
 	return "no"
 }
 
-func (b *Backend) deviceInfo() engine.DeviceInfo {
+func (b *Backend) deviceInfo() backend.DeviceInfo {
 	c := &b.caps
 	div := "plain"
 	if b.exactDiv {
@@ -194,7 +194,7 @@ func (b *Backend) deviceInfo() engine.DeviceInfo {
 	if c.DriverInfo != "" {
 		driver = strings.TrimSpace(driver + " " + c.DriverInfo)
 	}
-	return engine.DeviceInfo{Backend: "vulkan", Name: c.Name, Driver: driver, Kind: deviceKind(c.Type), Caps: caps}
+	return backend.DeviceInfo{Backend: "vulkan", Name: c.Name, Driver: driver, Kind: deviceKind(c.Type), Caps: caps}
 }
 
 // Close waits for running work and frees everything the backend made.
@@ -215,7 +215,7 @@ func (b *Backend) enter() error {
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
-		return fmt.Errorf("vulkan: backend %w", engine.ErrClosed)
+		return fmt.Errorf("vulkan: backend %w", backend.ErrClosed)
 	}
 	return nil
 }
@@ -228,13 +228,13 @@ func mapErr(what string, err error) error {
 	case err == nil:
 		return nil
 	case vkrt.IsOutOfMemory(err):
-		return fmt.Errorf("vulkan: %s: %w: %v", what, engine.ErrOutOfMemory, err)
+		return fmt.Errorf("vulkan: %s: %w: %v", what, backend.ErrOutOfMemory, err)
 	case vkrt.IsDeviceLost(err):
-		return fmt.Errorf("vulkan: %s: %w: %v", what, engine.ErrDeviceLost, err)
+		return fmt.Errorf("vulkan: %s: %w: %v", what, backend.ErrDeviceLost, err)
 	case errors.Is(err, vkrt.ErrClosed):
-		return fmt.Errorf("vulkan: %s: %w: %v", what, engine.ErrClosed, err)
+		return fmt.Errorf("vulkan: %s: %w: %v", what, backend.ErrClosed, err)
 	case errors.Is(err, vkrt.ErrFreed):
-		return fmt.Errorf("vulkan: %s: buffer %w: %v", what, engine.ErrClosed, err)
+		return fmt.Errorf("vulkan: %s: buffer %w: %v", what, backend.ErrClosed, err)
 	}
 	return fmt.Errorf("vulkan: %s: %w", what, err)
 }

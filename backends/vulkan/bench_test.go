@@ -117,18 +117,16 @@ func BenchmarkQuantize1M(b *testing.B) {
 func BenchmarkTransfer(b *testing.B) {
 	e := benchEngine(b)
 	const n = 16 << 20
-	h := &qtensor.Tensor{DType: qtensor.Uint8, Shape: []int{n}, Params: qtensor.TensorParams(1, 0), Data: make([]byte, n)}
-	t, err := e.Upload(h)
+	buf, err := e.Backend().Alloc(n)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer t.Release()
-	buf := t.Buffer()
+	defer buf.Free()
 	data := make([]byte, n)
 	b.Run("upload16MiB", func(b *testing.B) {
 		b.SetBytes(n)
 		for range b.N {
-			if err := buf.Write(t.Offset(), data); err != nil {
+			if err := buf.Write(0, data); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -136,7 +134,7 @@ func BenchmarkTransfer(b *testing.B) {
 	b.Run("download16MiB", func(b *testing.B) {
 		b.SetBytes(n)
 		for range b.N {
-			if err := buf.Read(t.Offset(), data); err != nil {
+			if err := buf.Read(0, data); err != nil {
 				b.Fatal(err)
 			}
 		}

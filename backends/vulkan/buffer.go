@@ -9,10 +9,10 @@ import (
 
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vkrt"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
-// buffer is an engine.Buffer: a (possibly larger, pooled) vkrt buffer.
+// buffer is an backend.Buffer: a (possibly larger, pooled) vkrt buffer.
 type buffer struct {
 	b    *Backend
 	vb   *vkrt.Buffer
@@ -27,7 +27,7 @@ type buffer struct {
 
 // Alloc returns a zeroed buffer of size bytes (rounded up to 4 for the
 // kernels' word access; Size reports size).
-func (b *Backend) Alloc(size int) (engine.Buffer, error) {
+func (b *Backend) Alloc(size int) (backend.Buffer, error) {
 	if err := gpu.CheckAlloc("vulkan", size); err != nil {
 		return nil, err
 	}
@@ -70,10 +70,10 @@ func (m *buffer) Size() int { return m.size }
 
 func (m *buffer) check(what string, off, n int) error {
 	if m.freed.Load() {
-		return fmt.Errorf("vulkan: %s: buffer %w", what, engine.ErrClosed)
+		return fmt.Errorf("vulkan: %s: buffer %w", what, backend.ErrClosed)
 	}
 	if off < 0 || off > m.size || n > m.size-off {
-		return fmt.Errorf("vulkan: %s of %d bytes at %d outside buffer of %d: %w", what, n, off, m.size, engine.ErrShape)
+		return fmt.Errorf("vulkan: %s of %d bytes at %d outside buffer of %d: %w", what, n, off, m.size, backend.ErrShape)
 	}
 	return nil
 }

@@ -2,8 +2,8 @@
 
 package vulkan
 
-import "github.com/qgpu/qgpu/engine"
+import "github.com/qgpu/qgpu/engine/backend"
 
 func init() {
-	engine.Register("vulkan", 30, func(o engine.Options) (engine.Backend, error) { return Open(o) })
+	backend.Register("vulkan", 30, func(o backend.Options) (backend.Backend, error) { return Open(o) })
 }

@@ -5,11 +5,11 @@ package vulkan
 import (
 	"fmt"
 
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
 func init() {
-	engine.Register("vulkan", 30, func(engine.Options) (engine.Backend, error) {
-		return nil, fmt.Errorf("vulkan: built without cgo: %w", engine.ErrUnavailable)
+	backend.Register("vulkan", 30, func(backend.Options) (backend.Backend, error) {
+		return nil, fmt.Errorf("vulkan: built without cgo: %w", backend.ErrUnavailable)
 	})
 }

@@ -8,12 +8,12 @@ import (
 
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vkrt"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/shaders"
 )
 
 // Supports reports nil when the launch planner can run op on this device.
-func (b *Backend) Supports(op engine.Op) error {
+func (b *Backend) Supports(op backend.Op) error {
 	if err := b.enter(); err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (b *Backend) checkLaunch(l *gpu.Launch) error {
 		}
 		if n := bindSize(t); n > int64(b.caps.MaxStorageBufferRange) {
 			return fmt.Errorf("vulkan: %w: binding %d of %s: %v needs %d bytes, over maxStorageBufferRange %d",
-				engine.ErrUnsupported, i, l.Kernel, t, n, b.caps.MaxStorageBufferRange)
+				backend.ErrUnsupported, i, l.Kernel, t, n, b.caps.MaxStorageBufferRange)
 		}
 	}
 	return nil
@@ -55,10 +55,10 @@ func (b *Backend) checkLaunch(l *gpu.Launch) error {
 
 // bindSize is the byte range bound for a tensor: its data rounded up to
 // whole words (the engine allocates them), at least one word.
-func bindSize(t *engine.Tensor) int64 { return max(4, (int64(t.Bytes())+3)&^3) }
+func bindSize(t *backend.Tensor) int64 { return max(4, (int64(t.Bytes())+3)&^3) }
 
 // Run executes ops in order as one submission.
-func (b *Backend) Run(ctx context.Context, ops []engine.Op) error {
+func (b *Backend) Run(ctx context.Context, ops []backend.Op) error {
 	_, err := b.run(ctx, ops, false)
 	return err
 }
@@ -66,7 +66,7 @@ func (b *Backend) Run(ctx context.Context, ops []engine.Op) error {
 // RunTimed is Run that also returns each op's GPU time in seconds (the sum
 // of its launches' timestamp intervals). Without timestamp support on the
 // device the times are 0.
-func (b *Backend) RunTimed(ctx context.Context, ops []engine.Op) ([]float64, error) {
+func (b *Backend) RunTimed(ctx context.Context, ops []backend.Op) ([]float64, error) {
 	return b.run(ctx, ops, true)
 }
 
@@ -78,7 +78,7 @@ type launch struct {
 	groups [3]uint32
 }
 
-func (b *Backend) run(ctx context.Context, ops []engine.Op, timed bool) ([]float64, error) {
+func (b *Backend) run(ctx context.Context, ops []backend.Op, timed bool) ([]float64, error) {
 	if err := b.enter(); err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (b *Backend) run(ctx context.Context, ops []engine.Op, timed bool) ([]float
 				}
 				m, ok := t.Buffer().(*buffer)
 				if !ok || m.b != b {
-					return nil, fmt.Errorf("vulkan: %v: %w: tensor %v does not belong to this backend", ops[i].Kind(), engine.ErrParams, t)
+					return nil, fmt.Errorf("vulkan: %v: %w: tensor %v does not belong to this backend", ops[i].Kind(), backend.ErrParams, t)
 				}
 				l.bind[s] = vkrt.Binding{Buf: m.vb, Off: int64(t.Offset()), Size: bindSize(t)}
 				bufs = append(bufs, m)

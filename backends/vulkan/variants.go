@@ -5,7 +5,7 @@ import (
 
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vkrt"
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
 // variant returns the SPIR-V name to run for a planned launch (the kernel,
@@ -45,14 +45,14 @@ func (b *Backend) worthTiling(l *gpu.Launch) bool {
 // variant, forced (tests), needs more loop iterations per invocation than
 // the driver allows (gpu.CheckLoopBudget checks the baseline kernels;
 // unforced, such GEMMs run the baseline).
-func (b *Backend) variantLoopBudget(op engine.Op) error {
-	g, ok := op.(*engine.Gemm)
+func (b *Backend) variantLoopBudget(op backend.Op) error {
+	g, ok := op.(*backend.Gemm)
 	if !ok || b.gemm != "gemm_tiled" || !b.gemmForced || !gpu.LoopLimited(b.caps.Name) {
 		return nil
 	}
 	if n := gpu.LoopIterationsTiledGemm(g); n > gpu.LoopBudget {
 		return fmt.Errorf("%w: Gemm (tiled variant) needs up to %d loop iterations per invocation; %s stops every loop after %d (Mesa gallivm's loop limiter)",
-			engine.ErrUnsupported, n, b.caps.Name, gpu.LoopBudget)
+			backend.ErrUnsupported, n, b.caps.Name, gpu.LoopBudget)
 	}
 	return nil
 }

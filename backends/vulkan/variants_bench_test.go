@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkGemmVariants(b *testing.B) {
 		}
 		be.Close()
 		name := "vulkan-bench-" + v
-		engine.Register(name, 0, func(o engine.Options) (engine.Backend, error) {
+		backend.Register(name, 0, func(o engine.Options) (backend.Backend, error) {
 			return open(o, config{forceGemm: v})
 		})
 		for _, out := range []string{"i32", "u8"} {

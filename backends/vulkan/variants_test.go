@@ -5,6 +5,7 @@ import (
 
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 	"github.com/qgpu/qgpu/tests"
 )
@@ -17,10 +18,10 @@ const (
 )
 
 func init() {
-	engine.Register(gemmTiledName, 0, func(o engine.Options) (engine.Backend, error) {
+	backend.Register(gemmTiledName, 0, func(o engine.Options) (backend.Backend, error) {
 		return open(o, config{forceGemm: "gemm_tiled"})
 	})
-	engine.Register(gemmInt8Name, 0, func(o engine.Options) (engine.Backend, error) {
+	backend.Register(gemmInt8Name, 0, func(o engine.Options) (backend.Backend, error) {
 		return open(o, config{forceGemm: "gemm_int8"})
 	})
 }

@@ -18,6 +18,7 @@ import (
 	_ "github.com/qgpu/qgpu/backends/cpu"
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 	"github.com/qgpu/qgpu/tests"
 )
@@ -31,10 +32,10 @@ const exactDivName = "vulkan-exactdiv-test"
 const gemmDotName = "vulkan-gemmdot-test"
 
 func init() {
-	engine.Register(exactDivName, 0, func(o engine.Options) (engine.Backend, error) {
+	backend.Register(exactDivName, 0, func(o engine.Options) (backend.Backend, error) {
 		return open(o, config{forceExactDiv: true})
 	})
-	engine.Register(gemmDotName, 0, func(o engine.Options) (engine.Backend, error) {
+	backend.Register(gemmDotName, 0, func(o engine.Options) (backend.Backend, error) {
 		return open(o, config{forceGemm: "gemm_dot"})
 	})
 }

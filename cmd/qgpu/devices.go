@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
 func init() {
@@ -30,7 +31,7 @@ func probeDevices() []deviceReport {
 	var out []deviceReport
 	for _, name := range engine.Backends() {
 		r := deviceReport{Backend: name}
-		b, err := engine.OpenBackend(name, engine.Options{})
+		b, err := backend.Open(name, engine.Options{})
 		if err != nil {
 			r.Reason = err.Error()
 		} else {

@@ -3,7 +3,7 @@ package gpu
 import (
 	"fmt"
 
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
 // MaxAlloc bounds one buffer allocation of a GPU backend, so absurd sizes
@@ -14,10 +14,10 @@ const MaxAlloc = 1 << 40
 // named api: negative is ErrShape, over MaxAlloc ErrOutOfMemory.
 func CheckAlloc(api string, size int) error {
 	if size < 0 {
-		return fmt.Errorf("%s: alloc %d bytes: %w", api, size, engine.ErrShape)
+		return fmt.Errorf("%s: alloc %d bytes: %w", api, size, backend.ErrShape)
 	}
 	if size > MaxAlloc {
-		return fmt.Errorf("%s: alloc %d bytes: %w", api, size, engine.ErrOutOfMemory)
+		return fmt.Errorf("%s: alloc %d bytes: %w", api, size, backend.ErrOutOfMemory)
 	}
 	return nil
 }

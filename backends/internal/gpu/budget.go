@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -24,24 +24,24 @@ const LoopBudget = 65535
 // or by 16 beyond K = 2^15, the conv channel loop by 16, the pooling window row by 8, one invocation
 // per output word computing every element of the word) and must change
 // with them.
-func LoopIterations(op engine.Op) int64 {
+func LoopIterations(op backend.Op) int64 {
 	// store is the budget of a kernel whose invocation loops over the pw
 	// elements of one output word, each of which costs per.
 	store := func(pw, per int64) int64 { return pw + 1 + pw*per }
 	unrolled := func(n, by int64) int64 { return n/by + 1 + n%by + 1 }
 	switch op := op.(type) {
-	case *engine.Gemm:
+	case *backend.Gemm:
 		// gemm.comp: by 4 up to K = 2^15; beyond, by 16, then by 4, then 1.
 		return store(pwOf(op.Y), gemmElement(int64(op.K)))
-	case *engine.Conv:
+	case *backend.Conv:
 		kh, kw, cg := int64(op.KH), int64(op.KW), int64(op.C/op.Group)
 		return store(pwOf(op.Y), kh+1+kh*(kw+1+kw*unrolled(cg, 16)))
-	case *engine.Pool:
+	case *backend.Pool:
 		kh, kw := int64(op.KH), int64(op.KW)
 		return store(pwOf(op.Y), kh+1+kh*unrolled(kw, 8))
-	case *engine.Quantize:
+	case *backend.Quantize:
 		return store(pwOf(op.Y), 25+1) // the exact-division variant's 25-step loop
-	case *engine.MinMax, *engine.Histogram:
+	case *backend.MinMax, *backend.Histogram:
 		// Grid-stride loops over at most 2^32 elements with at least
 		// 1024 groups of 256 (reduceGroups), and the histogram's
 		// shared-memory loops over at most 4099 bins.
@@ -58,7 +58,7 @@ func LoopIterations(op engine.Op) int64 {
 // then at most one word holding a row's last element, of which up to
 // pw - 1 elements cost a baseline element (valueAt) when N is not a
 // multiple of pw.
-func LoopIterationsTiledGemm(op *engine.Gemm) int64 {
+func LoopIterationsTiledGemm(op *backend.Gemm) int64 {
 	return tiledGemmLoops(int64(op.K), int64(op.N), pwOf(op.Y))
 }
 
@@ -90,7 +90,7 @@ func gemmElement(k int64) int64 {
 	return k/4 + 1 + k%4 + 1
 }
 
-func pwOf(t *engine.Tensor) int64 { return int64(perWord(t.DType())) }
+func pwOf(t *backend.Tensor) int64 { return int64(perWord(t.DType())) }
 
 // LoopLimited reports whether a device (by its name or renderer string)
 // runs shaders through Mesa's gallivm and so has the loop budget.
@@ -98,16 +98,16 @@ func LoopLimited(device string) bool {
 	return strings.Contains(strings.ToLower(device), "llvmpipe")
 }
 
-// CheckLoopBudget returns an error wrapping engine.ErrUnsupported when op
+// CheckLoopBudget returns an error wrapping backend.ErrUnsupported when op
 // may need more loop iterations per invocation than a loop-limited device
 // runs (see LoopBudget), and nil otherwise.
-func CheckLoopBudget(op engine.Op, device string, limited bool) error {
+func CheckLoopBudget(op backend.Op, device string, limited bool) error {
 	if !limited {
 		return nil
 	}
 	if n := LoopIterations(op); n > LoopBudget {
 		return fmt.Errorf("%w: %v needs up to %d loop iterations per invocation; %s stops every loop after %d (Mesa gallivm's loop limiter)",
-			engine.ErrUnsupported, op.Kind(), n, device, LoopBudget)
+			backend.ErrUnsupported, op.Kind(), n, device, LoopBudget)
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
 	"github.com/qgpu/qgpu/shaders"
 )
@@ -29,7 +29,7 @@ const (
 // backend binds the plan's Aux words there.
 type Launch struct {
 	Kernel string
-	Bind   [4]*engine.Tensor
+	Bind   [4]*backend.Tensor
 	Params [shaders.ParamWords]uint32
 	Groups [3]uint32 // work groups in x, y, z
 }
@@ -107,12 +107,12 @@ func b2u(b bool) uint32 {
 func f(v float32) uint32 { return math.Float32bits(v) }
 
 func unsupported(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", engine.ErrUnsupported, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", backend.ErrUnsupported, fmt.Sprintf(format, args...))
 }
 
 // PlanOp returns the launches of op, or an error wrapping
-// engine.ErrUnsupported when the kernels cannot run it.
-func PlanOp(op engine.Op) (Plan, error) {
+// backend.ErrUnsupported when the kernels cannot run it.
+func PlanOp(op backend.Op) (Plan, error) {
 	for _, t := range op.Outputs() {
 		if t.Len() > MaxElements {
 			return Plan{}, unsupported("%v has more than 2^32 elements", t)
@@ -122,18 +122,18 @@ func PlanOp(op engine.Op) (Plan, error) {
 	var ls []Launch
 	var err error
 	switch op := op.(type) {
-	case *engine.Quantize:
+	case *backend.Quantize:
 		ls, err = planQuantize(&a, op.X, op.Y, op.Y, false, op.Rounding)
-	case *engine.Dequantize:
+	case *backend.Dequantize:
 		ls, err = planQuantize(&a, op.X, op.Y, op.X, true, 0)
-	case *engine.ByteWeightDequant:
-		l := Launch{Kernel: "eltwise", Bind: [4]*engine.Tensor{op.X, nil, op.Y}}
+	case *backend.ByteWeightDequant:
+		l := Launch{Kernel: "eltwise", Bind: [4]*backend.Tensor{op.X, nil, op.Y}}
 		l.Params[0], l.Params[1], l.Params[9] = uint32(op.X.Len()), uint32(qtensor.Uint8), 3
 		l.Params[5], l.Params[6] = f(op.Max-op.Min), f(op.Min)
 		l.Groups = groups(op.X.Len())
 		ls = []Launch{l}
-	case *engine.Requantize:
-		l := Launch{Kernel: "requantize", Bind: [4]*engine.Tensor{op.X, nil, op.Y}}
+	case *backend.Requantize:
+		l := Launch{Kernel: "requantize", Bind: [4]*backend.Tensor{op.X, nil, op.Y}}
 		n := op.X.Len()
 		channels, inner := 1, 1
 		if op.Axis >= 0 {
@@ -150,21 +150,21 @@ func PlanOp(op engine.Op) (Plan, error) {
 		epilogue(&a, &l, &op.Epilogue, op.Y.DType())
 		l.Groups = groups(words(op.Y.DType(), n))
 		ls = []Launch{l}
-	case *engine.Gemm:
+	case *backend.Gemm:
 		ls, err = planGemm(&a, op)
-	case *engine.Conv:
+	case *backend.Conv:
 		ls, err = planConv(&a, op)
-	case *engine.Add:
+	case *backend.Add:
 		ls = []Launch{eltwise(op.A, op.B, op.Y, 0, op.ZA, op.ZB, op.ZY, f(op.MA), f(op.MB))}
-	case *engine.Mul:
+	case *backend.Mul:
 		ls = []Launch{eltwise(op.A, op.B, op.Y, 1, op.ZA, op.ZB, op.ZY, f(op.M), 0)}
-	case *engine.ReLU:
+	case *backend.ReLU:
 		ls = []Launch{eltwise(op.X, nil, op.Y, 2, op.ZP, 0, op.ZP, 0, 0)}
-	case *engine.Pool:
+	case *backend.Pool:
 		ls, err = planPool(op)
-	case *engine.MinMax:
+	case *backend.MinMax:
 		ls = planMinMax(op)
-	case *engine.Histogram:
+	case *backend.Histogram:
 		ls, err = planHistogram(op)
 	default:
 		return Plan{}, unsupported("op %v", op.Kind())
@@ -180,10 +180,10 @@ func PlanOp(op engine.Op) (Plan, error) {
 
 // planQuantize plans Quantize (y quantized) or Dequantize (x quantized);
 // q is the quantized tensor whose params apply.
-func planQuantize(a *aux, x, y, q *engine.Tensor, dequant bool, r qtensor.Rounding) ([]Launch, error) {
+func planQuantize(a *aux, x, y, q *backend.Tensor, dequant bool, r qtensor.Rounding) ([]Launch, error) {
 	p := q.Params()
 	shape := q.Shape()
-	l := Launch{Kernel: "quantize", Bind: [4]*engine.Tensor{x, nil, y}}
+	l := Launch{Kernel: "quantize", Bind: [4]*backend.Tensor{x, nil, y}}
 	n := q.Len()
 	l.Params[0], l.Params[1] = uint32(n), uint32(q.DType())
 	l.Params[2], l.Params[3] = uint32(q.DType().QMin()), uint32(q.DType().QMax())
@@ -221,7 +221,7 @@ func planQuantize(a *aux, x, y, q *engine.Tensor, dequant bool, r qtensor.Roundi
 }
 
 // epilogue fills parameter words 21..31 (see shaders/src/epilogue.glsl).
-func epilogue(a *aux, l *Launch, ep *engine.Epilogue, yt qtensor.DType) {
+func epilogue(a *aux, l *Launch, ep *backend.Epilogue, yt qtensor.DType) {
 	const none = math.MaxUint32
 	p := &l.Params
 	p[22] = uint32(yt)
@@ -230,15 +230,15 @@ func epilogue(a *aux, l *Launch, ep *engine.Epilogue, yt qtensor.DType) {
 		p[26], p[27] = a.ints(ep.Bias), b2u(len(ep.Bias) > 1)
 	}
 	switch ep.Output {
-	case engine.OutInt32:
+	case backend.OutInt32:
 		p[21] = 0
-	case engine.OutFloat32:
+	case backend.OutFloat32:
 		p[21] = 1
 		p[28], p[29] = a.floats(ep.Scale), b2u(len(ep.Scale) > 1)
 		if ep.FloatBias != nil {
 			p[30], p[31] = a.floats(ep.FloatBias), b2u(len(ep.FloatBias) > 1)
 		}
-	case engine.OutQuantized:
+	case backend.OutQuantized:
 		qmin, qmax := yt.QMin(), yt.QMax()
 		if ep.ReLU {
 			qmin = max(qmin, ep.YZP)
@@ -257,11 +257,11 @@ func epilogue(a *aux, l *Launch, ep *engine.Epilogue, yt qtensor.DType) {
 	}
 }
 
-func planGemm(a *aux, op *engine.Gemm) ([]Launch, error) {
+func planGemm(a *aux, op *backend.Gemm) ([]Launch, error) {
 	if op.A.Len() > MaxElements || op.B.Len() > MaxElements {
 		return nil, unsupported("Gemm operands over 2^32 elements")
 	}
-	l := Launch{Kernel: "gemm", Bind: [4]*engine.Tensor{op.A, op.B, op.Y}}
+	l := Launch{Kernel: "gemm", Bind: [4]*backend.Tensor{op.A, op.B, op.Y}}
 	total := op.Batch * op.M * op.N
 	p := &l.Params
 	p[0], p[1], p[2], p[3] = uint32(total), uint32(op.M), uint32(op.K), uint32(op.N)
@@ -274,11 +274,11 @@ func planGemm(a *aux, op *engine.Gemm) ([]Launch, error) {
 	return []Launch{l}, nil
 }
 
-func planConv(a *aux, op *engine.Conv) ([]Launch, error) {
+func planConv(a *aux, op *backend.Conv) ([]Launch, error) {
 	if op.X.Len() > MaxElements || op.W.Len() > MaxElements {
 		return nil, unsupported("Conv operands over 2^32 elements")
 	}
-	l := Launch{Kernel: "conv", Bind: [4]*engine.Tensor{op.X, op.W, op.Y}}
+	l := Launch{Kernel: "conv", Bind: [4]*backend.Tensor{op.X, op.W, op.Y}}
 	total := op.Y.Len()
 	p := &l.Params
 	for i, v := range []int{total, op.N, op.C, op.H, op.Wd, op.O, op.KH, op.KW, op.OH, op.OW, op.Group,
@@ -293,8 +293,8 @@ func planConv(a *aux, op *engine.Conv) ([]Launch, error) {
 	return []Launch{l}, nil
 }
 
-func eltwise(x, w, y *engine.Tensor, mode uint32, za, zb, zy int32, m1, m2 uint32) Launch {
-	l := Launch{Kernel: "eltwise", Bind: [4]*engine.Tensor{x, w, y}}
+func eltwise(x, w, y *backend.Tensor, mode uint32, za, zb, zy int32, m1, m2 uint32) Launch {
+	l := Launch{Kernel: "eltwise", Bind: [4]*backend.Tensor{x, w, y}}
 	t := y.DType()
 	p := &l.Params
 	p[0], p[1], p[2], p[3], p[4] = uint32(y.Len()), uint32(t), uint32(za), uint32(zb), uint32(zy)
@@ -303,11 +303,11 @@ func eltwise(x, w, y *engine.Tensor, mode uint32, za, zb, zy int32, m1, m2 uint3
 	return l
 }
 
-func planPool(op *engine.Pool) ([]Launch, error) {
+func planPool(op *backend.Pool) ([]Launch, error) {
 	if int64(op.KH)*int64(op.KW)*255 >= math.MaxInt32 {
 		return nil, unsupported("pooling window of %dx%d cells (sums must stay below 2^31)", op.KH, op.KW)
 	}
-	l := Launch{Kernel: "pool", Bind: [4]*engine.Tensor{op.X, nil, op.Y}}
+	l := Launch{Kernel: "pool", Bind: [4]*backend.Tensor{op.X, nil, op.Y}}
 	t := op.X.DType()
 	p := &l.Params
 	for i, v := range []int{op.Y.Len(), op.N * op.C, op.H, op.W, op.OH, op.OW, op.KH, op.KW,
@@ -330,11 +330,11 @@ func reduceGroups(n int) [3]uint32 {
 	return g
 }
 
-func planMinMax(op *engine.MinMax) []Launch {
-	init := Launch{Kernel: "reduce", Bind: [4]*engine.Tensor{nil, nil, op.Y}}
+func planMinMax(op *backend.MinMax) []Launch {
+	init := Launch{Kernel: "reduce", Bind: [4]*backend.Tensor{nil, nil, op.Y}}
 	init.Params[0], init.Params[1] = uint32(6*op.Channels), 0
 	init.Groups = groups(6 * op.Channels)
-	run := Launch{Kernel: "reduce", Bind: [4]*engine.Tensor{op.X, nil, op.Y}}
+	run := Launch{Kernel: "reduce", Bind: [4]*backend.Tensor{op.X, nil, op.Y}}
 	run.Params[0], run.Params[1], run.Params[2], run.Params[3] = uint32(op.X.Len()), 1, uint32(op.Channels), uint32(op.Inner)
 	run.Groups = reduceGroups(op.X.Len())
 	return []Launch{init, run}
@@ -354,14 +354,14 @@ func roundUp(a int64) float32 {
 	return v
 }
 
-func planHistogram(op *engine.Histogram) ([]Launch, error) {
+func planHistogram(op *backend.Histogram) ([]Launch, error) {
 	if op.Aligned && (op.Start < -MaxAlignedStart || op.Start > MaxAlignedStart || op.Bins > math.MaxInt32) {
 		return nil, unsupported("aligned histogram start %d beyond +-2^61 or %d bins", op.Start, op.Bins)
 	}
-	init := Launch{Kernel: "reduce", Bind: [4]*engine.Tensor{nil, nil, op.Y}}
+	init := Launch{Kernel: "reduce", Bind: [4]*backend.Tensor{nil, nil, op.Y}}
 	init.Params[0], init.Params[1] = uint32(op.Bins+3), 2
 	init.Groups = groups(op.Bins + 3)
-	run := Launch{Kernel: "reduce", Bind: [4]*engine.Tensor{op.X, nil, op.Y}}
+	run := Launch{Kernel: "reduce", Bind: [4]*backend.Tensor{op.X, nil, op.Y}}
 	p := &run.Params
 	if op.Aligned {
 		end := op.Start + int64(op.Bins)

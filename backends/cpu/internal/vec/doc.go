@@ -110,7 +110,7 @@
 // out of the minimum and maximum, and blocks holding any are sent through
 // a counting path (NaN: abs > 0x7f800000; +Inf and -Inf: bits equal to
 // 0x7f800000 and 0xff800000). The key bits ^ (sra(bits, 31) | 0x80000000)
-// (one VPSRAD and one VPTERNLOGD) equals engine.MinMaxKey except for -0,
+// (one VPSRAD and one VPTERNLOGD) equals qtensor.MinMaxKey except for -0,
 // whose key comes out as 0x7fffffff instead of +0's 0x80000000; as no other
 // float32 has that key and it is adjacent to +0's, the unsigned
 // VPMINUD/VPMAXUD reductions order every value correctly and the final

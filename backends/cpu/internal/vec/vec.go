@@ -5,7 +5,6 @@ import (
 	"slices"
 	"unsafe"
 
-	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -285,8 +284,8 @@ func requantizeGeneric(dst []byte, src []int32, m float32, zp, qmin, qmax int32)
 	}
 }
 
-// MinMaxStats is the reduction of engine.MinMax over some float32 values:
-// Lo and Hi are the engine.MinMaxKey of the smallest and largest finite
+// MinMaxStats is the reduction of backend.MinMax over some float32 values:
+// Lo and Hi are the qtensor.MinMaxKey of the smallest and largest finite
 // value (0xFFFFFFFF and 0 when there is none; -0 counts as +0), and the
 // counts of finite values, NaN, +Inf and -Inf, wrapping at 2^32 like the
 // engine's.
@@ -306,7 +305,7 @@ func (a MinMaxStats) Merge(b MinMaxStats) MinMaxStats {
 	}
 }
 
-// Words returns the six uint32 words of engine.MinMax's output for one
+// Words returns the six uint32 words of backend.MinMax's output for one
 // channel: lo, hi, finite, NaN, +Inf, -Inf.
 func (a MinMaxStats) Words() [6]uint32 {
 	return [6]uint32{a.Lo, a.Hi, a.Finite, a.NaN, a.PInf, a.NInf}
@@ -316,7 +315,7 @@ func (a MinMaxStats) Words() [6]uint32 {
 // complemented); no other float32 has it, and it stands for +0.
 const negZeroKey = 0x7fffffff
 
-// MinMax reduces src as engine.MinMax does for one channel.
+// MinMax reduces src as backend.MinMax does for one channel.
 func MinMax(src []float32) MinMaxStats {
 	if len(src) == 0 {
 		return EmptyMinMax
@@ -343,10 +342,10 @@ func MinMax(src []float32) MinMaxStats {
 	// -0 is the only value whose vector key is negZeroKey; it is adjacent
 	// to +0's key in the order, so mapping it afterwards is exact.
 	if st.Lo == negZeroKey {
-		st.Lo = engine.MinMaxKey(0)
+		st.Lo = qtensor.MinMaxKey(0)
 	}
 	if st.Hi == negZeroKey {
-		st.Hi = engine.MinMaxKey(0)
+		st.Hi = qtensor.MinMaxKey(0)
 	}
 	st.Finite = uint32(len(src)-len(tail)) - st.NaN - st.PInf - st.NInf
 	if len(tail) > 0 {
@@ -367,7 +366,7 @@ func minMaxGeneric(src []float32) MinMaxStats {
 			st.NInf++
 		default:
 			st.Finite++
-			k := engine.MinMaxKey(v)
+			k := qtensor.MinMaxKey(v)
 			st.Lo = min(st.Lo, k)
 			st.Hi = max(st.Hi, k)
 		}
@@ -416,7 +415,7 @@ func repetitive(n int, bin func(i int) int64) bool {
 // Histogram adds the histogram of src to counts, which has bins+3 entries:
 // bins bins over [lo, hi] chosen by qtensor.HistBin with
 // s = qtensor.HistScale(bins, lo, hi), then the counts below lo, above hi
-// and of NaN (engine.Histogram's layout). Counts wrap at 2^32. lo < hi must
+// and of NaN (backend.Histogram's layout). Counts wrap at 2^32. lo < hi must
 // be finite (HistBin's precondition). It panics if len(counts) < 4.
 func Histogram(counts []uint32, src []float32, lo, hi float32) {
 	bins := len(counts) - 3
@@ -480,7 +479,7 @@ func histogramGeneric(counts []uint32, src []float32, lo, hi, s float32, bins in
 // of src on the zero-aligned grid of qtensor.HistBinAligned with scale
 // s = qtensor.HistScalePow2(exp): counts[i] counts the values of grid index
 // start+i for i < bins, then come the values below and above the window
-// (infinities included) and the NaNs (engine.Histogram's aligned layout).
+// (infinities included) and the NaNs (backend.Histogram's aligned layout).
 // Counts wrap at 2^32. start must lie in [-2^61, 2^61] and s must be a
 // power of two in [2^-126, 2^126] (the engine validates both); it panics if
 // len(counts) < 4.

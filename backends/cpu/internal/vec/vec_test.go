@@ -9,7 +9,6 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -427,7 +426,7 @@ func TestFloatCols(t *testing.T) {
 	})
 }
 
-// minMaxOracle is engine.MinMax's definition for one channel.
+// minMaxOracle is backend.MinMax's definition for one channel.
 func minMaxOracle(src []float32) [6]uint32 {
 	lo, hi := uint32(math.MaxUint32), uint32(0)
 	var fin, nan, pinf, ninf uint32
@@ -441,8 +440,8 @@ func minMaxOracle(src []float32) [6]uint32 {
 			ninf++
 		default:
 			fin++
-			lo = min(lo, engine.MinMaxKey(v))
-			hi = max(hi, engine.MinMaxKey(v))
+			lo = min(lo, qtensor.MinMaxKey(v))
+			hi = max(hi, qtensor.MinMaxKey(v))
 		}
 	}
 	return [6]uint32{lo, hi, fin, nan, pinf, ninf}

@@ -549,7 +549,7 @@ func requantize() {
 //
 // (the lane of an element is its position within its vector of 16, the
 // same as i%16 because vectors start at multiples of 16), where
-// key(f) = bits ^ (sra(bits, 31) | 0x80000000) is engine.MinMaxKey except
+// key(f) = bits ^ (sra(bits, 31) | 0x80000000) is qtensor.MinMaxKey except
 // that -0 gets 0x7FFFFFFF (the caller maps that back to +0's key).
 //
 // A non-finite element has exponent bits all ones, which is

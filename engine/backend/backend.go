@@ -1,4 +1,4 @@
-package engine
+package backend
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/qgpu/qgpu/calib"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -58,6 +59,14 @@ type Backend interface {
 // op in seconds.
 type Timer interface {
 	RunTimed(ctx context.Context, ops []Op) ([]float64, error)
+}
+
+// InPlaceReducer is implemented by backends whose memory is the host's:
+// InPlaceReducer returns a calib.Reducer that reads the caller's slices in
+// place, saving engine.Engine.Reducer the copy into device buffers. Its
+// results must be exactly calib.HostReducer's.
+type InPlaceReducer interface {
+	InPlaceReducer() calib.Reducer
 }
 
 // Buffer is device memory owned by a backend.
@@ -123,8 +132,8 @@ func Register(name string, priority int, open Factory) {
 	registry[name] = registration{name, priority, open}
 }
 
-// Backends returns the registered backend names, highest priority first.
-func Backends() []string {
+// Names returns the registered backend names, highest priority first.
+func Names() []string {
 	regMu.Lock()
 	defer regMu.Unlock()
 	regs := make([]registration, 0, len(registry))
@@ -151,11 +160,11 @@ func lookup(name string) (registration, bool) {
 	return r, ok
 }
 
-// OpenBackend opens the named backend ("auto" is not accepted here).
-func OpenBackend(name string, opts Options) (Backend, error) {
+// Open opens the named backend ("auto" is not accepted here).
+func Open(name string, opts Options) (Backend, error) {
 	r, ok := lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("engine: backend %q: %w (not compiled in; registered: %v)", name, ErrUnavailable, Backends())
+		return nil, fmt.Errorf("engine: backend %q: %w (not compiled in; registered: %v)", name, ErrUnavailable, Names())
 	}
 	b, err := r.open(opts)
 	if err != nil {

@@ -1,4 +1,4 @@
-package engine
+package backend
 
 import (
 	"fmt"
@@ -231,36 +231,14 @@ type Pool struct {
 // Element i is in channel (i / Inner) % Channels. Y is an int32 tensor
 // [Channels, 6] holding per channel, as uint32 words:
 //
-//	0: MinMaxKey of the minimum (0xFFFFFFFF when there is no finite value)
-//	1: MinMaxKey of the maximum (0 when there is no finite value)
+//	0: qtensor.MinMaxKey of the minimum (0xFFFFFFFF when there is no finite value)
+//	1: qtensor.MinMaxKey of the maximum (0 when there is no finite value)
 //	2: finite count, 3: NaN count, 4: +Inf count, 5: -Inf count
 //
 // -0 counts as +0. Counts wrap at 2^32; the engine keeps ops below that.
 type MinMax struct {
 	X, Y            *Tensor
 	Channels, Inner int
-}
-
-// MinMaxKey maps a float32 to a uint32 whose unsigned order is the float
-// order (-0 and +0 map to the key of +0). It is the form in which MinMax
-// outputs and GPU atomics compare floats.
-func MinMaxKey(f float32) uint32 {
-	if f == 0 {
-		f = 0
-	}
-	b := f32bits(f)
-	if b>>31 != 0 {
-		return ^b
-	}
-	return b | 0x80000000
-}
-
-// MinMaxFromKey inverts MinMaxKey.
-func MinMaxFromKey(k uint32) float32 {
-	if k>>31 != 0 {
-		return f32frombits(k &^ 0x80000000)
-	}
-	return f32frombits(^k)
 }
 
 // Histogram counts the float32 values of X into Bins bins. Y is an int32

@@ -16,10 +16,11 @@ import (
 //
 // If a Batch is dropped without Run, Release the outputs it returned.
 type Batch struct {
-	e    *Engine
-	ops  []backend.Op
-	uses []*Tensor // the operands of ops, pinned while the batch runs
-	made []*Tensor // the outputs the batch allocated
+	e     *Engine
+	ops   []backend.Op
+	uses  []*Tensor // the operands of ops, pinned while the batch runs
+	useOp []int     // the index in ops of each entry of uses
+	made  []*Tensor // the outputs the batch allocated
 }
 
 // NewBatch starts an empty batch.
@@ -48,6 +49,9 @@ func (b *Batch) RunTimed(ctx context.Context) ([]float64, error) {
 
 // add records op, whose operands are ts.
 func (b *Batch) add(op backend.Op, ts ...*Tensor) {
+	for range ts {
+		b.useOp = append(b.useOp, len(b.ops))
+	}
 	b.ops = append(b.ops, op)
 	b.uses = append(b.uses, ts...)
 }

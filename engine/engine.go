@@ -249,7 +249,7 @@ func (e *Engine) Empty(d qtensor.DType, shape []int, p qtensor.Params) (*Tensor,
 // Download copies a tensor back to the host.
 func (e *Engine) Download(t *Tensor) (*qtensor.Tensor, error) {
 	ts := []*Tensor{t}
-	if err := e.pinAll("tensor", ts); err != nil {
+	if err := e.pinAll(ts, func(int) string { return "tensor" }); err != nil {
 		return nil, err
 	}
 	defer unpinAll(ts)
@@ -304,7 +304,7 @@ func (e *Engine) run(ctx context.Context, b *Batch, timed bool) ([]float64, erro
 	defer e.leave()
 	// Operands recorded earlier may have been released since: a backend
 	// must never see a freed buffer.
-	if err := e.pinAll("operand", b.uses); err != nil {
+	if err := e.pinAll(b.uses, func(i int) string { return b.ops[b.useOp[i]].Kind().String() + " operand" }); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	defer unpinAll(b.uses)

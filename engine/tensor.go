@@ -132,16 +132,16 @@ func (e *Engine) check(name string, t *Tensor) error {
 	return nil
 }
 
-// pinAll pins every tensor of ts or none: it fails, naming the operand,
-// when one is nil, belongs to another engine or was released.
-// The caller unpins them with unpinAll.
-func (e *Engine) pinAll(what string, ts []*Tensor) error {
+// pinAll pins every tensor of ts or none: it fails, naming the operand
+// (what(i) for ts[i]), when one is nil, belongs to another engine or was
+// released. The caller unpins them with unpinAll.
+func (e *Engine) pinAll(ts []*Tensor, what func(i int) string) error {
 	for i, t := range ts {
 		if t != nil && t.eng == e && t.pin() {
 			continue
 		}
 		unpinAll(ts[:i])
-		name := what
+		name := what(i)
 		if t != nil {
 			name += " " + t.String()
 		}

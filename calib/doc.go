@@ -1,5 +1,5 @@
 // Package calib chooses quantization parameters from float32 data
-// (SPEC.md section 5): observers that see batches and produce a clipping
+// (docs/semantics.md section 5): observers that see batches and produce a clipping
 // range, PyTorch's rules to turn a range into a scale and zero point, range
 // searches on histograms, and SQNR to measure the result.
 //

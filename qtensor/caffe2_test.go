@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// The expected bytes below were worked out by hand from SPEC section 1:
+// The expected bytes below were worked out by hand from docs/semantics.md section 1:
 // plane b holds bit b of every element, starts at byte AlignedSize*b/8, and
 // element i sits in byte i/8 of the plane at bit 7 - i%8.
 func TestCaffe2LayoutByHand(t *testing.T) {

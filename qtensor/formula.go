@@ -6,7 +6,7 @@ import (
 )
 
 // This file holds the one implementation of every scalar formula of
-// SPEC.md. Every kernel in the project (the CPU reference kernels, the SIMD
+// docs/semantics.md. Every kernel in the project (the CPU reference kernels, the SIMD
 // kernels' tails, the calibration code) calls these; GPU shaders transcribe
 // them and are checked bit for bit against them.
 //

@@ -35,7 +35,7 @@ var ErrParams = errors.New("invalid quantization parameters")
 // ErrShape is wrapped by every error about an invalid shape.
 var ErrShape = errors.New("invalid shape")
 
-// Params are the quantization parameters of a tensor (SPEC section 1).
+// Params are the quantization parameters of a tensor (docs/semantics.md section 1).
 //
 // The real value of element q covered by pair i is (q - ZeroPoints[i]) * Scales[i].
 //
@@ -75,7 +75,7 @@ func (p Params) Clone() Params {
 	return p
 }
 
-// MinScale and MaxScale bound the accepted scales (SPEC 2): 2^-125 and 2^125.
+// MinScale and MaxScale bound the accepted scales (docs/semantics.md section 1): 2^-125 and 2^125.
 const (
 	MinScale = 0x1p-125
 	MaxScale = 0x1p125

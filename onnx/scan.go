@@ -14,7 +14,7 @@ import (
 // bytes for plus a few hundred bytes per message (see the package
 // documentation).
 type scanner struct {
-	l                                 limits
+	l                           limits
 	nodes, attrs, tensors, msgs int
 }
 

@@ -149,8 +149,7 @@ func errorf(sentinel error, format string, a ...any) error {
 // consistent with its type and dims. External data is read from opts.Dir
 // into raw_data, so the returned model has none.
 //
-// The result is the caller's; Decode keeps no reference to data (bytes
-// fields of the model may alias it, so do not modify data afterwards).
+// The result shares no memory with data.
 func Decode(data []byte, opts DecodeOptions) (*onnxpb.ModelProto, error) {
 	l, err := opts.limits()
 	if err != nil {

@@ -119,7 +119,7 @@ func TensorFromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
 	}
 	t := &Tensor{Name: tp.GetName(), Type: dt, Dims: dims}
 	var err error
-	if tp.RawData != nil && n > 0 {
+	if len(tp.GetRawData()) > 0 {
 		t.data, err = fromRaw(tp.GetRawData(), dt, n)
 	} else {
 		t.data, err = fromFields(tp, dt, n)

@@ -359,6 +359,9 @@ func (c *checker) tensor(t *onnxpb.TensorProto, where string) error {
 	if err != nil {
 		return errorf(ErrInvalid, "%s: %v", where, err)
 	}
+	if dt != String && dt.rawBytes(n) < 0 {
+		return errorf(ErrInvalid, "%s: %d elements of type %v overflow an int of bytes", where, n, dt)
+	}
 	if t.GetSegment() != nil {
 		return errorf(ErrUnsupported, "%s is a segment of a larger tensor", where)
 	}

@@ -54,7 +54,7 @@ const (
 	DefaultMaxNodes         = 1 << 20
 	DefaultMaxAttributes    = 1 << 22
 	DefaultMaxTensors       = 1 << 20
-	DefaultMaxMessages      = 1 << 23
+	DefaultMaxMessages      = 1 << 22
 	DefaultMaxGraphDepth    = 16
 )
 
@@ -87,7 +87,7 @@ type DecodeOptions struct {
 	// MaxMessages bounds the number of protobuf messages of every kind
 	// (nodes, attributes, tensors, value infos, types, dimensions, ...),
 	// which bounds the memory of the decoded model beyond its raw bytes:
-	// each message costs up to a few hundred bytes (default 1<<23).
+	// each message costs up to a few hundred bytes (default 1<<22).
 	MaxMessages int
 	// MaxGraphDepth bounds the nesting of graphs: the main graph has
 	// depth 1, the body of an If in it depth 2 (default 16).

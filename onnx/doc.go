@@ -29,7 +29,7 @@
 // DecodeOptions bounds, with defaults: the encoded size (2 GiB, ONNX's
 // protobuf limit), the external data read (2 GiB), the number of nodes
 // (1<<20), attributes (1<<22), tensors (1<<20) and protobuf messages of
-// every kind (1<<23), and the nesting of subgraphs (16; the main graph is
+// every kind (1<<22), and the nesting of subgraphs (16; the main graph is
 // depth 1, an If branch inside it depth 2). Tensor ranks are at most
 // MaxRank (32) everywhere, tensor types of values included.
 //

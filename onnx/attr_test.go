@@ -78,7 +78,10 @@ func TestAttrGetters(t *testing.T) {
 		{ErrInvalid, `attribute "scales" is FLOATS, want STRING`, func() error { _, err := AttrString(n, "scales", ""); return err }},
 		{ErrInvalid, `attribute "body" is GRAPH, want TENSOR`, func() error { _, err := AttrTensor(n, "body"); return err }},
 		{ErrInvalid, `attribute "then_branch" missing`, func() error { _, err := AttrGraph(n, "then_branch"); return err }},
-		{ErrInvalid, `attribute "value" missing`, func() error { _, err := AttrTensor(&onnxpb.NodeProto{OpType: proto.String("Constant")}, "value"); return err }},
+		{ErrInvalid, `attribute "value" missing`, func() error {
+			_, err := AttrTensor(&onnxpb.NodeProto{OpType: proto.String("Constant")}, "value")
+			return err
+		}},
 		{ErrUnsupported, `attribute "ref" refers to function attribute "outer"`, func() error { _, err := AttrInt(n, "ref", 0); return err }},
 	} {
 		err := c.call()

@@ -114,7 +114,9 @@ func TestDecodeHostile(t *testing.T) {
 			DecodeOptions{}, ErrInvalid, "ir_version missing"},
 		{"opset 7", func(m *onnxpb.ModelProto) { m.OpsetImport[0].Version = proto.Int64(7) },
 			DecodeOptions{}, ErrUnsupported, "opset 7 of the default domain ai.onnx (accepted: 13 to 21)"},
-		{"opset 22 as ai.onnx", func(m *onnxpb.ModelProto) { m.OpsetImport[0] = &onnxpb.OperatorSetIdProto{Domain: proto.String("ai.onnx"), Version: proto.Int64(22)} },
+		{"opset 22 as ai.onnx", func(m *onnxpb.ModelProto) {
+			m.OpsetImport[0] = &onnxpb.OperatorSetIdProto{Domain: proto.String("ai.onnx"), Version: proto.Int64(22)}
+		},
 			DecodeOptions{}, ErrUnsupported, "opset 22 of the default domain ai.onnx (accepted: 13 to 21)"},
 		{"default domain not imported", func(m *onnxpb.ModelProto) { m.OpsetImport[0].Domain = proto.String("com.example") },
 			DecodeOptions{}, ErrInvalid, `node "add" (Add) uses domain ai.onnx, which is not imported`},

@@ -29,12 +29,13 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v /testdata/)); \
 	  if [ -n "$$out" ]; then echo "gofmt -l found:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	CGO_ENABLED=0 $(GO) vet ./qtensor/... ./calib/... ./engine/... ./backends/cpu/...
+	CGO_ENABLED=0 $(GO) vet ./qtensor/... ./calib/... ./engine/... ./backends/cpu/... ./onnx/...
 
 # The core builds and tests without cgo or any system package.
 cgo0:
 	CGO_ENABLED=0 $(GO) build ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./qtensor/...
+	CGO_ENABLED=0 $(GO) test -count=1 ./onnx/...
 	CGO_ENABLED=0 $(GO) test -count=1 -tags purego ./backends/cpu/...
 
 # Everything but the GPU backends (those run per driver in `gpu`), then the
@@ -49,6 +50,8 @@ fuzz:
 	  echo "fuzz qtensor $$f"; $(GO) test ./qtensor -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
 	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' calib/*_test.go 2>/dev/null | sed 's/func //'); do \
 	  echo "fuzz calib $$f"; $(GO) test ./calib -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
+	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' onnx/*_test.go | sed 's/func //'); do \
+	  echo "fuzz onnx $$f"; $(GO) test ./onnx -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
 
 # GPU backends on software drivers; QGPU_REQUIRE makes a broken driver setup fail instead of skip.
 gpu:

@@ -47,19 +47,19 @@ type producer struct {
 // except QuantizeLinear and DequantizeLinear unless Options.FoldQDQ is set.
 func Build(def *Graph, opts Options) (*Graph, error) {
 	if def == nil {
-		return nil, fmt.Errorf("%w: nil graph", ErrParams)
+		return nil, errorf(ErrParams, "nil graph")
 	}
 	limit := opts.maxElements()
 	opset := def.Opset
 	if opset <= 0 {
-		return nil, fmt.Errorf("%w: graph opset %d must be positive", ErrParams, opset)
+		return nil, errorf(ErrParams, "graph opset %d must be positive", opset)
 	}
 
 	// Producers.
 	prod := map[string]producer{}
 	for name, t := range def.Initializers {
 		if name == "" {
-			return nil, fmt.Errorf("%w: initializer with an empty name", ErrParams)
+			return nil, errorf(ErrParams, "initializer with an empty name")
 		}
 		if err := t.Validate(); err != nil {
 			return nil, fmt.Errorf("graph: initializer %q: %w", name, err)
@@ -73,7 +73,7 @@ func Build(def *Graph, opts Options) (*Graph, error) {
 	var inputs []Value
 	for _, in := range def.Inputs {
 		if in.Name == "" {
-			return nil, fmt.Errorf("%w: graph input with an empty name", ErrParams)
+			return nil, errorf(ErrParams, "graph input with an empty name")
 		}
 		if _, ok := def.Initializers[in.Name]; ok {
 			continue // a constant with a default value
@@ -83,7 +83,7 @@ func Build(def *Graph, opts Options) (*Graph, error) {
 				return nil, fmt.Errorf("graph: Options.Constants[%q]: %w", in.Name, err)
 			}
 			if _, dup := prod[in.Name]; dup {
-				return nil, fmt.Errorf("%w: graph input %q is declared twice", ErrParams, in.Name)
+				return nil, errorf(ErrParams, "graph input %q is declared twice", in.Name)
 			}
 			if !cloned {
 				inits, cloned = maps.Clone(def.Initializers), true
@@ -96,27 +96,27 @@ func Build(def *Graph, opts Options) (*Graph, error) {
 			continue
 		}
 		if _, dup := prod[in.Name]; dup {
-			return nil, fmt.Errorf("%w: graph input %q is declared twice", ErrParams, in.Name)
+			return nil, errorf(ErrParams, "graph input %q is declared twice", in.Name)
 		}
 		prod[in.Name] = producer{kind: fromInput}
 		inputs = append(inputs, in)
 	}
 	for i, n := range def.Nodes {
 		if n == nil {
-			return nil, fmt.Errorf("%w: node %d is nil", ErrParams, i)
+			return nil, errorf(ErrParams, "node %d is nil", i)
 		}
 		if n.OpType == "" {
-			return nil, fmt.Errorf("%w: node %d (%q) has no op type", ErrParams, i, n.Name)
+			return nil, errorf(ErrParams, "node %d (%q) has no op type", i, n.Name)
 		}
 		if len(n.Outputs) == 0 {
-			return nil, fmt.Errorf("%w: %v has no output", ErrParams, n)
+			return nil, errorf(ErrParams, "%v has no output", n)
 		}
 		for _, o := range n.Outputs {
 			if o == "" {
 				continue
 			}
 			if p, dup := prod[o]; dup {
-				return nil, fmt.Errorf("%w: value %q is produced twice: by %v and by %s", ErrParams, o, n, describeProducer(def, p))
+				return nil, errorf(ErrParams, "value %q is produced twice: by %v and by %s", o, n, describeProducer(def, p))
 			}
 			prod[o] = producer{kind: fromNode, node: i}
 		}
@@ -127,22 +127,22 @@ func Build(def *Graph, opts Options) (*Graph, error) {
 				continue
 			}
 			if _, ok := prod[in]; !ok {
-				return nil, fmt.Errorf("%w: %v input %d %q is not produced by any node, graph input or initializer (missing initializer?)", ErrParams, n, j, in)
+				return nil, errorf(ErrParams, "%v input %d %q is not produced by any node, graph input or initializer (missing initializer?)", n, j, in)
 			}
 		}
 	}
 	for name := range opts.Constants {
 		if !slices.ContainsFunc(def.Inputs, func(v Value) bool { return v.Name == name }) {
-			return nil, fmt.Errorf("%w: graph: Options.Constants names %q, which is not a graph input", ErrParams, name)
+			return nil, errorf(ErrParams, "graph: Options.Constants names %q, which is not a graph input", name)
 		}
 	}
 	seen := map[string]bool{}
 	for _, o := range def.Outputs {
 		if _, ok := prod[o.Name]; !ok {
-			return nil, fmt.Errorf("%w: graph output %q is not produced by any node, graph input or initializer", ErrParams, o.Name)
+			return nil, errorf(ErrParams, "graph output %q is not produced by any node, graph input or initializer", o.Name)
 		}
 		if seen[o.Name] {
-			return nil, fmt.Errorf("%w: graph output %q is listed twice", ErrParams, o.Name)
+			return nil, errorf(ErrParams, "graph output %q is listed twice", o.Name)
 		}
 		seen[o.Name] = true
 	}
@@ -172,7 +172,7 @@ func Build(def *Graph, opts Options) (*Graph, error) {
 			return nil, err
 		}
 		if !in.DType.Valid() {
-			return nil, fmt.Errorf("%w: graph input %q has no supported element type", ErrUnsupported, in.Name)
+			return nil, errorf(ErrUnsupported, "graph input %q has no supported element type", in.Name)
 		}
 		g.Values[in.Name] = ValueInfo{DType: in.DType, Shape: shape}
 	}
@@ -211,7 +211,7 @@ func Build(def *Graph, opts Options) (*Graph, error) {
 				continue
 			}
 			if j >= len(out) {
-				return nil, fmt.Errorf("%w: graph: %v has output %d %q, the op has only %d", ErrParams, n, j, name, len(out))
+				return nil, errorf(ErrParams, "graph: %v has output %d %q, the op has only %d", n, j, name, len(out))
 			}
 			if _, err := NumElements(out[j].Shape, limit); err != nil {
 				return nil, fmt.Errorf("graph: %v output %q: %w", n, name, err)
@@ -244,15 +244,15 @@ func Build(def *Graph, opts Options) (*Graph, error) {
 	for _, o := range g.Outputs {
 		v := g.Values[o.Name]
 		if o.DType != Invalid && o.DType != v.DType {
-			return nil, fmt.Errorf("%w: graph output %q: inferred %v, the model declares element type %v", ErrShape, o.Name, v, o.DType)
+			return nil, errorf(ErrShape, "graph output %q: inferred %v, the model declares element type %v", o.Name, v, o.DType)
 		}
 		if o.Dims != nil {
 			if len(o.Dims) != len(v.Shape) {
-				return nil, fmt.Errorf("%w: graph output %q: inferred %v, the model declares shape %v", ErrShape, o.Name, v, o.Dims)
+				return nil, errorf(ErrShape, "graph output %q: inferred %v, the model declares shape %v", o.Name, v, o.Dims)
 			}
 			for k, d := range o.Dims {
 				if d.Static() && d.Value != v.Shape[k] {
-					return nil, fmt.Errorf("%w: graph output %q: inferred %v, the model declares shape %v", ErrShape, o.Name, v, o.Dims)
+					return nil, errorf(ErrShape, "graph output %q: inferred %v, the model declares shape %v", o.Name, v, o.Dims)
 				}
 			}
 		}
@@ -320,7 +320,7 @@ func toposort(nodes []*Node, prod map[string]producer) ([]int, error) {
 	if len(order) < len(nodes) {
 		for i := range nodes {
 			if indeg[i] > 0 {
-				return nil, fmt.Errorf("%w: the graph has a cycle through %v", ErrParams, nodes[i])
+				return nil, errorf(ErrParams, "the graph has a cycle through %v", nodes[i])
 			}
 		}
 	}
@@ -336,15 +336,15 @@ func checkDeclared(in Value, t *Tensor, limit int) error {
 		return err
 	}
 	if in.DType != Invalid && t.DType != in.DType {
-		return fmt.Errorf("%w: %v tensor for a %v input", ErrShape, t.DType, in.DType)
+		return errorf(ErrShape, "%v tensor for a %v input", t.DType, in.DType)
 	}
 	if in.Dims != nil {
 		if len(in.Dims) != len(t.Shape) {
-			return fmt.Errorf("%w: shape %v for declared shape %v", ErrShape, t.Shape, in.Dims)
+			return errorf(ErrShape, "shape %v for declared shape %v", t.Shape, in.Dims)
 		}
 		for k, d := range in.Dims {
 			if d.Static() && d.Value != t.Shape[k] {
-				return fmt.Errorf("%w: shape %v for declared shape %v", ErrShape, t.Shape, in.Dims)
+				return errorf(ErrShape, "shape %v for declared shape %v", t.Shape, in.Dims)
 			}
 		}
 	}
@@ -360,7 +360,7 @@ func resolveShape(in Value, opts *Options, limit int) ([]int, error) {
 		return slices.Clone(s), nil
 	}
 	if in.Dims == nil {
-		return nil, fmt.Errorf("%w: graph input %q has no declared shape; give one in Options.Shapes", ErrShape, in.Name)
+		return nil, errorf(ErrShape, "graph input %q has no declared shape; give one in Options.Shapes", in.Name)
 	}
 	shape := make([]int, len(in.Dims))
 	for k, d := range in.Dims {
@@ -369,13 +369,13 @@ func resolveShape(in Value, opts *Options, limit int) ([]int, error) {
 			shape[k] = opts.Dims[d.Param]
 		case d.Static():
 			if k == 0 && opts.Batch > 0 && d.Value != opts.Batch {
-				return nil, fmt.Errorf("%w: graph input %q has a static batch dimension %d, Options.Batch is %d (use Options.Shapes to override)", ErrShape, in.Name, d.Value, opts.Batch)
+				return nil, errorf(ErrShape, "graph input %q has a static batch dimension %d, Options.Batch is %d (use Options.Shapes to override)", in.Name, d.Value, opts.Batch)
 			}
 			shape[k] = d.Value
 		case k == 0 && opts.Batch > 0:
 			shape[k] = opts.Batch
 		default:
-			return nil, fmt.Errorf("%w: graph input %q dimension %d is %v; set Options.Batch, Dims or Shapes", ErrShape, in.Name, k, d)
+			return nil, errorf(ErrShape, "graph input %q dimension %d is %v; set Options.Batch, Dims or Shapes", in.Name, k, d)
 		}
 	}
 	if _, err := NumElements(shape, limit); err != nil {

@@ -193,19 +193,19 @@ func (o *Options) maxElements() int {
 // not depend on it.
 func (g *Graph) EvalNode(i int, inputs []*Tensor, workers int) ([]*Tensor, error) {
 	if !g.built {
-		return nil, fmt.Errorf("%w: graph not built", ErrParams)
+		return nil, errorf(ErrParams, "graph not built")
 	}
 	if i < 0 || i >= len(g.Nodes) {
-		return nil, fmt.Errorf("%w: node index %d out of range", ErrParams, i)
+		return nil, errorf(ErrParams, "node index %d out of range", i)
 	}
 	n := g.Nodes[i]
 	if len(inputs) != len(n.Inputs) {
-		return nil, fmt.Errorf("%w: %v takes %d inputs, got %d", ErrParams, n, len(n.Inputs), len(inputs))
+		return nil, errorf(ErrParams, "%v takes %d inputs, got %d", n, len(n.Inputs), len(inputs))
 	}
 	for j, name := range n.Inputs {
 		if name == "" {
 			if inputs[j] != nil {
-				return nil, fmt.Errorf("%w: %v input %d is absent but a tensor was given", ErrParams, n, j)
+				return nil, errorf(ErrParams, "%v input %d is absent but a tensor was given", n, j)
 			}
 			continue
 		}
@@ -227,7 +227,7 @@ func checkInfo(t *Tensor, v ValueInfo) error {
 		return err
 	}
 	if t.DType != v.DType || !slices.Equal(t.Shape, v.Shape) {
-		return fmt.Errorf("%w: got %v, want %v", ErrShape, t.Info(), v)
+		return errorf(ErrShape, "got %v, want %v", t.Info(), v)
 	}
 	return nil
 }
@@ -236,7 +236,7 @@ func checkInfo(t *Tensor, v ValueInfo) error {
 func (g *Graph) CheckInput(name string, t *Tensor) error {
 	v, ok := g.Values[name]
 	if !ok || !slices.ContainsFunc(g.Inputs, func(in Value) bool { return in.Name == name }) {
-		return fmt.Errorf("%w: graph has no input %q", ErrParams, name)
+		return errorf(ErrParams, "graph has no input %q", name)
 	}
 	if err := checkInfo(t, v); err != nil {
 		return fmt.Errorf("input %q: %w", name, err)

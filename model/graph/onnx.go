@@ -40,24 +40,24 @@ func FromONNX(m *onnxpb.ModelProto, opts Options) (*Graph, error) {
 
 func convertONNX(m *onnxpb.ModelProto) (*Graph, error) {
 	if m == nil || m.GetGraph() == nil {
-		return nil, fmt.Errorf("%w: graph: model has no graph", ErrParams)
+		return nil, errorf(ErrParams, "graph: model has no graph")
 	}
 	opset, ok := onnx.OpsetVersion(m, "")
 	if !ok {
-		return nil, fmt.Errorf("%w: graph: model does not import the default ONNX domain", ErrUnsupported)
+		return nil, errorf(ErrUnsupported, "graph: model does not import the default ONNX domain")
 	}
 	gp := m.GetGraph()
 	def := &Graph{Name: gp.GetName(), Opset: int(opset), Initializers: map[string]*Tensor{}}
 	if len(gp.GetSparseInitializer()) > 0 {
-		return nil, fmt.Errorf("%w: graph: sparse initializers", ErrUnsupported)
+		return nil, errorf(ErrUnsupported, "graph: sparse initializers")
 	}
 	for _, tp := range gp.GetInitializer() {
 		name := tp.GetName()
 		if name == "" {
-			return nil, fmt.Errorf("%w: graph: initializer without a name", ErrParams)
+			return nil, errorf(ErrParams, "graph: initializer without a name")
 		}
 		if _, dup := def.Initializers[name]; dup {
-			return nil, fmt.Errorf("%w: graph: initializer %q is defined twice", ErrParams, name)
+			return nil, errorf(ErrParams, "graph: initializer %q is defined twice", name)
 		}
 		t, err := tensorFromProto(tp)
 		if err != nil {
@@ -94,7 +94,7 @@ func convertONNX(m *onnxpb.ModelProto) (*Graph, error) {
 				return nil, fmt.Errorf("graph: %s attribute %q: %w", onnx.NodeName(np, i), ap.GetName(), err)
 			}
 			if _, dup := n.Attrs[ap.GetName()]; dup {
-				return nil, fmt.Errorf("%w: graph: %s has attribute %q twice", ErrParams, onnx.NodeName(np, i), ap.GetName())
+				return nil, errorf(ErrParams, "graph: %s has attribute %q twice", onnx.NodeName(np, i), ap.GetName())
 			}
 			n.Attrs[ap.GetName()] = a
 		}
@@ -131,11 +131,11 @@ func tensorFromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
 	case []bool:
 		t.DType, t.Bool = Bool, v
 	default:
-		return nil, fmt.Errorf("%w: element type %v", ErrUnsupported, ot.Type)
+		return nil, errorf(ErrUnsupported, "element type %v", ot.Type)
 	}
 	// FLOAT16 and BFLOAT16 also arrive as []float32: only FLOAT is float32.
 	if t.DType == Float32 && ot.Type != onnx.Float {
-		return nil, fmt.Errorf("%w: element type %v", ErrUnsupported, ot.Type)
+		return nil, errorf(ErrUnsupported, "element type %v", ot.Type)
 	}
 	return t, t.Validate()
 }
@@ -148,7 +148,7 @@ func valueFromProto(vi *onnxpb.ValueInfoProto) (Value, error) {
 	v := Value{Name: vi.GetName()}
 	tt := vi.GetType().GetTensorType()
 	if tt == nil {
-		return v, fmt.Errorf("%w: not a tensor type", ErrUnsupported)
+		return v, errorf(ErrUnsupported, "not a tensor type")
 	}
 	d, err := DTypeFromONNX(tt.GetElemType())
 	if err != nil {
@@ -161,7 +161,7 @@ func valueFromProto(vi *onnxpb.ValueInfoProto) (Value, error) {
 			switch x := dp.GetValue().(type) {
 			case *onnxpb.TensorShapeProto_Dimension_DimValue:
 				if x.DimValue < 0 || x.DimValue > int64(^uint32(0)>>1) {
-					return v, fmt.Errorf("%w: dimension %d is %d", ErrShape, i, x.DimValue)
+					return v, errorf(ErrShape, "dimension %d is %d", i, x.DimValue)
 				}
 				v.Dims[i] = Dim{Value: int(x.DimValue)}
 			case *onnxpb.TensorShapeProto_Dimension_DimParam:
@@ -176,7 +176,7 @@ func valueFromProto(vi *onnxpb.ValueInfoProto) (Value, error) {
 
 func attrFromProto(ap *onnxpb.AttributeProto) (Attr, error) {
 	if ap.GetRefAttrName() != "" {
-		return Attr{}, fmt.Errorf("%w: reference to function attribute %q", ErrUnsupported, ap.GetRefAttrName())
+		return Attr{}, errorf(ErrUnsupported, "reference to function attribute %q", ap.GetRefAttrName())
 	}
 	switch ap.GetType() {
 	case onnxpb.AttributeProto_FLOAT:
@@ -187,7 +187,7 @@ func attrFromProto(ap *onnxpb.AttributeProto) (Attr, error) {
 		return Attr{Type: AttrString, String: string(ap.GetS())}, nil
 	case onnxpb.AttributeProto_TENSOR:
 		if ap.GetT() == nil {
-			return Attr{}, fmt.Errorf("%w: tensor attribute without a tensor", ErrParams)
+			return Attr{}, errorf(ErrParams, "tensor attribute without a tensor")
 		}
 		t, err := tensorFromProto(ap.GetT())
 		if err != nil {
@@ -205,5 +205,5 @@ func attrFromProto(ap *onnxpb.AttributeProto) (Attr, error) {
 		}
 		return Attr{Type: AttrStrings, Strings: s}, nil
 	}
-	return Attr{}, fmt.Errorf("%w: attribute type %v", ErrUnsupported, ap.GetType())
+	return Attr{}, errorf(ErrUnsupported, "attribute type %v", ap.GetType())
 }

@@ -70,7 +70,7 @@ type prepCtx struct {
 // fail records an error (the first one wins) wrapping kind.
 func (c *prepCtx) fail(kind error, format string, a ...any) {
 	if c.err == nil {
-		c.err = fmt.Errorf("%w: "+format, append([]any{kind}, a...)...)
+		c.err = errorf(kind, format, a...)
 	}
 }
 
@@ -281,7 +281,7 @@ func prepare(c *prepCtx) ([]ValueInfo, kernel, error) {
 		if !isDefaultDomain(n.Domain) {
 			op = n.Domain + "." + op
 		}
-		return nil, nil, fmt.Errorf("%w: op %s (supported: %s)", ErrUnsupported, op, strings.Join(SupportedOps(), ", "))
+		return nil, nil, errorf(ErrUnsupported, "op %s (supported: %s)", op, strings.Join(SupportedOps(), ", "))
 	}
 	out, run := def(c)
 	if c.err != nil {
@@ -295,11 +295,11 @@ func prepare(c *prepCtx) ([]ValueInfo, kernel, error) {
 	}
 	if len(unused) > 0 {
 		sort.Strings(unused)
-		return nil, nil, fmt.Errorf("%w: attribute(s) %s of %s", ErrUnsupported, strings.Join(unused, ", "), n.OpType)
+		return nil, nil, errorf(ErrUnsupported, "attribute(s) %s of %s", strings.Join(unused, ", "), n.OpType)
 	}
 	for j, o := range n.Outputs {
 		if o != "" && (j >= len(out) || out[j].DType == Invalid) {
-			return nil, nil, fmt.Errorf("%w: output %d (%q) of %s is not supported", ErrUnsupported, j, o, n.OpType)
+			return nil, nil, errorf(ErrUnsupported, "output %d (%q) of %s is not supported", j, o, n.OpType)
 		}
 	}
 	return out, run, nil
@@ -339,9 +339,32 @@ func stridesOf(s []int) []int {
 	return st
 }
 
-// errorf returns an error wrapping kind.
+// kindError is an error that wraps one of the sentinels (errors.Is
+// finds it) with a message of its own: the sentinels' texts are the
+// engine's ("invalid quantization parameters" for ErrParams), which would
+// mislead here.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// errorf returns an error wrapping kind, its message prefixed by "invalid"
+// (ErrParams), "invalid shape" (ErrShape) or "unsupported"
+// (ErrUnsupported).
 func errorf(kind error, format string, a ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{kind}, a...)...)
+	prefix := kind.Error()
+	switch kind {
+	case ErrParams:
+		prefix = "invalid"
+	case ErrShape:
+		prefix = "invalid shape"
+	case ErrUnsupported:
+		prefix = "unsupported"
+	}
+	return &kindError{kind: kind, msg: prefix + ": " + fmt.Sprintf(format, a...)}
 }
 
 // opt returns input i, or nil when it is absent (trailing optional inputs

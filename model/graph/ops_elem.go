@@ -252,15 +252,15 @@ func prepNumUnary(c *prepCtx) ([]ValueInfo, kernel) {
 
 // binary op scalar functions
 
-func addT[T number](a, b T) T { return a + b }
-func subT[T number](a, b T) T { return a - b }
-func mulT[T number](a, b T) T { return a * b }
-func divF(a, b float32) float32 { return a / b }
+func addT[T number](a, b T) T       { return a + b }
+func subT[T number](a, b T) T       { return a - b }
+func mulT[T number](a, b T) T       { return a * b }
+func divF(a, b float32) float32     { return a / b }
 func eqT[T comparable](a, b T) bool { return a == b }
-func ltT[T number](a, b T) bool  { return a < b }
-func gtT[T number](a, b T) bool  { return a > b }
-func leT[T number](a, b T) bool  { return a <= b }
-func geT[T number](a, b T) bool  { return a >= b }
+func ltT[T number](a, b T) bool     { return a < b }
+func gtT[T number](a, b T) bool     { return a > b }
+func leT[T number](a, b T) bool     { return a <= b }
+func geT[T number](a, b T) bool     { return a >= b }
 func maxT[T number](a, b T) T {
 	if a != a || b != b {
 		if a != a {

@@ -79,7 +79,7 @@ func DTypeFromONNX(code int32) (DType, error) {
 	case onnxBool:
 		return Bool, nil
 	}
-	return Invalid, fmt.Errorf("%w: ONNX element type %s (%d)", ErrUnsupported, onnxTypeName(code), code)
+	return Invalid, errorf(ErrUnsupported, "ONNX element type %s (%d)", onnxTypeName(code), code)
 }
 
 // ONNX returns the ONNX TensorProto.DataType code of d (0 for Invalid).
@@ -138,15 +138,15 @@ func NumElements(shape []int, limit int) (int, error) {
 	n := 1
 	for i, d := range shape {
 		if d < 0 {
-			return 0, fmt.Errorf("%w: dimension %d of %v is negative", ErrShape, i, shape)
+			return 0, errorf(ErrShape, "dimension %d of %v is negative", i, shape)
 		}
 		if d != 0 && n > math.MaxInt/d {
-			return 0, fmt.Errorf("%w: element count of %v overflows", ErrShape, shape)
+			return 0, errorf(ErrShape, "element count of %v overflows", shape)
 		}
 		n *= d
 	}
 	if limit > 0 && n > limit {
-		return 0, fmt.Errorf("%w: shape %v has %d elements, more than the limit of %d", ErrShape, shape, n, limit)
+		return 0, errorf(ErrShape, "shape %v has %d elements, more than the limit of %d", shape, n, limit)
 	}
 	return n, nil
 }
@@ -155,7 +155,7 @@ func NumElements(shape []int, limit int) (int, error) {
 // DefaultMaxElements before anything is allocated.
 func NewTensor(d DType, shape []int) (*Tensor, error) {
 	if !d.Valid() {
-		return nil, fmt.Errorf("%w: invalid dtype %v", ErrParams, d)
+		return nil, errorf(ErrParams, "invalid dtype %v", d)
 	}
 	n, err := NumElements(shape, DefaultMaxElements)
 	if err != nil {
@@ -235,10 +235,10 @@ func (t *Tensor) Len() int {
 // and that its length matches the shape.
 func (t *Tensor) Validate() error {
 	if t == nil {
-		return fmt.Errorf("%w: nil tensor", ErrShape)
+		return errorf(ErrShape, "nil tensor")
 	}
 	if !t.DType.Valid() {
-		return fmt.Errorf("%w: invalid dtype %v", ErrParams, t.DType)
+		return errorf(ErrParams, "invalid dtype %v", t.DType)
 	}
 	n, err := NumElements(t.Shape, 0)
 	if err != nil {
@@ -251,10 +251,10 @@ func (t *Tensor) Validate() error {
 		}
 	}
 	if set > 1 {
-		return fmt.Errorf("%w: %v tensor has more than one data slice set", ErrParams, t.DType)
+		return errorf(ErrParams, "%v tensor has more than one data slice set", t.DType)
 	}
 	if l := t.Len(); l != n {
-		return fmt.Errorf("%w: %v tensor of shape %v has %d elements, needs %d", ErrShape, t.DType, t.Shape, l, n)
+		return errorf(ErrShape, "%v tensor of shape %v has %d elements, needs %d", t.DType, t.Shape, l, n)
 	}
 	return nil
 }
@@ -301,7 +301,7 @@ func (t *Tensor) Ints() ([]int64, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("%w: expected an integer tensor, got %v", ErrParams, t.DType)
+	return nil, errorf(ErrParams, "expected an integer tensor, got %v", t.DType)
 }
 
 // Float64s returns the elements of a numeric tensor converted to float64
@@ -361,5 +361,5 @@ func FromQTensor(q *qtensor.Tensor) (*Tensor, error) {
 		copy(t.U8, q.Data)
 		return t, nil
 	}
-	return nil, fmt.Errorf("%w: qtensor element type %v", ErrUnsupported, q.DType)
+	return nil, errorf(ErrUnsupported, "qtensor element type %v", q.DType)
 }

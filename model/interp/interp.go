@@ -123,17 +123,24 @@ func Run(ctx context.Context, g *graph.Graph, inputs map[string]*graph.Tensor, o
 				return nil, fmt.Errorf("%w: interp: %v output %q is %v, shape inference said %v (a bug in package graph)", graph.ErrShape, n, name, t, want)
 			}
 			vals[name] = t
+		}
+		// The inputs this node was the last to read go before the
+		// observer sees the outputs.
+		for _, name := range n.Inputs {
+			if name != "" && last[name] == i {
+				release(name)
+			}
+		}
+		for _, name := range n.Outputs {
+			if name == "" {
+				continue
+			}
 			if o.Observer != nil {
-				if err := o.Observer(name, t); err != nil {
+				if err := o.Observer(name, vals[name]); err != nil {
 					return nil, err
 				}
 			}
 			if _, used := last[name]; !used {
-				release(name)
-			}
-		}
-		for _, name := range n.Inputs {
-			if name != "" && last[name] == i {
 				release(name)
 			}
 		}

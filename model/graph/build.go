@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"container/heap"
 	"fmt"
 	"maps"
 	"slices"
@@ -289,31 +290,22 @@ func toposort(nodes []*Node, prod map[string]producer) ([]int, error) {
 			}
 		}
 	}
-	// A min-heap would give the smallest ready index; a simple scan
-	// pointer over a sorted ready list is enough because users are
-	// appended in index order.
-	ready := []int{}
+	// Ready nodes leave in index order (a min-heap), so the order is
+	// deterministic, O(n log n), and a sorted graph keeps its order.
+	ready := &intHeap{}
 	for i := range nodes {
 		if indeg[i] == 0 {
-			ready = append(ready, i)
+			heap.Push(ready, i)
 		}
 	}
 	order := make([]int, 0, len(nodes))
-	for len(ready) > 0 {
-		// take the smallest index
-		k := 0
-		for j := range ready {
-			if ready[j] < ready[k] {
-				k = j
-			}
-		}
-		i := ready[k]
-		ready = append(ready[:k], ready[k+1:]...)
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
 		order = append(order, i)
 		for _, u := range users[i] {
 			indeg[u]--
 			if indeg[u] == 0 {
-				ready = append(ready, u)
+				heap.Push(ready, u)
 			}
 		}
 	}
@@ -424,4 +416,17 @@ func (g *Graph) prune() {
 			delete(g.Values, name)
 		}
 	}
+}
+
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"fmt"
 	"slices"
 
 	"gonum.org/v1/gonum/blas"
@@ -28,10 +27,8 @@ func (g *geom) finish() {
 	g.oSize = g.out[0] * g.out[1] * g.out[2]
 }
 
-// windowAttrs reads the attributes shared by Conv, ConvTranspose and the
-// pools: strides, dilations, pads, auto_pad. kernel are the kernel's
-// spatial dims. For the pools ceil is ceil_mode. It fills everything but
-// the output size, returned as the raw per-axis values for the caller.
+// windowAttrs are the attributes shared by Conv, ConvTranspose and the
+// pools: strides, dilations, pads, auto_pad.
 type windowAttrs struct {
 	strides, dils, pads []int64
 	autoPad             string
@@ -242,7 +239,7 @@ func validRange(n, s, off, size int) (int, int) {
 	return lo, hi
 }
 
-// spatialShape builds [n, c, spatial...] from the canonical geometry.
+// outShape builds [n, c, spatial...] from the canonical geometry.
 func (g *geom) outShape(n, c int) []int {
 	s := []int{n, c}
 	return append(s, g.out[3-g.rank:]...)
@@ -718,5 +715,3 @@ func isContiguousBatch(off []int, size int) bool {
 	}
 	return true
 }
-
-var _ = fmt.Sprint

@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -243,5 +242,3 @@ func (g *Graph) CheckInput(name string, t *Tensor) error {
 	}
 	return nil
 }
-
-var errNotBuilt = errors.New("graph: not built")

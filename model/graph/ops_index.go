@@ -16,7 +16,7 @@ func init() {
 	register(prepCumSum, "CumSum")
 }
 
-// elemIndex maps an index tensor's elements along axis to data offsets:
+// elemOffsets maps an index tensor's elements along axis to data offsets:
 // for index element i with value v, the data offset of the same position
 // with coordinate axis replaced by v.
 func elemOffsets(idxShape, dataShape []int, axis int, idx []int64) ([]int, error) {
@@ -124,7 +124,7 @@ func scatter(y, upd *Tensor, offs []int, red string) {
 	}
 }
 
-func (c *prepCtx) reduction() string {
+func (c *prepCtx) scatterReduction() string {
 	red := c.attrString("reduction", "none")
 	c.oneOf("reduction", red, "none", "add", "mul", "max", "min")
 	if c.err == nil && red != "none" && c.present(0) && c.in[0].DType == Bool {
@@ -138,7 +138,7 @@ func prepScatterElements(c *prepCtx) ([]ValueInfo, kernel) {
 	c.dtype(1, Int64, Int32)
 	c.sameType(0, 2)
 	a := c.attrInt("axis", 0)
-	red := c.reduction()
+	red := c.scatterReduction()
 	if c.err != nil {
 		return nil, nil
 	}
@@ -176,7 +176,7 @@ func prepScatterND(c *prepCtx) ([]ValueInfo, kernel) {
 	c.nin(3, 3)
 	c.dtype(1, Int64)
 	c.sameType(0, 2)
-	red := c.reduction()
+	red := c.scatterReduction()
 	if c.err != nil {
 		return nil, nil
 	}

@@ -17,8 +17,9 @@ func init() {
 }
 
 // taps1 is the interpolation of one axis: for output j, the input indices
-// idx[j*n:(j+1)*n] with weights w[j*n:(j+1)*n]; out[j] marks outputs
-// outside the crop (tf_crop_and_resize), which take extrapolation_value.
+// idx[j*n:(j+1)*n] with weights w[j*n:(j+1)*n]; outside[j] marks outputs
+// outside the crop (tf_crop_and_resize), which take extrapolation_value;
+// identity: the axis maps every output to the same input.
 type taps1 struct {
 	n        int
 	idx      []int

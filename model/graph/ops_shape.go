@@ -807,8 +807,8 @@ func prepGather(c *prepCtx) ([]ValueInfo, kernel) {
 func prepShape(c *prepCtx) ([]ValueInfo, kernel) {
 	c.nin(1, 1)
 	start := c.attrInt("start", 0)
-	end, hasEnd := int64(0), c.has("end")
-	end = c.attrInt("end", 0)
+	hasEnd := c.has("end")
+	end := c.attrInt("end", 0)
 	if c.err != nil {
 		return nil, nil
 	}

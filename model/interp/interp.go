@@ -13,8 +13,10 @@ import (
 // graph inputs first (in the graph's order), then each node output right
 // after its node ran, in node order. It must not modify t, and must copy
 // what it wants to keep beyond the call: the interpreter drops its own
-// reference to a value after the value's last consumer. An error from the
-// observer ends the run with that error.
+// reference to a value after the value's last consumer. Constants
+// (initializers, and everything folded into them when the graph was
+// built) are not observed. An error from the observer ends the run with
+// that error.
 type Observer func(name string, t *graph.Tensor) error
 
 // Options control a run. The zero value is ready to use.

@@ -131,7 +131,7 @@ func AttrTensor(n *onnxpb.NodeProto, name string) (*Tensor, error) {
 	}
 	t, err := TensorFromProto(a.GetT())
 	if err != nil {
-		return nil, fmt.Errorf("%s: attribute %q: %w", NodeName(n, -1), name, err)
+		return nil, fmt.Errorf("%w (%s, attribute %q)", err, NodeName(n, -1), name)
 	}
 	return t, nil
 }

@@ -15,9 +15,10 @@ import (
 	"github.com/qgpu/qgpu/qtensor"
 )
 
-// Errors. Every error of this package wraps exactly one of ErrInvalid,
-// ErrLimit and ErrUnsupported (besides ErrShape for the constructors'
-// argument checks and the os errors of files that cannot be read).
+// Errors. Every error of this package wraps one of ErrInvalid, ErrLimit
+// and ErrUnsupported, except the constructors' argument errors (ErrShape)
+// and those of files and readers that cannot be read (the os or reader
+// error).
 var (
 	// ErrInvalid: the model or tensor breaks the ONNX format (bad protobuf
 	// wire data, a tensor whose data does not match its dims, an external
@@ -251,9 +252,12 @@ func readFile(path string, max int64) ([]byte, error) {
 	if st.Size() > max {
 		return nil, errorf(ErrLimit, "%s has %d bytes, over the limit of %d", path, st.Size(), max)
 	}
-	data, err := readLimited(f, max)
-	if err != nil {
-		return nil, fmt.Errorf("%w (%s)", err, path)
+	data := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, fmt.Errorf("onnx: read %s: %w", path, err)
+	}
+	if n, _ := f.Read(make([]byte, 1)); n != 0 {
+		return nil, fmt.Errorf("onnx: read %s: the file grew while it was read", path)
 	}
 	return data, nil
 }

@@ -162,18 +162,18 @@ func (c *checker) externalFile(name, where string) (*extFile, error) {
 }
 
 // verifyChecksum checks the SHA-1 of the whole file (ONNX: "SHA1 digest of
-// file specified under 'location'"), hashing each file once. Hashed bytes
-// count against MaxExternalBytes like read ones.
+// file specified under 'location'"), hashing each file once, streaming. A
+// file larger than MaxExternalBytes is not hashed (an ErrLimit error): it
+// holds more than a model may read anyway.
 func (c *checker) verifyChecksum(f *extFile, sum, loc, where string) error {
 	if !f.sha1ok {
-		if f.size > c.l.MaxExternalBytes-c.ext.read {
+		if f.size > c.l.MaxExternalBytes {
 			return errorf(ErrLimit, "%s: checksum of external data %q (%d bytes) over the limit of %d bytes (MaxExternalBytes)", where, loc, f.size, c.l.MaxExternalBytes)
 		}
 		h := sha1.New()
 		if _, err := io.Copy(h, io.NewSectionReader(f.f, 0, f.size)); err != nil {
 			return errorf(ErrInvalid, "%s: reading external data %q: %v", where, loc, err)
 		}
-		c.ext.read += f.size
 		f.sha1 = hex.EncodeToString(h.Sum(nil))
 		f.sha1ok = true
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -136,13 +137,16 @@ func TestTorchFolding(t *testing.T) {
 	}
 }
 
-// TestDeterministicWorkers runs every torch model with 1 and with 5
-// workers: the outputs and every observed intermediate must agree bit for
-// bit.
+// TestDeterministicWorkers runs every torch model with 1 worker and
+// GOMAXPROCS 1, then with 5 workers and GOMAXPROCS 4 (gonum's GEMMs
+// parallelise up to GOMAXPROCS): the outputs and every observed
+// intermediate must agree bit for bit.
 func TestDeterministicWorkers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, c := range loadTorchCases(t) {
 		seen := [2]map[string][]uint32{{}, {}}
 		for k, w := range []int{1, 5} {
+			runtime.GOMAXPROCS(1 + 3*k)
 			obs := func(name string, x *graph.Tensor) error {
 				if x.DType == graph.Float32 {
 					b := make([]uint32, len(x.F32))

@@ -50,12 +50,8 @@ func loadFull(tb testing.TB, name string) *fullModel {
 	if m.g, err = graph.Load(base+".onnx", onnx.DecodeOptions{}, graph.Options{Batch: m.meta.Batch}); err != nil {
 		tb.Fatal(err)
 	}
-	t, ok := tb.(*testing.T)
-	if !ok {
-		t = &testing.T{}
-	}
-	m.x = readNPY(t, base+".input.npy")
-	m.want = readNPY(t, base+".output.npy")
+	m.x = readNPY(tb, base+".input.npy")
+	m.want = readNPY(tb, base+".output.npy")
 	return m
 }
 

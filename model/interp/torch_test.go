@@ -35,7 +35,7 @@ type torchMeta struct {
 // 1e-6. 1e-5 is a few times what the worst element shows.
 const torchAbs, torchRel = 1e-5, 1e-5
 
-func readNPY(t *testing.T, path string) *graph.Tensor {
+func readNPY(t testing.TB, path string) *graph.Tensor {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -61,7 +61,7 @@ type torchCase struct {
 	want *graph.Tensor
 }
 
-func loadTorchCases(t *testing.T) []torchCase {
+func loadTorchCases(t testing.TB) []torchCase {
 	t.Helper()
 	metas, _ := filepath.Glob("testdata/torch/*.json")
 	if len(metas) == 0 {
@@ -174,5 +174,19 @@ func TestDeterministicWorkers(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkTorchModels runs each committed torch fixture (batch 2 or 3).
+func BenchmarkTorchModels(b *testing.B) {
+	for _, c := range loadTorchCases(b) {
+		b.Run(c.name, func(b *testing.B) {
+			in := map[string]*graph.Tensor{c.meta.Input: c.x}
+			for range b.N {
+				if _, err := interp.Run(context.Background(), c.g, in, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

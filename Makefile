@@ -29,19 +29,22 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v /testdata/)); \
 	  if [ -n "$$out" ]; then echo "gofmt -l found:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	CGO_ENABLED=0 $(GO) vet ./qtensor/... ./calib/... ./engine/... ./backends/cpu/... ./onnx/...
+	CGO_ENABLED=0 $(GO) vet ./qtensor/... ./calib/... ./engine/... ./backends/cpu/... ./onnx/... ./model/...
 
 # The core builds and tests without cgo or any system package.
 cgo0:
 	CGO_ENABLED=0 $(GO) build ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./qtensor/...
 	CGO_ENABLED=0 $(GO) test -count=1 ./onnx/...
+	CGO_ENABLED=0 $(GO) test -count=1 ./model/...
 	CGO_ENABLED=0 $(GO) test -count=1 -tags purego ./backends/cpu/...
 
 # Everything but the GPU backends (those run per driver in `gpu`), then the
 # engine and the CPU conformance suite under the race detector.
+# QGPU_REQUIRE_TESTDATA: the ONNX backend tests fail instead of skipping
+# when libonnx-testdata is missing.
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /backends/vulkan -e /backends/opengl)
+	QGPU_REQUIRE_TESTDATA=1 $(GO) test -count=1 $$($(GO) list ./... | grep -v -e /backends/vulkan -e /backends/opengl)
 	$(GO) test -count=1 -race ./engine/... ./tests/...
 
 # A short fuzz of every decoder (the committed corpora run in `unit` too).
@@ -52,6 +55,8 @@ fuzz:
 	  echo "fuzz calib $$f"; $(GO) test ./calib -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
 	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' onnx/*_test.go | sed 's/func //'); do \
 	  echo "fuzz onnx $$f"; $(GO) test ./onnx -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
+	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' model/interp/*_test.go | sed 's/func //'); do \
+	  echo "fuzz model/interp $$f"; $(GO) test ./model/interp -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
 
 # GPU backends on software drivers; QGPU_REQUIRE makes a broken driver setup fail instead of skip.
 gpu:

@@ -19,6 +19,7 @@ test)
 		chromium                                                  # ships SwiftShader's Vulkan ICD
 		glslc glslang-tools spirv-tools                           # shader compiler and validator
 		protobuf-compiler                                         # protoc, for onnx/onnxpb
+		libonnx-testdata                                          # ONNX backend tests (model/interp)
 		libegl-dev libegl-mesa0 libgl1-mesa-dri libgl-dev         # EGL + llvmpipe (OpenGL 4.5)
 		xvfb xauth libx11-dev libxcursor-dev libxrandr-dev         # GLFW path under Xvfb
 		libxinerama-dev libxi-dev libxxf86vm-dev

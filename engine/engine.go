@@ -130,6 +130,7 @@ func (e *Engine) alloc(d qtensor.DType, shape []int, p qtensor.Params) (*Tensor,
 		return nil, err
 	}
 	t := &Tensor{eng: e, d: backend.NewTensor(buf, e.guard, nb, d, shape, n, p)}
+	t.st = &storage{base: t, handles: 1}
 	if e.guard > 0 {
 		pat := make([]byte, size-nb-e.guard)
 		for i := range pat {
@@ -244,6 +245,38 @@ func (e *Engine) Empty(d qtensor.DType, shape []int, p qtensor.Params) (*Tensor,
 	}
 	defer e.leave()
 	return e.alloc(d, shape, p)
+}
+
+// Reshape returns a tensor of the given shape that shares t's memory (no
+// copy): a view, as numpy's reshape gives for contiguous data. The element
+// count must equal t's. A quantized t must be quantized per tensor (per-axis
+// and per-block parameters name dimensions a reshape would change). The
+// view and t are released independently; the memory is freed when both
+// are (see Tensor.Release). Writes through one are seen through the other.
+func (e *Engine) Reshape(t *Tensor, shape []int) (*Tensor, error) {
+	if err := e.check("Reshape: tensor", t); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	n, err := qtensor.NumElements(shape)
+	if err != nil {
+		return nil, fmt.Errorf("engine: Reshape: %w", err)
+	}
+	if n != t.Len() {
+		return nil, fmt.Errorf("engine: Reshape: %w: shape %v has %d elements, %v has %d", ErrShape, shape, n, t, t.Len())
+	}
+	p := t.Params()
+	if t.DType().Quantized() && p.Granularity != qtensor.PerTensor {
+		return nil, fmt.Errorf("engine: Reshape: %w: %v is quantized %v; only per-tensor tensors can be reshaped", ErrParams, t, p.Granularity)
+	}
+	st := t.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if t.released {
+		return nil, fmt.Errorf("engine: Reshape: tensor %w (released)", ErrClosed)
+	}
+	st.handles++
+	d := t.d
+	return &Tensor{eng: e, d: backend.NewTensor(d.Buffer(), d.Offset(), d.Bytes(), d.DType(), shape, n, p), st: st}, nil
 }
 
 // Download copies a tensor back to the host.

@@ -11,21 +11,31 @@ import (
 // Tensor is a tensor resident on an engine's backend. Its type, shape and
 // (for quantized types) parameters are fixed at creation.
 //
-// Tensors are created by Engine.Upload, Engine.Empty and by op methods
-// (which return their outputs). Release frees the device memory; a released
-// tensor can no longer be used. Releasing a tensor that a running batch
-// reads or writes is safe: the memory is freed when the last such run
-// returns, and never reused before. Two ops may not write the same tensor
-// at the same time (as with Go slices, that is the caller's
-// responsibility).
+// Tensors are created by Engine.Upload, Engine.Empty, Engine.Reshape and by
+// op methods (which return their outputs). Release frees the device memory
+// once no other Tensor shares it (Engine.Reshape); a released tensor can no
+// longer be used. Releasing a tensor that a running batch reads or writes
+// is safe: the memory is freed when the last such run returns, and never
+// reused before. Two ops may not write the same tensor at the same time
+// (as with Go slices, that is the caller's responsibility).
 type Tensor struct {
 	eng *Engine
 	d   *backend.Tensor
+	st  *storage
+	// released is set by Release (under st.mu).
+	released bool
+}
 
-	mu       sync.Mutex
-	pins     int  // running batches and transfers that use the buffer
-	released bool // Release was called
-	freed    bool // the buffer was freed (released and no pins left)
+// storage is the device memory of one or more Tensors (a tensor and its
+// reshaped views). It is freed when every Tensor sharing it has been
+// released and no batch or transfer that uses it is running.
+type storage struct {
+	base *Tensor // the tensor that allocated it (the key of Engine.guarded)
+
+	mu      sync.Mutex
+	handles int  // Tensors sharing the memory that are not released
+	pins    int  // running batches and transfers that use the memory
+	freed   bool // the buffer was freed
 }
 
 // DType returns the element type.
@@ -56,62 +66,71 @@ func (t *Tensor) Desc() *backend.Tensor { return t.d }
 
 // Released reports whether Release was called.
 func (t *Tensor) Released() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.st.mu.Lock()
+	defer t.st.mu.Unlock()
 	return t.released
 }
 
-// Release frees the tensor's device memory, at once or, when batches or
-// transfers that use the tensor are running, when the last of them
-// returns. Safe to call twice, and from any goroutine.
+// Release frees the tensor's device memory - at once, or when the last
+// batch or transfer that uses it returns, or when the last other Tensor
+// sharing it (Engine.Reshape) is released. Safe to call twice, and from
+// any goroutine.
 func (t *Tensor) Release() {
-	t.mu.Lock()
+	st := t.st
+	st.mu.Lock()
 	if t.released {
-		t.mu.Unlock()
+		st.mu.Unlock()
 		return
 	}
 	t.released = true
-	free := t.pins == 0
-	t.freed = free
-	t.mu.Unlock()
+	st.handles--
+	free := st.lastUse()
+	st.mu.Unlock()
 	if free {
-		t.free()
+		st.free(t.eng)
 	}
 }
 
-// pin keeps the buffer alive until unpin; it fails once Release was called.
+// pin keeps the memory alive until unpin; it fails once t was released.
 func (t *Tensor) pin() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.st.mu.Lock()
+	defer t.st.mu.Unlock()
 	if t.released {
 		return false
 	}
-	t.pins++
+	t.st.pins++
 	return true
 }
 
-// unpin ends a pin and frees the buffer if it was the last pin of a
-// released tensor.
+// unpin ends a pin and frees the memory if it was the last use.
 func (t *Tensor) unpin() {
-	t.mu.Lock()
-	t.pins--
-	free := t.pins == 0 && t.released && !t.freed
+	st := t.st
+	st.mu.Lock()
+	st.pins--
+	free := st.lastUse()
+	st.mu.Unlock()
 	if free {
-		t.freed = true
-	}
-	t.mu.Unlock()
-	if free {
-		t.free()
+		st.free(t.eng)
 	}
 }
 
-func (t *Tensor) free() {
-	if e := t.eng; e != nil && e.guard > 0 {
+// lastUse reports (under mu) whether the memory has no user left and was
+// not freed yet, and marks it freed if so.
+func (st *storage) lastUse() bool {
+	if st.handles > 0 || st.pins > 0 || st.freed {
+		return false
+	}
+	st.freed = true
+	return true
+}
+
+func (st *storage) free(e *Engine) {
+	if e != nil && e.guard > 0 {
 		e.gmu.Lock()
-		delete(e.guarded, t)
+		delete(e.guarded, st.base)
 		e.gmu.Unlock()
 	}
-	t.d.Buffer().Free()
+	st.base.d.Buffer().Free()
 }
 
 func (t *Tensor) String() string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/engine/backend"
 )
@@ -129,44 +130,31 @@ func features() string {
 }
 
 // ISA names the instruction set the fast kernels use.
-type ISA = gemm.ISA
+type ISA = isa.ISA
 
 // ISAs the fast kernels can be switched to (SetISA).
 const (
-	ISAGeneric    = gemm.Generic    // portable Go on the packed layout
-	ISAAVX2       = gemm.AVX2       // AVX2 (exact widening path)
-	ISAAVX512VNNI = gemm.AVX512VNNI // AVX-512 VNNI
+	ISAGeneric = isa.Generic // portable Go on the packed layout
+	ISAAVX2    = isa.AVX2    // AVX2 (exact widening path)
+	ISAAVX512  = isa.AVX512  // AVX-512 (VNNI for the GEMM and depthwise kernels)
 )
 
 // SetISA switches the fast kernels of every CPU backend in the process to
-// isa (for tests and benchmarks) and returns a function that restores the
-// previous choice. It fails when the CPU lacks isa. The elementwise and
-// depthwise kernels follow (AVX-512, AVX2, else Go).
-func SetISA(isa ISA) (restore func(), err error) {
-	r1, err := gemm.SetISA(isa)
+// v (for tests and benchmarks) and returns a function that restores the
+// previous choice. It fails when the GEMM kernels of v cannot run here
+// (SupportedISA); the elementwise and depthwise kernels take the best
+// they have at or below v.
+func SetISA(v ISA) (restore func(), err error) {
+	r1, err := gemm.SetISA(v)
 	if err != nil {
 		return nil, err
 	}
-	v := vec.Generic
-	switch {
-	case isa == gemm.AVX512VNNI && vec.Supported(vec.AVX512):
-		v = vec.AVX512
-	case isa == gemm.AVX2 && vec.Supported(vec.AVX2):
-		v = vec.AVX2
-	}
-	r2, err := vec.SetISA(v)
+	r2, err := vec.SetISA(isa.AtMost(vec.Supported, v))
 	if err != nil {
 		r1()
 		return nil, err
 	}
-	dw := dwconv.Generic
-	switch {
-	case isa == gemm.AVX512VNNI && dwconv.Supported(dwconv.AVX512):
-		dw = dwconv.AVX512
-	case isa == gemm.AVX2 && dwconv.Supported(dwconv.AVX2):
-		dw = dwconv.AVX2
-	}
-	r3, err := dwconv.SetISA(dw)
+	r3, err := dwconv.SetISA(isa.AtMost(dwconv.Supported, v))
 	if err != nil {
 		r2()
 		r1()
@@ -175,8 +163,9 @@ func SetISA(isa ISA) (restore func(), err error) {
 	return func() { r3(); r2(); r1() }, nil
 }
 
-// SupportedISA reports whether this CPU can run isa.
-func SupportedISA(isa ISA) bool { return gemm.Supported(isa) }
+// SupportedISA reports whether this CPU and build can run the GEMM kernels
+// of v (the strictest: AVX-512 needs F, BW and VNNI).
+func SupportedISA(v ISA) bool { return gemm.Supported(v) }
 
 // CurrentISA returns the instruction set the fast GEMM kernels use now:
 // the best this CPU has, unless SetISA switched it.

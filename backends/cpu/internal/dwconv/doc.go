@@ -56,5 +56,5 @@
 //
 // At init the package picks the best supported implementation; SetISA
 // switches it for tests and benchmarks. With -tags purego, or off amd64,
-// only Generic exists.
+// only isa.Generic exists.
 package dwconv

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -85,7 +86,7 @@ type args struct {
 func (p *Plane) vector(a *args) bool {
 	khw := p.KH * p.KW
 	cur := Current()
-	if cur == Generic || p.SW > 2 || khw > MaxCells || p.OH == 0 || p.OW == 0 || cur == AVX2 && p.OW < 8 {
+	if cur == isa.Generic || p.SW > 2 || khw > MaxCells || p.OH == 0 || p.OW == 0 || cur == isa.AVX2 && p.OW < 8 {
 		return false
 	}
 	// Stride 2 loads a word per column: one byte past the last one read.
@@ -124,7 +125,7 @@ func (p *Plane) Int32(dst []int32) {
 // drops), and the pooled scratch holding that copy, which the caller puts
 // back; else nil.
 func (p *Plane) widened() (*Plane, *narrowScratch) {
-	if Current() != AVX2 || p.OW >= 8 || p.OH == 0 || p.OW == 0 || p.SW > 2 || p.KH*p.KW > MaxCells {
+	if Current() != isa.AVX2 || p.OW >= 8 || p.OH == 0 || p.OW == 0 || p.SW > 2 || p.KH*p.KW > MaxCells {
 		return nil, nil
 	}
 	q := *p
@@ -219,7 +220,7 @@ func planeKernel(k *[2][2][2]func(*byte), p *Plane) func(*byte) {
 		}
 		return 0
 	}
-	return k[b(Current() == AVX2)][b(p.SW == 2)][b(p.Signed)]
+	return k[b(Current() == isa.AVX2)][b(p.SW == 2)][b(p.Signed)]
 }
 
 // generic computes the plane in Go, passing each accumulator to put with

@@ -7,18 +7,19 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
 // forEachISA runs f once per supported implementation.
 func forEachISA(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	for _, isa := range []ISA{Generic, AVX2, AVX512} {
-		t.Run(isa.String(), func(t *testing.T) {
-			if !Supported(isa) {
-				t.Skipf("%v not supported here", isa)
+	for _, impl := range []isa.ISA{isa.Generic, isa.AVX2, isa.AVX512} {
+		t.Run(impl.String(), func(t *testing.T) {
+			if !Supported(impl) {
+				t.Skipf("%v not supported here", impl)
 			}
-			restore, err := SetISA(isa)
+			restore, err := SetISA(impl)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,18 +52,18 @@ func TestISASelection(t *testing.T) {
 	if Current() != Detected() {
 		t.Fatalf("Current %v != Detected %v at start", Current(), Detected())
 	}
-	restore, err := SetISA(Generic)
+	restore, err := SetISA(isa.Generic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if Current() != Generic {
+	if Current() != isa.Generic {
 		t.Fatalf("Current %v after SetISA(Generic)", Current())
 	}
 	restore()
 	if Current() != Detected() {
 		t.Fatalf("restore left %v", Current())
 	}
-	if _, err := SetISA(ISA(7)); err == nil {
+	if _, err := SetISA(isa.ISA(7)); err == nil {
 		t.Fatal("SetISA(ISA(7)) succeeded")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"unsafe"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 )
 
 // NHWC is a depthwise convolution of all channels of one image at once,
@@ -79,7 +81,7 @@ func (p *NHWC) check(dstLen int) {
 // Int32 writes the accumulators to dst as [OH][OW][C].
 func (p *NHWC) Int32(dst []int32) {
 	p.check(len(dst))
-	if Current() != AVX512 {
+	if Current() != isa.AVX512 {
 		p.generic(dst)
 		return
 	}

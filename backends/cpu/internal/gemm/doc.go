@@ -109,9 +109,9 @@
 // # ISA selection
 //
 // At init the package picks the best implementation this CPU supports
-// (golang.org/x/sys/cpu: AVX-512 F, BW and VNNI for AVX512VNNI, else AVX2),
-// otherwise the pure Go Generic one, which has the same tiles and the same
+// (golang.org/x/sys/cpu: AVX-512 F, BW and VNNI for isa.AVX512, else AVX2),
+// otherwise the pure Go isa.Generic one, which has the same tiles and the same
 // driver.
 // Tests and benchmarks switch with SetISA. Builds with -tags purego, or for
-// other architectures, have no assembly and use Generic only.
+// other architectures, have no assembly and use isa.Generic only.
 package gemm

@@ -16,7 +16,7 @@
 // vec_amd64.s and stub_amd64.go). At init the package picks the best
 // implementation the CPU supports (golang.org/x/sys/cpu, which also checks
 // that the OS saves the zmm state); SetISA switches it for tests and
-// benchmarks. With -tags purego, or off amd64, only Generic exists. For
+// benchmarks. With -tags purego, or off amd64, only isa.Generic exists. For
 // CPUs without AVX-512, AVX2 versions of the per-tensor quantize,
 // dequantize and requantize kernels, MinMax and the histograms (the
 // [lo, hi] one, and the aligned one for windows within 2^24 of zero)

@@ -33,7 +33,3 @@ func Detected() isa.ISA { return toggle.Detected() }
 // restores the previous choice. It is meant for tests and benchmarks: calls
 // already running are not affected. It fails if v is not Supported.
 func SetISA(v isa.ISA) (restore func(), err error) { return toggle.Set(v) }
-
-func useAVX512() bool { return toggle.Current() == isa.AVX512 }
-
-func useAVX2() bool { return toggle.Current() == isa.AVX2 }

@@ -4,17 +4,24 @@ package gemm
 
 import "github.com/qgpu/qgpu/backends/cpu/internal/isa"
 
-// hasVNNI is false: no assembly in this build.
-const hasVNNI = false
+// Without assembly in this build every micro-kernel is the Go one (as
+// crypto/sha256's block calls blockGeneric), so GEMM computes the same
+// accumulators and outputs as with the assembly, only slower.
 
-// hasAVX2 is false: no assembly in this build.
-const hasAVX2 = false
+// hasVNNI and hasAVX2 are false: no assembly here.
+const (
+	hasVNNI = false
+	hasAVX2 = false
+)
 
+// kernelFor returns the Go micro-kernel, tileGeneric.
 func kernelFor(isa.ISA) microKernel { return tileGeneric }
 
 // peak runs nothing: there is no assembly peak loop in this build.
-func peak(v isa.ISA, n int) int { return 0 }
+func peak(isa.ISA, int) int { return 0 }
 
+// kernelOutput is false: the epilogue runs after tileGeneric.
 func kernelOutput(isa.ISA) bool { return false }
 
+// kernelSegments is false: the driver splits segmented rows for tileGeneric.
 func kernelSegments(isa.ISA) bool { return false }

@@ -23,5 +23,6 @@ func peak(isa.ISA, int) int { return 0 }
 // kernelOutput is false: the epilogue runs after tileGeneric.
 func kernelOutput(isa.ISA) bool { return false }
 
-// kernelSegments is false: the driver splits segmented rows for tileGeneric.
+// kernelSegments is false: the driver passes tileGeneric one segment per
+// call.
 func kernelSegments(isa.ISA) bool { return false }

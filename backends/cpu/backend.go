@@ -128,14 +128,15 @@ func bytesOf(t *backend.Tensor) []byte {
 	return m.data[t.Offset() : t.Offset()+t.Bytes()]
 }
 
-// Supports reports nil for every op the engine defines: the CPU backend is
-// the reference and runs them all.
+// Supports reports nil for every op kind its dispatch table has kernels
+// for: every kind the engine defines, as the CPU backend is the reference
+// and runs them all.
 func (b *Backend) Supports(op backend.Op) error {
 	if b.closed.Load() {
 		return fmt.Errorf("cpu: backend %w", backend.ErrClosed)
 	}
-	if op.Kind() == 0 {
-		return fmt.Errorf("cpu: op %v: %w", op.Kind(), backend.ErrUnsupported)
+	if _, ok := kernelsFor(op.Kind()); !ok {
+		return fmt.Errorf("cpu: op %v: no kernel: %w", op.Kind(), backend.ErrUnsupported)
 	}
 	return nil
 }

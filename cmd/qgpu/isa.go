@@ -9,7 +9,7 @@ import (
 )
 
 // cpuISAs are the CPU backend's kernel sets that --isa names.
-var cpuISAs = []cpu.ISA{cpu.ISAAVX512VNNI, cpu.ISAAVX2, cpu.ISAGeneric}
+var cpuISAs = []cpu.ISA{cpu.ISAAVX512, cpu.ISAAVX2, cpu.ISAGeneric}
 
 // isaFlag adds --isa to fs: the instruction set of the CPU backend's fast
 // kernels for the whole command.

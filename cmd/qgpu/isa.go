@@ -27,6 +27,9 @@ func applyISA(cmd, name string) (restore func(), err error) {
 	if name == "auto" || name == "" {
 		return func() {}, nil
 	}
+	if name == "avx512vnni" { // the name before the kernel packages shared one ISA type
+		name = cpu.ISAAVX512.String()
+	}
 	var names []string
 	for _, v := range cpuISAs {
 		if v.String() == name {

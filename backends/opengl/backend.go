@@ -144,9 +144,9 @@ func (b *Backend) checkLimits() error {
 		return fmt.Errorf("%w: opengl: %s: %d storage blocks per compute shader, %d bindings; the kernels use 4",
 			backend.ErrUnavailable, c.Renderer, c.MaxComputeShaderStorageBlocks, c.MaxShaderStorageBufferBindings)
 	}
-	if c.MaxUniformBlockSize < 4*shaders.ParamWords {
+	if c.MaxUniformBlockSize < shaders.ParamBytes {
 		return fmt.Errorf("%w: opengl: %s: uniform blocks of %d bytes, the parameter block needs %d",
-			backend.ErrUnavailable, c.Renderer, c.MaxUniformBlockSize, 4*shaders.ParamWords)
+			backend.ErrUnavailable, c.Renderer, c.MaxUniformBlockSize, shaders.ParamBytes)
 	}
 	return nil
 }

@@ -201,7 +201,7 @@ func bareBatch(b *testing.B, be *Backend, bt *engine.Batch) *glrt.Batch {
 	}
 	g := &glrt.Batch{}
 	for _, l := range p.Launches {
-		prog, err := be.kernel(l.Kernel)
+		prog, err := be.kernel(l.Params)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -214,10 +214,7 @@ func bareBatch(b *testing.B, be *Backend, bt *engine.Batch) *glrt.Batch {
 			binds = append(binds, glrt.Binding{Index: uint32(s), Buffer: t.Buffer().(*buffer).gb, Offset: t.Offset(), Size: bindSize(t), ReadOnly: s != gpu.SlotY})
 		}
 		binds = append(binds, glrt.Binding{Index: gpu.SlotAux, Buffer: aux, ReadOnly: true})
-		params := make([]byte, 4*shaders.ParamWords)
-		for i, w := range l.Params {
-			binary.LittleEndian.PutUint32(params[4*i:], w)
-		}
+		params := l.Params.AppendTo(make([]byte, 0, shaders.ParamBytes))
 		g.Dispatch(glrt.Dispatch{Program: prog, Groups: l.Groups, Bindings: binds, Params: params})
 	}
 	return g

@@ -45,7 +45,7 @@ func (b *Backend) checkLaunch(l *gpu.Launch) error {
 		}
 		if n := bindSize(t); int64(n) > b.caps.MaxShaderStorageBlockSize {
 			return fmt.Errorf("opengl: %w: binding %d of %s: %v needs %d bytes, over GL_MAX_SHADER_STORAGE_BLOCK_SIZE %d",
-				backend.ErrUnsupported, i, l.Kernel, t, n, b.caps.MaxShaderStorageBlockSize)
+				backend.ErrUnsupported, i, l.Kernel(), t, n, b.caps.MaxShaderStorageBlockSize)
 		}
 	}
 	return nil
@@ -70,15 +70,16 @@ func (b *Backend) RunTimed(ctx context.Context, ops []backend.Op) ([]float64, er
 
 // kernel returns the program of a planned launch, with the variants this
 // device needs.
-func (b *Backend) kernel(name string) (*glrt.Program, error) {
+func (b *Backend) kernel(p shaders.Params) (*glrt.Program, error) {
+	name := p.Kernel()
 	if name == "quantize" && b.exactDiv {
 		name = exactDivKernel
 	}
-	p, ok := b.progs[name]
+	prog, ok := b.progs[name]
 	if !ok {
 		return nil, fmt.Errorf("opengl: %w: no program for kernel %q", backend.ErrUnsupported, name)
 	}
-	return p, nil
+	return prog, nil
 }
 
 func (b *Backend) run(ctx context.Context, ops []backend.Op, timed bool) ([]float64, error) {
@@ -127,11 +128,11 @@ func (b *Backend) run(ctx context.Context, ops []backend.Op, timed bool) ([]floa
 	// that read the pooled buffer.
 	batch.Upload(auxGB, 0, words)
 	owner := make([]int, 0, nl) // op index of each dispatch
-	var params [4 * shaders.ParamWords]byte
+	var params [shaders.ParamBytes]byte
 	for i := range plans {
 		for j := range plans[i].Launches {
 			pl := &plans[i].Launches[j]
-			prog, err := b.kernel(pl.Kernel)
+			prog, err := b.kernel(pl.Params)
 			if err != nil {
 				b.aux.put(auxGB)
 				return nil, err
@@ -154,9 +155,8 @@ func (b *Backend) run(ctx context.Context, ops []backend.Op, timed bool) ([]floa
 				binds[s] = glrt.Binding{Index: uint32(s), Buffer: m.gb, Offset: t.Offset(), Size: bindSize(t), ReadOnly: s != gpu.SlotY}
 			}
 			binds[gpu.SlotAux] = glrt.Binding{Index: gpu.SlotAux, Buffer: auxGB, Offset: auxOff[i], Size: 4 * len(plans[i].Aux), ReadOnly: true}
-			for k, w := range pl.Params {
-				binary.LittleEndian.PutUint32(params[4*k:], w)
-			}
+			clear(params[:])
+			pl.Params.AppendTo(params[:0])
 			batch.Dispatch(glrt.Dispatch{Program: prog, Groups: pl.Groups, Bindings: binds[:], Params: params[:], ParamsBinding: 0})
 			owner = append(owner, i)
 		}

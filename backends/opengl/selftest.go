@@ -12,9 +12,6 @@ import (
 	"github.com/qgpu/qgpu/shaders"
 )
 
-// qmin8 is int8's qmin as a parameter word.
-var qmin8 = uint32(0xFFFFFF80)
-
 // selfTestResult is what the start-up self-tests measured (for Caps).
 type selfTestResult struct {
 	division  string // "pass (n pairs)", "exactdiv after n of m plain mismatches", "skipped"
@@ -97,7 +94,7 @@ func (b *Backend) selfTest() (selfTestResult, error) {
 // 0) on the GPU and counts the results that differ from qtensor.Quantize,
 // plus the quotients x / s that are not correctly rounded.
 func (b *Backend) divisionMismatches(xs, ss []float32) (int, error) {
-	q, err := b.quantizeInt8(xs, ss, 0)
+	q, err := b.quantizeInt8(xs, ss, shaders.QuantizeDivide)
 	if err != nil {
 		return 0, err
 	}
@@ -110,7 +107,7 @@ func (b *Backend) divisionMismatches(xs, ss []float32) (int, error) {
 	// Mode 3 writes the quotient bits: every one must be the correctly
 	// rounded float32 x / s (all of these quotients are normal), also where
 	// an error would not change the integer.
-	quot, err := b.quantizeInt8(xs, ss, 3)
+	quot, err := b.quantizeInt8(xs, ss, shaders.QuantizeQuotient)
 	if err != nil {
 		return 0, err
 	}
@@ -127,7 +124,7 @@ func (b *Backend) divisionMismatches(xs, ss []float32) (int, error) {
 // in the given mode: 0 quantize (x / s), 1 torch (x * s: pass reciprocals),
 // 3 the raw quotient bits. It returns the int8 results, or the quotient
 // words for mode 3.
-func (b *Backend) quantizeInt8(xs, ss []float32, mode uint32) ([]int32, error) {
+func (b *Backend) quantizeInt8(xs, ss []float32, mode shaders.QuantizeMode) ([]int32, error) {
 	n := len(xs)
 	x := make([]byte, 4*n)
 	aux := make([]uint32, 2*n) // scales, then zero points (0)
@@ -135,21 +132,20 @@ func (b *Backend) quantizeInt8(xs, ss []float32, mode uint32) ([]int32, error) {
 		binary.LittleEndian.PutUint32(x[4*i:], math.Float32bits(xs[i]))
 		aux[i] = math.Float32bits(ss[i])
 	}
-	var p [shaders.ParamWords]uint32
-	p[0], p[1], p[2], p[3] = uint32(n), uint32(qtensor.Int8), qmin8, 127
-	p[4], p[5], p[6] = uint32(qtensor.PerAxis), 1, uint32(n) // pair i for element i
-	p[9], p[10], p[11] = mode, 0, uint32(n)
+	p := &shaders.QuantizeParams{N: uint32(n), Type: uint32(qtensor.Int8), QMin: -128, QMax: 127,
+		Granularity: uint32(qtensor.PerAxis), Inner: 1, AxisLen: uint32(n), // pair i for element i
+		Mode: mode, Scales: 0, ZeroPoints: uint32(n)}
 	yBytes, items := n, (n+3)/4
-	if mode == 3 {
+	if mode == shaders.QuantizeQuotient {
 		yBytes, items = 4*n, n
 	}
-	y, err := b.rawDispatch("quantize", x, yBytes, aux, p, (items+shaders.LocalSize-1)/shaders.LocalSize)
+	y, err := b.rawDispatch(x, yBytes, aux, p, (items+shaders.LocalSize-1)/shaders.LocalSize)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]int32, n)
 	for i := range out {
-		if mode == 3 {
+		if mode == shaders.QuantizeQuotient {
 			out[i] = int32(binary.LittleEndian.Uint32(y[4*i:]))
 		} else {
 			out[i] = int32(int8(y[i]))
@@ -164,10 +160,8 @@ func (b *Backend) quantizeInt8(xs, ss []float32, mode uint32) ([]int32, error) {
 func (b *Backend) denormalProbe() (string, error) {
 	s := float32(math.Ldexp(1, -130))
 	want := 3 * s
-	var p [shaders.ParamWords]uint32
-	p[0], p[1], p[2], p[3] = 1, uint32(qtensor.Int8), qmin8, 127
-	p[9], p[10], p[11] = 2, 0, 1
-	y, err := b.rawDispatch("quantize", []byte{3, 0, 0, 0}, 4, []uint32{math.Float32bits(s), 0}, p, 1)
+	p := &shaders.QuantizeParams{N: 1, Type: uint32(qtensor.Int8), QMin: -128, QMax: 127, Mode: shaders.Dequantize, Scales: 0, ZeroPoints: 1}
+	y, err := b.rawDispatch([]byte{3, 0, 0, 0}, 4, []uint32{math.Float32bits(s), 0}, p, 1)
 	if err != nil {
 		return "", err
 	}
@@ -184,8 +178,8 @@ func (b *Backend) denormalProbe() (string, error) {
 // rawDispatch runs one launch of a kernel (with the device's variant) on
 // fresh buffers: x at binding 0, a zeroed output of yBytes at binding 2,
 // aux at binding 3. It returns the output bytes.
-func (b *Backend) rawDispatch(kernel string, x []byte, yBytes int, aux []uint32, p [shaders.ParamWords]uint32, groups int) (out []byte, err error) {
-	prog, err := b.kernel(kernel)
+func (b *Backend) rawDispatch(x []byte, yBytes int, aux []uint32, p shaders.Params, groups int) (out []byte, err error) {
+	prog, err := b.kernel(p)
 	if err != nil {
 		return nil, err
 	}
@@ -218,10 +212,7 @@ func (b *Backend) rawDispatch(kernel string, x []byte, yBytes int, aux []uint32,
 	for i, w := range aux {
 		binary.LittleEndian.PutUint32(ab8[4*i:], w)
 	}
-	pb := make([]byte, 4*len(p))
-	for i, w := range p {
-		binary.LittleEndian.PutUint32(pb[4*i:], w)
-	}
+	pb := p.AppendTo(make([]byte, 0, shaders.ParamBytes))
 	out = make([]byte, yBytes)
 	var batch glrt.Batch
 	batch.Upload(xb, 0, x)

@@ -86,8 +86,8 @@ func open(o backend.Options, cfg config) (*Backend, error) {
 		return fail(fmt.Errorf("%w: vulkan: %s: minStorageBufferOffsetAlignment %d does not divide 256 (the engine's tensor offset alignment)",
 			backend.ErrUnavailable, b.caps.Name, b.align))
 	}
-	if b.caps.MaxPushConstantsSize < 4*shaders.ParamWords {
-		return fail(fmt.Errorf("%w: vulkan: %s: maxPushConstantsSize %d < %d", backend.ErrUnavailable, b.caps.Name, b.caps.MaxPushConstantsSize, 4*shaders.ParamWords))
+	if b.caps.MaxPushConstantsSize < shaders.ParamBytes {
+		return fail(fmt.Errorf("%w: vulkan: %s: maxPushConstantsSize %d < %d", backend.ErrUnavailable, b.caps.Name, b.caps.MaxPushConstantsSize, shaders.ParamBytes))
 	}
 	if b.caps.MaxComputeWorkGroupInvocations < shaders.LocalSize || b.caps.MaxComputeWorkGroupSize[0] < shaders.LocalSize ||
 		b.caps.MaxComputeWorkGroupCount[0] < gpu.MaxGroupsX || b.caps.MaxComputeWorkGroupCount[1] < gpu.MaxGroupsX {
@@ -250,7 +250,7 @@ func (b *Backend) pipeline(name string) (*vkrt.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.dev.NewPipeline(code, 4, 4*shaders.ParamWords)
+	p, err := b.dev.NewPipeline(code, 4, shaders.ParamBytes)
 	if err != nil {
 		return nil, mapErr("pipeline "+name, err)
 	}

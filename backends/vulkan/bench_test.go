@@ -189,7 +189,7 @@ func bareSequence(b *testing.B, be *Backend, bt *engine.Batch) *vkrt.Sequence {
 		}
 		b.Cleanup(aux.Free)
 		for _, l := range p.Launches {
-			pipe, err := be.pipeline(l.Kernel)
+			pipe, err := be.pipeline(l.Kernel())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -201,10 +201,8 @@ func bareSequence(b *testing.B, be *Backend, bt *engine.Batch) *vkrt.Sequence {
 				}
 			}
 			bind[gpu.SlotAux] = vkrt.Binding{Buf: aux}
-			var push [4 * shaders.ParamWords]byte
-			for i, w := range l.Params {
-				binary.LittleEndian.PutUint32(push[4*i:], w)
-			}
+			var push [shaders.ParamBytes]byte
+			l.Params.AppendTo(push[:0])
 			if err := s.Dispatch(pipe, bind[:], push[:], l.Groups[0], l.Groups[1], l.Groups[2]); err != nil {
 				b.Fatal(err)
 			}

@@ -47,7 +47,7 @@ func (b *Backend) checkLaunch(l *gpu.Launch) error {
 		}
 		if n := bindSize(t); n > int64(b.caps.MaxStorageBufferRange) {
 			return fmt.Errorf("vulkan: %w: binding %d of %s: %v needs %d bytes, over maxStorageBufferRange %d",
-				backend.ErrUnsupported, i, l.Kernel, t, n, b.caps.MaxStorageBufferRange)
+				backend.ErrUnsupported, i, l.Kernel(), t, n, b.caps.MaxStorageBufferRange)
 		}
 	}
 	return nil
@@ -74,7 +74,7 @@ func (b *Backend) RunTimed(ctx context.Context, ops []backend.Op) ([]float64, er
 type launch struct {
 	kernel string
 	bind   [4]vkrt.Binding
-	params [shaders.ParamWords]uint32
+	params shaders.Params
 	groups [3]uint32
 }
 
@@ -199,16 +199,15 @@ func (b *Backend) submit(ctx context.Context, ls []launch, timed bool) (vkrt.Tim
 		b.seqs.Put(s)
 	}()
 	s.Timestamps(timed)
-	var push [4 * shaders.ParamWords]byte
+	var push [shaders.ParamBytes]byte
 	for i := range ls {
 		l := &ls[i]
 		p, err := b.pipeline(l.kernel)
 		if err != nil {
 			return vkrt.Timing{}, err
 		}
-		for k, w := range l.params {
-			binary.LittleEndian.PutUint32(push[4*k:], w)
-		}
+		clear(push[:])
+		l.params.AppendTo(push[:0])
 		if err := s.Dispatch(p, l.bind[:], push[:], l.groups[0], l.groups[1], l.groups[2]); err != nil {
 			return vkrt.Timing{}, mapErr("dispatch "+l.kernel, err)
 		}

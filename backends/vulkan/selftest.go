@@ -12,13 +12,10 @@ import (
 	"github.com/qgpu/qgpu/shaders"
 )
 
-// Element type codes of the kernels (qtensor.DType values).
-const typeInt8 = uint32(qtensor.Int8)
-
 // dispatchRaw runs one launch of kernel on scratch buffers: x words at
 // binding 0, aux words at binding 3, and returns outWords words of binding 2.
 // For self-tests and tests, which need launches no engine op plans.
-func (b *Backend) dispatchRaw(kernel string, params [shaders.ParamWords]uint32, x, aux []uint32, outWords int) ([]uint32, error) {
+func (b *Backend) dispatchRaw(kernel string, params shaders.Params, x, aux []uint32, outWords int) ([]uint32, error) {
 	bufs := make([]*vkrt.Buffer, 0, 3)
 	defer func() {
 		for _, vb := range bufs {
@@ -72,12 +69,9 @@ func (b *Backend) dispatchRaw(kernel string, params [shaders.ParamWords]uint32, 
 // quantizeParams are the quantize kernel's parameters for int8 per-axis
 // quantization of n elements with one (scale, zero point) pair each, the
 // scales at aux word 0 and the zero points at aux word n.
-func quantizeParams(n int, mode uint32) [shaders.ParamWords]uint32 {
-	var p [shaders.ParamWords]uint32
-	p[0], p[1], p[2], p[3] = uint32(n), typeInt8, uint32(0xffffff80), 127 // qmin -128
-	p[4], p[5], p[6] = 1, 1, uint32(n)                                    // per axis, inner 1
-	p[9], p[10], p[11] = mode, 0, uint32(n)
-	return p
+func quantizeParams(n int, mode shaders.QuantizeMode) *shaders.QuantizeParams {
+	return &shaders.QuantizeParams{N: uint32(n), Type: uint32(qtensor.Int8), QMin: -128, QMax: 127,
+		Granularity: uint32(qtensor.PerAxis), Inner: 1, AxisLen: uint32(n), Mode: mode, Scales: 0, ZeroPoints: uint32(n)}
 }
 
 // quantizeRaw quantizes xs[i] with scale ss[i] and zero point 0 to int8 on
@@ -90,7 +84,7 @@ func (b *Backend) quantizeRaw(kernel string, xs, ss []float32) ([]int32, error) 
 		x[i] = math.Float32bits(xs[i])
 		aux[i] = math.Float32bits(ss[i])
 	}
-	w, err := b.dispatchRaw(kernel, quantizeParams(n, 0), x, aux, (n+3)/4)
+	w, err := b.dispatchRaw(kernel, quantizeParams(n, shaders.QuantizeDivide), x, aux, (n+3)/4)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +105,7 @@ func (b *Backend) quotientRaw(kernel string, xs, ss []float32) ([]uint32, error)
 		x[i] = math.Float32bits(xs[i])
 		aux[i] = math.Float32bits(ss[i])
 	}
-	return b.dispatchRaw(kernel, quantizeParams(n, 3), x, aux, n)
+	return b.dispatchRaw(kernel, quantizeParams(n, shaders.QuantizeQuotient), x, aux, n)
 }
 
 // nearTiePairs returns n (x, scale) pairs with valid scales (SPEC 2) whose
@@ -176,8 +170,7 @@ func (b *Backend) checkQuantize(kernel string) (int, string, error) {
 // dequantize of q = 1 with a denormal scale must return the scale.
 func (b *Backend) probeDenormals() (bool, error) {
 	const den = 0x00000803 // a denormal float32
-	var p [shaders.ParamWords]uint32
-	p[0], p[1], p[9], p[10], p[11] = 1, typeInt8, 2, 0, 1
+	p := &shaders.QuantizeParams{N: 1, Type: uint32(qtensor.Int8), Mode: shaders.Dequantize, Scales: 0, ZeroPoints: 1}
 	w, err := b.dispatchRaw("quantize", p, []uint32{1}, []uint32{den, 0}, 1)
 	if err != nil {
 		return false, err

@@ -6,27 +6,28 @@ import (
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vkrt"
 	"github.com/qgpu/qgpu/engine/backend"
+	"github.com/qgpu/qgpu/shaders"
 )
 
 // variant returns the SPIR-V name to run for a planned launch (the kernel,
 // or the variant of it chosen for this device) and its grid of work
 // groups (the planner's, or the variant's own).
 func (b *Backend) variant(l *gpu.Launch) (string, [3]uint32) {
-	switch l.Kernel {
-	case "quantize":
-		if b.exactDiv && l.Params[9] == 0 { // ONNX quantize divides
+	switch p := l.Params.(type) {
+	case *shaders.QuantizeParams:
+		if b.exactDiv && p.Mode == shaders.QuantizeDivide {
 			return "quantize_exactdiv", l.Groups
 		}
-	case "gemm":
+	case *shaders.GemmParams:
 		if b.gemm == "gemm_tiled" {
-			if g, ok := gpu.TiledGemmGroups(l); ok && (b.gemmForced || b.worthTiling(l)) {
+			if g, ok := gpu.TiledGemmGroups(l); ok && (b.gemmForced || b.worthTiling(p)) {
 				return "gemm_tiled", g
 			}
 			return "gemm", l.Groups
 		}
 		return b.gemm, l.Groups
 	}
-	return l.Kernel, l.Groups
+	return l.Kernel(), l.Groups
 }
 
 // worthTiling reports whether a GEMM is large enough for 64x64 tiles: with
@@ -34,11 +35,11 @@ func (b *Backend) variant(l *gpu.Launch) (string, [3]uint32) {
 // run faster on the baseline's one invocation per output).
 // On a loop-limited driver (lavapipe) the baseline also runs the GEMMs
 // whose tiled form would exceed the loop budget.
-func (b *Backend) worthTiling(l *gpu.Launch) bool {
-	if l.Params[1] < 32 || l.Params[3] < 32 {
+func (b *Backend) worthTiling(p *shaders.GemmParams) bool {
+	if p.M < 32 || p.N < 32 {
 		return false
 	}
-	return !gpu.LoopLimited(b.caps.Name) || gpu.TiledGemmLoops(l) <= gpu.LoopBudget
+	return !gpu.LoopLimited(b.caps.Name) || gpu.TiledGemmLoops(p) <= gpu.LoopBudget
 }
 
 // variantLoopBudget refuses, on a loop-limited driver, a GEMM whose tiled

@@ -7,6 +7,7 @@ import (
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
+	"github.com/qgpu/qgpu/shaders"
 	"github.com/qgpu/qgpu/tests"
 )
 
@@ -64,10 +65,9 @@ func TestGemmVariantChoice(t *testing.T) {
 		t.Fatalf("kernel_gemm %q, want gemm_tiled", b.gemm)
 	}
 	launch := func(batch, m, k, n int, yt qtensor.DType) *gpu.Launch {
-		l := &gpu.Launch{Kernel: "gemm", Groups: [3]uint32{7, 1, 1}}
-		l.Params[0], l.Params[1], l.Params[2], l.Params[3] = uint32(batch*m*n), uint32(m), uint32(k), uint32(n)
-		l.Params[22] = uint32(yt)
-		return l
+		p := &shaders.GemmParams{Total: uint32(batch * m * n), M: uint32(m), K: uint32(k), N: uint32(n)}
+		p.YType = uint32(yt)
+		return &gpu.Launch{Params: p, Groups: [3]uint32{7, 1, 1}}
 	}
 	for _, c := range []struct {
 		batch, m, k, n int

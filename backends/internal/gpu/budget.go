@@ -6,6 +6,7 @@ import (
 
 	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
+	"github.com/qgpu/qgpu/shaders"
 )
 
 // LoopBudget is the number of loop iterations Mesa's gallivm (llvmpipe, the
@@ -62,10 +63,10 @@ func LoopIterationsTiledGemm(op *backend.Gemm) int64 {
 	return tiledGemmLoops(int64(op.K), int64(op.N), pwOf(op.Y))
 }
 
-// TiledGemmLoops is LoopIterationsTiledGemm for a "gemm" launch planned by
-// PlanOp (for a backend choosing the variant per launch).
-func TiledGemmLoops(l *Launch) int64 {
-	return tiledGemmLoops(int64(l.Params[2]), int64(l.Params[3]), int64(32/qtensor.DType(l.Params[22]).Bits()))
+// TiledGemmLoops is LoopIterationsTiledGemm for the block of a "gemm"
+// launch planned by PlanOp (for a backend choosing the variant per launch).
+func TiledGemmLoops(p *shaders.GemmParams) int64 {
+	return tiledGemmLoops(int64(p.K), int64(p.N), int64(perWord(qtensor.DType(p.YType))))
 }
 
 func tiledGemmLoops(k, cols, pw int64) int64 {

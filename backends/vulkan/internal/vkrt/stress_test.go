@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/qgpu/qgpu/backends/internal/gpu/gputest"
 )
 
 // TestGCStress creates pipelines and runs 2400 dispatches while another
@@ -111,7 +113,7 @@ func TestConcurrentSubmit(t *testing.T) {
 					errs <- err
 					return
 				}
-				got := bytesU32(out)
+				got := gputest.Words(out)
 				for i := range got {
 					if got[i] != a[i]+b[i]+addend {
 						t.Errorf("goroutine %d it %d: c[%d] = %d, want %d", g, it, i, got[i], a[i]+b[i]+addend)

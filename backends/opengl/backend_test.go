@@ -1,17 +1,14 @@
 package opengl
 
 import (
-	"context"
 	"errors"
 	"os"
 	"strings"
 	"testing"
 
-	_ "github.com/qgpu/qgpu/backends/cpu" // the reference and auto's fallback
 	"github.com/qgpu/qgpu/backends/internal/gpu/gputest"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/engine/backend"
-	"github.com/qgpu/qgpu/qtensor"
 	"github.com/qgpu/qgpu/tests"
 )
 
@@ -123,40 +120,10 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// TestDebug runs a timed batch with Options.Debug (GL errors checked after
-// every dispatch, KHR_debug on).
+// TestDebug runs the timed test with Options.Debug (GL errors checked
+// after every dispatch, KHR_debug on).
 func TestDebug(t *testing.T) {
-	cfg := target.Config
-	cfg.Debug = true
-	e, err := engine.New(cfg)
-	target.Skip(t, err)
-	defer e.Close()
-	x, err := e.UploadFloat32([]int{4, 300}, make([]float32, 1200))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := e.NewBatch()
-	q, err := b.Quantize(x, qtensor.Uint8, qtensor.TensorParams(0.1, 3), qtensor.RoundONNX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.MinMax(x, -1); err != nil {
-		t.Fatal(err)
-	}
-	times, err := b.RunTimed(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(times) != 2 {
-		t.Fatalf("RunTimed gave %d times for 2 ops", len(times))
-	}
-	qh, err := e.Download(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range qh.Data {
-		if qh.At(i) != 3 {
-			t.Fatalf("element %d = %d, want the zero point 3", i, qh.At(i))
-		}
-	}
+	tg := target
+	tg.Config.Debug = true
+	gputest.Timed(t, tg)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"testing"
 
-	_ "github.com/qgpu/qgpu/backends/cpu" // the reference and auto's fallback
 	"github.com/qgpu/qgpu/backends/internal/gpu/gputest"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/engine/backend"

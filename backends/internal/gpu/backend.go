@@ -249,6 +249,15 @@ func (b *Backend) run(ctx context.Context, ops []backend.Op, timed bool) ([]floa
 		}
 		return nil, nil
 	}
+	plans, err := b.planAll(ops)
+	if err != nil {
+		return nil, err
+	}
+	return b.submit(ctx, ops, plans, timed)
+}
+
+// planAll plans every op with its checks (plan), before anything runs.
+func (b *Backend) planAll(ops []backend.Op) ([]Plan, error) {
 	plans := make([]Plan, len(ops))
 	for i, op := range ops {
 		p, err := b.plan(op)
@@ -257,7 +266,7 @@ func (b *Backend) run(ctx context.Context, ops []backend.Op, timed bool) ([]floa
 		}
 		plans[i] = p
 	}
-	return b.submit(ctx, ops, plans, timed)
+	return plans, nil
 }
 
 // resolved is planned ops resolved to one submission.
@@ -371,13 +380,9 @@ func (b *Backend) Prepare(ops []backend.Op) (*Prepared, error) {
 		return nil, err
 	}
 	defer b.leave()
-	plans := make([]Plan, len(ops))
-	for i, op := range ops {
-		p, err := b.plan(op)
-		if err != nil {
-			return nil, err
-		}
-		plans[i] = p
+	plans, err := b.planAll(ops)
+	if err != nil {
+		return nil, err
 	}
 	r, err := b.resolve(ops, plans)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/qgpu/qgpu/backends/cpu" // the conformance reference and auto's fallback
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/engine/backend"

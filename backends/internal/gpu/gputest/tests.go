@@ -269,20 +269,7 @@ func gcStress(t *testing.T, tg *Target) {
 	if testing.Short() {
 		n = 25
 	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				runtime.GC()
-			}
-		}
-	}()
-	defer func() { close(stop); <-done }()
+	defer CollectGarbage()()
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -371,6 +358,29 @@ func memoryFlat(t *testing.T, tg *Target) {
 		t.Errorf("RSS grew by %d KiB over 10,000 ops (slack %d KiB)", (after-before)>>10, slack>>10)
 	}
 }
+
+// CollectGarbage runs the garbage collector in a loop until the returned
+// function is called (for stress tests: finalizers and freed memory
+// while device calls run).
+func CollectGarbage() (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// Timed checks RunTimed returns one plausible device time per op, and the
+// ops' results (also for a variant of a target, such as a debug context).
+func Timed(t *testing.T, tg Target) { timed(t, &tg) }
 
 // timed checks RunTimed returns one plausible device time per op.
 func timed(t *testing.T, tg *Target) {

@@ -20,21 +20,7 @@ import (
 // vulkan-go binding (use-after-free of finalizer-freed C arrays).
 func TestGCStress(t *testing.T) {
 	d := openOwn(t, Options{})
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				runtime.GC()
-			}
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
+	defer gputest.CollectGarbage()()
 
 	var pipes []*Pipeline
 	for k := 1; k <= 16; k++ { // each a new vkCreateComputePipelines

@@ -69,11 +69,12 @@ gpu:
 	VK_ICD_FILENAMES=$(LVP_ICD) QGPU_REQUIRE=vulkan,opengl $(GO) run ./cmd/qgpu conformance --backend cpu --backend vulkan --backend opengl
 	VK_ICD_FILENAMES=$(SWS_ICD) QGPU_REQUIRE=vulkan $(GO) run ./cmd/qgpu conformance --backend vulkan
 
-# Generated files (SPIR-V, avo assembly) must match their sources.
+# Generated files (kernel parameter blocks, SPIR-V, avo assembly) must match their sources.
 generate-check:
 	@command -v glslc >/dev/null || { echo "generate-check: glslc missing (scripts/deps.sh test)"; exit 1; }
 	$(GO) generate ./shaders
-	@git diff --exit-code --stat -- shaders/spv || { echo "generate-check: committed SPIR-V differs from the GLSL sources: run go generate ./shaders and commit"; exit 1; }
+	@out=$$(git status --porcelain -- shaders); if [ -n "$$out" ]; then echo "$$out"; \
+	  echo "generate-check: committed shaders/params_gen.go, src/params.glsl or SPIR-V differ from params.go and the GLSL sources: run go generate ./shaders and commit"; exit 1; fi
 	$(GO) generate ./backends/cpu/internal/gemm ./backends/cpu/internal/vec ./backends/cpu/internal/dwconv
 	@git diff --exit-code --stat -- backends/cpu/internal/gemm backends/cpu/internal/vec backends/cpu/internal/dwconv || { echo "generate-check: committed assembly differs from the avo generators: run go generate ./backends/cpu/internal/... and commit"; exit 1; }
 	@command -v protoc >/dev/null || { echo "generate-check: protoc missing (scripts/deps.sh test)"; exit 1; }

@@ -341,11 +341,8 @@ func (e *Engine) run(ctx context.Context, b *Batch, timed bool) ([]float64, erro
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	defer unpinAll(b.uses)
-	for _, op := range b.ops {
-		if err := e.b.Supports(op); err != nil {
-			return nil, fmt.Errorf("engine: %s on %s: %w", op.Kind(), e.b.Name(), err)
-		}
-	}
+	// The backend checks every op as Supports does before it runs any
+	// (backend.Backend.Run), planning each once.
 	if timed {
 		if tb, ok := e.b.(backend.Timer); ok {
 			return tb.RunTimed(ctx, b.ops)

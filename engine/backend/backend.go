@@ -49,6 +49,8 @@ type Backend interface {
 	Supports(op Op) error
 	// Run executes ops in order as one submission (later ops see earlier
 	// ops' results) and returns when all are done or ctx is cancelled.
+	// The engine does not call Supports first: Run makes the same checks
+	// and, when an op cannot run, returns Supports' error having run none.
 	Run(ctx context.Context, ops []Op) error
 	// Close frees everything the backend made. Safe to call twice.
 	Close() error

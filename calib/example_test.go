@@ -17,7 +17,7 @@ func Example() {
 	var o calib.MinMaxObserver
 	var all []float32
 	for _, b := range batches {
-		if err := o.Observe(ctx, b); err != nil {
+		if err := o.Observe(ctx, b, nil); err != nil {
 			fmt.Println(err)
 			return
 		}

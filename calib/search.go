@@ -6,6 +6,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/qgpu/qgpu/qtensor"
 )
 
 // Method is a range-search method of a HistogramObserver.
@@ -119,17 +121,23 @@ func NewHistogramObserver(m Method, bins int, r Reducer) (*HistogramObserver, er
 }
 
 // Observe implements Observer.
-func (o *HistogramObserver) Observe(ctx context.Context, x []float32) error {
+func (o *HistogramObserver) Observe(ctx context.Context, x []float32, shape []int) error {
+	if err := checkShape(x, shape); err != nil {
+		return err
+	}
 	return o.Histogram.Observe(ctx, x)
 }
 
 // Stats implements Observer.
 func (o *HistogramObserver) Stats() RangeStats { return o.Histogram.Stats() }
 
-// Range implements Observer.
+// Range implements RangeObserver.
 func (o *HistogramObserver) Range(t Target) (float32, float32, error) {
 	return o.Histogram.SearchRange(o.Method, o.Percentile, t)
 }
+
+// Params implements Observer.
+func (o *HistogramObserver) Params(t Target) (qtensor.Params, error) { return TensorParams(o, t) }
 
 // SearchRange returns the range chosen by method m for target t (p is the
 // fraction kept by MethodPercentile; 0 means DefaultPercentile).

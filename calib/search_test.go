@@ -68,7 +68,7 @@ func TestPercentile(t *testing.T) {
 		x[i] = r.Float32()
 	}
 	o, _ := NewHistogramObserver(MethodPercentile, 0, nil)
-	if err := o.Observe(context.Background(), x); err != nil {
+	if err := o.Observe(context.Background(), x, nil); err != nil {
 		t.Fatal(err)
 	}
 	o.Percentile = 0.9
@@ -85,7 +85,7 @@ func TestPercentile(t *testing.T) {
 		x[i] = 2*x[i] - 1
 	}
 	o, _ = NewHistogramObserver(MethodPercentile, 0, nil)
-	_ = o.Observe(context.Background(), x)
+	_ = o.Observe(context.Background(), x, nil)
 	o.Percentile = 0.9
 	lo, hi, _ = o.Range(Int8Symmetric)
 	if math.Abs(float64(hi)-0.9) > 0.01 || math.Abs(float64(lo)+0.9) > 0.01 {
@@ -114,7 +114,7 @@ func sqnrOf(t *testing.T, m Method, x []float32, tg Target) (float64, Report) {
 		t.Fatal(err)
 	}
 	for i := 0; i < len(x); i += 500000 {
-		if err := o.Observe(context.Background(), x[i:min(i+500000, len(x))]); err != nil {
+		if err := o.Observe(context.Background(), x[i:min(i+500000, len(x))], nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,7 +154,7 @@ func TestTorchHistogramLoose(t *testing.T) {
 		for _, b := range f.HistogramData[c.Data] {
 			x := floats(b)
 			all = append(all, x...)
-			if err := o.Observe(context.Background(), x); err != nil {
+			if err := o.Observe(context.Background(), x, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

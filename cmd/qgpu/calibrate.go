@@ -478,7 +478,7 @@ func calibrateTensor(ctx context.Context, o calibOpts, methods []calibMethod, x 
 			if b[0] == b[1] {
 				continue
 			}
-			if err := obs.Observe(ctx, x[b[0]:b[1]]); err != nil {
+			if err := obs.Observe(ctx, x[b[0]:b[1]], nil); err != nil {
 				return err
 			}
 		}
@@ -595,9 +595,7 @@ func calibratePerChannel(ctx context.Context, o calibOpts, m calibMethod, x []fl
 		if lo, hi, err = obs.Ranges(); err != nil {
 			return nil, noFinite(o.in, err)
 		}
-		for _, s := range obs.Stats() {
-			stats = stats.Merge(s)
-		}
+		stats = obs.Stats()
 	} else {
 		hs := make([]*calib.HistogramObserver, ch)
 		for c := range hs {
@@ -616,7 +614,7 @@ func calibratePerChannel(ctx context.Context, o calibOpts, m calibMethod, x []fl
 					off := (k*ch + c) * bi
 					buf = append(buf, b.x[off:off+bi]...)
 				}
-				if err := hs[c].Observe(ctx, buf); err != nil {
+				if err := hs[c].Observe(ctx, buf, nil); err != nil {
 					return nil, err
 				}
 			}

@@ -157,7 +157,7 @@ func TestCalibrateBatchesMovingAverage(t *testing.T) {
 	// The same batches fed by hand to calib's observer give the same range.
 	obs := &calib.MovingAverageMinMaxObserver{Constant: 0.5}
 	for _, b := range [][]float32{x[0:4], x[4:7], x[7:10]} {
-		if err := obs.Observe(context.Background(), b); err != nil {
+		if err := obs.Observe(context.Background(), b, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,56 +5,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/qgpu/qgpu/qtensor"
 )
-
-// Method is a range-search method of a HistogramObserver.
-type Method uint8
-
-// Methods. All of them work on the histogram with the density taken as
-// uniform inside each bin, and compute in float64.
-const (
-	// MethodMinMax keeps the full finite range.
-	MethodMinMax Method = iota
-	// MethodPercentile keeps the given fraction p of the mass: affine keeps
-	// [Q((1-p)/2), Q((1+p)/2)], symmetric keeps [-T, T] with T = Q|x|(p),
-	// where Q is the quantile of the histogram's piecewise-linear CDF.
-	MethodPercentile
-	// MethodL2Greedy is PyTorch's HistogramObserver._non_linear_param_search
-	// (Caffe2's NonlinearQuantizationParamsSearch): the greedy CDF-quantile
-	// walk with step 1e-5 that stops when the L2 error grows.
-	MethodL2Greedy
-	// MethodL2 minimises the L2 error exhaustively (see HistogramObserver).
-	MethodL2
-	// MethodL1 is MethodL2 with the absolute error.
-	MethodL1
-	// MethodKL is the entropy calibration of TensorRT / ONNX Runtime:
-	// smallest KL divergence between the clipped reference distribution and
-	// its quantized form.
-	MethodKL
-)
-
-var methodNames = [...]string{"minmax", "percentile", "l2-greedy", "l2", "l1", "kl"}
-
-func (m Method) String() string {
-	if int(m) < len(methodNames) {
-		return methodNames[m]
-	}
-	return fmt.Sprintf("Method(%d)", uint8(m))
-}
-
-// ParseMethod returns the method named s (minmax, percentile, l2-greedy,
-// l2, l1, kl).
-func ParseMethod(s string) (Method, error) {
-	for i, n := range methodNames {
-		if strings.EqualFold(n, s) {
-			return Method(i), nil
-		}
-	}
-	return 0, fmt.Errorf("calib: unknown method %q (want one of %s)", s, strings.Join(methodNames[:], ", "))
-}
 
 // DefaultPercentile is the fraction kept by MethodPercentile when none is
 // given.
@@ -110,8 +63,8 @@ type HistogramObserver struct {
 // NewHistogramObserver returns an observer with an empty histogram of
 // bins bins (0: DefaultBins) whose passes run on r (nil: host).
 func NewHistogramObserver(m Method, bins int, r Reducer) (*HistogramObserver, error) {
-	if int(m) >= len(methodNames) {
-		return nil, fmt.Errorf("calib: unknown method %d", m)
+	if m != MethodMinMax && !m.Info().Search {
+		return nil, fmt.Errorf("%w: %v is not a histogram search", ErrUnknownMethod, m)
 	}
 	h, err := NewHistogram(bins, r)
 	if err != nil {
@@ -181,7 +134,7 @@ func (h *Histogram) SearchRange(m Method, p float64, t Target) (float32, float32
 	case MethodKL:
 		a, b = v.kl(levels, sym)
 	default:
-		return 0, 0, fmt.Errorf("calib: unknown method %d", m)
+		return 0, 0, fmt.Errorf("%w: %v is not a histogram search", ErrUnknownMethod, m)
 	}
 	lo, hi := v.value(a), v.value(b)
 	if l, r := max(lo, st.Min), min(hi, st.Max); l <= r {

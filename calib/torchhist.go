@@ -170,14 +170,23 @@ func (o *TorchHistogramObserver) Observe(ctx context.Context, x []float32, shape
 		o.stats = o.stats.Merge(st)
 		return nil
 	}
+	lo, hi := st.Min, st.Max
+	if o.init {
+		lo, hi = min(lo, o.min), max(hi, o.max)
+	}
+	if isNonFinite(hi - lo) {
+		return fmt.Errorf("%w: torch histogram: the range [%g, %g] is wider than float32 can hold (torch's bins would be NaN)", qtensor.ErrParams, lo, hi)
+	}
 	if o.hist == nil {
 		o.bins, o.up, o.lanes = bins, up, lanes
 	}
 	if !o.init || o.min == o.max {
 		// First batch, or all data so far was one value: start over.
-		o.min, o.max = st.Min, st.Max
-		lo, hi := o.bound(st.Min), o.bound(st.Max)
-		o.hist = torchHistc(finite, bins, lo, hi, lanes)
+		h, err := torchHistc(finite, bins, o.bound(st.Min), o.bound(st.Max), lanes)
+		if err != nil {
+			return err
+		}
+		o.hist, o.min, o.max = h, st.Min, st.Max
 		o.init = true
 	} else if err := o.combine(finite, st.Min, st.Max); err != nil {
 		return err
@@ -216,7 +225,10 @@ func (o *TorchHistogramObserver) combine(x []float32, xmin, xmax float32) error 
 	if !(start >= 0 && start+float64(bins*up) <= float64(bins)*float64(d)) {
 		return fmt.Errorf("%w: torch histogram: re-binning offset %g does not fit %d x %d bins (torch fails too)", qtensor.ErrParams, start, bins, d)
 	}
-	h := torchHistc(x, bins, o.bound(cmin), o.bound(cmax), o.lanes)
+	h, err := torchHistc(x, bins, o.bound(cmin), o.bound(cmax), o.lanes)
+	if err != nil {
+		return err
+	}
 	if cmin == o.min && cmax == o.max {
 		for i := range h {
 			h[i] += o.hist[i]
@@ -255,7 +267,7 @@ func torchCombine(h, old []float32, up int, d, start int64) {
 // edges are torch.linspace's float32 values; a value's bin is
 // int((x - L) / (R - L) * bins) in float32, values outside [L, R] are
 // skipped and x == R goes to the last bin.
-func torchHistc(x []float32, bins int, lo, hi float64, lanes int) []float32 {
+func torchHistc(x []float32, bins int, lo, hi float64, lanes int) ([]float32, error) {
 	if lo == hi {
 		mn, mx := x[0], x[0]
 		for _, v := range x {
@@ -268,6 +280,11 @@ func torchHistc(x []float32, bins int, lo, hi float64, lanes int) []float32 {
 	}
 	L, R := torchLinspaceEnds(lo, hi, bins+1, lanes)
 	w := float32(R - L)
+	if !(w > 0) || math.IsInf(float64(w), 0) {
+		// torch's histc divides by R - L unchecked (0 when a constant
+		// batch's [v-1, v+1] rounds to one float32): undefined there
+		return nil, fmt.Errorf("%w: torch histogram: histc edges [%g, %g] give no usable bin width (torch's histc is undefined there)", qtensor.ErrParams, L, R)
+	}
 	fb := float32(bins)
 	h := make([]float32, bins)
 	for _, v := range x {
@@ -280,7 +297,7 @@ func torchHistc(x []float32, bins int, lo, hi float64, lanes int) []float32 {
 		}
 		h[p]++
 	}
-	return h
+	return h, nil
 }
 
 // torchLinspaceEnds returns the first and last values of

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"testing"
@@ -253,7 +254,10 @@ func TestTorchPrimitives(t *testing.T) {
 			}
 		}
 		for _, c := range p.Histc {
-			h := torchHistc(decodeF32(t, c.Data), c.Bins, c.Lo, c.Hi, lanes)
+			h, err := torchHistc(decodeF32(t, c.Data), c.Bins, c.Lo, c.Hi, lanes)
+			if err != nil {
+				t.Fatal(err)
+			}
 			want := make([]float32, c.Bins)
 			for _, ic := range c.Counts {
 				want[ic[0]] = float32(ic[1])
@@ -288,4 +292,55 @@ func TestTorchPrimitives(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzTorchHistogram feeds arbitrary float32 batches (any bits, NaN, ±Inf,
+// huge and tiny values) to a TorchHistogramObserver: it must return errors,
+// never panic, and valid parameters whenever it returns some.
+func FuzzTorchHistogram(f *testing.F) {
+	seed := func(vals ...float32) []byte {
+		b := []byte{3, 2}
+		for _, v := range vals {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+		}
+		return b
+	}
+	f.Add(seed(-1, 0.5, 2, 3, 0.125, -0.75, 7, 1e-3))
+	f.Add(seed(1, 1, 1, 1, 2.5, 2.5, -3e38, 3e38))
+	f.Add(seed(0, 1e-40, -1e-40, 0, float32(math.NaN()), float32(math.Inf(1)), 65504, 1))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 2 {
+			return
+		}
+		o := &TorchHistogramObserver{Bins: 16 + int(b[0]%48), UpsampleRate: 1 + int(b[0]>>6), SumLanes: 8 << (b[1] & 1)}
+		if b[1]&2 != 0 {
+			o.Version = Torch113
+		}
+		nb := 1 + int(b[1]>>2)%4
+		x := make([]float32, (len(b)-2)/4)
+		for i := range x {
+			x[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[2+4*i:]))
+		}
+		for k := range nb {
+			part := x[k*len(x)/nb : (k+1)*len(x)/nb]
+			if err := o.Observe(context.Background(), part, nil); err != nil {
+				if !errors.Is(err, qtensor.ErrParams) {
+					t.Fatalf("Observe: %v", err)
+				}
+				return
+			}
+		}
+		for _, tg := range []Target{Uint8Affine, Int8Symmetric, {DType: qtensor.Int4}} {
+			p, err := o.Params(tg)
+			if err != nil {
+				if !errors.Is(err, ErrNoData) && !errors.Is(err, qtensor.ErrParams) {
+					t.Fatalf("Params: %v", err)
+				}
+				continue
+			}
+			if err := p.Validate(tg.DType, []int{1}); err != nil {
+				t.Fatalf("invalid parameters %+v: %v", p, err)
+			}
+		}
+	})
 }

@@ -62,32 +62,40 @@ const (
 // it to get exactly what PyTorch gives, and HistogramObserver for
 // mergeable, order-independent calibration.
 //
-// Version picks the behaviour (Torch2 by default). torch 2.x releases
-// after pytorch#129387 (mid 2024) re-bin differently when the range grows
-// (upsample rate 16, bucketize of bin mid-points); their results on a
-// single batch, or on batches that never widen the range, are the ones
-// reproduced here. For bin counts whose product with the upsample rate is
-// not a power of two, torch 2.0 rewrote _adjust_min_max (pytorch#86522) in
-// a way that can round differently from 1.13's arithmetic used here.
+// Version picks the behaviour (Torch2 by default). On one batch, or on
+// batches that never widen the range, every torch 2.x release computes
+// what Torch2 does. When the range grows, later upstream versions of
+// observer.py differ: torch 2.0 reformulated _adjust_min_max
+// (pytorch#86522), which rounds the same as 1.13's arithmetic used here
+// when bins times the upsample rate is a power of two (the default 2048 x
+// 128) and can differ otherwise; later 2.x code restarts the histogram when
+// max - min < 1e-6 and leaves out a batch that falls inside the current
+// range; pytorch#129387 (mid 2024) replaced the re-binning altogether
+// (upsample rate 16, bucketize of bin mid-points).
 //
 // torch's float32 sums (the histogram total and the L2 norms of the
-// search) depend on the vector width of the CPU kernels: SumLanes is 8
-// (AVX2 and non-vectorized builds, torch's default on x86-64) or 16 (an
-// AVX-512 build, ATEN_CPU_CAPABILITY=avx512). Counts of one bin beyond 2^24
-// per batch saturate as torch's float32 counters do on one thread.
+// search) depend on the vector width of its CPU kernels: SumLanes is 8 for
+// the AVX2 and non-vectorized kernels (what Debian's torch 1.13 runs, even
+// on AVX-512 CPUs) or 16 for the AVX-512 ones (ATEN_CPU_CAPABILITY=avx512;
+// torch.backends.cpu.get_cpu_capability() tells which a torch runs). The
+// histc bin edges follow torch's x86-64 linspace (a fused multiply-add per
+// vector). Counts of one bin beyond 2^24 per batch saturate as torch's
+// float32 counters do on one thread.
 //
 // Differences by design: NaN and ±Inf are left out and counted (torch 1.13
 // raises on them, later versions drop infinities); an observer that saw
 // no finite value returns ErrNoData (torch returns scale 1, zero point 0);
 // where torch raises (a range so narrow that its bin width is 0, or
-// re-binning offsets that do not fit), Observe returns an error. The
+// re-binning offsets that do not fit) or is undefined (a range wider than
+// float32, a constant batch whose [v-1, v+1] rounds to one float32),
+// Observe returns an error. The
 // 4-bit targets use 16 destination bins (2^bits) in the search, an
 // extension: torch's observer has no 4-bit dtype.
 type TorchHistogramObserver struct {
 	Version      TorchVersion
 	Bins         int // number of bins, in [MinBins, TorchMaxHistogramBins]; 0 means TorchHistogramBins
 	UpsampleRate int // torch's upsample_rate, >= 1; 0 means TorchUpsampleRate
-	SumLanes     int // 8 or 16 (see above); 0 means 8
+	SumLanes     int // vector lanes of torch's float32 sums, 8 or 16 (see below); 0 means 8
 
 	hist     []float32
 	min, max float32

@@ -21,7 +21,8 @@ torch's float32 sum (used for the histogram total and the L2 norms) depends on
 the CPU's vector width: cases with "lanes": 16 run in a child process with
 ATEN_CPU_CAPABILITY=avx512, the others with the default (AVX2, 8 lanes).
 
-    --many N PATH   also writes N random cases to PATH (not committed; the
+    --many N PATH [SEED]
+                    also writes N random cases to PATH (not committed; the
                     Go test TestTorchHistogramMany reads them when the
                     environment variable QGPU_TORCH_HIST_MANY names the file).
 """
@@ -365,8 +366,8 @@ def main():
         json.dump(out, f, separators=(",", ":"))
         f.write("\n")
     print("wrote", path, len(out["cases"]), "cases")
-    if len(sys.argv) == 4 and sys.argv[1] == "--many":
-        many = random_cases(int(sys.argv[2]), 99)
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "--many":
+        many = random_cases(int(sys.argv[2]), int(sys.argv[4]) if len(sys.argv) == 5 else 99)
         res = run_all(many, None)
         for c, r in zip(many, res):
             c.update(r)

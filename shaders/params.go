@@ -276,3 +276,17 @@ type ReduceParams struct {
 	NegStartUp float32
 	NegEndUp   float32
 }
+
+// LookupParams is the block of lookup.comp: engine Lookup and Concat. The
+// launch maps the bytes of X through a 256-entry table into a window of
+// Y: viewing Y as Outer rows of InnerY bytes and X as Outer rows of InnerX
+// bytes, Y[o][Offset+i] = Table[X[o][i]] for i < InnerX; Y's other bytes
+// are kept. One invocation per word of Y (Words words).
+type LookupParams struct {
+	Words  uint32 // words of Y the grid covers
+	Outer  uint32
+	InnerX uint32
+	InnerY uint32
+	Offset uint32
+	Table  uint32 // aux offset of the 256 table entries, one word each
+}

@@ -8,10 +8,10 @@ import (
 )
 
 // Kernels lists the kernel names (src/<name>.comp), one per *Params struct.
-var Kernels = []string{"quantize", "requantize", "gemm", "conv", "eltwise", "pool", "reduce"}
+var Kernels = []string{"quantize", "requantize", "gemm", "conv", "eltwise", "pool", "reduce", "lookup"}
 
 // blocks holds a zero block of each kernel, in Kernels order.
-var blocks = []Params{&QuantizeParams{}, &RequantizeParams{}, &GemmParams{}, &ConvParams{}, &EltwiseParams{}, &PoolParams{}, &ReduceParams{}}
+var blocks = []Params{&QuantizeParams{}, &RequantizeParams{}, &GemmParams{}, &ConvParams{}, &EltwiseParams{}, &PoolParams{}, &ReduceParams{}, &LookupParams{}}
 
 // Kernel returns "quantize".
 func (*QuantizeParams) Kernel() string { return "quantize" }
@@ -193,5 +193,19 @@ func (p *ReduceParams) AppendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(p.EndUp))
 	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(p.NegStartUp))
 	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(p.NegEndUp))
+	return b
+}
+
+// Kernel returns "lookup".
+func (*LookupParams) Kernel() string { return "lookup" }
+
+// AppendTo appends the block's 24 bytes.
+func (p *LookupParams) AppendTo(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint32(b, p.Words)
+	b = binary.LittleEndian.AppendUint32(b, p.Outer)
+	b = binary.LittleEndian.AppendUint32(b, p.InnerX)
+	b = binary.LittleEndian.AppendUint32(b, p.InnerY)
+	b = binary.LittleEndian.AppendUint32(b, p.Offset)
+	b = binary.LittleEndian.AppendUint32(b, p.Table)
 	return b
 }

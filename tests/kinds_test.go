@@ -3,7 +3,9 @@ package tests
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -25,6 +27,22 @@ var opKindChecks = []struct {
 }{
 	{"CPU backend dispatch, fast kernels", cpuRuns("fast")},
 	{"CPU backend dispatch, generic kernels", cpuRuns("generic")},
+	{"docs/semantics.md", documented},
+}
+
+// documented checks that docs/semantics.md has a section naming the kind
+// (a heading holding `Op<Name>`).
+func documented(k backend.OpKind, _ Case) error {
+	b, err := os.ReadFile("../docs/semantics.md")
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "#") && strings.Contains(line, "`Op"+k.String()+"`") {
+			return nil
+		}
+	}
+	return fmt.Errorf("no heading naming `Op%s`: document the op's exact semantics there", k)
 }
 
 // TestOpKindsComplete fails when an op kind of backend.OpKinds has no

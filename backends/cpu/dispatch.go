@@ -78,6 +78,8 @@ var dispatch = [...]kernels{
 	backend.OpAvgPool:           kernelsOf(poolGeneric, (*Backend).poolFast),
 	backend.OpMinMax:            kernelsOf(minMaxGeneric, (*Backend).minMaxFast),
 	backend.OpHistogram:         kernelsOf(histogramGeneric, (*Backend).histogramFast),
+	backend.OpLookup:            kernelsOf(lookupGeneric, nil),
+	backend.OpConcat:            kernelsOf(concatGeneric, nil),
 }
 
 // kernelsFor returns the kernels of kind k, or false when the table has

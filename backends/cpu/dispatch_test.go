@@ -13,7 +13,11 @@ import (
 // always run the generic kernel. A kind added to package backend without a
 // fast kernel fails TestDispatchTable until it is listed here, so the
 // fallback is a decision, not an accident.
-var genericOnly = []backend.OpKind{backend.OpByteWeightDequant}
+//
+// Lookup and Concat are byte loops (a table load or a copy per byte) that
+// the Go compiler already turns into the memory-bound loop a SIMD kernel
+// would be.
+var genericOnly = []backend.OpKind{backend.OpByteWeightDequant, backend.OpLookup, backend.OpConcat}
 
 // TestDispatchTable checks that every op kind has a generic kernel, and
 // that exactly the kinds of genericOnly lack a fast one.

@@ -346,3 +346,35 @@ func histogramGeneric(_ context.Context, op *backend.Histogram) error {
 	}
 	return nil
 }
+
+func lookupGeneric(_ context.Context, op *backend.Lookup) error {
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	for i, v := range x {
+		y[i] = op.Table[v]
+	}
+	return nil
+}
+
+func concatGeneric(ctx context.Context, op *backend.Concat) error {
+	y := bytesOf(op.Y)
+	row := len(y) / op.Outer
+	col := 0
+	for j, t := range op.Xs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x, inner, tab := bytesOf(t), op.Inner[j], op.Tables[j]
+		for o := range op.Outer {
+			dst, src := y[o*row+col:o*row+col+inner], x[o*inner:(o+1)*inner]
+			if tab == nil {
+				copy(dst, src)
+				continue
+			}
+			for i, v := range src {
+				dst[i] = tab[v]
+			}
+		}
+		col += inner
+	}
+	return nil
+}

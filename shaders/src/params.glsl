@@ -232,3 +232,14 @@ QGPU_PARAMS_LAYOUT uniform ReduceParams {
     float NegEndUp; // offset 48
 } params;
 #endif
+
+#ifdef QGPU_KERNEL_LOOKUP
+QGPU_PARAMS_LAYOUT uniform LookupParams {
+    uint Words; // offset 0
+    uint Outer; // offset 4
+    uint InnerX; // offset 8
+    uint InnerY; // offset 12
+    uint Offset; // offset 16
+    uint Table; // offset 20
+} params;
+#endif

@@ -163,6 +163,15 @@ func PlanOp(op backend.Op) (Plan, error) {
 		ls = planMinMax(op)
 	case *backend.Histogram:
 		ls, err = planHistogram(op)
+	case *backend.Lookup:
+		n := op.Y.Len()
+		ls = []Launch{lookup(&a, op.X, op.Y, &op.Table, 1, n, n, 0)}
+	case *backend.Concat:
+		inner, off := op.Y.Len()/op.Outer, 0
+		for j, x := range op.Xs {
+			ls = append(ls, lookup(&a, x, op.Y, op.Tables[j], op.Outer, op.Inner[j], inner, off))
+			off += op.Inner[j]
+		}
 	default:
 		return Plan{}, unsupported("op %v", op.Kind())
 	}
@@ -287,6 +296,31 @@ func eltwise(x, w, y *backend.Tensor, p shaders.EltwiseParams) Launch {
 	t := y.DType()
 	p.N, p.Type, p.QMin, p.QMax = uint32(y.Len()), uint32(t), t.QMin(), t.QMax()
 	return Launch{Params: &p, Bind: [4]*backend.Tensor{x, w, y}, Groups: groups(words(t, y.Len()))}
+}
+
+// identity is the table that copies bytes.
+var identity = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+	}
+	return t
+}()
+
+// lookup is a launch of lookup.comp filling the window of inner bytes at
+// byte offset off of each of y's outer rows of innerY bytes from x through
+// tab (nil: copied).
+func lookup(a *aux, x, y *backend.Tensor, tab *[256]byte, outer, inner, innerY, off int) Launch {
+	if tab == nil {
+		tab = &identity
+	}
+	t := make([]uint32, len(tab))
+	for i, v := range tab {
+		t[i] = uint32(v)
+	}
+	nw := (y.Bytes() + 3) / 4
+	p := &shaders.LookupParams{Words: uint32(nw), Outer: uint32(outer), InnerX: uint32(inner), InnerY: uint32(innerY),
+		Offset: uint32(off), Table: a.add(t...)}
+	return Launch{Params: p, Bind: [4]*backend.Tensor{x, nil, y}, Groups: groups(nw)}
 }
 
 func planPool(op *backend.Pool) ([]Launch, error) {

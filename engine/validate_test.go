@@ -236,6 +236,14 @@ var badInputs = []badInput{
 	}},
 	{"closed engine: running a batch recorded before Close", engine.ErrClosed, func(f *fixture) error { return f.closedBatch.Run(context.Background()) }},
 	{"closed engine: CheckGuards", engine.ErrClosed, func(f *fixture) error { return f.closed.CheckGuards() }},
+	{"closed engine without guard bytes: CheckGuards", engine.ErrClosed, func(f *fixture) error {
+		e, err := engine.New(engine.Config{Backend: "cpu"})
+		if err != nil {
+			return err
+		}
+		e.Close()
+		return e.CheckGuards()
+	}},
 	{"running a batch whose input was released after recording", engine.ErrClosed, func(f *fixture) error { return f.recordedRel.Run(context.Background()) }},
 	{"op input is nil", engine.ErrParams, func(f *fixture) error { _, err := f.b.Dequantize(nil); return err }},
 	{"op input released", engine.ErrClosed, func(f *fixture) error { return nilErr(f.b.MinMax(f.released, -1)) }},

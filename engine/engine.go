@@ -49,6 +49,9 @@ func New(cfg Config) (*Engine, error) {
 	if name == "" {
 		name = "auto"
 	}
+	if err := cfg.Options.Check(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	e := &Engine{}
 	if cfg.GuardBytes > 0 {
 		e.guard = (cfg.GuardBytes + 255) &^ 255

@@ -25,8 +25,12 @@ type Backend struct {
 var _ backend.Backend = (*Backend)(nil)
 
 // New opens a CPU backend. Options.Threads bounds the worker goroutines of
-// one op (0: GOMAXPROCS).
+// one op (0: GOMAXPROCS); above backend.MaxThreads, or negative, it is an
+// error wrapping ErrParams.
 func New(o backend.Options) (*Backend, error) {
+	if err := o.Check(); err != nil {
+		return nil, fmt.Errorf("cpu: %w", err)
+	}
 	t := o.Threads
 	if t <= 0 {
 		t = runtime.GOMAXPROCS(0)

@@ -187,8 +187,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 1 {
 		return usagef("bench: one suite at most, have %q", pos)
 	}
-	if o.threads < 0 || o.minRuns < 1 || o.minTime < 0 || o.maxTime < 0 {
-		return usagef("bench: --threads must be >= 0, --runs >= 1, --time and --max-time >= 0")
+	if err := checkThreads("bench", o.threads); err != nil {
+		return err
+	}
+	if o.minRuns < 1 || o.minTime < 0 || o.maxTime < 0 {
+		return usagef("bench: --runs must be >= 1, --time and --max-time >= 0")
 	}
 	if *asJSON && *benchfmt {
 		return usagef("bench: --json and --benchfmt exclude each other")
@@ -376,7 +379,8 @@ func openEngine(backend string, threads int) (*engine.Engine, error) {
 	if backend != "auto" && !slices.Contains(engine.Backends(), backend) {
 		return nil, usagef("unknown backend %q (compiled in: %s)", backend, strings.Join(engine.Backends(), ", "))
 	}
-	return engine.New(engine.Config{Backend: backend, Options: engine.Options{Threads: threads}})
+	e, err := engine.New(engine.Config{Backend: backend, Options: engine.Options{Threads: threads}})
+	return e, engineErr(err)
 }
 
 // benchCases returns the cases of a suite; sizes are the element counts of

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
 )
 
 // usageError is a mistake of the caller (bad flag, argument or input
@@ -58,6 +59,15 @@ func engineErr(err error) error {
 		return asUsage(err)
 	}
 	return err
+}
+
+// checkThreads validates a --threads value: 0 (one per CPU) up to 64 per
+// CPU (engine.Options.Threads' bound).
+func checkThreads(cmd string, n int) error {
+	if n < 0 || n > backend.MaxThreads() {
+		return usagef("%s: --threads %d outside [0, %d] (0: one per CPU; at most 64 per CPU)", cmd, n, backend.MaxThreads())
+	}
+	return nil
 }
 
 // flagSet is a flag.FlagSet for one subcommand with its usage text.

@@ -181,6 +181,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usagef("run: want exactly one operator name, have %q (qgpu run -h lists them)", pos)
 	}
+	if err := checkThreads("run", *threads); err != nil {
+		return err
+	}
 	name := pos[0]
 	op, ok := onnxOps[name]
 	if !ok {

@@ -83,13 +83,15 @@ func (b *Backend) Alloc(size int) (backend.Buffer, error) {
 		return nil, fmt.Errorf("cpu: alloc %d bytes: %w", size, backend.ErrShape)
 	}
 	if size > maxAlloc {
-		return nil, fmt.Errorf("cpu: alloc %d bytes: %w", size, backend.ErrOutOfMemory)
+		// Beyond the limit the shape is the problem, not the machine.
+		return nil, fmt.Errorf("cpu: alloc %d bytes: %w (%w: over the %d-byte limit of one buffer)", size, backend.ErrOutOfMemory, backend.ErrShape, maxAlloc)
 	}
 	return &buffer{data: make([]byte, size)}, nil
 }
 
 // maxAlloc bounds one allocation (64 GiB) so absurd sizes fail cleanly
-// instead of crashing the process.
+// instead of crashing the process: the error wraps ErrOutOfMemory and
+// ErrShape.
 const maxAlloc = 64 << 30
 
 func (m *buffer) Size() int { return len(m.data) }

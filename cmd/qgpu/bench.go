@@ -379,8 +379,7 @@ func openEngine(backend string, threads int) (*engine.Engine, error) {
 	if backend != "auto" && !slices.Contains(engine.Backends(), backend) {
 		return nil, usagef("unknown backend %q (compiled in: %s)", backend, strings.Join(engine.Backends(), ", "))
 	}
-	e, err := engine.New(engine.Config{Backend: backend, Options: engine.Options{Threads: threads}})
-	return e, engineErr(err)
+	return engine.New(engine.Config{Backend: backend, Options: engine.Options{Threads: threads}})
 }
 
 // benchCases returns the cases of a suite; sizes are the element counts of
@@ -588,7 +587,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		inputs = append(inputs, w)
 		y, err := b.Gemm(a, w, engine.GemmOptions{OutputOptions: benchOutput(o, c.k)})
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, y)
 		ops = 2 * float64(c.m) * float64(c.n) * float64(c.k)
@@ -609,7 +608,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		y, err := b.Conv(x, w, engine.ConvOptions{Pads: []int{p, p, p, p}, Strides: []int{c.stride, c.stride}, Group: c.group,
 			OutputOptions: benchOutput(o, cg*c.kh*c.kw)})
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, y)
 		oh, ow := y.Dim(2), y.Dim(3)
@@ -625,7 +624,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		inputs = append(inputs, x)
 		y, err := b.Quantize(x, qtensor.Uint8, qtensor.TensorParams(benchAScale, 128), qtensor.RoundONNX)
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, y)
 		bytes = 5 * float64(c.size)
@@ -638,7 +637,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		inputs = append(inputs, x)
 		y, err := b.Dequantize(x)
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, y)
 		bytes = 5 * float64(c.size)
@@ -660,14 +659,14 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 			r.Output = "min/max"
 		}
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, y)
 		bytes = 4 * float64(c.size)
 	case "model":
 		m, err := models.Build(c.shape, eng, func() *engine.Batch { return b })
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, m.Tensors...)
 		ops = m.Ops

@@ -144,6 +144,11 @@ func (s *Set) prepare(path string) (*file, error) {
 		return fl, nil
 	}
 	dir, base := splitPath(target)
+	if di, err := os.Stat(dir); err != nil {
+		return nil, pathErr("directory %s: %v", dir, errors.Unwrap(err))
+	} else if !di.IsDir() {
+		return nil, pathErr("%s is not a directory", dir)
+	}
 	removeStale(dir, base)
 	f, err := openUnnamed(dir)
 	if err != nil {

@@ -11,13 +11,15 @@ import (
 const MaxAlloc = 1 << 40
 
 // CheckAlloc validates the size of a buffer allocation for the backend
-// named api: negative is ErrShape, over MaxAlloc ErrOutOfMemory.
+// named api: negative is ErrShape, over MaxAlloc both ErrOutOfMemory and
+// ErrShape.
 func CheckAlloc(api string, size int) error {
 	if size < 0 {
 		return fmt.Errorf("%s: alloc %d bytes: %w", api, size, backend.ErrShape)
 	}
 	if size > MaxAlloc {
-		return fmt.Errorf("%s: alloc %d bytes: %w", api, size, backend.ErrOutOfMemory)
+		// Beyond the limit the shape is the problem, not the device.
+		return fmt.Errorf("%s: alloc %d bytes: %w (%w: over the %d-byte limit of one buffer)", api, size, backend.ErrOutOfMemory, backend.ErrShape, int64(MaxAlloc))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,8 +64,12 @@ type StressReport struct {
 	// Errors holds the first unexpected errors and mismatch details.
 	Errors []string
 	// RSS and Go heap (HeapInuse) in bytes at the start and at the end
-	// (RSS from /proc/self/statm; 0 where unavailable).
+	// (RSS from /proc/self/statm; 0 where unavailable), and both once more
+	// after the workers have stopped and the garbage collector has run and
+	// returned free memory to the system (runtime/debug.FreeOSMemory): what
+	// is still held then is not garbage or GC headroom.
 	RSSStart, RSSEnd, HeapStart, HeapEnd int64
+	RSSAfterGC, HeapAfterGC              int64
 	Elapsed                              time.Duration
 }
 
@@ -77,7 +82,14 @@ func (r *StressReport) String() string {
 	return fmt.Sprintf("%s (%s): %d runs in %v, %d compared, %d mismatches, %d with inputs released during the run, %d refused (input released first), %d cancelled, %d witness checks (%d changed), %d guard checks, RSS %.1f -> %.1f MiB, Go heap in use %.1f -> %.1f MiB",
 		r.Backend, r.Device, r.Runs, r.Elapsed.Round(time.Millisecond), r.Compared, r.Mismatches, r.ReleasedDuring, r.Refused, r.Cancelled,
 		r.WitnessChecks, r.WitnessMismatches, r.GuardChecks,
-		float64(r.RSSStart)/(1<<20), float64(r.RSSEnd)/(1<<20), float64(r.HeapStart)/(1<<20), float64(r.HeapEnd)/(1<<20))
+		float64(r.RSSStart)/(1<<20), float64(r.RSSEnd)/(1<<20), float64(r.HeapStart)/(1<<20), float64(r.HeapEnd)/(1<<20)) + r.afterGC()
+}
+
+func (r *StressReport) afterGC() string {
+	if r.RSSAfterGC == 0 && r.HeapAfterGC == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; after GC and FreeOSMemory: RSS %.1f MiB, heap %.1f MiB", float64(r.RSSAfterGC)/(1<<20), float64(r.HeapAfterGC)/(1<<20))
 }
 
 // stressCase is one op of the stress with its inputs and the reference
@@ -268,6 +280,8 @@ func Stress(ctx context.Context, target engine.Config, opts StressOptions) (Stre
 	rep := s.report(start)
 	rep.RSSStart, rep.HeapStart = rssStart, heapStart
 	rep.RSSEnd, rep.HeapEnd = memNow()
+	debug.FreeOSMemory()
+	rep.RSSAfterGC, rep.HeapAfterGC = memNow()
 	return rep, ctx.Err()
 }
 

@@ -59,10 +59,14 @@ fuzz:
 	  echo "fuzz model/interp $$f"; $(GO) test ./model/interp -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
 
 # GPU backends on software drivers; QGPU_REQUIRE makes a broken driver setup fail instead of skip.
+# The release-during-run stress (tests.Stress) runs again under the race detector on each driver.
 gpu:
 	VK_ICD_FILENAMES=$(LVP_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 ./backends/vulkan/...
 	VK_ICD_FILENAMES=$(SWS_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 ./backends/vulkan/...
 	env -u DISPLAY QGPU_REQUIRE=opengl $(GO) test -count=1 ./backends/opengl/...
+	VK_ICD_FILENAMES=$(LVP_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 -race -run '^TestStress$$' ./backends/vulkan
+	VK_ICD_FILENAMES=$(SWS_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 -race -run '^TestStress$$' ./backends/vulkan
+	env -u DISPLAY QGPU_REQUIRE=opengl $(GO) test -count=1 -race -run '^TestStress$$' ./backends/opengl
 	xvfb-run -a -s "-screen 0 1024x768x24 -noreset" env QGPU_REQUIRE=opengl QGPU_GL_CONTEXT=glfw $(GO) test -count=1 -tags glfw ./backends/opengl/...
 	$(GO) build -tags glfw -o bin/qgpu-glfw ./cmd/qgpu
 	xvfb-run -a -s "-screen 0 1024x768x24 -noreset" env QGPU_REQUIRE=opengl bin/qgpu-glfw conformance --backend opengl --device glfw

@@ -276,6 +276,9 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) error {
 		if _, err := plotFormat("--plot", *plotPath); err != nil {
 			return err
 		}
+		if err := sameFileErr("calibrate", *plotPath, o.in); err != nil {
+			return err
+		}
 	}
 	x, err := loadFloat(o.in, o.tensor)
 	if err != nil {
@@ -344,10 +347,14 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) error {
 	st := r0.stats
 	fmt.Fprintf(stdout, "data: %d finite in [%.6g, %.6g], NaN %d, +Inf %d, -Inf %d\n", st.Count, st.Min, st.Max, st.NaN, st.PosInf, st.NegInf)
 	if all {
+		tableName := x.Name // escaped: it comes from the input file
+		if tableName != "" {
+			tableName = quoteName(tableName)
+		}
 		reports := make([]calib.Report, len(results))
 		best := 0
 		for i, r := range results {
-			reports[i] = calib.Report{Name: x.Name, Method: r.Method, Target: o.target, Min: r.Range.Min[0], Max: r.Range.Max[0],
+			reports[i] = calib.Report{Name: tableName, Method: r.Method, Target: o.target, Min: r.Range.Min[0], Max: r.Range.Max[0],
 				Scale: r.Scale[0], ZeroPoint: r.ZeroPoint[0], SQNR: r.sqnr, Stats: r.stats}
 			if r.sqnr > results[best].sqnr {
 				best = i

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
 
@@ -97,7 +98,8 @@ type Options struct {
 	// Device selects a device by index ("0") or name substring; "" is the
 	// backend's default.
 	Device string
-	// Threads limits CPU worker goroutines (0: GOMAXPROCS).
+	// Threads limits CPU worker goroutines (0: GOMAXPROCS). It must be in
+	// [0, MaxThreads()].
 	Threads int
 	// Debug turns on extra checking (GL errors after each op, validation).
 	Debug bool
@@ -105,6 +107,19 @@ type Options struct {
 	// The CPU backend accepts "generic" for its reference kernels (the
 	// conformance suite's reference) and "fast" (the default).
 	Kernels string
+}
+
+// MaxThreads is the largest Options.Threads accepted: 64 per logical CPU.
+// More workers only add memory (a goroutine stack each) and scheduling.
+func MaxThreads() int { return 64 * runtime.NumCPU() }
+
+// Check validates the options every backend shares: an error wrapping
+// ErrParams for a negative Threads or one above MaxThreads.
+func (o Options) Check() error {
+	if o.Threads < 0 || o.Threads > MaxThreads() {
+		return fmt.Errorf("%w: Threads %d outside [0, %d] (0: one per CPU; at most 64 per CPU)", ErrParams, o.Threads, MaxThreads())
+	}
+	return nil
 }
 
 // Factory opens a backend. It returns an error wrapping ErrUnavailable
@@ -162,8 +177,12 @@ func lookup(name string) (registration, bool) {
 	return r, ok
 }
 
-// Open opens the named backend ("auto" is not accepted here).
+// Open opens the named backend ("auto" is not accepted here) after
+// checking opts (Options.Check).
 func Open(name string, opts Options) (Backend, error) {
+	if err := opts.Check(); err != nil {
+		return nil, fmt.Errorf("engine: backend %s: %w", name, err)
+	}
 	r, ok := lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("engine: backend %q: %w (not compiled in; registered: %v)", name, ErrUnavailable, Names())

@@ -142,7 +142,7 @@ func (c *Calibration) Runs() (runs int, samples int64) { return c.runs, c.sample
 // The run holds only the live activations of this batch.
 func (c *Calibration) Observe(ctx context.Context, b Batch) error {
 	q := c.q
-	g, n, err := q.graphFor(b)
+	g, n, err := q.graphs.get(b)
 	if err != nil {
 		return err
 	}

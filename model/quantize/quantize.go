@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -32,19 +31,8 @@ type Quantizer struct {
 
 	observeIndex map[string]int // plan.observe name -> index
 
-	mu     sync.Mutex
-	graphs []builtFor // float graphs built for the input shapes seen (most recent last)
+	graphs *graphCache // float graphs for the input shapes of the batches
 }
-
-type builtFor struct {
-	key string
-	g   *graph.Graph
-}
-
-// maxGraphs bounds the float graphs a Quantizer keeps built (one per set
-// of input shapes; a calibration usually has one, plus a short last
-// batch).
-const maxGraphs = 2
 
 // New returns a Quantizer for the float model m (from onnx.Load or
 // onnx.Decode; m is cloned, not kept). It builds the model once with
@@ -62,16 +50,15 @@ func New(m *onnxpb.ModelProto, opts Options) (*Quantizer, error) {
 	if opset, ok := onnx.OpsetVersion(src, ""); !ok || opset < 13 {
 		return nil, fmt.Errorf("%w: quantize: the model imports opset %d of the default domain; per-channel QuantizeLinear needs 13 or later", ErrUnsupported, opset)
 	}
-	q := &Quantizer{opts: o, src: src}
-	shapes, err := q.declaredShapes()
+	q := &Quantizer{opts: o, src: src, graphs: newGraphCache(src, o.Dims, o.MaxElements)}
+	shapes, err := declaredShapes(src, o.Dims)
 	if err != nil {
 		return nil, err
 	}
-	built, err := graph.FromONNX(src, graph.Options{Shapes: shapes, Dims: o.Dims, MaxElements: o.MaxElements})
+	built, err := q.graphs.build(shapes)
 	if err != nil {
-		return nil, fmt.Errorf("quantize: %w", err)
+		return nil, err
 	}
-	q.graphs = []builtFor{{key: shapeKey(src, shapes), g: built}}
 	q.plan, err = newPlan(proto.Clone(src).(*onnxpb.ModelProto), built, o)
 	if err != nil {
 		return nil, err
@@ -86,11 +73,11 @@ func New(m *onnxpb.ModelProto, opts Options) (*Quantizer, error) {
 // Options returns the options in use, defaults filled in.
 func (q *Quantizer) Options() Options { return q.opts }
 
-// declaredShapes gives every graph input a concrete shape for the first
-// build: its static dimensions, Options.Dims for named ones, and 1 for a
+// declaredShapes gives every graph input of m a concrete shape for a
+// first build: its static dimensions, dims for named ones, and 1 for a
 // symbolic or unknown first dimension (the batch).
-func (q *Quantizer) declaredShapes() (map[string][]int, error) {
-	g := q.src.GetGraph()
+func declaredShapes(m *onnxpb.ModelProto, named map[string]int) (map[string][]int, error) {
+	g := m.GetGraph()
 	inits := map[string]bool{}
 	for _, t := range g.GetInitializer() {
 		inits[t.GetName()] = true
@@ -109,8 +96,8 @@ func (q *Quantizer) declaredShapes() (map[string][]int, error) {
 			switch {
 			case d.GetDimParam() == "" && d.GetDimValue() > 0:
 				dims[k] = int(d.GetDimValue())
-			case d.GetDimParam() != "" && q.opts.Dims[d.GetDimParam()] > 0:
-				dims[k] = q.opts.Dims[d.GetDimParam()]
+			case d.GetDimParam() != "" && named[d.GetDimParam()] > 0:
+				dims[k] = named[d.GetDimParam()]
 			case k == 0:
 				dims[k] = 1
 			default:
@@ -120,65 +107,6 @@ func (q *Quantizer) declaredShapes() (map[string][]int, error) {
 		shapes[in.GetName()] = dims
 	}
 	return shapes, nil
-}
-
-// shapeKey identifies a set of input shapes.
-func shapeKey(m *onnxpb.ModelProto, shapes map[string][]int) string {
-	var b strings.Builder
-	for _, in := range m.GetGraph().GetInput() {
-		if s, ok := shapes[in.GetName()]; ok {
-			fmt.Fprintf(&b, "%s%v;", in.GetName(), s)
-		}
-	}
-	return b.String()
-}
-
-// graphFor returns the float graph built for the shapes of b's tensors,
-// and the batch's sample count (axis 0 of the first graph input).
-func (q *Quantizer) graphFor(b Batch) (*graph.Graph, int, error) {
-	shapes := map[string][]int{}
-	n := -1
-	for _, in := range q.src.GetGraph().GetInput() {
-		t, ok := b[in.GetName()]
-		if !ok {
-			continue
-		}
-		if t == nil {
-			return nil, 0, fmt.Errorf("%w: quantize: input %q is nil", ErrParams, in.GetName())
-		}
-		shapes[in.GetName()] = t.Shape
-		if n < 0 {
-			n = 1
-			if len(t.Shape) > 0 {
-				n = t.Shape[0]
-			}
-		}
-	}
-	if len(shapes) != len(b) {
-		for name := range b {
-			if _, ok := shapes[name]; !ok {
-				return nil, 0, fmt.Errorf("%w: quantize: the model has no input %q", ErrParams, name)
-			}
-		}
-	}
-	key := shapeKey(q.src, shapes)
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for i, bf := range q.graphs {
-		if bf.key == key {
-			q.graphs = append(slices.Delete(q.graphs, i, i+1), bf)
-			return bf.g, n, nil
-		}
-	}
-	g, err := graph.FromONNX(q.src, graph.Options{Shapes: shapes, Dims: q.opts.Dims, MaxElements: q.opts.MaxElements})
-	if err != nil {
-		return nil, 0, fmt.Errorf("quantize: building the float model for inputs %s: %w", key, err)
-	}
-	q.graphs = append(q.graphs, builtFor{key, g})
-	if len(q.graphs) > maxGraphs {
-		q.graphs = q.graphs[1:]
-	}
-	return g, n, nil
 }
 
 // TensorInfo describes one quantized tensor of a Result.

@@ -150,8 +150,9 @@ type Result struct {
 	// Tensors lists every quantized tensor in the order they were marked.
 	Tensors []TensorInfo
 	// Removed names the Relu and Clip nodes folded into the Q of their
-	// producer's output; Float the nodes left in float (op type not
-	// quantized, excluded, or reading no quantized tensor).
+	// producer's output; Float the nodes left in float (an op type not
+	// quantized, or excluded): they read and write float values, between
+	// a DQ and a Q where their neighbours are quantized.
 	Removed []string
 	Float   []string
 	// Notes are warnings: weight scales raised so that an int32 bias fits,
@@ -194,7 +195,7 @@ func (q *Quantizer) Quantize(c *Calibration) (*Result, error) {
 	o := q.opts
 	actT, wT := o.ActivationTarget(), o.WeightTarget()
 	ps := map[string]*params{}
-	res := &Result{Removed: slices.Clone(p.removed)}
+	res := &Result{Removed: slices.Clone(p.removed), Float: slices.Clone(p.floats)}
 
 	// Activations with their own parameters.
 	for _, name := range p.order {
@@ -356,7 +357,6 @@ func (q *Quantizer) Quantize(c *Calibration) (*Result, error) {
 		return nil, err
 	}
 	res.Model = m
-	res.Float = floatNodes(m)
 	return res, nil
 }
 
@@ -457,27 +457,6 @@ func adjustWeightScales(bias []float32, inScale float32, w *params) string {
 		}
 	}
 	return strings.Join(raised, "")
-}
-
-// floatNodes lists the nodes of a QDQ model that are not Q or DQ and
-// read no dequantized value.
-func floatNodes(m *onnxpb.ModelProto) []string {
-	dq := map[string]bool{}
-	for _, n := range m.GetGraph().GetNode() {
-		if n.GetOpType() == "DequantizeLinear" {
-			dq[n.Output[0]] = true
-		}
-	}
-	var out []string
-	for i, n := range m.GetGraph().GetNode() {
-		if op := n.GetOpType(); op == "QuantizeLinear" || op == "DequantizeLinear" {
-			continue
-		}
-		if !slices.ContainsFunc(n.Input, func(s string) bool { return dq[s] }) {
-			out = append(out, nodeName(n, i))
-		}
-	}
-	return out
 }
 
 // QuantizeModel calibrates m on batches and writes the QDQ model: New,

@@ -31,6 +31,7 @@ func TestExitCodes(t *testing.T) {
 	if err := qtensor.Save(p("q.qt"), q); err != nil {
 		t.Fatal(err)
 	}
+	fashionCalib(t, dir, 2)
 	full := fullDevice(t, dir)
 	if err := os.Symlink(full, p("full.png")); err != nil {
 		t.Fatal(err)
@@ -94,6 +95,13 @@ func TestExitCodes(t *testing.T) {
 		{2, nil, []string{"conformance", "--backend", "tpu"}},
 		{2, nil, []string{"conformance", "--run", "("}},
 		{1, required, []string{"conformance", "--backend", "vulkan", "--run", "^ReLU/"}},
+
+		{0, nil, []string{"model", "quantize", "--model", fashionModel, "--calib", p("calib.npy"), "--out", p("q.onnx")}},
+		{2, nil, []string{"model", "quantize", "--model", fashionModel, "--calib", p("junk.npy"), "--out", p("q.onnx")}},
+		{2, nil, []string{"model", "quantize", "--model", p("junk.qt"), "--calib", p("calib.npy"), "--out", p("q.onnx")}},
+		{2, nil, []string{"model", "quantize", "--model", fashionModel, "--calib", p("x.npy"), "--out", p("q.onnx")}},
+		{1, nil, []string{"model", "quantize", "--model", fashionModel, "--calib", p("calib.npy"), "--out", full}},
+		{1, noVulkan, []string{"model", "quantize", "--model", fashionModel, "--calib", p("calib.npy"), "--out", p("q.onnx"), "--backend", "vulkan"}},
 
 		{0, nil, []string{"bench", "quantize", "--size", "64", "--runs", "1", "--time", "0", "--no-f32"}},
 		{2, nil, []string{"bench", "nosuch"}},

@@ -44,6 +44,17 @@ func (k Kind) String() string {
 // MarshalText implements encoding.TextMarshaler (the JSON form).
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for i, n := range kindNames {
+		if string(b) == n {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: quantize: unknown tensor kind %q", ErrParams, b)
+}
+
 // mark is what the planner decided for one tensor.
 type mark struct {
 	kind Kind

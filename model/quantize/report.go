@@ -97,6 +97,9 @@ type TensorError struct {
 	// parameters saturate (outside Range by more than half a step).
 	Clipped float64 `json:"clipped"`
 	Count   int64   `json:"count"`
+	// Order is the tensor's position in the QDQ model (topological
+	// order of the DequantizeLinear nodes).
+	Order int `json:"order"`
 
 	signal, noise, ownNoise float64
 	clipped                 int64
@@ -191,7 +194,7 @@ func Compare(ctx context.Context, float, quant *onnxpb.ModelProto, batches iter.
 	byValue := map[string]*pairOf{}
 	for _, pr := range pairs {
 		te := TensorError{Name: pr.float, Value: pr.value, Kind: pr.kind, DType: pr.dtype.String(), Axis: pr.axis,
-			Scale: pr.scales, ZeroPoint: pr.zps}
+			Scale: pr.scales, ZeroPoint: pr.zps, Order: len(rep.Tensors)}
 		if pr.axis < 0 {
 			qmin, qmax := typeRange(pr.dtype)
 			te.Range = []float32{qtensor.Dequantize(qmin, pr.zps[0], pr.scales[0]), qtensor.Dequantize(qmax, pr.zps[0], pr.scales[0])}

@@ -13,7 +13,7 @@ type Profile struct {
 	// Entries are aggregated by Kind and Where, largest Wall first.
 	Entries []ProfileEntry
 	// Wall is the time of the whole profiled inference.
-	Wall float64
+	Wall  float64
 	index map[string]int
 }
 

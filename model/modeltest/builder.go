@@ -111,8 +111,16 @@ func initT[T onnx.Element](b *Builder, dims []int, data []T) string {
 // F32 adds a float32 initializer (nil dims: a scalar).
 func (b *Builder) F32(dims []int, v ...float32) string { return initT(b, dims, v) }
 
-// ZP returns a zero point initializer of type dt (onnx.Uint8 or Int8).
+// ZP returns a zero point initializer of type dt (onnx.Uint8, Int8 or
+// Int32).
 func (b *Builder) ZP(dt onnx.DataType, dims []int, v ...int) string {
+	if dt == onnx.Int32 {
+		d := make([]int32, len(v))
+		for i, x := range v {
+			d[i] = int32(x)
+		}
+		return initT(b, dims, d)
+	}
 	if dt == onnx.Int8 {
 		d := make([]int8, len(v))
 		for i, x := range v {

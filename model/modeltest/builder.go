@@ -238,3 +238,6 @@ func RandInput(rng *rand.Rand, shape []int, lo, hi float32) *graph.Tensor {
 	}
 	return t
 }
+
+// I64 adds an int64 initializer (a Reshape's shape, say).
+func (b *Builder) I64(dims []int, v ...int64) string { return initT(b, dims, v) }

@@ -518,7 +518,9 @@ func (p *plan) decide() {
 		}
 		gr, why := low(p, i)
 		if gr == nil {
-			p.reasons[i] = why
+			if n.OpType != "QuantizeLinear" || p.twins[n.Inputs[0]] != nil {
+				p.reasons[i] = why
+			}
 			continue
 		}
 		p.commit(gr)

@@ -19,7 +19,9 @@ type Builder struct {
 	// Opset is the default-domain opset the model imports (17).
 	Opset int64
 	// Rand draws the weights; tests may draw inputs from it too.
-	Rand    *rand.Rand
+	Rand *rand.Rand
+	// Dynamic declares dimension 0 of later inputs as the symbolic "N".
+	Dynamic bool
 	t       testing.TB
 	nodes   []*onnxpb.NodeProto
 	inits   []*onnxpb.TensorProto
@@ -52,7 +54,11 @@ func ValueInfo(name string, dt onnx.DataType, dims ...int) *onnxpb.ValueInfoProt
 
 // Input declares a float32 graph input with static dims.
 func (b *Builder) Input(name string, dims ...int) string {
-	b.inputs = append(b.inputs, ValueInfo(name, onnx.Float, dims...))
+	vi := ValueInfo(name, onnx.Float, dims...)
+	if b.Dynamic && len(dims) > 0 {
+		vi.Type.GetTensorType().Shape.Dim[0].Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}
+	}
+	b.inputs = append(b.inputs, vi)
 	return name
 }
 

@@ -1,0 +1,108 @@
+package modeltest
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qgpu/qgpu/model/graph"
+	"github.com/qgpu/qgpu/onnx"
+	"github.com/qgpu/qgpu/onnx/onnxpb"
+)
+
+// Case is a test model with inputs.
+type Case struct {
+	Name string
+	// Model builds the ONNX model.
+	Model func(t testing.TB) *onnxpb.ModelProto
+	// Inputs draws the inputs (by graph input name).
+	Inputs func(rng *rand.Rand) map[string]*graph.Tensor
+}
+
+// Cases returns the models built in Go that every backend must run to
+// the same bytes: a QDQ residual CNN that lowers completely (one engine
+// submission), an int8 MLP with a host fallback in the middle (a Sigmoid:
+// several submissions, uploads and downloads), and a graph of fallbacks
+// (a Clip that needs a table lookup after a float-output Conv, a
+// ceil_mode AveragePool, a broadcasting Add).
+func Cases() []Case {
+	return []Case{
+		{Name: "qdq_resnet_block", Model: ResNetBlock, Inputs: func(rng *rand.Rand) map[string]*graph.Tensor {
+			return map[string]*graph.Tensor{"x": RandInput(rng, []int{2, 3, 16, 16}, -2.7, 2.7)}
+		}},
+		{Name: "qdq_int8_mlp", Model: Int8MLP, Inputs: func(rng *rand.Rand) map[string]*graph.Tensor {
+			return map[string]*graph.Tensor{"x": RandInput(rng, []int{4, 32}, -7, 7)}
+		}},
+		{Name: "qdq_fallbacks", Model: Fallbacks, Inputs: func(rng *rand.Rand) map[string]*graph.Tensor {
+			return map[string]*graph.Tensor{"x": RandInput(rng, []int{1, 4, 9, 9}, -2.7, 2.7)}
+		}},
+	}
+}
+
+// ResNetBlock is a QDQ residual CNN (uint8 activations, int8 per-channel
+// weights, int32 biases, as ONNX Runtime's quantizer writes them): a
+// strided 3x3 Conv+Relu, a MaxPool, a 1x1 and a depthwise 3x3 Conv, a
+// residual Add+Relu, GlobalAveragePool, Flatten and a Gemm with transB.
+// Every node lowers.
+func ResNetBlock(t testing.TB) *onnxpb.ModelProto {
+	b := NewBuilder(t, 101)
+	x := b.QDQ(b.Input("x", 2, 3, 16, 16), onnx.Uint8, 0.02, 128)
+	conv := func(x string, xs float32, cin, cout, k, stride, group int, relu bool, ys float32, yzp int) string {
+		w, _, ws := b.Weights([]int{cout, cin / group, k, k}, 0, 0.03)
+		bias, _ := b.Bias(cout, xs, ws)
+		p := int64(k / 2)
+		y := b.Node("Conv", []string{x, w, bias}, AInt("group", int64(group)), AInts("strides", int64(stride), int64(stride)),
+			AInts("pads", p, p, p, p), AInts("kernel_shape", int64(k), int64(k)))
+		if relu {
+			y = b.Node("Relu", []string{y})
+		}
+		return b.QDQ(y, onnx.Uint8, ys, yzp)
+	}
+	c1 := conv(x, 0.02, 3, 8, 3, 2, 1, true, 0.05, 0)
+	mp := b.QDQ(b.Node("MaxPool", []string{c1}, AInts("kernel_shape", 3, 3), AInts("strides", 2, 2), AInts("pads", 1, 1, 1, 1)), onnx.Uint8, 0.05, 0)
+	c2 := conv(mp, 0.05, 8, 8, 1, 1, 1, true, 0.04, 0)
+	c3 := conv(c2, 0.04, 8, 8, 3, 1, 8, false, 0.06, 128)
+	add := b.QDQ(b.Node("Relu", []string{b.Node("Add", []string{c3, mp})}), onnx.Uint8, 0.07, 0)
+	gap := b.QDQ(b.Node("GlobalAveragePool", []string{add}), onnx.Uint8, 0.02, 0)
+	fl := b.Node("Flatten", []string{gap})
+	w, _, ws := b.Weights([]int{10, 8}, 0, 0.05)
+	bias, _ := b.Bias(10, 0.02, ws)
+	y := b.Node("Gemm", []string{fl, w, bias}, AInt("transB", 1))
+	b.Output(b.DQ(b.Q(y, onnx.Uint8, 0.1, 128), onnx.Uint8, 0.1, 128))
+	return b.Model()
+}
+
+// Int8MLP is a QDQ MLP with symmetric int8 activations: MatMul+Relu (a
+// ReLU the range does not imply: zero point 0), a Sigmoid on the host,
+// a Mul of two quantized tensors, and a Gemm with a float output.
+func Int8MLP(t testing.TB) *onnxpb.ModelProto {
+	b := NewBuilder(t, 102)
+	x := b.QDQ(b.Input("x", 4, 32), onnx.Int8, 0.05, 0)
+	w, _, _ := b.Weights([]int{32, 16}, 1, 0.02)
+	h := b.QDQ(b.Node("Relu", []string{b.Node("MatMul", []string{x, w})}), onnx.Int8, 0.03, 0)
+	s := b.QDQ(b.Node("Sigmoid", []string{h}), onnx.Int8, 1.0/256, -128)
+	mul := b.QDQ(b.Node("Mul", []string{h, s}), onnx.Int8, 0.02, 0)
+	w2, _, ws2 := b.Weights([]int{16, 6}, 1, 0.04)
+	bias, _ := b.Bias(6, 0.02, ws2)
+	b.Output(b.Node("Gemm", []string{mul, w2, bias}))
+	return b.Model()
+}
+
+// Fallbacks is a QDQ graph of nodes that do not lower, or lower only in
+// part: a Conv whose Clip the output range does not imply (a float32
+// engine output, the Clip and QuantizeLinear on the host), a ceil_mode
+// AveragePool and a broadcasting Add on the host, then a Conv again.
+func Fallbacks(t testing.TB) *onnxpb.ModelProto {
+	b := NewBuilder(t, 103)
+	x := b.QDQ(b.Input("x", 1, 4, 9, 9), onnx.Uint8, 0.02, 128)
+	w, _, ws := b.Weights([]int{6, 4, 3, 3}, 0, 0.03)
+	bias, _ := b.Bias(6, 0.02, ws)
+	c := b.Node("Conv", []string{x, w, bias}, AInts("pads", 1, 1, 1, 1))
+	cl := b.QDQ(b.Node("Clip", []string{c, b.F32(nil, 0.5), b.F32(nil, 3)}), onnx.Uint8, 0.02, 0)
+	ap := b.QDQ(b.Node("AveragePool", []string{cl}, AInts("kernel_shape", 2, 2), AInts("strides", 2, 2), AInt("ceil_mode", 1)), onnx.Uint8, 0.02, 0)
+	add := b.QDQ(b.Node("Add", []string{ap, b.F32([]int{6, 1, 1}, 0.1, -0.2, 0.3, -0.4, 0.5, -0.6)}), onnx.Uint8, 0.025, 10)
+	w2, _, ws2 := b.Weights([]int{3, 6, 3, 3}, 0, 0.03)
+	bias2, _ := b.Bias(3, 0.025, ws2)
+	y := b.Node("Conv", []string{add, w2, bias2}, AInts("pads", 1, 1, 1, 1))
+	b.Output(b.DQ(b.Q(y, onnx.Int8, 0.05, 0), onnx.Int8, 0.05, 0))
+	return b.Model()
+}

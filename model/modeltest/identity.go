@@ -67,8 +67,8 @@ func Fixtures() []string {
 
 // Identity runs every test model - Cases and the fixtures - on an engine
 // opened with cfg (with guard bytes around every tensor) and on the
-// reference engine, and fails unless every output is byte-identical and
-// no guard byte was overwritten. Backends that cannot open here skip the
+// reference engine, and fails unless both lower every node the same way,
+// every output is byte-identical and no guard byte was overwritten. Backends that cannot open here skip the
 // test unless QGPU_REQUIRE names them.
 func Identity(t *testing.T, cfg engine.Config) {
 	t.Helper()
@@ -148,6 +148,14 @@ func compare(t *testing.T, load func(*engine.Engine) (*model.Model, error), inpu
 		t.Fatal(err)
 	}
 	defer mt.Close()
+	// The same lowering: a backend refusing an op would move it to the
+	// host, where its float result differs.
+	pr, pt := mr.Plan(), mt.Plan()
+	for i := range pr.Nodes {
+		if a, b := pt.Nodes[i], pr.Nodes[i]; a.Where != b.Where || strings.Join(a.Ops, "+") != strings.Join(b.Ops, "+") {
+			t.Errorf("node %s: %v %v (%s) on %s, %v %v on the reference", a.Node, a.Where, a.Ops, a.Reason, eng.Backend().Name(), b.Where, b.Ops)
+		}
+	}
 	in, err := inputs(mr)
 	if err != nil {
 		t.Fatal(err)

@@ -64,7 +64,7 @@ func ResNetBlock(t testing.TB) *onnxpb.ModelProto {
 	add := b.QDQ(b.Node("Relu", []string{b.Node("Add", []string{c3, mp})}), onnx.Uint8, 0.07, 0)
 	gap := b.QDQ(b.Node("GlobalAveragePool", []string{add}), onnx.Uint8, 0.02, 0)
 	fl := b.Node("Flatten", []string{gap})
-	w, _, ws := b.Weights([]int{10, 8}, 0, 0.05)
+	w, _, ws := b.Weights([]int{10, 8}, 0, 0.005)
 	bias, _ := b.Bias(10, 0.02, ws)
 	y := b.Node("Gemm", []string{fl, w, bias}, AInt("transB", 1))
 	b.Output(b.DQ(b.Q(y, onnx.Uint8, 0.1, 128), onnx.Uint8, 0.1, 128))

@@ -229,6 +229,10 @@ func (p *plan) clampOf(i int, q qparams) (lo, hi int32, why string) {
 // one.
 func (p *plan) weightOf(f string) (*qtensor.Tensor, string) {
 	i, ok := p.prod[f]
+	for ok && isDefault(p.node(i).Domain) && p.node(i).OpType == "Identity" {
+		// Exporters share weights through Identity nodes.
+		i, ok = p.prod[p.node(i).Inputs[0]]
+	}
 	if !ok || !isDefault(p.node(i).Domain) || p.node(i).OpType != "DequantizeLinear" {
 		return nil, fmt.Sprintf("%s is not a DequantizeLinear of constant weights", f)
 	}

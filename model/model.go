@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 
 	_ "github.com/qgpu/qgpu/backends/cpu" // the default backend
@@ -121,7 +122,7 @@ func Read(r io.Reader, opts Options) (*Model, error) {
 func FromONNX(m *onnxpb.ModelProto, opts Options) (*Model, error) {
 	g, err := graph.FromONNX(m, graph.Options{Batch: opts.Batch, MaxElements: opts.MaxElements})
 	if err != nil {
-		if opts.Batch == 0 && errors.Is(err, ErrShape) {
+		if opts.Batch == 0 && errors.Is(err, ErrShape) && strings.Contains(err.Error(), "Options.Batch") {
 			return nil, fmt.Errorf("model: %w (a dynamic batch dimension needs Options.Batch)", err)
 		}
 		return nil, fmt.Errorf("model: %w", err)

@@ -291,9 +291,10 @@ func (p *plan) analyze() {
 }
 
 // constant returns the value of v if it is a constant: an initializer, or
-// the output of a QuantizeLinear/DequantizeLinear of constants (package
-// graph keeps those nodes so that the QDQ structure stays visible), which
-// is evaluated once here.
+// the output of a node whose inputs are all constants - a
+// QuantizeLinear/DequantizeLinear of constants (package graph keeps those
+// nodes so that the QDQ structure stays visible) and what follows it -
+// evaluated once here.
 func (p *plan) constant(v string) *graph.Tensor {
 	if v == "" {
 		return nil
@@ -312,9 +313,6 @@ func (p *plan) constant(v string) *graph.Tensor {
 		return nil
 	}
 	n := p.node(i)
-	if !isDefault(n.Domain) || (n.OpType != "QuantizeLinear" && n.OpType != "DequantizeLinear") {
-		return nil
-	}
 	args := make([]*graph.Tensor, len(n.Inputs))
 	for j, in := range n.Inputs {
 		if in == "" {

@@ -134,7 +134,7 @@ func openModel(f modelFlags, batch int) (*model.Model, loadTimes, error) {
 	}
 	g, err := graph.FromONNX(mp, graph.Options{Batch: batch})
 	if err != nil {
-		if batch == 0 && errors.Is(err, engine.ErrShape) {
+		if batch == 0 && errors.Is(err, engine.ErrShape) && strings.Contains(err.Error(), "Options.Batch") {
 			err = fmt.Errorf("%w (give the batch size with --batch)", err)
 		}
 		return nil, lt, asUsage(fmt.Errorf("model: %s: %w", *f.path, err))

@@ -626,11 +626,25 @@ func lowerBinary(p *plan, i int) (*group, string) {
 		return nil, why
 	}
 	sa, sb := p.g.Values[n.Inputs[0]].Shape, p.g.Values[n.Inputs[1]].Shape
-	if !slices.Equal(sa, sb) {
-		return nil, fmt.Sprintf("operands of shapes %v and %v (the engine's %s takes equal shapes, no broadcasting)", sa, sb, n.OpType)
-	}
-	if a.p.dt != b.p.dt {
-		return nil, fmt.Sprintf("operands of types %v and %v", a.p.dt, b.p.dt)
+	ys := p.g.Values[n.Outputs[0]].Shape
+	ins := []string{a.name, b.name}
+	bKey := ""
+	if !slices.Equal(sa, sb) || a.p.dt != b.p.dt {
+		// A constant operand is expanded to the other's shape (numpy
+		// broadcasting) and converted to its type once at load; the
+		// engine's ops take equal shapes and types. Both ops commute.
+		sx := sa
+		if p.weights[a.name] != nil && p.weights[b.name] == nil {
+			a, b, sx = b, a, sb
+		}
+		if p.weights[b.name] != nil && slices.Equal(sx, ys) {
+			bKey = p.expand(b.name, ys, a.p.dt)
+		}
+		if bKey == "" {
+			return nil, fmt.Sprintf("operands %v%v and %v%v (the engine's %s takes equal shapes and types; only a constant operand is broadcast and converted, at load)", a.p.dt, sa, b.p.dt, sb, n.OpType)
+		}
+		ins = []string{a.name}
+		b = &twin{name: bKey, p: qparams{dt: a.p.dt, scale: b.p.scale, zp: b.p.zp + shift(b.p.dt, a.p.dt)}, view: -1}
 	}
 	t, why := p.tailOf(n.Outputs[0], true)
 	if t == nil {
@@ -650,14 +664,18 @@ func lowerBinary(p *plan, i int) (*group, string) {
 	if relu {
 		ops = append(ops, fmt.Sprintf("ReLU(%v)", t.p.dt))
 	}
-	s := &step{node: i, ins: []string{a.name, b.name}, outs: []string{t.out}, ops: ops,
+	s := &step{node: i, ins: ins, outs: []string{t.out}, ops: ops,
 		record: func(bt *engine.Batch, in []*engine.Tensor, keep func(*engine.Tensor)) ([]*engine.Tensor, error) {
 			var y *engine.Tensor
 			var err error
+			second := p.wdev[bKey]
+			if bKey == "" {
+				second = in[1]
+			}
 			if op == "Add" {
-				y, err = bt.Add(in[0], in[1], t.p.scale, t.p.zp)
+				y, err = bt.Add(in[0], second, t.p.scale, t.p.zp)
 			} else {
-				y, err = bt.Mul(in[0], in[1], t.p.scale, t.p.zp)
+				y, err = bt.Mul(in[0], second, t.p.scale, t.p.zp)
 			}
 			if err != nil || !relu {
 				return []*engine.Tensor{y}, err
@@ -668,6 +686,70 @@ func lowerBinary(p *plan, i int) (*group, string) {
 		}}
 	gr.steps, gr.outDev = []*step{s}, []string{t.out}
 	return gr, ""
+}
+
+// maxExpand bounds the element count of a constant operand expanded at
+// load.
+const maxExpand = 1 << 24
+
+// shift is what converting quantized values from type from to type to
+// adds to them and to their zero point: 128 from int8 to uint8, -128 back
+// (the real values stay the same).
+func shift(from, to qtensor.DType) int32 {
+	switch {
+	case from == qtensor.Int8 && to == qtensor.Uint8:
+		return 128
+	case from == qtensor.Uint8 && to == qtensor.Int8:
+		return -128
+	}
+	return 0
+}
+
+// expand registers the constant quantized tensor name broadcast to shape
+// (numpy rules) and converted to type dt as a weight, and returns its key
+// ("" if it does not broadcast or would be too large).
+func (p *plan) expand(name string, shape []int, dt qtensor.DType) string {
+	src := p.weights[name]
+	key := fmt.Sprintf("%s#expand%v%v", name, shape, dt)
+	if p.weights[key] != nil {
+		return key
+	}
+	n := numel(shape)
+	if len(src.Shape) > len(shape) || n > maxExpand {
+		return ""
+	}
+	off := len(shape) - len(src.Shape)
+	for k, d := range src.Shape {
+		if d != 1 && d != shape[off+k] {
+			return ""
+		}
+	}
+	sh := shift(src.DType, dt)
+	prm := src.Params.Clone()
+	for k := range prm.ZeroPoints {
+		prm.ZeroPoints[k] += sh
+	}
+	dst := &qtensor.Tensor{DType: dt, Shape: slices.Clone(shape), Params: prm, Data: make([]byte, n)}
+	idx := make([]int, len(shape))
+	for i := range n {
+		// i's multi-index, then the source index with broadcast axes at 0.
+		r := i
+		for k := len(shape) - 1; k >= 0; k-- {
+			idx[k] = r % shape[k]
+			r /= shape[k]
+		}
+		j := 0
+		for k, d := range src.Shape {
+			if d != 1 {
+				j = j*d + idx[off+k]
+			} else {
+				j *= d
+			}
+		}
+		dst.Data[i] = src.Data[j] + byte(sh) // two's complement: int8 q + 128 is uint8 q+128
+	}
+	p.weights[key] = dst
+	return key
 }
 
 // requantize appends to the step the ops that take y (params have) to

@@ -110,6 +110,53 @@ func TestBinaryLowering(t *testing.T) {
 	}
 }
 
+// TestBroadcastConstant: Add and Mul with a constant operand of a
+// broadcasting shape (a bias, say) expand it at load and run on the
+// engine: the same integers as the formulas on the expanded operand.
+func TestBroadcastConstant(t *testing.T) {
+	for _, op := range []string{"Add", "Mul"} {
+		t.Run(op, func(t *testing.T) {
+			b := modeltest.NewBuilder(t, 61)
+			x := b.QDQ(b.Input("x", 2, 3, 4), onnx.Uint8, 0.02, 120)
+			cq := []int8{-100, -5, 0, 77}
+			c := b.DQ(b.I8([]int{4}, cq...), onnx.Int8, 0.01, 3)
+			in := []string{x, c}
+			if op == "Mul" {
+				in = []string{c, x} // the constant first: the ops commute
+			}
+			out := b.DQ(b.Q(b.Node(op, in), onnx.Uint8, 0.03, 100), onnx.Uint8, 0.03, 100)
+			b.Output(out)
+			m := b.Load(model.Options{})
+			wantPlan(t, m.Plan(), op, model.OnEngine, op+"(")
+			xin := fullRange(rand.New(rand.NewPCG(3, 3)), []int{2, 3, 4}, onnx.Uint8, 0.02, 120)
+			got, fake := runBoth(t, b, m, map[string]*graph.Tensor{"x": xin}, out)
+			xq := quantize(xin.F32, onnx.Uint8, 0.02, 120)
+			want := make([]int32, len(xq))
+			v, tol := make([]float64, len(xq)), make([]float64, len(xq))
+			for i, q := range xq {
+				da, db := q-120, int32(cq[i%4])-3
+				var r float32
+				if op == "Add" {
+					r = float32(float32(0.02)/0.03*float32(da)) + float32(float32(0.01)/0.03*float32(db))
+					v[i] = (float64(float32(0.02))*float64(da) + float64(float32(0.01))*float64(db)) / float64(float32(0.03))
+				} else {
+					r = float32(float32(da*db) * (float32(float32(0.02)*float32(0.01)) / 0.03))
+					v[i] = float64(float32(0.02)) * float64(float32(0.01)) * float64(da*db) / float64(float32(0.03))
+				}
+				want[i] = int32(min(max(math.RoundToEven(float64(r))+100, 0), 255))
+				tol[i] = 0x1p-19*math.Abs(v[i]) + 0x1p-18
+			}
+			gq := qOf(got.F32, 0.03, 100)
+			for i := range want {
+				if gq[i] != want[i] {
+					t.Fatalf("y[%d] = %d, the formula gives %d", i, gq[i], want[i])
+				}
+			}
+			checkReal(t, "y", gq, qOf(fake.F32, 0.03, 100), v, tol, 100, 0, 255)
+		})
+	}
+}
+
 // TestClampLowering: DequantizeLinear -> Relu|Clip -> QuantizeLinear
 // with equal params is the engine's ReLU (max(q, zp), exact), with other
 // params a Requantize (then a ReLU); an implied Clip is only the

@@ -455,15 +455,15 @@ func (p *plan) findTwin(f string) (*twin, string) {
 				return nil, fmt.Sprintf("the DequantizeLinear of %s reads %s with %v, which was quantized with %v", f, q, qp, have)
 			}
 		} else {
-			if p.constant(q) != nil {
-				t := p.constant(q)
-				h, err := hostToQ(t, qp.params())
-				if err != nil {
-					return nil, fmt.Sprintf("constant %s: %v", q, err)
-				}
-				p.weights[q] = h
-			}
 			p.qv[q] = qp
+		}
+		if t := p.constant(q); t != nil && p.weights[q] == nil {
+			// A constant read as an activation: uploaded at load.
+			h, err := hostToQ(t, qp.params())
+			if err != nil {
+				return nil, fmt.Sprintf("constant %s: %v", q, err)
+			}
+			p.weights[q] = h
 		}
 		return &twin{name: q, p: qp, view: -1}, ""
 	case shapeOps[n.OpType]:

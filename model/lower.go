@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/model/graph"
@@ -625,8 +626,18 @@ func lowerBinary(p *plan, i int) (*group, string) {
 	if b == nil {
 		return nil, why
 	}
-	sa, sb := p.g.Values[n.Inputs[0]].Shape, p.g.Values[n.Inputs[1]].Shape
-	ys := p.g.Values[n.Outputs[0]].Shape
+	t, why := p.tailOf(n.Outputs[0], true)
+	if t == nil {
+		return nil, why
+	}
+	return p.binaryGroup(i, n.OpType, a, b, p.g.Values[n.Inputs[0]].Shape, p.g.Values[n.Inputs[1]].Shape, t, []string{n.Inputs[0], n.Inputs[1]})
+}
+
+// binaryGroup lowers Add or Mul (op) of quantized a and b, of float shapes
+// sa and sb, into the tail t. reads are the float values read through
+// their twins.
+func (p *plan) binaryGroup(i int, op string, a, b *twin, sa, sb []int, t *tail, reads []string) (*group, string) {
+	ys := p.g.Values[t.out].Shape
 	ins := []string{a.name, b.name}
 	bKey := ""
 	if !slices.Equal(sa, sb) || a.p.dt != b.p.dt {
@@ -641,25 +652,21 @@ func lowerBinary(p *plan, i int) (*group, string) {
 			bKey = p.expand(b.name, ys, a.p.dt)
 		}
 		if bKey == "" {
-			return nil, fmt.Sprintf("operands %v%v and %v%v (the engine's %s takes equal shapes and types; only a constant operand is broadcast and converted, at load)", a.p.dt, sa, b.p.dt, sb, n.OpType)
+			return nil, fmt.Sprintf("operands %v%v and %v%v (the engine's %s takes equal shapes and types; only a constant operand is broadcast and converted, at load)", a.p.dt, sa, b.p.dt, sb, op)
 		}
 		ins = []string{a.name}
 		b = &twin{name: bKey, p: qparams{dt: a.p.dt, scale: b.p.scale, zp: b.p.zp + shift(b.p.dt, a.p.dt)}, view: -1}
-	}
-	t, why := p.tailOf(n.Outputs[0], true)
-	if t == nil {
-		return nil, why
 	}
 	if t.p.dt != a.p.dt {
 		return nil, fmt.Sprintf("output type %v differs from the operands' %v", t.p.dt, a.p.dt)
 	}
 	gr := newGroup(i)
-	gr.reads = []string{n.Inputs[0], n.Inputs[1]}
+	gr.reads = reads
 	for c, how := range t.covers {
 		gr.covers[c] = how
 	}
 	gr.outQ[t.out] = t.p
-	op, relu := n.OpType, t.relu
+	relu := t.relu
 	ops := []string{fmt.Sprintf("%s(%v->%v)", op, a.p.dt, t.p.dt)}
 	if relu {
 		ops = append(ops, fmt.Sprintf("ReLU(%v)", t.p.dt))
@@ -896,23 +903,37 @@ func lowerMaxPool(p *plan, i int) (*group, string) {
 // AveragePool whose ceil_mode changes the output size is refused.
 func (p *plan) poolGeom(i int, isMax bool) (*twin, engine.PoolOptions, string) {
 	n := p.node(i)
-	xs := p.g.Values[n.Inputs[0]].Shape
-	ys := p.g.Values[n.Outputs[0]].Shape
-	if len(xs) != 4 {
+	if xs := p.g.Values[n.Inputs[0]].Shape; len(xs) != 4 {
 		return nil, engine.PoolOptions{}, fmt.Sprintf("%s on a %d-D input (the engine pools NCHW)", n.OpType, len(xs))
 	}
 	x, why := p.twinOf(n.Inputs[0])
 	if x == nil {
 		return nil, engine.PoolOptions{}, why
 	}
-	if n.OpType == "GlobalAveragePool" {
-		return x, engine.PoolOptions{Kernel: []int{xs[2], xs[3]}}, ""
+	o, why := p.poolOpts(i, isMax)
+	if why != "" {
+		return nil, o, why
+	}
+	return x, o, ""
+}
+
+// poolOpts reads the window of a 2-D pool node (the Global ones: the
+// whole image).
+func (p *plan) poolOpts(i int, isMax bool) (engine.PoolOptions, string) {
+	n := p.node(i)
+	xs := p.g.Values[n.Inputs[0]].Shape
+	ys := p.g.Values[n.Outputs[0]].Shape
+	if len(xs) != 4 {
+		return engine.PoolOptions{}, fmt.Sprintf("%s on a %d-D input (the engine pools NCHW)", n.OpType, len(xs))
+	}
+	if strings.HasPrefix(n.OpType, "QLinearGlobal") || n.OpType == "GlobalAveragePool" {
+		return engine.PoolOptions{Kernel: []int{xs[2], xs[3]}}, ""
 	}
 	k := attrInts(n, "kernel_shape")
 	if len(k) != 2 {
-		return nil, engine.PoolOptions{}, "kernel_shape is not 2-D"
+		return engine.PoolOptions{}, "kernel_shape is not 2-D"
 	}
-	strides, dils, pads := window(n, xs[2:], k, isMax || p.g.Opset >= 19)
+	strides, dils, pads := window(n, xs[2:], k, isMax || p.g.Opset >= 19 && isDefault(n.Domain))
 	o := engine.PoolOptions{Kernel: k, Strides: strides, Dilations: dils, Pads: pads, CountIncludePad: !isMax && attrInt(n, "count_include_pad", 0) != 0}
 	for j := range 2 {
 		eff := (k[j]-1)*dils[j] + 1
@@ -921,11 +942,11 @@ func (p *plan) poolGeom(i int, isMax bool) (*twin, engine.PoolOptions, string) {
 			continue
 		}
 		if !isMax {
-			return nil, o, "AveragePool with ceil_mode adding a window (its divisor differs at the edge)"
+			return o, n.OpType + " with ceil_mode adding a window (its divisor differs at the edge)"
 		}
 		pads[j+2] = max(pads[j+2], (ys[2+j]-1)*strides[j]+eff-xs[2+j]-pads[j])
 	}
-	return x, o, ""
+	return o, ""
 }
 
 // lowerAvgPool lowers AveragePool and GlobalAveragePool. When every
@@ -954,7 +975,15 @@ func lowerAvgPool(p *plan, i int) (*group, string) {
 			return b.AvgPool(y, o)
 		}, fmt.Sprintf("AvgPool(%v)", x.p.dt))
 	}
-	C := p.g.Values[n.Inputs[0]].Shape[1]
+	return p.onesConv(i, x, o, t, []string{n.Inputs[0]})
+}
+
+// onesConv lowers an average over windows o of constant size k (no
+// padding, or padding counted) to a depthwise Conv of x with a kernel of
+// ones and weight scale 1/k, quantized into the tail t: one rounding of
+// float32(sum) * float32(x_scale * float32(1/k)) / y_scale.
+func (p *plan) onesConv(i int, x *twin, o engine.PoolOptions, t *tail, reads []string) (*group, string) {
+	C := p.g.Values[p.node(i).Inputs[0]].Shape[1]
 	kh, kw := o.Kernel[0], o.Kernel[1]
 	key := fmt.Sprintf("#ones[%d,1,%d,%d]", C, kh, kw)
 	if p.weights[key] == nil {
@@ -970,7 +999,7 @@ func lowerAvgPool(p *plan, i int) (*group, string) {
 	opts := engine.ConvOptions{Strides: o.Strides, Dilations: o.Dilations, Pads: o.Pads, Group: C,
 		OutputOptions: engine.OutputOptions{Output: engine.OutQuantized, YType: t.p.dt, YScale: t.p.scale, YZP: t.p.zp, ReLU: t.relu}}
 	gr := newGroup(i)
-	gr.reads = []string{n.Inputs[0]}
+	gr.reads = reads
 	for c, how := range t.covers {
 		gr.covers[c] = how
 	}

@@ -290,3 +290,44 @@ func TestReadAndBatch(t *testing.T) {
 		t.Fatal("truncated model read")
 	}
 }
+
+// TestQOperatorExact: a QOperator model gives the same bytes on the engine
+// as package graph's reference kernels in the float interpreter: both
+// compute qgpu's integer formulas (exact accumulators, one float32
+// requantization), so nothing may differ.
+func TestQOperatorExact(t *testing.T) {
+	c := caseByName("qop_cnn")
+	mp := c.Model(t)
+	m, err := model.FromONNX(mp, model.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	p := m.Plan()
+	for _, op := range []string{"QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "com.microsoft.QGemm",
+		"com.microsoft.QLinearAdd", "com.microsoft.QLinearMul", "com.microsoft.QLinearGlobalAveragePool"} {
+		if ns := planOf(p, op); len(ns) == 0 || ns[0].Where != model.OnEngine {
+			t.Errorf("%s not on the engine:\n%v", op, p)
+		}
+	}
+	g, err := graph.FromONNX(mp, graph.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(3) {
+		in := c.Inputs(rand.New(rand.NewPCG(seed, 9)))
+		got, err := m.RunMap(t.Context(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := interp.Run(t.Context(), g, in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, w := range want {
+			if d := modeltest.Diff(got[name], w); d != "" {
+				t.Errorf("seed %d, output %s: %s", seed, name, d)
+			}
+		}
+	}
+}

@@ -503,7 +503,7 @@ func (p *plan) decide() {
 			p.reasons[i] = why
 			continue
 		}
-		if isDefault(n.Domain) && (n.OpType == "DequantizeLinear" || shapeOps[n.OpType]) {
+		if isDefault(n.Domain) && (n.OpType == "DequantizeLinear" || shapeOps[n.OpType] && p.g.Values[n.Inputs[0]].DType == graph.Float32) {
 			continue // made on demand: see twinOf and needs
 		}
 		if p.isConstNode(i) {
@@ -555,7 +555,7 @@ func (p *plan) needs() map[int]bool {
 		// A DequantizeLinear (or a shape node over one) runs if a host
 		// node or a graph output needs its float value: groups read it
 		// through its quantized twin.
-		if isDefault(n.Domain) && (n.OpType == "DequantizeLinear" || shapeOps[n.OpType]) {
+		if isDefault(n.Domain) && (n.OpType == "DequantizeLinear" || shapeOps[n.OpType] && p.g.Values[n.Inputs[0]].DType == graph.Float32) {
 			for _, o := range n.Outputs {
 				if need[o] {
 					runs[i] = true

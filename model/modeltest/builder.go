@@ -28,6 +28,7 @@ type Builder struct {
 	inputs  []*onnxpb.ValueInfoProto
 	outputs []*onnxpb.ValueInfoProto
 	n       int
+	ms      bool // a com.microsoft node was added
 }
 
 // NewBuilder starts an empty model whose weights are drawn with seed.
@@ -103,6 +104,25 @@ func (b *Builder) I32(dims []int, v ...int32) string { return initT(b, dims, v) 
 
 // I8 adds an int8 initializer.
 func (b *Builder) I8(dims []int, v ...int8) string { return initT(b, dims, v) }
+
+// NodeN adds a node with n outputs and returns their names.
+func (b *Builder) NodeN(op string, n int, ins []string, attrs ...Attr) []string {
+	outs := make([]string, n)
+	for i := range outs {
+		outs[i] = b.name("v")
+	}
+	b.nodes = append(b.nodes, &onnxpb.NodeProto{Name: proto.String(b.name(op)), OpType: proto.String(op), Input: ins, Output: outs, Attribute: attrs})
+	return outs
+}
+
+// MSNode adds a node of ONNX Runtime's com.microsoft domain (QLinearAdd,
+// QGemm, ...) with one output and returns the output's name.
+func (b *Builder) MSNode(op string, ins []string, attrs ...Attr) string {
+	out := b.Node(op, ins, attrs...)
+	b.nodes[len(b.nodes)-1].Domain = proto.String("com.microsoft")
+	b.ms = true
+	return out
+}
 
 func initT[T onnx.Element](b *Builder, dims []int, data []T) string {
 	name := b.name("c")
@@ -181,6 +201,21 @@ func (b *Builder) Weights(shape []int, axis int, scale float32) (string, []int8,
 	return out, w, scales
 }
 
+// RawWeights adds random int8 weights of the given shape (no
+// DequantizeLinear: for QOperator nodes) and returns their name and
+// values.
+func (b *Builder) RawWeights(shape []int) (string, []int8) {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	w := make([]int8, n)
+	for i := range w {
+		w[i] = int8(b.Rand.IntN(255) - 127)
+	}
+	return initT(b, shape, w), w
+}
+
 // Bias adds an int32 bias DequantizeLinear with scale xs*ws[c].
 func (b *Builder) Bias(n int, xs float32, ws []float32) (string, []int32) {
 	v := make([]int32, n)
@@ -198,10 +233,18 @@ func (b *Builder) Model() *onnxpb.ModelProto {
 	return &onnxpb.ModelProto{
 		IrVersion:    proto.Int64(8),
 		ProducerName: proto.String("qgpu model test"),
-		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(b.Opset)}},
+		OpsetImport:  b.opsets(),
 		Graph: &onnxpb.GraphProto{Name: proto.String("g"), Node: b.nodes, Initializer: b.inits,
 			Input: b.inputs, Output: b.outputs},
 	}
+}
+
+func (b *Builder) opsets() []*onnxpb.OperatorSetIdProto {
+	o := []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(b.Opset)}}
+	if b.ms {
+		o = append(o, &onnxpb.OperatorSetIdProto{Domain: proto.String("com.microsoft"), Version: proto.Int64(1)})
+	}
+	return o
 }
 
 // Bytes encodes the model.

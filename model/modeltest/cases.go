@@ -35,7 +35,55 @@ func Cases() []Case {
 		{Name: "qdq_fallbacks", Model: Fallbacks, Inputs: func(rng *rand.Rand) map[string]*graph.Tensor {
 			return map[string]*graph.Tensor{"x": RandInput(rng, []int{1, 4, 9, 9}, -2.7, 2.7)}
 		}},
+		{Name: "qop_cnn", Model: QOpCNN, Inputs: func(rng *rand.Rand) map[string]*graph.Tensor {
+			return map[string]*graph.Tensor{"x": RandInput(rng, []int{2, 3, 8, 8}, -2.7, 2.7), "x2": RandInput(rng, []int{4, 16}, -3, 3)}
+		}},
 	}
+}
+
+// QOpCNN is a QOperator model (ONNX Runtime's QOperator format): two
+// QLinearConvs, QLinearAdd, QLinearMul, QLinearGlobalAveragePool, a
+// Flatten of quantized data, QGemm (quantized and float outputs),
+// QLinearMatMul with per-column weights, QLinearSigmoid (on the host until
+// the engine has a table lookup), and on a second input a MatMulInteger
+// and ConvInteger with constant zero points and a MatMulInteger after a
+// DynamicQuantizeLinear (its zero point computed: on the host).
+func QOpCNN(t testing.TB) *onnxpb.ModelProto {
+	b := NewBuilder(t, 104)
+	u8, i8 := onnx.Uint8, onnx.Int8
+	x := b.Q(b.Input("x", 2, 3, 8, 8), u8, 0.02, 128)
+	w1, _ := b.RawWeights([]int{4, 3, 3, 3})
+	bias1 := b.I32([]int{4}, 100, -200, 300, 0)
+	c1 := b.Node("QLinearConv", []string{x, b.F32(nil, 0.02), b.ZP(u8, nil, 128), w1, b.F32([]int{4}, 0.01, 0.012, 0.008, 0.011), b.ZP(i8, []int{4}, 0, 0, 0, 0),
+		b.F32(nil, 0.05), b.ZP(u8, nil, 0), bias1}, AInts("pads", 1, 1, 1, 1))
+	w2, _ := b.RawWeights([]int{4, 4, 1, 1})
+	c2 := b.Node("QLinearConv", []string{c1, b.F32(nil, 0.05), b.ZP(u8, nil, 0), w2, b.F32(nil, 0.02), b.ZP(i8, nil, 0), b.F32(nil, 0.04), b.ZP(u8, nil, 10)})
+	add := b.MSNode("QLinearAdd", []string{c1, b.F32(nil, 0.05), b.ZP(u8, nil, 0), c2, b.F32(nil, 0.04), b.ZP(u8, nil, 10), b.F32(nil, 0.06), b.ZP(u8, nil, 5)})
+	mul := b.MSNode("QLinearMul", []string{add, b.F32(nil, 0.06), b.ZP(u8, nil, 5), c2, b.F32(nil, 0.04), b.ZP(u8, nil, 10), b.F32(nil, 0.2), b.ZP(u8, nil, 100)})
+	gap := b.MSNode("QLinearGlobalAveragePool", []string{mul, b.F32(nil, 0.2), b.ZP(u8, nil, 100), b.F32(nil, 0.03), b.ZP(u8, nil, 128)})
+	fl := b.Node("Flatten", []string{gap})
+	wg, _ := b.RawWeights([]int{6, 4})
+	qg := b.MSNode("QGemm", []string{fl, b.F32(nil, 0.03), b.ZP(u8, nil, 128), wg, b.F32(nil, 0.02), b.ZP(i8, nil, 0), b.I32([]int{6}, 5, -5, 50, -50, 0, 7),
+		b.F32(nil, 0.1), b.ZP(u8, nil, 128)}, AInt("transB", 1), AFloat("alpha", 0.5))
+	wm, _ := b.RawWeights([]int{6, 5})
+	mm := b.Node("QLinearMatMul", []string{qg, b.F32(nil, 0.1), b.ZP(u8, nil, 128), wm, b.F32([]int{5}, 0.01, 0.02, 0.015, 0.01, 0.03), b.ZP(i8, []int{5}, 0, 1, -1, 0, 2),
+		b.F32(nil, 0.2), b.ZP(u8, nil, 100)})
+	sig := b.MSNode("QLinearSigmoid", []string{mm, b.F32(nil, 0.2), b.ZP(u8, nil, 100), b.F32(nil, 1.0/256), b.ZP(u8, nil, 0)})
+	b.Output(b.DQ(sig, u8, 1.0/256, 0))
+	wf, _ := b.RawWeights([]int{6, 3})
+	b.Output(b.MSNode("QGemm", []string{qg, b.F32(nil, 0.1), b.ZP(u8, nil, 128), wf, b.F32(nil, 0.05), b.ZP(i8, nil, 0)}))
+
+	x2 := b.Input("x2", 4, 16)
+	q2 := b.Q(x2, u8, 0.03, 120)
+	wi, _ := b.RawWeights([]int{16, 8})
+	mi := b.Node("MatMulInteger", []string{q2, wi, b.ZP(u8, nil, 120), b.ZP(i8, []int{8}, 0, 1, 2, 3, -1, -2, -3, 0)})
+	b.Output(mi, onnx.Int32)
+	wc, _ := b.RawWeights([]int{2, 4, 3})
+	ci := b.Node("ConvInteger", []string{b.Node("Unsqueeze", []string{q2, b.I64([]int{1}, 0)}), wc, b.ZP(u8, nil, 120)}, AInts("pads", 1, 1))
+	b.Output(ci, onnx.Int32)
+	dq := b.NodeN("DynamicQuantizeLinear", 3, []string{x2})
+	b.Output(b.Node("MatMulInteger", []string{dq[0], wi, dq[2]}), onnx.Int32)
+	return b.Model()
 }
 
 // ResNetBlock is a QDQ residual CNN (uint8 activations, int8 per-channel

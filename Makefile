@@ -59,21 +59,26 @@ fuzz:
 	  echo "fuzz model/interp $$f"; $(GO) test ./model/interp -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
 
 # GPU backends on software drivers; QGPU_REQUIRE makes a broken driver setup fail instead of skip.
+# The release-during-run stress (tests.Stress) runs again under the race detector on each driver.
 gpu:
 	VK_ICD_FILENAMES=$(LVP_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 ./backends/vulkan/...
 	VK_ICD_FILENAMES=$(SWS_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 ./backends/vulkan/...
 	env -u DISPLAY QGPU_REQUIRE=opengl $(GO) test -count=1 ./backends/opengl/...
+	VK_ICD_FILENAMES=$(LVP_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 -race -run '^TestStress$$' ./backends/vulkan
+	VK_ICD_FILENAMES=$(SWS_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 -race -run '^TestStress$$' ./backends/vulkan
+	env -u DISPLAY QGPU_REQUIRE=opengl $(GO) test -count=1 -race -run '^TestStress$$' ./backends/opengl
 	xvfb-run -a -s "-screen 0 1024x768x24 -noreset" env QGPU_REQUIRE=opengl QGPU_GL_CONTEXT=glfw $(GO) test -count=1 -tags glfw ./backends/opengl/...
 	$(GO) build -tags glfw -o bin/qgpu-glfw ./cmd/qgpu
 	xvfb-run -a -s "-screen 0 1024x768x24 -noreset" env QGPU_REQUIRE=opengl bin/qgpu-glfw conformance --backend opengl --device glfw
 	VK_ICD_FILENAMES=$(LVP_ICD) QGPU_REQUIRE=vulkan,opengl $(GO) run ./cmd/qgpu conformance --backend cpu --backend vulkan --backend opengl
 	VK_ICD_FILENAMES=$(SWS_ICD) QGPU_REQUIRE=vulkan $(GO) run ./cmd/qgpu conformance --backend vulkan
 
-# Generated files (SPIR-V, avo assembly) must match their sources.
+# Generated files (kernel parameter blocks, SPIR-V, avo assembly) must match their sources.
 generate-check:
 	@command -v glslc >/dev/null || { echo "generate-check: glslc missing (scripts/deps.sh test)"; exit 1; }
 	$(GO) generate ./shaders
-	@git diff --exit-code --stat -- shaders/spv || { echo "generate-check: committed SPIR-V differs from the GLSL sources: run go generate ./shaders and commit"; exit 1; }
+	@out=$$(git status --porcelain -- shaders); if [ -n "$$out" ]; then echo "$$out"; \
+	  echo "generate-check: committed shaders/params_gen.go, src/params.glsl or SPIR-V differ from params.go and the GLSL sources: run go generate ./shaders and commit"; exit 1; fi
 	$(GO) generate ./backends/cpu/internal/gemm ./backends/cpu/internal/vec ./backends/cpu/internal/dwconv
 	@git diff --exit-code --stat -- backends/cpu/internal/gemm backends/cpu/internal/vec backends/cpu/internal/dwconv || { echo "generate-check: committed assembly differs from the avo generators: run go generate ./backends/cpu/internal/... and commit"; exit 1; }
 	@command -v protoc >/dev/null || { echo "generate-check: protoc missing (scripts/deps.sh test)"; exit 1; }

@@ -1,7 +1,8 @@
 // Package calib chooses quantization parameters from float32 data
-// (docs/semantics.md section 5): observers that see batches and produce a clipping
-// range, PyTorch's rules to turn a range into a scale and zero point, range
-// searches on histograms, and SQNR to measure the result.
+// (docs/semantics.md section 5): observers that see batches and produce
+// parameters, PyTorch's rules to turn a range into a scale and zero point,
+// range searches on histograms, SQNR to measure the result, and the int32
+// bias of a quantized Gemm or Conv.
 //
 // # Parameters from a range
 //
@@ -12,19 +13,59 @@
 // PyTorch's reduce_range and custom quant_min/quant_max. The tests compare
 // with fixtures recorded from torch (testdata/gen_torch.py).
 //
-// # Observers
+// # Observers and methods
 //
-//   - MinMaxObserver: running min and max (PyTorch's MinMaxObserver).
-//   - MovingAverageMinMaxObserver: PyTorch's moving average, in float32.
+// Every observer implements Observer: Observe(ctx, batch, shape) and
+// Params(target); the per-tensor ones are also RangeObservers (Range).
+// Methods lists the calibration methods once, with their names, aliases
+// (ONNX Runtime's entropy for kl, ...) and descriptions; ParseMethod reads
+// a name (suggesting the nearest one for a typo) and NewObserver builds the
+// observer of a method.
+//
+//   - MinMaxObserver (minmax): running min and max.
+//   - MovingAverageMinMaxObserver (moving-average): moving average of the
+//     batch min and max, in float32.
 //   - PerChannelMinMaxObserver: per-channel min/max along any axis, or its
-//     moving average (PyTorch's PerChannelMinMaxObserver and
-//     MovingAveragePerChannelMinMaxObserver).
+//     moving average.
+//   - TorchHistogramObserver (torch-histogram): PyTorch's HistogramObserver
+//     with torch's own histogram, re-binned as the range grows, and its
+//     greedy search; order-dependent and not mergeable.
 //   - HistogramObserver: an exactly mergeable Histogram plus a range search
-//     (Method): min/max, percentile, L2 (greedy and exhaustive), L1, KL.
+//     (percentile, l2-greedy, l2, l1, kl). The L2, L1 and greedy searches
+//     never end worse than min-max by their own error.
+//
+// # Which methods are PyTorch-identical
+//
+// These give the scale and zero point of the PyTorch observer bit for bit
+// when fed the same batches (float32 bits of the scale, the zero point),
+// checked against fixtures recorded from torch:
+//
+//   - QParams: _calculate_qparams.
+//   - MinMaxObserver: torch.ao.quantization.MinMaxObserver.
+//   - MovingAverageMinMaxObserver: MovingAverageMinMaxObserver (any
+//     averaging constant).
+//   - PerChannelMinMaxObserver: PerChannelMinMaxObserver, and with
+//     Averaging MovingAveragePerChannelMinMaxObserver.
+//   - TorchHistogramObserver: HistogramObserver, by default torch 1.13's
+//     with pytorch#83672 fixed as torch 2.0 fixed it, or 1.13 as released
+//     (Torch113); see its documentation for the torch versions and CPU
+//     vector widths covered. The fixtures include its histogram state.
+//
+// The other methods are not: percentile, l1 and kl have no torch
+// counterpart, and l2-greedy runs torch's greedy walk on this package's
+// histogram, whose bins differ from torch's. These fixtures come from torch
+// 1.13 (Debian 12), plus the one-line pytorch#83755 change applied in the
+// generator for HistogramObserver.
 //
 // Unlike PyTorch, NaN and ±Inf never reach a range: they are skipped and
 // counted (RangeStats). An observer that has seen no finite value returns
 // an error wrapping ErrNoData.
+//
+// # Bias
+//
+// QuantizeBias turns a float32 bias into the int32 bias for given input
+// and weight scales (per tensor or per channel) with ONNX Runtime's rule,
+// an error where ORT would clip to int32.
 //
 // # Where the data passes run
 //
@@ -35,7 +76,8 @@
 // qtensor.HistBinAligned, an exact integer function of the value). The host
 // loops come in two versions with identical results: histSlice and
 // minMaxSlice, the plain references, and the branch-free ones HostReducer
-// runs (split over goroutines for large inputs).
+// runs (split over goroutines for large inputs). TorchHistogramObserver
+// does its own passes on the host, as torch does.
 //
 // # Quality and reports
 //

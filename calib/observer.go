@@ -7,22 +7,37 @@ import (
 	"github.com/qgpu/qgpu/qtensor"
 )
 
-// Observer sees batches of float32 data and chooses a clipping range for a
-// target. Observers are not safe for concurrent use.
+// Observer sees batches of float32 data and chooses quantization parameters
+// for a target. Every observer of this package implements it: per tensor
+// (MinMaxObserver, MovingAverageMinMaxObserver, HistogramObserver,
+// TorchHistogramObserver, which are also RangeObservers) and per channel
+// (PerChannelMinMaxObserver). Observers are not safe for concurrent use.
 type Observer interface {
-	// Observe adds a batch. NaN and ±Inf are left out of the range and
-	// counted; an empty batch changes nothing.
-	Observe(ctx context.Context, x []float32) error
-	// Range returns the chosen range [lo, hi] for the target, or an error
-	// wrapping ErrNoData when no finite value has been seen.
-	Range(t Target) (lo, hi float32, err error)
-	// Stats returns the finite range and the NaN/Inf counts of all data seen.
+	// Observe adds a batch x, a row-major tensor of the given shape (nil
+	// means a flat vector of len(x)). NaN and ±Inf are left out of the
+	// range and counted; an empty batch changes nothing.
+	Observe(ctx context.Context, x []float32, shape []int) error
+	// Params returns the parameters for target t: per tensor, or per axis
+	// for a per-channel observer (the axis normalised against the rank of
+	// the batches). The error wraps ErrNoData when no finite value (for a
+	// per-channel observer: in some channel) has been seen.
+	Params(t Target) (qtensor.Params, error)
+	// Stats returns the finite range and the NaN/Inf counts of all data
+	// seen (all channels together).
 	Stats() RangeStats
 }
 
+// RangeObserver is an Observer that chooses one clipping range per tensor.
+type RangeObserver interface {
+	Observer
+	// Range returns the chosen range [lo, hi] for the target, or an error
+	// wrapping ErrNoData when no finite value has been seen.
+	Range(t Target) (lo, hi float32, err error)
+}
+
 // TensorParams returns per-tensor parameters for the target from the
-// observer's range (QParams).
-func TensorParams(o Observer, t Target) (qtensor.Params, error) {
+// observer's range (QParams); the per-tensor observers' Params.
+func TensorParams(o RangeObserver, t Target) (qtensor.Params, error) {
 	lo, hi, err := o.Range(t)
 	if err != nil {
 		return qtensor.Params{}, err
@@ -32,6 +47,22 @@ func TensorParams(o Observer, t Target) (qtensor.Params, error) {
 		return qtensor.Params{}, err
 	}
 	return qtensor.TensorParams(s, zp), nil
+}
+
+// checkShape checks that a batch of len(x) values has the given shape (nil:
+// any).
+func checkShape(x []float32, shape []int) error {
+	if shape == nil {
+		return nil
+	}
+	n, err := qtensor.NumElements(shape)
+	if err != nil {
+		return err
+	}
+	if n != len(x) {
+		return fmt.Errorf("%w: shape %v has %d elements, data has %d", qtensor.ErrShape, shape, n, len(x))
+	}
+	return nil
 }
 
 func reducerOr(r Reducer) Reducer {
@@ -57,7 +88,10 @@ type MinMaxObserver struct {
 }
 
 // Observe implements Observer.
-func (o *MinMaxObserver) Observe(ctx context.Context, x []float32) error {
+func (o *MinMaxObserver) Observe(ctx context.Context, x []float32, shape []int) error {
+	if err := checkShape(x, shape); err != nil {
+		return err
+	}
 	if len(x) == 0 {
 		return nil
 	}
@@ -69,13 +103,16 @@ func (o *MinMaxObserver) Observe(ctx context.Context, x []float32) error {
 	return nil
 }
 
-// Range implements Observer; the range does not depend on the target.
+// Range implements RangeObserver; the range does not depend on the target.
 func (o *MinMaxObserver) Range(Target) (float32, float32, error) {
 	if o.stats.Count == 0 {
 		return 0, 0, noData(o.stats)
 	}
 	return o.stats.Min, o.stats.Max, nil
 }
+
+// Params implements Observer.
+func (o *MinMaxObserver) Params(t Target) (qtensor.Params, error) { return TensorParams(o, t) }
 
 // Stats implements Observer.
 func (o *MinMaxObserver) Stats() RangeStats { return o.stats }
@@ -104,7 +141,10 @@ func movingAverage(v, cur, c float32) float32 {
 }
 
 // Observe implements Observer.
-func (o *MovingAverageMinMaxObserver) Observe(ctx context.Context, x []float32) error {
+func (o *MovingAverageMinMaxObserver) Observe(ctx context.Context, x []float32, shape []int) error {
+	if err := checkShape(x, shape); err != nil {
+		return err
+	}
 	if len(x) == 0 {
 		return nil
 	}
@@ -128,12 +168,17 @@ func (o *MovingAverageMinMaxObserver) Observe(ctx context.Context, x []float32) 
 	return nil
 }
 
-// Range implements Observer.
+// Range implements RangeObserver.
 func (o *MovingAverageMinMaxObserver) Range(Target) (float32, float32, error) {
 	if o.stats.Count == 0 {
 		return 0, 0, noData(o.stats)
 	}
 	return o.min, o.max, nil
+}
+
+// Params implements Observer.
+func (o *MovingAverageMinMaxObserver) Params(t Target) (qtensor.Params, error) {
+	return TensorParams(o, t)
 }
 
 // Stats implements Observer (Min and Max there are the true running
@@ -152,13 +197,18 @@ type PerChannelMinMaxObserver struct {
 	Constant  float32 // 0 means DefaultAveragingConstant
 	min, max  []float32
 	stats     []RangeStats
+	rank      int // rank of the batches, set by the first non-empty one
 }
 
-// Observe adds a batch of the given shape. Every batch must have the same
-// number of channels. An empty batch changes nothing. A channel without a
-// finite value in a batch keeps its previous range (per-channel
-// statistics record the NaN/Inf counts).
+// Observe implements Observer. Every batch must have the same rank and the
+// same number of channels (a nil shape is a flat vector: one channel per
+// element). An empty batch changes nothing. A channel without a finite
+// value in a batch keeps its previous range (ChannelStats record the
+// NaN/Inf counts).
 func (o *PerChannelMinMaxObserver) Observe(ctx context.Context, x []float32, shape []int) error {
+	if shape == nil {
+		shape = []int{len(x)}
+	}
 	n, err := qtensor.NumElements(shape)
 	if err != nil {
 		return err
@@ -176,6 +226,9 @@ func (o *PerChannelMinMaxObserver) Observe(ctx context.Context, x []float32, sha
 	ch := shape[axis]
 	if o.stats != nil && ch != len(o.stats) {
 		return fmt.Errorf("%w: batch has %d channels along axis %d, earlier batches had %d", qtensor.ErrShape, ch, axis, len(o.stats))
+	}
+	if o.stats != nil && len(shape) != o.rank {
+		return fmt.Errorf("%w: batch of rank %d (shape %v), earlier batches had rank %d", qtensor.ErrShape, len(shape), shape, o.rank)
 	}
 	if n == 0 {
 		return nil
@@ -195,6 +248,7 @@ func (o *PerChannelMinMaxObserver) Observe(ctx context.Context, x []float32, sha
 		o.stats = make([]RangeStats, ch)
 		o.min = make([]float32, ch)
 		o.max = make([]float32, ch)
+		o.rank = len(shape)
 	}
 	c := o.Constant
 	if c == 0 {
@@ -230,24 +284,34 @@ func (o *PerChannelMinMaxObserver) Ranges() (lo, hi []float32, err error) {
 	return append([]float32(nil), o.min...), append([]float32(nil), o.max...), nil
 }
 
-// Stats returns the per-channel statistics (nil before the first batch).
-func (o *PerChannelMinMaxObserver) Stats() []RangeStats {
+// Stats implements Observer: the statistics of all channels together.
+func (o *PerChannelMinMaxObserver) Stats() RangeStats {
+	var s RangeStats
+	for _, c := range o.stats {
+		s = s.Merge(c)
+	}
+	return s
+}
+
+// ChannelStats returns the per-channel statistics (nil before the first
+// non-empty batch).
+func (o *PerChannelMinMaxObserver) ChannelStats() []RangeStats {
 	return append([]RangeStats(nil), o.stats...)
 }
 
-// Params returns per-axis parameters for the target (axis normalised
-// against rank, the rank of the observed batches).
-func (o *PerChannelMinMaxObserver) Params(t Target, rank int) (qtensor.Params, error) {
+// Params implements Observer: per-axis parameters for the target, on the
+// channel axis normalised against the rank of the observed batches.
+func (o *PerChannelMinMaxObserver) Params(t Target) (qtensor.Params, error) {
 	lo, hi, err := o.Ranges()
 	if err != nil {
 		return qtensor.Params{}, err
 	}
 	axis := o.Axis
 	if axis < 0 {
-		axis += rank
+		axis += o.rank
 	}
-	if axis < 0 || axis >= rank {
-		return qtensor.Params{}, fmt.Errorf("%w: axis %d out of range for rank %d", qtensor.ErrShape, o.Axis, rank)
+	if axis < 0 || axis >= o.rank {
+		return qtensor.Params{}, fmt.Errorf("%w: axis %d out of range for rank %d", qtensor.ErrShape, o.Axis, o.rank)
 	}
 	scales := make([]float32, len(lo))
 	zps := make([]int32, len(lo))
@@ -259,3 +323,12 @@ func (o *PerChannelMinMaxObserver) Params(t Target, rank int) (qtensor.Params, e
 	}
 	return qtensor.Params{Granularity: qtensor.PerAxis, Axis: axis, Scales: scales, ZeroPoints: zps}, nil
 }
+
+// The observers of this package.
+var (
+	_ RangeObserver = (*MinMaxObserver)(nil)
+	_ RangeObserver = (*MovingAverageMinMaxObserver)(nil)
+	_ RangeObserver = (*HistogramObserver)(nil)
+	_ RangeObserver = (*TorchHistogramObserver)(nil)
+	_ Observer      = (*PerChannelMinMaxObserver)(nil)
+)

@@ -88,18 +88,18 @@ func TestObserversBadData(t *testing.T) {
 	ctx := context.Background()
 	nan := float32(math.NaN())
 	pinf, ninf := float32(math.Inf(1)), float32(math.Inf(-1))
-	newObs := map[string]func() Observer{
-		"minmax":  func() Observer { return &MinMaxObserver{} },
-		"moving":  func() Observer { return &MovingAverageMinMaxObserver{} },
-		"hist-l2": func() Observer { o, _ := NewHistogramObserver(MethodL2, 0, nil); return o },
-		"hist-kl": func() Observer { o, _ := NewHistogramObserver(MethodKL, 64, nil); return o },
+	newObs := map[string]func() RangeObserver{
+		"minmax":  func() RangeObserver { return &MinMaxObserver{} },
+		"moving":  func() RangeObserver { return &MovingAverageMinMaxObserver{} },
+		"hist-l2": func() RangeObserver { o, _ := NewHistogramObserver(MethodL2, 0, nil); return o },
+		"hist-kl": func() RangeObserver { o, _ := NewHistogramObserver(MethodKL, 64, nil); return o },
 	}
 	for name, mk := range newObs {
 		// no batch, empty batch, all-NaN/Inf batch: ErrNoData
 		for _, batches := range [][][]float32{nil, {{}}, {{nan, nan}, {pinf, ninf}}} {
 			o := mk()
 			for _, b := range batches {
-				if err := o.Observe(ctx, b); err != nil {
+				if err := o.Observe(ctx, b, nil); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -118,7 +118,7 @@ func TestObserversBadData(t *testing.T) {
 			{[]float32{1e-30, -1e-30}, -1e-30, 1e-30},
 		} {
 			o := mk()
-			if err := o.Observe(ctx, c.x); err != nil {
+			if err := o.Observe(ctx, c.x, nil); err != nil {
 				t.Fatal(err)
 			}
 			st := o.Stats()

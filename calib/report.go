@@ -22,7 +22,7 @@ type Report struct {
 
 // Calibrate runs o's range search for t, computes the parameters, and
 // measures their SQNR on x (typically the calibration data or a sample).
-func Calibrate(name, method string, o Observer, t Target, x []float32) (Report, error) {
+func Calibrate(name, method string, o RangeObserver, t Target, x []float32) (Report, error) {
 	lo, hi, err := o.Range(t)
 	if err != nil {
 		return Report{}, err

@@ -10,7 +10,7 @@ import (
 func TestReportTable(t *testing.T) {
 	o := &MinMaxObserver{}
 	x := []float32{0, 1, 2, float32(math.NaN()), float32(math.Inf(-1))}
-	if err := o.Observe(context.Background(), x); err != nil {
+	if err := o.Observe(context.Background(), x, nil); err != nil {
 		t.Fatal(err)
 	}
 	// scale 2/255 does not represent 1 exactly, so force an exact case too

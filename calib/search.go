@@ -5,54 +5,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
+
+	"github.com/qgpu/qgpu/qtensor"
 )
-
-// Method is a range-search method of a HistogramObserver.
-type Method uint8
-
-// Methods. All of them work on the histogram with the density taken as
-// uniform inside each bin, and compute in float64.
-const (
-	// MethodMinMax keeps the full finite range.
-	MethodMinMax Method = iota
-	// MethodPercentile keeps the given fraction p of the mass: affine keeps
-	// [Q((1-p)/2), Q((1+p)/2)], symmetric keeps [-T, T] with T = Q|x|(p),
-	// where Q is the quantile of the histogram's piecewise-linear CDF.
-	MethodPercentile
-	// MethodL2Greedy is PyTorch's HistogramObserver._non_linear_param_search
-	// (Caffe2's NonlinearQuantizationParamsSearch): the greedy CDF-quantile
-	// walk with step 1e-5 that stops when the L2 error grows.
-	MethodL2Greedy
-	// MethodL2 minimises the L2 error exhaustively (see HistogramObserver).
-	MethodL2
-	// MethodL1 is MethodL2 with the absolute error.
-	MethodL1
-	// MethodKL is the entropy calibration of TensorRT / ONNX Runtime:
-	// smallest KL divergence between the clipped reference distribution and
-	// its quantized form.
-	MethodKL
-)
-
-var methodNames = [...]string{"minmax", "percentile", "l2-greedy", "l2", "l1", "kl"}
-
-func (m Method) String() string {
-	if int(m) < len(methodNames) {
-		return methodNames[m]
-	}
-	return fmt.Sprintf("Method(%d)", uint8(m))
-}
-
-// ParseMethod returns the method named s (minmax, percentile, l2-greedy,
-// l2, l1, kl).
-func ParseMethod(s string) (Method, error) {
-	for i, n := range methodNames {
-		if strings.EqualFold(n, s) {
-			return Method(i), nil
-		}
-	}
-	return 0, fmt.Errorf("calib: unknown method %q (want one of %s)", s, strings.Join(methodNames[:], ", "))
-}
 
 // DefaultPercentile is the fraction kept by MethodPercentile when none is
 // given.
@@ -74,7 +29,15 @@ const DefaultPercentile = 0.9999
 // level, at the centre of a symmetric range and ignores that the range is
 // widened to include zero, which misjudges narrow peaks at zero.)
 //
-// Candidate ranges (bin edges of the histogram, 0 is always an edge):
+// The density is the histogram's, piecewise uniform, except that the data's
+// minimum and maximum, known exactly, each hold one value (the rest of
+// their bins spread between them and the bin's inner edge): no mass lies
+// outside the data range, and clipping an extreme costs what it costs.
+//
+// Candidate ranges (bin edges of the histogram, 0 is always an edge), each
+// clipped to the data range before it is scored; the full data range
+// (min-max) is always among them, so the L2, L1 and greedy searches never
+// end worse than min-max by their own error (ties keep min-max):
 //
 //   - symmetric: [-T, T] for every bin edge T from the edge nearest to the
 //     data to the farthest; the exact error of each is evaluated (O(bins·D)).
@@ -85,6 +48,8 @@ const DefaultPercentile = 0.9999
 //     levels exactly, the error between them as mass·s²/12 (L1: mass·s/4)
 //     with s the scale; the 32 best pairs are then re-scored with the exact
 //     error and the best is kept.
+//   - MethodL2Greedy: the walk's steps, then the full range if it scores
+//     at least as well as where the walk stopped.
 //   - MethodKL: thresholds T as for symmetric; affine uses the slice
 //     [-T, T] ∩ (data range ∪ {0}). Slices shorter than D bins are skipped.
 //     KL follows ONNX Runtime's get_entropy_threshold: the reference p is
@@ -108,8 +73,8 @@ type HistogramObserver struct {
 // NewHistogramObserver returns an observer with an empty histogram of
 // bins bins (0: DefaultBins) whose passes run on r (nil: host).
 func NewHistogramObserver(m Method, bins int, r Reducer) (*HistogramObserver, error) {
-	if int(m) >= len(methodNames) {
-		return nil, fmt.Errorf("calib: unknown method %d", m)
+	if m != MethodMinMax && !m.Info().Search {
+		return nil, fmt.Errorf("%w: %v is not a histogram search", ErrUnknownMethod, m)
 	}
 	h, err := NewHistogram(bins, r)
 	if err != nil {
@@ -119,17 +84,23 @@ func NewHistogramObserver(m Method, bins int, r Reducer) (*HistogramObserver, er
 }
 
 // Observe implements Observer.
-func (o *HistogramObserver) Observe(ctx context.Context, x []float32) error {
+func (o *HistogramObserver) Observe(ctx context.Context, x []float32, shape []int) error {
+	if err := checkShape(x, shape); err != nil {
+		return err
+	}
 	return o.Histogram.Observe(ctx, x)
 }
 
 // Stats implements Observer.
 func (o *HistogramObserver) Stats() RangeStats { return o.Histogram.Stats() }
 
-// Range implements Observer.
+// Range implements RangeObserver.
 func (o *HistogramObserver) Range(t Target) (float32, float32, error) {
 	return o.Histogram.SearchRange(o.Method, o.Percentile, t)
 }
+
+// Params implements Observer.
+func (o *HistogramObserver) Params(t Target) (qtensor.Params, error) { return TensorParams(o, t) }
 
 // SearchRange returns the range chosen by method m for target t (p is the
 // fraction kept by MethodPercentile; 0 means DefaultPercentile).
@@ -173,7 +144,7 @@ func (h *Histogram) SearchRange(m Method, p float64, t Target) (float32, float32
 	case MethodKL:
 		a, b = v.kl(levels, sym)
 	default:
-		return 0, 0, fmt.Errorf("calib: unknown method %d", m)
+		return 0, 0, fmt.Errorf("%w: %v is not a histogram search", ErrUnknownMethod, m)
 	}
 	lo, hi := v.value(a), v.value(b)
 	if l, r := max(lo, st.Min), min(hi, st.Max); l <= r {
@@ -184,14 +155,27 @@ func (h *Histogram) SearchRange(m Method, p float64, t Target) (float32, float32
 
 // hview is the occupied part of a histogram in bin units: bin i covers
 // [i, i+1) and holds c[i]; the real value of position t is
-// (origin + t) * 2^exp. z is the position of 0.
+// (origin + t) * 2^exp. z is the position of 0; lo and hi are the
+// positions of the data's minimum and maximum (exact).
+//
+// The error models see the data as the histogram's piecewise-uniform
+// density, refined at the ends because the extremes are known exactly: one
+// value sits at lo and one at hi (point masses), the other values of the
+// first bin are spread over [lo, 1), those of the last over [n-1, hi], so
+// no mass lies outside the data range. (For a handful of values, most of
+// them are then where they really are, and clipping the maximum costs what
+// it really costs.)
 type hview struct {
 	c          []float64
 	origin     int64
 	exp        int
 	z          float64
+	lo, hi     float64
 	total      float64
-	p0, p1, p2 []float64 // prefix moments: sum over bins < i of c, c*(i+0.5), c*((i+1)^3-i^3)/3
+	p0         []float64 // count prefix: sum of c over bins < i
+	ua, ub, uw []float64 // extent [ua, ub) and mass uw of each bin's uniform part
+	m0, m1, m2 []float64 // prefix moments of the uniform parts: mass, first and second moment
+	pts        [2]struct{ at, w float64 }
 }
 
 func newHView(h *Histogram) *hview {
@@ -205,18 +189,47 @@ func newHView(h *Histogram) *hview {
 	n := last - first + 1
 	v := &hview{c: make([]float64, n), origin: h.grid.Start + int64(first), exp: h.grid.Exp}
 	v.z = -float64(v.origin)
+	v.lo = math.Ldexp(float64(h.stats.Min), -v.exp) - float64(v.origin)
+	v.hi = math.Ldexp(float64(h.stats.Max), -v.exp) - float64(v.origin)
 	v.p0 = make([]float64, n+1)
-	v.p1 = make([]float64, n+1)
-	v.p2 = make([]float64, n+1)
 	for i := range n {
 		c := float64(h.counts[first+i])
 		v.c[i] = c
-		x := float64(i)
 		v.p0[i+1] = v.p0[i] + c
-		v.p1[i+1] = v.p1[i] + c*(x+0.5)
-		v.p2[i+1] = v.p2[i] + c*((x+1)*(x+1)*(x+1)-x*x*x)/3
 	}
 	v.total = v.p0[n]
+	v.ua, v.ub, v.uw = make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range n {
+		v.ua[i], v.ub[i], v.uw[i] = float64(i), float64(i+1), v.c[i]
+	}
+	v.ua[0] = v.lo
+	v.ub[n-1] = max(v.hi, v.ua[n-1])
+	if v.lo == v.hi {
+		v.pts[0] = struct{ at, w float64 }{v.lo, v.c[0]}
+		v.uw[0] = 0
+	} else {
+		v.pts[0] = struct{ at, w float64 }{v.lo, 1}
+		v.pts[1] = struct{ at, w float64 }{v.hi, 1}
+		v.uw[0]--
+		v.uw[n-1]--
+	}
+	for i := range n {
+		if v.uw[i] > 0 && v.ub[i] <= v.ua[i] { // all of it at one position
+			p := &v.pts[0]
+			if v.ua[i] == v.hi {
+				p = &v.pts[1]
+			}
+			p.w += v.uw[i]
+			v.uw[i] = 0
+		}
+	}
+	v.m0, v.m1, v.m2 = make([]float64, n+1), make([]float64, n+1), make([]float64, n+1)
+	for i := range n {
+		a, b, w := v.ua[i], v.ub[i], v.uw[i]
+		v.m0[i+1] = v.m0[i] + w
+		v.m1[i+1] = v.m1[i] + w*(a+b)/2
+		v.m2[i+1] = v.m2[i] + w*(a*a+a*b+b*b)/3
+	}
 	return v
 }
 
@@ -226,19 +239,37 @@ func (v *hview) value(t float64) float32 {
 	return float32(max(min(r, math.MaxFloat32), -math.MaxFloat32))
 }
 
-// mom returns the integrals of p, t*p and t^2*p over (-inf, x).
+// mom returns the integrals of p, t*p and t^2*p over (-inf, x), p the
+// density of the model above.
 func (v *hview) mom(x float64) (m0, m1, m2 float64) {
 	n := len(v.c)
-	if x <= 0 {
-		return 0, 0, 0
+	i := n
+	if x < float64(n) {
+		i = max(int(math.Floor(x)), 0)
 	}
-	if x >= float64(n) {
-		return v.p0[n], v.p1[n], v.p2[n]
+	if x > 0 {
+		m0, m1, m2 = v.m0[i], v.m1[i], v.m2[i]
+		if i < n && x > v.ua[i] && v.uw[i] > 0 {
+			a, t := v.ua[i], min(x, v.ub[i])
+			d := v.uw[i] / (v.ub[i] - a)
+			m0 += d * (t - a)
+			m1 += d * (t*t - a*a) / 2
+			m2 += d * (t*t*t - a*a*a) / 3
+		}
 	}
-	i := int(x)
-	fi := float64(i)
-	c := v.c[i]
-	return v.p0[i] + c*(x-fi), v.p1[i] + c*(x*x-fi*fi)/2, v.p2[i] + c*(x*x*x-fi*fi*fi)/3
+	for _, p := range v.pts {
+		if p.w > 0 && p.at < x {
+			m0 += p.w
+			m1 += p.w * p.at
+			m2 += p.w * p.at * p.at
+		}
+	}
+	return m0, m1, m2
+}
+
+// clamp limits a candidate range to the data range [lo, hi].
+func (v *hview) clamp(a, b float64) (float64, float64) {
+	return min(max(a, v.lo), v.hi), max(min(b, v.hi), v.lo)
 }
 
 // sq returns the integral of (t-m)^2 p over [u, w).
@@ -352,8 +383,7 @@ func (v *hview) segErr(u, w, m float64, l1 bool) float64 {
 // for the values between them.
 func (v *hview) modelErr(a, b float64, q qgrid, l1 bool) float64 {
 	s, lo, hi := v.quantizer(a, b, q)
-	n := len(v.c)
-	t0, t1, t2 := v.p0[n], v.p1[n], v.p2[n]
+	t0, t1, t2 := v.mom(math.Inf(1))
 	l0, l1m, l2 := v.mom(lo)
 	h0, h1, h2 := v.mom(hi)
 	inside := h0 - l0
@@ -380,21 +410,31 @@ func (v *hview) symCandidates() (lo, hi int) {
 	return max(int(near), 1), int(far)
 }
 
-// exhaustive is MethodL2 (l1 false) and MethodL1.
+// exhaustive is MethodL2 (l1 false) and MethodL1. Every candidate is
+// scored as the range it becomes once clipped to the data range, and the
+// full data range (min-max) is always a candidate, so the result is never
+// worse than min-max by the method's own error.
 func (v *hview) exhaustive(q qgrid, l1 bool) (float64, float64) {
 	n := len(v.c)
+	fullErr := v.quantErr(v.lo, v.hi, q, l1)
 	if q.sym {
-		lo, hi := v.symCandidates()
-		best, bt := math.Inf(1), float64(hi)
-		for t := lo; t <= hi; t++ {
+		tlo, thi := v.symCandidates()
+		tfull := max(v.z-v.lo, v.hi-v.z)
+		best, bt := math.Inf(1), 0.0
+		for t := tlo; t <= thi && float64(t) < tfull; t++ {
 			T := float64(t)
-			if e := v.quantErr(v.z-T, v.z+T, q, l1); e < best {
+			a, b := v.clamp(v.z-T, v.z+T)
+			if e := v.quantErr(a, b, q, l1); e < best {
 				best, bt = e, T
 			}
 		}
-		return v.z - bt, v.z + bt
+		if fullErr <= best {
+			return v.lo, v.hi
+		}
+		return v.clamp(v.z-bt, v.z+bt)
 	}
-	// Affine: A in [0, z] (or A = z when z <= 0), B in [z, n] (or z when z >= n), A < B.
+	// Affine: A in [0, z] (or A = z when z <= 0), B in [z, n] (or z when z >= n), A < B,
+	// each clipped to the data range.
 	aLo, aHi := 0.0, min(v.z, float64(n-1))
 	if v.z <= 0 {
 		aLo, aHi = v.z, v.z
@@ -408,23 +448,21 @@ func (v *hview) exhaustive(q qgrid, l1 bool) (float64, float64) {
 	top := make([]cand, 0, keep+1)
 	for a := aLo; a <= aHi; a++ {
 		for b := max(bLo, a+1); b <= bHi; b++ {
-			e := v.modelErr(a, b, q, l1)
+			ca, cb := v.clamp(a, b)
+			e := v.modelErr(ca, cb, q, l1)
 			if len(top) == keep && e >= top[keep-1].e {
 				continue
 			}
 			i := sort.Search(len(top), func(i int) bool { return top[i].e > e })
 			top = append(top, cand{})
 			copy(top[i+1:], top[i:])
-			top[i] = cand{e, a, b}
+			top[i] = cand{e, ca, cb}
 			if len(top) > keep {
 				top = top[:keep]
 			}
 		}
 	}
-	if len(top) == 0 {
-		return 0, float64(n)
-	}
-	best := cand{e: math.Inf(1)}
+	best := cand{e: fullErr, a: v.lo, b: v.hi}
 	for _, c := range top {
 		if e := v.quantErr(c.a, c.b, q, l1); e < best.e {
 			best = cand{e, c.a, c.b}
@@ -435,7 +473,8 @@ func (v *hview) exhaustive(q qgrid, l1 bool) (float64, float64) {
 
 // greedyL2 is PyTorch's _non_linear_param_search on the occupied bins
 // with d destination bins, the cumulative sums in float64 and the L2 error
-// of exactErr.
+// of exactErr on the candidate clipped to the data range; the full data
+// range is kept when the walk does not beat it.
 func (v *hview) greedyL2(d int) (float64, float64) {
 	n := len(v.c)
 	cs := v.p0[1:] // cs[i] = sum of c[0..i]
@@ -461,14 +500,21 @@ func (v *hview) greedyL2(d int) (float64, float64) {
 		if ns == start && ne == end {
 			continue
 		}
-		norm := v.exactErr(float64(ns), float64(ne+1), d, false)
+		a, b := v.clamp(float64(ns), float64(ne+1))
+		norm := v.exactErr(a, b, d, false)
 		if norm > normMin {
 			break
 		}
 		normMin = norm
 		start, end = ns, ne
 	}
-	return float64(start), float64(end + 1)
+	// The walk accepts its first step unconditionally: keep the full data
+	// range when it is at least as good.
+	a, b := v.clamp(float64(start), float64(end+1))
+	if v.exactErr(v.lo, v.hi, d, false) <= v.exactErr(a, b, d, false) {
+		return v.lo, v.hi
+	}
+	return a, b
 }
 
 // quantile returns the position where the piecewise-linear CDF of c

@@ -100,7 +100,7 @@ func TestTorchTensorObservers(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, c := range f.Tensor {
-		var o Observer
+		var o RangeObserver
 		switch c.Observer {
 		case "minmax":
 			o = &MinMaxObserver{}
@@ -112,7 +112,7 @@ func TestTorchTensorObservers(t *testing.T) {
 			t.Fatalf("observer %q", c.Observer)
 		}
 		for _, b := range f.Datasets[c.Data] {
-			if err := o.Observe(ctx, floats(b)); err != nil {
+			if err := o.Observe(ctx, floats(b), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -149,7 +149,7 @@ func TestTorchPerChannelObservers(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p, err := o.Params(c.Config.target(t), len(d.Shape))
+		p, err := o.Params(c.Config.target(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1003,3 +1003,108 @@ func (b *Batch) HistogramAligned(x *Tensor, exp int, start int64, bins int) (*Te
 	b.add(&backend.Histogram{X: x.d, Y: y.d, Bins: bins, Aligned: true, Exp: exp, Start: start}, x, y)
 	return y, nil
 }
+
+// Lookup records the table lookup of an int8 or uint8 tensor: Y[i] =
+// table[byte(X[i])] (see backend.Lookup), with Y of type yType and the
+// per-tensor pair (yScale, yZP). It is how quantized graphs run unary
+// activations (sigmoid, tanh, hardswish, gelu, a clip...) on 8-bit data:
+// qtensor.ActivationTable computes the table of a function between two
+// quantizations once, and every backend applies it exactly.
+func (b *Batch) Lookup(x *Tensor, table *[256]byte, yType qtensor.DType, yScale float32, yZP int32) (*Tensor, error) {
+	const op = "Lookup"
+	if err := b.checkIn(op, "x", x, qtensor.Int8, qtensor.Uint8); err != nil {
+		return nil, err
+	}
+	if table == nil {
+		return nil, errf(op, ErrParams, "nil table")
+	}
+	if yType != qtensor.Int8 && yType != qtensor.Uint8 {
+		return nil, errf(op, ErrParams, "output type %v, want int8 or uint8", yType)
+	}
+	yp := qtensor.TensorParams(yScale, yZP)
+	if err := yp.Validate(yType, []int{1}); err != nil {
+		return nil, fmt.Errorf("engine: %s: output: %w", op, err)
+	}
+	y, err := b.out(yType, x.Shape(), yp)
+	if err != nil {
+		return nil, err
+	}
+	b.add(&backend.Lookup{X: x.d, Y: y.d, Table: *table}, x, y)
+	return y, nil
+}
+
+// MaxConcatInputs bounds the inputs of one Concat.
+const MaxConcatInputs = 1 << 12
+
+// Concat records the concatenation of int8 or uint8 tensors along axis
+// (negative counts from the end) into the per-tensor pair (yScale, yZP),
+// as ONNX QLinearConcat: the inputs share a type and per-tensor
+// quantization and agree in every dimension but axis; an input quantized
+// with (yScale, yZP) is copied, any other is requantized (dequantized,
+// then quantized: qtensor.RequantizeTable).
+func (b *Batch) Concat(xs []*Tensor, axis int, yScale float32, yZP int32) (*Tensor, error) {
+	const op = "Concat"
+	if len(xs) == 0 || len(xs) > MaxConcatInputs {
+		return nil, errf(op, ErrParams, "%d inputs, want 1 to %d", len(xs), MaxConcatInputs)
+	}
+	for i, x := range xs {
+		if err := b.checkIn(op, fmt.Sprintf("input %d", i), x, qtensor.Int8, qtensor.Uint8); err != nil {
+			return nil, err
+		}
+	}
+	d, shape := xs[0].DType(), xs[0].Shape()
+	r := len(shape)
+	if axis < -r || axis >= r {
+		return nil, errf(op, ErrParams, "axis %d out of range for rank %d", axis, r)
+	}
+	if axis < 0 {
+		axis += r
+	}
+	yp := qtensor.TensorParams(yScale, yZP)
+	if err := yp.Validate(d, []int{1}); err != nil {
+		return nil, fmt.Errorf("engine: %s: output: %w", op, err)
+	}
+	outer := 1
+	for _, v := range shape[:axis] {
+		outer *= v
+	}
+	c := &backend.Concat{Outer: outer, Inner: make([]int, len(xs)), Tables: make([]*[256]byte, len(xs))}
+	total := 0
+	for i, x := range xs {
+		s := x.Shape()
+		if x.DType() != d || len(s) != r {
+			return nil, errf(op, ErrShape, "input %d is %v, input 0 is %v: type and rank must agree", i, x, xs[0])
+		}
+		for j := range r {
+			if j != axis && s[j] != shape[j] {
+				return nil, errf(op, ErrShape, "input %d is %v, input 0 is %v: dimensions other than axis %d must agree", i, x, xs[0], axis)
+			}
+		}
+		sx, zx, err := perTensor(op, fmt.Sprintf("input %d", i), x)
+		if err != nil {
+			return nil, err
+		}
+		if total += s[axis]; total > maxInt/2 {
+			return nil, errf(op, ErrShape, "the output's axis %d is too long", axis)
+		}
+		c.Inner[i] = x.Len() / max(outer, 1)
+		if sx != yScale || zx != yZP {
+			t, err := qtensor.RequantizeTable(d, sx, zx, yScale, yZP)
+			if err != nil {
+				return nil, fmt.Errorf("engine: %s: input %d: %w", op, i, err)
+			}
+			c.Tables[i] = &t
+		}
+	}
+	shape[axis] = total
+	y, err := b.out(d, shape, yp)
+	if err != nil {
+		return nil, err
+	}
+	c.Xs, c.Y = make([]*backend.Tensor, len(xs)), y.d
+	for i, x := range xs {
+		c.Xs[i] = x.d
+	}
+	b.add(c, append(append([]*Tensor(nil), xs...), y)...)
+	return y, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -47,6 +48,9 @@ func New(cfg Config) (*Engine, error) {
 	name := cfg.Backend
 	if name == "" {
 		name = "auto"
+	}
+	if err := cfg.Options.Check(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	e := &Engine{}
 	if cfg.GuardBytes > 0 {
@@ -155,41 +159,42 @@ const maxInt = int(^uint(0) >> 1)
 
 // CheckGuards verifies the guard bytes of every live tensor (Config.GuardBytes)
 // and returns an error naming the tensors whose guards were overwritten.
+// It reads only the guard zones, never a tensor's data, so it may run while
+// batches write their outputs. After Close it returns an error wrapping
+// ErrClosed (with or without guards).
 func (e *Engine) CheckGuards() error {
-	if e.guard == 0 {
-		return nil
-	}
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer e.leave()
+	if e.guard == 0 {
+		return nil
+	}
 	// Hold gmu for the whole scan: Tensor.Release takes it before freeing
 	// a guarded tensor's buffer, so no buffer is freed while it is read.
 	e.gmu.Lock()
 	defer e.gmu.Unlock()
-	ts := make([]*Tensor, 0, len(e.guarded))
-	for t := range e.guarded {
-		ts = append(ts, t)
-	}
 	var bad []string
-	for _, t := range ts {
+	for t := range e.guarded {
 		buf, off, nb := t.d.Buffer(), t.d.Offset(), t.d.Bytes()
-		b := make([]byte, buf.Size())
-		if err := buf.Read(0, b); err != nil {
-			return err
-		}
-		for i, v := range b {
-			if (i < off || i >= off+nb) && v != guardByte {
+		zones := [2]struct{ at, n int }{{0, off}, {off + nb, buf.Size() - off - nb}}
+		for _, z := range zones {
+			b := make([]byte, z.n)
+			if err := buf.Read(z.at, b); err != nil {
+				return err
+			}
+			if i := slices.IndexFunc(b, func(v byte) bool { return v != guardByte }); i >= 0 {
 				where := "before"
-				if i >= off {
+				if z.at > 0 {
 					where = "after"
 				}
-				bad = append(bad, fmt.Sprintf("%v: guard byte %d %s the data overwritten (0x%02x)", t, i-off, where, v))
+				bad = append(bad, fmt.Sprintf("%v: guard byte %d %s the data overwritten (0x%02x)", t, z.at+i-off, where, b[i]))
 				break
 			}
 		}
 	}
 	if len(bad) > 0 {
+		slices.Sort(bad)
 		return errors.New("engine: out-of-bounds writes: " + strings.Join(bad, "; "))
 	}
 	return nil
@@ -341,11 +346,8 @@ func (e *Engine) run(ctx context.Context, b *Batch, timed bool) ([]float64, erro
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	defer unpinAll(b.uses)
-	for _, op := range b.ops {
-		if err := e.b.Supports(op); err != nil {
-			return nil, fmt.Errorf("engine: %s on %s: %w", op.Kind(), e.b.Name(), err)
-		}
-	}
+	// The backend checks every op as Supports does before it runs any
+	// (backend.Backend.Run), planning each once.
 	if timed {
 		if tb, ok := e.b.(backend.Timer); ok {
 			return tb.RunTimed(ctx, b.ops)

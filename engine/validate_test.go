@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -188,6 +189,15 @@ var quantOut = engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.
 var badInputs = []badInput{
 	// engine, upload, download
 	{"engine.New with an unregistered backend", engine.ErrUnavailable, func(f *fixture) error { _, err := engine.New(engine.Config{Backend: "no-such-backend"}); return err }},
+	{"engine.New with Threads -1", engine.ErrParams, func(f *fixture) error {
+		return newErr(engine.Config{Backend: "cpu", Options: engine.Options{Threads: -1}})
+	}},
+	{"engine.New with Threads 64 per CPU plus one", engine.ErrParams, func(f *fixture) error {
+		return newErr(engine.Config{Backend: "cpu", Options: engine.Options{Threads: 64*runtime.NumCPU() + 1}})
+	}},
+	{"engine.New auto with Threads 64 per CPU plus one", engine.ErrParams, func(f *fixture) error {
+		return newErr(engine.Config{Options: engine.Options{Threads: 64*runtime.NumCPU() + 1}})
+	}},
 	{"Upload(nil)", engine.ErrParams, func(f *fixture) error { _, err := f.e.Upload(nil); return err }},
 	{"Upload: data length does not match the shape", engine.ErrShape, func(f *fixture) error {
 		_, err := f.e.Upload(&qtensor.Tensor{DType: qtensor.Float32, Shape: []int{2, 3}, Data: make([]byte, 20)})
@@ -236,6 +246,14 @@ var badInputs = []badInput{
 	}},
 	{"closed engine: running a batch recorded before Close", engine.ErrClosed, func(f *fixture) error { return f.closedBatch.Run(context.Background()) }},
 	{"closed engine: CheckGuards", engine.ErrClosed, func(f *fixture) error { return f.closed.CheckGuards() }},
+	{"closed engine without guard bytes: CheckGuards", engine.ErrClosed, func(f *fixture) error {
+		e, err := engine.New(engine.Config{Backend: "cpu"})
+		if err != nil {
+			return err
+		}
+		e.Close()
+		return e.CheckGuards()
+	}},
 	{"running a batch whose input was released after recording", engine.ErrClosed, func(f *fixture) error { return f.recordedRel.Run(context.Background()) }},
 	{"op input is nil", engine.ErrParams, func(f *fixture) error { _, err := f.b.Dequantize(nil); return err }},
 	{"op input released", engine.ErrClosed, func(f *fixture) error { return nilErr(f.b.MinMax(f.released, -1)) }},
@@ -641,6 +659,16 @@ func TestBadInputs(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("%d bad inputs:\n%s", len(badInputs), md.String())
+}
+
+// newErr opens an engine with cfg and returns the error (closing the engine
+// if one opened).
+func newErr(cfg engine.Config) error {
+	e, err := engine.New(cfg)
+	if err == nil {
+		e.Close()
+	}
+	return err
 }
 
 func firstLine(err error) string {

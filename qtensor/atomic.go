@@ -5,57 +5,22 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/qgpu/qgpu/internal/safefile"
 )
 
 // WriteFileAtomic creates or replaces the file at path with what write
-// produces, atomically: write goes to a temporary file in the same
-// directory, which is flushed, fsynced, closed and renamed over path; the
+// produces, atomically: write goes to a temporary file in the target's
+// directory (unnamed where the kernel allows, so a killed write leaves
+// nothing), which is flushed, fsynced and renamed over the target; the
 // directory is then fsynced (best effort). On any error, or a panic in
-// write, the temporary file is removed and path is left untouched.
-// The new file has mode 0644.
-func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("qtensor: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	done := false
-	defer func() {
-		if !done {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<16)
-	if err := write(bw); err != nil {
-		return fmt.Errorf("qtensor: write %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("qtensor: write %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("qtensor: write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("qtensor: write %s: fsync: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("qtensor: write %s: close: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		done = true
-		return fmt.Errorf("qtensor: write %s: %w", path, err)
-	}
-	done = true
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // best effort: some file systems cannot sync a directory
-		d.Close()
+// write, path is left untouched. A symbolic link is written through to its
+// target; an existing file keeps its mode, a new one gets 0666 less the
+// umask; a character device or pipe (/dev/null) is written in place; a
+// directory is refused. See internal/safefile.
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
+	if err := safefile.Write(path, write); err != nil {
+		return fmt.Errorf("qtensor: %w", err)
 	}
 	return nil
 }

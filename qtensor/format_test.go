@@ -560,8 +560,14 @@ func TestWriteFileAtomic(t *testing.T) {
 	if len(ents) != 1 || ents[0].Name() != "f.bin" {
 		t.Fatalf("directory holds %v, want only f.bin", ents)
 	}
-	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o644 {
-		t.Fatalf("mode %v, %v", fi.Mode(), err)
+	// A new file's mode is os.Create's (0666 less the umask).
+	probe := filepath.Join(t.TempDir(), "probe")
+	if f, err := os.Create(probe); err == nil {
+		f.Close()
+	}
+	want, _ := os.Stat(probe)
+	if fi, err := os.Stat(p); err != nil || want == nil || fi.Mode().Perm() != want.Mode().Perm() {
+		t.Fatalf("mode %v, want %v, %v", fi.Mode(), want.Mode(), err)
 	}
 	if x, err := Load(p); err != nil || !x.Equal(formatSamples(t)[1]) {
 		t.Fatalf("Load: %v", err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -55,18 +56,29 @@ func safeErr(format string, a ...any) error {
 	return fmt.Errorf("qtensor: safetensors: %w: "+format, append([]any{ErrFormat}, a...)...)
 }
 
-type safeEntry struct {
-	DType       *string  `json:"dtype"`
-	Shape       *[]int64 `json:"shape"`
-	DataOffsets *[]int64 `json:"data_offsets"`
-}
+// MaxSafetensorsTensors bounds the tensors of one .safetensors file, and
+// separately the entries of its "__metadata__" map. With it, the header
+// limit, the rank limit and a budget for unknown fields, all checked as
+// the header is decoded, a header costs memory about its size plus a few
+// hundred bytes per tensor, and a bounded number of JSON tokens.
+const MaxSafetensorsTensors = 1 << 16
+
+// Unknown fields of tensor entries are skipped: at most maxSkipTokens
+// JSON tokens over the whole header, nested at most maxSkipDepth deep.
+const (
+	maxSkipTokens = 4096
+	maxSkipDepth  = 8
+)
 
 // NewSafetensors reads and checks the header of a .safetensors file of the
 // given size read through r: header length at most MaxSafetensorsHeader
-// and within the file, valid UTF-8 JSON, known dtypes, rank at most
-// MaxRank, non-negative dims, offsets inside the data buffer with
-// end - begin equal to the element count times the dtype size.
-// Overlapping tensors are accepted.
+// and within the file, valid UTF-8 JSON, at most MaxSafetensorsTensors
+// tensors (and metadata entries), no name twice, known dtypes, rank at
+// most MaxRank, non-negative dims, offsets inside the data buffer with
+// end - begin equal to the element count times the dtype size, no two
+// tensors sharing a byte. The limits are checked while the JSON is
+// decoded, so an oversized shape or entry count is refused before it costs
+// memory.
 func NewSafetensors(r io.ReaderAt, size int64) (*Safetensors, error) {
 	if size < 8 {
 		return nil, safeErr("file of %d bytes is shorter than the 8-byte header length", size)
@@ -92,62 +104,288 @@ func NewSafetensors(r io.ReaderAt, size int64) (*Safetensors, error) {
 	if !utf8.Valid(hdr) {
 		return nil, safeErr("header is not valid UTF-8")
 	}
-	if len(bytes.TrimLeft(hdr, " \t\r\n")) == 0 || bytes.TrimLeft(hdr, " \t\r\n")[0] != '{' {
-		return nil, safeErr("header is not a JSON object")
+	s := &Safetensors{r: r, dataOff: 8 + int64(n), entries: map[string]SafetensorsInfo{}}
+	h := &safeHeader{d: json.NewDecoder(bytes.NewReader(hdr)), dataLen: size - s.dataOff}
+	h.d.UseNumber()
+	if err := h.parse(s); err != nil {
+		return nil, err
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(hdr, &raw); err != nil {
-		return nil, safeErr("header JSON: %v", err)
+	sort.Strings(s.names)
+	// No two tensors may share a byte.
+	byBegin := make([]SafetensorsInfo, 0, len(s.entries))
+	for _, e := range s.entries {
+		if e.End > e.Begin {
+			byBegin = append(byBegin, e)
+		}
 	}
-	s := &Safetensors{r: r, dataOff: 8 + int64(n), entries: make(map[string]SafetensorsInfo, len(raw))}
-	dataLen := size - s.dataOff
-	for name, msg := range raw {
+	sort.Slice(byBegin, func(i, j int) bool {
+		a, b := byBegin[i], byBegin[j]
+		return a.Begin < b.Begin || a.Begin == b.Begin && a.Name < b.Name
+	})
+	for i := 1; i < len(byBegin); i++ {
+		if a, b := byBegin[i-1], byBegin[i]; b.Begin < a.End {
+			return nil, safeErr("tensors %q [%d, %d) and %q [%d, %d) overlap", a.Name, a.Begin, a.End, b.Name, b.Begin, b.End)
+		}
+	}
+	return s, nil
+}
+
+// safeHeader decodes a header token by token.
+type safeHeader struct {
+	d       *json.Decoder
+	dataLen int64
+	skipped int // tokens of unknown fields so far
+}
+
+func (h *safeHeader) token(what string) (json.Token, error) {
+	t, err := h.d.Token()
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, safeErr("header JSON: %s: %v", what, err)
+	}
+	return t, nil
+}
+
+// delim reads the delimiter want ('{', '[', ...) or fails with msg.
+func (h *safeHeader) delim(want json.Delim, msg string) error {
+	t, err := h.token(msg)
+	if err != nil {
+		return err
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return safeErr("%s", msg)
+	}
+	return nil
+}
+
+// key reads an object key.
+func (h *safeHeader) key() (string, error) {
+	t, err := h.token("object key")
+	if err != nil {
+		return "", err
+	}
+	k, ok := t.(string)
+	if !ok {
+		return "", safeErr("header JSON: object key %v is not a string", t)
+	}
+	return k, nil
+}
+
+func (h *safeHeader) parse(s *Safetensors) error {
+	if err := h.delim('{', "header is not a JSON object"); err != nil {
+		return err
+	}
+	seenMeta := false
+	for h.d.More() {
+		name, err := h.key()
+		if err != nil {
+			return err
+		}
 		if name == "__metadata__" {
-			if err := json.Unmarshal(msg, &s.metadata); err != nil {
-				return nil, safeErr("__metadata__ must map strings to strings: %v", err)
+			if seenMeta {
+				return safeErr("__metadata__ given twice")
+			}
+			seenMeta = true
+			if s.metadata, err = h.metadata(); err != nil {
+				return err
 			}
 			continue
 		}
-		var e safeEntry
-		if err := json.Unmarshal(msg, &e); err != nil {
-			return nil, safeErr("tensor %q: %v", name, err)
+		if _, dup := s.entries[name]; dup {
+			return safeErr("tensor %q given twice", name)
 		}
-		if e.DType == nil || e.Shape == nil || e.DataOffsets == nil {
-			return nil, safeErr("tensor %q lacks dtype, shape or data_offsets", name)
+		if len(s.entries) >= MaxSafetensorsTensors {
+			return safeErr("more than %d tensors", MaxSafetensorsTensors)
 		}
-		es, ok := safetensorsSizes[*e.DType]
-		if !ok {
-			return nil, safeErr("tensor %q has unknown dtype %q", name, *e.DType)
-		}
-		if len(*e.Shape) > MaxRank {
-			return nil, safeErr("%w: tensor %q has rank %d > %d", ErrShape, name, len(*e.Shape), MaxRank)
-		}
-		shape := make([]int, len(*e.Shape))
-		for i, d := range *e.Shape {
-			if d < 0 || d > int64(maxInt) {
-				return nil, safeErr("%w: tensor %q dimension %d is %d", ErrShape, name, i, d)
-			}
-			shape[i] = int(d)
-		}
-		cnt, err := NumElements(shape)
+		e, err := h.entry(name)
 		if err != nil {
-			return nil, safeErr("tensor %q: %w", name, err)
+			return err
 		}
-		if cnt > maxInt/es {
-			return nil, safeErr("%w: tensor %q of shape %v is too large", ErrShape, name, shape)
-		}
-		off := *e.DataOffsets
-		if len(off) != 2 || off[0] < 0 || off[0] > off[1] || off[1] > dataLen {
-			return nil, safeErr("tensor %q: data_offsets %v outside the %d-byte data buffer", name, off, dataLen)
-		}
-		if off[1]-off[0] != int64(cnt*es) {
-			return nil, safeErr("%w: tensor %q: %s %v needs %d bytes, data_offsets span %d", ErrShape, name, *e.DType, shape, cnt*es, off[1]-off[0])
-		}
-		s.entries[name] = SafetensorsInfo{Name: name, DType: *e.DType, Shape: shape, Begin: off[0], End: off[1]}
+		s.entries[name] = e
 		s.names = append(s.names, name)
 	}
-	sort.Strings(s.names)
-	return s, nil
+	if err := h.delim('}', "header JSON: the object does not end"); err != nil {
+		return err
+	}
+	if t, err := h.d.Token(); err != io.EOF {
+		return safeErr("header JSON: %v after the object (%v)", t, err)
+	}
+	return nil
+}
+
+// metadata reads the "__metadata__" object: strings to strings.
+func (h *safeHeader) metadata() (map[string]string, error) {
+	const msg = "__metadata__ must map strings to strings"
+	if err := h.delim('{', msg); err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for h.d.More() {
+		k, err := h.key()
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := m[k]; dup {
+			return nil, safeErr("__metadata__ key %q given twice", k)
+		}
+		if len(m) >= MaxSafetensorsTensors {
+			return nil, safeErr("__metadata__ has more than %d entries", MaxSafetensorsTensors)
+		}
+		t, err := h.token(msg)
+		if err != nil {
+			return nil, err
+		}
+		v, ok := t.(string)
+		if !ok {
+			return nil, safeErr("%s: key %q", msg, k)
+		}
+		m[k] = v
+	}
+	return m, h.delim('}', msg)
+}
+
+// ints reads an array of at most max integers; tooMany is the error for a
+// longer one.
+func (h *safeHeader) ints(name, field string, max int, tooMany func() error) ([]int64, error) {
+	if err := h.delim('[', fmt.Sprintf("tensor %q: %s is not an array", name, field)); err != nil {
+		return nil, err
+	}
+	var v []int64
+	for h.d.More() {
+		if len(v) == max {
+			return nil, tooMany()
+		}
+		t, err := h.token(field)
+		if err != nil {
+			return nil, err
+		}
+		num, ok := t.(json.Number)
+		if !ok {
+			return nil, safeErr("tensor %q: %s holds %v, not an integer", name, field, t)
+		}
+		x, err := strconv.ParseInt(string(num), 10, 64)
+		if err != nil {
+			return nil, safeErr("tensor %q: %s value %s is not a 64-bit integer", name, field, num)
+		}
+		v = append(v, x)
+	}
+	return v, h.delim(']', field)
+}
+
+// skip skips the JSON value of an unknown field (see maxSkipTokens).
+func (h *safeHeader) skip(name, field string) error {
+	depth := 0
+	for {
+		if h.skipped++; h.skipped > maxSkipTokens {
+			return safeErr("tensor %q: unknown field %q: unknown fields hold more than %d JSON tokens", name, field, maxSkipTokens)
+		}
+		t, err := h.token(field)
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			if depth++; depth > maxSkipDepth {
+				return safeErr("tensor %q: unknown field %q is nested deeper than %d", name, field, maxSkipDepth)
+			}
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// entry reads one tensor's object and checks it against the data buffer.
+func (h *safeHeader) entry(name string) (SafetensorsInfo, error) {
+	var info SafetensorsInfo
+	if err := h.delim('{', fmt.Sprintf("tensor %q is not a JSON object", name)); err != nil {
+		return info, err
+	}
+	var dtype *string
+	var dims, off []int64
+	seen := map[string]bool{}
+	for h.d.More() {
+		k, err := h.key()
+		if err != nil {
+			return info, err
+		}
+		if seen[k] && (k == "dtype" || k == "shape" || k == "data_offsets") {
+			return info, safeErr("tensor %q: %s given twice", name, k)
+		}
+		seen[k] = true
+		switch k {
+		case "dtype":
+			t, err := h.token("dtype")
+			if err != nil {
+				return info, err
+			}
+			d, ok := t.(string)
+			if !ok {
+				return info, safeErr("tensor %q: dtype %v is not a string", name, t)
+			}
+			dtype = &d
+		case "shape":
+			dims, err = h.ints(name, "shape", MaxRank, func() error {
+				return safeErr("%w: tensor %q has rank > %d", ErrShape, name, MaxRank)
+			})
+			if err != nil {
+				return info, err
+			}
+			if dims == nil {
+				dims = []int64{}
+			}
+		case "data_offsets":
+			off, err = h.ints(name, "data_offsets", 2, func() error {
+				return safeErr("tensor %q: data_offsets has more than 2 values, outside the [begin, end] form", name)
+			})
+			if err != nil {
+				return info, err
+			}
+			if off == nil {
+				off = []int64{}
+			}
+		default:
+			if err := h.skip(name, k); err != nil {
+				return info, err
+			}
+		}
+	}
+	if err := h.delim('}', fmt.Sprintf("tensor %q: the object does not end", name)); err != nil {
+		return info, err
+	}
+	if dtype == nil || dims == nil || off == nil {
+		return info, safeErr("tensor %q lacks dtype, shape or data_offsets", name)
+	}
+	es, ok := safetensorsSizes[*dtype]
+	if !ok {
+		return info, safeErr("tensor %q has unknown dtype %q", name, *dtype)
+	}
+	shape := make([]int, len(dims))
+	for i, d := range dims {
+		if d < 0 || d > int64(maxInt) {
+			return info, safeErr("%w: tensor %q dimension %d is %d", ErrShape, name, i, d)
+		}
+		shape[i] = int(d)
+	}
+	cnt, err := NumElements(shape)
+	if err != nil {
+		return info, safeErr("tensor %q: %w", name, err)
+	}
+	if cnt > maxInt/es {
+		return info, safeErr("%w: tensor %q of shape %v is too large", ErrShape, name, shape)
+	}
+	if len(off) != 2 || off[0] < 0 || off[0] > off[1] || off[1] > h.dataLen {
+		return info, safeErr("tensor %q: data_offsets %v outside the %d-byte data buffer", name, off, h.dataLen)
+	}
+	if off[1]-off[0] != int64(cnt*es) {
+		return info, safeErr("%w: tensor %q: %s %v needs %d bytes, data_offsets span %d", ErrShape, name, *dtype, shape, cnt*es, off[1]-off[0])
+	}
+	return SafetensorsInfo{Name: name, DType: *dtype, Shape: shape, Begin: off[0], End: off[1]}, nil
 }
 
 // ParseSafetensors checks the header of a .safetensors file held in b (see

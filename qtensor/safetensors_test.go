@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -170,8 +172,19 @@ func TestSafetensorsRejects(t *testing.T) {
 		{"offsets past", rawSafetensors(`{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[4,28]}}`, d24), "outside"},
 		{"offsets negative", rawSafetensors(`{"a":{"dtype":"F32","shape":[0],"data_offsets":[-4,-4]}}`, d24), "outside"},
 		{"offsets three", rawSafetensors(`{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,12,24]}}`, d24), "outside"},
+		{"offsets one", rawSafetensors(`{"a":{"dtype":"F32","shape":[0],"data_offsets":[0]}}`, d24), "outside"},
 		{"span", rawSafetensors(`{"a":{"dtype":"F16","shape":[2,3],"data_offsets":[0,24]}}`, d24), "span"},
 		{"metadata", rawSafetensors(`{"__metadata__":{"k":1}}`, nil), "__metadata__"},
+		{"metadata twice", rawSafetensors(`{"__metadata__":{"k":"v"},"__metadata__":{}}`, nil), "__metadata__ given twice"},
+		{"metadata key twice", rawSafetensors(`{"__metadata__":{"k":"v","k":"w"}}`, nil), `key "k" given twice`},
+		{"name twice", rawSafetensors(`{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}`, d24), `tensor "a" given twice`},
+		{"field twice", rawSafetensors(`{"a":{"dtype":"F32","shape":[2,3],"shape":[6],"data_offsets":[0,24]}}`, d24), "shape given twice"},
+		{"overlap", rawSafetensors(`{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}}`, d24), "overlap"},
+		{"same bytes", rawSafetensors(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}`, d24), "overlap"},
+		{"trailing", rawSafetensors(`{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}} {}`, d24), "after the object"},
+		{"unknown field too large", rawSafetensors(`{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24],"x":[`+strings.Repeat("1,", 5000)+`1]}}`, d24), "more than"},
+		{"unknown field too deep", rawSafetensors(`{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24],"x":`+strings.Repeat("[", 9)+strings.Repeat("]", 9)+`}}`, d24), "deeper"},
+		{"case of a field", rawSafetensors(`{"a":{"DTYPE":"F32","shape":[2,3],"data_offsets":[0,24]}}`, d24), "lacks"},
 	}
 	for _, c := range cases {
 		_, err := ParseSafetensors(c.b)
@@ -179,8 +192,9 @@ func TestSafetensorsRejects(t *testing.T) {
 			t.Errorf("%s: error %v, want ErrFormat and %q", c.name, err, c.msg)
 		}
 	}
-	// Zero-element tensors, a scalar, overlapping tensors are fine.
-	s, err := ParseSafetensors(rawSafetensors(`{"e":{"dtype":"BF16","shape":[0,5],"data_offsets":[4,4]},"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"o":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}`, []byte{0, 0, 0x80, 0x3f}))
+	// Zero-element tensors (anywhere, even inside another's bytes), a
+	// scalar, an unknown field and adjacent tensors are fine.
+	s, err := ParseSafetensors(rawSafetensors(`{"e":{"dtype":"BF16","shape":[0,5],"data_offsets":[2,2]},"s":{"dtype":"F32","shape":[],"data_offsets":[0,4],"note":{"x":[1,"y"]}},"o":{"dtype":"F16","shape":[2],"data_offsets":[4,8]}}`, []byte{0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,4 +270,55 @@ func TestSafetensorsMutation(t *testing.T) {
 		m[i] = b[i]
 	}
 	t.Logf("%d header mutations accepted (names, metadata, whitespace)", headerAccepted)
+}
+
+// TestSafetensorsTooManyTensors: a header may name at most
+// MaxSafetensorsTensors tensors.
+func TestSafetensorsTooManyTensors(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range MaxSafetensorsTensors + 1 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"%d":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}`, i)
+	}
+	b.WriteString("}")
+	if _, err := ParseSafetensors(rawSafetensors(b.String(), nil)); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("%d tensors: %v", MaxSafetensorsTensors+1, err)
+	}
+}
+
+// TestSafetensorsHeaderMemory: hostile headers of about 20 MB cost about
+// their size in memory, not a multiple (a 49M-entry shape in a 100 MB
+// header took 1.8 GB, 1M overlapping entries 726 MB): the rank and entry
+// limits are checked while decoding. Allocations are counted, not timed.
+func TestSafetensorsHeaderMemory(t *testing.T) {
+	const size = 20 << 20
+	shape := `{"a":{"dtype":"U8","data_offsets":[0,0],"shape":[` + strings.Repeat("1,", size/2) + `1]}}`
+	var many strings.Builder
+	many.WriteString(`{"__metadata__":{`)
+	for i := 0; many.Len() < size; i++ {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		fmt.Fprintf(&many, `"%d":""`, i)
+	}
+	many.WriteString(`}}`)
+	for name, hdr := range map[string]string{"long shape": shape, "many metadata entries": many.String()} {
+		b := rawSafetensors(hdr, nil)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := ParseSafetensors(b)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: %v, want ErrFormat", name, err)
+		}
+		alloc := after.TotalAlloc - before.TotalAlloc
+		t.Logf("%s: %d-byte header, %d bytes allocated: %v", name, len(hdr), alloc, err)
+		if alloc > 2*uint64(len(hdr))+8<<20 {
+			t.Errorf("%s: %d bytes allocated for a %d-byte header", name, alloc, len(hdr))
+		}
+	}
 }

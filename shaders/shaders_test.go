@@ -53,7 +53,8 @@ func TestSourceErrors(t *testing.T) {
 	if _, err := Source("nope", Vulkan); err == nil {
 		t.Error("unknown kernel: no error")
 	}
-	if _, err := Source("gemm", API(9)); err == nil {
+	const unknown API = 9
+	if _, err := Source("gemm", unknown); err == nil {
 		t.Error("unknown API: no error")
 	}
 	if _, err := SPIRV("nope"); err == nil {

@@ -129,6 +129,8 @@ func Cases() []Case {
 	poolCases(l, def)
 	minMaxCases(l, def)
 	histogramCases(l, def)
+	lookupCases(l, def)
+	concatCases(l, def)
 	dynamicQuantizeCases(l, def)
 	chainCases(l, def)
 	return l.cases

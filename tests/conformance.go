@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	_ "github.com/qgpu/qgpu/backends/cpu" // the reference backend
@@ -198,17 +197,36 @@ func Conformance(ctx context.Context, target engine.Config, opts Options) (Repor
 	return rep, nil
 }
 
-// Run runs the suite against the target as subtests named Op/Case. An
-// unavailable backend skips the test with the reason, unsupported ops skip
-// their subtests; both fail when QGPU_REQUIRE names the backend.
-func Run(t *testing.T, target engine.Config) {
+// Tester is the part of *testing.T that Run uses: subtests, failures,
+// skips and logs. Run takes it as a type parameter, T = *testing.T in a
+// test, so that this package does not import testing and the qgpu binary,
+// which runs the suite through Conformance, does not link it.
+type Tester[T any] interface {
+	Helper()
+	Context() context.Context
+	Run(name string, f func(T)) bool
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
+// Run runs the suite against the target as subtests named Op/Case, from a
+// test of the target's package:
+//
+//	func TestConformance(t *testing.T) {
+//		tests.Run(t, engine.Config{Backend: "vulkan"})
+//	}
+//
+// An unavailable backend skips the test with the reason, unsupported ops
+// skip their subtests; both fail when QGPU_REQUIRE names the backend.
+func Run[T Tester[T]](t T, target engine.Config) {
 	t.Helper()
 	RunOptions(t, target, Options{})
 }
 
 // RunOptions is Run with options (Match, Cases, Reference, Require; Progress
 // is ignored).
-func RunOptions(t *testing.T, target engine.Config, opts Options) {
+func RunOptions[T Tester[T]](t T, target engine.Config, opts Options) {
 	t.Helper()
 	r, err := newRunner(target, opts)
 	if err != nil {
@@ -235,9 +253,9 @@ func RunOptions(t *testing.T, target engine.Config, opts Options) {
 		byOp[c.Op] = append(byOp[c.Op], c)
 	}
 	for _, op := range ops {
-		t.Run(op, func(t *testing.T) {
+		t.Run(op, func(t T) {
 			for _, c := range byOp[op] {
-				t.Run(c.Name, func(t *testing.T) {
+				t.Run(c.Name, func(t T) {
 					res := r.run(t.Context(), c)
 					switch {
 					case res.Status == Fail:

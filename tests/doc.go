@@ -19,7 +19,10 @@
 //		tests.Run(t, engine.Config{Backend: "vulkan"})
 //	}
 //
-// and the CLI calls Conformance to print an op x backend matrix.
+// and the CLI calls Conformance, which returns the per-case results as a
+// Report, to print an op x backend matrix. The package does not import
+// testing (Run takes the *testing.T through the Tester constraint), so the
+// qgpu binary does not link it.
 // Unsupported ops are reported as unsupported, not failed, and an
 // unavailable backend is skipped, unless the environment variable
 // QGPU_REQUIRE names the backend (comma-separated, e.g.

@@ -25,8 +25,12 @@ type Backend struct {
 var _ backend.Backend = (*Backend)(nil)
 
 // New opens a CPU backend. Options.Threads bounds the worker goroutines of
-// one op (0: GOMAXPROCS).
+// one op (0: GOMAXPROCS); above backend.MaxThreads, or negative, it is an
+// error wrapping ErrParams.
 func New(o backend.Options) (*Backend, error) {
+	if err := o.Check(); err != nil {
+		return nil, fmt.Errorf("cpu: %w", err)
+	}
 	t := o.Threads
 	if t <= 0 {
 		t = runtime.GOMAXPROCS(0)
@@ -79,13 +83,15 @@ func (b *Backend) Alloc(size int) (backend.Buffer, error) {
 		return nil, fmt.Errorf("cpu: alloc %d bytes: %w", size, backend.ErrShape)
 	}
 	if size > maxAlloc {
-		return nil, fmt.Errorf("cpu: alloc %d bytes: %w", size, backend.ErrOutOfMemory)
+		// Beyond the limit the shape is the problem, not the machine.
+		return nil, fmt.Errorf("cpu: alloc %d bytes: %w (%w: over the %d-byte limit of one buffer)", size, backend.ErrOutOfMemory, backend.ErrShape, maxAlloc)
 	}
 	return &buffer{data: make([]byte, size)}, nil
 }
 
 // maxAlloc bounds one allocation (64 GiB) so absurd sizes fail cleanly
-// instead of crashing the process.
+// instead of crashing the process: the error wraps ErrOutOfMemory and
+// ErrShape.
 const maxAlloc = 64 << 30
 
 func (m *buffer) Size() int { return len(m.data) }
@@ -128,14 +134,15 @@ func bytesOf(t *backend.Tensor) []byte {
 	return m.data[t.Offset() : t.Offset()+t.Bytes()]
 }
 
-// Supports reports nil for every op the engine defines: the CPU backend is
-// the reference and runs them all.
+// Supports reports nil for every op kind its dispatch table has kernels
+// for: every kind the engine defines, as the CPU backend is the reference
+// and runs them all.
 func (b *Backend) Supports(op backend.Op) error {
 	if b.closed.Load() {
 		return fmt.Errorf("cpu: backend %w", backend.ErrClosed)
 	}
-	if op.Kind() == 0 {
-		return fmt.Errorf("cpu: op %v: %w", op.Kind(), backend.ErrUnsupported)
+	if _, ok := kernelsFor(op.Kind()); !ok {
+		return fmt.Errorf("cpu: op %v: no kernel: %w", op.Kind(), backend.ErrUnsupported)
 	}
 	return nil
 }

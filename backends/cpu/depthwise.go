@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
@@ -46,7 +47,7 @@ func (b *Backend) convDepthwise(ctx context.Context, op *backend.Conv) error {
 	P := op.OH * op.OW
 	signed := op.X.DType() == qtensor.Int8
 	y := bytesOf(op.Y)
-	if dwconv.Current() == dwconv.AVX512 && P <= nhwcMaxPixels {
+	if dwconv.Current() == isa.AVX512 && P <= nhwcMaxPixels {
 		if pw, pinit, ok := dwconv.PackNHWC(wr, init, C, khw); ok {
 			return b.depthwiseNHWC(ctx, op, pw, pinit, out)
 		}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/qgpu/qgpu/backends/cpu"
 	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/qtensor"
@@ -18,7 +19,7 @@ import (
 // the reference kernels.
 func TestDepthwiseChannels(t *testing.T) {
 	ref, fast := refAndFast(t)
-	for _, isa := range []dwconv.ISA{dwconv.Generic, dwconv.AVX2, dwconv.AVX512} {
+	for _, isa := range []cpu.ISA{cpu.ISAGeneric, cpu.ISAAVX2, cpu.ISAAVX512} {
 		t.Run(isa.String(), func(t *testing.T) {
 			if !dwconv.Supported(isa) {
 				t.Skipf("%v not supported here", isa)

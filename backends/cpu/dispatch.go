@@ -12,79 +12,97 @@ import (
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/engine/backend"
 )
 
+// The dispatch: every op kind has a generic kernel (generic.go), the
+// reference the conformance suite compares every backend with, and may
+// have a fast one (elem_fast.go, fast.go, depthwise.go, pool_fast.go) on
+// the SIMD kernels of internal/gemm, vec and dwconv. All kernels of a
+// kind take the same arguments; a fast kernel returns handled == false,
+// with no error, for an op outside what it covers, and the generic kernel
+// runs it instead, as it runs every op of a kind whose fast entry below
+// is nil and every op of a backend opened with the generic kernel set.
+
+// genericKernel runs an op with the reference kernels.
+type genericKernel func(ctx context.Context, op backend.Op) error
+
+// fastKernel runs an op on b's fast kernels, or returns handled == false
+// when the generic kernel must run it.
+type fastKernel func(b *Backend, ctx context.Context, op backend.Op) (handled bool, err error)
+
+// kernels are the two kernels of one op kind.
+type kernels struct {
+	generic genericKernel
+	fast    fastKernel // nil: the generic kernel runs every op of the kind
+}
+
+// kernelsOf adapts the kernels of op type T to the table's types; fast may
+// be nil. An op of another type than its kind's is unsupported.
+func kernelsOf[T backend.Op](generic func(context.Context, T) error, fast func(*Backend, context.Context, T) (bool, error)) kernels {
+	k := kernels{generic: func(ctx context.Context, op backend.Op) error {
+		o, ok := op.(T)
+		if !ok {
+			return fmt.Errorf("op %v of type %T: %w", op.Kind(), op, backend.ErrUnsupported)
+		}
+		return generic(ctx, o)
+	}}
+	if fast != nil {
+		k.fast = func(b *Backend, ctx context.Context, op backend.Op) (bool, error) {
+			o, ok := op.(T)
+			if !ok {
+				return false, nil // the generic kernel reports it
+			}
+			return fast(b, ctx, o)
+		}
+	}
+	return k
+}
+
+// dispatch holds the kernels of every op kind. TestDispatchTable checks
+// that each kind of backend.OpKinds has a generic kernel and lists the
+// kinds without a fast one.
+var dispatch = [...]kernels{
+	backend.OpQuantize:          kernelsOf(quantizeGeneric, (*Backend).quantizeFast),
+	backend.OpDequantize:        kernelsOf(dequantizeGeneric, (*Backend).dequantizeFast),
+	backend.OpByteWeightDequant: kernelsOf(byteWeightDequantGeneric, nil),
+	backend.OpRequantize:        kernelsOf(requantizeGeneric, (*Backend).requantizeFast),
+	backend.OpGemm:              kernelsOf(gemmGeneric, (*Backend).gemmFast),
+	backend.OpConv:              kernelsOf(convGeneric, (*Backend).convFast),
+	backend.OpAdd:               kernelsOf(addGeneric, (*Backend).addFast),
+	backend.OpMul:               kernelsOf(mulGeneric, (*Backend).mulFast),
+	backend.OpReLU:              kernelsOf(reluGeneric, (*Backend).reluFast),
+	backend.OpMaxPool:           kernelsOf(poolGeneric, (*Backend).poolFast),
+	backend.OpAvgPool:           kernelsOf(poolGeneric, (*Backend).poolFast),
+	backend.OpMinMax:            kernelsOf(minMaxGeneric, (*Backend).minMaxFast),
+	backend.OpHistogram:         kernelsOf(histogramGeneric, (*Backend).histogramFast),
+	backend.OpLookup:            kernelsOf(lookupGeneric, nil),
+	backend.OpConcat:            kernelsOf(concatGeneric, nil),
+}
+
+// kernelsFor returns the kernels of kind k, or false when the table has
+// none.
+func kernelsFor(k backend.OpKind) (kernels, bool) {
+	if int(k) >= len(dispatch) || dispatch[k].generic == nil {
+		return kernels{}, false
+	}
+	return dispatch[k], true
+}
+
 // run executes one op with the selected kernels.
 func (b *Backend) run(ctx context.Context, op backend.Op) error {
-	switch op := op.(type) {
-	case *backend.Quantize:
-		if !b.generic && b.quantizeFast(op) {
-			return nil
-		}
-		return quantizeGeneric(op)
-	case *backend.Dequantize:
-		if !b.generic && b.dequantizeFast(op) {
-			return nil
-		}
-		return dequantizeGeneric(op)
-	case *backend.ByteWeightDequant:
-		return byteWeightDequantGeneric(op)
-	case *backend.Requantize:
-		if !b.generic && b.requantizeFast(op) {
-			return nil
-		}
-		return requantizeGeneric(op)
-	case *backend.Gemm:
-		if !b.generic {
-			if done, err := b.gemmFast(ctx, op); done {
-				return err
-			}
-		}
-		return gemmGeneric(ctx, op)
-	case *backend.Conv:
-		if !b.generic {
-			if done, err := b.convFast(ctx, op); done {
-				return err
-			}
-		}
-		return convGeneric(ctx, op)
-	case *backend.Add:
-		if b.generic {
-			return addGeneric(op)
-		}
-		b.addFast(op)
-		return nil
-	case *backend.Mul:
-		if b.generic {
-			return mulGeneric(op)
-		}
-		b.mulFast(op)
-		return nil
-	case *backend.ReLU:
-		if b.generic {
-			return reluGeneric(op)
-		}
-		b.reluFast(op)
-		return nil
-	case *backend.Pool:
-		if b.generic {
-			return poolGeneric(ctx, op)
-		}
-		return b.poolFast(ctx, op)
-	case *backend.MinMax:
-		if !b.generic && b.minMaxFast(op) {
-			return nil
-		}
-		return minMaxGeneric(op)
-	case *backend.Histogram:
-		if !b.generic && b.histogramFast(op) {
-			return nil
-		}
-		return histogramGeneric(op)
+	k, ok := kernelsFor(op.Kind())
+	if !ok {
+		return fmt.Errorf("op %v: no kernel: %w", op.Kind(), backend.ErrUnsupported)
 	}
-	return fmt.Errorf("op %T: %w", op, backend.ErrUnsupported)
+	if k.fast != nil && !b.generic {
+		if handled, err := k.fast(b, ctx, op); handled {
+			return err
+		}
+	}
+	return k.generic(ctx, op)
 }
 
 // cpuName returns the CPU model name from /proc/cpuinfo, or GOARCH.
@@ -129,44 +147,31 @@ func features() string {
 }
 
 // ISA names the instruction set the fast kernels use.
-type ISA = gemm.ISA
+type ISA = isa.ISA
 
 // ISAs the fast kernels can be switched to (SetISA).
 const (
-	ISAGeneric    = gemm.Generic    // portable Go on the packed layout
-	ISAAVX2       = gemm.AVX2       // AVX2 (exact widening path)
-	ISAAVX512VNNI = gemm.AVX512VNNI // AVX-512 VNNI
+	ISAGeneric = isa.Generic // portable Go on the packed layout
+	ISAAVX2    = isa.AVX2    // AVX2 (exact widening path)
+	ISAAVX512  = isa.AVX512  // AVX-512 (VNNI for the GEMM and depthwise kernels)
 )
 
 // SetISA switches the fast kernels of every CPU backend in the process to
-// isa (for tests and benchmarks) and returns a function that restores the
-// previous choice. It fails when the CPU lacks isa. The elementwise and
-// depthwise kernels follow (AVX-512, AVX2, else Go).
-func SetISA(isa ISA) (restore func(), err error) {
-	r1, err := gemm.SetISA(isa)
+// v (for tests and benchmarks) and returns a function that restores the
+// previous choice. It fails when the GEMM kernels of v cannot run here
+// (SupportedISA); the elementwise and depthwise kernels take the best
+// they have at or below v.
+func SetISA(v ISA) (restore func(), err error) {
+	r1, err := gemm.SetISA(v)
 	if err != nil {
 		return nil, err
 	}
-	v := vec.Generic
-	switch {
-	case isa == gemm.AVX512VNNI && vec.Supported(vec.AVX512):
-		v = vec.AVX512
-	case isa == gemm.AVX2 && vec.Supported(vec.AVX2):
-		v = vec.AVX2
-	}
-	r2, err := vec.SetISA(v)
+	r2, err := vec.SetISA(isa.AtMost(vec.Supported, v))
 	if err != nil {
 		r1()
 		return nil, err
 	}
-	dw := dwconv.Generic
-	switch {
-	case isa == gemm.AVX512VNNI && dwconv.Supported(dwconv.AVX512):
-		dw = dwconv.AVX512
-	case isa == gemm.AVX2 && dwconv.Supported(dwconv.AVX2):
-		dw = dwconv.AVX2
-	}
-	r3, err := dwconv.SetISA(dw)
+	r3, err := dwconv.SetISA(isa.AtMost(dwconv.Supported, v))
 	if err != nil {
 		r2()
 		r1()
@@ -175,8 +180,9 @@ func SetISA(isa ISA) (restore func(), err error) {
 	return func() { r3(); r2(); r1() }, nil
 }
 
-// SupportedISA reports whether this CPU can run isa.
-func SupportedISA(isa ISA) bool { return gemm.Supported(isa) }
+// SupportedISA reports whether this CPU and build can run the GEMM kernels
+// of v (the strictest: AVX-512 needs F, BW and VNNI).
+func SupportedISA(v ISA) bool { return gemm.Supported(v) }
 
 // CurrentISA returns the instruction set the fast GEMM kernels use now:
 // the best this CPU has, unless SetISA switched it.

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"context"
 	"sync"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
@@ -10,9 +11,9 @@ import (
 
 // The fast elementwise paths run the SIMD kernels of internal/vec, which
 // compute the same qtensor formulas byte for byte, split over the
-// backend's worker goroutines. Each returns false when the op needs the
-// reference kernel (types, granularities or layouts the kernels don't
-// cover).
+// backend's worker goroutines. Each returns handled == false when the op
+// needs the reference kernel (types, granularities or layouts the kernels
+// don't cover).
 
 // minChunk is the smallest number of elements a worker gets.
 const minChunk = 1 << 16
@@ -33,11 +34,11 @@ func axisLayout(p qtensor.Params, shape []int) (channels, inner int) {
 
 func is8bit(d qtensor.DType) bool { return d == qtensor.Uint8 || d == qtensor.Int8 }
 
-func (b *Backend) quantizeFast(op *backend.Quantize) bool {
+func (b *Backend) quantizeFast(_ context.Context, op *backend.Quantize) (handled bool, err error) {
 	d := op.Y.DType()
 	p := op.Y.Params()
 	if !is8bit(d) || p.Granularity == qtensor.PerBlock {
-		return false
+		return false, nil
 	}
 	x, y := asFloat32(bytesOf(op.X)), bytesOf(op.Y)
 	qmin, qmax := d.QMin(), d.QMax()
@@ -52,7 +53,7 @@ func (b *Backend) quantizeFast(op *backend.Quantize) bool {
 				vec.QuantizePerTensor(y[lo:hi], x[lo:hi], s, zp, qmin, qmax, stream)
 			}
 		})
-		return true
+		return true, nil
 	}
 	_, inner := axisLayout(p, op.Y.Shape())
 	stream := vec.StreamQuantize(len(x))
@@ -63,14 +64,14 @@ func (b *Backend) quantizeFast(op *backend.Quantize) bool {
 			vec.QuantizePerAxis(y[lo:hi], x[lo:hi], lo, p.Scales, p.ZeroPoints, inner, qmin, qmax, stream)
 		}
 	})
-	return true
+	return true, nil
 }
 
-func (b *Backend) dequantizeFast(op *backend.Dequantize) bool {
+func (b *Backend) dequantizeFast(_ context.Context, op *backend.Dequantize) (handled bool, err error) {
 	d := op.X.DType()
 	p := op.X.Params()
 	if !is8bit(d) || p.Granularity == qtensor.PerBlock {
-		return false
+		return false, nil
 	}
 	x, y := bytesOf(op.X), asFloat32(bytesOf(op.Y))
 	signed := d == qtensor.Int8
@@ -79,22 +80,22 @@ func (b *Backend) dequantizeFast(op *backend.Dequantize) bool {
 		b.parallel(len(x), func(lo, hi int) {
 			vec.DequantizePerTensor(y[lo:hi], x[lo:hi], signed, p.Scales[0], p.ZeroPoints[0], stream)
 		})
-		return true
+		return true, nil
 	}
 	_, inner := axisLayout(p, op.X.Shape())
 	stream := vec.StreamDequantize(len(x))
 	b.parallel(len(x), func(lo, hi int) {
 		vec.DequantizePerAxis(y[lo:hi], x[lo:hi], signed, lo, p.Scales, p.ZeroPoints, inner, stream)
 	})
-	return true
+	return true, nil
 }
 
 // requantizeFast covers int32 input with the float rule and no bias, per
 // tensor or per channel with runs of at least 64 elements.
-func (b *Backend) requantizeFast(op *backend.Requantize) bool {
+func (b *Backend) requantizeFast(_ context.Context, op *backend.Requantize) (handled bool, err error) {
 	ep := &op.Epilogue
 	if op.X.DType() != qtensor.Int32 || ep.Fixed != nil || ep.Bias != nil {
-		return false
+		return false, nil
 	}
 	out := newOutput(ep, op.Y)
 	x, y := asInt32(bytesOf(op.X)), bytesOf(op.Y)
@@ -102,7 +103,7 @@ func (b *Backend) requantizeFast(op *backend.Requantize) bool {
 		b.parallel(len(x), func(lo, hi int) {
 			vec.RequantizeInt32(y[lo:hi], x[lo:hi], ep.Mult[0], ep.YZP, out.qmin, out.qmax)
 		})
-		return true
+		return true, nil
 	}
 	shape := op.X.Shape()
 	channels, inner := shape[op.Axis], 1
@@ -110,7 +111,7 @@ func (b *Backend) requantizeFast(op *backend.Requantize) bool {
 		inner *= d
 	}
 	if inner < 64 {
-		return false
+		return false, nil
 	}
 	runs := len(x) / inner
 	b.parallel(runs*minChunk/max(inner, 1), func(lo, hi int) {
@@ -123,12 +124,12 @@ func (b *Backend) requantizeFast(op *backend.Requantize) bool {
 			vec.RequantizeInt32(y[r*inner:(r+1)*inner], x[r*inner:(r+1)*inner], backend.At(ep.Mult, r%channels), ep.YZP, out.qmin, out.qmax)
 		}
 	})
-	return true
+	return true, nil
 }
 
 // minMaxFast covers a whole-tensor reduction, and per-channel reductions
 // with runs of at least 64 elements.
-func (b *Backend) minMaxFast(op *backend.MinMax) bool {
+func (b *Backend) minMaxFast(_ context.Context, op *backend.MinMax) (handled bool, err error) {
 	x, y := asFloat32(bytesOf(op.X)), bytesOf(op.Y)
 	st := make([]vec.MinMaxStats, op.Channels)
 	for c := range st {
@@ -149,19 +150,19 @@ func (b *Backend) minMaxFast(op *backend.MinMax) bool {
 			st[c] = st[c].Merge(vec.MinMax(x[r*op.Inner : (r+1)*op.Inner]))
 		}
 	default:
-		return false
+		return false, nil
 	}
 	for c, s := range st {
 		for j, w := range s.Words() {
 			putU32(y, 6*c+j, w)
 		}
 	}
-	return true
+	return true, nil
 }
 
 // histogramFast covers the [lo, hi] histogram; every worker counts into its
 // own array and the arrays are summed.
-func (b *Backend) histogramFast(op *backend.Histogram) bool {
+func (b *Backend) histogramFast(_ context.Context, op *backend.Histogram) (handled bool, err error) {
 	x, y := asFloat32(bytesOf(op.X)), bytesOf(op.Y)
 	total := make([]uint32, op.Bins+3)
 	var mu sync.Mutex
@@ -181,32 +182,35 @@ func (b *Backend) histogramFast(op *backend.Histogram) bool {
 	for i, c := range total {
 		putU32(y, i, c)
 	}
-	return true
+	return true, nil
 }
 
 // addFast runs Add through vec.Add, the elements split over the workers.
-func (b *Backend) addFast(op *backend.Add) {
+func (b *Backend) addFast(_ context.Context, op *backend.Add) (handled bool, err error) {
 	a, c, y := bytesOf(op.A), bytesOf(op.B), bytesOf(op.Y)
 	signed := op.A.DType() == qtensor.Int8
 	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
 	b.parallel(len(y), func(lo, hi int) {
 		vec.Add(y[lo:hi], a[lo:hi], c[lo:hi], signed, op.ZA, op.ZB, op.MA, op.MB, op.ZY, qmin, qmax)
 	})
+	return true, nil
 }
 
 // mulFast runs Mul through vec.Mul, the elements split over the workers.
-func (b *Backend) mulFast(op *backend.Mul) {
+func (b *Backend) mulFast(_ context.Context, op *backend.Mul) (handled bool, err error) {
 	a, c, y := bytesOf(op.A), bytesOf(op.B), bytesOf(op.Y)
 	signed := op.A.DType() == qtensor.Int8
 	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
 	b.parallel(len(y), func(lo, hi int) {
 		vec.Mul(y[lo:hi], a[lo:hi], c[lo:hi], signed, op.ZA, op.ZB, op.M, op.ZY, qmin, qmax)
 	})
+	return true, nil
 }
 
 // reluFast runs ReLU through vec.Relu, the elements split over the workers.
-func (b *Backend) reluFast(op *backend.ReLU) {
+func (b *Backend) reluFast(_ context.Context, op *backend.ReLU) (handled bool, err error) {
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	signed := op.X.DType() == qtensor.Int8
 	b.parallel(len(y), func(lo, hi int) { vec.Relu(y[lo:hi], x[lo:hi], signed, op.ZP) })
+	return true, nil
 }

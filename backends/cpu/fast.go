@@ -316,9 +316,9 @@ func signedZP(zps []int32, ch0, n int, unsigned bool) []int32 {
 	return out
 }
 
-// gemmFast runs op on the kernels; it returns false when the op needs the
-// reference kernel (K beyond the kernels' exact range).
-func (b *Backend) gemmFast(ctx context.Context, op *backend.Gemm) (bool, error) {
+// gemmFast runs op on the kernels; it returns handled == false when the op
+// needs the reference kernel (K beyond the kernels' exact range).
+func (b *Backend) gemmFast(ctx context.Context, op *backend.Gemm) (handled bool, err error) {
 	if op.K > gemm.MaxK || op.K == 0 {
 		return false, nil
 	}
@@ -360,8 +360,8 @@ func (b *Backend) gemmFast(ctx context.Context, op *backend.Gemm) (bool, error) 
 // convFast runs op as one GEMM per image and group on the kernels:
 // im2col rows (one per output pixel, padding cells set to the input zero
 // point so they contribute 0) times the group's weights, packed once. It
-// returns false when the op needs the reference kernel.
-func (b *Backend) convFast(ctx context.Context, op *backend.Conv) (bool, error) {
+// returns handled == false when the op needs the reference kernel.
+func (b *Backend) convFast(ctx context.Context, op *backend.Conv) (handled bool, err error) {
 	if op.Group == op.C && op.O == op.C && op.C > 1 {
 		return true, b.convDepthwise(ctx, op)
 	}

@@ -32,7 +32,7 @@ func putU32(b []byte, i int, v uint32) {
 	binary.LittleEndian.PutUint32(b[4*i:], v)
 }
 
-func quantizeGeneric(op *backend.Quantize) error {
+func quantizeGeneric(_ context.Context, op *backend.Quantize) error {
 	x, y := bytesOf(op.X), view(op.Y)
 	p := op.Y.Params()
 	ix := p.Indexer(op.Y.Shape())
@@ -45,7 +45,7 @@ func quantizeGeneric(op *backend.Quantize) error {
 	return nil
 }
 
-func dequantizeGeneric(op *backend.Dequantize) error {
+func dequantizeGeneric(_ context.Context, op *backend.Dequantize) error {
 	x, y := view(op.X), bytesOf(op.Y)
 	p := op.X.Params()
 	ix := p.Indexer(op.X.Shape())
@@ -56,7 +56,7 @@ func dequantizeGeneric(op *backend.Dequantize) error {
 	return nil
 }
 
-func byteWeightDequantGeneric(op *backend.ByteWeightDequant) error {
+func byteWeightDequantGeneric(_ context.Context, op *backend.ByteWeightDequant) error {
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	for i, q := range x {
 		putF32(y, i, qtensor.ByteWeightDequant(q, op.Min, op.Max))
@@ -111,7 +111,7 @@ func (o *output) store(i int, acc int32, c int) {
 	}
 }
 
-func requantizeGeneric(op *backend.Requantize) error {
+func requantizeGeneric(_ context.Context, op *backend.Requantize) error {
 	x := view(op.X)
 	out := newOutput(&op.Epilogue, op.Y)
 	channels, inner := 1, 1
@@ -197,7 +197,7 @@ func convGeneric(ctx context.Context, op *backend.Conv) error {
 	return nil
 }
 
-func addGeneric(op *backend.Add) error {
+func addGeneric(_ context.Context, op *backend.Add) error {
 	a, b, y := view(op.A), view(op.B), view(op.Y)
 	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
 	for i := range op.A.Len() {
@@ -206,7 +206,7 @@ func addGeneric(op *backend.Add) error {
 	return nil
 }
 
-func mulGeneric(op *backend.Mul) error {
+func mulGeneric(_ context.Context, op *backend.Mul) error {
 	a, b, y := view(op.A), view(op.B), view(op.Y)
 	qmin, qmax := op.Y.DType().QMin(), op.Y.DType().QMax()
 	for i := range op.A.Len() {
@@ -215,7 +215,7 @@ func mulGeneric(op *backend.Mul) error {
 	return nil
 }
 
-func reluGeneric(op *backend.ReLU) error {
+func reluGeneric(_ context.Context, op *backend.ReLU) error {
 	x, y := view(op.X), view(op.Y)
 	for i := range op.X.Len() {
 		y.Set(i, max(x.At(i), op.ZP))
@@ -271,7 +271,7 @@ func poolGeneric(ctx context.Context, op *backend.Pool) error {
 	return nil
 }
 
-func minMaxGeneric(op *backend.MinMax) error {
+func minMaxGeneric(_ context.Context, op *backend.MinMax) error {
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	type acc struct{ lo, hi, finite, nan, pinf, ninf uint32 }
 	st := make([]acc, op.Channels)
@@ -303,7 +303,7 @@ func minMaxGeneric(op *backend.MinMax) error {
 	return nil
 }
 
-func histogramGeneric(op *backend.Histogram) error {
+func histogramGeneric(_ context.Context, op *backend.Histogram) error {
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	counts := make([]uint32, op.Bins+3)
 	if op.Aligned {
@@ -343,6 +343,38 @@ func histogramGeneric(op *backend.Histogram) error {
 	}
 	for i, c := range counts {
 		putU32(y, i, c)
+	}
+	return nil
+}
+
+func lookupGeneric(_ context.Context, op *backend.Lookup) error {
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	for i, v := range x {
+		y[i] = op.Table[v]
+	}
+	return nil
+}
+
+func concatGeneric(ctx context.Context, op *backend.Concat) error {
+	y := bytesOf(op.Y)
+	row := len(y) / op.Outer
+	col := 0
+	for j, t := range op.Xs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x, inner, tab := bytesOf(t), op.Inner[j], op.Tables[j]
+		for o := range op.Outer {
+			dst, src := y[o*row+col:o*row+col+inner], x[o*inner:(o+1)*inner]
+			if tab == nil {
+				copy(dst, src)
+				continue
+			}
+			for i, v := range src {
+				dst[i] = tab[v]
+			}
+		}
+		col += inner
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // allCPUISAs are the instruction sets of the CPU backend's fast kernels.
-var allCPUISAs = []cpu.ISA{cpu.ISAAVX512VNNI, cpu.ISAAVX2, cpu.ISAGeneric}
+var allCPUISAs = []cpu.ISA{cpu.ISAAVX512, cpu.ISAAVX2, cpu.ISAGeneric}
 
 // forEachCPUISA runs f as a subtest per instruction set of isas, with the
 // fast kernels switched to it (cpu.SetISA) and restored after; the sets

@@ -34,9 +34,9 @@ func validRange(base, step, count, limit int) (lo, hi int) {
 // AvgPool sums the window's bytes (sumBytes) and subtracts the zero point
 // once per window, then rounds with qtensor.AveragePool as the reference
 // does.
-func (b *Backend) poolFast(ctx context.Context, op *backend.Pool) error {
+func (b *Backend) poolFast(ctx context.Context, op *backend.Pool) (handled bool, err error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return true, err
 	}
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	signed := op.X.DType() == qtensor.Int8
@@ -150,7 +150,7 @@ func (b *Backend) poolFast(ctx context.Context, op *backend.Pool) error {
 			}
 		}
 	})
-	return fail
+	return true, fail
 }
 
 // sumBytes returns the sum of the bytes of s, eight at a time: the bytes

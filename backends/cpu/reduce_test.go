@@ -43,7 +43,7 @@ func reduceData(n int, seed uint64, runs bool) []float32 {
 func TestInPlaceReducerMatchesHost(t *testing.T) {
 	ctx := context.Background()
 	host := calib.HostReducer{Workers: 1}
-	forEachCPUISA(t, []cpu.ISA{cpu.ISAAVX512VNNI, cpu.ISAGeneric}, func(t *testing.T, isa cpu.ISA) {
+	forEachCPUISA(t, []cpu.ISA{cpu.ISAAVX512, cpu.ISAGeneric}, func(t *testing.T, isa cpu.ISA) {
 		b, err := cpu.New(engine.Options{Threads: 2})
 		if err != nil {
 			t.Fatal(err)

@@ -1,15 +1,17 @@
 // Package opengl is qgpu's OpenGL 4.3 compute backend, registered as
 // "opengl".
 //
-// It executes the kernel launches that package backends/internal/gpu plans
-// for every engine op (the same plans as the Vulkan backend), compiling the
-// GLSL of package shaders (shaders.Source(name, shaders.OpenGL)) with the
-// driver at start-up, on the runtime of package
-// backends/opengl/internal/glrt (qgpu's own thin GL binding; no go-gl/gl).
-// All launches of one Backend.Run, with the upload of their auxiliary
-// words, go to the GL thread as one glrt.Batch (one submission); the
-// 32 parameter words of each launch are the std140 uniform block at uniform
-// binding 0, and glrt inserts the memory barriers the bindings need.
+// It is the OpenGL runtime (gpu.Runtime) under the backend that package
+// backends/internal/gpu implements for every GPU API: the same plans,
+// checks, kernel variants, buffer pool and self-tests as the Vulkan
+// backend. It compiles the GLSL of package shaders
+// (shaders.Source(name, shaders.OpenGL)) with the driver at start-up, on
+// the runtime of package backends/opengl/internal/glrt (qgpu's own thin GL
+// binding; no go-gl/gl). All launches of one Backend.Run, with the upload
+// of their auxiliary words, go to the GL thread as one glrt.Batch (one
+// submission); each launch's parameter block (shaders.Params) is the
+// std140 uniform block at uniform binding 0, and glrt inserts the memory
+// barriers the bindings need.
 //
 // # Contexts
 //
@@ -35,13 +37,14 @@
 //
 // # Self-tests at open
 //
-// A quantize dispatch on near-tie and random (x, scale) pairs is compared
-// with qtensor.Quantize. When the driver's float division is not correctly
-// rounded the backend switches quantize to the "quantize_exactdiv" kernel
-// variant (integer-only IEEE division) when package shaders has it and
+// Those of package backends/internal/gpu: a quantize dispatch on near-tie
+// and random (x, scale) pairs is compared with qtensor.Quantize (and its
+// quotients with Go's float32 division). When the driver's float division
+// is not correctly rounded the backend switches quantize to the
+// "quantize_exactdiv" kernel variant (integer-only IEEE division) and
 // checks that one, and fails to open otherwise: a wrong quantize is worse
 // than no backend. A dequantize probe with a denormal product measures
-// whether the driver flushes float denormals. Caps["division_selftest"],
+// whether the driver flushes float denormals. Caps["selftest_division"],
 // Caps["kernel_quantize_division"] and Caps["denormals"] report the
 // outcomes.
 //

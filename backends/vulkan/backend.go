@@ -5,52 +5,20 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vk"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vkrt"
 	"github.com/qgpu/qgpu/engine/backend"
-	"github.com/qgpu/qgpu/shaders"
 )
 
 // Backend is the Vulkan backend: one device, one compute queue. It is safe
 // for concurrent use; Run calls from many goroutines are submitted one
 // after another by the runtime.
 type Backend struct {
-	dev   *vkrt.Device
-	caps  vkrt.Caps
-	info  backend.DeviceInfo
-	align int64 // storage-buffer offset alignment in bytes (>= 4)
-	dummy *vkrt.Buffer
-
-	// Kernel variants in use (see variants.go).
-	exactDiv bool   // quantize divides with the integer-only emulation
-	gemm     string // SPIR-V name of the GEMM kernel
-	// gemmForced: gemm was forced (tests), run it on every GEMM shape.
-	gemmForced bool
-	flush      bool // the device flushes float denormals
-	// plainDivMismatches counts self-test results of the plain division
-	// that differed from the reference (-1: not run).
-	plainDivMismatches int
-
-	// mu is held for reading by every operation that uses the device and
-	// for writing by Close.
-	mu     sync.RWMutex
-	closed bool
-
-	pmu   sync.Mutex // pipeline cache
-	pipes map[string]*vkrt.Pipeline
-
-	pool pool
-
-	seqs sync.Pool // *vkrt.Sequence
+	*gpu.Backend
+	rt *runtime
 }
-
-var (
-	_ backend.Backend = (*Backend)(nil)
-	_ backend.Timer   = (*Backend)(nil)
-)
 
 // config holds options for tests (forcing kernel variants).
 type config struct {
@@ -70,59 +38,36 @@ func open(o backend.Options, cfg config) (*Backend, error) {
 		if errors.Is(err, vkrt.ErrUnavailable) {
 			return nil, fmt.Errorf("%w: %v", backend.ErrUnavailable, err)
 		}
-		return nil, mapErr("open", err)
+		return nil, gpu.WrapError("vulkan", "open", err, sentinel)
 	}
-	b := &Backend{dev: dev, caps: dev.Caps(), pipes: map[string]*vkrt.Pipeline{}, plainDivMismatches: -1}
-	b.pool.b = b
-	b.align = int64(b.caps.MinStorageBufferOffsetAlignment)
-	if b.align < 4 {
-		b.align = 4
+	rt := newRuntime(dev)
+	c := &rt.caps
+	gemm := chooseGemm(c, cfg.forceGemm)
+	if cfg.forceGemm != "" && gemm != cfg.forceGemm {
+		rt.Close()
+		return nil, fmt.Errorf("%w: vulkan: GEMM variant %q cannot run on %s", backend.ErrUnsupported, cfg.forceGemm, c.Name)
 	}
-	fail := func(err error) (*Backend, error) {
-		dev.Close()
+	gb, err := gpu.New(rt, gpu.Device{
+		Info: deviceInfo(c),
+		Limits: gpu.Limits{
+			OffsetAlign:    gpu.Limit{Name: "minStorageBufferOffsetAlignment", Value: int64(c.MinStorageBufferOffsetAlignment)},
+			Binding:        gpu.Limit{Name: "maxStorageBufferRange", Value: int64(c.MaxStorageBufferRange)},
+			ParamBlock:     gpu.Limit{Name: "maxPushConstantsSize", Value: int64(c.MaxPushConstantsSize)},
+			StorageBuffers: gpu.Limit{Name: "maxPerStageDescriptorStorageBuffers", Value: int64(c.MaxStorageBuffersPerStage)},
+			Invocations:    int64(c.MaxComputeWorkGroupInvocations),
+			GroupSize:      [3]int64{int64(c.MaxComputeWorkGroupSize[0]), int64(c.MaxComputeWorkGroupSize[1]), int64(c.MaxComputeWorkGroupSize[2])},
+			GroupCount:     [3]int64{int64(c.MaxComputeWorkGroupCount[0]), int64(c.MaxComputeWorkGroupCount[1]), int64(c.MaxComputeWorkGroupCount[2])},
+			SharedMemory:   int64(c.MaxComputeSharedMemorySize),
+		},
+		Gemm:         gemm,
+		GemmForced:   cfg.forceGemm != "",
+		ExactDiv:     cfg.forceExactDiv,
+		SkipSelfTest: cfg.skipSelfTest,
+	})
+	if err != nil {
 		return nil, err
 	}
-	if b.align > 256 || 256%b.align != 0 {
-		return fail(fmt.Errorf("%w: vulkan: %s: minStorageBufferOffsetAlignment %d does not divide 256 (the engine's tensor offset alignment)",
-			backend.ErrUnavailable, b.caps.Name, b.align))
-	}
-	if b.caps.MaxPushConstantsSize < 4*shaders.ParamWords {
-		return fail(fmt.Errorf("%w: vulkan: %s: maxPushConstantsSize %d < %d", backend.ErrUnavailable, b.caps.Name, b.caps.MaxPushConstantsSize, 4*shaders.ParamWords))
-	}
-	if b.caps.MaxComputeWorkGroupInvocations < shaders.LocalSize || b.caps.MaxComputeWorkGroupSize[0] < shaders.LocalSize ||
-		b.caps.MaxComputeWorkGroupCount[0] < gpu.MaxGroupsX || b.caps.MaxComputeWorkGroupCount[1] < gpu.MaxGroupsX {
-		return fail(fmt.Errorf("%w: vulkan: %s: work-group limits too small (%d invocations, size %v, count %v)",
-			backend.ErrUnavailable, b.caps.Name, b.caps.MaxComputeWorkGroupInvocations, b.caps.MaxComputeWorkGroupSize, b.caps.MaxComputeWorkGroupCount))
-	}
-	if b.dummy, err = dev.NewBuffer(256); err != nil {
-		return fail(mapErr("open", err))
-	}
-	b.gemm, b.gemmForced = chooseGemm(&b.caps, cfg.forceGemm), cfg.forceGemm != ""
-	if cfg.forceGemm != "" && b.gemm != cfg.forceGemm {
-		return fail(fmt.Errorf("%w: vulkan: GEMM variant %q cannot run on %s", backend.ErrUnsupported, cfg.forceGemm, b.caps.Name))
-	}
-	b.exactDiv = cfg.forceExactDiv
-	if !cfg.skipSelfTest {
-		if err := b.selfTest(); err != nil {
-			return fail(fmt.Errorf("vulkan: %s: start-up self-test: %w", b.caps.Name, err))
-		}
-	}
-	b.info = b.deviceInfo()
-	return b, nil
-}
-
-// Name returns "vulkan".
-func (b *Backend) Name() string { return "vulkan" }
-
-// Device describes the device, its capabilities and the kernel variants
-// in use.
-func (b *Backend) Device() backend.DeviceInfo {
-	info := b.info
-	info.Caps = make(map[string]string, len(b.info.Caps))
-	for k, v := range b.info.Caps {
-		info.Caps[k] = v
-	}
-	return info
+	return &Backend{Backend: gb, rt: rt}, nil
 }
 
 func deviceKind(t vk.PhysicalDeviceType) string {
@@ -139,55 +84,24 @@ func deviceKind(t vk.PhysicalDeviceType) string {
 	return "other"
 }
 
-func selfTestResult(bad int) string {
-	if bad < 0 {
-		return "not run"
-	}
-	return fmt.Sprintf("%d of %d differ", bad, selfTestPairs)
-}
-
-func yesNo(v bool) string {
-	if v {
-		return "yes"
-	}
-	return "no"
-}
-
-func (b *Backend) deviceInfo() backend.DeviceInfo {
-	c := &b.caps
-	div := "plain"
-	if b.exactDiv {
-		div = "exactdiv"
-	}
-	den := "preserve"
-	if b.flush {
-		den = "flush"
-	}
+// deviceInfo describes the device and its Vulkan capabilities (gpu.New
+// adds the limits, kernel variants and self-test results).
+func deviceInfo(c *vkrt.Caps) backend.DeviceInfo {
 	caps := map[string]string{
 		"api":                       c.APIVersionString(),
-		"8bit_storage":              yesNo(c.StorageBuffer8BitAccess),
-		"int8":                      yesNo(c.ShaderInt8),
-		"int16":                     yesNo(c.ShaderInt16),
-		"int64":                     yesNo(c.ShaderInt64),
-		"integer_dot_product":       yesNo(c.ShaderIntegerDotProduct),
-		"integer_dot_accelerated":   yesNo(c.IntegerDotProduct4x8BitPackedMixedAccelerated),
+		"8bit_storage":              gpu.YesNo(c.StorageBuffer8BitAccess),
+		"int8":                      gpu.YesNo(c.ShaderInt8),
+		"int16":                     gpu.YesNo(c.ShaderInt16),
+		"int64":                     gpu.YesNo(c.ShaderInt64),
+		"integer_dot_product":       gpu.YesNo(c.ShaderIntegerDotProduct),
+		"integer_dot_accelerated":   gpu.YesNo(c.IntegerDotProduct4x8BitPackedMixedAccelerated),
 		"subgroup_size":             strconv.Itoa(int(c.SubgroupSize)),
-		"shared_memory":             strconv.Itoa(int(c.MaxComputeSharedMemorySize)),
-		"workgroup_invocations":     strconv.Itoa(int(c.MaxComputeWorkGroupInvocations)),
-		"workgroup_size":            fmt.Sprintf("%dx%dx%d", c.MaxComputeWorkGroupSize[0], c.MaxComputeWorkGroupSize[1], c.MaxComputeWorkGroupSize[2]),
-		"workgroup_count":           fmt.Sprintf("%dx%dx%d", c.MaxComputeWorkGroupCount[0], c.MaxComputeWorkGroupCount[1], c.MaxComputeWorkGroupCount[2]),
-		"max_storage_buffer_range":  strconv.FormatUint(uint64(c.MaxStorageBufferRange), 10),
-		"cooperative_matrix":        yesNo(c.CooperativeMatrix),
-		"timestamps":                yesNo(c.Timestamps),
-		"denorm_preserve_reported":  yesNo(c.DenormPreserveFloat32),
-		"rounding_rte":              yesNo(c.RoundingModeRTEFloat32),
-		"host_visible":              yesNo(c.HostVisibleBuffers),
+		"cooperative_matrix":        gpu.YesNo(c.CooperativeMatrix),
+		"timestamps":                gpu.YesNo(c.Timestamps),
+		"denorm_preserve_reported":  gpu.YesNo(c.DenormPreserveFloat32),
+		"rounding_rte":              gpu.YesNo(c.RoundingModeRTEFloat32),
+		"host_visible":              gpu.YesNo(c.HostVisibleBuffers),
 		"device_local_bytes":        strconv.FormatUint(c.DeviceLocalBytes, 10),
-		"kernel_quantize_division":  div,
-		"kernel_gemm":               b.gemm,
-		"selftest_plain_division":   selfTestResult(b.plainDivMismatches),
-		"denormals":                 den, // tests.CapDenormals: measured, not the reported property
-		"min_storage_offset_align":  strconv.FormatInt(b.align, 10),
 		"max_memory_allocation_cnt": strconv.Itoa(int(c.MaxMemoryAllocationCount)),
 	}
 	driver := c.DriverName
@@ -195,65 +109,4 @@ func (b *Backend) deviceInfo() backend.DeviceInfo {
 		driver = strings.TrimSpace(driver + " " + c.DriverInfo)
 	}
 	return backend.DeviceInfo{Backend: "vulkan", Name: c.Name, Driver: driver, Kind: deviceKind(c.Type), Caps: caps}
-}
-
-// Close waits for running work and frees everything the backend made.
-// Safe to call twice.
-func (b *Backend) Close() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return nil
-	}
-	b.closed = true
-	b.pool.drop()
-	return b.dev.Close()
-}
-
-// enter takes the read lock, failing when the backend is closed.
-func (b *Backend) enter() error {
-	b.mu.RLock()
-	if b.closed {
-		b.mu.RUnlock()
-		return fmt.Errorf("vulkan: backend %w", backend.ErrClosed)
-	}
-	return nil
-}
-
-func (b *Backend) leave() { b.mu.RUnlock() }
-
-// mapErr wraps runtime errors with the engine's sentinels.
-func mapErr(what string, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case vkrt.IsOutOfMemory(err):
-		return fmt.Errorf("vulkan: %s: %w: %v", what, backend.ErrOutOfMemory, err)
-	case vkrt.IsDeviceLost(err):
-		return fmt.Errorf("vulkan: %s: %w: %v", what, backend.ErrDeviceLost, err)
-	case errors.Is(err, vkrt.ErrClosed):
-		return fmt.Errorf("vulkan: %s: %w: %v", what, backend.ErrClosed, err)
-	case errors.Is(err, vkrt.ErrFreed):
-		return fmt.Errorf("vulkan: %s: buffer %w: %v", what, backend.ErrClosed, err)
-	}
-	return fmt.Errorf("vulkan: %s: %w", what, err)
-}
-
-// pipeline returns the cached pipeline of a SPIR-V kernel (or variant).
-func (b *Backend) pipeline(name string) (*vkrt.Pipeline, error) {
-	b.pmu.Lock()
-	defer b.pmu.Unlock()
-	if p, ok := b.pipes[name]; ok {
-		return p, nil
-	}
-	code, err := shaders.SPIRV(name)
-	if err != nil {
-		return nil, err
-	}
-	p, err := b.dev.NewPipeline(code, 4, 4*shaders.ParamWords)
-	if err != nil {
-		return nil, mapErr("pipeline "+name, err)
-	}
-	b.pipes[name] = p
-	return p, nil
 }

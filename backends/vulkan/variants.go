@@ -1,61 +1,9 @@
 package vulkan
 
 import (
-	"fmt"
-
 	"github.com/qgpu/qgpu/backends/internal/gpu"
 	"github.com/qgpu/qgpu/backends/vulkan/internal/vkrt"
-	"github.com/qgpu/qgpu/engine/backend"
 )
-
-// variant returns the SPIR-V name to run for a planned launch (the kernel,
-// or the variant of it chosen for this device) and its grid of work
-// groups (the planner's, or the variant's own).
-func (b *Backend) variant(l *gpu.Launch) (string, [3]uint32) {
-	switch l.Kernel {
-	case "quantize":
-		if b.exactDiv && l.Params[9] == 0 { // ONNX quantize divides
-			return "quantize_exactdiv", l.Groups
-		}
-	case "gemm":
-		if b.gemm == "gemm_tiled" {
-			if g, ok := gpu.TiledGemmGroups(l); ok && (b.gemmForced || b.worthTiling(l)) {
-				return "gemm_tiled", g
-			}
-			return "gemm", l.Groups
-		}
-		return b.gemm, l.Groups
-	}
-	return l.Kernel, l.Groups
-}
-
-// worthTiling reports whether a GEMM is large enough for 64x64 tiles: with
-// M or N below 32 most of every tile would be padding (GEMV-like shapes
-// run faster on the baseline's one invocation per output).
-// On a loop-limited driver (lavapipe) the baseline also runs the GEMMs
-// whose tiled form would exceed the loop budget.
-func (b *Backend) worthTiling(l *gpu.Launch) bool {
-	if l.Params[1] < 32 || l.Params[3] < 32 {
-		return false
-	}
-	return !gpu.LoopLimited(b.caps.Name) || gpu.TiledGemmLoops(l) <= gpu.LoopBudget
-}
-
-// variantLoopBudget refuses, on a loop-limited driver, a GEMM whose tiled
-// variant, forced (tests), needs more loop iterations per invocation than
-// the driver allows (gpu.CheckLoopBudget checks the baseline kernels;
-// unforced, such GEMMs run the baseline).
-func (b *Backend) variantLoopBudget(op backend.Op) error {
-	g, ok := op.(*backend.Gemm)
-	if !ok || b.gemm != "gemm_tiled" || !b.gemmForced || !gpu.LoopLimited(b.caps.Name) {
-		return nil
-	}
-	if n := gpu.LoopIterationsTiledGemm(g); n > gpu.LoopBudget {
-		return fmt.Errorf("%w: Gemm (tiled variant) needs up to %d loop iterations per invocation; %s stops every loop after %d (Mesa gallivm's loop limiter)",
-			backend.ErrUnsupported, n, b.caps.Name, gpu.LoopBudget)
-	}
-	return nil
-}
 
 // gemmVariants lists the GEMM kernels in order of preference, with the
 // device features each needs (a variant is never run on a device lacking
@@ -72,11 +20,11 @@ var gemmVariants = []struct {
 		return c.ShaderIntegerDotProduct && c.IntegerDotProduct4x8BitPackedSignedAccelerated && c.IntegerDotProduct4x8BitPackedMixedAccelerated
 	}},
 	// Shared-memory tiling (for GEMMs with M and N of 32 or more: the
-	// others run the baseline, see variant). Meant for hardware GPUs, but
+	// others run the baseline, as package gpu chooses per launch). Meant for hardware GPUs, but
 	// it was also the fastest on both software drivers: 512^3 u8 x s8 in
 	// 0.35-0.5x the baseline's GPU time on lavapipe, 0.18-0.26x on
 	// SwiftShader (BenchmarkGemmVariants, same process).
-	{"gemm_tiled", func(*vkrt.Caps) bool { return true }},
+	{gpu.GemmTiled, func(*vkrt.Caps) bool { return true }},
 	// gemm_int8 (8-bit storage loads; lavapipe only here) is never chosen
 	// by default: 0.6-0.9x the baseline's time on lavapipe but 1.8x the
 	// tiled variant's. Force it with forceGemm.
@@ -86,10 +34,10 @@ var gemmVariants = []struct {
 // gemmCanRun reports whether the device has the features variant name
 // needs (for forcing it in tests).
 var gemmCanRun = map[string]func(c *vkrt.Caps) bool{
-	"gemm_dot":   func(c *vkrt.Caps) bool { return c.ShaderIntegerDotProduct },
-	"gemm_tiled": func(*vkrt.Caps) bool { return true },
-	"gemm_int8":  func(c *vkrt.Caps) bool { return c.ShaderInt8 && c.StorageBuffer8BitAccess },
-	"gemm":       func(*vkrt.Caps) bool { return true },
+	"gemm_dot":    func(c *vkrt.Caps) bool { return c.ShaderIntegerDotProduct },
+	gpu.GemmTiled: func(*vkrt.Caps) bool { return true },
+	"gemm_int8":   func(c *vkrt.Caps) bool { return c.ShaderInt8 && c.StorageBuffer8BitAccess },
+	"gemm":        func(*vkrt.Caps) bool { return true },
 }
 
 // chooseGemm returns the GEMM kernel for the device: force if the device

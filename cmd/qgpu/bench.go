@@ -187,8 +187,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 1 {
 		return usagef("bench: one suite at most, have %q", pos)
 	}
-	if o.threads < 0 || o.minRuns < 1 || o.minTime < 0 || o.maxTime < 0 {
-		return usagef("bench: --threads must be >= 0, --runs >= 1, --time and --max-time >= 0")
+	if err := checkThreads("bench", o.threads); err != nil {
+		return err
+	}
+	if o.minRuns < 1 || o.minTime < 0 || o.maxTime < 0 {
+		return usagef("bench: --runs must be >= 1, --time and --max-time >= 0")
 	}
 	if *asJSON && *benchfmt {
 		return usagef("bench: --json and --benchfmt exclude each other")
@@ -584,7 +587,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		inputs = append(inputs, w)
 		y, err := b.Gemm(a, w, engine.GemmOptions{OutputOptions: benchOutput(o, c.k)})
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, y)
 		ops = 2 * float64(c.m) * float64(c.n) * float64(c.k)
@@ -605,7 +608,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		y, err := b.Conv(x, w, engine.ConvOptions{Pads: []int{p, p, p, p}, Strides: []int{c.stride, c.stride}, Group: c.group,
 			OutputOptions: benchOutput(o, cg*c.kh*c.kw)})
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, y)
 		oh, ow := y.Dim(2), y.Dim(3)
@@ -621,7 +624,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		inputs = append(inputs, x)
 		y, err := b.Quantize(x, qtensor.Uint8, qtensor.TensorParams(benchAScale, 128), qtensor.RoundONNX)
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, y)
 		bytes = 5 * float64(c.size)
@@ -634,7 +637,7 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 		inputs = append(inputs, x)
 		y, err := b.Dequantize(x)
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, y)
 		bytes = 5 * float64(c.size)
@@ -656,14 +659,14 @@ func runBenchCase(ctx context.Context, eng *engine.Engine, c benchCase, o benchO
 			r.Output = "min/max"
 		}
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, y)
 		bytes = 4 * float64(c.size)
 	case "model":
 		m, err := models.Build(c.shape, eng, func() *engine.Batch { return b })
 		if err != nil {
-			return r, engineErr(err)
+			return r, err
 		}
 		inputs = append(inputs, m.Tensors...)
 		ops = m.Ops

@@ -94,7 +94,7 @@ func benchTransfer(ctx context.Context, e benchEngine, o benchOptions, mach mach
 	b := e.eng.NewBatch()
 	y, err := b.ReLU(x)
 	if err != nil {
-		return nil, engineErr(err)
+		return nil, err
 	}
 	defer y.Release()
 	var dev []float64

@@ -27,76 +27,93 @@ func init() {
 	register(&command{name: "calibrate", summary: "choose scale and zero point for a float tensor (minmax, histogram, KL, ...)", run: cmdCalibrate})
 }
 
-// calibMethod is one value of --method.
-type calibMethod struct {
-	name   string
-	hist   bool         // a search on a calib.HistogramObserver
-	search calib.Method // when hist
-	about  string
-}
-
-// calibMethods lists --method's values; "all" runs every one but the
-// aliases l2 (= histogram).
-var calibMethods = []calibMethod{
-	{name: "minmax", about: "running min and max (PyTorch MinMaxObserver)"},
-	{name: "moving-average", about: "moving average of the batch min and max (PyTorch MovingAverageMinMaxObserver)"},
-	{name: "percentile", hist: true, search: calib.MethodPercentile, about: "keep --percentile % of the mass"},
-	{name: "l2-greedy", hist: true, search: calib.MethodL2Greedy, about: "PyTorch HistogramObserver's greedy L2 walk"},
-	{name: "histogram", hist: true, search: calib.MethodL2, about: "exhaustive L2 (MSE) search on the histogram"},
-	{name: "l1", hist: true, search: calib.MethodL1, about: "exhaustive L1 search on the histogram"},
-	{name: "kl", hist: true, search: calib.MethodKL, about: "KL divergence (entropy) search, TensorRT/ONNX Runtime style"},
-	{name: "l2", hist: true, search: calib.MethodL2, about: "same as histogram"},
-}
-
-func findCalibMethod(name string) (calibMethod, bool) {
-	for _, m := range calibMethods {
-		if m.name == name {
-			return m, true
-		}
-	}
-	return calibMethod{}, false
-}
-
-const calibrateAbout = `
+// calibrateAbout is the help text; the method list comes from calib.
+func calibrateAbout() string {
+	var b strings.Builder
+	b.WriteString(`
 Chooses quantization parameters (scale, zero point) for a float32 tensor
 from its values, the way a calibration pass over activations would, and
 reports the range, the parameters and the SQNR of the round trip
-quantize -> dequantize on the whole input (SPEC.md section 5).
+quantize -> dequantize on the whole input (docs/semantics.md section 5).
 
-Methods (--method):
-  minmax          running min and max (PyTorch MinMaxObserver)
-  moving-average  moving average of each batch's min and max, constant
-                  --averaging-constant (PyTorch MovingAverageMinMaxObserver)
-  percentile      keep --percentile percent of the mass (histogram quantiles)
-  histogram       exhaustive L2 (MSE) search for the clipping range on a
-                  --bins histogram; l2 is the same; l2-greedy is PyTorch's
-                  HistogramObserver greedy walk
-  l1              exhaustive L1 search on the histogram
-  kl              KL-divergence (entropy) search, TensorRT / ONNX Runtime
-  all             every method above (per tensor) in one table; with
-                  --plot, a histogram of the data with each method's range
+Methods (--method); "= torch X" marks the ones whose scale and zero point
+are bit-identical to PyTorch's observer X fed the same batches:
+`)
+	var aliases []string
+	for _, m := range calib.Methods() {
+		fmt.Fprintf(&b, "  %-16s %s\n", m.Name, m.About)
+		if m.Torch != "" {
+			fmt.Fprintf(&b, "  %-16s = torch %s\n", "", m.Torch)
+		}
+		for _, a := range m.Aliases {
+			aliases = append(aliases, a+" = "+m.Name)
+		}
+	}
+	fmt.Fprintf(&b, "  %-16s %s\n", "all", "every method above (per tensor) in one table; with --plot,")
+	fmt.Fprintf(&b, "  %-16s %s\n", "", "a histogram of the data with each method's range")
+	line := "Aliases:"
+	for i, a := range aliases {
+		sep := ","
+		if i == len(aliases)-1 {
+			sep = " (entropy is ONNX Runtime's name)."
+		}
+		if len(line)+1+len(a)+len(sep) > 74 {
+			b.WriteString(line + "\n")
+			line = "        "
+		}
+		line += " " + a + sep
+	}
+	b.WriteString(line + "\n")
+	b.WriteString(`
+moving-average uses --averaging-constant; percentile keeps --percentile
+percent of the mass; the histogram searches (percentile, l2-greedy, l2, l1,
+kl) run on one --bins histogram that merges exactly and does not depend on
+the batch split; torch-histogram keeps torch's own --bins histogram, which
+is re-binned as batches widen the range (so --batches changes it), and
+is per tensor only.
 
 Scale and zero point follow PyTorch's rules (calib.QParams) for the target
 --dtype / --scheme, with --reduce-range or a custom --qmin/--qmax range.
 NaN and ±Inf are left out of every range and counted.
 
 --axis N calibrates per channel along axis N (one range per channel; the
-histogram methods build one histogram per channel). --batches N feeds the
+histogram methods build one histogram per channel; minmax and
+moving-average are then torch's PerChannelMinMaxObserver and
+MovingAveragePerChannelMinMaxObserver). --batches N feeds the
 data in N contiguous, nearly equal batches like numpy.array_split (the
-first len%N batches one element longer); only moving-average depends on
-the split. Per channel, the batches split the dimensions before the
-channel axis (flattened) when there are any of size > 1, otherwise those
-after it. The min/max and histogram passes run on --backend through the
-engine (results are the same on every backend).
+first len%N batches one element longer); only moving-average and
+torch-histogram depend on the split. Per channel, the batches split the
+dimensions before the channel axis (flattened) when there are any of size
+> 1, otherwise those after it. The min/max and histogram passes run on
+--backend through the engine (results are the same on every backend).
 
 --json prints one JSON object: in, shape, method, dtype, scheme, qmin,
 qmax, axis (null per tensor), scale and zero_point (lists: 1 value per
 tensor, one per channel), range {min, max} (lists), sqnr_db (null when the
 round trip is exact), count (finite values), nan, pos_inf, neg_inf,
-data_range; with --method all, {"in": ..., "results": [one per method]}.`
+data_range; with --method all, {"in": ..., "results": [one per method]}.`)
+	return b.String()
+}
+
+// usesBins reports whether --bins applies to method m.
+func usesBins(m calib.MethodInfo) bool {
+	return m.Search || m.Method == calib.MethodTorchHistogram
+}
+
+// binsMethods lists the methods --bins applies to.
+func binsMethods() string {
+	var n []string
+	for _, m := range calib.Methods() {
+		if usesBins(m) {
+			n = append(n, m.Name)
+		}
+	}
+	return strings.Join(n, ", ")
+}
 
 const calibrateExamples = `
-  qgpu calibrate --in act.npy --method histogram --dtype uint8
+  qgpu calibrate --in act.npy --method l2 --dtype uint8
+  qgpu calibrate --in act.npy --method torch-histogram --batches 8 --dtype int8 --scheme symmetric
   qgpu calibrate --in act.npy --method moving-average --batches 32 --averaging-constant 0.01 --json
   qgpu calibrate --in w.npy --method minmax --dtype int8 --scheme symmetric --axis 0
   qgpu calibrate --in act.npy --method percentile --percentile 99.9 --dtype int8 --qmin -100 --qmax 100
@@ -154,10 +171,10 @@ type calibResult struct {
 }
 
 func cmdCalibrate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("calibrate", "qgpu calibrate --in X.npy [--method M] [--dtype T] [--scheme S] [flags]", calibrateAbout, calibrateExamples, stdout)
+	fs := newFlagSet("calibrate", "qgpu calibrate --in X.npy [--method M] [--dtype T] [--scheme S] [flags]", calibrateAbout(), calibrateExamples, stdout)
 	in := fs.String("in", "", "input `FILE` (.npy float32, or .safetensors)")
 	tensor := fs.String("tensor", "", "tensor `NAME` in a .safetensors file")
-	method := fs.String("method", "minmax", "minmax, moving-average, percentile, histogram (= l2), l2-greedy, l1, kl or all")
+	method := fs.String("method", "minmax", "calibration `METHOD`: "+strings.Join(calib.MethodNames(), ", ")+" or all (aliases above)")
 	dtype := fs.String("dtype", "uint8", "target type: uint8, int8, int4 or uint4")
 	scheme := fs.String("scheme", "affine", "affine or symmetric")
 	axis := fs.Int("axis", 0, "calibrate per channel along axis `N` (negative counts from the end)")
@@ -183,27 +200,30 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) error {
 	if *in == "" {
 		return usagef("calibrate: --in is required (qgpu calibrate -h)")
 	}
-	all := *method == "all"
-	var methods []calibMethod
+	all := strings.EqualFold(*method, "all")
+	var methods []calib.MethodInfo
 	if all {
-		for _, m := range calibMethods {
-			if m.name != "l2" {
-				methods = append(methods, m)
-			}
-		}
+		methods = calib.Methods()
 	} else {
-		m, ok := findCalibMethod(*method)
-		if !ok {
-			return usagef("calibrate: unknown --method %q (want %s or all)", *method, calibMethodNames())
+		mm, err := calib.ParseMethod(*method)
+		if err != nil {
+			hint := ""
+			if s := calib.SuggestMethod(*method); s != "" {
+				hint = " (did you mean " + s + "?)"
+			}
+			return usagef("calibrate: unknown --method %q%s: want %s or all", *method, hint, strings.Join(calib.MethodNames(), ", "))
 		}
-		methods = []calibMethod{m}
+		m := mm.Info()
+		methods = []calib.MethodInfo{m}
 		switch {
-		case given["averaging-constant"] && m.name != "moving-average":
+		case given["averaging-constant"] && m.Method != calib.MethodMovingAverage:
 			return usagef("calibrate: --averaging-constant applies to --method moving-average only")
-		case given["percentile"] && m.name != "percentile":
+		case given["percentile"] && m.Method != calib.MethodPercentile:
 			return usagef("calibrate: --percentile applies to --method percentile only")
-		case given["bins"] && !m.hist:
-			return usagef("calibrate: --bins applies to the histogram methods only (percentile, histogram, l2, l2-greedy, l1, kl)")
+		case given["bins"] && !usesBins(m):
+			return usagef("calibrate: --bins applies to the histogram methods only (%s)", binsMethods())
+		case given["axis"] && m.PerTensorOnly:
+			return usagef("calibrate: --method %s is per tensor (torch's HistogramObserver has no per-channel form); drop --axis", m.Name)
 		}
 	}
 	o := calibOpts{in: *in, tensor: *tensor, perChannel: given["axis"], axis: *axis, batches: *batches,
@@ -254,6 +274,9 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) error {
 	}
 	if *plotPath != "" {
 		if _, err := plotFormat("--plot", *plotPath); err != nil {
+			return err
+		}
+		if err := sameFileErr("calibrate", *plotPath, o.in); err != nil {
 			return err
 		}
 	}
@@ -324,10 +347,14 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) error {
 	st := r0.stats
 	fmt.Fprintf(stdout, "data: %d finite in [%.6g, %.6g], NaN %d, +Inf %d, -Inf %d\n", st.Count, st.Min, st.Max, st.NaN, st.PosInf, st.NegInf)
 	if all {
+		tableName := x.Name // escaped: it comes from the input file
+		if tableName != "" {
+			tableName = quoteName(tableName)
+		}
 		reports := make([]calib.Report, len(results))
 		best := 0
 		for i, r := range results {
-			reports[i] = calib.Report{Name: x.Name, Method: r.Method, Target: o.target, Min: r.Range.Min[0], Max: r.Range.Max[0],
+			reports[i] = calib.Report{Name: tableName, Method: r.Method, Target: o.target, Min: r.Range.Min[0], Max: r.Range.Max[0],
 				Scale: r.Scale[0], ZeroPoint: r.ZeroPoint[0], SQNR: r.sqnr, Stats: r.stats}
 			if r.sqnr > results[best].sqnr {
 				best = i
@@ -338,7 +365,10 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "best SQNR: %s (%s dB)\n", results[best].Method, fmtDB(results[best].sqnr))
 	} else {
-		desc := methods[0].about
+		desc := methods[0].About
+		if methods[0].Torch != "" {
+			desc += " (= torch " + methods[0].Torch + ")"
+		}
 		if r0.Bins > 0 {
 			desc += fmt.Sprintf(", %d bins", r0.Bins)
 		}
@@ -404,18 +434,20 @@ func arraySplit(length, n int) [][2]int {
 }
 
 // newResult fills the fields common to every method.
-func newResult(o calibOpts, m calibMethod) *calibResult {
+func newResult(o calibOpts, m calib.MethodInfo) *calibResult {
 	qmin, qmax, _ := o.target.Range()
-	r := &calibResult{Method: m.name, DType: o.target.DType.String(), Scheme: o.target.Scheme.String(),
+	r := &calibResult{Method: m.Name, DType: o.target.DType.String(), Scheme: o.target.Scheme.String(),
 		QMin: qmin, QMax: qmax, Reduce: o.target.ReduceRange, Batches: o.batches}
-	if m.hist {
-		r.Search = m.search.String()
-		r.Bins = o.bins
-		if m.search == calib.MethodPercentile {
-			r.Percentile = o.percentile * 100
-		}
+	if m.Search {
+		r.Search = m.Name
 	}
-	if m.name == "moving-average" {
+	if usesBins(m) {
+		r.Bins = o.bins
+	}
+	if m.Method == calib.MethodPercentile {
+		r.Percentile = o.percentile * 100
+	}
+	if m.Method == calib.MethodMovingAverage {
 		r.AvgConst = o.avgConst
 	}
 	if o.perChannel {
@@ -471,14 +503,14 @@ func noFinite(in string, err error) error {
 // calibrateTensor runs the per-tensor methods. The histogram methods share
 // one histogram (its state does not depend on the batch split); it is
 // also built for the plot.
-func calibrateTensor(ctx context.Context, o calibOpts, methods []calibMethod, x []float32, red calib.Reducer, wantHist bool) ([]*calibResult, *calib.Histogram, error) {
+func calibrateTensor(ctx context.Context, o calibOpts, methods []calib.MethodInfo, x []float32, red calib.Reducer, wantHist bool) ([]*calibResult, *calib.Histogram, error) {
 	parts := arraySplit(len(x), o.batches)
 	feed := func(obs calib.Observer) error {
 		for _, b := range parts {
 			if b[0] == b[1] {
 				continue
 			}
-			if err := obs.Observe(ctx, x[b[0]:b[1]]); err != nil {
+			if err := obs.Observe(ctx, x[b[0]:b[1]], nil); err != nil {
 				return err
 			}
 		}
@@ -487,7 +519,7 @@ func calibrateTensor(ctx context.Context, o calibOpts, methods []calibMethod, x 
 	var ho *calib.HistogramObserver
 	needHist := wantHist
 	for _, m := range methods {
-		needHist = needHist || m.hist
+		needHist = needHist || m.Search
 	}
 	if needHist {
 		var err error
@@ -504,18 +536,15 @@ func calibrateTensor(ctx context.Context, o calibOpts, methods []calibMethod, x 
 		var lo, hi float32
 		var stats calib.RangeStats
 		var err error
-		switch {
-		case m.hist:
-			lo, hi, err = ho.SearchRange(m.search, o.percentile, o.target)
+		if m.Search {
+			lo, hi, err = ho.SearchRange(m.Method, o.percentile, o.target)
 			stats = ho.Stats()
-		case m.name == "moving-average":
-			obs := &calib.MovingAverageMinMaxObserver{Reducer: red, Constant: o.avgConst}
-			if err = feed(obs); err == nil {
-				lo, hi, err = obs.Range(o.target)
-				stats = obs.Stats()
+		} else {
+			var obs calib.RangeObserver
+			obs, err = calib.NewObserver(m.Method, calib.ObserverOptions{Reducer: red, Bins: o.bins, AveragingConstant: o.avgConst})
+			if err != nil {
+				return nil, nil, asUsage(fmt.Errorf("calibrate: %s: %w", m.Name, err))
 			}
-		default:
-			obs := &calib.MinMaxObserver{Reducer: red}
 			if err = feed(obs); err == nil {
 				lo, hi, err = obs.Range(o.target)
 				stats = obs.Stats()
@@ -571,7 +600,7 @@ func channelBatches(x []float32, outer, ch, inner, n int) []chanBatch {
 }
 
 // calibratePerChannel runs one method per channel along o.axis.
-func calibratePerChannel(ctx context.Context, o calibOpts, m calibMethod, x []float32, shape []int, red calib.Reducer) (*calibResult, error) {
+func calibratePerChannel(ctx context.Context, o calibOpts, m calib.MethodInfo, x []float32, shape []int, red calib.Reducer) (*calibResult, error) {
 	outer, inner := 1, 1
 	for _, d := range shape[:o.axis] {
 		outer *= d
@@ -584,8 +613,8 @@ func calibratePerChannel(ctx context.Context, o calibOpts, m calibMethod, x []fl
 	r := newResult(o, m)
 	var lo, hi []float32
 	var stats calib.RangeStats
-	if !m.hist {
-		obs := &calib.PerChannelMinMaxObserver{Reducer: red, Axis: 1, Averaging: m.name == "moving-average", Constant: o.avgConst}
+	if !m.Search {
+		obs := &calib.PerChannelMinMaxObserver{Reducer: red, Axis: 1, Averaging: m.Method == calib.MethodMovingAverage, Constant: o.avgConst}
 		for _, b := range parts {
 			if err := obs.Observe(ctx, b.x, b.shape); err != nil {
 				return nil, err
@@ -595,14 +624,12 @@ func calibratePerChannel(ctx context.Context, o calibOpts, m calibMethod, x []fl
 		if lo, hi, err = obs.Ranges(); err != nil {
 			return nil, noFinite(o.in, err)
 		}
-		for _, s := range obs.Stats() {
-			stats = stats.Merge(s)
-		}
+		stats = obs.Stats()
 	} else {
 		hs := make([]*calib.HistogramObserver, ch)
 		for c := range hs {
 			var err error
-			if hs[c], err = calib.NewHistogramObserver(m.search, o.bins, red); err != nil {
+			if hs[c], err = calib.NewHistogramObserver(m.Method, o.bins, red); err != nil {
 				return nil, asUsage(err)
 			}
 			hs[c].Percentile = o.percentile
@@ -616,7 +643,7 @@ func calibratePerChannel(ctx context.Context, o calibOpts, m calibMethod, x []fl
 					off := (k*ch + c) * bi
 					buf = append(buf, b.x[off:off+bi]...)
 				}
-				if err := hs[c].Observe(ctx, buf); err != nil {
+				if err := hs[c].Observe(ctx, buf, nil); err != nil {
 					return nil, err
 				}
 			}
@@ -707,13 +734,4 @@ func plotCalibration(path string, h *calib.Histogram, results []*calibResult, ti
 	}
 	p.Y.Min, p.Y.Max = ylo, yhi
 	return savePlots(path, 8*vg.Inch, 4.5*vg.Inch, p)
-}
-
-// calibMethodNames lists the method names for help and errors.
-func calibMethodNames() string {
-	names := make([]string, len(calibMethods))
-	for i, m := range calibMethods {
-		names[i] = m.name
-	}
-	return strings.Join(names, ", ")
 }

@@ -157,7 +157,7 @@ func TestCalibrateBatchesMovingAverage(t *testing.T) {
 	// The same batches fed by hand to calib's observer give the same range.
 	obs := &calib.MovingAverageMinMaxObserver{Constant: 0.5}
 	for _, b := range [][]float32{x[0:4], x[4:7], x[7:10]} {
-		if err := obs.Observe(context.Background(), b); err != nil {
+		if err := obs.Observe(context.Background(), b, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -303,7 +303,7 @@ func TestCalibrateJSONSchema(t *testing.T) {
 		In      string        `json:"in"`
 		Results []calibResult `json:"results"`
 	}
-	if err := json.Unmarshal([]byte(out), &all); code != 0 || err != nil || len(all.Results) != 7 || all.In != in {
+	if err := json.Unmarshal([]byte(out), &all); code != 0 || err != nil || len(all.Results) != len(calib.Methods()) || all.In != in {
 		t.Fatalf("all: exit %d, %v, %q", code, err, out)
 	}
 	// An exact round trip has no finite SQNR: null.
@@ -324,7 +324,10 @@ func TestCalibrateUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{}, "--in is required"},
-		{[]string{"--in", in, "--method", "mse"}, `unknown --method "mse"`},
+		{[]string{"--in", in, "--method", "mse"}, `unknown --method "mse": want minmax, moving-average, torch-histogram`},
+		{[]string{"--in", in, "--method", "histgram"}, `unknown --method "histgram" (did you mean histogram (= l2)?)`},
+		{[]string{"--in", in, "--method", "torch-histogram", "--axis", "0"}, "--method torch-histogram is per tensor"},
+		{[]string{"--in", in, "--method", "torch-histogram", "--bins", "40000"}, "torch histogram bins 40000 outside [16, 32767]"},
 		{[]string{"--in", in, "--qmin", "0"}, "--qmin and --qmax go together"},
 		{[]string{"--in", in, "--qmax", "5"}, "--qmin and --qmax go together"},
 		{[]string{"--in", in, "--qmin", "1", "--qmax", "5"}, "must include 0"},
@@ -388,12 +391,12 @@ func TestCalibrateAllHeavyTail(t *testing.T) {
 	t.Logf("Student-t(4), 2^18 values, uint8 affine: SQNR dB %v", sq)
 	// The heavy tail stretches the min/max range; the searches clip it and
 	// quantize the bulk more finely.
-	if !(sq["histogram"] > sq["minmax"]+0.5 && sq["kl"] > sq["minmax"]) {
+	if !(sq["l2"] > sq["minmax"]+0.5 && sq["kl"] > sq["minmax"]) {
 		t.Errorf("SQNR %v: want histogram and kl above minmax", sq)
 	}
 	// The table mentions every method.
 	code, out, _ = qgpu(t, "calibrate", "--in", in, "--method", "all")
-	for _, m := range []string{"minmax", "moving-average", "percentile", "l2-greedy", "histogram", "l1", "kl", "SQNR dB", "best SQNR"} {
+	for _, m := range append(calib.MethodNames(), "SQNR dB", "best SQNR") {
 		if code != 0 || !strings.Contains(out, m) {
 			t.Errorf("table lacks %q:\n%s", m, out)
 		}

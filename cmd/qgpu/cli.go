@@ -7,8 +7,12 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/engine/backend"
+	"github.com/qgpu/qgpu/internal/safefile"
+	"github.com/qgpu/qgpu/qtensor"
 )
 
 // usageError is a mistake of the caller (bad flag, argument or input
@@ -37,27 +41,76 @@ func asUsage(err error) error {
 	return usageError{err}
 }
 
-// exitCode maps an error to the process exit status.
+// exitCode maps an error to the process exit status, by one rule for
+// every command: 0 for none (and after -h); 2 for bad input or usage: a
+// usage error (bad flags or arguments, unreadable or malformed input
+// files), or an error wrapping engine.ErrShape or engine.ErrParams
+// (shapes, parameters or values that cannot be quantized; qtensor's
+// sentinels are the same), qtensor.ErrFormat (a corrupt file) or
+// safefile.ErrPath (an output path that cannot be written: a directory, a
+// missing directory, the input itself); 1 for a failure to do valid work
+// (a backend unavailable or failing, out of memory, an unsupported op, an
+// I/O error, failed conformance cases).
 func exitCode(err error) int {
 	switch {
 	case err == nil, errors.Is(err, helpShown):
 		return 0
-	case errors.As(err, new(usageError)):
+	case errors.As(err, new(usageError)),
+		errors.Is(err, engine.ErrShape), errors.Is(err, engine.ErrParams),
+		errors.Is(err, qtensor.ErrFormat), errors.Is(err, safefile.ErrPath):
 		return 2
 	}
 	return 1
 }
 
-// engineErr classifies an error from the engine: invalid shapes and
-// parameters are the caller's mistake (2), the rest failures (1).
-func engineErr(err error) error {
-	if err == nil {
-		return nil
+// sameFileErr is a usage error when output (an --out or --plot path) is
+// one of the input files (also through symbolic or hard links): writing
+// it would destroy the input.
+func sameFileErr(cmd, output string, inputs ...string) error {
+	for _, in := range inputs {
+		if in != "" && output != "" && safefile.Same(in, output) {
+			return usagef("%s: output %s is the input file %s", cmd, output, in)
+		}
 	}
-	if errors.Is(err, engine.ErrShape) || errors.Is(err, engine.ErrParams) {
-		return asUsage(err)
+	return nil
+}
+
+// shortQ quotes an argument for a message, cut to its first 48 bytes when
+// longer (with its length), so that a huge argument does not make a huge
+// message.
+func shortQ(s string) string {
+	const max = 48
+	if len(s) <= max {
+		return strconv.Quote(s)
 	}
-	return err
+	n := max
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", strconv.Quote(s[:n]), len(s))
+}
+
+// shortInts formats a list of integers for a message: the first 8 and the
+// count when longer.
+func shortInts(v []int) string {
+	if len(v) <= 8 {
+		return fmt.Sprint(v)
+	}
+	return fmt.Sprintf("%v... (%d values)", strings.TrimSuffix(fmt.Sprint(v[:8]), "]"), len(v))
+}
+
+// quoteName quotes a name read from a file (a tensor name, a metadata
+// key) for printing: control characters and escape sequences are shown
+// escaped, never sent to the terminal.
+func quoteName(s string) string { return strconv.Quote(s) }
+
+// checkThreads validates a --threads value: 0 (one per CPU) up to 64 per
+// CPU (engine.Options.Threads' bound).
+func checkThreads(cmd string, n int) error {
+	if n < 0 || n > backend.MaxThreads() {
+		return usagef("%s: --threads %d outside [0, %d] (0: one per CPU; at most 64 per CPU)", cmd, n, backend.MaxThreads())
+	}
+	return nil
 }
 
 // flagSet is a flag.FlagSet for one subcommand with its usage text.
@@ -134,7 +187,7 @@ func parseInts(s, sep string) ([]int, error) {
 	for i, p := range parts {
 		v, err := strconv.Atoi(strings.TrimSpace(p))
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a list of integers separated by %q", s, sep)
+			return nil, fmt.Errorf("%s is not a list of integers separated by %q (value %d: %s)", shortQ(s), sep, i, shortQ(p))
 		}
 		out[i] = v
 	}

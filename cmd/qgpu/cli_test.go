@@ -55,6 +55,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "gemm", "--backend", "nosuch"}, `unknown backend "nosuch"`},
 		{[]string{"bench", "gemm", "--threads", "x"}, "invalid value"},
 		{[]string{"bench", "gemm", "--output", "int4"}, "--output"},
+		{[]string{"bench", "gemm", "--threads", "-1"}, "--threads -1 outside [0, "},
+		{[]string{"bench", "gemm", "--threads", "1000000"}, "--threads 1000000 outside [0, "},
+		{[]string{"run", "MatMulInteger", "--threads", "-2", "--in", "a.npy", "--in", "b.npy", "--out", "y.npy"}, "--threads -2 outside [0, "},
+		{[]string{"run", "MatMulInteger", "--threads", "1000000", "--in", "a.npy", "--in", "b.npy", "--out", "y.npy"}, "--threads 1000000 outside [0, "},
 	}
 	for _, c := range cases {
 		wantError(t, 2, c.want, c.args...)

@@ -19,6 +19,17 @@
 //	help         print help for a command
 //
 // Every command takes -h for its flags and examples. Errors are reported as
-// one line on stderr starting with "qgpu: "; the exit status is 2 for usage
-// errors (bad flags, arguments or input files) and 1 for failures.
+// one line on stderr starting with "qgpu: " (long values cut, control
+// characters escaped). The exit status follows one rule for every command:
+// 0 success; 2 bad input or usage (flags, arguments, unreadable or
+// malformed input files, values that cannot be quantized, shapes beyond
+// what a backend can hold, output paths that cannot be written such as a
+// directory, a missing directory or the input file itself); 1 a failure to
+// do valid work (a backend unavailable or failing, out of memory, a full
+// disk, failed conformance cases).
+//
+// Outputs are written atomically and all or nothing (every output of one
+// command, or none): a symbolic link is written through to its target, an
+// existing file keeps its mode, a character device or pipe (/dev/null) is
+// written in place, and a killed write leaves no temporary file.
 package main

@@ -9,7 +9,7 @@ import (
 )
 
 // cpuISAs are the CPU backend's kernel sets that --isa names.
-var cpuISAs = []cpu.ISA{cpu.ISAAVX512VNNI, cpu.ISAAVX2, cpu.ISAGeneric}
+var cpuISAs = []cpu.ISA{cpu.ISAAVX512, cpu.ISAAVX2, cpu.ISAGeneric}
 
 // isaFlag adds --isa to fs: the instruction set of the CPU backend's fast
 // kernels for the whole command.
@@ -26,6 +26,9 @@ func isaFlag(fs *flag.FlagSet) *string {
 func applyISA(cmd, name string) (restore func(), err error) {
 	if name == "auto" || name == "" {
 		return func() {}, nil
+	}
+	if name == "avx512vnni" { // the name before the kernel packages shared one ISA type
+		name = cpu.ISAAVX512.String()
 	}
 	var names []string
 	for _, v := range cpuISAs {

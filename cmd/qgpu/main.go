@@ -6,7 +6,10 @@ import (
 	"os"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // version is the release version; builds from a VCS checkout append the
@@ -32,7 +35,8 @@ func main() {
 }
 
 // Main runs the qgpu command line args (without the program name) and
-// returns the exit status: 0 success, 1 failure, 2 usage error.
+// returns the exit status: 0 success, 2 bad input or usage, 1 failure to do
+// valid work (see exitCode).
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		printHelp(stderr)
@@ -87,7 +91,8 @@ func printHelp(w io.Writer) {
 		fmt.Fprintln(w, "  "+e)
 	}
 	fmt.Fprintln(w, "\nRun 'qgpu <command> -h' for a command's flags and examples.")
-	fmt.Fprintln(w, "Exit status: 0 success, 1 failure, 2 usage error (bad flags, arguments or files).")
+	fmt.Fprintln(w, "Exit status: 0 success; 2 bad input or usage (flags, arguments, input files, values, output paths);")
+	fmt.Fprintln(w, "1 failure to do valid work (backend unavailable or failing, out of memory, disk full).")
 }
 
 // versionString is version plus the VCS revision when the binary was built
@@ -127,6 +132,51 @@ func report(stderr io.Writer, err error) int {
 		return 0
 	}
 	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
-	fmt.Fprintln(stderr, "qgpu: "+msg)
+	fmt.Fprintln(stderr, "qgpu: "+clip(escapeControls(msg), maxMessage))
 	return code
+}
+
+// maxMessage bounds an error line (a 60,000-value argument echoed whole
+// made a 120 KB line).
+const maxMessage = 600
+
+// clip cuts the middle out of s when it is longer than max bytes, saying
+// how much was cut.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	head, tail := max*2/3, max/4
+	for head > 0 && !utf8.RuneStart(s[head]) {
+		head--
+	}
+	t := len(s) - tail
+	for t < len(s) && !utf8.RuneStart(s[t]) {
+		t++
+	}
+	return fmt.Sprintf("%s ... [%d bytes cut] ... %s", s[:head], t-head, s[t:])
+}
+
+// escapeControls shows the control and other non-printing characters of
+// s (and bytes that are not UTF-8) as Go escapes, so that an error naming
+// a hostile tensor or file name cannot send escape sequences to the
+// terminal.
+func escapeControls(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
+				fmt.Fprintf(&b, "\\x%02x", s[i])
+			} else {
+				b.WriteRune(r)
+			}
+		case r == ' ' || unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
 }

@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/qgpu/qgpu/calib"
@@ -143,6 +145,9 @@ exactly first.`, `
 	if *in == "" || *out == "" {
 		return usagef("quantize: --in and --out are required (qgpu quantize -h)")
 	}
+	if err := sameFileErr("quantize", *out, *in); err != nil {
+		return err
+	}
 	axisGiven := false
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "axis" {
@@ -221,7 +226,7 @@ exactly first.`, `
 		return err
 	}
 	sq, _ := sqnr(xs, q)
-	fmt.Fprintf(stdout, "%s: %v%v %s, %v %s: %d pair(s), SQNR %.2f dB -> %s\n", *in, x.DType, x.Shape, x.Name, d, *scheme, len(p.Scales), sq, *out)
+	fmt.Fprintf(stdout, "%s: %v%v %s, %v %s: %d pair(s), SQNR %.2f dB -> %s\n", *in, x.DType, x.Shape, quoteName(x.Name), d, *scheme, len(p.Scales), sq, *out)
 	return nil
 }
 
@@ -244,6 +249,9 @@ bit-plane record is first converted losslessly to packed storage.`, `
 	}
 	if *in == "" || *out == "" {
 		return usagef("dequantize: --in and --out are required (qgpu dequantize -h)")
+	}
+	if err := sameFileErr("dequantize", *out, *in); err != nil {
+		return err
 	}
 	q, _, err := loadQuantized(*in)
 	if err != nil {
@@ -269,13 +277,13 @@ func quantizeOn(backend string, x *qtensor.Tensor, d qtensor.DType, p qtensor.Pa
 	defer eng.Close()
 	dx, err := eng.Upload(x)
 	if err != nil {
-		return nil, engineErr(err)
+		return nil, err
 	}
 	defer dx.Release()
 	b := eng.NewBatch()
 	y, err := b.Quantize(dx, d, p, rule)
 	if err != nil {
-		return nil, engineErr(err)
+		return nil, err
 	}
 	defer y.Release()
 	if err := b.Run(context.Background()); err != nil {
@@ -293,13 +301,13 @@ func dequantizeOn(backend string, q *qtensor.Tensor) (*qtensor.Tensor, error) {
 	defer eng.Close()
 	dq, err := eng.Upload(q)
 	if err != nil {
-		return nil, engineErr(err)
+		return nil, err
 	}
 	defer dq.Release()
 	b := eng.NewBatch()
 	y, err := b.Dequantize(dq)
 	if err != nil {
-		return nil, engineErr(err)
+		return nil, err
 	}
 	defer y.Release()
 	if err := b.Run(context.Background()); err != nil {
@@ -422,10 +430,12 @@ against the float reference. For .npy: type, shape and statistics. For
 		fmt.Fprintf(stdout, "%s: safetensors, %d tensors\n", path, len(st.Names()))
 		for _, n := range st.Names() {
 			info, _ := st.Info(n)
-			fmt.Fprintf(stdout, "  %s: %s %v (%d bytes)\n", n, info.DType, info.Shape, info.End-info.Begin)
+			fmt.Fprintf(stdout, "  %s: %s %v (%d bytes)\n", quoteName(n), info.DType, info.Shape, info.End-info.Begin)
 		}
-		for k, v := range st.Metadata() {
-			fmt.Fprintf(stdout, "  metadata %s = %q\n", k, v)
+		meta := st.Metadata()
+		keys := slices.Sorted(maps.Keys(meta))
+		for _, k := range keys {
+			fmt.Fprintf(stdout, "  metadata %s = %s\n", quoteName(k), quoteName(meta[k]))
 		}
 		return nil
 	case strings.HasSuffix(lower, ".safetensors"), strings.HasSuffix(lower, ".npy"):
@@ -463,7 +473,7 @@ against the float reference. For .npy: type, shape and statistics. For
 	}
 	fmt.Fprintln(stdout)
 	if q.Name != "" {
-		fmt.Fprintf(stdout, "  name:        %s\n", q.Name)
+		fmt.Fprintf(stdout, "  name:        %s\n", quoteName(q.Name))
 	}
 	fmt.Fprintf(stdout, "  dtype:       %v\n  shape:       %v (%d elements, %d data bytes)\n", q.DType, q.Shape, q.Len(), len(q.Data))
 	if !q.DType.Quantized() {
@@ -478,13 +488,15 @@ against the float reference. For .npy: type, shape and statistics. For
 		fmt.Fprintf(stdout, " (axis %d, block size %d)", p.Axis, p.BlockSize)
 	}
 	fmt.Fprintf(stdout, ", %d pair(s)\n", len(p.Scales))
-	smin, smax := p.Scales[0], p.Scales[0]
-	for _, s := range p.Scales {
-		smin, smax = min(smin, s), max(smax, s)
+	if len(p.Scales) > 0 { // an empty per-axis or per-block tensor has none
+		smin, smax := p.Scales[0], p.Scales[0]
+		for _, s := range p.Scales {
+			smin, smax = min(smin, s), max(smax, s)
+		}
+		zmin, zmax := intRange(p.ZeroPoints)
+		fmt.Fprintf(stdout, "  scales:      min %g, max %g%s\n", smin, smax, firstFew(p.Scales))
+		fmt.Fprintf(stdout, "  zero points: min %d, max %d%s\n", zmin, zmax, firstFew(p.ZeroPoints))
 	}
-	zmin, zmax := intRange(p.ZeroPoints)
-	fmt.Fprintf(stdout, "  scales:      min %g, max %g%s\n", smin, smax, firstFew(p.Scales))
-	fmt.Fprintf(stdout, "  zero points: min %d, max %d%s\n", zmin, zmax, firstFew(p.ZeroPoints))
 	vals := q.Int32s()
 	lo, hi := intRange(vals)
 	atMin, atMax := 0, 0

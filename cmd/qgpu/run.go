@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/internal/safefile"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -181,6 +182,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usagef("run: want exactly one operator name, have %q (qgpu run -h lists them)", pos)
 	}
+	if err := checkThreads("run", *threads); err != nil {
+		return err
+	}
 	name := pos[0]
 	op, ok := onnxOps[name]
 	if !ok {
@@ -202,6 +206,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(outs) != len(op.outputs) {
 		return usagef("%s: %d outputs given, want %d (%s)", name, len(outs), len(op.outputs), strings.Join(op.outputs, ", "))
+	}
+	for i, o := range outs {
+		if o == "none" {
+			continue
+		}
+		if err := sameFileErr(name, o, ins...); err != nil {
+			return err
+		}
+		for _, o2 := range outs[:i] {
+			if o2 != "none" && (o2 == o || safefile.Same(o, o2)) {
+				return usagef("%s: output %s given twice", name, o)
+			}
+		}
 	}
 	r.in = make([]*qtensor.Tensor, len(op.inputs))
 	r.files = make([]string, len(op.inputs))
@@ -232,15 +249,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}()
 	res, err := op.evaluate(r)
 	if err != nil {
-		return engineErr(fmt.Errorf("%s: %w", name, err))
+		return fmt.Errorf("%s: %w", name, err)
 	}
+	// All outputs or none: each goes to a temporary file first, then all
+	// are renamed into place.
+	var set safefile.Set
+	defer set.Abort()
 	for i, t := range res {
 		if outs[i] == "none" {
 			continue
 		}
-		if err := qtensor.SaveNPY(outs[i], t); err != nil {
+		if err := set.Add(outs[i], func(w io.Writer) error { return qtensor.WriteNPY(w, t) }); err != nil {
 			return fmt.Errorf("%s: output %d (%s): %w", name, i, op.outputs[i], err)
 		}
+	}
+	if err := set.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }
@@ -250,7 +274,7 @@ func (r *opRun) parseAttrs(op *onnxOp, attrs []string) error {
 	for _, a := range attrs {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {
-			return usagef("%s: --attr %q: want key=value", r.op, a)
+			return usagef("%s: --attr %s: want key=value", r.op, shortQ(a))
 		}
 		spec, ok := op.attrs[k]
 		if !ok {
@@ -259,14 +283,14 @@ func (r *opRun) parseAttrs(op *onnxOp, attrs []string) error {
 				known = append(known, n)
 			}
 			sort.Strings(known)
-			return usagef("%s: unknown attribute %q (the operator has: %s)", r.op, k, strings.Join(known, ", "))
+			return usagef("%s: unknown attribute %s (the operator has: %s)", r.op, shortQ(k), strings.Join(known, ", "))
 		}
 		if r.given[k] {
 			return usagef("%s: attribute %q given twice", r.op, k)
 		}
 		r.given[k] = true
 		if err := r.setAttr(k, spec.kind, v); err != nil {
-			return usagef("%s: --attr %s: %v", r.op, a, err)
+			return usagef("%s: --attr %s: %v", r.op, k, err)
 		}
 	}
 	for k, spec := range op.attrs {
@@ -284,7 +308,7 @@ func (r *opRun) setAttr(k string, kind attrKind, v string) error {
 	case attrInt:
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
-			return fmt.Errorf("%q is not an integer", v)
+			return fmt.Errorf("%s is not an integer", shortQ(v))
 		}
 		r.ints[k] = n
 	case attrInts:
@@ -684,7 +708,7 @@ func (r *opRun) convOptions(x, w *qtensor.Tensor) (engine.ConvOptions, error) {
 			}
 		}
 		if len(v) != want {
-			return nil, usagef("%s %v: want %d values for %d spatial axes", name, v, want, sr)
+			return nil, usagef("%s %s: want %d values for %d spatial axes", name, shortInts(v), want, sr)
 		}
 		return v, nil
 	}

@@ -305,8 +305,11 @@ func TestRunErrors(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a failed run wrote %s", out)
 	}
-	// An output that cannot be written is a failure (1), and leaves no file.
-	wantError(t, 1, "no such file", "run", "QuantizeLinear", "--in", x, "--in", s, "--out", filepath.Join(dir, "nodir", "y.npy"))
+	// An output path that cannot be written (a missing directory) is bad
+	// usage (2), and leaves no file; a write that fails (a full device)
+	// is a failure (1).
+	wantError(t, 2, "no such file", "run", "QuantizeLinear", "--in", x, "--in", s, "--out", filepath.Join(dir, "nodir", "y.npy"))
+	wantError(t, 1, "no space left", "run", "QuantizeLinear", "--in", x, "--in", s, "--out", fullDevice(t, dir))
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		if strings.Contains(e.Name(), ".tmp") {

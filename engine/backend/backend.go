@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
 
@@ -49,6 +50,8 @@ type Backend interface {
 	Supports(op Op) error
 	// Run executes ops in order as one submission (later ops see earlier
 	// ops' results) and returns when all are done or ctx is cancelled.
+	// The engine does not call Supports first: Run makes the same checks
+	// and, when an op cannot run, returns Supports' error having run none.
 	Run(ctx context.Context, ops []Op) error
 	// Close frees everything the backend made. Safe to call twice.
 	Close() error
@@ -95,7 +98,8 @@ type Options struct {
 	// Device selects a device by index ("0") or name substring; "" is the
 	// backend's default.
 	Device string
-	// Threads limits CPU worker goroutines (0: GOMAXPROCS).
+	// Threads limits CPU worker goroutines (0: GOMAXPROCS). It must be in
+	// [0, MaxThreads()].
 	Threads int
 	// Debug turns on extra checking (GL errors after each op, validation).
 	Debug bool
@@ -103,6 +107,19 @@ type Options struct {
 	// The CPU backend accepts "generic" for its reference kernels (the
 	// conformance suite's reference) and "fast" (the default).
 	Kernels string
+}
+
+// MaxThreads is the largest Options.Threads accepted: 64 per logical CPU.
+// More workers only add memory (a goroutine stack each) and scheduling.
+func MaxThreads() int { return 64 * runtime.NumCPU() }
+
+// Check validates the options every backend shares: an error wrapping
+// ErrParams for a negative Threads or one above MaxThreads.
+func (o Options) Check() error {
+	if o.Threads < 0 || o.Threads > MaxThreads() {
+		return fmt.Errorf("%w: Threads %d outside [0, %d] (0: one per CPU; at most 64 per CPU)", ErrParams, o.Threads, MaxThreads())
+	}
+	return nil
 }
 
 // Factory opens a backend. It returns an error wrapping ErrUnavailable
@@ -160,8 +177,12 @@ func lookup(name string) (registration, bool) {
 	return r, ok
 }
 
-// Open opens the named backend ("auto" is not accepted here).
+// Open opens the named backend ("auto" is not accepted here) after
+// checking opts (Options.Check).
 func Open(name string, opts Options) (Backend, error) {
+	if err := opts.Check(); err != nil {
+		return nil, fmt.Errorf("engine: backend %s: %w", name, err)
+	}
 	r, ok := lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("engine: backend %q: %w (not compiled in; registered: %v)", name, ErrUnavailable, Names())

@@ -25,6 +25,8 @@ const (
 	OpAvgPool
 	OpMinMax
 	OpHistogram
+	OpLookup
+	OpConcat
 	numOpKinds
 )
 
@@ -32,6 +34,7 @@ var opNames = [...]string{
 	OpQuantize: "Quantize", OpDequantize: "Dequantize", OpByteWeightDequant: "ByteWeightDequant",
 	OpRequantize: "Requantize", OpGemm: "Gemm", OpConv: "Conv", OpAdd: "Add", OpMul: "Mul",
 	OpReLU: "ReLU", OpMaxPool: "MaxPool", OpAvgPool: "AvgPool", OpMinMax: "MinMax", OpHistogram: "Histogram",
+	OpLookup: "Lookup", OpConcat: "Concat",
 }
 
 func (k OpKind) String() string {
@@ -261,6 +264,31 @@ type Histogram struct {
 	Start   int64
 }
 
+// Lookup maps every byte of an 8-bit tensor through a 256-entry table:
+// Y[i] = Table[byte(X[i])], where byte(q) is q's two's-complement byte
+// (an int8 -1 reads Table[255]). X is int8 or uint8; Y has X's shape and
+// Y's own type (int8 or uint8) and params. The tables of unary
+// activations on quantized data come from qtensor.ActivationTable.
+type Lookup struct {
+	X, Y  *Tensor
+	Table [256]byte
+}
+
+// Concat joins int8 or uint8 tensors along an axis into Y (of their common
+// type). Viewed as [Outer, Inner[j]] - Outer the product of the dimensions
+// before the axis, Inner[j] the product of input j's dimensions from the
+// axis on - Y's row o is the concatenation of the inputs' rows o, each
+// byte of input j mapped through Tables[j] (Y[...] = Tables[j][byte(Xj)],
+// see Lookup) or copied when Tables[j] is nil. Tables requantize inputs
+// whose params differ from Y's (qtensor.RequantizeTable).
+type Concat struct {
+	Xs     []*Tensor
+	Y      *Tensor
+	Outer  int
+	Inner  []int
+	Tables []*[256]byte
+}
+
 func (*Quantize) Kind() OpKind          { return OpQuantize }
 func (*Dequantize) Kind() OpKind        { return OpDequantize }
 func (*ByteWeightDequant) Kind() OpKind { return OpByteWeightDequant }
@@ -272,6 +300,8 @@ func (*Mul) Kind() OpKind               { return OpMul }
 func (*ReLU) Kind() OpKind              { return OpReLU }
 func (*MinMax) Kind() OpKind            { return OpMinMax }
 func (*Histogram) Kind() OpKind         { return OpHistogram }
+func (*Lookup) Kind() OpKind            { return OpLookup }
+func (*Concat) Kind() OpKind            { return OpConcat }
 
 // Kind is OpMaxPool or OpAvgPool.
 func (p *Pool) Kind() OpKind {
@@ -293,6 +323,8 @@ func (o *ReLU) Outputs() []*Tensor              { return []*Tensor{o.Y} }
 func (o *Pool) Outputs() []*Tensor              { return []*Tensor{o.Y} }
 func (o *MinMax) Outputs() []*Tensor            { return []*Tensor{o.Y} }
 func (o *Histogram) Outputs() []*Tensor         { return []*Tensor{o.Y} }
+func (o *Lookup) Outputs() []*Tensor            { return []*Tensor{o.Y} }
+func (o *Concat) Outputs() []*Tensor            { return []*Tensor{o.Y} }
 
 func (o *Quantize) Inputs() []*Tensor          { return []*Tensor{o.X} }
 func (o *Dequantize) Inputs() []*Tensor        { return []*Tensor{o.X} }
@@ -306,3 +338,5 @@ func (o *ReLU) Inputs() []*Tensor              { return []*Tensor{o.X} }
 func (o *Pool) Inputs() []*Tensor              { return []*Tensor{o.X} }
 func (o *MinMax) Inputs() []*Tensor            { return []*Tensor{o.X} }
 func (o *Histogram) Inputs() []*Tensor         { return []*Tensor{o.X} }
+func (o *Lookup) Inputs() []*Tensor            { return []*Tensor{o.X} }
+func (o *Concat) Inputs() []*Tensor            { return append([]*Tensor(nil), o.Xs...) }

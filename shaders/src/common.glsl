@@ -3,15 +3,15 @@
 // (SPIR-V via glslc, "#define QGPU_VULKAN") and OpenGL 4.3 (compiled by the
 // driver at start-up).
 //
-// Every kernel sees four storage buffers of uint words and one parameter
-// block P of 32 words (Vulkan push constants; a std140 uniform block in GL -
-// identical offsets for scalar members):
+// Every kernel sees four storage buffers of uint words and its parameter
+// block "params" (src/params.glsl, generated from shaders/params.go: Vulkan
+// push constants; a std140 uniform block in GL, the same offsets):
 //   binding 0: BX   first input     binding 2: BY   output
 //   binding 1: BW   second input    binding 3: BA   auxiliary constants
 // Byte offsets of tensors are folded into the bindings by the host, so
 // element 0 of each tensor is at word 0.
 //
-// Exactness rules (SPEC section 6): every float result that another backend
+// Exactness rules: every float result that another backend
 // must match is computed with separate, `precise` operations (no FMA
 // contraction); divisions are plain `/` (correctly rounded for normal
 // operands on the measured drivers); NaN, Inf and the sign of zero are
@@ -38,17 +38,7 @@ layout(std430, binding = 1) readonly buffer BWb { uint BW[]; };
 layout(std430, binding = 2) buffer BYb { uint BY[]; };
 layout(std430, binding = 3) readonly buffer BAb { uint BA[]; };
 
-#ifdef QGPU_VULKAN
-layout(push_constant) uniform PC { uint p[32]; } P;
-#define PRM(i) P.p[i]
-#else
-layout(std140, binding = 0) uniform PC { uvec4 p[8]; } P;
-#define PRM(i) P.p[(i) >> 2][(i) & 3]
-#endif
-
-#define PU(i) PRM(i)
-#define PI(i) int(PRM(i))
-#define PF(i) uintBitsToFloat(PRM(i))
+#include_params
 
 // Loop budget: llvmpipe (lavapipe, and Mesa's GL driver) counts the loop
 // iterations of an invocation in ONE counter shared by all its loops and
@@ -57,21 +47,18 @@ layout(std140, binding = 0) uniform PC { uvec4 p[8]; } P;
 // (GEMM's K, conv's channels, pooling's window rows) so that the largest
 // ops the engine accepts stay far below that count.
 
-// Element types (qtensor.DType values).
-const uint T_U8 = 1u, T_I8 = 2u, T_U4 = 3u, T_I4 = 4u, T_F32 = 5u, T_I32 = 6u;
-
 // Loads element i of a tensor of type t from buffer words. Signed types are
 // sign-extended by bitfieldExtract on an int.
 #define LOADQ(B, t, i) ( \
-    (t) == T_U8 ? int(bitfieldExtract((B)[(i) >> 2], int(((i) & 3u) * 8u), 8)) : \
-    (t) == T_I8 ? bitfieldExtract(int((B)[(i) >> 2]), int(((i) & 3u) * 8u), 8) : \
-    (t) == T_U4 ? int(bitfieldExtract((B)[(i) >> 3], int(((i) & 7u) * 4u), 4)) : \
-    (t) == T_I4 ? bitfieldExtract(int((B)[(i) >> 3]), int(((i) & 7u) * 4u), 4) : \
+    (t) == Uint8 ? int(bitfieldExtract((B)[(i) >> 2], int(((i) & 3u) * 8u), 8)) : \
+    (t) == Int8 ? bitfieldExtract(int((B)[(i) >> 2]), int(((i) & 3u) * 8u), 8) : \
+    (t) == Uint4 ? int(bitfieldExtract((B)[(i) >> 3], int(((i) & 7u) * 4u), 4)) : \
+    (t) == Int4 ? bitfieldExtract(int((B)[(i) >> 3]), int(((i) & 7u) * 4u), 4) : \
     int((B)[i]))
 
 // Elements per output word of type t.
-uint perWord(uint t) { return t == T_U4 || t == T_I4 ? 8u : (t == T_U8 || t == T_I8 ? 4u : 1u); }
-uint elemBits(uint t) { return t == T_U4 || t == T_I4 ? 4u : (t == T_U8 || t == T_I8 ? 8u : 32u); }
+uint perWord(uint t) { return t == Uint4 || t == Int4 ? 8u : (t == Uint8 || t == Int8 ? 4u : 1u); }
+uint elemBits(uint t) { return t == Uint4 || t == Int4 ? 4u : (t == Uint8 || t == Int8 ? 8u : 32u); }
 
 // Float classification from bits.
 bool bitsNaN(uint b) { return (b & 0x7fffffffu) > 0x7f800000u; }

@@ -1,29 +1,25 @@
-// conv.comp - engine.Conv (NCHW, OIHW), direct: one invocation per output
-// word. Cells outside the input contribute 0 (zero points are subtracted
-// before padding).
-// P: 0 outputs, 1 N, 2 C, 3 H, 4 W, 5 O, 6 KH, 7 KW, 8 OH, 9 OW, 10 group,
-// 11 stride h, 12 stride w, 13 dilation h, 14 dilation w, 15 pad top,
-// 16 pad left, 17 X zero point, 18 W zero points offset, 19 per channel,
-// 20 X type | W type << 8; 21.. epilogue.
+// conv.comp - engine Conv (NCHW, OIHW; params: shaders.ConvParams), direct:
+// one invocation per output word. Cells outside the input contribute 0
+// (zero points are subtracted before padding).
 #include_epilogue
 
 uint valueAt(uint i) {
-    uint C = PU(2), H = PU(3), W = PU(4), O = PU(5), KH = PU(6), KW = PU(7), OH = PU(8), OW = PU(9);
-    uint xt = PU(20) & 0xffu, wt = PU(20) >> 8;
+    uint C = params.C, H = params.H, W = params.W, O = params.O, KH = params.KH, KW = params.KW, OH = params.OH, OW = params.OW;
+    uint xt = params.XType, wt = params.WType;
     uint ow = i % OW, oh = (i / OW) % OH, o = (i / (OW * OH)) % O, n = i / (OW * OH * O);
-    uint cg = C / PU(10), og = O / PU(10);
+    uint cg = C / params.Group, og = O / params.Group;
     uint g = o / og;
-    int xzp = PI(17);
-    int wzp = int(BA[PU(18) + (PU(19) != 0u ? o : 0u)]);
+    int xzp = params.XZeroPoint;
+    int wzp = int(BA[params.WZeroPoints + (params.WZeroPointPerChannel != 0u ? o : 0u)]);
     int acc = 0;
     // Window cells outside, channels inside, unrolled by 16 (common.glsl:
     // loop budget).
     uint HW = H * W, KK = KH * KW;
     for (uint kh = 0u; kh < KH; kh++) {
-        int ih = int(oh * PU(11) + kh * PU(13)) - PI(15);
+        int ih = int(oh * params.StrideH + kh * params.DilationH) - params.PadTop;
         if (ih < 0 || ih >= int(H)) continue;
         for (uint kw = 0u; kw < KW; kw++) {
-            int iw = int(ow * PU(12) + kw * PU(14)) - PI(16);
+            int iw = int(ow * params.StrideW + kw * params.DilationW) - params.PadLeft;
             if (iw < 0 || iw >= int(W)) continue;
             uint xi = ((n * C + g * cg) * H + uint(ih)) * W + uint(iw);
             uint wi = ((o * cg) * KH + kh) * KW + kw;
@@ -42,8 +38,8 @@ uint valueAt(uint i) {
 }
 
 void main() {
-    uint n = PU(0);
+    uint n = params.Total;
     uint wi = gid();
-    if (wi * perWord(PU(22)) >= n) return;
+    if (wi * perWord(params.YType) >= n) return;
     STORE_OUTPUT(wi, n, valueAt(i))
 }

@@ -1,9 +1,6 @@
-// gemm.comp - engine.Gemm, baseline: one invocation per output word, int8
-// operands read from packed uint words (works on every device).
-// P: 0 outputs (Batch*M*N), 1 M, 2 K, 3 N, 4 A type | B type << 8,
-// 5 A zero points offset in BA, 6 per row, 7 B zero points offset, 8 per
-// column, 9 A matrix index offset (Batch entries), 10 B matrix index
-// offset; 21.. epilogue.
+// gemm.comp - engine Gemm (params: shaders.GemmParams), baseline: one
+// invocation per output word, int8 operands read from packed uint words
+// (works on every device).
 #include_epilogue
 
 #ifdef QGPU_INT8_STORAGE
@@ -79,15 +76,15 @@ uint packB(uint i, uint N) {
 #endif
 
 uint valueAt(uint i) {
-    uint M = PU(1), K = PU(2), N = PU(3);
-    uint at = PU(4) & 0xffu, bt = PU(4) >> 8;
+    uint M = params.M, K = params.K, N = params.N;
+    uint at = params.AType, bt = params.BType;
     uint mn = M * N;
     uint b = i / mn, r = i % mn;
     uint m = r / N, n = r % N;
-    uint ao = BA[PU(9) + b] * M * K + m * K;
-    uint bo = BA[PU(10) + b] * K * N + n;
-    int azp = int(BA[PU(5) + (PU(6) != 0u ? m : 0u)]);
-    int bzp = int(BA[PU(7) + (PU(8) != 0u ? n : 0u)]);
+    uint ao = BA[params.AIndex + b] * M * K + m * K;
+    uint bo = BA[params.BIndex + b] * K * N + n;
+    int azp = int(BA[params.AZeroPoints + (params.AZeroPointPerRow != 0u ? m : 0u)]);
+    int bzp = int(BA[params.BZeroPoints + (params.BZeroPointPerColumn != 0u ? n : 0u)]);
     int acc = 0;
     // One loop per operand-type pair: a LOADQ switching on the type inside
     // the loop costs every arm on SIMD-style drivers (llvmpipe: ~10x).
@@ -95,20 +92,20 @@ uint valueAt(uint i) {
 #ifdef QGPU_GEMM_DOT
     {
         int dab = 0, sa = 0, sb = 0;
-        if (at == T_U8) {
-            if (bt == T_I8) { DOT_LOOP(sudot4(wb, wa, 0), int(udot4(wa, ONES, 0)), sdot4(wb, ONES, 0)) }
+        if (at == Uint8) {
+            if (bt == Int8) { DOT_LOOP(sudot4(wb, wa, 0), int(udot4(wa, ONES, 0)), sdot4(wb, ONES, 0)) }
             else { DOT_LOOP(int(udot4(wa, wb, 0)), int(udot4(wa, ONES, 0)), int(udot4(wb, ONES, 0))) }
         } else {
-            if (bt == T_I8) { DOT_LOOP(sdot4(wa, wb, 0), sdot4(wa, ONES, 0), sdot4(wb, ONES, 0)) }
+            if (bt == Int8) { DOT_LOOP(sdot4(wa, wb, 0), sdot4(wa, ONES, 0), sdot4(wb, ONES, 0)) }
             else { DOT_LOOP(sudot4(wa, wb, 0), sdot4(wa, ONES, 0), int(udot4(wb, ONES, 0))) }
         }
         acc = dab - bzp * sa - azp * sb + int(k) * azp * bzp;
     }
 #endif
-    if (at == T_U8) {
-        if (bt == T_I8) { GEMM_LOOP(LD_U8, LD_S8) } else { GEMM_LOOP(LD_U8, LD_U8) }
+    if (at == Uint8) {
+        if (bt == Int8) { GEMM_LOOP(LD_U8, LD_S8) } else { GEMM_LOOP(LD_U8, LD_U8) }
     } else {
-        if (bt == T_I8) { GEMM_LOOP(LD_S8, LD_S8) } else { GEMM_LOOP(LD_S8, LD_U8) }
+        if (bt == Int8) { GEMM_LOOP(LD_S8, LD_S8) } else { GEMM_LOOP(LD_S8, LD_U8) }
     }
     return epilogue(acc, n);
 }
@@ -138,17 +135,17 @@ shared int S[4096]; // A chunk [64][16] at 0, B chunk [16][64] at 1024; then the
 // Staging (no loops: llvmpipe's loop budget): invocation t loads A rows
 // t/16 + 16j at k t%16, and B rows t/64 + 4j at column t%64 (neighbouring
 // invocations, neighbouring bytes).
-#define AZP(j) int(BA[PU(5) + (PU(6) != 0u ? min(m0 + t / 16u + 16u * (j), M - 1u) : 0u)])
+#define AZP(j) int(BA[params.AZeroPoints + (params.AZeroPointPerRow != 0u ? min(m0 + t / 16u + 16u * (j), M - 1u) : 0u)])
 #define STAGE_A(j) { uint m_ = m0 + t / 16u + 16u * (j); int v_ = 0; \
-    if (m_ < M && k < K) { uint i_ = aBase + m_ * K + k; v_ = (at == T_U8 ? LD_U8(BX, i_) : LD_S8(BX, i_)) - azp[j]; } \
+    if (m_ < M && k < K) { uint i_ = aBase + m_ * K + k; v_ = (at == Uint8 ? LD_U8(BX, i_) : LD_S8(BX, i_)) - azp[j]; } \
     S[(t / 16u + 16u * (j)) * 16u + ak] = v_; }
 #define STAGE_B(j) { uint kb_ = k0 + t / 64u + 4u * (j); int v_ = 0; \
-    if (bn < N && kb_ < K) { uint i_ = bBase + kb_ * N + bn; v_ = (bt == T_U8 ? LD_U8(BW, i_) : LD_S8(BW, i_)) - bzp; } \
+    if (bn < N && kb_ < K) { uint i_ = bBase + kb_ * N + bn; v_ = (bt == Uint8 ? LD_U8(BW, i_) : LD_S8(BW, i_)) - bzp; } \
     S[1024u + (t / 64u + 4u * (j)) * 64u + t % 64u] = v_; }
 
 void main() {
-    uint total = PU(0), M = PU(1), K = PU(2), N = PU(3);
-    uint at = PU(4) & 0xffu, bt = PU(4) >> 8;
+    uint total = params.Total, M = params.M, K = params.K, N = params.N;
+    uint at = params.AType, bt = params.BType;
     uint mn = M * N;
     uint tm = (M + 63u) / 64u, tn = (N + 63u) / 64u;
     uint tile = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
@@ -157,9 +154,9 @@ void main() {
     uint m0 = (rt / tn) * 64u, n0 = (rt % tn) * 64u;
     uint t = gl_LocalInvocationID.x;
     uint r4 = (t / 16u) * 4u, c4 = (t % 16u) * 4u; // micro-tile origin in the tile
-    uint aBase = BA[PU(9) + b] * M * K, bBase = BA[PU(10) + b] * K * N;
+    uint aBase = BA[params.AIndex + b] * M * K, bBase = BA[params.BIndex + b] * K * N;
     uint ak = t % 16u, bn = n0 + t % 64u;
-    int bzp = int(BA[PU(7) + (PU(8) != 0u ? min(bn, N - 1u) : 0u)]);
+    int bzp = int(BA[params.BZeroPoints + (params.BZeroPointPerColumn != 0u ? min(bn, N - 1u) : 0u)]);
     ivec4 azp = ivec4(AZP(0u), AZP(1u), AZP(2u), AZP(3u));
     ivec4 acc[4] = ivec4[4](ivec4(0), ivec4(0), ivec4(0), ivec4(0));
     for (uint k0 = 0u; k0 < K; k0 += 16u) {
@@ -175,7 +172,7 @@ void main() {
         memoryBarrierShared();
         barrier();
     }
-    uint yt = PU(22), pw = perWord(yt);
+    uint yt = params.YType, pw = perWord(yt);
     uint ybase = b * mn;
     for (uint r = 0u; r < 4u; r++) {
         uint m = m0 + r4 + r;
@@ -216,9 +213,9 @@ void main() {
 }
 #else
 void main() {
-    uint n = PU(0);
+    uint n = params.Total;
     uint wi = gid();
-    if (wi * perWord(PU(22)) >= n) return;
+    if (wi * perWord(params.YType) >= n) return;
     STORE_OUTPUT(wi, n, valueAt(i))
 }
 #endif

@@ -1,7 +1,5 @@
-// pool.comp - engine.Pool (max and average), one invocation per output word.
-// P: 0 outputs, 1 N*C, 2 H, 3 W, 4 OH, 5 OW, 6 KH, 7 KW, 8 stride h,
-// 9 stride w, 10 dilation h, 11 dilation w, 12 pad top, 13 pad left,
-// 14 type, 15 zp, 16 max, 17 count include pad, 18 qmin, 19 qmax.
+// pool.comp - engine Pool (max and average; params: shaders.PoolParams), one
+// invocation per output word.
 // Average: qtensor.AveragePool with exact integer half-even division
 // (window sums stay below 2^31: the host checks KH*KW*255 < 2^31).
 
@@ -20,21 +18,21 @@ int divRoundHalfEven(int num, int den) {
 }
 
 int poolAt(uint i) {
-    uint H = PU(2), W = PU(3), OH = PU(4), OW = PU(5);
+    uint H = params.H, W = params.W, OH = params.OH, OW = params.OW;
     uint ow = i % OW, oh = (i / OW) % OH, nc = i / (OW * OH);
-    uint t = PU(14);
-    int zp = PI(15);
+    uint t = params.Type;
+    int zp = params.ZeroPoint;
     int best = -2147483647 - 1;
     int sum = 0, cells = 0;
     // Window columns unrolled by 8 (common.glsl: loop budget).
 #define POOL_CELL(kw) { \
-        int iw = int(ow * PU(9) + (kw) * PU(11)) - PI(13); \
+        int iw = int(ow * params.StrideW + (kw) * params.DilationW) - params.PadLeft; \
         if (iw >= 0 && iw < int(W)) { \
             int v = LOADQ(BX, t, (nc * H + uint(ih)) * W + uint(iw)); \
             best = max(best, v); sum += v - zp; cells++; } }
-    uint KW = PU(7);
-    for (uint kh = 0u; kh < PU(6); kh++) {
-        int ih = int(oh * PU(8) + kh * PU(10)) - PI(12);
+    uint KW = params.KW;
+    for (uint kh = 0u; kh < params.KH; kh++) {
+        int ih = int(oh * params.StrideH + kh * params.DilationH) - params.PadTop;
         if (ih < 0 || ih >= int(H)) continue;
         uint kw = 0u;
         for (; kw + 8u <= KW; kw += 8u) {
@@ -44,16 +42,16 @@ int poolAt(uint i) {
         for (; kw < KW; kw++) POOL_CELL(kw)
     }
     if (cells == 0) return zp;
-    if (PU(16) != 0u) return best;
-    int count = PU(17) != 0u ? int(PU(6) * PU(7)) : cells;
+    if (params.Max != 0u) return best;
+    int count = params.CountIncludePad != 0u ? int(params.KH * params.KW) : cells;
     int v = divRoundHalfEven(sum, count);
-    if (v > PI(19) - zp) return PI(19);
-    if (v < PI(18) - zp) return PI(18);
+    if (v > params.QMax - zp) return params.QMax;
+    if (v < params.QMin - zp) return params.QMin;
     return v + zp;
 }
 
 void main() {
-    uint n = PU(0), t = PU(14);
+    uint n = params.Total, t = params.Type;
     uint pw = perWord(t);
     uint wi = gid();
     uint first = wi * pw;

@@ -1,18 +1,12 @@
-// quantize.comp - engine.Quantize and engine.Dequantize (ONNX QuantizeLinear /
-// DequantizeLinear; qtensor.Quantize, QuantizeTorch, Dequantize).
-// P: 0 n, 1 quantized type, 2 qmin, 3 qmax, 4 granularity (0 tensor, 1 axis,
-// 2 block), 5 inner, 6 axis length, 7 block size, 8 blocks along the axis,
-// 9 mode (0 quantize ONNX: x / scale, 1 quantize torch: x * BA[scale] where
-// the host stored float32(1/scale), 2 dequantize), 10 scale offset in BA,
-// 11 zero-point offset in BA; mode 3 (self-tests, never planned): one
-// invocation per element writes the float32 bits of x / scale, the quotient
-// mode 0 rounds.
+// quantize.comp - engine Quantize and Dequantize (ONNX QuantizeLinear /
+// DequantizeLinear; qtensor.Quantize, QuantizeTorch, Dequantize). Params:
+// shaders.QuantizeParams, Mode one of QuantizeDivide, QuantizeMultiply,
+// Dequantize and QuantizeQuotient (self-tests).
 // Quantize: one invocation per output word (4 or 8 elements).
-// Dequantize: one invocation per float output element.
+// Dequantize, QuantizeQuotient: one invocation per float output element.
 // With QGPU_EXACT_DIV (variant quantize_exactdiv) the quotient comes from
 // exactDivBits, integer operations only, for devices whose float division
-// is not correctly rounded (SPEC section 2: the backend's start-up
-// self-test decides).
+// is not correctly rounded (the backend's start-up self-test decides).
 
 #ifdef QGPU_EXACT_DIV
 // IEEE-754 binary32 division of the floats with bits xb and sb, rounded to
@@ -75,50 +69,50 @@ float quotient(uint xb, uint sb) {
 }
 
 uint pairIndex(uint i) {
-    uint g = PU(4);
-    if (g == 0u) return 0u;
-    uint inner = PU(5), axisLen = PU(6);
-    if (g == 1u) return (i / inner) % axisLen;
+    uint g = params.Granularity;
+    if (g == PerTensor) return 0u;
+    uint inner = params.Inner, axisLen = params.AxisLen;
+    if (g == PerAxis) return (i / inner) % axisLen;
     uint rest = i / inner;
     uint a = rest % axisLen;
     uint outer = rest / axisLen;
-    return (outer * PU(8) + a / PU(7)) * inner + (i % inner);
+    return (outer * params.Blocks + a / params.BlockSize) * inner + (i % inner);
 }
 
 void main() {
-    uint n = PU(0), t = PU(1), mode = PU(9);
+    uint n = params.N, t = params.Type, mode = params.Mode;
     uint wi = gid();
-    if (mode == 2u) {
+    if (mode == Dequantize) {
         if (wi >= n) return;
         uint k = pairIndex(wi);
-        float sc = uintBitsToFloat(BA[PU(10) + k]);
-        int zp = int(BA[PU(11) + k]);
+        float sc = uintBitsToFloat(BA[params.Scales + k]);
+        int zp = int(BA[params.ZeroPoints + k]);
         int q = LOADQ(BX, t, wi);
         precise float y = float(q - zp) * sc;
         BY[wi] = floatBitsToUint(y);
         return;
     }
-    if (mode == 3u) {
+    if (mode == QuantizeQuotient) {
         if (wi >= n) return;
         uint k = pairIndex(wi);
-        BY[wi] = floatBitsToUint(quotient(BX[wi], BA[PU(10) + k]));
+        BY[wi] = floatBitsToUint(quotient(BX[wi], BA[params.Scales + k]));
         return;
     }
     uint pw = perWord(t);
     uint first = wi * pw;
     if (first >= n) return;
-    int qmin = PI(2), qmax = PI(3);
+    int qmin = params.QMin, qmax = params.QMax;
     uint w = 0u;
     for (uint s = 0u; s < pw && first + s < n; s++) {
         uint i = first + s;
         uint k = pairIndex(i);
-        uint sb = BA[PU(10) + k];
-        int zp = int(BA[PU(11) + k]);
+        uint sb = BA[params.Scales + k];
+        int zp = int(BA[params.ZeroPoints + k]);
         uint xb = BX[i];
         int q = zp;
         if (!bitsNaN(xb)) {
             precise float v;
-            if (mode == 1u) v = uintBitsToFloat(xb) * uintBitsToFloat(sb);
+            if (mode == QuantizeMultiply) v = uintBitsToFloat(xb) * uintBitsToFloat(sb);
             else v = quotient(xb, sb);
             q = clampRound(roundEven(v), zp, qmin, qmax);
         }

@@ -1,13 +1,6 @@
-// reduce.comp - engine.MinMax and engine.Histogram, plus the initialisation
-// of their outputs.
-// P: 0 n, 1 mode (0 init min/max, 1 min/max, 2 init histogram, 3 histogram
-// over [lo, hi], 4 histogram on the zero-aligned grid),
-// MinMax: 2 channels, 3 inner. Histogram: 2 bins, 3 lo bits, 4 hi bits,
-// 5 scale bits (qtensor.HistScale). Aligned histogram: 2 bins, 3 scale bits
-// (qtensor.HistScalePow2), 4 low 32 bits of the int64 start, 5..8 float bits
-// of the window edges rounded up to float32: up(start), up(start + bins),
-// up(-start), up(-(start + bins)) (the host keeps |start| <= 2^61, so the
-// saturated grid indices +-2^62 always fall outside the window).
+// reduce.comp - engine MinMax and Histogram, plus the initialisation of
+// their outputs (params: shaders.ReduceParams, Mode one of the Reduce*
+// modes).
 // Floats are classified and ordered by their bits (qtensor and
 // engine.MinMaxKey), never by float compares, so devices that flush
 // denormals still agree on counts and extremes.
@@ -46,20 +39,20 @@ float scaled64(uint b) {
 }
 
 void main() {
-    uint n = PU(0), mode = PU(1);
+    uint n = params.N, mode = params.Mode;
     uint i = gid();
-    if (mode == 0u) { // init MinMax output: per channel {0xffffffff, 0, 0, 0, 0, 0}
+    if (mode == ReduceMinMaxInit) { // init MinMax output: per channel {0xffffffff, 0, 0, 0, 0, 0}
         if (i < n) BY[i] = (i % 6u) == 0u ? 0xffffffffu : 0u;
         return;
     }
-    if (mode == 2u) { // init Histogram output
+    if (mode == ReduceHistogramInit) {
         if (i < n) BY[i] = 0u;
         return;
     }
     uint stride = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_WorkGroupSize.x;
     uint lid = gl_LocalInvocationID.x;
-    if (mode == 1u) {
-        uint channels = PU(2), inner = PU(3);
+    if (mode == ReduceMinMax) {
+        uint channels = params.Channels, inner = params.Inner;
         if (channels == 1u) {
             if (lid < 6u) red[lid] = lid == 0u ? 0xffffffffu : 0u;
             barrier();
@@ -96,11 +89,12 @@ void main() {
         }
         return;
     }
-    // modes 3 and 4: histogram. Slots: bins, then below, above, NaN.
-    uint bins = PU(2);
-    bool aligned = mode == 4u;
-    uint klo = key(PU(3)), khi = key(PU(4));
-    float lo = PF(3), s = aligned ? PF(3) : PF(5);
+    // ReduceHistogram and ReduceHistogramAligned. Slots: bins, then below,
+    // above, NaN.
+    uint bins = params.Bins;
+    bool aligned = mode == ReduceHistogramAligned;
+    uint klo = key(params.LoBits), khi = key(params.HiBits);
+    float lo = uintBitsToFloat(params.LoBits), s = uintBitsToFloat(params.ScaleBits);
     bool local = bins + 3u <= 4099u;
     if (local) {
         for (uint j = lid; j < bins + 3u; j += gl_WorkGroupSize.x) hist[j] = 0u;
@@ -124,13 +118,13 @@ void main() {
             float f = 0.0;
             if ((b & 0x7f800000u) != 0u) { precise float v = uintBitsToFloat(b & 0x7fffffffu) * s; f = floor(v); }
             if (!neg) { // j = f
-                if (f < PF(5)) slot = bins;
-                else if (f >= PF(6)) slot = bins + 1u;
-                else slot = lowBits(f) - PU(4);
+                if (f < params.StartUp) slot = bins;
+                else if (f >= params.EndUp) slot = bins + 1u;
+                else slot = lowBits(f) - params.Start;
             } else { // j = -1 - f: j < start iff f >= -start; j >= end iff f < -end
-                if (f >= PF(7)) slot = bins;
-                else if (f < PF(8)) slot = bins + 1u;
-                else slot = ~lowBits(f) - PU(4);
+                if (f >= params.NegStartUp) slot = bins;
+                else if (f < params.NegEndUp) slot = bins + 1u;
+                else slot = ~lowBits(f) - params.Start;
             }
         }
         else if (key(b) < klo) slot = bins;
@@ -144,7 +138,7 @@ void main() {
             // half an ulp of the other one and of their difference, so
             // reading it as 0 rounds to the same value. A denormal s (a huge
             // range with few bins) is scaled the same way.
-            uint lb = PU(3), sb = PU(5);
+            uint lb = params.LoBits, sb = params.ScaleBits;
             bool tiny = (b & 0x7fffffffu) < TINY_BITS && (lb & 0x7fffffffu) < TINY_BITS;
             bool sden = (sb & 0x7f800000u) == 0u;
             precise float d = tiny ? scaled64(b) - scaled64(lb) : uintBitsToFloat(b) - lo;

@@ -1,11 +1,11 @@
 package gpu
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
+	"github.com/qgpu/qgpu/shaders"
 )
 
 // LoopBudget is the number of loop iterations Mesa's gallivm (llvmpipe, the
@@ -13,8 +13,8 @@ import (
 // shared by every loop of the invocation is decremented at each loop
 // iteration (and once more when a loop exits), and every loop is left
 // silently once it reaches zero (LP_MAX_TGSI_LOOP_ITERATIONS). An op whose
-// kernels may need more gives wrong results there, not an error, so the
-// backends on such drivers refuse it (LoopIterations).
+// kernels may need more gives wrong results there, not an error, so
+// Backend refuses it on such drivers (LoopIterations, LoopLimited).
 const LoopBudget = 65535
 
 // LoopIterations returns an upper bound of the loop budget one invocation
@@ -62,10 +62,10 @@ func LoopIterationsTiledGemm(op *backend.Gemm) int64 {
 	return tiledGemmLoops(int64(op.K), int64(op.N), pwOf(op.Y))
 }
 
-// TiledGemmLoops is LoopIterationsTiledGemm for a "gemm" launch planned by
-// PlanOp (for a backend choosing the variant per launch).
-func TiledGemmLoops(l *Launch) int64 {
-	return tiledGemmLoops(int64(l.Params[2]), int64(l.Params[3]), int64(32/qtensor.DType(l.Params[22]).Bits()))
+// TiledGemmLoops is LoopIterationsTiledGemm for the block of a "gemm"
+// launch planned by PlanOp (for a backend choosing the variant per launch).
+func TiledGemmLoops(p *shaders.GemmParams) int64 {
+	return tiledGemmLoops(int64(p.K), int64(p.N), int64(perWord(qtensor.DType(p.YType))))
 }
 
 func tiledGemmLoops(k, cols, pw int64) int64 {
@@ -96,18 +96,4 @@ func pwOf(t *backend.Tensor) int64 { return int64(perWord(t.DType())) }
 // runs shaders through Mesa's gallivm and so has the loop budget.
 func LoopLimited(device string) bool {
 	return strings.Contains(strings.ToLower(device), "llvmpipe")
-}
-
-// CheckLoopBudget returns an error wrapping backend.ErrUnsupported when op
-// may need more loop iterations per invocation than a loop-limited device
-// runs (see LoopBudget), and nil otherwise.
-func CheckLoopBudget(op backend.Op, device string, limited bool) error {
-	if !limited {
-		return nil
-	}
-	if n := LoopIterations(op); n > LoopBudget {
-		return fmt.Errorf("%w: %v needs up to %d loop iterations per invocation; %s stops every loop after %d (Mesa gallivm's loop limiter)",
-			backend.ErrUnsupported, op.Kind(), n, device, LoopBudget)
-	}
-	return nil
 }

@@ -1,10 +1,3 @@
-// Package gpu turns engine ops into kernel launches of package shaders. It
-// is shared by the Vulkan and OpenGL backends, which only have to execute
-// the launches: bind four storage buffers and a 32-word parameter block,
-// then dispatch a grid of work groups.
-//
-// The parameter layouts are documented at the top of each kernel in
-// shaders/src; this file is their only writer.
 package gpu
 
 import (
@@ -28,11 +21,15 @@ const (
 // is an unused binding: bind any small buffer. Bind[SlotAux] is unused; the
 // backend binds the plan's Aux words there.
 type Launch struct {
-	Kernel string
+	// Params is the kernel's parameter block; Params.Kernel() names the
+	// kernel.
+	Params shaders.Params
 	Bind   [4]*backend.Tensor
-	Params [shaders.ParamWords]uint32
 	Groups [3]uint32 // work groups in x, y, z
 }
+
+// Kernel returns the name of the launch's kernel.
+func (l *Launch) Kernel() string { return l.Params.Kernel() }
 
 // Plan is the launches of one op, run in order with a storage barrier
 // between them, and the auxiliary words they read (never empty).
@@ -104,8 +101,6 @@ func b2u(b bool) uint32 {
 	return 0
 }
 
-func f(v float32) uint32 { return math.Float32bits(v) }
-
 func unsupported(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", backend.ErrUnsupported, fmt.Sprintf(format, args...))
 }
@@ -127,13 +122,13 @@ func PlanOp(op backend.Op) (Plan, error) {
 	case *backend.Dequantize:
 		ls, err = planQuantize(&a, op.X, op.Y, op.X, true, 0)
 	case *backend.ByteWeightDequant:
-		l := Launch{Kernel: "eltwise", Bind: [4]*backend.Tensor{op.X, nil, op.Y}}
-		l.Params[0], l.Params[1], l.Params[9] = uint32(op.X.Len()), uint32(qtensor.Uint8), 3
-		l.Params[5], l.Params[6] = f(op.Max-op.Min), f(op.Min)
-		l.Groups = groups(op.X.Len())
-		ls = []Launch{l}
+		ls = []Launch{{
+			Params: &shaders.EltwiseParams{N: uint32(op.X.Len()), Type: uint32(qtensor.Uint8), Mode: shaders.EltwiseByteWeight,
+				Range: op.Max - op.Min, Min: op.Min},
+			Bind:   [4]*backend.Tensor{op.X, nil, op.Y},
+			Groups: groups(op.X.Len()),
+		}}
 	case *backend.Requantize:
-		l := Launch{Kernel: "requantize", Bind: [4]*backend.Tensor{op.X, nil, op.Y}}
 		n := op.X.Len()
 		channels, inner := 1, 1
 		if op.Axis >= 0 {
@@ -146,26 +141,37 @@ func PlanOp(op backend.Op) (Plan, error) {
 		if op.X.DType() == qtensor.Int32 {
 			zp = 0
 		}
-		l.Params[0], l.Params[1], l.Params[2], l.Params[3], l.Params[4] = uint32(n), uint32(op.X.DType()), uint32(zp), uint32(channels), uint32(inner)
-		epilogue(&a, &l, &op.Epilogue, op.Y.DType())
-		l.Groups = groups(words(op.Y.DType(), n))
-		ls = []Launch{l}
+		ls = []Launch{{
+			Params: &shaders.RequantizeParams{N: uint32(n), XType: uint32(op.X.DType()), XZeroPoint: zp,
+				Channels: uint32(channels), Inner: uint32(inner), Epilogue: epilogue(&a, &op.Epilogue, op.Y.DType())},
+			Bind:   [4]*backend.Tensor{op.X, nil, op.Y},
+			Groups: groups(words(op.Y.DType(), n)),
+		}}
 	case *backend.Gemm:
 		ls, err = planGemm(&a, op)
 	case *backend.Conv:
 		ls, err = planConv(&a, op)
 	case *backend.Add:
-		ls = []Launch{eltwise(op.A, op.B, op.Y, 0, op.ZA, op.ZB, op.ZY, f(op.MA), f(op.MB))}
+		ls = []Launch{eltwise(op.A, op.B, op.Y, shaders.EltwiseParams{Mode: shaders.EltwiseAdd, ZA: op.ZA, ZB: op.ZB, ZY: op.ZY, MA: op.MA, MB: op.MB})}
 	case *backend.Mul:
-		ls = []Launch{eltwise(op.A, op.B, op.Y, 1, op.ZA, op.ZB, op.ZY, f(op.M), 0)}
+		ls = []Launch{eltwise(op.A, op.B, op.Y, shaders.EltwiseParams{Mode: shaders.EltwiseMul, ZA: op.ZA, ZB: op.ZB, ZY: op.ZY, MA: op.M})}
 	case *backend.ReLU:
-		ls = []Launch{eltwise(op.X, nil, op.Y, 2, op.ZP, 0, op.ZP, 0, 0)}
+		ls = []Launch{eltwise(op.X, nil, op.Y, shaders.EltwiseParams{Mode: shaders.EltwiseReLU, ZA: op.ZP, ZY: op.ZP})}
 	case *backend.Pool:
 		ls, err = planPool(op)
 	case *backend.MinMax:
 		ls = planMinMax(op)
 	case *backend.Histogram:
 		ls, err = planHistogram(op)
+	case *backend.Lookup:
+		n := op.Y.Len()
+		ls = []Launch{lookup(&a, op.X, op.Y, &op.Table, 1, n, n, 0)}
+	case *backend.Concat:
+		inner, off := op.Y.Len()/op.Outer, 0
+		for j, x := range op.Xs {
+			ls = append(ls, lookup(&a, x, op.Y, op.Tables[j], op.Outer, op.Inner[j], inner, off))
+			off += op.Inner[j]
+		}
 	default:
 		return Plan{}, unsupported("op %v", op.Kind())
 	}
@@ -183,29 +189,28 @@ func PlanOp(op backend.Op) (Plan, error) {
 func planQuantize(a *aux, x, y, q *backend.Tensor, dequant bool, r qtensor.Rounding) ([]Launch, error) {
 	p := q.Params()
 	shape := q.Shape()
-	l := Launch{Kernel: "quantize", Bind: [4]*backend.Tensor{x, nil, y}}
 	n := q.Len()
-	l.Params[0], l.Params[1] = uint32(n), uint32(q.DType())
-	l.Params[2], l.Params[3] = uint32(q.DType().QMin()), uint32(q.DType().QMax())
-	l.Params[4] = uint32(p.Granularity)
+	qp := &shaders.QuantizeParams{N: uint32(n), Type: uint32(q.DType()), QMin: q.DType().QMin(), QMax: q.DType().QMax(),
+		Granularity: uint32(p.Granularity)}
 	if p.Granularity != qtensor.PerTensor {
 		inner := 1
 		for _, d := range shape[p.Axis+1:] {
 			inner *= d
 		}
-		l.Params[5], l.Params[6] = uint32(inner), uint32(shape[p.Axis])
+		qp.Inner, qp.AxisLen = uint32(inner), uint32(shape[p.Axis])
 		if p.Granularity == qtensor.PerBlock {
-			l.Params[7] = uint32(p.BlockSize)
-			l.Params[8] = uint32((shape[p.Axis] + p.BlockSize - 1) / p.BlockSize)
+			qp.BlockSize = uint32(p.BlockSize)
+			qp.Blocks = uint32((shape[p.Axis] + p.BlockSize - 1) / p.BlockSize)
 		}
 	}
+	l := Launch{Params: qp, Bind: [4]*backend.Tensor{x, nil, y}}
 	scales := p.Scales
 	switch {
 	case dequant:
-		l.Params[9] = 2
+		qp.Mode = shaders.Dequantize
 		l.Groups = groups(n)
 	case r == qtensor.RoundTorch:
-		l.Params[9] = 1
+		qp.Mode = shaders.QuantizeMultiply
 		inv := make([]float32, len(scales))
 		for i, s := range scales {
 			inv[i] = 1 / s // the reciprocal qtensor.QuantizeTorch multiplies by
@@ -213,111 +218,121 @@ func planQuantize(a *aux, x, y, q *backend.Tensor, dequant bool, r qtensor.Round
 		scales = inv
 		l.Groups = groups(words(q.DType(), n))
 	default:
+		qp.Mode = shaders.QuantizeDivide
 		l.Groups = groups(words(q.DType(), n))
 	}
-	l.Params[10] = a.floats(scales)
-	l.Params[11] = a.ints(p.ZeroPoints)
+	qp.Scales = a.floats(scales)
+	qp.ZeroPoints = a.ints(p.ZeroPoints)
 	return []Launch{l}, nil
 }
 
-// epilogue fills parameter words 21..31 (see shaders/src/epilogue.glsl).
-func epilogue(a *aux, l *Launch, ep *backend.Epilogue, yt qtensor.DType) {
-	const none = math.MaxUint32
-	p := &l.Params
-	p[22] = uint32(yt)
-	p[26], p[30] = none, none
+// epilogue returns the block of the shared epilogue (src/epilogue.glsl) of
+// an output of type yt, its arrays added to a.
+func epilogue(a *aux, ep *backend.Epilogue, yt qtensor.DType) shaders.Epilogue {
+	e := shaders.Epilogue{YType: uint32(yt), Bias: shaders.NoAux, FloatBias: shaders.NoAux}
 	if ep.Bias != nil {
-		p[26], p[27] = a.ints(ep.Bias), b2u(len(ep.Bias) > 1)
+		e.Bias, e.BiasPerChannel = a.ints(ep.Bias), b2u(len(ep.Bias) > 1)
 	}
 	switch ep.Output {
 	case backend.OutInt32:
-		p[21] = 0
+		e.OutKind = shaders.EpilogueInt32
 	case backend.OutFloat32:
-		p[21] = 1
-		p[28], p[29] = a.floats(ep.Scale), b2u(len(ep.Scale) > 1)
+		e.OutKind = shaders.EpilogueFloat32
+		e.Scale, e.ScalePerChannel = a.floats(ep.Scale), b2u(len(ep.Scale) > 1)
 		if ep.FloatBias != nil {
-			p[30], p[31] = a.floats(ep.FloatBias), b2u(len(ep.FloatBias) > 1)
+			e.FloatBias, e.FloatBiasPerChannel = a.floats(ep.FloatBias), b2u(len(ep.FloatBias) > 1)
 		}
 	case backend.OutQuantized:
 		qmin, qmax := yt.QMin(), yt.QMax()
 		if ep.ReLU {
 			qmin = max(qmin, ep.YZP)
 		}
-		p[23], p[24], p[25] = uint32(qmin), uint32(qmax), uint32(ep.YZP)
+		e.YQMin, e.YQMax, e.YZeroPoint = qmin, qmax, ep.YZP
 		if ep.Fixed != nil {
-			p[21] = 3
-			p[28], p[29] = uint32(len(a.w)), b2u(len(ep.Fixed) > 1)
+			e.OutKind = shaders.EpilogueQuantFixed
+			e.Scale, e.ScalePerChannel = uint32(len(a.w)), b2u(len(ep.Fixed) > 1)
 			for _, fp := range ep.Fixed {
 				a.add(uint32(fp.Multiplier), uint32(fp.Shift))
 			}
 		} else {
-			p[21] = 2
-			p[28], p[29] = a.floats(ep.Mult), b2u(len(ep.Mult) > 1)
+			e.OutKind = shaders.EpilogueQuantFloat
+			e.Scale, e.ScalePerChannel = a.floats(ep.Mult), b2u(len(ep.Mult) > 1)
 		}
 	}
+	return e
 }
 
 func planGemm(a *aux, op *backend.Gemm) ([]Launch, error) {
 	if op.A.Len() > MaxElements || op.B.Len() > MaxElements {
 		return nil, unsupported("Gemm operands over 2^32 elements")
 	}
-	l := Launch{Kernel: "gemm", Bind: [4]*backend.Tensor{op.A, op.B, op.Y}}
 	total := op.Batch * op.M * op.N
-	p := &l.Params
-	p[0], p[1], p[2], p[3] = uint32(total), uint32(op.M), uint32(op.K), uint32(op.N)
-	p[4] = uint32(op.A.DType()) | uint32(op.B.DType())<<8
-	p[5], p[6] = a.ints(op.AZP), b2u(len(op.AZP) > 1)
-	p[7], p[8] = a.ints(op.BZP), b2u(len(op.BZP) > 1)
-	p[9], p[10] = a.indices(op.AIndex), a.indices(op.BIndex)
-	epilogue(a, &l, &op.Epilogue, op.Y.DType())
-	l.Groups = groups(words(op.Y.DType(), total))
-	return []Launch{l}, nil
+	p := &shaders.GemmParams{Total: uint32(total), M: uint32(op.M), K: uint32(op.K), N: uint32(op.N),
+		AType: uint32(op.A.DType()), BType: uint32(op.B.DType())}
+	p.AZeroPoints, p.AZeroPointPerRow = a.ints(op.AZP), b2u(len(op.AZP) > 1)
+	p.BZeroPoints, p.BZeroPointPerColumn = a.ints(op.BZP), b2u(len(op.BZP) > 1)
+	p.AIndex, p.BIndex = a.indices(op.AIndex), a.indices(op.BIndex)
+	p.Epilogue = epilogue(a, &op.Epilogue, op.Y.DType())
+	return []Launch{{Params: p, Bind: [4]*backend.Tensor{op.A, op.B, op.Y}, Groups: groups(words(op.Y.DType(), total))}}, nil
 }
 
 func planConv(a *aux, op *backend.Conv) ([]Launch, error) {
 	if op.X.Len() > MaxElements || op.W.Len() > MaxElements {
 		return nil, unsupported("Conv operands over 2^32 elements")
 	}
-	l := Launch{Kernel: "conv", Bind: [4]*backend.Tensor{op.X, op.W, op.Y}}
 	total := op.Y.Len()
-	p := &l.Params
-	for i, v := range []int{total, op.N, op.C, op.H, op.Wd, op.O, op.KH, op.KW, op.OH, op.OW, op.Group,
-		op.StrideH, op.StrideW, op.DilationH, op.DilationW, op.PadTop, op.PadLeft} {
-		p[i] = uint32(v)
-	}
-	p[17] = uint32(op.XZP)
-	p[18], p[19] = a.ints(op.WZP), b2u(len(op.WZP) > 1)
-	p[20] = uint32(op.X.DType()) | uint32(op.W.DType())<<8
-	epilogue(a, &l, &op.Epilogue, op.Y.DType())
-	l.Groups = groups(words(op.Y.DType(), total))
-	return []Launch{l}, nil
+	p := &shaders.ConvParams{Total: uint32(total), C: uint32(op.C), H: uint32(op.H), W: uint32(op.Wd), O: uint32(op.O),
+		KH: uint32(op.KH), KW: uint32(op.KW), OH: uint32(op.OH), OW: uint32(op.OW), Group: uint32(op.Group),
+		StrideH: uint32(op.StrideH), StrideW: uint32(op.StrideW), DilationH: uint32(op.DilationH), DilationW: uint32(op.DilationW),
+		PadTop: int32(op.PadTop), PadLeft: int32(op.PadLeft),
+		XZeroPoint: op.XZP, XType: uint32(op.X.DType()), WType: uint32(op.W.DType())}
+	p.WZeroPoints, p.WZeroPointPerChannel = a.ints(op.WZP), b2u(len(op.WZP) > 1)
+	p.Epilogue = epilogue(a, &op.Epilogue, op.Y.DType())
+	return []Launch{{Params: p, Bind: [4]*backend.Tensor{op.X, op.W, op.Y}, Groups: groups(words(op.Y.DType(), total))}}, nil
 }
 
-func eltwise(x, w, y *backend.Tensor, mode uint32, za, zb, zy int32, m1, m2 uint32) Launch {
-	l := Launch{Kernel: "eltwise", Bind: [4]*backend.Tensor{x, w, y}}
+// eltwise completes p (mode, zero points and multipliers set) for output y.
+func eltwise(x, w, y *backend.Tensor, p shaders.EltwiseParams) Launch {
 	t := y.DType()
-	p := &l.Params
-	p[0], p[1], p[2], p[3], p[4] = uint32(y.Len()), uint32(t), uint32(za), uint32(zb), uint32(zy)
-	p[5], p[6], p[7], p[8], p[9] = m1, m2, uint32(t.QMin()), uint32(t.QMax()), mode
-	l.Groups = groups(words(t, y.Len()))
-	return l
+	p.N, p.Type, p.QMin, p.QMax = uint32(y.Len()), uint32(t), t.QMin(), t.QMax()
+	return Launch{Params: &p, Bind: [4]*backend.Tensor{x, w, y}, Groups: groups(words(t, y.Len()))}
+}
+
+// identity is the table that copies bytes.
+var identity = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+	}
+	return t
+}()
+
+// lookup is a launch of lookup.comp filling the window of inner bytes at
+// byte offset off of each of y's outer rows of innerY bytes from x through
+// tab (nil: copied).
+func lookup(a *aux, x, y *backend.Tensor, tab *[256]byte, outer, inner, innerY, off int) Launch {
+	if tab == nil {
+		tab = &identity
+	}
+	t := make([]uint32, len(tab))
+	for i, v := range tab {
+		t[i] = uint32(v)
+	}
+	nw := (y.Bytes() + 3) / 4
+	p := &shaders.LookupParams{Words: uint32(nw), Outer: uint32(outer), InnerX: uint32(inner), InnerY: uint32(innerY),
+		Offset: uint32(off), Table: a.add(t...)}
+	return Launch{Params: p, Bind: [4]*backend.Tensor{x, nil, y}, Groups: groups(nw)}
 }
 
 func planPool(op *backend.Pool) ([]Launch, error) {
 	if int64(op.KH)*int64(op.KW)*255 >= math.MaxInt32 {
 		return nil, unsupported("pooling window of %dx%d cells (sums must stay below 2^31)", op.KH, op.KW)
 	}
-	l := Launch{Kernel: "pool", Bind: [4]*backend.Tensor{op.X, nil, op.Y}}
 	t := op.X.DType()
-	p := &l.Params
-	for i, v := range []int{op.Y.Len(), op.N * op.C, op.H, op.W, op.OH, op.OW, op.KH, op.KW,
-		op.StrideH, op.StrideW, op.DilationH, op.DilationW, op.PadTop, op.PadLeft} {
-		p[i] = uint32(v)
-	}
-	p[14], p[15], p[16], p[17] = uint32(t), uint32(op.ZP), b2u(op.Max), b2u(op.CountIncludePad)
-	p[18], p[19] = uint32(t.QMin()), uint32(t.QMax())
-	l.Groups = groups(words(t, op.Y.Len()))
-	return []Launch{l}, nil
+	p := &shaders.PoolParams{Total: uint32(op.Y.Len()), H: uint32(op.H), W: uint32(op.W), OH: uint32(op.OH), OW: uint32(op.OW),
+		KH: uint32(op.KH), KW: uint32(op.KW), StrideH: uint32(op.StrideH), StrideW: uint32(op.StrideW),
+		DilationH: uint32(op.DilationH), DilationW: uint32(op.DilationW), PadTop: int32(op.PadTop), PadLeft: int32(op.PadLeft),
+		Type: uint32(t), ZeroPoint: op.ZP, Max: b2u(op.Max), CountIncludePad: b2u(op.CountIncludePad), QMin: t.QMin(), QMax: t.QMax()}
+	return []Launch{{Params: p, Bind: [4]*backend.Tensor{op.X, nil, op.Y}, Groups: groups(words(t, op.Y.Len()))}}, nil
 }
 
 // reduceGroups bounds the grid of a reduction: each invocation loops over a
@@ -331,12 +346,10 @@ func reduceGroups(n int) [3]uint32 {
 }
 
 func planMinMax(op *backend.MinMax) []Launch {
-	init := Launch{Kernel: "reduce", Bind: [4]*backend.Tensor{nil, nil, op.Y}}
-	init.Params[0], init.Params[1] = uint32(6*op.Channels), 0
-	init.Groups = groups(6 * op.Channels)
-	run := Launch{Kernel: "reduce", Bind: [4]*backend.Tensor{op.X, nil, op.Y}}
-	run.Params[0], run.Params[1], run.Params[2], run.Params[3] = uint32(op.X.Len()), 1, uint32(op.Channels), uint32(op.Inner)
-	run.Groups = reduceGroups(op.X.Len())
+	init := Launch{Params: &shaders.ReduceParams{N: uint32(6 * op.Channels), Mode: shaders.ReduceMinMaxInit},
+		Bind: [4]*backend.Tensor{nil, nil, op.Y}, Groups: groups(6 * op.Channels)}
+	run := Launch{Params: &shaders.ReduceParams{N: uint32(op.X.Len()), Mode: shaders.ReduceMinMax, Channels: uint32(op.Channels), Inner: uint32(op.Inner)},
+		Bind: [4]*backend.Tensor{op.X, nil, op.Y}, Groups: reduceGroups(op.X.Len())}
 	return []Launch{init, run}
 }
 
@@ -358,22 +371,19 @@ func planHistogram(op *backend.Histogram) ([]Launch, error) {
 	if op.Aligned && (op.Start < -MaxAlignedStart || op.Start > MaxAlignedStart || op.Bins > math.MaxInt32) {
 		return nil, unsupported("aligned histogram start %d beyond +-2^61 or %d bins", op.Start, op.Bins)
 	}
-	init := Launch{Kernel: "reduce", Bind: [4]*backend.Tensor{nil, nil, op.Y}}
-	init.Params[0], init.Params[1] = uint32(op.Bins+3), 2
-	init.Groups = groups(op.Bins + 3)
-	run := Launch{Kernel: "reduce", Bind: [4]*backend.Tensor{op.X, nil, op.Y}}
-	p := &run.Params
+	init := Launch{Params: &shaders.ReduceParams{N: uint32(op.Bins + 3), Mode: shaders.ReduceHistogramInit},
+		Bind: [4]*backend.Tensor{nil, nil, op.Y}, Groups: groups(op.Bins + 3)}
+	p := &shaders.ReduceParams{N: uint32(op.X.Len()), Bins: uint32(op.Bins)}
 	if op.Aligned {
 		end := op.Start + int64(op.Bins)
-		p[0], p[1], p[2] = uint32(op.X.Len()), 4, uint32(op.Bins)
-		p[3], p[4] = f(qtensor.HistScalePow2(op.Exp)), uint32(op.Start)
-		p[5], p[6], p[7], p[8] = f(roundUp(op.Start)), f(roundUp(end)), f(roundUp(-op.Start)), f(roundUp(-end))
-		run.Groups = reduceGroups(op.X.Len())
-		return []Launch{init, run}, nil
+		p.Mode, p.ScaleBits, p.Start = shaders.ReduceHistogramAligned, math.Float32bits(qtensor.HistScalePow2(op.Exp)), uint32(op.Start)
+		p.StartUp, p.EndUp, p.NegStartUp, p.NegEndUp = roundUp(op.Start), roundUp(end), roundUp(-op.Start), roundUp(-end)
+	} else {
+		p.Mode = shaders.ReduceHistogram
+		p.LoBits, p.HiBits = math.Float32bits(op.Lo), math.Float32bits(op.Hi)
+		p.ScaleBits = math.Float32bits(qtensor.HistScale(op.Bins, op.Lo, op.Hi))
 	}
-	p[0], p[1], p[2] = uint32(op.X.Len()), 3, uint32(op.Bins)
-	p[3], p[4], p[5] = f(op.Lo), f(op.Hi), f(qtensor.HistScale(op.Bins, op.Lo, op.Hi))
-	run.Groups = reduceGroups(op.X.Len())
+	run := Launch{Params: p, Bind: [4]*backend.Tensor{op.X, nil, op.Y}, Groups: reduceGroups(op.X.Len())}
 	return []Launch{init, run}, nil
 }
 
@@ -387,12 +397,15 @@ const GemmTile = 64
 // is not a GEMM or its tiles do not fit a grid: run the baseline grid then.
 // Backends that never run the variant (OpenGL) need not call it.
 func TiledGemmGroups(l *Launch) (g [3]uint32, ok bool) {
-	p := &l.Params
-	m, n := uint64(p[1]), uint64(p[3])
-	if l.Kernel != "gemm" || m == 0 || n == 0 || p[0] == 0 {
+	p, isGemm := l.Params.(*shaders.GemmParams)
+	if !isGemm {
 		return g, false
 	}
-	batch := uint64(p[0]) / (m * n)
+	m, n := uint64(p.M), uint64(p.N)
+	if m == 0 || n == 0 || p.Total == 0 {
+		return g, false
+	}
+	batch := uint64(p.Total) / (m * n)
 	tiles := batch * ((m + GemmTile - 1) / GemmTile) * ((n + GemmTile - 1) / GemmTile)
 	if tiles == 0 || tiles > MaxGroupsX*MaxGroupsX {
 		return g, false

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 )
 
 // BenchmarkPlane times one 3x3 plane per operation (MobileNet-like sizes),
@@ -11,13 +13,13 @@ import (
 func BenchmarkPlane(b *testing.B) {
 	for _, s := range []struct{ h, w, stride int }{{112, 112, 1}, {56, 56, 1}, {14, 14, 1}, {14, 14, 2}, {112, 112, 2}} {
 		for _, quant := range []bool{false, true} {
-			for _, isa := range []ISA{Generic, AVX2, AVX512} {
-				if !Supported(isa) {
+			for _, impl := range []isa.ISA{isa.Generic, isa.AVX2, isa.AVX512} {
+				if !Supported(impl) {
 					continue
 				}
-				name := fmt.Sprintf("%dx%d/stride=%d/quant=%v/%v", s.h, s.w, s.stride, quant, isa)
+				name := fmt.Sprintf("%dx%d/stride=%d/quant=%v/%v", s.h, s.w, s.stride, quant, impl)
 				b.Run(name, func(b *testing.B) {
-					restore, _ := SetISA(isa)
+					restore, _ := SetISA(impl)
 					defer restore()
 					rng := rand.New(rand.NewPCG(1, 1))
 					c := &conv{h: s.h, w: s.w, kh: 3, kw: 3, sh: s.stride, sw: s.stride, dh: 1, dw: 1,

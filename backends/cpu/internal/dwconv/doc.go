@@ -56,5 +56,17 @@
 //
 // At init the package picks the best supported implementation; SetISA
 // switches it for tests and benchmarks. With -tags purego, or off amd64,
-// only Generic exists.
+// only isa.Generic exists: dw_noasm.go makes the kernel entry points
+// (Plane.int32, Plane.requantize, NHWC.int32) call their Go forms, as
+// crypto/sha256's block calls blockGeneric; dw_amd64.go holds their
+// assembly dispatch.
+//
+// # Preconditions, not errors
+//
+// The CPU backend builds Planes and NHWCs from convolutions the engine has
+// validated, so an inconsistent one is a bug in the caller: the geometry
+// and slice lengths each method needs are documented on the types and
+// checked on entry (a panic naming the sizes); weights outside int16 and
+// other cases the vector kernels do not take run in Go. No method returns
+// an error.
 package dwconv

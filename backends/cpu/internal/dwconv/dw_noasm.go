@@ -2,30 +2,20 @@
 
 package dwconv
 
-// hasAVX512 and hasAVX2 are false: no assembly in this build.
+// The kernels without assembly in this build: each calls its Go form
+// (as crypto/sha256's block calls blockGeneric), so every exported
+// method computes the same accumulators and bytes as with the assembly.
+
+// hasAVX512 and hasAVX2 are false: no assembly here.
 const (
 	hasAVX512 = false
 	hasAVX2   = false
 )
 
-// The kernels below are never called (Supported(AVX512) is false); they
-// exist so that the dispatch code compiles without assembly.
+func (p *Plane) int32(dst []int32) { p.int32Generic(dst) }
 
-func dwS1U8I32AVX512(a *byte) { panic("dwconv: no assembly") }
-func dwS1U8QAVX512(a *byte)   { panic("dwconv: no assembly") }
-func dwS1S8I32AVX512(a *byte) { panic("dwconv: no assembly") }
-func dwS1S8QAVX512(a *byte)   { panic("dwconv: no assembly") }
-func dwS2U8I32AVX512(a *byte) { panic("dwconv: no assembly") }
-func dwS2U8QAVX512(a *byte)   { panic("dwconv: no assembly") }
-func dwS2S8I32AVX512(a *byte) { panic("dwconv: no assembly") }
-func dwS2S8QAVX512(a *byte)   { panic("dwconv: no assembly") }
-func dwS1U8I32AVX2(a *byte)   { panic("dwconv: no assembly") }
-func dwS1U8QAVX2(a *byte)     { panic("dwconv: no assembly") }
-func dwS1S8I32AVX2(a *byte)   { panic("dwconv: no assembly") }
-func dwS1S8QAVX2(a *byte)     { panic("dwconv: no assembly") }
-func dwS2U8I32AVX2(a *byte)   { panic("dwconv: no assembly") }
-func dwS2U8QAVX2(a *byte)     { panic("dwconv: no assembly") }
-func dwS2S8I32AVX2(a *byte)   { panic("dwconv: no assembly") }
-func dwS2S8QAVX2(a *byte)     { panic("dwconv: no assembly") }
-func dwNHWCU8AVX512(a *byte)  { panic("dwconv: no assembly") }
-func dwNHWCS8AVX512(a *byte)  { panic("dwconv: no assembly") }
+func (p *Plane) requantize(dst []byte, m float32, zp, qmin, qmax int32) {
+	p.requantizeGeneric(dst, m, zp, qmin, qmax)
+}
+
+func (p *NHWC) int32(dst []int32) { p.generic(dst) }

@@ -2,9 +2,6 @@ package dwconv
 
 import (
 	"fmt"
-	"math"
-	"sync"
-	"unsafe"
 
 	"github.com/qgpu/qgpu/qtensor"
 )
@@ -66,160 +63,30 @@ func (p *Plane) lastIn() int {
 	return ((p.OH-1)*p.SH+(p.KH-1)*p.DH)*p.Wp + (p.OW-1)*p.SW + (p.KW-1)*p.DW
 }
 
-// args is what the assembly kernels read (offsets fixed in asmgen).
-type args struct {
-	src, dst *byte
-	_        uintptr
-	oh, ow   int
-	kh, kw   int
-	rs, dhw  int
-	dw, ds   int
-	init, zp int32
-	m, lo    float32
-	hi       float32
-	w        [MaxCells]int32 // weights with a zero high half
-}
-
-// vector reports whether the vector kernels of the current ISA can run p,
-// and if so fills a. The AVX2 kernels need rows of at least 8 pixels.
-func (p *Plane) vector(a *args) bool {
-	khw := p.KH * p.KW
-	cur := Current()
-	if cur == Generic || p.SW > 2 || khw > MaxCells || p.OH == 0 || p.OW == 0 || cur == AVX2 && p.OW < 8 {
-		return false
-	}
-	// Stride 2 loads a word per column: one byte past the last one read.
-	if p.SW == 2 && len(p.Src) < p.lastIn()+2 {
-		return false
-	}
-	for i, v := range p.W[:khw] {
-		if v < math.MinInt16 || v > math.MaxInt16 {
-			return false
-		}
-		a.w[i] = int32(uint16(v))
-	}
-	a.src, a.oh, a.ow, a.kh, a.kw = &p.Src[0], p.OH, p.OW, p.KH, p.KW
-	a.rs, a.dhw, a.dw, a.init = p.SH*p.Wp, p.DH*p.Wp, p.DW, p.Init
-	return true
-}
-
-// Int32 writes the accumulators of the plane to dst as [OH][OW].
+// Int32 writes the accumulators of the plane to dst as [OH][OW]. It
+// panics if the plane is inconsistent or dst shorter than OH*OW (see the
+// package documentation).
 func (p *Plane) Int32(dst []int32) {
 	p.check(len(dst))
-	if q, sc := p.widened(); q != nil {
-		defer narrowPool.Put(sc)
-		sc.i32 = grow(sc.i32, q.OH*q.OW)
-		q.int32(sc.i32)
-		for r := range p.OH {
-			copy(dst[r*p.OW:(r+1)*p.OW], sc.i32[r*q.OW:])
-		}
-		return
-	}
 	p.int32(dst)
 }
 
-// widened returns, for a plane narrower than the AVX2 kernels' 8 columns
-// when they are in use, the plane 8 columns wide over a copy of the input
-// long enough for the extra columns' reads (whose outputs the caller
-// drops), and the pooled scratch holding that copy, which the caller puts
-// back; else nil.
-func (p *Plane) widened() (*Plane, *narrowScratch) {
-	if Current() != AVX2 || p.OW >= 8 || p.OH == 0 || p.OW == 0 || p.SW > 2 || p.KH*p.KW > MaxCells {
-		return nil, nil
-	}
-	q := *p
-	q.OW = 8
-	sc := narrowPool.Get().(*narrowScratch)
-	sc.src = grow(sc.src, q.lastIn()+2) // +1: stride 2 reads a word per column
-	copy(sc.src, p.Src[:p.lastIn()+1])
-	q.Src = sc.src
-	return &q, sc
-}
-
-// narrowScratch is the input copy and output of a widened plane.
-type narrowScratch struct {
-	src []byte
-	i32 []int32
-	u8  []byte
-}
-
-var narrowPool = sync.Pool{New: func() any { return new(narrowScratch) }}
-
-// grow returns s resliced to n elements, reallocated if too short.
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
-}
-
-// int32 is Int32 after the checks.
-func (p *Plane) int32(dst []int32) {
-	var a args
-	if !p.vector(&a) {
-		p.generic(func(i int, acc int32) { dst[i] = acc })
-		return
-	}
-	a.dst = (*byte)(unsafe.Pointer(&dst[0]))
-	a.ds = 4 * p.OW
-	pa := (*byte)(unsafe.Pointer(&a))
-	planeKernel(&int32Kernels, p)(pa)
-}
-
 // Requantize writes the plane's accumulators requantized to dst as
-// [OH][OW]: dst[i] = byte(qtensor.Requantize(acc, m, zp, qmin, qmax)).
+// [OH][OW]: dst[i] = byte(qtensor.Requantize(acc, m, zp, qmin, qmax)). It
+// panics like Int32.
 func (p *Plane) Requantize(dst []byte, m float32, zp, qmin, qmax int32) {
 	p.check(len(dst))
-	if q, sc := p.widened(); q != nil {
-		defer narrowPool.Put(sc)
-		sc.u8 = grow(sc.u8, q.OH*q.OW)
-		q.requantize(sc.u8, m, zp, qmin, qmax)
-		for r := range p.OH {
-			copy(dst[r*p.OW:(r+1)*p.OW], sc.u8[r*q.OW:])
-		}
-		return
-	}
 	p.requantize(dst, m, zp, qmin, qmax)
 }
 
-// requantize is Requantize after the checks.
-func (p *Plane) requantize(dst []byte, m float32, zp, qmin, qmax int32) {
-	var a args
-	finite := m == m && m <= math.MaxFloat32 && m >= -math.MaxFloat32
-	if !finite || qmin > qmax || !p.vector(&a) {
-		p.generic(func(i int, acc int32) { dst[i] = byte(qtensor.Requantize(acc, m, zp, qmin, qmax)) })
-		return
-	}
-	a.dst = &dst[0]
-	a.ds = p.OW
-	a.m, a.lo, a.hi, a.zp = m, float32(qmin-zp), float32(qmax-zp), zp
-	pa := (*byte)(unsafe.Pointer(&a))
-	planeKernel(&quantKernels, p)(pa)
+// int32Generic is Int32 in Go.
+func (p *Plane) int32Generic(dst []int32) {
+	p.generic(func(i int, acc int32) { dst[i] = acc })
 }
 
-// int32Kernels and quantKernels are the plane kernels by [AVX2][column
-// stride 2][signed input].
-var (
-	int32Kernels = [2][2][2]func(*byte){
-		{{dwS1U8I32AVX512, dwS1S8I32AVX512}, {dwS2U8I32AVX512, dwS2S8I32AVX512}},
-		{{dwS1U8I32AVX2, dwS1S8I32AVX2}, {dwS2U8I32AVX2, dwS2S8I32AVX2}},
-	}
-	quantKernels = [2][2][2]func(*byte){
-		{{dwS1U8QAVX512, dwS1S8QAVX512}, {dwS2U8QAVX512, dwS2S8QAVX512}},
-		{{dwS1U8QAVX2, dwS1S8QAVX2}, {dwS2U8QAVX2, dwS2S8QAVX2}},
-	}
-)
-
-// planeKernel picks p's kernel from k for the current ISA (vector has
-// checked that one can run p).
-func planeKernel(k *[2][2][2]func(*byte), p *Plane) func(*byte) {
-	b := func(v bool) int {
-		if v {
-			return 1
-		}
-		return 0
-	}
-	return k[b(Current() == AVX2)][b(p.SW == 2)][b(p.Signed)]
+// requantizeGeneric is Requantize in Go.
+func (p *Plane) requantizeGeneric(dst []byte, m float32, zp, qmin, qmax int32) {
+	p.generic(func(i int, acc int32) { dst[i] = byte(qtensor.Requantize(acc, m, zp, qmin, qmax)) })
 }
 
 // generic computes the plane in Go, passing each accumulator to put with

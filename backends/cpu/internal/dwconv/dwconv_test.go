@@ -5,20 +5,20 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-	"unsafe"
 
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
 // forEachISA runs f once per supported implementation.
 func forEachISA(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	for _, isa := range []ISA{Generic, AVX2, AVX512} {
-		t.Run(isa.String(), func(t *testing.T) {
-			if !Supported(isa) {
-				t.Skipf("%v not supported here", isa)
+	for _, impl := range []isa.ISA{isa.Generic, isa.AVX2, isa.AVX512} {
+		t.Run(impl.String(), func(t *testing.T) {
+			if !Supported(impl) {
+				t.Skipf("%v not supported here", impl)
 			}
-			restore, err := SetISA(isa)
+			restore, err := SetISA(impl)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -28,41 +28,22 @@ func forEachISA(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
-func TestArgsLayout(t *testing.T) {
-	var a args
-	for _, c := range []struct {
-		name      string
-		got, want uintptr
-	}{
-		{"src", unsafe.Offsetof(a.src), 0}, {"dst", unsafe.Offsetof(a.dst), 8},
-		{"oh", unsafe.Offsetof(a.oh), 24}, {"ow", unsafe.Offsetof(a.ow), 32}, {"kh", unsafe.Offsetof(a.kh), 40},
-		{"kw", unsafe.Offsetof(a.kw), 48}, {"rs", unsafe.Offsetof(a.rs), 56}, {"dhw", unsafe.Offsetof(a.dhw), 64},
-		{"dw", unsafe.Offsetof(a.dw), 72}, {"ds", unsafe.Offsetof(a.ds), 80}, {"init", unsafe.Offsetof(a.init), 88},
-		{"zp", unsafe.Offsetof(a.zp), 92}, {"m", unsafe.Offsetof(a.m), 96}, {"lo", unsafe.Offsetof(a.lo), 100},
-		{"hi", unsafe.Offsetof(a.hi), 104}, {"w", unsafe.Offsetof(a.w), 108},
-	} {
-		if c.got != c.want {
-			t.Errorf("args.%s at offset %d, the kernels read it at %d", c.name, c.got, c.want)
-		}
-	}
-}
-
 func TestISASelection(t *testing.T) {
 	if Current() != Detected() {
 		t.Fatalf("Current %v != Detected %v at start", Current(), Detected())
 	}
-	restore, err := SetISA(Generic)
+	restore, err := SetISA(isa.Generic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if Current() != Generic {
+	if Current() != isa.Generic {
 		t.Fatalf("Current %v after SetISA(Generic)", Current())
 	}
 	restore()
 	if Current() != Detected() {
 		t.Fatalf("restore left %v", Current())
 	}
-	if _, err := SetISA(ISA(7)); err == nil {
+	if _, err := SetISA(isa.ISA(7)); err == nil {
 		t.Fatal("SetISA(ISA(7)) succeeded")
 	}
 }

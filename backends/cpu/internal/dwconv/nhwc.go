@@ -3,7 +3,6 @@ package dwconv
 import (
 	"fmt"
 	"math"
-	"unsafe"
 )
 
 // NHWC is a depthwise convolution of all channels of one image at once,
@@ -45,18 +44,6 @@ func PackNHWC(w, init []int32, C, cells int) (pw, pinit []int32, ok bool) {
 	return pw, pinit, true
 }
 
-// nhwcArgs is what the NHWC kernels read (offsets fixed in asmgen).
-type nhwcArgs struct {
-	src              *byte
-	dst              *int32
-	w, init          *int32
-	oh, ow, kh, kw   int
-	c                int
-	row, col, dh, dw int
-	wcell            int
-	khLeft           int // the kernel's scratch
-}
-
 // check panics if the slices are too short or the sizes invalid: a
 // programming error of the caller (an internal package).
 func (p *NHWC) check(dstLen int) {
@@ -76,23 +63,12 @@ func (p *NHWC) check(dstLen int) {
 	}
 }
 
-// Int32 writes the accumulators to dst as [OH][OW][C].
+// Int32 writes the accumulators to dst as [OH][OW][C]. It panics if the
+// slices are too short or the sizes invalid (see the package
+// documentation).
 func (p *NHWC) Int32(dst []int32) {
 	p.check(len(dst))
-	if Current() != AVX512 {
-		p.generic(dst)
-		return
-	}
-	w, init := p.W, p.Init
-	cp := (p.C + 15) &^ 15
-	a := nhwcArgs{src: &p.Src[0], dst: &dst[0], w: &w[0], init: &init[0],
-		oh: p.OH, ow: p.OW, kh: p.KH, kw: p.KW, c: p.C,
-		row: p.SH * p.Wp * p.C, col: p.SW * p.C, dh: p.DH * p.Wp * p.C, dw: p.DW * p.C, wcell: 4 * cp}
-	if p.Signed {
-		dwNHWCS8AVX512((*byte)(unsafe.Pointer(&a)))
-	} else {
-		dwNHWCU8AVX512((*byte)(unsafe.Pointer(&a)))
-	}
+	p.int32(dst)
 }
 
 // generic is Int32 in Go.

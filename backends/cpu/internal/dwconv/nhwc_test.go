@@ -5,26 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"unsafe"
 )
-
-func TestNHWCArgsLayout(t *testing.T) {
-	var a nhwcArgs
-	for _, c := range []struct {
-		name      string
-		got, want uintptr
-	}{
-		{"src", unsafe.Offsetof(a.src), 0}, {"dst", unsafe.Offsetof(a.dst), 8}, {"w", unsafe.Offsetof(a.w), 16},
-		{"init", unsafe.Offsetof(a.init), 24}, {"oh", unsafe.Offsetof(a.oh), 32}, {"ow", unsafe.Offsetof(a.ow), 40},
-		{"kh", unsafe.Offsetof(a.kh), 48}, {"kw", unsafe.Offsetof(a.kw), 56}, {"c", unsafe.Offsetof(a.c), 64},
-		{"row", unsafe.Offsetof(a.row), 72}, {"col", unsafe.Offsetof(a.col), 80}, {"dh", unsafe.Offsetof(a.dh), 88},
-		{"dw", unsafe.Offsetof(a.dw), 96}, {"wcell", unsafe.Offsetof(a.wcell), 104}, {"khLeft", unsafe.Offsetof(a.khLeft), 112},
-	} {
-		if c.got != c.want {
-			t.Errorf("nhwcArgs.%s at offset %d, the kernels read it at %d", c.name, c.got, c.want)
-		}
-	}
-}
 
 // TestNHWC checks NHWC.Int32 under each ISA against the definition on random
 // geometries: channel counts around the 16- and 64-channel blocks (the

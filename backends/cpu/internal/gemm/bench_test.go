@@ -6,27 +6,29 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 )
 
 // peakGOPS measures isa's in-register multiply-add throughput on one core
 // once per process (best of a few short runs), in GOPS (2 ops per MAC) per
 // CPU-second (see cpuTime), or per wall-second where CPU time is
 // unavailable; 0 where isa has no peak loop here.
-var peakGOPS = map[ISA]func() float64{
-	AVX512VNNI: sync.OnceValue(func() float64 { return measurePeak(AVX512VNNI) }),
-	AVX2:       sync.OnceValue(func() float64 { return measurePeak(AVX2) }),
-	Generic:    func() float64 { return 0 },
+var peakGOPS = map[isa.ISA]func() float64{
+	isa.AVX512:  sync.OnceValue(func() float64 { return measurePeak(isa.AVX512) }),
+	isa.AVX2:    sync.OnceValue(func() float64 { return measurePeak(isa.AVX2) }),
+	isa.Generic: func() float64 { return 0 },
 }
 
-func measurePeak(isa ISA) float64 {
+func measurePeak(impl isa.ISA) float64 {
 	const iters = 1 << 20
-	if peak(isa, 1) == 0 {
+	if peak(impl, 1) == 0 {
 		return 0
 	}
 	best := 0.0
 	for r := 0; r < 7; r++ {
 		c0, t0 := cpuTime(), time.Now()
-		ops := peak(isa, iters)
+		ops := peak(impl, iters)
 		d := cpuTime() - c0
 		if d <= 0 {
 			d = time.Since(t0)
@@ -40,9 +42,9 @@ func measurePeak(isa ISA) float64 {
 // (VPDPBUSD zmm; VPMADDWD + VPADDD ymm): the ceilings for BenchmarkGemm's
 // %peak.
 func BenchmarkPeak(b *testing.B) {
-	for _, isa := range []ISA{AVX512VNNI, AVX2} {
-		b.Run(isa.String(), func(b *testing.B) {
-			if peak(isa, 1) == 0 {
+	for _, impl := range []isa.ISA{isa.AVX512, isa.AVX2} {
+		b.Run(impl.String(), func(b *testing.B) {
+			if peak(impl, 1) == 0 {
 				b.Skip("no such assembly in this build/CPU")
 			}
 			const iters = 1 << 16
@@ -50,7 +52,7 @@ func BenchmarkPeak(b *testing.B) {
 			c0 := cpuTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				ops += float64(iters * peak(isa, iters))
+				ops += float64(iters * peak(impl, iters))
 			}
 			b.ReportMetric(ops/b.Elapsed().Seconds()/1e9, "GOPS")
 			if d := cpuTime() - c0; d > 0 {
@@ -68,16 +70,16 @@ func BenchmarkPeak(b *testing.B) {
 // the wall-clock rate.
 func BenchmarkGemm(b *testing.B) {
 	shapes := [][3]int{{2048, 2048, 2048}, {1024, 1024, 1024}, {128, 1024, 1024}, {1, 1024, 1024}}
-	for _, isa := range isas() {
+	for _, impl := range isas() {
 		for _, s := range shapes {
 			for _, th := range []int{1, 2} {
 				M, K, N := s[0], s[1], s[2]
-				if isa == Generic && M*K*N > 1<<28 {
+				if impl == isa.Generic && M*K*N > 1<<28 {
 					continue
 				}
-				name := fmt.Sprintf("%v/M%d_K%d_N%d/t%d", isa, M, K, N, th)
+				name := fmt.Sprintf("%v/M%d_K%d_N%d/t%d", impl, M, K, N, th)
 				b.Run(name, func(b *testing.B) {
-					benchGemm(b, isa, M, K, N, th)
+					benchGemm(b, impl, M, K, N, th)
 				})
 			}
 		}
@@ -87,22 +89,22 @@ func BenchmarkGemm(b *testing.B) {
 // BenchmarkGemmS8S8 times the signed-A kernels (XOR 0x80 after each
 // broadcast) on one thread.
 func BenchmarkGemmS8S8(b *testing.B) {
-	if !Supported(AVX512VNNI) {
+	if !Supported(isa.AVX512) {
 		b.Skip("no AVX-512 VNNI")
 	}
 	for _, s := range [][3]int{{2048, 2048, 2048}, {128, 1024, 1024}} {
 		b.Run(fmt.Sprintf("M%d_K%d_N%d/t1", s[0], s[1], s[2]), func(b *testing.B) {
-			benchGemmSigned(b, AVX512VNNI, s[0], s[1], s[2], 1, true)
+			benchGemmSigned(b, isa.AVX512, s[0], s[1], s[2], 1, true)
 		})
 	}
 }
 
-func benchGemm(b *testing.B, isa ISA, M, K, N, threads int) {
-	benchGemmSigned(b, isa, M, K, N, threads, false)
+func benchGemm(b *testing.B, impl isa.ISA, M, K, N, threads int) {
+	benchGemmSigned(b, impl, M, K, N, threads, false)
 }
 
-func benchGemmSigned(b *testing.B, isa ISA, M, K, N, threads int, signed bool) {
-	withISA(b, isa)
+func benchGemmSigned(b *testing.B, impl isa.ISA, M, K, N, threads int, signed bool) {
+	withISA(b, impl)
 	rng := rand.New(rand.NewSource(1))
 	a := make([]uint8, M*K)
 	for i := range a {
@@ -122,7 +124,7 @@ func benchGemmSigned(b *testing.B, isa ISA, M, K, N, threads int, signed bool) {
 	}
 	c := make([]int32, M*N)
 	opt := &Options{Threads: threads}
-	pk := peakGOPS[isa]()
+	pk := peakGOPS[impl]()
 	c0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -109,9 +109,22 @@
 // # ISA selection
 //
 // At init the package picks the best implementation this CPU supports
-// (golang.org/x/sys/cpu: AVX-512 F, BW and VNNI for AVX512VNNI, else AVX2),
-// otherwise the pure Go Generic one, which has the same tiles and the same
+// (golang.org/x/sys/cpu: AVX-512 F, BW and VNNI for isa.AVX512, else AVX2),
+// otherwise the pure Go isa.Generic one, which has the same tiles and the same
 // driver.
 // Tests and benchmarks switch with SetISA. Builds with -tags purego, or for
-// other architectures, have no assembly and use Generic only.
+// other architectures, have no assembly and use isa.Generic only:
+// gemm_noasm.go returns the Go micro-kernel (tileGeneric) where
+// gemm_amd64.go picks an assembly one.
+//
+// # Errors
+//
+// Unlike the sibling kernel packages (vec, dwconv), every exported
+// function here checks its arguments and returns an error wrapping ErrSize
+// (or qtensor's multiplier error) rather than panicking: its sizes,
+// strides and epilogue parameters come from a user's tensors (the CPU
+// backend's PackWeights and MatMul hand it sizes taken from the caller's
+// weights and activations), and the checks cost O(1), O(M) or O(N)
+// against the product's O(MNK). The preconditions are listed in each function's
+// documentation.
 package gemm

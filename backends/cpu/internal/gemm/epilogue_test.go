@@ -16,14 +16,14 @@ import (
 // ReLU, with guard bytes around every output row.
 func TestEpilogue(t *testing.T) {
 	shapes := [][3]int{{1, 5, 1}, {7, 64, 17}, {13, 300, 129}, {6, 2100, 65}, {3, 4, 16}, {2, 8, 200}, {17, 33, 48}}
-	for _, isa := range isas() {
-		withISA(t, isa)
+	for _, impl := range isas() {
+		withISA(t, impl)
 		rng := rand.New(rand.NewSource(6))
 		for _, s := range shapes {
 			M, K, N := s[0], s[1], s[2]
 			for v := 0; v < 4; v++ {
 				for _, one := range []bool{false, true} {
-					t.Run(fmt.Sprintf("%v/%dx%dx%d/v%d/one=%v", isa, M, K, N, v, one), func(t *testing.T) {
+					t.Run(fmt.Sprintf("%v/%dx%dx%d/v%d/one=%v", impl, M, K, N, v, one), func(t *testing.T) {
 						epilogueCase(t, rng, M, K, N, v, one)
 					})
 				}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 	"github.com/qgpu/qgpu/backends/cpu/internal/workers"
 )
 
@@ -382,12 +383,12 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	if err != nil {
 		return err
 	}
-	isa := currentISA()
+	cur := currentISA()
 	j := &job{c: c, ldc: ldc, a: a, lda: lda, m: M, b: b, load: opt.Accumulate, signed: signed,
 		epi: epi}
-	j.kernOut = epi != nil && kernelOutput(isa)
-	j.needRows = isa == Generic
-	j.segK, j.segStr, j.segKern = segK, segStr, kernelSegments(isa)
+	j.kernOut = epi != nil && kernelOutput(cur)
+	j.needRows = cur == isa.Generic
+	j.segK, j.segStr, j.segKern = segK, segStr, kernelSegments(cur)
 
 	// Column offset, padded to whole panels; signed A adds -128*colsum.
 	if opt.ColOffset != nil && !signed && N%PanelCols == 0 {
@@ -446,7 +447,7 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 		}
 	}
 
-	ker := kernelFor(isa)
+	ker := kernelFor(cur)
 	threads := opt.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)

@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 )
 
 //go:generate go run -C asmgen . -out ../kernel_amd64.s -stubs ../stub_amd64.go -pkg gemm
@@ -17,11 +19,11 @@ var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
 // hasAVX2 reports AVX2 support (with OS support for the ymm state).
 var hasAVX2 = cpu.X86.HasAVX2
 
-func kernelFor(isa ISA) microKernel {
-	switch isa {
-	case AVX512VNNI:
+func kernelFor(v isa.ISA) microKernel {
+	switch v {
+	case isa.AVX512:
 		return tileVNNI
-	case AVX2:
+	case isa.AVX2:
 		return tileAVX2
 	}
 	return tileGeneric
@@ -139,24 +141,24 @@ var (
 	kernS8 = [MR + 1]vnniKernel{nil, kernS8S8x64_1, kernS8S8x64_2, kernS8S8x64_3, kernS8S8x64_4, kernS8S8x64_5, kernS8S8x64_6}
 )
 
-// kernelOutput reports whether the micro-kernels of isa write a finished
+// kernelOutput reports whether the micro-kernels of v write a finished
 // tile's requantized or float output themselves (tile.out).
-func kernelOutput(isa ISA) bool { return isa == AVX512VNNI }
+func kernelOutput(v isa.ISA) bool { return v == isa.AVX512 }
 
-// kernelSegments reports whether the micro-kernels of isa walk A rows made
+// kernelSegments reports whether the micro-kernels of v walk A rows made
 // of several segments (tile.segs > 1) themselves.
-func kernelSegments(isa ISA) bool { return isa == AVX512VNNI }
+func kernelSegments(v isa.ISA) bool { return v == isa.AVX512 }
 
-// peak runs isa's in-register throughput loop n times and returns the int
+// peak runs v's in-register throughput loop n times and returns the int
 // ops of one iteration (0 where this build or CPU has none): VPDPBUSD zmm
-// for AVX512VNNI, the AVX2 kernels' VPMADDWD + VPADDD pairs for AVX2.
-func peak(isa ISA, n int) int {
+// for isa.AVX512, the AVX2 kernels' VPMADDWD + VPADDD pairs for AVX2.
+func peak(v isa.ISA, n int) int {
 	switch {
 	case n <= 0:
-	case isa == AVX512VNNI && hasVNNI:
+	case v == isa.AVX512 && hasVNNI:
 		peakVNNI(n)
 		return 3072
-	case isa == AVX2 && hasAVX2:
+	case v == isa.AVX2 && hasAVX2:
 		peakAVX2(n)
 		return 384
 	}

@@ -2,17 +2,27 @@
 
 package gemm
 
-// hasVNNI is false: no assembly in this build.
-const hasVNNI = false
+import "github.com/qgpu/qgpu/backends/cpu/internal/isa"
 
-// hasAVX2 is false: no assembly in this build.
-const hasAVX2 = false
+// Without assembly in this build every micro-kernel is the Go one (as
+// crypto/sha256's block calls blockGeneric), so GEMM computes the same
+// accumulators and outputs as with the assembly, only slower.
 
-func kernelFor(ISA) microKernel { return tileGeneric }
+// hasVNNI and hasAVX2 are false: no assembly here.
+const (
+	hasVNNI = false
+	hasAVX2 = false
+)
+
+// kernelFor returns the Go micro-kernel, tileGeneric.
+func kernelFor(isa.ISA) microKernel { return tileGeneric }
 
 // peak runs nothing: there is no assembly peak loop in this build.
-func peak(isa ISA, n int) int { return 0 }
+func peak(isa.ISA, int) int { return 0 }
 
-func kernelOutput(ISA) bool { return false }
+// kernelOutput is false: the epilogue runs after tileGeneric.
+func kernelOutput(isa.ISA) bool { return false }
 
-func kernelSegments(ISA) bool { return false }
+// kernelSegments is false: the driver passes tileGeneric one segment per
+// call.
+func kernelSegments(isa.ISA) bool { return false }

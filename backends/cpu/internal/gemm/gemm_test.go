@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -28,9 +29,9 @@ func naive(a func(m, k int) int64, b []int8, M, K, N int) []int64 {
 }
 
 // isas returns every implementation supported here.
-func isas() []ISA {
-	var r []ISA
-	for _, i := range []ISA{Generic, AVX2, AVX512VNNI} {
+func isas() []isa.ISA {
+	var r []isa.ISA
+	for _, i := range []isa.ISA{isa.Generic, isa.AVX2, isa.AVX512} {
 		if Supported(i) {
 			r = append(r, i)
 		}
@@ -38,9 +39,9 @@ func isas() []ISA {
 	return r
 }
 
-func withISA(t testing.TB, isa ISA) {
+func withISA(t testing.TB, impl isa.ISA) {
 	t.Helper()
-	restore, err := SetISA(isa)
+	restore, err := SetISA(impl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,9 +159,9 @@ func TestGemmShapes(t *testing.T) {
 	Ms := []int{1, 2, 3, 5, 6, 7, 12, 13, 16, 17, 31, 64, 65, 100}
 	Ks := []int{1, 2, 3, 4, 5, 7, 8, 63, 64, 65, 257, 1000}
 	Ns := []int{1, 2, 15, 16, 17, 63, 64, 65, 127, 128, 129, 257}
-	for _, isa := range isas() {
-		t.Run(isa.String(), func(t *testing.T) {
-			withISA(t, isa)
+	for _, impl := range isas() {
+		t.Run(impl.String(), func(t *testing.T) {
+			withISA(t, impl)
 			rng := rand.New(rand.NewSource(1))
 			for _, M := range Ms {
 				for _, K := range Ks {
@@ -194,13 +195,13 @@ func TestGemmShapes(t *testing.T) {
 
 func TestGemmExtremes(t *testing.T) {
 	shapes := [][3]int{{1, 1, 1}, {7, 1000, 65}, {200, 2049, 70}, {13, 4099, 129}, {6, 8192, 64}, {2, 65, 257}}
-	for _, isa := range isas() {
-		withISA(t, isa)
+	for _, impl := range isas() {
+		withISA(t, impl)
 		rng := rand.New(rand.NewSource(2))
 		for _, s := range shapes {
 			for _, f := range []fill{fillMaxPos, fillMaxNeg} {
 				for _, signed := range []bool{false, true} {
-					name := fmt.Sprintf("%v/%dx%dx%d/%v/s%v", isa, s[0], s[1], s[2], f, signed)
+					name := fmt.Sprintf("%v/%dx%dx%d/%v/s%v", impl, s[0], s[1], s[2], f, signed)
 					t.Run(name, func(t *testing.T) {
 						gemmCase(t, rng, s[0], s[1], s[2], f, signed, Options{Threads: 1})
 					})
@@ -227,14 +228,14 @@ func TestGemmMaxK(t *testing.T) {
 		a[i] = 255
 	}
 	want := int64(K) * 255 * -128
-	for _, isa := range isas() {
-		withISA(t, isa)
+	for _, impl := range isas() {
+		withISA(t, impl)
 		c := []int32{0}
 		if err := GemmU8S8(c, 1, a, K, 1, pb, nil); err != nil {
 			t.Fatal(err)
 		}
 		if int64(c[0]) != want {
-			t.Errorf("%v: got %d want %d", isa, c[0], want)
+			t.Errorf("%v: got %d want %d", impl, c[0], want)
 		}
 	}
 	if want < -1<<31 {
@@ -252,8 +253,8 @@ func TestGemmMaxK(t *testing.T) {
 // thread, for shapes that split by rows and by panels.
 func TestGemmThreads(t *testing.T) {
 	shapes := [][3]int{{1, 1024, 1024}, {16, 300, 700}, {100, 257, 129}, {193, 2100, 65}, {37, 64, 1000}}
-	for _, isa := range isas() {
-		withISA(t, isa)
+	for _, impl := range isas() {
+		withISA(t, impl)
 		rng := rand.New(rand.NewSource(3))
 		for _, s := range shapes {
 			M, K, N := s[0], s[1], s[2]
@@ -281,7 +282,7 @@ func TestGemmThreads(t *testing.T) {
 				}
 				for i := range c {
 					if c[i] != ref[i] {
-						t.Fatalf("%v %v threads=%d: c[%d]=%d, 1 thread %d", isa, s, th, i, c[i], ref[i])
+						t.Fatalf("%v %v threads=%d: c[%d]=%d, 1 thread %d", impl, s, th, i, c[i], ref[i])
 					}
 				}
 			}
@@ -293,7 +294,7 @@ func TestGemmThreads(t *testing.T) {
 				after = runtime.NumGoroutine()
 			}
 			if after > before {
-				t.Errorf("%v %v: %d goroutines after the calls, %d before", isa, s, after, before)
+				t.Errorf("%v %v: %d goroutines after the calls, %d before", impl, s, after, before)
 			}
 		}
 	}
@@ -404,7 +405,7 @@ func TestErrors(t *testing.T) {
 	if err := GemmU8S8(nil, 4, nil, 3, 0, pb, nil); err != nil {
 		t.Errorf("M=0: %v", err)
 	}
-	if _, err := SetISA(ISA(99)); err == nil {
+	if _, err := SetISA(isa.ISA(99)); err == nil {
 		t.Error("SetISA(99) accepted")
 	}
 }
@@ -430,8 +431,8 @@ func randPackedB(t *testing.T, r *rand.Rand, K, N int) ([]int8, *PackedB) {
 // the overlapping rows, for every ISA.
 func TestOverlappingRows(t *testing.T) {
 	r := rand.New(rand.NewSource(11))
-	for _, isa := range isas() {
-		withISA(t, isa)
+	for _, impl := range isas() {
+		withISA(t, impl)
 		for _, sh := range [][4]int{{50, 192, 64, 64}, {7, 13, 5, 1}, {100, 9, 65, 3}, {33, 576, 17, 64}} {
 			M, K, N, lda := sh[0], sh[1], sh[2], sh[3]
 			a := make([]uint8, (M-1)*lda+K)
@@ -446,7 +447,7 @@ func TestOverlappingRows(t *testing.T) {
 			want := naive(func(m, k int) int64 { return int64(a[m*lda+k]) }, b, M, K, N)
 			for i := range c {
 				if int64(c[i]) != want[i] {
-					t.Fatalf("%v M=%d K=%d N=%d lda=%d: c[%d] = %d, want %d", isa, M, K, N, lda, i, c[i], want[i])
+					t.Fatalf("%v M=%d K=%d N=%d lda=%d: c[%d] = %d, want %d", impl, M, K, N, lda, i, c[i], want[i])
 				}
 			}
 		}
@@ -460,8 +461,8 @@ func TestOverlappingRows(t *testing.T) {
 // a column offset and a fused requantization.
 func TestRowOffsets(t *testing.T) {
 	r := rand.New(rand.NewSource(12))
-	for _, isa := range isas() {
-		withISA(t, isa)
+	for _, impl := range isas() {
+		withISA(t, impl)
 		for _, sh := range [][3]int{{50, 192, 64}, {7, 13, 5}, {100, 9, 65}, {33, 577, 130}} {
 			M, K, N := sh[0], sh[1], sh[2]
 			a := make([]uint8, 3*K+M)
@@ -502,7 +503,7 @@ func TestRowOffsets(t *testing.T) {
 				want := naive(aval, b, M, K, N)
 				for i := range c {
 					if w := want[i] + int64(off[i%N]); int64(c[i]) != w {
-						t.Fatalf("%v signed=%v M=%d K=%d N=%d: c[%d] = %d, want %d", isa, signed, M, K, N, i, c[i], w)
+						t.Fatalf("%v signed=%v M=%d K=%d N=%d: c[%d] = %d, want %d", impl, signed, M, K, N, i, c[i], w)
 					}
 				}
 				opt.Requant = &Requant{Mult: mult, ZP: 7, QMin: 0, QMax: 255, OutU8: out, LdOut: N}
@@ -517,7 +518,7 @@ func TestRowOffsets(t *testing.T) {
 				for i := range out {
 					w := uint8(qtensor.Requantize(int32(want[i]+int64(off[i%N])), mult[i%N], 7, 0, 255))
 					if out[i] != w {
-						t.Fatalf("%v signed=%v M=%d K=%d N=%d requant: out[%d] = %d, want %d", isa, signed, M, K, N, i, out[i], w)
+						t.Fatalf("%v signed=%v M=%d K=%d N=%d requant: out[%d] = %d, want %d", impl, signed, M, K, N, i, out[i], w)
 					}
 				}
 			}
@@ -548,8 +549,8 @@ func asInt8s(a []uint8) []int8 {
 // segments (K > KC) included; and the invalid layouts are errors.
 func TestSegments(t *testing.T) {
 	r := rand.New(rand.NewSource(13))
-	for _, isa := range isas() {
-		withISA(t, isa)
+	for _, impl := range isas() {
+		withISA(t, impl)
 		for _, sh := range [][4]int{{50, 3, 64, 64}, {7, 2, 12, 5}, {61, 3, 1536, 130}, {13, 4, 8, 1}, {9, 3, 700, 64}} {
 			M, count, segK, N := sh[0], sh[1], sh[2], sh[3]
 			K := count * segK
@@ -578,7 +579,7 @@ func TestSegments(t *testing.T) {
 					return int64(v)
 				}
 				want := naive(aval, b, M, K, N)
-				name := fmt.Sprintf("%v signed=%v M=%d count=%d segK=%d N=%d stride=%d", isa, signed, M, count, segK, N, stride)
+				name := fmt.Sprintf("%v signed=%v M=%d count=%d segK=%d N=%d stride=%d", impl, signed, M, count, segK, N, stride)
 				c := make([]int32, M*N)
 				out := make([]uint8, M*N)
 				outF := make([]float32, M*N)

@@ -16,9 +16,9 @@ const (
 
 // benchISAs runs f as one sub-benchmark per supported implementation.
 func benchISAs(b *testing.B, f func(b *testing.B)) {
-	for _, isa := range isas() {
-		b.Run(isa.String(), func(b *testing.B) {
-			restore, err := SetISA(isa)
+	for _, impl := range isas() {
+		b.Run(impl.String(), func(b *testing.B) {
+			restore, err := SetISA(impl)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -6,9 +6,6 @@ import (
 	"github.com/qgpu/qgpu/qtensor"
 )
 
-// binaryKernel is the signature of the generated Add and Mul kernels.
-type binaryKernel func(dst, a, b *byte, n int, za, zb int32, ma, mb, lo, hi float32, zy int32)
-
 // Add sets y[i] = byte(qtensor.Add(a[i], za, b[i], zb, ma, mb, zy, qmin,
 // qmax)) for i < len(y), the bytes of a and b read as int8 when signed,
 // else as uint8. ma and mb must be finite (the engine checks its
@@ -32,34 +29,7 @@ func binaryOp(y, a, b []byte, signed, mul bool, za, zb int32, ma, mb float32, zy
 	if n == 0 {
 		return
 	}
-	lo, hi := float32(qmin-zy), float32(qmax-zy)
-	var k binaryKernel
-	step := 1
-	switch {
-	case useAVX512():
-		k = pickBinary(mul, signed, addU8AVX512, addS8AVX512, mulU8AVX512, mulS8AVX512)
-	case useAVX2():
-		k, step = pickBinary(mul, signed, addU8AVX2, addS8AVX2, mulU8AVX2, mulS8AVX2), 8
-	}
-	if k != nil {
-		if v := n &^ (step - 1); v > 0 {
-			k(&y[0], &a[0], &b[0], v, za, zb, ma, mb, lo, hi, zy)
-			y, a, b = y[v:], a[v:], b[v:]
-		}
-	}
-	binaryGeneric(y, a, b, signed, mul, za, zb, ma, mb, zy, qmin, qmax)
-}
-
-func pickBinary(mul, signed bool, addU8, addS8, mulU8, mulS8 binaryKernel) binaryKernel {
-	switch {
-	case mul && signed:
-		return mulS8
-	case mul:
-		return mulU8
-	case signed:
-		return addS8
-	}
-	return addU8
+	addMul(y, a, b, signed, mul, za, zb, ma, mb, zy, qmin, qmax)
 }
 
 // binaryGeneric is Add and Mul in Go: Add with each operand's rounded
@@ -109,20 +79,7 @@ func Relu(y, x []byte, signed bool, zp int32) {
 	if len(x) < len(y) {
 		panic(fmt.Sprintf("vec: Relu of %d elements from %d", len(y), len(x)))
 	}
-	if n := len(y); n >= 32 && (useAVX512() || useAVX2()) && hasAVX2 {
-		maxBytesAVX2(&y[0], &x[0], n&^31, byte(zp), signed)
-		if n&31 != 0 { // the last 32 bytes again, overlapping: the same values
-			maxBytesAVX2(&y[n-32], &x[n-32], 32, byte(zp), signed)
-		}
-		return
-	}
-	for i := range y {
-		if signed {
-			y[i] = byte(max(int8(x[i]), int8(zp)))
-		} else {
-			y[i] = max(x[i], byte(zp))
-		}
-	}
+	relu(y, x, signed, zp)
 }
 
 // MaxPairs sets y[i] = max(a[i], b[i]) for i < len(y), the bytes compared
@@ -133,15 +90,22 @@ func MaxPairs(y, a, b []byte, signed bool) {
 	if len(a) < len(y) || len(b) < len(y) {
 		panic(fmt.Sprintf("vec: MaxPairs of %d elements from %d and %d", len(y), len(a), len(b)))
 	}
-	if n := len(y); n >= 32 && (useAVX512() || useAVX2()) && hasAVX2 {
-		maxPairsAVX2(&y[0], &a[0], &b[0], n&^31, signed)
-		if n&31 != 0 {
-			// The last 32 bytes again, overlapping: where y is a or b the
-			// overlap already holds the maximum, which max leaves as is.
-			maxPairsAVX2(&y[n-32], &a[n-32], &b[n-32], 32, signed)
+	maxPairs(y, a, b, signed)
+}
+
+// reluGeneric is Relu in Go.
+func reluGeneric(y, x []byte, signed bool, zp int32) {
+	for i := range y {
+		if signed {
+			y[i] = byte(max(int8(x[i]), int8(zp)))
+		} else {
+			y[i] = max(x[i], byte(zp))
 		}
-		return
 	}
+}
+
+// maxPairsGeneric is MaxPairs in Go.
+func maxPairsGeneric(y, a, b []byte, signed bool) {
 	for i := range y {
 		if signed {
 			y[i] = byte(max(int8(a[i]), int8(b[i])))

@@ -8,6 +8,18 @@
 // the chunk's first element; MinMaxStats merge; Histogram adds into its
 // counts).
 //
+// # Preconditions, not errors
+//
+// The CPU backend calls these functions on chunks of ops the engine has
+// validated, so a bad argument is a bug in the caller, not something a
+// user can cause: each function states its preconditions in its doc
+// comment (slice lengths, consistent per-axis arguments, HistBin's lo < hi,
+// finite multipliers) and the callers in package cpu establish them. No
+// function returns an error. A violated length precondition panics (a
+// bounds check, or an explicit panic naming the sizes); a violated value
+// precondition gives other bytes than the formula's, never a write outside
+// the slices.
+//
 // # Kernels and ISA selection
 //
 // Each kernel has a pure Go version that calls the qtensor formula per
@@ -16,7 +28,11 @@
 // vec_amd64.s and stub_amd64.go). At init the package picks the best
 // implementation the CPU supports (golang.org/x/sys/cpu, which also checks
 // that the OS saves the zmm state); SetISA switches it for tests and
-// benchmarks. With -tags purego, or off amd64, only Generic exists. For
+// benchmarks. With -tags purego, or off amd64, only isa.Generic exists:
+// vec_noasm.go makes each kernel entry point (quantizePerTensor, minMax,
+// ...) call its Go form, as crypto/sha256's block calls blockGeneric, and
+// the *_amd64.go files hold the assembly dispatch of the same entry
+// points. For
 // CPUs without AVX-512, AVX2 versions of the per-tensor quantize,
 // dequantize and requantize kernels, MinMax and the histograms (the
 // [lo, hi] one, and the aligned one for windows within 2^24 of zero)

@@ -1,69 +1,35 @@
 package vec
 
-import (
-	"fmt"
-
-	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
-)
-
-// ISA names an implementation of the kernels.
-type ISA int32
-
-const (
-	// Generic is the pure Go implementation: one qtensor formula call per
-	// element. Always available; it defines the expected bytes.
-	Generic ISA = iota
-	// AVX2 is the AVX2 implementation of the per-tensor quantize,
-	// dequantize and requantize kernels, MinMax and the histograms (ymm
-	// vectors, the last n%8 values in Go); the transposes and the aligned
-	// histogram's windows beyond 2^24 use their Go form under it.
-	AVX2
-	// AVX512 is the AVX-512 F implementation (zmm vectors, opmask tails).
-	AVX512
-)
-
-// String returns the name of the ISA.
-func (i ISA) String() string {
-	switch i {
-	case Generic:
-		return "generic"
-	case AVX2:
-		return "avx2"
-	case AVX512:
-		return "avx512"
-	}
-	return fmt.Sprintf("ISA(%d)", int32(i))
-}
+import "github.com/qgpu/qgpu/backends/cpu/internal/isa"
 
 // toggle is the implementation kernel calls use, set at init to the best
 // supported one.
-var toggle = isa.New("vec", Supported, AVX512, AVX2)
+var toggle = isa.New("vec", supported)
 
-func useAVX512() bool { return toggle.Current() == AVX512 }
-
-func useAVX2() bool { return toggle.Current() == AVX2 }
-
-// Current returns the implementation kernel calls use now.
-func Current() ISA { return toggle.Current() }
-
-// Supported reports whether v can run on this CPU and build (with
-// -tags purego or off amd64 only Generic is).
-func Supported(v ISA) bool {
+// supported reports the assembly this build and CPU can run: isa.AVX512
+// needs AVX-512 F (the byte transpose also BW and VL, checked apart),
+// isa.AVX2 needs AVX2.
+func supported(v isa.ISA) bool {
 	switch v {
-	case Generic:
-		return true
-	case AVX2:
+	case isa.AVX2:
 		return hasAVX2
-	case AVX512:
+	case isa.AVX512:
 		return hasAVX512
 	}
 	return false
 }
 
-// Detected returns the best implementation supported here.
-func Detected() ISA { return toggle.Detected() }
+// Current returns the implementation kernel calls use now.
+func Current() isa.ISA { return toggle.Current() }
 
-// SetISA makes later kernel calls use isa and returns a function that
+// Supported reports whether v can run on this CPU and build (with
+// -tags purego or off amd64 only isa.Generic is).
+func Supported(v isa.ISA) bool { return toggle.Supported(v) }
+
+// Detected returns the best implementation supported here.
+func Detected() isa.ISA { return toggle.Detected() }
+
+// SetISA makes later kernel calls use v and returns a function that
 // restores the previous choice. It is meant for tests and benchmarks: calls
-// already running are not affected. It fails if isa is not Supported.
-func SetISA(v ISA) (restore func(), err error) { return toggle.Set(v) }
+// already running are not affected. It fails if v is not Supported.
+func SetISA(v isa.ISA) (restore func(), err error) { return toggle.Set(v) }

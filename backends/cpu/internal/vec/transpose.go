@@ -29,14 +29,11 @@ func TransposeBytesCopies(dst []byte, ds int, src []byte, ss int, rows, cols, co
 	if ss < cols || ds < rows || copies < 1 || delta < 0 || len(src) < (rows-1)*ss+cols || len(dst) < (copies-1)*delta+(cols-1)*ds+rows {
 		panic(fmt.Sprintf("vec: TransposeBytes %dx%d x%d: strides %d, %d, delta %d, lengths %d, %d", rows, cols, copies, ss, ds, delta, len(src), len(dst)))
 	}
-	if rows >= 16 && cols >= 32 && useAVX512() && hasAVX512BWVL {
-		transposeBytesAVX512(&dst[0], ds, &src[0], ss, rows, cols, copies, delta)
-		return
-	}
-	if rows >= 8 && cols >= 32 && (useAVX2() || useAVX512()) && hasAVX2 {
-		transposeBytesAVX2(&dst[0], ds, &src[0], ss, rows, cols, copies, delta)
-		return
-	}
+	transposeBytesCopies(dst, ds, src, ss, rows, cols, copies, delta)
+}
+
+// transposeBytesCopiesGeneric is TransposeBytesCopies in Go.
+func transposeBytesCopiesGeneric(dst []byte, ds int, src []byte, ss int, rows, cols, copies, delta int) {
 	for c := range copies {
 		transposeBytesGeneric(dst[c*delta:], ds, src, ss, rows, cols)
 	}
@@ -105,10 +102,11 @@ func TransposeInt32(dst []int32, ds int, src []int32, ss int, rows, cols int) {
 	if ss < cols || ds < rows || len(src) < (rows-1)*ss+cols || len(dst) < (cols-1)*ds+rows {
 		panic(fmt.Sprintf("vec: TransposeInt32 %dx%d: strides %d, %d, lengths %d, %d", rows, cols, ss, ds, len(src), len(dst)))
 	}
-	if rows >= 16 && cols >= 16 && useAVX512() {
-		transpose32AVX512(&dst[0], ds, &src[0], ss, rows, cols)
-		return
-	}
+	transposeInt32(dst, ds, src, ss, rows, cols)
+}
+
+// transposeInt32Generic is TransposeInt32 in Go.
+func transposeInt32Generic(dst []int32, ds int, src []int32, ss int, rows, cols int) {
 	// Blocks of 8 source rows, so that each destination row gets 8
 	// consecutive values per visit.
 	for i0 := 0; i0 < rows; i0 += 8 {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 )
 
 // TestTransposeBytes checks TransposeBytes under each ISA against the
@@ -70,8 +72,8 @@ func TestTransposeBytesPanics(t *testing.T) {
 // 3x3 convolution: staging (64 channel rows of 56 bytes, per image row)
 // and the output (56 pixels of 64 channels, per output row).
 func BenchmarkTransposeBytes(b *testing.B) {
-	for _, isa := range []ISA{Generic, AVX2, AVX512} {
-		if !Supported(isa) {
+	for _, impl := range []isa.ISA{isa.Generic, isa.AVX2, isa.AVX512} {
+		if !Supported(impl) {
 			continue
 		}
 		for _, c := range []struct {
@@ -83,8 +85,8 @@ func BenchmarkTransposeBytes(b *testing.B) {
 			// Output: 56 pixels of 64 channels to channel rows (stride OH*OW).
 			{"out56x64", 56, 64, 64, 56 * 56, 1},
 		} {
-			b.Run(fmt.Sprintf("%v/%s", isa, c.name), func(b *testing.B) {
-				restore, _ := SetISA(isa)
+			b.Run(fmt.Sprintf("%v/%s", impl, c.name), func(b *testing.B) {
+				restore, _ := SetISA(impl)
 				defer restore()
 				src := make([]byte, c.rows*c.cols*56)
 				dst := make([]byte, len(src))
@@ -186,12 +188,12 @@ func TestTransposeInt32(t *testing.T) {
 // BenchmarkTransposeInt32 times the int32 output transpose of a 64-channel
 // 56x56 convolution ([3136][64] -> [64][3136]).
 func BenchmarkTransposeInt32(b *testing.B) {
-	for _, isa := range []ISA{Generic, AVX2, AVX512} {
-		if !Supported(isa) {
+	for _, impl := range []isa.ISA{isa.Generic, isa.AVX2, isa.AVX512} {
+		if !Supported(impl) {
 			continue
 		}
-		b.Run(isa.String(), func(b *testing.B) {
-			restore, _ := SetISA(isa)
+		b.Run(impl.String(), func(b *testing.B) {
+			restore, _ := SetISA(impl)
 			defer restore()
 			src := make([]int32, 3136*64)
 			dst := make([]int32, len(src))

@@ -9,15 +9,16 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
 var lengths = []int{0, 1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 256, 257, 1000, 4099}
 
 // isas returns the implementations to test: every supported one.
-func isas() []ISA {
-	var r []ISA
-	for _, i := range []ISA{Generic, AVX2, AVX512} {
+func isas() []isa.ISA {
+	var r []isa.ISA
+	for _, i := range []isa.ISA{isa.Generic, isa.AVX2, isa.AVX512} {
 		if Supported(i) {
 			r = append(r, i)
 		}
@@ -28,9 +29,9 @@ func isas() []ISA {
 // forEachISA runs f once per supported implementation.
 func forEachISA(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	for _, isa := range isas() {
-		t.Run(isa.String(), func(t *testing.T) {
-			restore, err := SetISA(isa)
+	for _, impl := range isas() {
+		t.Run(impl.String(), func(t *testing.T) {
+			restore, err := SetISA(impl)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,23 +42,23 @@ func forEachISA(t *testing.T, f func(t *testing.T)) {
 }
 
 func TestISASelection(t *testing.T) {
-	if !Supported(Generic) {
+	if !Supported(isa.Generic) {
 		t.Fatal("Generic must always be supported")
 	}
-	if Supported(AVX512) && !Supported(AVX2) {
+	if Supported(isa.AVX512) && !Supported(isa.AVX2) {
 		t.Fatal("AVX-512 without AVX2")
 	}
-	if _, err := SetISA(ISA(99)); err == nil {
+	if _, err := SetISA(isa.ISA(99)); err == nil {
 		t.Fatal("SetISA(99) succeeded")
 	}
 	if Current() != Detected() {
 		t.Fatalf("Current %v != Detected %v at start", Current(), Detected())
 	}
-	restore, err := SetISA(Generic)
+	restore, err := SetISA(isa.Generic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if Current() != Generic {
+	if Current() != isa.Generic {
 		t.Fatalf("Current %v after SetISA(Generic)", Current())
 	}
 	restore()

@@ -88,6 +88,28 @@ func (b *Buffer) Upload(off int, src []byte) error {
 	})
 }
 
+// Clear zeroes n bytes at byte offset off (both multiples of 4), after
+// all previously submitted work that writes the buffer.
+func (b *Buffer) Clear(off, n int) error {
+	if err := b.checkRange("Clear", off, n); err != nil {
+		return err
+	}
+	if off%4 != 0 || n%4 != 0 {
+		return fmt.Errorf("glrt: Clear: offset %d and size %d must be multiples of 4", off, n)
+	}
+	return b.c.o.do(func() error {
+		if err := b.live(b.c); err != nil {
+			return err
+		}
+		// Like an upload: pending shader writes complete first (WAW).
+		b.c.barrier(b.c.hz.host(b.id))
+		b.c.gl.bindBuffer(glCOPY_WRITE_BUFFER, b.id)
+		b.c.gl.clearBufferZero(glCOPY_WRITE_BUFFER, off, n)
+		b.c.gl.bindBuffer(glCOPY_WRITE_BUFFER, 0)
+		return b.c.check("glClearBufferSubData")
+	})
+}
+
 // Download copies len(dst) bytes from byte offset off into dst, after all
 // previously submitted work that writes the buffer has finished.
 func (b *Buffer) Download(off int, dst []byte) error {

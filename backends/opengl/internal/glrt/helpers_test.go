@@ -2,10 +2,11 @@ package glrt
 
 import (
 	_ "embed"
-	"encoding/binary"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/qgpu/qgpu/backends/internal/gpu/gputest"
 )
 
 var (
@@ -67,23 +68,7 @@ func mustBuffer(t testing.TB, c *Context, size int) *Buffer {
 	return b
 }
 
-func u32Bytes(v []uint32) []byte {
-	out := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(out[4*i:], x)
-	}
-	return out
-}
-
-func bytesU32(b []byte) []uint32 {
-	out := make([]uint32, len(b)/4)
-	for i := range out {
-		out[i] = binary.LittleEndian.Uint32(b[4*i:])
-	}
-	return out
-}
-
 // params packs 32-bit words (std140 and std430 agree for scalar members).
-func params(words ...uint32) []byte { return u32Bytes(words) }
+func params(words ...uint32) []byte { return gputest.Bytes(words) }
 
 func groups(n, local int) [3]uint32 { return [3]uint32{uint32((n + local - 1) / local), 1, 1} }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qgpu/qgpu/backends/internal/gpu/gputest"
 )
 
 func randU32(seed uint64, n int) []uint32 {
@@ -88,13 +90,13 @@ func TestAddDispatch(t *testing.T) {
 		av[0], bv[0] = 0xFFFFFFFF, 2 // wraps around
 		a, b := mustBuffer(t, c, 4*n), mustBuffer(t, c, 4*n)
 		y := mustBuffer(t, c, 4*n+4) // one guard word past n
-		if err := a.Upload(0, u32Bytes(av)); err != nil {
+		if err := a.Upload(0, gputest.Bytes(av)); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Upload(0, u32Bytes(bv)); err != nil {
+		if err := b.Upload(0, gputest.Bytes(bv)); err != nil {
 			t.Fatal(err)
 		}
-		if err := y.Upload(4*n, u32Bytes([]uint32{0xDEADBEEF})); err != nil {
+		if err := y.Upload(4*n, gputest.Bytes([]uint32{0xDEADBEEF})); err != nil {
 			t.Fatal(err)
 		}
 		const param = 7
@@ -111,7 +113,7 @@ func TestAddDispatch(t *testing.T) {
 		if err := y.Download(0, out); err != nil {
 			t.Fatal(err)
 		}
-		got := bytesU32(out)
+		got := gputest.Words(out)
 		for i := 0; i < n; i++ {
 			if want := av[i] + bv[i] + param; got[i] != want {
 				t.Fatalf("n=%d: y[%d] = %d, want %d", n, i, got[i], want)
@@ -137,8 +139,8 @@ func TestShortParams(t *testing.T) {
 	av, bv := randU32(3, n), randU32(4, n)
 	a, b, y := mustBuffer(t, c, 4*n), mustBuffer(t, c, 4*n), mustBuffer(t, c, 4*n)
 	var batch Batch
-	batch.Upload(a, 0, u32Bytes(av))
-	batch.Upload(b, 0, u32Bytes(bv))
+	batch.Upload(a, 0, gputest.Bytes(av))
+	batch.Upload(b, 0, gputest.Bytes(bv))
 	d := addDispatch(p, a, b, y, n, 0)
 	d.Params = params(n) // only the first member
 	batch.Dispatch(d)
@@ -147,7 +149,7 @@ func TestShortParams(t *testing.T) {
 	if _, err := c.Run(&batch); err != nil {
 		t.Fatal(err)
 	}
-	for i, g := range bytesU32(out) {
+	for i, g := range gputest.Words(out) {
 		if want := av[i] + bv[i]; g != want {
 			t.Fatalf("y[%d] = %d, want %d", i, g, want)
 		}
@@ -184,6 +186,37 @@ func TestNewBufferZeroFilled(t *testing.T) {
 	}
 }
 
+// TestClear zeroes a range of a buffer and nothing else, and refuses
+// ranges outside the buffer or not in whole words.
+func TestClear(t *testing.T) {
+	c := newCtx(t, Options{})
+	b := mustBuffer(t, c, 64)
+	src := make([]byte, 64)
+	for i := range src {
+		src[i] = 0xAB
+	}
+	if err := b.Upload(0, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Clear(8, 16); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, 64)
+	if err := b.Download(0, out); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range out {
+		if want := byte(0xAB); (i >= 8 && i < 24 && v != 0) || ((i < 8 || i >= 24) && v != want) {
+			t.Fatalf("byte %d = %#x after Clear(8, 16)", i, v)
+		}
+	}
+	for _, r := range [][2]int{{60, 8}, {-4, 4}, {2, 4}, {0, 6}} {
+		if err := b.Clear(r[0], r[1]); err == nil {
+			t.Errorf("Clear(%d, %d): no error", r[0], r[1])
+		}
+	}
+}
+
 func TestInt8Unpack(t *testing.T) {
 	c := newCtx(t, Options{})
 	p := mustProgram(t, c, unpackSrc)
@@ -214,7 +247,7 @@ func TestInt8Unpack(t *testing.T) {
 	if _, err := c.Run(&batch); err != nil {
 		t.Fatal(err)
 	}
-	got := bytesU32(out)
+	got := gputest.Words(out)
 	for i := 0; i < n; i++ {
 		want := int32(int8(q[i])) - zp
 		if int32(got[i]) != want {
@@ -237,8 +270,8 @@ func TestBufferOffsets(t *testing.T) {
 		init[i] = byte(0xA5 ^ i)
 	}
 	av, bv := randU32(1, n), randU32(2, n)
-	copy(init[aOff:], u32Bytes(av))
-	copy(init[bOff:], u32Bytes(bv))
+	copy(init[aOff:], gputest.Bytes(av))
+	copy(init[bOff:], gputest.Bytes(bv))
 	buf := mustBuffer(t, c, size)
 	if err := buf.Upload(0, init); err != nil {
 		t.Fatal(err)
@@ -263,7 +296,7 @@ func TestBufferOffsets(t *testing.T) {
 	}
 	want := append([]byte(nil), init...)
 	for i := 0; i < n; i++ {
-		copy(want[yOff+4*i:], u32Bytes([]uint32{av[i] + bv[i] + 3}))
+		copy(want[yOff+4*i:], gputest.Bytes([]uint32{av[i] + bv[i] + 3}))
 	}
 	for i := range want {
 		if out[i] != want[i] {
@@ -319,8 +352,8 @@ func TestChainedDispatches(t *testing.T) {
 	av, bv := randU32(11, n), randU32(12, n)
 	a, b, y, z := mustBuffer(t, c, 4*n), mustBuffer(t, c, 4*n), mustBuffer(t, c, 4*n), mustBuffer(t, c, 4*n)
 	var batch Batch
-	batch.Upload(a, 0, u32Bytes(av))
-	batch.Upload(b, 0, u32Bytes(bv))
+	batch.Upload(a, 0, gputest.Bytes(av))
+	batch.Upload(b, 0, gputest.Bytes(bv))
 	batch.Dispatch(addDispatch(p, a, b, y, n, 1)) // y = a + b + 1
 	batch.Dispatch(addDispatch(p, y, a, z, n, 2)) // z = y + a + 2
 	batch.Dispatch(addDispatch(p, z, b, y, n, 3)) // y = z + b + 3
@@ -333,7 +366,7 @@ func TestChainedDispatches(t *testing.T) {
 	if st.Dispatches != 3 || st.Barriers != 3 {
 		t.Errorf("Dispatches %d Barriers %d, want 3 and 3", st.Dispatches, st.Barriers)
 	}
-	got := bytesU32(out)
+	got := gputest.Words(out)
 	for i := 0; i < n; i++ {
 		if want := 2*av[i] + 2*bv[i] + 6; got[i] != want {
 			t.Fatalf("y[%d] = %d, want %d", i, got[i], want)
@@ -367,7 +400,7 @@ func TestChainedDispatches(t *testing.T) {
 	if err := z.Download(0, out); err != nil {
 		t.Fatal(err)
 	}
-	got = bytesU32(out)
+	got = gputest.Words(out)
 	for i := 0; i < n; i++ {
 		if want := av[i] + bv[i] + 20; got[i] != want {
 			t.Fatalf("z[%d] = %d, want %d", i, got[i], want)
@@ -382,7 +415,7 @@ func TestChainedDispatches(t *testing.T) {
 	if _, err := c.Run(&batch); err != nil {
 		t.Fatal(err)
 	}
-	got = bytesU32(out)
+	got = gputest.Words(out)
 	for i := 0; i < n; i++ {
 		if want := av[i] + 2*bv[i] + 15; got[i] != want {
 			t.Fatalf("after copy z[%d] = %d, want %d", i, got[i], want)
@@ -406,7 +439,7 @@ func TestPlainUniforms(t *testing.T) {
 	xv := randU32(5, n)
 	x := mustBuffer(t, c, 4*n)
 	var batch Batch
-	batch.Upload(x, 0, u32Bytes(xv))
+	batch.Upload(x, 0, gputest.Bytes(xv))
 	batch.Dispatch(Dispatch{
 		Program:  p,
 		Groups:   groups(n, 16),
@@ -422,7 +455,7 @@ func TestPlainUniforms(t *testing.T) {
 	if _, err := c.Run(&batch); err != nil {
 		t.Fatal(err)
 	}
-	for i, g := range bytesU32(out) {
+	for i, g := range gputest.Words(out) {
 		if want := xv[i]*3 - 7; g != want {
 			t.Fatalf("x[%d] = %d, want %d", i, g, want)
 		}
@@ -585,21 +618,21 @@ func TestConcurrentUse(t *testing.T) {
 					}
 					defer bufs[i].Free()
 				}
-				if err := bufs[0].Upload(0, u32Bytes(av)); err != nil {
+				if err := bufs[0].Upload(0, gputest.Bytes(av)); err != nil {
 					return err
 				}
 				if err := c.Do(func() error { return nil }); err != nil {
 					return err
 				}
 				var batch Batch
-				batch.Upload(bufs[1], 0, u32Bytes(bv))
+				batch.Upload(bufs[1], 0, gputest.Bytes(bv))
 				batch.Dispatch(addDispatch(p, bufs[0], bufs[1], bufs[2], n, uint32(w)))
 				out := make([]byte, 4*n)
 				batch.Download(bufs[2], 0, out)
 				if _, err := c.Run(&batch); err != nil {
 					return err
 				}
-				for i, g := range bytesU32(out) {
+				for i, g := range gputest.Words(out) {
 					if want := av[i] + bv[i] + uint32(w); g != want {
 						return fmt.Errorf("worker %d: y[%d] = %d, want %d", w, i, g, want)
 					}

@@ -5,8 +5,7 @@
 // the C copies of struct slices from finalizers that can run while the Vulkan
 // call is still reading them (vkCreateComputePipelines segfaulted under GC
 // pressure) and stores Go pointers in C memory, which the cgo rules forbid
-// (the program stops under GOEXPERIMENT=cgocheck2). See
-// shared/docs/PLATFORM.md and RATIONALE.md.
+// (the program stops under GOEXPERIMENT=cgocheck2). See RATIONALE.md.
 //
 // Design:
 //

@@ -409,8 +409,8 @@ type Device struct {
 	all      []*submitCtx
 	inflight sync.WaitGroup
 
-	pmu       sync.Mutex // pipeline cache
-	pipelines map[pipeKey]*Pipeline
+	pmu       sync.Mutex // pipelines made, and the layouts they share
+	pipelines []*Pipeline
 	layouts   map[int]vk.DescriptorSetLayout
 	plCache   map[plKey]vk.PipelineLayout
 
@@ -480,18 +480,17 @@ func Open(opts Options) (*Device, error) {
 		return nil, fmt.Errorf("vulkan: create device %q: %w", p.props.Name, err)
 	}
 	d := &Device{
-		inst:      in,
-		vd:        vd,
-		family:    uint32(p.family),
-		queue:     vd.Queue(uint32(p.family), 0),
-		caps:      capsOf(i, p, enabled),
-		mem:       p.mem,
-		mapped:    p.hostVisibleDefault() && !opts.ForceStaging,
-		staged:    opts.ForceStaging,
-		buffers:   map[*Buffer]struct{}{},
-		pipelines: map[pipeKey]*Pipeline{},
-		layouts:   map[int]vk.DescriptorSetLayout{},
-		plCache:   map[plKey]vk.PipelineLayout{},
+		inst:    in,
+		vd:      vd,
+		family:  uint32(p.family),
+		queue:   vd.Queue(uint32(p.family), 0),
+		caps:    capsOf(i, p, enabled),
+		mem:     p.mem,
+		mapped:  p.hostVisibleDefault() && !opts.ForceStaging,
+		staged:  opts.ForceStaging,
+		buffers: map[*Buffer]struct{}{},
+		layouts: map[int]vk.DescriptorSetLayout{},
+		plCache: map[plKey]vk.PipelineLayout{},
 	}
 	d.caps.HostVisibleBuffers = d.mapped
 	ok = true

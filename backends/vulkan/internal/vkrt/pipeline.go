@@ -1,7 +1,6 @@
 package vkrt
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 
@@ -28,7 +27,7 @@ func SPIRV(b []byte) ([]uint32, error) {
 
 // Pipeline is a compute pipeline: a shader with N storage buffers at set 0,
 // bindings 0..N-1, and a push-constant block of a fixed size. Pipelines are
-// cached by the Device and freed by Device.Close.
+// freed by Device.Close.
 type Pipeline struct {
 	d         *Device
 	module    vk.ShaderModule
@@ -45,8 +44,6 @@ func (p *Pipeline) Bindings() int { return p.bindings }
 // PushConstBytes returns the size of the pipeline's push-constant block.
 func (p *Pipeline) PushConstBytes() int { return p.pushBytes }
 
-type pipeKey [sha256.Size]byte
-
 type plKey struct{ bindings, push int }
 
 // NewPipeline returns the compute pipeline for a SPIR-V module (entry point
@@ -55,7 +52,8 @@ type plKey struct{ bindings, push int }
 // most Caps.MaxPushConstantsSize). spec[i] sets specialization constant
 // constant_id = i (e.g. layout(local_size_x_id = 0) for the workgroup size).
 //
-// The same arguments return the same cached *Pipeline. The module's
+// Each call makes a new pipeline (callers keep the ones they reuse); the
+// descriptor-set and pipeline layouts are shared. The module's
 // OpCapability list is checked first: a capability needing a feature that
 // is not enabled on the device (Caps.Features) is an error, because some
 // drivers crash instead of reporting it.
@@ -72,8 +70,6 @@ func (d *Device) NewPipeline(spirv []uint32, bindings, pushConstBytes int, spec 
 	if err := checkCapabilities(spirv, &d.caps); err != nil {
 		return nil, err
 	}
-	key := pipelineKey(spirv, bindings, pushConstBytes, spec)
-
 	d.pmu.Lock()
 	defer d.pmu.Unlock()
 	d.mu.Lock()
@@ -81,9 +77,6 @@ func (d *Device) NewPipeline(spirv []uint32, bindings, pushConstBytes int, spec 
 	d.mu.Unlock()
 	if err != nil {
 		return nil, err
-	}
-	if p, ok := d.pipelines[key]; ok {
-		return p, nil
 	}
 	setLayout, ok := d.layouts[bindings]
 	if !ok && bindings > 0 {
@@ -113,29 +106,8 @@ func (d *Device) NewPipeline(spirv []uint32, bindings, pushConstBytes int, spec 
 	}
 	p := &Pipeline{d: d, module: module, layout: layout, setLayout: setLayout, pipe: pipe,
 		bindings: bindings, pushBytes: pushConstBytes}
-	d.pipelines[key] = p
+	d.pipelines = append(d.pipelines, p)
 	return p, nil
-}
-
-func pipelineKey(spirv []uint32, bindings, push int, spec []uint32) pipeKey {
-	h := sha256.New()
-	var b [4]byte
-	put := func(v uint32) {
-		binary.LittleEndian.PutUint32(b[:], v)
-		h.Write(b[:])
-	}
-	put(uint32(bindings))
-	put(uint32(push))
-	put(uint32(len(spec)))
-	for _, v := range spec {
-		put(v)
-	}
-	for _, v := range spirv {
-		put(v)
-	}
-	var k pipeKey
-	h.Sum(k[:0])
-	return k
 }
 
 // SPIR-V capabilities (spirv.h) and what they need.

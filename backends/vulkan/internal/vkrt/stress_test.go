@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/qgpu/qgpu/backends/internal/gpu/gputest"
 )
 
 // TestGCStress creates pipelines and runs 2400 dispatches while another
@@ -18,21 +20,7 @@ import (
 // vulkan-go binding (use-after-free of finalizer-freed C arrays).
 func TestGCStress(t *testing.T) {
 	d := openOwn(t, Options{})
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				runtime.GC()
-			}
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
+	defer gputest.CollectGarbage()()
 
 	var pipes []*Pipeline
 	for k := 1; k <= 16; k++ { // each a new vkCreateComputePipelines
@@ -111,7 +99,7 @@ func TestConcurrentSubmit(t *testing.T) {
 					errs <- err
 					return
 				}
-				got := bytesU32(out)
+				got := gputest.Words(out)
 				for i := range got {
 					if got[i] != a[i]+b[i]+addend {
 						t.Errorf("goroutine %d it %d: c[%d] = %d, want %d", g, it, i, got[i], a[i]+b[i]+addend)

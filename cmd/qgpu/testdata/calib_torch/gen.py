@@ -4,10 +4,16 @@ observers fed the numpy.array_split batches the CLI uses.
     /usr/bin/python3 gen.py   (writes x.npy, w.npy, expected.json here)
 """
 import json
+import os
+import sys
 
 import numpy as np
 import torch
 from torch.ao.quantization import observer as O
+
+# torch 1.13's HistogramObserver with pytorch#83672 fixed (calib's generator)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "calib", "testdata"))
+from gen_torch_histogram import Torch2Histogram  # noqa: E402
 
 rng = np.random.default_rng(20261123)
 x = (rng.standard_normal(1000) * 3).astype(np.float32)
@@ -63,6 +69,19 @@ run("per-channel moving-average axis 1, 2 batches", ["--in", "w.npy", "--method"
                                                       "--dtype", "int8"],
     O.MovingAveragePerChannelMinMaxObserver(averaging_constant=0.5, ch_axis=1, dtype=torch.qint8,
                                              qscheme=torch.per_channel_affine), w, 2, axis=0)
+
+# torch-histogram: torch's HistogramObserver (2.x range fix), fed the same
+# numpy.array_split batches.
+run("torch-histogram uint8 affine", ["--in", "x.npy", "--method", "torch-histogram"],
+    Torch2Histogram(dtype=torch.quint8, qscheme=torch.per_tensor_affine), x, 1)
+run("torch-histogram int8 symmetric, 5 batches", ["--in", "x.npy", "--method", "torch-histogram", "--batches", "5",
+                                                  "--dtype", "int8", "--scheme", "symmetric"],
+    Torch2Histogram(dtype=torch.qint8, qscheme=torch.per_tensor_symmetric), x, 5)
+run("torch-histogram uint8 reduce, 3 batches, 512 bins", ["--in", "x.npy", "--method", "torch-histogram",
+                                                          "--batches", "3", "--reduce-range", "--bins", "512"],
+    Torch2Histogram(bins=512, dtype=torch.quint8, qscheme=torch.per_tensor_affine, reduce_range=True), x, 3)
+run("histogramobserver alias, weights flattened", ["--in", "w.npy", "--method", "HistogramObserver", "--batches", "2"],
+    Torch2Histogram(dtype=torch.quint8, qscheme=torch.per_tensor_affine), w.reshape(-1), 2)
 
 with open("expected.json", "w") as f:
     json.dump({"torch": torch.__version__, "cases": cases}, f, indent=1)

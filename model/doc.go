@@ -48,8 +48,8 @@
 //     accumulator as is. Another scale, a beta other than 1, or a float
 //     bias is rounded to the accumulator scale (half to even); ONNX
 //     Runtime instead adds the int32 values whatever their scale.
-//   - Without a Q after it (a graph output, a float consumer, a Clip that
-//     needs a table lookup), a Conv, MatMul or Gemm still runs on the
+//   - Without a Q after it (a graph output, a float consumer), a Conv,
+//     MatMul or Gemm still runs on the
 //     engine with a float32 output: float32(float32(acc + bias) *
 //     float32(x_scale*w_scale[c])) + float_bias[c] - as ONNX Runtime's
 //     MatMulIntegerToFloat does for MatMul.
@@ -59,33 +59,57 @@
 //     ONNX Runtime's rule (IsClipMadeRedundantByQ; a Relu when the zero
 //     point is qmin). When Q(a) is the zero point and Q(b) >= qmax it is a
 //     ReLU on the quantized output: fused into a Conv's or Gemm's epilogue,
-//     else the engine's ReLU op. ONNX Runtime leaves such a Relu to a
-//     float kernel between DQ and Q; qgpu's result is the same. Any other
-//     clamp needs a table lookup: the op then has a float32 output (Conv,
-//     Gemm, MatMul) or stays on the host, and the Clip runs on the host.
-//   - Add and Mul of two quantized tensors of one shape and type (no
-//     broadcasting), into the Q's type: engine Add and Mul (+ ReLU).
-//   - DQ -> Relu|Clip -> Q: a Requantize when the parameters differ (none
-//     when they are equal), then a ReLU when the bounds are the zero point
-//     and above. DQ -> Q: a view or a Requantize. ONNX Runtime drops such
-//     pairs only when the parameters are equal.
+//     else the engine's ReLU op. Any other clamp is an engine Lookup on
+//     the quantized output. ONNX Runtime runs the activations it cannot
+//     drop as float kernels between a DQ and a Q, with the same result.
+//   - Add and Mul of two quantized tensors of one shape and type, into the
+//     Q's type: engine Add and Mul (+ ReLU). A constant operand of another
+//     shape (numpy broadcasting: a bias) or type is expanded and converted
+//     (int8 <-> uint8 shifts values and zero point by 128, exactly) once
+//     at load. ONNX Runtime's QLinearAdd broadcasts in its kernel.
+//   - Elementwise float ops between a DQ and a Q (Sigmoid, Tanh,
+//     HardSigmoid, HardSwish, Gelu, Erf, LeakyRelu, Elu, Exp, ... and a
+//     Relu or Clip whose parameters differ from its input's): one engine
+//     Lookup whose 256-entry table Q_out(f(DQ_in(q))) is computed once at
+//     load with package graph's f - the QDQ graph's own arithmetic, so the
+//     result is exactly the float graph's. ONNX Runtime has such tables
+//     for Sigmoid and LeakyRelu (QLinearSigmoid, QLinearLeakyRelu) and
+//     runs the other ops in float.
+//   - DQ -> Q: a view (equal params) or a Lookup Q_out(DQ_in(q)); ONNX
+//     Runtime drops such pairs only when the parameters are equal.
+//   - Concat of DQ outputs into a Q: the engine's Concat, which copies the
+//     inputs quantized like the output and takes the others through
+//     Q_out(DQ_in(q)), as ONNX Runtime's QLinearConcat does.
 //   - MaxPool (2-D; ceil_mode becomes extra end padding, which never wins
-//     a max): engine MaxPool, exact, plus a Requantize when the Q's
+//     a max): engine MaxPool, exact, plus a Lookup when the Q's
 //     parameters differ from the input's (ONNX Runtime keeps that case in
-//     float).
+//     float; the result is the same).
 //   - AveragePool and GlobalAveragePool (2-D): when every window has the
 //     same divisor k (no padding, or count_include_pad) the average is a
 //     depthwise engine Conv with a kernel of ones and weight scale 1/k:
 //     one rounding into the Q's parameters, like ONNX Runtime's
 //     QLinearAveragePool and QLinearGlobalAveragePool. Otherwise the
 //     engine's AvgPool (the exact integer mean in the input's parameters,
-//     ties to even) followed by a Requantize when the parameters differ:
-//     two roundings, so the result may be off by up to half an input unit
+//     ties to even) followed by a Lookup when the parameters differ: two
+//     roundings, so the result may be off by up to half an input unit
 //     (in output units) more than one rounding would be. An AveragePool
 //     whose ceil_mode adds a window stays on the host.
 //   - A Q of a graph input (or of a float engine result): engine Quantize
 //     of the uploaded float32 tensor. A DQ that makes a graph output:
 //     engine Dequantize.
+//
+// QOperator models lower the same way, their parameters read from the
+// nodes' inputs: QLinearConv and ConvInteger (engine Conv, quantized or
+// int32 output), QLinearMatMul and MatMulInteger (engine Gemm; constant
+// zero points, per row or column), com.microsoft QGemm (alpha folded into
+// the activation scale, C as the bias when it is one value per column,
+// float32 output without y_scale), QLinearAdd and QLinearMul, QLinear-
+// AveragePool and QLinearGlobalAveragePool (when the divisor is constant),
+// QLinearConcat (engine Concat), QLinearSigmoid and QLinearLeakyRelu
+// (Lookup), and Flatten, Reshape, Squeeze, Unsqueeze of quantized data
+// (views). Package graph's reference kernels for these ops compute the
+// same formulas, so a QOperator model gives the same bytes whether a node
+// runs on the engine or, after a refusal, on the host.
 //
 // # Runs
 //

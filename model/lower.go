@@ -33,6 +33,7 @@ func init() {
 		"AveragePool":       lowerAvgPool,
 		"GlobalAveragePool": lowerAvgPool,
 		"QuantizeLinear":    lowerRequantize,
+		"Concat":            lowerConcat,
 	}
 	for k, v := range qopLowerers {
 		lowerers[k] = v
@@ -130,10 +131,39 @@ func window(n *graph.Node, in, k []int, dilations bool) (strides, dils, pads []i
 // tail is how a float result becomes a quantized value: the
 // QuantizeLinear that reads it (through at most one Relu or Clip).
 type tail struct {
-	out    string  // the QuantizeLinear's output
-	p      qparams // its parameters
-	relu   bool    // clamp below at the zero point (a ReLU the range does not imply)
+	out string  // the QuantizeLinear's output
+	p   qparams // its parameters
+	// act is the Relu or Clip before the QuantizeLinear as a float
+	// function (nil: none, or implied by the output range and dropped).
+	// Q(act(v)) = clamp(Q(v), Q(a), Q(b)) exactly, Q being monotone.
+	act func(float32) float32
+	// relu: act is a ReLU on the quantized output (Q(a) is the zero
+	// point, Q(b) >= qmax); otherwise act needs a table lookup.
+	relu   bool
 	covers map[int]string
+}
+
+// post returns what follows an op that makes t's quantized value without
+// its activation: nothing, a ReLU (when relu and the op has none of its
+// own: fusedReLU false), or a Lookup of the clamp; and the ops' names.
+func (t *tail) post(fusedReLU bool) (func(*engine.Batch, *engine.Tensor, func(*engine.Tensor)) (*engine.Tensor, error), []string) {
+	switch {
+	case t.act == nil || t.relu && fusedReLU:
+		return nil, nil
+	case t.relu:
+		return func(b *engine.Batch, y *engine.Tensor, keep func(*engine.Tensor)) (*engine.Tensor, error) {
+			keep(y)
+			return b.ReLU(y)
+		}, []string{fmt.Sprintf("ReLU(%v)", t.p.dt)}
+	}
+	table, err := qtensor.ActivationTable(t.p.dt, t.p.scale, t.p.zp, t.p.dt, t.p.scale, t.p.zp, t.act)
+	if err != nil {
+		panic(err) // t.p was validated
+	}
+	return func(b *engine.Batch, y *engine.Tensor, keep func(*engine.Tensor)) (*engine.Tensor, error) {
+		keep(y)
+		return b.Lookup(y, &table, t.p.dt, t.p.scale, t.p.zp)
+	}, []string{fmt.Sprintf("Lookup(%v->%v,clamp)", t.p.dt, t.p.dt)}
 }
 
 // tailOf finds the tail of float value f, or why f is not quantized
@@ -171,35 +201,32 @@ func (p *plan) tailOf(f string, acts bool) (*tail, string) {
 	t.out, t.p = qn.Outputs[0], q
 	t.covers[c] = "output quantized by the engine op"
 	if act >= 0 {
-		lo, hi, why := p.clampOf(act, q)
+		f, lo, hi, why := p.clampOf(act, q)
 		if why != "" {
 			return nil, why
 		}
-		t.relu = lo > q.dt.QMin()
 		switch {
 		case lo <= q.dt.QMin() && hi >= q.dt.QMax():
 			t.covers[act] = "dropped: implied by the QuantizeLinear's range"
-			t.relu = false
 		case lo == q.zp && hi >= q.dt.QMax():
+			t.act, t.relu = f, true
 			t.covers[act] = "a ReLU on the quantized output"
 		default:
-			// A clamp to [lo, hi] the engine ops cannot express yet (a
-			// table lookup will).
-			return nil, fmt.Sprintf("%s clamps the quantized output to [%d, %d], which needs a table lookup", p.op(act), lo, hi)
+			t.act = f
+			t.covers[act] = fmt.Sprintf("a table lookup clamping the quantized output to [%d, %d]", lo, hi)
 		}
 	}
 	return t, ""
 }
 
-// clampOf returns the quantized bounds [lo, hi] of a Relu or Clip node
-// followed by a QuantizeLinear with params q: Q(clip(x, a, b)) =
-// clamp(Q(x), Q(a), Q(b)) exactly, because Q is monotone.
-func (p *plan) clampOf(i int, q qparams) (lo, hi int32, why string) {
+// clampOf returns the float function of a Relu or Clip node and its
+// quantized bounds [lo, hi] = [Q(a), Q(b)] with params q.
+func (p *plan) clampOf(i int, q qparams) (f func(float32) float32, lo, hi int32, why string) {
 	n := p.node(i)
 	qmin, qmax := q.dt.QMin(), q.dt.QMax()
 	quant := func(x float32) int32 { return qtensor.Quantize(x, q.scale, q.zp, qmin, qmax) }
 	if n.OpType == "Relu" {
-		return q.zp, qmax, ""
+		return func(x float32) float32 { return max(x, 0) }, q.zp, qmax, ""
 	}
 	a, b := float32(math.Inf(-1)), float32(math.Inf(1))
 	if v, ok := n.Attrs["min"]; ok && v.Type == graph.AttrFloat {
@@ -212,15 +239,15 @@ func (p *plan) clampOf(i int, q qparams) (lo, hi int32, why string) {
 		if len(n.Inputs) > j+1 && n.Inputs[j+1] != "" {
 			t := p.constant(n.Inputs[j+1])
 			if t == nil || t.DType != graph.Float32 || t.Len() != 1 {
-				return 0, 0, "Clip with a bound that is not a constant float"
+				return nil, 0, 0, "Clip with a bound that is not a constant float"
 			}
 			*dst = t.F32[0]
 		}
 	}
 	if a != a || b != b {
-		return 0, 0, "Clip with a NaN bound"
+		return nil, 0, 0, "Clip with a NaN bound"
 	}
-	return quant(a), quant(b), ""
+	return func(x float32) float32 { return min(max(x, a), b) }, quant(a), quant(b), ""
 }
 
 // --- the input side: weights and biases ---
@@ -428,34 +455,36 @@ func lowerConv(p *plan, i int) (*group, string) {
 	}
 	key := n.Inputs[1]
 	p.weights[key] = w
-	out, desc := p.output(gr, n.Outputs[0], &opts.OutputOptions, fbias, true)
+	out, desc, post, postOps := p.output(gr, n.Outputs[0], &opts.OutputOptions, fbias, true)
 	s := &step{node: i, ins: []string{x.name}, outs: []string{out},
 		ops: []string{fmt.Sprintf("Conv(%v,%v->%s)", x.p.dt, w.DType, desc)},
 		record: func(b *engine.Batch, in []*engine.Tensor, _ func(*engine.Tensor)) ([]*engine.Tensor, error) {
 			y, err := b.Conv(in[0], p.wdev[key], opts)
 			return []*engine.Tensor{y}, err
 		}}
-	gr.steps = []*step{s}
+	gr.steps = []*step{withPost(s, post, postOps)}
 	gr.outDev = []string{out}
 	return gr, ""
 }
 
 // output sets the output options of a Conv or GEMM whose float result is
-// f: quantized into f's tail when it has one, else float32 (f itself,
-// with the float bias when the bias was a float constant). It returns the
-// value the step writes and a description of the output.
-func (p *plan) output(gr *group, f string, o *engine.OutputOptions, fbias []float32, relu bool) (string, string) {
-	if t, why := p.tailOf(f, relu); t != nil {
-		o.Output, o.YType, o.YScale, o.YZP, o.ReLU = engine.OutQuantized, t.p.dt, t.p.scale, t.p.zp, t.relu
+// f: quantized into f's tail when it has one (a ReLU in the epilogue, a
+// clamp by a table lookup after it), else float32 (f itself, with the
+// float bias when the bias was a float constant). It returns the value
+// the step writes, a description of the output, and what follows the op.
+func (p *plan) output(gr *group, f string, o *engine.OutputOptions, fbias []float32, acts bool) (string, string, postFn, []string) {
+	if t, why := p.tailOf(f, acts); t != nil {
+		o.Output, o.YType, o.YScale, o.YZP, o.ReLU = engine.OutQuantized, t.p.dt, t.p.scale, t.p.zp, t.act != nil && t.relu
 		for c, how := range t.covers {
 			gr.covers[c] = how
 		}
 		gr.outQ[t.out] = t.p
 		desc := t.p.dt.String()
-		if t.relu {
+		if o.ReLU {
 			desc += ",ReLU"
 		}
-		return t.out, desc
+		post, ops := t.post(true)
+		return t.out, desc, post, ops
 	} else {
 		gr.covers[gr.anchor] = "float32 output: " + why
 	}
@@ -463,7 +492,28 @@ func (p *plan) output(gr *group, f string, o *engine.OutputOptions, fbias []floa
 	if fbias != nil {
 		o.Bias, o.FloatBias = nil, fbias
 	}
-	return f, "float32"
+	return f, "float32", nil, nil
+}
+
+// postFn is an op appended to a step's last output.
+type postFn = func(*engine.Batch, *engine.Tensor, func(*engine.Tensor)) (*engine.Tensor, error)
+
+// withPost appends post (and its op names) to step s's only output.
+func withPost(s *step, post postFn, ops []string) *step {
+	if post == nil {
+		return s
+	}
+	rec := s.record
+	s.ops = append(s.ops, ops...)
+	s.record = func(b *engine.Batch, in []*engine.Tensor, keep func(*engine.Tensor)) ([]*engine.Tensor, error) {
+		y, err := rec(b, in, keep)
+		if err != nil {
+			return nil, err
+		}
+		r, err := post(b, y[0], keep)
+		return []*engine.Tensor{r}, err
+	}
+	return s
 }
 
 func lowerMatMul(p *plan, i int) (*group, string) {
@@ -492,8 +542,8 @@ func lowerMatMul(p *plan, i int) (*group, string) {
 		}
 		bIn, bDesc = b.name, b.p.dt.String()
 	}
-	out, desc := p.output(gr, n.Outputs[0], &opts.OutputOptions, nil, true)
-	s := gemmStep(p, i, a, bIn, bKey, out, opts, bDesc, desc)
+	out, desc, post, postOps := p.output(gr, n.Outputs[0], &opts.OutputOptions, nil, true)
+	s := withPost(gemmStep(p, i, a, bIn, bKey, out, opts, bDesc, desc), post, postOps)
 	gr.steps, gr.outDev = []*step{s}, []string{out}
 	return gr, ""
 }
@@ -584,8 +634,8 @@ func lowerGemm(p *plan, i int) (*group, string) {
 		}
 		gr.reads = append(gr.reads, n.Inputs[2])
 	}
-	out, desc := p.output(gr, n.Outputs[0], &opts.OutputOptions, fbias, true)
-	s := gemmStep(p, i, a, bIn, bKey, out, opts, bDesc, desc)
+	out, desc, post, postOps := p.output(gr, n.Outputs[0], &opts.OutputOptions, fbias, true)
+	s := withPost(gemmStep(p, i, a, bIn, bKey, out, opts, bDesc, desc), post, postOps)
 	gr.steps, gr.outDev = []*step{s}, []string{out}
 	return gr, ""
 }
@@ -666,11 +716,7 @@ func (p *plan) binaryGroup(i int, op string, a, b *twin, sa, sb []int, t *tail, 
 		gr.covers[c] = how
 	}
 	gr.outQ[t.out] = t.p
-	relu := t.relu
 	ops := []string{fmt.Sprintf("%s(%v->%v)", op, a.p.dt, t.p.dt)}
-	if relu {
-		ops = append(ops, fmt.Sprintf("ReLU(%v)", t.p.dt))
-	}
 	s := &step{node: i, ins: ins, outs: []string{t.out}, ops: ops,
 		record: func(bt *engine.Batch, in []*engine.Tensor, keep func(*engine.Tensor)) ([]*engine.Tensor, error) {
 			var y *engine.Tensor
@@ -684,14 +730,10 @@ func (p *plan) binaryGroup(i int, op string, a, b *twin, sa, sb []int, t *tail, 
 			} else {
 				y, err = bt.Mul(in[0], second, t.p.scale, t.p.zp)
 			}
-			if err != nil || !relu {
-				return []*engine.Tensor{y}, err
-			}
-			keep(y)
-			r, err := bt.ReLU(y)
-			return []*engine.Tensor{r}, err
+			return []*engine.Tensor{y}, err
 		}}
-	gr.steps, gr.outDev = []*step{s}, []string{t.out}
+	post, postOps := t.post(false)
+	gr.steps, gr.outDev = []*step{withPost(s, post, postOps)}, []string{t.out}
 	return gr, ""
 }
 
@@ -759,40 +801,11 @@ func (p *plan) expand(name string, shape []int, dt qtensor.DType) string {
 	return key
 }
 
-// requantize appends to the step the ops that take y (params have) to
-// params want, then clamp below at want's zero point if relu.
-func requantize(b *engine.Batch, y *engine.Tensor, have, want qparams, relu bool, keep func(*engine.Tensor)) (*engine.Tensor, error) {
-	var err error
-	if have != want {
-		keep(y)
-		if y, err = b.Requantize(y, nil, -1, want.dt, want.scale, want.zp, false); err != nil {
-			return nil, err
-		}
-	}
-	if relu {
-		keep(y)
-		if y, err = b.ReLU(y); err != nil {
-			return nil, err
-		}
-	}
-	return y, nil
-}
-
-func requantOps(have, want qparams, relu bool) []string {
-	var ops []string
-	if have != want {
-		ops = append(ops, fmt.Sprintf("Requantize(%v->%v)", have.dt, want.dt))
-	}
-	if relu {
-		ops = append(ops, fmt.Sprintf("ReLU(%v)", want.dt))
-	}
-	return ops
-}
-
-// lowerClamp lowers DequantizeLinear -> Relu|Clip -> QuantizeLinear:
-// Q(clip(DQ(x), a, b)) = clamp(Q(DQ(x)), Q(a), Q(b)), a requantization
-// (none with equal params) and a ReLU when the bounds are the zero point
-// and above the range.
+// lowerClamp lowers DequantizeLinear -> Relu|Clip -> QuantizeLinear.
+// With equal params: nothing when the Q's range implies the clamp, the
+// engine's ReLU when it is one (max(q, zp)), else a table lookup; with
+// other params, a table lookup Q_out(clip(DQ_in(q))), which is the QDQ
+// graph's own arithmetic element by element.
 func lowerClamp(p *plan, i int) (*group, string) {
 	n := p.node(i)
 	x, why := p.twinOf(n.Inputs[0])
@@ -803,25 +816,44 @@ func lowerClamp(p *plan, i int) (*group, string) {
 	if t == nil {
 		return nil, why
 	}
-	lo, hi, why := p.clampOf(i, t.p)
+	f, lo, hi, why := p.clampOf(i, t.p)
 	if why != "" {
 		return nil, why
 	}
-	relu := false
-	switch {
-	case lo <= t.p.dt.QMin() && hi >= t.p.dt.QMax():
-	case lo == t.p.zp && hi >= t.p.dt.QMax():
-		relu = true
-	default:
-		return nil, fmt.Sprintf("%s clamps the quantized output to [%d, %d], which needs a table lookup", n.OpType, lo, hi)
+	if !(lo <= t.p.dt.QMin() && hi >= t.p.dt.QMax()) {
+		t.act, t.relu = f, lo == t.p.zp && hi >= t.p.dt.QMax()
 	}
-	return passGroup(p, i, x, t, relu, nil, "")
+	return passGroup(p, i, x, t, nil, "")
 }
 
-// passGroup makes the group of a node whose quantized output is its
-// quantized input (after first, an optional op on the input) requantized
-// to the tail's params and clamped by relu.
-func passGroup(p *plan, i int, x *twin, t *tail, relu bool, first func(*engine.Batch, *engine.Tensor) (*engine.Tensor, error), firstOp string) (*group, string) {
+// lowerUnary lowers DequantizeLinear -> f -> QuantizeLinear for an
+// elementwise float op f (Sigmoid, Tanh, HardSigmoid, HardSwish, Gelu,
+// LeakyRelu, Exp, ...): one table lookup, table[q] = Q_out(f(DQ_in(q)))
+// computed once at load with package graph's f - the QDQ graph's own
+// arithmetic, element by element.
+func lowerUnary(p *plan, i int) (*group, string) {
+	n := p.node(i)
+	f, ok := p.g.UnaryFunc(i)
+	if !ok {
+		return nil, "no quantized lowering for " + p.op(i)
+	}
+	x, why := p.twinOf(n.Inputs[0])
+	if x == nil {
+		return nil, why
+	}
+	t, why := p.tailOf(n.Outputs[0], false)
+	if t == nil {
+		return nil, why
+	}
+	t.act, t.relu = f, false
+	return passGroup(p, i, x, t, nil, "")
+}
+
+// passGroup makes the group of a node whose result is its quantized
+// input x (after first, an optional op that keeps x's params) taken to
+// the tail's params through the tail's activation: nothing (a view), the
+// engine's ReLU, or one table lookup Q_out(act(DQ_in(q))).
+func passGroup(p *plan, i int, x *twin, t *tail, first func(*engine.Batch, *engine.Tensor) (*engine.Tensor, error), firstOp string) (*group, string) {
 	n := p.node(i)
 	gr := newGroup(i)
 	gr.reads = []string{n.Inputs[0]}
@@ -833,7 +865,25 @@ func passGroup(p *plan, i int, x *twin, t *tail, relu bool, first func(*engine.B
 	if firstOp != "" {
 		ops = append(ops, firstOp)
 	}
-	ops = append(ops, requantOps(x.p, t.p, relu)...)
+	var table *[256]byte
+	relu := false
+	switch {
+	case x.p == t.p && t.act == nil:
+	case x.p == t.p && t.relu:
+		relu = true
+		ops = append(ops, fmt.Sprintf("ReLU(%v)", t.p.dt))
+	default:
+		f := t.act
+		if f == nil {
+			f = func(v float32) float32 { return v }
+		}
+		tb, err := qtensor.ActivationTable(x.p.dt, x.p.scale, x.p.zp, t.p.dt, t.p.scale, t.p.zp, f)
+		if err != nil {
+			return nil, err.Error()
+		}
+		table = &tb
+		ops = append(ops, fmt.Sprintf("Lookup(%v->%v)", x.p.dt, t.p.dt))
+	}
 	shape := p.g.Values[t.out].Shape
 	alias := len(ops) == 0
 	if alias {
@@ -846,21 +896,80 @@ func passGroup(p *plan, i int, x *twin, t *tail, relu bool, first func(*engine.B
 				return []*engine.Tensor{y}, err
 			}
 			y := in[0]
+			var err error
 			if first != nil {
-				var err error
 				if y, err = first(b, y); err != nil {
 					return nil, err
 				}
 			}
-			y, err := requantize(b, y, x.p, t.p, relu, keep)
+			switch {
+			case relu:
+				if first != nil {
+					keep(y)
+				}
+				y, err = b.ReLU(y)
+			case table != nil:
+				if first != nil {
+					keep(y)
+				}
+				y, err = b.Lookup(y, table, t.p.dt, t.p.scale, t.p.zp)
+			}
 			return []*engine.Tensor{y}, err
 		}}
 	gr.steps, gr.outDev = []*step{s}, []string{t.out}
 	return gr, ""
 }
 
-// lowerRequantize lowers DequantizeLinear -> QuantizeLinear: a view (equal
-// params) or a Requantize.
+// lowerConcat lowers Concat of DequantizeLinear outputs into a
+// QuantizeLinear: the engine's Concat, which copies the inputs quantized
+// with the output's params and takes the others through Q_out(DQ_in(q)) -
+// the QDQ graph's arithmetic.
+func lowerConcat(p *plan, i int) (*group, string) {
+	n := p.node(i)
+	var xs []*twin
+	for _, in := range n.Inputs {
+		x, why := p.twinOf(in)
+		if x == nil {
+			return nil, why
+		}
+		xs = append(xs, x)
+	}
+	t, why := p.tailOf(n.Outputs[0], false)
+	if t == nil {
+		return nil, why
+	}
+	return p.concatGroup(i, xs, int(attrInt(n, "axis", 0)), t, slices.Clone(n.Inputs))
+}
+
+// concatGroup records the engine's Concat of xs along axis into t.
+func (p *plan) concatGroup(i int, xs []*twin, axis int, t *tail, reads []string) (*group, string) {
+	ins := make([]string, len(xs))
+	for k, x := range xs {
+		if x.p.dt != t.p.dt {
+			return nil, fmt.Sprintf("input %d is %v, the output %v (the engine's Concat keeps the type)", k, x.p.dt, t.p.dt)
+		}
+		ins[k] = x.name
+	}
+	if len(xs) > engine.MaxConcatInputs {
+		return nil, fmt.Sprintf("%d inputs", len(xs))
+	}
+	gr := newGroup(i)
+	gr.reads = reads
+	for c, how := range t.covers {
+		gr.covers[c] = how
+	}
+	gr.outQ[t.out] = t.p
+	s := &step{node: i, ins: ins, outs: []string{t.out}, ops: []string{fmt.Sprintf("Concat(%dx%v)", len(xs), t.p.dt)},
+		record: func(b *engine.Batch, in []*engine.Tensor, _ func(*engine.Tensor)) ([]*engine.Tensor, error) {
+			y, err := b.Concat(in, axis, t.p.scale, t.p.zp)
+			return []*engine.Tensor{y}, err
+		}}
+	gr.steps, gr.outDev = []*step{s}, []string{t.out}
+	return gr, ""
+}
+
+// lowerRequantize lowers DequantizeLinear -> QuantizeLinear: a view
+// (equal params) or a table lookup Q_out(DQ_in(q)).
 func lowerRequantize(p *plan, i int) (*group, string) {
 	n := p.node(i)
 	x, why := p.twinOf(n.Inputs[0])
@@ -872,7 +981,7 @@ func lowerRequantize(p *plan, i int) (*group, string) {
 		return nil, why
 	}
 	t := &tail{out: n.Outputs[0], p: q, covers: map[int]string{}}
-	return passGroup(p, i, x, t, false, nil, "")
+	return passGroup(p, i, x, t, nil, "")
 }
 
 // --- pooling ---
@@ -890,10 +999,7 @@ func lowerMaxPool(p *plan, i int) (*group, string) {
 	if t == nil {
 		return nil, why
 	}
-	if t.p.dt != x.p.dt {
-		return nil, fmt.Sprintf("output type %v differs from the input's %v", t.p.dt, x.p.dt)
-	}
-	return passGroup(p, i, x, t, t.relu, func(b *engine.Batch, y *engine.Tensor) (*engine.Tensor, error) {
+	return passGroup(p, i, x, t, func(b *engine.Batch, y *engine.Tensor) (*engine.Tensor, error) {
 		return b.MaxPool(y, o)
 	}, fmt.Sprintf("MaxPool(%v)", x.p.dt))
 }
@@ -968,10 +1074,7 @@ func lowerAvgPool(p *plan, i int) (*group, string) {
 	}
 	padded := slices.ContainsFunc(o.Pads, func(v int) bool { return v != 0 })
 	if padded && !o.CountIncludePad {
-		if t.p.dt != x.p.dt {
-			return nil, fmt.Sprintf("output type %v differs from the input's %v", t.p.dt, x.p.dt)
-		}
-		return passGroup(p, i, x, t, t.relu, func(b *engine.Batch, y *engine.Tensor) (*engine.Tensor, error) {
+		return passGroup(p, i, x, t, func(b *engine.Batch, y *engine.Tensor) (*engine.Tensor, error) {
 			return b.AvgPool(y, o)
 		}, fmt.Sprintf("AvgPool(%v)", x.p.dt))
 	}
@@ -996,8 +1099,9 @@ func (p *plan) onesConv(i int, x *twin, o engine.PoolOptions, t *tail, reads []s
 		}
 		p.weights[key] = w
 	}
+	relu := t.act != nil && t.relu
 	opts := engine.ConvOptions{Strides: o.Strides, Dilations: o.Dilations, Pads: o.Pads, Group: C,
-		OutputOptions: engine.OutputOptions{Output: engine.OutQuantized, YType: t.p.dt, YScale: t.p.scale, YZP: t.p.zp, ReLU: t.relu}}
+		OutputOptions: engine.OutputOptions{Output: engine.OutQuantized, YType: t.p.dt, YScale: t.p.scale, YZP: t.p.zp, ReLU: relu}}
 	gr := newGroup(i)
 	gr.reads = reads
 	for c, how := range t.covers {
@@ -1006,7 +1110,7 @@ func (p *plan) onesConv(i int, x *twin, o engine.PoolOptions, t *tail, reads []s
 	gr.covers[i] = "a depthwise convolution with a kernel of ones (one rounding)"
 	gr.outQ[t.out] = t.p
 	desc := t.p.dt.String()
-	if t.relu {
+	if relu {
 		desc += ",ReLU"
 	}
 	s := &step{node: i, ins: []string{x.name}, outs: []string{t.out},
@@ -1015,7 +1119,8 @@ func (p *plan) onesConv(i int, x *twin, o engine.PoolOptions, t *tail, reads []s
 			y, err := b.Conv(in[0], p.wdev[key], opts)
 			return []*engine.Tensor{y}, err
 		}}
-	gr.steps, gr.outDev = []*step{s}, []string{t.out}
+	post, postOps := t.post(true)
+	gr.steps, gr.outDev = []*step{withPost(s, post, postOps)}, []string{t.out}
 	return gr, ""
 }
 

@@ -42,6 +42,8 @@ var convSpecs = []convSpec{
 		xdt: onnx.Int8, xs: 0.03, xzp: -7, ydt: onnx.Int8, ys: 0.02, yzp: 10, perChannel: true},
 	{name: "clip-as-relu", N: 1, C: 3, H: 6, W: 6, O: 4, KH: 3, KW: 3, group: 1, stride: 1, pad: 1, dil: 1,
 		xdt: onnx.Int8, xs: 0.02, xzp: 0, ydt: onnx.Int8, ys: 0.05, yzp: -10, perChannel: true, bias: true, act: "Clip", clipLo: 0, clipHi: 100, wantAct: "ReLU"},
+	{name: "clip-table", N: 1, C: 3, H: 6, W: 6, O: 4, KH: 3, KW: 3, group: 1, stride: 1, pad: 1, dil: 1,
+		xdt: onnx.Uint8, xs: 0.02, xzp: 128, ydt: onnx.Uint8, ys: 0.02, yzp: 0, perChannel: true, bias: true, act: "Clip", clipLo: 0.1, clipHi: 0.5, wantAct: "table lookup"},
 	{name: "1d", N: 2, C: 3, W: 12, O: 4, KW: 3, group: 1, stride: 2, pad: 1, dil: 1,
 		xdt: onnx.Uint8, xs: 0.02, xzp: 128, ydt: onnx.Uint8, ys: 0.05, yzp: 128, perChannel: true, bias: true},
 }

@@ -158,9 +158,10 @@ func TestBroadcastConstant(t *testing.T) {
 }
 
 // TestClampLowering: DequantizeLinear -> Relu|Clip -> QuantizeLinear
-// with equal params is the engine's ReLU (max(q, zp), exact), with other
-// params a Requantize (then a ReLU); an implied Clip is only the
-// requantization.
+// with equal params is nothing (an implied Clip: a view) or the engine's
+// ReLU (max(q, zp)); any other is one table lookup Q_out(clip(DQ_in(q))):
+// the QDQ graph's own arithmetic, so the float interpreter gives the same
+// bytes.
 func TestClampLowering(t *testing.T) {
 	type spec struct {
 		name    string
@@ -173,9 +174,11 @@ func TestClampLowering(t *testing.T) {
 	}
 	for _, c := range []spec{
 		{name: "relu/equal", act: "Relu", xs: 0.05, ys: 0.05, xzp: 10, yzp: 10, wantOps: []string{"ReLU("}},
-		{name: "relu/requantize", act: "Relu", xs: 0.05, ys: 0.03, xzp: 10, yzp: -20, wantOps: []string{"Requantize(", "ReLU("}},
+		{name: "relu/requantize", act: "Relu", xs: 0.05, ys: 0.03, xzp: 10, yzp: -20, wantOps: []string{"Lookup(int8->int8)"}},
 		{name: "clip-implied/equal", act: "Clip", lo: -100, hi: 100, xs: 0.05, ys: 0.05, xzp: 0, yzp: 0, wantOps: []string{"Reshape(view)"}},
-		{name: "clip-as-relu/requantize", act: "Clip", lo: 0, hi: 1000, xs: 0.05, ys: 0.02, xzp: 0, yzp: -7, wantOps: []string{"Requantize(", "ReLU("}},
+		{name: "clip-as-relu/requantize", act: "Clip", lo: 0, hi: 1000, xs: 0.05, ys: 0.02, xzp: 0, yzp: -7, wantOps: []string{"Lookup("}},
+		{name: "clip/equal", act: "Clip", lo: -1, hi: 2.5, xs: 0.05, ys: 0.05, xzp: 3, yzp: 3, wantOps: []string{"Lookup("}},
+		{name: "relu6/requantize", act: "Clip", lo: 0, hi: 6, xs: 0.05, ys: 0.1, xzp: 0, yzp: -128, wantOps: []string{"Lookup("}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			shape := []int{3, 50}
@@ -190,31 +193,77 @@ func TestClampLowering(t *testing.T) {
 			x := fullRange(rng, shape, onnx.Int8, c.xs, c.xzp)
 			got, fake := runBoth(t, b, m, map[string]*graph.Tensor{"x": x}, out)
 			xq := quantize(x.F32, onnx.Int8, c.xs, c.xzp)
-			gq, fq := qOf(got.F32, c.ys, int32(c.yzp)), qOf(fake.F32, c.ys, int32(c.yzp))
-			relu := c.act == "Relu" || c.lo == 0
-			v, tol := make([]float64, len(xq)), make([]float64, len(xq))
+			gq := qOf(got.F32, c.ys, int32(c.yzp))
 			for i, q := range xq {
-				// Requantize (docs/semantics.md): rint(float32(q - zx) * M) + zy, M = float32(xs)/ys.
-				want := q
-				if c.xs != c.ys || c.xzp != c.yzp {
-					r := math.RoundToEven(float64(float32(float32(q-int32(c.xzp)) * (c.xs / c.ys))))
-					want = int32(min(max(r+float64(c.yzp), -128), 127))
+				// Dequantize, clamp, quantize: the definition.
+				v := float32(q-int32(c.xzp)) * c.xs
+				if c.act == "Relu" {
+					v = max(v, 0)
+				} else {
+					v = min(max(v, c.lo), c.hi)
 				}
-				if relu {
-					want = max(want, int32(c.yzp))
-				}
+				want := qtensor.Quantize(v, c.ys, int32(c.yzp), -128, 127)
 				if gq[i] != want {
 					t.Fatalf("y[%d] = %d, want %d (x %d)", i, gq[i], want, q)
 				}
-				v[i] = float64(c.xs) * float64(q-int32(c.xzp)) / float64(c.ys)
-				tol[i] = 0x1p-20*math.Abs(v[i]) + 0x1p-20
 			}
-			lo := int32(-128)
-			if relu {
-				lo = int32(c.yzp)
+			if d := modeltest.Diff(got, fake); d != "" {
+				t.Errorf("runtime and float graph differ: %s", d)
 			}
-			checkReal(t, "y", gq, fq, v, tol, int32(c.yzp), lo, 127)
 		})
+	}
+}
+
+// TestUnaryLookup: DequantizeLinear -> f -> QuantizeLinear for elementwise
+// float ops f is one engine Lookup whose table is the QDQ graph's own
+// arithmetic: the same bytes as the float interpreter, for every input.
+func TestUnaryLookup(t *testing.T) {
+	for _, op := range []struct {
+		name  string
+		attrs []modeltest.Attr
+	}{{"Sigmoid", nil}, {"Tanh", nil}, {"HardSwish", nil}, {"HardSigmoid", nil}, {"Gelu", nil}, {"LeakyRelu", []modeltest.Attr{modeltest.AFloat("alpha", 0.2)}}, {"Exp", nil}} {
+		t.Run(op.name, func(t *testing.T) {
+			shape := []int{2, 128}
+			m, b, out := unary(t, shape, onnx.Uint8, 0.03, 128, onnx.Int8, 0.02, -10, func(b *modeltest.Builder, x string) string {
+				return b.Node(op.name, []string{x}, op.attrs...)
+			})
+			wantPlan(t, m.Plan(), op.name, model.OnEngine, "Lookup(uint8->int8)")
+			// Every input byte: x = (q - 128) * 0.03 for q in 0..255.
+			x, _ := graph.NewTensor(graph.Float32, shape)
+			for i := range x.F32 {
+				x.F32[i] = float32(i%256-128) * 0.03
+			}
+			got, fake := runBoth(t, b, m, map[string]*graph.Tensor{"x": x}, out)
+			if d := modeltest.Diff(got, fake); d != "" {
+				t.Errorf("runtime and float graph differ: %s", d)
+			}
+		})
+	}
+}
+
+// TestConcatLowering: Concat of DequantizeLinear outputs (activations
+// with their own params, a constant) into a QuantizeLinear is the
+// engine's Concat: the QDQ graph's arithmetic, the same bytes as the float
+// interpreter.
+func TestConcatLowering(t *testing.T) {
+	b := modeltest.NewBuilder(t, 62)
+	x := b.QDQ(b.Input("x", 2, 3, 4), onnx.Uint8, 0.02, 128)
+	y := b.QDQ(b.Input("y", 2, 1, 4), onnx.Uint8, 0.05, 10)
+	c := b.DQ(b.ZP(onnx.Uint8, []int{2, 2, 4}, 0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 250), onnx.Uint8, 0.03, 0)
+	out := b.DQ(b.Q(b.Node("Concat", []string{x, y, c}, modeltest.AInt("axis", 1)), onnx.Uint8, 0.02, 128), onnx.Uint8, 0.02, 128)
+	b.Output(out)
+	m := b.Load(model.Options{})
+	wantPlan(t, m.Plan(), "Concat", model.OnEngine, "Concat(3xuint8)")
+	rng := rand.New(rand.NewPCG(10, 10))
+	in := map[string]*graph.Tensor{"x": fullRange(rng, []int{2, 3, 4}, onnx.Uint8, 0.02, 128), "y": fullRange(rng, []int{2, 1, 4}, onnx.Uint8, 0.05, 10)}
+	got, fake := runBoth(t, b, m, in, out)
+	if d := modeltest.Diff(got, fake); d != "" {
+		t.Fatal(d)
+	}
+	// Element [0, 4, 3] is the constant's [0, 0, 3]: 30 * 0.03 = 0.9,
+	// quantized into (0.02, 128) as 45 + 128, dequantized as 45 * 0.02.
+	if want := float32(45) * 0.02; got.F32[4*4+3] != want {
+		t.Errorf("constant element: %g, want %g", got.F32[4*4+3], want)
 	}
 }
 
@@ -237,9 +286,9 @@ func TestPoolLowering(t *testing.T) {
 	const xs, xzp = 0.04, 100
 	for _, c := range []spec{
 		{name: "maxpool/equal", op: "MaxPool", k: 3, s: 2, p: 1, ys: xs, yzp: xzp, wantOps: []string{"MaxPool("}},
-		{name: "maxpool/ceil/requantize", op: "MaxPool", k: 2, s: 2, ceil: true, ys: 0.05, yzp: 90, wantOps: []string{"MaxPool(", "Requantize("}},
+		{name: "maxpool/ceil/requantize", op: "MaxPool", k: 2, s: 2, ceil: true, ys: 0.05, yzp: 90, wantOps: []string{"MaxPool(", "Lookup("}},
 		{name: "avgpool/padded/equal", op: "AveragePool", k: 3, s: 1, p: 1, ys: xs, yzp: xzp, wantOps: []string{"AvgPool("}},
-		{name: "avgpool/padded/requantize", op: "AveragePool", k: 3, s: 2, p: 1, ys: 0.03, yzp: 120, wantOps: []string{"AvgPool(", "Requantize("}},
+		{name: "avgpool/padded/requantize", op: "AveragePool", k: 3, s: 2, p: 1, ys: 0.03, yzp: 120, wantOps: []string{"AvgPool(", "Lookup("}},
 		{name: "avgpool/count-pad/conv", op: "AveragePool", k: 3, s: 2, p: 1, countPad: true, ys: 0.03, yzp: 120, wantOps: []string{"Conv(uint8,ones/9"}},
 		{name: "avgpool/unpadded/conv", op: "AveragePool", k: 2, s: 2, ys: 0.02, yzp: 110, wantOps: []string{"Conv(uint8,ones/4"}},
 		{name: "global/conv", op: "GlobalAveragePool", ys: 0.01, yzp: 0, wantOps: []string{"Conv(uint8,ones/56"}},
@@ -303,8 +352,8 @@ func TestPoolLowering(t *testing.T) {
 						case c.op == "MaxPool":
 							w = mx
 							if c.ys != xs {
-								r := math.RoundToEven(float64(float32(float32(mx-xzp) * (xs / c.ys))))
-								w = int32(min(max(r+float64(c.yzp), 0), 255))
+								// A table lookup: Quantize(Dequantize(q)).
+								w = qtensor.Quantize(qtensor.Dequantize(mx, xzp, xs), c.ys, int32(c.yzp), 0, 255)
 							}
 							real = float64(xs) * float64(mx-xzp) / float64(c.ys)
 						case slicesContain(c.wantOps, "AvgPool("):
@@ -312,8 +361,7 @@ func TestPoolLowering(t *testing.T) {
 							// requantized: two roundings.
 							w = qtensor.AveragePool(sum, cnt, xzp, 0, 255)
 							if c.ys != xs {
-								r := math.RoundToEven(float64(float32(float32(w-xzp) * (xs / c.ys))))
-								w = int32(min(max(r+float64(c.yzp), 0), 255))
+								w = qtensor.Quantize(qtensor.Dequantize(w, xzp, xs), c.ys, int32(c.yzp), 0, 255)
 							}
 							real = float64(xs) * float64(sum) / float64(cnt) / float64(c.ys)
 						default:

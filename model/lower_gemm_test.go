@@ -9,7 +9,6 @@ import (
 	"github.com/qgpu/qgpu/model/graph"
 	"github.com/qgpu/qgpu/model/modeltest"
 	"github.com/qgpu/qgpu/onnx"
-	"github.com/qgpu/qgpu/qtensor"
 )
 
 // gemmSpec is a QDQ MatMul or Gemm: A [Bt, M, K] (Bt 0: [M, K]) times
@@ -209,29 +208,25 @@ func TestGemmLowering(t *testing.T) {
 	}
 }
 
-// TestFloatOutput: a Conv or MatMul whose result is not quantized (read by
-// a Clip the output range does not imply, or a graph output) runs on the
-// engine with a float32 output, float32(float32(acc + bias) *
-// float32(xs*ws)) bit for bit, and the rest on the host.
+// TestFloatOutput: a Conv or MatMul whose result is not quantized (a
+// graph output here) runs on the engine with a float32 output:
+// float32(float32(acc + bias) * float32(xs*ws)) bit for bit, plus the
+// float bias when the bias is a float constant.
 func TestFloatOutput(t *testing.T) {
 	b := modeltest.NewBuilder(t, 40)
 	x := b.QDQ(b.Input("x", 1, 2, 6, 6), onnx.Uint8, 0.02, 128)
 	w, wv, ws := b.Weights([]int{3, 2, 3, 3}, 0, 0.02)
-	bn, bias := b.Bias(3, 0.02, ws)
-	c := b.Node("Conv", []string{x, w, bn}, modeltest.AInts("pads", 1, 1, 1, 1))
-	// Clip to [0.1, 0.5] inside the output range [0, 2.55]: not implied.
-	cl := b.Node("Clip", []string{c, b.F32(nil, 0.1), b.F32(nil, 0.5)})
-	y := b.DQ(b.Q(cl, onnx.Uint8, 0.01, 0), onnx.Uint8, 0.01, 0)
-	b.Output(y)
-	// A MatMul straight to a graph output (float).
+	fbias := []float32{0.5, -0.25, 1.75}
+	c := b.Node("Conv", []string{x, w, b.F32([]int{3}, fbias...)}, modeltest.AInts("pads", 1, 1, 1, 1))
+	b.Output(c)
+	// A MatMul straight to a graph output, its bias an int32 DQ.
 	a2 := b.QDQ(b.Input("a", 3, 8), onnx.Int8, 0.05, 0)
 	w2, wv2, ws2 := b.Weights([]int{8, 4}, 1, 0.03)
 	mm := b.Node("MatMul", []string{a2, w2})
 	b.Output(mm)
 	m := b.Load(model.Options{})
 	p := m.Plan()
-	wantPlan(t, p, "Conv", model.OnEngine, "float32", "table lookup")
-	wantPlan(t, p, "Clip", model.OnHost)
+	wantPlan(t, p, "Conv", model.OnEngine, "float32", "graph output")
 	wantPlan(t, p, "MatMul", model.OnEngine, "float32", "graph output")
 
 	rng := rand.New(rand.NewPCG(4, 4))
@@ -242,14 +237,12 @@ func TestFloatOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := convSpec{N: 1, C: 2, H: 6, W: 6, O: 3, KH: 3, KW: 3, group: 1, stride: 1, pad: 1, dil: 1, xzp: 128}
-	acc, _, _, _ := spec.refConv(quantize(xin.F32, onnx.Uint8, 0.02, 128), wv, bias)
+	acc, _, _, _ := spec.refConv(quantize(xin.F32, onnx.Uint8, 0.02, 128), wv, nil)
 	for i, a := range acc {
 		o := i / 36
-		f := float32(float32(a) * float32(0.02*ws[o]))
-		f = min(max(f, 0.1), 0.5)
-		want := float32(qtensor.Quantize(f, 0.01, 0, 0, 255)) * 0.01
-		if got := res[y].F32[i]; got != want {
-			t.Fatalf("y[%d] = %g, want %g", i, got, want)
+		want := float32(float32(a)*float32(0.02*ws[o])) + fbias[o]
+		if got := res[c].F32[i]; got != want {
+			t.Fatalf("conv[%d] = %g, want %g", i, got, want)
 		}
 	}
 	aq := quantize(ain.F32, onnx.Int8, 0.05, 0)

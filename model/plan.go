@@ -510,6 +510,9 @@ func (p *plan) decide() {
 			continue
 		}
 		low := lowerers[p.op(i)]
+		if _, unary := p.g.UnaryFunc(i); low == nil && unary && isDefault(n.Domain) {
+			low = lowerUnary
+		}
 		if low == nil {
 			p.reasons[i] = "no quantized lowering for " + p.op(i)
 			continue

@@ -14,8 +14,6 @@ import (
 // reference kernels compute the same formulas, so a QOperator model gives
 // the same bytes whether a node runs on the engine or on the host.
 //
-// QLinearConcat, QLinearSigmoid and QLinearLeakyRelu have no lowering yet:
-// they need the engine's Concat and table-lookup ops.
 
 const ms = "com.microsoft."
 
@@ -29,6 +27,9 @@ var qopLowerers = map[string]lowerer{
 	ms + "QLinearMul":               lowerQBinary,
 	ms + "QLinearGlobalAveragePool": lowerQPool,
 	ms + "QLinearAveragePool":       lowerQPool,
+	ms + "QLinearConcat":            lowerQConcat,
+	ms + "QLinearSigmoid":           lowerQUnary,
+	ms + "QLinearLeakyRelu":         lowerQUnary,
 	"Flatten":                       lowerQView,
 	"Reshape":                       lowerQView,
 	"Squeeze":                       lowerQView,
@@ -461,4 +462,45 @@ func lowerQPool(p *plan, i int) (*group, string) {
 		return nil, "y_scale and y_zero_point are not constant scalars"
 	}
 	return p.onesConv(i, x, o, &tail{out: n.Outputs[0], p: yq, covers: map[int]string{}}, nil)
+}
+
+// lowerQConcat lowers com.microsoft.QLinearConcat: the engine's Concat.
+func lowerQConcat(p *plan, i int) (*group, string) {
+	n := p.node(i)
+	if len(n.Inputs) < 5 || (len(n.Inputs)-2)%3 != 0 {
+		return nil, "malformed QLinearConcat"
+	}
+	var xs []*twin
+	for k := 2; k < len(n.Inputs); k += 3 {
+		x, why := p.qin(i, k, k+1, k+2)
+		if x == nil {
+			return nil, why
+		}
+		xs = append(xs, x)
+	}
+	yq, ok := p.qopOutParams(i)
+	if !ok {
+		return nil, "Y_scale and Y_zero_point are not constant scalars"
+	}
+	return p.concatGroup(i, xs, int(attrInt(n, "axis", 0)), &tail{out: n.Outputs[0], p: yq, covers: map[int]string{}}, nil)
+}
+
+// lowerQUnary lowers com.microsoft.QLinearSigmoid and QLinearLeakyRelu:
+// one Lookup with the table package graph's reference kernel uses.
+func lowerQUnary(p *plan, i int) (*group, string) {
+	n := p.node(i)
+	f, ok := p.g.UnaryFunc(i)
+	if !ok {
+		return nil, "no float function for " + p.op(i)
+	}
+	x, why := p.qin(i, 0, 1, 2)
+	if x == nil {
+		return nil, why
+	}
+	yq, ok := p.qopOutParams(i)
+	if !ok {
+		return nil, "Y_scale and Y_zero_point are not constant scalars"
+	}
+	t := &tail{out: n.Outputs[0], p: yq, act: f, covers: map[int]string{}}
+	return passGroup(p, i, x, t, nil, "")
 }

@@ -3,7 +3,6 @@ package opengl
 import (
 	"testing"
 
-	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/model/modeltest"
 )
 
@@ -11,5 +10,5 @@ import (
 // reference kernels' bytes on OpenGL (skipped without it unless
 // QGPU_REQUIRE=opengl).
 func TestModelIdentity(t *testing.T) {
-	modeltest.Identity(t, engine.Config{Backend: "opengl"})
+	modeltest.Identity(t, target.Config)
 }

@@ -3,7 +3,6 @@ package vulkan
 import (
 	"testing"
 
-	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/model/modeltest"
 )
 
@@ -11,5 +10,5 @@ import (
 // reference kernels' bytes on the device VK_ICD_FILENAMES selects
 // (skipped without Vulkan unless QGPU_REQUIRE=vulkan).
 func TestModelIdentity(t *testing.T) {
-	modeltest.Identity(t, engine.Config{Backend: "vulkan"})
+	modeltest.Identity(t, target.Config)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/internal/safefile"
 	"github.com/qgpu/qgpu/model"
 	"github.com/qgpu/qgpu/model/graph"
 	"github.com/qgpu/qgpu/onnx"
@@ -90,18 +92,19 @@ func addModelFlags(fs *flagSet) modelFlags {
 	}
 }
 
-// modelErr classifies a loading or running error: a model that cannot be
-// read, built or fed is the caller's (2), an engine that cannot run one
+// modelErr classifies a loading or running error by the CLI's rule
+// (exitCode): a model file that cannot be read or decoded is bad input
+// (2), as are shapes and parameters (ErrShape, ErrParams); an op or
+// element type qgpu does not implement, or a backend that cannot run, is
 // a failure (1).
 func modelErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, engine.ErrUnavailable), errors.Is(err, engine.ErrDeviceLost), errors.Is(err, engine.ErrOutOfMemory),
-		errors.Is(err, context.Canceled):
-		return err
+	case errors.Is(err, onnx.ErrInvalid), errors.Is(err, onnx.ErrLimit), errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+		return asUsage(err)
 	}
-	return asUsage(err)
+	return err
 }
 
 // loadTimes is what loading cost: decoding the file and building the
@@ -130,14 +133,14 @@ func openModel(f modelFlags, batch int) (*model.Model, loadTimes, error) {
 	start := time.Now()
 	mp, err := onnx.Load(*f.path, onnx.DecodeOptions{})
 	if err != nil {
-		return nil, lt, asUsage(fmt.Errorf("model: %w", err))
+		return nil, lt, modelErr(fmt.Errorf("model: %w", err))
 	}
 	g, err := graph.FromONNX(mp, graph.Options{Batch: batch})
 	if err != nil {
 		if batch == 0 && errors.Is(err, engine.ErrShape) && strings.Contains(err.Error(), "Options.Batch") {
 			err = fmt.Errorf("%w (give the batch size with --batch)", err)
 		}
-		return nil, lt, asUsage(fmt.Errorf("model: %s: %w", *f.path, err))
+		return nil, lt, modelErr(fmt.Errorf("model: %s: %w", *f.path, err))
 	}
 	lt.Parse = ms(time.Since(start))
 	start = time.Now()
@@ -307,10 +310,26 @@ func cmdModelRun(args []string, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	for i, o := range outs {
+		if o == "none" {
+			continue
+		}
+		if err := sameFileErr("model run", o, ins...); err != nil {
+			return err
+		}
+		for _, o2 := range outs[i+1:] {
+			if o2 != "none" && (o2 == o || safefile.Same(o, o2)) {
+				return usagef("model run: --out %s given twice", o)
+			}
+		}
+	}
 	res, err := m.Run(ctx, named)
 	if err != nil {
 		return modelErr(fmt.Errorf("model run: %w", err))
 	}
+	// All outputs or none (safefile.Set).
+	var set safefile.Set
+	defer set.Abort()
 	for i, r := range res {
 		if outs[i] == "none" {
 			continue
@@ -319,9 +338,12 @@ func cmdModelRun(args []string, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("model run: output %s: %w", r.Name, err)
 		}
-		if err := qtensor.SaveNPY(outs[i], q); err != nil {
+		if err := set.Add(outs[i], func(w io.Writer) error { return qtensor.WriteNPY(w, q) }); err != nil {
 			return fmt.Errorf("model run: output %s: %w", r.Name, err)
 		}
+	}
+	if err := set.Commit(); err != nil {
+		return fmt.Errorf("model run: %w", err)
 	}
 	return nil
 }

@@ -17,9 +17,11 @@ import (
 // rounding of float32(acc) * M with M = float32(a_scale * b_scale[c]) /
 // y_scale (QLinearConv, QLinearMatMul, QGemm); quantized Add and Mul as
 // qtensor.Add and qtensor.Mul; averages as float32(sum) * M with M =
-// float32(x_scale * float32(1/count)) / y_scale; concatenation as a
-// requantization of each input; the unary activations as a 256-entry
-// table Q_out(f(DQ_in(q))) with f the float op of this package.
+// float32(x_scale * float32(1/count)) / y_scale; concatenation with each
+// input dequantized and quantized again (the engine's Concat); the unary
+// activations as the 256-entry table of qtensor.ActivationTable
+// Q_out(f(DQ_in(q))), with f the float op of this package (the engine's
+// Lookup).
 // ONNX Runtime's kernels round the same real numbers differently in
 // places (by at most one unit of the output scale).
 
@@ -737,40 +739,40 @@ func prepQLinearUnary(c *prepCtx) ([]ValueInfo, kernel) {
 		if err := checkScales(in[1], in[3]); err != nil {
 			return nil, err
 		}
-		table := UnaryTable(f, dt, in[1].F32[0], zeroPointsOf(opt(in, 2), 1)[0], dt, in[3].F32[0], zeroPointsOf(opt(in, 4), 1)[0])
-		qmin, _ := qrange(dt)
+		qd := qtensor.Uint8
+		if dt == Int8 {
+			qd = qtensor.Int8
+		}
+		table, err := qtensor.ActivationTable(qd, in[1].F32[0], zeroPointsOf(opt(in, 2), 1)[0], qd, in[3].F32[0], zeroPointsOf(opt(in, 4), 1)[0], f)
+		if err != nil {
+			return nil, err
+		}
 		y := alloc(dt, shape)
 		for i := range y.Len() {
-			qput(y, i, table[qat(in[0], i)-qmin])
+			qput(y, i, qtensor.ByteValue(qd, table[byte(qat(in[0], i))]))
 		}
 		return y, nil
 	})
 }
 
-// UnaryTable returns the 256-entry table of an elementwise function f on
-// 8-bit data: entry q - qmin(in) is Q_out(f(DQ_in(q))), with DQ and Q
-// the formulas of package qtensor.
-func UnaryTable(f func(float32) float32, in DType, xs float32, xzp int32, out DType, ys float32, yzp int32) []int32 {
-	lo, hi := qrange(in)
-	omin, omax := qrange(out)
-	t := make([]int32, hi-lo+1)
-	for q := lo; q <= hi; q++ {
-		t[q-lo] = qtensor.Quantize(f(qtensor.Dequantize(q, xzp, xs)), ys, yzp, omin, omax)
-	}
-	return t
-}
-
 // UnaryFunc returns the elementwise float function of node i of a built
 // graph when it is one (Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid,
-// HardSwish, Gelu, Erf, Elu, Softplus and the other one-input float ops),
-// with the node's attributes.
+// HardSwish, Gelu, Erf, Elu, Softplus and the other one-input float ops;
+// for com.microsoft QLinearSigmoid and QLinearLeakyRelu, the float
+// function between their quantizations), with the node's attributes.
 func (g *Graph) UnaryFunc(i int) (func(float32) float32, bool) {
 	if !g.built || i < 0 || i >= len(g.Nodes) {
 		return nil, false
 	}
 	n := g.Nodes[i]
-	mk, ok := unaryFloat[n.OpType]
-	if !ok || !isDefaultDomain(n.Domain) || len(n.Inputs) != 1 {
+	name := n.OpType
+	if n.Domain == "com.microsoft" && (name == "QLinearSigmoid" || name == "QLinearLeakyRelu") {
+		name = name[len("QLinear"):]
+	} else if !isDefaultDomain(n.Domain) || len(n.Inputs) != 1 {
+		return nil, false
+	}
+	mk, ok := unaryFloat[name]
+	if !ok {
 		return nil, false
 	}
 	c := &prepCtx{n: n, opset: g.Opset, used: map[string]bool{}}
@@ -781,9 +783,9 @@ func (g *Graph) UnaryFunc(i int) (func(float32) float32, bool) {
 // --- QLinearConcat ---
 
 // prepQLinearConcat: Y_scale, Y_zero_point, then (X, X_scale,
-// X_zero_point) per input; axis. Each input is requantized into the
-// output's params (qtensor.Requantize with M = float32(X_scale) /
-// Y_scale; a copy when the params are equal).
+// X_zero_point) per input; axis. Each input is copied when its params are
+// the output's, else requantized as ONNX Runtime does and the engine's
+// Concat does: Quantize(Dequantize(x)).
 func prepQLinearConcat(c *prepCtx) ([]ValueInfo, kernel) {
 	if len(c.in) < 5 || (len(c.in)-2)%3 != 0 {
 		c.fail(ErrParams, "takes Y_scale, Y_zero_point and triples (X, X_scale, X_zero_point), has %d inputs", len(c.in))
@@ -843,13 +845,12 @@ func prepQLinearConcat(c *prepCtx) ([]ValueInfo, kernel) {
 			}
 			zx := zeroPointsOf(xzp, 1)[0]
 			same := xs.F32[0] == ys && zx == yzp
-			m := qtensor.RequantMultiplier(1, xs.F32[0], ys)
 			w := X.Shape[ax] * inner
 			for o := 0; o < outer; o++ {
 				for e := 0; e < w; e++ {
 					v := qat(X, o*w+e)
 					if !same {
-						v = qtensor.Requantize(v-zx, m, yzp, qmin, qmax)
+						v = qtensor.Quantize(qtensor.Dequantize(v, zx, xs.F32[0]), ys, yzp, qmin, qmax)
 					}
 					qput(y, o*out[ax]*inner+off+e, v)
 				}

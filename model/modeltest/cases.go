@@ -44,8 +44,8 @@ func Cases() []Case {
 // QOpCNN is a QOperator model (ONNX Runtime's QOperator format): two
 // QLinearConvs, QLinearAdd, QLinearMul, QLinearGlobalAveragePool, a
 // Flatten of quantized data, QGemm (quantized and float outputs),
-// QLinearMatMul with per-column weights, QLinearSigmoid (on the host until
-// the engine has a table lookup), and on a second input a MatMulInteger
+// QLinearMatMul with per-column weights, QLinearSigmoid, QLinearConcat,
+// and on a second input a MatMulInteger
 // and ConvInteger with constant zero points and a MatMulInteger after a
 // DynamicQuantizeLinear (its zero point computed: on the host).
 func QOpCNN(t testing.TB) *onnxpb.ModelProto {
@@ -58,6 +58,8 @@ func QOpCNN(t testing.TB) *onnxpb.ModelProto {
 		b.F32(nil, 0.05), b.ZP(u8, nil, 0), bias1}, AInts("pads", 1, 1, 1, 1))
 	w2, _ := b.RawWeights([]int{4, 4, 1, 1})
 	c2 := b.Node("QLinearConv", []string{c1, b.F32(nil, 0.05), b.ZP(u8, nil, 0), w2, b.F32(nil, 0.02), b.ZP(i8, nil, 0), b.F32(nil, 0.04), b.ZP(u8, nil, 10)})
+	cat := b.MSNode("QLinearConcat", []string{b.F32(nil, 0.05), b.ZP(u8, nil, 3), c1, b.F32(nil, 0.05), b.ZP(u8, nil, 0), c2, b.F32(nil, 0.04), b.ZP(u8, nil, 10)}, AInt("axis", 1))
+	b.Output(b.DQ(cat, u8, 0.05, 3))
 	add := b.MSNode("QLinearAdd", []string{c1, b.F32(nil, 0.05), b.ZP(u8, nil, 0), c2, b.F32(nil, 0.04), b.ZP(u8, nil, 10), b.F32(nil, 0.06), b.ZP(u8, nil, 5)})
 	mul := b.MSNode("QLinearMul", []string{add, b.F32(nil, 0.06), b.ZP(u8, nil, 5), c2, b.F32(nil, 0.04), b.ZP(u8, nil, 10), b.F32(nil, 0.2), b.ZP(u8, nil, 100)})
 	gap := b.MSNode("QLinearGlobalAveragePool", []string{mul, b.F32(nil, 0.2), b.ZP(u8, nil, 100), b.F32(nil, 0.03), b.ZP(u8, nil, 128)})
@@ -120,14 +122,16 @@ func ResNetBlock(t testing.TB) *onnxpb.ModelProto {
 }
 
 // Int8MLP is a QDQ MLP with symmetric int8 activations: MatMul+Relu (a
-// ReLU the range does not imply: zero point 0), a Sigmoid on the host,
-// a Mul of two quantized tensors, and a Gemm with a float output.
+// ReLU the range does not imply: zero point 0), a Sigmoid (a table
+// lookup), a Softmax on the host, a Mul of two quantized tensors, and a
+// Gemm with a float output.
 func Int8MLP(t testing.TB) *onnxpb.ModelProto {
 	b := NewBuilder(t, 102)
 	x := b.QDQ(b.Input("x", 4, 32), onnx.Int8, 0.05, 0)
 	w, _, _ := b.Weights([]int{32, 16}, 1, 0.02)
 	h := b.QDQ(b.Node("Relu", []string{b.Node("MatMul", []string{x, w})}), onnx.Int8, 0.03, 0)
-	s := b.QDQ(b.Node("Sigmoid", []string{h}), onnx.Int8, 1.0/256, -128)
+	sg := b.QDQ(b.Node("Sigmoid", []string{h}), onnx.Int8, 1.0/256, -128)
+	s := b.QDQ(b.Node("Softmax", []string{sg}, AInt("axis", -1)), onnx.Int8, 1.0/256, -128)
 	mul := b.QDQ(b.Node("Mul", []string{h, s}), onnx.Int8, 0.02, 0)
 	w2, _, ws2 := b.Weights([]int{16, 6}, 1, 0.04)
 	bias, _ := b.Bias(6, 0.02, ws2)
@@ -136,9 +140,9 @@ func Int8MLP(t testing.TB) *onnxpb.ModelProto {
 }
 
 // Fallbacks is a QDQ graph of nodes that do not lower, or lower only in
-// part: a Conv whose Clip the output range does not imply (a float32
-// engine output, the Clip and QuantizeLinear on the host), a ceil_mode
-// AveragePool and a broadcasting Add on the host, then a Conv again.
+// part: a Conv with a Clip the output range does not imply (a table
+// lookup), a ceil_mode AveragePool and an Add of a float constant on the
+// host, then a Conv with a float32 output (a graph output).
 func Fallbacks(t testing.TB) *onnxpb.ModelProto {
 	b := NewBuilder(t, 103)
 	x := b.QDQ(b.Input("x", 1, 4, 9, 9), onnx.Uint8, 0.02, 128)
@@ -151,6 +155,6 @@ func Fallbacks(t testing.TB) *onnxpb.ModelProto {
 	w2, _, ws2 := b.Weights([]int{3, 6, 3, 3}, 0, 0.03)
 	bias2, _ := b.Bias(3, 0.025, ws2)
 	y := b.Node("Conv", []string{add, w2, bias2}, AInts("pads", 1, 1, 1, 1))
-	b.Output(b.DQ(b.Q(y, onnx.Int8, 0.05, 0), onnx.Int8, 0.05, 0))
+	b.Output(y)
 	return b.Model()
 }

@@ -57,6 +57,8 @@ fuzz:
 	  echo "fuzz onnx $$f"; $(GO) test ./onnx -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
 	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' model/interp/*_test.go | sed 's/func //'); do \
 	  echo "fuzz model/interp $$f"; $(GO) test ./model/interp -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
+	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' model/*_test.go | sed 's/func //'); do \
+	  echo "fuzz model $$f"; $(GO) test ./model -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
 
 # GPU backends on software drivers; QGPU_REQUIRE makes a broken driver setup fail instead of skip.
 # The release-during-run stress (tests.Stress) runs again under the race detector on each driver.

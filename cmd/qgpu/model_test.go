@@ -98,7 +98,7 @@ func TestModelInfoAndBench(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("info: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"input  x float32[4 32]", "Sigmoid", "host", "no quantized lowering for Sigmoid", "2 engine submission(s)", "Gemm(int8,int8->int8,ReLU)"} {
+	for _, want := range []string{"input  x float32[4 32]", "Softmax", "host", "no quantized lowering for Softmax", "2 engine submission(s)", "Gemm(int8,int8->int8,ReLU)", "Lookup(int8->int8)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("info lacks %q:\n%s", want, stdout)
 		}
@@ -137,7 +137,7 @@ func TestModelInfoAndBench(t *testing.T) {
 	for _, k := range b.Profile {
 		kinds[k.Where+"/"+k.Kind] = true
 	}
-	for _, want := range []string{"engine/Gemm", "host/Sigmoid", "transfer/download"} {
+	for _, want := range []string{"engine/Gemm", "host/Softmax", "transfer/download", "engine/Lookup"} {
 		if !kinds[want] {
 			t.Errorf("profile lacks %s: %+v", want, b.Profile)
 		}

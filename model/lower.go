@@ -322,8 +322,6 @@ func (p *plan) dqParams(i, rank int) (qtensor.Params, string) {
 	return qtensor.AxisParams(axis, slices.Clone(s.F32), z32), ""
 }
 
-// scales returns the per-channel scales of params (one, or one per channel).
-func scalesOf(prm qtensor.Params) []float32 { return prm.Scales }
 
 // biasOf returns the bias input f of a Conv or Gemm as int32 values at the
 // accumulator scale acc[c] (one per output channel, or one), scaled by
@@ -412,7 +410,6 @@ func accScales(xs float32, ws []float32) []float32 {
 	return out
 }
 
-func typeName(d qtensor.DType) string { return d.String() }
 
 // --- Conv, MatMul, Gemm ---
 
@@ -443,7 +440,7 @@ func lowerConv(p *plan, i int) (*group, string) {
 	gr := newGroup(i)
 	gr.reads = []string{n.Inputs[0], n.Inputs[1]}
 	opts := engine.ConvOptions{Strides: strides, Dilations: dils, Pads: pads, Group: int(attrInt(n, "group", 1))}
-	acc := accScales(x.p.scale, scalesOf(w.Params))
+	acc := accScales(x.p.scale, w.Params.Scales)
 	var fbias []float32
 	if len(n.Inputs) > 2 && n.Inputs[2] != "" {
 		var why string

@@ -334,3 +334,23 @@ func TestQOperatorExact(t *testing.T) {
 		}
 	}
 }
+
+// TestTrialFallback: an op the engine refuses when it is recorded (here a
+// Conv whose int32 accumulator could overflow: 8192x3x3 products of up to
+// 255 x 128) runs on the host instead, with the engine's reason, and the
+// model still gives the float graph's result.
+func TestTrialFallback(t *testing.T) {
+	b := modeltest.NewBuilder(t, 400)
+	x := b.QDQ(b.Input("x", 1, 8192, 3, 3), onnx.Uint8, 0.01, 0)
+	w, _, ws := b.Weights([]int{2, 8192, 3, 3}, 0, 0.001)
+	bias, _ := b.Bias(2, 0.01, ws)
+	out := b.DQ(b.Q(b.Node("Conv", []string{x, w, bias}), onnx.Uint8, 0.5, 128), onnx.Uint8, 0.5, 128)
+	b.Output(out)
+	m := b.Load(model.Options{})
+	wantPlan(t, m.Plan(), "Conv", model.OnHost, "the engine refused it", "overflow")
+	in := map[string]*graph.Tensor{"x": modeltest.RandInput(rand.New(rand.NewPCG(1, 1)), []int{1, 8192, 3, 3}, 0, 2.55)}
+	got, fake := runBoth(t, b, m, in, out)
+	if d := modeltest.Diff(got, fake); d != "" {
+		t.Fatal(d)
+	}
+}

@@ -322,7 +322,6 @@ func (p *plan) dqParams(i, rank int) (qtensor.Params, string) {
 	return qtensor.AxisParams(axis, slices.Clone(s.F32), z32), ""
 }
 
-
 // biasOf returns the bias input f of a Conv or Gemm as int32 values at the
 // accumulator scale acc[c] (one per output channel, or one), scaled by
 // beta: an int32 DequantizeLinear whose scale is the accumulator's is
@@ -409,7 +408,6 @@ func accScales(xs float32, ws []float32) []float32 {
 	}
 	return out
 }
-
 
 // --- Conv, MatMul, Gemm ---
 

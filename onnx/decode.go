@@ -10,7 +10,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/onnx/onnxpb"
 	"github.com/qgpu/qgpu/qtensor"
 )
@@ -30,7 +29,7 @@ var (
 	// ErrUnsupported (the engine's sentinel): valid ONNX that qgpu does not
 	// read, such as IR versions or opsets outside the accepted range or
 	// element types TensorFromProto cannot convert.
-	ErrUnsupported = engine.ErrUnsupported
+	ErrUnsupported = qtensor.ErrUnsupported
 	// ErrShape (the engine's sentinel): dims and data of a tensor
 	// constructor disagree, or a dim is negative.
 	ErrShape = qtensor.ErrShape

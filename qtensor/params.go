@@ -35,6 +35,12 @@ var ErrParams = errors.New("invalid quantization parameters")
 // ErrShape is wrapped by every error about an invalid shape.
 var ErrShape = errors.New("invalid shape")
 
+// ErrUnsupported is wrapped by errors about valid input that qgpu does not
+// handle (an op, a variant, a file feature). The engine and its backends
+// use the same value (engine.ErrUnsupported), so packages below the engine
+// (onnx, model/graph) report it without importing the engine.
+var ErrUnsupported = errors.New("unsupported")
+
 // Params are the quantization parameters of a tensor (docs/semantics.md section 1).
 //
 // The real value of element q covered by pair i is (q - ZeroPoints[i]) * Scales[i].

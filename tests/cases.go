@@ -18,7 +18,7 @@ type Case struct {
 	Op string
 	// Name identifies the case within its op (no spaces).
 	Name string
-	// FlushDenormTolerance declares the one tolerance SPEC section 6
+	// FlushDenormTolerance declares the one tolerance docs/semantics.md section 6
 	// allows: float32 outputs whose exact value is below 2^-126 in
 	// magnitude may be ±0 on a device that flushes denormals. It applies
 	// only to float32 outputs and only when the target reports flushing

@@ -477,7 +477,7 @@ func compare(want, got *qtensor.Tensor, tol bool) (int, string) {
 		want.DType, want.Shape, multiIndex(want.Shape, first), first, elemString(got, first), elemString(want, first), bad, n)
 }
 
-// flushOK is the declared tolerance of SPEC section 6: a float output whose
+// flushOK is the declared tolerance of docs/semantics.md section 6: a float output whose
 // exact value is below 2^-126 in magnitude may be ±0 on a device that
 // flushes denormals.
 func flushOK(want, got float32) bool {

@@ -11,7 +11,7 @@
 //
 // The only tolerance is declared per case (Case.FlushDenormTolerance) and
 // applies only on devices that report flushing float denormals (see
-// FlushesDenormals), as SPEC section 6 allows.
+// FlushesDenormals), as docs/semantics.md section 6 allows.
 //
 // A backend's own tests call Run:
 //

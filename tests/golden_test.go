@@ -12,7 +12,7 @@ import (
 )
 
 // Golden cases for the reference itself: small inputs whose outputs were
-// worked out by hand from the ONNX operator definitions and SPEC.md (the
+// worked out by hand from the ONNX operator definitions and docs/semantics.md (the
 // arithmetic is in the comments), run on the CPU backend, so a change in
 // the reference kernels or formulas cannot pass the conformance suite
 // silently.

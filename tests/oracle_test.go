@@ -13,7 +13,7 @@ import (
 // Property tests of the reference kernels against independent oracles that
 // compute in float64 or with math/big (no qtensor formula involved).
 
-// oracleQuantize is SPEC's QuantizeLinear computed in float64: the float32
+// oracleQuantize is the QuantizeLinear of docs/semantics.md computed in float64: the float32
 // quotient is float32(float64(x)/float64(s)) (a float64 quotient of two
 // float32s rounded to float32 is the correctly rounded float32 quotient,
 // as 53 >= 2*24+2), then rounded half to even and clamped.

@@ -3,7 +3,6 @@ package vulkan
 import (
 	"testing"
 
-	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/tests"
 )
 
@@ -11,5 +10,5 @@ import (
 // goroutines, on the device VK_ICD_FILENAMES selects (see tests.Stress):
 // a buffer must not go back to the pool while the GPU may still use it.
 func TestStress(t *testing.T) {
-	tests.RunStress(t, engine.Config{Backend: "vulkan"}, tests.StressOptions{Workers: 16, Iterations: 3, Seed: 1})
+	tests.RunStress(t, target.Config, tests.StressOptions{Workers: 16, Iterations: 3, Seed: 1})
 }

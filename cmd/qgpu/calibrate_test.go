@@ -46,7 +46,7 @@ func writeF32(t *testing.T, dir, name string, shape []int, v []float32) string {
 	return path
 }
 
-// handQuant is the round trip quantize/dequantize of SPEC.md section 2 written
+// handQuant is the round trip quantize/dequantize of docs/semantics.md section 2 written
 // out for the test: q = clamp(rint(x / s) + zp), y = (q - zp) * s.
 func handSQNR(x []float32, s float32, zp, qmin, qmax int32) float64 {
 	var sig, noise float64

@@ -317,7 +317,7 @@ func dequantizeOn(backend string, q *qtensor.Tensor) (*qtensor.Tensor, error) {
 }
 
 // sqnr is 10*log10(sum x^2 / sum (x - dequant(q))^2) over the finite x
-// (SPEC 5), with the dequantized values from qtensor.Dequantize.
+// (docs/semantics.md section 5), with the dequantized values from qtensor.Dequantize.
 func sqnr(x []float32, q *qtensor.Tensor) (float64, error) {
 	y, err := q.DequantizeFloat32()
 	if err != nil {

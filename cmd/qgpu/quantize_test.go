@@ -15,7 +15,7 @@ func TestQuantizeDequantizeInspect(t *testing.T) {
 	x := filepath.Join(dir, "x.npy")
 	writeNPY(t, x, f32([]int{4}, -1, 0, 1, 3))
 	qt := filepath.Join(dir, "x.qt")
-	// uint8 affine by hand (SPEC 5): range [-1, 3], scale 4/255, zero point
+	// uint8 affine by hand (docs/semantics.md section 5): range [-1, 3], scale 4/255, zero point
 	// 0 - rint(-1 / (4/255)) = rint(63.75) = 64; x / scale = -63.75, 0,
 	// 63.75, 191.25 -> -64, 0, 64, 191 -> + 64.
 	if code, _, stderr := qgpu(t, "quantize", "--in", x, "--dtype", "uint8", "--scheme", "affine", "--out", qt); code != 0 {

@@ -19,7 +19,7 @@ var (
 	// built without cgo ...). The wrapping error says why.
 	ErrUnavailable = errors.New("backend unavailable")
 	// ErrUnsupported: the backend does not implement this op or variant.
-	ErrUnsupported = errors.New("unsupported")
+	ErrUnsupported = qtensor.ErrUnsupported
 	// ErrOutOfMemory: an allocation failed on the device or host.
 	ErrOutOfMemory = errors.New("out of memory")
 	// ErrDeviceLost: the device stopped working; the engine must be closed.

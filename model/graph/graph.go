@@ -5,19 +5,19 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/qtensor"
 )
 
 // Sentinel errors, shared with the rest of qgpu: test with errors.Is.
 var (
 	// ErrShape: a shape is invalid, too large, or operands' shapes do not
 	// match.
-	ErrShape = engine.ErrShape
+	ErrShape = qtensor.ErrShape
 	// ErrParams: an attribute, input or graph structure is invalid.
-	ErrParams = engine.ErrParams
+	ErrParams = qtensor.ErrParams
 	// ErrUnsupported: an op, attribute value or element type this package
 	// does not implement.
-	ErrUnsupported = engine.ErrUnsupported
+	ErrUnsupported = qtensor.ErrUnsupported
 )
 
 // DefaultMaxElements is the default limit on the element count of any one

@@ -30,13 +30,14 @@ type buffer struct {
 
 // Alloc returns a zeroed buffer of size bytes (rounded up to 4 for the
 // kernels' word access; Size reports size). A negative size is ErrShape,
-// one over MaxAlloc ErrOutOfMemory.
+// one over MaxAlloc both ErrOutOfMemory and ErrShape (beyond the limit the
+// shape is the problem, not the device).
 func (b *Backend) Alloc(size int) (backend.Buffer, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("%s: alloc %d bytes: %w", b.api, size, backend.ErrShape)
 	}
 	if size > MaxAlloc {
-		return nil, fmt.Errorf("%s: alloc %d bytes: %w", b.api, size, backend.ErrOutOfMemory)
+		return nil, fmt.Errorf("%s: alloc %d bytes: %w (%w: over the %d-byte limit of one buffer)", b.api, size, backend.ErrOutOfMemory, backend.ErrShape, int64(MaxAlloc))
 	}
 	if err := b.enter(); err != nil {
 		return nil, err

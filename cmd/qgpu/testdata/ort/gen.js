@@ -94,7 +94,7 @@ add({ name: 'convinteger_dilation_asym_pads', op: 'ConvInteger', attrs: { pads: 
 add({ name: 'convinteger_same_upper', op: 'ConvInteger', attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] }, inputs: [randU8([1, 2, 6, 6], 23), randU8([2, 2, 3, 3], 24), u8(7), u8(9)], outputs: ['int32'] });
 
 // QLinearMatMul and QLinearConv: ORT (MLAS) requantizes with a float32
-// multiplier and round-half-even, like SPEC 3, and matched qgpu bit for bit
+// multiplier and round-half-even, like docs/semantics.md section 3, and matched qgpu bit for bit
 // on every case here, so the tolerance is 0. Should a future ORT or new data
 // differ by one LSB near a tie (a multiplier computed in another order, e.g.
 // a_scale * (b_scale / y_scale)), declare `tolerance: 1` on that case with

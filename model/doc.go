@@ -4,6 +4,8 @@
 // quantizes, packs and uploads the weights once, and returns a Model whose
 // Run takes and returns float32 (or integer) host tensors by name.
 //
+//	import _ "github.com/qgpu/qgpu/backends/vulkan" // the backends to register
+//	...
 //	m, err := model.Load("resnet50_qdq.onnx", model.Options{Config: engine.Config{Backend: "vulkan"}})
 //	...
 //	defer m.Close()

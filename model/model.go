@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	_ "github.com/qgpu/qgpu/backends/cpu" // the default backend
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/model/graph"
 	"github.com/qgpu/qgpu/onnx"
@@ -47,7 +46,10 @@ func (v ValueInfo) String() string { return fmt.Sprintf("%s %v%v", v.Name, v.DTy
 
 // Options configure Load, Read and FromONNX. The zero value loads a model
 // with a static batch size onto an engine of its own on the "auto" backend
-// (the CPU backend unless a hardware GPU is there).
+// (the CPU backend unless a hardware GPU is there). As with package
+// engine, the program imports the backends it wants registered:
+//
+//	import _ "github.com/qgpu/qgpu/backends/cpu"
 type Options struct {
 	// Engine, if set, runs the quantized ops. The caller owns it: Close
 	// releases the model's tensors but leaves the engine open, and the

@@ -68,8 +68,10 @@ func Fixtures() []string {
 // Identity runs every test model - Cases and the fixtures - on an engine
 // opened with cfg (with guard bytes around every tensor) and on the
 // reference engine, and fails unless both lower every node the same way,
-// every output is byte-identical and no guard byte was overwritten. Backends that cannot open here skip the
-// test unless QGPU_REQUIRE names them.
+// every output is byte-identical and no guard byte was overwritten.
+// Backends that cannot open here skip the test unless QGPU_REQUIRE names
+// them. The test binary must register the CPU backend (import
+// backends/cpu, or package tests, which does).
 func Identity(t *testing.T, cfg engine.Config) {
 	t.Helper()
 	if cfg.GuardBytes == 0 {

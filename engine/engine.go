@@ -65,7 +65,12 @@ func New(cfg Config) (*Engine, error) {
 		e.b = b
 		return e, nil
 	}
-	for _, n := range backend.Names() {
+	names := backend.Names()
+	if len(names) == 0 {
+		return nil, fmt.Errorf("engine: auto: %w: no backend is linked into this program; import one for its side effect, e.g. import _ %q (or backends/vulkan, backends/opengl)",
+			ErrUnavailable, backend.ImportPath("cpu"))
+	}
+	for _, n := range names {
 		b, err := backend.Open(n, cfg.Options)
 		if err != nil {
 			e.fallbacks = append(e.fallbacks, err.Error())

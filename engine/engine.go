@@ -41,6 +41,13 @@ type Engine struct {
 
 	gmu     sync.Mutex
 	guarded map[*Tensor]struct{}
+
+	// resident maps the first element of each slice that Observe is
+	// handing an observer to the device tensor it was read from, so that
+	// the engine's reducer runs on that tensor instead of uploading the
+	// slice (see residentFor).
+	rmu      sync.Mutex
+	resident map[*float32]*Tensor
 }
 
 // New opens an engine on the configured backend.

@@ -57,15 +57,10 @@ uint packA(uint i) {
     if (s != 0u) w = (w >> s) | (BX[(i >> 2) + 1u] << (32u - s));
     return w;
 }
-// B[k][n] .. B[k+3][n]: four bytes s apart (s = SK), packed low byte
-// first; consecutive bytes (B stored N x K) as packA reads them.
+// B[k][n] .. B[k+3][n]: four bytes s apart (s = SK: N, or 1 for B stored
+// N x K), packed low byte first. (No word-read path for s = 1: a branch
+// here, inside the K loop, costs both arms on SIMD-style drivers.)
 uint packB(uint i, uint s) {
-    if (s == 1u) {
-        uint sh = (i & 3u) * 8u;
-        uint w = BW[i >> 2];
-        if (sh != 0u) w = (w >> sh) | (BW[(i >> 2) + 1u] << (32u - sh));
-        return w;
-    }
     uint r = bitfieldExtract(BW[i >> 2], int((i & 3u) * 8u), 8);
     i += s; r |= bitfieldExtract(BW[i >> 2], int((i & 3u) * 8u), 8) << 8u;
     i += s; r |= bitfieldExtract(BW[i >> 2], int((i & 3u) * 8u), 8) << 16u;

@@ -73,12 +73,55 @@ def make_qdq(name, form, calib, outdir):
     q, report = gen_qdq.quantize_qdq(model, {inputs[0]: calib}, per_channel=(form == "qdq_pc"))
     onnx.checker.check_model(q, full_check=True)
     report["model"] = name + ".onnx"
+    report["verified"] = verify(model, q)
     with open(os.path.join(outdir, f"{name}.{form}.onnx"), "wb") as f:
         f.write(q.SerializeToString())
     with open(os.path.join(outdir, f"{name}.{form}.json"), "w") as f:
-        json.dump(report, f, indent=1)
-        f.write("\n")
+        f.write(gen_qdq.dumps_json(report) + "\n")
     return report
+
+
+def verify(float_model, qdq_model):
+    """Re-derives, independently of gen_qdq.py's code, what ORT's formulas
+    give for every weight and bias of the QDQ model from the float model's
+    initializers, and checks the zero points of the Relu/Clip-folded
+    outputs. Returns the number of tensors checked; raises on a mismatch."""
+    fw = {t.name: onnx.numpy_helper.to_array(t) for t in float_model.graph.initializer}
+    qi = {t.name: onnx.numpy_helper.to_array(t) for t in qdq_model.graph.initializer}
+    producer = {o: n for n in qdq_model.graph.node for o in n.output}
+    checked = 0
+    for node in qdq_model.graph.node:
+        if node.op_type not in ("Conv", "Gemm", "MatMul"):
+            continue
+        for i, x in enumerate(node.input[:3]):
+            dq = producer.get(x)
+            if dq is None or dq.op_type != "DequantizeLinear" or dq.input[0] not in qi:
+                continue
+            q, s, z = (qi[n] for n in dq.input)
+            axis = next((a.i for a in dq.attribute if a.name == "axis"), None)
+            orig = x[:-len("_DequantizeLinear_Output")] if x.endswith("_DequantizeLinear_Output") else x
+            if orig not in fw or q.dtype == np.uint8:
+                continue  # an activation-typed initializer
+            w = fw[orig]
+            if q.dtype == np.int32:  # bias: scale = input scale x weight scale, zero point 0
+                si = qi[producer[node.input[0]].input[1]]
+                sw = qi[producer[node.input[1]].input[1]]
+                want_s = (si * sw).astype(np.float32).reshape(-1)
+                want_q = np.round(w.astype(np.float64) / want_s.astype(np.float64)).astype(np.int32)
+                ok = np.array_equal(s.reshape(-1), want_s) and not z.any() and np.array_equal(q, want_q)
+            else:  # int8 symmetric weight: scale = max|w| / 127 (per slice), zero point 0
+                red = tuple(d for d in range(w.ndim) if d != axis) if axis is not None else None
+                absmax = np.abs(w).max(axis=red).astype(np.float64)
+                want_s = (absmax * 2 / 254).astype(np.float32)
+                bshape = [1] * w.ndim
+                if axis is not None:
+                    bshape[axis] = -1
+                want_q = np.clip(np.rint(w / want_s.reshape(bshape)), -128, 127).astype(np.int8)
+                ok = q.dtype == np.int8 and not z.any() and np.array_equal(s, want_s) and np.array_equal(q, want_q)
+            if not ok:
+                raise SystemExit(f"verify: {orig} of {node.name} does not follow ORT's formulas")
+            checked += 1
+    return checked
 
 
 def ort(model, inp, out, *extra):
@@ -191,8 +234,7 @@ def main():
         manifest["fixtures"][name] = entry
     manifest["fixtures"] = dict(sorted(manifest["fixtures"].items()))
     with open(manifest_path, "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+        f.write(gen_qdq.dumps_json(manifest) + "\n")
 
 
 if __name__ == "__main__":

@@ -771,6 +771,23 @@ def quantize_qdq(model, calib, per_channel=False, act_type=TensorProto.UINT8, op
     return out, report
 
 
+def dumps_json(obj, indent=0):
+    """JSON with one key per line and lists of numbers on one line (compact
+    per-channel scales, still diff-friendly)."""
+    pad, inner = " " * indent, " " * (indent + 1)
+    if isinstance(obj, dict):
+        flat = json.dumps(obj)
+        if len(flat) <= 120 and all(not isinstance(v, (dict, list, tuple)) for v in obj.values()):
+            return flat
+        items = [f"{inner}{json.dumps(str(k))}: {dumps_json(v, indent + 1)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(obj, (list, tuple)):
+        if all(not isinstance(v, (dict, list, tuple)) for v in obj):
+            return json.dumps(list(obj))
+        return "[\n" + ",\n".join(inner + dumps_json(v, indent + 1) for v in obj) + "\n" + pad + "]"
+    return json.dumps(obj)
+
+
 def float_nodes(model):
     """The nodes other than Q and DQ: whether every float input that is not a
     constant comes from a DQ, and every float output goes only to Qs (a QDQ
@@ -838,8 +855,7 @@ def main():
     if a.report:
         report["model"] = os.path.basename(a.model)
         with open(a.report, "w") as f:
-            json.dump(report, f, indent=1)
-            f.write("\n")
+            f.write(dumps_json(report) + "\n")
     c = report["node_counts"]
     print(f"{a.out}: {c.get('QuantizeLinear', 0)} Q, {c.get('DequantizeLinear', 0)} DQ, "
           f"{len(report['removed_nodes'])} Relu/Clip folded, "

@@ -35,7 +35,9 @@ const USAGE = `usage: node run_model.js --model M.onnx [options]
                       ORT's node kernel times (a second, profiled session), as bench.js measures
   --warmup W          warm-up runs in --bench mode (default 3)
   --repeat R          --bench: run each case R times, keep each column's best median (default 1)
-  --json              --bench: one JSON object per case instead of a table row`;
+  --json              --bench: one JSON object per case instead of a table row
+  --wait-idle S       --bench: before each case wait (up to S seconds) until other processes use
+                      under 0.15 cores (as bench.js)`;
 
 function parseArgs(argv) {
   const o = { ins: [], outs: [], threads: [1], opt: 'all', warmup: 3, repeat: 1, seed: 1, batch: 1,
@@ -67,6 +69,7 @@ function parseArgs(argv) {
       case '--warmup': o.warmup = int(next()); break;
       case '--repeat': o.repeat = Math.max(1, int(next())); break;
       case '--json': o.json = true; break;
+      case '--wait-idle': o.waitIdle = Number(next()); break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default: throw new Error(`unknown argument ${a}\n${USAGE}`);
     }
@@ -334,7 +337,19 @@ const stats = (xs, prefix) => ({
   [`${prefix}_p10_ms`]: quantile(xs, 0.1), [`${prefix}_p90_ms`]: quantile(xs, 0.9), [`${prefix}_max_ms`]: Math.max(...xs),
 });
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitIdle(maxSec) {
+  const t0 = Date.now();
+  for (;;) {
+    const a = cpuSnap();
+    await sleep(1000);
+    const bg = bgCores(a, cpuSnap());
+    if ((bg != null && bg < 0.15) || Date.now() - t0 > maxSec * 1000) return bg;
+  }
+}
+
 async function benchCase(bytes, threads, o) {
+  if (o.waitIdle) await waitIdle(o.waitIdle);
   const t0 = nowMs();
   const s = await ort.InferenceSession.create(bytes, sessionOptions(threads, o.opt));
   const loadMs = nowMs() - t0;

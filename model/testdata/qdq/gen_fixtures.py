@@ -47,10 +47,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # no __pycache__ beside the fixtures
 sys.path.insert(0, HERE)
 import gen_qdq  # noqa: E402
+from ort_compare import RUNNER, compare, ort  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 TORCH = os.path.join(ROOT, "model", "interp", "testdata", "torch")
-RUNNER = os.path.join(ROOT, "bench", "peers", "ort", "run_model.js")
 EVAL_SAMPLES = 64
 
 # name, calibration samples, forms, classifier (top-1 meaningful)
@@ -72,6 +72,7 @@ def make_qdq(name, form, calib, outdir):
     inputs = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
     q, report = gen_qdq.quantize_qdq(model, {inputs[0]: calib}, per_channel=(form == "qdq_pc"))
     onnx.checker.check_model(q, full_check=True)
+    report.pop("ranges")
     report["model"] = name + ".onnx"
     report["verified"] = verify(model, q)
     with open(os.path.join(outdir, f"{name}.{form}.onnx"), "wb") as f:
@@ -122,29 +123,6 @@ def verify(float_model, qdq_model):
                 raise SystemExit(f"verify: {orig} of {node.name} does not follow ORT's formulas")
             checked += 1
     return checked
-
-
-def ort(model, inp, out, *extra):
-    subprocess.run(["node", RUNNER, "--model", model, "--in", inp, "--out", out, "--threads", "1", *extra],
-                   check=True)
-
-
-def sqnr_db(ref, x):
-    err = np.sum((ref.astype(np.float64) - x) ** 2)
-    sig = np.sum(ref.astype(np.float64) ** 2)
-    return float("inf") if err == 0 else float(10 * np.log10(sig / err))
-
-
-def compare(ref, x, classifier):
-    d = {"max_abs_err": float(np.abs(ref - x).max()), "sqnr_db": round(sqnr_db(ref, x), 2),
-         "ref_abs_max": float(np.abs(ref).max())}
-    if classifier:
-        r, q = ref.reshape(len(ref), -1), x.reshape(len(x), -1)
-        d["top1_agree"] = int(np.sum(r.argmax(1) == q.argmax(1)))
-        # ties in the quantized output (equal maxima) counted as agreeing when the float top-1 is among them
-        d["top1_agree_ties"] = int(np.sum(q[np.arange(len(q)), r.argmax(1)] == q.max(1)))
-        d["samples"] = len(r)
-    return d
 
 
 def check(names):

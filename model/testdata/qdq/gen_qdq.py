@@ -7,12 +7,14 @@ independent of qgpu (it imports nothing from qgpu).
 
     /usr/bin/python3 gen_qdq.py --model F.onnx --calib X.npy [--calib NAME=Y.npy] \\
         --out Q.onnx [--per-channel] [--activation-type uint8|int8] \\
-        [--op-types Conv,MatMul,...] [--exclude NODE,...] [--report R.json]
+        [--op-types Conv,MatMul,...] [--exclude NODE,...] [--report R.json] [--ranges C.json]
 
 --calib files are float32 .npy batches of the first graph input (NAME=FILE
 for other inputs), split along axis 0 into runs of the model's static batch
 size (--batch overrides); the minimum and maximum of every calibrated tensor
 are taken over all runs, like ORT's MinMax calibrator over a data reader.
+--ranges C.json saves the calibrated ranges, or reuses them when C.json
+exists (another form of the same model without calibrating again).
 --report writes a JSON summary: every quantized tensor with its range,
 scale and zero point, the Relu/Clip nodes removed and the ops left in float.
 
@@ -745,16 +747,21 @@ def toposort(nodes, available):
 
 
 def quantize_qdq(model, calib, per_channel=False, act_type=TensorProto.UINT8, op_types=None, exclude=(),
-                 batch=None):
+                 batch=None, ranges=None):
     """Returns (qdq_model, report) for a float ModelProto and calibration
-    data (input name -> array with N on axis 0)."""
+    data (input name -> array with N on axis 0), or ranges (tensor name ->
+    (min, max)) calibrated before (report["ranges"] of an earlier call)."""
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if opset < 13:
         raise SystemExit(f"gen_qdq: opset {opset}: 13 or later is required")
     inferred = onnx.shape_inference.infer_shapes(model)
     op_types = sorted(op_types or DEFAULT_OP_TYPES)
-    batches = split_batches(inferred, calib, batch)
-    ranges = calibrate(inferred, batches, set(op_types))
+    runs = None
+    if ranges is None:
+        batches = split_batches(inferred, calib, batch)
+        runs = len(batches)
+        ranges = calibrate(inferred, batches, set(op_types))
+    ranges = {k: (np.float32(lo), np.float32(hi)) for k, (lo, hi) in ranges.items()}
     gen = QDQGen(inferred, ranges, per_channel, act_type, op_types, exclude)
     removed = gen.quantize()
     out = gen.build()
@@ -763,11 +770,12 @@ def quantize_qdq(model, calib, per_channel=False, act_type=TensorProto.UINT8, op
     report["options"] = {"per_channel": per_channel, "activation_type": TensorProto.DataType.Name(act_type),
                          "weight_type": "INT8", "calibration": "minmax", "op_types": op_types,
                          "exclude": sorted(exclude)}
-    report["calibration_runs"] = len(batches)
+    report["calibration_runs"] = runs
     report["removed_nodes"] = removed
     report["node_counts"] = dict(sorted(counts.items()))
     report["float_nodes"] = float_nodes(out)
     report["tensors"] = gen.report
+    report["ranges"] = {k: [float(lo), float(hi)] for k, (lo, hi) in sorted(ranges.items())}
     return out, report
 
 
@@ -822,8 +830,11 @@ def float_nodes(model):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="float ONNX model")
-    p.add_argument("--calib", action="append", required=True, metavar="[NAME=]X.npy",
+    p.add_argument("--calib", action="append", default=[], metavar="[NAME=]X.npy",
                    help="calibration batch(es) of a graph input (the first one without NAME=)")
+    p.add_argument("--ranges", metavar="R.json",
+                   help="calibrated ranges: read from R.json if it exists (no --calib needed), else "
+                        "calibrate and write them there")
     p.add_argument("--out", required=True, help="QDQ model to write")
     p.add_argument("--per-channel", action="store_true", help="weights per output channel")
     p.add_argument("--activation-type", choices=["uint8", "int8"], default="uint8")
@@ -842,13 +853,22 @@ def main():
             raise SystemExit(f"gen_qdq: {name!r} is not a graph input ({inputs})")
         v = np.load(path)
         calib[name] = np.concatenate([calib[name], v]) if name in calib else v
-    missing = [n for n in inputs if n not in calib]
-    if missing:
-        raise SystemExit(f"gen_qdq: no calibration data for inputs {missing}")
+    ranges = None
+    if a.ranges and os.path.exists(a.ranges):
+        with open(a.ranges) as f:
+            ranges = json.load(f)
+    else:
+        missing = [n for n in inputs if n not in calib]
+        if missing:
+            raise SystemExit(f"gen_qdq: no calibration data for inputs {missing}")
     act = TensorProto.UINT8 if a.activation_type == "uint8" else TensorProto.INT8
     out, report = quantize_qdq(model, calib, a.per_channel, act,
                                a.op_types.split(",") if a.op_types else None,
-                               [x for x in a.exclude.split(",") if x], a.batch)
+                               [x for x in a.exclude.split(",") if x], a.batch, ranges)
+    calibrated = report.pop("ranges")
+    if a.ranges and ranges is None:
+        with open(a.ranges, "w") as f:
+            f.write(dumps_json(calibrated) + "\n")
     onnx.checker.check_model(out, full_check=True)
     with open(a.out, "wb") as f:
         f.write(out.SerializeToString())

@@ -29,6 +29,8 @@ const USAGE = `usage: node run_model.js --model M.onnx [options]
   --opt L             graph optimization level: all (default) | extended | basic | disabled
   --profile P.json    write a summary of ORT's profile: per node kind (op_name as run, after ORT's
                       fusions) the node count and kernel time per run, and the nodes in run order
+                      (of the one run without --bench, first run included; of the timed runs of
+                      the profiled session with --bench)
   --profile-no-times  leave times out of the profile summary (a deterministic file)
   --bench N           timing mode: N timed runs per case (0: about 1 s, 10..2000), after --warmup;
                       wall = median of session.run() from JS, kernel = median of the per-run sum of

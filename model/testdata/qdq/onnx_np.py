@@ -171,8 +171,8 @@ def pool(x, a, kind):
     return y[:, :, 0, :] if nsp == 1 else y
 
 
-def _axes_arg(node, a, inputs, idx, opset_from):
-    """Reduce/Squeeze/Unsqueeze axes: an attribute before opset_from, then input idx."""
+def _axes_arg(a, inputs, idx):
+    """Reduce/Squeeze/Unsqueeze axes: input idx (newer opsets) or the axes attribute."""
     if len(inputs) > idx and inputs[idx] is not None:
         return [int(v) for v in np.asarray(inputs[idx]).ravel()]
     if "axes" in a:
@@ -198,7 +198,7 @@ def _int_div(x, y):
     return x / y
 
 
-def run_node(node, inputs, opset):
+def run_node(node, inputs):
     """Runs one node; inputs are numpy arrays (None for absent optional inputs)."""
     op = node.op_type
     a = _attrs(node)
@@ -300,7 +300,7 @@ def run_node(node, inputs, opset):
         return [y * inputs[1].reshape(shape) + inputs[2].reshape(shape)]
     if op in ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"):
         fn = {"ReduceMean": np.mean, "ReduceSum": np.sum, "ReduceMax": np.max, "ReduceMin": np.min}[op]
-        axes = _axes_arg(node, a, inputs, 1, 18)
+        axes = _axes_arg(a, inputs, 1)
         return [_reduce(fn, x, axes, a.get("keepdims", 1), a.get("noop_with_empty_axes", 0))]
     if op == "MaxPool":
         if len(node.output) > 1 and node.output[1]:
@@ -325,12 +325,12 @@ def run_node(node, inputs, opset):
         perm = a.get("perm", list(range(x.ndim))[::-1])
         return [np.ascontiguousarray(x.transpose(perm))]
     if op == "Squeeze":
-        axes = _axes_arg(node, a, inputs, 1, 13)
+        axes = _axes_arg(a, inputs, 1)
         if axes is None:
             return [np.squeeze(x)]
         return [np.squeeze(x, axis=tuple(ax % x.ndim for ax in axes))]
     if op == "Unsqueeze":
-        axes = _axes_arg(node, a, inputs, 1, 13)
+        axes = _axes_arg(a, inputs, 1)
         r = x.ndim + len(axes)
         y = x
         for ax in sorted(ax % r for ax in axes):
@@ -418,7 +418,7 @@ class Graph:
         for node in self.nodes:
             ins = [env[n] if n else None for n in node.input]
             try:
-                outs = run_node(node, ins, self.opset)
+                outs = run_node(node, ins)
             except Unsupported as e:
                 raise Unsupported(f"node {node.name!r} ({node.op_type}): unsupported: {e}") from None
             for name, v in zip(node.output, outs):

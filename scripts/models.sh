@@ -71,6 +71,9 @@ fi
 forms=(qdq)
 [ "$per_channel" = 1 ] && forms+=(qdq_pc)
 for m in $qdq_models; do
+	# the calibrated ranges are saved by the first form built and reused by the next
+	ranges=$dir/$m.ranges.json
+	fresh "$ranges" "$dir/$m.onnx" "$dir/calib.npy" "$gen_qdq" "$onnx_np" || rm -f "$ranges"
 	for f in "${forms[@]}"; do
 		out=$dir/$m.$f.onnx
 		if fresh "$out" "$dir/$m.onnx" "$dir/calib.npy" "$gen_qdq" "$onnx_np"; then
@@ -80,9 +83,6 @@ for m in $qdq_models; do
 		t=$(now)
 		extra=()
 		[ "$f" = qdq_pc ] && extra=(--per-channel)
-		# the calibrated ranges are saved by the first form and reused by the second
-		ranges=$dir/$m.ranges.json
-		fresh "$ranges" "$dir/$m.onnx" "$dir/calib.npy" "$gen_qdq" "$onnx_np" || rm -f "$ranges"
 		"$py" "$gen_qdq" --model "$dir/$m.onnx" --calib "$dir/calib.npy" --ranges "$ranges" --out "$out" \
 			--report "$dir/$m.$f.json" "${extra[@]}"
 		echo "models: $m.$f.onnx (gen_qdq.py, $calib_n calibration images): $(since "$t") s"

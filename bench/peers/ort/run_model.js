@@ -363,13 +363,16 @@ async function benchCase(bytes, threads, o) {
   await s.release();
 
   const p = await profiledSession(bytes, threads, o);
+  const k0 = cpuSnap();
   await timeRuns(p.s, feeds, o.warmup, wall.length);
+  const kbg = bgCores(k0, cpuSnap());
   const runs = await p.finish(o.warmup);
   const kern = runs.map((r) => r.reduce((a, n) => a + n.us, 0) / 1000);
   const prof = summarize(runs, { ...o, profileTimes: true }, threads, {});
   return {
     model: path.basename(o.model), threads, opt: o.opt, runs: wall.length, load_ms: loadMs,
-    ...stats(wall, 'wall'), ...stats(kern, 'kernel'), bg_cores: bg, kinds: prof.kinds, profRuns: runs,
+    ...stats(wall, 'wall'), ...stats(kern, 'kernel'), bg_cores: bg, kernel_bg_cores: kbg, kinds: prof.kinds,
+    profRuns: runs,
   };
 }
 
@@ -397,7 +400,7 @@ async function bench(bytes, o) {
         r.bg_cores = x.bg_cores;
       }
       if (x.kernel_median_ms < r.kernel_median_ms) {
-        for (const k of Object.keys(x)) if (k.startsWith('kernel_')) r[k] = x[k];
+        for (const k of Object.keys(x)) if (k.startsWith('kernel_')) r[k] = x[k];  // kernel_bg_cores too
         r.kinds = x.kinds;
         r.profRuns = x.profRuns;
       }

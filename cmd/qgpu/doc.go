@@ -14,6 +14,7 @@
 //	quantize     quantize a float tensor (.npy or .safetensors) to a .qt file
 //	dequantize   turn a .qt file back into a float32 .npy file
 //	inspect      print a tensor file's header, parameters and statistics
+//	model        load an ONNX model: info (plan), run on .npy files, bench
 //	version      print the version
 //	help         print help for a command
 //

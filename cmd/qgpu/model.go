@@ -27,7 +27,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "model", summary: "load an ONNX model: info, run on .npy files, bench", run: cmdModel})
+	register(&command{name: "model", summary: "ONNX models: info, run on .npy files, bench, quantize (post-training), compare", run: cmdModel})
 }
 
 const modelAbout = `
@@ -46,6 +46,10 @@ Subcommands:
   bench  time inferences on random inputs: load cost (parse, plan and
          pack) apart, latency median and spread, and the time per kind of
          node (device time too on GPU backends)
+  quantize  post-training quantization of a float model into a QDQ model
+         (calibration on .npy batches, error report)
+  compare  a QDQ model against its float model: per-tensor SQNR, clipping,
+         outputs' SQNR and top-1 agreement
 
 Run 'qgpu model <subcommand> -h' for its flags.`
 
@@ -56,10 +60,13 @@ const modelExamples = `
 
 func cmdModel(args []string, stdout, stderr io.Writer) error {
 	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: qgpu model <info|run|bench> --model M.onnx [flags]\n\n%s\n\nExamples:\n%s\n", strings.TrimSpace(modelAbout), strings.Trim(modelExamples, "\n"))
+		fmt.Fprintf(w, "Usage: qgpu model <info|run|bench|quantize|compare> [flags]\n\n%s\n\nExamples:\n%s\n", strings.TrimSpace(modelAbout), strings.Trim(modelExamples, "\n"))
 	}
 	if len(args) == 0 {
-		return usagef("model: want a subcommand: info, run or bench (qgpu model -h)")
+		return usagef("model: want a subcommand: info, run, bench, quantize or compare (qgpu model -h)")
+	}
+	if f, ok := modelSubcommands[args[0]]; ok {
+		return f(args[1:], stdout, stderr)
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -72,7 +79,7 @@ func cmdModel(args []string, stdout, stderr io.Writer) error {
 	case "bench":
 		return cmdModelBench(args[1:], stdout, stderr)
 	}
-	return usagef("model: unknown subcommand %q (want info, run or bench)", args[0])
+	return usagef("model: unknown subcommand %q (want info, run, bench, quantize or compare)", args[0])
 }
 
 // modelFlags are the flags every subcommand takes.

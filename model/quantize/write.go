@@ -19,8 +19,8 @@ import (
 //	               a graph output t keeps its name on the DQ output and its producer writes
 //	               t_QuantizeLinear_Input)
 //	weight w:      w_quantized, w_scale, w_zero_point, w_DequantizeLinear -> w_DequantizeLinear_Output
-//	bias b:        b_quantized (int32), b_quantized_scale and b_quantized_zero_point ([] or [C]),
-//	               b_DequantizeLinear -> b
+//	bias b:        b_quantized (int32), b_quantized_scale ([1] or [C]), b_quantized_zero_point
+//	               ([] or [C]), b_DequantizeLinear -> b
 //
 // A name already taken in the model gets a suffix _1, _2, ... New DQ
 // nodes of initializers come first, Q/DQ pairs of graph inputs next, and
@@ -245,16 +245,19 @@ func (w *writer) bias(bu biasUse, q []int32, scales []float32, dims []int) (stri
 		return "", err
 	}
 	sName, zName := w.unique(qName+"_scale"), w.unique(qName+"_zero_point")
-	var dims1 []int // a scalar per tensor (ORT writes the scale as [1])
+	// As ONNX Runtime writes them: the scale has shape [1] per tensor
+	// (one element: per tensor whatever its rank), [C] per channel; the
+	// zero point [] or [C].
+	var zdims []int
 	axis := -1
 	if len(scales) > 1 {
-		dims1, axis = []int{len(scales)}, 0
+		zdims, axis = []int{len(scales)}, 0
 	}
-	st, err := onnx.NewTensor(sName, dims1, scales)
+	st, err := onnx.NewTensor(sName, []int{len(scales)}, scales)
 	if err != nil {
 		return "", err
 	}
-	zt, err := onnx.NewTensor(zName, dims1, make([]int32, len(scales)))
+	zt, err := onnx.NewTensor(zName, zdims, make([]int32, len(scales)))
 	if err != nil {
 		return "", err
 	}

@@ -121,12 +121,20 @@ per channel along --axis N, or per block of --block N elements along --axis
 (default: the last axis). The values are then quantized with ONNX
 QuantizeLinear on the chosen backend (or PyTorch's rule with
 --rounding torch). F16 and BF16 safetensors are converted to float32
-exactly first.`, `
+exactly first.
+
+A .safetensors input with several tensors and no --tensor (or --tensor
+patterns, comma-separated, with * ? [) quantizes every float tensor of
+rank >= 2 (or every matching float tensor) into one .safetensors --out in
+the compressed-tensors layout vLLM and llm-compressor read: NAME (int8),
+NAME_scale (float32, [1], [out, 1] per channel, [out, in/block] per block),
+NAME_zero_point for affine targets; other tensors are copied.`, `
   qgpu quantize --in w.npy --dtype int8 --scheme symmetric --axis 0 --out w.qt
   qgpu quantize --in model.safetensors --tensor layers.0.weight --dtype int4 --block 32 --out l0.qt
-  qgpu quantize --in act.npy --dtype uint8 --out act.qt`, stdout)
+  qgpu quantize --in act.npy --dtype uint8 --out act.qt
+  qgpu quantize --in model.safetensors --dtype int8 --scheme symmetric --axis 0 --out model-w8.safetensors`, stdout)
 	in := fs.String("in", "", "input `FILE` (.npy float32, or .safetensors)")
-	tensor := fs.String("tensor", "", "tensor `NAME` in a .safetensors file")
+	tensor := fs.String("tensor", "", "tensor `NAME` in a .safetensors file (patterns with * ? [ or a comma list: several tensors)")
 	dtype := fs.String("dtype", "int8", "element type: int8, uint8, int4 or uint4")
 	scheme := fs.String("scheme", "affine", "affine or symmetric")
 	axis := fs.Int("axis", -1, "per-channel axis (with --block: the blocked axis; default last)")
@@ -175,6 +183,14 @@ exactly first.`, `
 		rule = qtensor.RoundTorch
 	default:
 		return usagef("quantize: --rounding %q: want onnx or torch", *rounding)
+	}
+	// A whole .safetensors file (or --tensor patterns): quantize_tensors.go.
+	if multi, err := isTensorExport(*in, *tensor); err != nil || multi {
+		if err != nil {
+			return err
+		}
+		return runTensorExport(tensorExport{in: *in, patterns: *tensor, out: *out, target: tg, axis: *axis,
+			axisGiven: axisGiven, block: *block, rule: rule}, stdout)
 	}
 	x, err := loadFloat(*in, *tensor)
 	if err != nil {

@@ -166,7 +166,9 @@ func newPlan(m *onnxpb.ModelProto, built *graph.Graph, o Options) (*plan, error)
 	nodes := g.GetNode()
 	for i, n := range nodes {
 		if !should(n, i) {
-			p.floats = append(p.floats, nodeName(n, i))
+			if n.GetOpType() != "Constant" { // computes nothing
+				p.floats = append(p.floats, nodeName(n, i))
+			}
 			continue
 		}
 		if p.markNode(n, o) {

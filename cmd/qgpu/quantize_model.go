@@ -790,27 +790,48 @@ func plotQuantReport(path string, r *quantize.Report, title string) error {
 		}
 	}
 	p1.Add(plotter.NewGrid())
+	// Room above the curves for the legend.
+	p1.Y.Max += 0.3 * (p1.Y.Max - p1.Y.Min)
 
+	// The worst tensors, worst at the top: a dot at the SQNR in the QDQ
+	// model on a line from the axis, and a square at the tensor alone.
 	p2 := plot.New()
-	p2.Title.Text = "worst tensors (SQNR in the QDQ model)"
+	p2.Title.Text = "worst tensors (SQNR in the QDQ model; square: alone)"
 	p2.X.Label.Text = "SQNR (dB)"
 	n := min(15, len(r.Tensors))
-	vals := make(plotter.Values, n)
 	labels := make([]string, n)
+	lo := math.Inf(1)
+	for i := range n {
+		lo = min(lo, finite(r.Tensors[i].SQNR), finite(r.Tensors[i].OwnSQNR))
+	}
+	lo = math.Floor(lo/5)*5 - 5
 	for i := range n {
 		t := r.Tensors[n-1-i]
-		vals[i] = finite(t.SQNR)
 		labels[i] = fmt.Sprintf("%s (%s)", shortTensorName(t.Name, 32), t.Kind)
-	}
-	if n > 0 {
-		bars, err := plotter.NewBarChart(vals, vg.Points(10))
+		y := float64(i)
+		stem, err := plotter.NewLine(plotter.XYs{{X: lo, Y: y}, {X: finite(t.SQNR), Y: y}})
 		if err != nil {
 			return err
 		}
-		bars.Horizontal = true
-		bars.Color = color.RGBA{R: 220, G: 120, B: 40, A: 255}
-		p2.Add(bars)
+		stem.Color = color.RGBA{R: 220, G: 120, B: 40, A: 255}
+		stem.Width = vg.Points(3)
+		dot, err := plotter.NewScatter(plotter.XYs{{X: finite(t.SQNR), Y: y}})
+		if err != nil {
+			return err
+		}
+		dot.Color, dot.Radius = color.RGBA{R: 200, A: 255}, vg.Points(3)
+		dot.Shape = draw.CircleGlyph{}
+		own, err := plotter.NewScatter(plotter.XYs{{X: finite(t.OwnSQNR), Y: y}})
+		if err != nil {
+			return err
+		}
+		own.Color, own.Shape = color.RGBA{B: 200, A: 255}, draw.BoxGlyph{}
+		p2.Add(stem, dot, own)
+	}
+	if n > 0 {
 		p2.NominalY(labels...)
+		p2.X.Min = lo
+		p2.X.Max += 2
 	}
 	p2.Add(plotter.NewGrid())
 	return savePlots(path, 7*vg.Inch, 5*vg.Inch, p1, p2)

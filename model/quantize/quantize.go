@@ -7,7 +7,6 @@ import (
 	"iter"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -471,14 +470,4 @@ func QuantizeModel(ctx context.Context, m *onnxpb.ModelProto, batches iter.Seq2[
 		return nil, err
 	}
 	return q.Quantize(c)
-}
-
-// sortedKeys returns the keys of m sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	k := make([]string, 0, len(m))
-	for s := range m {
-		k = append(k, s)
-	}
-	sort.Strings(k)
-	return k
 }

@@ -420,7 +420,7 @@ func cmdModelQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 		pc := newProgress(stderr, "comparing")
 		errRep, err = quantize.Compare(ctx, fm, res.Model, limitSamples(batches, *reportSamples),
-			quantize.CompareOptions{Workers: *threads, Progress: pc.update})
+			quantize.CompareOptions{Workers: *threads, Progress: pc.update, Engine: eng})
 		pc.done()
 		if err != nil {
 			return quantizeErr(err)
@@ -590,6 +590,13 @@ func writeErrSummary(w io.Writer, r *quantize.Report, worst int) {
 			top1 = fmt.Sprintf("%.2f%%", 100**o.Top1)
 		}
 		fmt.Fprintf(w, "output %s: SQNR %s dB, top-1 agreement %s (%d samples)\n", quoteName(o.Name), o.SQNR, top1, r.Samples)
+		if rt := o.Runtime; rt != nil {
+			top1, same := "-", "-"
+			if rt.Top1 != nil {
+				top1, same = fmt.Sprintf("%.2f%%", 100**rt.Top1), fmt.Sprintf("%.2f%%", 100**rt.InterpTop1)
+			}
+			fmt.Fprintf(w, "  on qgpu's runtime (%s): SQNR %s dB, top-1 agreement %s with float, %s with the interpreter\n", rt.Backend, rt.SQNR, top1, same)
+		}
 	}
 	writeErrTable(w, r, worst)
 }
@@ -621,7 +628,9 @@ pairs) on the same inputs with qgpu's reference interpreter, and reports
 for every quantized tensor the SQNR of the QDQ model's value against the
 float model's, the SQNR of the tensor quantized alone, the fraction of
 values clipped and the range its parameters represent, worst first; and
-for every output the SQNR and the top-1 agreement (rank-2 outputs).
+for every output the SQNR and the top-1 agreement (rank-2 outputs), also
+with the QDQ model run by qgpu's quantized runtime on --backend (its
+integer kernels; --backend none skips it).
 
 --in files are float32 .npy arrays of the first graph input (NAME=FILE for
 others), samples on axis 0, run --batch samples at a time.`
@@ -639,6 +648,7 @@ func cmdModelCompare(args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 0, "samples per run (default: the model's static batch, else 8)")
 	samples := fs.Int("samples", 0, "compare on the first `N` samples only (0: all)")
 	threads := fs.Int("threads", 0, "goroutines of the interpreter's kernels (0: all CPUs)")
+	backend := fs.String("backend", "cpu", "also run the QDQ model on qgpu's runtime on this backend (none: do not)")
 	all := fs.Bool("all", false, "list every tensor (default: the 20 worst)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	reportPath := fs.String("report", "", "also write the JSON report to `FILE`")
@@ -695,8 +705,18 @@ func cmdModelCompare(args []string, stdout, stderr io.Writer) error {
 	if *samples > 0 {
 		b = limitSamples(b, *samples)
 	}
+	co := quantize.CompareOptions{Workers: *threads}
+	if *backend != "none" {
+		eng, err := openEngine(*backend, *threads)
+		if err != nil {
+			return err
+		}
+		defer eng.Close()
+		co.Engine = eng
+	}
 	pc := newProgress(stderr, "comparing")
-	r, err := quantize.Compare(ctx, fm, qm, b, quantize.CompareOptions{Workers: *threads, Progress: pc.update})
+	co.Progress = pc.update
+	r, err := quantize.Compare(ctx, fm, qm, b, co)
 	pc.done()
 	if err != nil {
 		return quantizeErr(err)

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/qgpu/qgpu/engine"
+	"github.com/qgpu/qgpu/model"
 	"github.com/qgpu/qgpu/model/graph"
 	"github.com/qgpu/qgpu/model/interp"
 	"github.com/qgpu/qgpu/onnx/onnxpb"
@@ -115,9 +117,29 @@ type OutputError struct {
 	Top1    *float64 `json:"top1_agreement"`
 	Count   int64    `json:"count"`
 	Samples int64    `json:"samples"`
+	// Runtime is the same comparison for the QDQ model run by qgpu's
+	// quantized runtime (package model) on CompareOptions.Engine: the
+	// integer kernels a deployment runs, where the interpreter computes
+	// the QDQ graph in float between its Q and DQ nodes. Nil without an
+	// engine.
+	Runtime *RuntimeError `json:"runtime,omitempty"`
 
 	signal, noise float64
 	agree         int64
+}
+
+// RuntimeError is an output's error when qgpu's runtime runs the QDQ
+// model.
+type RuntimeError struct {
+	Backend string   `json:"backend"`
+	SQNR    DB       `json:"sqnr_db"`
+	Top1    *float64 `json:"top1_agreement"`
+	// InterpTop1 is the fraction of samples whose top-1 the runtime and
+	// the interpreter running the QDQ model agree on.
+	InterpTop1 *float64 `json:"top1_agreement_with_interpreter"`
+
+	signal, noise               float64
+	agree, agreeInterp, samples int64
 }
 
 // Report is the quantization error report of a QDQ model against its
@@ -139,6 +161,10 @@ type CompareOptions struct {
 	Dims        map[string]int
 	// Progress, if set, is called after each batch.
 	Progress func(runs int, samples int64)
+	// Engine, if set, also runs the QDQ model with qgpu's quantized
+	// runtime (package model) on this engine, for the outputs' error
+	// (OutputError.Runtime). The caller owns the engine.
+	Engine *engine.Engine
 }
 
 // pairOf is a quantized tensor found in a QDQ model.
@@ -232,6 +258,8 @@ func Compare(ctx context.Context, float, quant *onnxpb.ModelProto, batches iter.
 		rep.Outputs = append(rep.Outputs, OutputError{Name: o.Name})
 	}
 
+	rt := &runtimes{}
+	defer rt.close()
 	for b, err := range batches {
 		if err != nil {
 			return nil, err
@@ -272,6 +300,21 @@ func Compare(ctx context.Context, float, quant *onnxpb.ModelProto, batches iter.
 		for name, i := range outs {
 			if err := rep.Outputs[i].add(fout[name], qout[name]); err != nil {
 				return nil, fmt.Errorf("quantize: output %q: %w", name, err)
+			}
+		}
+		if opts.Engine != nil {
+			rout, err := rt.run(ctx, quant, opts, b, n)
+			if err != nil {
+				return nil, err
+			}
+			for name, i := range outs {
+				oe := &rep.Outputs[i]
+				if oe.Runtime == nil {
+					oe.Runtime = &RuntimeError{Backend: opts.Engine.Backend().Name()}
+				}
+				if err := oe.Runtime.add(fout[name], qout[name], rout[name]); err != nil {
+					return nil, fmt.Errorf("quantize: output %q on the runtime: %w", name, err)
+				}
 			}
 		}
 		rep.Runs++
@@ -483,5 +526,78 @@ func (r *Report) finish() {
 			v := float64(oe.agree) / float64(oe.Samples)
 			oe.Top1 = &v
 		}
+		if re := oe.Runtime; re != nil {
+			re.SQNR = db(re.signal, re.noise)
+			if re.samples > 0 {
+				a, b := float64(re.agree)/float64(re.samples), float64(re.agreeInterp)/float64(re.samples)
+				re.Top1, re.InterpTop1 = &a, &b
+			}
+		}
 	}
+}
+
+// add accumulates one batch of the runtime's output r against the float
+// output f and the interpreter's q.
+func (re *RuntimeError) add(f, q, r *graph.Tensor) error {
+	if r == nil || r.DType != graph.Float32 || !slices.Equal(f.Shape, r.Shape) {
+		return fmt.Errorf("%w: the runtime's output is %v, the float model's %v", ErrShape, r, f)
+	}
+	for i, x := range f.F32 {
+		d := float64(x) - float64(r.F32[i])
+		re.signal += float64(x) * float64(x)
+		re.noise += d * d
+	}
+	if len(f.Shape) == 2 && f.Shape[1] > 0 {
+		rows, cols := f.Shape[0], f.Shape[1]
+		for k := range rows {
+			ar := argmax(r.F32[k*cols : (k+1)*cols])
+			if argmax(f.F32[k*cols:(k+1)*cols]) == ar {
+				re.agree++
+			}
+			if argmax(q.F32[k*cols:(k+1)*cols]) == ar {
+				re.agreeInterp++
+			}
+		}
+		re.samples += int64(rows)
+	}
+	return nil
+}
+
+// runtimes keeps the QDQ model loaded by the runtime for the batch sizes
+// seen (the runtime fixes the batch at load).
+type runtimes struct {
+	batch int
+	m     *model.Model
+}
+
+func (rt *runtimes) close() {
+	if rt.m != nil {
+		rt.m.Close()
+	}
+}
+
+// run runs the QDQ model on the runtime and returns its outputs by name.
+func (rt *runtimes) run(ctx context.Context, quant *onnxpb.ModelProto, opts CompareOptions, b Batch, n int) (map[string]*graph.Tensor, error) {
+	if rt.m == nil || rt.batch != n {
+		rt.close()
+		rt.m = nil
+		m, err := model.FromONNX(quant, model.Options{Engine: opts.Engine, Batch: n, MaxElements: opts.MaxElements, Workers: opts.Workers})
+		if err != nil {
+			return nil, fmt.Errorf("quantize: the runtime cannot load the QDQ model: %w", err)
+		}
+		rt.m, rt.batch = m, n
+	}
+	in := make([]model.NamedTensor, 0, len(b))
+	for name, t := range b {
+		in = append(in, model.NamedTensor{Name: name, Tensor: t})
+	}
+	out, err := rt.m.Run(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("quantize: runtime: %w", err)
+	}
+	res := make(map[string]*graph.Tensor, len(out))
+	for _, o := range out {
+		res[o.Name] = o.Tensor
+	}
+	return res, nil
 }

@@ -51,6 +51,11 @@ func savePlots(path string, w, h vg.Length, plots ...*plot.Plot) error {
 			p.Draw(cs[0][i])
 		}
 	}
+	return writePlotFile(path, c)
+}
+
+// writePlotFile writes the drawn canvas c to path atomically.
+func writePlotFile(path string, c vg.CanvasWriterTo) error {
 	return qtensor.WriteFileAtomic(path, func(out io.Writer) error {
 		_, err := c.WriteTo(out)
 		return err

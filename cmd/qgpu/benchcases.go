@@ -32,36 +32,13 @@ func benchCases(suite string, shapes []string, sizes []int) ([]benchCase, error)
 	if len(sizes) == 0 {
 		sizes = streamSizes
 	}
-	parse := func(def []string, f func(string) (benchCase, error)) ([]benchCase, error) {
-		if len(shapes) > 0 {
-			def = shapes
-		}
-		var cs []benchCase
-		for _, s := range def {
-			c, err := f(s)
-			if err != nil {
-				return nil, err
-			}
-			cs = append(cs, c)
-		}
-		return cs, nil
-	}
-	stream := func(ops ...string) []benchCase {
-		var cs []benchCase
-		for _, op := range ops {
-			for _, n := range sizes {
-				cs = append(cs, benchCase{op: op, size: n, shape: sizeShape(n)})
-			}
-		}
-		return cs
-	}
 	switch suite {
 	case "gemm":
-		return parse(gemmSuite(), parseGemmShape)
+		return parseShapes(gemmSuite(), shapes, parseGemmShape)
 	case "conv":
-		return parse(resnet50Conv, parseConvShape)
+		return parseShapes(resnet50Conv, shapes, parseConvShape)
 	case "model":
-		return parse(models.Names(), parseModel)
+		return parseShapes(models.Names(), shapes, parseModel)
 	case "quantize", "dequantize", "histogram", "all", "":
 		if len(shapes) > 0 {
 			if suite == "" || suite == "all" {
@@ -70,23 +47,50 @@ func benchCases(suite string, shapes []string, sizes []int) ([]benchCase, error)
 			return nil, usagef("bench: %s takes --size, not --shape", suite)
 		}
 	default:
-		return nil, usagef("bench: unknown suite %q (gemm, conv, quantize, dequantize, histogram, model, all, or none for the quick suite)", suite)
+		names := []string{"gemm", "conv", "quantize", "dequantize", "histogram", "model", "all"}
+		return nil, usagef("bench: unknown suite %q%s (%s, or none for the quick suite)", suite, didYouMean(suite, names), strings.Join(names, ", "))
 	}
 	switch suite {
 	case "quantize", "dequantize":
-		return stream(suite), nil
+		return streamCases(sizes, suite), nil
 	case "histogram":
-		return stream("histogram", "minmax"), nil
-	case "all":
-		cs, _ := parse(gemmSuite(), parseGemmShape)
-		cv, _ := parse(resnet50Conv, parseConvShape)
-		cs = append(cs, cv...)
-		return append(cs, stream("quantize", "dequantize", "histogram", "minmax")...), nil
+		return streamCases(sizes, "histogram", "minmax"), nil
 	}
-	cs, _ := parse(quickGemm, parseGemmShape)
-	cv, _ := parse(quickConv, parseConvShape)
-	cs = append(cs, cv...)
-	return append(cs, stream("quantize", "dequantize", "histogram", "minmax")...), nil
+	gemm, conv := gemmSuite(), resnet50Conv
+	if suite == "" {
+		gemm, conv = quickGemm, quickConv
+	}
+	cs, _ := parseShapes(gemm, nil, parseGemmShape)
+	cv, _ := parseShapes(conv, nil, parseConvShape)
+	return append(append(cs, cv...), streamCases(sizes, "quantize", "dequantize", "histogram", "minmax")...), nil
+}
+
+// parseShapes parses shapes, or the suite's defaults def when there are
+// none, with parse.
+func parseShapes(def, shapes []string, parse func(string) (benchCase, error)) ([]benchCase, error) {
+	if len(shapes) > 0 {
+		def = shapes
+	}
+	var cs []benchCase
+	for _, s := range def {
+		c, err := parse(s)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+// streamCases are the cases of the streaming ops at each size.
+func streamCases(sizes []int, ops ...string) []benchCase {
+	var cs []benchCase
+	for _, op := range ops {
+		for _, n := range sizes {
+			cs = append(cs, benchCase{op: op, size: n, shape: sizeShape(n)})
+		}
+	}
+	return cs
 }
 
 const maxBenchDim = 1 << 16

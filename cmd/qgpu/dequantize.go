@@ -37,13 +37,7 @@ func cmdDequantize(args []string, stdout, stderr io.Writer) error {
 	if err := noArgs("dequantize", pos); err != nil {
 		return err
 	}
-	if *in == "" || *out == "" {
-		return usagef("dequantize: --in and --out are required (qgpu dequantize -h)")
-	}
-	if err := sameFileErr("dequantize", *out, *in); err != nil {
-		return err
-	}
-	format, err := outputFormat("dequantize", "--out", *out, nil, formatNPY, formatSafetensors, formatQT)
+	format, err := checkInOut("dequantize", *in, *out, nil, formatNPY, formatSafetensors, formatQT)
 	if err != nil {
 		return err
 	}

@@ -580,36 +580,49 @@ func (r *opRun) convOptions(x, w *qtensor.Tensor) (engine.ConvOptions, error) {
 	if err != nil {
 		return o, err
 	}
-	switch ap := r.strs["auto_pad"]; ap {
-	case "NOTSET":
-	case "VALID", "SAME_UPPER", "SAME_LOWER":
-		if _, ok := r.intss["pads"]; ok {
-			return o, usagef("pads cannot be combined with auto_pad=%s", ap)
-		}
-		pads = make([]int, 2*sr)
-		if ap == "VALID" {
-			break
-		}
-		for i := range sr {
-			if strides[i] < 1 || dil[i] < 1 {
-				return o, usagef("strides %v and dilations %v must be positive", strides, dil)
-			}
-			out := (in[i] + strides[i] - 1) / strides[i]
-			total := max(0, (out-1)*strides[i]+(k[i]-1)*dil[i]+1-in[i])
-			begin := total / 2
-			if ap == "SAME_LOWER" {
-				begin = total - total/2
-			}
-			pads[i], pads[sr+i] = begin, total-begin
-		}
-	default:
-		return o, usagef("auto_pad %q: want NOTSET, VALID, SAME_UPPER or SAME_LOWER", ap)
+	if pads, err = r.autoPad(pads, strides, dil, in, k); err != nil {
+		return o, err
 	}
 	o.Strides, o.Dilations, o.Pads, o.Group = strides, dil, pads, r.ints["group"]
 	if o.Group < 1 {
 		return o, usagef("group %d must be >= 1", o.Group)
 	}
 	return o, nil
+}
+
+// autoPad applies the auto_pad attribute: the pads of VALID (none) and
+// SAME_UPPER / SAME_LOWER (the output size ceil(in / stride), the odd
+// padding at the end or the beginning), or pads unchanged for NOTSET.
+func (r *opRun) autoPad(pads, strides, dil, in, k []int) ([]int, error) {
+	sr := len(in)
+	ap := r.strs["auto_pad"]
+	switch ap {
+	case "NOTSET":
+		return pads, nil
+	case "VALID", "SAME_UPPER", "SAME_LOWER":
+	default:
+		return nil, usagef("auto_pad %q: want NOTSET, VALID, SAME_UPPER or SAME_LOWER", ap)
+	}
+	if _, ok := r.intss["pads"]; ok {
+		return nil, usagef("pads cannot be combined with auto_pad=%s", ap)
+	}
+	pads = make([]int, 2*sr)
+	if ap == "VALID" {
+		return pads, nil
+	}
+	for i := range sr {
+		if strides[i] < 1 || dil[i] < 1 {
+			return nil, usagef("strides %v and dilations %v must be positive", strides, dil)
+		}
+		out := (in[i] + strides[i] - 1) / strides[i]
+		total := max(0, (out-1)*strides[i]+(k[i]-1)*dil[i]+1-in[i])
+		begin := total / 2
+		if ap == "SAME_LOWER" {
+			begin = total - total/2
+		}
+		pads[i], pads[sr+i] = begin, total-begin
+	}
+	return pads, nil
 }
 
 // conv records and runs the convolution of inputs xi and wi with zero-point

@@ -68,13 +68,7 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 	if err := noArgs("quantize", pos); err != nil {
 		return err
 	}
-	if *in == "" || *out == "" {
-		return usagef("quantize: --in and --out are required (qgpu quantize -h)")
-	}
-	if err := sameFileErr("quantize", *out, *in); err != nil {
-		return err
-	}
-	format, err := outputFormat("quantize", "--out", *out, quantizeNotOut, quantizeOut...)
+	format, err := checkInOut("quantize", *in, *out, quantizeNotOut, quantizeOut...)
 	if err != nil {
 		return err
 	}

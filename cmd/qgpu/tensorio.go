@@ -70,6 +70,19 @@ func outputFormat(cmd, flag, path string, notFor map[fileFormat]string, allowed 
 	return "", usagef("%s: %s %s: unknown extension %s: want %s (the extension picks the format)", cmd, flag, shortQ(path), shortQ(ext), formatList(allowed))
 }
 
+// checkInOut checks the --in and --out of a one-file command: both given,
+// the output not the input, and a format the command writes (see
+// outputFormat), which it returns.
+func checkInOut(cmd, in, out string, notFor map[fileFormat]string, allowed ...fileFormat) (fileFormat, error) {
+	if in == "" || out == "" {
+		return "", usagef("%s: --in and --out are required (qgpu %s -h)", cmd, cmd)
+	}
+	if err := sameFileErr(cmd, out, in); err != nil {
+		return "", err
+	}
+	return outputFormat(cmd, "--out", out, notFor, allowed...)
+}
+
 // sniffFormat returns the format of the file at path from its first
 // bytes, or a usage error for what is no tensor file.
 func sniffFormat(path string) (fileFormat, error) {

@@ -202,12 +202,13 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := out.finish(); err != nil {
+	if err := out.flush(); err != nil {
 		return err
 	}
 	if err := benchTransfers(ctx, stdout, engines, f.o, out.mach, *f.asJSON, *f.benchfmt); err != nil {
 		return err
 	}
+	out.legend()
 	if *f.plot != "" {
 		if err := plotBench(*f.plot, results, out.mach); err != nil {
 			return fmt.Errorf("bench: --plot: %w", err)
@@ -419,29 +420,28 @@ func (out *benchOutput) result(r benchResult) error {
 }
 
 // benchLegend explains the table's columns.
-const benchLegend = `Columns: out is what the op produces (GEMM/conv output type; "2048 bins": a
-2048-bin histogram; "min/max": the range); thr: worker threads; runs: timed runs,
-after one untimed warm-up run (pipeline creation, first touches); median, min,
-max: wall time of one Batch.Run; ±mad: median absolute deviation, % of the
-median; gpu: median device time (GPU timestamps); rate: GOPS = 2·M·N·K / median
-(conv: 2·N·O·OH·OW·C/group·KH·KW), or GB/s of data read and written; f32
-(gonum): gonum's float32 Sgemm on the same GEMM (conv: the im2col GEMM), its
-fastest run; int8/f32: fastest int8 run over fastest f32 run (other load only
-adds time, so the fastest runs compare best).`
+const benchLegend = `legend: median/min/max: wall time of one run (after an untimed warm-up run);
+±mad: median absolute deviation, % of the median; thr: worker threads; out: what the op
+makes ("2048 bins": a histogram); gpu: device time; rate: GOPS = 2·M·N·K/median, or GB/s
+read and written; f32 (gonum): gonum's Sgemm on the same GEMM, fastest run; int8/f32:
+fastest int8 run over fastest f32 run (other load only adds time).`
 
-// finish flushes the table and prints the legend and what the warnings
-// mean.
-func (out *benchOutput) finish() error {
+// flush writes the table out.
+func (out *benchOutput) flush() error {
 	if out.table == nil {
 		return nil
 	}
-	if err := out.table.Flush(); err != nil {
-		return err
+	return out.table.Flush()
+}
+
+// legend prints what the columns and the warnings mean.
+func (out *benchOutput) legend() {
+	if out.table == nil {
+		return
 	}
-	fmt.Fprintln(out.w)
-	fmt.Fprint(out.w, wrapText("", benchLegend, lineWidth(out.w)))
+	w := lineWidth(out.w)
+	fmt.Fprint(out.w, "\n"+wrapText("", benchLegend, w))
 	if out.warned {
-		fmt.Fprint(out.w, wrapText("", fmt.Sprintf("! marks a row whose numbers say little: fewer than %d timed runs (raise --max-time or lower --runs' need), or a spread above ±%.0f%% (other load on the machine; rerun, or --runs/--time more).", minSoundRuns, 100*maxSoundSpread), lineWidth(out.w)))
+		fmt.Fprint(out.w, wrapText("", fmt.Sprintf("!: the row's numbers say little: fewer than %d timed runs (the case reached --max-time), or a spread over ±%.0f%% (other load on the machine: rerun, or raise --time).", minSoundRuns, 100*maxSoundSpread), w))
 	}
-	return nil
 }

@@ -297,6 +297,9 @@ func (r *benchResult) setBaseline(b *baseline) {
 	r.f32 = &b.t
 }
 
+// now is the clock of measure (tests replace it).
+var now = time.Now
+
 type timing struct {
 	runs                  int
 	median, min, max, mad float64
@@ -312,11 +315,11 @@ type timing struct {
 func measure(ctx context.Context, o benchOptions, fn func() error) (timing, error) {
 	var ts []float64
 	var total time.Duration
-	t0 := time.Now()
+	t0 := now()
 	if err := fn(); err != nil {
 		return timing{}, err
 	}
-	warm := time.Since(t0).Seconds()
+	warm := now().Sub(t0).Seconds()
 	for len(ts) < o.minRuns || (total < o.minTime && len(ts) < 10000) {
 		if len(ts) > 0 && o.maxTime > 0 && total >= o.maxTime {
 			break
@@ -324,11 +327,11 @@ func measure(ctx context.Context, o benchOptions, fn func() error) (timing, erro
 		if err := ctx.Err(); err != nil {
 			return timing{}, err
 		}
-		t0 := time.Now()
+		t0 := now()
 		if err := fn(); err != nil {
 			return timing{}, err
 		}
-		d := time.Since(t0)
+		d := now().Sub(t0)
 		total += d
 		ts = append(ts, d.Seconds())
 	}

@@ -53,6 +53,11 @@ func TestExitCodes(t *testing.T) {
 		{2, nil, []string{"help", "run", "bench"}},
 		{2, nil, []string{"nosuch"}},
 
+		{0, nil, []string{"sample", "--fill", "1", "--out", p("s.npy")}},
+		{2, nil, []string{"sample", "--shape", "2xx", "--out", p("s.npy")}},
+		{2, nil, []string{"sample", "--fill", "1", "--out", dir}},
+		{1, nil, []string{"sample", "--fill", "1", "--out", full}},
+
 		{0, nil, []string{"devices"}},
 		{2, nil, []string{"devices", "--bogus"}},
 		{2, nil, []string{"devices", "extra"}},

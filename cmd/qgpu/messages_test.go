@@ -80,6 +80,7 @@ func TestUsageMessages(t *testing.T) {
 		{`--scheme "symetric": want affine or symmetric (did you mean symmetric?)`, []string{"quantize", "--in", "x.npy", "--out", filepath.Join(dir, "q.qt"), "--scheme", "symetric"}},
 		{`unknown backend "vulkn" (did you mean vulkan?)`, []string{"bench", "--backend", "vulkn"}},
 		{`unknown suite "gem" (did you mean gemm?)`, []string{"bench", "gem"}},
+		{`unexpected argument "a_scale.npy": each input needs its own --in`, []string{"run", "QLinearMatMul", "--in", "a.npy", "a_scale.npy"}},
 		{`2 inputs given, the operator has 1 (x)`, []string{"run", "DynamicQuantizeLinear", "--in", "a.npy", "--in", "b.npy", "--out", "y.npy"}},
 		{`2 outputs given, want 3 (y, y_scale, y_zero_point); give each its own --out`, []string{"run", "DynamicQuantizeLinear", "--in", "a.npy", "--out", "y.npy", "--out", "s.npy"}},
 	} {

@@ -87,6 +87,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if len(pos) > 1 && strings.Contains(pos[1], ".") {
+		return usagef("run: unexpected argument %s: each input needs its own --in, each output its own --out (--in a.npy --in a_scale.npy ...)", shortQ(pos[1]))
+	}
 	if len(pos) != 1 {
 		return usagef("run: want exactly one operator name, have %q (qgpu run -h lists them)", pos)
 	}

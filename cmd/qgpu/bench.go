@@ -395,12 +395,12 @@ func (out *benchOutput) result(r benchResult) error {
 	}
 	rate, f32, ratio, gpu := "", "-", "-", ""
 	if r.GOPS > 0 {
-		rate = fmt.Sprintf("%.1f GOPS", r.GOPS)
+		rate = fmtRate(r.GOPS, "GOPS")
 	} else {
-		rate = fmt.Sprintf("%.2f GB/s", r.GBps)
+		rate = fmtRate(r.GBps, "GB/s")
 	}
 	if r.F32GFLOPS > 0 {
-		f32 = fmt.Sprintf("%.1f GFLOPS", r.F32GFLOPS)
+		f32 = fmtRate(r.F32GFLOPS, "GFLOPS")
 		ratio = fmt.Sprintf("%.1fx", r.Ratio)
 	}
 	if out.gpuCol {
@@ -417,6 +417,15 @@ func (out *benchOutput) result(r benchResult) error {
 	fmt.Fprintf(out.table, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%.1f%%\t%s\t%s\t%s%s\t%s\t%s\t%s\n", r.Backend, r.Op, r.Shape, r.Output, r.Threads, r.Runs,
 		fmtSeconds(r.Seconds), 100*r.MADSeconds/r.Seconds, fmtSeconds(r.MinSeconds), fmtSeconds(r.MaxSeconds), gpu, rate, f32, ratio, note)
 	return nil
+}
+
+// fmtRate prints a rate with one decimal from 10 up, else 3 significant
+// digits (a slow case reads 0.0123 GOPS, not 0.0).
+func fmtRate(v float64, unit string) string {
+	if v >= 10 {
+		return fmt.Sprintf("%.1f %s", v, unit)
+	}
+	return fmt.Sprintf("%.3g %s", v, unit)
 }
 
 // benchLegend explains the table's columns.

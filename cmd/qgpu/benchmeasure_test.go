@@ -114,3 +114,12 @@ func TestBaselineRatio(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+// TestFmtRate: small rates keep three significant digits.
+func TestFmtRate(t *testing.T) {
+	for v, want := range map[float64]string{1593.64: "1593.6 GOPS", 12.34: "12.3 GOPS", 3.456: "3.46 GOPS", 0.01234: "0.0123 GOPS"} {
+		if got := fmtRate(v, "GOPS"); got != want {
+			t.Errorf("fmtRate(%g) = %q, want %q", v, got, want)
+		}
+	}
+}

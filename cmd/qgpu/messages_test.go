@@ -129,3 +129,18 @@ func TestQuantizeWeightNote(t *testing.T) {
 	}
 	_ = os.Remove(p("s.qt"))
 }
+
+// TestDevicesNoDriver: with no Vulkan driver (an ICD list naming nothing),
+// devices says so and names the packages that provide one.
+func TestDevicesNoDriver(t *testing.T) {
+	t.Setenv("VK_ICD_FILENAMES", filepath.Join(t.TempDir(), "no-icd.json"))
+	t.Setenv("VK_DRIVER_FILES", filepath.Join(t.TempDir(), "no-icd.json"))
+	out := mustRun(t, "devices")
+	flat := strings.Join(strings.Fields(out), " ")
+	if !strings.Contains(flat, "vulkan: unavailable:") || strings.Contains(flat, "without cgo") {
+		t.Skipf("vulkan available or built without cgo:\n%s", out)
+	}
+	if !strings.Contains(flat, "no Vulkan driver (ICD) found: install one: mesa-vulkan-drivers") && !strings.Contains(flat, "no Vulkan loader: install libvulkan1") {
+		t.Errorf("devices does not say which packages provide a driver:\n%s", out)
+	}
+}

@@ -327,17 +327,47 @@ func (countTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // siCount labels a power of ten: 1, 10, 100, 1k, ..., 1M, ..., 1G, 1T.
-func siCount(v float64) string {
-	e := int(math.Round(math.Log10(v)))
-	switch {
-	case e < 0:
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	case e < 3:
-		return strconv.Itoa(int(math.Round(v)))
+func siCount(v float64) string { return siNumber(v) }
+
+// siNumber prints v with an SI prefix from 1000 up (2.5k, 1M, 40G), with
+// at most 3 significant digits.
+func siNumber(v float64) string {
+	if v < 1000 {
+		return strconv.FormatFloat(v, 'g', 3, 64)
 	}
 	prefix := []string{"k", "M", "G", "T", "P", "E"}
-	i := min(e/3-1, len(prefix)-1)
-	return strconv.Itoa(int(math.Round(v/math.Pow(10, float64(3*(i+1)))))) + prefix[i]
+	i := min(int(math.Floor(math.Log10(v)+1e-9))/3-1, len(prefix)-1)
+	return strconv.FormatFloat(v/math.Pow(10, float64(3*(i+1))), 'g', 3, 64) + prefix[i]
+}
+
+// rateTicks marks a log axis at 1, 2 and 5 times each power of ten when
+// the range spans under three decades (else at the powers of ten only),
+// labelled with SI prefixes.
+type rateTicks struct{}
+
+func (rateTicks) Ticks(lo, hi float64) []plot.Tick {
+	steps := []float64{1, 2, 5}
+	if hi/lo >= 1000 {
+		steps = []float64{1}
+	}
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(max(lo, 1e-300))); e <= math.Ceil(math.Log10(hi)); e++ {
+		p := math.Pow(10, e)
+		for m := 1.0; m < 10; m++ {
+			v := m * p
+			if v < lo || v > hi {
+				continue
+			}
+			label := ""
+			for _, s := range steps {
+				if m == s {
+					label = siNumber(v)
+				}
+			}
+			ts = append(ts, plot.Tick{Value: v, Label: label})
+		}
+	}
+	return ts
 }
 
 // niceTicks marks a linear axis every 1, 2, 2.5 or 5 times a power of ten,

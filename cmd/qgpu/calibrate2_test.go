@@ -178,6 +178,26 @@ func TestPlotStyle(t *testing.T) {
 	}
 }
 
+// TestRateTicks: the bench plot's log axes are labelled 1-2-5 with SI
+// prefixes over short spans, powers of ten over long ones.
+func TestRateTicks(t *testing.T) {
+	label := func(lo, hi float64) string {
+		var l []string
+		for _, tk := range (rateTicks{}).Ticks(lo, hi) {
+			if tk.Label != "" {
+				l = append(l, tk.Label)
+			}
+		}
+		return strings.Join(l, " ")
+	}
+	if got := label(2.5e5, 8e6); got != "500k 1M 2M 5M" {
+		t.Errorf("ticks on [2.5e5, 8e6]: %q", got)
+	}
+	if got := label(7, 1.2e4); got != "10 100 1k 10k" {
+		t.Errorf("ticks on [7, 1.2e4]: %q", got)
+	}
+}
+
 // TestCalibrateJSONChannels: per-channel JSON has one SQNR per channel
 // (null for an exact channel).
 func TestCalibrateJSONChannels(t *testing.T) {

@@ -145,9 +145,11 @@ func benchPanel(list []*benchSeries, title, xl, yl string) (*plot.Plot, error) {
 	p.X.Label.Text = xl
 	p.Y.Label.Text = yl
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = rateTicks{}
+	// The legend sits in the top right, above the data: the y range leaves
+	// it room (the int8 rates are the highest).
 	p.Legend.Top = true
-	p.Legend.Left = true
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Millimeter*2, -vg.Millimeter*2
 	p.Add(plotter.NewGrid())
 	xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range list {
@@ -160,10 +162,10 @@ func benchPanel(list []*benchSeries, title, xl, yl string) (*plot.Plot, error) {
 	p.X.Min, p.X.Max = xlo/2, xhi*2
 	if ylo > 0 && yhi > 10*ylo {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-		p.Y.Min, p.Y.Max = ylo/2, yhi*4
+		p.Y.Tick.Marker = rateTicks{}
+		p.Y.Min, p.Y.Max = ylo/2, yhi*math.Pow(2, float64(len(list)+1))
 	} else {
-		p.Y.Min, p.Y.Max = 0, yhi*1.3
+		p.Y.Min, p.Y.Max = 0, yhi*(1.15+0.12*float64(len(list)))
 	}
 	for i, s := range list {
 		sort.Slice(s.xy, func(a, b int) bool { return s.xy[a].X < s.xy[b].X })

@@ -49,16 +49,7 @@ unit:
 
 # A short fuzz of every decoder (the committed corpora run in `unit` too).
 fuzz:
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' qtensor/*_test.go | sed 's/func //'); do \
-	  echo "fuzz qtensor $$f"; $(GO) test ./qtensor -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' calib/*_test.go 2>/dev/null | sed 's/func //'); do \
-	  echo "fuzz calib $$f"; $(GO) test ./calib -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' onnx/*_test.go | sed 's/func //'); do \
-	  echo "fuzz onnx $$f"; $(GO) test ./onnx -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' model/interp/*_test.go | sed 's/func //'); do \
-	  echo "fuzz model/interp $$f"; $(GO) test ./model/interp -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' model/*_test.go | sed 's/func //'); do \
-	  echo "fuzz model $$f"; $(GO) test ./model -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 # GPU backends on software drivers; QGPU_REQUIRE makes a broken driver setup fail instead of skip.
 # The release-during-run stress (tests.Stress) runs again under the race detector on each driver.

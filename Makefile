@@ -7,7 +7,7 @@ LVP_ICD := /usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 SWS_ICD := /usr/lib/chromium/vk_swiftshader_icd.json
 FUZZTIME ?= 10s
 
-.PHONY: bench test deps-bench deps-test build check unit cgo0 fuzz gpu generate-check peers
+.PHONY: bench test deps-bench deps-test build check unit cgo0 fuzz gpu generate-check peers models
 
 bench: deps-bench
 	$(GO) run ./cmd/qgpu bench
@@ -53,15 +53,8 @@ unit:
 
 # A short fuzz of every decoder (the committed corpora run in `unit` too).
 fuzz:
-	@echo "==> fuzz: $(FUZZTIME) of every decoder's fuzz target"
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' qtensor/*_test.go | sed 's/func //'); do \
-	  echo "fuzz qtensor $$f"; $(GO) test ./qtensor -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' calib/*_test.go 2>/dev/null | sed 's/func //'); do \
-	  echo "fuzz calib $$f"; $(GO) test ./calib -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' onnx/*_test.go | sed 's/func //'); do \
-	  echo "fuzz onnx $$f"; $(GO) test ./onnx -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' model/interp/*_test.go | sed 's/func //'); do \
-	  echo "fuzz model/interp $$f"; $(GO) test ./model/interp -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
+	@echo "==> fuzz: $(FUZZTIME) of every Fuzz target of the module"
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 # GPU backends on software drivers; QGPU_REQUIRE makes a broken driver setup fail instead of skip.
 # The release-during-run stress (tests.Stress) runs again under the race detector on each driver.
@@ -98,3 +91,8 @@ PEERS_FLAGS ?= -repeat 2
 peers:
 	@bench/peers/deps.sh
 	$(GO) run ./bench/peers $(PEERS_FLAGS)
+
+# Full-size float and QDQ test models (ResNet-18/50, MobileNetV2; not committed) into
+# $(QGPU_MODELS), default out/models; checked with ONNX Runtime when bench/peers is installed.
+models:
+	@scripts/models.sh $(QGPU_MODELS)

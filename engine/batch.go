@@ -202,9 +202,15 @@ type GemmOptions struct {
 	// AZP are A's zero points: one, or one per row (M); nil takes them
 	// from A's params (per tensor, or per axis along the rows).
 	AZP []int32
-	// BZP are B's zero points: one, or one per column (N); nil takes them
-	// from B's params (per tensor, or per axis along the columns).
+	// BZP are B's zero points: one, or one per output channel (N); nil
+	// takes them from B's params (per tensor, or per axis along N).
 	BZP []int32
+	// TransposeB says B is stored [..., N, K] - the [out][in] layout of a
+	// linear layer's weight in PyTorch, ONNX Gemm with transB=1 and most
+	// frameworks - instead of [..., K, N] (ONNX MatMul); its per-channel
+	// params then lie along axis rank-2 (N) instead of rank-1. The result
+	// is the same as for the [K][N] transpose of B, bit for bit.
+	TransposeB bool
 	OutputOptions
 }
 
@@ -383,6 +389,9 @@ func GemmEpilogue(o *OutputOptions, aType qtensor.DType, aParams qtensor.Params,
 	if err != nil {
 		return backend.Epilogue{}, 0, qtensor.Params{}, err
 	}
+	if err := checkGemmChannelAxis(op, []int{K, N}, wParams, &GemmOptions{OutputOptions: *o}, 1); err != nil {
+		return backend.Epilogue{}, 0, qtensor.Params{}, err
+	}
 	bzp, err := paramZeroPoints(op, "B", wType, wParams, 1, nil, N)
 	if err != nil {
 		return backend.Epilogue{}, 0, qtensor.Params{}, err
@@ -419,7 +428,8 @@ func abs64(v int64) int64 {
 // Gemm records batched integer matrix multiplication (MatMulInteger,
 // QLinearMatMul and their float-output and bias variants). A is uint8 or
 // int8 with shape [..., M, K] (or [K]), B int8 or uint8 with shape
-// [..., K, N] (or [K]); leading dimensions broadcast like numpy's matmul.
+// [..., K, N], or [..., N, K] with GemmOptions.TransposeB (or [K] either
+// way); leading dimensions broadcast like numpy's matmul.
 func (b *Batch) Gemm(a, w *Tensor, o GemmOptions) (*Tensor, error) {
 	const op = "Gemm"
 	if err := b.checkIn(op, "A", a, qtensor.Uint8, qtensor.Int8); err != nil {
@@ -438,11 +448,19 @@ func (b *Batch) Gemm(a, w *Tensor, o GemmOptions) (*Tensor, error) {
 	}
 	if bVec {
 		bs = []int{bs[0], 1}
+		if o.TransposeB {
+			bs = []int{1, bs[0]}
+		}
 	}
 	M, K := as[len(as)-2], as[len(as)-1]
 	K2, N := bs[len(bs)-2], bs[len(bs)-1]
+	// nAxis is B's output-channel axis counted from the end.
+	nAxis := 1
+	if o.TransposeB {
+		N, K2, nAxis = K2, N, 2
+	}
 	if K != K2 {
-		return nil, errf(op, ErrShape, "inner dimensions differ: A %v, B %v", a.Shape(), w.Shape())
+		return nil, errf(op, ErrShape, "inner dimensions differ: A %v has K=%d, %s", a.Shape(), K, gemmLayoutHint(w.Shape(), K, o.TransposeB))
 	}
 	batch, ai, bi, err := broadcastBatch(as[:len(as)-2], bs[:len(bs)-2])
 	if err != nil {
@@ -452,11 +470,14 @@ func (b *Batch) Gemm(a, w *Tensor, o GemmOptions) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	bzp, err := zeroPoints(op, "B", w, o.BZP, N, 1)
+	if err := checkGemmChannelAxis(op, w.Shape(), w.Params(), &o, nAxis); err != nil {
+		return nil, err
+	}
+	bzp, err := zeroPoints(op, "B", w, o.BZP, N, nAxis)
 	if err != nil {
 		return nil, err
 	}
-	ep, yt, yp, err := epilogue(op, &o.OutputOptions, a, w, N, 1)
+	ep, yt, yp, err := epilogue(op, &o.OutputOptions, a, w, N, nAxis)
 	if err != nil {
 		return nil, err
 	}
@@ -474,8 +495,57 @@ func (b *Batch) Gemm(a, w *Tensor, o GemmOptions) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.add(&backend.Gemm{A: a.d, B: w.d, Y: y.d, M: M, K: K, N: N, Batch: len(ai), AIndex: ai, BIndex: bi, AZP: azp, BZP: bzp, Epilogue: ep}, a, w, y)
+	b.add(&backend.Gemm{A: a.d, B: w.d, Y: y.d, M: M, K: K, N: N, Batch: len(ai), AIndex: ai, BIndex: bi, AZP: azp, BZP: bzp,
+		TransposeB: o.TransposeB && !bVec, Epilogue: ep}, a, w, y)
 	return y, nil
+}
+
+// gemmLayoutHint describes a B of shape bs whose inner dimension does not
+// match A's K in the layout chosen by transposed, and says which layout
+// would fit: the [N][K] weight of a linear layer given as a [K][N] B is
+// the usual mistake.
+func gemmLayoutHint(bs []int, K int, transposed bool) string {
+	r := len(bs)
+	if !transposed {
+		s := fmt.Sprintf("B %v is [..., K, N] with K=%d", bs, bs[max(r-2, 0)])
+		if r >= 2 && bs[r-1] == K {
+			s += "; B looks like [..., N, K] (the [out][in] layout of a linear layer's weight): set GemmOptions.TransposeB"
+		}
+		return s
+	}
+	s := fmt.Sprintf("B %v is [..., N, K] (GemmOptions.TransposeB) with K=%d", bs, bs[r-1])
+	if r >= 2 && bs[r-2] == K {
+		s += "; B looks like [..., K, N]: unset GemmOptions.TransposeB"
+	}
+	return s
+}
+
+// checkGemmChannelAxis rejects a B quantized per axis along its K axis
+// where its per-axis params would be used (zero points or scales not
+// given), saying which axis holds the output channels in the chosen
+// layout and, when B's matrices are square (so both layouts fit the
+// shapes), that the params are those of the other layout.
+func checkGemmChannelAxis(op string, bs []int, p qtensor.Params, o *GemmOptions, nAxis int) error {
+	r := len(bs)
+	if p.Granularity != qtensor.PerAxis || r < 2 || p.Axis == r-nAxis {
+		return nil
+	}
+	if o.BZP != nil && (o.BScale != nil || o.Output == OutInt32) {
+		return nil // the params are not used
+	}
+	kAxis := r - 3 + nAxis // the other matrix axis
+	if p.Axis != kAxis {
+		return nil // the general error of zeroPoints or epilogue
+	}
+	layout, fix := "[..., K, N]", "set GemmOptions.TransposeB: B looks like [..., N, K], a linear layer's [out][in] weight quantized per output channel"
+	if o.TransposeB {
+		layout, fix = "[..., N, K] (GemmOptions.TransposeB)", "unset GemmOptions.TransposeB: B looks like [..., K, N] quantized per column"
+	}
+	msg := fmt.Sprintf("B %v, %s, is quantized per axis %d, its K axis; its output channels (N) are axis %d", bs, layout, p.Axis, r-nAxis)
+	if bs[r-1] == bs[r-2] {
+		msg += "; " + fix
+	}
+	return errf(op, ErrParams, "%s", msg)
 }
 
 // broadcastBatch broadcasts two batch shapes like numpy and returns the

@@ -68,10 +68,60 @@ func chunks(n, block int, f func(lo, hi int) error) error {
 	return nil
 }
 
+// setResident records that x holds the values of the float32 tensor t
+// (pinned until clearResident), for the reducer.
+func (e *Engine) setResident(x []float32, t *Tensor) {
+	if len(x) == 0 {
+		return
+	}
+	e.rmu.Lock()
+	defer e.rmu.Unlock()
+	if e.resident == nil {
+		e.resident = map[*float32]*Tensor{}
+	}
+	e.resident[&x[0]] = t
+}
+
+func (e *Engine) clearResident(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	e.rmu.Lock()
+	defer e.rmu.Unlock()
+	delete(e.resident, &x[0])
+}
+
+// residentFor returns the device tensor holding exactly the values of x
+// (the whole slice Observe handed an observer), or nil. Passes over such
+// an x run on the tensor: the same values, without an upload.
+func (e *Engine) residentFor(x []float32) *Tensor {
+	if len(x) == 0 || len(x) > reduceChunk {
+		return nil
+	}
+	e.rmu.Lock()
+	defer e.rmu.Unlock()
+	if t := e.resident[&x[0]]; t != nil && t.Len() == len(x) {
+		return t
+	}
+	return nil
+}
+
 // MinMax implements calib.Reducer.
 func (r reducer) MinMax(ctx context.Context, x []float32, channels, inner int) ([]calib.RangeStats, error) {
 	if len(x) == 0 || channels <= 0 || inner <= 0 || len(x)%(channels*inner) != 0 {
 		return calib.HostReducer{}.MinMax(ctx, x, channels, inner) // empty input, or the host's error
+	}
+	if t := r.e.residentFor(x); t != nil {
+		v, err := r.e.Reshape(t, []int{len(x) / (channels * inner), channels, inner})
+		if err != nil {
+			return nil, fmt.Errorf("engine: calibration min/max: %w", err)
+		}
+		defer v.Release()
+		st, err := r.e.MinMax(ctx, v, 1)
+		if err != nil {
+			return nil, fmt.Errorf("engine: calibration min/max: %w", err)
+		}
+		return st, nil
 	}
 	out := make([]calib.RangeStats, channels)
 	err := chunks(len(x), channels*inner, func(lo, hi int) error {
@@ -101,12 +151,16 @@ func (r reducer) Histogram(ctx context.Context, x []float32, g calib.Grid) (cali
 		return calib.HostReducer{}.Histogram(ctx, x, g)
 	}
 	out := calib.HistCounts{Counts: make([]uint64, g.Bins)}
+	resident := r.e.residentFor(x)
 	err := chunks(len(x), 1, func(lo, hi int) error {
-		t, err := r.e.UploadFloat32([]int{hi - lo}, x[lo:hi])
-		if err != nil {
-			return err
+		t := resident // the whole of x (len(x) <= reduceChunk: one chunk)
+		if t == nil {
+			var err error
+			if t, err = r.e.UploadFloat32([]int{hi - lo}, x[lo:hi]); err != nil {
+				return err
+			}
+			defer t.Release()
 		}
-		defer t.Release()
 		b := r.e.NewBatch()
 		y, err := b.HistogramAligned(t, g.Exp, g.Start, g.Bins)
 		if err != nil {

@@ -14,6 +14,11 @@
 // Buffer, and the validated op descriptions it receives - is package
 // engine/backend, the way database/sql/driver is for database/sql.
 //
+// Calibration runs on the engine too: Engine.Reducer gives calib's
+// observers the backend's min/max and histogram passes, and Engine.Observe
+// feeds an op's output (float32, quantized, or int32 accumulators with
+// ObserveAccumulators) to an observer (see ExampleEngine_Observe).
+//
 // The exact semantics of every op are documented on the Batch methods, on
 // the op types of package engine/backend, which reference the scalar
 // formulas of package qtensor, and in docs/semantics.md.

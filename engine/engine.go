@@ -41,6 +41,13 @@ type Engine struct {
 
 	gmu     sync.Mutex
 	guarded map[*Tensor]struct{}
+
+	// resident maps the first element of each slice that Observe is
+	// handing an observer to the device tensor it was read from, so that
+	// the engine's reducer runs on that tensor instead of uploading the
+	// slice (see residentFor).
+	rmu      sync.Mutex
+	resident map[*float32]*Tensor
 }
 
 // New opens an engine on the configured backend.
@@ -65,7 +72,12 @@ func New(cfg Config) (*Engine, error) {
 		e.b = b
 		return e, nil
 	}
-	for _, n := range backend.Names() {
+	names := backend.Names()
+	if len(names) == 0 {
+		return nil, fmt.Errorf("engine: auto: %w: no backend is linked into this program; import one for its side effect, e.g. import _ %q (or backends/vulkan, backends/opengl)",
+			ErrUnavailable, backend.ImportPath("cpu"))
+	}
+	for _, n := range names {
 		b, err := backend.Open(n, cfg.Options)
 		if err != nil {
 			e.fallbacks = append(e.fallbacks, err.Error())

@@ -46,6 +46,7 @@ type fixture struct {
 	limK, limKw    *engine.Tensor // uint8 [1, 65793], int8 [65793, 1]
 	bigC, bigCw    *engine.Tensor // conv with C*KH*KW = 65794
 	wrongK         *engine.Tensor // int8 [4, 2]
+	wNK            *engine.Tensor // int8 [4, 3]: f.w stored [N][K]
 	w3             *engine.Tensor // int8 [2, 3, 4] (batch 2)
 	a5             *engine.Tensor // uint8 [5, 2, 3] (batch 5)
 	s8axisMixedZPs *engine.Tensor // int8 [2, 3] per axis 0, zps 1, 2
@@ -104,6 +105,7 @@ func newFixture(t *testing.T) *fixture {
 	f.a = f.up(e, qtensor.Uint8, []int{2, 3}, pt)
 	f.w = f.up(e, qtensor.Int8, []int{3, 4}, qtensor.TensorParams(0.25, 0))
 	f.wrongK = f.up(e, qtensor.Int8, []int{4, 2}, qtensor.TensorParams(0.25, 0))
+	f.wNK = f.up(e, qtensor.Int8, []int{4, 3}, qtensor.TensorParams(0.25, 0))
 	f.w3 = f.up(e, qtensor.Int8, []int{2, 3, 4}, qtensor.TensorParams(0.25, 0))
 	f.a5 = f.up(e, qtensor.Uint8, []int{5, 2, 3}, pt)
 	f.x = f.up(e, qtensor.Uint8, []int{1, 2, 5, 5}, pt)
@@ -351,6 +353,8 @@ var badInputs = []badInput{
 	{"Gemm: nil B", engine.ErrParams, func(f *fixture) error { return f.gemm(f.a, nil, engine.GemmOptions{}) }},
 	{"Gemm: scalar (rank-0) operand", engine.ErrShape, func(f *fixture) error { return f.gemm(f.scalar, f.w, engine.GemmOptions{}) }},
 	{"Gemm: inner dimensions differ (K 3 vs 4)", engine.ErrShape, func(f *fixture) error { return f.gemm(f.a, f.wrongK, engine.GemmOptions{}) }},
+	{"Gemm: B stored [N][K] without TransposeB", engine.ErrShape, func(f *fixture) error { return f.gemm(f.a, f.wNK, engine.GemmOptions{}) }},
+	{"Gemm: B stored [K][N] with TransposeB", engine.ErrShape, func(f *fixture) error { return f.gemm(f.a, f.w, engine.GemmOptions{TransposeB: true}) }},
 	{"Gemm: batch dimensions do not broadcast (5 vs 2)", engine.ErrShape, func(f *fixture) error { return f.gemm(f.a5, f.w3, engine.GemmOptions{}) }},
 	{"Gemm: empty A", engine.ErrShape, func(f *fixture) error { return f.gemm(f.emptyQ, f.w, engine.GemmOptions{}) }},
 	{"Gemm: 3 A zero points for M = 2", engine.ErrParams, func(f *fixture) error { return f.gemm(f.a, f.w, engine.GemmOptions{AZP: []int32{0, 0, 0}}) }},

@@ -124,7 +124,7 @@ type RequantizeParams struct {
 }
 
 // GemmParams is the block of gemm.comp and its variants: engine Gemm,
-// Batch x (M x K) x (K x N).
+// Batch x (M x K) x (K x N), B stored K x N or N x K.
 type GemmParams struct {
 	Total uint32 // outputs, Batch*M*N
 	M     uint32
@@ -142,6 +142,11 @@ type GemmParams struct {
 	// batch entry in A and B.
 	AIndex uint32
 	BIndex uint32
+	// BStrideK and BStrideN are the element strides of k and n within a
+	// matrix of B: B[k][n] is at k*BStrideK + n*BStrideN - (N, 1) for B
+	// stored K x N, (1, K) for B stored N x K (backend.Gemm.TransposeB).
+	BStrideK uint32
+	BStrideN uint32
 	Epilogue
 }
 

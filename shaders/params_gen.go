@@ -60,7 +60,7 @@ func (p *RequantizeParams) AppendTo(b []byte) []byte {
 // Kernel returns "gemm".
 func (*GemmParams) Kernel() string { return "gemm" }
 
-// AppendTo appends the block's 92 bytes.
+// AppendTo appends the block's 100 bytes.
 func (p *GemmParams) AppendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, p.Total)
 	b = binary.LittleEndian.AppendUint32(b, p.M)
@@ -74,6 +74,8 @@ func (p *GemmParams) AppendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, p.BZeroPointPerColumn)
 	b = binary.LittleEndian.AppendUint32(b, p.AIndex)
 	b = binary.LittleEndian.AppendUint32(b, p.BIndex)
+	b = binary.LittleEndian.AppendUint32(b, p.BStrideK)
+	b = binary.LittleEndian.AppendUint32(b, p.BStrideN)
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.OutKind))
 	b = binary.LittleEndian.AppendUint32(b, p.YType)
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.YQMin))

@@ -24,6 +24,11 @@ type Case struct {
 	// only to float32 outputs and only when the target reports flushing
 	// (FlushesDenormals). Every case that sets it says why beside it.
 	FlushDenormTolerance bool
+	// OutputsEqual says the case computes one result several ways (a
+	// GEMM on B and on its transpose stored for GemmOptions.TransposeB):
+	// besides matching the reference, every output must equal output 0
+	// bit for bit on the target.
+	OutputsEqual bool
 	// Inputs returns the host inputs, drawn from r.
 	Inputs func(r *rand.Rand) []*qtensor.Tensor
 	// Build records the op(s) on b with the uploaded inputs and returns

@@ -160,6 +160,42 @@ type gemmSpec struct {
 	bCol           bool // B quantized per column (per axis rank-1) from its params
 	bColExplicit   bool // per-column zero points passed in GemmOptions.BZP
 	out            outKind
+	// transB stores B transposed, [..., N, K] (bshape is still the
+	// logical [..., K, N]), per column along axis rank-2, and runs it with
+	// GemmOptions.TransposeB; the case also runs the [K][N] transpose of
+	// that B without the option, and both outputs must be equal.
+	transB bool
+}
+
+// swapLast2 returns shape with its last two dimensions swapped (a copy;
+// rank < 2 unchanged).
+func swapLast2(shape []int) []int {
+	s := append([]int(nil), shape...)
+	if r := len(s); r >= 2 {
+		s[r-2], s[r-1] = s[r-1], s[r-2]
+	}
+	return s
+}
+
+// transposeLast2 returns the quantized tensor t ([..., R, C]) with its last
+// two dimensions swapped ([..., C, R]) and params p (for the new shape).
+func transposeLast2(t *qtensor.Tensor, p qtensor.Params) *qtensor.Tensor {
+	r := len(t.Shape)
+	if r < 2 {
+		out := must(qtensor.New(t.DType, t.Shape, p))
+		copy(out.Data, t.Data)
+		return out
+	}
+	R, C := t.Shape[r-2], t.Shape[r-1]
+	out := must(qtensor.New(t.DType, swapLast2(t.Shape), p))
+	for m := range t.Len() / (R * C) {
+		for i := range R {
+			for j := range C {
+				out.Set(m*R*C+j*R+i, t.At(m*R*C+i*C+j))
+			}
+		}
+	}
+	return out
 }
 
 func gemmDims(ashape, bshape []int) (M, K, N int) {
@@ -182,9 +218,13 @@ func addGemm(l *caseList, def *rand.Rand, s gemmSpec) {
 	if s.aRowZP {
 		ap = params(def, s.ad, s.ashape, qtensor.PerAxis, len(s.ashape)-2, 0)
 	}
-	bp := params(def, s.bd, s.bshape, qtensor.PerTensor, 0, 0)
+	stored, nAxis := s.bshape, len(s.bshape)-1 // B as given to Gemm, its N axis
+	if s.transB && len(s.bshape) >= 2 {
+		stored, nAxis = swapLast2(s.bshape), len(s.bshape)-2
+	}
+	bp := params(def, s.bd, stored, qtensor.PerTensor, 0, 0)
 	if s.bCol {
-		bp = params(def, s.bd, s.bshape, qtensor.PerAxis, len(s.bshape)-1, 0)
+		bp = params(def, s.bd, stored, qtensor.PerAxis, nAxis, 0)
 		narrowScales(def, &bp)
 	}
 	var o engine.GemmOptions
@@ -214,7 +254,7 @@ func addGemm(l *caseList, def *rand.Rand, s gemmSpec) {
 	}
 	name := s.name
 	if name == "" {
-		name = fmt.Sprintf("%s%s_%s_%s", short(s.ad), short(s.bd), shapeName(s.ashape), shapeName(s.bshape))
+		name = fmt.Sprintf("%s%s_%s_%s", short(s.ad), short(s.bd), shapeName(s.ashape), shapeName(stored))
 	}
 	name += "_" + string(s.out)
 	if s.aRowZP || s.aRowExplicit {
@@ -222,6 +262,34 @@ func addGemm(l *caseList, def *rand.Rand, s gemmSpec) {
 	}
 	if s.bCol || s.bColExplicit {
 		name += "_bcol"
+	}
+	if s.transB {
+		name += "_bt"
+		// B as stored (input 1), run with TransposeB, and its [K][N]
+		// transpose (input 2), run without: equal outputs.
+		kn := bp.Clone()
+		if kn.Granularity == qtensor.PerAxis {
+			kn.Axis = len(s.bshape) - 1
+		}
+		ot := o
+		ot.TransposeB = true
+		l.add(Case{Op: "Gemm", Name: name, OutputsEqual: true,
+			Inputs: func(r *rand.Rand) []*qtensor.Tensor {
+				a, bt := randQ(r, s.ad, s.ashape, ap), randQ(r, s.bd, stored, bp)
+				return []*qtensor.Tensor{a, bt, transposeLast2(bt, kn)}
+			},
+			Build: func(b *engine.Batch, in []*engine.Tensor) ([]*engine.Tensor, error) {
+				yt, err := b.Gemm(in[0], in[1], ot)
+				if err != nil {
+					return nil, err
+				}
+				y, err := b.Gemm(in[0], in[2], o)
+				if err != nil {
+					return nil, err
+				}
+				return []*engine.Tensor{yt, y}, nil
+			}})
+		return
 	}
 	_ = M
 	l.add(Case{Op: "Gemm", Name: name,
@@ -231,6 +299,24 @@ func addGemm(l *caseList, def *rand.Rand, s gemmSpec) {
 		Build: one(func(b *engine.Batch, in []*engine.Tensor) (*engine.Tensor, error) {
 			return b.Gemm(in[0], in[1], o)
 		})})
+}
+
+// gemmShapes are non-square, larger, batched and broadcast GEMM shapes
+// and 1-D operands: A's shape, then B's as [..., K, N].
+var gemmShapes = [][2][]int{
+	{{17, 65}, {65, 33}},
+	{{64, 64}, {64, 64}},
+	{{1, 257}, {257, 1}},
+	{{2, 3, 5, 7}, {7, 4}},           // batched A, shared B
+	{{6, 5}, {4, 5, 3}},              // shared A, batched B
+	{{2, 1, 4, 9}, {1, 3, 9, 5}},     // broadcast both ways
+	{{3, 4, 6}, {3, 6, 2}},           // same batch
+	{{5, 1, 3, 4}, {4, 4, 2}},        // broadcast with rank difference
+	{{9}, {2, 9, 4}},                 // 1-D A
+	{{2, 3, 9}, {9}},                 // 1-D B
+	{{13}, {13}},                     // both 1-D: a scalar
+	{{1, 1, 2, 3}, {2, 1, 3, 1}},     // unit dimensions everywhere
+	{{2, 2, 17, 33}, {2, 2, 33, 15}}, // batched odd sizes
 }
 
 func gemmCases(l *caseList, def *rand.Rand) {
@@ -255,22 +341,7 @@ func gemmCases(l *caseList, def *rand.Rand) {
 		addGemm(l, def, gemmSpec{ad: dp[0], bd: dp[1], ashape: []int{6, 19}, bshape: []int{19, 10}, aRowZP: true, bCol: true, out: outF32Bias})
 	}
 	// Non-square, larger, batched and broadcast shapes, 1-D operands.
-	shapes := [][2][]int{
-		{{17, 65}, {65, 33}},
-		{{64, 64}, {64, 64}},
-		{{1, 257}, {257, 1}},
-		{{2, 3, 5, 7}, {7, 4}},           // batched A, shared B
-		{{6, 5}, {4, 5, 3}},              // shared A, batched B
-		{{2, 1, 4, 9}, {1, 3, 9, 5}},     // broadcast both ways
-		{{3, 4, 6}, {3, 6, 2}},           // same batch
-		{{5, 1, 3, 4}, {4, 4, 2}},        // broadcast with rank difference
-		{{9}, {2, 9, 4}},                 // 1-D A
-		{{2, 3, 9}, {9}},                 // 1-D B
-		{{13}, {13}},                     // both 1-D: a scalar
-		{{1, 1, 2, 3}, {2, 1, 3, 1}},     // unit dimensions everywhere
-		{{2, 2, 17, 33}, {2, 2, 33, 15}}, // batched odd sizes
-	}
-	for i, sh := range shapes {
+	for i, sh := range gemmShapes {
 		for j, dp := range dtypePairs {
 			ok := outKinds[(i+3*j)%len(outKinds)]
 			bcol := j%2 == 1 && len(sh[1]) > 1
@@ -334,6 +405,67 @@ func gemmCases(l *caseList, def *rand.Rand) {
 				return b.Gemm(in[0], in[1], o)
 			})})
 	}
+	transposedGemmCases(l)
+}
+
+// transposedGemmCases are the cases of a B stored [..., N, K]
+// (GemmOptions.TransposeB), each also run on the [K][N] transpose of its B
+// without the option (the two outputs must be equal): the size sweep,
+// every output form with per-tensor and per-channel B for every type
+// pair, per-row and explicit zero points, the batched and broadcast
+// shapes, and the largest K. Their parameters come from a generator of
+// their own, so the cases above keep theirs.
+func transposedGemmCases(l *caseList) {
+	def := rand.New(rand.NewPCG(0x71676075, 2))
+	for _, n := range Sizes {
+		for _, mkn := range [][3]int{{n, 7, 5}, {5, n, 7}, {7, 5, n}} {
+			dp := dtypePairs[def.IntN(len(dtypePairs))]
+			addGemm(l, def, gemmSpec{ad: dp[0], bd: dp[1], ashape: []int{mkn[0], mkn[1]}, bshape: []int{mkn[1], mkn[2]},
+				bCol: def.IntN(2) == 1, out: outKinds[def.IntN(len(outKinds))], transB: true})
+		}
+	}
+	for _, dp := range dtypePairs {
+		for _, ok := range outKinds {
+			for _, bcol := range []bool{false, true} {
+				addGemm(l, def, gemmSpec{ad: dp[0], bd: dp[1], ashape: []int{9, 33}, bshape: []int{33, 17}, bCol: bcol, out: ok, transB: true})
+			}
+		}
+		addGemm(l, def, gemmSpec{ad: dp[0], bd: dp[1], ashape: []int{6, 19}, bshape: []int{19, 10}, aRowZP: true, bColExplicit: true, out: outI32, transB: true})
+		addGemm(l, def, gemmSpec{ad: dp[0], bd: dp[1], ashape: []int{6, 19}, bshape: []int{19, 10}, aRowExplicit: true, bCol: true, out: outU8Fixed, transB: true})
+		addGemm(l, def, gemmSpec{ad: dp[0], bd: dp[1], ashape: []int{6, 19}, bshape: []int{19, 10}, aRowZP: true, bCol: true, out: outF32Bias, transB: true})
+	}
+	for i, sh := range gemmShapes {
+		for j, dp := range dtypePairs {
+			addGemm(l, def, gemmSpec{ad: dp[0], bd: dp[1], ashape: sh[0], bshape: sh[1], bCol: j%2 == 1 && len(sh[1]) > 1,
+				out: outKinds[(i+3*j)%len(outKinds)], transB: true})
+		}
+	}
+	// The largest K of u8 x s8 (see gemmCases), B stored [2][K]: row 0 at
+	// the extreme, row 1 random.
+	const K = 65793
+	ap, bp := qtensor.TensorParams(0.5, 0), qtensor.TensorParams(0.25, 0)
+	l.add(Case{Op: "Gemm", Name: "klimit_u8s8_i32_bt", OutputsEqual: true,
+		Inputs: func(r *rand.Rand) []*qtensor.Tensor {
+			a := quantT(qtensor.Uint8, []int{1, K}, ap, func(int) int32 { return 255 })
+			bt := quantT(qtensor.Int8, []int{2, K}, bp, func(i int) int32 {
+				if i < K {
+					return -128
+				}
+				return randElem(r, qtensor.Int8)
+			})
+			return []*qtensor.Tensor{a, bt, transposeLast2(bt, bp)}
+		},
+		Build: func(b *engine.Batch, in []*engine.Tensor) ([]*engine.Tensor, error) {
+			yt, err := b.Gemm(in[0], in[1], engine.GemmOptions{TransposeB: true})
+			if err != nil {
+				return nil, err
+			}
+			y, err := b.Gemm(in[0], in[2], engine.GemmOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return []*engine.Tensor{yt, y}, nil
+		}})
 }
 
 // convSpec is a convolution geometry.

@@ -355,6 +355,13 @@ func (r *runner) run(ctx context.Context, c Case) (res Result) {
 		}
 		res.Tolerated += n
 	}
+	if c.OutputsEqual {
+		for i := 1; i < len(got); i++ {
+			if _, detail := compare(got[0], got[i], false); detail != "" {
+				return fail("output %d differs from output 0 (the same result computed another way): %s", i, detail)
+			}
+		}
+	}
 	res.Status = Pass
 	return res
 }

@@ -219,6 +219,9 @@ func TestGoldenGemm(t *testing.T) {
 	a := qt(t, qtensor.Uint8, []int{4, 3}, qtensor.TensorParams(1, 12), 11, 7, 3, 10, 6, 2, 9, 5, 1, 8, 4, 0)
 	b := qt(t, qtensor.Uint8, []int{3, 2}, qtensor.TensorParams(1, 0), 1, 4, 2, 5, 3, 6)
 	wantInts(t, "MatMulInteger", gemm(a, b, engine.GemmOptions{}), -38, -83, -44, -98, -50, -113, -56, -128)
+	// The same B stored [N][K] = [[1, 2, 3], [4, 5, 6]] with TransposeB.
+	bt := qt(t, qtensor.Uint8, []int{2, 3}, qtensor.TensorParams(1, 0), 1, 2, 3, 4, 5, 6)
+	wantInts(t, "MatMulInteger, B transposed", gemm(a, bt, engine.GemmOptions{TransposeB: true}), -38, -83, -44, -98, -50, -113, -56, -128)
 	// ONNX QLinearMatMul example: a - 113 = [[95,123,-113,125],[-110,101,142,-84]],
 	// b - 114 = [[38,-63,130],[-54,-88,141],[-114,13,132],[13,140,133]];
 	// acc = [[11475, -778, 31402], [-26914, -11872, 7513]];

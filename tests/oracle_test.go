@@ -148,6 +148,28 @@ func TestReferenceGemmOracle(t *testing.T) {
 			}
 		}
 	}
+	// B stored [N][K] (GemmOptions.TransposeB), per output channel: B[k][n] = bt[n*K+k].
+	for it := 0; it < 30; it++ {
+		M, K, N := 1+r.IntN(9), 1+r.IntN(40), 1+r.IntN(9)
+		dp := dtypePairs[it%len(dtypePairs)]
+		ap := qtensor.TensorParams(1, randZP(r, dp[0]))
+		bp := params(r, dp[1], []int{N, K}, qtensor.PerAxis, 0, 0)
+		a, bt := randQ(r, dp[0], []int{M, K}, ap), randQ(r, dp[1], []int{N, K}, bp)
+		y := run1(t, e, func(b *engine.Batch) (*engine.Tensor, error) {
+			return b.Gemm(upload(t, e, a), upload(t, e, bt), engine.GemmOptions{TransposeB: true})
+		})
+		for m := range M {
+			for n := range N {
+				var s int64
+				for k := range K {
+					s += int64(a.At(m*K+k)-ap.ZeroPoints[0]) * int64(bt.At(n*K+k)-bp.ZeroPoints[n])
+				}
+				if int64(y.At(m*N+n)) != s {
+					t.Fatalf("%v transposed B: [%d %d] got %d, want %d", dp, m, n, y.At(m*N+n), s)
+				}
+			}
+		}
+	}
 	// AvgPool, one window over the whole input: rint(sum/count) half to even with big.Rat.
 	for it := 0; it < 200; it++ {
 		d := byteTypes[it%2]

@@ -36,6 +36,7 @@ type packKey struct {
 type layout struct {
 	convKH, convKW int  // 0: a K x N row-major GEMM operand; else conv weights [N][C][KH][KW], K = C*KH*KW
 	khInner        bool // conv weights: K ordered (kw, kh, c) instead of (kh, kw, c)
+	transposed     bool // a GEMM operand stored N x K row-major (backend.Gemm.TransposeB)
 }
 
 // packCache holds the packed B matrices made from a buffer's contents. It
@@ -54,7 +55,7 @@ func (c *packCache) invalidate() {
 
 // packed returns the K x N matrix at element offset off of tensor t packed
 // for the kernels, from the cache or newly packed. A GEMM operand is stored
-// K x N row-major; convolution weights are [N][C][KH][KW] and are packed
+// K x N row-major, or N x K when l.transposed; convolution weights are [N][C][KH][KW] and are packed
 // with K ordered (kh, kw, c) to match im2colNHWC. uint8 data is packed as
 // b - 128.
 func packed(t *backend.Tensor, off, K, N int, l layout) (*gemm.PackedB, error) {
@@ -89,6 +90,8 @@ func packed(t *backend.Tensor, off, K, N int, l layout) (*gemm.PackedB, error) {
 			}
 		}
 		p, err = gemm.PackBT(r, K, K, N)
+	} else if l.transposed {
+		p, err = gemm.PackBT(b, K, K, N)
 	} else {
 		p, err = gemm.PackB(b, N, K, N)
 	}
@@ -338,7 +341,7 @@ func (b *Backend) gemmFast(ctx context.Context, op *backend.Gemm) (handled bool,
 		if err := ctx.Err(); err != nil {
 			return true, err
 		}
-		pb, err := packed(op.B, op.BIndex[bt]*K*N, K, N, layout{})
+		pb, err := packed(op.B, op.BIndex[bt]*K*N, K, N, layout{transposed: op.TransposeB})
 		if err != nil {
 			return true, err
 		}

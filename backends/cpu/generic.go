@@ -136,6 +136,7 @@ func gemmGeneric(ctx context.Context, op *backend.Gemm) error {
 	a, b := view(op.A), view(op.B)
 	out := newOutput(&op.Epilogue, op.Y)
 	M, K, N := op.M, op.K, op.N
+	sk, sn := op.BStrides()
 	for bt := range op.Batch {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -147,7 +148,7 @@ func gemmGeneric(ctx context.Context, op *backend.Gemm) error {
 				bzp := backend.At(op.BZP, n)
 				var acc int32
 				for k := range K {
-					acc += (a.At(ao+m*K+k) - azp) * (b.At(bo+k*N+n) - bzp)
+					acc += (a.At(ao+m*K+k) - azp) * (b.At(bo+k*sk+n*sn) - bzp)
 				}
 				out.store(yo+m*N+n, acc, n)
 			}

@@ -36,7 +36,7 @@ type PackedWeights struct {
 // PackWeights packs the 2-D int8 or uint8 weight tensor w for MatMul. w is
 // [K][N] (transposed false: the layout of ONNX MatMul and of Batch.Gemm's
 // B) or [N][K] (transposed true: the [out][in] layout of linear-layer
-// weights). Its params are per tensor or per output channel (per axis
+// weights, Batch.Gemm's B with GemmOptions.TransposeB). Its params are per tensor or per output channel (per axis
 // along N: axis 1 of [K][N], axis 0 of [N][K]). K must be in [1,
 // MaxPackedK]. uint8 weights are packed as w - 128 with zero points
 // zp - 128, as the backend does, which changes no result.

@@ -76,6 +76,10 @@ func TestConformanceGemmDot(t *testing.T)   { conformanceForced(t, "vulkan-gemmd
 func TestConformanceGemmTiled(t *testing.T) { conformanceForced(t, "vulkan-gemmtiled-test", gemmCases) }
 func TestConformanceGemmInt8(t *testing.T)  { conformanceForced(t, "vulkan-gemmint8-test", gemmCases) }
 
+// TestConformanceGemmBase runs every GEMM case through the baseline kernel
+// (unforced, devices with the tiled variant run it on small shapes only).
+func TestConformanceGemmBase(t *testing.T) { conformanceForced(t, "vulkan-gemmbase-test", gemmCases) }
+
 // TestDeviceCaps checks the Vulkan capabilities and the GEMM kernel chosen
 // from them: the tiled variant on every device without accelerated
 // integer dot products.

@@ -13,6 +13,7 @@
 //	inspect      print a tensor file's header, parameters and statistics
 //	calibrate    choose scale and zero point from float data (minmax, histogram, KL, ...)
 //	run          evaluate one ONNX quantization op on .npy files
+//	model        load an ONNX model: info (plan), run on .npy files, bench
 //	bench        time GEMM, convolution, quantize, dequantize and histogram suites
 //	conformance  check backends bit for bit against the CPU reference
 //	version      print the version

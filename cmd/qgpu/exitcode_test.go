@@ -35,6 +35,8 @@ func TestExitCodes(t *testing.T) {
 	if err := os.Symlink(full, p("full.png")); err != nil {
 		t.Fatal(err)
 	}
+	mlp := writeCase(t, dir, "qdq_int8_mlp") // model: input [4 32], one output
+	writeNPY(t, p("mx.npy"), f32([]int{4, 32}, make([]float32, 128)...))
 	noVulkan := map[string]string{"VK_ICD_FILENAMES": p("no-icd.json")}
 	required := map[string]string{"VK_ICD_FILENAMES": p("no-icd.json"), "QGPU_REQUIRE": "vulkan"}
 
@@ -110,6 +112,13 @@ func TestExitCodes(t *testing.T) {
 		{2, nil, []string{"bench", "gemm", "--threads", "-1"}},
 		{1, nil, []string{"bench", "quantize", "--size", "64", "--runs", "1", "--time", "0", "--no-f32", "--plot", p("full.png")}},
 		{1, noVulkan, []string{"bench", "quantize", "--size", "64", "--runs", "1", "--time", "0", "--no-f32", "--backend", "vulkan"}},
+
+		{0, nil, []string{"model", "info", "--model", mlp}},
+		{0, nil, []string{"model", "run", "--model", mlp, "--in", p("mx.npy"), "--out", p("m0.npy")}},
+		{2, nil, []string{"model", "info", "--model", p("junk.npy")}},
+		{2, nil, []string{"model", "run", "--model", mlp, "--in", p("x.npy"), "--out", p("m0.npy")}},
+		{1, nil, []string{"model", "run", "--model", mlp, "--in", p("mx.npy"), "--out", full}},
+		{1, noVulkan, []string{"model", "info", "--model", mlp, "--backend", "vulkan"}},
 	}
 	covered := map[string]map[int]bool{}
 	for _, c := range cases {

@@ -5,16 +5,17 @@ import (
 	"testing"
 )
 
-// commandFlags parses a command's -h output into its flags: name, whether
-// it takes a value, and its usage text.
-func commandFlags(t *testing.T, name string) []struct {
+// commandFlags parses the -h output of a command (with its subcommand,
+// if any) into its flags: name, whether it takes a value, and its usage
+// text.
+func commandFlags(t *testing.T, cmd []string) []struct {
 	name, usage string
 	value       bool
 } {
 	t.Helper()
-	code, out, _ := qgpu(t, name, "-h")
+	code, out, _ := qgpu(t, append(cmd, "-h")...)
 	if code != 0 {
-		t.Fatalf("%s -h: exit %d", name, code)
+		t.Fatalf("%q -h: exit %d", cmd, code)
 	}
 	var flags []struct {
 		name, usage string
@@ -45,24 +46,27 @@ func commandFlags(t *testing.T, name string) []struct {
 // naming it, never silently the last value.
 func TestRepeatedFlags(t *testing.T) {
 	seen := 0
-	for name := range commands {
-		for _, f := range commandFlags(t, name) {
+	for _, cmd := range commandsAndSubcommands(t) {
+		name := strings.Join(cmd, " ")
+		for _, f := range commandFlags(t, cmd) {
 			seen++
-			repeatable := strings.Contains(f.usage, "repeat")
+			// Documented repeatable: "repeatable", "repeat the flag", "once
+			// per graph input" (a list in order).
+			repeatable := strings.Contains(f.usage, "repeat") || strings.Contains(f.usage, "once per")
 			// The first value must parse: try values until one does.
 			var code int
 			var stderr string
 			for _, v := range []string{"1", "1s", "x"} {
-				args := []string{name, "--" + f.name, v, "--" + f.name, v}
+				args := append(append([]string(nil), cmd...), "--"+f.name, v, "--"+f.name, v)
 				if !f.value {
-					args = []string{name, "--" + f.name, "--" + f.name}
+					args = append(append([]string(nil), cmd...), "--"+f.name, "--"+f.name)
 				}
 				code, _, stderr = qgpu(t, args...)
 				if !strings.Contains(stderr, "invalid value") {
 					break
 				}
 			}
-			twice := strings.Contains(stderr, "--"+f.name+" given twice")
+			twice := strings.Contains(stderr, " --"+f.name+" given twice")
 			if repeatable && twice {
 				t.Errorf("%s --%s is documented repeatable but refused: %s", name, f.name, stderr)
 			}
@@ -74,4 +78,25 @@ func TestRepeatedFlags(t *testing.T) {
 	if seen < 50 {
 		t.Errorf("only %d flags found in the commands' help", seen)
 	}
+}
+
+// commandsAndSubcommands lists every command, and for a command whose help
+// has a "Subcommands:" section, each of its subcommands ("model info").
+func commandsAndSubcommands(t *testing.T) [][]string {
+	var out [][]string
+	for name := range commands {
+		_, help, _ := qgpu(t, name, "-h")
+		_, subs, ok := strings.Cut(help, "\nSubcommands:\n")
+		if !ok {
+			out = append(out, []string{name})
+			continue
+		}
+		subs, _, _ = strings.Cut(subs, "\n\n")
+		for _, l := range strings.Split(subs, "\n") {
+			if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   ") {
+				out = append(out, []string{name, f[0]})
+			}
+		}
+	}
+	return out
 }

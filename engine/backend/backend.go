@@ -177,6 +177,21 @@ func lookup(name string) (registration, bool) {
 	return r, ok
 }
 
+// ImportPath is the package path of the qgpu backend of that name ("cpu",
+// "vulkan", "opengl"); a program links a backend by importing it for its
+// side effect: import _ "github.com/qgpu/qgpu/backends/cpu".
+func ImportPath(name string) string { return "github.com/qgpu/qgpu/backends/" + name }
+
+// LinkHint returns, for one of qgpu's backend names, the sentence that
+// says how to link it in ("; link it with import _ ..."); "" for others.
+func LinkHint(name string) string {
+	switch name {
+	case "cpu", "vulkan", "opengl":
+		return fmt.Sprintf("; link it with import _ %q", ImportPath(name))
+	}
+	return ""
+}
+
 // Open opens the named backend ("auto" is not accepted here) after
 // checking opts (Options.Check).
 func Open(name string, opts Options) (Backend, error) {
@@ -185,7 +200,7 @@ func Open(name string, opts Options) (Backend, error) {
 	}
 	r, ok := lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("engine: backend %q: %w (not compiled in; registered: %v)", name, ErrUnavailable, Names())
+		return nil, fmt.Errorf("engine: backend %q: %w (not compiled in; registered: %v)%s", name, ErrUnavailable, Names(), LinkHint(name))
 	}
 	b, err := r.open(opts)
 	if err != nil {

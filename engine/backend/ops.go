@@ -159,15 +159,28 @@ type Requantize struct {
 //	acc[b][m][n] = sum_k (A[AIndex[b]][m][k] - AZP[m]) * (B[BIndex[b]][k][n] - BZP[n])
 //
 // A holds matrices of M x K (uint8 or int8), B matrices of K x N (int8 or
-// uint8), Y Batch matrices of M x N; all row-major and contiguous. AZP has
-// 1 or M entries, BZP 1 or N (index with At); the epilogue's channel is n.
+// uint8), Y Batch matrices of M x N; all row-major and contiguous. With
+// TransposeB, B holds its matrices transposed, N x K row-major (the
+// [out][in] layout of a linear layer's weights): element [k][n] of matrix j
+// is at j*K*N + n*K + k instead of j*K*N + k*N + n. AZP has 1 or M
+// entries, BZP 1 or N (index with At); the epilogue's channel is n.
 type Gemm struct {
 	A, B, Y        *Tensor
 	M, K, N        int
 	Batch          int
 	AIndex, BIndex []int
 	AZP, BZP       []int32
+	TransposeB     bool
 	Epilogue
+}
+
+// BStrides returns the element strides of B's index k and n within one
+// matrix: (N, 1), or (1, K) with TransposeB.
+func (g *Gemm) BStrides() (k, n int) {
+	if g.TransposeB {
+		return 1, g.K
+	}
+	return g.N, 1
 }
 
 // Conv is 2-D integer convolution (ONNX ConvInteger and QLinearConv) in

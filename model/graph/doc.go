@@ -74,10 +74,15 @@
 //	  every coordinate_transformation_mode)
 //	quantization: QuantizeLinear DequantizeLinear (per tensor and per
 //	  axis, int8 and uint8, with qtensor.Quantize and qtensor.Dequantize:
-//	  bit for bit what every qgpu backend computes)
+//	  bit for bit what every qgpu backend computes), DynamicQuantizeLinear
+//	QOperator ops: ConvInteger MatMulInteger QLinearConv QLinearMatMul,
+//	  and ONNX Runtime's com.microsoft QGemm QLinearAdd QLinearMul
+//	  QLinearAveragePool QLinearGlobalAveragePool QLinearConcat
+//	  QLinearSigmoid QLinearLeakyRelu, with qgpu's integer formulas
+//	  (exact accumulators, one float32 requantization; see ops_qop.go)
 //
-// SupportedOps lists them; any other op is an ErrUnsupported error naming
-// the node, the op and the list. Element types are float32, int64,
+// SupportedOps lists them (other domains' ops as "domain.op"); any other
+// op is an ErrUnsupported error naming the node, the op and the list. Element types are float32, int64,
 // int32, int8, uint8 and bool (not every op takes all of them).
 //
 // # Numerics

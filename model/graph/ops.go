@@ -261,8 +261,9 @@ func register(def opDef, names ...string) {
 	}
 }
 
-// SupportedOps returns the op types (default ONNX domain) this package
-// implements, sorted.
+// SupportedOps returns the op types this package implements, sorted: the
+// default ONNX domain's by name, others as "domain.name"
+// ("com.microsoft.QLinearAdd").
 func SupportedOps() []string {
 	names := make([]string, 0, len(ops))
 	for n := range ops {
@@ -275,8 +276,12 @@ func SupportedOps() []string {
 // prepare looks up the node's op and runs its prepare function.
 func prepare(c *prepCtx) ([]ValueInfo, kernel, error) {
 	n := c.n
-	def, ok := ops[n.OpType]
-	if !ok || !isDefaultDomain(n.Domain) {
+	key := n.OpType
+	if !isDefaultDomain(n.Domain) {
+		key = n.Domain + "." + n.OpType
+	}
+	def, ok := ops[key]
+	if !ok {
 		op := n.OpType
 		if !isDefaultDomain(n.Domain) {
 			op = n.Domain + "." + op

@@ -57,7 +57,10 @@ func prepQDQ(c *prepCtx) ([]ValueInfo, kernel) {
 	}
 	x := c.in[0].Shape
 	sshape := c.in[1].Shape
-	if c.present(2) && !sameShape(c.in[2].Shape, sshape) {
+	// A one-element scale and zero point are per tensor whatever their
+	// ranks (ONNX Runtime's quantizer writes a bias scale of shape [1]
+	// with a zero point of shape []).
+	if c.present(2) && !sameShape(c.in[2].Shape, sshape) && !(numel(sshape) == 1 && len(sshape) <= 1 && numel(c.in[2].Shape) == 1 && len(c.in[2].Shape) <= 1) {
 		c.fail(ErrShape, "zero point %v and scale %v differ in shape", c.in[2].Shape, sshape)
 		return nil, nil
 	}

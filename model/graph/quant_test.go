@@ -76,3 +76,20 @@ func TestQuantizeDequantize(t *testing.T) {
 		t.Fatal("scale 0 accepted")
 	}
 }
+
+// TestQDQOneElementParams: a scale of shape [1] with a zero point of shape
+// [] (as ONNX Runtime's quantizer writes biases) is per tensor; a [2]
+// scale with a [] zero point is still an error.
+func TestQDQOneElementParams(t *testing.T) {
+	b := &Tensor{DType: Int32, Shape: []int{3}, I32: []int32{-2, 0, 5}}
+	d := evalQDQ(t, "DequantizeLinear", b, []*Tensor{f32s([]int{1}, 0.5), {DType: Int32, Shape: []int{}, I32: []int32{0}}})
+	if want := []float32{-1, 0, 2.5}; !slices.Equal(d.F32, want) {
+		t.Fatalf("dequantize: %v, want %v", d.F32, want)
+	}
+	g := &Graph{Opset: 13, Initializers: map[string]*Tensor{"s": f32s([]int{2}, 1, 2), "z": {DType: Uint8, Shape: []int{}, U8: []uint8{0}}},
+		Inputs: []Value{in("x", Float32, dims(2))}, Outputs: []Value{out("y")},
+		Nodes: []*Node{node("QuantizeLinear", []string{"x", "s", "z"}, []string{"y"}, "axis", 0)}}
+	if _, err := Build(g, Options{}); err == nil {
+		t.Fatal("[2] scale with a [] zero point accepted")
+	}
+}

@@ -15,7 +15,9 @@ layout(std430, binding = 1) readonly buffer BW8b { uint8_t BW_u8[]; };
 #define LD_U8(B, i) int(bitfieldExtract((B)[(i) >> 2], int(((i) & 3u) * 8u), 8))
 #define LD_S8(B, i) bitfieldExtract(int((B)[(i) >> 2]), int(((i) & 3u) * 8u), 8)
 #endif
-#define GEMM_TERM(LA, LB, k) ((LA(BX, ao + (k)) - azp) * (LB(BW, bo + (k) * N) - bzp))
+// B[k][n] is at bo + k * SK (bo: the matrix's element n; SK, SN: the
+// strides of shaders.GemmParams, B stored K x N or N x K).
+#define GEMM_TERM(LA, LB, k) ((LA(BX, ao + (k)) - azp) * (LB(BW, bo + (k) * SK) - bzp))
 // The K loop: unrolled by 4 (unrolling by 16 costs ~40% on lavapipe and
 // SwiftShader), by 16 only where K > 2^15 so the loop budget holds
 // (common.glsl; K < 2^17 by the engine's accumulator bound: at most
@@ -55,19 +57,21 @@ uint packA(uint i) {
     if (s != 0u) w = (w >> s) | (BX[(i >> 2) + 1u] << (32u - s));
     return w;
 }
-// B[k][n] .. B[k+3][n]: four bytes N apart, packed low byte first.
-uint packB(uint i, uint N) {
+// B[k][n] .. B[k+3][n]: four bytes s apart (s = SK: N, or 1 for B stored
+// N x K), packed low byte first. (No word-read path for s = 1: a branch
+// here, inside the K loop, costs both arms on SIMD-style drivers.)
+uint packB(uint i, uint s) {
     uint r = bitfieldExtract(BW[i >> 2], int((i & 3u) * 8u), 8);
-    i += N; r |= bitfieldExtract(BW[i >> 2], int((i & 3u) * 8u), 8) << 8u;
-    i += N; r |= bitfieldExtract(BW[i >> 2], int((i & 3u) * 8u), 8) << 16u;
-    i += N; r |= bitfieldExtract(BW[i >> 2], int((i & 3u) * 8u), 8) << 24u;
+    i += s; r |= bitfieldExtract(BW[i >> 2], int((i & 3u) * 8u), 8) << 8u;
+    i += s; r |= bitfieldExtract(BW[i >> 2], int((i & 3u) * 8u), 8) << 16u;
+    i += s; r |= bitfieldExtract(BW[i >> 2], int((i & 3u) * 8u), 8) << 24u;
     return r;
 }
 // sum_k (a - azp)(b - bzp) = sum ab - bzp sum a - azp sum b + K azp bzp,
 // all in wrapping int32 arithmetic (exact: the true sum fits int32). Four
 // dot products of 4 per iteration (common.glsl: loop budget).
 #define DOT_STEP(DAB, SA, SB, kk) { \
-        uint wa = packA(ao + (kk)), wb = packB(bo + (kk) * N, N); \
+        uint wa = packA(ao + (kk)), wb = packB(bo + (kk) * SK, SK); \
         dab += DAB; sa += SA; sb += SB; }
 #define DOT_LOOP(DAB, SA, SB) \
     for (; k + 16u <= K; k += 16u) { \
@@ -76,13 +80,13 @@ uint packB(uint i, uint N) {
 #endif
 
 uint valueAt(uint i) {
-    uint M = params.M, K = params.K, N = params.N;
+    uint M = params.M, K = params.K, N = params.N, SK = params.BStrideK;
     uint at = params.AType, bt = params.BType;
     uint mn = M * N;
     uint b = i / mn, r = i % mn;
     uint m = r / N, n = r % N;
     uint ao = BA[params.AIndex + b] * M * K + m * K;
-    uint bo = BA[params.BIndex + b] * K * N + n;
+    uint bo = BA[params.BIndex + b] * K * N + n * params.BStrideN;
     int azp = int(BA[params.AZeroPoints + (params.AZeroPointPerRow != 0u ? m : 0u)]);
     int bzp = int(BA[params.BZeroPoints + (params.BZeroPointPerColumn != 0u ? n : 0u)]);
     int acc = 0;
@@ -134,17 +138,19 @@ shared int S[4096]; // A chunk [64][16] at 0, B chunk [16][64] at 1024; then the
     acc[2] += S[(r4 + 2u) * 16u + (kk)] * bv; acc[3] += S[(r4 + 3u) * 16u + (kk)] * bv; }
 // Staging (no loops: llvmpipe's loop budget): invocation t loads A rows
 // t/16 + 16j at k t%16, and B rows t/64 + 4j at column t%64 (neighbouring
-// invocations, neighbouring bytes).
+// invocations, neighbouring bytes; for B stored N x K, bytes K apart, the
+// 16 bytes of a column's chunk in one span of its row).
 #define AZP(j) int(BA[params.AZeroPoints + (params.AZeroPointPerRow != 0u ? min(m0 + t / 16u + 16u * (j), M - 1u) : 0u)])
 #define STAGE_A(j) { uint m_ = m0 + t / 16u + 16u * (j); int v_ = 0; \
     if (m_ < M && k < K) { uint i_ = aBase + m_ * K + k; v_ = (at == Uint8 ? LD_U8(BX, i_) : LD_S8(BX, i_)) - azp[j]; } \
     S[(t / 16u + 16u * (j)) * 16u + ak] = v_; }
 #define STAGE_B(j) { uint kb_ = k0 + t / 64u + 4u * (j); int v_ = 0; \
-    if (bn < N && kb_ < K) { uint i_ = bBase + kb_ * N + bn; v_ = (bt == Uint8 ? LD_U8(BW, i_) : LD_S8(BW, i_)) - bzp; } \
+    if (bn < N && kb_ < K) { uint i_ = bBase + kb_ * SK + bn * SN; v_ = (bt == Uint8 ? LD_U8(BW, i_) : LD_S8(BW, i_)) - bzp; } \
     S[1024u + (t / 64u + 4u * (j)) * 64u + t % 64u] = v_; }
 
 void main() {
     uint total = params.Total, M = params.M, K = params.K, N = params.N;
+    uint SK = params.BStrideK, SN = params.BStrideN;
     uint at = params.AType, bt = params.BType;
     uint mn = M * N;
     uint tm = (M + 63u) / 64u, tn = (N + 63u) / 64u;

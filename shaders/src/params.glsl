@@ -123,17 +123,19 @@ QGPU_PARAMS_LAYOUT uniform GemmParams {
     uint BZeroPointPerColumn; // offset 36
     uint AIndex; // offset 40
     uint BIndex; // offset 44
-    uint OutKind; // offset 48 (EpilogueKind)
-    uint YType; // offset 52
-    int YQMin; // offset 56
-    int YQMax; // offset 60
-    int YZeroPoint; // offset 64
-    uint Bias; // offset 68
-    uint BiasPerChannel; // offset 72
-    uint Scale; // offset 76
-    uint ScalePerChannel; // offset 80
-    uint FloatBias; // offset 84
-    uint FloatBiasPerChannel; // offset 88
+    uint BStrideK; // offset 48
+    uint BStrideN; // offset 52
+    uint OutKind; // offset 56 (EpilogueKind)
+    uint YType; // offset 60
+    int YQMin; // offset 64
+    int YQMax; // offset 68
+    int YZeroPoint; // offset 72
+    uint Bias; // offset 76
+    uint BiasPerChannel; // offset 80
+    uint Scale; // offset 84
+    uint ScalePerChannel; // offset 88
+    uint FloatBias; // offset 92
+    uint FloatBiasPerChannel; // offset 96
 } params;
 #endif
 

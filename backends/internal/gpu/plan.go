@@ -272,6 +272,8 @@ func planGemm(a *aux, op *backend.Gemm) ([]Launch, error) {
 	p.AZeroPoints, p.AZeroPointPerRow = a.ints(op.AZP), b2u(len(op.AZP) > 1)
 	p.BZeroPoints, p.BZeroPointPerColumn = a.ints(op.BZP), b2u(len(op.BZP) > 1)
 	p.AIndex, p.BIndex = a.indices(op.AIndex), a.indices(op.BIndex)
+	sk, sn := op.BStrides()
+	p.BStrideK, p.BStrideN = uint32(sk), uint32(sn)
 	p.Epilogue = epilogue(a, &op.Epilogue, op.Y.DType())
 	return []Launch{{Params: p, Bind: [4]*backend.Tensor{op.A, op.B, op.Y}, Groups: groups(words(op.Y.DType(), total))}}, nil
 }

@@ -94,6 +94,7 @@ func Run(t *testing.T, tg Target) {
 		{"AutoSkipsSoftware", autoSkipsSoftware},
 		{"ExactDivision", exactDivision},
 		{"SelfTestSensitivity", selfTestSensitivity},
+		{"Observe", observe},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.f(t, &tg) })
 	}

@@ -1,0 +1,109 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Profile is where an inference's time went, by kind of work.
+type Profile struct {
+	// Entries are aggregated by Kind and Where, largest Wall first.
+	Entries []ProfileEntry
+	// Wall is the time of the whole profiled inference.
+	Wall  float64
+	index map[string]int
+}
+
+// ProfileEntry is the time spent on one kind of work.
+type ProfileEntry struct {
+	// Kind is the engine op kinds of a step ("Conv", "Add+ReLU"), a host
+	// node's op type, or "upload"/"download".
+	Kind string
+	// Where is "engine", "host" or "transfer".
+	Where string
+	// Count is the number of steps of this kind.
+	Count int
+	// Wall is their wall time in seconds; for engine steps, the time of a
+	// submission of the step's ops alone (including the backend's
+	// per-submission cost).
+	Wall float64
+	// Device is their device time in seconds on backends that measure it
+	// (GPU timestamps; see engine.Batch.RunTimed), else 0.
+	Device float64
+}
+
+func (p *Profile) add(kind, where string, wall, device float64) {
+	if p.index == nil {
+		p.index = map[string]int{}
+	}
+	key := where + "\x00" + kind
+	i, ok := p.index[key]
+	if !ok {
+		i = len(p.Entries)
+		p.index[key] = i
+		p.Entries = append(p.Entries, ProfileEntry{Kind: kind, Where: where})
+	}
+	e := &p.Entries[i]
+	e.Count++
+	e.Wall += wall
+	e.Device += device
+}
+
+func (p *Profile) sort() {
+	sort.SliceStable(p.Entries, func(i, j int) bool { return p.Entries[i].Wall > p.Entries[j].Wall })
+	p.index = nil
+}
+
+// String formats the profile as a table.
+func (p *Profile) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-9s %-28s %5s %12s %12s\n", "where", "kind", "count", "wall ms", "device ms")
+	for _, e := range p.Entries {
+		fmt.Fprintf(&b, "%-9s %-28s %5d %12.3f %12.3f\n", e.Where, e.Kind, e.Count, e.Wall*1e3, e.Device*1e3)
+	}
+	fmt.Fprintf(&b, "total wall %.3f ms\n", p.Wall*1e3)
+	return b.String()
+}
+
+// Profile runs one inference like Run, but submits each engine step on
+// its own and times every step (device time too, on backends that
+// measure it), to show where the time goes. Its total is larger than a
+// Run's: a Run submits consecutive engine steps together.
+func (md *Model) Profile(ctx context.Context, inputs []NamedTensor) (*Profile, []NamedTensor, error) {
+	prof := &Profile{}
+	start := time.Now()
+	out, err := md.run(ctx, inputs, prof)
+	if err != nil {
+		return nil, nil, err
+	}
+	prof.Wall = time.Since(start).Seconds()
+	prof.sort()
+	return prof, out, nil
+}
+
+// profileEngine runs the open batch (holding the step just recorded from
+// op first on) and books its time under the step's op kinds.
+func (r *runState) profileEngine(s *step, first int) error {
+	b := r.b
+	r.b = nil
+	clear(r.pending)
+	start := time.Now()
+	times, err := b.RunTimed(r.ctx)
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	wall := time.Since(start).Seconds()
+	dev := 0.0
+	for _, t := range times[min(first, len(times)):] {
+		dev += t
+	}
+	kinds := make([]string, len(s.ops))
+	for i, op := range s.ops {
+		kinds[i], _, _ = strings.Cut(op, "(")
+	}
+	r.prof.add(strings.Join(kinds, "+"), "engine", wall, dev)
+	return nil
+}

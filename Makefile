@@ -16,6 +16,7 @@ deps-bench:
 	@scripts/deps.sh bench
 
 deps-test:
+	@echo "==> deps: Go, then the Debian packages the tests need (only the missing ones)"
 	@scripts/deps.sh test
 
 build:
@@ -26,6 +27,7 @@ test: deps-test check cgo0 unit fuzz gpu generate-check
 
 # Formatting and vet: any finding fails the build.
 check:
+	@echo "==> check: gofmt, then go vet (which compiles every package: about 4 minutes on a cold build cache)"
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v /testdata/)); \
 	  if [ -n "$$out" ]; then echo "gofmt -l found:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -33,6 +35,7 @@ check:
 
 # The core builds and tests without cgo or any system package.
 cgo0:
+	@echo "==> cgo0: the pure-Go build and the core's tests without cgo"
 	CGO_ENABLED=0 $(GO) build ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./qtensor/...
 	CGO_ENABLED=0 $(GO) test -count=1 ./onnx/...
@@ -44,25 +47,19 @@ cgo0:
 # QGPU_REQUIRE_TESTDATA: the ONNX backend tests fail instead of skipping
 # when libonnx-testdata is missing.
 unit:
+	@echo "==> unit: every package's tests but the GPU backends', then the engine and the suite under the race detector"
 	QGPU_REQUIRE_TESTDATA=1 $(GO) test -count=1 $$($(GO) list ./... | grep -v -e /backends/vulkan -e /backends/opengl)
 	$(GO) test -count=1 -race ./engine/... ./tests/...
 
 # A short fuzz of every decoder (the committed corpora run in `unit` too).
 fuzz:
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' qtensor/*_test.go | sed 's/func //'); do \
-	  echo "fuzz qtensor $$f"; $(GO) test ./qtensor -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' calib/*_test.go 2>/dev/null | sed 's/func //'); do \
-	  echo "fuzz calib $$f"; $(GO) test ./calib -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' onnx/*_test.go | sed 's/func //'); do \
-	  echo "fuzz onnx $$f"; $(GO) test ./onnx -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' model/interp/*_test.go | sed 's/func //'); do \
-	  echo "fuzz model/interp $$f"; $(GO) test ./model/interp -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
-	@set -e; for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' model/*_test.go | sed 's/func //'); do \
-	  echo "fuzz model $$f"; $(GO) test ./model -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 2; done
+	@echo "==> fuzz: $(FUZZTIME) of every Fuzz target of the module"
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 # GPU backends on software drivers; QGPU_REQUIRE makes a broken driver setup fail instead of skip.
 # The release-during-run stress (tests.Stress) runs again under the race detector on each driver.
 gpu:
+	@echo "==> gpu: the Vulkan and OpenGL backends on lavapipe, SwiftShader and llvmpipe (EGL, then GLFW under Xvfb), the stress under the race detector, conformance"
 	VK_ICD_FILENAMES=$(LVP_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 ./backends/vulkan/...
 	VK_ICD_FILENAMES=$(SWS_ICD) QGPU_REQUIRE=vulkan $(GO) test -count=1 ./backends/vulkan/...
 	env -u DISPLAY QGPU_REQUIRE=opengl $(GO) test -count=1 ./backends/opengl/...
@@ -77,6 +74,7 @@ gpu:
 
 # Generated files (kernel parameter blocks, SPIR-V, avo assembly) must match their sources.
 generate-check:
+	@echo "==> generate-check: the committed SPIR-V, kernel parameter blocks, assembly and protobuf code match their sources"
 	@command -v glslc >/dev/null || { echo "generate-check: glslc missing (scripts/deps.sh test)"; exit 1; }
 	$(GO) generate ./shaders
 	@out=$$(git status --porcelain -- shaders); if [ -n "$$out" ]; then echo "$$out"; \

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/qgpu/qgpu/internal/suggest"
 	"github.com/qgpu/qgpu/qtensor"
 )
 
@@ -177,7 +178,7 @@ func SuggestMethod(s string) string {
 	}
 	for _, mi := range methodTable {
 		for _, name := range append([]string{mi.Name}, mi.Aliases...) {
-			if d := editDistance(k, name); d < bestD {
+			if d := suggest.Distance(k, name); d < bestD {
 				best, bestD = say(name, mi), d
 			}
 			if len(k) >= 3 && strings.HasPrefix(name, k) && !prefixOf[mi.Method] {
@@ -185,44 +186,13 @@ func SuggestMethod(s string) string {
 			}
 		}
 	}
-	limit := 1
-	if len(k) >= 5 {
-		limit = 2
-	}
 	switch {
-	case bestD <= limit:
+	case bestD <= suggest.Limit(len(k)):
 		return best
 	case len(prefixOf) == 1:
 		return prefix
 	}
 	return ""
-}
-
-// editDistance is the optimal-string-alignment distance of a and b:
-// insertions, deletions, substitutions and transpositions of adjacent
-// bytes each cost 1.
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // ObserverOptions are the settings NewObserver passes to the observer of a

@@ -76,22 +76,6 @@ func TestParseMethod(t *testing.T) {
 	}
 }
 
-func TestEditDistance(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		d    int
-	}{
-		{"", "", 0}, {"", "abc", 3}, {"abc", "", 3}, {"kitten", "sitting", 3},
-		{"histgram", "histogram", 1}, {"hsitogram", "histogram", 1}, // transposition
-		{"ca", "abc", 3}, // optimal string alignment, not full Damerau (which gives 2)
-		{"l2", "l1", 1},
-	} {
-		if d := editDistance(c.a, c.b); d != c.d {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, d, c.d)
-		}
-	}
-}
-
 // TestNewObserver builds every method's observer and checks the range on
 // data whose answer is known for the min/max methods.
 func TestNewObserver(t *testing.T) {

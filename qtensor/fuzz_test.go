@@ -92,6 +92,36 @@ func FuzzReadNPY(f *testing.F) {
 
 // FuzzReadSafetensors: ParseSafetensors and Float32 never panic; every
 // tensor read writes back (as F32) and reads to an equal tensor.
+// FuzzReadNPYFloat32: the float reader never fails on what it accepted
+// from a stream of known length when the length is unknown, and its
+// float32 arrays read the same as ReadNPY's.
+func FuzzReadNPYFloat32(f *testing.F) {
+	ents, _ := os.ReadDir("testdata")
+	for _, e := range ents {
+		if filepath.Ext(e.Name()) == ".npy" {
+			f.Add(npyFixture(f, e.Name()))
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		x, from, err := ReadNPYFloat32(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		if err := x.Validate(); err != nil || x.DType != Float32 {
+			t.Fatalf("decoded an invalid tensor: %v %v", x.DType, err)
+		}
+		x2, from2, err := ReadNPYFloat32(noLenReader{bytes.NewReader(b)})
+		if err != nil || from2 != from || !x.Equal(x2) {
+			t.Fatalf("stream readers disagree: %v", err)
+		}
+		if from == "float32" {
+			if y, err := ReadNPY(bytes.NewReader(b)); err != nil || !x.Equal(y) {
+				t.Fatalf("ReadNPY disagrees: %v", err)
+			}
+		}
+	})
+}
+
 func FuzzReadSafetensors(f *testing.F) {
 	f.Add(npyFixture(f, "sample.safetensors"))
 	x := mustOK(FromFloat32([]int{2, 2}, []float32{1, -2, 0.5, 3}))
@@ -123,6 +153,54 @@ func FuzzReadSafetensors(f *testing.F) {
 		}
 		for _, x := range got {
 			y, err := s2.Float32(x.Name)
+			if err != nil || !x.Equal(y) {
+				t.Fatalf("round trip of %q: %v", x.Name, err)
+			}
+		}
+	})
+}
+
+// FuzzSafetensorsRewrite: every tensor Tensor reads of an accepted file
+// is written back by WriteSafetensors (with the metadata) and read back
+// equal.
+func FuzzSafetensorsRewrite(f *testing.F) {
+	f.Add(npyFixture(f, "sample.safetensors"))
+	var buf bytes.Buffer
+	WriteSafetensors(&buf, []SafetensorsTensor{{Name: "w", DType: "I8", Shape: []int{2}, Data: []byte{1, 255}},
+		{Name: "b", DType: "I32", Shape: []int{}, Data: []byte{1, 2, 3, 4}}}, map[string]string{"qgpu:w": "{}"})
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := ParseSafetensors(b)
+		if err != nil {
+			return
+		}
+		var ts []SafetensorsTensor
+		var got []*Tensor
+		for _, name := range s.Names() {
+			info, _ := s.Info(name)
+			x, err := s.Tensor(name)
+			if err != nil {
+				continue
+			}
+			if err := x.Validate(); err != nil {
+				t.Fatalf("%q: invalid tensor: %v", name, err)
+			}
+			if info.DType == "F16" || info.DType == "BF16" {
+				info.DType = "F32"
+			}
+			ts = append(ts, SafetensorsTensor{Name: name, DType: info.DType, Shape: x.Shape, Data: x.Data})
+			got = append(got, x)
+		}
+		var out bytes.Buffer
+		if err := WriteSafetensors(&out, ts, s.Metadata()); err != nil {
+			t.Fatalf("rewrite: %v", err)
+		}
+		s2, err := ParseSafetensors(out.Bytes())
+		if err != nil {
+			t.Fatalf("re-read: %v", err)
+		}
+		for _, x := range got {
+			y, err := s2.Tensor(x.Name)
 			if err != nil || !x.Equal(y) {
 				t.Fatalf("round trip of %q: %v", x.Name, err)
 			}

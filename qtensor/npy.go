@@ -215,14 +215,15 @@ func npyDType(descr string) (d DType, bigEndian bool, err error) {
 	return Invalid, false, npyErr("unsupported dtype %q (want '<f4', '>f4', '<i4', '>i4', '|i1' or '|u1')", descr)
 }
 
-// readNPY reads one array through d.
-func readNPY(d *decoder) (*Tensor, error) {
+// readNPYHeader reads the magic, version and header dict through d.
+func readNPYHeader(d *decoder) (npyHeader, error) {
+	var h npyHeader
 	b, err := d.raw(8, "npy magic and version")
 	if err != nil {
-		return nil, npyWrap(err)
+		return h, npyWrap(err)
 	}
 	if string(b[:6]) != npyMagic {
-		return nil, npyErr("bad magic %q (not an .npy file)", b[:6])
+		return h, npyErr("bad magic %q (not an .npy file)", b[:6])
 	}
 	major, minor := b[6], b[7]
 	var hlen uint64
@@ -230,26 +231,44 @@ func readNPY(d *decoder) (*Tensor, error) {
 	case major == 1 && minor == 0:
 		b, err = d.raw(2, "npy header length")
 		if err != nil {
-			return nil, npyWrap(err)
+			return h, npyWrap(err)
 		}
 		hlen = uint64(binary.LittleEndian.Uint16(b))
 	case (major == 2 || major == 3) && minor == 0:
 		b, err = d.raw(4, "npy header length")
 		if err != nil {
-			return nil, npyWrap(err)
+			return h, npyWrap(err)
 		}
 		hlen = uint64(binary.LittleEndian.Uint32(b))
 	default:
-		return nil, npyErr("unsupported format version %d.%d (want 1.0, 2.0 or 3.0)", major, minor)
+		return h, npyErr("unsupported format version %d.%d (want 1.0, 2.0 or 3.0)", major, minor)
 	}
 	if hlen > maxNPYHeader {
-		return nil, npyErr("header length %d exceeds %d", hlen, maxNPYHeader)
+		return h, npyErr("header length %d exceeds %d", hlen, maxNPYHeader)
 	}
 	hb, err := d.bulk(hlen, "npy header")
 	if err != nil {
+		return h, npyWrap(err)
+	}
+	return parseNPYHeader(string(hb))
+}
+
+// readNPYData reads the n elements of size bytes of an array of header h
+// through d, in row-major order.
+func readNPYData(d *decoder, h npyHeader, n, size int) ([]byte, error) {
+	data, err := d.bulk(uint64(n)*uint64(size), "npy data")
+	if err != nil {
 		return nil, npyWrap(err)
 	}
-	h, err := parseNPYHeader(string(hb))
+	if h.fortran && len(h.shape) > 1 && n > 0 {
+		data = fortranToC(data, h.shape, size)
+	}
+	return data, nil
+}
+
+// readNPY reads one array through d.
+func readNPY(d *decoder) (*Tensor, error) {
+	h, err := readNPYHeader(d)
 	if err != nil {
 		return nil, err
 	}
@@ -265,13 +284,10 @@ func readNPY(d *decoder) (*Tensor, error) {
 	if !ok {
 		return nil, npyErr("%w: %v array of shape %v is too large", ErrShape, dt, h.shape)
 	}
-	data, err := d.bulk(uint64(nb), "npy data")
-	if err != nil {
-		return nil, npyWrap(err)
-	}
 	size := dt.Bits() / 8
-	if h.fortran && len(h.shape) > 1 && n > 0 {
-		data = fortranToC(data, h.shape, size)
+	data, err := readNPYData(d, h, nb/size, size)
+	if err != nil {
+		return nil, err
 	}
 	if big && size == 4 {
 		for i := 0; i+4 <= len(data); i += 4 {

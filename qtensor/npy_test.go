@@ -299,3 +299,36 @@ func TestNPYMutation(t *testing.T) {
 		t.Logf("%s: %d header mutations accepted (whitespace, quotes, byte order, shape digits)", f, headerAccepted)
 	}
 }
+
+// TestNPYFloat32Conversion reads NumPy's float64 and float16 arrays
+// (testdata/gen_npy.py) as float32: the bits must equal those of the
+// arrays NumPy's astype(float32) made of the same values.
+func TestNPYFloat32Conversion(t *testing.T) {
+	for _, c := range []struct{ in, want, from string }{
+		{"f8_conv_2x4.npy", "f8_conv_2x4_as_f4.npy", "float64"},
+		{"f8be_conv_2x4.npy", "f8_conv_2x4_as_f4.npy", "float64"},
+		{"f2_conv_8.npy", "f2_conv_8_as_f4.npy", "float16"},
+		{"f4_2x3.npy", "f4_2x3.npy", "float32"},
+		{"f4be_2x3.npy", "f4_2x3.npy", "float32"},
+		{"i4_fortran_2x3.npy", "", ""},
+	} {
+		x, from, err := LoadNPYFloat32(filepath.Join("testdata", c.in))
+		if c.want == "" {
+			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "holds int32 values") {
+				t.Errorf("%s: %v, want an error naming int32", c.in, err)
+			}
+			continue
+		}
+		want, err2 := UnmarshalNPY(npyFixture(t, c.want))
+		if err != nil || err2 != nil {
+			t.Fatalf("%s: %v %v", c.in, err, err2)
+		}
+		if from != c.from || x.DType != Float32 || !slices.Equal(x.Shape, want.Shape) || !bytes.Equal(x.Data, want.Data) {
+			t.Errorf("%s: %s %v %v %x, want %s %v %x", c.in, from, x.DType, x.Shape, x.Data, c.from, want.Shape, want.Data)
+		}
+		y, from2, err := ReadNPYFloat32(noLenReader{bytes.NewReader(npyFixture(t, c.in))})
+		if err != nil || from2 != from || !x.Equal(y) {
+			t.Errorf("%s: ReadNPYFloat32 on a stream: %v", c.in, err)
+		}
+	}
+}

@@ -35,22 +35,37 @@ func benchTransfer(ctx context.Context, e benchEngine, o benchOptions, mach mach
 	if o.maxTime == 0 || o.maxTime > transferMaxTime {
 		o.maxTime = transferMaxTime
 	}
-	data := benchData(transferBytes, 11, randU8)
-	host := &qtensor.Tensor{DType: qtensor.Uint8, Shape: []int{transferBytes}, Params: qtensor.TensorParams(1, 0), Data: data}
 	rec := func(op, shape, output string, t timing, dev []float64) benchResult {
 		r := benchResult{Op: op, Backend: e.name, Device: e.dev.Name, CPU: mach.CPU, Shape: shape, Output: output,
-			Threads: e.threads, GOMAXPROCS: runtime.GOMAXPROCS(0), Runs: t.runs, Seconds: t.median,
-			MinSeconds: t.min, MaxSeconds: t.max, MADSeconds: t.mad, times: t.times, gpu: true}
+			Threads: e.threads, GOMAXPROCS: runtime.GOMAXPROCS(0), gpu: true}
+		r.setTiming(t)
+		r.Warnings = t.warnings("")
 		if len(dev) > 0 {
 			r.devTimes = dev[len(dev)-min(len(dev), t.runs):]
 			r.DeviceSeconds = median(r.devTimes)
 		}
 		return r
 	}
-	var out []benchResult
+	up, down, err := timeTransfers(ctx, e, o)
+	if err != nil {
+		return nil, err
+	}
+	ru, rd := rec("upload", "16MiB", "uint8", up, nil), rec("download", "16MiB", "uint8", down, nil)
+	ru.GBps, ru.Elements = transferBytes/up.median/1e9, transferBytes
+	rd.GBps, rd.Elements = transferBytes/down.median/1e9, transferBytes
+	sub, dev, err := timeSubmission(ctx, e, o)
+	if err != nil {
+		return nil, err
+	}
+	return []benchResult{ru, rd, rec("empty_submission", "4", "relu of 4 uint8 (smallest op; no empty submission in the engine)", sub, dev)}, nil
+}
 
-	// Upload: allocation and copy of a new tensor, released after each run.
-	up, err := measure(ctx, o, func() error {
+// timeTransfers times the upload of a new 16 MiB tensor (allocation and
+// copy, released after each run) and the download of a resident one.
+func timeTransfers(ctx context.Context, e benchEngine, o benchOptions) (up, down timing, err error) {
+	data := benchData(transferBytes, 11, randU8)
+	host := &qtensor.Tensor{DType: qtensor.Uint8, Shape: []int{transferBytes}, Params: qtensor.TensorParams(1, 0), Data: data}
+	up, err = measure(ctx, o, func() error {
 		t, err := e.eng.Upload(host)
 		if err != nil {
 			return err
@@ -59,19 +74,14 @@ func benchTransfer(ctx context.Context, e benchEngine, o benchOptions, mach mach
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bench: upload on %s: %w", e.name, err)
+		return up, down, fmt.Errorf("bench: upload on %s: %w", e.name, err)
 	}
-	r := rec("upload", "16MiB", "uint8", up, nil)
-	r.GBps, r.Elements = transferBytes/up.median/1e9, transferBytes
-	out = append(out, r)
-
-	// Download of one resident tensor.
 	dt, err := e.eng.Upload(host)
 	if err != nil {
-		return nil, fmt.Errorf("bench: upload on %s: %w", e.name, err)
+		return up, down, fmt.Errorf("bench: upload on %s: %w", e.name, err)
 	}
 	defer dt.Release()
-	down, err := measure(ctx, o, func() error {
+	down, err = measure(ctx, o, func() error {
 		h, err := e.eng.Download(dt)
 		if err == nil && len(h.Data) != transferBytes {
 			err = fmt.Errorf("downloaded %d bytes, want %d", len(h.Data), transferBytes)
@@ -79,22 +89,23 @@ func benchTransfer(ctx context.Context, e benchEngine, o benchOptions, mach mach
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bench: download on %s: %w", e.name, err)
+		return up, down, fmt.Errorf("bench: download on %s: %w", e.name, err)
 	}
-	r = rec("download", "16MiB", "uint8", down, nil)
-	r.GBps, r.Elements = transferBytes/down.median/1e9, transferBytes
-	out = append(out, r)
+	return up, down, nil
+}
 
-	// The smallest submission: ReLU of 4 elements.
+// timeSubmission times the smallest submission: ReLU of 4 elements, with
+// its device time per run.
+func timeSubmission(ctx context.Context, e benchEngine, o benchOptions) (timing, []float64, error) {
 	x, err := e.eng.Upload(&qtensor.Tensor{DType: qtensor.Uint8, Shape: []int{4}, Params: qtensor.TensorParams(1, 128), Data: []byte{1, 200, 128, 255}})
 	if err != nil {
-		return nil, fmt.Errorf("bench: upload on %s: %w", e.name, err)
+		return timing{}, nil, fmt.Errorf("bench: upload on %s: %w", e.name, err)
 	}
 	defer x.Release()
 	b := e.eng.NewBatch()
 	y, err := b.ReLU(x)
 	if err != nil {
-		return nil, err
+		return timing{}, nil, err
 	}
 	defer y.Release()
 	var dev []float64
@@ -106,10 +117,9 @@ func benchTransfer(ctx context.Context, e benchEngine, o benchOptions, mach mach
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bench: submission on %s: %w", e.name, err)
+		return timing{}, nil, fmt.Errorf("bench: submission on %s: %w", e.name, err)
 	}
-	out = append(out, rec("empty_submission", "4", "relu of 4 uint8 (smallest op; no empty submission in the engine)", sub, dev))
-	return out, nil
+	return sub, dev, nil
 }
 
 // writeTransfer prints the transfer records: JSON lines, or a small table.

@@ -36,8 +36,7 @@ type conformanceLine struct {
 
 func statusName(s tests.Status) string { return strings.ToLower(s.String()) }
 
-func cmdConformance(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("conformance", "qgpu conformance [--backend B]... [--device D] [--isa I] [--run REGEXP] [--json] [-v]", `
+const conformanceAbout = `
 Runs the conformance suite (package tests) against each backend: every op
 over odd shapes, element types and parameters, compared bit for bit with
 the CPU backend's generic (scalar Go) reference kernels. Prints an op x
@@ -47,15 +46,41 @@ QGPU_REQUIRE, when it is unavailable or an op is unsupported). --device
 selects the device of the GPU backends (a Vulkan device index or name; the
 OpenGL context path egl or glfw - glfw needs a binary built with -tags
 glfw and a display). --isa checks the CPU backend's kernels of another
-instruction set than the best one (avx2, generic).`, `
+instruction set than the best one (avx2, generic).`
+
+const conformanceExamples = `
   qgpu conformance
   qgpu conformance --backend vulkan --backend opengl
   qgpu conformance --run 'Gemm/.*u8' -v
   qgpu conformance --backend cpu --isa avx2
   QGPU_REQUIRE=vulkan qgpu conformance --backend vulkan --json
-  xvfb-run -a qgpu conformance --backend opengl --device glfw`, stdout)
+  xvfb-run -a qgpu conformance --backend opengl --device glfw`
+
+// conformanceRun is one run of the suite: its options and per-backend
+// columns.
+type conformanceRun struct {
+	backends []string
+	match    func(op, name string) bool
+	device   string
+	asJSON   bool
+	verbose  bool
+	stdout   io.Writer
+	prog     *progress
+	cols     []conformanceColumn
+	failed   bool
+}
+
+// conformanceColumn is one backend's outcome.
+type conformanceColumn struct {
+	backend     string
+	unavailable string // reason, when it could not be opened
+	report      tests.Report
+}
+
+func cmdConformance(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("conformance", "qgpu conformance [--backend B]... [--device D] [--isa I] [--run REGEXP] [--json] [-v]", conformanceAbout, conformanceExamples, stdout)
 	var backends stringList
-	fs.Var(&backends, "backend", "backend to check (repeatable; default: every compiled-in backend)")
+	fs.Var(&backends, "backend", "backend to check; repeatable: each is checked (default: every compiled-in backend)")
 	run := fs.String("run", "", "only cases whose Op/Case name matches this regular expression")
 	device := fs.String("device", "", "device of the GPU backends (Vulkan index or name; OpenGL egl or glfw)")
 	asJSON := fs.Bool("json", false, "print one JSON object per case (or unavailable backend) per line")
@@ -65,135 +90,146 @@ instruction set than the best one (avx2, generic).`, `
 	if err != nil {
 		return err
 	}
+	if err := noArgs("conformance", pos); err != nil {
+		return err
+	}
 	restoreISA, err := applyISA("conformance", *isa)
 	if err != nil {
 		return err
 	}
 	defer restoreISA()
-	if len(pos) > 0 {
-		return usagef("conformance: unexpected argument %q", pos[0])
+	c := &conformanceRun{backends: backends, device: *device, asJSON: *asJSON, verbose: *verbose, stdout: stdout}
+	if err := c.check(*run); err != nil {
+		return err
 	}
-	if len(backends) == 0 {
-		backends = engine.Backends()
-	}
-	for _, b := range backends {
-		if !slices.Contains(engine.Backends(), b) {
-			return usagef("conformance: unknown backend %q (compiled in: %s)", b, strings.Join(engine.Backends(), ", "))
-		}
-	}
-	var match func(op, name string) bool
-	if *run != "" {
-		re, err := regexp.Compile(*run)
-		if err != nil {
-			return usagef("conformance: --run: %v", err)
-		}
-		match = func(op, name string) bool { return re.MatchString(op + "/" + name) }
+	if !c.verbose && !c.asJSON {
+		c.prog = newProgress(stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	progress := isTerminal(stderr) && !*verbose && !*asJSON
-	enc := json.NewEncoder(stdout)
-
-	type column struct {
-		backend     string
-		unavailable string // reason, when it could not be opened
-		report      tests.Report
-	}
-	var cols []column
-	failed := false
-	for _, b := range backends {
-		n := 0
-		opts := tests.Options{Match: match, Progress: func(r tests.Result) {
-			n++
-			switch {
-			case *asJSON:
-				enc.Encode(conformanceLine{Backend: b, Op: r.Op, Case: r.Case, Status: statusName(r.Status), Detail: r.Detail, Tolerated: r.Tolerated, Seconds: r.Elapsed.Seconds()})
-			case *verbose:
-				line := fmt.Sprintf("%s %s/%s: %s", b, r.Op, r.Case, r.Status)
-				if r.Detail != "" {
-					line += ": " + r.Detail
-				}
-				fmt.Fprintln(stdout, line)
-			case progress:
-				fmt.Fprintf(stderr, "\r\033[K%s: %d cases, %s/%s", b, n, r.Op, r.Case)
-			}
-		}}
-		cfg := engine.Config{Backend: b}
-		if b != "cpu" {
-			cfg.Device = *device
-		}
-		rep, err := tests.Conformance(ctx, cfg, opts)
-		if progress {
-			fmt.Fprint(stderr, "\r\033[K")
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if !errors.Is(err, engine.ErrUnavailable) || b == "cpu" {
-				return fmt.Errorf("conformance: %s: %w", b, err)
-			}
-			if rep.Required {
-				failed = true
-			}
-			cols = append(cols, column{backend: b, unavailable: err.Error(), report: rep})
-			if *asJSON {
-				enc.Encode(conformanceLine{Backend: b, Status: "unavailable", Detail: err.Error()})
-			}
-			continue
-		}
-		if !rep.OK() {
-			failed = true
-		}
-		cols = append(cols, column{backend: b, report: rep})
-	}
-	if !*asJSON {
-		// The op rows, in case-table order across all reports.
-		var ops []string
-		counts := map[string]map[string]tests.OpSummary{}
-		for _, c := range cols {
-			counts[c.backend] = map[string]tests.OpSummary{}
-			for _, s := range c.report.Summary() {
-				if !slices.Contains(ops, s.Op) {
-					ops = append(ops, s.Op)
-				}
-				counts[c.backend][s.Op] = s
-			}
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprint(tw, "op")
-		for _, c := range cols {
-			fmt.Fprintf(tw, "\t%s", c.backend)
-		}
-		fmt.Fprintln(tw)
-		for _, op := range ops {
-			fmt.Fprint(tw, op)
-			for _, c := range cols {
-				fmt.Fprintf(tw, "\t%s", cell(c.unavailable != "", counts[c.backend][op]))
-			}
-			fmt.Fprintln(tw)
-		}
-		tw.Flush()
-		for _, c := range cols {
-			if c.unavailable != "" {
-				fmt.Fprintf(stdout, "\n%s: unavailable: %s\n", c.backend, c.unavailable)
-				continue
-			}
-			d := c.report.Device
-			fmt.Fprintf(stdout, "\n%s: %s (%s, %s): %d cases in %.1fs", c.backend, d.Name, d.Kind, d.Driver, len(c.report.Results), c.report.Elapsed.Seconds())
-			if c.report.Required {
-				fmt.Fprint(stdout, " (required: unsupported ops count as failures)")
-			}
-			fmt.Fprintln(stdout)
-			for _, r := range c.report.Failures() {
-				fmt.Fprintf(stdout, "  %s %s/%s: %s\n", r.Status, r.Op, r.Case, r.Detail)
-			}
+	for _, b := range c.backends {
+		if err := c.runBackend(ctx, b); err != nil {
+			return err
 		}
 	}
-	if failed {
+	if !c.asJSON {
+		c.printMatrix()
+	}
+	if c.failed {
 		return errors.New("conformance: some cases failed")
 	}
 	return nil
+}
+
+// check validates the backends and compiles --run.
+func (c *conformanceRun) check(run string) error {
+	if len(c.backends) == 0 {
+		c.backends = engine.Backends()
+	}
+	for _, b := range c.backends {
+		if !slices.Contains(engine.Backends(), b) {
+			return usagef("conformance: unknown backend %q%s (compiled in: %s)", b, didYouMean(b, engine.Backends()), strings.Join(engine.Backends(), ", "))
+		}
+	}
+	if run != "" {
+		re, err := regexp.Compile(run)
+		if err != nil {
+			return usagef("conformance: --run: %v", err)
+		}
+		c.match = func(op, name string) bool { return re.MatchString(op + "/" + name) }
+	}
+	return nil
+}
+
+// runBackend runs the suite on backend b and records its column.
+func (c *conformanceRun) runBackend(ctx context.Context, b string) error {
+	enc := json.NewEncoder(c.stdout)
+	n := 0
+	opts := tests.Options{Match: c.match, Progress: func(r tests.Result) {
+		n++
+		switch {
+		case c.asJSON:
+			enc.Encode(conformanceLine{Backend: b, Op: r.Op, Case: r.Case, Status: statusName(r.Status), Detail: r.Detail, Tolerated: r.Tolerated, Seconds: r.Elapsed.Seconds()})
+		case c.verbose:
+			line := fmt.Sprintf("%s %s/%s: %s", b, r.Op, r.Case, r.Status)
+			if r.Detail != "" {
+				line += ": " + r.Detail
+			}
+			fmt.Fprintln(c.stdout, line)
+		default:
+			c.prog.update(false, "%s: %d cases, %s/%s", b, n, r.Op, r.Case)
+		}
+	}}
+	cfg := engine.Config{Backend: b}
+	if b != "cpu" {
+		cfg.Device = c.device
+	}
+	rep, err := tests.Conformance(ctx, cfg, opts)
+	c.prog.done()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !errors.Is(err, engine.ErrUnavailable) || b == "cpu" {
+			return fmt.Errorf("conformance: %s: %w", b, err)
+		}
+		c.failed = c.failed || rep.Required
+		c.cols = append(c.cols, conformanceColumn{backend: b, unavailable: err.Error(), report: rep})
+		if c.asJSON {
+			enc.Encode(conformanceLine{Backend: b, Status: "unavailable", Detail: err.Error()})
+		}
+		return nil
+	}
+	c.failed = c.failed || !rep.OK()
+	c.cols = append(c.cols, conformanceColumn{backend: b, report: rep})
+	return nil
+}
+
+// printMatrix prints the op x backend matrix, then per backend its device,
+// case count and failures (or why it is unavailable).
+func (c *conformanceRun) printMatrix() {
+	// The op rows, in case-table order across all reports.
+	var ops []string
+	counts := map[string]map[string]tests.OpSummary{}
+	for _, col := range c.cols {
+		counts[col.backend] = map[string]tests.OpSummary{}
+		for _, s := range col.report.Summary() {
+			if !slices.Contains(ops, s.Op) {
+				ops = append(ops, s.Op)
+			}
+			counts[col.backend][s.Op] = s
+		}
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "op")
+	for _, col := range c.cols {
+		fmt.Fprintf(tw, "\t%s", col.backend)
+	}
+	fmt.Fprintln(tw)
+	for _, op := range ops {
+		fmt.Fprint(tw, op)
+		for _, col := range c.cols {
+			fmt.Fprintf(tw, "\t%s", cell(col.unavailable != "", counts[col.backend][op]))
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	width := lineWidth(c.stdout)
+	for _, col := range c.cols {
+		if col.unavailable != "" {
+			fmt.Fprintf(c.stdout, "\n%s: unavailable:\n%s", col.backend, wrapText("  ", col.unavailable, width))
+			continue
+		}
+		d := col.report.Device
+		fmt.Fprintf(c.stdout, "\n%s: %s (%s, %s): %d cases in %.1fs", col.backend, d.Name, d.Kind, d.Driver, len(col.report.Results), col.report.Elapsed.Seconds())
+		if col.report.Required {
+			fmt.Fprint(c.stdout, " (required: unsupported ops count as failures)")
+		}
+		fmt.Fprintln(c.stdout)
+		for _, r := range col.report.Failures() {
+			fmt.Fprintf(c.stdout, "  %s %s/%s: %s\n", r.Status, r.Op, r.Case, r.Detail)
+		}
+	}
 }
 
 // cell is one entry of the op x backend matrix.

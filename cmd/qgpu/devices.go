@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sort"
-	"strings"
 
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/engine/backend"
@@ -49,7 +47,8 @@ func cmdDevices(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("devices", "qgpu devices [--json]", `
 Lists every backend compiled into this binary, highest priority first. For
 each it opens the backend and prints its device (name, kind, driver and
-capabilities), or the exact reason it is unavailable on this machine.`, `
+capabilities), or the exact reason it is unavailable on this machine and
+which packages provide what is missing.`, `
   qgpu devices
   qgpu devices --json | jq -r 'select(.available) | .backend'`, stdout)
 	asJSON := fs.Bool("json", false, "print one JSON object per backend per line")
@@ -57,8 +56,8 @@ capabilities), or the exact reason it is unavailable on this machine.`, `
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("devices: unexpected argument %q", pos[0])
+	if err := noArgs("devices", pos); err != nil {
+		return err
 	}
 	reps := probeDevices()
 	if *asJSON {
@@ -71,29 +70,16 @@ capabilities), or the exact reason it is unavailable on this machine.`, `
 		return nil
 	}
 	fmt.Fprintf(stdout, "GOMAXPROCS %d, %s/%s\n", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+	width := lineWidth(stdout)
 	for _, r := range reps {
 		if !r.Available {
-			fmt.Fprintf(stdout, "\n%s: unavailable: %s\n", r.Backend, r.Reason)
+			fmt.Fprintf(stdout, "\n%s: unavailable:\n%s", r.Backend, wrapText("  ", r.Reason, width))
 			continue
 		}
 		fmt.Fprintf(stdout, "\n%s: %s\n  kind:   %s\n  driver: %s\n", r.Backend, r.Name, r.Kind, r.Driver)
 		if len(r.Caps) > 0 {
-			fmt.Fprintf(stdout, "  caps:   %s\n", formatCaps(r.Caps))
+			writeCaps(stdout, "  caps:   ", r.Caps)
 		}
 	}
 	return nil
-}
-
-// formatCaps lists capabilities as "k=v" sorted by key.
-func formatCaps(caps map[string]string) string {
-	keys := make([]string, 0, len(caps))
-	for k := range caps {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + caps[k]
-	}
-	return strings.Join(parts, " ")
 }

@@ -17,7 +17,7 @@ import (
 // paths); 1 a failure to do valid work (here: a write to a full device,
 // a backend that is unavailable, failed conformance cases). Every
 // registered command must have cases; those that only read files (inspect)
-// or report (devices) cannot fail on valid input.
+// or report (devices, version, help) cannot fail on valid input.
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
@@ -47,9 +47,19 @@ func TestExitCodes(t *testing.T) {
 		args []string
 	}{
 		{0, nil, []string{"version"}},
+		{0, nil, []string{"version", "-h"}},
+		{2, nil, []string{"version", "extra"}},
+		{2, nil, []string{"version", "--short"}},
 		{0, nil, []string{"help"}},
+		{0, nil, []string{"help", "run"}},
 		{2, nil, []string{"help", "nosuch"}},
+		{2, nil, []string{"help", "run", "bench"}},
 		{2, nil, []string{"nosuch"}},
+
+		{0, nil, []string{"sample", "--fill", "1", "--out", p("s.npy")}},
+		{2, nil, []string{"sample", "--shape", "2xx", "--out", p("s.npy")}},
+		{2, nil, []string{"sample", "--fill", "1", "--out", dir}},
+		{1, nil, []string{"sample", "--fill", "1", "--out", full}},
 
 		{0, nil, []string{"devices"}},
 		{2, nil, []string{"devices", "--bogus"}},
@@ -137,7 +147,7 @@ func TestExitCodes(t *testing.T) {
 		}
 		covered[c.args[0]][c.code] = true
 	}
-	cannotFail := map[string]bool{"devices": true, "inspect": true}
+	cannotFail := map[string]bool{"devices": true, "inspect": true, "version": true, "help": true}
 	for name := range commands {
 		if !covered[name][0] || !covered[name][2] || !covered[name][1] && !cannotFail[name] {
 			t.Errorf("command %s lacks exit-status cases (have %v)", name, covered[name])

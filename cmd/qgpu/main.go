@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,11 +25,42 @@ type command struct {
 	run     func(args []string, stdout, stderr io.Writer) error
 }
 
-// commands is the command table; each command lives in its own file and
-// adds itself here from init.
+// commands is the command table: each command lives in its own file and
+// adds itself from init with register.
 var commands = map[string]*command{}
 
 func register(c *command) { commands[c.name] = c }
+
+// helpOrder is the order of the command list in qgpu help, from a first
+// look at the machine to the tools; a registered command missing here
+// comes after them, a name here that is not registered is left out.
+var helpOrder = []string{
+	"devices", "sample", "quantize", "dequantize", "inspect", "calibrate",
+	"run", "model", "bench", "conformance", "version", "help",
+}
+
+// commandNames returns the registered names in help order.
+func commandNames() []string {
+	var names []string
+	for _, n := range helpOrder {
+		if commands[n] != nil {
+			names = append(names, n)
+		}
+	}
+	var rest []string
+	for n := range commands {
+		if !slices.Contains(helpOrder, n) {
+			rest = append(rest, n)
+		}
+	}
+	sort.Strings(rest)
+	return append(names, rest...)
+}
+
+func init() {
+	register(&command{name: "version", summary: "print the version", run: cmdVersion})
+	register(&command{name: "help", summary: "print this help, or a command's (qgpu help run)", run: cmdHelp})
+}
 
 func main() {
 	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
@@ -44,46 +76,73 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	name := args[0]
 	switch name {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return report(stderr, c.run([]string{"-h"}, stdout, stderr))
-			}
-			return report(stderr, usagef("help: unknown command %q (qgpu help lists them)", args[1]))
-		}
-		printHelp(stdout)
-		return 0
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "qgpu", versionString())
-		return 0
+	case "-h", "-help", "--help":
+		name = "help"
+	case "-version", "--version":
+		name = "version"
 	}
 	c, ok := commands[name]
 	if !ok {
-		return report(stderr, usagef("unknown command %q (qgpu help lists the commands)", name))
+		return report(stderr, usagef("unknown command %s%s (qgpu help lists the commands)", shortQ(name), didYouMean(name, commandNames())))
 	}
 	return report(stderr, c.run(args[1:], stdout, stderr))
+}
+
+func cmdVersion(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("version", "qgpu version", `
+Prints the version of qgpu, with the VCS revision it was built from when
+there is one (+dirty: with uncommitted changes).`, `
+  qgpu version
+  qgpu --version`, stdout)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("version", pos); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "qgpu", versionString())
+	return nil
+}
+
+func cmdHelp(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("help", "qgpu help [COMMAND]", `
+Lists the commands, or prints a command's usage: its flags and examples
+(the same as qgpu COMMAND -h).`, `
+  qgpu help
+  qgpu help calibrate`, stdout)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 1:
+		return usagef("help: want one command at most, have %d arguments", len(pos))
+	case len(pos) == 1:
+		c, ok := commands[pos[0]]
+		if !ok {
+			return usagef("help: unknown command %s%s (qgpu help lists them)", shortQ(pos[0]), didYouMean(pos[0], commandNames()))
+		}
+		return c.run([]string{"-h"}, stdout, stderr)
+	}
+	printHelp(stdout)
+	return nil
 }
 
 func printHelp(w io.Writer) {
 	fmt.Fprintf(w, "qgpu %s: int8 quantization engine (CPU, Vulkan, OpenGL backends)\n\n", versionString())
 	fmt.Fprintln(w, "Usage: qgpu <command> [flags] [arguments]")
 	fmt.Fprintln(w, "\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintf(w, "  %-12s %s\n", "version", "print the version")
-	fmt.Fprintf(w, "  %-12s %s\n", "help", "print this help, or a command's (qgpu help run)")
 	fmt.Fprintln(w, "\nExamples:")
 	for _, e := range []string{
 		"qgpu devices",
+		"qgpu sample --dist normal --shape 768x3072 --out w.npy",
+		"qgpu quantize --in w.npy --dtype int8 --scheme symmetric --axis 0 --out w.qt",
 		"qgpu calibrate --in act.npy --method all --plot report.png",
 		"qgpu calibrate --in w.npy --method minmax --dtype int8 --scheme symmetric --axis 0 --json",
-		"qgpu quantize --in w.npy --dtype int8 --scheme symmetric --axis 0 --out w.qt",
 		"qgpu bench",
 		"qgpu bench gemm --backend cpu --backend vulkan --plot gemm.png",
 		"qgpu bench --benchfmt --runs 10 > new.txt && benchstat old.txt new.txt",
@@ -134,6 +193,13 @@ func report(stderr io.Writer, err error) int {
 	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 	fmt.Fprintln(stderr, "qgpu: "+clip(escapeControls(msg), maxMessage))
 	return code
+}
+
+// warnf prints a note that does not stop the command ("qgpu: note: ...")
+// on stderr, escaped like an error.
+func warnf(stderr io.Writer, format string, args ...any) {
+	msg := strings.Join(strings.Fields(fmt.Sprintf(format, args...)), " ")
+	fmt.Fprintln(stderr, "qgpu: note: "+clip(escapeControls(msg), maxMessage))
 }
 
 // maxMessage bounds an error line (a 60,000-value argument echoed whole

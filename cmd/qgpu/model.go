@@ -275,7 +275,7 @@ func cmdModelRun(args []string, stdout io.Writer) error {
 	f := addModelFlags(fs)
 	var ins, outs stringList
 	fs.Var(&ins, "in", "input `FILE` (.npy), once per graph input in order")
-	fs.Var(&outs, "out", "output `FILE` (.npy, or none), once per graph output in order")
+	fs.Var(&outs, "out", "output `FILE` (.npy, .qt or .safetensors by its extension, or none), once per graph output in order")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -317,9 +317,13 @@ func cmdModelRun(args []string, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	formats := make([]fileFormat, len(outs))
 	for i, o := range outs {
 		if o == "none" {
 			continue
+		}
+		if formats[i], err = outputFormat("model run", "--out "+o, o, nil, runOutFormats...); err != nil {
+			return err
 		}
 		if err := sameFileErr("model run", o, ins...); err != nil {
 			return err
@@ -345,7 +349,7 @@ func cmdModelRun(args []string, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("model run: output %s: %w", r.Name, err)
 		}
-		if err := set.Add(outs[i], func(w io.Writer) error { return qtensor.WriteNPY(w, q) }); err != nil {
+		if err := set.Add(outs[i], encoder(formats[i], r.Name, q)); err != nil {
 			return fmt.Errorf("model run: output %s: %w", r.Name, err)
 		}
 	}

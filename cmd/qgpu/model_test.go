@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,6 +73,15 @@ func TestModelRun(t *testing.T) {
 	if d := modeltest.Diff(g, want[0].Tensor); d != "" {
 		t.Fatal(d)
 	}
+	// The --out extension picks the format: .qt holds the same values.
+	qt := filepath.Join(dir, "y.qt")
+	if code, _, stderr := qgpu(t, "model", "run", "--model", path, "--in", in, "--out", qt); code != 0 {
+		t.Fatalf("--out y.qt: exit %d: %s", code, stderr)
+	}
+	if q, err := qtensor.Load(qt); err != nil || q.DType != got.DType || !slices.Equal(q.Data, got.Data) {
+		t.Fatalf("y.qt: %v %v, want the data of y.npy", q, err)
+	}
+	wantError(t, 2, `unknown extension ".txt"`, "model", "run", "--model", path, "--in", in, "--out", filepath.Join(dir, "y.txt"))
 	// The batch size comes from the input: a model with a dynamic batch
 	// runs on a batch of 3.
 	b := modeltest.NewBuilder(t, 9)

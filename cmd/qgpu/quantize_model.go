@@ -115,19 +115,6 @@ type autoExcludeStepReport struct {
 	Output  quantize.DB `json:"output_sqnr_db"`
 }
 
-// calibFlags are the input files of --calib/--in: FILE for the first graph
-// input, NAME=FILE for any.
-type calibFlags []string
-
-func (c *calibFlags) String() string { return strings.Join(*c, " ") }
-func (c *calibFlags) Set(v string) error {
-	if v == "" {
-		return errors.New("empty file name")
-	}
-	*c = append(*c, v)
-	return nil
-}
-
 // inputFiles groups FILE and NAME=FILE arguments by graph input.
 func inputFiles(cmd, flag string, m *onnxpb.ModelProto, args []string) ([]quantize.NPYInput, []string, error) {
 	inits := map[string]bool{}
@@ -196,32 +183,12 @@ func staticBatch(m *onnxpb.ModelProto) int {
 	return 0
 }
 
-// progress prints a progress line on a terminal.
-type progress struct {
-	w     io.Writer
-	on    bool
-	what  string
-	start time.Time
-	last  time.Time
-}
-
-func newProgress(stderr io.Writer, what string) *progress {
-	return &progress{w: stderr, on: isTerminal(stderr), what: what, start: time.Now()}
-}
-
-func (p *progress) update(runs int, samples int64) {
-	if !p.on {
-		return
-	}
-	if now := time.Now(); now.Sub(p.last) > 200*time.Millisecond {
-		p.last = now
-		fmt.Fprintf(p.w, "\r%s: %d runs, %d samples, %.1f s ", p.what, runs, samples, now.Sub(p.start).Seconds())
-	}
-}
-
-func (p *progress) done() {
-	if p.on {
-		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 60))
+// runProgress returns a progress line (shown on a terminal only) and the
+// callback that updates it with runs and samples.
+func runProgress(stderr io.Writer, what string) (*progress, func(int, int64)) {
+	p, start := newProgress(stderr), time.Now()
+	return p, func(runs int, samples int64) {
+		p.update(false, "%s: %d runs, %d samples, %.1f s", what, runs, samples, time.Since(start).Seconds())
 	}
 }
 
@@ -266,7 +233,7 @@ func cmdModelQuantize(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("model quantize", "qgpu model quantize --model F.onnx --calib X.npy [--calib ...] [flags] --out Q.onnx",
 		fmt.Sprintf(modelQuantizeAbout, strings.Join(names, ", ")), modelQuantizeExamples, stdout)
 	modelPath := fs.String("model", "", "float ONNX model `FILE` (required)")
-	var calibFiles calibFlags
+	var calibFiles stringList
 	fs.Var(&calibFiles, "calib", "calibration `[NAME=]X.npy` (repeatable; float32, samples on axis 0)")
 	out := fs.String("out", "", "write the QDQ model to `FILE` (required)")
 	method := fs.String("method", "minmax", "calibration `METHOD` of the activations: "+strings.Join(names, ", "))
@@ -398,8 +365,8 @@ func cmdModelQuantize(args []string, stdout, stderr io.Writer) error {
 	var res *quantize.Result
 	var errRep *quantize.Report
 	for step := 0; ; step++ {
-		pr := newProgress(stderr, "calibrating")
-		opts.Progress = pr.update
+		pr, update := runProgress(stderr, "calibrating")
+		opts.Progress = update
 		q, err := quantize.New(fm, opts)
 		if err != nil {
 			return quantizeErr(err)
@@ -418,9 +385,9 @@ func cmdModelQuantize(args []string, stdout, stderr io.Writer) error {
 		if !wantErr {
 			break
 		}
-		pc := newProgress(stderr, "comparing")
+		pc, update := runProgress(stderr, "comparing")
 		errRep, err = quantize.Compare(ctx, fm, res.Model, limitSamples(batches, *reportSamples),
-			quantize.CompareOptions{Workers: *threads, Progress: pc.update, Engine: eng})
+			quantize.CompareOptions{Workers: *threads, Progress: update, Engine: eng})
 		pc.done()
 		if err != nil {
 			return quantizeErr(err)
@@ -451,7 +418,7 @@ func cmdModelQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *plotPath != "" {
-		if err := plotQuantReport(*plotPath, errRep, fmt.Sprintf("%s: %s, %s", filepath.Base(*modelPath), mi.Name, granularity(*perChannel))); err != nil {
+		if err := plotQuantReport(*plotPath, errRep, fmt.Sprintf("%s: %s, %s", filepath.Base(*modelPath), mi.Name, weightGranularity(*perChannel))); err != nil {
 			return fmt.Errorf("model quantize: --plot: %w", err)
 		}
 	}
@@ -459,7 +426,7 @@ func cmdModelQuantize(args []string, stdout, stderr io.Writer) error {
 	for _, t := range res.Tensors {
 		counts[t.Kind]++
 	}
-	fmt.Fprintf(stdout, "%s -> %s: %s, %s weights %s, %s activations\n", *modelPath, *out, mi.Name, opts.WeightType, granularity(*perChannel), opts.ActivationType)
+	fmt.Fprintf(stdout, "%s -> %s: %s, %s weights %s, %s activations\n", *modelPath, *out, mi.Name, opts.WeightType, weightGranularity(*perChannel), opts.ActivationType)
 	fmt.Fprintf(stdout, "calibration: %d runs, %d samples, %d tensors observed, %.1f s\n", rep.Calibration.Runs, rep.Calibration.Samples, rep.Calibration.Tensors, rep.Calibration.Seconds)
 	fmt.Fprintf(stdout, "quantized: %d activations, %d weights, %d biases, %d constants; %d Relu/Clip folded; %d nodes in float\n",
 		counts[quantize.Activation], counts[quantize.Weight], counts[quantize.Bias], counts[quantize.Constant], len(res.Removed), len(res.Float))
@@ -478,7 +445,7 @@ func cmdModelQuantize(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func granularity(perChannel bool) string {
+func weightGranularity(perChannel bool) string {
 	if perChannel {
 		return "per-channel"
 	}
@@ -643,7 +610,7 @@ func cmdModelCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("model compare", "qgpu model compare --float F.onnx --quant Q.onnx --in X.npy [--in ...] [flags]", modelCompareAbout, modelCompareExamples, stdout)
 	floatPath := fs.String("float", "", "float ONNX model `FILE` (required)")
 	quantPath := fs.String("quant", "", "QDQ ONNX model `FILE` (required)")
-	var inFiles calibFlags
+	var inFiles stringList
 	fs.Var(&inFiles, "in", "input `[NAME=]X.npy` (repeatable; float32, samples on axis 0)")
 	batch := fs.Int("batch", 0, "samples per run (default: the model's static batch, else 8)")
 	samples := fs.Int("samples", 0, "compare on the first `N` samples only (0: all)")
@@ -714,8 +681,8 @@ func cmdModelCompare(args []string, stdout, stderr io.Writer) error {
 		defer eng.Close()
 		co.Engine = eng
 	}
-	pc := newProgress(stderr, "comparing")
-	co.Progress = pc.update
+	pc, update := runProgress(stderr, "comparing")
+	co.Progress = update
 	r, err := quantize.Compare(ctx, fm, qm, b, co)
 	pc.done()
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -92,14 +91,6 @@ func matchTensor(patterns, name string) (bool, error) {
 	return false, nil
 }
 
-// stEntry is one tensor of the output file.
-type stEntry struct {
-	name  string
-	dtype string
-	shape []int
-	data  []byte
-}
-
 func isFloatST(d string) bool { return d == "F32" || d == "F16" || d == "BF16" }
 
 func runTensorExport(e tensorExport, stdout io.Writer) error {
@@ -120,7 +111,7 @@ func runTensorExport(e tensorExport, stdout io.Writer) error {
 		return err
 	}
 	intType := map[qtensor.DType]string{qtensor.Int8: "I8", qtensor.Uint8: "U8"}[d]
-	var out []stEntry
+	var out []qtensor.SafetensorsTensor
 	taken := map[string]bool{}
 	for _, name := range st.Names() {
 		taken[name] = true
@@ -137,7 +128,7 @@ func runTensorExport(e tensorExport, stdout io.Writer) error {
 			sel = ok && isFloatST(info.DType)
 		}
 		if !sel {
-			out = append(out, stEntry{name, info.DType, info.Shape, raw(info)})
+			out = append(out, qtensor.SafetensorsTensor{Name: name, DType: info.DType, Shape: info.Shape, Data: raw(info)})
 			continue
 		}
 		for _, suffix := range []string{"_scale", "_zero_point"} {
@@ -153,18 +144,18 @@ func runTensorExport(e tensorExport, stdout io.Writer) error {
 		if err != nil {
 			return asUsage(fmt.Errorf("quantize: %s: %w", name, err))
 		}
-		out = append(out, stEntry{name, intType, x.Shape, q.Data})
+		out = append(out, qtensor.SafetensorsTensor{Name: name, DType: intType, Shape: x.Shape, Data: q.Data})
 		sb := make([]byte, 4*len(q.Params.Scales))
 		for i, s := range q.Params.Scales {
 			binary.LittleEndian.PutUint32(sb[4*i:], math.Float32bits(s))
 		}
-		out = append(out, stEntry{name + "_scale", "F32", sshape, sb})
+		out = append(out, qtensor.SafetensorsTensor{Name: name + "_scale", DType: "F32", Shape: sshape, Data: sb})
 		if e.target.Scheme == calib.Affine {
 			zb := make([]byte, len(q.Params.ZeroPoints))
 			for i, z := range q.Params.ZeroPoints {
 				zb[i] = byte(z)
 			}
-			out = append(out, stEntry{name + "_zero_point", intType, sshape, zb})
+			out = append(out, qtensor.SafetensorsTensor{Name: name + "_zero_point", DType: intType, Shape: sshape, Data: zb})
 		}
 		quantized = append(quantized, name)
 	}
@@ -192,7 +183,7 @@ func runTensorExport(e tensorExport, stdout io.Writer) error {
 		return err
 	}
 	meta := map[string]string{"format": "pt", "quantization_config": string(cj)}
-	if err := safefile.Write(e.out, func(w io.Writer) error { return writeSafetensors(w, out, meta) }); err != nil {
+	if err := safefile.Write(e.out, func(w io.Writer) error { return qtensor.WriteSafetensors(w, out, meta) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %d of %d tensors quantized to %v %s (%s), the rest copied -> %s\n", e.in, len(quantized), len(st.Names()),
@@ -273,51 +264,4 @@ func rawSafetensors(file string) (func(qtensor.SafetensorsInfo) []byte, error) {
 	}
 	data := b[8+n:]
 	return func(info qtensor.SafetensorsInfo) []byte { return data[info.Begin:info.End] }, nil
-}
-
-// writeSafetensors writes a .safetensors file: the 8-byte little-endian
-// header length, the JSON header (keys sorted, padded with spaces to a
-// multiple of 8), then the tensors' data in order.
-func writeSafetensors(w io.Writer, entries []stEntry, meta map[string]string) error {
-	type hdr struct {
-		DType   string   `json:"dtype"`
-		Shape   []int    `json:"shape"`
-		Offsets [2]int64 `json:"data_offsets"`
-	}
-	h := map[string]any{}
-	if len(meta) > 0 {
-		h["__metadata__"] = meta
-	}
-	var off int64
-	for _, e := range entries {
-		if _, dup := h[e.name]; dup || e.name == "__metadata__" {
-			return fmt.Errorf("%w: safetensors: tensor name %q twice", qtensor.ErrShape, e.name)
-		}
-		h[e.name] = hdr{e.dtype, e.shape, [2]int64{off, off + int64(len(e.data))}}
-		off += int64(len(e.data))
-	}
-	j, err := json.Marshal(h)
-	if err != nil {
-		return err
-	}
-	if pad := (8 - len(j)%8) % 8; pad > 0 {
-		j = append(j, bytes.Repeat([]byte{' '}, pad)...)
-	}
-	if len(j) > qtensor.MaxSafetensorsHeader {
-		return fmt.Errorf("%w: safetensors header of %d bytes", qtensor.ErrShape, len(j))
-	}
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(j)))
-	if _, err := w.Write(n[:]); err != nil {
-		return err
-	}
-	if _, err := w.Write(j); err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if _, err := w.Write(e.data); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -117,11 +117,11 @@ func TestQuantizeErrors(t *testing.T) {
 		{"want float32", []string{"quantize", "--in", u, "--out", out}},
 		{"choose one with --tensor", []string{"quantize", "--in", st, "--out", out}},
 		{`no tensor "nope"`, []string{"quantize", "--in", st, "--tensor", "nope", "--out", out}},
-		{"dtype I8", []string{"quantize", "--in", st, "--tensor", "ids.i8", "--out", out}},
+		{"holds int8 values, want float32", []string{"quantize", "--in", st, "--tensor", "ids.i8", "--out", out}},
 		{"--in and --out are required", []string{"dequantize", "--out", out}},
 		{"x.npy", []string{"dequantize", "--in", x, "--out", out}},
 		{"want one FILE", []string{"inspect"}},
-		{"--ref needs a .qt file", []string{"inspect", x, "--ref", x}},
+		{"--ref needs a quantized FILE", []string{"inspect", x, "--ref", x}},
 	}
 	for _, c := range cases {
 		wantError(t, 2, c.want, c.args...)

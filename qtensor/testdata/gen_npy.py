@@ -28,3 +28,15 @@ np.save('f4_0x3.npy', np.zeros((0, 3), dtype='<f4'))
 # Unsupported dtypes.
 np.save('f8_2.npy', np.array([1.0, 2.0], dtype='<f8'))
 np.save('i8_2.npy', np.array([1, 2], dtype='<i8'))
+# float64 and float16 arrays that ReadNPYFloat32 converts, and the float32
+# NumPy makes of them with astype (the expected values): rounding ties to
+# even (1 + 2^-24), values beyond float32 (1e39 -> inf), float32 denormals,
+# a value that underflows to -0, NaN; float16 subnormals and infinities.
+f8 = np.array([[0.1, 1 + 2**-24, 1 + 3 * 2**-24, -2.5e-44], [1e39, -1e-50, np.nan, -np.inf]], dtype='<f8')
+np.save('f8_conv_2x4.npy', f8)
+np.save('f8be_conv_2x4.npy', f8.astype('>f8'))
+with np.errstate(over='ignore'):
+    np.save('f8_conv_2x4_as_f4.npy', f8.astype('<f4'))
+f2 = np.array([0.0, -0.0, 6e-8, 6.1e-5, 65504.0, np.inf, -1.5, 0.333], dtype='<f2')
+np.save('f2_conv_8.npy', f2)
+np.save('f2_conv_8_as_f4.npy', f2.astype('<f4'))

@@ -219,7 +219,7 @@ func openEGL(opts Options) (Platform, error) {
 	lib := C.CString(eglLibrary)
 	defer C.free(unsafe.Pointer(lib))
 	if C.qegl_load(lib, &cerr[0], C.size_t(len(cerr))) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrUnavailable, C.GoString(&cerr[0]))
+		return nil, fmt.Errorf("%w: %s; %s", ErrUnavailable, C.GoString(&cerr[0]), eglLoaderHint)
 	}
 	clientExts := ""
 	if s := C.qegl_query(0, C.Q_EGL_EXTENSIONS); s != nil {
@@ -296,7 +296,7 @@ func openEGL(opts Options) (Platform, error) {
 		}
 		reasons = append(reasons, c.name+": "+err.Error())
 	}
-	return nil, fmt.Errorf("%w: no EGL display gave an OpenGL 4.3 core context (%s)", ErrUnavailable, strings.Join(reasons, "; "))
+	return nil, fmt.Errorf("%w: no EGL display gave an OpenGL 4.3 core context (%s); %s", ErrUnavailable, strings.Join(reasons, "; "), eglDriverHint)
 }
 
 // tryEGLDisplay is called with eglMu held.

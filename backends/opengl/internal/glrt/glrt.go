@@ -14,6 +14,13 @@ var ErrUnavailable = errors.New("glrt: OpenGL 4.3 unavailable")
 // eglLibrary is the EGL library NewEGL opens on first use (tests change it).
 var eglLibrary = "libEGL.so.1"
 
+// Hints appended to the unavailable errors: which Debian/Ubuntu packages
+// provide what is missing.
+const (
+	eglLoaderHint = "no EGL library: install libegl1 and an EGL driver (libegl-mesa0 and libgl1-mesa-dri: Mesa, whose llvmpipe runs OpenGL 4.5 on the CPU; or your GPU vendor's driver)"
+	eglDriverHint = "no EGL driver offers a display: install libegl-mesa0 and libgl1-mesa-dri (Mesa, whose llvmpipe runs OpenGL 4.5 on the CPU) or your GPU vendor's driver"
+)
+
 // ErrClosed is returned by every call on a Context after Close.
 var ErrClosed = errors.New("glrt: context closed")
 

@@ -790,7 +790,35 @@ func TestMissingEGL(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMissingEGL$", "-test.v")
 	cmd.Env = append(os.Environ(), "QGPU_GLRT_CHILD=missing-egl")
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "dlopen libEGL_qgpu_missing.so.1") {
+	if err != nil || !strings.Contains(string(out), "dlopen libEGL_qgpu_missing.so.1") || !strings.Contains(string(out), "install libegl1 and an EGL driver (libegl-mesa0 and libgl1-mesa-dri") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
+}
+
+// TestNoEGLDriver hides every EGL vendor library from libglvnd's libEGL
+// (in a child process): NewEGL must fail with ErrUnavailable and name the
+// packages that provide a driver.
+func TestNoEGLDriver(t *testing.T) {
+	if !cgoEnabled {
+		t.Skip("no cgo")
+	}
+	if os.Getenv("QGPU_GLRT_CHILD") == "no-driver" {
+		c, err := NewEGL(Options{})
+		if err == nil {
+			c.Close()
+			t.Skip("NewEGL succeeded: this libEGL is not libglvnd's, whose vendor list the test empties")
+		}
+		if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), eglDriverHint) && !strings.Contains(err.Error(), eglLoaderHint) {
+			t.Fatalf("NewEGL = %v, want ErrUnavailable with the driver hint", err)
+		}
+		t.Log(err)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNoEGLDriver$", "-test.v")
+	cmd.Env = append(os.Environ(), "QGPU_GLRT_CHILD=no-driver", "__EGL_VENDOR_LIBRARY_FILENAMES=/nonexistent/qgpu_egl_vendor.json")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 	t.Logf("child:\n%s", out)

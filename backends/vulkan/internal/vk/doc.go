@@ -9,10 +9,13 @@
 //
 // Design:
 //
-//   - The system <vulkan/vulkan.h> is included with VK_NO_PROTOTYPES; the
-//     loader libvulkan.so.1 is opened at run time with dlopen (never linked),
-//     so a machine without it gets an error value from [Init], not a link
-//     failure or a crash.
+//   - The package declares the Vulkan types, constants and function pointer
+//     types it uses itself (vulkan_decl.h: Vulkan 1.3 layouts, checked
+//     against the system's <vulkan/vulkan.h> by a test where that is
+//     installed), so building needs only a C compiler, no Vulkan headers;
+//     the loader libvulkan.so.1 is opened at run time with dlopen (never
+//     linked), so a machine without it gets an error value from [Init], not
+//     a link failure or a crash.
 //   - vkGetInstanceProcAddr is found with dlsym; instance-level functions are
 //     resolved with it into a C table per instance, device-level functions
 //     with vkGetDeviceProcAddr into a C table per device. Go calls small C

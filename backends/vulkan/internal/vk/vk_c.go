@@ -4,8 +4,7 @@ package vk
 
 /*
 #cgo LDFLAGS: -ldl
-#define VK_NO_PROTOTYPES
-#include <vulkan/vulkan.h>
+#include "vulkan_decl.h"
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -168,9 +168,16 @@ type physical struct {
 
 const maxAPI = 1<<22 | 3<<12 // 1.3.0
 
+// Hints appended to the unavailable errors: which Debian/Ubuntu packages
+// provide what is missing.
+const (
+	loaderHint = "no Vulkan loader: install libvulkan1 and a Vulkan driver (mesa-vulkan-drivers: Mesa's drivers, lavapipe runs on the CPU; or your GPU vendor's driver)"
+	driverHint = "no Vulkan driver (ICD) found: install one: mesa-vulkan-drivers (Mesa's drivers; lavapipe runs on the CPU) or your GPU vendor's driver, or name one with VK_ICD_FILENAMES"
+)
+
 func openInstance(app string) (*vk.Instance, error) {
 	if err := vk.Init(); err != nil {
-		return nil, unavail(err)
+		return nil, unavail(fmt.Errorf("%w; %s", err, loaderHint))
 	}
 	v := vk.InstanceVersion()
 	if v > maxAPI {
@@ -180,6 +187,9 @@ func openInstance(app string) (*vk.Instance, error) {
 		app = "qgpu"
 	}
 	in, err := vk.CreateInstance(app, v, nil, nil)
+	if errors.Is(err, vk.ErrorIncompatibleDriver) {
+		return nil, unavail(fmt.Errorf("%s: %w", driverHint, err))
+	}
 	if err != nil {
 		return nil, unavail(err)
 	}
@@ -192,7 +202,7 @@ func probe(in *vk.Instance) ([]*physical, error) {
 		return nil, unavail(err)
 	}
 	if len(pds) == 0 {
-		return nil, unavail(fmt.Errorf("vulkan: no physical devices (%s)", vk.ICDEnv()))
+		return nil, unavail(fmt.Errorf("vulkan: no physical devices (%s): %s", vk.ICDEnv(), driverHint))
 	}
 	out := make([]*physical, len(pds))
 	for i, pd := range pds {

@@ -709,8 +709,9 @@ func TestNoDevice(t *testing.T) {
 		t.Fatal("Open succeeded with no ICD")
 	}
 	t.Logf("Open: %v", err)
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "VK_ICD_FILENAMES=/nonexistent/qgpu_icd.json") {
-		t.Errorf("err = %v: want ErrUnavailable naming VK_ICD_FILENAMES", err)
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "VK_ICD_FILENAMES=/nonexistent/qgpu_icd.json") ||
+		!strings.Contains(err.Error(), "no Vulkan driver (ICD) found: install one: mesa-vulkan-drivers") {
+		t.Errorf("err = %v: want ErrUnavailable naming VK_ICD_FILENAMES and the packages that provide a driver", err)
 	}
 	if _, err := Open(Options{Device: "no such device name"}); err == nil || !strings.Contains(err.Error(), "VK_ICD") && !strings.Contains(err.Error(), "no device") {
 		t.Errorf("Open(no such device) = %v", err)

@@ -21,13 +21,23 @@ x[17], x[500] = 40.0, -25.5  # outliers that the moving average damps
 w = rng.standard_normal((4, 50)).astype(np.float32) * np.array([[1], [0.1], [5], [2]], dtype=np.float32)
 np.save("x.npy", x)
 np.save("w.npy", w)
+# Three values (more batches than elements), and two files of batches.
+t3 = np.array([-1.0, 4.0, 2.5], dtype=np.float32)
+xa = (rng.standard_normal((6, 5)) * 2).astype(np.float32)
+xb = (rng.standard_normal((4, 5)) * 3 + 1).astype(np.float32)
+np.save("t3.npy", t3)
+np.save("xa.npy", xa)
+np.save("xb.npy", xb)
 
 cases = []
 
 
 def run(name, args, obs, data, batches, axis=None):
-    for b in np.array_split(data, batches, axis=axis if axis is not None else 0):
-        obs(torch.from_numpy(np.ascontiguousarray(b)))
+    """Feeds each of data (an array, or a list of arrays: one per --in
+    file) in numpy.array_split batches; torch skips the empty ones."""
+    for part in data if isinstance(data, list) else [data]:
+        for b in np.array_split(part, batches, axis=axis if axis is not None else 0):
+            obs(torch.from_numpy(np.ascontiguousarray(b)))
     s, z = obs.calculate_qparams()
     cases.append({
         "name": name,
@@ -82,6 +92,31 @@ run("torch-histogram uint8 reduce, 3 batches, 512 bins", ["--in", "x.npy", "--me
     Torch2Histogram(bins=512, dtype=torch.quint8, qscheme=torch.per_tensor_affine, reduce_range=True), x, 3)
 run("histogramobserver alias, weights flattened", ["--in", "w.npy", "--method", "HistogramObserver", "--batches", "2"],
     Torch2Histogram(dtype=torch.quint8, qscheme=torch.per_tensor_affine), w.reshape(-1), 2)
+
+# More batches than elements: numpy.array_split makes empty trailing
+# batches, which the observers skip.
+run("moving-average, 4 batches of 3 elements", ["--in", "t3.npy", "--method", "moving-average", "--batches", "4",
+                                                 "--averaging-constant", "0.5"],
+    O.MovingAverageMinMaxObserver(averaging_constant=0.5, dtype=torch.quint8, qscheme=torch.per_tensor_affine), t3, 4)
+run("minmax, 5 batches of 3 elements", ["--in", "t3.npy", "--method", "minmax", "--batches", "5"],
+    O.MinMaxObserver(dtype=torch.quint8, qscheme=torch.per_tensor_affine), t3, 5)
+run("per-channel moving-average axis 1, 6 batches of 4 rows", ["--in", "w.npy", "--method", "moving-average", "--axis", "1",
+                                                                "--batches", "6", "--averaging-constant", "0.5"],
+    O.MovingAveragePerChannelMinMaxObserver(averaging_constant=0.5, ch_axis=1, dtype=torch.quint8,
+                                             qscheme=torch.per_channel_affine), w, 6, axis=0)
+# Several --in files: batches in the order given.
+run("moving-average, two files, 2 batches each", ["--in", "xa.npy", "--in", "xb.npy", "--method", "moving-average",
+                                                  "--batches", "2", "--averaging-constant", "0.3"],
+    O.MovingAverageMinMaxObserver(averaging_constant=0.3, dtype=torch.quint8, qscheme=torch.per_tensor_affine), [xa, xb], 2)
+run("moving-average, two files reversed", ["--in", "xb.npy", "--in", "xa.npy", "--method", "moving-average",
+                                           "--averaging-constant", "0.3"],
+    O.MovingAverageMinMaxObserver(averaging_constant=0.3, dtype=torch.quint8, qscheme=torch.per_tensor_affine), [xb, xa], 1)
+run("per-channel moving-average axis 1, two files", ["--in", "xa.npy", "--in", "xb.npy", "--method", "moving-average",
+                                                     "--axis", "1", "--averaging-constant", "0.5", "--dtype", "int8"],
+    O.MovingAveragePerChannelMinMaxObserver(averaging_constant=0.5, ch_axis=1, dtype=torch.qint8,
+                                             qscheme=torch.per_channel_affine), [xa, xb], 1, axis=0)
+run("torch-histogram, two files", ["--in", "xa.npy", "--in", "xb.npy", "--method", "torch-histogram"],
+    Torch2Histogram(dtype=torch.quint8, qscheme=torch.per_tensor_affine), [xa.reshape(-1), xb.reshape(-1)], 1)
 
 with open("expected.json", "w") as f:
     json.dump({"torch": torch.__version__, "cases": cases}, f, indent=1)

@@ -164,6 +164,9 @@ func readNPYHeader(path string, f *os.File) (*npyStream, error) {
 
 // next reads n samples.
 func (s *npyStream) next(n int) (*graph.Tensor, error) {
+	if s.per > graph.DefaultMaxElements/n {
+		return nil, fmt.Errorf("%s: %w: a batch of %d samples of %d elements is too large", s.path, ErrShape, n, s.per)
+	}
 	nb := n * s.per * 4
 	if cap(s.buf) < nb {
 		s.buf = make([]byte, nb)

@@ -208,7 +208,21 @@ func limitSamples(b iter.Seq2[quantize.Batch, error], n int) iter.Seq2[quantize.
 				if len(t.Shape) > 0 && t.Shape[0] > left {
 					c := *t
 					c.Shape = append([]int{left}, t.Shape[1:]...)
-					c.F32 = t.F32[:len(t.F32)/t.Shape[0]*left]
+					k := t.Len() / t.Shape[0] * left
+					switch {
+					case c.F32 != nil:
+						c.F32 = c.F32[:k]
+					case c.I64 != nil:
+						c.I64 = c.I64[:k]
+					case c.I32 != nil:
+						c.I32 = c.I32[:k]
+					case c.I8 != nil:
+						c.I8 = c.I8[:k]
+					case c.U8 != nil:
+						c.U8 = c.U8[:k]
+					case c.Bool != nil:
+						c.Bool = c.Bool[:k]
+					}
 					batch[name] = &c
 				}
 			}

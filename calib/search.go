@@ -50,11 +50,14 @@ const DefaultPercentile = 0.9999
 //     error and the best is kept.
 //   - MethodL2Greedy: the walk's steps, then the full range if it scores
 //     at least as well as where the walk stopped.
-//   - MethodKL: thresholds T as for symmetric; affine uses the slice
-//     [-T, T] ∩ (data range ∪ {0}). Slices shorter than D bins are skipped.
-//     KL follows ONNX Runtime's get_entropy_threshold: the reference p is
+//   - MethodKL: ONNX Runtime's get_entropy_threshold on qgpu's histogram:
+//     candidate slices [-T, T] symmetric about zero (ORT's histogram is
+//     symmetric; on one-sided data the half without data is empty), for
+//     every target scheme and type, merged into KLQuantizedBins groups
+//     (ORT's num_quantized_bins default); slices shorter than that are
+//     skipped. The reference p is
 //     the slice with the mass outside folded into its edge bins; q merges
-//     the slice (without outliers) into D groups of floor(m/D) bins (the
+//     the slice (without outliers) into the groups of floor(m/D) bins (the
 //     last takes the rest) and spreads each group's mass evenly over the
 //     group's bins where p is non-zero; both are smoothed (eps 1e-4 on zero
 //     bins, taken from the non-zero ones) and KL(p‖q) is computed after
@@ -69,6 +72,12 @@ type HistogramObserver struct {
 	Method     Method
 	Percentile float64 // MethodPercentile: fraction kept, in (0, 1]; 0 means DefaultPercentile
 }
+
+// KLQuantizedBins is the number of groups MethodKL merges a candidate
+// slice into: ONNX Runtime's default num_quantized_bins. (An earlier
+// version merged one-sided slices into 2^bits groups, which on ReLU
+// outputs kept about a quarter of their range.)
+const KLQuantizedBins = 128
 
 // NewHistogramObserver returns an observer with an empty histogram of
 // bins bins (0: DefaultBins) whose passes run on r (nil: host).
@@ -142,7 +151,7 @@ func (h *Histogram) SearchRange(m Method, p float64, t Target) (float32, float32
 	case MethodL1:
 		a, b = v.exhaustive(q, true)
 	case MethodKL:
-		a, b = v.kl(levels, sym)
+		a, b = v.kl(KLQuantizedBins, true)
 	default:
 		return 0, 0, fmt.Errorf("%w: %v is not a histogram search", ErrUnknownMethod, m)
 	}

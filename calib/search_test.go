@@ -136,8 +136,15 @@ func TestHeavyTailedBeatsMinMax(t *testing.T) {
 				s, r := sqnrOf(t, m, x, tg)
 				r.Name = name
 				reps = append(reps, r)
-				if (m == MethodL2 || m == MethodKL) && !(s > mm+3) {
+				if m == MethodL2 && !(s > mm+3) {
 					t.Errorf("%s %v %v: SQNR %.2f dB does not beat min-max %.2f dB by 3 dB", name, tg.Scheme, m, s, mm)
+				}
+				// KL follows ONNX Runtime's entropy search: 128 groups over
+				// slices of at least 128 of the 2048 bins, so it cannot clip
+				// below 1/16 of the largest magnitude; on these tails it must
+				// still not lose to min-max.
+				if m == MethodKL && !(s > mm) {
+					t.Errorf("%s %v %v: SQNR %.2f dB below min-max %.2f dB", name, tg.Scheme, m, s, mm)
 				}
 			}
 		}
@@ -274,5 +281,39 @@ func TestHViewExtremes(t *testing.T) {
 	}
 	if v.value(v.lo) != 1 || v.value(v.hi) != 2.75 {
 		t.Errorf("extremes map back to %g, %g", v.value(v.lo), v.value(v.hi))
+	}
+}
+
+// TestKLOneSided is the Fashion-MNIST case: on ReLU outputs (one-sided,
+// most mass near 0, a tail to the maximum) KL merged one-sided slices into
+// 256 groups and kept a quarter of the range, clipping 4% of the values
+// and costing 2.3 points of accuracy. With ONNX Runtime's symmetric slices
+// and 128 groups it keeps most of the range, as ORT's entropy calibrator
+// does on the same data (the data: an exponential-like ReLU tail).
+func TestKLOneSided(t *testing.T) {
+	x := genData(31, 1<<18, "normal")
+	for i, v := range x {
+		x[i] = max(v, 0) * max(v, 0) // one-sided, long tail
+	}
+	o, err := NewHistogramObserver(MethodKL, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Observe(context.Background(), x, nil); err != nil {
+		t.Fatal(err)
+	}
+	lo, hi, err := o.Range(Uint8Affine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := o.Stats()
+	var clipped int
+	for _, v := range x {
+		if v > hi {
+			clipped++
+		}
+	}
+	if lo != 0 || float64(clipped) > 1e-3*float64(len(x)) {
+		t.Errorf("KL range [%g, %g] of data in [%g, %g] clips %d of %d values", lo, hi, st.Min, st.Max, clipped, len(x))
 	}
 }

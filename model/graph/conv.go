@@ -252,6 +252,49 @@ func init() {
 	register(prepMatMul, "MatMul")
 }
 
+// convShapes are the validated geometry of a convolution node: input
+// shape x, kernel sizes kw, the window attributes, the group and the batch,
+// input-channel and output-channel counts.
+type convShapes struct {
+	x        []int
+	kw       []int64
+	wa       windowAttrs
+	group    int64
+	n, ch, m int
+}
+
+// convShapes validates the input (in[xi]) and weight (in[wi]) shapes of a
+// convolution and its group, kernel_shape and window attributes (Conv,
+// QLinearConv, ConvInteger); ok is false after c.fail.
+func (c *prepCtx) convShapes(xi, wi int) (cs convShapes, ok bool) {
+	x, w := c.in[xi].Shape, c.in[wi].Shape
+	if len(x) < 3 || len(w) != len(x) {
+		c.fail(ErrShape, "input %v and weight %v", x, w)
+		return cs, false
+	}
+	rank := len(x) - 2
+	group := c.attrInt("group", 1)
+	kshape := c.attrInts("kernel_shape", nil)
+	wa := c.readWindow(rank, true)
+	if c.err != nil {
+		return cs, false
+	}
+	kw := make([]int64, rank)
+	for i := range kw {
+		kw[i] = int64(w[2+i])
+	}
+	if kshape != nil && !slices.Equal(kshape, kw) {
+		c.fail(ErrShape, "kernel_shape %v does not match the weight %v", kshape, w)
+		return cs, false
+	}
+	n, ch, m := x[0], x[1], w[0]
+	if group < 1 || int64(ch)%group != 0 || int64(m)%group != 0 || int64(w[1])*group != int64(ch) {
+		c.fail(ErrShape, "input %v, weight %v and group %d do not match", x, w, group)
+		return cs, false
+	}
+	return convShapes{x: x, kw: kw, wa: wa, group: group, n: n, ch: ch, m: m}, true
+}
+
 func prepConv(c *prepCtx) ([]ValueInfo, kernel) {
 	c.nin(2, 3)
 	c.dtype(0, Float32)
@@ -260,31 +303,11 @@ func prepConv(c *prepCtx) ([]ValueInfo, kernel) {
 	if c.err != nil {
 		return nil, nil
 	}
-	x, w := c.in[0].Shape, c.in[1].Shape
-	if len(x) < 3 || len(w) != len(x) {
-		c.fail(ErrShape, "input %v and weight %v", x, w)
+	cs, ok := c.convShapes(0, 1)
+	if !ok {
 		return nil, nil
 	}
-	rank := len(x) - 2
-	group := c.attrInt("group", 1)
-	kshape := c.attrInts("kernel_shape", nil)
-	wa := c.readWindow(rank, true)
-	if c.err != nil {
-		return nil, nil
-	}
-	kw := make([]int64, rank)
-	for i := range kw {
-		kw[i] = int64(w[2+i])
-	}
-	if kshape != nil && !slices.Equal(kshape, kw) {
-		c.fail(ErrShape, "kernel_shape %v does not match the weight %v", kshape, w)
-		return nil, nil
-	}
-	n, ch, m := x[0], x[1], w[0]
-	if group < 1 || int64(ch)%group != 0 || int64(m)%group != 0 || int64(w[1])*group != int64(ch) {
-		c.fail(ErrShape, "input %v, weight %v and group %d do not match", x, w, group)
-		return nil, nil
-	}
+	x, kw, wa, group, n, ch, m := cs.x, cs.kw, cs.wa, cs.group, cs.n, cs.ch, cs.m
 	if c.present(2) && !slices.Equal(c.in[2].Shape, []int{m}) {
 		c.fail(ErrShape, "bias %v for %d output channels", c.in[2].Shape, m)
 		return nil, nil

@@ -149,31 +149,11 @@ func prepConvInteger(c *prepCtx) ([]ValueInfo, kernel) {
 	if c.err != nil {
 		return nil, nil
 	}
-	x, w := c.in[xi].Shape, c.in[wi].Shape
-	if len(x) < 3 || len(w) != len(x) {
-		c.fail(ErrShape, "input %v and weight %v", x, w)
+	cs, ok := c.convShapes(xi, wi)
+	if !ok {
 		return nil, nil
 	}
-	rank := len(x) - 2
-	group := c.attrInt("group", 1)
-	kshape := c.attrInts("kernel_shape", nil)
-	wa := c.readWindow(rank, true)
-	if c.err != nil {
-		return nil, nil
-	}
-	kw := make([]int64, rank)
-	for i := range kw {
-		kw[i] = int64(w[2+i])
-	}
-	if kshape != nil && !slices.Equal(kshape, kw) {
-		c.fail(ErrShape, "kernel_shape %v does not match the weight %v", kshape, w)
-		return nil, nil
-	}
-	n, ch, m := x[0], x[1], w[0]
-	if group < 1 || int64(ch)%group != 0 || int64(m)%group != 0 || int64(w[1])*group != int64(ch) {
-		c.fail(ErrShape, "input %v, weight %v and group %d do not match", x, w, group)
-		return nil, nil
-	}
+	x, kw, wa, group, n, ch, m := cs.x, cs.kw, cs.wa, cs.group, cs.n, cs.ch, cs.m
 	c.scalarInputIf(xzi, "x_zero_point")
 	c.perTensorOrChannel(wzi, m, "w_zero_point")
 	outType := Int32

@@ -80,6 +80,7 @@ var dispatch = [...]kernels{
 	backend.OpHistogram:         kernelsOf(histogramGeneric, (*Backend).histogramFast),
 	backend.OpLookup:            kernelsOf(lookupGeneric, nil),
 	backend.OpConcat:            kernelsOf(concatGeneric, nil),
+	backend.OpMatMulNBits:       kernelsOf(matMulNBitsGeneric, nil),
 }
 
 // kernelsFor returns the kernels of kind k, or false when the table has

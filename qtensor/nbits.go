@@ -1,6 +1,9 @@
 package qtensor
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // MatMulNBitsWeights builds the blocked weight tensor of MatMulNBits
 // (docs/semantics.md, MatMulNBits) from ONNX Runtime's com.microsoft
@@ -89,4 +92,55 @@ func MatMulNBitsInputs(t *Tensor) (bits int, b []byte, scales []float32, zeroPoi
 		}
 	}
 	return bits, append([]byte(nil), t.Data...), append([]float32(nil), p.Scales...), zeroPoints, nil
+}
+
+// MatMulNBitsRow computes one row of MatMulNBits (docs/semantics.md,
+// MatMulNBits), the reference every backend matches: y[n] for the N rows
+// of w from the K activations a. w is [N, RowLen] (RowLen >= K) of int4,
+// uint4, int8 or uint8, quantized per block along axis 1, and already
+// valid for MatMulNBits; int8Act selects the int8-activation mode; bias
+// is nil or N values. Every sum is a left fold from -0.0 in float32 in the
+// order the semantics fix, and a NaN result is stored as CanonicalNaN.
+func MatMulNBitsRow(y, a []float32, w *Tensor, int8Act bool, bias []float32) {
+	p := w.Params
+	K, N, rowLen, bs := len(a), w.Shape[0], w.Shape[1], p.BlockSize
+	nb := ceilDiv(K, bs)
+	negZero := float32(math.Copysign(0, -1))
+	var sa []float32
+	var qa []int32
+	if int8Act {
+		sa, qa = make([]float32, nb), make([]int32, K)
+		for b := range nb {
+			k0, k1 := b*bs, min((b+1)*bs, K)
+			sa[b] = NBitsActScale(NBitsAbsMax(a[k0:k1]))
+			for k := k0; k < k1; k++ {
+				qa[k] = Quantize(a[k], sa[b], 0, -127, 127)
+			}
+		}
+	}
+	for n := range N {
+		acc := negZero
+		base := n * rowLen
+		for b := range nb {
+			k0, k1 := b*bs, min((b+1)*bs, K)
+			scale, zp := p.Scales[n*nb+b], p.ZeroPoints[n*nb+b]
+			if int8Act {
+				var isum int32
+				for k := k0; k < k1; k++ {
+					isum += qa[k] * (w.At(base+k) - zp)
+				}
+				acc += float32(float32(sa[b]*scale) * float32(isum))
+				continue
+			}
+			s := negZero
+			for k := k0; k < k1; k++ {
+				s += float32(a[k] * float32(w.At(base+k)-zp))
+			}
+			acc += float32(scale * s)
+		}
+		if bias != nil {
+			acc += bias[n]
+		}
+		y[n] = Canonical(acc)
+	}
 }

@@ -1284,6 +1284,7 @@ func (b *Batch) MatMulNBits(a, w *Tensor, o NBitsOptions) (*Tensor, error) {
 	}
 	m := &backend.MatMulNBits{A: a.d, B: w.d, Y: y.d, M: a.Len() / K, K: K, N: N, BlockSize: bs, Blocks: blocks, RowLen: KB,
 		Scales: p.Scales, ZeroPoints: p.ZeroPoints, Mode: mode, Quantized: quant, YScale: o.YScale, YZP: o.YZP}
+	m.UniformZeroPoints = allEqual(p.ZeroPoints)
 	if o.Bias != nil {
 		m.Bias = append([]float32(nil), o.Bias...)
 	}

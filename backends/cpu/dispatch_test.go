@@ -17,7 +17,7 @@ import (
 // Lookup and Concat are byte loops (a table load or a copy per byte) that
 // the Go compiler already turns into the memory-bound loop a SIMD kernel
 // would be.
-var genericOnly = []backend.OpKind{backend.OpByteWeightDequant, backend.OpLookup, backend.OpConcat, backend.OpMatMulNBits}
+var genericOnly = []backend.OpKind{backend.OpByteWeightDequant, backend.OpLookup, backend.OpConcat}
 
 // TestDispatchTable checks that every op kind has a generic kernel, and
 // that exactly the kinds of genericOnly lack a fast one.

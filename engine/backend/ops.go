@@ -353,11 +353,14 @@ type MatMulNBits struct {
 	RowLen     int
 	Scales     []float32
 	ZeroPoints []int32
-	Bias       []float32
-	Mode       NBitsMode
-	Quantized  bool
-	YScale     float32
-	YZP        int32
+	// UniformZeroPoints: every entry of ZeroPoints is the same (kernels
+	// may then read ZeroPoints[0] only).
+	UniformZeroPoints bool
+	Bias              []float32
+	Mode              NBitsMode
+	Quantized         bool
+	YScale            float32
+	YZP               int32
 }
 
 func (*Quantize) Kind() OpKind          { return OpQuantize }

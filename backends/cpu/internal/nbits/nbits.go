@@ -1,0 +1,230 @@
+package nbits
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
+	"github.com/qgpu/qgpu/qtensor"
+)
+
+// Weights are the 4-bit weights of one MatMulNBits op as the kernels read
+// them: N rows of RowLen values (RowLen/2 bytes, two values per byte, the
+// lower index in the low nibble), in blocks of BlockSize along the row
+// with Scales[n*blocks+b] and ZeroPoints[n*blocks+b]; K of each row are
+// used.
+type Weights struct {
+	Data       []byte
+	N, K       int
+	RowLen     int
+	BlockSize  int
+	Scales     []float32
+	ZeroPoints []int32
+	// Signed: int4 values (else uint4).
+	Signed bool
+	// UniformZP: every zero point is ZeroPoints[0] (the kernels then read
+	// none).
+	UniformZP bool
+}
+
+func (w *Weights) blocks() int { return (w.K + w.BlockSize - 1) / w.BlockSize }
+
+// off is what the kernels add to a weight to make it unsigned: 8 for
+// int4 (q + 8 = (q's nibble) ^ 8), 0 for uint4.
+func (w *Weights) off() int32 {
+	if w.Signed {
+		return 8
+	}
+	return 0
+}
+
+// floatConsts returns the float kernels' zpc (bits of 2^23 + zp + off for
+// uniform zero points), zpbias (0x4B000000 + off, added to gathered zero
+// points) and c ((x & 15) ^ c is the float 2^23 + q + off).
+func (w *Weights) floatConsts() (zpc, zpbias, c uint32) {
+	off := uint32(w.off())
+	zp0 := uint32(w.ZeroPoints[0] + w.off())
+	return 0x4B000000 + zp0, 0x4B000000 + off, 0x4B000000 | off
+}
+
+// int8Consts returns c of the int8 kernels ((x & 0x0F0F0F0F) ^ c holds
+// the unsigned weights q + off).
+func (w *Weights) int8Consts() (zpc, zpbias, c uint32) {
+	if w.Signed {
+		return 0, 0, 0x08080808
+	}
+	return 0, 0, 0
+}
+
+// GroupWidth is the number of columns one kernel call computes under the
+// current implementation (16 for AVX-512, 8 for AVX2, 0 for Generic).
+func GroupWidth() int {
+	switch Current() {
+	case isa.AVX512:
+		return 16
+	case isa.AVX2:
+		return 8
+	}
+	return 0
+}
+
+// Fits reports whether the kernels of the current implementation run an
+// op with weights w in the given mode: 4-bit weights in rows of whole
+// blocks (RowLen = blocks * BlockSize) of at least 32 values, and for the
+// int8 mode AVX-512 VNNI.
+func Fits(w *Weights, int8Mode bool) bool {
+	g := GroupWidth()
+	if g == 0 || (int8Mode && Current() != isa.AVX512) {
+		return false
+	}
+	if w.N < 1 || w.K < 1 || w.BlockSize < 32 || w.BlockSize%32 != 0 {
+		return false
+	}
+	nb := w.blocks()
+	return w.RowLen == nb*w.BlockSize && len(w.Data) >= w.N*w.RowLen/2 &&
+		len(w.Scales) == w.N*nb && len(w.ZeroPoints) == w.N*nb
+}
+
+// Float computes the float-mode sums of docs/semantics.md (MatMulNBits),
+// without bias and NaN canonicalisation: y[m*ldy + n-n0] for the M rows of
+// a (M x K) and the columns [n0, n1). n0 must be a multiple of
+// GroupWidth; n1 one too, or N. w must Fit.
+func Float(y []float32, ldy int, a []float32, M int, w *Weights, n0, n1 int) {
+	g := GroupWidth()
+	maxRows := 4
+	if g == 8 {
+		maxRows = 2
+	}
+	sidx := groupIndex(w, g)
+	at := make([]float32, w.K*maxRows)
+	out := make([]float32, maxRows*g)
+	var pad *Weights
+	for m0 := 0; m0 < M; m0 += maxRows {
+		rows := min(maxRows, M-m0)
+		for k := range w.K {
+			for r := range rows {
+				at[k*rows+r] = a[(m0+r)*w.K+k]
+			}
+		}
+		for c := n0; c < n1; c += g {
+			ww, cc := w, c
+			if c+g > w.N {
+				if pad == nil {
+					pad = padded(w, c, g)
+				}
+				ww, cc = pad, 0
+			}
+			floatGroup(out, at, rows, ww, cc, sidx)
+			for r := range rows {
+				copy(y[(m0+r)*ldy+c-n0:(m0+r)*ldy+min(c+g, n1)-n0], out[r*g:])
+			}
+		}
+	}
+}
+
+// groupIndex is the gather index of a group's scales: j * blocks.
+func groupIndex(w *Weights, g int) []int32 {
+	s := make([]int32, 16)
+	for j := range g {
+		s[j] = int32(j * w.blocks())
+	}
+	return s
+}
+
+// padded returns weights holding the columns [c, N) of w as a group of g
+// (the rows past N repeat row c: their outputs are dropped).
+func padded(w *Weights, c, g int) *Weights {
+	nb, rb := w.blocks(), w.RowLen/2
+	p := &Weights{N: g, K: w.K, RowLen: w.RowLen, BlockSize: w.BlockSize, Signed: w.Signed, UniformZP: w.UniformZP,
+		Data: make([]byte, g*rb), Scales: make([]float32, g*nb), ZeroPoints: make([]int32, g*nb)}
+	for j := range g {
+		n := min(c+j, w.N-1)
+		copy(p.Data[j*rb:(j+1)*rb], w.Data[n*rb:(n+1)*rb])
+		copy(p.Scales[j*nb:(j+1)*nb], w.Scales[n*nb:(n+1)*nb])
+		copy(p.ZeroPoints[j*nb:(j+1)*nb], w.ZeroPoints[n*nb:(n+1)*nb])
+	}
+	return p
+}
+
+// Int8Acts are the activations of the int8 mode, quantized per row and
+// block (docs/semantics.md, MatMulNBits) and laid out for the kernels, in
+// tiles of up to 4 rows.
+type Int8Acts struct {
+	m  int
+	aq [][]int32 // per tile: per 8 values and row, the even and the odd values' dwords
+	sc [][]int32 // per tile: per block and row, the scale's bits and the correction
+}
+
+func (p *Int8Acts) rows(t int) int { return min(4, p.m-4*t) }
+
+// PrepareInt8 quantizes the M rows of a (M x K) for weights w (which must
+// Fit in the int8 mode): sa = qtensor.NBitsActScale of each block's amax,
+// qa = qtensor.Quantize(a, sa, 0, -127, 127).
+func PrepareInt8(a []float32, M int, w *Weights) *Int8Acts {
+	K, bs, nb := w.K, w.BlockSize, w.blocks()
+	kp := nb * bs // the padded row: whole blocks, zeros past K
+	p := &Int8Acts{m: M}
+	qa := make([]int8, kp)
+	zp := w.ZeroPoints[0] + w.off()
+	for m0 := 0; m0 < M; m0 += 4 {
+		rows := min(4, M-m0)
+		aq := make([]int32, kp/8*rows*2)
+		sc := make([]int32, nb*rows*2)
+		for r := range rows {
+			row := a[(m0+r)*K : (m0+r+1)*K]
+			clear(qa)
+			for b := range nb {
+				k0, k1 := b*bs, min(b*bs+bs, K)
+				sa := qtensor.NBitsActScale(qtensor.NBitsAbsMax(row[k0:k1]))
+				var sum int32
+				for k := k0; k < k1; k++ {
+					q := qtensor.Quantize(row[k], sa, 0, -127, 127)
+					qa[k] = int8(q)
+					sum += q
+				}
+				c := sum
+				if w.UniformZP {
+					c = zp * sum
+				}
+				sc[(b*rows+r)*2] = int32(math.Float32bits(sa))
+				sc[(b*rows+r)*2+1] = c
+			}
+			for g := range kp / 8 {
+				v := qa[8*g : 8*g+8]
+				even := uint32(uint8(v[0])) | uint32(uint8(v[2]))<<8 | uint32(uint8(v[4]))<<16 | uint32(uint8(v[6]))<<24
+				odd := uint32(uint8(v[1])) | uint32(uint8(v[3]))<<8 | uint32(uint8(v[5]))<<16 | uint32(uint8(v[7]))<<24
+				aq[(g*rows+r)*2], aq[(g*rows+r)*2+1] = int32(even), int32(odd)
+			}
+		}
+		p.aq, p.sc = append(p.aq, aq), append(p.sc, sc)
+	}
+	return p
+}
+
+// Int8 computes the int8-mode sums (without bias and NaN canonicalisation)
+// like Float, from the prepared activations p.
+func Int8(y []float32, ldy int, p *Int8Acts, w *Weights, n0, n1 int) {
+	const g = 16
+	sidx := groupIndex(w, g)
+	out := make([]float32, 4*g)
+	var pad *Weights
+	for t := range p.aq {
+		rows := p.rows(t)
+		for c := n0; c < n1; c += g {
+			ww, cc := w, c
+			if c+g > w.N {
+				if pad == nil {
+					pad = padded(w, c, g)
+				}
+				ww, cc = pad, 0
+			}
+			int8Group(out, p, t, ww, cc, sidx)
+			for r := range rows {
+				copy(y[(4*t+r)*ldy+c-n0:(4*t+r)*ldy+min(c+g, n1)-n0], out[r*g:])
+			}
+		}
+	}
+}
+
+// String describes the implementation (for benchmarks).
+func String() string { return fmt.Sprintf("nbits %v", Current()) }

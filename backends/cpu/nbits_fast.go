@@ -8,6 +8,30 @@ import (
 	"github.com/qgpu/qgpu/qtensor"
 )
 
+// nbitsKey identifies the packed weights of a MatMulNBits B in its buffer.
+type nbitsKey struct {
+	off, n, k, rowLen, width int
+}
+
+// nbitsPanels returns B's data packed for the kernels (nbits.Pack), from
+// the buffer's cache (emptied whenever the buffer is written) or packed
+// now.
+func nbitsPanels(t *backend.Tensor, w *nbits.Weights) *nbits.Panels {
+	m := t.Buffer().(*buffer)
+	key := nbitsKey{off: t.Offset(), n: w.N, k: w.K, rowLen: w.RowLen, width: nbits.GroupWidth()}
+	m.cache.mu.Lock()
+	defer m.cache.mu.Unlock()
+	if p := m.cache.nbits[key]; p != nil {
+		return p
+	}
+	p := nbits.Pack(w)
+	if m.cache.nbits == nil {
+		m.cache.nbits = map[nbitsKey]*nbits.Panels{}
+	}
+	m.cache.nbits[key] = p
+	return p
+}
+
 // matMulNBitsFast runs MatMulNBits with 4-bit weights on the SIMD kernels
 // of internal/nbits (one lane per output column, the order of
 // docs/semantics.md), the column groups split over the workers; it
@@ -25,6 +49,7 @@ func (b *Backend) matMulNBitsFast(ctx context.Context, op *backend.MatMulNBits) 
 	if !nbits.Fits(w, int8Mode) {
 		return false, nil
 	}
+	w.Panels = nbitsPanels(op.B, w)
 	if err := ctx.Err(); err != nil {
 		return true, err
 	}

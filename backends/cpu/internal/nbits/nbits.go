@@ -25,6 +25,58 @@ type Weights struct {
 	// UniformZP: every zero point is ZeroPoints[0] (the kernels then read
 	// none).
 	UniformZP bool
+	// Panels are Data packed for the kernels (Pack); nil: packed on every
+	// call.
+	Panels *Panels
+}
+
+// Panels are the weight data of one op in the kernels' layout: per group
+// of width columns (the last group padded with copies of column N-1) and
+// per chunk of 32 values of K, 4 vectors whose lane j holds dword d (8
+// values) of column j of the group. The bytes are Data's, reordered.
+type Panels struct {
+	width      int
+	groupBytes int
+	data       []byte
+}
+
+// Bytes returns the size of the packed data.
+func (p *Panels) Bytes() int { return len(p.data) }
+
+// Pack packs w's data for the current implementation (nil for Generic).
+func Pack(w *Weights) *Panels {
+	g := GroupWidth()
+	if g == 0 {
+		return nil
+	}
+	chunks := w.RowLen / 32
+	rb := w.RowLen / 2
+	groups := (w.N + g - 1) / g
+	p := &Panels{width: g, groupBytes: chunks * 16 * g}
+	p.data = make([]byte, groups*p.groupBytes)
+	for gi := range groups {
+		dst := p.data[gi*p.groupBytes:]
+		for l := range g {
+			n := min(gi*g+l, w.N-1)
+			row := w.Data[n*rb : (n+1)*rb]
+			for j := range chunks {
+				for d := range 4 {
+					o := ((j*4+d)*g + l) * 4
+					copy(dst[o:o+4], row[16*j+4*d:16*j+4*d+4])
+				}
+			}
+		}
+	}
+	return p
+}
+
+// panels returns w.Panels when it fits the current implementation, else
+// w's data packed now.
+func (w *Weights) panels() *Panels {
+	if p := w.Panels; p != nil && p.width == GroupWidth() {
+		return p
+	}
+	return Pack(w)
 }
 
 func (w *Weights) blocks() int { return (w.K + w.BlockSize - 1) / w.BlockSize }
@@ -95,10 +147,10 @@ func Float(y []float32, ldy int, a []float32, M int, w *Weights, n0, n1 int) {
 	if g == 8 {
 		maxRows = 2
 	}
-	sidx := groupIndex(w, g)
+	pn := w.panels()
+	tab := w.table()
 	at := make([]float32, w.K*maxRows)
-	out := make([]float32, maxRows*g)
-	var pad *Weights
+	out := make([]float32, 4*g)
 	for m0 := 0; m0 < M; m0 += maxRows {
 		rows := min(maxRows, M-m0)
 		for k := range w.K {
@@ -106,44 +158,60 @@ func Float(y []float32, ldy int, a []float32, M int, w *Weights, n0, n1 int) {
 				at[k*rows+r] = a[(m0+r)*w.K+k]
 			}
 		}
-		for c := n0; c < n1; c += g {
-			ww, cc := w, c
-			if c+g > w.N {
-				if pad == nil {
-					pad = padded(w, c, g)
-				}
-				ww, cc = pad, 0
-			}
-			floatGroup(out, at, rows, ww, cc, sidx)
+		for c := n0; c < n1; {
+			groups := span(rows, g, n1-c)
+			cols := groups * g
+			floatGroups(out, at, rows, groups, w, pn, c/g, scaleIndex(w, c, cols), tab)
 			for r := range rows {
-				copy(y[(m0+r)*ldy+c-n0:(m0+r)*ldy+min(c+g, n1)-n0], out[r*g:])
+				copy(y[(m0+r)*ldy+c-n0:(m0+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
 			}
+			c += cols
 		}
 	}
 }
 
-// groupIndex is the gather index of a group's scales: j * blocks.
-func groupIndex(w *Weights, g int) []int32 {
-	s := make([]int32, 16)
-	for j := range g {
-		s[j] = int32(j * w.blocks())
+// scaleIndex is the gather index of the scales of cols columns from c:
+// j * blocks, the columns past N reading column N-1's.
+func scaleIndex(w *Weights, c, cols int) []int32 {
+	s := make([]int32, cols)
+	for j := range cols {
+		s[j] = int32(min(j, w.N-1-c) * w.blocks())
 	}
 	return s
 }
 
-// padded returns weights holding the columns [c, N) of w as a group of g
-// (the rows past N repeat row c: their outputs are dropped).
-func padded(w *Weights, c, g int) *Weights {
-	nb, rb := w.blocks(), w.RowLen/2
-	p := &Weights{N: g, K: w.K, RowLen: w.RowLen, BlockSize: w.BlockSize, Signed: w.Signed, UniformZP: w.UniformZP,
-		Data: make([]byte, g*rb), Scales: make([]float32, g*nb), ZeroPoints: make([]int32, g*nb)}
-	for j := range g {
-		n := min(c+j, w.N-1)
-		copy(p.Data[j*rb:(j+1)*rb], w.Data[n*rb:(n+1)*rb])
-		copy(p.Scales[j*nb:(j+1)*nb], w.Scales[n*nb:(n+1)*nb])
-		copy(p.ZeroPoints[j*nb:(j+1)*nb], w.ZeroPoints[n*nb:(n+1)*nb])
+// span is the number of column groups one AVX-512 call takes for rows
+// rows with cols columns left: 4/rows (so that 4 sums run side by side),
+// halved while more than what is left.
+func span(rows, g, cols int) int {
+	if g != 16 {
+		return 1
 	}
-	return p
+	s := 4 / rows
+	if s == 0 {
+		s = 1
+	}
+	for s > 1 && (s-1)*g >= cols {
+		s /= 2
+	}
+	return s
+}
+
+// table returns, for uniform zero points, the floats value(u) - zp of the
+// 16 nibbles u (value(u) = u, or u - 16 for u >= 8 in int4); nil otherwise.
+func (w *Weights) table() *[16]float32 {
+	if !w.UniformZP {
+		return nil
+	}
+	var t [16]float32
+	for u := range t {
+		v := int32(u)
+		if w.Signed && u >= 8 {
+			v -= 16
+		}
+		t[u] = float32(v - w.ZeroPoints[0])
+	}
+	return &t
 }
 
 // Int8Acts are the activations of the int8 mode, quantized per row and
@@ -205,23 +273,18 @@ func PrepareInt8(a []float32, M int, w *Weights) *Int8Acts {
 // like Float, from the prepared activations p.
 func Int8(y []float32, ldy int, p *Int8Acts, w *Weights, n0, n1 int) {
 	const g = 16
-	sidx := groupIndex(w, g)
+	pn := w.panels()
 	out := make([]float32, 4*g)
-	var pad *Weights
 	for t := range p.aq {
 		rows := p.rows(t)
-		for c := n0; c < n1; c += g {
-			ww, cc := w, c
-			if c+g > w.N {
-				if pad == nil {
-					pad = padded(w, c, g)
-				}
-				ww, cc = pad, 0
-			}
-			int8Group(out, p, t, ww, cc, sidx)
+		for c := n0; c < n1; {
+			groups := span(rows, g, n1-c)
+			cols := groups * g
+			int8Groups(out, p, t, groups, w, pn, c/g, scaleIndex(w, c, cols))
 			for r := range rows {
-				copy(y[(4*t+r)*ldy+c-n0:(4*t+r)*ldy+min(c+g, n1)-n0], out[r*g:])
+				copy(y[(4*t+r)*ldy+c-n0:(4*t+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
 			}
+			c += cols
 		}
 	}
 }

@@ -4,8 +4,6 @@ package nbits
 
 import (
 	"golang.org/x/sys/cpu"
-
-	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 )
 
 //go:generate go run -C asmgen . -out ../nbits_amd64.s -stubs ../stub_amd64.go -pkg nbits
@@ -17,60 +15,64 @@ var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
 // hasAVX2 reports AVX2.
 var hasAVX2 = cpu.X86.HasAVX2
 
-// floatGroup runs the float kernel on one column group (GroupWidth columns
-// from n0, whose weight rows, scales and zero points w holds) for rows
-// rows of the interleaved activations a; y gets rows x GroupWidth values.
-func floatGroup(y []float32, a []float32, rows int, w *Weights, n0 int, sidx []int32) {
+type floatKernel func(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+
+type int8Kernel func(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+
+// The AVX-512 kernels by (groups, rows).
+var (
+	floatKernels = map[[2]int]floatKernel{
+		{1, 1}: floatC1R1AVX512, {1, 2}: floatC1R2AVX512, {1, 3}: floatC1R3AVX512, {1, 4}: floatC1R4AVX512,
+		{2, 1}: floatC2R1AVX512, {2, 2}: floatC2R2AVX512, {4, 1}: floatC4R1AVX512,
+	}
+	int8Kernels = map[[2]int]int8Kernel{
+		{1, 1}: int8C1R1AVX512, {1, 2}: int8C1R2AVX512, {1, 3}: int8C1R3AVX512, {1, 4}: int8C1R4AVX512,
+		{2, 1}: int8C2R1AVX512, {2, 2}: int8C2R2AVX512, {4, 1}: int8C4R1AVX512,
+	}
+)
+
+// floatGroups runs the float kernel on groups column groups of the panels
+// pn from group gi (columns n0 = gi*width on), rows rows of the
+// interleaved activations a; y gets rows x (groups*width) values. sidx
+// indexes the group's scales (from column n0).
+func floatGroups(y []float32, a []float32, rows, groups int, w *Weights, pn *Panels, gi int, sidx []int32, tab *[16]float32) {
 	nb := w.blocks()
-	row := w.Data[n0*w.RowLen/2:]
+	n0 := gi * pn.width
 	sc := &w.Scales[n0*nb]
 	var zp *int32
 	if !w.UniformZP {
 		zp = &w.ZeroPoints[n0*nb]
 	}
 	zpc, zpbias, c := w.floatConsts()
-	ldw, k, bs := w.RowLen/2, w.K, w.BlockSize
-	if Current() == isa.AVX512 {
-		switch rows {
-		case 1:
-			floatR1AVX512(&y[0], &a[0], &row[0], ldw, sc, &sidx[0], zp, zpc, zpbias, c, k, bs)
-		case 2:
-			floatR2AVX512(&y[0], &a[0], &row[0], ldw, sc, &sidx[0], zp, zpc, zpbias, c, k, bs)
-		case 3:
-			floatR3AVX512(&y[0], &a[0], &row[0], ldw, sc, &sidx[0], zp, zpc, zpbias, c, k, bs)
-		default:
-			floatR4AVX512(&y[0], &a[0], &row[0], ldw, sc, &sidx[0], zp, zpc, zpbias, c, k, bs)
+	panel := &pn.data[gi*pn.groupBytes]
+	k, bs := w.K, w.BlockSize
+	if pn.width == 16 {
+		var tp *float32
+		if tab != nil {
+			tp = &tab[0]
 		}
+		floatKernels[[2]int{groups, rows}](&y[0], &a[0], panel, pn.groupBytes, sc, &sidx[0], zp, tp, zpbias, c, k, bs)
 		return
 	}
-	st := 4 * nb
+	// AVX2: gs is the column stride of the scales and zero points.
 	if rows == 1 {
-		floatR1AVX2(&y[0], &a[0], &row[0], ldw, sc, st, zp, zpc, zpbias, c, k, bs)
+		floatR1AVX2(&y[0], &a[0], panel, 4*nb, sc, zp, zpc, zpbias, c, k, bs)
 	} else {
-		floatR2AVX2(&y[0], &a[0], &row[0], ldw, sc, st, zp, zpc, zpbias, c, k, bs)
+		floatR2AVX2(&y[0], &a[0], panel, 4*nb, sc, zp, zpc, zpbias, c, k, bs)
 	}
 }
 
-// int8Group runs the int8 kernel on one column group for row tile t of p.
-func int8Group(y []float32, p *Int8Acts, t int, w *Weights, n0 int, sidx []int32) {
+// int8Groups runs the int8 kernel on groups column groups from group gi
+// for row tile t of p.
+func int8Groups(y []float32, p *Int8Acts, t, groups int, w *Weights, pn *Panels, gi int, sidx []int32) {
 	nb := w.blocks()
-	row := w.Data[n0*w.RowLen/2:]
+	n0 := gi * pn.width
 	sc := &w.Scales[n0*nb]
 	var zp *int32
 	if !w.UniformZP {
 		zp = &w.ZeroPoints[n0*nb]
 	}
 	_, _, c := w.int8Consts()
-	aq, scs := &p.aq[t][0], &p.sc[t][0]
-	ldw, chunks := w.RowLen/2, w.BlockSize/32
-	switch p.rows(t) {
-	case 1:
-		int8R1AVX512(&y[0], aq, &row[0], ldw, sc, &sidx[0], zp, w.off(), c, nb, chunks, scs)
-	case 2:
-		int8R2AVX512(&y[0], aq, &row[0], ldw, sc, &sidx[0], zp, w.off(), c, nb, chunks, scs)
-	case 3:
-		int8R3AVX512(&y[0], aq, &row[0], ldw, sc, &sidx[0], zp, w.off(), c, nb, chunks, scs)
-	default:
-		int8R4AVX512(&y[0], aq, &row[0], ldw, sc, &sidx[0], zp, w.off(), c, nb, chunks, scs)
-	}
+	int8Kernels[[2]int{groups, p.rows(t)}](&y[0], &p.aq[t][0], &pn.data[gi*pn.groupBytes], pn.groupBytes, sc, &sidx[0], zp, w.off(), c,
+		nb, w.BlockSize/32, &p.sc[t][0])
 }

@@ -10,10 +10,10 @@ const (
 	hasAVX2   = false
 )
 
-func floatGroup(y []float32, a []float32, rows int, w *Weights, n0 int, sidx []int32) {
+func floatGroups(y []float32, a []float32, rows, groups int, w *Weights, pn *Panels, gi int, sidx []int32, tab *[16]float32) {
 	panic("nbits: no kernels in this build")
 }
 
-func int8Group(y []float32, p *Int8Acts, t int, w *Weights, n0 int, sidx []int32) {
+func int8Groups(y []float32, p *Int8Acts, t, groups int, w *Weights, pn *Panels, gi int, sidx []int32) {
 	panic("nbits: no kernels in this build")
 }

@@ -76,7 +76,7 @@ func TestKernelsMatchReference(t *testing.T) {
 		}
 		restore, _ := SetISA(v)
 		r := rand.New(rand.NewPCG(uint64(v), 5))
-		for it := range 120 {
+		for it := range 160 {
 			int8Mode := it%2 == 1
 			if int8Mode && v != isa.AVX512 {
 				continue

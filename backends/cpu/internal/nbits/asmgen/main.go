@@ -159,6 +159,39 @@ func floatStep(c, R int, src reg.VecPhysical, t, disp int, table bool) {
 	}
 }
 
+// floatRound handles value t of panel vector d of the C groups. With one
+// row and the table (uniform zero points) the row's products
+// float32(a_k * table[u]) of the 16 nibbles are computed once (in Z27) and
+// each group's values permute them; else floatStep per group. shift: the
+// tail, which shifts the panel vectors by 4 after the value.
+func floatRound(C, R, d, t, disp int, table, shift bool) {
+	if R == 1 && table {
+		prod := zmm(xBias) // unused by the table path
+		VMULPS_BCST(Mem{Base: rA, Disp: disp}, zmm(xZP), prod)
+		for c := 0; c < C; c++ {
+			src, idx := zmm(4*c+d), zmm(xV)
+			if t > 0 {
+				VPSRLD(U8(4*t), src, idx)
+			} else {
+				idx = src
+			}
+			p := zmm(xP + c%3)
+			VPERMPS(prod, idx, p)
+			VADDPS(p, zmm(xS+c), zmm(xS+c))
+			if shift {
+				VPSRLD(U8(4), src, src)
+			}
+		}
+		return
+	}
+	for c := 0; c < C; c++ {
+		floatStep(c, R, zmm(4*c+d), t, disp, table)
+		if shift {
+			VPSRLD(U8(4), zmm(4*c+d), zmm(4*c+d))
+		}
+	}
+}
+
 // floatBody emits the block loop of the float kernel for the table or
 // the zero-point path, labels prefixed by name.
 func floatBody(name string, C, R int, table bool) {
@@ -189,9 +222,7 @@ func floatBody(name string, C, R int, table bool) {
 	JLT(LabelRef(name + "_partial"))
 	for d := 0; d < 4; d++ {
 		for t := 0; t < 8; t++ {
-			for c := 0; c < C; c++ {
-				floatStep(c, R, zmm(4*c+d), t, stride*(8*d+t), table)
-			}
+			floatRound(C, R, d, t, stride*(8*d+t), table, false)
 		}
 	}
 	ADDQ(U32(32*stride), rA)
@@ -206,9 +237,7 @@ func floatBody(name string, C, R int, table bool) {
 		CMPQ(rKB, U8(8))
 		JLT(LabelRef(fmt.Sprintf("%s_tail%d", name, d)))
 		for t := 0; t < 8; t++ {
-			for c := 0; c < C; c++ {
-				floatStep(c, R, zmm(4*c+d), t, stride*t, table)
-			}
+			floatRound(C, R, d, t, stride*t, table, false)
 		}
 		ADDQ(U32(8*stride), rA)
 		SUBQ(U8(8), rKB)
@@ -218,10 +247,7 @@ func floatBody(name string, C, R int, table bool) {
 	for d := 0; d < 4; d++ {
 		tail := fmt.Sprintf("%s_tail%d", name, d)
 		Label(tail)
-		for c := 0; c < C; c++ {
-			floatStep(c, R, zmm(4*c+d), 0, 0, table)
-			VPSRLD(U8(4), zmm(4*c+d), zmm(4*c+d))
-		}
+		floatRound(C, R, d, 0, 0, table, true)
 		ADDQ(U8(stride), rA)
 		DECQ(rKB)
 		JNZ(LabelRef(tail))

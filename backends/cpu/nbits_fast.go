@@ -8,17 +8,20 @@ import (
 	"github.com/qgpu/qgpu/qtensor"
 )
 
-// nbitsKey identifies the packed weights of a MatMulNBits B in its buffer.
+// nbitsKey identifies the packed form of a MatMulNBits B: its descriptor
+// (one per engine tensor, whose params never change) and the kernels'
+// group width.
 type nbitsKey struct {
-	off, n, k, rowLen, width int
+	t     *backend.Tensor
+	width int
 }
 
-// nbitsPanels returns B's data packed for the kernels (nbits.Pack), from
-// the buffer's cache (emptied whenever the buffer is written) or packed
-// now.
+// nbitsPanels returns B's weights, scales and zero points packed for the
+// kernels (nbits.Pack), from the buffer's cache (emptied whenever the
+// buffer is written) or packed now.
 func nbitsPanels(t *backend.Tensor, w *nbits.Weights) *nbits.Panels {
 	m := t.Buffer().(*buffer)
-	key := nbitsKey{off: t.Offset(), n: w.N, k: w.K, rowLen: w.RowLen, width: nbits.GroupWidth()}
+	key := nbitsKey{t: t, width: nbits.GroupWidth()}
 	m.cache.mu.Lock()
 	defer m.cache.mu.Unlock()
 	if p := m.cache.nbits[key]; p != nil {

@@ -33,11 +33,16 @@ type Weights struct {
 // Panels are the weight data of one op in the kernels' layout: per group
 // of width columns (the last group padded with copies of column N-1) and
 // per chunk of 32 values of K, 4 vectors whose lane j holds dword d (8
-// values) of column j of the group. The bytes are Data's, reordered.
+// values) of column j of the group. The bytes are Data's, reordered, with
+// int4 nibbles flipped by 8 (the unsigned u = q + 8 of every kernel).
 type Panels struct {
 	width      int
 	groupBytes int
 	data       []byte
+	// scales and zps (nil with uniform zero points): per group and block
+	// the width columns' values (padded like data).
+	scales []float32
+	zps    []int32
 }
 
 // Bytes returns the size of the packed data.
@@ -54,6 +59,26 @@ func Pack(w *Weights) *Panels {
 	groups := (w.N + g - 1) / g
 	p := &Panels{width: g, groupBytes: chunks * 16 * g}
 	p.data = make([]byte, groups*p.groupBytes)
+	var flip byte
+	if w.Signed {
+		flip = 0x88
+	}
+	nb := w.blocks()
+	p.scales = make([]float32, groups*nb*g)
+	if !w.UniformZP {
+		p.zps = make([]int32, groups*nb*g)
+	}
+	for gi := range groups {
+		for b := range nb {
+			for l := range g {
+				n := min(gi*g+l, w.N-1)
+				p.scales[(gi*nb+b)*g+l] = w.Scales[n*nb+b]
+				if p.zps != nil {
+					p.zps[(gi*nb+b)*g+l] = w.ZeroPoints[n*nb+b]
+				}
+			}
+		}
+	}
 	for gi := range groups {
 		dst := p.data[gi*p.groupBytes:]
 		for l := range g {
@@ -62,7 +87,9 @@ func Pack(w *Weights) *Panels {
 			for j := range chunks {
 				for d := range 4 {
 					o := ((j*4+d)*g + l) * 4
-					copy(dst[o:o+4], row[16*j+4*d:16*j+4*d+4])
+					for b := range 4 {
+						dst[o+b] = row[16*j+4*d+b] ^ flip
+					}
 				}
 			}
 		}
@@ -92,20 +119,12 @@ func (w *Weights) off() int32 {
 
 // floatConsts returns the float kernels' zpc (bits of 2^23 + zp + off for
 // uniform zero points), zpbias (0x4B000000 + off, added to gathered zero
-// points) and c ((x & 15) ^ c is the float 2^23 + q + off).
+// points) and c ((u & 15) ^ c is the float 2^23 + u, u = q + off the
+// panels' unsigned nibble).
 func (w *Weights) floatConsts() (zpc, zpbias, c uint32) {
 	off := uint32(w.off())
 	zp0 := uint32(w.ZeroPoints[0] + w.off())
-	return 0x4B000000 + zp0, 0x4B000000 + off, 0x4B000000 | off
-}
-
-// int8Consts returns c of the int8 kernels ((x & 0x0F0F0F0F) ^ c holds
-// the unsigned weights q + off).
-func (w *Weights) int8Consts() (zpc, zpbias, c uint32) {
-	if w.Signed {
-		return 0, 0, 0x08080808
-	}
-	return 0, 0, 0
+	return 0x4B000000 + zp0, 0x4B000000 + off, 0x4B000000
 }
 
 // GroupWidth is the number of columns one kernel call computes under the
@@ -161,23 +180,13 @@ func Float(y []float32, ldy int, a []float32, M int, w *Weights, n0, n1 int) {
 		for c := n0; c < n1; {
 			groups := span(rows, g, n1-c)
 			cols := groups * g
-			floatGroups(out, at, rows, groups, w, pn, c/g, scaleIndex(w, c, cols), tab)
+			floatGroups(out, at, rows, groups, w, pn, c/g, tab)
 			for r := range rows {
 				copy(y[(m0+r)*ldy+c-n0:(m0+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
 			}
 			c += cols
 		}
 	}
-}
-
-// scaleIndex is the gather index of the scales of cols columns from c:
-// j * blocks, the columns past N reading column N-1's.
-func scaleIndex(w *Weights, c, cols int) []int32 {
-	s := make([]int32, cols)
-	for j := range cols {
-		s[j] = int32(min(j, w.N-1-c) * w.blocks())
-	}
-	return s
 }
 
 // span is the number of column groups one AVX-512 call takes for rows
@@ -197,19 +206,15 @@ func span(rows, g, cols int) int {
 	return s
 }
 
-// table returns, for uniform zero points, the floats value(u) - zp of the
-// 16 nibbles u (value(u) = u, or u - 16 for u >= 8 in int4); nil otherwise.
+// table returns, for uniform zero points, the floats u - off - zp of the
+// 16 unsigned nibbles u of the panels (u - off = q); nil otherwise.
 func (w *Weights) table() *[16]float32 {
 	if !w.UniformZP {
 		return nil
 	}
 	var t [16]float32
 	for u := range t {
-		v := int32(u)
-		if w.Signed && u >= 8 {
-			v -= 16
-		}
-		t[u] = float32(v - w.ZeroPoints[0])
+		t[u] = float32(int32(u) - w.off() - w.ZeroPoints[0])
 	}
 	return &t
 }
@@ -280,7 +285,7 @@ func Int8(y []float32, ldy int, p *Int8Acts, w *Weights, n0, n1 int) {
 		for c := n0; c < n1; {
 			groups := span(rows, g, n1-c)
 			cols := groups * g
-			int8Groups(out, p, t, groups, w, pn, c/g, scaleIndex(w, c, cols))
+			int8Groups(out, p, t, groups, w, pn, c/g)
 			for r := range rows {
 				copy(y[(4*t+r)*ldy+c-n0:(4*t+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
 			}

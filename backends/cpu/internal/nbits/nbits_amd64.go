@@ -15,9 +15,9 @@ var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
 // hasAVX2 reports AVX2.
 var hasAVX2 = cpu.X86.HasAVX2
 
-type floatKernel func(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+type floatKernel func(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 
-type int8Kernel func(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+type int8Kernel func(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 
 // The AVX-512 kernels by (groups, rows).
 var (
@@ -31,48 +31,44 @@ var (
 	}
 )
 
-// floatGroups runs the float kernel on groups column groups of the panels
-// pn from group gi (columns n0 = gi*width on), rows rows of the
-// interleaved activations a; y gets rows x (groups*width) values. sidx
-// indexes the group's scales (from column n0).
-func floatGroups(y []float32, a []float32, rows, groups int, w *Weights, pn *Panels, gi int, sidx []int32, tab *[16]float32) {
+// groupParams returns the packed weights, scales and zero points (nil:
+// uniform) of group gi and the scales' bytes per group.
+func groupParams(w *Weights, pn *Panels, gi int) (panel *byte, sc *float32, zp *int32, sgs int) {
 	nb := w.blocks()
-	n0 := gi * pn.width
-	sc := &w.Scales[n0*nb]
-	var zp *int32
-	if !w.UniformZP {
-		zp = &w.ZeroPoints[n0*nb]
+	sgs = nb * pn.width
+	sc = &pn.scales[gi*sgs]
+	if pn.zps != nil {
+		zp = &pn.zps[gi*sgs]
 	}
+	return &pn.data[gi*pn.groupBytes], sc, zp, 4 * sgs
+}
+
+// floatGroups runs the float kernel on groups column groups of the panels
+// pn from group gi, rows rows of the interleaved activations a; y gets
+// rows x (groups*width) values.
+func floatGroups(y []float32, a []float32, rows, groups int, w *Weights, pn *Panels, gi int, tab *[16]float32) {
+	panel, sc, zp, sgs := groupParams(w, pn, gi)
 	zpc, zpbias, c := w.floatConsts()
-	panel := &pn.data[gi*pn.groupBytes]
 	k, bs := w.K, w.BlockSize
 	if pn.width == 16 {
 		var tp *float32
 		if tab != nil {
 			tp = &tab[0]
 		}
-		floatKernels[[2]int{groups, rows}](&y[0], &a[0], panel, pn.groupBytes, sc, &sidx[0], zp, tp, zpbias, c, k, bs)
+		floatKernels[[2]int{groups, rows}](&y[0], &a[0], panel, pn.groupBytes, sc, zp, sgs, tp, zpbias, c, k, bs)
 		return
 	}
-	// AVX2: gs is the column stride of the scales and zero points.
 	if rows == 1 {
-		floatR1AVX2(&y[0], &a[0], panel, 4*nb, sc, zp, zpc, zpbias, c, k, bs)
+		floatR1AVX2(&y[0], &a[0], panel, pn.groupBytes, sc, zp, sgs, zpc, zpbias, c, k, bs)
 	} else {
-		floatR2AVX2(&y[0], &a[0], panel, 4*nb, sc, zp, zpc, zpbias, c, k, bs)
+		floatR2AVX2(&y[0], &a[0], panel, pn.groupBytes, sc, zp, sgs, zpc, zpbias, c, k, bs)
 	}
 }
 
 // int8Groups runs the int8 kernel on groups column groups from group gi
 // for row tile t of p.
-func int8Groups(y []float32, p *Int8Acts, t, groups int, w *Weights, pn *Panels, gi int, sidx []int32) {
-	nb := w.blocks()
-	n0 := gi * pn.width
-	sc := &w.Scales[n0*nb]
-	var zp *int32
-	if !w.UniformZP {
-		zp = &w.ZeroPoints[n0*nb]
-	}
-	_, _, c := w.int8Consts()
-	int8Kernels[[2]int{groups, p.rows(t)}](&y[0], &p.aq[t][0], &pn.data[gi*pn.groupBytes], pn.groupBytes, sc, &sidx[0], zp, w.off(), c,
-		nb, w.BlockSize/32, &p.sc[t][0])
+func int8Groups(y []float32, p *Int8Acts, t, groups int, w *Weights, pn *Panels, gi int) {
+	panel, sc, zp, sgs := groupParams(w, pn, gi)
+	int8Kernels[[2]int{groups, p.rows(t)}](&y[0], &p.aq[t][0], panel, pn.groupBytes, sc, zp, sgs, w.off(),
+		w.blocks(), w.BlockSize/32, &p.sc[t][0])
 }

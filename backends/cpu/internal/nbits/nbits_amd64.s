@@ -4,7 +4,7 @@
 
 #include "textflag.h"
 
-// func floatC1R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// func floatC1R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·floatC1R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
@@ -12,7 +12,9 @@ TEXT ·floatC1R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         k+72(FP), R11
 	MOVL         $0x0000000f, CX
 	VPBROADCASTD CX, Z24
@@ -360,32 +362,25 @@ floatC1R1AVX512_tab_tail3:
 	JNZ         floatC1R1AVX512_tab_tail3
 
 floatC1R1AVX512_tab_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC1R1AVX512_tab_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC1R1AVX512_tab_block
 	VZEROUPPER
 	RET
 
 floatC1R1AVX512_zp_block:
-	MOVQ       sidx+40(FP), DX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z20
-	VPADDD     Z27, Z20, Z20
-	ADDQ       $0x04, R10
-	VMOVDQA32  Z26, Z16
-	MOVQ       bs+80(FP), R13
-	CMPQ       R11, R13
-	CMOVQLT    R11, R13
-	SUBQ       R13, R11
+	VPADDD    (R10), Z27, Z20
+	ADDQ      $0x40, R10
+	VMOVDQA32 Z26, Z16
+	MOVQ      bs+80(FP), R13
+	CMPQ      R11, R13
+	CMOVQLT   R11, R13
+	SUBQ      R13, R11
 
 floatC1R1AVX512_zp_chunk:
 	VMOVDQU32   (BX), Z0
@@ -791,21 +786,18 @@ floatC1R1AVX512_zp_tail3:
 	JNZ         floatC1R1AVX512_zp_tail3
 
 floatC1R1AVX512_zp_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC1R1AVX512_zp_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC1R1AVX512_zp_block
 	VZEROUPPER
 	RET
 
-// func floatC1R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// func floatC1R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·floatC1R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
@@ -813,7 +805,9 @@ TEXT ·floatC1R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         k+72(FP), R11
 	MOVL         $0x0000000f, CX
 	VPBROADCASTD CX, Z24
@@ -1299,36 +1293,29 @@ floatC1R2AVX512_tab_tail3:
 	JNZ         floatC1R2AVX512_tab_tail3
 
 floatC1R2AVX512_tab_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMULPS     Z29, Z17, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC1R2AVX512_tab_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMULPS  Z29, Z17, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC1R2AVX512_tab_block
 	VZEROUPPER
 	RET
 
 floatC1R2AVX512_zp_block:
-	MOVQ       sidx+40(FP), DX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z20
-	VPADDD     Z27, Z20, Z20
-	ADDQ       $0x04, R10
-	VMOVDQA32  Z26, Z16
-	VMOVDQA32  Z26, Z17
-	MOVQ       bs+80(FP), R13
-	CMPQ       R11, R13
-	CMOVQLT    R11, R13
-	SUBQ       R13, R11
+	VPADDD    (R10), Z27, Z20
+	ADDQ      $0x40, R10
+	VMOVDQA32 Z26, Z16
+	VMOVDQA32 Z26, Z17
+	MOVQ      bs+80(FP), R13
+	CMPQ      R11, R13
+	CMOVQLT   R11, R13
+	SUBQ      R13, R11
 
 floatC1R2AVX512_zp_chunk:
 	VMOVDQU32   (BX), Z0
@@ -1870,24 +1857,21 @@ floatC1R2AVX512_zp_tail3:
 	JNZ         floatC1R2AVX512_zp_tail3
 
 floatC1R2AVX512_zp_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMULPS     Z29, Z17, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC1R2AVX512_zp_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMULPS  Z29, Z17, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC1R2AVX512_zp_block
 	VZEROUPPER
 	RET
 
-// func floatC1R3AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// func floatC1R3AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·floatC1R3AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
@@ -1895,7 +1879,9 @@ TEXT ·floatC1R3AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         k+72(FP), R11
 	MOVL         $0x0000000f, CX
 	VPBROADCASTD CX, Z24
@@ -2519,40 +2505,33 @@ floatC1R3AVX512_tab_tail3:
 	JNZ         floatC1R3AVX512_tab_tail3
 
 floatC1R3AVX512_tab_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMULPS     Z29, Z17, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	VMULPS     Z29, Z18, Z30
-	VADDPS     128(CX), Z30, Z30
-	VMOVUPS    Z30, 128(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC1R3AVX512_tab_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMULPS  Z29, Z17, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	VMULPS  Z29, Z18, Z30
+	VADDPS  128(CX), Z30, Z30
+	VMOVUPS Z30, 128(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC1R3AVX512_tab_block
 	VZEROUPPER
 	RET
 
 floatC1R3AVX512_zp_block:
-	MOVQ       sidx+40(FP), DX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z20
-	VPADDD     Z27, Z20, Z20
-	ADDQ       $0x04, R10
-	VMOVDQA32  Z26, Z16
-	VMOVDQA32  Z26, Z17
-	VMOVDQA32  Z26, Z18
-	MOVQ       bs+80(FP), R13
-	CMPQ       R11, R13
-	CMOVQLT    R11, R13
-	SUBQ       R13, R11
+	VPADDD    (R10), Z27, Z20
+	ADDQ      $0x40, R10
+	VMOVDQA32 Z26, Z16
+	VMOVDQA32 Z26, Z17
+	VMOVDQA32 Z26, Z18
+	MOVQ      bs+80(FP), R13
+	CMPQ      R11, R13
+	CMOVQLT   R11, R13
+	SUBQ      R13, R11
 
 floatC1R3AVX512_zp_chunk:
 	VMOVDQU32   (BX), Z0
@@ -3230,27 +3209,24 @@ floatC1R3AVX512_zp_tail3:
 	JNZ         floatC1R3AVX512_zp_tail3
 
 floatC1R3AVX512_zp_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMULPS     Z29, Z17, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	VMULPS     Z29, Z18, Z30
-	VADDPS     128(CX), Z30, Z30
-	VMOVUPS    Z30, 128(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC1R3AVX512_zp_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMULPS  Z29, Z17, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	VMULPS  Z29, Z18, Z30
+	VADDPS  128(CX), Z30, Z30
+	VMOVUPS Z30, 128(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC1R3AVX512_zp_block
 	VZEROUPPER
 	RET
 
-// func floatC1R4AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// func floatC1R4AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·floatC1R4AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
@@ -3258,7 +3234,9 @@ TEXT ·floatC1R4AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         k+72(FP), R11
 	MOVL         $0x0000000f, CX
 	VPBROADCASTD CX, Z24
@@ -4020,44 +3998,37 @@ floatC1R4AVX512_tab_tail3:
 	JNZ         floatC1R4AVX512_tab_tail3
 
 floatC1R4AVX512_tab_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMULPS     Z29, Z17, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	VMULPS     Z29, Z18, Z30
-	VADDPS     128(CX), Z30, Z30
-	VMOVUPS    Z30, 128(CX)
-	VMULPS     Z29, Z19, Z30
-	VADDPS     192(CX), Z30, Z30
-	VMOVUPS    Z30, 192(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC1R4AVX512_tab_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMULPS  Z29, Z17, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	VMULPS  Z29, Z18, Z30
+	VADDPS  128(CX), Z30, Z30
+	VMOVUPS Z30, 128(CX)
+	VMULPS  Z29, Z19, Z30
+	VADDPS  192(CX), Z30, Z30
+	VMOVUPS Z30, 192(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC1R4AVX512_tab_block
 	VZEROUPPER
 	RET
 
 floatC1R4AVX512_zp_block:
-	MOVQ       sidx+40(FP), DX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z20
-	VPADDD     Z27, Z20, Z20
-	ADDQ       $0x04, R10
-	VMOVDQA32  Z26, Z16
-	VMOVDQA32  Z26, Z17
-	VMOVDQA32  Z26, Z18
-	VMOVDQA32  Z26, Z19
-	MOVQ       bs+80(FP), R13
-	CMPQ       R11, R13
-	CMOVQLT    R11, R13
-	SUBQ       R13, R11
+	VPADDD    (R10), Z27, Z20
+	ADDQ      $0x40, R10
+	VMOVDQA32 Z26, Z16
+	VMOVDQA32 Z26, Z17
+	VMOVDQA32 Z26, Z18
+	VMOVDQA32 Z26, Z19
+	MOVQ      bs+80(FP), R13
+	CMPQ      R11, R13
+	CMOVQLT   R11, R13
+	SUBQ      R13, R11
 
 floatC1R4AVX512_zp_chunk:
 	VMOVDQU32   (BX), Z0
@@ -4871,30 +4842,27 @@ floatC1R4AVX512_zp_tail3:
 	JNZ         floatC1R4AVX512_zp_tail3
 
 floatC1R4AVX512_zp_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMULPS     Z29, Z17, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	VMULPS     Z29, Z18, Z30
-	VADDPS     128(CX), Z30, Z30
-	VMOVUPS    Z30, 128(CX)
-	VMULPS     Z29, Z19, Z30
-	VADDPS     192(CX), Z30, Z30
-	VMOVUPS    Z30, 192(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC1R4AVX512_zp_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMULPS  Z29, Z17, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	VMULPS  Z29, Z18, Z30
+	VADDPS  128(CX), Z30, Z30
+	VMOVUPS Z30, 128(CX)
+	VMULPS  Z29, Z19, Z30
+	VADDPS  192(CX), Z30, Z30
+	VMOVUPS Z30, 192(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC1R4AVX512_zp_block
 	VZEROUPPER
 	RET
 
-// func floatC2R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// func floatC2R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·floatC2R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
@@ -4902,7 +4870,9 @@ TEXT ·floatC2R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         k+72(FP), R11
 	MOVL         $0x0000000f, CX
 	VPBROADCASTD CX, Z24
@@ -5452,43 +5422,31 @@ floatC2R1AVX512_tab_tail3:
 	JNZ         floatC2R1AVX512_tab_tail3
 
 floatC2R1AVX512_tab_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMOVDQU32  64(DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z17, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC2R1AVX512_tab_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMOVUPS (R9)(SI*1), Z29
+	VMULPS  Z29, Z17, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC2R1AVX512_tab_block
 	VZEROUPPER
 	RET
 
 floatC2R1AVX512_zp_block:
-	MOVQ       sidx+40(FP), DX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z20
-	VPADDD     Z27, Z20, Z20
-	VMOVDQU32  64(DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z21
-	VPADDD     Z27, Z21, Z21
-	ADDQ       $0x04, R10
-	VMOVDQA32  Z26, Z16
-	VMOVDQA32  Z26, Z17
-	MOVQ       bs+80(FP), R13
-	CMPQ       R11, R13
-	CMOVQLT    R11, R13
-	SUBQ       R13, R11
+	VPADDD    (R10), Z27, Z20
+	VPADDD    (R10)(SI*1), Z27, Z21
+	ADDQ      $0x40, R10
+	VMOVDQA32 Z26, Z16
+	VMOVDQA32 Z26, Z17
+	MOVQ      bs+80(FP), R13
+	CMPQ      R11, R13
+	CMOVQLT   R11, R13
+	SUBQ      R13, R11
 
 floatC2R1AVX512_zp_chunk:
 	VMOVDQU32   (BX), Z0
@@ -6242,27 +6200,22 @@ floatC2R1AVX512_zp_tail3:
 	JNZ         floatC2R1AVX512_zp_tail3
 
 floatC2R1AVX512_zp_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMOVDQU32  64(DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z17, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC2R1AVX512_zp_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMOVUPS (R9)(SI*1), Z29
+	VMULPS  Z29, Z17, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC2R1AVX512_zp_block
 	VZEROUPPER
 	RET
 
-// func floatC2R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// func floatC2R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·floatC2R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
@@ -6270,7 +6223,9 @@ TEXT ·floatC2R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         k+72(FP), R11
 	MOVL         $0x0000000f, CX
 	VPBROADCASTD CX, Z24
@@ -7164,51 +7119,39 @@ floatC2R2AVX512_tab_tail3:
 	JNZ         floatC2R2AVX512_tab_tail3
 
 floatC2R2AVX512_tab_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMULPS     Z29, Z17, Z30
-	VADDPS     128(CX), Z30, Z30
-	VMOVUPS    Z30, 128(CX)
-	VMOVDQU32  64(DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z18, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	VMULPS     Z29, Z19, Z30
-	VADDPS     192(CX), Z30, Z30
-	VMOVUPS    Z30, 192(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC2R2AVX512_tab_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMULPS  Z29, Z17, Z30
+	VADDPS  128(CX), Z30, Z30
+	VMOVUPS Z30, 128(CX)
+	VMOVUPS (R9)(SI*1), Z29
+	VMULPS  Z29, Z18, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	VMULPS  Z29, Z19, Z30
+	VADDPS  192(CX), Z30, Z30
+	VMOVUPS Z30, 192(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC2R2AVX512_tab_block
 	VZEROUPPER
 	RET
 
 floatC2R2AVX512_zp_block:
-	MOVQ       sidx+40(FP), DX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z20
-	VPADDD     Z27, Z20, Z20
-	VMOVDQU32  64(DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z21
-	VPADDD     Z27, Z21, Z21
-	ADDQ       $0x04, R10
-	VMOVDQA32  Z26, Z16
-	VMOVDQA32  Z26, Z17
-	VMOVDQA32  Z26, Z18
-	VMOVDQA32  Z26, Z19
-	MOVQ       bs+80(FP), R13
-	CMPQ       R11, R13
-	CMOVQLT    R11, R13
-	SUBQ       R13, R11
+	VPADDD    (R10), Z27, Z20
+	VPADDD    (R10)(SI*1), Z27, Z21
+	ADDQ      $0x40, R10
+	VMOVDQA32 Z26, Z16
+	VMOVDQA32 Z26, Z17
+	VMOVDQA32 Z26, Z18
+	VMOVDQA32 Z26, Z19
+	MOVQ      bs+80(FP), R13
+	CMPQ      R11, R13
+	CMOVQLT   R11, R13
+	SUBQ      R13, R11
 
 floatC2R2AVX512_zp_chunk:
 	VMOVDQU32   (BX), Z0
@@ -8234,33 +8177,28 @@ floatC2R2AVX512_zp_tail3:
 	JNZ         floatC2R2AVX512_zp_tail3
 
 floatC2R2AVX512_zp_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMULPS     Z29, Z17, Z30
-	VADDPS     128(CX), Z30, Z30
-	VMOVUPS    Z30, 128(CX)
-	VMOVDQU32  64(DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z18, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	VMULPS     Z29, Z19, Z30
-	VADDPS     192(CX), Z30, Z30
-	VMOVUPS    Z30, 192(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC2R2AVX512_zp_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMULPS  Z29, Z17, Z30
+	VADDPS  128(CX), Z30, Z30
+	VMOVUPS Z30, 128(CX)
+	VMOVUPS (R9)(SI*1), Z29
+	VMULPS  Z29, Z18, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	VMULPS  Z29, Z19, Z30
+	VADDPS  192(CX), Z30, Z30
+	VMOVUPS Z30, 192(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC2R2AVX512_zp_block
 	VZEROUPPER
 	RET
 
-// func floatC4R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// func floatC4R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·floatC4R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
@@ -8268,7 +8206,9 @@ TEXT ·floatC4R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         k+72(FP), R11
 	MOVL         $0x0000000f, CX
 	VPBROADCASTD CX, Z24
@@ -9222,65 +9162,43 @@ floatC4R1AVX512_tab_tail3:
 	JNZ         floatC4R1AVX512_tab_tail3
 
 floatC4R1AVX512_tab_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMOVDQU32  64(DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z17, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	VMOVDQU32  128(DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z18, Z30
-	VADDPS     128(CX), Z30, Z30
-	VMOVUPS    Z30, 128(CX)
-	VMOVDQU32  192(DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z19, Z30
-	VADDPS     192(CX), Z30, Z30
-	VMOVUPS    Z30, 192(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC4R1AVX512_tab_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMOVUPS (R9)(SI*1), Z29
+	VMULPS  Z29, Z17, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	VMOVUPS (R9)(SI*2), Z29
+	VMULPS  Z29, Z18, Z30
+	VADDPS  128(CX), Z30, Z30
+	VMOVUPS Z30, 128(CX)
+	VMOVUPS (R9)(R12*1), Z29
+	VMULPS  Z29, Z19, Z30
+	VADDPS  192(CX), Z30, Z30
+	VMOVUPS Z30, 192(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC4R1AVX512_tab_block
 	VZEROUPPER
 	RET
 
 floatC4R1AVX512_zp_block:
-	MOVQ       sidx+40(FP), DX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z20
-	VPADDD     Z27, Z20, Z20
-	VMOVDQU32  64(DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z21
-	VPADDD     Z27, Z21, Z21
-	VMOVDQU32  128(DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z22
-	VPADDD     Z27, Z22, Z22
-	VMOVDQU32  192(DX), Z28
-	KXNORW     K2, K2, K2
-	VPGATHERDD (R10)(Z28*4), K2, Z23
-	VPADDD     Z27, Z23, Z23
-	ADDQ       $0x04, R10
-	VMOVDQA32  Z26, Z16
-	VMOVDQA32  Z26, Z17
-	VMOVDQA32  Z26, Z18
-	VMOVDQA32  Z26, Z19
-	MOVQ       bs+80(FP), R13
-	CMPQ       R11, R13
-	CMOVQLT    R11, R13
-	SUBQ       R13, R11
+	VPADDD    (R10), Z27, Z20
+	VPADDD    (R10)(SI*1), Z27, Z21
+	VPADDD    (R10)(SI*2), Z27, Z22
+	VPADDD    (R10)(R12*1), Z27, Z23
+	ADDQ      $0x40, R10
+	VMOVDQA32 Z26, Z16
+	VMOVDQA32 Z26, Z17
+	VMOVDQA32 Z26, Z18
+	VMOVDQA32 Z26, Z19
+	MOVQ      bs+80(FP), R13
+	CMPQ      R11, R13
+	CMOVQLT   R11, R13
+	SUBQ      R13, R11
 
 floatC4R1AVX512_zp_chunk:
 	VMOVDQU32   (BX), Z0
@@ -10730,90 +10648,64 @@ floatC4R1AVX512_zp_tail3:
 	JNZ         floatC4R1AVX512_zp_tail3
 
 floatC4R1AVX512_zp_blockend:
-	MOVQ       sidx+40(FP), DX
-	MOVQ       y+0(FP), CX
-	VMOVDQU32  (DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z16, Z30
-	VADDPS     (CX), Z30, Z30
-	VMOVUPS    Z30, (CX)
-	VMOVDQU32  64(DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z17, Z30
-	VADDPS     64(CX), Z30, Z30
-	VMOVUPS    Z30, 64(CX)
-	VMOVDQU32  128(DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z18, Z30
-	VADDPS     128(CX), Z30, Z30
-	VMOVUPS    Z30, 128(CX)
-	VMOVDQU32  192(DX), Z28
-	KXNORW     K1, K1, K1
-	VGATHERDPS (R9)(Z28*4), K1, Z29
-	VMULPS     Z29, Z19, Z30
-	VADDPS     192(CX), Z30, Z30
-	VMOVUPS    Z30, 192(CX)
-	ADDQ       $0x04, R9
-	TESTQ      R11, R11
-	JG         floatC4R1AVX512_zp_block
+	MOVQ    y+0(FP), CX
+	VMOVUPS (R9), Z29
+	VMULPS  Z29, Z16, Z30
+	VADDPS  (CX), Z30, Z30
+	VMOVUPS Z30, (CX)
+	VMOVUPS (R9)(SI*1), Z29
+	VMULPS  Z29, Z17, Z30
+	VADDPS  64(CX), Z30, Z30
+	VMOVUPS Z30, 64(CX)
+	VMOVUPS (R9)(SI*2), Z29
+	VMULPS  Z29, Z18, Z30
+	VADDPS  128(CX), Z30, Z30
+	VMOVUPS Z30, 128(CX)
+	VMOVUPS (R9)(R12*1), Z29
+	VMULPS  Z29, Z19, Z30
+	VADDPS  192(CX), Z30, Z30
+	VMOVUPS Z30, 192(CX)
+	ADDQ    $0x40, R9
+	TESTQ   R11, R11
+	JG      floatC4R1AVX512_zp_block
 	VZEROUPPER
 	RET
 
-// func floatR1AVX2(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, zpc uint32, zpbias uint32, c uint32, k int, bs int)
+// func floatR1AVX2(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpc uint32, zpbias uint32, c uint32, k int, bs int)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, CMOV
-TEXT ·floatR1AVX2(SB), NOSPLIT, $0-80
+TEXT ·floatR1AVX2(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
 	MOVQ         zp+40(FP), R10
-	MOVQ         k+64(FP), R11
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
+	MOVQ         k+72(FP), R11
 	MOVL         $0x0000000f, CX
 	VPBROADCASTD CX, Y8
-	MOVL         c+56(FP), CX
+	MOVL         c+64(FP), CX
 	VPBROADCASTD CX, Y9
-	MOVL         zpc+48(FP), CX
+	MOVL         zpc+56(FP), CX
 	VPBROADCASTD CX, Y10
 	MOVL         $0x80000000, CX
 	VPBROADCASTD CX, Y14
 
 floatR1AVX2_block:
-	VMOVD        (R9), X11
-	VPINSRD      $0x01, (R9)(DI*1), X11, X11
-	VPINSRD      $0x02, (R9)(DI*2), X11, X11
-	VPINSRD      $0x03, (R9)(R8*1), X11, X11
-	LEAQ         (R9)(DI*4), CX
-	VMOVD        (CX), X4
-	VPINSRD      $0x01, (CX)(DI*1), X4, X4
-	VPINSRD      $0x02, (CX)(DI*2), X4, X4
-	VPINSRD      $0x03, (CX)(R8*1), X4, X4
-	VINSERTI128  $0x01, X4, Y11, Y11
-	ADDQ         $0x04, R9
+	VMOVUPS      (R9), Y11
+	ADDQ         $0x20, R9
 	TESTQ        R10, R10
 	JZ           floatR1AVX2_zpdone
-	VMOVD        (R10), X10
-	VPINSRD      $0x01, (R10)(DI*1), X10, X10
-	VPINSRD      $0x02, (R10)(DI*2), X10, X10
-	VPINSRD      $0x03, (R10)(R8*1), X10, X10
-	LEAQ         (R10)(DI*4), CX
-	VMOVD        (CX), X4
-	VPINSRD      $0x01, (CX)(DI*1), X4, X4
-	VPINSRD      $0x02, (CX)(DI*2), X4, X4
-	VPINSRD      $0x03, (CX)(R8*1), X4, X4
-	VINSERTI128  $0x01, X4, Y10, Y10
-	MOVL         zpbias+52(FP), CX
+	MOVL         zpbias+60(FP), CX
 	VPBROADCASTD CX, Y5
-	VPADDD       Y5, Y10, Y10
-	ADDQ         $0x04, R10
+	VPADDD       (R10), Y5, Y10
+	ADDQ         $0x20, R10
 
 floatR1AVX2_zpdone:
 	MOVL         $0x80000000, CX
 	VPBROADCASTD CX, Y12
-	MOVQ         bs+72(FP), R13
+	MOVQ         bs+80(FP), R13
 	CMPQ         R11, R13
 	CMOVQLT      R11, R13
 	SUBQ         R13, R11
@@ -11355,21 +11247,23 @@ floatR1AVX2_blockend:
 	VZEROUPPER
 	RET
 
-// func floatR2AVX2(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, zpc uint32, zpbias uint32, c uint32, k int, bs int)
+// func floatR2AVX2(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpc uint32, zpbias uint32, c uint32, k int, bs int)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, CMOV
-TEXT ·floatR2AVX2(SB), NOSPLIT, $0-80
+TEXT ·floatR2AVX2(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
 	MOVQ         zp+40(FP), R10
-	MOVQ         k+64(FP), R11
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
+	MOVQ         k+72(FP), R11
 	MOVL         $0x0000000f, CX
 	VPBROADCASTD CX, Y8
-	MOVL         c+56(FP), CX
+	MOVL         c+64(FP), CX
 	VPBROADCASTD CX, Y9
-	MOVL         zpc+48(FP), CX
+	MOVL         zpc+56(FP), CX
 	VPBROADCASTD CX, Y10
 	MOVL         $0x80000000, CX
 	VPBROADCASTD CX, Y14
@@ -11377,40 +11271,21 @@ TEXT ·floatR2AVX2(SB), NOSPLIT, $0-80
 	VPBROADCASTD CX, Y15
 
 floatR2AVX2_block:
-	VMOVD        (R9), X11
-	VPINSRD      $0x01, (R9)(DI*1), X11, X11
-	VPINSRD      $0x02, (R9)(DI*2), X11, X11
-	VPINSRD      $0x03, (R9)(R8*1), X11, X11
-	LEAQ         (R9)(DI*4), CX
-	VMOVD        (CX), X4
-	VPINSRD      $0x01, (CX)(DI*1), X4, X4
-	VPINSRD      $0x02, (CX)(DI*2), X4, X4
-	VPINSRD      $0x03, (CX)(R8*1), X4, X4
-	VINSERTI128  $0x01, X4, Y11, Y11
-	ADDQ         $0x04, R9
+	VMOVUPS      (R9), Y11
+	ADDQ         $0x20, R9
 	TESTQ        R10, R10
 	JZ           floatR2AVX2_zpdone
-	VMOVD        (R10), X10
-	VPINSRD      $0x01, (R10)(DI*1), X10, X10
-	VPINSRD      $0x02, (R10)(DI*2), X10, X10
-	VPINSRD      $0x03, (R10)(R8*1), X10, X10
-	LEAQ         (R10)(DI*4), CX
-	VMOVD        (CX), X4
-	VPINSRD      $0x01, (CX)(DI*1), X4, X4
-	VPINSRD      $0x02, (CX)(DI*2), X4, X4
-	VPINSRD      $0x03, (CX)(R8*1), X4, X4
-	VINSERTI128  $0x01, X4, Y10, Y10
-	MOVL         zpbias+52(FP), CX
+	MOVL         zpbias+60(FP), CX
 	VPBROADCASTD CX, Y5
-	VPADDD       Y5, Y10, Y10
-	ADDQ         $0x04, R10
+	VPADDD       (R10), Y5, Y10
+	ADDQ         $0x20, R10
 
 floatR2AVX2_zpdone:
 	MOVL         $0x80000000, CX
 	VPBROADCASTD CX, Y12
 	MOVL         $0x80000000, CX
 	VPBROADCASTD CX, Y13
-	MOVQ         bs+72(FP), R13
+	MOVQ         bs+80(FP), R13
 	CMPQ         R11, R13
 	CMOVQLT      R11, R13
 	SUBQ         R13, R11
@@ -12159,7 +12034,7 @@ floatR2AVX2_blockend:
 	VZEROUPPER
 	RET
 
-// func int8C1R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+// func int8C1R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·int8C1R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
@@ -12167,22 +12042,25 @@ TEXT ·int8C1R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         blocks+64(FP), R11
 	MOVQ         sc+80(FP), DX
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Z24
-	MOVL         c+60(FP), CX
+	MOVL         $0xf0f0f0f0, CX
 	VPBROADCASTD CX, Z25
 	MOVL         zpoff+56(FP), CX
 	VPBROADCASTD CX, Z26
 	MOVL         $0x80000000, CX
-	VPBROADCASTD CX, Z29
+	VPBROADCASTD CX, Z30
 	MOVQ         y+0(FP), CX
-	VMOVUPS      Z29, (CX)
+	VMOVUPS      Z30, (CX)
 
 int8C1R1AVX512_block:
 	VPXORD Z16, Z16, Z16
+	VPXORD Z20, Z20, Z20
 	MOVQ   chunks+72(FP), R13
 
 int8C1R1AVX512_chunk:
@@ -12191,60 +12069,49 @@ int8C1R1AVX512_chunk:
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
 	ADDQ          $0x00000100, BX
-	VMOVDQA32     Z0, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z0, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPANDD        Z24, Z0, Z27
+	VPANDD        Z25, Z0, Z28
 	VPDPBUSD.BCST (AX), Z27, Z16
-	VPDPBUSD.BCST 4(AX), Z28, Z16
-	VMOVDQA32     Z1, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z1, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 4(AX), Z28, Z20
+	VPANDD        Z24, Z1, Z27
+	VPANDD        Z25, Z1, Z28
 	VPDPBUSD.BCST 8(AX), Z27, Z16
-	VPDPBUSD.BCST 12(AX), Z28, Z16
-	VMOVDQA32     Z2, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z2, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 12(AX), Z28, Z20
+	VPANDD        Z24, Z2, Z27
+	VPANDD        Z25, Z2, Z28
 	VPDPBUSD.BCST 16(AX), Z27, Z16
-	VPDPBUSD.BCST 20(AX), Z28, Z16
-	VMOVDQA32     Z3, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z3, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 20(AX), Z28, Z20
+	VPANDD        Z24, Z3, Z27
+	VPANDD        Z25, Z3, Z28
 	VPDPBUSD.BCST 24(AX), Z27, Z16
-	VPDPBUSD.BCST 28(AX), Z28, Z16
+	VPDPBUSD.BCST 28(AX), Z28, Z20
 	ADDQ          $0x00000020, AX
 	DECQ          R13
 	JNZ           int8C1R1AVX512_chunk
-	MOVQ          sidx+40(FP), R13
+	VPSRAD        $0x04, Z20, Z20
+	VPADDD        Z20, Z16, Z16
 	MOVQ          y+0(FP), CX
-	VMOVDQU32     (R13), Z27
-	KXNORW        K1, K1, K1
-	VGATHERDPS    (R9)(Z27*4), K1, Z28
+	VMOVUPS       (R9), Z28
 	TESTQ         R10, R10
 	JNZ           int8C1R1AVX512_zps0
 	VPSUBD.BCST   4(DX), Z16, Z16
 	JMP           int8C1R1AVX512_corr0
 
 int8C1R1AVX512_zps0:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z16, Z16
+	VPADDD       (R10), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z16, Z16
 
 int8C1R1AVX512_corr0:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z16, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      (CX), Z29, Z29
-	VMOVUPS     Z29, (CX)
-	ADDQ        $0x04, R9
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z16, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      (CX), Z30, Z30
+	VMOVUPS     Z30, (CX)
+	ADDQ        $0x40, R9
 	TESTQ       R10, R10
 	JZ          int8C1R1AVX512_nozp
-	ADDQ        $0x04, R10
+	ADDQ        $0x40, R10
 
 int8C1R1AVX512_nozp:
 	ADDQ $0x08, DX
@@ -12253,7 +12120,7 @@ int8C1R1AVX512_nozp:
 	VZEROUPPER
 	RET
 
-// func int8C1R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+// func int8C1R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·int8C1R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
@@ -12261,24 +12128,28 @@ TEXT ·int8C1R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         blocks+64(FP), R11
 	MOVQ         sc+80(FP), DX
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Z24
-	MOVL         c+60(FP), CX
+	MOVL         $0xf0f0f0f0, CX
 	VPBROADCASTD CX, Z25
 	MOVL         zpoff+56(FP), CX
 	VPBROADCASTD CX, Z26
 	MOVL         $0x80000000, CX
-	VPBROADCASTD CX, Z29
+	VPBROADCASTD CX, Z30
 	MOVQ         y+0(FP), CX
-	VMOVUPS      Z29, (CX)
-	VMOVUPS      Z29, 64(CX)
+	VMOVUPS      Z30, (CX)
+	VMOVUPS      Z30, 64(CX)
 
 int8C1R2AVX512_block:
 	VPXORD Z16, Z16, Z16
+	VPXORD Z20, Z20, Z20
 	VPXORD Z17, Z17, Z17
+	VPXORD Z21, Z21, Z21
 	MOVQ   chunks+72(FP), R13
 
 int8C1R2AVX512_chunk:
@@ -12287,46 +12158,39 @@ int8C1R2AVX512_chunk:
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
 	ADDQ          $0x00000100, BX
-	VMOVDQA32     Z0, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z0, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPANDD        Z24, Z0, Z27
+	VPANDD        Z25, Z0, Z28
 	VPDPBUSD.BCST (AX), Z27, Z16
-	VPDPBUSD.BCST 4(AX), Z28, Z16
+	VPDPBUSD.BCST 4(AX), Z28, Z20
 	VPDPBUSD.BCST 8(AX), Z27, Z17
-	VPDPBUSD.BCST 12(AX), Z28, Z17
-	VMOVDQA32     Z1, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z1, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 12(AX), Z28, Z21
+	VPANDD        Z24, Z1, Z27
+	VPANDD        Z25, Z1, Z28
 	VPDPBUSD.BCST 16(AX), Z27, Z16
-	VPDPBUSD.BCST 20(AX), Z28, Z16
+	VPDPBUSD.BCST 20(AX), Z28, Z20
 	VPDPBUSD.BCST 24(AX), Z27, Z17
-	VPDPBUSD.BCST 28(AX), Z28, Z17
-	VMOVDQA32     Z2, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z2, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 28(AX), Z28, Z21
+	VPANDD        Z24, Z2, Z27
+	VPANDD        Z25, Z2, Z28
 	VPDPBUSD.BCST 32(AX), Z27, Z16
-	VPDPBUSD.BCST 36(AX), Z28, Z16
+	VPDPBUSD.BCST 36(AX), Z28, Z20
 	VPDPBUSD.BCST 40(AX), Z27, Z17
-	VPDPBUSD.BCST 44(AX), Z28, Z17
-	VMOVDQA32     Z3, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z3, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 44(AX), Z28, Z21
+	VPANDD        Z24, Z3, Z27
+	VPANDD        Z25, Z3, Z28
 	VPDPBUSD.BCST 48(AX), Z27, Z16
-	VPDPBUSD.BCST 52(AX), Z28, Z16
+	VPDPBUSD.BCST 52(AX), Z28, Z20
 	VPDPBUSD.BCST 56(AX), Z27, Z17
-	VPDPBUSD.BCST 60(AX), Z28, Z17
+	VPDPBUSD.BCST 60(AX), Z28, Z21
 	ADDQ          $0x00000040, AX
 	DECQ          R13
 	JNZ           int8C1R2AVX512_chunk
-	MOVQ          sidx+40(FP), R13
+	VPSRAD        $0x04, Z20, Z20
+	VPADDD        Z20, Z16, Z16
+	VPSRAD        $0x04, Z21, Z21
+	VPADDD        Z21, Z17, Z17
 	MOVQ          y+0(FP), CX
-	VMOVDQU32     (R13), Z27
-	KXNORW        K1, K1, K1
-	VGATHERDPS    (R9)(Z27*4), K1, Z28
+	VMOVUPS       (R9), Z28
 	TESTQ         R10, R10
 	JNZ           int8C1R2AVX512_zps0
 	VPSUBD.BCST   4(DX), Z16, Z16
@@ -12334,29 +12198,27 @@ int8C1R2AVX512_chunk:
 	JMP           int8C1R2AVX512_corr0
 
 int8C1R2AVX512_zps0:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z16, Z16
-	VPMULLD.BCST 12(DX), Z20, Z29
-	VPSUBD       Z29, Z17, Z17
+	VPADDD       (R10), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z16, Z16
+	VPMULLD.BCST 12(DX), Z29, Z30
+	VPSUBD       Z30, Z17, Z17
 
 int8C1R2AVX512_corr0:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z16, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      (CX), Z29, Z29
-	VMOVUPS     Z29, (CX)
-	VMULPS.BCST 8(DX), Z28, Z29
-	VCVTDQ2PS   Z17, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      64(CX), Z29, Z29
-	VMOVUPS     Z29, 64(CX)
-	ADDQ        $0x04, R9
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z16, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      (CX), Z30, Z30
+	VMOVUPS     Z30, (CX)
+	VMULPS.BCST 8(DX), Z28, Z30
+	VCVTDQ2PS   Z17, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      64(CX), Z30, Z30
+	VMOVUPS     Z30, 64(CX)
+	ADDQ        $0x40, R9
 	TESTQ       R10, R10
 	JZ          int8C1R2AVX512_nozp
-	ADDQ        $0x04, R10
+	ADDQ        $0x40, R10
 
 int8C1R2AVX512_nozp:
 	ADDQ $0x10, DX
@@ -12365,7 +12227,7 @@ int8C1R2AVX512_nozp:
 	VZEROUPPER
 	RET
 
-// func int8C1R3AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+// func int8C1R3AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·int8C1R3AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
@@ -12373,26 +12235,31 @@ TEXT ·int8C1R3AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         blocks+64(FP), R11
 	MOVQ         sc+80(FP), DX
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Z24
-	MOVL         c+60(FP), CX
+	MOVL         $0xf0f0f0f0, CX
 	VPBROADCASTD CX, Z25
 	MOVL         zpoff+56(FP), CX
 	VPBROADCASTD CX, Z26
 	MOVL         $0x80000000, CX
-	VPBROADCASTD CX, Z29
+	VPBROADCASTD CX, Z30
 	MOVQ         y+0(FP), CX
-	VMOVUPS      Z29, (CX)
-	VMOVUPS      Z29, 64(CX)
-	VMOVUPS      Z29, 128(CX)
+	VMOVUPS      Z30, (CX)
+	VMOVUPS      Z30, 64(CX)
+	VMOVUPS      Z30, 128(CX)
 
 int8C1R3AVX512_block:
 	VPXORD Z16, Z16, Z16
+	VPXORD Z20, Z20, Z20
 	VPXORD Z17, Z17, Z17
+	VPXORD Z21, Z21, Z21
 	VPXORD Z18, Z18, Z18
+	VPXORD Z22, Z22, Z22
 	MOVQ   chunks+72(FP), R13
 
 int8C1R3AVX512_chunk:
@@ -12401,54 +12268,49 @@ int8C1R3AVX512_chunk:
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
 	ADDQ          $0x00000100, BX
-	VMOVDQA32     Z0, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z0, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPANDD        Z24, Z0, Z27
+	VPANDD        Z25, Z0, Z28
 	VPDPBUSD.BCST (AX), Z27, Z16
-	VPDPBUSD.BCST 4(AX), Z28, Z16
+	VPDPBUSD.BCST 4(AX), Z28, Z20
 	VPDPBUSD.BCST 8(AX), Z27, Z17
-	VPDPBUSD.BCST 12(AX), Z28, Z17
+	VPDPBUSD.BCST 12(AX), Z28, Z21
 	VPDPBUSD.BCST 16(AX), Z27, Z18
-	VPDPBUSD.BCST 20(AX), Z28, Z18
-	VMOVDQA32     Z1, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z1, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 20(AX), Z28, Z22
+	VPANDD        Z24, Z1, Z27
+	VPANDD        Z25, Z1, Z28
 	VPDPBUSD.BCST 24(AX), Z27, Z16
-	VPDPBUSD.BCST 28(AX), Z28, Z16
+	VPDPBUSD.BCST 28(AX), Z28, Z20
 	VPDPBUSD.BCST 32(AX), Z27, Z17
-	VPDPBUSD.BCST 36(AX), Z28, Z17
+	VPDPBUSD.BCST 36(AX), Z28, Z21
 	VPDPBUSD.BCST 40(AX), Z27, Z18
-	VPDPBUSD.BCST 44(AX), Z28, Z18
-	VMOVDQA32     Z2, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z2, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 44(AX), Z28, Z22
+	VPANDD        Z24, Z2, Z27
+	VPANDD        Z25, Z2, Z28
 	VPDPBUSD.BCST 48(AX), Z27, Z16
-	VPDPBUSD.BCST 52(AX), Z28, Z16
+	VPDPBUSD.BCST 52(AX), Z28, Z20
 	VPDPBUSD.BCST 56(AX), Z27, Z17
-	VPDPBUSD.BCST 60(AX), Z28, Z17
+	VPDPBUSD.BCST 60(AX), Z28, Z21
 	VPDPBUSD.BCST 64(AX), Z27, Z18
-	VPDPBUSD.BCST 68(AX), Z28, Z18
-	VMOVDQA32     Z3, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z3, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 68(AX), Z28, Z22
+	VPANDD        Z24, Z3, Z27
+	VPANDD        Z25, Z3, Z28
 	VPDPBUSD.BCST 72(AX), Z27, Z16
-	VPDPBUSD.BCST 76(AX), Z28, Z16
+	VPDPBUSD.BCST 76(AX), Z28, Z20
 	VPDPBUSD.BCST 80(AX), Z27, Z17
-	VPDPBUSD.BCST 84(AX), Z28, Z17
+	VPDPBUSD.BCST 84(AX), Z28, Z21
 	VPDPBUSD.BCST 88(AX), Z27, Z18
-	VPDPBUSD.BCST 92(AX), Z28, Z18
+	VPDPBUSD.BCST 92(AX), Z28, Z22
 	ADDQ          $0x00000060, AX
 	DECQ          R13
 	JNZ           int8C1R3AVX512_chunk
-	MOVQ          sidx+40(FP), R13
+	VPSRAD        $0x04, Z20, Z20
+	VPADDD        Z20, Z16, Z16
+	VPSRAD        $0x04, Z21, Z21
+	VPADDD        Z21, Z17, Z17
+	VPSRAD        $0x04, Z22, Z22
+	VPADDD        Z22, Z18, Z18
 	MOVQ          y+0(FP), CX
-	VMOVDQU32     (R13), Z27
-	KXNORW        K1, K1, K1
-	VGATHERDPS    (R9)(Z27*4), K1, Z28
+	VMOVUPS       (R9), Z28
 	TESTQ         R10, R10
 	JNZ           int8C1R3AVX512_zps0
 	VPSUBD.BCST   4(DX), Z16, Z16
@@ -12457,36 +12319,34 @@ int8C1R3AVX512_chunk:
 	JMP           int8C1R3AVX512_corr0
 
 int8C1R3AVX512_zps0:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z16, Z16
-	VPMULLD.BCST 12(DX), Z20, Z29
-	VPSUBD       Z29, Z17, Z17
-	VPMULLD.BCST 20(DX), Z20, Z29
-	VPSUBD       Z29, Z18, Z18
+	VPADDD       (R10), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z16, Z16
+	VPMULLD.BCST 12(DX), Z29, Z30
+	VPSUBD       Z30, Z17, Z17
+	VPMULLD.BCST 20(DX), Z29, Z30
+	VPSUBD       Z30, Z18, Z18
 
 int8C1R3AVX512_corr0:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z16, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      (CX), Z29, Z29
-	VMOVUPS     Z29, (CX)
-	VMULPS.BCST 8(DX), Z28, Z29
-	VCVTDQ2PS   Z17, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      64(CX), Z29, Z29
-	VMOVUPS     Z29, 64(CX)
-	VMULPS.BCST 16(DX), Z28, Z29
-	VCVTDQ2PS   Z18, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      128(CX), Z29, Z29
-	VMOVUPS     Z29, 128(CX)
-	ADDQ        $0x04, R9
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z16, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      (CX), Z30, Z30
+	VMOVUPS     Z30, (CX)
+	VMULPS.BCST 8(DX), Z28, Z30
+	VCVTDQ2PS   Z17, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      64(CX), Z30, Z30
+	VMOVUPS     Z30, 64(CX)
+	VMULPS.BCST 16(DX), Z28, Z30
+	VCVTDQ2PS   Z18, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      128(CX), Z30, Z30
+	VMOVUPS     Z30, 128(CX)
+	ADDQ        $0x40, R9
 	TESTQ       R10, R10
 	JZ          int8C1R3AVX512_nozp
-	ADDQ        $0x04, R10
+	ADDQ        $0x40, R10
 
 int8C1R3AVX512_nozp:
 	ADDQ $0x18, DX
@@ -12495,7 +12355,7 @@ int8C1R3AVX512_nozp:
 	VZEROUPPER
 	RET
 
-// func int8C1R4AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+// func int8C1R4AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·int8C1R4AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
@@ -12503,28 +12363,34 @@ TEXT ·int8C1R4AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         blocks+64(FP), R11
 	MOVQ         sc+80(FP), DX
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Z24
-	MOVL         c+60(FP), CX
+	MOVL         $0xf0f0f0f0, CX
 	VPBROADCASTD CX, Z25
 	MOVL         zpoff+56(FP), CX
 	VPBROADCASTD CX, Z26
 	MOVL         $0x80000000, CX
-	VPBROADCASTD CX, Z29
+	VPBROADCASTD CX, Z30
 	MOVQ         y+0(FP), CX
-	VMOVUPS      Z29, (CX)
-	VMOVUPS      Z29, 64(CX)
-	VMOVUPS      Z29, 128(CX)
-	VMOVUPS      Z29, 192(CX)
+	VMOVUPS      Z30, (CX)
+	VMOVUPS      Z30, 64(CX)
+	VMOVUPS      Z30, 128(CX)
+	VMOVUPS      Z30, 192(CX)
 
 int8C1R4AVX512_block:
 	VPXORD Z16, Z16, Z16
+	VPXORD Z20, Z20, Z20
 	VPXORD Z17, Z17, Z17
+	VPXORD Z21, Z21, Z21
 	VPXORD Z18, Z18, Z18
+	VPXORD Z22, Z22, Z22
 	VPXORD Z19, Z19, Z19
+	VPXORD Z23, Z23, Z23
 	MOVQ   chunks+72(FP), R13
 
 int8C1R4AVX512_chunk:
@@ -12533,62 +12399,59 @@ int8C1R4AVX512_chunk:
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
 	ADDQ          $0x00000100, BX
-	VMOVDQA32     Z0, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z0, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPANDD        Z24, Z0, Z27
+	VPANDD        Z25, Z0, Z28
 	VPDPBUSD.BCST (AX), Z27, Z16
-	VPDPBUSD.BCST 4(AX), Z28, Z16
+	VPDPBUSD.BCST 4(AX), Z28, Z20
 	VPDPBUSD.BCST 8(AX), Z27, Z17
-	VPDPBUSD.BCST 12(AX), Z28, Z17
+	VPDPBUSD.BCST 12(AX), Z28, Z21
 	VPDPBUSD.BCST 16(AX), Z27, Z18
-	VPDPBUSD.BCST 20(AX), Z28, Z18
+	VPDPBUSD.BCST 20(AX), Z28, Z22
 	VPDPBUSD.BCST 24(AX), Z27, Z19
-	VPDPBUSD.BCST 28(AX), Z28, Z19
-	VMOVDQA32     Z1, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z1, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 28(AX), Z28, Z23
+	VPANDD        Z24, Z1, Z27
+	VPANDD        Z25, Z1, Z28
 	VPDPBUSD.BCST 32(AX), Z27, Z16
-	VPDPBUSD.BCST 36(AX), Z28, Z16
+	VPDPBUSD.BCST 36(AX), Z28, Z20
 	VPDPBUSD.BCST 40(AX), Z27, Z17
-	VPDPBUSD.BCST 44(AX), Z28, Z17
+	VPDPBUSD.BCST 44(AX), Z28, Z21
 	VPDPBUSD.BCST 48(AX), Z27, Z18
-	VPDPBUSD.BCST 52(AX), Z28, Z18
+	VPDPBUSD.BCST 52(AX), Z28, Z22
 	VPDPBUSD.BCST 56(AX), Z27, Z19
-	VPDPBUSD.BCST 60(AX), Z28, Z19
-	VMOVDQA32     Z2, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z2, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 60(AX), Z28, Z23
+	VPANDD        Z24, Z2, Z27
+	VPANDD        Z25, Z2, Z28
 	VPDPBUSD.BCST 64(AX), Z27, Z16
-	VPDPBUSD.BCST 68(AX), Z28, Z16
+	VPDPBUSD.BCST 68(AX), Z28, Z20
 	VPDPBUSD.BCST 72(AX), Z27, Z17
-	VPDPBUSD.BCST 76(AX), Z28, Z17
+	VPDPBUSD.BCST 76(AX), Z28, Z21
 	VPDPBUSD.BCST 80(AX), Z27, Z18
-	VPDPBUSD.BCST 84(AX), Z28, Z18
+	VPDPBUSD.BCST 84(AX), Z28, Z22
 	VPDPBUSD.BCST 88(AX), Z27, Z19
-	VPDPBUSD.BCST 92(AX), Z28, Z19
-	VMOVDQA32     Z3, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z3, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 92(AX), Z28, Z23
+	VPANDD        Z24, Z3, Z27
+	VPANDD        Z25, Z3, Z28
 	VPDPBUSD.BCST 96(AX), Z27, Z16
-	VPDPBUSD.BCST 100(AX), Z28, Z16
+	VPDPBUSD.BCST 100(AX), Z28, Z20
 	VPDPBUSD.BCST 104(AX), Z27, Z17
-	VPDPBUSD.BCST 108(AX), Z28, Z17
+	VPDPBUSD.BCST 108(AX), Z28, Z21
 	VPDPBUSD.BCST 112(AX), Z27, Z18
-	VPDPBUSD.BCST 116(AX), Z28, Z18
+	VPDPBUSD.BCST 116(AX), Z28, Z22
 	VPDPBUSD.BCST 120(AX), Z27, Z19
-	VPDPBUSD.BCST 124(AX), Z28, Z19
+	VPDPBUSD.BCST 124(AX), Z28, Z23
 	ADDQ          $0x00000080, AX
 	DECQ          R13
 	JNZ           int8C1R4AVX512_chunk
-	MOVQ          sidx+40(FP), R13
+	VPSRAD        $0x04, Z20, Z20
+	VPADDD        Z20, Z16, Z16
+	VPSRAD        $0x04, Z21, Z21
+	VPADDD        Z21, Z17, Z17
+	VPSRAD        $0x04, Z22, Z22
+	VPADDD        Z22, Z18, Z18
+	VPSRAD        $0x04, Z23, Z23
+	VPADDD        Z23, Z19, Z19
 	MOVQ          y+0(FP), CX
-	VMOVDQU32     (R13), Z27
-	KXNORW        K1, K1, K1
-	VGATHERDPS    (R9)(Z27*4), K1, Z28
+	VMOVUPS       (R9), Z28
 	TESTQ         R10, R10
 	JNZ           int8C1R4AVX512_zps0
 	VPSUBD.BCST   4(DX), Z16, Z16
@@ -12598,43 +12461,41 @@ int8C1R4AVX512_chunk:
 	JMP           int8C1R4AVX512_corr0
 
 int8C1R4AVX512_zps0:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z16, Z16
-	VPMULLD.BCST 12(DX), Z20, Z29
-	VPSUBD       Z29, Z17, Z17
-	VPMULLD.BCST 20(DX), Z20, Z29
-	VPSUBD       Z29, Z18, Z18
-	VPMULLD.BCST 28(DX), Z20, Z29
-	VPSUBD       Z29, Z19, Z19
+	VPADDD       (R10), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z16, Z16
+	VPMULLD.BCST 12(DX), Z29, Z30
+	VPSUBD       Z30, Z17, Z17
+	VPMULLD.BCST 20(DX), Z29, Z30
+	VPSUBD       Z30, Z18, Z18
+	VPMULLD.BCST 28(DX), Z29, Z30
+	VPSUBD       Z30, Z19, Z19
 
 int8C1R4AVX512_corr0:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z16, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      (CX), Z29, Z29
-	VMOVUPS     Z29, (CX)
-	VMULPS.BCST 8(DX), Z28, Z29
-	VCVTDQ2PS   Z17, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      64(CX), Z29, Z29
-	VMOVUPS     Z29, 64(CX)
-	VMULPS.BCST 16(DX), Z28, Z29
-	VCVTDQ2PS   Z18, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      128(CX), Z29, Z29
-	VMOVUPS     Z29, 128(CX)
-	VMULPS.BCST 24(DX), Z28, Z29
-	VCVTDQ2PS   Z19, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      192(CX), Z29, Z29
-	VMOVUPS     Z29, 192(CX)
-	ADDQ        $0x04, R9
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z16, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      (CX), Z30, Z30
+	VMOVUPS     Z30, (CX)
+	VMULPS.BCST 8(DX), Z28, Z30
+	VCVTDQ2PS   Z17, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      64(CX), Z30, Z30
+	VMOVUPS     Z30, 64(CX)
+	VMULPS.BCST 16(DX), Z28, Z30
+	VCVTDQ2PS   Z18, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      128(CX), Z30, Z30
+	VMOVUPS     Z30, 128(CX)
+	VMULPS.BCST 24(DX), Z28, Z30
+	VCVTDQ2PS   Z19, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      192(CX), Z30, Z30
+	VMOVUPS     Z30, 192(CX)
+	ADDQ        $0x40, R9
 	TESTQ       R10, R10
 	JZ          int8C1R4AVX512_nozp
-	ADDQ        $0x04, R10
+	ADDQ        $0x40, R10
 
 int8C1R4AVX512_nozp:
 	ADDQ $0x20, DX
@@ -12643,7 +12504,7 @@ int8C1R4AVX512_nozp:
 	VZEROUPPER
 	RET
 
-// func int8C2R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+// func int8C2R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·int8C2R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
@@ -12651,24 +12512,28 @@ TEXT ·int8C2R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         blocks+64(FP), R11
 	MOVQ         sc+80(FP), DX
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Z24
-	MOVL         c+60(FP), CX
+	MOVL         $0xf0f0f0f0, CX
 	VPBROADCASTD CX, Z25
 	MOVL         zpoff+56(FP), CX
 	VPBROADCASTD CX, Z26
 	MOVL         $0x80000000, CX
-	VPBROADCASTD CX, Z29
+	VPBROADCASTD CX, Z30
 	MOVQ         y+0(FP), CX
-	VMOVUPS      Z29, (CX)
-	VMOVUPS      Z29, 64(CX)
+	VMOVUPS      Z30, (CX)
+	VMOVUPS      Z30, 64(CX)
 
 int8C2R1AVX512_block:
 	VPXORD Z16, Z16, Z16
+	VPXORD Z20, Z20, Z20
 	VPXORD Z17, Z17, Z17
+	VPXORD Z21, Z21, Z21
 	MOVQ   chunks+72(FP), R13
 
 int8C2R1AVX512_chunk:
@@ -12681,105 +12546,84 @@ int8C2R1AVX512_chunk:
 	VMOVDQU32     128(BX)(DI*1), Z6
 	VMOVDQU32     192(BX)(DI*1), Z7
 	ADDQ          $0x00000100, BX
-	VMOVDQA32     Z0, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z0, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPANDD        Z24, Z0, Z27
+	VPANDD        Z25, Z0, Z28
 	VPDPBUSD.BCST (AX), Z27, Z16
-	VPDPBUSD.BCST 4(AX), Z28, Z16
-	VMOVDQA32     Z4, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z4, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 4(AX), Z28, Z20
+	VPANDD        Z24, Z4, Z27
+	VPANDD        Z25, Z4, Z28
 	VPDPBUSD.BCST (AX), Z27, Z17
-	VPDPBUSD.BCST 4(AX), Z28, Z17
-	VMOVDQA32     Z1, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z1, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 4(AX), Z28, Z21
+	VPANDD        Z24, Z1, Z27
+	VPANDD        Z25, Z1, Z28
 	VPDPBUSD.BCST 8(AX), Z27, Z16
-	VPDPBUSD.BCST 12(AX), Z28, Z16
-	VMOVDQA32     Z5, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z5, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 12(AX), Z28, Z20
+	VPANDD        Z24, Z5, Z27
+	VPANDD        Z25, Z5, Z28
 	VPDPBUSD.BCST 8(AX), Z27, Z17
-	VPDPBUSD.BCST 12(AX), Z28, Z17
-	VMOVDQA32     Z2, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z2, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 12(AX), Z28, Z21
+	VPANDD        Z24, Z2, Z27
+	VPANDD        Z25, Z2, Z28
 	VPDPBUSD.BCST 16(AX), Z27, Z16
-	VPDPBUSD.BCST 20(AX), Z28, Z16
-	VMOVDQA32     Z6, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z6, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 20(AX), Z28, Z20
+	VPANDD        Z24, Z6, Z27
+	VPANDD        Z25, Z6, Z28
 	VPDPBUSD.BCST 16(AX), Z27, Z17
-	VPDPBUSD.BCST 20(AX), Z28, Z17
-	VMOVDQA32     Z3, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z3, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 20(AX), Z28, Z21
+	VPANDD        Z24, Z3, Z27
+	VPANDD        Z25, Z3, Z28
 	VPDPBUSD.BCST 24(AX), Z27, Z16
-	VPDPBUSD.BCST 28(AX), Z28, Z16
-	VMOVDQA32     Z7, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z7, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 28(AX), Z28, Z20
+	VPANDD        Z24, Z7, Z27
+	VPANDD        Z25, Z7, Z28
 	VPDPBUSD.BCST 24(AX), Z27, Z17
-	VPDPBUSD.BCST 28(AX), Z28, Z17
+	VPDPBUSD.BCST 28(AX), Z28, Z21
 	ADDQ          $0x00000020, AX
 	DECQ          R13
 	JNZ           int8C2R1AVX512_chunk
-	MOVQ          sidx+40(FP), R13
+	VPSRAD        $0x04, Z20, Z20
+	VPADDD        Z20, Z16, Z16
+	VPSRAD        $0x04, Z21, Z21
+	VPADDD        Z21, Z17, Z17
 	MOVQ          y+0(FP), CX
-	VMOVDQU32     (R13), Z27
-	KXNORW        K1, K1, K1
-	VGATHERDPS    (R9)(Z27*4), K1, Z28
+	VMOVUPS       (R9), Z28
 	TESTQ         R10, R10
 	JNZ           int8C2R1AVX512_zps0
 	VPSUBD.BCST   4(DX), Z16, Z16
 	JMP           int8C2R1AVX512_corr0
 
 int8C2R1AVX512_zps0:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z16, Z16
+	VPADDD       (R10), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z16, Z16
 
 int8C2R1AVX512_corr0:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z16, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      (CX), Z29, Z29
-	VMOVUPS     Z29, (CX)
-	VMOVDQU32   64(R13), Z27
-	KXNORW      K1, K1, K1
-	VGATHERDPS  (R9)(Z27*4), K1, Z28
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z16, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      (CX), Z30, Z30
+	VMOVUPS     Z30, (CX)
+	VMOVUPS     (R9)(SI*1), Z28
 	TESTQ       R10, R10
 	JNZ         int8C2R1AVX512_zps1
 	VPSUBD.BCST 4(DX), Z17, Z17
 	JMP         int8C2R1AVX512_corr1
 
 int8C2R1AVX512_zps1:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z17, Z17
+	VPADDD       (R10)(SI*1), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z17, Z17
 
 int8C2R1AVX512_corr1:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z17, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      64(CX), Z29, Z29
-	VMOVUPS     Z29, 64(CX)
-	ADDQ        $0x04, R9
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z17, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      64(CX), Z30, Z30
+	VMOVUPS     Z30, 64(CX)
+	ADDQ        $0x40, R9
 	TESTQ       R10, R10
 	JZ          int8C2R1AVX512_nozp
-	ADDQ        $0x04, R10
+	ADDQ        $0x40, R10
 
 int8C2R1AVX512_nozp:
 	ADDQ $0x08, DX
@@ -12788,7 +12632,7 @@ int8C2R1AVX512_nozp:
 	VZEROUPPER
 	RET
 
-// func int8C2R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+// func int8C2R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·int8C2R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
@@ -12796,28 +12640,34 @@ TEXT ·int8C2R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         blocks+64(FP), R11
 	MOVQ         sc+80(FP), DX
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Z24
-	MOVL         c+60(FP), CX
+	MOVL         $0xf0f0f0f0, CX
 	VPBROADCASTD CX, Z25
 	MOVL         zpoff+56(FP), CX
 	VPBROADCASTD CX, Z26
 	MOVL         $0x80000000, CX
-	VPBROADCASTD CX, Z29
+	VPBROADCASTD CX, Z30
 	MOVQ         y+0(FP), CX
-	VMOVUPS      Z29, (CX)
-	VMOVUPS      Z29, 64(CX)
-	VMOVUPS      Z29, 128(CX)
-	VMOVUPS      Z29, 192(CX)
+	VMOVUPS      Z30, (CX)
+	VMOVUPS      Z30, 64(CX)
+	VMOVUPS      Z30, 128(CX)
+	VMOVUPS      Z30, 192(CX)
 
 int8C2R2AVX512_block:
 	VPXORD Z16, Z16, Z16
+	VPXORD Z20, Z20, Z20
 	VPXORD Z17, Z17, Z17
+	VPXORD Z21, Z21, Z21
 	VPXORD Z18, Z18, Z18
+	VPXORD Z22, Z22, Z22
 	VPXORD Z19, Z19, Z19
+	VPXORD Z23, Z23, Z23
 	MOVQ   chunks+72(FP), R13
 
 int8C2R2AVX512_chunk:
@@ -12830,78 +12680,67 @@ int8C2R2AVX512_chunk:
 	VMOVDQU32     128(BX)(DI*1), Z6
 	VMOVDQU32     192(BX)(DI*1), Z7
 	ADDQ          $0x00000100, BX
-	VMOVDQA32     Z0, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z0, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPANDD        Z24, Z0, Z27
+	VPANDD        Z25, Z0, Z28
 	VPDPBUSD.BCST (AX), Z27, Z16
-	VPDPBUSD.BCST 4(AX), Z28, Z16
+	VPDPBUSD.BCST 4(AX), Z28, Z20
 	VPDPBUSD.BCST 8(AX), Z27, Z17
-	VPDPBUSD.BCST 12(AX), Z28, Z17
-	VMOVDQA32     Z4, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z4, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 12(AX), Z28, Z21
+	VPANDD        Z24, Z4, Z27
+	VPANDD        Z25, Z4, Z28
 	VPDPBUSD.BCST (AX), Z27, Z18
-	VPDPBUSD.BCST 4(AX), Z28, Z18
+	VPDPBUSD.BCST 4(AX), Z28, Z22
 	VPDPBUSD.BCST 8(AX), Z27, Z19
-	VPDPBUSD.BCST 12(AX), Z28, Z19
-	VMOVDQA32     Z1, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z1, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 12(AX), Z28, Z23
+	VPANDD        Z24, Z1, Z27
+	VPANDD        Z25, Z1, Z28
 	VPDPBUSD.BCST 16(AX), Z27, Z16
-	VPDPBUSD.BCST 20(AX), Z28, Z16
+	VPDPBUSD.BCST 20(AX), Z28, Z20
 	VPDPBUSD.BCST 24(AX), Z27, Z17
-	VPDPBUSD.BCST 28(AX), Z28, Z17
-	VMOVDQA32     Z5, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z5, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 28(AX), Z28, Z21
+	VPANDD        Z24, Z5, Z27
+	VPANDD        Z25, Z5, Z28
 	VPDPBUSD.BCST 16(AX), Z27, Z18
-	VPDPBUSD.BCST 20(AX), Z28, Z18
+	VPDPBUSD.BCST 20(AX), Z28, Z22
 	VPDPBUSD.BCST 24(AX), Z27, Z19
-	VPDPBUSD.BCST 28(AX), Z28, Z19
-	VMOVDQA32     Z2, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z2, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 28(AX), Z28, Z23
+	VPANDD        Z24, Z2, Z27
+	VPANDD        Z25, Z2, Z28
 	VPDPBUSD.BCST 32(AX), Z27, Z16
-	VPDPBUSD.BCST 36(AX), Z28, Z16
+	VPDPBUSD.BCST 36(AX), Z28, Z20
 	VPDPBUSD.BCST 40(AX), Z27, Z17
-	VPDPBUSD.BCST 44(AX), Z28, Z17
-	VMOVDQA32     Z6, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z6, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 44(AX), Z28, Z21
+	VPANDD        Z24, Z6, Z27
+	VPANDD        Z25, Z6, Z28
 	VPDPBUSD.BCST 32(AX), Z27, Z18
-	VPDPBUSD.BCST 36(AX), Z28, Z18
+	VPDPBUSD.BCST 36(AX), Z28, Z22
 	VPDPBUSD.BCST 40(AX), Z27, Z19
-	VPDPBUSD.BCST 44(AX), Z28, Z19
-	VMOVDQA32     Z3, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z3, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 44(AX), Z28, Z23
+	VPANDD        Z24, Z3, Z27
+	VPANDD        Z25, Z3, Z28
 	VPDPBUSD.BCST 48(AX), Z27, Z16
-	VPDPBUSD.BCST 52(AX), Z28, Z16
+	VPDPBUSD.BCST 52(AX), Z28, Z20
 	VPDPBUSD.BCST 56(AX), Z27, Z17
-	VPDPBUSD.BCST 60(AX), Z28, Z17
-	VMOVDQA32     Z7, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z7, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 60(AX), Z28, Z21
+	VPANDD        Z24, Z7, Z27
+	VPANDD        Z25, Z7, Z28
 	VPDPBUSD.BCST 48(AX), Z27, Z18
-	VPDPBUSD.BCST 52(AX), Z28, Z18
+	VPDPBUSD.BCST 52(AX), Z28, Z22
 	VPDPBUSD.BCST 56(AX), Z27, Z19
-	VPDPBUSD.BCST 60(AX), Z28, Z19
+	VPDPBUSD.BCST 60(AX), Z28, Z23
 	ADDQ          $0x00000040, AX
 	DECQ          R13
 	JNZ           int8C2R2AVX512_chunk
-	MOVQ          sidx+40(FP), R13
+	VPSRAD        $0x04, Z20, Z20
+	VPADDD        Z20, Z16, Z16
+	VPSRAD        $0x04, Z21, Z21
+	VPADDD        Z21, Z17, Z17
+	VPSRAD        $0x04, Z22, Z22
+	VPADDD        Z22, Z18, Z18
+	VPSRAD        $0x04, Z23, Z23
+	VPADDD        Z23, Z19, Z19
 	MOVQ          y+0(FP), CX
-	VMOVDQU32     (R13), Z27
-	KXNORW        K1, K1, K1
-	VGATHERDPS    (R9)(Z27*4), K1, Z28
+	VMOVUPS       (R9), Z28
 	TESTQ         R10, R10
 	JNZ           int8C2R2AVX512_zps0
 	VPSUBD.BCST   4(DX), Z16, Z16
@@ -12909,28 +12748,24 @@ int8C2R2AVX512_chunk:
 	JMP           int8C2R2AVX512_corr0
 
 int8C2R2AVX512_zps0:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z16, Z16
-	VPMULLD.BCST 12(DX), Z20, Z29
-	VPSUBD       Z29, Z17, Z17
+	VPADDD       (R10), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z16, Z16
+	VPMULLD.BCST 12(DX), Z29, Z30
+	VPSUBD       Z30, Z17, Z17
 
 int8C2R2AVX512_corr0:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z16, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      (CX), Z29, Z29
-	VMOVUPS     Z29, (CX)
-	VMULPS.BCST 8(DX), Z28, Z29
-	VCVTDQ2PS   Z17, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      128(CX), Z29, Z29
-	VMOVUPS     Z29, 128(CX)
-	VMOVDQU32   64(R13), Z27
-	KXNORW      K1, K1, K1
-	VGATHERDPS  (R9)(Z27*4), K1, Z28
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z16, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      (CX), Z30, Z30
+	VMOVUPS     Z30, (CX)
+	VMULPS.BCST 8(DX), Z28, Z30
+	VCVTDQ2PS   Z17, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      128(CX), Z30, Z30
+	VMOVUPS     Z30, 128(CX)
+	VMOVUPS     (R9)(SI*1), Z28
 	TESTQ       R10, R10
 	JNZ         int8C2R2AVX512_zps1
 	VPSUBD.BCST 4(DX), Z18, Z18
@@ -12938,29 +12773,27 @@ int8C2R2AVX512_corr0:
 	JMP         int8C2R2AVX512_corr1
 
 int8C2R2AVX512_zps1:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z18, Z18
-	VPMULLD.BCST 12(DX), Z20, Z29
-	VPSUBD       Z29, Z19, Z19
+	VPADDD       (R10)(SI*1), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z18, Z18
+	VPMULLD.BCST 12(DX), Z29, Z30
+	VPSUBD       Z30, Z19, Z19
 
 int8C2R2AVX512_corr1:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z18, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      64(CX), Z29, Z29
-	VMOVUPS     Z29, 64(CX)
-	VMULPS.BCST 8(DX), Z28, Z29
-	VCVTDQ2PS   Z19, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      192(CX), Z29, Z29
-	VMOVUPS     Z29, 192(CX)
-	ADDQ        $0x04, R9
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z18, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      64(CX), Z30, Z30
+	VMOVUPS     Z30, 64(CX)
+	VMULPS.BCST 8(DX), Z28, Z30
+	VCVTDQ2PS   Z19, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      192(CX), Z30, Z30
+	VMOVUPS     Z30, 192(CX)
+	ADDQ        $0x40, R9
 	TESTQ       R10, R10
 	JZ          int8C2R2AVX512_nozp
-	ADDQ        $0x04, R10
+	ADDQ        $0x40, R10
 
 int8C2R2AVX512_nozp:
 	ADDQ $0x10, DX
@@ -12969,7 +12802,7 @@ int8C2R2AVX512_nozp:
 	VZEROUPPER
 	RET
 
-// func int8C4R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+// func int8C4R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·int8C4R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
@@ -12977,28 +12810,34 @@ TEXT ·int8C4R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         gs+24(FP), DI
 	LEAQ         (DI)(DI*2), R8
 	MOVQ         scales+32(FP), R9
-	MOVQ         zp+48(FP), R10
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
 	MOVQ         blocks+64(FP), R11
 	MOVQ         sc+80(FP), DX
 	MOVL         $0x0f0f0f0f, CX
 	VPBROADCASTD CX, Z24
-	MOVL         c+60(FP), CX
+	MOVL         $0xf0f0f0f0, CX
 	VPBROADCASTD CX, Z25
 	MOVL         zpoff+56(FP), CX
 	VPBROADCASTD CX, Z26
 	MOVL         $0x80000000, CX
-	VPBROADCASTD CX, Z29
+	VPBROADCASTD CX, Z30
 	MOVQ         y+0(FP), CX
-	VMOVUPS      Z29, (CX)
-	VMOVUPS      Z29, 64(CX)
-	VMOVUPS      Z29, 128(CX)
-	VMOVUPS      Z29, 192(CX)
+	VMOVUPS      Z30, (CX)
+	VMOVUPS      Z30, 64(CX)
+	VMOVUPS      Z30, 128(CX)
+	VMOVUPS      Z30, 192(CX)
 
 int8C4R1AVX512_block:
 	VPXORD Z16, Z16, Z16
+	VPXORD Z20, Z20, Z20
 	VPXORD Z17, Z17, Z17
+	VPXORD Z21, Z21, Z21
 	VPXORD Z18, Z18, Z18
+	VPXORD Z22, Z22, Z22
 	VPXORD Z19, Z19, Z19
+	VPXORD Z23, Z23, Z23
 	MOVQ   chunks+72(FP), R13
 
 int8C4R1AVX512_chunk:
@@ -13019,195 +12858,154 @@ int8C4R1AVX512_chunk:
 	VMOVDQU32     128(BX)(R8*1), Z14
 	VMOVDQU32     192(BX)(R8*1), Z15
 	ADDQ          $0x00000100, BX
-	VMOVDQA32     Z0, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z0, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPANDD        Z24, Z0, Z27
+	VPANDD        Z25, Z0, Z28
 	VPDPBUSD.BCST (AX), Z27, Z16
-	VPDPBUSD.BCST 4(AX), Z28, Z16
-	VMOVDQA32     Z4, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z4, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 4(AX), Z28, Z20
+	VPANDD        Z24, Z4, Z27
+	VPANDD        Z25, Z4, Z28
 	VPDPBUSD.BCST (AX), Z27, Z17
-	VPDPBUSD.BCST 4(AX), Z28, Z17
-	VMOVDQA32     Z8, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z8, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 4(AX), Z28, Z21
+	VPANDD        Z24, Z8, Z27
+	VPANDD        Z25, Z8, Z28
 	VPDPBUSD.BCST (AX), Z27, Z18
-	VPDPBUSD.BCST 4(AX), Z28, Z18
-	VMOVDQA32     Z12, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z12, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 4(AX), Z28, Z22
+	VPANDD        Z24, Z12, Z27
+	VPANDD        Z25, Z12, Z28
 	VPDPBUSD.BCST (AX), Z27, Z19
-	VPDPBUSD.BCST 4(AX), Z28, Z19
-	VMOVDQA32     Z1, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z1, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 4(AX), Z28, Z23
+	VPANDD        Z24, Z1, Z27
+	VPANDD        Z25, Z1, Z28
 	VPDPBUSD.BCST 8(AX), Z27, Z16
-	VPDPBUSD.BCST 12(AX), Z28, Z16
-	VMOVDQA32     Z5, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z5, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 12(AX), Z28, Z20
+	VPANDD        Z24, Z5, Z27
+	VPANDD        Z25, Z5, Z28
 	VPDPBUSD.BCST 8(AX), Z27, Z17
-	VPDPBUSD.BCST 12(AX), Z28, Z17
-	VMOVDQA32     Z9, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z9, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 12(AX), Z28, Z21
+	VPANDD        Z24, Z9, Z27
+	VPANDD        Z25, Z9, Z28
 	VPDPBUSD.BCST 8(AX), Z27, Z18
-	VPDPBUSD.BCST 12(AX), Z28, Z18
-	VMOVDQA32     Z13, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z13, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 12(AX), Z28, Z22
+	VPANDD        Z24, Z13, Z27
+	VPANDD        Z25, Z13, Z28
 	VPDPBUSD.BCST 8(AX), Z27, Z19
-	VPDPBUSD.BCST 12(AX), Z28, Z19
-	VMOVDQA32     Z2, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z2, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 12(AX), Z28, Z23
+	VPANDD        Z24, Z2, Z27
+	VPANDD        Z25, Z2, Z28
 	VPDPBUSD.BCST 16(AX), Z27, Z16
-	VPDPBUSD.BCST 20(AX), Z28, Z16
-	VMOVDQA32     Z6, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z6, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 20(AX), Z28, Z20
+	VPANDD        Z24, Z6, Z27
+	VPANDD        Z25, Z6, Z28
 	VPDPBUSD.BCST 16(AX), Z27, Z17
-	VPDPBUSD.BCST 20(AX), Z28, Z17
-	VMOVDQA32     Z10, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z10, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 20(AX), Z28, Z21
+	VPANDD        Z24, Z10, Z27
+	VPANDD        Z25, Z10, Z28
 	VPDPBUSD.BCST 16(AX), Z27, Z18
-	VPDPBUSD.BCST 20(AX), Z28, Z18
-	VMOVDQA32     Z14, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z14, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 20(AX), Z28, Z22
+	VPANDD        Z24, Z14, Z27
+	VPANDD        Z25, Z14, Z28
 	VPDPBUSD.BCST 16(AX), Z27, Z19
-	VPDPBUSD.BCST 20(AX), Z28, Z19
-	VMOVDQA32     Z3, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z3, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 20(AX), Z28, Z23
+	VPANDD        Z24, Z3, Z27
+	VPANDD        Z25, Z3, Z28
 	VPDPBUSD.BCST 24(AX), Z27, Z16
-	VPDPBUSD.BCST 28(AX), Z28, Z16
-	VMOVDQA32     Z7, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z7, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 28(AX), Z28, Z20
+	VPANDD        Z24, Z7, Z27
+	VPANDD        Z25, Z7, Z28
 	VPDPBUSD.BCST 24(AX), Z27, Z17
-	VPDPBUSD.BCST 28(AX), Z28, Z17
-	VMOVDQA32     Z11, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z11, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 28(AX), Z28, Z21
+	VPANDD        Z24, Z11, Z27
+	VPANDD        Z25, Z11, Z28
 	VPDPBUSD.BCST 24(AX), Z27, Z18
-	VPDPBUSD.BCST 28(AX), Z28, Z18
-	VMOVDQA32     Z15, Z27
-	VPTERNLOGD    $0x6a, Z25, Z24, Z27
-	VPSRLD        $0x04, Z15, Z28
-	VPTERNLOGD    $0x6a, Z25, Z24, Z28
+	VPDPBUSD.BCST 28(AX), Z28, Z22
+	VPANDD        Z24, Z15, Z27
+	VPANDD        Z25, Z15, Z28
 	VPDPBUSD.BCST 24(AX), Z27, Z19
-	VPDPBUSD.BCST 28(AX), Z28, Z19
+	VPDPBUSD.BCST 28(AX), Z28, Z23
 	ADDQ          $0x00000020, AX
 	DECQ          R13
 	JNZ           int8C4R1AVX512_chunk
-	MOVQ          sidx+40(FP), R13
+	VPSRAD        $0x04, Z20, Z20
+	VPADDD        Z20, Z16, Z16
+	VPSRAD        $0x04, Z21, Z21
+	VPADDD        Z21, Z17, Z17
+	VPSRAD        $0x04, Z22, Z22
+	VPADDD        Z22, Z18, Z18
+	VPSRAD        $0x04, Z23, Z23
+	VPADDD        Z23, Z19, Z19
 	MOVQ          y+0(FP), CX
-	VMOVDQU32     (R13), Z27
-	KXNORW        K1, K1, K1
-	VGATHERDPS    (R9)(Z27*4), K1, Z28
+	VMOVUPS       (R9), Z28
 	TESTQ         R10, R10
 	JNZ           int8C4R1AVX512_zps0
 	VPSUBD.BCST   4(DX), Z16, Z16
 	JMP           int8C4R1AVX512_corr0
 
 int8C4R1AVX512_zps0:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z16, Z16
+	VPADDD       (R10), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z16, Z16
 
 int8C4R1AVX512_corr0:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z16, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      (CX), Z29, Z29
-	VMOVUPS     Z29, (CX)
-	VMOVDQU32   64(R13), Z27
-	KXNORW      K1, K1, K1
-	VGATHERDPS  (R9)(Z27*4), K1, Z28
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z16, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      (CX), Z30, Z30
+	VMOVUPS     Z30, (CX)
+	VMOVUPS     (R9)(SI*1), Z28
 	TESTQ       R10, R10
 	JNZ         int8C4R1AVX512_zps1
 	VPSUBD.BCST 4(DX), Z17, Z17
 	JMP         int8C4R1AVX512_corr1
 
 int8C4R1AVX512_zps1:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z17, Z17
+	VPADDD       (R10)(SI*1), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z17, Z17
 
 int8C4R1AVX512_corr1:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z17, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      64(CX), Z29, Z29
-	VMOVUPS     Z29, 64(CX)
-	VMOVDQU32   128(R13), Z27
-	KXNORW      K1, K1, K1
-	VGATHERDPS  (R9)(Z27*4), K1, Z28
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z17, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      64(CX), Z30, Z30
+	VMOVUPS     Z30, 64(CX)
+	VMOVUPS     (R9)(SI*2), Z28
 	TESTQ       R10, R10
 	JNZ         int8C4R1AVX512_zps2
 	VPSUBD.BCST 4(DX), Z18, Z18
 	JMP         int8C4R1AVX512_corr2
 
 int8C4R1AVX512_zps2:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z18, Z18
+	VPADDD       (R10)(SI*2), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z18, Z18
 
 int8C4R1AVX512_corr2:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z18, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      128(CX), Z29, Z29
-	VMOVUPS     Z29, 128(CX)
-	VMOVDQU32   192(R13), Z27
-	KXNORW      K1, K1, K1
-	VGATHERDPS  (R9)(Z27*4), K1, Z28
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z18, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      128(CX), Z30, Z30
+	VMOVUPS     Z30, 128(CX)
+	VMOVUPS     (R9)(R12*1), Z28
 	TESTQ       R10, R10
 	JNZ         int8C4R1AVX512_zps3
 	VPSUBD.BCST 4(DX), Z19, Z19
 	JMP         int8C4R1AVX512_corr3
 
 int8C4R1AVX512_zps3:
-	KXNORW       K2, K2, K2
-	VPGATHERDD   (R10)(Z27*4), K2, Z20
-	VPADDD       Z26, Z20, Z20
-	VPMULLD.BCST 4(DX), Z20, Z29
-	VPSUBD       Z29, Z19, Z19
+	VPADDD       (R10)(R12*1), Z26, Z29
+	VPMULLD.BCST 4(DX), Z29, Z30
+	VPSUBD       Z30, Z19, Z19
 
 int8C4R1AVX512_corr3:
-	VMULPS.BCST (DX), Z28, Z29
-	VCVTDQ2PS   Z19, Z30
-	VMULPS      Z30, Z29, Z29
-	VADDPS      192(CX), Z29, Z29
-	VMOVUPS     Z29, 192(CX)
-	ADDQ        $0x04, R9
+	VMULPS.BCST (DX), Z28, Z30
+	VCVTDQ2PS   Z19, Z31
+	VMULPS      Z31, Z30, Z30
+	VADDPS      192(CX), Z30, Z30
+	VMOVUPS     Z30, 192(CX)
+	ADDQ        $0x40, R9
 	TESTQ       R10, R10
 	JZ          int8C4R1AVX512_nozp
-	ADDQ        $0x04, R10
+	ADDQ        $0x40, R10
 
 int8C4R1AVX512_nozp:
 	ADDQ $0x08, DX

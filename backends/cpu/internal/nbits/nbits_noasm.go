@@ -10,10 +10,10 @@ const (
 	hasAVX2   = false
 )
 
-func floatGroups(y []float32, a []float32, rows, groups int, w *Weights, pn *Panels, gi int, sidx []int32, tab *[16]float32) {
+func floatGroups(y []float32, a []float32, rows, groups int, w *Weights, pn *Panels, gi int, tab *[16]float32) {
 	panic("nbits: no kernels in this build")
 }
 
-func int8Groups(y []float32, p *Int8Acts, t, groups int, w *Weights, pn *Panels, gi int, sidx []int32) {
+func int8Groups(y []float32, p *Int8Acts, t, groups int, w *Weights, pn *Panels, gi int) {
 	panic("nbits: no kernels in this build")
 }

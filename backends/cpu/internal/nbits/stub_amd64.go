@@ -6,106 +6,113 @@ package nbits
 
 // floatC1R1AVX512 computes 16 output columns (1 groups of 16) of MatMulNBits' float mode for 1 rows (see the package documentation):
 // y[r*16+j] = sum over blocks, from -0, of float32(scale * s), s the block's sum from -0 of float32(a[k*1+r] * float32(q - zp)) for k ascending.
-// w points at the panels of group 0 (gs bytes per group), scales and zp at block 0 of column 0, sidx[j] the index of column j's (j < 16*C);
+// w points at the panels of group 0 (gs bytes per group), scales and zp at the packed values (16 per block, sgs bytes per group) of group 0;
 // tab non-nil: uniform zero points, tab[u] = float32(value(u) - zp) for the 16 nibbles u; else zp[...] + zpbias are the floats 2^23 + zp + off.
-// c is 0x4B000000 (uint4) or 0x4B000008 (int4); bs is a multiple of 32.
-func floatC1R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// c is 0x4B000000; bs is a multiple of 32.
+func floatC1R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 
 // floatC1R2AVX512 computes 16 output columns (1 groups of 16) of MatMulNBits' float mode for 2 rows (see the package documentation):
 // y[r*16+j] = sum over blocks, from -0, of float32(scale * s), s the block's sum from -0 of float32(a[k*2+r] * float32(q - zp)) for k ascending.
-// w points at the panels of group 0 (gs bytes per group), scales and zp at block 0 of column 0, sidx[j] the index of column j's (j < 16*C);
+// w points at the panels of group 0 (gs bytes per group), scales and zp at the packed values (16 per block, sgs bytes per group) of group 0;
 // tab non-nil: uniform zero points, tab[u] = float32(value(u) - zp) for the 16 nibbles u; else zp[...] + zpbias are the floats 2^23 + zp + off.
-// c is 0x4B000000 (uint4) or 0x4B000008 (int4); bs is a multiple of 32.
-func floatC1R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// c is 0x4B000000; bs is a multiple of 32.
+func floatC1R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 
 // floatC1R3AVX512 computes 16 output columns (1 groups of 16) of MatMulNBits' float mode for 3 rows (see the package documentation):
 // y[r*16+j] = sum over blocks, from -0, of float32(scale * s), s the block's sum from -0 of float32(a[k*3+r] * float32(q - zp)) for k ascending.
-// w points at the panels of group 0 (gs bytes per group), scales and zp at block 0 of column 0, sidx[j] the index of column j's (j < 16*C);
+// w points at the panels of group 0 (gs bytes per group), scales and zp at the packed values (16 per block, sgs bytes per group) of group 0;
 // tab non-nil: uniform zero points, tab[u] = float32(value(u) - zp) for the 16 nibbles u; else zp[...] + zpbias are the floats 2^23 + zp + off.
-// c is 0x4B000000 (uint4) or 0x4B000008 (int4); bs is a multiple of 32.
-func floatC1R3AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// c is 0x4B000000; bs is a multiple of 32.
+func floatC1R3AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 
 // floatC1R4AVX512 computes 16 output columns (1 groups of 16) of MatMulNBits' float mode for 4 rows (see the package documentation):
 // y[r*16+j] = sum over blocks, from -0, of float32(scale * s), s the block's sum from -0 of float32(a[k*4+r] * float32(q - zp)) for k ascending.
-// w points at the panels of group 0 (gs bytes per group), scales and zp at block 0 of column 0, sidx[j] the index of column j's (j < 16*C);
+// w points at the panels of group 0 (gs bytes per group), scales and zp at the packed values (16 per block, sgs bytes per group) of group 0;
 // tab non-nil: uniform zero points, tab[u] = float32(value(u) - zp) for the 16 nibbles u; else zp[...] + zpbias are the floats 2^23 + zp + off.
-// c is 0x4B000000 (uint4) or 0x4B000008 (int4); bs is a multiple of 32.
-func floatC1R4AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// c is 0x4B000000; bs is a multiple of 32.
+func floatC1R4AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 
 // floatC2R1AVX512 computes 32 output columns (2 groups of 16) of MatMulNBits' float mode for 1 rows (see the package documentation):
 // y[r*32+j] = sum over blocks, from -0, of float32(scale * s), s the block's sum from -0 of float32(a[k*1+r] * float32(q - zp)) for k ascending.
-// w points at the panels of group 0 (gs bytes per group), scales and zp at block 0 of column 0, sidx[j] the index of column j's (j < 16*C);
+// w points at the panels of group 0 (gs bytes per group), scales and zp at the packed values (16 per block, sgs bytes per group) of group 0;
 // tab non-nil: uniform zero points, tab[u] = float32(value(u) - zp) for the 16 nibbles u; else zp[...] + zpbias are the floats 2^23 + zp + off.
-// c is 0x4B000000 (uint4) or 0x4B000008 (int4); bs is a multiple of 32.
-func floatC2R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// c is 0x4B000000; bs is a multiple of 32.
+func floatC2R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 
 // floatC2R2AVX512 computes 32 output columns (2 groups of 16) of MatMulNBits' float mode for 2 rows (see the package documentation):
 // y[r*32+j] = sum over blocks, from -0, of float32(scale * s), s the block's sum from -0 of float32(a[k*2+r] * float32(q - zp)) for k ascending.
-// w points at the panels of group 0 (gs bytes per group), scales and zp at block 0 of column 0, sidx[j] the index of column j's (j < 16*C);
+// w points at the panels of group 0 (gs bytes per group), scales and zp at the packed values (16 per block, sgs bytes per group) of group 0;
 // tab non-nil: uniform zero points, tab[u] = float32(value(u) - zp) for the 16 nibbles u; else zp[...] + zpbias are the floats 2^23 + zp + off.
-// c is 0x4B000000 (uint4) or 0x4B000008 (int4); bs is a multiple of 32.
-func floatC2R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// c is 0x4B000000; bs is a multiple of 32.
+func floatC2R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 
 // floatC4R1AVX512 computes 64 output columns (4 groups of 16) of MatMulNBits' float mode for 1 rows (see the package documentation):
 // y[r*64+j] = sum over blocks, from -0, of float32(scale * s), s the block's sum from -0 of float32(a[k*1+r] * float32(q - zp)) for k ascending.
-// w points at the panels of group 0 (gs bytes per group), scales and zp at block 0 of column 0, sidx[j] the index of column j's (j < 16*C);
+// w points at the panels of group 0 (gs bytes per group), scales and zp at the packed values (16 per block, sgs bytes per group) of group 0;
 // tab non-nil: uniform zero points, tab[u] = float32(value(u) - zp) for the 16 nibbles u; else zp[...] + zpbias are the floats 2^23 + zp + off.
-// c is 0x4B000000 (uint4) or 0x4B000008 (int4); bs is a multiple of 32.
-func floatC4R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)
+// c is 0x4B000000; bs is a multiple of 32.
+func floatC4R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 
-// floatR1AVX2 is floatC1R1AVX512 for 8 columns (panels of 32-byte vectors); scales and zero points are gs bytes apart per column;
+// floatR1AVX2 is floatC1R1AVX512 for 8 columns (panels of 32-byte vectors, 8 packed scales and zero points per block);
 // zp nil: every zero point is the float with bits zpc.
-func floatR1AVX2(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, zpc uint32, zpbias uint32, c uint32, k int, bs int)
+func floatR1AVX2(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpc uint32, zpbias uint32, c uint32, k int, bs int)
 
-// floatR2AVX2 is floatC1R2AVX512 for 8 columns (panels of 32-byte vectors); scales and zero points are gs bytes apart per column;
+// floatR2AVX2 is floatC1R2AVX512 for 8 columns (panels of 32-byte vectors, 8 packed scales and zero points per block);
 // zp nil: every zero point is the float with bits zpc.
-func floatR2AVX2(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, zpc uint32, zpbias uint32, c uint32, k int, bs int)
+func floatR2AVX2(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpc uint32, zpbias uint32, c uint32, k int, bs int)
 
 // int8C1R1AVX512 computes 16 output columns (1 groups of 16) of MatMulNBits' int8-activation mode for 1 rows with VPDPBUSD: per block,
-// isum = sum of u * qa over the block's 32*chunks values (u = q, or q + 8 for int4, so that it is unsigned) minus a correction;
+// isum = sum of u * qa over the block's 32*chunks values (u, the unsigned nibbles of the panels: q, or q + 8 for int4) minus a correction;
+// the low nibbles (even values) multiply in place, the high ones as 16 * u (exact, shifted back by 4 at the block's end);
 // sc holds per block and row the pair (sa as float32 bits, c): the correction is c = (zp + off) * sum qa (zp nil: uniform zero points)
 // or, with zp, the columns' (zp + zpoff) * c (c then holds sum qa); y = sum over blocks, from -0, of float32(float32(sa * scale) * float32(isum)).
 // aq holds per 8 values and row the dwords of the even and the odd values' int8 activations (zero past K).
-func int8C1R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+func int8C1R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 
 // int8C1R2AVX512 computes 16 output columns (1 groups of 16) of MatMulNBits' int8-activation mode for 2 rows with VPDPBUSD: per block,
-// isum = sum of u * qa over the block's 32*chunks values (u = q, or q + 8 for int4, so that it is unsigned) minus a correction;
+// isum = sum of u * qa over the block's 32*chunks values (u, the unsigned nibbles of the panels: q, or q + 8 for int4) minus a correction;
+// the low nibbles (even values) multiply in place, the high ones as 16 * u (exact, shifted back by 4 at the block's end);
 // sc holds per block and row the pair (sa as float32 bits, c): the correction is c = (zp + off) * sum qa (zp nil: uniform zero points)
 // or, with zp, the columns' (zp + zpoff) * c (c then holds sum qa); y = sum over blocks, from -0, of float32(float32(sa * scale) * float32(isum)).
 // aq holds per 8 values and row the dwords of the even and the odd values' int8 activations (zero past K).
-func int8C1R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+func int8C1R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 
 // int8C1R3AVX512 computes 16 output columns (1 groups of 16) of MatMulNBits' int8-activation mode for 3 rows with VPDPBUSD: per block,
-// isum = sum of u * qa over the block's 32*chunks values (u = q, or q + 8 for int4, so that it is unsigned) minus a correction;
+// isum = sum of u * qa over the block's 32*chunks values (u, the unsigned nibbles of the panels: q, or q + 8 for int4) minus a correction;
+// the low nibbles (even values) multiply in place, the high ones as 16 * u (exact, shifted back by 4 at the block's end);
 // sc holds per block and row the pair (sa as float32 bits, c): the correction is c = (zp + off) * sum qa (zp nil: uniform zero points)
 // or, with zp, the columns' (zp + zpoff) * c (c then holds sum qa); y = sum over blocks, from -0, of float32(float32(sa * scale) * float32(isum)).
 // aq holds per 8 values and row the dwords of the even and the odd values' int8 activations (zero past K).
-func int8C1R3AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+func int8C1R3AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 
 // int8C1R4AVX512 computes 16 output columns (1 groups of 16) of MatMulNBits' int8-activation mode for 4 rows with VPDPBUSD: per block,
-// isum = sum of u * qa over the block's 32*chunks values (u = q, or q + 8 for int4, so that it is unsigned) minus a correction;
+// isum = sum of u * qa over the block's 32*chunks values (u, the unsigned nibbles of the panels: q, or q + 8 for int4) minus a correction;
+// the low nibbles (even values) multiply in place, the high ones as 16 * u (exact, shifted back by 4 at the block's end);
 // sc holds per block and row the pair (sa as float32 bits, c): the correction is c = (zp + off) * sum qa (zp nil: uniform zero points)
 // or, with zp, the columns' (zp + zpoff) * c (c then holds sum qa); y = sum over blocks, from -0, of float32(float32(sa * scale) * float32(isum)).
 // aq holds per 8 values and row the dwords of the even and the odd values' int8 activations (zero past K).
-func int8C1R4AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+func int8C1R4AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 
 // int8C2R1AVX512 computes 32 output columns (2 groups of 16) of MatMulNBits' int8-activation mode for 1 rows with VPDPBUSD: per block,
-// isum = sum of u * qa over the block's 32*chunks values (u = q, or q + 8 for int4, so that it is unsigned) minus a correction;
+// isum = sum of u * qa over the block's 32*chunks values (u, the unsigned nibbles of the panels: q, or q + 8 for int4) minus a correction;
+// the low nibbles (even values) multiply in place, the high ones as 16 * u (exact, shifted back by 4 at the block's end);
 // sc holds per block and row the pair (sa as float32 bits, c): the correction is c = (zp + off) * sum qa (zp nil: uniform zero points)
 // or, with zp, the columns' (zp + zpoff) * c (c then holds sum qa); y = sum over blocks, from -0, of float32(float32(sa * scale) * float32(isum)).
 // aq holds per 8 values and row the dwords of the even and the odd values' int8 activations (zero past K).
-func int8C2R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+func int8C2R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 
 // int8C2R2AVX512 computes 32 output columns (2 groups of 16) of MatMulNBits' int8-activation mode for 2 rows with VPDPBUSD: per block,
-// isum = sum of u * qa over the block's 32*chunks values (u = q, or q + 8 for int4, so that it is unsigned) minus a correction;
+// isum = sum of u * qa over the block's 32*chunks values (u, the unsigned nibbles of the panels: q, or q + 8 for int4) minus a correction;
+// the low nibbles (even values) multiply in place, the high ones as 16 * u (exact, shifted back by 4 at the block's end);
 // sc holds per block and row the pair (sa as float32 bits, c): the correction is c = (zp + off) * sum qa (zp nil: uniform zero points)
 // or, with zp, the columns' (zp + zpoff) * c (c then holds sum qa); y = sum over blocks, from -0, of float32(float32(sa * scale) * float32(isum)).
 // aq holds per 8 values and row the dwords of the even and the odd values' int8 activations (zero past K).
-func int8C2R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+func int8C2R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
 
 // int8C4R1AVX512 computes 64 output columns (4 groups of 16) of MatMulNBits' int8-activation mode for 1 rows with VPDPBUSD: per block,
-// isum = sum of u * qa over the block's 32*chunks values (u = q, or q + 8 for int4, so that it is unsigned) minus a correction;
+// isum = sum of u * qa over the block's 32*chunks values (u, the unsigned nibbles of the panels: q, or q + 8 for int4) minus a correction;
+// the low nibbles (even values) multiply in place, the high ones as 16 * u (exact, shifted back by 4 at the block's end);
 // sc holds per block and row the pair (sa as float32 bits, c): the correction is c = (zp + off) * sum qa (zp nil: uniform zero points)
 // or, with zp, the columns' (zp + zpoff) * c (c then holds sum qa); y = sum over blocks, from -0, of float32(float32(sa * scale) * float32(isum)).
 // aq holds per 8 values and row the dwords of the even and the odd values' int8 activations (zero past K).
-func int8C4R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)
+func int8C4R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)

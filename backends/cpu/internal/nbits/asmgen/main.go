@@ -14,7 +14,8 @@
 // lane runs the order docs/semantics.md fixes for its output. The weights
 // come packed in panels (package nbits, Pack): per group and chunk of 32
 // values, 4 vectors whose lane j holds dword d (8 values) of column j, so
-// value t of the dword is (x >> 4t) & 15.
+// value t of the dword is (x >> 4t) & 15: the unsigned u = q (uint4) or
+// q + 8 (int4, whose nibbles Pack flips by 8).
 package main
 
 import (
@@ -58,14 +59,30 @@ var (
 	rA   = reg.RAX // activations
 	rP   = reg.RBX // the panels at the current chunk (group 0)
 	rT   = reg.RCX // scratch
-	rU   = reg.RDX // scratch: sidx, y
+	rU   = reg.RDX // scratch; int8: sc
 	rGS  = reg.RDI // bytes per group of panels (AVX2: per column of scales)
 	rGS3 = reg.R8  // 3 * rGS
 	rS   = reg.R9  // scales of the current block (column 0)
 	rZ   = reg.R10 // zero points of the current block (column 0), 0: uniform
 	rK   = reg.R11 // values of K left (int8: blocks left)
 	rKB  = reg.R13 // values left in the current block (int8: chunks left)
+	rSG  = reg.RSI // bytes per group of packed scales (and zero points)
+	rSG3 = reg.R12 // 3 * rSG
 )
+
+// sgroup returns the memory operand of group c's 16 values at p (packed
+// scales or zero points of the current block, rSG bytes per group).
+func sgroup(p reg.Register, c int) Mem {
+	switch c {
+	case 1:
+		return Mem{Base: p, Index: rSG, Scale: 1}
+	case 2:
+		return Mem{Base: p, Index: rSG, Scale: 2}
+	case 3:
+		return Mem{Base: p, Index: rSG3, Scale: 1}
+	}
+	return Mem{Base: p}
+}
 
 // panel returns the memory operand of vector d of group c at the current
 // chunk (AVX-512: 64 bytes per vector).
@@ -110,6 +127,8 @@ func commonSetup() {
 	LEAQ(Mem{Base: rGS, Index: rGS, Scale: 2}, rGS3)
 	Load(Param("scales"), rS)
 	Load(Param("zp"), rZ)
+	Load(Param("sgs"), rSG)
+	LEAQ(Mem{Base: rSG, Index: rSG, Scale: 2}, rSG3)
 }
 
 // --- float activations, AVX-512 ---
@@ -124,7 +143,7 @@ const (
 	xS    = 16 // s(c, r): Z16 + c*R + r
 	xZP   = 20 // per-block zero points of group c (floats 2^23 + zp + off), or the table in Z20
 	xM    = 24 // 15
-	xC    = 25 // 0x4B000000 (| 8 for int4)
+	xC    = 25 // 0x4B000000
 	xNZ   = 26 // -0.0
 	xBias = 27 // 0x4B000000 + off, added to gathered zero points
 	xV    = 28
@@ -198,14 +217,10 @@ func floatBody(name string, C, R int, table bool) {
 	stride := 4 * R // bytes of activations per value of K
 	Label(name + "_block")
 	if !table {
-		Load(Param("sidx"), rU)
 		for c := 0; c < C; c++ {
-			VMOVDQU32(Mem{Base: rU, Disp: 64 * c}, zmm(xV))
-			KXNORW(reg.K2, reg.K2, reg.K2)
-			VPGATHERDD(Mem{Base: rZ, Index: zmm(xV), Scale: 4}, reg.K2, zmm(xZP+c))
-			VPADDD(zmm(xBias), zmm(xZP+c), zmm(xZP+c))
+			VPADDD(sgroup(rZ, c), zmm(xBias), zmm(xZP+c))
 		}
-		ADDQ(U8(4), rZ)
+		ADDQ(U8(64), rZ)
 	}
 	for i := 0; i < C*R; i++ {
 		VMOVDQA32(zmm(xNZ), zmm(xS+i))
@@ -256,12 +271,9 @@ func floatBody(name string, C, R int, table bool) {
 
 	// y(r, c) += float32(scale(c) * s(c, r)), y in memory.
 	Label(name + "_blockend")
-	Load(Param("sidx"), rU)
 	Load(Param("y"), rT)
 	for c := 0; c < C; c++ {
-		VMOVDQU32(Mem{Base: rU, Disp: 64 * c}, zmm(xV))
-		KXNORW(reg.K1, reg.K1, reg.K1)
-		VGATHERDPS(Mem{Base: rS, Index: zmm(xV), Scale: 4}, reg.K1, zmm(xP))
+		VMOVUPS(sgroup(rS, c), zmm(xP))
 		for r := 0; r < R; r++ {
 			m := Mem{Base: rT, Disp: 64 * (r*C + c)}
 			VMULPS(zmm(xP), zmm(xS+c*R+r), zmm(xP+1))
@@ -269,19 +281,19 @@ func floatBody(name string, C, R int, table bool) {
 			VMOVUPS(zmm(xP+1), m)
 		}
 	}
-	ADDQ(U8(4), rS)
+	ADDQ(U8(64), rS)
 	TESTQ(rK, rK)
 	JG(LabelRef(name + "_block"))
 }
 
 func floatAVX512(C, R int) {
 	name := fmt.Sprintf("floatC%dR%dAVX512", C, R)
-	TEXT(name, NOSPLIT, "func(y *float32, a *float32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, tab *float32, zpbias uint32, c uint32, k int, bs int)")
+	TEXT(name, NOSPLIT, "func(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)")
 	Doc(fmt.Sprintf("%s computes %d output columns (%d groups of 16) of MatMulNBits' float mode for %d rows (see the package documentation):", name, 16*C, C, R),
 		fmt.Sprintf("y[r*%d+j] = sum over blocks, from -0, of float32(scale * s), s the block's sum from -0 of float32(a[k*%d+r] * float32(q - zp)) for k ascending.", 16*C, R),
-		"w points at the panels of group 0 (gs bytes per group), scales and zp at block 0 of column 0, sidx[j] the index of column j's (j < 16*C);",
+		"w points at the panels of group 0 (gs bytes per group), scales and zp at the packed values (16 per block, sgs bytes per group) of group 0;",
 		"tab non-nil: uniform zero points, tab[u] = float32(value(u) - zp) for the 16 nibbles u; else zp[...] + zpbias are the floats 2^23 + zp + off.",
-		"c is 0x4B000000 (uint4) or 0x4B000008 (int4); bs is a multiple of 32.")
+		"c is 0x4B000000; bs is a multiple of 32.")
 	Load(Param("a"), rA)
 	commonSetup()
 	Load(Param("k"), rK)
@@ -318,23 +330,6 @@ const (
 	gY     = 14 // y_r: Y14 + r
 )
 
-// gatherCols8 loads the 32-bit values at p + j*rGS (j < 8) into ymm(v)
-// (the scales or zero points of a block of the group's 8 columns).
-// xmm(tmp) and rT are scratch.
-func gatherCols8(p reg.Register, v, tmp int) {
-	lo, hi := xmm(v), xmm(tmp)
-	VMOVD(Mem{Base: p}, lo)
-	VPINSRD(U8(1), Mem{Base: p, Index: rGS, Scale: 1}, lo, lo)
-	VPINSRD(U8(2), Mem{Base: p, Index: rGS, Scale: 2}, lo, lo)
-	VPINSRD(U8(3), Mem{Base: p, Index: rGS3, Scale: 1}, lo, lo)
-	LEAQ(Mem{Base: p, Index: rGS, Scale: 4}, rT)
-	VMOVD(Mem{Base: rT}, hi)
-	VPINSRD(U8(1), Mem{Base: rT, Index: rGS, Scale: 1}, hi, hi)
-	VPINSRD(U8(2), Mem{Base: rT, Index: rGS, Scale: 2}, hi, hi)
-	VPINSRD(U8(3), Mem{Base: rT, Index: rGS3, Scale: 1}, hi, hi)
-	VINSERTI128(U8(1), hi, ymm(v), ymm(v))
-}
-
 func floatStep2(src reg.VecPhysical, t, rows int, disp int) {
 	v := ymm(4)
 	if t == 0 {
@@ -354,8 +349,8 @@ func floatStep2(src reg.VecPhysical, t, rows int, disp int) {
 
 func floatAVX2(rows int) {
 	name := fmt.Sprintf("floatR%dAVX2", rows)
-	TEXT(name, NOSPLIT, "func(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, zpc uint32, zpbias uint32, c uint32, k int, bs int)")
-	Doc(fmt.Sprintf("%s is floatC1R%dAVX512 for 8 columns (panels of 32-byte vectors); scales and zero points are gs bytes apart per column;", name, rows),
+	TEXT(name, NOSPLIT, "func(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpc uint32, zpbias uint32, c uint32, k int, bs int)")
+	Doc(fmt.Sprintf("%s is floatC1R%dAVX512 for 8 columns (panels of 32-byte vectors, 8 packed scales and zero points per block);", name, rows),
 		"zp nil: every zero point is the float with bits zpc.")
 	Load(Param("a"), rA)
 	commonSetup()
@@ -369,14 +364,13 @@ func floatAVX2(rows int) {
 	stride := 4 * rows
 
 	Label(name + "_block")
-	gatherCols8(rS, gScale, 4)
-	ADDQ(U8(4), rS)
+	VMOVUPS(Mem{Base: rS}, ymm(gScale))
+	ADDQ(U8(32), rS)
 	TESTQ(rZ, rZ)
 	JZ(LabelRef(name + "_zpdone"))
-	gatherCols8(rZ, gZP, 4)
 	bcastParam32("zpbias", ymm(5), rT)
-	VPADDD(ymm(5), ymm(gZP), ymm(gZP))
-	ADDQ(U8(4), rZ)
+	VPADDD(Mem{Base: rZ}, ymm(5), ymm(gZP))
+	ADDQ(U8(32), rZ)
 	Label(name + "_zpdone")
 	for r := 0; r < rows; r++ {
 		bcast32(0x80000000, ymm(gS+r), rT)
@@ -445,21 +439,23 @@ func floatAVX2(rows int) {
 
 // Registers of the AVX-512 int8 kernels: the panels in Z0-Z15, then:
 const (
-	iAcc = 16 // acc(c, r): Z16 + c*R + r
-	iZP  = 20 // zero points + zpoff of a group (non-uniform)
-	iM   = 24 // 0x0F0F0F0F
-	iC   = 25 // 0 (uint4) or 0x08080808 (int4: q + 8, unsigned)
-	iOff = 26 // zpoff
-	iLo  = 27
-	iHi  = 28
-	iT   = 29 // Z29-Z31: temporaries
+	iLoAcc = 16 // low nibbles' sums of (c, r): Z16 + c*R + r
+	iHiAcc = 20 // high nibbles' sums (16 times the values): Z20 + c*R + r
+	iM     = 24 // 0x0F0F0F0F
+	iMHi   = 25 // 0xF0F0F0F0
+	iOff   = 26 // zpoff
+	iLo    = 27
+	iHi    = 28
+	iZP    = 29 // zero points + zpoff of a group (non-uniform)
+	iT     = 30 // Z30-Z31: temporaries
 )
 
 func int8AVX512(C, R int) {
 	name := fmt.Sprintf("int8C%dR%dAVX512", C, R)
-	TEXT(name, NOSPLIT, "func(y *float32, aq *int32, w *byte, gs int, scales *float32, sidx *int32, zp *int32, zpoff int32, c uint32, blocks int, chunks int, sc *int32)")
+	TEXT(name, NOSPLIT, "func(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)")
 	Doc(fmt.Sprintf("%s computes %d output columns (%d groups of 16) of MatMulNBits' int8-activation mode for %d rows with VPDPBUSD: per block,", name, 16*C, C, R),
-		"isum = sum of u * qa over the block's 32*chunks values (u = q, or q + 8 for int4, so that it is unsigned) minus a correction;",
+		"isum = sum of u * qa over the block's 32*chunks values (u, the unsigned nibbles of the panels: q, or q + 8 for int4) minus a correction;",
+		"the low nibbles (even values) multiply in place, the high ones as 16 * u (exact, shifted back by 4 at the block's end);",
 		"sc holds per block and row the pair (sa as float32 bits, c): the correction is c = (zp + off) * sum qa (zp nil: uniform zero points)",
 		"or, with zp, the columns' (zp + zpoff) * c (c then holds sum qa); y = sum over blocks, from -0, of float32(float32(sa * scale) * float32(isum)).",
 		"aq holds per 8 values and row the dwords of the even and the odd values' int8 activations (zero past K).")
@@ -468,7 +464,7 @@ func int8AVX512(C, R int) {
 	Load(Param("blocks"), rK)
 	Load(Param("sc"), rU)
 	bcast32(0x0F0F0F0F, zmm(iM), rT)
-	bcastParam32("c", zmm(iC), rT)
+	bcast32(0xF0F0F0F0, zmm(iMHi), rT)
 	bcastParam32("zpoff", zmm(iOff), rT)
 	bcast32(0x80000000, zmm(iT), rT)
 	Load(Param("y"), rT)
@@ -477,20 +473,19 @@ func int8AVX512(C, R int) {
 	}
 	Label(name + "_block")
 	for i := 0; i < C*R; i++ {
-		VPXORD(zmm(iAcc+i), zmm(iAcc+i), zmm(iAcc+i))
+		VPXORD(zmm(iLoAcc+i), zmm(iLoAcc+i), zmm(iLoAcc+i))
+		VPXORD(zmm(iHiAcc+i), zmm(iHiAcc+i), zmm(iHiAcc+i))
 	}
 	Load(Param("chunks"), rKB)
 	Label(name + "_chunk")
 	loadPanels(C)
 	for d := 0; d < 4; d++ {
 		for c := 0; c < C; c++ {
-			VMOVDQA32(zmm(4*c+d), zmm(iLo))
-			VPTERNLOGD(U8(andXor), zmm(iC), zmm(iM), zmm(iLo))
-			VPSRLD(U8(4), zmm(4*c+d), zmm(iHi))
-			VPTERNLOGD(U8(andXor), zmm(iC), zmm(iM), zmm(iHi))
+			VPANDD(zmm(iM), zmm(4*c+d), zmm(iLo))
+			VPANDD(zmm(iMHi), zmm(4*c+d), zmm(iHi))
 			for r := 0; r < R; r++ {
-				VPDPBUSD_BCST(Mem{Base: rA, Disp: 8*R*d + 8*r}, zmm(iLo), zmm(iAcc+c*R+r))
-				VPDPBUSD_BCST(Mem{Base: rA, Disp: 8*R*d + 8*r + 4}, zmm(iHi), zmm(iAcc+c*R+r))
+				VPDPBUSD_BCST(Mem{Base: rA, Disp: 8*R*d + 8*r}, zmm(iLo), zmm(iLoAcc+c*R+r))
+				VPDPBUSD_BCST(Mem{Base: rA, Disp: 8*R*d + 8*r + 4}, zmm(iHi), zmm(iHiAcc+c*R+r))
 			}
 		}
 	}
@@ -498,43 +493,43 @@ func int8AVX512(C, R int) {
 	DECQ(rKB)
 	JNZ(LabelRef(name + "_chunk"))
 
-	// The block's correction and float combination (rU: sc).
-	Load(Param("sidx"), rKB)
+	// isum = lo + (hi >> 4); the block's correction and float combination
+	// (rU: sc).
+	for i := 0; i < C*R; i++ {
+		VPSRAD(U8(4), zmm(iHiAcc+i), zmm(iHiAcc+i))
+		VPADDD(zmm(iHiAcc+i), zmm(iLoAcc+i), zmm(iLoAcc+i))
+	}
 	Load(Param("y"), rT)
 	for c := 0; c < C; c++ {
-		VMOVDQU32(Mem{Base: rKB, Disp: 64 * c}, zmm(iLo))
-		KXNORW(reg.K1, reg.K1, reg.K1)
-		VGATHERDPS(Mem{Base: rS, Index: zmm(iLo), Scale: 4}, reg.K1, zmm(iHi))
+		VMOVUPS(sgroup(rS, c), zmm(iHi))
 		zps := fmt.Sprintf("%s_zps%d", name, c)
 		done := fmt.Sprintf("%s_corr%d", name, c)
 		TESTQ(rZ, rZ)
 		JNZ(LabelRef(zps))
 		for r := 0; r < R; r++ {
-			VPSUBD_BCST(Mem{Base: rU, Disp: 8*r + 4}, zmm(iAcc+c*R+r), zmm(iAcc+c*R+r))
+			VPSUBD_BCST(Mem{Base: rU, Disp: 8*r + 4}, zmm(iLoAcc+c*R+r), zmm(iLoAcc+c*R+r))
 		}
 		JMP(LabelRef(done))
 		Label(zps)
-		KXNORW(reg.K2, reg.K2, reg.K2)
-		VPGATHERDD(Mem{Base: rZ, Index: zmm(iLo), Scale: 4}, reg.K2, zmm(iZP))
-		VPADDD(zmm(iOff), zmm(iZP), zmm(iZP))
+		VPADDD(sgroup(rZ, c), zmm(iOff), zmm(iZP))
 		for r := 0; r < R; r++ {
 			VPMULLD_BCST(Mem{Base: rU, Disp: 8*r + 4}, zmm(iZP), zmm(iT))
-			VPSUBD(zmm(iT), zmm(iAcc+c*R+r), zmm(iAcc+c*R+r))
+			VPSUBD(zmm(iT), zmm(iLoAcc+c*R+r), zmm(iLoAcc+c*R+r))
 		}
 		Label(done)
 		for r := 0; r < R; r++ {
 			m := Mem{Base: rT, Disp: 64 * (r*C + c)}
 			VMULPS_BCST(Mem{Base: rU, Disp: 8 * r}, zmm(iHi), zmm(iT))
-			VCVTDQ2PS(zmm(iAcc+c*R+r), zmm(iT+1))
+			VCVTDQ2PS(zmm(iLoAcc+c*R+r), zmm(iT+1))
 			VMULPS(zmm(iT+1), zmm(iT), zmm(iT))
 			VADDPS(m, zmm(iT), zmm(iT))
 			VMOVUPS(zmm(iT), m)
 		}
 	}
-	ADDQ(U8(4), rS)
+	ADDQ(U8(64), rS)
 	TESTQ(rZ, rZ)
 	JZ(LabelRef(name + "_nozp"))
-	ADDQ(U8(4), rZ)
+	ADDQ(U8(64), rZ)
 	Label(name + "_nozp")
 	ADDQ(U8(8*R), rU)
 	DECQ(rK)

@@ -14,13 +14,13 @@
 //     2^23 + zp (+ 8) is exact.
 //   - int8 activations: the block's integer dot product with VPDPBUSD
 //     (unsigned weights u = q, or q + 8 for int4, times the signed
-//     activations), minus (zp + off) * sum(qa), then y = y +
-//     float32(float32(sa * scale) * float32(isum)).
+//     activations; AVX2: VPMADDUBSW and VPMADDWD), minus (zp + off) *
+//     sum(qa), then y = y + float32(float32(sa * scale) * float32(isum)).
 //
-// The weights are read 16 bytes (32 values) of each of the group's rows at
-// a time and transposed in registers into vectors holding dword d of every
-// row. Bias, NaN canonicalisation and quantized outputs are applied by the
-// caller, per output.
+// The weights, scales and zero points are packed once per weight tensor
+// (Pack: per group of columns and chunk of 32 values, vectors whose lane j
+// holds dword d of column j). Bias, NaN canonicalisation and quantized
+// outputs are applied by the caller, per output.
 //
 // The kernels need each weight row to hold whole blocks (RowLen = blocks *
 // block size) of at least 32 values; Fits says whether a MatMulNBits op is

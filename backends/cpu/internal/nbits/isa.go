@@ -7,8 +7,8 @@ import "github.com/qgpu/qgpu/backends/cpu/internal/isa"
 var toggle = isa.New("nbits", supported)
 
 // supported reports the assembly this build and CPU can run: isa.AVX512
-// needs AVX-512 F, BW, VL and VNNI; isa.AVX2 needs AVX2 (float
-// activations only: the int8-activation mode needs VNNI).
+// needs AVX-512 F, BW, VL and VNNI; isa.AVX2 needs AVX2 (its
+// int8-activation kernels multiply with VPMADDUBSW and VPMADDWD).
 func supported(v isa.ISA) bool {
 	switch v {
 	case isa.AVX2:

@@ -141,11 +141,10 @@ func GroupWidth() int {
 
 // Fits reports whether the kernels of the current implementation run an
 // op with weights w in the given mode: 4-bit weights in rows of whole
-// blocks (RowLen = blocks * BlockSize) of at least 32 values, and for the
-// int8 mode AVX-512 VNNI.
+// blocks (RowLen = blocks * BlockSize) of at least 32 values.
 func Fits(w *Weights, int8Mode bool) bool {
 	g := GroupWidth()
-	if g == 0 || (int8Mode && Current() != isa.AVX512) {
+	if g == 0 {
 		return false
 	}
 	if w.N < 1 || w.K < 1 || w.BlockSize < 32 || w.BlockSize%32 != 0 {
@@ -223,12 +222,13 @@ func (w *Weights) table() *[16]float32 {
 // block (docs/semantics.md, MatMulNBits) and laid out for the kernels, in
 // tiles of up to 4 rows.
 type Int8Acts struct {
-	m  int
-	aq [][]int32 // per tile: per 8 values and row, the even and the odd values' dwords
-	sc [][]int32 // per tile: per block and row, the scale's bits and the correction
+	m    int
+	tile int       // rows per tile: 4 (AVX-512) or 2 (AVX2)
+	aq   [][]int32 // per tile: per 8 values and row, the even and the odd values' dwords
+	sc   [][]int32 // per tile: per block and row, the scale's bits and the correction
 }
 
-func (p *Int8Acts) rows(t int) int { return min(4, p.m-4*t) }
+func (p *Int8Acts) rows(t int) int { return min(p.tile, p.m-p.tile*t) }
 
 // PrepareInt8 quantizes the M rows of a (M x K) for weights w (which must
 // Fit in the int8 mode): sa = qtensor.NBitsActScale of each block's amax,
@@ -236,11 +236,14 @@ func (p *Int8Acts) rows(t int) int { return min(4, p.m-4*t) }
 func PrepareInt8(a []float32, M int, w *Weights) *Int8Acts {
 	K, bs, nb := w.K, w.BlockSize, w.blocks()
 	kp := nb * bs // the padded row: whole blocks, zeros past K
-	p := &Int8Acts{m: M}
+	p := &Int8Acts{m: M, tile: 4}
+	if GroupWidth() == 8 {
+		p.tile = 2
+	}
 	qa := make([]int8, kp)
 	zp := w.ZeroPoints[0] + w.off()
-	for m0 := 0; m0 < M; m0 += 4 {
-		rows := min(4, M-m0)
+	for m0 := 0; m0 < M; m0 += p.tile {
+		rows := min(p.tile, M-m0)
 		aq := make([]int32, kp/8*rows*2)
 		sc := make([]int32, nb*rows*2)
 		for r := range rows {
@@ -277,7 +280,7 @@ func PrepareInt8(a []float32, M int, w *Weights) *Int8Acts {
 // Int8 computes the int8-mode sums (without bias and NaN canonicalisation)
 // like Float, from the prepared activations p.
 func Int8(y []float32, ldy int, p *Int8Acts, w *Weights, n0, n1 int) {
-	const g = 16
+	g := GroupWidth()
 	pn := w.panels()
 	out := make([]float32, 4*g)
 	for t := range p.aq {
@@ -287,7 +290,7 @@ func Int8(y []float32, ldy int, p *Int8Acts, w *Weights, n0, n1 int) {
 			cols := groups * g
 			int8Groups(out, p, t, groups, w, pn, c/g)
 			for r := range rows {
-				copy(y[(4*t+r)*ldy+c-n0:(4*t+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
+				copy(y[(p.tile*t+r)*ldy+c-n0:(p.tile*t+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
 			}
 			c += cols
 		}

@@ -69,6 +69,12 @@ func floatGroups(y []float32, a []float32, rows, groups int, w *Weights, pn *Pan
 // for row tile t of p.
 func int8Groups(y []float32, p *Int8Acts, t, groups int, w *Weights, pn *Panels, gi int) {
 	panel, sc, zp, sgs := groupParams(w, pn, gi)
-	int8Kernels[[2]int{groups, p.rows(t)}](&y[0], &p.aq[t][0], panel, pn.groupBytes, sc, zp, sgs, w.off(),
-		w.blocks(), w.BlockSize/32, &p.sc[t][0])
+	k := int8Kernels[[2]int{groups, p.rows(t)}]
+	if pn.width == 8 {
+		k = int8R1AVX2
+		if p.rows(t) == 2 {
+			k = int8R2AVX2
+		}
+	}
+	k(&y[0], &p.aq[t][0], panel, pn.groupBytes, sc, zp, sgs, w.off(), w.blocks(), w.BlockSize/32, &p.sc[t][0])
 }

@@ -13013,3 +13013,253 @@ int8C4R1AVX512_nozp:
 	JNZ  int8C4R1AVX512_block
 	VZEROUPPER
 	RET
+
+// func int8R1AVX2(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL
+TEXT ·int8R1AVX2(SB), NOSPLIT, $0-88
+	MOVQ         aq+8(FP), AX
+	MOVQ         w+16(FP), BX
+	MOVQ         gs+24(FP), DI
+	LEAQ         (DI)(DI*2), R8
+	MOVQ         scales+32(FP), R9
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
+	MOVQ         blocks+64(FP), R11
+	MOVQ         sc+80(FP), DX
+	MOVL         $0x0f0f0f0f, CX
+	VPBROADCASTD CX, Y4
+	MOVL         $0x00010001, CX
+	VPBROADCASTD CX, Y5
+	MOVL         $0x80000000, CX
+	VPBROADCASTD CX, Y12
+
+int8R1AVX2_block:
+	VPXOR Y10, Y10, Y10
+	MOVQ  chunks+72(FP), R13
+
+int8R1AVX2_chunk:
+	VMOVDQU      (BX), Y0
+	VMOVDQU      32(BX), Y1
+	VMOVDQU      64(BX), Y2
+	VMOVDQU      96(BX), Y3
+	ADDQ         $0x00000080, BX
+	VPAND        Y4, Y0, Y6
+	VPSRLD       $0x04, Y0, Y7
+	VPAND        Y4, Y7, Y7
+	VPBROADCASTD (AX), Y8
+	VPBROADCASTD 4(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPAND        Y4, Y1, Y6
+	VPSRLD       $0x04, Y1, Y7
+	VPAND        Y4, Y7, Y7
+	VPBROADCASTD 8(AX), Y8
+	VPBROADCASTD 12(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPAND        Y4, Y2, Y6
+	VPSRLD       $0x04, Y2, Y7
+	VPAND        Y4, Y7, Y7
+	VPBROADCASTD 16(AX), Y8
+	VPBROADCASTD 20(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPAND        Y4, Y3, Y6
+	VPSRLD       $0x04, Y3, Y7
+	VPAND        Y4, Y7, Y7
+	VPBROADCASTD 24(AX), Y8
+	VPBROADCASTD 28(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	ADDQ         $0x00000020, AX
+	DECQ         R13
+	JNZ          int8R1AVX2_chunk
+	VMOVUPS      (R9), Y14
+	TESTQ        R10, R10
+	JNZ          int8R1AVX2_zps
+	VPBROADCASTD 4(DX), Y15
+	VPSUBD       Y15, Y10, Y10
+	JMP          int8R1AVX2_combine
+
+int8R1AVX2_zps:
+	MOVL         zpoff+56(FP), CX
+	VPBROADCASTD CX, Y6
+	VPADDD       (R10), Y6, Y6
+	VPBROADCASTD 4(DX), Y15
+	VPMULLD      Y15, Y6, Y15
+	VPSUBD       Y15, Y10, Y10
+	ADDQ         $0x20, R10
+
+int8R1AVX2_combine:
+	VBROADCASTSS (DX), Y7
+	VMULPS       Y14, Y7, Y7
+	VCVTDQ2PS    Y10, Y15
+	VMULPS       Y15, Y7, Y7
+	VADDPS       Y7, Y12, Y12
+	ADDQ         $0x20, R9
+	ADDQ         $0x08, DX
+	DECQ         R11
+	JNZ          int8R1AVX2_block
+	MOVQ         y+0(FP), CX
+	VMOVUPS      Y12, (CX)
+	VZEROUPPER
+	RET
+
+// func int8R2AVX2(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL
+TEXT ·int8R2AVX2(SB), NOSPLIT, $0-88
+	MOVQ         aq+8(FP), AX
+	MOVQ         w+16(FP), BX
+	MOVQ         gs+24(FP), DI
+	LEAQ         (DI)(DI*2), R8
+	MOVQ         scales+32(FP), R9
+	MOVQ         zp+40(FP), R10
+	MOVQ         sgs+48(FP), SI
+	LEAQ         (SI)(SI*2), R12
+	MOVQ         blocks+64(FP), R11
+	MOVQ         sc+80(FP), DX
+	MOVL         $0x0f0f0f0f, CX
+	VPBROADCASTD CX, Y4
+	MOVL         $0x00010001, CX
+	VPBROADCASTD CX, Y5
+	MOVL         $0x80000000, CX
+	VPBROADCASTD CX, Y12
+	MOVL         $0x80000000, CX
+	VPBROADCASTD CX, Y13
+
+int8R2AVX2_block:
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	MOVQ  chunks+72(FP), R13
+
+int8R2AVX2_chunk:
+	VMOVDQU      (BX), Y0
+	VMOVDQU      32(BX), Y1
+	VMOVDQU      64(BX), Y2
+	VMOVDQU      96(BX), Y3
+	ADDQ         $0x00000080, BX
+	VPAND        Y4, Y0, Y6
+	VPSRLD       $0x04, Y0, Y7
+	VPAND        Y4, Y7, Y7
+	VPBROADCASTD (AX), Y8
+	VPBROADCASTD 4(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPBROADCASTD 8(AX), Y8
+	VPBROADCASTD 12(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y11, Y11
+	VPAND        Y4, Y1, Y6
+	VPSRLD       $0x04, Y1, Y7
+	VPAND        Y4, Y7, Y7
+	VPBROADCASTD 16(AX), Y8
+	VPBROADCASTD 20(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPBROADCASTD 24(AX), Y8
+	VPBROADCASTD 28(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y11, Y11
+	VPAND        Y4, Y2, Y6
+	VPSRLD       $0x04, Y2, Y7
+	VPAND        Y4, Y7, Y7
+	VPBROADCASTD 32(AX), Y8
+	VPBROADCASTD 36(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPBROADCASTD 40(AX), Y8
+	VPBROADCASTD 44(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y11, Y11
+	VPAND        Y4, Y3, Y6
+	VPSRLD       $0x04, Y3, Y7
+	VPAND        Y4, Y7, Y7
+	VPBROADCASTD 48(AX), Y8
+	VPBROADCASTD 52(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPBROADCASTD 56(AX), Y8
+	VPBROADCASTD 60(AX), Y9
+	VPMADDUBSW   Y8, Y6, Y8
+	VPMADDUBSW   Y9, Y7, Y9
+	VPADDW       Y9, Y8, Y8
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y11, Y11
+	ADDQ         $0x00000040, AX
+	DECQ         R13
+	JNZ          int8R2AVX2_chunk
+	VMOVUPS      (R9), Y14
+	TESTQ        R10, R10
+	JNZ          int8R2AVX2_zps
+	VPBROADCASTD 4(DX), Y15
+	VPSUBD       Y15, Y10, Y10
+	VPBROADCASTD 12(DX), Y15
+	VPSUBD       Y15, Y11, Y11
+	JMP          int8R2AVX2_combine
+
+int8R2AVX2_zps:
+	MOVL         zpoff+56(FP), CX
+	VPBROADCASTD CX, Y6
+	VPADDD       (R10), Y6, Y6
+	VPBROADCASTD 4(DX), Y15
+	VPMULLD      Y15, Y6, Y15
+	VPSUBD       Y15, Y10, Y10
+	VPBROADCASTD 12(DX), Y15
+	VPMULLD      Y15, Y6, Y15
+	VPSUBD       Y15, Y11, Y11
+	ADDQ         $0x20, R10
+
+int8R2AVX2_combine:
+	VBROADCASTSS (DX), Y7
+	VMULPS       Y14, Y7, Y7
+	VCVTDQ2PS    Y10, Y15
+	VMULPS       Y15, Y7, Y7
+	VADDPS       Y7, Y12, Y12
+	VBROADCASTSS 8(DX), Y7
+	VMULPS       Y14, Y7, Y7
+	VCVTDQ2PS    Y11, Y15
+	VMULPS       Y15, Y7, Y7
+	VADDPS       Y7, Y13, Y13
+	ADDQ         $0x20, R9
+	ADDQ         $0x10, DX
+	DECQ         R11
+	JNZ          int8R2AVX2_block
+	MOVQ         y+0(FP), CX
+	VMOVUPS      Y12, (CX)
+	VMOVUPS      Y13, 32(CX)
+	VZEROUPPER
+	RET

@@ -78,9 +78,6 @@ func TestKernelsMatchReference(t *testing.T) {
 		r := rand.New(rand.NewPCG(uint64(v), 5))
 		for it := range 160 {
 			int8Mode := it%2 == 1
-			if int8Mode && v != isa.AVX512 {
-				continue
-			}
 			bs := []int{32, 64, 128, 256}[it%4]
 			K := 1 + r.IntN(3*bs)
 			if it%5 == 0 {

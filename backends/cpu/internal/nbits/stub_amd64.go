@@ -116,3 +116,9 @@ func int8C2R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp 
 // or, with zp, the columns' (zp + zpoff) * c (c then holds sum qa); y = sum over blocks, from -0, of float32(float32(sa * scale) * float32(isum)).
 // aq holds per 8 values and row the dwords of the even and the odd values' int8 activations (zero past K).
 func int8C4R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
+
+// int8R1AVX2 is int8C1R1AVX512 for 8 columns with AVX2 (VPMADDUBSW, VPMADDWD).
+func int8R1AVX2(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
+
+// int8R2AVX2 is int8C1R2AVX512 for 8 columns with AVX2 (VPMADDUBSW, VPMADDWD).
+func int8R2AVX2(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)

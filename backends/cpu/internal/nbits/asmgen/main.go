@@ -538,6 +538,94 @@ func int8AVX512(C, R int) {
 	RET()
 }
 
+// --- int8 activations, AVX2 ---
+
+// int8AVX2 is int8C1R<rows>AVX512 for 8 columns without VNNI: per dword,
+// VPMADDUBSW of the low nibbles with the even activations and of the high
+// ones with the odd (pairs of u8 * s8 products in int16: at most
+// 2 * 15 * 127), their sum (at most 4 * 15 * 127, no saturation), then
+// VPMADDWD with ones into int32.
+func int8AVX2(rows int) {
+	name := fmt.Sprintf("int8R%dAVX2", rows)
+	TEXT(name, NOSPLIT, "func(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)")
+	Doc(fmt.Sprintf("%s is int8C1R%dAVX512 for 8 columns with AVX2 (VPMADDUBSW, VPMADDWD).", name, rows))
+	const (
+		m4, ones, lo, hi, ae, ao, acc, yv, scale, tmp = 4, 5, 6, 7, 8, 9, 10, 12, 14, 15
+	)
+	Load(Param("aq"), rA)
+	commonSetup()
+	Load(Param("blocks"), rK)
+	Load(Param("sc"), rU)
+	bcast32(0x0F0F0F0F, ymm(m4), rT)
+	bcast32(0x00010001, ymm(ones), rT)
+	for r := 0; r < rows; r++ {
+		bcast32(0x80000000, ymm(yv+r), rT)
+	}
+	Label(name + "_block")
+	for r := 0; r < rows; r++ {
+		VPXOR(ymm(acc+r), ymm(acc+r), ymm(acc+r))
+	}
+	Load(Param("chunks"), rKB)
+	Label(name + "_chunk")
+	for d := 0; d < 4; d++ {
+		VMOVDQU(Mem{Base: rP, Disp: 32 * d}, ymm(d))
+	}
+	ADDQ(U32(128), rP)
+	for d := 0; d < 4; d++ {
+		VPAND(ymm(m4), ymm(d), ymm(lo))
+		VPSRLD(U8(4), ymm(d), ymm(hi))
+		VPAND(ymm(m4), ymm(hi), ymm(hi))
+		for r := 0; r < rows; r++ {
+			VPBROADCASTD(Mem{Base: rA, Disp: 8*rows*d + 8*r}, ymm(ae))
+			VPBROADCASTD(Mem{Base: rA, Disp: 8*rows*d + 8*r + 4}, ymm(ao))
+			VPMADDUBSW(ymm(ae), ymm(lo), ymm(ae))
+			VPMADDUBSW(ymm(ao), ymm(hi), ymm(ao))
+			VPADDW(ymm(ao), ymm(ae), ymm(ae))
+			VPMADDWD(ymm(ones), ymm(ae), ymm(ae))
+			VPADDD(ymm(ae), ymm(acc+r), ymm(acc+r))
+		}
+	}
+	ADDQ(U32(32*rows), rA)
+	DECQ(rKB)
+	JNZ(LabelRef(name + "_chunk"))
+
+	VMOVUPS(Mem{Base: rS}, ymm(scale))
+	TESTQ(rZ, rZ)
+	JNZ(LabelRef(name + "_zps"))
+	for r := 0; r < rows; r++ {
+		VPBROADCASTD(Mem{Base: rU, Disp: 8*r + 4}, ymm(tmp))
+		VPSUBD(ymm(tmp), ymm(acc+r), ymm(acc+r))
+	}
+	JMP(LabelRef(name + "_combine"))
+	Label(name + "_zps")
+	bcastParam32("zpoff", ymm(lo), rT)
+	VPADDD(Mem{Base: rZ}, ymm(lo), ymm(lo))
+	for r := 0; r < rows; r++ {
+		VPBROADCASTD(Mem{Base: rU, Disp: 8*r + 4}, ymm(tmp))
+		VPMULLD(ymm(tmp), ymm(lo), ymm(tmp))
+		VPSUBD(ymm(tmp), ymm(acc+r), ymm(acc+r))
+	}
+	ADDQ(U8(32), rZ)
+	Label(name + "_combine")
+	for r := 0; r < rows; r++ {
+		VBROADCASTSS(Mem{Base: rU, Disp: 8 * r}, ymm(hi))
+		VMULPS(ymm(scale), ymm(hi), ymm(hi))
+		VCVTDQ2PS(ymm(acc+r), ymm(tmp))
+		VMULPS(ymm(tmp), ymm(hi), ymm(hi))
+		VADDPS(ymm(hi), ymm(yv+r), ymm(yv+r))
+	}
+	ADDQ(U8(32), rS)
+	ADDQ(U8(8*rows), rU)
+	DECQ(rK)
+	JNZ(LabelRef(name + "_block"))
+	Load(Param("y"), rT)
+	for r := 0; r < rows; r++ {
+		VMOVUPS(ymm(yv+r), Mem{Base: rT, Disp: 32 * r})
+	}
+	VZEROUPPER()
+	RET()
+}
+
 // variants are the (groups, rows) shapes of the AVX-512 kernels.
 var variants = [][2]int{{1, 1}, {1, 2}, {1, 3}, {1, 4}, {2, 1}, {2, 2}, {4, 1}}
 
@@ -553,6 +641,9 @@ func main() {
 	}
 	for _, v := range variants {
 		int8AVX512(v[0], v[1])
+	}
+	for r := 1; r <= 2; r++ {
+		int8AVX2(r)
 	}
 	Generate()
 }

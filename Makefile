@@ -79,8 +79,8 @@ generate-check:
 	$(GO) generate ./shaders
 	@out=$$(git status --porcelain -- shaders); if [ -n "$$out" ]; then echo "$$out"; \
 	  echo "generate-check: committed shaders/params_gen.go, src/params.glsl or SPIR-V differ from params.go and the GLSL sources: run go generate ./shaders and commit"; exit 1; fi
-	$(GO) generate ./backends/cpu/internal/gemm ./backends/cpu/internal/vec ./backends/cpu/internal/dwconv
-	@git diff --exit-code --stat -- backends/cpu/internal/gemm backends/cpu/internal/vec backends/cpu/internal/dwconv || { echo "generate-check: committed assembly differs from the avo generators: run go generate ./backends/cpu/internal/... and commit"; exit 1; }
+	$(GO) generate ./backends/cpu/internal/gemm ./backends/cpu/internal/vec ./backends/cpu/internal/dwconv ./backends/cpu/internal/nbits
+	@git diff --exit-code --stat -- backends/cpu/internal/gemm backends/cpu/internal/vec backends/cpu/internal/dwconv backends/cpu/internal/nbits || { echo "generate-check: committed assembly differs from the avo generators: run go generate ./backends/cpu/internal/... and commit"; exit 1; }
 	@command -v protoc >/dev/null || { echo "generate-check: protoc missing (scripts/deps.sh test)"; exit 1; }
 	$(GO) generate ./onnx/onnxpb
 	@git diff --exit-code --stat -- onnx/onnxpb || { echo "generate-check: committed onnx.pb.go differs from onnx.proto: run go generate ./onnx/onnxpb and commit"; exit 1; }

@@ -1178,3 +1178,116 @@ func (b *Batch) Concat(xs []*Tensor, axis int, yScale float32, yZP int32) (*Tens
 	b.add(c, append(append([]*Tensor(nil), xs...), y)...)
 	return y, nil
 }
+
+// NBitsOptions configure Batch.MatMulNBits.
+type NBitsOptions struct {
+	// Int8Activations selects the int8-activation mode (ONNX Runtime's
+	// accuracy_level 4, llama.cpp's Q8 activations): each block of each
+	// row of A is quantized to int8 with a symmetric scale and the blocks'
+	// dot products are integers. Otherwise the float32 activations
+	// multiply the integer weights in float32.
+	Int8Activations bool
+	// Bias is nil or one float32 per column (N), each finite and zero or
+	// normal (devices that flush denormals would disagree).
+	Bias []float32
+	// YType selects a quantized output, int8 or uint8 with the per-tensor
+	// pair (YScale, YZP): Y = qtensor.Quantize(y, YScale, YZP). Zero (or
+	// qtensor.Float32) gives the float32 result.
+	YType  qtensor.DType
+	YScale float32
+	YZP    int32
+}
+
+// Block sizes MatMulNBits accepts: powers of two from MinNBitsBlock to
+// MaxNBitsBlock.
+const (
+	MinNBitsBlock = 16
+	MaxNBitsBlock = 256
+)
+
+// MatMulNBits records weight-only low-bit matrix multiplication (ONNX
+// Runtime's MatMulNBits; docs/semantics.md): float32 activations a with
+// shape [..., K] times weights w of type int4, uint4, int8 or uint8 with
+// shape [N, KB], stored [out][in] like a linear layer's weight and
+// quantized per block along axis 1 (qtensor.BlockParams(1, bs, ...), bs a
+// power of two from 16 to 256). KB is K, or K padded up to a multiple of
+// bs (then the bytes are ONNX Runtime's B input [N][blocks][bs*bits/8]);
+// the padding elements are ignored. The output has shape [..., N]:
+// float32, or int8/uint8 with NBitsOptions.YType.
+func (b *Batch) MatMulNBits(a, w *Tensor, o NBitsOptions) (*Tensor, error) {
+	const op = "MatMulNBits"
+	if err := b.checkIn(op, "A", a, qtensor.Float32); err != nil {
+		return nil, err
+	}
+	if err := b.checkIn(op, "B", w, qtensor.Int4, qtensor.Uint4, qtensor.Int8, qtensor.Uint8); err != nil {
+		return nil, err
+	}
+	as, ws := a.Shape(), w.Shape()
+	if len(as) == 0 {
+		return nil, errf(op, ErrShape, "A must have rank >= 1, has shape %v", as)
+	}
+	if len(ws) != 2 {
+		return nil, errf(op, ErrShape, "B must be [N, K] (a linear layer's [out][in] weight), has shape %v", ws)
+	}
+	K := as[len(as)-1]
+	N, KB := ws[0], ws[1]
+	p := w.Params()
+	if p.Granularity != qtensor.PerBlock || p.Axis != 1 {
+		return nil, errf(op, ErrParams, "B must be quantized per block along axis 1 (K), is %v (axis %d)", p.Granularity, p.Axis)
+	}
+	bs := p.BlockSize
+	if bs < MinNBitsBlock || bs > MaxNBitsBlock || bs&(bs-1) != 0 {
+		return nil, errf(op, ErrParams, "block size %d, want a power of two from %d to %d", bs, MinNBitsBlock, MaxNBitsBlock)
+	}
+	blocks := (K + bs - 1) / bs
+	if KB < K || (KB+bs-1)/bs != blocks {
+		hint := ""
+		if KB < K && len(as) >= 1 && N == K {
+			hint = "; is B stored [K, N]? MatMulNBits takes [N, K]"
+		}
+		return nil, errf(op, ErrShape, "A %v has K=%d, B %v has rows of %d: want K up to K rounded up to the block size %d (%d blocks)%s",
+			as, K, ws, KB, bs, blocks, hint)
+	}
+	mode := backend.NBitsFloat
+	if o.Int8Activations {
+		mode = backend.NBitsInt8
+	}
+	if o.Bias != nil {
+		if len(o.Bias) != N {
+			return nil, errf(op, ErrParams, "bias has %d entries, want N = %d", len(o.Bias), N)
+		}
+		for i, v := range o.Bias {
+			if !finite(v) || (v != 0 && math.Abs(float64(v)) < 0x1p-126) {
+				return nil, errf(op, ErrParams, "bias[%d] = %g must be finite and zero or normal (devices that flush denormals would disagree)", i, v)
+			}
+		}
+	}
+	yt, yp := qtensor.Float32, qtensor.Params{}
+	quant := false
+	switch o.YType {
+	case qtensor.Invalid, qtensor.Float32:
+		if o.YScale != 0 || o.YZP != 0 {
+			return nil, errf(op, ErrParams, "YScale and YZP need a quantized YType (int8 or uint8)")
+		}
+	case qtensor.Int8, qtensor.Uint8:
+		yt, yp, quant = o.YType, qtensor.TensorParams(o.YScale, o.YZP), true
+		if err := yp.Validate(yt, []int{1}); err != nil {
+			return nil, fmt.Errorf("engine: %s: output: %w", op, err)
+		}
+	default:
+		return nil, errf(op, ErrParams, "output type %v, want float32, int8 or uint8", o.YType)
+	}
+	outShape := append(as[:len(as)-1:len(as)-1], N)
+	y, err := b.out(yt, outShape, yp)
+	if err != nil {
+		return nil, err
+	}
+	m := &backend.MatMulNBits{A: a.d, B: w.d, Y: y.d, M: a.Len() / K, K: K, N: N, BlockSize: bs, Blocks: blocks, RowLen: KB,
+		Scales: p.Scales, ZeroPoints: p.ZeroPoints, Mode: mode, Quantized: quant, YScale: o.YScale, YZP: o.YZP}
+	m.UniformZeroPoints = allEqual(p.ZeroPoints)
+	if o.Bias != nil {
+		m.Bias = append([]float32(nil), o.Bias...)
+	}
+	b.add(m, a, w, y)
+	return y, nil
+}

@@ -96,6 +96,18 @@
 //     roundings, so the result may be off by up to half an input unit
 //     (in output units) more than one rounding would be. An AveragePool
 //     whose ceil_mode adds a window stays on the host.
+//   - Blocked low-bit weights: ONNX Runtime's com.microsoft MatMulNBits
+//     with constant B, scales, zero points and bias, and a MatMul of float
+//     activations with an opset 21 DequantizeLinear of constant int4,
+//     uint4, int8 or uint8 weights [K, N] in blocks along K (transposed
+//     once at load; 4-bit storage when the values fit) - the pattern ONNX
+//     Runtime's DQMatMulToMatMulNBits fuses: engine MatMulNBits
+//     (docs/semantics.md), float32 in and out; accuracy_level 4 takes the
+//     int8-activation mode. A quantized activation is dequantized on the
+//     engine first. MatMulNBits computes its own summation order: the
+//     blocked MatMul's result differs from the float graph's by float
+//     rounding (package graph's MatMulNBits kernel computes the engine's
+//     formula, so that node gives the same bytes on the host).
 //   - A Q of a graph input (or of a float engine result): engine Quantize
 //     of the uploaded float32 tensor. A DQ that makes a graph output:
 //     engine Dequantize.

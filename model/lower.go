@@ -23,7 +23,7 @@ var lowerers map[string]lowerer
 func init() {
 	lowerers = map[string]lowerer{
 		"Conv":              lowerConv,
-		"MatMul":            lowerMatMul,
+		"MatMul":            lowerMatMulAny,
 		"Gemm":              lowerGemm,
 		"Add":               lowerBinary,
 		"Mul":               lowerBinary,
@@ -38,6 +38,16 @@ func init() {
 	for k, v := range qopLowerers {
 		lowerers[k] = v
 	}
+	lowerers[ms+"MatMulNBits"] = lowerMatMulNBits
+}
+
+// lowerMatMulAny lowers a MatMul with blocked weights to MatMulNBits
+// (lower_nbits.go), any other as lowerMatMul does.
+func lowerMatMulAny(p *plan, i int) (*group, string) {
+	if gr, why, ok := lowerMatMulBlocked(p, i); ok {
+		return gr, why
+	}
+	return lowerMatMul(p, i)
 }
 
 func newGroup(anchor int) *group {

@@ -39,6 +39,8 @@ func TestPlans(t *testing.T) {
 			"GlobalAveragePool": model.OnEngine, "Flatten": model.OnEngine, "Gemm": model.OnEngine, "Relu": model.Fused}},
 		{"qdq_int8_mlp", 2, map[string]model.Where{"MatMul": model.OnEngine, "Sigmoid": model.OnEngine, "Softmax": model.OnHost, "Mul": model.OnEngine, "Gemm": model.OnEngine}},
 		{"qdq_fallbacks", 2, map[string]model.Where{"Conv": model.OnEngine, "Clip": model.Fused, "AveragePool": model.OnHost, "Add": model.OnHost}},
+		{"nbits_mlp", 2, map[string]model.Where{"com.microsoft.MatMulNBits": model.OnEngine, "Relu": model.OnHost, "MatMul": model.OnEngine,
+			"DequantizeLinear": model.Fused}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := model.FromONNX(caseByName(tc.name).Model(t), model.Options{})

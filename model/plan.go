@@ -551,7 +551,16 @@ func (p *plan) needs() map[int]bool {
 	}
 	runs := map[int]bool{}
 	for i := len(p.g.Nodes) - 1; i >= 0; i-- {
-		if p.groupOf[i] != nil {
+		if gr := p.groupOf[i]; gr != nil {
+			// Float values an engine step reads as they are (MatMulNBits'
+			// activations) must be computed, or uploaded from the host.
+			for _, s := range gr.steps {
+				for _, v := range s.ins {
+					if info, ok := p.g.Values[v]; ok && info.DType == graph.Float32 && gr.anchor == i {
+						need[v] = true
+					}
+				}
+			}
 			continue
 		}
 		n := p.node(i)

@@ -327,3 +327,40 @@ func HistBinAligned(x, s float32) (j int64, ok bool) {
 	}
 	return -1 - int64(v), true
 }
+
+// CanonicalNaN is the float32 bit pattern MatMulNBits stores for every NaN
+// result (devices disagree on the sign and payload of the NaNs their
+// arithmetic produces).
+const CanonicalNaN = 0x7FC00000
+
+// Canonical returns v, or the quiet NaN CanonicalNaN when v is a NaN.
+func Canonical(v float32) float32 {
+	if v != v {
+		return math.Float32frombits(CanonicalNaN)
+	}
+	return v
+}
+
+// NBitsAbsMax returns the largest magnitude among the finite values of x
+// (0 when there is none): the amax of one activation block of
+// MatMulNBits' int8-activation mode.
+func NBitsAbsMax(x []float32) float32 {
+	var m float32
+	for _, v := range x {
+		if a := float32(math.Abs(float64(v))); a > m && a <= math.MaxFloat32 {
+			m = a
+		}
+	}
+	return m
+}
+
+// NBitsActScale is the symmetric int8 scale of one activation block of
+// MatMulNBits' int8-activation mode: max(float32(amax / 127), MinScale).
+// The floor keeps the scale normal (a block of zeros gets it too).
+func NBitsActScale(amax float32) float32 {
+	s := amax / 127
+	if !(s >= MinScale) {
+		s = MinScale
+	}
+	return s
+}

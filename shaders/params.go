@@ -295,3 +295,41 @@ type LookupParams struct {
 	Offset uint32
 	Table  uint32 // aux offset of the 256 table entries, one word each
 }
+
+// NBitsMode selects the activation mode of the nbits kernel.
+type NBitsMode uint32
+
+// Nbits kernel modes (engine MatMulNBits).
+const (
+	NBitsFloat NBitsMode = 0 // float32 activations times integer weights in float32
+	NBitsInt8  NBitsMode = 1 // activations quantized per row and block to int8
+)
+
+// NbitsParams is the block of nbits.comp: engine MatMulNBits. A (binding
+// 0) is M x K float32, B (binding 1) N rows of RowLen elements of BType in
+// blocks of BlockSize along K (Blocks per row), Y (binding 2) M x N of
+// YType (float32, or int8/uint8 through Quantize). One invocation per
+// output word (Total outputs).
+type NbitsParams struct {
+	Total     uint32
+	K         uint32
+	N         uint32
+	BType     uint32 // qtensor.DType of B
+	BlockSize uint32
+	Blocks    uint32
+	RowLen    uint32
+	Mode      NBitsMode
+	// Scales and ZeroPoints are the aux offsets of the N x Blocks float32
+	// scales and int32 zero points; Bias of the N float32 biases (NoAux:
+	// none).
+	Scales     uint32
+	ZeroPoints uint32
+	Bias       uint32
+	YType      uint32 // qtensor.DType of Y
+	// YScaleBits is the float32 bits of a quantized output's scale, read
+	// as bits (devices that flush denormals must still see it).
+	YScaleBits uint32
+	YZeroPoint int32
+	YQMin      int32
+	YQMax      int32
+}

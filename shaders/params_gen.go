@@ -8,10 +8,10 @@ import (
 )
 
 // Kernels lists the kernel names (src/<name>.comp), one per *Params struct.
-var Kernels = []string{"quantize", "requantize", "gemm", "conv", "eltwise", "pool", "reduce", "lookup"}
+var Kernels = []string{"quantize", "requantize", "gemm", "conv", "eltwise", "pool", "reduce", "lookup", "nbits"}
 
 // blocks holds a zero block of each kernel, in Kernels order.
-var blocks = []Params{&QuantizeParams{}, &RequantizeParams{}, &GemmParams{}, &ConvParams{}, &EltwiseParams{}, &PoolParams{}, &ReduceParams{}, &LookupParams{}}
+var blocks = []Params{&QuantizeParams{}, &RequantizeParams{}, &GemmParams{}, &ConvParams{}, &EltwiseParams{}, &PoolParams{}, &ReduceParams{}, &LookupParams{}, &NbitsParams{}}
 
 // Kernel returns "quantize".
 func (*QuantizeParams) Kernel() string { return "quantize" }
@@ -209,5 +209,29 @@ func (p *LookupParams) AppendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, p.InnerY)
 	b = binary.LittleEndian.AppendUint32(b, p.Offset)
 	b = binary.LittleEndian.AppendUint32(b, p.Table)
+	return b
+}
+
+// Kernel returns "nbits".
+func (*NbitsParams) Kernel() string { return "nbits" }
+
+// AppendTo appends the block's 64 bytes.
+func (p *NbitsParams) AppendTo(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint32(b, p.Total)
+	b = binary.LittleEndian.AppendUint32(b, p.K)
+	b = binary.LittleEndian.AppendUint32(b, p.N)
+	b = binary.LittleEndian.AppendUint32(b, p.BType)
+	b = binary.LittleEndian.AppendUint32(b, p.BlockSize)
+	b = binary.LittleEndian.AppendUint32(b, p.Blocks)
+	b = binary.LittleEndian.AppendUint32(b, p.RowLen)
+	b = binary.LittleEndian.AppendUint32(b, uint32(p.Mode))
+	b = binary.LittleEndian.AppendUint32(b, p.Scales)
+	b = binary.LittleEndian.AppendUint32(b, p.ZeroPoints)
+	b = binary.LittleEndian.AppendUint32(b, p.Bias)
+	b = binary.LittleEndian.AppendUint32(b, p.YType)
+	b = binary.LittleEndian.AppendUint32(b, p.YScaleBits)
+	b = binary.LittleEndian.AppendUint32(b, uint32(p.YZeroPoint))
+	b = binary.LittleEndian.AppendUint32(b, uint32(p.YQMin))
+	b = binary.LittleEndian.AppendUint32(b, uint32(p.YQMax))
 	return b
 }

@@ -70,6 +70,10 @@ var Variants = []Variant{
 	// GEMM reading its operands as 8-bit arrays (storageBuffer8BitAccess
 	// and shaderInt8).
 	{Name: "gemm_int8", Kernel: "gemm", Defines: []string{"QGPU_INT8_STORAGE"}, VulkanOnly: true},
+	// MatMulNBits dividing with the integer-only emulation (the int8
+	// activations' quantization, a quantized output), chosen with
+	// quantize_exactdiv.
+	{Name: "nbits_exactdiv", Kernel: "nbits", Defines: []string{"QGPU_EXACT_DIV"}},
 }
 
 // LocalSize is the work-group size of every kernel (x dimension).

@@ -136,6 +136,7 @@ func Cases() []Case {
 	histogramCases(l, def)
 	lookupCases(l, def)
 	concatCases(l, def)
+	nbitsCases(l, def)
 	dynamicQuantizeCases(l, def)
 	chainCases(l, def)
 	return l.cases

@@ -13,6 +13,7 @@ import (
 	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
 	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
+	"github.com/qgpu/qgpu/backends/cpu/internal/nbits"
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/engine/backend"
 )
@@ -80,6 +81,7 @@ var dispatch = [...]kernels{
 	backend.OpHistogram:         kernelsOf(histogramGeneric, (*Backend).histogramFast),
 	backend.OpLookup:            kernelsOf(lookupGeneric, nil),
 	backend.OpConcat:            kernelsOf(concatGeneric, nil),
+	backend.OpMatMulNBits:       kernelsOf(matMulNBitsGeneric, (*Backend).matMulNBitsFast),
 }
 
 // kernelsFor returns the kernels of kind k, or false when the table has
@@ -118,7 +120,8 @@ func cpuName() string {
 }
 
 func (b *Backend) caps() map[string]string {
-	k := "fast (gemm " + gemm.Current().String() + ", elementwise " + vec.Current().String() + ", depthwise " + dwconv.Current().String() + ")"
+	k := "fast (gemm " + gemm.Current().String() + ", elementwise " + vec.Current().String() + ", depthwise " + dwconv.Current().String() +
+		", matmulnbits " + nbits.Current().String() + ")"
 	if b.generic {
 		k = "generic"
 	}
@@ -177,7 +180,14 @@ func SetISA(v ISA) (restore func(), err error) {
 		r1()
 		return nil, err
 	}
-	return func() { r3(); r2(); r1() }, nil
+	r4, err := nbits.SetISA(isa.AtMost(nbits.Supported, v))
+	if err != nil {
+		r3()
+		r2()
+		r1()
+		return nil, err
+	}
+	return func() { r4(); r3(); r2(); r1() }, nil
 }
 
 // SupportedISA reports whether this CPU and build can run the GEMM kernels

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/gemm"
+	"github.com/qgpu/qgpu/backends/cpu/internal/nbits"
 	"github.com/qgpu/qgpu/backends/cpu/internal/vec"
 	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
@@ -45,11 +46,13 @@ type layout struct {
 type packCache struct {
 	mu    sync.Mutex
 	packs map[packKey]*gemm.PackedB
+	nbits map[nbitsKey]*nbits.Panels // MatMulNBits weights (nbits_fast.go)
 }
 
 func (c *packCache) invalidate() {
 	c.mu.Lock()
 	c.packs = nil
+	c.nbits = nil
 	c.mu.Unlock()
 }
 

@@ -20,6 +20,7 @@ var kernelImports = map[string][]string{
 	"workers": nil,
 	"vec":     {"golang.org/x/sys/cpu", "github.com/qgpu/qgpu/qtensor", "github.com/qgpu/qgpu/backends/cpu/internal/isa"},
 	"dwconv":  {"golang.org/x/sys/cpu", "github.com/qgpu/qgpu/qtensor", "github.com/qgpu/qgpu/backends/cpu/internal/isa"},
+	"nbits":   {"golang.org/x/sys/cpu", "github.com/qgpu/qgpu/qtensor", "github.com/qgpu/qgpu/backends/cpu/internal/isa"},
 	"gemm": {"golang.org/x/sys/cpu", "github.com/qgpu/qgpu/qtensor", "github.com/qgpu/qgpu/backends/cpu/internal/isa",
 		"github.com/qgpu/qgpu/backends/cpu/internal/vec", "github.com/qgpu/qgpu/backends/cpu/internal/workers"},
 }

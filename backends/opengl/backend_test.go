@@ -63,7 +63,7 @@ func TestConformanceExactDiv(t *testing.T) {
 	tests.RunOptions(t, cfg, tests.Options{
 		Require: tests.Required("opengl"),
 		Match: func(op, name string) bool {
-			return op == "Quantize" || op == "DynamicQuantizeLinear"
+			return op == "Quantize" || op == "DynamicQuantizeLinear" || op == "MatMulNBits"
 		},
 	})
 }

@@ -68,7 +68,7 @@ func gemmCases(op, name string) bool { return op == "Gemm" || op == "Chain" }
 
 func TestConformanceExactDiv(t *testing.T) {
 	conformanceForced(t, "vulkan-exactdiv-test", func(op, name string) bool {
-		return op == "Quantize" || op == "DynamicQuantizeLinear" || op == "Chain"
+		return op == "Quantize" || op == "DynamicQuantizeLinear" || op == "Chain" || op == "MatMulNBits"
 	})
 }
 

@@ -32,10 +32,12 @@ type config struct {
 	skipORT   bool
 	skipTorch bool
 	verbose   bool
+	only      string
 }
 
 // suite is the list of shapes of one run.
 type suite struct {
+	nbits     [][3]int // M, K, N of MatMulNBits (4-bit weights, block 32)
 	gemm      [][3]int // M, K, N
 	gonum     [3]int   // the GEMM shape whose gonum Sgemm baseline is reported
 	conv      convShape
@@ -53,7 +55,19 @@ func (c convShape) qgpu() string {
 // ortConv is the layer bench.js builds for qlinearconv (it takes no shape).
 var ortConv = convShape{1, 64, 56, 56, 64, 3, 3, 1}
 
+// nbitsShapes are LLaMA-7B's linear layers (K x N) at M = 1, 16, 128.
+var nbitsShapes = func() [][3]int {
+	var s [][3]int
+	for _, kn := range [][2]int{{4096, 4096}, {4096, 11008}, {11008, 4096}} {
+		for _, m := range []int{1, 16, 128} {
+			s = append(s, [3]int{m, kn[0], kn[1]})
+		}
+	}
+	return s
+}()
+
 var fullSuite = suite{
+	nbits:     nbitsShapes,
 	gemm:      [][3]int{{1024, 1024, 1024}, {2048, 2048, 2048}, {128, 1024, 1024}, {1, 1024, 1024}},
 	gonum:     [3]int{1024, 1024, 1024},
 	conv:      ortConv,
@@ -61,6 +75,7 @@ var fullSuite = suite{
 }
 
 var quickSuite = suite{
+	nbits:     [][3]int{{1, 1024, 1024}},
 	gemm:      [][3]int{{256, 256, 256}, {1, 256, 256}},
 	gonum:     [3]int{256, 256, 256},
 	conv:      ortConv, // the only layer the ORT harness builds; it is short
@@ -102,6 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.skipORT, "skip-ort", false, "leave ONNX Runtime out")
 	fs.BoolVar(&c.skipTorch, "skip-torch", false, "leave PyTorch out")
 	fs.BoolVar(&c.verbose, "v", false, "print every tool command as it runs")
+	fs.StringVar(&c.only, "only", "", "run only the groups whose name contains `TEXT` (e.g. MatMulNBits, GEMM, conv)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench/peers [flags]   (from the repository root)\n\n"+
 			"Runs qgpu (CPU backend), ONNX Runtime and PyTorch on the same shapes back to back\n"+
@@ -465,7 +481,64 @@ func groups(s suite, cfg config) []group {
 	}
 	gs = append(gs, convGroup(s.conv, cfg))
 	gs = append(gs, streamGroup("quantize", s.streamLen, cfg), streamGroup("dequantize", s.streamLen, cfg))
+	for _, sh := range s.nbits {
+		gs = append(gs, nbitsGroup(sh, cfg))
+	}
+	if cfg.only != "" {
+		var keep []group
+		for _, g := range gs {
+			if strings.Contains(strings.ToLower(g.name), strings.ToLower(cfg.only)) {
+				keep = append(keep, g)
+			}
+		}
+		gs = keep
+	}
 	return gs
+}
+
+// nbitsGroup compares MatMulNBits with 4-bit weights in blocks of 32
+// (uint4, no zero points: 8) with ONNX Runtime's at accuracy_level 0
+// (float activations) and 4 (int8 activations, against qgpu's int8 mode);
+// GEMV rows (M = 1) also give the share of the copy() bound reached: the
+// time of a Go copy() of the packed weight and scale bytes over qgpu's.
+func nbitsGroup(sh [3]int, cfg config) group {
+	m, k, n := sh[0], sh[1], sh[2]
+	shape := gemmShape(sh)
+	return group{name: "MatMulNBits " + shape, run: func(e *env) ([]row, error) {
+		var rows []row
+		for _, mode := range []struct {
+			op, suffix string
+			level      int
+		}{{"matmulnbits q4 f32 act", "", 0}, {"matmulnbits q4 int8 act", ",int8", 4}} {
+			var ort map[int]measurement
+			var err error
+			if !cfg.skipORT {
+				dims := []string{"--m", strconv.Itoa(m), "--k", strconv.Itoa(k), "--n", strconv.Itoa(n), "--block", "32", "--level", strconv.Itoa(mode.level)}
+				if ort, err = e.ort("matmulnbits", dims, cfg.threads); err != nil {
+					return nil, err
+				}
+			}
+			for _, t := range cfg.threads {
+				q, _, err := e.qgpuRun([]string{"bench", "matmulnbits", "--backend", "cpu", "--threads", strconv.Itoa(t),
+					"--shape", shape + ",b32" + mode.suffix, "--json"})
+				if err != nil {
+					return nil, err
+				}
+				r := row{Op: mode.op, Shape: shape, Threads: t, Qgpu: &q}
+				if x, ok := ort[t]; ok {
+					r.ORT = &x
+				}
+				if m == 1 {
+					bytes := (k+31)/32*16*n + (k+31)/32*4*n
+					if cp := e.copyBandwidth(bytes, t); cp.Seconds > 0 && q.Seconds > 0 {
+						r.Note = fmt.Sprintf("%.0f%% of the copy() bound", 100*cp.Seconds/q.Seconds)
+					}
+				}
+				rows = append(rows, r)
+			}
+		}
+		return rows, nil
+	}}
 }
 
 func gemmShape(sh [3]int) string { return fmt.Sprintf("%dx%dx%d", sh[0], sh[1], sh[2]) }

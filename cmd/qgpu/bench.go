@@ -88,6 +88,12 @@ runs on each). Suites:
   dequantize  uint8 -> float32 DequantizeLinear, sizes as quantize
   histogram   calibration passes: a 2048-bin aligned histogram and a
               min/max reduction of float32 data, sizes as quantize
+  matmulnbits MatMulNBits, float32 activations times uint4 weights (zero point
+              8) in blocks along K, --shape MxKxN[,bBLOCK][,int8] (block 32 by
+              default; int8: the int8-activation mode). Default: LLaMA-7B's
+              layers (4096x4096, 4096x11008, 11008x4096 as KxN) at M = 1, 16,
+              128, both modes; GB/s counts the packed weight and scale bytes.
+              Not part of all
   model       a whole network as one batch, --shape NAME (repeatable): resnet50
               (ResNet-50 v1.5) and mobilenetv2 at N = 1, 224x224, random
               int8 weights, uint8 activations (package bench/models);

@@ -19,6 +19,10 @@ type benchCase struct {
 	cn, cc, ch, cw, co, kh, kw, pad, stride, group int
 	// quantize, dequantize, histogram, minmax
 	size int
+	// matmulnbits (also m, k, n): the block size and the int8-activation
+	// mode
+	bs      int
+	int8Act bool
 }
 
 // benchCases returns the cases of a suite; sizes are the element counts of
@@ -39,6 +43,8 @@ func benchCases(suite string, shapes []string, sizes []int) ([]benchCase, error)
 		return parseShapes(resnet50Conv, shapes, parseConvShape)
 	case "model":
 		return parseShapes(models.Names(), shapes, parseModel)
+	case "matmulnbits":
+		return parseShapes(nbitsSuite(), shapes, parseNBitsShape)
 	case "quantize", "dequantize", "histogram", "all", "":
 		if len(shapes) > 0 {
 			if suite == "" || suite == "all" {
@@ -47,7 +53,7 @@ func benchCases(suite string, shapes []string, sizes []int) ([]benchCase, error)
 			return nil, usagef("bench: %s takes --size, not --shape", suite)
 		}
 	default:
-		names := []string{"gemm", "conv", "quantize", "dequantize", "histogram", "model", "all"}
+		names := []string{"gemm", "conv", "quantize", "dequantize", "histogram", "model", "matmulnbits", "all"}
 		return nil, usagef("bench: unknown suite %q%s (%s, or none for the quick suite)", suite, didYouMean(suite, names), strings.Join(names, ", "))
 	}
 	switch suite {

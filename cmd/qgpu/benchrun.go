@@ -96,6 +96,8 @@ func setupCase(eng *engine.Engine, c benchCase, o benchOptions) (*benchSetup, er
 		err = s.conv(eng, c, o)
 	case "quantize", "dequantize", "histogram", "minmax":
 		err = s.stream(eng, c)
+	case "matmulnbits":
+		err = s.nbits(eng, c)
 	case "model":
 		var m *models.Model
 		if m, err = models.Build(c.shape, eng, func() *engine.Batch { return s.b }); err == nil {

@@ -17,12 +17,34 @@ const quantizeAbout = `
 Quantizes a float tensor into qgpu's .qt format, or a .safetensors file
 (the extension of --out picks the format). Scales and zero points come
 from the minimum and maximum of the finite values (NaN and ±Inf left out)
-with PyTorch's qparams rules (calib.QParams): per tensor by default, per
-channel along --axis N, or per block of --block N elements along --axis
-(default: the last axis). The values are then quantized with ONNX
-QuantizeLinear on the chosen backend (or PyTorch's rule with --rounding
+per tensor by default, per channel along --axis N, or per block of
+--block N elements along --axis (default: the last axis). The values are
+then quantized with ONNX QuantizeLinear on the chosen backend: round to
+nearest, ties to even, of x / scale (or PyTorch's rule with --rounding
 torch). float16 and float64 .npy arrays and F16/BF16 safetensors are
 converted to float32 first (float64 rounded, with a note).
+
+Schemes (--scheme), over the integer range [qmin, qmax] of --dtype (or
+--qmin/--qmax), with amax the largest finite magnitude:
+  affine     PyTorch's rule (calib.QParams): scale = (max - min) /
+             (qmax - qmin), zero point from the minimum
+  symmetric  PyTorch's rule: scale = amax / ((qmax - qmin) / 2), zero point
+             0 (signed) or the mid-point (uint8 128, uint4 8): int4 amax/7.5,
+             int8 amax/127.5, so the largest positive values round past
+             qmax and saturate
+  absmax     scale = amax / q with q = min(-qmin, qmax) of a signed range
+             (q = qmax - zp of an unsigned one, zero point the mid-point):
+             int4 and uint4 amax/7, int8 and uint8 amax/127; the largest
+             magnitude lands on ±q exactly and nothing saturates (llama.cpp's
+             Q8_0, ONNX Runtime's int8 activations, GPTQ/AWQ's symmetric int4)
+Both symmetric rules floor the scale at 2^-23, as PyTorch does; --qmin -7
+--qmax 7 with --scheme symmetric gives int4 amax/7 too.
+
+A .safetensors input holding several tensors takes --tensor PATTERN, a
+shell pattern (path.Match: "*.weight", "layers.*.mlp.*"): every matching
+float tensor is quantized alike into the .safetensors --out (the others
+are left out), with one line per tensor: its SQNR and the share of values
+that saturated at qmin or qmax.
 
 Per tensor is the default for every shape: qgpu cannot tell a weight from
 an activation, and per channel along axis 0 is right for a weight but
@@ -49,6 +71,7 @@ NAME_zero_point for affine targets; other tensors are copied.`
 
 const quantizeExamples = `
   qgpu quantize --in w.npy --dtype int8 --scheme symmetric --axis 0 --out w.qt
+  qgpu quantize --in model.safetensors --tensor '*.weight' --dtype int4 --block 32 --scheme absmax --out model_q4.safetensors
   qgpu quantize --in model.safetensors --tensor layers.0.weight --dtype int4 --block 32 --out l0.safetensors
   qgpu quantize --in act.npy --dtype uint8 --out act.qt
   qgpu quantize --in model.safetensors --dtype int8 --scheme symmetric --axis 0 --out model-w8.safetensors`
@@ -63,7 +86,10 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("quantize", "qgpu quantize --in W.npy|W.safetensors [--tensor NAME] --dtype T [--scheme S] [--axis N] [--block N] --out W.qt|W.safetensors", quantizeAbout, quantizeExamples, stdout)
 	in := fs.String("in", "", "input `FILE` (.npy float32/float16/float64, .safetensors, or a float .qt)")
 	tensor := fs.String("tensor", "", "tensor `NAME` in a .safetensors file (patterns with * ? [ or a comma list: several tensors)")
-	tf := addTargetFlags(fs, "int8", false)
+	tf := addTargetFlags(fs, "int8", true)
+	if f := fs.Lookup("scheme"); f != nil {
+		f.Usage = "affine, symmetric or absmax (see above)"
+	}
 	axis := fs.Int("axis", -1, "per-channel axis (with --block: the blocked axis; default last)")
 	block := fs.Int("block", 0, "per-block quantization with blocks of `N` elements")
 	rounding := fs.String("rounding", "onnx", "onnx (x / scale) or torch (x * (1/scale))")
@@ -81,18 +107,31 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	given := fs.given()
+	absmax := *tf.scheme == "absmax"
+	if absmax {
+		*tf.scheme = "symmetric" // the same zero point and range checks
+	}
 	tg, err := tf.target("quantize", given)
 	if err != nil {
 		return err
+	}
+	if absmax {
+		*tf.scheme = "absmax"
 	}
 	rule, err := parseRounding("quantize", *rounding)
 	if err != nil {
 		return err
 	}
-	// A whole .safetensors file (or --tensor patterns): quantize_tensors.go.
+	// A whole .safetensors file (or --tensor patterns): 8-bit types in the
+	// compressed-tensors layout (quantize_tensors.go); 4-bit types and the
+	// absmax scheme in qgpu's .safetensors layout with a per-tensor SQNR
+	// and saturation report (quantize_many.go).
 	if multi, err := isTensorExport(*in, *tensor); err != nil || multi {
 		if err != nil {
 			return err
+		}
+		if absmax || (tg.DType != qtensor.Int8 && tg.DType != qtensor.Uint8) {
+			return quantizeMany(*in, *tensor, *out, format, tg, absmax, *axis, given["axis"], *block, rule, *backend, stdout, stderr)
 		}
 		return runTensorExport(tensorExport{in: *in, patterns: *tensor, out: *out, target: tg, axis: *axis,
 			axisGiven: given["axis"], block: *block, rule: rule}, stdout)
@@ -109,7 +148,7 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 		return usagef("quantize: %s is empty (shape %v)", *in, x.Shape)
 	}
 	xs := x.Float32s()
-	p, err := rangeParams(xs, x.Shape, gran, tg)
+	p, err := schemeParams(xs, x.Shape, gran, tg, absmax)
 	if err != nil {
 		return asUsage(fmt.Errorf("quantize: %w", err))
 	}

@@ -27,6 +27,7 @@ const (
 	OpHistogram
 	OpLookup
 	OpConcat
+	OpMatMulNBits
 	numOpKinds
 )
 
@@ -35,6 +36,7 @@ var opNames = [...]string{
 	OpRequantize: "Requantize", OpGemm: "Gemm", OpConv: "Conv", OpAdd: "Add", OpMul: "Mul",
 	OpReLU: "ReLU", OpMaxPool: "MaxPool", OpAvgPool: "AvgPool", OpMinMax: "MinMax", OpHistogram: "Histogram",
 	OpLookup: "Lookup", OpConcat: "Concat",
+	OpMatMulNBits: "MatMulNBits",
 }
 
 func (k OpKind) String() string {
@@ -302,6 +304,65 @@ type Concat struct {
 	Tables []*[256]byte
 }
 
+// NBitsMode selects how MatMulNBits treats its float activations.
+type NBitsMode uint8
+
+// MatMulNBits activation modes (docs/semantics.md, MatMulNBits).
+const (
+	// NBitsFloat multiplies the float32 activations by the integer
+	// weights in float32, block by block, k ascending.
+	NBitsFloat NBitsMode = iota
+	// NBitsInt8 quantizes each block of each activation row to int8
+	// with a symmetric scale and takes integer dot products per block.
+	NBitsInt8
+)
+
+func (m NBitsMode) String() string {
+	switch m {
+	case NBitsFloat:
+		return "float"
+	case NBitsInt8:
+		return "int8"
+	}
+	return fmt.Sprintf("NBitsMode(%d)", uint8(m))
+}
+
+// MatMulNBits is weight-only low-bit matrix multiplication (ONNX Runtime's
+// MatMulNBits): float32 activations A viewed as M rows of K, weights B
+// (int4, uint4, int8 or uint8) stored N x RowLen row-major (RowLen >= K;
+// elements k >= K of a row are ignored), quantized in blocks of
+// BlockSize along K with Blocks = ceil(K/BlockSize) blocks per row whose
+// scale and zero point are Scales[n*Blocks+b] and ZeroPoints[n*Blocks+b].
+// For every row m and column n (docs/semantics.md, MatMulNBits):
+//
+//	NBitsFloat: s_b = sum_k float32(A[m][k] * float32(B[n][k] - zp)), k ascending
+//	            y   = sum_b float32(scale * s_b), b ascending
+//	NBitsInt8:  sa  = qtensor.NBitsActScale(max |A[m][k]| over block b)
+//	            qa  = qtensor.Quantize(A[m][k], sa, 0, -127, 127)
+//	            y   = sum_b float32(float32(sa * scale) * float32(sum_k qa * (B[n][k] - zp)))
+//	y = y + Bias[n] (Bias nil: no addition)
+//
+// each sum a left fold from -0.0 in float32. Y is float32 [M x N] (a NaN
+// stored as qtensor.CanonicalNaN), or int8/uint8 when Quantized:
+// qtensor.Quantize(y, YScale, YZP).
+type MatMulNBits struct {
+	A, B, Y    *Tensor
+	M, K, N    int
+	BlockSize  int
+	Blocks     int
+	RowLen     int
+	Scales     []float32
+	ZeroPoints []int32
+	// UniformZeroPoints: every entry of ZeroPoints is the same (kernels
+	// may then read ZeroPoints[0] only).
+	UniformZeroPoints bool
+	Bias              []float32
+	Mode              NBitsMode
+	Quantized         bool
+	YScale            float32
+	YZP               int32
+}
+
 func (*Quantize) Kind() OpKind          { return OpQuantize }
 func (*Dequantize) Kind() OpKind        { return OpDequantize }
 func (*ByteWeightDequant) Kind() OpKind { return OpByteWeightDequant }
@@ -315,6 +376,7 @@ func (*MinMax) Kind() OpKind            { return OpMinMax }
 func (*Histogram) Kind() OpKind         { return OpHistogram }
 func (*Lookup) Kind() OpKind            { return OpLookup }
 func (*Concat) Kind() OpKind            { return OpConcat }
+func (*MatMulNBits) Kind() OpKind       { return OpMatMulNBits }
 
 // Kind is OpMaxPool or OpAvgPool.
 func (p *Pool) Kind() OpKind {
@@ -338,6 +400,7 @@ func (o *MinMax) Outputs() []*Tensor            { return []*Tensor{o.Y} }
 func (o *Histogram) Outputs() []*Tensor         { return []*Tensor{o.Y} }
 func (o *Lookup) Outputs() []*Tensor            { return []*Tensor{o.Y} }
 func (o *Concat) Outputs() []*Tensor            { return []*Tensor{o.Y} }
+func (o *MatMulNBits) Outputs() []*Tensor       { return []*Tensor{o.Y} }
 
 func (o *Quantize) Inputs() []*Tensor          { return []*Tensor{o.X} }
 func (o *Dequantize) Inputs() []*Tensor        { return []*Tensor{o.X} }
@@ -353,3 +416,4 @@ func (o *MinMax) Inputs() []*Tensor            { return []*Tensor{o.X} }
 func (o *Histogram) Inputs() []*Tensor         { return []*Tensor{o.X} }
 func (o *Lookup) Inputs() []*Tensor            { return []*Tensor{o.X} }
 func (o *Concat) Inputs() []*Tensor            { return append([]*Tensor(nil), o.Xs...) }
+func (o *MatMulNBits) Inputs() []*Tensor       { return []*Tensor{o.A, o.B} }

@@ -72,14 +72,17 @@
 //	constants: Constant ConstantOfShape Range
 //	resampling: Resize (nearest with every nearest_mode, linear, cubic;
 //	  every coordinate_transformation_mode)
-//	quantization: QuantizeLinear DequantizeLinear (per tensor and per
-//	  axis, int8 and uint8, with qtensor.Quantize and qtensor.Dequantize:
+//	quantization: QuantizeLinear DequantizeLinear (per tensor, per axis
+//	  and per block, int8 and uint8 - INT4 and UINT4 initializers are read
+//	  widened to them - with qtensor.Quantize and qtensor.Dequantize:
 //	  bit for bit what every qgpu backend computes), DynamicQuantizeLinear
 //	QOperator ops: ConvInteger MatMulInteger QLinearConv QLinearMatMul,
 //	  and ONNX Runtime's com.microsoft QGemm QLinearAdd QLinearMul
 //	  QLinearAveragePool QLinearGlobalAveragePool QLinearConcat
 //	  QLinearSigmoid QLinearLeakyRelu, with qgpu's integer formulas
 //	  (exact accumulators, one float32 requantization; see ops_qop.go)
+//	blocked low-bit weights: com.microsoft MatMulNBits (4 and 8 bits), with
+//	  the engine's formula (qtensor.MatMulNBitsRow; ops_nbits.go)
 //
 // SupportedOps lists them (other domains' ops as "domain.op"); any other
 // op is an ErrUnsupported error naming the node, the op and the list. Element types are float32, int64,

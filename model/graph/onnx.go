@@ -105,9 +105,15 @@ func convertONNX(m *onnxpb.ModelProto) (*Graph, error) {
 
 // tensorFromProto converts with onnx.TensorFromProto and keeps the element
 // types this package computes with.
+//
+// INT4 and UINT4 tensors (IR 10) are held widened, one value per byte, as
+// Int8 and Uint8: DequantizeLinear, which reads them, gives the same
+// values either way.
 func tensorFromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
-	if _, err := DTypeFromONNX(tp.GetDataType()); err != nil {
-		return nil, err
+	if c := tp.GetDataType(); c != int32(onnx.Int4) && c != int32(onnx.Uint4) {
+		if _, err := DTypeFromONNX(c); err != nil {
+			return nil, err
+		}
 	}
 	ot, err := onnx.TensorFromProto(tp)
 	if err != nil {

@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"slices"
+
 	"github.com/qgpu/qgpu/qtensor"
 )
 
-// QuantizeLinear and DequantizeLinear, per tensor or per axis, with the
+// QuantizeLinear and DequantizeLinear, per tensor, per axis or per block
+// (opset 21's block_size), with the
 // scalar formulas of package qtensor (qtensor.Quantize,
 // qtensor.Dequantize), so that they agree bit for bit with every qgpu
 // backend.
@@ -30,8 +33,9 @@ func prepQDQ(c *prepCtx) ([]ValueInfo, kernel) {
 		}
 	}
 	a := c.attrInt("axis", 1)
-	if bs := c.attrInt("block_size", 0); bs != 0 {
-		c.fail(ErrUnsupported, "blocked quantization (block_size %d)", bs)
+	bs := c.attrInt("block_size", 0)
+	if bs < 0 {
+		c.fail(ErrParams, "block_size %d", bs)
 	}
 	if quant {
 		c.attrInt("saturate", 1) // float8 targets only
@@ -65,7 +69,21 @@ func prepQDQ(c *prepCtx) ([]ValueInfo, kernel) {
 		return nil, nil
 	}
 	channels, inner := 1, 1
+	var blocks qtensor.Indexer // per block: the pair of element i
 	switch {
+	case bs > 0:
+		ax := c.axis("axis", a, len(x))
+		if c.err != nil {
+			return nil, nil
+		}
+		want := slices.Clone(x)
+		want[ax] = (x[ax] + int(bs) - 1) / int(bs)
+		if !slices.Equal(sshape, want) {
+			c.fail(ErrShape, "scale %v for blocks of %d along axis %d of %v (want %v)", sshape, bs, ax, x, want)
+			return nil, nil
+		}
+		channels = numel(sshape)
+		blocks = qtensor.Params{Granularity: qtensor.PerBlock, Axis: ax, BlockSize: int(bs)}.Indexer(x)
 	case numel(sshape) == 1 && len(sshape) <= 1:
 	case len(sshape) == 1:
 		ax := c.axis("axis", a, len(x))
@@ -108,6 +126,9 @@ func prepQDQ(c *prepCtx) ([]ValueInfo, kernel) {
 			src := in[0].F32
 			for i, v := range src {
 				ch := (i / inner) % channels
+				if bs > 0 {
+					ch = blocks.Pair(i)
+				}
 				q := qtensor.Quantize(v, scales[ch], zps[ch], qmin, qmax)
 				if outType == Int8 {
 					y.I8[i] = int8(q)
@@ -127,6 +148,9 @@ func prepQDQ(c *prepCtx) ([]ValueInfo, kernel) {
 		n := numel(x)
 		for i := 0; i < n; i++ {
 			ch := (i / inner) % channels
+			if bs > 0 {
+				ch = blocks.Pair(i)
+			}
 			var q int32
 			switch inType {
 			case Int8:

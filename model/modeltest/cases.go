@@ -35,6 +35,9 @@ func Cases() []Case {
 		{Name: "qdq_fallbacks", Model: Fallbacks, Inputs: func(rng *rand.Rand) map[string]*graph.Tensor {
 			return map[string]*graph.Tensor{"x": RandInput(rng, []int{1, 4, 9, 9}, -2.7, 2.7)}
 		}},
+		{Name: "nbits_mlp", Model: NBitsMLP, Inputs: func(rng *rand.Rand) map[string]*graph.Tensor {
+			return map[string]*graph.Tensor{"x": RandInput(rng, []int{2, 3, 64}, -2, 2)}
+		}},
 		{Name: "qop_cnn", Model: QOpCNN, Inputs: func(rng *rand.Rand) map[string]*graph.Tensor {
 			return map[string]*graph.Tensor{"x": RandInput(rng, []int{2, 3, 8, 8}, -2.7, 2.7), "x2": RandInput(rng, []int{4, 16}, -3, 3)}
 		}},

@@ -70,6 +70,10 @@ const uint ReduceHistogram = 3u;
 // ReduceHistogramAligned is engine Histogram on the zero-aligned
 // grid of scale ScaleBits from Start.
 const uint ReduceHistogramAligned = 4u;
+// float32 activations times integer weights in float32
+const uint NBitsFloat = 0u;
+// activations quantized per row and block to int8
+const uint NBitsInt8 = 1u;
 
 #ifdef QGPU_KERNEL_QUANTIZE
 QGPU_PARAMS_LAYOUT uniform QuantizeParams {
@@ -243,5 +247,26 @@ QGPU_PARAMS_LAYOUT uniform LookupParams {
     uint InnerY; // offset 12
     uint Offset; // offset 16
     uint Table; // offset 20
+} params;
+#endif
+
+#ifdef QGPU_KERNEL_NBITS
+QGPU_PARAMS_LAYOUT uniform NbitsParams {
+    uint Total; // offset 0
+    uint K; // offset 4
+    uint N; // offset 8
+    uint BType; // offset 12
+    uint BlockSize; // offset 16
+    uint Blocks; // offset 20
+    uint RowLen; // offset 24
+    uint Mode; // offset 28 (NBitsMode)
+    uint Scales; // offset 32
+    uint ZeroPoints; // offset 36
+    uint Bias; // offset 40
+    uint YType; // offset 44
+    uint YScaleBits; // offset 48
+    int YZeroPoint; // offset 52
+    int YQMin; // offset 56
+    int YQMax; // offset 60
 } params;
 #endif

@@ -41,6 +41,15 @@ func LoopIterations(op backend.Op) int64 {
 		return store(pwOf(op.Y), kh+1+kh*unrolled(kw, 8))
 	case *backend.Quantize:
 		return store(pwOf(op.Y), 25+1) // the exact-division variant's 25-step loop
+	case *backend.MatMulNBits:
+		// nbits.comp: the block loop; in each block the k loop by 4 and
+		// its tail (at most bs/4 + 5), and in the int8 mode the amax
+		// loop likewise.
+		nb, per := int64(op.Blocks), int64(op.BlockSize/4+5)
+		if op.Mode == backend.NBitsInt8 {
+			per *= 2
+		}
+		return store(pwOf(op.Y), nb+1+nb*per)
 	case *backend.MinMax, *backend.Histogram:
 		// Grid-stride loops over at most 2^32 elements with at least
 		// 1024 groups of 256 (reduceGroups), and the histogram's

@@ -172,6 +172,8 @@ func PlanOp(op backend.Op) (Plan, error) {
 			ls = append(ls, lookup(&a, x, op.Y, op.Tables[j], op.Outer, op.Inner[j], inner, off))
 			off += op.Inner[j]
 		}
+	case *backend.MatMulNBits:
+		ls, err = planMatMulNBits(&a, op)
 	default:
 		return Plan{}, unsupported("op %v", op.Kind())
 	}
@@ -323,6 +325,30 @@ func lookup(a *aux, x, y *backend.Tensor, tab *[256]byte, outer, inner, innerY, 
 	p := &shaders.LookupParams{Words: uint32(nw), Outer: uint32(outer), InnerX: uint32(inner), InnerY: uint32(innerY),
 		Offset: uint32(off), Table: a.add(t...)}
 	return Launch{Params: p, Bind: [4]*backend.Tensor{x, nil, y}, Groups: groups(nw)}
+}
+
+// planMatMulNBits plans MatMulNBits: one launch of nbits.comp, one
+// invocation per output word; scales, zero points and bias in aux.
+func planMatMulNBits(a *aux, op *backend.MatMulNBits) ([]Launch, error) {
+	if op.A.Len() > MaxElements || op.B.Len() > MaxElements {
+		return nil, unsupported("MatMulNBits operands over 2^32 elements")
+	}
+	yt := op.Y.DType()
+	total := op.M * op.N
+	p := &shaders.NbitsParams{Total: uint32(total), K: uint32(op.K), N: uint32(op.N), BType: uint32(op.B.DType()),
+		BlockSize: uint32(op.BlockSize), Blocks: uint32(op.Blocks), RowLen: uint32(op.RowLen), Mode: shaders.NBitsFloat,
+		Bias: shaders.NoAux, YType: uint32(yt)}
+	if op.Mode == backend.NBitsInt8 {
+		p.Mode = shaders.NBitsInt8
+	}
+	p.Scales, p.ZeroPoints = a.floats(op.Scales), a.ints(op.ZeroPoints)
+	if op.Bias != nil {
+		p.Bias = a.floats(op.Bias)
+	}
+	if op.Quantized {
+		p.YScaleBits, p.YZeroPoint, p.YQMin, p.YQMax = math.Float32bits(op.YScale), op.YZP, yt.QMin(), yt.QMax()
+	}
+	return []Launch{{Params: p, Bind: [4]*backend.Tensor{op.A, op.B, op.Y}, Groups: groups(words(yt, total))}}, nil
 }
 
 func planPool(op *backend.Pool) ([]Launch, error) {

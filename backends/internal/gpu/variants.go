@@ -4,12 +4,14 @@ import (
 	"fmt"
 
 	"github.com/qgpu/qgpu/engine/backend"
+	"github.com/qgpu/qgpu/qtensor"
 	"github.com/qgpu/qgpu/shaders"
 )
 
 // Names of the kernel variants Backend chooses (shaders.Variants).
 const (
 	ExactDivKernel = "quantize_exactdiv" // quantize dividing with integer operations only
+	NBitsExactDiv  = "nbits_exactdiv"    // nbits dividing with integer operations only
 	GemmTiled      = "gemm_tiled"        // GEMM tiled in shared memory
 )
 
@@ -31,6 +33,10 @@ func (v *variants) choose(l *Launch) (string, [3]uint32) {
 	case *shaders.QuantizeParams:
 		if v.exactDiv && (p.Mode == shaders.QuantizeDivide || p.Mode == shaders.QuantizeQuotient) {
 			return ExactDivKernel, l.Groups
+		}
+	case *shaders.NbitsParams:
+		if v.exactDiv && (p.Mode == shaders.NBitsInt8 || p.YType != uint32(qtensor.Float32)) {
+			return NBitsExactDiv, l.Groups
 		}
 	case *shaders.GemmParams:
 		if v.gemm != GemmTiled {

@@ -11,7 +11,7 @@
 const fs = require('fs');
 const path = require('path');
 const ort = require('onnxruntime-node');
-const { DT, valueInfo, node, graph, model } = require('../../../../bench/peers/ort/onnx-builder'); // the vendored ORT harness's encoder
+const { DT, tensor, valueInfo, node, graph, model } = require('../../../../bench/peers/ort/onnx-builder'); // the vendored ORT harness's encoder
 
 // mulberry32, as in the peer's models.js.
 function rng(seed) {
@@ -105,6 +105,69 @@ add({ name: 'qlinearmatmul_u8u8_colscale', op: 'QLinearMatMul', inputs: [randU8(
 add({ name: 'qlinearconv_u8s8_bias_perchannel', op: 'QLinearConv', attrs: { pads: [1, 1, 1, 1] }, inputs: [randU8([1, 3, 5, 5], 29), f(0.03), u8(128), randS8([4, 3, 3, 3], 30), f([0.01, 0.02, 0.015, 0.005], [4]), s8([0, 0, 0, 0], [4]), f(0.25), u8(120), i32([100, -200, 0, 3000], [4])], outputs: ['uint8'], tolerance: 0, note: requantNote });
 add({ name: 'qlinearconv_s8s8_group', op: 'QLinearConv', attrs: { group: 2, strides: [2, 1] }, inputs: [randS8([1, 4, 6, 5], 31), f(0.04), s8(-5), randS8([6, 2, 2, 2], 32), f(0.02), s8(0), f(0.3), s8(3)], outputs: ['int8'], tolerance: 0, note: requantNote });
 
+// MatMulNBits (com.microsoft, ONNX Runtime's blocked low-bit weights). Its
+// float results differ from qgpu's by float rounding (ORT sums in other
+// orders, with FMA), and at accuracy_level 4 also by activations that ORT
+// quantizes one step apart (it multiplies by the reciprocal of the block
+// scale): each case carries a per-element bound (tolFile), computed here
+// from the inputs in float64, that the Go test checks |qgpu - ORT| against.
+const nbitsNote0 = 'float rounding: both sum K products of float32 in some order, each within (K+2)u S of the exact value ' +
+  '(u = 2^-24, S = sum_k |a_k| |scale (q_k - zp)| + |bias|), so |qgpu - ORT| <= 2 (K+2) u S';
+const nbitsNote4 = 'accuracy_level 4: both quantize each activation block to int8 with sa = amax/127 and take exact integer dot products; ' +
+  'ORT rounds a * (1/sa), qgpu a / sa, which can differ by one step where a/sa is within 2^-20 of a tie (each such element allowed ' +
+  'sa |scale (q - zp)|), and both combine the nb block terms sa scale isum in float32: 2 (nb+3) u (sum_b |sa scale isum| + |bias|)';
+function nbitsCase(name, { M, K, N, bits = 4, bs, zp = true, bias = false, level = 0, seed }) {
+  const blocks = Math.ceil(K / bs), blob = bs * bits / 8, zrow = Math.ceil(blocks * bits / 8);
+  const r = rng(seed);
+  const Ad = Array.isArray(M) ? [...M, K] : [M, K];
+  const A = randF(Ad, seed + 1, -2, 2);
+  const B = arr('uint8', [N, blocks, blob], Array.from({ length: N * blocks * blob }, () => (r() * 256) | 0));
+  const S = arr('float32', [N, blocks], Array.from({ length: N * blocks }, () => 0.002 + 0.03 * r()));
+  const Z = zp ? arr('uint8', [N * zrow], Array.from({ length: N * zrow }, () => (r() * 256) | 0)) : null;
+  const Bias = bias ? randF([N], seed + 2, -1, 1) : null;
+  // The tolerance bound per output element, in float64.
+  const rows = A.data.length / K, u = 2 ** -24, tol = new Float32Array(rows * N);
+  const q = (n, k) => { const i = (n * blocks * blob) * (8 / bits) + k; return bits === 8 ? B.data[i] : (B.data[i >> 1] >> (4 * (i & 1))) & 15; };
+  const z = (n, b) => { if (!Z) return 1 << (bits - 1); return bits === 8 ? Z.data[n * zrow + b] : (Z.data[n * zrow + (b >> 1)] >> (4 * (b & 1))) & 15; };
+  const rint = (v) => { const f = Math.floor(v), d = v - f; return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f; };
+  for (let m = 0; m < rows; m++) {
+    for (let n = 0; n < N; n++) {
+      const bias = Bias ? Math.abs(Bias.data[n]) : 0;
+      let s = bias, terms = bias, flips = 0;
+      for (let b = 0; b < blocks; b++) {
+        const k0 = b * bs, k1 = Math.min(K, b * bs + bs), sc = S.data[n * blocks + b];
+        let amax = 0, isum = 0;
+        for (let k = k0; k < k1; k++) amax = Math.max(amax, Math.abs(A.data[m * K + k]));
+        const sa = Math.max(Math.fround(amax / 127), 2 ** -125);
+        for (let k = k0; k < k1; k++) {
+          const a = A.data[m * K + k], w = q(n, k) - z(n, b);
+          s += Math.abs(a * sc * w);
+          const t = a / sa;
+          isum += Math.max(-127, Math.min(127, rint(Math.fround(t)))) * w;
+          if (Math.abs(Math.abs(t - Math.floor(t)) - 0.5) < 2 ** -20 * Math.max(1, Math.abs(t))) flips += sa * Math.abs(sc * w);
+        }
+        terms += Math.abs(sa * sc * isum);
+      }
+      tol[m * N + n] = level === 4 ? 2 * (blocks + 3) * u * terms + flips : 2 * (K + 2) * u * s;
+    }
+  }
+  add({ name, op: 'MatMulNBits', domain: 'com.microsoft', attrs: { K, N, bits, block_size: bs, accuracy_level: level },
+    // B, scales and zero points are initializers: ONNX Runtime prepacks
+    // constant weights, and computes accuracy_level 4 in int8 only then.
+    inputs: [A, B, S, Z, null, Bias], initializers: [1, 2, 3], outputs: ['float32'], tol: [{ type: 'float32', dims: [rows * N], data: tol }],
+    note: level === 4 ? nbitsNote4 : nbitsNote0 });
+}
+nbitsCase('matmulnbits_u4_b32_zp_bias', { M: 3, K: 64, N: 5, bs: 32, bias: true, seed: 40 });
+nbitsCase('matmulnbits_u4_b16_k37_nozp', { M: [2, 3], K: 37, N: 7, bs: 16, zp: false, seed: 41 });
+nbitsCase('matmulnbits_u4_b128_gemv', { M: 1, K: 256, N: 9, bs: 128, zp: false, seed: 42 });
+nbitsCase('matmulnbits_u4_b256_k300', { M: 2, K: 300, N: 4, bs: 256, seed: 43 });
+nbitsCase('matmulnbits_u8_b32_zp', { M: 4, K: 70, N: 3, bits: 8, bs: 32, seed: 44 });
+nbitsCase('matmulnbits_u8_b64_nozp_bias', { M: 2, K: 128, N: 6, bits: 8, bs: 64, zp: false, bias: true, seed: 45 });
+nbitsCase('matmulnbits_u4_b32_level4', { M: 3, K: 96, N: 6, bs: 32, level: 4, seed: 46 });
+nbitsCase('matmulnbits_u4_b64_level4_nozp_bias', { M: 2, K: 130, N: 5, bs: 64, zp: false, bias: true, level: 4, seed: 47 });
+nbitsCase('matmulnbits_u4_b16_level4_gemv', { M: 1, K: 512, N: 11, bs: 16, level: 4, seed: 48 });
+nbitsCase('matmulnbits_u8_b32_level4', { M: 2, K: 64, N: 4, bits: 8, bs: 32, level: 4, seed: 49 });
+
 const INPUT_NAMES = {
   QuantizeLinear: ['x', 'y_scale', 'y_zero_point'],
   DequantizeLinear: ['x', 'x_scale', 'x_zero_point'],
@@ -113,6 +176,7 @@ const INPUT_NAMES = {
   QLinearMatMul: ['a', 'a_scale', 'a_zero_point', 'b', 'b_scale', 'b_zero_point', 'y_scale', 'y_zero_point'],
   ConvInteger: ['x', 'w', 'x_zero_point', 'w_zero_point'],
   QLinearConv: ['x', 'x_scale', 'x_zero_point', 'w', 'w_scale', 'w_zero_point', 'y_scale', 'y_zero_point', 'B'],
+  MatMulNBits: ['A', 'B', 'scales', 'zero_points', 'g_idx', 'bias'],
 };
 
 // attrText renders an attribute as `qgpu run --attr` takes it.
@@ -125,19 +189,24 @@ async function main() {
   for (const c of cases) {
     const names = INPUT_NAMES[c.op];
     const nodeIn = [], vis = [], feeds = {}, files = [];
+    const inits = [];
     c.inputs.forEach((a, i) => {
       if (a === null) { nodeIn.push(''); files.push('none'); return; }
       const n = names[i];
       nodeIn.push(n);
+      files.push(`in${i}.npy`);
+      if ((c.initializers || []).includes(i)) { // a constant of the model, as weights are
+        inits.push(tensor(n, TYPES[a.type].dt, a.dims, a.data));
+        return;
+      }
       vis.push(valueInfo(n, TYPES[a.type].dt, a.dims));
       feeds[n] = new ort.Tensor(a.type, a.data, a.dims);
-      files.push(`in${i}.npy`);
     });
     while (nodeIn.length && nodeIn[nodeIn.length - 1] === '') nodeIn.pop();
     const outNames = c.outputs.map((_, i) => `out${i}`);
-    const g = graph({ name: c.name, nodes: [node(c.op, nodeIn, outNames, c.attrs || {})], inputs: vis, outputs: c.outputs.map((t, i) => valueInfoNoShape(outNames[i], TYPES[t].dt)) });
+    const g = graph({ name: c.name, nodes: [node(c.op, nodeIn, outNames, c.attrs || {}, c.op + '_0', c.domain || '')], initializers: inits, inputs: vis, outputs: c.outputs.map((t, i) => valueInfoNoShape(outNames[i], TYPES[t].dt)) });
     const opset = c.opset || 13;
-    const bytes = model(g, { opset, irVersion: opset >= 21 ? 10 : 7 });
+    const bytes = model(g, { opset, irVersion: opset >= 21 ? 10 : 7, domains: c.domain ? [{ domain: c.domain, version: 1 }] : [] });
     let res;
     try {
       const sess = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
@@ -155,11 +224,18 @@ async function main() {
       fs.writeFileSync(path.join(dir, `out${i}.npy`), npy({ type: t.type, dims: t.dims.map(Number), data: t.data }));
       return `out${i}.npy`;
     });
+    const tolFiles = (c.tol || []).map((a, i) => { fs.writeFileSync(path.join(dir, `tol${i}.npy`), npy(a)); return `tol${i}.npy`; });
+    if (c.tol) {
+      // The largest |qgpu-independent| spread this case allows, for the log.
+      const o = res[outNames[0]].data, t = c.tol[0].data;
+      console.log(`${c.name}: largest bound ${Math.max(...t).toExponential(3)} (output magnitude up to ${Math.max(...Array.from(o, Math.abs)).toExponential(3)})`);
+    }
     manifest.push({
       name: c.name, op: c.op, opset,
       attrs: Object.entries(c.attrs || {}).map(([k, v]) => attrText(k, v)),
       inputs: files, outputs: outFiles,
       tolerance: c.tolerance || 0, note: c.note || '',
+      ...(c.tol ? { tolFiles } : {}),
     });
     console.log(`${c.name}: ok`);
   }

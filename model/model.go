@@ -80,8 +80,10 @@ type Options struct {
 // (quantized) and host ops (float fallback) by a plan fixed at load.
 //
 // A Model is safe for concurrent use: any number of Runs may proceed at
-// once (each owns its activations; the weights are shared read-only).
-// Close waits for running Runs to return.
+// once (each on its own executor, which owns its activations; the
+// weights are shared read-only). The model keeps up to max(2,
+// GOMAXPROCS) idle executors between Runs. Close waits for running Runs
+// to return.
 type Model struct {
 	g       *graph.Graph
 	eng     *engine.Engine
@@ -95,6 +97,9 @@ type Model struct {
 
 	mu     sync.RWMutex // held for reading by Run, for writing by Close
 	closed bool
+
+	xmu  sync.Mutex  // guards idle
+	idle []*executor // executors waiting for the next Run
 }
 
 // Load reads an ONNX model file (external data resolved in its
@@ -197,11 +202,40 @@ func (md *Model) Plan() Plan { return md.report.clone() }
 // input in graph order (Inputs), or all named, one per graph input in any
 // order; each must have the input's element type and shape. The outputs
 // come back in graph order with their names, as fresh host tensors the
-// caller owns. ctx is checked between steps; a cancelled Run returns
-// ctx.Err(). Every device tensor the Run made is released before it
-// returns, on error too.
+// caller owns. ctx is checked between steps and inside long ones; a
+// cancelled Run returns ctx.Err().
+//
+// A Run takes an executor - the model's engine ops recorded once, on
+// device activations allocated once - from the model's idle ones, or
+// makes one (the first Run, and every Run that overlaps others), and
+// gives it back for the next Run: runs after the first record and
+// allocate nothing on the device. A failed Run releases its executor.
 func (md *Model) Run(ctx context.Context, inputs []NamedTensor) ([]NamedTensor, error) {
-	return md.run(ctx, inputs, nil)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	md.mu.RLock()
+	defer md.mu.RUnlock()
+	if md.closed {
+		return nil, fmt.Errorf("model: %w", ErrClosed)
+	}
+	ins, err := md.orderInputs(inputs)
+	if err != nil {
+		return nil, err
+	}
+	x, err := md.takeExecutor()
+	if err != nil {
+		return nil, err
+	}
+	out, err := x.run(ctx, ins)
+	if err != nil {
+		// Whatever failed (a cancelled batch, a lost device) may have left
+		// the executor's tensors half written or unusable: drop it.
+		x.release()
+		return nil, err
+	}
+	md.putExecutor(x)
+	return out, nil
 }
 
 // RunMap is Run with inputs and outputs keyed by name.
@@ -282,6 +316,7 @@ func (md *Model) Close() error {
 		return nil
 	}
 	md.closed = true
+	md.releaseExecutors()
 	md.plan.release()
 	if md.ownsEng {
 		return md.eng.Close()

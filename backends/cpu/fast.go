@@ -365,6 +365,9 @@ func (b *Backend) gemmFast(ctx context.Context, op *backend.Gemm) (handled bool,
 // point so they contribute 0) times the group's weights, packed once. It
 // returns handled == false when the op needs the reference kernel.
 func (b *Backend) convFast(ctx context.Context, op *backend.Conv) (handled bool, err error) {
+	if !op.NCHW() {
+		return b.convViaNCHW(ctx, op)
+	}
 	if op.Group == op.C && op.O == op.C && op.C > 1 {
 		return true, b.convDepthwise(ctx, op)
 	}

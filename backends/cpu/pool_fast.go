@@ -35,6 +35,9 @@ func validRange(base, step, count, limit int) (lo, hi int) {
 // once per window, then rounds with qtensor.AveragePool as the reference
 // does.
 func (b *Backend) poolFast(ctx context.Context, op *backend.Pool) (handled bool, err error) {
+	if !op.NCHW() {
+		return b.poolViaNCHW(ctx, op)
+	}
 	if err := ctx.Err(); err != nil {
 		return true, err
 	}

@@ -3,6 +3,7 @@ package model_test
 import (
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/qgpu/qgpu/engine"
@@ -79,5 +80,75 @@ func TestRerun(t *testing.T) {
 	}
 	if err := eng.CheckGuards(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestLayoutsSameBytes: the plan with channels-last activations (the
+// default) and the all-NCHW plan (Options.NCHW) give the same bytes on
+// every test model, on the reference kernels and the fast ones; the
+// channels-last plan must actually keep some values NHWC on the models
+// with convolutions.
+func TestLayoutsSameBytes(t *testing.T) {
+	for _, cfg := range []engine.Config{modeltest.Reference(), {Backend: "cpu", Options: engine.Options{Threads: 2}}} {
+		eng, err := engine.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer eng.Close()
+		type load struct {
+			name  string
+			model func(nchw bool) (*model.Model, error)
+		}
+		var loads []load
+		for _, c := range modeltest.Cases() {
+			loads = append(loads, load{c.Name, func(nchw bool) (*model.Model, error) {
+				return model.FromONNX(c.Model(t), model.Options{Engine: eng, NCHW: nchw})
+			}})
+		}
+		for _, path := range modeltest.Fixtures() {
+			loads = append(loads, load{filepath.Base(path), func(nchw bool) (*model.Model, error) {
+				return model.Load(path, model.Options{Engine: eng, NCHW: nchw})
+			}})
+		}
+		nhwcModels := 0
+		for _, l := range loads {
+			a, err := l.model(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := l.model(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(a.Plan().String(), "NHWC") {
+				nhwcModels++
+			}
+			if strings.Contains(b.Plan().String(), "NHWC") {
+				t.Errorf("%s: the NCHW plan has channels-last values:\n%v", l.name, b.Plan())
+			}
+			rng := rand.New(rand.NewPCG(5, 6))
+			in := map[string]*graph.Tensor{}
+			for _, v := range a.Inputs() {
+				in[v.Name] = modeltest.RandInput(rng, v.Shape, -1, 1)
+			}
+			got, err := a.RunMap(t.Context(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := b.RunMap(t.Context(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, w := range want {
+				if d := modeltest.Diff(got[name], w); d != "" {
+					t.Errorf("%s on %s: output %s: %s", l.name, eng.Backend().Name(), name, d)
+				}
+			}
+			a.Close()
+			b.Close()
+		}
+		if nhwcModels < 5 {
+			t.Errorf("only %d test models have channels-last values", nhwcModels)
+		}
 	}
 }

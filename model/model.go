@@ -73,6 +73,12 @@ type Options struct {
 	// Workers bounds the goroutines of the host (float fallback) kernels
 	// (0: GOMAXPROCS). Results do not depend on it.
 	Workers int
+	// NCHW keeps every activation on the device in the graph's NCHW
+	// layout. By default 4-D activations that only convolutions, pools and
+	// elementwise engine ops make and read are stored channels-last
+	// (NHWC), which spares the CPU backend's kernels a layout change per
+	// layer; the outputs are the same bytes either way.
+	NCHW bool
 }
 
 // Model is a loaded ONNX model lowered onto an engine: its weights
@@ -159,7 +165,7 @@ func FromGraph(g *graph.Graph, opts Options) (*Model, error) {
 	for _, out := range g.Outputs {
 		md.outputs = append(md.outputs, ValueInfo{Name: out.Name, DType: g.Values[out.Name].DType, Shape: slices.Clone(g.Values[out.Name].Shape)})
 	}
-	p, err := newPlan(g, md.eng)
+	p, err := newPlan(g, md.eng, opts.NCHW)
 	if err != nil {
 		md.closeEngine()
 		return nil, fmt.Errorf("model: %w", err)

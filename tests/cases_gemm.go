@@ -581,11 +581,13 @@ func convCases(l *caseList, def *rand.Rand) {
 		}
 	}
 	// Every geometry with a channels-last input, output or both, the type
-	// pairs and output kinds in turn.
+	// pairs and output kinds in turn; their parameters from a generator of
+	// their own, so that the cases before them keep theirs.
+	lay := rand.New(rand.NewPCG(0x6e687763, 1))
 	for i, g := range convGeometries {
 		for j, ls := range nhwcLayouts {
 			dp := dtypePairs[(i+j)%len(dtypePairs)]
-			addConvLayout(l, def, g, dp[0], dp[1], (i+j)%2 == 1, (i+j)%5 == 2, outKinds[(i+2*j)%len(outKinds)], ls[0], ls[1])
+			addConvLayout(l, lay, g, dp[0], dp[1], (i+j)%2 == 1, (i+j)%5 == 2, outKinds[(i+2*j)%len(outKinds)], ls[0], ls[1])
 		}
 	}
 }
@@ -641,11 +643,13 @@ func poolCases(l *caseList, def *rand.Rand) {
 		}
 	}
 	// Channels-last inputs and outputs: every geometry, both modes, the
-	// layout pairs and types in turn.
+	// layout pairs and types in turn (parameters from a generator of their
+	// own, as for Conv).
+	lay := rand.New(rand.NewPCG(0x6e687763, 2))
 	for i, g := range poolGeometries {
 		for j, ls := range nhwcLayouts {
 			for k, mode := range []string{"max", "avg"} {
-				addPool(l, def, g, byteTypes[(i+j+k)%2], mode, ls[0], ls[1])
+				addPool(l, lay, g, byteTypes[(i+j+k)%2], mode, ls[0], ls[1])
 			}
 		}
 	}

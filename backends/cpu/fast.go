@@ -365,14 +365,17 @@ func (b *Backend) gemmFast(ctx context.Context, op *backend.Gemm) (handled bool,
 // point so they contribute 0) times the group's weights, packed once. It
 // returns handled == false when the op needs the reference kernel.
 func (b *Backend) convFast(ctx context.Context, op *backend.Conv) (handled bool, err error) {
-	if !op.NCHW() {
-		return b.convViaNCHW(ctx, op)
-	}
 	if op.Group == op.C && op.O == op.C && op.C > 1 {
-		return true, b.convDepthwise(ctx, op)
+		if op.NCHW() {
+			return true, b.convDepthwise(ctx, op)
+		}
+		return b.convViaNCHW(ctx, op)
 	}
 	if done, err := b.convImplicit(ctx, op); done {
 		return true, err
+	}
+	if !op.NCHW() {
+		return b.convViaNCHW(ctx, op)
 	}
 	cg, og := op.C/op.Group, op.O/op.Group
 	K := cg * op.KH * op.KW
@@ -531,6 +534,14 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 	if K > gemm.MaxK {
 		return false, nil
 	}
+	// Kernel rows as row segments over plain padded NHWC staging, or (when
+	// a kernel row's KW*Cg values are not whole groups of 4) window cells
+	// of KH*Cg bytes.
+	segmented := op.KH > 1 && (op.KW*cg)%gemm.KGroup == 0
+	xNHWC, yNHWC := op.XLayout == backend.NHWC, op.YLayout == backend.NHWC
+	if xNHWC && (op.Group != 1 || op.KH > 1 && !segmented) {
+		return false, nil // staged from an NCHW copy (convViaNCHW)
+	}
 	Wp := op.Wd + op.PadLeft + op.PadRight
 	Hp := op.H + op.PadTop + op.PadBottom
 	P := op.OH * op.OW
@@ -538,18 +549,25 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	esz := op.Y.DType().Bits() / 8
 	signedX := op.X.DType() == qtensor.Int8
-	// Kernel rows as row segments over plain padded NHWC staging, or (when
-	// a kernel row's KW*Cg values are not whole groups of 4) window cells
-	// of KH*Cg bytes.
-	segmented := op.KH > 1 && (op.KW*cg)%gemm.KGroup == 0
+	// An NHWC input is read in place when unpadded, else from a copy with
+	// the padding: [Hp][Wp][C], kernel rows (KW*C contiguous bytes) as
+	// segments when KH > 1, as for the segmented staging of NCHW inputs.
+	padded := op.PadTop+op.PadLeft+op.PadBottom+op.PadRight > 0
 	cell, stageLen := op.KH*cg, op.OH*Wp*op.KH*cg
-	if segmented {
+	if segmented || xNHWC {
 		cell, stageLen = cg, Hp*Wp*cg
 	}
-	stage, c, tmp, release := convScratch(stageLen, P*og, P*og*esz)
+	if xNHWC && !padded {
+		stageLen = 0
+	}
+	tmpLen := P * og * esz // the pixel-major output before its transpose to NCHW
+	if yNHWC {
+		tmpLen = 0
+	}
+	stage, c, tmp, release := convScratch(stageLen, P*og, tmpLen)
 	defer release()
 	var nhwc []byte // windowRows' whole-image transpose, for narrow images
-	if op.Wd < 32 {
+	if op.Wd < 32 && !xNHWC {
 		buf := scratch(&colPool, op.H*op.Wd*cg)
 		defer colPool.Put(buf)
 		nhwc = *buf
@@ -562,7 +580,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 	defer offPool.Put(offs)
 	rowOff := (*offs)[:P]
 	rowStride := Wp // staged rows between output rows
-	if segmented {
+	if segmented || xNHWC {
 		rowStride = op.StrideH * Wp
 	}
 	for oh := range op.OH {
@@ -579,13 +597,19 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 			if err := ctx.Err(); err != nil {
 				return true, err
 			}
-			if segmented {
+			src := stage
+			switch {
+			case xNHWC && !padded:
+				src = x[n*op.H*op.Wd*op.C : (n+1)*op.H*op.Wd*op.C]
+			case xNHWC:
+				b.padNHWC(stage, x[n*op.H*op.Wd*op.C:], op, Hp, Wp)
+			case segmented:
 				b.stageNHWC(stage, nhwc, x, op, n, g*cg, cg, Hp, Wp)
-			} else {
+			default:
 				b.windowRows(stage, nhwc, x, op, n, g*cg, cg, Wp)
 			}
 			ch0 := g * og
-			pb, err := packed(op.W, g*og*K, K, og, layout{convKH: op.KH, convKW: op.KW, khInner: !segmented})
+			pb, err := packed(op.W, g*og*K, K, og, layout{convKH: op.KH, convKW: op.KW, khInner: !segmented && !xNHWC})
 			if err != nil {
 				return true, err
 			}
@@ -593,32 +617,45 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 			obuf := scratch(&colOffPool, 4*og)
 			off := colOffsets(asInt32(*obuf), op.XZP, K, pb.ColSums(), noZP, ep.Bias, ch0)
 			// One GEMM over all output pixels: it blocks the rows for the
-			// cache and splits them over the workers itself.
+			// cache and splits them over the workers itself. Its output is
+			// pixel-major: an NHWC Y itself (rows of O, the group's
+			// channels from ch0), or tmp, og wide, for NCHW.
 			opt := &gemm.Options{Threads: b.threads, Pool: b.pool, ColOffset: off, RowOffsets: rowOff, Segments: seg}
+			dst, ld, acc, ldc := tmp, og, c, og
+			if yNHWC {
+				base := n*P*op.O + ch0
+				dst, ld = y[base*esz:], op.O
+				if ep.Output == backend.OutInt32 {
+					acc, ldc = asInt32(y)[base:], op.O
+				}
+			}
 			switch ep.Output {
 			case backend.OutQuantized:
-				rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: og}
+				rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: ld}
 				if op.Y.DType() == qtensor.Uint8 {
-					rq.OutU8 = tmp
+					rq.OutU8 = dst
 				} else {
-					rq.OutS8 = asInt8(tmp)
+					rq.OutS8 = asInt8(dst)
 				}
 				opt.Requant = rq
 			case backend.OutFloat32:
-				fo := &gemm.FloatOut{Scale: channels(ep.Scale, ch0, og), Out: asFloat32(tmp), LdOut: og}
+				fo := &gemm.FloatOut{Scale: channels(ep.Scale, ch0, og), Out: asFloat32(dst), LdOut: ld}
 				if ep.FloatBias != nil {
 					fo.Bias = channels(ep.FloatBias, ch0, og)
 				}
 				opt.Float = fo
 			}
 			if signedX {
-				err = gemm.GemmS8S8(c, og, asInt8(stage), 1, P, pb, opt)
+				err = gemm.GemmS8S8(acc, ldc, asInt8(src), 1, P, pb, opt)
 			} else {
-				err = gemm.GemmU8S8(c, og, stage, 1, P, pb, opt)
+				err = gemm.GemmU8S8(acc, ldc, src, 1, P, pb, opt)
 			}
 			colOffPool.Put(obuf)
 			if err != nil {
 				return true, err
+			}
+			if yNHWC {
+				continue
 			}
 			// [P][og] -> channel-major [og][P].
 			base := (n*op.O + ch0) * P
@@ -635,6 +672,27 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 		}
 	}
 	return true, nil
+}
+
+// padNHWC copies image img ([H][W][C], NHWC) into stage as [Hp][Wp][C]
+// with the padding set to the input zero point, the rows split over the
+// workers.
+func (b *Backend) padNHWC(stage, img []byte, op *backend.Conv, Hp, Wp int) {
+	C, W := op.C, op.Wd
+	zp := byte(op.XZP)
+	b.rows(Hp, Hp*Wp*C, func(h0, h1 int) {
+		for hp := h0; hp < h1; hp++ {
+			row := stage[hp*Wp*C : (hp+1)*Wp*C]
+			ih := hp - op.PadTop
+			if ih < 0 || ih >= op.H {
+				fill(row, zp)
+				continue
+			}
+			fill(row[:op.PadLeft*C], zp)
+			copy(row[op.PadLeft*C:(op.PadLeft+W)*C], img[ih*W*C:])
+			fill(row[(op.PadLeft+W)*C:], zp)
+		}
+	})
 }
 
 // stageNHWC stages channels [c0, c0+cg) of image n of the NCHW input x for

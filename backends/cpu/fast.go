@@ -45,11 +45,12 @@ type layout struct {
 type packCache struct {
 	mu    sync.Mutex
 	packs map[packKey]*gemm.PackedB
+	dw    map[dwKey][]*dwWeights // depthwise weights (depthwiseWeights)
 }
 
 func (c *packCache) invalidate() {
 	c.mu.Lock()
-	c.packs = nil
+	c.packs, c.dw = nil, nil
 	c.mu.Unlock()
 }
 
@@ -368,6 +369,9 @@ func (b *Backend) convFast(ctx context.Context, op *backend.Conv) (handled bool,
 	if op.Group == op.C && op.O == op.C && op.C > 1 {
 		if op.NCHW() {
 			return true, b.convDepthwise(ctx, op)
+		}
+		if done, err := b.convDepthwiseNHWC(ctx, op); done {
+			return true, err
 		}
 		return b.convViaNCHW(ctx, op)
 	}

@@ -199,19 +199,21 @@ func (b *Backend) convDepthwiseNHWC(ctx context.Context, op *backend.Conv) (bool
 	if op.XLayout == backend.NCHW {
 		nhwcLen = op.H * op.Wd * C
 	}
-	// Output rows per block: about 32 KiB of accumulators.
+	// Output rows per block: about 32 KiB of accumulators (int32 and
+	// float outputs, the fixed-point rule); quantized outputs are
+	// requantized in the kernel's registers.
 	block := max(1, (32<<10)/(4*op.OW*C))
 	quant := ep.Output == backend.OutQuantized && ep.Fixed == nil
-	var mult []float32 // the multipliers of one output row's channels
+	if quant || ep.Output == backend.OutInt32 {
+		block = op.OH // the kernel writes the output itself
+	}
+	var mult []float32 // the channels' multipliers, padded to whole vectors
 	if quant {
-		buf := scratch(&multPool, 4*op.OW*C)
+		buf := scratch(&multPool, 4*((C+15)&^15))
 		defer multPool.Put(buf)
 		mult = asFloat32(*buf)
-		for c := range C {
-			mult[c] = backend.At(ep.Mult, c)
-		}
-		for i := 1; i < op.OW; i++ {
-			copy(mult[i*C:(i+1)*C], mult[:C])
+		for c := range mult {
+			mult[c] = backend.At(ep.Mult, min(c, C-1))
 		}
 	}
 	// The float and fixed-point outputs take the reference epilogue on the
@@ -239,7 +241,7 @@ func (b *Backend) convDepthwiseNHWC(ctx context.Context, op *backend.Conv) (bool
 		base := n * P * C
 		b.rows(op.OH, P*C*op.KH*op.KW, func(r0, r1 int) {
 			var acc []int32
-			if ep.Output != backend.OutInt32 {
+			if ep.Output != backend.OutInt32 && !quant {
 				buf := scratch(&accPool, 4*min(block, r1-r0)*op.OW*C)
 				defer accPool.Put(buf)
 				acc = asInt32(*buf)
@@ -250,19 +252,16 @@ func (b *Backend) convDepthwiseNHWC(ctx context.Context, op *backend.Conv) (bool
 				p := dwconv.NHWC{Src: src[h0*op.StrideH*Wp*C:], Wp: Wp, C: C, KH: op.KH, KW: op.KW,
 					SH: op.StrideH, SW: op.StrideW, DH: op.DilationH, DW: op.DilationW, OH: h1 - h0, OW: op.OW,
 					Signed: signed, W: dw.pw, Init: dw.pinit}
-				if ep.Output == backend.OutInt32 {
+				switch {
+				case quant:
+					p.Requantize(y[o0:o1], mult, ep.YZP, out.qmin, out.qmax)
+					continue
+				case ep.Output == backend.OutInt32:
 					p.Int32(asInt32(y)[o0:o1])
 					continue
 				}
 				a := acc[:o1-o0]
 				p.Int32(a)
-				if quant {
-					for r := range h1 - h0 {
-						row := op.OW * C
-						vec.RequantizeCols(y[o0+r*row:o0+(r+1)*row], a[r*row:(r+1)*row], mult, ep.YZP, out.qmin, out.qmax)
-					}
-					continue
-				}
 				for i, v := range a {
 					ref.store(o0+i, v, (o0+i)%C)
 				}
@@ -272,7 +271,7 @@ func (b *Backend) convDepthwiseNHWC(ctx context.Context, op *backend.Conv) (bool
 	return true, nil
 }
 
-// multPool holds convDepthwiseNHWC's multipliers of an output row.
+// multPool holds convDepthwiseNHWC's multipliers.
 var multPool sync.Pool
 
 // storeAccs writes a depthwise convolution's accumulators accs ([c][p],

@@ -186,11 +186,7 @@ func (p *NHWC) int32(dst []int32) {
 		p.generic(dst)
 		return
 	}
-	w, init := p.W, p.Init
-	cp := (p.C + 15) &^ 15
-	a := nhwcArgs{src: &p.Src[0], dst: &dst[0], w: &w[0], init: &init[0],
-		oh: p.OH, ow: p.OW, kh: p.KH, kw: p.KW, c: p.C,
-		row: p.SH * p.Wp * p.C, col: p.SW * p.C, dh: p.DH * p.Wp * p.C, dw: p.DW * p.C, wcell: 4 * cp}
+	a := p.args(unsafe.Pointer(&dst[0]))
 	if p.Signed {
 		dwNHWCS8AVX512((*byte)(unsafe.Pointer(&a)))
 	} else {
@@ -198,14 +194,57 @@ func (p *NHWC) int32(dst []int32) {
 	}
 }
 
+// requantize is NHWC.Requantize after the checks: the AVX-512 kernels
+// for finite multipliers and qmin <= qmax, else Go.
+func (p *NHWC) requantize(dst []byte, mult []float32, zp, qmin, qmax int32) {
+	if Current() != isa.AVX512 || qmin > qmax || !allFinite(mult[:p.C]) {
+		p.requantizeGeneric(dst, mult, zp, qmin, qmax)
+		return
+	}
+	if cp := (p.C + 15) &^ 15; len(mult) < cp {
+		// The kernel reads whole vectors of multipliers.
+		m := make([]float32, cp)
+		copy(m, mult)
+		mult = m
+	}
+	a := p.args(unsafe.Pointer(&dst[0]))
+	a.mult, a.lo, a.hi, a.zp = &mult[0], float32(qmin-zp), float32(qmax-zp), zp
+	if p.Signed {
+		dwNHWCS8QAVX512((*byte)(unsafe.Pointer(&a)))
+	} else {
+		dwNHWCU8QAVX512((*byte)(unsafe.Pointer(&a)))
+	}
+}
+
+func allFinite(s []float32) bool {
+	for _, m := range s {
+		if !(m == m && m <= math.MaxFloat32 && m >= -math.MaxFloat32) {
+			return false
+		}
+	}
+	return true
+}
+
+// args fills the kernels' arguments but the requantization's, with the
+// output at dst.
+func (p *NHWC) args(dst unsafe.Pointer) nhwcArgs {
+	cp := (p.C + 15) &^ 15
+	return nhwcArgs{src: &p.Src[0], dst: dst, w: &p.W[0], init: &p.Init[0],
+		oh: p.OH, ow: p.OW, kh: p.KH, kw: p.KW, c: p.C,
+		row: p.SH * p.Wp * p.C, col: p.SW * p.C, dh: p.DH * p.Wp * p.C, dw: p.DW * p.C, wcell: 4 * cp}
+}
+
 // nhwcArgs is what the NHWC kernels read (offsets fixed in asmgen).
 type nhwcArgs struct {
 	src              *byte
-	dst              *int32
+	dst              unsafe.Pointer // int32 accumulators, or requantized bytes
 	w, init          *int32
 	oh, ow, kh, kw   int
 	c                int
 	row, col, dh, dw int
 	wcell            int
 	khLeft           int // the kernel's scratch
+	mult             *float32
+	lo, hi           float32
+	zp               int32
 }

@@ -5607,3 +5607,293 @@ pixdone:
 	JNZ  rows
 	VZEROUPPER
 	RET
+
+// func dwNHWCU8QAVX512(a *byte)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
+TEXT ·dwNHWCU8QAVX512(SB), NOSPLIT, $0-8
+	MOVQ         a+0(FP), AX
+	MOVL         128(AX), CX
+	VPBROADCASTD CX, Z0
+	MOVL         132(AX), CX
+	VPBROADCASTD CX, Z1
+	MOVL         136(AX), CX
+	VPBROADCASTD CX, Z2
+	MOVQ         8(AX), CX
+	MOVQ         (AX), DX
+	MOVQ         32(AX), BX
+
+rows:
+	MOVQ DX, SI
+	MOVQ 40(AX), DI
+
+cols:
+	XORQ R8, R8
+
+ch64:
+	MOVQ      64(AX), R9
+	SUBQ      R8, R9
+	CMPQ      R9, $0x40
+	JLT       ch16
+	MOVQ      24(AX), R9
+	VMOVDQU32 (R9)(R8*4), Z3
+	VMOVDQU32 64(R9)(R8*4), Z4
+	VMOVDQU32 128(R9)(R8*4), Z5
+	VMOVDQU32 192(R9)(R8*4), Z6
+	MOVQ      16(AX), R9
+	LEAQ      (R9)(R8*4), R9
+	LEAQ      (SI)(R8*1), R10
+	MOVQ      48(AX), R11
+	MOVQ      R11, 112(AX)
+
+v4_kh:
+	MOVQ R10, R11
+	MOVQ 56(AX), R12
+
+v4_kw:
+	VPMOVZXBD        (R11), Z7
+	VPDPWSSD         (R9), Z7, Z3
+	VPMOVZXBD        16(R11), Z7
+	VPDPWSSD         64(R9), Z7, Z4
+	VPMOVZXBD        32(R11), Z7
+	VPDPWSSD         128(R9), Z7, Z5
+	VPMOVZXBD        48(R11), Z7
+	VPDPWSSD         192(R9), Z7, Z6
+	ADDQ             104(AX), R9
+	ADDQ             96(AX), R11
+	DECQ             R12
+	JNZ              v4_kw
+	ADDQ             88(AX), R10
+	DECQ             112(AX)
+	JNZ              v4_kh
+	MOVQ             120(AX), R9
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           (R9)(R8*4), Z3, Z3
+	VMAXPS           Z0, Z3, Z3
+	VMINPS           Z1, Z3, Z3
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPADDD           Z2, Z3, Z3
+	VPMOVDB          Z3, (CX)(R8*1)
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           64(R9)(R8*4), Z4, Z4
+	VMAXPS           Z0, Z4, Z4
+	VMINPS           Z1, Z4, Z4
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VPADDD           Z2, Z4, Z4
+	VPMOVDB          Z4, 16(CX)(R8*1)
+	VCVTDQ2PS        Z5, Z5
+	VMULPS           128(R9)(R8*4), Z5, Z5
+	VMAXPS           Z0, Z5, Z5
+	VMINPS           Z1, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z2, Z5, Z5
+	VPMOVDB          Z5, 32(CX)(R8*1)
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           192(R9)(R8*4), Z6, Z6
+	VMAXPS           Z0, Z6, Z6
+	VMINPS           Z1, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z2, Z6, Z6
+	VPMOVDB          Z6, 48(CX)(R8*1)
+	ADDQ             $0x40, R8
+	JMP              ch64
+
+ch16:
+	MOVQ      64(AX), R9
+	SUBQ      R8, R9
+	JLE       pixdone
+	MOVQ      $0x00000010, R10
+	CMPQ      R9, R10
+	CMOVQLT   R9, R10
+	MOVQ      $0x00000001, R9
+	SHLXQ     R10, R9, R9
+	DECQ      R9
+	KMOVW     R9, K1
+	MOVQ      24(AX), R9
+	VMOVDQU32 (R9)(R8*4), Z3
+	MOVQ      16(AX), R9
+	LEAQ      (R9)(R8*4), R9
+	LEAQ      (SI)(R8*1), R10
+	MOVQ      48(AX), R11
+	MOVQ      R11, 112(AX)
+
+v1_kh:
+	MOVQ R10, R11
+	MOVQ 56(AX), R12
+
+v1_kw:
+	VPMOVZXBD.Z      (R11), K1, Z4
+	VPDPWSSD         (R9), Z4, Z3
+	ADDQ             104(AX), R9
+	ADDQ             96(AX), R11
+	DECQ             R12
+	JNZ              v1_kw
+	ADDQ             88(AX), R10
+	DECQ             112(AX)
+	JNZ              v1_kh
+	MOVQ             120(AX), R9
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           (R9)(R8*4), Z3, Z3
+	VMAXPS           Z0, Z3, Z3
+	VMINPS           Z1, Z3, Z3
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPADDD           Z2, Z3, Z3
+	VPMOVDB          Z3, K1, (CX)(R8*1)
+	ADDQ             $0x10, R8
+	JMP              ch16
+
+pixdone:
+	MOVQ 64(AX), R9
+	ADDQ R9, CX
+	ADDQ 80(AX), SI
+	DECQ DI
+	JNZ  cols
+	ADDQ 72(AX), DX
+	DECQ BX
+	JNZ  rows
+	VZEROUPPER
+	RET
+
+// func dwNHWCS8QAVX512(a *byte)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
+TEXT ·dwNHWCS8QAVX512(SB), NOSPLIT, $0-8
+	MOVQ         a+0(FP), AX
+	MOVL         128(AX), CX
+	VPBROADCASTD CX, Z0
+	MOVL         132(AX), CX
+	VPBROADCASTD CX, Z1
+	MOVL         136(AX), CX
+	VPBROADCASTD CX, Z2
+	MOVQ         8(AX), CX
+	MOVQ         (AX), DX
+	MOVQ         32(AX), BX
+
+rows:
+	MOVQ DX, SI
+	MOVQ 40(AX), DI
+
+cols:
+	XORQ R8, R8
+
+ch64:
+	MOVQ      64(AX), R9
+	SUBQ      R8, R9
+	CMPQ      R9, $0x40
+	JLT       ch16
+	MOVQ      24(AX), R9
+	VMOVDQU32 (R9)(R8*4), Z3
+	VMOVDQU32 64(R9)(R8*4), Z4
+	VMOVDQU32 128(R9)(R8*4), Z5
+	VMOVDQU32 192(R9)(R8*4), Z6
+	MOVQ      16(AX), R9
+	LEAQ      (R9)(R8*4), R9
+	LEAQ      (SI)(R8*1), R10
+	MOVQ      48(AX), R11
+	MOVQ      R11, 112(AX)
+
+v4_kh:
+	MOVQ R10, R11
+	MOVQ 56(AX), R12
+
+v4_kw:
+	VPMOVSXBD        (R11), Z7
+	VPDPWSSD         (R9), Z7, Z3
+	VPMOVSXBD        16(R11), Z7
+	VPDPWSSD         64(R9), Z7, Z4
+	VPMOVSXBD        32(R11), Z7
+	VPDPWSSD         128(R9), Z7, Z5
+	VPMOVSXBD        48(R11), Z7
+	VPDPWSSD         192(R9), Z7, Z6
+	ADDQ             104(AX), R9
+	ADDQ             96(AX), R11
+	DECQ             R12
+	JNZ              v4_kw
+	ADDQ             88(AX), R10
+	DECQ             112(AX)
+	JNZ              v4_kh
+	MOVQ             120(AX), R9
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           (R9)(R8*4), Z3, Z3
+	VMAXPS           Z0, Z3, Z3
+	VMINPS           Z1, Z3, Z3
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPADDD           Z2, Z3, Z3
+	VPMOVDB          Z3, (CX)(R8*1)
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           64(R9)(R8*4), Z4, Z4
+	VMAXPS           Z0, Z4, Z4
+	VMINPS           Z1, Z4, Z4
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VPADDD           Z2, Z4, Z4
+	VPMOVDB          Z4, 16(CX)(R8*1)
+	VCVTDQ2PS        Z5, Z5
+	VMULPS           128(R9)(R8*4), Z5, Z5
+	VMAXPS           Z0, Z5, Z5
+	VMINPS           Z1, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z2, Z5, Z5
+	VPMOVDB          Z5, 32(CX)(R8*1)
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           192(R9)(R8*4), Z6, Z6
+	VMAXPS           Z0, Z6, Z6
+	VMINPS           Z1, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z2, Z6, Z6
+	VPMOVDB          Z6, 48(CX)(R8*1)
+	ADDQ             $0x40, R8
+	JMP              ch64
+
+ch16:
+	MOVQ      64(AX), R9
+	SUBQ      R8, R9
+	JLE       pixdone
+	MOVQ      $0x00000010, R10
+	CMPQ      R9, R10
+	CMOVQLT   R9, R10
+	MOVQ      $0x00000001, R9
+	SHLXQ     R10, R9, R9
+	DECQ      R9
+	KMOVW     R9, K1
+	MOVQ      24(AX), R9
+	VMOVDQU32 (R9)(R8*4), Z3
+	MOVQ      16(AX), R9
+	LEAQ      (R9)(R8*4), R9
+	LEAQ      (SI)(R8*1), R10
+	MOVQ      48(AX), R11
+	MOVQ      R11, 112(AX)
+
+v1_kh:
+	MOVQ R10, R11
+	MOVQ 56(AX), R12
+
+v1_kw:
+	VPMOVSXBD.Z      (R11), K1, Z4
+	VPDPWSSD         (R9), Z4, Z3
+	ADDQ             104(AX), R9
+	ADDQ             96(AX), R11
+	DECQ             R12
+	JNZ              v1_kw
+	ADDQ             88(AX), R10
+	DECQ             112(AX)
+	JNZ              v1_kh
+	MOVQ             120(AX), R9
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           (R9)(R8*4), Z3, Z3
+	VMAXPS           Z0, Z3, Z3
+	VMINPS           Z1, Z3, Z3
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPADDD           Z2, Z3, Z3
+	VPMOVDB          Z3, K1, (CX)(R8*1)
+	ADDQ             $0x10, R8
+	JMP              ch16
+
+pixdone:
+	MOVQ 64(AX), R9
+	ADDQ R9, CX
+	ADDQ 80(AX), SI
+	DECQ DI
+	JNZ  cols
+	ADDQ 72(AX), DX
+	DECQ BX
+	JNZ  rows
+	VZEROUPPER
+	RET

@@ -3,6 +3,8 @@ package dwconv
 import (
 	"fmt"
 	"math"
+
+	"github.com/qgpu/qgpu/qtensor"
 )
 
 // NHWC is a depthwise convolution of all channels of one image at once,
@@ -69,6 +71,28 @@ func (p *NHWC) check(dstLen int) {
 func (p *NHWC) Int32(dst []int32) {
 	p.check(len(dst))
 	p.int32(dst)
+}
+
+// Requantize writes the accumulators requantized to dst as [OH][OW][C]
+// bytes: dst[i] = byte(qtensor.Requantize(acc, mult[c], zp, qmin, qmax))
+// with c the channel of output i. mult holds at least C multipliers;
+// (C+15)&^15 of them spare the AVX-512 kernel a padded copy. It panics
+// like Int32.
+func (p *NHWC) Requantize(dst []byte, mult []float32, zp, qmin, qmax int32) {
+	p.check(len(dst))
+	if len(mult) < p.C {
+		panic(fmt.Sprintf("dwconv: NHWC with %d multipliers for %d channels", len(mult), p.C))
+	}
+	p.requantize(dst, mult, zp, qmin, qmax)
+}
+
+// requantizeGeneric is Requantize in Go.
+func (p *NHWC) requantizeGeneric(dst []byte, mult []float32, zp, qmin, qmax int32) {
+	acc := make([]int32, p.OH*p.OW*p.C)
+	p.generic(acc)
+	for i, a := range acc {
+		dst[i] = byte(qtensor.Requantize(a, mult[i%p.C], zp, qmin, qmax))
+	}
 }
 
 // generic is Int32 in Go.

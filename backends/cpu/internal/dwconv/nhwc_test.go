@@ -2,9 +2,12 @@ package dwconv
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/qgpu/qgpu/qtensor"
 )
 
 // TestNHWC checks NHWC.Int32 under each ISA against the definition on random
@@ -82,6 +85,36 @@ func TestNHWC(t *testing.T) {
 			for _, v := range got[n:] {
 				if v != 0x5a5a5a5a {
 					t.Fatalf("%s: wrote past the output", name)
+				}
+			}
+			// Requantize: per-channel multipliers, uint8 or int8 ranges,
+			// a ReLU-raised qmin; the bytes of qtensor.Requantize on the
+			// definition's accumulators.
+			rq := rand.New(rand.NewPCG(uint64(i), 33))
+			mult := make([]float32, p.C)
+			for ch := range mult {
+				mult[ch] = float32(math.Ldexp(1+rq.Float64(), -rq.IntN(20)))
+			}
+			zp, qmin, qmax := rq.Int32N(256), int32(0), int32(255)
+			if i%2 == 1 {
+				zp, qmin, qmax = rq.Int32N(256)-128, -128, 127
+			}
+			if i%5 == 0 {
+				qmin = zp
+			}
+			gq := make([]byte, n+5)
+			for j := range gq {
+				gq[j] = 0x5a
+			}
+			p.Requantize(gq[:n], mult, zp, qmin, qmax)
+			for j, acc := range want[i] {
+				if w := byte(qtensor.Requantize(acc, mult[j%p.C], zp, qmin, qmax)); gq[j] != w {
+					t.Fatalf("%s: Requantize byte %d (acc %d, m %g, zp %d, [%d, %d]) = %d, want %d", name, j, acc, mult[j%p.C], zp, qmin, qmax, gq[j], w)
+				}
+			}
+			for _, v := range gq[n:] {
+				if v != 0x5a {
+					t.Fatalf("%s: Requantize wrote past the output", name)
 				}
 			}
 		}

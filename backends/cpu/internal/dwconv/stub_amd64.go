@@ -111,3 +111,15 @@ func dwNHWCU8AVX512(a *byte)
 //
 //go:noescape
 func dwNHWCS8AVX512(a *byte)
+
+// dwNHWCU8QAVX512 computes a depthwise convolution of all channels of one padded NHWC
+// image of uint8, writing requantized bytes NHWC; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWCU8QAVX512(a *byte)
+
+// dwNHWCS8QAVX512 computes a depthwise convolution of all channels of one padded NHWC
+// image of int8, writing requantized bytes NHWC; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWCS8QAVX512(a *byte)

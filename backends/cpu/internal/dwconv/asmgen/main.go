@@ -438,6 +438,10 @@ const (
 	nDW     = 96  // input bytes between kernel columns (DW*C)
 	nWCell  = 104 // weight bytes between cells (4*Cp)
 	nKHLeft = 112 // scratch: kernel rows left
+	nMult   = 120 // *float32: [Cp] multipliers (requantizing kernels)
+	nLo     = 128 // float32: qmin - zp
+	nHi     = 132 // float32: qmax - zp
+	nZP     = 136 // int32: the output zero point
 )
 
 // nhwcKernel generates dwNHWC{U8,S8}AVX512: a depthwise convolution of all
@@ -446,21 +450,35 @@ const (
 // time while 64 channels are left, then one, the last masked), each
 // kernel cell VPMOVZXBD (VPMOVSXBD) of 16 input bytes and VPDPWSSD with the
 // cell's 16 weights (high words zero, so each lane gains exactly x * w),
-// from the channels' start values; the int32 accumulators are stored NHWC.
-func nhwcKernel(signed bool) {
-	name := "dwNHWCU8AVX512"
+// from the channels' start values; the int32 accumulators are stored NHWC,
+// or with quant requantized in registers (the plane kernels' sequence, one
+// multiplier per channel) and stored as bytes, NHWC.
+func nhwcKernel(signed, quant bool) {
+	name := "dwNHWCU8"
 	if signed {
-		name = "dwNHWCS8AVX512"
+		name = "dwNHWCS8"
 	}
+	if quant {
+		name += "Q"
+	}
+	name += "AVX512"
 	TEXT(name, NOSPLIT, "func(a *byte)")
 	Pragma("noescape")
 	in := "uint8"
 	if signed {
 		in = "int8"
 	}
+	what := "int32 accumulators"
+	if quant {
+		what = "requantized bytes"
+	}
 	Doc(name+" computes a depthwise convolution of all channels of one padded NHWC",
-		"image of "+in+", writing int32 accumulators NHWC; a points to a dwconv.nhwcArgs.")
+		"image of "+in+", writing "+what+" NHWC; a points to a dwconv.nhwcArgs.")
 	a := Load(Param("a"), GP64())
+	var lo, hi, zp reg.VecVirtual
+	if quant {
+		lo, hi, zp = bcast32(Mem{Base: a, Disp: nLo}), bcast32(Mem{Base: a, Disp: nHi}), bcast32(Mem{Base: a, Disp: nZP})
+	}
 	outp := GP64()
 	MOVQ(Mem{Base: a, Disp: nDst}, outp)
 	rowp := GP64()
@@ -521,7 +539,27 @@ func nhwcKernel(signed bool) {
 		ADDQ(Mem{Base: a, Disp: nDH}, ph)
 		DECQ(Mem{Base: a, Disp: nKHLeft})
 		JNZ(LabelRef(lbl + "_kh"))
+		var mul reg.GPVirtual
+		if quant {
+			mul = GP64()
+			MOVQ(Mem{Base: a, Disp: nMult}, mul)
+		}
 		for v, acc := range accs {
+			if quant {
+				VCVTDQ2PS(acc, acc)
+				VMULPS(Mem{Base: mul, Index: c0, Scale: 4, Disp: 64 * v}, acc, acc)
+				VMAXPS(lo, acc, acc)
+				VMINPS(hi, acc, acc)
+				VCVTPS2DQ_RN_SAE(acc, acc)
+				VPADDD(zp, acc, acc)
+				d := Mem{Base: outp, Index: c0, Scale: 1, Disp: 16 * v}
+				if k == nil {
+					VPMOVDB(acc, d)
+				} else {
+					VPMOVDB(acc, k, d)
+				}
+				continue
+			}
 			d := Mem{Base: outp, Index: c0, Scale: 4, Disp: 64 * v}
 			if k == nil {
 				VMOVDQU32(acc, d)
@@ -560,7 +598,11 @@ func nhwcKernel(signed bool) {
 	Label("pixdone")
 	// Next output pixel.
 	MOVQ(Mem{Base: a, Disp: nC}, left)
-	LEAQ(Mem{Base: outp, Index: left, Scale: 4}, outp)
+	if quant {
+		ADDQ(left, outp)
+	} else {
+		LEAQ(Mem{Base: outp, Index: left, Scale: 4}, outp)
+	}
 	ADDQ(Mem{Base: a, Disp: nCol}, pix)
 	DECQ(owLeft)
 	JNZ(LabelRef("cols"))
@@ -612,7 +654,9 @@ func main() {
 			}
 		}
 	}
-	nhwcKernel(false)
-	nhwcKernel(true)
+	for _, q := range []bool{false, true} {
+		nhwcKernel(false, q)
+		nhwcKernel(true, q)
+	}
 	Generate()
 }

@@ -190,23 +190,7 @@ func (b *Backend) convDepthwiseNHWC(ctx context.Context, op *backend.Conv) (bool
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	ep := &op.Epilogue
 	signed := op.X.DType() == qtensor.Int8
-	padded := op.PadTop+op.PadLeft+op.PadBottom+op.PadRight > 0
-	stageLen := 0
-	if padded || op.XLayout == backend.NCHW {
-		stageLen = Hp * Wp * C
-	}
-	nhwcLen := 0
-	if op.XLayout == backend.NCHW {
-		nhwcLen = op.H * op.Wd * C
-	}
-	// Output rows per block: about 32 KiB of accumulators (int32 and
-	// float outputs, the fixed-point rule); quantized outputs are
-	// requantized in the kernel's registers.
-	block := max(1, (32<<10)/(4*op.OW*C))
 	quant := ep.Output == backend.OutQuantized && ep.Fixed == nil
-	if quant || ep.Output == backend.OutInt32 {
-		block = op.OH // the kernel writes the output itself
-	}
 	var mult []float32 // the channels' multipliers, padded to whole vectors
 	if quant {
 		buf := scratch(&multPool, 4*((C+15)&^15))
@@ -221,54 +205,132 @@ func (b *Backend) convDepthwiseNHWC(ctx context.Context, op *backend.Conv) (bool
 	noBias := *ep
 	noBias.Bias = nil
 	ref := newOutput(&noBias, op.Y)
-	stage, _, _, release := convScratch(stageLen+nhwcLen, 0, 0)
-	defer release()
-	nhwc := stage[stageLen:]
-	stage = stage[:stageLen]
+	// emit runs p (output rows OW*C apart) into output element o0.
+	emit := func(p dwconv.NHWC, o0 int) {
+		p.DRow = op.OW * C
+		switch {
+		case quant:
+			p.Requantize(y[o0:], mult, ep.YZP, out.qmin, out.qmax)
+		case ep.Output == backend.OutInt32:
+			p.Int32(asInt32(y)[o0:])
+		default:
+			p.DRow = 0
+			buf := scratch(&accPool, 4*p.OH*p.OW*C)
+			defer accPool.Put(buf)
+			acc := asInt32(*buf)
+			p.Int32(acc)
+			row := p.OW * C
+			for r := range p.OH {
+				for j, v := range acc[r*row : (r+1)*row] {
+					ref.store(o0+r*op.OW*C+j, v, j%C)
+				}
+			}
+		}
+	}
+	kern := func(src []byte, wp, oh, ow int) dwconv.NHWC {
+		return dwconv.NHWC{Src: src, Wp: wp, C: C, KH: op.KH, KW: op.KW, SH: op.StrideH, SW: op.StrideW,
+			DH: op.DilationH, DW: op.DilationW, OH: oh, OW: ow, Signed: signed, W: dw.pw, Init: dw.pinit}
+	}
+	work := P * C * op.KH * op.KW
+	if op.XLayout == backend.NCHW {
+		// Staged whole as padded NHWC.
+		stage, _, _, release := convScratch(Hp*Wp*C+op.H*op.Wd*C, 0, 0)
+		defer release()
+		nhwc := stage[Hp*Wp*C:]
+		stage = stage[:Hp*Wp*C]
+		for n := range op.N {
+			if err := ctx.Err(); err != nil {
+				return true, err
+			}
+			b.stageNHWC(stage, nhwc, x, op, n, 0, C, Hp, Wp)
+			b.rows(op.OH, work, func(r0, r1 int) {
+				emit(kern(stage[r0*op.StrideH*Wp*C:], Wp, r1-r0, op.OW), (n*P+r0*op.OW)*C)
+			})
+		}
+		return true, nil
+	}
+	// An NHWC input is read in place: the output pixels whose windows lie
+	// inside the input straight from it, the others (the border the
+	// padding touches) from small padded copies of the rows and columns
+	// they read (stageBand).
+	ohLo, ohHi := insideRange(op.PadTop, op.StrideH, op.KH, op.DilationH, op.H, op.OH)
+	owLo, owHi := insideRange(op.PadLeft, op.StrideW, op.KW, op.DilationW, op.Wd, op.OW)
 	for n := range op.N {
 		if err := ctx.Err(); err != nil {
 			return true, err
 		}
-		src := stage
-		switch {
-		case op.XLayout == backend.NCHW:
-			b.stageNHWC(stage, nhwc, x, op, n, 0, C, Hp, Wp)
-		case padded:
-			b.padNHWC(stage, x[n*op.H*op.Wd*C:], op, Hp, Wp)
-		default:
-			src = x[n*op.H*op.Wd*C : (n+1)*op.H*op.Wd*C]
-		}
-		base := n * P * C
-		b.rows(op.OH, P*C*op.KH*op.KW, func(r0, r1 int) {
-			var acc []int32
-			if ep.Output != backend.OutInt32 && !quant {
-				buf := scratch(&accPool, 4*min(block, r1-r0)*op.OW*C)
-				defer accPool.Put(buf)
-				acc = asInt32(*buf)
-			}
-			for h0 := r0; h0 < r1; h0 += block {
-				h1 := min(h0+block, r1)
-				o0, o1 := base+h0*op.OW*C, base+h1*op.OW*C
-				p := dwconv.NHWC{Src: src[h0*op.StrideH*Wp*C:], Wp: Wp, C: C, KH: op.KH, KW: op.KW,
-					SH: op.StrideH, SW: op.StrideW, DH: op.DilationH, DW: op.DilationW, OH: h1 - h0, OW: op.OW,
-					Signed: signed, W: dw.pw, Init: dw.pinit}
-				switch {
-				case quant:
-					p.Requantize(y[o0:o1], mult, ep.YZP, out.qmin, out.qmax)
-					continue
-				case ep.Output == backend.OutInt32:
-					p.Int32(asInt32(y)[o0:o1])
-					continue
+		img := x[n*op.H*op.Wd*C : (n+1)*op.H*op.Wd*C]
+		b.rows(op.OH, work, func(r0, r1 int) {
+			var band []byte
+			// padded runs output rows [h0, h1) x columns [c0, c1) from a
+			// padded copy of what they read.
+			padded := func(h0, h1, c0, c1 int) {
+				if h0 >= h1 || c0 >= c1 {
+					return
 				}
-				a := acc[:o1-o0]
-				p.Int32(a)
-				for i, v := range a {
-					ref.store(o0+i, v, (o0+i)%C)
+				ih0, nb := h0*op.StrideH-op.PadTop, (h1-1-h0)*op.StrideH+(op.KH-1)*op.DilationH+1
+				iw0, bw := c0*op.StrideW-op.PadLeft, (c1-1-c0)*op.StrideW+(op.KW-1)*op.DilationW+1
+				if len(band) < nb*bw*C {
+					band = make([]byte, nb*bw*C)
+				}
+				stageBand(band, img, op, ih0, nb, iw0, bw)
+				emit(kern(band, bw, h1-h0, c1-c0), (n*P+h0*op.OW+c0)*C)
+			}
+			// Top and bottom rows: whole rows from padded copies, a few
+			// rows at a time.
+			const rowBlock = 4
+			for _, rg := range [2][2]int{{r0, min(r1, ohLo)}, {max(r0, ohHi), r1}} {
+				for a := rg[0]; a < rg[1]; a += rowBlock {
+					padded(a, min(a+rowBlock, rg[1]), 0, op.OW)
 				}
 			}
+			a, bb := max(r0, ohLo), min(r1, ohHi)
+			if a >= bb {
+				return
+			}
+			if owLo >= owHi { // no column is inside: all from copies
+				padded(a, bb, 0, op.OW)
+				return
+			}
+			src := img[((a*op.StrideH-op.PadTop)*op.Wd+owLo*op.StrideW-op.PadLeft)*C:]
+			emit(kern(src, op.Wd, bb-a, owHi-owLo), (n*P+a*op.OW+owLo)*C)
+			padded(a, bb, 0, owLo)
+			padded(a, bb, owHi, op.OW)
 		})
 	}
 	return true, nil
+}
+
+// insideRange returns the output positions [lo, hi) along one axis whose
+// windows (K cells D apart, from position*S - P) lie inside the input of
+// length L; out is the output's length.
+func insideRange(P, S, K, D, L, out int) (lo, hi int) {
+	lo = min((P+S-1)/S, out)
+	last := L - 1 - (K-1)*D + P // the last window start, plus P
+	if last < 0 {
+		return lo, lo
+	}
+	return lo, max(lo, min(out, last/S+1))
+}
+
+// stageBand copies rows [ih0, ih0+nb) and columns [iw0, iw0+bw) of the
+// NHWC image img into band ([nb][bw][C]), the cells outside the image set
+// to the input zero point.
+func stageBand(band, img []byte, op *backend.Conv, ih0, nb, iw0, bw int) {
+	C, W := op.C, op.Wd
+	zp := byte(op.XZP)
+	lo, hi := max(iw0, 0), min(iw0+bw, W) // the columns inside
+	for r := range nb {
+		row := band[r*bw*C : (r+1)*bw*C]
+		ih := ih0 + r
+		if ih < 0 || ih >= op.H || lo >= hi {
+			fill(row, zp)
+			continue
+		}
+		fill(row[:(lo-iw0)*C], zp)
+		copy(row[(lo-iw0)*C:(hi-iw0)*C], img[(ih*W+lo)*C:(ih*W+hi)*C])
+		fill(row[(hi-iw0)*C:], zp)
+	}
 }
 
 // multPool holds convDepthwiseNHWC's multipliers.

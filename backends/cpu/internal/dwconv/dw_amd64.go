@@ -187,6 +187,7 @@ func (p *NHWC) int32(dst []int32) {
 		return
 	}
 	a := p.args(unsafe.Pointer(&dst[0]))
+	a.drow *= 4 // int32 accumulators
 	if p.Signed {
 		dwNHWCS8AVX512((*byte)(unsafe.Pointer(&a)))
 	} else {
@@ -231,7 +232,7 @@ func (p *NHWC) args(dst unsafe.Pointer) nhwcArgs {
 	cp := (p.C + 15) &^ 15
 	return nhwcArgs{src: &p.Src[0], dst: dst, w: &p.W[0], init: &p.Init[0],
 		oh: p.OH, ow: p.OW, kh: p.KH, kw: p.KW, c: p.C,
-		row: p.SH * p.Wp * p.C, col: p.SW * p.C, dh: p.DH * p.Wp * p.C, dw: p.DW * p.C, wcell: 4 * cp}
+		row: p.SH * p.Wp * p.C, col: p.SW * p.C, dh: p.DH * p.Wp * p.C, dw: p.DW * p.C, wcell: 4 * cp, drow: p.dRow()}
 }
 
 // nhwcArgs is what the NHWC kernels read (offsets fixed in asmgen).
@@ -247,4 +248,5 @@ type nhwcArgs struct {
 	mult             *float32
 	lo, hi           float32
 	zp               int32
+	drow             int // output bytes between output rows
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/qgpu/qgpu/qtensor"
@@ -72,19 +71,32 @@ func TestNHWC(t *testing.T) {
 	}
 	forEachISA(t, func(t *testing.T) {
 		for i, p := range cases {
-			n := p.OH * p.OW * p.C
+			row := p.OW * p.C
+			if i%3 == 1 {
+				p.DRow = row + 1 + i%7 // rows inside a wider output
+			}
+			dr := row
+			if p.DRow != 0 {
+				dr = p.DRow
+			}
+			n := (p.OH-1)*dr + row
+			// at maps output element j of the definition to its place.
+			at := func(j int) int { return j/row*dr + j%row }
+			inRow := func(k int) bool { return k < n && k%dr < row }
 			got := make([]int32, n+5)
 			for j := range got {
 				got[j] = 0x5a5a5a5a
 			}
 			p.Int32(got[:n])
-			name := fmt.Sprintf("case %d C=%d k=%dx%d s=%d,%d d=%d,%d out=%dx%d signed=%v", i, p.C, p.KH, p.KW, p.SH, p.SW, p.DH, p.DW, p.OH, p.OW, p.Signed)
-			if !slices.Equal(got[:n], want[i]) {
-				t.Fatalf("%s: differs from the definition", name)
+			name := fmt.Sprintf("case %d C=%d k=%dx%d s=%d,%d d=%d,%d out=%dx%d signed=%v drow=%d", i, p.C, p.KH, p.KW, p.SH, p.SW, p.DH, p.DW, p.OH, p.OW, p.Signed, p.DRow)
+			for j, w := range want[i] {
+				if got[at(j)] != w {
+					t.Fatalf("%s: element %d = %d, want %d (the definition)", name, j, got[at(j)], w)
+				}
 			}
-			for _, v := range got[n:] {
-				if v != 0x5a5a5a5a {
-					t.Fatalf("%s: wrote past the output", name)
+			for k, v := range got {
+				if !inRow(k) && v != 0x5a5a5a5a {
+					t.Fatalf("%s: wrote element %d, outside the output rows", name, k)
 				}
 			}
 			// Requantize: per-channel multipliers, uint8 or int8 ranges,
@@ -108,13 +120,13 @@ func TestNHWC(t *testing.T) {
 			}
 			p.Requantize(gq[:n], mult, zp, qmin, qmax)
 			for j, acc := range want[i] {
-				if w := byte(qtensor.Requantize(acc, mult[j%p.C], zp, qmin, qmax)); gq[j] != w {
-					t.Fatalf("%s: Requantize byte %d (acc %d, m %g, zp %d, [%d, %d]) = %d, want %d", name, j, acc, mult[j%p.C], zp, qmin, qmax, gq[j], w)
+				if w := byte(qtensor.Requantize(acc, mult[j%p.C], zp, qmin, qmax)); gq[at(j)] != w {
+					t.Fatalf("%s: Requantize byte %d (acc %d, m %g, zp %d, [%d, %d]) = %d, want %d", name, j, acc, mult[j%p.C], zp, qmin, qmax, gq[at(j)], w)
 				}
 			}
-			for _, v := range gq[n:] {
-				if v != 0x5a {
-					t.Fatalf("%s: Requantize wrote past the output", name)
+			for k, v := range gq {
+				if !inRow(k) && v != 0x5a {
+					t.Fatalf("%s: Requantize wrote byte %d, outside the output rows", name, k)
 				}
 			}
 		}

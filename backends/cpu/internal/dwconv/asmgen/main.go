@@ -442,6 +442,7 @@ const (
 	nLo     = 128 // float32: qmin - zp
 	nHi     = 132 // float32: qmax - zp
 	nZP     = 136 // int32: the output zero point
+	nDRow   = 144 // output bytes between output rows
 )
 
 // nhwcKernel generates dwNHWC{U8,S8}AVX512: a depthwise convolution of all
@@ -452,7 +453,8 @@ const (
 // cell's 16 weights (high words zero, so each lane gains exactly x * w),
 // from the channels' start values; the int32 accumulators are stored NHWC,
 // or with quant requantized in registers (the plane kernels' sequence, one
-// multiplier per channel) and stored as bytes, NHWC.
+// multiplier per channel) and stored as bytes, NHWC, output rows nDRow
+// bytes apart.
 func nhwcKernel(signed, quant bool) {
 	name := "dwNHWCU8"
 	if signed {
@@ -497,6 +499,8 @@ func nhwcKernel(signed, quant bool) {
 			VPMOVZXBD_Z(m, k, x)
 		}
 	}
+	outRow := GP64() // the current output row's start
+	MOVQ(outp, outRow)
 	Label("rows")
 	pix := GP64()
 	MOVQ(rowp, pix)
@@ -606,6 +610,8 @@ func nhwcKernel(signed, quant bool) {
 	ADDQ(Mem{Base: a, Disp: nCol}, pix)
 	DECQ(owLeft)
 	JNZ(LabelRef("cols"))
+	ADDQ(Mem{Base: a, Disp: nDRow}, outRow)
+	MOVQ(outRow, outp)
 	ADDQ(Mem{Base: a, Disp: nRow}, rowp)
 	DECQ(ohLeft)
 	JNZ(LabelRef("rows"))

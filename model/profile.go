@@ -13,8 +13,25 @@ type Profile struct {
 	// Entries are aggregated by Kind and Where, largest Wall first.
 	Entries []ProfileEntry
 	// Wall is the time of the whole profiled inference.
-	Wall  float64
+	Wall float64
+	// Nodes are the engine steps and host nodes one by one, in execution
+	// order: where the time of each kind went.
+	Nodes []ProfileNode
 	index map[string]int
+}
+
+// ProfileNode is the time of one step of the inference: a node lowered to
+// engine ops (with the nodes fused into it), or a host node.
+type ProfileNode struct {
+	// Node names the graph node (see NodePlan.Node).
+	Node string
+	// Ops are the step's engine ops as Plan describes them (layouts
+	// included), or the host node's op type.
+	Ops string
+	// Where, Wall and Device are as in ProfileEntry.
+	Where  string
+	Wall   float64
+	Device float64
 }
 
 // ProfileEntry is the time spent on one kind of work.
@@ -105,5 +122,7 @@ func (r *runState) profileEngine(s *step, first int) error {
 		kinds[i], _, _ = strings.Cut(op, "(")
 	}
 	r.prof.add(strings.Join(kinds, "+"), "engine", wall, dev)
+	r.prof.Nodes = append(r.prof.Nodes, ProfileNode{Node: nodeName(r.p.node(s.node)), Ops: strings.Join(r.p.describe(s), " + "),
+		Where: "engine", Wall: wall, Device: dev})
 	return nil
 }

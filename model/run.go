@@ -147,7 +147,9 @@ func (r *runState) hostStep(s *step) error {
 		return fmt.Errorf("model: %w", err)
 	}
 	if r.prof != nil {
-		r.prof.add(n.OpType, "host", time.Since(start).Seconds(), 0)
+		wall := time.Since(start).Seconds()
+		r.prof.add(n.OpType, "host", wall, 0)
+		r.prof.Nodes = append(r.prof.Nodes, ProfileNode{Node: nodeName(n), Ops: n.OpType, Where: "host", Wall: wall})
 	}
 	for j, o := range n.Outputs {
 		if o != "" {

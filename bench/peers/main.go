@@ -32,6 +32,9 @@ type config struct {
 	skipORT   bool
 	skipTorch bool
 	verbose   bool
+	models    []string // networks of scripts/models.sh to time (none: -models none)
+	batches   []int    // their batch sizes
+	modelDir  string
 }
 
 // suite is the list of shapes of one run.
@@ -102,6 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.skipORT, "skip-ort", false, "leave ONNX Runtime out")
 	fs.BoolVar(&c.skipTorch, "skip-torch", false, "leave PyTorch out")
 	fs.BoolVar(&c.verbose, "v", false, "print every tool command as it runs")
+	models := fs.String("models", "resnet50,mobilenet_v2", "networks to time end to end (QDQ models of scripts/models.sh), comma-separated, or none; -quick: none unless given")
+	batches := fs.String("batches", "1,8", "batch sizes of the networks (scripts/models.sh writes NAME.qdq.bB.onnx for B in $BATCHES)")
+	fs.StringVar(&c.modelDir, "model-dir", "", "directory of the models (default $QGPU_MODELS, else out/models); missing models are built with scripts/models.sh")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench/peers [flags]   (from the repository root)\n\n"+
 			"Runs qgpu (CPU backend), ONNX Runtime and PyTorch on the same shapes back to back\n"+
@@ -126,11 +132,32 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.repeat < 1 {
 		return c, fmt.Errorf("-repeat must be at least 1")
 	}
+	modelsSet := false
+	fs.Visit(func(f *flag.Flag) { modelsSet = modelsSet || f.Name == "models" })
+	if *models != "none" && *models != "" && (!c.quick || modelsSet) {
+		for _, m := range strings.Split(*models, ",") {
+			m = strings.TrimSpace(m)
+			if m == "" || strings.ContainsAny(m, "/\\ ") {
+				return c, fmt.Errorf("-models %q: want model names such as resnet50,mobilenet_v2", *models)
+			}
+			c.models = append(c.models, m)
+		}
+	}
+	for _, s := range strings.Split(*batches, ",") {
+		b, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || b < 1 || b > 1024 {
+			return c, fmt.Errorf("-batches %q: want positive integers separated by commas", *batches)
+		}
+		if !slices.Contains(c.batches, b) {
+			c.batches = append(c.batches, b)
+		}
+	}
 	return c, nil
 }
 
 // env is what a run found out about the machine and the tools.
 type env struct {
+	modelDir   string // the networks of scripts/models.sh
 	root       string // repository root
 	dir        string // bench/peers
 	tmp        string
@@ -289,6 +316,9 @@ func (e *env) preflight(cfg config) error {
 	}
 	if len(problems) > 0 {
 		return errors.New("missing peers:\n  " + strings.Join(problems, "\n  "))
+	}
+	if err := e.prepareModels(cfg); err != nil {
+		return err
 	}
 	if cfg.qgpuBin != "" {
 		e.qgpu = cfg.qgpuBin
@@ -465,6 +495,11 @@ func groups(s suite, cfg config) []group {
 	}
 	gs = append(gs, convGroup(s.conv, cfg))
 	gs = append(gs, streamGroup("quantize", s.streamLen, cfg), streamGroup("dequantize", s.streamLen, cfg))
+	for _, m := range cfg.models {
+		for _, b := range cfg.batches {
+			gs = append(gs, modelGroup(m, b, cfg))
+		}
+	}
 	return gs
 }
 

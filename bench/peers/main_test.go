@@ -161,3 +161,29 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestParseModels(t *testing.T) {
+	m, err := parseModelBench([]byte(`{"model":"m.onnx","runs":420,"median_ms":2.5,"batch":1}` + "\n"))
+	if err != nil || m.Tool != "qgpu" || !near(m.Seconds, 0.0025) || m.Runs != 420 {
+		t.Errorf("parseModelBench: %+v, %v", m, err)
+	}
+	for _, bad := range []string{"", `{"median_ms":0}`, "not json"} {
+		if _, err := parseModelBench([]byte(bad)); err == nil {
+			t.Errorf("parseModelBench(%q): no error", bad)
+		}
+	}
+	out := `{"model":"m.onnx","threads":1,"runs":426,"wall_median_ms":2.0,"kernel_median_ms":1.5,"kinds":{}}
+{"model":"m.onnx","threads":2,"runs":500,"wall_median_ms":1.25,"kernel_median_ms":null}
+`
+	o, err := parseORTModel([]byte(out), 2)
+	if err != nil || o.Tool != "ort" || !near(o.Seconds, 0.00125) || o.Runs != 500 || o.Note != "" {
+		t.Errorf("parseORTModel 2 threads: %+v, %v", o, err)
+	}
+	o, err = parseORTModel([]byte(out), 1)
+	if err != nil || !near(o.Seconds, 0.002) || o.Note != "kernels 1.5 ms" {
+		t.Errorf("parseORTModel 1 thread: %+v, %v", o, err)
+	}
+	if _, err := parseORTModel([]byte(out), 4); err == nil {
+		t.Error("parseORTModel: no error for a thread count it did not run")
+	}
+}

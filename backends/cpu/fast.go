@@ -843,8 +843,15 @@ func (b *Backend) rows(n, total int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
+	// More parts than threads: a worker that starts late (its core busy
+	// with other work) leaves its later parts to the others.
+	t = min(n, partsPerThread*t, total/minChunk)
 	b.pool.Run(t, func(i int) { f(n*i/t, n*(i+1)/t) })
 }
+
+// partsPerThread is how many parts rows and the GEMMs cut a job into per
+// thread.
+const partsPerThread = 4
 
 // transpose32 writes src ([P][og], pixel-major 32-bit values) to dst
 // channel-major ([og][P]), the pixels split over the workers

@@ -464,8 +464,11 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 	case threads <= 1:
 		j.run(0, M, 0, b.panels, ker)
 	case tiles >= 2*threads:
-		// Split rows, in whole tiles.
-		per := (tiles + threads - 1) / threads * MR
+		// Split rows, in whole tiles, in up to 4 parts per thread: a
+		// worker that starts late (its core busy with other work) leaves
+		// its later parts to the others.
+		parts := min(tiles/2, 4*threads)
+		per := (tiles + parts - 1) / parts * MR
 		opt.Pool.Run((M+per-1)/per, func(i int) {
 			j.run(i*per, min(M, (i+1)*per), 0, b.panels, ker)
 		})

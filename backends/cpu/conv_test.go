@@ -49,7 +49,7 @@ func implicitCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, i int)
 	if i%7 == 3 {
 		group = 2
 	}
-	cg := []int{3, 8, 16, 24, 40}[rng.IntN(5)]
+	cg := []int{3, 4, 8, 16, 24, 40}[rng.IntN(6)]
 	C, O := cg*group, (1+rng.IntN(20))*group
 	kh, kw := 1+rng.IntN(5), 1+rng.IntN(4)
 	dh := 1 + rng.IntN(3)

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"context"
+	"encoding/binary"
 	"sync"
 	"unsafe"
 
@@ -37,6 +38,9 @@ type layout struct {
 	convKH, convKW int  // 0: a K x N row-major GEMM operand; else conv weights [N][C][KH][KW], K = C*KH*KW
 	khInner        bool // conv weights: K ordered (kw, kh, c) instead of (kh, kw, c)
 	transposed     bool // a GEMM operand stored N x K row-major (backend.Gemm.TransposeB)
+	// padC, for conv weights of fewer channels, pads each (kh, kw) cell's
+	// channels with zero weights to padC: K = padC*KH*KW.
+	padC int
 }
 
 // packCache holds the packed B matrices made from a buffer's contents. It
@@ -68,24 +72,29 @@ func packed(t *backend.Tensor, off, K, N int, l layout) (*gemm.PackedB, error) {
 	if p := m.cache.packs[key]; p != nil {
 		return p, nil
 	}
-	b := signedBytes(bytesOf(t)[off:off+K*N], unsigned)
+	stored := K // values per output channel as stored
+	if l.padC > 0 {
+		stored = t.Dim(1) * l.convKH * l.convKW
+	}
+	b := signedBytes(bytesOf(t)[off:off+stored*N], unsigned)
 	var p *gemm.PackedB
 	var err error
 	if l.convKH > 0 {
 		// [o][c][kh][kw] -> [o][kh][kw][c] (or [o][kw][kh][c]), then
-		// pack as N x K.
+		// pack as N x K; channels c >= the stored ones (padC) stay 0.
 		KH, KW := l.convKH, l.convKW
 		cg := K / (KH * KW)
-		r := make([]int8, len(b))
+		cs := stored / (KH * KW)
+		r := make([]int8, K*N)
 		for o := range N {
-			for c := range cg {
+			for c := range cs {
 				for kh := range KH {
 					for kw := range KW {
 						k := kh*KW + kw
 						if l.khInner {
 							k = kw*KH + kh
 						}
-						r[o*K+k*cg+c] = b[o*K+(c*KH+kh)*KW+kw]
+						r[o*K+k*cg+c] = b[o*stored+(c*KH+kh)*KW+kw]
 					}
 				}
 			}
@@ -534,15 +543,24 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 			return false, nil
 		}
 	}
-	K := cg * op.KH * op.KW
+	xNHWC, yNHWC := op.XLayout == backend.NHWC, op.YLayout == backend.NHWC
+	// cs is the channels of a staged input pixel: cg, or 4 for a
+	// 3-channel NCHW input (an image, the stem) whose kernel rows of KW*3
+	// values are not whole groups of 4: staged as padded NHWC with a
+	// fourth channel against zero weights, its kernel rows are (32% more
+	// products than the window cells below, but no 3-row transposes).
+	cs := cg
+	if !xNHWC && cg == 3 && op.Group == 1 && op.KH > 1 && (op.KW*cg)%gemm.KGroup != 0 {
+		cs = 4
+	}
+	K := cs * op.KH * op.KW
 	if K > gemm.MaxK {
 		return false, nil
 	}
 	// Kernel rows as row segments over plain padded NHWC staging, or (when
 	// a kernel row's KW*Cg values are not whole groups of 4) window cells
 	// of KH*Cg bytes.
-	segmented := op.KH > 1 && (op.KW*cg)%gemm.KGroup == 0
-	xNHWC, yNHWC := op.XLayout == backend.NHWC, op.YLayout == backend.NHWC
+	segmented := op.KH > 1 && (op.KW*cs)%gemm.KGroup == 0
 	if xNHWC && (op.Group != 1 || op.KH > 1 && !segmented) {
 		return false, nil // staged from an NCHW copy (convViaNCHW)
 	}
@@ -559,7 +577,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 	padded := op.PadTop+op.PadLeft+op.PadBottom+op.PadRight > 0
 	cell, stageLen := op.KH*cg, op.OH*Wp*op.KH*cg
 	if segmented || xNHWC {
-		cell, stageLen = cg, Hp*Wp*cg
+		cell, stageLen = cs, Hp*Wp*cs
 	}
 	if xNHWC && !padded {
 		stageLen = 0
@@ -594,7 +612,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 	}
 	var seg *gemm.Segments
 	if segmented {
-		seg = &gemm.Segments{Count: op.KH, Stride: op.DilationH * Wp * cg}
+		seg = &gemm.Segments{Count: op.KH, Stride: op.DilationH * Wp * cs}
 	}
 	for n := range op.N {
 		for g := range op.Group {
@@ -607,13 +625,19 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 				src = x[n*op.H*op.Wd*op.C : (n+1)*op.H*op.Wd*op.C]
 			case xNHWC:
 				b.padNHWC(stage, x[n*op.H*op.Wd*op.C:], op, Hp, Wp)
+			case cs != cg:
+				b.stageRGB4(stage, x[n*op.H*op.Wd*3:], op, Hp, Wp)
 			case segmented:
 				b.stageNHWC(stage, nhwc, x, op, n, g*cg, cg, Hp, Wp)
 			default:
 				b.windowRows(stage, nhwc, x, op, n, g*cg, cg, Wp)
 			}
 			ch0 := g * og
-			pb, err := packed(op.W, g*og*K, K, og, layout{convKH: op.KH, convKW: op.KW, khInner: !segmented && !xNHWC})
+			l := layout{convKH: op.KH, convKW: op.KW, khInner: !segmented && !xNHWC}
+			if cs != cg {
+				l.padC = cs
+			}
+			pb, err := packed(op.W, g*og*cg*op.KH*op.KW, K, og, l)
 			if err != nil {
 				return true, err
 			}
@@ -676,6 +700,34 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 		}
 	}
 	return true, nil
+}
+
+// stageRGB4 stages the 3-channel NCHW image img for convImplicit as
+// padded NHWC of 4 channels, [Hp][Wp][4]: the three channels and a
+// fourth (the zero point; its weights are 0), the padding set to the
+// input zero point. Rows are split over the workers.
+func (b *Backend) stageRGB4(stage, img []byte, op *backend.Conv, Hp, Wp int) {
+	H, W := op.H, op.Wd
+	zp := uint32(byte(op.XZP))
+	zp4 := zp * 0x01010101
+	b.rows(Hp, Hp*Wp*4, func(h0, h1 int) {
+		for hp := h0; hp < h1; hp++ {
+			row := stage[hp*Wp*4 : (hp+1)*Wp*4]
+			ih := hp - op.PadTop
+			if ih < 0 || ih >= H {
+				fill(row, byte(zp))
+				continue
+			}
+			fill(row[:op.PadLeft*4], byte(zp))
+			fill(row[(op.PadLeft+W)*4:], byte(zp))
+			p0, p1, p2 := img[ih*W:(ih+1)*W], img[(H+ih)*W:(H+ih+1)*W], img[(2*H+ih)*W:(2*H+ih+1)*W]
+			dst := row[op.PadLeft*4 : (op.PadLeft+W)*4]
+			for w := range W {
+				v := uint32(p0[w]) | uint32(p1[w])<<8 | uint32(p2[w])<<16 | zp4&0xff000000
+				binary.LittleEndian.PutUint32(dst[4*w:], v)
+			}
+		}
+	})
 }
 
 // padNHWC copies image img ([H][W][C], NHWC) into stage as [Hp][Wp][C]

@@ -188,11 +188,11 @@ func (p *NHWC) int32(dst []int32) {
 	}
 	a := p.args(unsafe.Pointer(&dst[0]))
 	a.drow *= 4 // int32 accumulators
-	if p.Signed {
-		dwNHWCS8AVX512((*byte)(unsafe.Pointer(&a)))
-	} else {
-		dwNHWCU8AVX512((*byte)(unsafe.Pointer(&a)))
+	k := nhwcInt32[b2i(p.Signed)]
+	if p.KH == 3 && p.KW == 3 {
+		k = nhwc3x3Int32[b2i(p.Signed)]
 	}
+	k((*byte)(unsafe.Pointer(&a)))
 }
 
 // requantize is NHWC.Requantize after the checks: the AVX-512 kernels
@@ -210,11 +210,27 @@ func (p *NHWC) requantize(dst []byte, mult []float32, zp, qmin, qmax int32) {
 	}
 	a := p.args(unsafe.Pointer(&dst[0]))
 	a.mult, a.lo, a.hi, a.zp = &mult[0], float32(qmin-zp), float32(qmax-zp), zp
-	if p.Signed {
-		dwNHWCS8QAVX512((*byte)(unsafe.Pointer(&a)))
-	} else {
-		dwNHWCU8QAVX512((*byte)(unsafe.Pointer(&a)))
+	k := nhwcQuant[b2i(p.Signed)]
+	if p.KH == 3 && p.KW == 3 {
+		k = nhwc3x3Quant[b2i(p.Signed)]
 	}
+	k((*byte)(unsafe.Pointer(&a)))
+}
+
+// The NHWC kernels by [signed input]: any kernel size, and 3x3 with the
+// weights in registers.
+var (
+	nhwcInt32    = [2]func(*byte){dwNHWCU8AVX512, dwNHWCS8AVX512}
+	nhwcQuant    = [2]func(*byte){dwNHWCU8QAVX512, dwNHWCS8QAVX512}
+	nhwc3x3Int32 = [2]func(*byte){dwNHWC3x3U8AVX512, dwNHWC3x3S8AVX512}
+	nhwc3x3Quant = [2]func(*byte){dwNHWC3x3U8QAVX512, dwNHWC3x3S8QAVX512}
+)
+
+func b2i(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 func allFinite(s []float32) bool {

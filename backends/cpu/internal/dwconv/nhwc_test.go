@@ -9,10 +9,12 @@ import (
 	"github.com/qgpu/qgpu/qtensor"
 )
 
-// TestNHWC checks NHWC.Int32 under each ISA against the definition on random
-// geometries: channel counts around the 16- and 64-channel blocks (the
-// masked tail included), strides, dilations, int8 and uint8 inputs, the
-// extreme weights, and guard values after the output.
+// TestNHWC checks NHWC.Int32 and Requantize under each ISA against the
+// definition on random geometries: channel counts around the 16- and
+// 64-channel blocks (the masked tail included), a third 3x3 (their own
+// kernels) with rows of 1 to 9 pixels (the 4-pixel steps and the tail),
+// strides, dilations, int8 and uint8 inputs, the extreme weights, output
+// rows apart (DRow), and guard values around the output.
 func TestNHWC(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	var cases []NHWC
@@ -24,6 +26,9 @@ func TestNHWC(t *testing.T) {
 		}
 		p := NHWC{C: c, KH: 1 + r.IntN(4), KW: 1 + r.IntN(4), SH: 1 + r.IntN(2), SW: 1 + r.IntN(3),
 			DH: 1 + r.IntN(2), DW: 1 + r.IntN(2), OH: 1 + r.IntN(9), OW: 1 + r.IntN(9), Signed: it%2 == 1}
+		if it%3 == 0 { // the 3x3 kernels
+			p.KH, p.KW = 3, 3
+		}
 		p.Wp = (p.OW-1)*p.SW + (p.KW-1)*p.DW + 1 + r.IntN(3)
 		hp := (p.OH-1)*p.SH + (p.KH-1)*p.DH + 1
 		p.Src = make([]byte, hp*p.Wp*c)

@@ -123,3 +123,27 @@ func dwNHWCU8QAVX512(a *byte)
 //
 //go:noescape
 func dwNHWCS8QAVX512(a *byte)
+
+// dwNHWC3x3U8AVX512 is the 3x3 form of the dwNHWC kernels (same arguments, KH = KW = 3): weights in
+// registers, four output pixels per step; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWC3x3U8AVX512(a *byte)
+
+// dwNHWC3x3S8AVX512 is the 3x3 form of the dwNHWC kernels (same arguments, KH = KW = 3): weights in
+// registers, four output pixels per step; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWC3x3S8AVX512(a *byte)
+
+// dwNHWC3x3U8QAVX512 is the 3x3 form of the dwNHWC kernels (same arguments, KH = KW = 3): weights in
+// registers, four output pixels per step; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWC3x3U8QAVX512(a *byte)
+
+// dwNHWC3x3S8QAVX512 is the 3x3 form of the dwNHWC kernels (same arguments, KH = KW = 3): weights in
+// registers, four output pixels per step; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWC3x3S8QAVX512(a *byte)

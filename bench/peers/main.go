@@ -32,6 +32,7 @@ type config struct {
 	skipORT   bool
 	skipTorch bool
 	verbose   bool
+	only      []string // group name prefixes to run (nil: all)
 	models    []string // networks of scripts/models.sh to time (none: -models none)
 	batches   []int    // their batch sizes
 	modelDir  string
@@ -105,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.skipORT, "skip-ort", false, "leave ONNX Runtime out")
 	fs.BoolVar(&c.skipTorch, "skip-torch", false, "leave PyTorch out")
 	fs.BoolVar(&c.verbose, "v", false, "print every tool command as it runs")
+	only := fs.String("only", "", "run only the groups whose name starts with one of these comma-separated prefixes (GEMM, GEMV, conv, quantize, dequantize, model)")
 	models := fs.String("models", "resnet50,mobilenet_v2", "networks to time end to end (QDQ models of scripts/models.sh), comma-separated, or none; -quick: none unless given")
 	batches := fs.String("batches", "1,8", "batch sizes of the networks (scripts/models.sh writes NAME.qdq.bB.onnx for B in $BATCHES)")
 	fs.StringVar(&c.modelDir, "model-dir", "", "directory of the models (default $QGPU_MODELS, else out/models); missing models are built with scripts/models.sh")
@@ -131,6 +133,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.repeat < 1 {
 		return c, fmt.Errorf("-repeat must be at least 1")
+	}
+	for _, p := range strings.Split(*only, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.only = append(c.only, p)
+		}
 	}
 	modelsSet := false
 	fs.Visit(func(f *flag.Flag) { modelsSet = modelsSet || f.Name == "models" })
@@ -499,6 +506,11 @@ func groups(s suite, cfg config) []group {
 		for _, b := range cfg.batches {
 			gs = append(gs, modelGroup(m, b, cfg))
 		}
+	}
+	if len(cfg.only) > 0 {
+		gs = slices.DeleteFunc(gs, func(g group) bool {
+			return !slices.ContainsFunc(cfg.only, func(p string) bool { return strings.HasPrefix(g.name, p) })
+		})
 	}
 	return gs
 }

@@ -252,50 +252,73 @@ func (b *Backend) convDepthwiseNHWC(ctx context.Context, op *backend.Conv) (bool
 	// An NHWC input is read in place: the output pixels whose windows lie
 	// inside the input straight from it, the others (the border the
 	// padding touches) from small padded copies of the rows and columns
-	// they read (stageBand).
+	// they read (stageBand), made before the rows are split over the
+	// workers.
 	ohLo, ohHi := insideRange(op.PadTop, op.StrideH, op.KH, op.DilationH, op.H, op.OH)
 	owLo, owHi := insideRange(op.PadLeft, op.StrideW, op.KW, op.DilationW, op.Wd, op.OW)
+	// A region is output rows [h0, h1) x columns [c0, c1) computed from
+	// src, rows wp pixels long, output row h0 reading from its start.
+	type region struct {
+		h0, h1, c0, c1 int
+		src            []byte
+		wp             int
+	}
+	var regions [5]region
+	nr := 0
+	// banded adds the region of output rows [h0, h1) x columns [c0, c1)
+	// read from a padded copy, at band[*off:].
+	banded := func(band []byte, off *int, img []byte, h0, h1, c0, c1 int) {
+		if h0 >= h1 || c0 >= c1 {
+			return
+		}
+		ih0, nb := h0*op.StrideH-op.PadTop, (h1-1-h0)*op.StrideH+(op.KH-1)*op.DilationH+1
+		iw0, bw := c0*op.StrideW-op.PadLeft, (c1-1-c0)*op.StrideW+(op.KW-1)*op.DilationW+1
+		dst := band[*off : *off+nb*bw*C]
+		*off += nb * bw * C
+		stageBand(dst, img, op, ih0, nb, iw0, bw)
+		regions[nr] = region{h0, h1, c0, c1, dst, bw}
+		nr++
+	}
+	// bandBytes is the staging of the border regions of one image.
+	bandRows := func(h0, h1 int) int { return max(0, (h1-1-h0)*op.StrideH+(op.KH-1)*op.DilationH+1) }
+	bandCols := func(c0, c1 int) int { return max(0, (c1-1-c0)*op.StrideW+(op.KW-1)*op.DilationW+1) }
+	inner := ohLo < ohHi && owLo < owHi
+	var bandBytes int
+	if inner {
+		bandBytes = (bandRows(0, ohLo)+bandRows(ohHi, op.OH))*bandCols(0, op.OW) + bandRows(ohLo, ohHi)*(bandCols(0, owLo)+bandCols(owHi, op.OW))
+	} else {
+		bandBytes = bandRows(0, op.OH) * bandCols(0, op.OW)
+	}
+	buf := scratch(&hwcPool, bandBytes*C)
+	defer hwcPool.Put(buf)
 	for n := range op.N {
 		if err := ctx.Err(); err != nil {
 			return true, err
 		}
 		img := x[n*op.H*op.Wd*C : (n+1)*op.H*op.Wd*C]
+		nr = 0
+		off := 0
+		if inner {
+			regions[nr] = region{ohLo, ohHi, owLo, owHi,
+				img[((ohLo*op.StrideH-op.PadTop)*op.Wd+owLo*op.StrideW-op.PadLeft)*C:], op.Wd}
+			nr++
+			banded(*buf, &off, img, 0, ohLo, 0, op.OW)
+			banded(*buf, &off, img, ohHi, op.OH, 0, op.OW)
+			banded(*buf, &off, img, ohLo, ohHi, 0, owLo)
+			banded(*buf, &off, img, ohLo, ohHi, owHi, op.OW)
+		} else {
+			banded(*buf, &off, img, 0, op.OH, 0, op.OW)
+		}
+		rs := regions[:nr]
 		b.rows(op.OH, work, func(r0, r1 int) {
-			var band []byte
-			// padded runs output rows [h0, h1) x columns [c0, c1) from a
-			// padded copy of what they read.
-			padded := func(h0, h1, c0, c1 int) {
-				if h0 >= h1 || c0 >= c1 {
-					return
+			for _, g := range rs {
+				h0, h1 := max(r0, g.h0), min(r1, g.h1)
+				if h0 >= h1 {
+					continue
 				}
-				ih0, nb := h0*op.StrideH-op.PadTop, (h1-1-h0)*op.StrideH+(op.KH-1)*op.DilationH+1
-				iw0, bw := c0*op.StrideW-op.PadLeft, (c1-1-c0)*op.StrideW+(op.KW-1)*op.DilationW+1
-				if len(band) < nb*bw*C {
-					band = make([]byte, nb*bw*C)
-				}
-				stageBand(band, img, op, ih0, nb, iw0, bw)
-				emit(kern(band, bw, h1-h0, c1-c0), (n*P+h0*op.OW+c0)*C)
+				src := g.src[(h0-g.h0)*op.StrideH*g.wp*C:]
+				emit(kern(src, g.wp, h1-h0, g.c1-g.c0), (n*P+h0*op.OW+g.c0)*C)
 			}
-			// Top and bottom rows: whole rows from padded copies, a few
-			// rows at a time.
-			const rowBlock = 4
-			for _, rg := range [2][2]int{{r0, min(r1, ohLo)}, {max(r0, ohHi), r1}} {
-				for a := rg[0]; a < rg[1]; a += rowBlock {
-					padded(a, min(a+rowBlock, rg[1]), 0, op.OW)
-				}
-			}
-			a, bb := max(r0, ohLo), min(r1, ohHi)
-			if a >= bb {
-				return
-			}
-			if owLo >= owHi { // no column is inside: all from copies
-				padded(a, bb, 0, op.OW)
-				return
-			}
-			src := img[((a*op.StrideH-op.PadTop)*op.Wd+owLo*op.StrideW-op.PadLeft)*C:]
-			emit(kern(src, op.Wd, bb-a, owHi-owLo), (n*P+a*op.OW+owLo)*C)
-			padded(a, bb, 0, owLo)
-			padded(a, bb, owHi, op.OW)
 		})
 	}
 	return true, nil

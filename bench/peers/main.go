@@ -225,6 +225,7 @@ func compare(cfg config, argv []string, stdout, stderr io.Writer) error {
 			}
 			best = mergeBest(best, rs)
 		}
+		modelNotes(best)
 		for _, r := range best {
 			fmt.Fprintf(stderr, "  %s\n", r.summary())
 		}

@@ -187,3 +187,15 @@ func TestParseModels(t *testing.T) {
 		t.Error("parseORTModel: no error for a thread count it did not run")
 	}
 }
+
+func TestModelNotes(t *testing.T) {
+	rs := []row{
+		{Op: "model (QDQ .onnx)", Shape: "m N=1", Threads: 1, Qgpu: &measurement{Seconds: 0.003}, ORT: &measurement{Seconds: 0.004, Note: "kernels 3.5 ms"}},
+		{Op: "model (QDQ .onnx)", Shape: "m N=1", Threads: 2, Qgpu: &measurement{Seconds: 0.002}},
+		{Op: "conv u8·s8→u8", Shape: "x", Threads: 2, Qgpu: &measurement{Seconds: 1}, Note: "kept"},
+	}
+	modelNotes(rs)
+	if rs[0].Note != "ORT kernels 3.5 ms" || rs[1].Note != "qgpu 2 threads: 1.50x its 1-thread speed" || rs[2].Note != "kept" {
+		t.Errorf("notes %q, %q, %q", rs[0].Note, rs[1].Note, rs[2].Note)
+	}
+}

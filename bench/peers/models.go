@@ -81,7 +81,6 @@ func modelGroup(name string, b int, cfg config) group {
 	return group{name: "model " + shape, run: func(e *env) ([]row, error) {
 		file := e.modelFile(name, b)
 		var rows []row
-		var one float64 // qgpu's one-thread time, for the speed-up note
 		for _, t := range cfg.threads {
 			q, err := e.qgpuModel(file, t)
 			if err != nil {
@@ -95,20 +94,32 @@ func modelGroup(name string, b int, cfg config) group {
 				}
 				r.ORT = &o
 			}
-			var notes []string
-			if r.ORT != nil && r.ORT.Note != "" {
-				notes = append(notes, "ORT "+r.ORT.Note)
-			}
-			if t == 1 {
-				one = q.Seconds
-			} else if one > 0 {
-				notes = append(notes, fmt.Sprintf("qgpu %d threads: %.2fx its 1-thread speed", t, one/q.Seconds))
-			}
-			r.Note = strings.Join(notes, "; ")
 			rows = append(rows, r)
 		}
 		return rows, nil
 	}}
+}
+
+// modelNotes sets the notes of the model rows of rs (after the repeats
+// are merged): ORT's kernel sum, and qgpu's speed-up over its one-thread
+// row of the same network.
+func modelNotes(rs []row) {
+	for i := range rs {
+		r := &rs[i]
+		if !strings.HasPrefix(r.Op, "model") {
+			continue
+		}
+		var notes []string
+		if r.ORT != nil && r.ORT.Note != "" {
+			notes = append(notes, "ORT "+r.ORT.Note)
+		}
+		for _, o := range rs {
+			if o.Op == r.Op && o.Shape == r.Shape && o.Threads == 1 && r.Threads > 1 && o.Qgpu != nil && r.Qgpu != nil && r.Qgpu.Seconds > 0 {
+				notes = append(notes, fmt.Sprintf("qgpu %d threads: %.2fx its 1-thread speed", r.Threads, o.Qgpu.Seconds/r.Qgpu.Seconds))
+			}
+		}
+		r.Note = strings.Join(notes, "; ")
+	}
 }
 
 // modelBenchLine is the part of `qgpu model bench --json` used here.

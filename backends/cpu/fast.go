@@ -480,9 +480,8 @@ func im2colNHWC(col, hwc, x []byte, op *backend.Conv, n, g int) {
 	}
 }
 
-// Scratch buffers of the convolution path, reused across calls (offPool:
-// *[]int row offsets).
-var colPool, accPool, outPool, hwcPool, offPool sync.Pool
+// Scratch buffers of the convolution path, reused across calls.
+var colPool, accPool, outPool, hwcPool sync.Pool
 
 // convScratch takes a convolution path's staging (bytes), accumulator
 // (int32s) and output (bytes) buffers from their pools; release returns
@@ -594,21 +593,19 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 		defer colPool.Put(buf)
 		nhwc = *buf
 	}
-	offs, _ := offPool.Get().(*[]int)
-	if offs == nil || cap(*offs) < P {
-		offs = new([]int)
-		*offs = make([]int, P)
-	}
-	defer offPool.Put(offs)
-	rowOff := (*offs)[:P]
 	rowStride := Wp // staged rows between output rows
 	if segmented || xNHWC {
 		rowStride = op.StrideH * Wp
 	}
-	for oh := range op.OH {
-		for ow := range op.OW {
-			rowOff[oh*op.OW+ow] = (oh*rowStride + ow*op.StrideW) * cell
-		}
+	// Row offsets of the output pixels in the staged input; none when the
+	// rows are evenly spaced, one output row after the other (a 1x1
+	// convolution of stride 1 on NHWC data: row m at m*C).
+	var rowOff []int
+	lda := 1
+	if op.StrideW*cell*op.OW == rowStride*cell {
+		lda = op.StrideW * cell
+	} else {
+		rowOff = rowOffsets(op.OH, op.OW, rowStride, op.StrideW, cell)
 	}
 	var seg *gemm.Segments
 	if segmented {
@@ -674,9 +671,9 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 				opt.Float = fo
 			}
 			if signedX {
-				err = gemm.GemmS8S8(acc, ldc, asInt8(src), 1, P, pb, opt)
+				err = gemm.GemmS8S8(acc, ldc, asInt8(src), lda, P, pb, opt)
 			} else {
-				err = gemm.GemmU8S8(acc, ldc, src, 1, P, pb, opt)
+				err = gemm.GemmU8S8(acc, ldc, src, lda, P, pb, opt)
 			}
 			colOffPool.Put(obuf)
 			if err != nil {
@@ -729,6 +726,35 @@ func (b *Backend) stageRGB4(stage, img []byte, op *backend.Conv, Hp, Wp int) {
 		}
 	})
 }
+
+// rowOffsets returns the offsets (oh*rowStride + ow*stride) * cell of the
+// oh x ow output pixels of an implicit convolution, from a small cache:
+// they depend on the geometry only, and a network's layers share few.
+// The slice is shared: read only.
+func rowOffsets(oh, ow, rowStride, stride, cell int) []int {
+	key := [5]int{oh, ow, rowStride, stride, cell}
+	rowOffMu.Lock()
+	defer rowOffMu.Unlock()
+	if r, ok := rowOffCache[key]; ok {
+		return r
+	}
+	r := make([]int, oh*ow)
+	for h := range oh {
+		for w := range ow {
+			r[h*ow+w] = (h*rowStride + w*stride) * cell
+		}
+	}
+	if len(rowOffCache) >= 256 {
+		clear(rowOffCache) // geometries beyond a few networks' worth
+	}
+	rowOffCache[key] = r
+	return r
+}
+
+var (
+	rowOffMu    sync.Mutex
+	rowOffCache = map[[5]int][]int{}
+)
 
 // padNHWC copies image img ([H][W][C], NHWC) into stage as [Hp][Wp][C]
 // with the padding set to the input zero point, the rows split over the

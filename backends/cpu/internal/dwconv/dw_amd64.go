@@ -196,9 +196,9 @@ func (p *NHWC) int32(dst []int32) {
 }
 
 // requantize is NHWC.Requantize after the checks: the AVX-512 kernels
-// for finite multipliers and qmin <= qmax, else Go.
+// for qmin <= qmax, else Go (the multipliers are finite: a precondition).
 func (p *NHWC) requantize(dst []byte, mult []float32, zp, qmin, qmax int32) {
-	if Current() != isa.AVX512 || qmin > qmax || !allFinite(mult[:p.C]) {
+	if Current() != isa.AVX512 || qmin > qmax {
 		p.requantizeGeneric(dst, mult, zp, qmin, qmax)
 		return
 	}
@@ -231,15 +231,6 @@ func b2i(v bool) int {
 		return 1
 	}
 	return 0
-}
-
-func allFinite(s []float32) bool {
-	for _, m := range s {
-		if !(m == m && m <= math.MaxFloat32 && m >= -math.MaxFloat32) {
-			return false
-		}
-	}
-	return true
 }
 
 // args fills the kernels' arguments but the requantization's, with the

@@ -89,9 +89,11 @@ func (p *NHWC) Int32(dst []int32) {
 
 // Requantize writes the accumulators requantized to dst as [OH][OW][C]
 // bytes, rows DRow apart: dst[i] = byte(qtensor.Requantize(acc, mult[c], zp, qmin, qmax))
-// with c the channel of output i. mult holds at least C multipliers;
-// (C+15)&^15 of them spare the AVX-512 kernel a padded copy. It panics
-// like Int32.
+// with c the channel of output i. mult holds at least C multipliers, all
+// finite (a precondition, as the engine's multipliers are: the AVX-512
+// kernel's sequence equals qtensor.Requantize for finite multipliers);
+// (C+15)&^15 of them spare the kernel a padded copy. It panics like
+// Int32.
 func (p *NHWC) Requantize(dst []byte, mult []float32, zp, qmin, qmax int32) {
 	p.check(len(dst))
 	if len(mult) < p.C {

@@ -129,6 +129,20 @@
 // refuses (an accumulator that could overflow, an op a GPU driver cannot
 // run) moves its node to the host, with the engine's error as the reason.
 //
+// # Layouts
+//
+// ONNX activations are NCHW. On the device, a 4-D quantized value that
+// only convolutions, pools and elementwise engine ops make and read is
+// stored channels-last (engine.NHWC) instead: the convolution that reads
+// the graph's NCHW data writes NHWC, and the one (or the pool) whose
+// result leaves such a chain - for a host node, a graph output, a Gemm,
+// a view - writes NCHW again, so the CPU backend's kernels change no
+// layout between layers (the layers of MobileNetV2 and ResNet-50 all stay
+// channels-last). Layouts only move elements: the outputs are the same
+// bytes either way (Options.NCHW keeps the graph's layout throughout), on
+// every backend. Plan names the layouts of each op that has them
+// ("Conv(uint8,int8->uint8,NCHW->NHWC)").
+//
 // # Exactness
 //
 // Engine ops compute docs/semantics.md's integer formulas: they are not

@@ -574,18 +574,27 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 	// the padding: [Hp][Wp][C], kernel rows (KW*C contiguous bytes) as
 	// segments when KH > 1, as for the segmented staging of NCHW inputs.
 	padded := op.PadTop+op.PadLeft+op.PadBottom+op.PadRight > 0
+	// imgs images make one GEMM (their output rows one after the other):
+	// all of them when input and output are NHWC and there is one group.
+	imgs := 1
+	if xNHWC && yNHWC && op.Group == 1 {
+		imgs = op.N
+	}
 	cell, stageLen := op.KH*cg, op.OH*Wp*op.KH*cg
 	if segmented || xNHWC {
 		cell, stageLen = cs, Hp*Wp*cs
 	}
+	imgLen := stageLen // an image's staged bytes
+	stageLen *= imgs
 	if xNHWC && !padded {
-		stageLen = 0
+		stageLen, imgLen = 0, op.H*op.Wd*op.C
 	}
+	M := imgs * P // GEMM rows
 	tmpLen := P * og * esz // the pixel-major output before its transpose to NCHW
 	if yNHWC {
 		tmpLen = 0
 	}
-	stage, c, tmp, release := convScratch(stageLen, P*og, tmpLen)
+	stage, c, tmp, release := convScratch(stageLen, M*og, tmpLen)
 	defer release()
 	var nhwc []byte // windowRows' whole-image transpose, for narrow images
 	if op.Wd < 32 && !xNHWC {
@@ -602,16 +611,16 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 	// convolution of stride 1 on NHWC data: row m at m*C).
 	var rowOff []int
 	lda := 1
-	if op.StrideW*cell*op.OW == rowStride*cell {
+	if op.StrideW*op.OW == rowStride && P*op.StrideW*cell == imgLen {
 		lda = op.StrideW * cell
 	} else {
-		rowOff = rowOffsets(op.OH, op.OW, rowStride, op.StrideW, cell)
+		rowOff = rowOffsets(imgs, op.OH, op.OW, rowStride, op.StrideW, cell, imgLen)
 	}
 	var seg *gemm.Segments
 	if segmented {
 		seg = &gemm.Segments{Count: op.KH, Stride: op.DilationH * Wp * cs}
 	}
-	for n := range op.N {
+	for n := 0; n < op.N; n += imgs {
 		for g := range op.Group {
 			if err := ctx.Err(); err != nil {
 				return true, err
@@ -619,9 +628,11 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 			src := stage
 			switch {
 			case xNHWC && !padded:
-				src = x[n*op.H*op.Wd*op.C : (n+1)*op.H*op.Wd*op.C]
+				src = x[n*op.H*op.Wd*op.C : (n+imgs)*op.H*op.Wd*op.C]
 			case xNHWC:
-				b.padNHWC(stage, x[n*op.H*op.Wd*op.C:], op, Hp, Wp)
+				for i := range imgs {
+					b.padNHWC(stage[i*imgLen:], x[(n+i)*op.H*op.Wd*op.C:], op, Hp, Wp)
+				}
 			case cs != cg:
 				b.stageRGB4(stage, x[n*op.H*op.Wd*3:], op, Hp, Wp)
 			case segmented:
@@ -671,9 +682,9 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 				opt.Float = fo
 			}
 			if signedX {
-				err = gemm.GemmS8S8(acc, ldc, asInt8(src), lda, P, pb, opt)
+				err = gemm.GemmS8S8(acc, ldc, asInt8(src), lda, M, pb, opt)
 			} else {
-				err = gemm.GemmU8S8(acc, ldc, src, lda, P, pb, opt)
+				err = gemm.GemmU8S8(acc, ldc, src, lda, M, pb, opt)
 			}
 			colOffPool.Put(obuf)
 			if err != nil {
@@ -727,21 +738,23 @@ func (b *Backend) stageRGB4(stage, img []byte, op *backend.Conv, Hp, Wp int) {
 	})
 }
 
-// rowOffsets returns the offsets (oh*rowStride + ow*stride) * cell of the
-// oh x ow output pixels of an implicit convolution, from a small cache:
-// they depend on the geometry only, and a network's layers share few.
-// The slice is shared: read only.
-func rowOffsets(oh, ow, rowStride, stride, cell int) []int {
-	key := [5]int{oh, ow, rowStride, stride, cell}
+// rowOffsets returns the offsets n*img + (oh*rowStride + ow*stride) * cell
+// of the oh x ow output pixels of imgs images of an implicit convolution,
+// from a small cache: they depend on the geometry only, and a network's
+// layers share few. The slice is shared: read only.
+func rowOffsets(imgs, oh, ow, rowStride, stride, cell, img int) []int {
+	key := [7]int{imgs, oh, ow, rowStride, stride, cell, img}
 	rowOffMu.Lock()
 	defer rowOffMu.Unlock()
 	if r, ok := rowOffCache[key]; ok {
 		return r
 	}
-	r := make([]int, oh*ow)
-	for h := range oh {
-		for w := range ow {
-			r[h*ow+w] = (h*rowStride + w*stride) * cell
+	r := make([]int, imgs*oh*ow)
+	for n := range imgs {
+		for h := range oh {
+			for w := range ow {
+				r[(n*oh+h)*ow+w] = n*img + (h*rowStride+w*stride)*cell
+			}
 		}
 	}
 	if len(rowOffCache) >= 256 {
@@ -753,7 +766,7 @@ func rowOffsets(oh, ow, rowStride, stride, cell int) []int {
 
 var (
 	rowOffMu    sync.Mutex
-	rowOffCache = map[[5]int][]int{}
+	rowOffCache = map[[7]int][]int{}
 )
 
 // padNHWC copies image img ([H][W][C], NHWC) into stage as [Hp][Wp][C]

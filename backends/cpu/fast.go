@@ -589,7 +589,7 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 	if xNHWC && !padded {
 		stageLen, imgLen = 0, op.H*op.Wd*op.C
 	}
-	M := imgs * P // GEMM rows
+	M := imgs * P          // GEMM rows
 	tmpLen := P * og * esz // the pixel-major output before its transpose to NCHW
 	if yNHWC {
 		tmpLen = 0

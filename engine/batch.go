@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/qgpu/qgpu/engine/backend"
 	"github.com/qgpu/qgpu/qtensor"
@@ -621,6 +622,9 @@ type ConvOptions struct {
 	XZP []int32
 	// WZP are W's zero points, one or one per output channel (nil: from W's params).
 	WZP []int32
+	// XLayout and YLayout are the layouts of X and Y: NCHW (the default,
+	// ONNX's) or NHWC (channels last). The weights are OIHW either way.
+	XLayout, YLayout Layout
 	OutputOptions
 }
 
@@ -678,8 +682,11 @@ func windowGeometry(op string, h, w, kh, kw int, strides, dilations, pads []int)
 	return g, nil
 }
 
-// Conv records a 2-D integer convolution. X is [N, C, H, W] (or [N, C, L])
-// uint8/int8, W is [O, C/Group, KH, KW] (or [O, C/Group, KL]) int8/uint8.
+// Conv records a 2-D integer convolution. X is [N, C, H, W] (or [N, C,
+// L]) uint8/int8, or [N, H, W, C] (or [N, L, C]) with XLayout NHWC; W is
+// [O, C/Group, KH, KW] (or [O, C/Group, KL]) int8/uint8; Y is [N, O, OH,
+// OW] (or [N, O, OL]), or [N, OH, OW, O] (or [N, OL, O]) with YLayout
+// NHWC.
 func (b *Batch) Conv(x, w *Tensor, o ConvOptions) (*Tensor, error) {
 	const op = "Conv"
 	if err := b.checkIn(op, "X", x, qtensor.Uint8, qtensor.Int8); err != nil {
@@ -688,16 +695,20 @@ func (b *Batch) Conv(x, w *Tensor, o ConvOptions) (*Tensor, error) {
 	if err := b.checkIn(op, "W", w, qtensor.Int8, qtensor.Uint8); err != nil {
 		return nil, err
 	}
+	if err := checkLayouts(op, o.XLayout, o.YLayout); err != nil {
+		return nil, err
+	}
 	xs, ws := x.Shape(), w.Shape()
 	oneD := len(xs) == 3
 	if (len(xs) != 4 && len(xs) != 3) || len(ws) != len(xs) {
-		return nil, errf(op, ErrShape, "X must be NCHW (or NCL) and W OIHW (or OIL) of the same rank, have %v and %v", xs, ws)
+		return nil, errf(op, ErrShape, "X must be %s (or %s) and W OIHW (or OIL) of the same rank, have %v and %v", o.XLayout, layout1D(o.XLayout), xs, ws)
 	}
 	if oneD {
-		xs = []int{xs[0], xs[1], 1, xs[2]}
+		xs = slices.Insert(xs, len(xs)-1-layoutChannelLast(o.XLayout), 1) // H = 1
 		ws = []int{ws[0], ws[1], 1, ws[2]}
 		o.Strides, o.Dilations, o.Pads = to2D(o.Strides, 1), to2D(o.Dilations, 1), pads1D(o.Pads)
 	}
+	xs = toNCHW(o.XLayout, xs)
 	group := o.Group
 	if group == 0 {
 		group = 1
@@ -729,9 +740,9 @@ func (b *Batch) Conv(x, w *Tensor, o ConvOptions) (*Tensor, error) {
 	if err := checkAccumulator(op, int64(Cg)*int64(KH)*int64(KW), maxAbsDiff(x.DType(), xzp), maxAbsDiff(w.DType(), wzp), ep.Bias); err != nil {
 		return nil, err
 	}
-	outShape := []int{N, O, g.oh, g.ow}
+	outShape := o.YLayout.Shape(N, O, g.oh, g.ow)
 	if oneD {
-		outShape = []int{N, O, g.ow}
+		outShape = slices.Delete(outShape, len(outShape)-2-layoutChannelLast(o.YLayout), len(outShape)-1-layoutChannelLast(o.YLayout)) // OH = 1
 	}
 	y, err := b.out(yt, outShape, yp)
 	if err != nil {
@@ -739,8 +750,42 @@ func (b *Batch) Conv(x, w *Tensor, o ConvOptions) (*Tensor, error) {
 	}
 	b.add(&backend.Conv{X: x.d, W: w.d, Y: y.d, N: N, C: C, H: H, Wd: W, O: O, KH: KH, KW: KW, OH: g.oh, OW: g.ow, Group: group,
 		StrideH: g.sh, StrideW: g.sw, DilationH: g.dh, DilationW: g.dw, PadTop: g.pt, PadLeft: g.pl, PadBottom: g.pb, PadRight: g.pr,
-		XZP: xzp[0], WZP: wzp, Epilogue: ep}, x, w, y)
+		XZP: xzp[0], WZP: wzp, XLayout: o.XLayout, YLayout: o.YLayout, Epilogue: ep}, x, w, y)
 	return y, nil
+}
+
+// checkLayouts validates the layouts of a Conv or Pool.
+func checkLayouts(op string, ls ...Layout) error {
+	for _, l := range ls {
+		if l != NCHW && l != NHWC {
+			return errf(op, ErrParams, "unknown layout %d (want NCHW or NHWC)", uint8(l))
+		}
+	}
+	return nil
+}
+
+// layoutChannelLast is 1 for NHWC, 0 for NCHW.
+func layoutChannelLast(l Layout) int {
+	if l == NHWC {
+		return 1
+	}
+	return 0
+}
+
+// layout1D names the 1-D form of a layout.
+func layout1D(l Layout) string {
+	if l == NHWC {
+		return "NLC"
+	}
+	return "NCL"
+}
+
+// toNCHW returns the 4-D shape s of layout l in NCHW order.
+func toNCHW(l Layout, s []int) []int {
+	if l == NHWC && len(s) == 4 {
+		return []int{s[0], s[3], s[1], s[2]}
+	}
+	return s
 }
 
 func to2D(s []int, def int) []int {
@@ -928,12 +973,18 @@ type PoolOptions struct {
 	Dilations       []int // nil: 1
 	Pads            []int // [top, left, bottom, right]; nil: 0
 	CountIncludePad bool  // AvgPool only
+	// XLayout and YLayout are the layouts of the input and the output:
+	// NCHW (the default) or NHWC.
+	XLayout, YLayout Layout
 }
 
-// MaxPool records quantized max pooling of an NCHW tensor.
+// MaxPool records quantized max pooling of an NCHW tensor [N, C, H, W]
+// (or NHWC [N, H, W, C] with PoolOptions.XLayout); the output is [N, C,
+// OH, OW] (or [N, OH, OW, C] with YLayout NHWC).
 func (b *Batch) MaxPool(x *Tensor, o PoolOptions) (*Tensor, error) { return b.pool(true, x, o) }
 
-// AvgPool records quantized average pooling of an NCHW tensor.
+// AvgPool records quantized average pooling of an NCHW (or NHWC) tensor,
+// as MaxPool.
 func (b *Batch) AvgPool(x *Tensor, o PoolOptions) (*Tensor, error) { return b.pool(false, x, o) }
 
 func (b *Batch) pool(isMax bool, x *Tensor, o PoolOptions) (*Tensor, error) {
@@ -944,8 +995,11 @@ func (b *Batch) pool(isMax bool, x *Tensor, o PoolOptions) (*Tensor, error) {
 	if err := b.checkIn(op, "x", x, qtensor.Int8, qtensor.Uint8); err != nil {
 		return nil, err
 	}
+	if err := checkLayouts(op, o.XLayout, o.YLayout); err != nil {
+		return nil, err
+	}
 	if len(x.Shape()) != 4 {
-		return nil, errf(op, ErrShape, "input must be NCHW, has shape %v", x.Shape())
+		return nil, errf(op, ErrShape, "input must be %s, has shape %v", o.XLayout, x.Shape())
 	}
 	_, zp, err := perTensor(op, "x", x)
 	if err != nil {
@@ -957,18 +1011,19 @@ func (b *Batch) pool(isMax bool, x *Tensor, o PoolOptions) (*Tensor, error) {
 	if isMax && o.CountIncludePad {
 		return nil, errf(op, ErrParams, "CountIncludePad applies to AvgPool only")
 	}
-	g, err := windowGeometry(op, x.Dim(2), x.Dim(3), o.Kernel[0], o.Kernel[1], o.Strides, o.Dilations, o.Pads)
+	xs := toNCHW(o.XLayout, x.Shape())
+	g, err := windowGeometry(op, xs[2], xs[3], o.Kernel[0], o.Kernel[1], o.Strides, o.Dilations, o.Pads)
 	if err != nil {
 		return nil, err
 	}
-	xs := x.Shape()
-	y, err := b.out(x.DType(), []int{xs[0], xs[1], g.oh, g.ow}, x.Params())
+	y, err := b.out(x.DType(), o.YLayout.Shape(xs[0], xs[1], g.oh, g.ow), x.Params())
 	if err != nil {
 		return nil, err
 	}
 	b.add(&backend.Pool{Max: isMax, X: x.d, Y: y.d, N: xs[0], C: xs[1], H: xs[2], W: xs[3], OH: g.oh, OW: g.ow,
 		KH: o.Kernel[0], KW: o.Kernel[1], StrideH: g.sh, StrideW: g.sw, DilationH: g.dh, DilationW: g.dw,
-		PadTop: g.pt, PadLeft: g.pl, PadBottom: g.pb, PadRight: g.pr, CountIncludePad: o.CountIncludePad, ZP: zp}, x, y)
+		PadTop: g.pt, PadLeft: g.pl, PadBottom: g.pb, PadRight: g.pr, CountIncludePad: o.CountIncludePad, ZP: zp,
+		XLayout: o.XLayout, YLayout: o.YLayout}, x, y)
 	return y, nil
 }
 

@@ -40,6 +40,16 @@ const (
 	OutQuantized = backend.OutQuantized // requantized into YType with (YScale, YZP)
 )
 
+// Layout is the order of a Conv's or Pool's input or output dimensions
+// in memory: NCHW (ONNX's, the default) or NHWC (channels last).
+type Layout = backend.Layout
+
+// Layouts of ConvOptions and PoolOptions.
+const (
+	NCHW = backend.NCHW // [N, C, H, W]
+	NHWC = backend.NHWC // [N, H, W, C]
+)
+
 // Backends returns the names of the backends linked into the program,
 // highest priority first.
 func Backends() []string { return backend.Names() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -233,6 +234,100 @@ func (e *Engine) Upload(h *qtensor.Tensor) (*Tensor, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// Write copies host tensor h into the memory of t, an existing tensor of
+// the same type, shape and (for quantized types) parameters: new data for
+// a tensor that recorded batches read, so that a batch recorded once can
+// be run again on new inputs (see Batch.Run) without recording or
+// allocating anything. Writes through a view (Reshape) are seen by every
+// Tensor sharing the memory.
+//
+// As with ops (see Tensor), a Write must not overlap a running batch that
+// reads or writes t; that ordering is the caller's responsibility. Write
+// returns an error wrapping ErrClosed for a released t, ErrParams for a
+// nil or invalid h or another type or params, ErrShape for another shape.
+func (e *Engine) Write(t *Tensor, h *qtensor.Tensor) error {
+	if h == nil {
+		return fmt.Errorf("engine: Write: %w: nil host tensor", ErrParams)
+	}
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("engine: Write: %w", err)
+	}
+	if err := e.writable(t, h.DType, h.Shape, h.Params); err != nil {
+		return err
+	}
+	return e.write(t, h.Data)
+}
+
+// WriteFloat32 is Write of float32 values x, in row-major order of t's
+// shape, into float32 tensor t, without an intermediate host tensor.
+func (e *Engine) WriteFloat32(t *Tensor, x []float32) error {
+	if err := e.check("Write: tensor", t); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	if len(x) != t.Len() {
+		return fmt.Errorf("engine: Write: %w: %d values into %v", ErrShape, len(x), t)
+	}
+	if err := e.writable(t, qtensor.Float32, t.d.Shape(), qtensor.Params{}); err != nil {
+		return err
+	}
+	if littleEndian {
+		return e.write(t, float32Bytes(x))
+	}
+	h, err := qtensor.FromFloat32(t.d.Shape(), x)
+	if err != nil {
+		return fmt.Errorf("engine: Write: %w", err)
+	}
+	return e.write(t, h.Data)
+}
+
+// writable checks that data of type d, shape and params p may be written
+// into t.
+func (e *Engine) writable(t *Tensor, d qtensor.DType, shape []int, p qtensor.Params) error {
+	if err := e.check("Write: tensor", t); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	if d != t.DType() {
+		return fmt.Errorf("engine: Write: %w: %v data into a %v tensor", ErrParams, d, t)
+	}
+	if !slices.Equal(shape, t.d.Shape()) {
+		return fmt.Errorf("engine: Write: %w: data of shape %v into %v", ErrShape, shape, t)
+	}
+	if d.Quantized() && !sameParams(p, t.d.Params()) {
+		return fmt.Errorf("engine: Write: %w: data quantized with other parameters than %v's", ErrParams, t)
+	}
+	return nil
+}
+
+// write copies data (t.Bytes() bytes, validated) into t's memory, t
+// pinned meanwhile.
+func (e *Engine) write(t *Tensor, data []byte) error {
+	ts := []*Tensor{t}
+	if err := e.pinAll(ts, func(int) string { return "Write: tensor" }); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	defer unpinAll(ts)
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.leave()
+	return t.d.Buffer().Write(t.d.Offset(), data)
+}
+
+// sameParams reports whether a and b are the same quantization
+// parameters (scales compared bit for bit).
+func sameParams(a, b qtensor.Params) bool {
+	if a.Granularity != b.Granularity || a.Axis != b.Axis || a.BlockSize != b.BlockSize ||
+		len(a.Scales) != len(b.Scales) || !slices.Equal(a.ZeroPoints, b.ZeroPoints) {
+		return false
+	}
+	for i, s := range a.Scales {
+		if math.Float32bits(s) != math.Float32bits(b.Scales[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // UploadFloat32 copies float32 values of the given shape to the device.

@@ -476,6 +476,11 @@ var badInputs = []badInput{
 	{"Conv: 2 weight zero points for 3 output channels", engine.ErrParams, func(f *fixture) error { return f.conv(f.x, f.k, engine.ConvOptions{WZP: []int32{0, 0}}) }},
 	{"Conv: input zero point 300", engine.ErrParams, func(f *fixture) error { return f.conv(f.x, f.k, engine.ConvOptions{XZP: []int32{300}}) }},
 	{"Conv: 65794 terms overflow the int32 accumulator", engine.ErrShape, func(f *fixture) error { return f.conv(f.bigC, f.bigCw, engine.ConvOptions{}) }},
+	{"Conv: unknown input layout", engine.ErrParams, func(f *fixture) error { return f.conv(f.x, f.k, engine.ConvOptions{XLayout: 2}) }},
+	{"Conv: unknown output layout", engine.ErrParams, func(f *fixture) error { return f.conv(f.x, f.k, engine.ConvOptions{YLayout: 9}) }},
+	{"Conv: NHWC input of 5 channels for weights of 2", engine.ErrShape, func(f *fixture) error {
+		return f.conv(f.x, f.k, engine.ConvOptions{XLayout: engine.NHWC})
+	}},
 	{"Conv: ReLU with an int32 output", engine.ErrParams, func(f *fixture) error {
 		return f.conv(f.x, f.k, engine.ConvOptions{OutputOptions: engine.OutputOptions{ReLU: true}})
 	}},
@@ -542,6 +547,8 @@ var badInputs = []badInput{
 	{"ReLU: per-axis input", engine.ErrParams, func(f *fixture) error { _, err := f.b.ReLU(f.u8axis); return err }},
 
 	// Pooling
+	{"Pool: unknown input layout", engine.ErrParams, func(f *fixture) error { return f.pool(true, f.x, engine.PoolOptions{Kernel: []int{1, 1}, XLayout: 3}) }},
+	{"Pool: unknown output layout", engine.ErrParams, func(f *fixture) error { return f.pool(false, f.x, engine.PoolOptions{Kernel: []int{1, 1}, YLayout: 3}) }},
 	{"Pool: no kernel", engine.ErrParams, func(f *fixture) error { return f.pool(true, f.x, engine.PoolOptions{}) }},
 	{"Pool: kernel 0x2", engine.ErrParams, func(f *fixture) error { return f.pool(false, f.x, engine.PoolOptions{Kernel: []int{0, 2}}) }},
 	{"Pool: kernel with 3 sizes", engine.ErrParams, func(f *fixture) error { return f.pool(true, f.x, engine.PoolOptions{Kernel: []int{2, 2, 2}}) }},

@@ -127,17 +127,33 @@
 //
 // # Runs
 //
-// A Run records the engine ops of consecutive lowered steps into one
-// engine Batch - one submission - and ends it only when a host node needs
+// The engine ops of consecutive lowered steps are recorded into one
+// engine Batch - one submission - which ends only when a host node needs
 // one of its results (a download); host results that engine ops read are
 // uploaded with their quantization parameters. A fully lowered model is
-// one submission per inference (Plan.Submissions). Each Run owns its
-// activations and releases every device tensor it made before it returns,
-// on error too; the weights are shared read-only by concurrent Runs.
-// Before a Model is returned, every engine step is recorded once on empty
-// tensors (the trial): an op the engine or backend refuses (an accumulator
-// that could overflow, an op a GPU driver cannot run) moves its node to
-// the host, with the engine's error as the reason.
+// one submission per inference (Plan.Submissions). The batches are
+// recorded once per executor, on device activations the executor
+// allocates once: a Run writes its inputs into the executor's input
+// tensors (engine.Engine.Write), runs the recorded batches and downloads
+// the outputs. Concurrent Runs use executors of their own; the weights
+// are shared read-only. Before a Model is returned, every engine step is
+// recorded once on empty tensors (the trial): an op the engine or backend
+// refuses (an accumulator that could overflow, an op a GPU driver cannot
+// run) moves its node to the host, with the engine's error as the reason.
+//
+// # Layouts
+//
+// ONNX activations are NCHW. On the device, a 4-D quantized value that
+// only convolutions, pools and elementwise engine ops make and read is
+// stored channels-last (engine.NHWC) instead: the convolution that reads
+// the graph's NCHW data writes NHWC, and the one (or the pool) whose
+// result leaves such a chain - for a host node, a graph output, a Gemm,
+// a view - writes NCHW again, so the CPU backend's kernels change no
+// layout between layers (the layers of MobileNetV2 and ResNet-50 all stay
+// channels-last). Layouts only move elements: the outputs are the same
+// bytes either way (Options.NCHW keeps the graph's layout throughout), on
+// every backend. Plan names the layouts of each op that has them
+// ("Conv(uint8,int8->uint8,NCHW->NHWC)").
 //
 // # Exactness
 //

@@ -463,8 +463,11 @@ func lowerConv(p *plan, i int) (*group, string) {
 	out, desc, post, postOps := p.output(gr, n.Outputs[0], &opts.OutputOptions, fbias, true)
 	s := &step{node: i, ins: []string{x.name}, outs: []string{out},
 		ops: []string{fmt.Sprintf("Conv(%v,%v->%s)", x.p.dt, w.DType, desc)},
+		lay: layWindow,
 		record: func(b *engine.Batch, in []*engine.Tensor, _ func(*engine.Tensor)) ([]*engine.Tensor, error) {
-			y, err := b.Conv(in[0], p.wdev[key], opts)
+			o := opts
+			o.XLayout, o.YLayout = p.layout(x.name), p.layout(out)
+			y, err := b.Conv(in[0], p.wdev[key], o)
 			return []*engine.Tensor{y}, err
 		}}
 	gr.steps = []*step{withPost(s, post, postOps)}
@@ -499,6 +502,10 @@ func (p *plan) output(gr *group, f string, o *engine.OutputOptions, fbias []floa
 	}
 	return f, "float32", nil, nil
 }
+
+// firstFn records the pool of a passGroup on x, its input in layout xl
+// and its output in yl.
+type firstFn = func(b *engine.Batch, x *engine.Tensor, xl, yl engine.Layout) (*engine.Tensor, error)
 
 // postFn is an op appended to a step's last output.
 type postFn = func(*engine.Batch, *engine.Tensor, func(*engine.Tensor)) (*engine.Tensor, error)
@@ -723,6 +730,7 @@ func (p *plan) binaryGroup(i int, op string, a, b *twin, sa, sb []int, t *tail, 
 	gr.outQ[t.out] = t.p
 	ops := []string{fmt.Sprintf("%s(%v->%v)", op, a.p.dt, t.p.dt)}
 	s := &step{node: i, ins: ins, outs: []string{t.out}, ops: ops,
+		lay: layElem, // two activations (an expanded constant keeps the graph's layout)
 		record: func(bt *engine.Batch, in []*engine.Tensor, keep func(*engine.Tensor)) ([]*engine.Tensor, error) {
 			var y *engine.Tensor
 			var err error
@@ -737,6 +745,9 @@ func (p *plan) binaryGroup(i int, op string, a, b *twin, sa, sb []int, t *tail, 
 			}
 			return []*engine.Tensor{y}, err
 		}}
+	if bKey != "" {
+		s.lay = layNCHW
+	}
 	post, postOps := t.post(false)
 	gr.steps, gr.outDev = []*step{withPost(s, post, postOps)}, []string{t.out}
 	return gr, ""
@@ -855,10 +866,11 @@ func lowerUnary(p *plan, i int) (*group, string) {
 }
 
 // passGroup makes the group of a node whose result is its quantized
-// input x (after first, an optional op that keeps x's params) taken to
-// the tail's params through the tail's activation: nothing (a view), the
-// engine's ReLU, or one table lookup Q_out(act(DQ_in(q))).
-func passGroup(p *plan, i int, x *twin, t *tail, first func(*engine.Batch, *engine.Tensor) (*engine.Tensor, error), firstOp string) (*group, string) {
+// input x (after first, an optional pool that keeps x's params, given the
+// input's and the output's layouts) taken to the tail's params through
+// the tail's activation: nothing (a view), the engine's ReLU, or one
+// table lookup Q_out(act(DQ_in(q))).
+func passGroup(p *plan, i int, x *twin, t *tail, first firstFn, firstOp string) (*group, string) {
 	n := p.node(i)
 	gr := newGroup(i)
 	gr.reads = []string{n.Inputs[0]}
@@ -894,16 +906,20 @@ func passGroup(p *plan, i int, x *twin, t *tail, first func(*engine.Batch, *engi
 	if alias {
 		ops = []string{"Reshape(view)"}
 	}
-	s := &step{node: i, ins: []string{x.name}, outs: []string{t.out}, ops: ops,
+	lay := layElem
+	if first != nil {
+		lay = layWindow
+	}
+	s := &step{node: i, ins: []string{x.name}, outs: []string{t.out}, ops: ops, lay: lay,
 		record: func(b *engine.Batch, in []*engine.Tensor, keep func(*engine.Tensor)) ([]*engine.Tensor, error) {
 			if alias {
-				y, err := p.eng.Reshape(in[0], shape)
+				y, err := p.eng.Reshape(in[0], p.devShape(t.out, shape))
 				return []*engine.Tensor{y}, err
 			}
 			y := in[0]
 			var err error
 			if first != nil {
-				if y, err = first(b, y); err != nil {
+				if y, err = first(b, y, p.layout(x.name), p.layout(t.out)); err != nil {
 					return nil, err
 				}
 			}
@@ -1004,7 +1020,9 @@ func lowerMaxPool(p *plan, i int) (*group, string) {
 	if t == nil {
 		return nil, why
 	}
-	return passGroup(p, i, x, t, func(b *engine.Batch, y *engine.Tensor) (*engine.Tensor, error) {
+	return passGroup(p, i, x, t, func(b *engine.Batch, y *engine.Tensor, xl, yl engine.Layout) (*engine.Tensor, error) {
+		o := o
+		o.XLayout, o.YLayout = xl, yl
 		return b.MaxPool(y, o)
 	}, fmt.Sprintf("MaxPool(%v)", x.p.dt))
 }
@@ -1079,7 +1097,9 @@ func lowerAvgPool(p *plan, i int) (*group, string) {
 	}
 	padded := slices.ContainsFunc(o.Pads, func(v int) bool { return v != 0 })
 	if padded && !o.CountIncludePad {
-		return passGroup(p, i, x, t, func(b *engine.Batch, y *engine.Tensor) (*engine.Tensor, error) {
+		return passGroup(p, i, x, t, func(b *engine.Batch, y *engine.Tensor, xl, yl engine.Layout) (*engine.Tensor, error) {
+			o := o
+			o.XLayout, o.YLayout = xl, yl
 			return b.AvgPool(y, o)
 		}, fmt.Sprintf("AvgPool(%v)", x.p.dt))
 	}
@@ -1120,8 +1140,11 @@ func (p *plan) onesConv(i int, x *twin, o engine.PoolOptions, t *tail, reads []s
 	}
 	s := &step{node: i, ins: []string{x.name}, outs: []string{t.out},
 		ops: []string{fmt.Sprintf("Conv(%v,ones/%d->%s)", x.p.dt, kh*kw, desc)},
+		lay: layWindow,
 		record: func(b *engine.Batch, in []*engine.Tensor, _ func(*engine.Tensor)) ([]*engine.Tensor, error) {
-			y, err := b.Conv(in[0], p.wdev[key], opts)
+			o := opts
+			o.XLayout, o.YLayout = p.layout(x.name), p.layout(t.out)
+			y, err := b.Conv(in[0], p.wdev[key], o)
 			return []*engine.Tensor{y}, err
 		}}
 	post, postOps := t.post(true)

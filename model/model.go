@@ -73,6 +73,12 @@ type Options struct {
 	// Workers bounds the goroutines of the host (float fallback) kernels
 	// (0: GOMAXPROCS). Results do not depend on it.
 	Workers int
+	// NCHW keeps every activation on the device in the graph's NCHW
+	// layout. By default 4-D activations that only convolutions, pools and
+	// elementwise engine ops make and read are stored channels-last
+	// (NHWC), which spares the CPU backend's kernels a layout change per
+	// layer; the outputs are the same bytes either way.
+	NCHW bool
 }
 
 // Model is a loaded ONNX model lowered onto an engine: its weights
@@ -80,8 +86,10 @@ type Options struct {
 // (quantized) and host ops (float fallback) by a plan fixed at load.
 //
 // A Model is safe for concurrent use: any number of Runs may proceed at
-// once (each owns its activations; the weights are shared read-only).
-// Close waits for running Runs to return.
+// once (each on its own executor, which owns its activations; the
+// weights are shared read-only). The model keeps up to max(2,
+// GOMAXPROCS) idle executors between Runs. Close waits for running Runs
+// to return.
 type Model struct {
 	g       *graph.Graph
 	eng     *engine.Engine
@@ -95,6 +103,9 @@ type Model struct {
 
 	mu     sync.RWMutex // held for reading by Run, for writing by Close
 	closed bool
+
+	xmu  sync.Mutex  // guards idle
+	idle []*executor // executors waiting for the next Run
 }
 
 // Load reads an ONNX model file (external data resolved in its
@@ -154,7 +165,7 @@ func FromGraph(g *graph.Graph, opts Options) (*Model, error) {
 	for _, out := range g.Outputs {
 		md.outputs = append(md.outputs, ValueInfo{Name: out.Name, DType: g.Values[out.Name].DType, Shape: slices.Clone(g.Values[out.Name].Shape)})
 	}
-	p, err := newPlan(g, md.eng)
+	p, err := newPlan(g, md.eng, opts.NCHW)
 	if err != nil {
 		md.closeEngine()
 		return nil, fmt.Errorf("model: %w", err)
@@ -197,11 +208,40 @@ func (md *Model) Plan() Plan { return md.report.clone() }
 // input in graph order (Inputs), or all named, one per graph input in any
 // order; each must have the input's element type and shape. The outputs
 // come back in graph order with their names, as fresh host tensors the
-// caller owns. ctx is checked between steps; a cancelled Run returns
-// ctx.Err(). Every device tensor the Run made is released before it
-// returns, on error too.
+// caller owns. ctx is checked between steps and inside long ones; a
+// cancelled Run returns ctx.Err().
+//
+// A Run takes an executor - the model's engine ops recorded once, on
+// device activations allocated once - from the model's idle ones, or
+// makes one (the first Run, and every Run that overlaps others), and
+// gives it back for the next Run: runs after the first record and
+// allocate nothing on the device. A failed Run releases its executor.
 func (md *Model) Run(ctx context.Context, inputs []NamedTensor) ([]NamedTensor, error) {
-	return md.run(ctx, inputs, nil)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	md.mu.RLock()
+	defer md.mu.RUnlock()
+	if md.closed {
+		return nil, fmt.Errorf("model: %w", ErrClosed)
+	}
+	ins, err := md.orderInputs(inputs)
+	if err != nil {
+		return nil, err
+	}
+	x, err := md.takeExecutor()
+	if err != nil {
+		return nil, err
+	}
+	out, err := x.run(ctx, ins)
+	if err != nil {
+		// Whatever failed (a cancelled batch, a lost device) may have left
+		// the executor's tensors half written or unusable: drop it.
+		x.release()
+		return nil, err
+	}
+	md.putExecutor(x)
+	return out, nil
 }
 
 // RunMap is Run with inputs and outputs keyed by name.
@@ -282,6 +322,7 @@ func (md *Model) Close() error {
 		return nil
 	}
 	md.closed = true
+	md.releaseExecutors()
 	md.plan.release()
 	if md.ownsEng {
 		return md.eng.Close()

@@ -144,9 +144,27 @@ type step struct {
 	outs []string // values written
 	// record records the step's engine ops on device tensors in (one per
 	// ins) and returns one tensor per outs. keep registers intermediate
-	// tensors that must live until the batch ran.
+	// tensors that must live until the batch ran. Values the plan keeps
+	// channels-last (plan.nhwc) are NHWC tensors in and out.
 	record func(b *engine.Batch, in []*engine.Tensor, keep func(*engine.Tensor)) ([]*engine.Tensor, error)
+	// lay is how the step's ops take layouts (see chooseLayouts).
+	lay stepLayout
 }
+
+// stepLayout is how an engine step takes channels-last values.
+type stepLayout uint8
+
+const (
+	// layNCHW: every value the step reads or writes is in the graph's
+	// layout.
+	layNCHW stepLayout = iota
+	// layWindow: a Conv or pool of ins[0]: its input and its output may
+	// each be NCHW or NHWC.
+	layWindow
+	// layElem: an elementwise op: its inputs and its output share one
+	// layout, whichever it is.
+	layElem
+)
 
 // group is a set of nodes lowered together to engine steps, anchored at
 // the node that carries the computation.
@@ -198,6 +216,11 @@ type plan struct {
 	steps    []*step
 	nodePlan []NodePlan
 	subs     int
+
+	// nchwOnly keeps every value in the graph's layout (Options.NCHW);
+	// otherwise nhwc holds the 4-D device values stored channels-last.
+	nchwOnly bool
+	nhwc     map[string]bool
 }
 
 // shapeOps keep the data and change only the shape: on per-tensor
@@ -226,10 +249,10 @@ func nodeName(n *graph.Node) string {
 // newPlan lowers g onto e: it plans, uploads the weights, and records
 // every engine step once on empty tensors (the trial) so that what the
 // engine or its backend refuses runs on the host instead.
-func newPlan(g *graph.Graph, e *engine.Engine) (*plan, error) {
+func newPlan(g *graph.Graph, e *engine.Engine, nchwOnly bool) (*plan, error) {
 	forced := map[int]string{}
 	for {
-		p := &plan{g: g, eng: e, forced: forced}
+		p := &plan{g: g, eng: e, forced: forced, nchwOnly: nchwOnly}
 		if err := p.build(); err != nil {
 			p.release()
 			return nil, err
@@ -590,6 +613,7 @@ func (p *plan) needs() map[int]bool {
 // emit is the last pass: the steps, in execution order.
 func (p *plan) emit(runs map[int]bool) error {
 	onDev := map[string]bool{}
+	opsOf := map[int][]*step{} // the steps of each node on the engine
 	p.nodePlan = make([]NodePlan, len(p.g.Nodes))
 	for i, n := range p.g.Nodes {
 		np := &p.nodePlan[i]
@@ -599,7 +623,7 @@ func (p *plan) emit(runs map[int]bool) error {
 				np.Where = OnEngine
 				for _, s := range gr.steps {
 					p.steps = append(p.steps, s)
-					np.Ops = append(np.Ops, s.ops...)
+					opsOf[i] = append(opsOf[i], s)
 				}
 				for _, v := range gr.outDev {
 					onDev[v] = true
@@ -617,7 +641,8 @@ func (p *plan) emit(runs map[int]bool) error {
 			s := p.viewStep(i, in.name, t.name, p.g.Values[n.Outputs[0]].Shape)
 			p.steps = append(p.steps, s)
 			onDev[t.name] = true
-			np.Where, np.Ops = OnEngine, s.ops
+			np.Where = OnEngine
+			opsOf[i] = append(opsOf[i], s)
 		}
 		if !runs[i] {
 			if !viewed {
@@ -657,7 +682,8 @@ func (p *plan) emit(runs map[int]bool) error {
 			if s != nil {
 				p.steps = append(p.steps, s)
 				onDev[n.Outputs[0]] = true
-				np.Where, np.Ops = OnEngine, s.ops
+				np.Where = OnEngine
+				opsOf[i] = append(opsOf[i], s)
 				continue
 			}
 			p.reasons[i] = why
@@ -666,7 +692,8 @@ func (p *plan) emit(runs map[int]bool) error {
 			s := dequantizeStep(i, n.Inputs[0], n.Outputs[0])
 			p.steps = append(p.steps, s)
 			onDev[n.Outputs[0]] = true
-			np.Where, np.Ops = OnEngine, s.ops
+			np.Where = OnEngine
+			opsOf[i] = append(opsOf[i], s)
 			continue
 		}
 		s := &step{host: true, node: i, outs: slices.DeleteFunc(slices.Clone(n.Outputs), func(s string) bool { return s == "" })}
@@ -680,6 +707,12 @@ func (p *plan) emit(runs map[int]bool) error {
 		np.Reason = p.hostReason(i)
 	}
 	p.subs = submissions(p.steps)
+	p.chooseLayouts()
+	for i, steps := range opsOf {
+		for _, s := range steps {
+			p.nodePlan[i].Ops = append(p.nodePlan[i].Ops, p.describe(s)...)
+		}
+	}
 	return nil
 }
 
@@ -828,8 +861,8 @@ func (p *plan) trial() (int, string, error) {
 		for j, v := range s.outs {
 			made = append(made, outs[j])
 			dev[v] = outs[j]
-			if want, ok := p.g.Values[strings.TrimSuffix(v, "#q")]; ok && !slices.Equal(outs[j].Shape(), want.Shape) {
-				return s.node, fmt.Sprintf("the engine op makes %v, the graph says %v", outs[j].Shape(), want.Shape), nil
+			if want, ok := p.g.Values[strings.TrimSuffix(v, "#q")]; ok && !slices.Equal(outs[j].Shape(), p.devShape(v, want.Shape)) {
+				return s.node, fmt.Sprintf("the engine op makes %v, the graph says %v (on the device %v)", outs[j].Shape(), want.Shape, p.devShape(v, want.Shape)), nil
 			}
 		}
 	}

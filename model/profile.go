@@ -13,8 +13,28 @@ type Profile struct {
 	// Entries are aggregated by Kind and Where, largest Wall first.
 	Entries []ProfileEntry
 	// Wall is the time of the whole profiled inference.
-	Wall  float64
+	Wall float64
+	// Nodes are the engine steps, host nodes and transfers one by one, in
+	// execution order: where the time of each kind went.
+	Nodes []ProfileNode
 	index map[string]int
+}
+
+// ProfileNode is the time of one step of the inference: a node lowered to
+// engine ops (with the nodes fused into it), a host node, or a transfer.
+type ProfileNode struct {
+	// Node names the graph node (see NodePlan.Node), or the value a
+	// transfer moves.
+	Node string
+	// Ops are the step's engine ops as Plan describes them (layouts
+	// included), or the host node's op type.
+	Ops string
+	// Kind is the step's ProfileEntry.Kind.
+	Kind string
+	// Where, Wall and Device are as in ProfileEntry.
+	Where  string
+	Wall   float64
+	Device float64
 }
 
 // ProfileEntry is the time spent on one kind of work.
@@ -104,6 +124,9 @@ func (r *runState) profileEngine(s *step, first int) error {
 	for i, op := range s.ops {
 		kinds[i], _, _ = strings.Cut(op, "(")
 	}
-	r.prof.add(strings.Join(kinds, "+"), "engine", wall, dev)
+	kind := strings.Join(kinds, "+")
+	r.prof.add(kind, "engine", wall, dev)
+	r.prof.Nodes = append(r.prof.Nodes, ProfileNode{Node: nodeName(r.p.node(s.node)), Ops: strings.Join(r.p.describe(s), " + "),
+		Kind: kind, Where: "engine", Wall: wall, Device: dev})
 	return nil
 }

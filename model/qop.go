@@ -275,8 +275,11 @@ func lowerQConv(p *plan, i int) (*group, string) {
 	dtx := p.g.Values[n.Inputs[0]].DType
 	s := &step{node: i, ins: []string{x.name}, outs: []string{outV},
 		ops: []string{fmt.Sprintf("Conv(%v,%v->%s)", dtx, w.DType, desc)},
+		lay: layWindow,
 		record: func(b *engine.Batch, in []*engine.Tensor, _ func(*engine.Tensor)) ([]*engine.Tensor, error) {
-			y, err := b.Conv(in[0], p.wdev[key], opts)
+			o := opts
+			o.XLayout, o.YLayout = p.layout(x.name), p.layout(outV)
+			y, err := b.Conv(in[0], p.wdev[key], o)
 			return []*engine.Tensor{y}, err
 		}}
 	gr.steps, gr.outDev = []*step{s}, []string{outV}

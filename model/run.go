@@ -147,7 +147,9 @@ func (r *runState) hostStep(s *step) error {
 		return fmt.Errorf("model: %w", err)
 	}
 	if r.prof != nil {
-		r.prof.add(n.OpType, "host", time.Since(start).Seconds(), 0)
+		wall := time.Since(start).Seconds()
+		r.prof.add(n.OpType, "host", wall, 0)
+		r.prof.Nodes = append(r.prof.Nodes, ProfileNode{Node: nodeName(n), Ops: n.OpType, Kind: n.OpType, Where: "host", Wall: wall})
 	}
 	for j, o := range n.Outputs {
 		if o != "" {
@@ -189,7 +191,9 @@ func (r *runState) hostValue(v string) (t *graph.Tensor, fresh bool, err error) 
 		return nil, false, fmt.Errorf("model: %s: %w", v, err)
 	}
 	if r.prof != nil {
-		r.prof.add("download", "transfer", time.Since(start).Seconds(), 0)
+		wall := time.Since(start).Seconds()
+		r.prof.add("download", "transfer", wall, 0)
+		r.prof.Nodes = append(r.prof.Nodes, ProfileNode{Node: v, Ops: "download", Kind: "download", Where: "transfer", Wall: wall})
 	}
 	r.host[v] = t
 	return t, true, nil
@@ -223,7 +227,9 @@ func (r *runState) deviceValue(v string) (*engine.Tensor, error) {
 		return nil, fmt.Errorf("model: uploading %s: %w", v, err)
 	}
 	if r.prof != nil {
-		r.prof.add("upload", "transfer", time.Since(start).Seconds(), 0)
+		wall := time.Since(start).Seconds()
+		r.prof.add("upload", "transfer", wall, 0)
+		r.prof.Nodes = append(r.prof.Nodes, ProfileNode{Node: v, Ops: "upload", Kind: "upload", Where: "transfer", Wall: wall})
 	}
 	r.made = append(r.made, t)
 	r.dev[v] = t

@@ -14,12 +14,15 @@
 # and for NAME in $QDQ_MODELS:
 #   NAME.qdq.onnx NAME.qdq.json        per-tensor int8 weights, uint8 activations (+ report)
 #   NAME.qdq_pc.onnx NAME.qdq_pc.json  per-channel weights (PER_CHANNEL=1, the default)
+#   NAME.qdq.bB.onnx                   NAME.qdq.onnx at static batch B, for B in $BATCHES
+#                                      (scripts/onnx_batch.py; bench/peers times them)
 #   NAME.ort_compare.json              ORT: QDQ vs float on $EVAL seeded inputs
 #   NAME.ranges.json                   the calibrated ranges (shared by both forms)
 #   calib.npy                          the $CALIB calibration images (seeded standard normal)
 # Steps whose outputs exist and are newer than their generators are skipped (FORCE=1 redoes all).
 # Environment: PYTHON (/usr/bin/python3), QDQ_MODELS ("resnet50 mobilenet_v2"), CALIB (8),
-# EVAL (16), PER_CHANNEL (1), ORT_CHECK (auto: 1 when onnxruntime-node is installed).
+# EVAL (16), PER_CHANNEL (1), BATCHES ("8"), ORT_CHECK (auto: 1 when onnxruntime-node is
+# installed).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-${QGPU_MODELS:-$root/out/models}}
@@ -28,6 +31,7 @@ qdq_models=${QDQ_MODELS:-resnet50 mobilenet_v2}
 calib_n=${CALIB:-8}
 eval_n=${EVAL:-16}
 per_channel=${PER_CHANNEL:-1}
+batches=${BATCHES:-8}
 force=${FORCE:-0}
 gen_torch=$root/model/interp/testdata/torch/gen_torch.py
 gen_qdq=$root/model/testdata/qdq/gen_qdq.py
@@ -86,6 +90,12 @@ for m in $qdq_models; do
 		"$py" "$gen_qdq" --model "$dir/$m.onnx" --calib "$dir/calib.npy" --ranges "$ranges" --out "$out" \
 			--report "$dir/$m.$f.json" "${extra[@]}"
 		echo "models: $m.$f.onnx (gen_qdq.py, $calib_n calibration images): $(since "$t") s"
+	done
+	for b in $batches; do
+		out=$dir/$m.qdq.b$b.onnx
+		fresh "$out" "$dir/$m.qdq.onnx" "$root/scripts/onnx_batch.py" && continue
+		"$py" "$root/scripts/onnx_batch.py" "$dir/$m.qdq.onnx" "$out" "$b"
+		echo "models: $m.qdq.b$b.onnx (batch $b)"
 	done
 done
 echo "models: built in $(since "$t_all") s"

@@ -150,8 +150,20 @@ type GemmParams struct {
 	Epilogue
 }
 
-// ConvParams is the block of conv.comp: engine Conv, NCHW input, OIHW
-// weights.
+// Flags are the option bits of a conv's or pool's block.
+type Flags uint32
+
+// Flag bits.
+const (
+	LayoutXNHWC Flags = 1 // the input is channels-last, [N][H][W][C] (else NCHW)
+	LayoutYNHWC Flags = 2 // the output is channels-last, [N][OH][OW][O] (else NCHW)
+	// ConvWZeroPointPerChannel: the weights have one zero point per
+	// output channel (else one for all).
+	ConvWZeroPointPerChannel Flags = 4
+)
+
+// ConvParams is the block of conv.comp: engine Conv, NCHW or NHWC input
+// and output, OIHW weights.
 type ConvParams struct {
 	Total     uint32 // outputs
 	C         uint32
@@ -170,13 +182,13 @@ type ConvParams struct {
 	PadTop    int32
 	PadLeft   int32
 	// XZeroPoint is the input's zero point; WZeroPoints the aux offset of
-	// the weights' int32 zero points, one per output channel when
-	// WZeroPointPerChannel is 1.
-	XZeroPoint           int32
-	WZeroPoints          uint32
-	WZeroPointPerChannel uint32
-	XType                uint32 // qtensor.DType of the input
-	WType                uint32 // qtensor.DType of the weights
+	// the weights' int32 zero points, one per output channel with the
+	// flag ConvWZeroPointPerChannel.
+	XZeroPoint  int32
+	WZeroPoints uint32
+	Flags       Flags  // layouts, ConvWZeroPointPerChannel
+	XType       uint32 // qtensor.DType of the input
+	WType       uint32 // qtensor.DType of the weights
 	Epilogue
 }
 
@@ -212,9 +224,10 @@ type EltwiseParams struct {
 }
 
 // PoolParams is the block of pool.comp: engine Pool (max and average),
-// NCHW.
+// NCHW or NHWC input and output.
 type PoolParams struct {
 	Total           uint32 // outputs
+	C               uint32 // channels
 	H               uint32
 	W               uint32
 	OH              uint32
@@ -233,6 +246,7 @@ type PoolParams struct {
 	CountIncludePad uint32 // average: 1 divides by KH*KW, 0 by the cells inside
 	QMin            int32
 	QMax            int32
+	Layouts         Flags // LayoutXNHWC, LayoutYNHWC
 }
 
 // ReduceMode selects what the reduce kernel computes.

@@ -113,7 +113,7 @@ func (p *ConvParams) AppendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.PadLeft))
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.XZeroPoint))
 	b = binary.LittleEndian.AppendUint32(b, p.WZeroPoints)
-	b = binary.LittleEndian.AppendUint32(b, p.WZeroPointPerChannel)
+	b = binary.LittleEndian.AppendUint32(b, uint32(p.Flags))
 	b = binary.LittleEndian.AppendUint32(b, p.XType)
 	b = binary.LittleEndian.AppendUint32(b, p.WType)
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.OutKind))
@@ -153,9 +153,10 @@ func (p *EltwiseParams) AppendTo(b []byte) []byte {
 // Kernel returns "pool".
 func (*PoolParams) Kernel() string { return "pool" }
 
-// AppendTo appends the block's 76 bytes.
+// AppendTo appends the block's 84 bytes.
 func (p *PoolParams) AppendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, p.Total)
+	b = binary.LittleEndian.AppendUint32(b, p.C)
 	b = binary.LittleEndian.AppendUint32(b, p.H)
 	b = binary.LittleEndian.AppendUint32(b, p.W)
 	b = binary.LittleEndian.AppendUint32(b, p.OH)
@@ -174,6 +175,7 @@ func (p *PoolParams) AppendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, p.CountIncludePad)
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.QMin))
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.QMax))
+	b = binary.LittleEndian.AppendUint32(b, uint32(p.Layouts))
 	return b
 }
 

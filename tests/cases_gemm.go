@@ -511,11 +511,20 @@ var convGeometries = []convSpec{
 }
 
 func addConv(l *caseList, def *rand.Rand, g convSpec, xd, wd qtensor.DType, wPerChannel, wzpExplicit bool, ok outKind) {
+	addConvLayout(l, def, g, xd, wd, wPerChannel, wzpExplicit, ok, engine.NCHW, engine.NCHW)
+}
+
+// addConvLayout is addConv with the input in layout xl and the output in
+// yl (the name says which when either is NHWC).
+func addConvLayout(l *caseList, def *rand.Rand, g convSpec, xd, wd qtensor.DType, wPerChannel, wzpExplicit bool, ok outKind, xl, yl engine.Layout) {
 	group := max(g.group, 1)
-	xs := []int{g.n, g.c, g.h, g.w}
+	xs := xl.Shape(g.n, g.c, g.h, g.w)
 	ws := []int{g.o, g.c / group, g.kh, g.kw}
 	if g.oneD {
 		xs = []int{g.n, g.c, g.w}
+		if xl == engine.NHWC {
+			xs = []int{g.n, g.w, g.c}
+		}
 		ws = []int{g.o, g.c / group, g.kw}
 	}
 	xp := params(def, xd, xs, qtensor.PerTensor, 0, 0)
@@ -524,7 +533,7 @@ func addConv(l *caseList, def *rand.Rand, g convSpec, xd, wd qtensor.DType, wPer
 		wp = params(def, wd, ws, qtensor.PerAxis, 0, 0)
 		narrowScales(def, &wp)
 	}
-	o := engine.ConvOptions{Strides: g.strides, Dilations: g.dilations, Pads: g.pads, Group: g.group}
+	o := engine.ConvOptions{Strides: g.strides, Dilations: g.dilations, Pads: g.pads, Group: g.group, XLayout: xl, YLayout: yl}
 	if wzpExplicit {
 		o.WZP = make([]int32, g.o)
 		for i := range o.WZP {
@@ -542,6 +551,9 @@ func addConv(l *caseList, def *rand.Rand, g convSpec, xd, wd qtensor.DType, wPer
 	}
 	if wzpExplicit {
 		name += "_wzp"
+	}
+	if xl != engine.NCHW || yl != engine.NCHW {
+		name += "_" + layoutName(xl, yl)
 	}
 	l.add(Case{Op: "Conv", Name: name,
 		Inputs: inputs(
@@ -568,6 +580,33 @@ func convCases(l *caseList, def *rand.Rand) {
 			addConv(l, def, g, dp[0], dp[1], true, false, ok)
 		}
 	}
+	// Every geometry with a channels-last input, output or both, the type
+	// pairs and output kinds in turn; their parameters from a generator of
+	// their own, so that the cases before them keep theirs.
+	lay := rand.New(rand.NewPCG(0x6e687763, 1))
+	for i, g := range convGeometries {
+		for j, ls := range nhwcLayouts {
+			dp := dtypePairs[(i+j)%len(dtypePairs)]
+			addConvLayout(l, lay, g, dp[0], dp[1], (i+j)%2 == 1, (i+j)%5 == 2, outKinds[(i+2*j)%len(outKinds)], ls[0], ls[1])
+		}
+	}
+}
+
+// nhwcLayouts are the (input, output) layout pairs other than NCHW, NCHW.
+var nhwcLayouts = [][2]engine.Layout{{engine.NHWC, engine.NHWC}, {engine.NCHW, engine.NHWC}, {engine.NHWC, engine.NCHW}}
+
+// layoutName names an (input, output) layout pair in a case name.
+func layoutName(xl, yl engine.Layout) string {
+	short := func(l engine.Layout) string {
+		if l == engine.NHWC {
+			return "nhwc"
+		}
+		return "nchw"
+	}
+	if xl == yl {
+		return short(xl)
+	}
+	return short(xl) + "2" + short(yl)
 }
 
 type poolSpec struct {
@@ -599,33 +638,55 @@ func poolCases(l *caseList, def *rand.Rand) {
 				if mode == "avg_countpad" && g.pads == nil {
 					continue
 				}
-				shape := []int{g.n, g.c, g.h, g.w}
-				p := params(def, d, shape, qtensor.PerTensor, 0, 0)
-				if mode == "avg" && g.name == "k2s2" {
-					p.ZeroPoints[0] = d.QMax() // the mean of (q - zp) is <= 0
-				}
-				ties := len(g.name) > 5 && g.name[len(g.name)-5:] == "_ties"
-				o := engine.PoolOptions{Kernel: []int{g.kh, g.kw}, Strides: g.strides, Dilations: g.dilations, Pads: g.pads, CountIncludePad: mode == "avg_countpad"}
-				l.add(Case{Op: map[bool]string{true: "MaxPool", false: "AvgPool"}[mode == "max"],
-					Name: fmt.Sprintf("%s_%s_%s", g.name, short(d), mode),
-					Inputs: inputs(func(r *rand.Rand) *qtensor.Tensor {
-						if ties {
-							// values zp-3..zp+3: window means of exactly .5, 1.5, 2.5 and
-							// their negatives are frequent.
-							zp := p.ZeroPoints[0]
-							return quantT(d, shape, p, func(int) int32 { return zp + r.Int32N(7) - 3 })
-						}
-						return randQ(r, d, shape, p)
-					}),
-					Build: one(func(b *engine.Batch, in []*engine.Tensor) (*engine.Tensor, error) {
-						if mode == "max" {
-							return b.MaxPool(in[0], o)
-						}
-						return b.AvgPool(in[0], o)
-					})})
+				addPool(l, def, g, d, mode, engine.NCHW, engine.NCHW)
 			}
 		}
 	}
+	// Channels-last inputs and outputs: every geometry, both modes, the
+	// layout pairs and types in turn (parameters from a generator of their
+	// own, as for Conv).
+	lay := rand.New(rand.NewPCG(0x6e687763, 2))
+	for i, g := range poolGeometries {
+		for j, ls := range nhwcLayouts {
+			for k, mode := range []string{"max", "avg"} {
+				addPool(l, lay, g, byteTypes[(i+j+k)%2], mode, ls[0], ls[1])
+			}
+		}
+	}
+}
+
+// addPool adds a pooling case of geometry g, type d and mode ("max",
+// "avg", "avg_countpad"), the input in layout xl and the output in yl.
+func addPool(l *caseList, def *rand.Rand, g poolSpec, d qtensor.DType, mode string, xl, yl engine.Layout) {
+	shape := xl.Shape(g.n, g.c, g.h, g.w)
+	p := params(def, d, shape, qtensor.PerTensor, 0, 0)
+	if mode == "avg" && g.name == "k2s2" {
+		p.ZeroPoints[0] = d.QMax() // the mean of (q - zp) is <= 0
+	}
+	ties := len(g.name) > 5 && g.name[len(g.name)-5:] == "_ties"
+	o := engine.PoolOptions{Kernel: []int{g.kh, g.kw}, Strides: g.strides, Dilations: g.dilations, Pads: g.pads, CountIncludePad: mode == "avg_countpad",
+		XLayout: xl, YLayout: yl}
+	name := fmt.Sprintf("%s_%s_%s", g.name, short(d), mode)
+	if xl != engine.NCHW || yl != engine.NCHW {
+		name += "_" + layoutName(xl, yl)
+	}
+	l.add(Case{Op: map[bool]string{true: "MaxPool", false: "AvgPool"}[mode == "max"],
+		Name: name,
+		Inputs: inputs(func(r *rand.Rand) *qtensor.Tensor {
+			if ties {
+				// values zp-3..zp+3: window means of exactly .5, 1.5, 2.5 and
+				// their negatives are frequent.
+				zp := p.ZeroPoints[0]
+				return quantT(d, shape, p, func(int) int32 { return zp + r.Int32N(7) - 3 })
+			}
+			return randQ(r, d, shape, p)
+		}),
+		Build: one(func(b *engine.Batch, in []*engine.Tensor) (*engine.Tensor, error) {
+			if mode == "max" {
+				return b.MaxPool(in[0], o)
+			}
+			return b.AvgPool(in[0], o)
+		})})
 }
 
 func chainCases(l *caseList, def *rand.Rand) {

@@ -115,11 +115,19 @@ func init() {
 	})
 }
 
-// recorder is a CPU backend that records the kinds of the ops it runs.
+// recorder is a CPU backend that records the kinds of the ops it runs,
+// and the (input, output) layouts of its Convs and Pools.
 type recorder struct {
 	backend.Backend
-	mu    sync.Mutex
-	kinds []backend.OpKind
+	mu      sync.Mutex
+	kinds   []backend.OpKind
+	layouts map[layoutUse]bool
+}
+
+// layoutUse is an op kind run with an input and an output layout.
+type layoutUse struct {
+	kind   backend.OpKind
+	xl, yl backend.Layout
 }
 
 func (r *recorder) Run(ctx context.Context, ops []backend.Op) error {
@@ -128,9 +136,48 @@ func (r *recorder) Run(ctx context.Context, ops []backend.Op) error {
 		if !slices.Contains(r.kinds, op.Kind()) {
 			r.kinds = append(r.kinds, op.Kind())
 		}
+		if r.layouts == nil {
+			r.layouts = map[layoutUse]bool{}
+		}
+		switch o := op.(type) {
+		case *backend.Conv:
+			r.layouts[layoutUse{o.Kind(), o.XLayout, o.YLayout}] = true
+		case *backend.Pool:
+			r.layouts[layoutUse{o.Kind(), o.XLayout, o.YLayout}] = true
+		}
 	}
 	r.mu.Unlock()
 	return r.Backend.Run(ctx, ops)
+}
+
+// layoutKinds are the op kinds that take a layout for their input and
+// output (ConvOptions, PoolOptions).
+var layoutKinds = []backend.OpKind{backend.OpConv, backend.OpMaxPool, backend.OpAvgPool}
+
+// TestLayoutsComplete fails unless the conformance cases run every op kind
+// that takes layouts with every (input, output) layout pair, so that every
+// backend is compared with the reference on each.
+func TestLayoutsComplete(t *testing.T) {
+	r, err := newRunner(engine.Config{Backend: recorderName}, Options{Require: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	for _, c := range Cases() {
+		if res := r.run(context.Background(), c); res.Status != Pass {
+			t.Fatalf("case %s/%s: %v: %s", c.Op, c.Name, res.Status, res.Detail)
+		}
+	}
+	rec := r.tgt.Backend().(*recorder)
+	for _, k := range layoutKinds {
+		for _, xl := range []backend.Layout{backend.NCHW, backend.NHWC} {
+			for _, yl := range []backend.Layout{backend.NCHW, backend.NHWC} {
+				if !rec.layouts[layoutUse{k, xl, yl}] {
+					t.Errorf("no conformance case runs %v with input %v and output %v", k, xl, yl)
+				}
+			}
+		}
+	}
 }
 
 // sent returns the kinds of the ops run so far.

@@ -17,7 +17,9 @@ import (
 // padding (rows that no output reads, rows read by only some kernel rows),
 // channel counts below and above the 16-row transpose blocks, groups,
 // every output kind, on 1 and 3 workers; a few with a column dilation,
-// which takes the im2col path. The bytes must equal the reference
+// which takes the im2col path. Inputs and outputs are NCHW or NHWC
+// (channels-last inputs read in place or from a padded copy, outputs
+// written by the GEMM in place). The bytes must equal the reference
 // kernels'.
 func TestConvImplicitShapes(t *testing.T) {
 	ref, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Kernels: "generic"}})
@@ -31,7 +33,7 @@ func TestConvImplicitShapes(t *testing.T) {
 			t.Fatal(err)
 		}
 		rng := rand.New(rand.NewPCG(5, uint64(threads)))
-		for i := range 60 {
+		for i := range 90 {
 			implicitCase(t, rng, ref, fast, i)
 		}
 		if err := fast.CheckGuards(); err != nil {
@@ -47,7 +49,7 @@ func implicitCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, i int)
 	if i%7 == 3 {
 		group = 2
 	}
-	cg := []int{3, 8, 16, 24, 40}[rng.IntN(5)]
+	cg := []int{3, 4, 8, 16, 24, 40}[rng.IntN(6)]
 	C, O := cg*group, (1+rng.IntN(20))*group
 	kh, kw := 1+rng.IntN(5), 1+rng.IntN(4)
 	dh := 1 + rng.IntN(3)
@@ -67,7 +69,11 @@ func implicitCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, i int)
 	if rng.IntN(2) == 0 {
 		wt, wzp = qtensor.Uint8, 128 // zero after the shift: still the implicit path
 	}
-	xq, _ := qtensor.New(xt, []int{n, C, h, w}, qtensor.TensorParams(0.05, xt.QMin()+rng.Int32N(256)))
+	xl, yl := engine.Layout(rng.IntN(2)), engine.Layout(rng.IntN(2))
+	if i < 30 {
+		xl, yl = engine.NCHW, engine.NCHW
+	}
+	xq, _ := qtensor.New(xt, xl.Shape(n, C, h, w), qtensor.TensorParams(0.05, xt.QMin()+rng.Int32N(256)))
 	xq.Data = randBytes(rng, len(xq.Data))
 	scales := make([]float32, O)
 	zps := make([]int32, O)
@@ -85,7 +91,10 @@ func implicitCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, i int)
 		dw = 2 // not implicit: the im2col path
 		w = max(w, kw*2)
 	}
-	o := engine.ConvOptions{Strides: []int{sh, sw}, Dilations: []int{dh, dw}, Pads: pads, Group: group}
+	if i%5 == 2 {
+		pads = []int{0, 0, 0, 0} // an NHWC input read in place
+	}
+	o := engine.ConvOptions{Strides: []int{sh, sw}, Dilations: []int{dh, dw}, Pads: pads, Group: group, XLayout: xl, YLayout: yl}
 	switch rng.IntN(3) {
 	case 0:
 		o.Output = engine.OutInt32
@@ -95,7 +104,7 @@ func implicitCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, i int)
 		o.Output = engine.OutQuantized
 		o.YType, o.YScale, o.YZP = qtensor.Uint8, 0.5+rng.Float32()*4, 100
 	}
-	name := fmt.Sprintf("case %d: n=%d C=%d O=%d g=%d %dx%d k=%dx%d s=%dx%d d=%dx%d pads=%v %v/%v out=%v", i, n, C, O, group, h, w, kh, kw, sh, sw, dh, dw, pads, xt, wt, o.Output)
+	name := fmt.Sprintf("case %d: n=%d C=%d O=%d g=%d %dx%d k=%dx%d s=%dx%d d=%dx%d pads=%v %v/%v out=%v %v->%v", i, n, C, O, group, h, w, kh, kw, sh, sw, dh, dw, pads, xt, wt, o.Output, xl, yl)
 	if !bytes.Equal(convBytes(t, ref, xq, wq, o, name), convBytes(t, fast, xq, wq, o, name)) {
 		t.Errorf("%s: fast conv differs from the reference", name)
 	}

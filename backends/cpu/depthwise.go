@@ -2,6 +2,8 @@ package cpu
 
 import (
 	"context"
+	"slices"
+	"sync"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/dwconv"
 	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
@@ -23,34 +25,16 @@ func (b *Backend) convDepthwise(ctx context.Context, op *backend.Conv) error {
 	C := op.C
 	Hp, Wp := op.H+op.PadTop+op.PadBottom, op.Wd+op.PadLeft+op.PadRight
 	out := newOutput(&op.Epilogue, op.Y)
-	x, w := bytesOf(op.X), bytesOf(op.W)
-	wSigned := op.W.DType() == qtensor.Int8
+	x := bytesOf(op.X)
 	khw := op.KH * op.KW
 	ep := &op.Epilogue
-	wr := make([]int32, C*khw) // [c][kh][kw] = w - wzp[c]
-	init := make([]int32, C)   // bias[c] - xzp * sum(wr[c])
-	for c := range C {
-		zp := backend.At(op.WZP, c)
-		for k, v := range w[c*khw : (c+1)*khw] {
-			if wSigned {
-				wr[c*khw+k] = int32(int8(v)) - zp
-			} else {
-				wr[c*khw+k] = int32(v) - zp
-			}
-		}
-		var bias int32
-		if ep.Bias != nil {
-			bias = backend.At(ep.Bias, c)
-		}
-		init[c] = dwconv.InitValue(bias, op.XZP, wr[c*khw:(c+1)*khw])
-	}
+	dw := depthwiseWeights(op)
+	wr, init := dw.wr, dw.init
 	P := op.OH * op.OW
 	signed := op.X.DType() == qtensor.Int8
 	y := bytesOf(op.Y)
-	if dwconv.Current() == isa.AVX512 && P <= nhwcMaxPixels {
-		if pw, pinit, ok := dwconv.PackNHWC(wr, init, C, khw); ok {
-			return b.depthwiseNHWC(ctx, op, pw, pinit, out)
-		}
+	if dwconv.Current() == isa.AVX512 && P <= nhwcMaxPixels && dw.pw != nil {
+		return b.depthwiseNHWC(ctx, op, dw.pw, dw.pinit, out)
 	}
 	// The kernel reads the input planes in place when there is no padding
 	// and the columns are one apart; otherwise it reads a staged copy.
@@ -102,6 +86,278 @@ func (b *Backend) convDepthwise(ctx context.Context, op *backend.Conv) error {
 	}
 	return nil
 }
+
+// dwWeights are a depthwise convolution's weights as the dwconv kernels
+// take them: wr ([c][kh][kw] = w - wzp[c]) and init (bias[c] - xzp *
+// sum(wr[c])) for the plane kernels, pw and pinit (dwconv.PackNHWC) for
+// the NHWC kernel, nil when a weight does not fit it.
+type dwWeights struct {
+	wr, init  []int32
+	pw, pinit []int32
+	wzp, bias []int32 // what they were made from, besides the weights
+	xzp       int32
+}
+
+// dwKey finds a convolution's dwWeights in the cache of its weights'
+// buffer (several entries may share a key; see depthwiseWeights).
+type dwKey struct {
+	off, c, khw int
+	signed      bool
+}
+
+// depthwiseWeights returns op's dwWeights, made once per weights, zero
+// points and bias and kept in the cache of the weights' buffer (emptied
+// when the buffer is written, like the packed GEMM weights).
+func depthwiseWeights(op *backend.Conv) *dwWeights {
+	C, khw := op.C, op.KH*op.KW
+	m := op.W.Buffer().(*buffer)
+	key := dwKey{off: op.W.Offset(), c: C, khw: khw, signed: op.W.DType() == qtensor.Int8}
+	ep := &op.Epilogue
+	m.cache.mu.Lock()
+	defer m.cache.mu.Unlock()
+	for _, d := range m.cache.dw[key] {
+		if d.xzp == op.XZP && slices.Equal(d.wzp, op.WZP) && slices.Equal(d.bias, ep.Bias) {
+			return d
+		}
+	}
+	w := bytesOf(op.W)
+	d := &dwWeights{wr: make([]int32, C*khw), init: make([]int32, C), xzp: op.XZP,
+		wzp: slices.Clone(op.WZP), bias: slices.Clone(ep.Bias)}
+	for c := range C {
+		zp := backend.At(op.WZP, c)
+		for k, v := range w[c*khw : (c+1)*khw] {
+			if key.signed {
+				d.wr[c*khw+k] = int32(int8(v)) - zp
+			} else {
+				d.wr[c*khw+k] = int32(v) - zp
+			}
+		}
+		var bias int32
+		if ep.Bias != nil {
+			bias = backend.At(ep.Bias, c)
+		}
+		d.init[c] = dwconv.InitValue(bias, op.XZP, d.wr[c*khw:(c+1)*khw])
+	}
+	if pw, pinit, ok := dwconv.PackNHWC(d.wr, d.init, C, khw); ok {
+		d.pw, d.pinit = pw, pinit
+	}
+	if m.cache.dw == nil {
+		m.cache.dw = map[dwKey][]*dwWeights{}
+	}
+	// A handful of convolutions share weights at most: keep the last few.
+	l := append(m.cache.dw[key], d)
+	if len(l) > 4 {
+		l = l[1:]
+	}
+	m.cache.dw[key] = l
+	return d
+}
+
+// convDepthwiseNHWC runs a depthwise convolution whose input or output
+// is NHWC on dwconv.NHWC (AVX-512), without a layout change: an NHWC
+// input is read in place when unpadded, else from a padded copy (an NCHW
+// one is staged as for depthwiseNHWC), and an NHWC output is written from
+// blocks of output rows whose accumulators stay in cache. It returns
+// false when the NHWC kernel cannot run the op (another ISA, weights
+// outside int16): the op then runs on NCHW copies.
+func (b *Backend) convDepthwiseNHWC(ctx context.Context, op *backend.Conv) (bool, error) {
+	if dwconv.Current() != isa.AVX512 {
+		return false, nil
+	}
+	dw := depthwiseWeights(op)
+	if dw.pw == nil {
+		return false, nil
+	}
+	if op.YLayout == backend.NCHW {
+		if op.XLayout == backend.NCHW {
+			return true, b.depthwiseNHWC(ctx, op, dw.pw, dw.pinit, newOutput(&op.Epilogue, op.Y))
+		}
+		// An NHWC output into a copy, transposed to NCHW (a global
+		// average pool's single pixel, typically).
+		buf := scratch(&layoutPool, op.Y.Bytes())
+		defer layoutPool.Put(buf)
+		o := *op
+		o.YLayout, o.Y = backend.NHWC, hostTensor(*buf, op.Y, []int{op.N, op.OH, op.OW, op.O})
+		if _, err := b.convDepthwiseNHWC(ctx, &o); err != nil {
+			return true, err
+		}
+		b.transposeImages(bytesOf(op.Y), *buf, op.N, op.OH*op.OW, op.O, op.Y.DType().Bits()/8)
+		return true, nil
+	}
+	out := newOutput(&op.Epilogue, op.Y)
+	C, P := op.C, op.OH*op.OW
+	Hp, Wp := op.H+op.PadTop+op.PadBottom, op.Wd+op.PadLeft+op.PadRight
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	ep := &op.Epilogue
+	signed := op.X.DType() == qtensor.Int8
+	quant := ep.Output == backend.OutQuantized && ep.Fixed == nil
+	var mult []float32 // the channels' multipliers, padded to whole vectors
+	if quant {
+		buf := scratch(&multPool, 4*((C+15)&^15))
+		defer multPool.Put(buf)
+		mult = asFloat32(*buf)
+		for c := range mult {
+			mult[c] = backend.At(ep.Mult, min(c, C-1))
+		}
+	}
+	// The float and fixed-point outputs take the reference epilogue on the
+	// accumulators, whose bias the kernel has added.
+	noBias := *ep
+	noBias.Bias = nil
+	ref := newOutput(&noBias, op.Y)
+	// emit runs p (output rows OW*C apart) into output element o0.
+	emit := func(p dwconv.NHWC, o0 int) {
+		p.DRow = op.OW * C
+		switch {
+		case quant:
+			p.Requantize(y[o0:], mult, ep.YZP, out.qmin, out.qmax)
+		case ep.Output == backend.OutInt32:
+			p.Int32(asInt32(y)[o0:])
+		default:
+			p.DRow = 0
+			buf := scratch(&accPool, 4*p.OH*p.OW*C)
+			defer accPool.Put(buf)
+			acc := asInt32(*buf)
+			p.Int32(acc)
+			row := p.OW * C
+			for r := range p.OH {
+				for j, v := range acc[r*row : (r+1)*row] {
+					ref.store(o0+r*op.OW*C+j, v, j%C)
+				}
+			}
+		}
+	}
+	kern := func(src []byte, wp, oh, ow int) dwconv.NHWC {
+		return dwconv.NHWC{Src: src, Wp: wp, C: C, KH: op.KH, KW: op.KW, SH: op.StrideH, SW: op.StrideW,
+			DH: op.DilationH, DW: op.DilationW, OH: oh, OW: ow, Signed: signed, W: dw.pw, Init: dw.pinit}
+	}
+	work := P * C * op.KH * op.KW
+	if op.XLayout == backend.NCHW {
+		// Staged whole as padded NHWC.
+		stage, _, _, release := convScratch(Hp*Wp*C+op.H*op.Wd*C, 0, 0)
+		defer release()
+		nhwc := stage[Hp*Wp*C:]
+		stage = stage[:Hp*Wp*C]
+		for n := range op.N {
+			if err := ctx.Err(); err != nil {
+				return true, err
+			}
+			b.stageNHWC(stage, nhwc, x, op, n, 0, C, Hp, Wp)
+			b.rows(op.OH, work, func(r0, r1 int) {
+				emit(kern(stage[r0*op.StrideH*Wp*C:], Wp, r1-r0, op.OW), (n*P+r0*op.OW)*C)
+			})
+		}
+		return true, nil
+	}
+	// An NHWC input is read in place: the output pixels whose windows lie
+	// inside the input straight from it, the others (the border the
+	// padding touches) from small padded copies of the rows and columns
+	// they read (stageBand), made before the rows are split over the
+	// workers.
+	ohLo, ohHi := insideRange(op.PadTop, op.StrideH, op.KH, op.DilationH, op.H, op.OH)
+	owLo, owHi := insideRange(op.PadLeft, op.StrideW, op.KW, op.DilationW, op.Wd, op.OW)
+	// A region is output rows [h0, h1) x columns [c0, c1) computed from
+	// src, rows wp pixels long, output row h0 reading from its start.
+	type region struct {
+		h0, h1, c0, c1 int
+		src            []byte
+		wp             int
+	}
+	var regions [5]region
+	nr := 0
+	// banded adds the region of output rows [h0, h1) x columns [c0, c1)
+	// read from a padded copy, at band[*off:].
+	banded := func(band []byte, off *int, img []byte, h0, h1, c0, c1 int) {
+		if h0 >= h1 || c0 >= c1 {
+			return
+		}
+		ih0, nb := h0*op.StrideH-op.PadTop, (h1-1-h0)*op.StrideH+(op.KH-1)*op.DilationH+1
+		iw0, bw := c0*op.StrideW-op.PadLeft, (c1-1-c0)*op.StrideW+(op.KW-1)*op.DilationW+1
+		dst := band[*off : *off+nb*bw*C]
+		*off += nb * bw * C
+		stageBand(dst, img, op, ih0, nb, iw0, bw)
+		regions[nr] = region{h0, h1, c0, c1, dst, bw}
+		nr++
+	}
+	// bandBytes is the staging of the border regions of one image.
+	bandRows := func(h0, h1 int) int { return max(0, (h1-1-h0)*op.StrideH+(op.KH-1)*op.DilationH+1) }
+	bandCols := func(c0, c1 int) int { return max(0, (c1-1-c0)*op.StrideW+(op.KW-1)*op.DilationW+1) }
+	inner := ohLo < ohHi && owLo < owHi
+	var bandBytes int
+	if inner {
+		bandBytes = (bandRows(0, ohLo)+bandRows(ohHi, op.OH))*bandCols(0, op.OW) + bandRows(ohLo, ohHi)*(bandCols(0, owLo)+bandCols(owHi, op.OW))
+	} else {
+		bandBytes = bandRows(0, op.OH) * bandCols(0, op.OW)
+	}
+	buf := scratch(&hwcPool, bandBytes*C)
+	defer hwcPool.Put(buf)
+	for n := range op.N {
+		if err := ctx.Err(); err != nil {
+			return true, err
+		}
+		img := x[n*op.H*op.Wd*C : (n+1)*op.H*op.Wd*C]
+		nr = 0
+		off := 0
+		if inner {
+			regions[nr] = region{ohLo, ohHi, owLo, owHi,
+				img[((ohLo*op.StrideH-op.PadTop)*op.Wd+owLo*op.StrideW-op.PadLeft)*C:], op.Wd}
+			nr++
+			banded(*buf, &off, img, 0, ohLo, 0, op.OW)
+			banded(*buf, &off, img, ohHi, op.OH, 0, op.OW)
+			banded(*buf, &off, img, ohLo, ohHi, 0, owLo)
+			banded(*buf, &off, img, ohLo, ohHi, owHi, op.OW)
+		} else {
+			banded(*buf, &off, img, 0, op.OH, 0, op.OW)
+		}
+		rs := regions[:nr]
+		b.rows(op.OH, work, func(r0, r1 int) {
+			for _, g := range rs {
+				h0, h1 := max(r0, g.h0), min(r1, g.h1)
+				if h0 >= h1 {
+					continue
+				}
+				src := g.src[(h0-g.h0)*op.StrideH*g.wp*C:]
+				emit(kern(src, g.wp, h1-h0, g.c1-g.c0), (n*P+h0*op.OW+g.c0)*C)
+			}
+		})
+	}
+	return true, nil
+}
+
+// insideRange returns the output positions [lo, hi) along one axis whose
+// windows (K cells D apart, from position*S - P) lie inside the input of
+// length L; out is the output's length.
+func insideRange(P, S, K, D, L, out int) (lo, hi int) {
+	lo = min((P+S-1)/S, out)
+	last := L - 1 - (K-1)*D + P // the last window start, plus P
+	if last < 0 {
+		return lo, lo
+	}
+	return lo, max(lo, min(out, last/S+1))
+}
+
+// stageBand copies rows [ih0, ih0+nb) and columns [iw0, iw0+bw) of the
+// NHWC image img into band ([nb][bw][C]), the cells outside the image set
+// to the input zero point.
+func stageBand(band, img []byte, op *backend.Conv, ih0, nb, iw0, bw int) {
+	C, W := op.C, op.Wd
+	zp := byte(op.XZP)
+	lo, hi := max(iw0, 0), min(iw0+bw, W) // the columns inside
+	for r := range nb {
+		row := band[r*bw*C : (r+1)*bw*C]
+		ih := ih0 + r
+		if ih < 0 || ih >= op.H || lo >= hi {
+			fill(row, zp)
+			continue
+		}
+		fill(row[:(lo-iw0)*C], zp)
+		copy(row[(lo-iw0)*C:(hi-iw0)*C], img[(ih*W+lo)*C:(ih*W+hi)*C])
+		fill(row[(hi-iw0)*C:], zp)
+	}
+}
+
+// multPool holds convDepthwiseNHWC's multipliers.
+var multPool sync.Pool
 
 // storeAccs writes a depthwise convolution's accumulators accs ([c][p],
 // bias included) from output element base with the reference epilogue:

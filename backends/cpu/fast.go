@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"context"
+	"encoding/binary"
 	"sync"
 	"unsafe"
 
@@ -38,6 +39,9 @@ type layout struct {
 	convKH, convKW int  // 0: a K x N row-major GEMM operand; else conv weights [N][C][KH][KW], K = C*KH*KW
 	khInner        bool // conv weights: K ordered (kw, kh, c) instead of (kh, kw, c)
 	transposed     bool // a GEMM operand stored N x K row-major (backend.Gemm.TransposeB)
+	// padC, for conv weights of fewer channels, pads each (kh, kw) cell's
+	// channels with zero weights to padC: K = padC*KH*KW.
+	padC int
 }
 
 // packCache holds the packed B matrices made from a buffer's contents. It
@@ -47,12 +51,12 @@ type packCache struct {
 	mu    sync.Mutex
 	packs map[packKey]*gemm.PackedB
 	nbits map[nbitsKey]*nbits.Panels // MatMulNBits weights (nbits_fast.go)
+	dw    map[dwKey][]*dwWeights     // depthwise weights (depthwiseWeights)
 }
 
 func (c *packCache) invalidate() {
 	c.mu.Lock()
-	c.packs = nil
-	c.nbits = nil
+	c.packs, c.dw, c.nbits = nil, nil, nil
 	c.mu.Unlock()
 }
 
@@ -70,24 +74,29 @@ func packed(t *backend.Tensor, off, K, N int, l layout) (*gemm.PackedB, error) {
 	if p := m.cache.packs[key]; p != nil {
 		return p, nil
 	}
-	b := signedBytes(bytesOf(t)[off:off+K*N], unsigned)
+	stored := K // values per output channel as stored
+	if l.padC > 0 {
+		stored = t.Dim(1) * l.convKH * l.convKW
+	}
+	b := signedBytes(bytesOf(t)[off:off+stored*N], unsigned)
 	var p *gemm.PackedB
 	var err error
 	if l.convKH > 0 {
 		// [o][c][kh][kw] -> [o][kh][kw][c] (or [o][kw][kh][c]), then
-		// pack as N x K.
+		// pack as N x K; channels c >= the stored ones (padC) stay 0.
 		KH, KW := l.convKH, l.convKW
 		cg := K / (KH * KW)
-		r := make([]int8, len(b))
+		cs := stored / (KH * KW)
+		r := make([]int8, K*N)
 		for o := range N {
-			for c := range cg {
+			for c := range cs {
 				for kh := range KH {
 					for kw := range KW {
 						k := kh*KW + kw
 						if l.khInner {
 							k = kw*KH + kh
 						}
-						r[o*K+k*cg+c] = b[o*K+(c*KH+kh)*KW+kw]
+						r[o*K+k*cg+c] = b[o*stored+(c*KH+kh)*KW+kw]
 					}
 				}
 			}
@@ -369,10 +378,19 @@ func (b *Backend) gemmFast(ctx context.Context, op *backend.Gemm) (handled bool,
 // returns handled == false when the op needs the reference kernel.
 func (b *Backend) convFast(ctx context.Context, op *backend.Conv) (handled bool, err error) {
 	if op.Group == op.C && op.O == op.C && op.C > 1 {
-		return true, b.convDepthwise(ctx, op)
+		if op.NCHW() {
+			return true, b.convDepthwise(ctx, op)
+		}
+		if done, err := b.convDepthwiseNHWC(ctx, op); done {
+			return true, err
+		}
+		return b.convViaNCHW(ctx, op)
 	}
 	if done, err := b.convImplicit(ctx, op); done {
 		return true, err
+	}
+	if !op.NCHW() {
+		return b.convViaNCHW(ctx, op)
 	}
 	cg, og := op.C/op.Group, op.O/op.Group
 	K := cg * op.KH * op.KW
@@ -464,9 +482,8 @@ func im2colNHWC(col, hwc, x []byte, op *backend.Conv, n, g int) {
 	}
 }
 
-// Scratch buffers of the convolution path, reused across calls (offPool:
-// *[]int row offsets).
-var colPool, accPool, outPool, hwcPool, offPool sync.Pool
+// Scratch buffers of the convolution path, reused across calls.
+var colPool, accPool, outPool, hwcPool sync.Pool
 
 // convScratch takes a convolution path's staging (bytes), accumulator
 // (int32s) and output (bytes) buffers from their pools; release returns
@@ -527,9 +544,26 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 			return false, nil
 		}
 	}
-	K := cg * op.KH * op.KW
+	xNHWC, yNHWC := op.XLayout == backend.NHWC, op.YLayout == backend.NHWC
+	// cs is the channels of a staged input pixel: cg, or 4 for a
+	// 3-channel NCHW input (an image, the stem) whose kernel rows of KW*3
+	// values are not whole groups of 4: staged as padded NHWC with a
+	// fourth channel against zero weights, its kernel rows are (32% more
+	// products than the window cells below, but no 3-row transposes).
+	cs := cg
+	if !xNHWC && cg == 3 && op.Group == 1 && op.KH > 1 && (op.KW*cg)%gemm.KGroup != 0 {
+		cs = 4
+	}
+	K := cs * op.KH * op.KW
 	if K > gemm.MaxK {
 		return false, nil
+	}
+	// Kernel rows as row segments over plain padded NHWC staging, or (when
+	// a kernel row's KW*Cg values are not whole groups of 4) window cells
+	// of KH*Cg bytes.
+	segmented := op.KH > 1 && (op.KW*cs)%gemm.KGroup == 0
+	if xNHWC && (op.Group != 1 || op.KH > 1 && !segmented) {
+		return false, nil // staged from an NCHW copy (convViaNCHW)
 	}
 	Wp := op.Wd + op.PadLeft + op.PadRight
 	Hp := op.H + op.PadTop + op.PadBottom
@@ -538,54 +572,82 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 	x, y := bytesOf(op.X), bytesOf(op.Y)
 	esz := op.Y.DType().Bits() / 8
 	signedX := op.X.DType() == qtensor.Int8
-	// Kernel rows as row segments over plain padded NHWC staging, or (when
-	// a kernel row's KW*Cg values are not whole groups of 4) window cells
-	// of KH*Cg bytes.
-	segmented := op.KH > 1 && (op.KW*cg)%gemm.KGroup == 0
-	cell, stageLen := op.KH*cg, op.OH*Wp*op.KH*cg
-	if segmented {
-		cell, stageLen = cg, Hp*Wp*cg
+	// An NHWC input is read in place when unpadded, else from a copy with
+	// the padding: [Hp][Wp][C], kernel rows (KW*C contiguous bytes) as
+	// segments when KH > 1, as for the segmented staging of NCHW inputs.
+	padded := op.PadTop+op.PadLeft+op.PadBottom+op.PadRight > 0
+	// imgs images make one GEMM (their output rows one after the other):
+	// all of them when input and output are NHWC and there is one group.
+	imgs := 1
+	if xNHWC && yNHWC && op.Group == 1 {
+		imgs = op.N
 	}
-	stage, c, tmp, release := convScratch(stageLen, P*og, P*og*esz)
+	cell, stageLen := op.KH*cg, op.OH*Wp*op.KH*cg
+	if segmented || xNHWC {
+		cell, stageLen = cs, Hp*Wp*cs
+	}
+	imgLen := stageLen // an image's staged bytes
+	stageLen *= imgs
+	if xNHWC && !padded {
+		stageLen, imgLen = 0, op.H*op.Wd*op.C
+	}
+	M := imgs * P          // GEMM rows
+	tmpLen := P * og * esz // the pixel-major output before its transpose to NCHW
+	if yNHWC {
+		tmpLen = 0
+	}
+	stage, c, tmp, release := convScratch(stageLen, M*og, tmpLen)
 	defer release()
 	var nhwc []byte // windowRows' whole-image transpose, for narrow images
-	if op.Wd < 32 {
+	if op.Wd < 32 && !xNHWC {
 		buf := scratch(&colPool, op.H*op.Wd*cg)
 		defer colPool.Put(buf)
 		nhwc = *buf
 	}
-	offs, _ := offPool.Get().(*[]int)
-	if offs == nil || cap(*offs) < P {
-		offs = new([]int)
-		*offs = make([]int, P)
-	}
-	defer offPool.Put(offs)
-	rowOff := (*offs)[:P]
 	rowStride := Wp // staged rows between output rows
-	if segmented {
+	if segmented || xNHWC {
 		rowStride = op.StrideH * Wp
 	}
-	for oh := range op.OH {
-		for ow := range op.OW {
-			rowOff[oh*op.OW+ow] = (oh*rowStride + ow*op.StrideW) * cell
-		}
+	// Row offsets of the output pixels in the staged input; none when the
+	// rows are evenly spaced, one output row after the other (a 1x1
+	// convolution of stride 1 on NHWC data: row m at m*C).
+	var rowOff []int
+	lda := 1
+	if op.StrideW*op.OW == rowStride && P*op.StrideW*cell == imgLen {
+		lda = op.StrideW * cell
+	} else {
+		rowOff = rowOffsets(imgs, op.OH, op.OW, rowStride, op.StrideW, cell, imgLen)
 	}
 	var seg *gemm.Segments
 	if segmented {
-		seg = &gemm.Segments{Count: op.KH, Stride: op.DilationH * Wp * cg}
+		seg = &gemm.Segments{Count: op.KH, Stride: op.DilationH * Wp * cs}
 	}
-	for n := range op.N {
+	for n := 0; n < op.N; n += imgs {
 		for g := range op.Group {
 			if err := ctx.Err(); err != nil {
 				return true, err
 			}
-			if segmented {
+			src := stage
+			switch {
+			case xNHWC && !padded:
+				src = x[n*op.H*op.Wd*op.C : (n+imgs)*op.H*op.Wd*op.C]
+			case xNHWC:
+				for i := range imgs {
+					b.padNHWC(stage[i*imgLen:], x[(n+i)*op.H*op.Wd*op.C:], op, Hp, Wp)
+				}
+			case cs != cg:
+				b.stageRGB4(stage, x[n*op.H*op.Wd*3:], op, Hp, Wp)
+			case segmented:
 				b.stageNHWC(stage, nhwc, x, op, n, g*cg, cg, Hp, Wp)
-			} else {
+			default:
 				b.windowRows(stage, nhwc, x, op, n, g*cg, cg, Wp)
 			}
 			ch0 := g * og
-			pb, err := packed(op.W, g*og*K, K, og, layout{convKH: op.KH, convKW: op.KW, khInner: !segmented})
+			l := layout{convKH: op.KH, convKW: op.KW, khInner: !segmented && !xNHWC}
+			if cs != cg {
+				l.padC = cs
+			}
+			pb, err := packed(op.W, g*og*cg*op.KH*op.KW, K, og, l)
 			if err != nil {
 				return true, err
 			}
@@ -593,32 +655,45 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 			obuf := scratch(&colOffPool, 4*og)
 			off := colOffsets(asInt32(*obuf), op.XZP, K, pb.ColSums(), noZP, ep.Bias, ch0)
 			// One GEMM over all output pixels: it blocks the rows for the
-			// cache and splits them over the workers itself.
+			// cache and splits them over the workers itself. Its output is
+			// pixel-major: an NHWC Y itself (rows of O, the group's
+			// channels from ch0), or tmp, og wide, for NCHW.
 			opt := &gemm.Options{Threads: b.threads, Pool: b.pool, ColOffset: off, RowOffsets: rowOff, Segments: seg}
+			dst, ld, acc, ldc := tmp, og, c, og
+			if yNHWC {
+				base := n*P*op.O + ch0
+				dst, ld = y[base*esz:], op.O
+				if ep.Output == backend.OutInt32 {
+					acc, ldc = asInt32(y)[base:], op.O
+				}
+			}
 			switch ep.Output {
 			case backend.OutQuantized:
-				rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: og}
+				rq := &gemm.Requant{Mult: channels(ep.Mult, ch0, og), ZP: ep.YZP, QMin: out.qmin, QMax: out.qmax, LdOut: ld}
 				if op.Y.DType() == qtensor.Uint8 {
-					rq.OutU8 = tmp
+					rq.OutU8 = dst
 				} else {
-					rq.OutS8 = asInt8(tmp)
+					rq.OutS8 = asInt8(dst)
 				}
 				opt.Requant = rq
 			case backend.OutFloat32:
-				fo := &gemm.FloatOut{Scale: channels(ep.Scale, ch0, og), Out: asFloat32(tmp), LdOut: og}
+				fo := &gemm.FloatOut{Scale: channels(ep.Scale, ch0, og), Out: asFloat32(dst), LdOut: ld}
 				if ep.FloatBias != nil {
 					fo.Bias = channels(ep.FloatBias, ch0, og)
 				}
 				opt.Float = fo
 			}
 			if signedX {
-				err = gemm.GemmS8S8(c, og, asInt8(stage), 1, P, pb, opt)
+				err = gemm.GemmS8S8(acc, ldc, asInt8(src), lda, M, pb, opt)
 			} else {
-				err = gemm.GemmU8S8(c, og, stage, 1, P, pb, opt)
+				err = gemm.GemmU8S8(acc, ldc, src, lda, M, pb, opt)
 			}
 			colOffPool.Put(obuf)
 			if err != nil {
 				return true, err
+			}
+			if yNHWC {
+				continue
 			}
 			// [P][og] -> channel-major [og][P].
 			base := (n*op.O + ch0) * P
@@ -635,6 +710,86 @@ func (b *Backend) convImplicit(ctx context.Context, op *backend.Conv) (bool, err
 		}
 	}
 	return true, nil
+}
+
+// stageRGB4 stages the 3-channel NCHW image img for convImplicit as
+// padded NHWC of 4 channels, [Hp][Wp][4]: the three channels and a
+// fourth (the zero point; its weights are 0), the padding set to the
+// input zero point. Rows are split over the workers.
+func (b *Backend) stageRGB4(stage, img []byte, op *backend.Conv, Hp, Wp int) {
+	H, W := op.H, op.Wd
+	zp := uint32(byte(op.XZP))
+	zp4 := zp * 0x01010101
+	b.rows(Hp, Hp*Wp*4, func(h0, h1 int) {
+		for hp := h0; hp < h1; hp++ {
+			row := stage[hp*Wp*4 : (hp+1)*Wp*4]
+			ih := hp - op.PadTop
+			if ih < 0 || ih >= H {
+				fill(row, byte(zp))
+				continue
+			}
+			fill(row[:op.PadLeft*4], byte(zp))
+			fill(row[(op.PadLeft+W)*4:], byte(zp))
+			p0, p1, p2 := img[ih*W:(ih+1)*W], img[(H+ih)*W:(H+ih+1)*W], img[(2*H+ih)*W:(2*H+ih+1)*W]
+			dst := row[op.PadLeft*4 : (op.PadLeft+W)*4]
+			for w := range W {
+				v := uint32(p0[w]) | uint32(p1[w])<<8 | uint32(p2[w])<<16 | zp4&0xff000000
+				binary.LittleEndian.PutUint32(dst[4*w:], v)
+			}
+		}
+	})
+}
+
+// rowOffsets returns the offsets n*img + (oh*rowStride + ow*stride) * cell
+// of the oh x ow output pixels of imgs images of an implicit convolution,
+// from a small cache: they depend on the geometry only, and a network's
+// layers share few. The slice is shared: read only.
+func rowOffsets(imgs, oh, ow, rowStride, stride, cell, img int) []int {
+	key := [7]int{imgs, oh, ow, rowStride, stride, cell, img}
+	rowOffMu.Lock()
+	defer rowOffMu.Unlock()
+	if r, ok := rowOffCache[key]; ok {
+		return r
+	}
+	r := make([]int, imgs*oh*ow)
+	for n := range imgs {
+		for h := range oh {
+			for w := range ow {
+				r[(n*oh+h)*ow+w] = n*img + (h*rowStride+w*stride)*cell
+			}
+		}
+	}
+	if len(rowOffCache) >= 256 {
+		clear(rowOffCache) // geometries beyond a few networks' worth
+	}
+	rowOffCache[key] = r
+	return r
+}
+
+var (
+	rowOffMu    sync.Mutex
+	rowOffCache = map[[7]int][]int{}
+)
+
+// padNHWC copies image img ([H][W][C], NHWC) into stage as [Hp][Wp][C]
+// with the padding set to the input zero point, the rows split over the
+// workers.
+func (b *Backend) padNHWC(stage, img []byte, op *backend.Conv, Hp, Wp int) {
+	C, W := op.C, op.Wd
+	zp := byte(op.XZP)
+	b.rows(Hp, Hp*Wp*C, func(h0, h1 int) {
+		for hp := h0; hp < h1; hp++ {
+			row := stage[hp*Wp*C : (hp+1)*Wp*C]
+			ih := hp - op.PadTop
+			if ih < 0 || ih >= op.H {
+				fill(row, zp)
+				continue
+			}
+			fill(row[:op.PadLeft*C], zp)
+			copy(row[op.PadLeft*C:(op.PadLeft+W)*C], img[ih*W*C:])
+			fill(row[(op.PadLeft+W)*C:], zp)
+		}
+	})
 }
 
 // stageNHWC stages channels [c0, c0+cg) of image n of the NCHW input x for
@@ -781,8 +936,15 @@ func (b *Backend) rows(n, total int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
+	// More parts than threads: a worker that starts late (its core busy
+	// with other work) leaves its later parts to the others.
+	t = min(n, partsPerThread*t, total/minChunk)
 	b.pool.Run(t, func(i int) { f(n*i/t, n*(i+1)/t) })
 }
+
+// partsPerThread is how many parts rows and the GEMMs cut a job into per
+// thread.
+const partsPerThread = 4
 
 // transpose32 writes src ([P][og], pixel-major 32-bit values) to dst
 // channel-major ([og][P]), the pixels split over the workers

@@ -184,13 +184,13 @@ func convGeneric(ctx context.Context, op *backend.Conv) error {
 								if iw < 0 || iw >= op.Wd {
 									continue
 								}
-								xv := x.At(((n*op.C+ci)*op.H+ih)*op.Wd + iw)
+								xv := x.At(op.XLayout.Index(n, ci, ih, iw, op.C, op.H, op.Wd))
 								wv := w.At(((o*cg+c)*op.KH+kh)*op.KW + kw)
 								acc += (xv - op.XZP) * (wv - wzp)
 							}
 						}
 					}
-					out.store(((n*op.O+o)*op.OH+oh)*op.OW+ow, acc, o)
+					out.store(op.YLayout.Index(n, o, oh, ow, op.O, op.OH, op.OW), acc, o)
 				}
 			}
 		}
@@ -231,6 +231,7 @@ func poolGeneric(ctx context.Context, op *backend.Pool) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		n, c := nc/op.C, nc%op.C
 		for oh := range op.OH {
 			for ow := range op.OW {
 				var sum int64
@@ -246,7 +247,7 @@ func poolGeneric(ctx context.Context, op *backend.Pool) error {
 						if iw < 0 || iw >= op.W {
 							continue
 						}
-						v := x.At((nc*op.H+ih)*op.W + iw)
+						v := x.At(op.XLayout.Index(n, c, ih, iw, op.C, op.H, op.W))
 						best = max(best, v)
 						sum += int64(v - op.ZP)
 						cells++
@@ -265,7 +266,7 @@ func poolGeneric(ctx context.Context, op *backend.Pool) error {
 					}
 					r = qtensor.AveragePool(sum, count, op.ZP, qmin, qmax)
 				}
-				y.Set((nc*op.OH+oh)*op.OW+ow, r)
+				y.Set(op.YLayout.Index(n, c, oh, ow, op.C, op.OH, op.OW), r)
 			}
 		}
 	}

@@ -35,6 +35,12 @@ func validRange(base, step, count, limit int) (lo, hi int) {
 // once per window, then rounds with qtensor.AveragePool as the reference
 // does.
 func (b *Backend) poolFast(ctx context.Context, op *backend.Pool) (handled bool, err error) {
+	if op.Max && op.XLayout == backend.NHWC && op.YLayout == backend.NHWC {
+		return true, b.maxPoolNHWC(ctx, op)
+	}
+	if !op.NCHW() {
+		return b.poolViaNCHW(ctx, op)
+	}
 	if err := ctx.Err(); err != nil {
 		return true, err
 	}
@@ -151,6 +157,71 @@ func (b *Backend) poolFast(ctx context.Context, op *backend.Pool) (handled bool,
 		}
 	})
 	return true, fail
+}
+
+// maxPoolNHWC is poolFast's MaxPool for NHWC input and output, on whole
+// pixels of C bytes: per output row, the maximum of its kernel rows
+// (colMax, vec.MaxPairs over whole input rows), then of each full
+// window's KW columns for all windows at once (winMax), and the windows
+// the padding cuts pixel by pixel. Output rows are split over the workers.
+func (b *Backend) maxPoolNHWC(ctx context.Context, op *backend.Pool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	C, W := op.C, op.W
+	x, y := bytesOf(op.X), bytesOf(op.Y)
+	signed := op.X.DType() == qtensor.Int8
+	zp := byte(op.ZP)
+	type span struct{ iw0, n int }
+	cols := make([]span, op.OW)
+	for ow := range cols {
+		base := ow*op.StrideW - op.PadLeft
+		lo, hi := validRange(base, op.DilationW, op.KW, W)
+		cols[ow] = span{base + lo*op.DilationW, hi - lo}
+	}
+	full := W - (op.KW-1)*op.DilationW // windows inside the row, by first column
+	b.rows(op.N*op.OH, op.N*op.OH*op.OW*C*min(op.KH*op.KW, 1<<10), func(r0, r1 int) {
+		buf := scratch(&colPool, (W+max(full, 0))*C)
+		defer colPool.Put(buf)
+		colMax, winMax := (*buf)[:W*C], (*buf)[W*C:]
+		for r := r0; r < r1; r++ {
+			n, oh := r/op.OH, r%op.OH
+			img := x[n*op.H*W*C : (n+1)*op.H*W*C]
+			out := y[r*op.OW*C : (r+1)*op.OW*C]
+			base := oh*op.StrideH - op.PadTop
+			khLo, khHi := validRange(base, op.DilationH, op.KH, op.H)
+			if khLo == khHi {
+				fill(out, zp)
+				continue
+			}
+			inRow := func(kh int) []byte { return img[(base+kh*op.DilationH)*W*C:][:W*C] }
+			copy(colMax, inRow(khLo))
+			for kh := khLo + 1; kh < khHi; kh++ {
+				vec.MaxPairs(colMax, colMax, inRow(kh), signed)
+			}
+			if full > 0 {
+				copy(winMax, colMax)
+				for kw := 1; kw < op.KW; kw++ {
+					vec.MaxPairs(winMax, winMax, colMax[kw*op.DilationW*C:], signed)
+				}
+			}
+			for ow, c := range cols {
+				dst := out[ow*C : (ow+1)*C]
+				switch {
+				case c.n == op.KW:
+					copy(dst, winMax[c.iw0*C:])
+				case c.n == 0:
+					fill(dst, zp)
+				default:
+					copy(dst, colMax[c.iw0*C:])
+					for k := 1; k < c.n; k++ {
+						vec.MaxPairs(dst, dst, colMax[(c.iw0+k*op.DilationW)*C:], signed)
+					}
+				}
+			}
+		}
+	})
+	return nil
 }
 
 // sumBytes returns the sum of the bytes of s, eight at a time: the bytes

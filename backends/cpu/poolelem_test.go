@@ -15,7 +15,8 @@ import (
 // whole-plane ones, strides, dilations, padding up to beyond the kernel so
 // that whole windows and whole output rows fall in it, CountIncludePad) and
 // random Add, Mul and ReLU on the fast kernels under each ISA and compares
-// the bytes with the reference kernels.
+// the bytes with the reference kernels. A third of the pools run on NHWC
+// data (channel counts up to 70), input and output, or one of them.
 func TestPoolAndElementwise(t *testing.T) {
 	ref, fast := refAndFast(t)
 	forEachCPUISA(t, allCPUISAs, func(t *testing.T, isa cpu.ISA) {
@@ -44,6 +45,17 @@ func TestPoolAndElementwise(t *testing.T) {
 			}
 			isMax := rng.IntN(2) == 0
 			o.CountIncludePad = !isMax && rng.IntN(2) == 0
+			if it%3 == 2 {
+				o.XLayout, o.YLayout = engine.Layout(rng.IntN(2)), engine.Layout(rng.IntN(2))
+				if it%6 == 2 {
+					o.XLayout, o.YLayout = engine.NHWC, engine.NHWC
+				}
+				if o.XLayout == engine.NHWC { // the same bytes as [n, h, w, c]
+					c = 1 + rng.IntN(70)
+					x, _ = qtensor.New(dt, []int{n, h, w, c}, qtensor.TensorParams(0.05, zp))
+					x.Data = randBytes(rng, len(x.Data))
+				}
+			}
 			name := fmt.Sprintf("case %d %v %v max=%v %+v", it, dt, x.Shape, isMax, o)
 			pool := func(b *engine.Batch, xs []*engine.Tensor) (*engine.Tensor, error) {
 				if isMax {

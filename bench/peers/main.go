@@ -32,7 +32,10 @@ type config struct {
 	skipORT   bool
 	skipTorch bool
 	verbose   bool
-	only      string
+	only      []string // group name prefixes to run (nil: all)
+	models    []string // networks of scripts/models.sh to time (none: -models none)
+	batches   []int    // their batch sizes
+	modelDir  string
 }
 
 // suite is the list of shapes of one run.
@@ -117,7 +120,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.skipORT, "skip-ort", false, "leave ONNX Runtime out")
 	fs.BoolVar(&c.skipTorch, "skip-torch", false, "leave PyTorch out")
 	fs.BoolVar(&c.verbose, "v", false, "print every tool command as it runs")
-	fs.StringVar(&c.only, "only", "", "run only the groups whose name contains `TEXT` (e.g. MatMulNBits, GEMM, conv)")
+	only := fs.String("only", "", "run only the groups whose name contains one of these comma-separated texts, any case (GEMM, GEMV, conv, quantize, MatMulNBits, model)")
+	models := fs.String("models", "resnet50,mobilenet_v2", "networks to time end to end (QDQ models of scripts/models.sh), comma-separated, or none; -quick: none unless given")
+	batches := fs.String("batches", "1,8", "batch sizes of the networks (scripts/models.sh writes NAME.qdq.bB.onnx for B in $BATCHES)")
+	fs.StringVar(&c.modelDir, "model-dir", "", "directory of the models (default $QGPU_MODELS, else out/models); missing models are built with scripts/models.sh")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench/peers [flags]   (from the repository root)\n\n"+
 			"Runs qgpu (CPU backend), ONNX Runtime and PyTorch on the same shapes back to back\n"+
@@ -142,11 +148,37 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.repeat < 1 {
 		return c, fmt.Errorf("-repeat must be at least 1")
 	}
+	for _, p := range strings.Split(*only, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.only = append(c.only, p)
+		}
+	}
+	modelsSet := false
+	fs.Visit(func(f *flag.Flag) { modelsSet = modelsSet || f.Name == "models" })
+	if *models != "none" && *models != "" && (!c.quick || modelsSet) {
+		for _, m := range strings.Split(*models, ",") {
+			m = strings.TrimSpace(m)
+			if m == "" || strings.ContainsAny(m, "/\\ ") {
+				return c, fmt.Errorf("-models %q: want model names such as resnet50,mobilenet_v2", *models)
+			}
+			c.models = append(c.models, m)
+		}
+	}
+	for _, s := range strings.Split(*batches, ",") {
+		b, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || b < 1 || b > 1024 {
+			return c, fmt.Errorf("-batches %q: want positive integers separated by commas", *batches)
+		}
+		if !slices.Contains(c.batches, b) {
+			c.batches = append(c.batches, b)
+		}
+	}
 	return c, nil
 }
 
 // env is what a run found out about the machine and the tools.
 type env struct {
+	modelDir   string // the networks of scripts/models.sh
 	root       string // repository root
 	dir        string // bench/peers
 	tmp        string
@@ -207,6 +239,7 @@ func compare(cfg config, argv []string, stdout, stderr io.Writer) error {
 			}
 			best = mergeBest(best, rs)
 		}
+		modelNotes(best)
 		for _, r := range best {
 			fmt.Fprintf(stderr, "  %s\n", r.summary())
 		}
@@ -305,6 +338,9 @@ func (e *env) preflight(cfg config) error {
 	}
 	if len(problems) > 0 {
 		return errors.New("missing peers:\n  " + strings.Join(problems, "\n  "))
+	}
+	if err := e.prepareModels(cfg); err != nil {
+		return err
 	}
 	if cfg.qgpuBin != "" {
 		e.qgpu = cfg.qgpuBin
@@ -484,14 +520,17 @@ func groups(s suite, cfg config) []group {
 	for _, sh := range s.nbits {
 		gs = append(gs, nbitsGroup(sh, cfg))
 	}
-	if cfg.only != "" {
-		var keep []group
-		for _, g := range gs {
-			if strings.Contains(strings.ToLower(g.name), strings.ToLower(cfg.only)) {
-				keep = append(keep, g)
-			}
+	for _, m := range cfg.models {
+		for _, b := range cfg.batches {
+			gs = append(gs, modelGroup(m, b, cfg))
 		}
-		gs = keep
+	}
+	if len(cfg.only) > 0 {
+		gs = slices.DeleteFunc(gs, func(g group) bool {
+			return !slices.ContainsFunc(cfg.only, func(p string) bool {
+				return strings.Contains(strings.ToLower(g.name), strings.ToLower(p))
+			})
+		})
 	}
 	return gs
 }

@@ -161,3 +161,41 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestParseModels(t *testing.T) {
+	m, err := parseModelBench([]byte(`{"model":"m.onnx","runs":420,"median_ms":2.5,"batch":1}` + "\n"))
+	if err != nil || m.Tool != "qgpu" || !near(m.Seconds, 0.0025) || m.Runs != 420 {
+		t.Errorf("parseModelBench: %+v, %v", m, err)
+	}
+	for _, bad := range []string{"", `{"median_ms":0}`, "not json"} {
+		if _, err := parseModelBench([]byte(bad)); err == nil {
+			t.Errorf("parseModelBench(%q): no error", bad)
+		}
+	}
+	out := `{"model":"m.onnx","threads":1,"runs":426,"wall_median_ms":2.0,"kernel_median_ms":1.5,"kinds":{}}
+{"model":"m.onnx","threads":2,"runs":500,"wall_median_ms":1.25,"kernel_median_ms":null}
+`
+	o, err := parseORTModel([]byte(out), 2)
+	if err != nil || o.Tool != "ort" || !near(o.Seconds, 0.00125) || o.Runs != 500 || o.Note != "" {
+		t.Errorf("parseORTModel 2 threads: %+v, %v", o, err)
+	}
+	o, err = parseORTModel([]byte(out), 1)
+	if err != nil || !near(o.Seconds, 0.002) || o.Note != "kernels 1.5 ms" {
+		t.Errorf("parseORTModel 1 thread: %+v, %v", o, err)
+	}
+	if _, err := parseORTModel([]byte(out), 4); err == nil {
+		t.Error("parseORTModel: no error for a thread count it did not run")
+	}
+}
+
+func TestModelNotes(t *testing.T) {
+	rs := []row{
+		{Op: "model (QDQ .onnx)", Shape: "m N=1", Threads: 1, Qgpu: &measurement{Seconds: 0.003}, ORT: &measurement{Seconds: 0.004, Note: "kernels 3.5 ms"}},
+		{Op: "model (QDQ .onnx)", Shape: "m N=1", Threads: 2, Qgpu: &measurement{Seconds: 0.002}},
+		{Op: "conv u8·s8→u8", Shape: "x", Threads: 2, Qgpu: &measurement{Seconds: 1}, Note: "kept"},
+	}
+	modelNotes(rs)
+	if rs[0].Note != "ORT kernels 3.5 ms" || rs[1].Note != "qgpu 2 threads: 1.50x its 1-thread speed" || rs[2].Note != "kept" {
+		t.Errorf("notes %q, %q, %q", rs[0].Note, rs[1].Note, rs[2].Note)
+	}
+}

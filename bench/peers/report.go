@@ -95,7 +95,9 @@ func (rep report) markdown() string {
 		"ORT kern: median kernel time from ORT's profiler (`bench.js`, weights are initializers, pre-packed; session overhead of 20-40 µs not included). " +
 		"torch: median wall time of one call from Python (output allocation included; oneDNN engine, linear output quint8). " +
 		"qgpu/best = best peer time / qgpu time: above 1 qgpu is faster. GOPS = 2·M·N·K/t (conv 2·N·O·OH·OW·C·KH·KW/t); " +
-		"GB/s counts 5 bytes per element (4 float32 + 1 uint8) for quantize and dequantize, read plus write bytes for copy(), bytes written for the fill.\n")
+		"GB/s counts 5 bytes per element (4 float32 + 1 uint8) for quantize and dequantize, read plus write bytes for copy(), bytes written for the fill. " +
+		"model rows: the same QDQ .onnx file (scripts/models.sh) on both, each the median wall time of one inference, float input to float output " +
+		"(`qgpu model bench --runs 0`; ORT `run_model.js --bench 0`, session.run from JS, its profiler's kernel sum in the note), qgpu and ORT back to back per thread count.\n")
 	return b.String()
 }
 

@@ -416,6 +416,22 @@ type benchKind struct {
 	Count    int     `json:"count"`
 	WallMS   float64 `json:"wall_ms"`
 	DeviceMS float64 `json:"device_ms"`
+	Share    float64 `json:"share"` // of the profiled steps' summed wall time
+	// MinMS sums, over the kind's steps, each step's least wall time in
+	// the profiled inferences: robust against other load; MinShare is its
+	// share of all steps' minima.
+	MinMS    float64 `json:"min_ms"`
+	MinShare float64 `json:"min_share"`
+}
+
+// benchNode is one step of the profiled inference (model.ProfileNode),
+// its times averaged over the profiled runs.
+type benchNode struct {
+	Node     string  `json:"node"`
+	Ops      string  `json:"ops"`
+	Where    string  `json:"where"`
+	WallMS   float64 `json:"wall_ms"`
+	DeviceMS float64 `json:"device_ms"`
 }
 
 type modelBenchJSON struct {
@@ -436,14 +452,16 @@ type modelBenchJSON struct {
 	HostNodes   int         `json:"host_nodes"`
 	Profile     []benchKind `json:"profile"`
 	ProfileMS   float64     `json:"profile_ms"`
+	Nodes       []benchNode `json:"nodes,omitempty"`
 }
 
 func cmdModelBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("model bench", "qgpu model bench --model M.onnx [--backend B] [--threads N] [--json]", modelBenchAbout, modelExamples, stdout)
 	f := addModelFlags(fs)
-	runs := fs.Int("runs", 20, "timed inferences")
+	runs := fs.Int("runs", 20, "timed inferences (0: as many as fill about 1 s, at least 10)")
 	warmup := fs.Int("warmup", 2, "untimed inferences first (>= 1)")
 	profile := fs.Int("profile", 3, "profiled inferences for the per-kind times (0: none)")
+	nodes := fs.Int("nodes", 0, "list the `N` slowest steps of the profiled inferences (JSON: every step, in order; -1: every step)")
 	var ins stringList
 	fs.Var(&ins, "in", "input `FILE` (.npy) instead of random data, once per graph input in order")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -454,8 +472,11 @@ func cmdModelBench(args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return usagef("model bench: unexpected argument %q", pos[0])
 	}
-	if *runs < 1 || *warmup < 1 || *profile < 0 {
-		return usagef("model bench: --runs and --warmup must be >= 1, --profile >= 0")
+	if *runs < 0 || *warmup < 1 || *profile < 0 || *nodes < -1 {
+		return usagef("model bench: --runs must be >= 0, --warmup >= 1, --profile >= 0, --nodes >= -1")
+	}
+	if *nodes != 0 && *profile == 0 {
+		return usagef("model bench: --nodes needs --profile >= 1")
 	}
 	if *f.threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*f.threads))
@@ -524,14 +545,18 @@ func cmdModelBench(args []string, stdout, stderr io.Writer) error {
 			res.FirstRunMS = ms(time.Since(start))
 		}
 	}
-	lat := make([]float64, *runs)
-	for i := range lat {
+	var lat []float64
+	for begin := time.Now(); ; {
+		if *runs > 0 && len(lat) == *runs || *runs == 0 && len(lat) >= 10 && time.Since(begin) >= time.Second {
+			break
+		}
 		start := time.Now()
 		if _, err := m.Run(ctx, named); err != nil {
 			return modelErr(fmt.Errorf("model bench: %w", err))
 		}
-		lat[i] = ms(time.Since(start))
+		lat = append(lat, ms(time.Since(start)))
 	}
+	res.Runs = len(lat)
 	sort.Float64s(lat)
 	res.MedianMS, res.MinMS, res.MaxMS = sortedMedian(lat), lat[0], lat[len(lat)-1]
 	dev := make([]float64, len(lat))
@@ -542,12 +567,34 @@ func cmdModelBench(args []string, stdout, stderr io.Writer) error {
 	res.MADMS = sortedMedian(dev)
 	if *profile > 0 {
 		kinds := map[string]*benchKind{}
+		var stepMin []float64 // each step's least wall time
+		var stepKind []string
 		for i := 0; i < *profile; i++ {
 			p, _, err := m.Profile(ctx, named)
 			if err != nil {
 				return modelErr(fmt.Errorf("model bench: %w", err))
 			}
+			if stepMin == nil {
+				for _, n := range p.Nodes {
+					stepMin = append(stepMin, n.Wall)
+					stepKind = append(stepKind, n.Where+"/"+n.Kind)
+				}
+			}
+			for j, n := range p.Nodes[:min(len(p.Nodes), len(stepMin))] {
+				stepMin[j] = min(stepMin[j], n.Wall)
+			}
 			res.ProfileMS += p.Wall * 1e3 / float64(*profile)
+			if *nodes != 0 {
+				if res.Nodes == nil {
+					res.Nodes = make([]benchNode, len(p.Nodes))
+				}
+				for j, n := range p.Nodes[:min(len(p.Nodes), len(res.Nodes))] {
+					r := &res.Nodes[j]
+					r.Node, r.Ops, r.Where = n.Node, n.Ops, n.Where
+					r.WallMS += n.Wall * 1e3 / float64(*profile)
+					r.DeviceMS += n.Device * 1e3 / float64(*profile)
+				}
+			}
 			for _, e := range p.Entries {
 				k := kinds[e.Where+"/"+e.Kind]
 				if k == nil {
@@ -558,7 +605,24 @@ func cmdModelBench(args []string, stdout, stderr io.Writer) error {
 				k.DeviceMS += e.Device * 1e3 / float64(*profile)
 			}
 		}
+		minTotal := 0.0
+		for j, v := range stepMin {
+			if k := kinds[stepKind[j]]; k != nil {
+				k.MinMS += v * 1e3
+				minTotal += v * 1e3
+			}
+		}
+		total := 0.0
 		for _, k := range kinds {
+			total += k.WallMS
+		}
+		for _, k := range kinds {
+			if total > 0 {
+				k.Share = k.WallMS / total
+			}
+			if minTotal > 0 {
+				k.MinShare = k.MinMS / minTotal
+			}
 			res.Profile = append(res.Profile, *k)
 		}
 		sort.Slice(res.Profile, func(i, j int) bool { return res.Profile[i].WallMS > res.Profile[j].WallMS })
@@ -571,11 +635,25 @@ func cmdModelBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "plan: %d engine nodes, %d host nodes, %d submission(s) per inference\n", res.EngineNodes, res.HostNodes, res.Submissions)
 	fmt.Fprintf(stdout, "latency over %d runs: median %.3f ms, ±%.3f ms (MAD), min %.3f ms, max %.3f ms\n", res.Runs, res.MedianMS, res.MADMS, res.MinMS, res.MaxMS)
 	if len(res.Profile) > 0 {
-		fmt.Fprintf(stdout, "profile (each engine step submitted alone; %.3f ms per inference):\n", res.ProfileMS)
+		fmt.Fprintf(stdout, "profile (each engine step submitted alone; %.3f ms per inference; wall: mean per inference, min: each step's least time summed):\n", res.ProfileMS)
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "where\tkind\tcount\twall ms\tdevice ms\t\n")
+		fmt.Fprintf(tw, "where\tkind\tcount\twall ms\tshare\tmin ms\tshare\tdevice ms\t\n")
 		for _, k := range res.Profile {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.3f\t%.3f\t\n", k.Where, k.Kind, k.Count, k.WallMS, k.DeviceMS)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.3f\t%.1f%%\t%.3f\t%.1f%%\t%.3f\t\n", k.Where, k.Kind, k.Count, k.WallMS, 100*k.Share, k.MinMS, 100*k.MinShare, k.DeviceMS)
+		}
+		tw.Flush()
+	}
+	if len(res.Nodes) > 0 {
+		top := slices.Clone(res.Nodes)
+		sort.SliceStable(top, func(i, j int) bool { return top[i].WallMS > top[j].WallMS })
+		if *nodes > 0 {
+			top = top[:min(*nodes, len(top))]
+		}
+		fmt.Fprintf(stdout, "slowest steps (each submitted alone):\n")
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "wall ms\tdevice ms\tnode\tops\n")
+		for _, n := range top {
+			fmt.Fprintf(tw, "%.3f\t%.3f\t%s\t%s\n", n.WallMS, n.DeviceMS, n.Node, n.Ops)
 		}
 		tw.Flush()
 	}

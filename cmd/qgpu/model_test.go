@@ -176,7 +176,7 @@ func TestModelErrors(t *testing.T) {
 		{"--in and --out are required", []string{"model", "run", "--model", path}},
 		{"shape", []string{"model", "run", "--model", path, "--in", in, "--out", filepath.Join(dir, "y.npy")}},
 		{"2 --out given", []string{"model", "run", "--model", path, "--in", in, "--out", "a.npy", "--out", "b.npy"}},
-		{"--runs", []string{"model", "bench", "--model", path, "--runs", "0"}},
+		{"--runs", []string{"model", "bench", "--model", path, "--runs", "-1"}},
 	} {
 		wantError(t, 2, c.want, c.args...)
 	}

@@ -185,15 +185,59 @@ func (g *Gemm) BStrides() (k, n int) {
 	return g.N, 1
 }
 
-// Conv is 2-D integer convolution (ONNX ConvInteger and QLinearConv) in
-// NCHW with OIHW weights:
+// Layout is the order of an activation's dimensions in memory (the
+// input and output of Conv and Pool).
+type Layout uint8
+
+// Layouts.
+const (
+	// NCHW stores element (n, c, h, w) at ((n*C + c)*H + h)*W + w: ONNX's
+	// order, the default.
+	NCHW Layout = iota
+	// NHWC stores it at ((n*H + h)*W + w)*C + c: channels last, so the
+	// channels of one pixel are contiguous.
+	NHWC
+)
+
+func (l Layout) String() string {
+	switch l {
+	case NCHW:
+		return "NCHW"
+	case NHWC:
+		return "NHWC"
+	}
+	return fmt.Sprintf("Layout(%d)", uint8(l))
+}
+
+// Index returns the element index of (n, c, h, w) in a tensor of layout l
+// with C channels, H rows and W columns.
+func (l Layout) Index(n, c, h, w, C, H, W int) int {
+	if l == NHWC {
+		return ((n*H+h)*W+w)*C + c
+	}
+	return ((n*C+c)*H+h)*W + w
+}
+
+// Shape returns the shape of an activation of N images of C channels, H
+// rows and W columns in layout l: [N, C, H, W] or [N, H, W, C].
+func (l Layout) Shape(N, C, H, W int) []int {
+	if l == NHWC {
+		return []int{N, H, W, C}
+	}
+	return []int{N, C, H, W}
+}
+
+// Conv is 2-D integer convolution (ONNX ConvInteger and QLinearConv) with
+// OIHW weights:
 //
 //	acc[n][o][oh][ow] = sum_{c in group(o), kh, kw} (X[n][c][ih][iw] - XZP) * (W[o][c'][kh][kw] - WZP[o])
 //
 // with ih = oh*StrideH - PadTop + kh*DilationH (likewise iw); cells outside
 // the input contribute 0 (zero points are subtracted before padding). X is
-// [N, C, H, W] uint8/int8, W [O, C/Group, KH, KW] int8/uint8, Y [N, O, OH, OW].
-// The epilogue's channel is o.
+// uint8/int8 with N images of C channels of H x Wd in layout XLayout
+// ([N, C, H, W] or [N, H, W, C]), W [O, C/Group, KH, KW] int8/uint8, and Y
+// holds N images of O channels of OH x OW in layout YLayout. The
+// epilogue's channel is o.
 type Conv struct {
 	X, W, Y                                *Tensor
 	N, C, H, Wd, O, KH, KW, OH, OW         int
@@ -202,8 +246,12 @@ type Conv struct {
 	PadTop, PadLeft, PadBottom, PadRight   int
 	XZP                                    int32
 	WZP                                    []int32
+	XLayout, YLayout                       Layout
 	Epilogue
 }
+
+// NCHW reports whether both the input and the output are NCHW.
+func (c *Conv) NCHW() bool { return c.XLayout == NCHW && c.YLayout == NCHW }
 
 // Add is quantized elementwise addition of two tensors of the same shape and
 // type: Y = qtensor.Add(A, ZA, B, ZB, MA, MB, ZY, qmin, qmax) with
@@ -228,8 +276,9 @@ type ReLU struct {
 	ZP   int32
 }
 
-// Pool is 2-D max or average pooling of a quantized NCHW tensor; the output
-// keeps the input's scale and zero point. MaxPool takes the maximum of the
+// Pool is 2-D max or average pooling of a quantized tensor of N images of
+// C channels of H x W in layout XLayout into OH x OW in layout YLayout;
+// the output keeps the input's scale and zero point. MaxPool takes the maximum of the
 // window's cells inside the input; AvgPool computes qtensor.AveragePool over
 // the sum of (q - ZP) of the cells inside the input, divided by the number
 // of those cells, or by KH*KW when CountIncludePad (padding cells then
@@ -242,7 +291,11 @@ type Pool struct {
 	PadTop, PadLeft, PadBottom, PadRight   int
 	CountIncludePad                        bool
 	ZP                                     int32
+	XLayout, YLayout                       Layout
 }
+
+// NCHW reports whether both the input and the output are NCHW.
+func (p *Pool) NCHW() bool { return p.XLayout == NCHW && p.YLayout == NCHW }
 
 // MinMax computes, per channel, the minimum and maximum of the finite
 // float32 values of X and counts the finite, NaN, +Inf and -Inf values.

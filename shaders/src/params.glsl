@@ -48,6 +48,13 @@ const uint EpilogueFloat32 = 1u;
 const uint EpilogueQuantFloat = 2u;
 // qtensor.RequantizeFixed with (multiplier, shift) pairs at Scale
 const uint EpilogueQuantFixed = 3u;
+// the input is channels-last, [N][H][W][C] (else NCHW)
+const uint LayoutXNHWC = 1u;
+// the output is channels-last, [N][OH][OW][O] (else NCHW)
+const uint LayoutYNHWC = 2u;
+// ConvWZeroPointPerChannel: the weights have one zero point per
+// output channel (else one for all).
+const uint ConvWZeroPointPerChannel = 4u;
 // round(MA (a - ZA) + MB (b - ZB)) + ZY
 const uint EltwiseAdd = 0u;
 // round((a - ZA)(b - ZB) MA) + ZY
@@ -163,7 +170,7 @@ QGPU_PARAMS_LAYOUT uniform ConvParams {
     int PadLeft; // offset 60
     int XZeroPoint; // offset 64
     uint WZeroPoints; // offset 68
-    uint WZeroPointPerChannel; // offset 72
+    uint Flags; // offset 72 (Flags)
     uint XType; // offset 76
     uint WType; // offset 80
     uint OutKind; // offset 84 (EpilogueKind)
@@ -200,24 +207,26 @@ QGPU_PARAMS_LAYOUT uniform EltwiseParams {
 #ifdef QGPU_KERNEL_POOL
 QGPU_PARAMS_LAYOUT uniform PoolParams {
     uint Total; // offset 0
-    uint H; // offset 4
-    uint W; // offset 8
-    uint OH; // offset 12
-    uint OW; // offset 16
-    uint KH; // offset 20
-    uint KW; // offset 24
-    uint StrideH; // offset 28
-    uint StrideW; // offset 32
-    uint DilationH; // offset 36
-    uint DilationW; // offset 40
-    int PadTop; // offset 44
-    int PadLeft; // offset 48
-    uint Type; // offset 52
-    int ZeroPoint; // offset 56
-    uint Max; // offset 60
-    uint CountIncludePad; // offset 64
-    int QMin; // offset 68
-    int QMax; // offset 72
+    uint C; // offset 4
+    uint H; // offset 8
+    uint W; // offset 12
+    uint OH; // offset 16
+    uint OW; // offset 20
+    uint KH; // offset 24
+    uint KW; // offset 28
+    uint StrideH; // offset 32
+    uint StrideW; // offset 36
+    uint DilationH; // offset 40
+    uint DilationW; // offset 44
+    int PadTop; // offset 48
+    int PadLeft; // offset 52
+    uint Type; // offset 56
+    int ZeroPoint; // offset 60
+    uint Max; // offset 64
+    uint CountIncludePad; // offset 68
+    int QMin; // offset 72
+    int QMax; // offset 76
+    uint Layouts; // offset 80 (Flags)
 } params;
 #endif
 

@@ -1,5 +1,5 @@
-// pool.comp - engine Pool (max and average; params: shaders.PoolParams), one
-// invocation per output word.
+// pool.comp - engine Pool (max and average, NCHW or NHWC input and
+// output; params: shaders.PoolParams), one invocation per output word.
 // Average: qtensor.AveragePool with exact integer half-even division
 // (window sums stay below 2^31: the host checks KH*KW*255 < 2^31).
 
@@ -19,7 +19,14 @@ int divRoundHalfEven(int num, int den) {
 
 int poolAt(uint i) {
     uint H = params.H, W = params.W, OH = params.OH, OW = params.OW;
-    uint ow = i % OW, oh = (i / OW) % OH, nc = i / (OW * OH);
+    uint C = params.C;
+    bool xl = (params.Layouts & LayoutXNHWC) != 0u;
+    uint ow, oh, c, n;
+    if ((params.Layouts & LayoutYNHWC) != 0u) {
+        c = i % C; ow = (i / C) % OW; oh = (i / (C * OW)) % OH; n = i / (C * OW * OH);
+    } else {
+        ow = i % OW; oh = (i / OW) % OH; c = (i / (OW * OH)) % C; n = i / (OW * OH * C);
+    }
     uint t = params.Type;
     int zp = params.ZeroPoint;
     int best = -2147483647 - 1;
@@ -28,7 +35,7 @@ int poolAt(uint i) {
 #define POOL_CELL(kw) { \
         int iw = int(ow * params.StrideW + (kw) * params.DilationW) - params.PadLeft; \
         if (iw >= 0 && iw < int(W)) { \
-            int v = LOADQ(BX, t, (nc * H + uint(ih)) * W + uint(iw)); \
+            int v = LOADQ(BX, t, xl ? ((n * H + uint(ih)) * W + uint(iw)) * C + c : ((n * C + c) * H + uint(ih)) * W + uint(iw)); \
             best = max(best, v); sum += v - zp; cells++; } }
     uint KW = params.KW;
     for (uint kh = 0u; kh < params.KH; kh++) {

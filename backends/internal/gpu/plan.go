@@ -290,9 +290,24 @@ func planConv(a *aux, op *backend.Conv) ([]Launch, error) {
 		StrideH: uint32(op.StrideH), StrideW: uint32(op.StrideW), DilationH: uint32(op.DilationH), DilationW: uint32(op.DilationW),
 		PadTop: int32(op.PadTop), PadLeft: int32(op.PadLeft),
 		XZeroPoint: op.XZP, XType: uint32(op.X.DType()), WType: uint32(op.W.DType())}
-	p.WZeroPoints, p.WZeroPointPerChannel = a.ints(op.WZP), b2u(len(op.WZP) > 1)
+	p.WZeroPoints, p.Flags = a.ints(op.WZP), layouts(op.XLayout, op.YLayout)
+	if len(op.WZP) > 1 {
+		p.Flags |= shaders.ConvWZeroPointPerChannel
+	}
 	p.Epilogue = epilogue(a, &op.Epilogue, op.Y.DType())
 	return []Launch{{Params: p, Bind: [4]*backend.Tensor{op.X, op.W, op.Y}, Groups: groups(words(op.Y.DType(), total))}}, nil
+}
+
+// layouts is the shaders' flag set of a conv's or pool's layouts.
+func layouts(x, y backend.Layout) shaders.Flags {
+	var l shaders.Flags
+	if x == backend.NHWC {
+		l |= shaders.LayoutXNHWC
+	}
+	if y == backend.NHWC {
+		l |= shaders.LayoutYNHWC
+	}
+	return l
 }
 
 // eltwise completes p (mode, zero points and multipliers set) for output y.
@@ -356,7 +371,7 @@ func planPool(op *backend.Pool) ([]Launch, error) {
 		return nil, unsupported("pooling window of %dx%d cells (sums must stay below 2^31)", op.KH, op.KW)
 	}
 	t := op.X.DType()
-	p := &shaders.PoolParams{Total: uint32(op.Y.Len()), H: uint32(op.H), W: uint32(op.W), OH: uint32(op.OH), OW: uint32(op.OW),
+	p := &shaders.PoolParams{Total: uint32(op.Y.Len()), C: uint32(op.C), Layouts: layouts(op.XLayout, op.YLayout), H: uint32(op.H), W: uint32(op.W), OH: uint32(op.OH), OW: uint32(op.OW),
 		KH: uint32(op.KH), KW: uint32(op.KW), StrideH: uint32(op.StrideH), StrideW: uint32(op.StrideW),
 		DilationH: uint32(op.DilationH), DilationW: uint32(op.DilationW), PadTop: int32(op.PadTop), PadLeft: int32(op.PadLeft),
 		Type: uint32(t), ZeroPoint: op.ZP, Max: b2u(op.Max), CountIncludePad: b2u(op.CountIncludePad), QMin: t.QMin(), QMax: t.QMax()}

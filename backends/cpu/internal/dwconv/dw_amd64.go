@@ -186,26 +186,74 @@ func (p *NHWC) int32(dst []int32) {
 		p.generic(dst)
 		return
 	}
-	w, init := p.W, p.Init
-	cp := (p.C + 15) &^ 15
-	a := nhwcArgs{src: &p.Src[0], dst: &dst[0], w: &w[0], init: &init[0],
-		oh: p.OH, ow: p.OW, kh: p.KH, kw: p.KW, c: p.C,
-		row: p.SH * p.Wp * p.C, col: p.SW * p.C, dh: p.DH * p.Wp * p.C, dw: p.DW * p.C, wcell: 4 * cp}
-	if p.Signed {
-		dwNHWCS8AVX512((*byte)(unsafe.Pointer(&a)))
-	} else {
-		dwNHWCU8AVX512((*byte)(unsafe.Pointer(&a)))
+	a := p.args(unsafe.Pointer(&dst[0]))
+	a.drow *= 4 // int32 accumulators
+	k := nhwcInt32[b2i(p.Signed)]
+	if p.KH == 3 && p.KW == 3 {
+		k = nhwc3x3Int32[b2i(p.Signed)]
 	}
+	k((*byte)(unsafe.Pointer(&a)))
+}
+
+// requantize is NHWC.Requantize after the checks: the AVX-512 kernels
+// for qmin <= qmax, else Go (the multipliers are finite: a precondition).
+func (p *NHWC) requantize(dst []byte, mult []float32, zp, qmin, qmax int32) {
+	if Current() != isa.AVX512 || qmin > qmax {
+		p.requantizeGeneric(dst, mult, zp, qmin, qmax)
+		return
+	}
+	if cp := (p.C + 15) &^ 15; len(mult) < cp {
+		// The kernel reads whole vectors of multipliers.
+		m := make([]float32, cp)
+		copy(m, mult)
+		mult = m
+	}
+	a := p.args(unsafe.Pointer(&dst[0]))
+	a.mult, a.lo, a.hi, a.zp = &mult[0], float32(qmin-zp), float32(qmax-zp), zp
+	k := nhwcQuant[b2i(p.Signed)]
+	if p.KH == 3 && p.KW == 3 {
+		k = nhwc3x3Quant[b2i(p.Signed)]
+	}
+	k((*byte)(unsafe.Pointer(&a)))
+}
+
+// The NHWC kernels by [signed input]: any kernel size, and 3x3 with the
+// weights in registers.
+var (
+	nhwcInt32    = [2]func(*byte){dwNHWCU8AVX512, dwNHWCS8AVX512}
+	nhwcQuant    = [2]func(*byte){dwNHWCU8QAVX512, dwNHWCS8QAVX512}
+	nhwc3x3Int32 = [2]func(*byte){dwNHWC3x3U8AVX512, dwNHWC3x3S8AVX512}
+	nhwc3x3Quant = [2]func(*byte){dwNHWC3x3U8QAVX512, dwNHWC3x3S8QAVX512}
+)
+
+func b2i(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// args fills the kernels' arguments but the requantization's, with the
+// output at dst.
+func (p *NHWC) args(dst unsafe.Pointer) nhwcArgs {
+	cp := (p.C + 15) &^ 15
+	return nhwcArgs{src: &p.Src[0], dst: dst, w: &p.W[0], init: &p.Init[0],
+		oh: p.OH, ow: p.OW, kh: p.KH, kw: p.KW, c: p.C,
+		row: p.SH * p.Wp * p.C, col: p.SW * p.C, dh: p.DH * p.Wp * p.C, dw: p.DW * p.C, wcell: 4 * cp, drow: p.dRow()}
 }
 
 // nhwcArgs is what the NHWC kernels read (offsets fixed in asmgen).
 type nhwcArgs struct {
 	src              *byte
-	dst              *int32
+	dst              unsafe.Pointer // int32 accumulators, or requantized bytes
 	w, init          *int32
 	oh, ow, kh, kw   int
 	c                int
 	row, col, dh, dw int
 	wcell            int
 	khLeft           int // the kernel's scratch
+	mult             *float32
+	lo, hi           float32
+	zp               int32
+	drow             int // output bytes between output rows
 }

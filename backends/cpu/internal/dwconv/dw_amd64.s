@@ -5401,100 +5401,103 @@ TEXT ·dwNHWCU8AVX512(SB), NOSPLIT, $0-8
 	MOVQ 8(AX), CX
 	MOVQ (AX), DX
 	MOVQ 32(AX), BX
+	MOVQ CX, SI
 
 rows:
-	MOVQ DX, SI
-	MOVQ 40(AX), DI
+	MOVQ DX, DI
+	MOVQ 40(AX), R8
 
 cols:
-	XORQ R8, R8
+	XORQ R9, R9
 
 ch64:
-	MOVQ      64(AX), R9
-	SUBQ      R8, R9
-	CMPQ      R9, $0x40
+	MOVQ      64(AX), R10
+	SUBQ      R9, R10
+	CMPQ      R10, $0x40
 	JLT       ch16
-	MOVQ      24(AX), R9
-	VMOVDQU32 (R9)(R8*4), Z0
-	VMOVDQU32 64(R9)(R8*4), Z1
-	VMOVDQU32 128(R9)(R8*4), Z2
-	VMOVDQU32 192(R9)(R8*4), Z3
-	MOVQ      16(AX), R9
-	LEAQ      (R9)(R8*4), R9
-	LEAQ      (SI)(R8*1), R10
-	MOVQ      48(AX), R11
-	MOVQ      R11, 112(AX)
+	MOVQ      24(AX), R10
+	VMOVDQU32 (R10)(R9*4), Z0
+	VMOVDQU32 64(R10)(R9*4), Z1
+	VMOVDQU32 128(R10)(R9*4), Z2
+	VMOVDQU32 192(R10)(R9*4), Z3
+	MOVQ      16(AX), R10
+	LEAQ      (R10)(R9*4), R10
+	LEAQ      (DI)(R9*1), R11
+	MOVQ      48(AX), R12
+	MOVQ      R12, 112(AX)
 
 v4_kh:
-	MOVQ R10, R11
-	MOVQ 56(AX), R12
+	MOVQ R11, R12
+	MOVQ 56(AX), R13
 
 v4_kw:
-	VPMOVZXBD (R11), Z4
-	VPDPWSSD  (R9), Z4, Z0
-	VPMOVZXBD 16(R11), Z4
-	VPDPWSSD  64(R9), Z4, Z1
-	VPMOVZXBD 32(R11), Z4
-	VPDPWSSD  128(R9), Z4, Z2
-	VPMOVZXBD 48(R11), Z4
-	VPDPWSSD  192(R9), Z4, Z3
-	ADDQ      104(AX), R9
-	ADDQ      96(AX), R11
-	DECQ      R12
+	VPMOVZXBD (R12), Z4
+	VPDPWSSD  (R10), Z4, Z0
+	VPMOVZXBD 16(R12), Z4
+	VPDPWSSD  64(R10), Z4, Z1
+	VPMOVZXBD 32(R12), Z4
+	VPDPWSSD  128(R10), Z4, Z2
+	VPMOVZXBD 48(R12), Z4
+	VPDPWSSD  192(R10), Z4, Z3
+	ADDQ      104(AX), R10
+	ADDQ      96(AX), R12
+	DECQ      R13
 	JNZ       v4_kw
-	ADDQ      88(AX), R10
+	ADDQ      88(AX), R11
 	DECQ      112(AX)
 	JNZ       v4_kh
-	VMOVDQU32 Z0, (CX)(R8*4)
-	VMOVDQU32 Z1, 64(CX)(R8*4)
-	VMOVDQU32 Z2, 128(CX)(R8*4)
-	VMOVDQU32 Z3, 192(CX)(R8*4)
-	ADDQ      $0x40, R8
+	VMOVDQU32 Z0, (CX)(R9*4)
+	VMOVDQU32 Z1, 64(CX)(R9*4)
+	VMOVDQU32 Z2, 128(CX)(R9*4)
+	VMOVDQU32 Z3, 192(CX)(R9*4)
+	ADDQ      $0x40, R9
 	JMP       ch64
 
 ch16:
-	MOVQ      64(AX), R9
-	SUBQ      R8, R9
+	MOVQ      64(AX), R10
+	SUBQ      R9, R10
 	JLE       pixdone
-	MOVQ      $0x00000010, R10
-	CMPQ      R9, R10
-	CMOVQLT   R9, R10
-	MOVQ      $0x00000001, R9
-	SHLXQ     R10, R9, R9
-	DECQ      R9
-	KMOVW     R9, K1
-	MOVQ      24(AX), R9
-	VMOVDQU32 (R9)(R8*4), Z0
-	MOVQ      16(AX), R9
-	LEAQ      (R9)(R8*4), R9
-	LEAQ      (SI)(R8*1), R10
-	MOVQ      48(AX), R11
-	MOVQ      R11, 112(AX)
+	MOVQ      $0x00000010, R11
+	CMPQ      R10, R11
+	CMOVQLT   R10, R11
+	MOVQ      $0x00000001, R10
+	SHLXQ     R11, R10, R10
+	DECQ      R10
+	KMOVW     R10, K1
+	MOVQ      24(AX), R10
+	VMOVDQU32 (R10)(R9*4), Z0
+	MOVQ      16(AX), R10
+	LEAQ      (R10)(R9*4), R10
+	LEAQ      (DI)(R9*1), R11
+	MOVQ      48(AX), R12
+	MOVQ      R12, 112(AX)
 
 v1_kh:
-	MOVQ R10, R11
-	MOVQ 56(AX), R12
+	MOVQ R11, R12
+	MOVQ 56(AX), R13
 
 v1_kw:
-	VPMOVZXBD.Z (R11), K1, Z1
-	VPDPWSSD    (R9), Z1, Z0
-	ADDQ        104(AX), R9
-	ADDQ        96(AX), R11
-	DECQ        R12
+	VPMOVZXBD.Z (R12), K1, Z1
+	VPDPWSSD    (R10), Z1, Z0
+	ADDQ        104(AX), R10
+	ADDQ        96(AX), R12
+	DECQ        R13
 	JNZ         v1_kw
-	ADDQ        88(AX), R10
+	ADDQ        88(AX), R11
 	DECQ        112(AX)
 	JNZ         v1_kh
-	VMOVDQU32   Z0, K1, (CX)(R8*4)
-	ADDQ        $0x10, R8
+	VMOVDQU32   Z0, K1, (CX)(R9*4)
+	ADDQ        $0x10, R9
 	JMP         ch16
 
 pixdone:
-	MOVQ 64(AX), R9
-	LEAQ (CX)(R9*4), CX
-	ADDQ 80(AX), SI
-	DECQ DI
+	MOVQ 64(AX), R10
+	LEAQ (CX)(R10*4), CX
+	ADDQ 80(AX), DI
+	DECQ R8
 	JNZ  cols
+	ADDQ 144(AX), SI
+	MOVQ SI, CX
 	ADDQ 72(AX), DX
 	DECQ BX
 	JNZ  rows
@@ -5508,102 +5511,1301 @@ TEXT ·dwNHWCS8AVX512(SB), NOSPLIT, $0-8
 	MOVQ 8(AX), CX
 	MOVQ (AX), DX
 	MOVQ 32(AX), BX
+	MOVQ CX, SI
 
 rows:
-	MOVQ DX, SI
-	MOVQ 40(AX), DI
+	MOVQ DX, DI
+	MOVQ 40(AX), R8
 
 cols:
-	XORQ R8, R8
+	XORQ R9, R9
 
 ch64:
-	MOVQ      64(AX), R9
-	SUBQ      R8, R9
-	CMPQ      R9, $0x40
+	MOVQ      64(AX), R10
+	SUBQ      R9, R10
+	CMPQ      R10, $0x40
 	JLT       ch16
-	MOVQ      24(AX), R9
-	VMOVDQU32 (R9)(R8*4), Z0
-	VMOVDQU32 64(R9)(R8*4), Z1
-	VMOVDQU32 128(R9)(R8*4), Z2
-	VMOVDQU32 192(R9)(R8*4), Z3
-	MOVQ      16(AX), R9
-	LEAQ      (R9)(R8*4), R9
-	LEAQ      (SI)(R8*1), R10
-	MOVQ      48(AX), R11
-	MOVQ      R11, 112(AX)
+	MOVQ      24(AX), R10
+	VMOVDQU32 (R10)(R9*4), Z0
+	VMOVDQU32 64(R10)(R9*4), Z1
+	VMOVDQU32 128(R10)(R9*4), Z2
+	VMOVDQU32 192(R10)(R9*4), Z3
+	MOVQ      16(AX), R10
+	LEAQ      (R10)(R9*4), R10
+	LEAQ      (DI)(R9*1), R11
+	MOVQ      48(AX), R12
+	MOVQ      R12, 112(AX)
 
 v4_kh:
-	MOVQ R10, R11
-	MOVQ 56(AX), R12
+	MOVQ R11, R12
+	MOVQ 56(AX), R13
 
 v4_kw:
-	VPMOVSXBD (R11), Z4
-	VPDPWSSD  (R9), Z4, Z0
-	VPMOVSXBD 16(R11), Z4
-	VPDPWSSD  64(R9), Z4, Z1
-	VPMOVSXBD 32(R11), Z4
-	VPDPWSSD  128(R9), Z4, Z2
-	VPMOVSXBD 48(R11), Z4
-	VPDPWSSD  192(R9), Z4, Z3
-	ADDQ      104(AX), R9
-	ADDQ      96(AX), R11
-	DECQ      R12
+	VPMOVSXBD (R12), Z4
+	VPDPWSSD  (R10), Z4, Z0
+	VPMOVSXBD 16(R12), Z4
+	VPDPWSSD  64(R10), Z4, Z1
+	VPMOVSXBD 32(R12), Z4
+	VPDPWSSD  128(R10), Z4, Z2
+	VPMOVSXBD 48(R12), Z4
+	VPDPWSSD  192(R10), Z4, Z3
+	ADDQ      104(AX), R10
+	ADDQ      96(AX), R12
+	DECQ      R13
 	JNZ       v4_kw
-	ADDQ      88(AX), R10
+	ADDQ      88(AX), R11
 	DECQ      112(AX)
 	JNZ       v4_kh
-	VMOVDQU32 Z0, (CX)(R8*4)
-	VMOVDQU32 Z1, 64(CX)(R8*4)
-	VMOVDQU32 Z2, 128(CX)(R8*4)
-	VMOVDQU32 Z3, 192(CX)(R8*4)
-	ADDQ      $0x40, R8
+	VMOVDQU32 Z0, (CX)(R9*4)
+	VMOVDQU32 Z1, 64(CX)(R9*4)
+	VMOVDQU32 Z2, 128(CX)(R9*4)
+	VMOVDQU32 Z3, 192(CX)(R9*4)
+	ADDQ      $0x40, R9
 	JMP       ch64
 
 ch16:
-	MOVQ      64(AX), R9
-	SUBQ      R8, R9
+	MOVQ      64(AX), R10
+	SUBQ      R9, R10
 	JLE       pixdone
-	MOVQ      $0x00000010, R10
-	CMPQ      R9, R10
-	CMOVQLT   R9, R10
-	MOVQ      $0x00000001, R9
-	SHLXQ     R10, R9, R9
-	DECQ      R9
-	KMOVW     R9, K1
-	MOVQ      24(AX), R9
-	VMOVDQU32 (R9)(R8*4), Z0
-	MOVQ      16(AX), R9
-	LEAQ      (R9)(R8*4), R9
-	LEAQ      (SI)(R8*1), R10
-	MOVQ      48(AX), R11
-	MOVQ      R11, 112(AX)
+	MOVQ      $0x00000010, R11
+	CMPQ      R10, R11
+	CMOVQLT   R10, R11
+	MOVQ      $0x00000001, R10
+	SHLXQ     R11, R10, R10
+	DECQ      R10
+	KMOVW     R10, K1
+	MOVQ      24(AX), R10
+	VMOVDQU32 (R10)(R9*4), Z0
+	MOVQ      16(AX), R10
+	LEAQ      (R10)(R9*4), R10
+	LEAQ      (DI)(R9*1), R11
+	MOVQ      48(AX), R12
+	MOVQ      R12, 112(AX)
 
 v1_kh:
-	MOVQ R10, R11
-	MOVQ 56(AX), R12
+	MOVQ R11, R12
+	MOVQ 56(AX), R13
 
 v1_kw:
-	VPMOVSXBD.Z (R11), K1, Z1
-	VPDPWSSD    (R9), Z1, Z0
-	ADDQ        104(AX), R9
-	ADDQ        96(AX), R11
-	DECQ        R12
+	VPMOVSXBD.Z (R12), K1, Z1
+	VPDPWSSD    (R10), Z1, Z0
+	ADDQ        104(AX), R10
+	ADDQ        96(AX), R12
+	DECQ        R13
 	JNZ         v1_kw
-	ADDQ        88(AX), R10
+	ADDQ        88(AX), R11
 	DECQ        112(AX)
 	JNZ         v1_kh
-	VMOVDQU32   Z0, K1, (CX)(R8*4)
-	ADDQ        $0x10, R8
+	VMOVDQU32   Z0, K1, (CX)(R9*4)
+	ADDQ        $0x10, R9
 	JMP         ch16
 
 pixdone:
-	MOVQ 64(AX), R9
-	LEAQ (CX)(R9*4), CX
-	ADDQ 80(AX), SI
-	DECQ DI
+	MOVQ 64(AX), R10
+	LEAQ (CX)(R10*4), CX
+	ADDQ 80(AX), DI
+	DECQ R8
 	JNZ  cols
+	ADDQ 144(AX), SI
+	MOVQ SI, CX
 	ADDQ 72(AX), DX
 	DECQ BX
+	JNZ  rows
+	VZEROUPPER
+	RET
+
+// func dwNHWCU8QAVX512(a *byte)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
+TEXT ·dwNHWCU8QAVX512(SB), NOSPLIT, $0-8
+	MOVQ         a+0(FP), AX
+	MOVL         128(AX), CX
+	VPBROADCASTD CX, Z0
+	MOVL         132(AX), CX
+	VPBROADCASTD CX, Z1
+	MOVL         136(AX), CX
+	VPBROADCASTD CX, Z2
+	MOVQ         8(AX), CX
+	MOVQ         (AX), DX
+	MOVQ         32(AX), BX
+	MOVQ         CX, SI
+
+rows:
+	MOVQ DX, DI
+	MOVQ 40(AX), R8
+
+cols:
+	XORQ R9, R9
+
+ch64:
+	MOVQ      64(AX), R10
+	SUBQ      R9, R10
+	CMPQ      R10, $0x40
+	JLT       ch16
+	MOVQ      24(AX), R10
+	VMOVDQU32 (R10)(R9*4), Z3
+	VMOVDQU32 64(R10)(R9*4), Z4
+	VMOVDQU32 128(R10)(R9*4), Z5
+	VMOVDQU32 192(R10)(R9*4), Z6
+	MOVQ      16(AX), R10
+	LEAQ      (R10)(R9*4), R10
+	LEAQ      (DI)(R9*1), R11
+	MOVQ      48(AX), R12
+	MOVQ      R12, 112(AX)
+
+v4_kh:
+	MOVQ R11, R12
+	MOVQ 56(AX), R13
+
+v4_kw:
+	VPMOVZXBD        (R12), Z7
+	VPDPWSSD         (R10), Z7, Z3
+	VPMOVZXBD        16(R12), Z7
+	VPDPWSSD         64(R10), Z7, Z4
+	VPMOVZXBD        32(R12), Z7
+	VPDPWSSD         128(R10), Z7, Z5
+	VPMOVZXBD        48(R12), Z7
+	VPDPWSSD         192(R10), Z7, Z6
+	ADDQ             104(AX), R10
+	ADDQ             96(AX), R12
+	DECQ             R13
+	JNZ              v4_kw
+	ADDQ             88(AX), R11
+	DECQ             112(AX)
+	JNZ              v4_kh
+	MOVQ             120(AX), R10
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           (R10)(R9*4), Z3, Z3
+	VMAXPS           Z0, Z3, Z3
+	VMINPS           Z1, Z3, Z3
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPADDD           Z2, Z3, Z3
+	VPMOVDB          Z3, (CX)(R9*1)
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           64(R10)(R9*4), Z4, Z4
+	VMAXPS           Z0, Z4, Z4
+	VMINPS           Z1, Z4, Z4
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VPADDD           Z2, Z4, Z4
+	VPMOVDB          Z4, 16(CX)(R9*1)
+	VCVTDQ2PS        Z5, Z5
+	VMULPS           128(R10)(R9*4), Z5, Z5
+	VMAXPS           Z0, Z5, Z5
+	VMINPS           Z1, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z2, Z5, Z5
+	VPMOVDB          Z5, 32(CX)(R9*1)
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           192(R10)(R9*4), Z6, Z6
+	VMAXPS           Z0, Z6, Z6
+	VMINPS           Z1, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z2, Z6, Z6
+	VPMOVDB          Z6, 48(CX)(R9*1)
+	ADDQ             $0x40, R9
+	JMP              ch64
+
+ch16:
+	MOVQ      64(AX), R10
+	SUBQ      R9, R10
+	JLE       pixdone
+	MOVQ      $0x00000010, R11
+	CMPQ      R10, R11
+	CMOVQLT   R10, R11
+	MOVQ      $0x00000001, R10
+	SHLXQ     R11, R10, R10
+	DECQ      R10
+	KMOVW     R10, K1
+	MOVQ      24(AX), R10
+	VMOVDQU32 (R10)(R9*4), Z3
+	MOVQ      16(AX), R10
+	LEAQ      (R10)(R9*4), R10
+	LEAQ      (DI)(R9*1), R11
+	MOVQ      48(AX), R12
+	MOVQ      R12, 112(AX)
+
+v1_kh:
+	MOVQ R11, R12
+	MOVQ 56(AX), R13
+
+v1_kw:
+	VPMOVZXBD.Z      (R12), K1, Z4
+	VPDPWSSD         (R10), Z4, Z3
+	ADDQ             104(AX), R10
+	ADDQ             96(AX), R12
+	DECQ             R13
+	JNZ              v1_kw
+	ADDQ             88(AX), R11
+	DECQ             112(AX)
+	JNZ              v1_kh
+	MOVQ             120(AX), R10
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           (R10)(R9*4), Z3, Z3
+	VMAXPS           Z0, Z3, Z3
+	VMINPS           Z1, Z3, Z3
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPADDD           Z2, Z3, Z3
+	VPMOVDB          Z3, K1, (CX)(R9*1)
+	ADDQ             $0x10, R9
+	JMP              ch16
+
+pixdone:
+	MOVQ 64(AX), R10
+	ADDQ R10, CX
+	ADDQ 80(AX), DI
+	DECQ R8
+	JNZ  cols
+	ADDQ 144(AX), SI
+	MOVQ SI, CX
+	ADDQ 72(AX), DX
+	DECQ BX
+	JNZ  rows
+	VZEROUPPER
+	RET
+
+// func dwNHWCS8QAVX512(a *byte)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
+TEXT ·dwNHWCS8QAVX512(SB), NOSPLIT, $0-8
+	MOVQ         a+0(FP), AX
+	MOVL         128(AX), CX
+	VPBROADCASTD CX, Z0
+	MOVL         132(AX), CX
+	VPBROADCASTD CX, Z1
+	MOVL         136(AX), CX
+	VPBROADCASTD CX, Z2
+	MOVQ         8(AX), CX
+	MOVQ         (AX), DX
+	MOVQ         32(AX), BX
+	MOVQ         CX, SI
+
+rows:
+	MOVQ DX, DI
+	MOVQ 40(AX), R8
+
+cols:
+	XORQ R9, R9
+
+ch64:
+	MOVQ      64(AX), R10
+	SUBQ      R9, R10
+	CMPQ      R10, $0x40
+	JLT       ch16
+	MOVQ      24(AX), R10
+	VMOVDQU32 (R10)(R9*4), Z3
+	VMOVDQU32 64(R10)(R9*4), Z4
+	VMOVDQU32 128(R10)(R9*4), Z5
+	VMOVDQU32 192(R10)(R9*4), Z6
+	MOVQ      16(AX), R10
+	LEAQ      (R10)(R9*4), R10
+	LEAQ      (DI)(R9*1), R11
+	MOVQ      48(AX), R12
+	MOVQ      R12, 112(AX)
+
+v4_kh:
+	MOVQ R11, R12
+	MOVQ 56(AX), R13
+
+v4_kw:
+	VPMOVSXBD        (R12), Z7
+	VPDPWSSD         (R10), Z7, Z3
+	VPMOVSXBD        16(R12), Z7
+	VPDPWSSD         64(R10), Z7, Z4
+	VPMOVSXBD        32(R12), Z7
+	VPDPWSSD         128(R10), Z7, Z5
+	VPMOVSXBD        48(R12), Z7
+	VPDPWSSD         192(R10), Z7, Z6
+	ADDQ             104(AX), R10
+	ADDQ             96(AX), R12
+	DECQ             R13
+	JNZ              v4_kw
+	ADDQ             88(AX), R11
+	DECQ             112(AX)
+	JNZ              v4_kh
+	MOVQ             120(AX), R10
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           (R10)(R9*4), Z3, Z3
+	VMAXPS           Z0, Z3, Z3
+	VMINPS           Z1, Z3, Z3
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPADDD           Z2, Z3, Z3
+	VPMOVDB          Z3, (CX)(R9*1)
+	VCVTDQ2PS        Z4, Z4
+	VMULPS           64(R10)(R9*4), Z4, Z4
+	VMAXPS           Z0, Z4, Z4
+	VMINPS           Z1, Z4, Z4
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VPADDD           Z2, Z4, Z4
+	VPMOVDB          Z4, 16(CX)(R9*1)
+	VCVTDQ2PS        Z5, Z5
+	VMULPS           128(R10)(R9*4), Z5, Z5
+	VMAXPS           Z0, Z5, Z5
+	VMINPS           Z1, Z5, Z5
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPADDD           Z2, Z5, Z5
+	VPMOVDB          Z5, 32(CX)(R9*1)
+	VCVTDQ2PS        Z6, Z6
+	VMULPS           192(R10)(R9*4), Z6, Z6
+	VMAXPS           Z0, Z6, Z6
+	VMINPS           Z1, Z6, Z6
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VPADDD           Z2, Z6, Z6
+	VPMOVDB          Z6, 48(CX)(R9*1)
+	ADDQ             $0x40, R9
+	JMP              ch64
+
+ch16:
+	MOVQ      64(AX), R10
+	SUBQ      R9, R10
+	JLE       pixdone
+	MOVQ      $0x00000010, R11
+	CMPQ      R10, R11
+	CMOVQLT   R10, R11
+	MOVQ      $0x00000001, R10
+	SHLXQ     R11, R10, R10
+	DECQ      R10
+	KMOVW     R10, K1
+	MOVQ      24(AX), R10
+	VMOVDQU32 (R10)(R9*4), Z3
+	MOVQ      16(AX), R10
+	LEAQ      (R10)(R9*4), R10
+	LEAQ      (DI)(R9*1), R11
+	MOVQ      48(AX), R12
+	MOVQ      R12, 112(AX)
+
+v1_kh:
+	MOVQ R11, R12
+	MOVQ 56(AX), R13
+
+v1_kw:
+	VPMOVSXBD.Z      (R12), K1, Z4
+	VPDPWSSD         (R10), Z4, Z3
+	ADDQ             104(AX), R10
+	ADDQ             96(AX), R12
+	DECQ             R13
+	JNZ              v1_kw
+	ADDQ             88(AX), R11
+	DECQ             112(AX)
+	JNZ              v1_kh
+	MOVQ             120(AX), R10
+	VCVTDQ2PS        Z3, Z3
+	VMULPS           (R10)(R9*4), Z3, Z3
+	VMAXPS           Z0, Z3, Z3
+	VMINPS           Z1, Z3, Z3
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPADDD           Z2, Z3, Z3
+	VPMOVDB          Z3, K1, (CX)(R9*1)
+	ADDQ             $0x10, R9
+	JMP              ch16
+
+pixdone:
+	MOVQ 64(AX), R10
+	ADDQ R10, CX
+	ADDQ 80(AX), DI
+	DECQ R8
+	JNZ  cols
+	ADDQ 144(AX), SI
+	MOVQ SI, CX
+	ADDQ 72(AX), DX
+	DECQ BX
+	JNZ  rows
+	VZEROUPPER
+	RET
+
+// func dwNHWC3x3U8AVX512(a *byte)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
+TEXT ·dwNHWC3x3U8AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 80(AX), CX
+	LEAQ (CX)(CX*2), DX
+	MOVQ (AX), BX
+	MOVQ 8(AX), SI
+	MOVQ 32(AX), DI
+	MOVQ DI, 112(AX)
+
+rows:
+	XORQ DI, DI
+
+vec:
+	MOVQ      64(AX), R8
+	SUBQ      DI, R8
+	JLE       rowdone
+	MOVQ      $0x00000010, R9
+	CMPQ      R8, R9
+	CMOVQLT   R8, R9
+	MOVQ      $0x00000001, R8
+	SHLXQ     R9, R8, R8
+	DECQ      R8
+	KMOVW     R8, K1
+	MOVQ      16(AX), R8
+	LEAQ      (R8)(DI*4), R8
+	VMOVDQU32 (R8), Z0
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z1
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z2
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z3
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z4
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z5
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z6
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z7
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z8
+	MOVQ      24(AX), R8
+	VMOVDQU32 (R8)(DI*4), Z9
+	LEAQ      (BX)(DI*1), R8
+	LEAQ      (SI)(DI*4), R9
+	MOVQ      40(AX), R10
+
+four:
+	CMPQ        R10, $0x04
+	JLT         one
+	VMOVDQA32   Z9, Z10
+	VMOVDQA32   Z9, Z11
+	VMOVDQA32   Z9, Z12
+	VMOVDQA32   Z9, Z13
+	MOVQ        R8, R11
+	MOVQ        R11, R12
+	VPMOVZXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z0, Z14, Z10
+	VPMOVZXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z0, Z14, Z11
+	VPMOVZXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z0, Z14, Z12
+	VPMOVZXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z0, Z14, Z13
+	ADDQ        96(AX), R12
+	VPMOVZXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z1, Z14, Z10
+	VPMOVZXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z1, Z14, Z11
+	VPMOVZXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z1, Z14, Z12
+	VPMOVZXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z1, Z14, Z13
+	ADDQ        96(AX), R12
+	VPMOVZXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z2, Z14, Z10
+	VPMOVZXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z2, Z14, Z11
+	VPMOVZXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z2, Z14, Z12
+	VPMOVZXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z2, Z14, Z13
+	ADDQ        88(AX), R11
+	MOVQ        R11, R12
+	VPMOVZXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z3, Z14, Z10
+	VPMOVZXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z3, Z14, Z11
+	VPMOVZXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z3, Z14, Z12
+	VPMOVZXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z3, Z14, Z13
+	ADDQ        96(AX), R12
+	VPMOVZXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z4, Z14, Z10
+	VPMOVZXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z4, Z14, Z11
+	VPMOVZXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z4, Z14, Z12
+	VPMOVZXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z4, Z14, Z13
+	ADDQ        96(AX), R12
+	VPMOVZXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z5, Z14, Z10
+	VPMOVZXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z5, Z14, Z11
+	VPMOVZXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z5, Z14, Z12
+	VPMOVZXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z5, Z14, Z13
+	ADDQ        88(AX), R11
+	VPMOVZXBD.Z (R11), K1, Z14
+	VPDPWSSD    Z6, Z14, Z10
+	VPMOVZXBD.Z (R11)(CX*1), K1, Z14
+	VPDPWSSD    Z6, Z14, Z11
+	VPMOVZXBD.Z (R11)(CX*2), K1, Z14
+	VPDPWSSD    Z6, Z14, Z12
+	VPMOVZXBD.Z (R11)(DX*1), K1, Z14
+	VPDPWSSD    Z6, Z14, Z13
+	ADDQ        96(AX), R11
+	VPMOVZXBD.Z (R11), K1, Z14
+	VPDPWSSD    Z7, Z14, Z10
+	VPMOVZXBD.Z (R11)(CX*1), K1, Z14
+	VPDPWSSD    Z7, Z14, Z11
+	VPMOVZXBD.Z (R11)(CX*2), K1, Z14
+	VPDPWSSD    Z7, Z14, Z12
+	VPMOVZXBD.Z (R11)(DX*1), K1, Z14
+	VPDPWSSD    Z7, Z14, Z13
+	ADDQ        96(AX), R11
+	VPMOVZXBD.Z (R11), K1, Z14
+	VPDPWSSD    Z8, Z14, Z10
+	VPMOVZXBD.Z (R11)(CX*1), K1, Z14
+	VPDPWSSD    Z8, Z14, Z11
+	VPMOVZXBD.Z (R11)(CX*2), K1, Z14
+	VPDPWSSD    Z8, Z14, Z12
+	VPMOVZXBD.Z (R11)(DX*1), K1, Z14
+	VPDPWSSD    Z8, Z14, Z13
+	MOVQ        64(AX), R11
+	SHLQ        $0x02, R11
+	VMOVDQU32   Z10, K1, (R9)
+	ADDQ        R11, R9
+	VMOVDQU32   Z11, K1, (R9)
+	ADDQ        R11, R9
+	VMOVDQU32   Z12, K1, (R9)
+	ADDQ        R11, R9
+	VMOVDQU32   Z13, K1, (R9)
+	ADDQ        R11, R9
+	LEAQ        (R8)(CX*4), R8
+	SUBQ        $0x04, R10
+	JMP         four
+
+one:
+	TESTQ       R10, R10
+	JZ          vecdone
+	VMOVDQA32   Z9, Z10
+	MOVQ        R8, R11
+	MOVQ        R11, R12
+	VPMOVZXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z0, Z11, Z10
+	ADDQ        96(AX), R12
+	VPMOVZXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z1, Z11, Z10
+	ADDQ        96(AX), R12
+	VPMOVZXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z2, Z11, Z10
+	ADDQ        88(AX), R11
+	MOVQ        R11, R12
+	VPMOVZXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z3, Z11, Z10
+	ADDQ        96(AX), R12
+	VPMOVZXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z4, Z11, Z10
+	ADDQ        96(AX), R12
+	VPMOVZXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z5, Z11, Z10
+	ADDQ        88(AX), R11
+	VPMOVZXBD.Z (R11), K1, Z11
+	VPDPWSSD    Z6, Z11, Z10
+	ADDQ        96(AX), R11
+	VPMOVZXBD.Z (R11), K1, Z11
+	VPDPWSSD    Z7, Z11, Z10
+	ADDQ        96(AX), R11
+	VPMOVZXBD.Z (R11), K1, Z11
+	VPDPWSSD    Z8, Z11, Z10
+	MOVQ        64(AX), R11
+	SHLQ        $0x02, R11
+	VMOVDQU32   Z10, K1, (R9)
+	ADDQ        R11, R9
+	ADDQ        CX, R8
+	DECQ        R10
+	JMP         one
+
+vecdone:
+	ADDQ $0x10, DI
+	JMP  vec
+
+rowdone:
+	ADDQ 144(AX), SI
+	ADDQ 72(AX), BX
+	DECQ 112(AX)
+	JNZ  rows
+	VZEROUPPER
+	RET
+
+// func dwNHWC3x3S8AVX512(a *byte)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
+TEXT ·dwNHWC3x3S8AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 80(AX), CX
+	LEAQ (CX)(CX*2), DX
+	MOVQ (AX), BX
+	MOVQ 8(AX), SI
+	MOVQ 32(AX), DI
+	MOVQ DI, 112(AX)
+
+rows:
+	XORQ DI, DI
+
+vec:
+	MOVQ      64(AX), R8
+	SUBQ      DI, R8
+	JLE       rowdone
+	MOVQ      $0x00000010, R9
+	CMPQ      R8, R9
+	CMOVQLT   R8, R9
+	MOVQ      $0x00000001, R8
+	SHLXQ     R9, R8, R8
+	DECQ      R8
+	KMOVW     R8, K1
+	MOVQ      16(AX), R8
+	LEAQ      (R8)(DI*4), R8
+	VMOVDQU32 (R8), Z0
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z1
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z2
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z3
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z4
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z5
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z6
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z7
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z8
+	MOVQ      24(AX), R8
+	VMOVDQU32 (R8)(DI*4), Z9
+	LEAQ      (BX)(DI*1), R8
+	LEAQ      (SI)(DI*4), R9
+	MOVQ      40(AX), R10
+
+four:
+	CMPQ        R10, $0x04
+	JLT         one
+	VMOVDQA32   Z9, Z10
+	VMOVDQA32   Z9, Z11
+	VMOVDQA32   Z9, Z12
+	VMOVDQA32   Z9, Z13
+	MOVQ        R8, R11
+	MOVQ        R11, R12
+	VPMOVSXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z0, Z14, Z10
+	VPMOVSXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z0, Z14, Z11
+	VPMOVSXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z0, Z14, Z12
+	VPMOVSXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z0, Z14, Z13
+	ADDQ        96(AX), R12
+	VPMOVSXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z1, Z14, Z10
+	VPMOVSXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z1, Z14, Z11
+	VPMOVSXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z1, Z14, Z12
+	VPMOVSXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z1, Z14, Z13
+	ADDQ        96(AX), R12
+	VPMOVSXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z2, Z14, Z10
+	VPMOVSXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z2, Z14, Z11
+	VPMOVSXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z2, Z14, Z12
+	VPMOVSXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z2, Z14, Z13
+	ADDQ        88(AX), R11
+	MOVQ        R11, R12
+	VPMOVSXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z3, Z14, Z10
+	VPMOVSXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z3, Z14, Z11
+	VPMOVSXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z3, Z14, Z12
+	VPMOVSXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z3, Z14, Z13
+	ADDQ        96(AX), R12
+	VPMOVSXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z4, Z14, Z10
+	VPMOVSXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z4, Z14, Z11
+	VPMOVSXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z4, Z14, Z12
+	VPMOVSXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z4, Z14, Z13
+	ADDQ        96(AX), R12
+	VPMOVSXBD.Z (R12), K1, Z14
+	VPDPWSSD    Z5, Z14, Z10
+	VPMOVSXBD.Z (R12)(CX*1), K1, Z14
+	VPDPWSSD    Z5, Z14, Z11
+	VPMOVSXBD.Z (R12)(CX*2), K1, Z14
+	VPDPWSSD    Z5, Z14, Z12
+	VPMOVSXBD.Z (R12)(DX*1), K1, Z14
+	VPDPWSSD    Z5, Z14, Z13
+	ADDQ        88(AX), R11
+	VPMOVSXBD.Z (R11), K1, Z14
+	VPDPWSSD    Z6, Z14, Z10
+	VPMOVSXBD.Z (R11)(CX*1), K1, Z14
+	VPDPWSSD    Z6, Z14, Z11
+	VPMOVSXBD.Z (R11)(CX*2), K1, Z14
+	VPDPWSSD    Z6, Z14, Z12
+	VPMOVSXBD.Z (R11)(DX*1), K1, Z14
+	VPDPWSSD    Z6, Z14, Z13
+	ADDQ        96(AX), R11
+	VPMOVSXBD.Z (R11), K1, Z14
+	VPDPWSSD    Z7, Z14, Z10
+	VPMOVSXBD.Z (R11)(CX*1), K1, Z14
+	VPDPWSSD    Z7, Z14, Z11
+	VPMOVSXBD.Z (R11)(CX*2), K1, Z14
+	VPDPWSSD    Z7, Z14, Z12
+	VPMOVSXBD.Z (R11)(DX*1), K1, Z14
+	VPDPWSSD    Z7, Z14, Z13
+	ADDQ        96(AX), R11
+	VPMOVSXBD.Z (R11), K1, Z14
+	VPDPWSSD    Z8, Z14, Z10
+	VPMOVSXBD.Z (R11)(CX*1), K1, Z14
+	VPDPWSSD    Z8, Z14, Z11
+	VPMOVSXBD.Z (R11)(CX*2), K1, Z14
+	VPDPWSSD    Z8, Z14, Z12
+	VPMOVSXBD.Z (R11)(DX*1), K1, Z14
+	VPDPWSSD    Z8, Z14, Z13
+	MOVQ        64(AX), R11
+	SHLQ        $0x02, R11
+	VMOVDQU32   Z10, K1, (R9)
+	ADDQ        R11, R9
+	VMOVDQU32   Z11, K1, (R9)
+	ADDQ        R11, R9
+	VMOVDQU32   Z12, K1, (R9)
+	ADDQ        R11, R9
+	VMOVDQU32   Z13, K1, (R9)
+	ADDQ        R11, R9
+	LEAQ        (R8)(CX*4), R8
+	SUBQ        $0x04, R10
+	JMP         four
+
+one:
+	TESTQ       R10, R10
+	JZ          vecdone
+	VMOVDQA32   Z9, Z10
+	MOVQ        R8, R11
+	MOVQ        R11, R12
+	VPMOVSXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z0, Z11, Z10
+	ADDQ        96(AX), R12
+	VPMOVSXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z1, Z11, Z10
+	ADDQ        96(AX), R12
+	VPMOVSXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z2, Z11, Z10
+	ADDQ        88(AX), R11
+	MOVQ        R11, R12
+	VPMOVSXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z3, Z11, Z10
+	ADDQ        96(AX), R12
+	VPMOVSXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z4, Z11, Z10
+	ADDQ        96(AX), R12
+	VPMOVSXBD.Z (R12), K1, Z11
+	VPDPWSSD    Z5, Z11, Z10
+	ADDQ        88(AX), R11
+	VPMOVSXBD.Z (R11), K1, Z11
+	VPDPWSSD    Z6, Z11, Z10
+	ADDQ        96(AX), R11
+	VPMOVSXBD.Z (R11), K1, Z11
+	VPDPWSSD    Z7, Z11, Z10
+	ADDQ        96(AX), R11
+	VPMOVSXBD.Z (R11), K1, Z11
+	VPDPWSSD    Z8, Z11, Z10
+	MOVQ        64(AX), R11
+	SHLQ        $0x02, R11
+	VMOVDQU32   Z10, K1, (R9)
+	ADDQ        R11, R9
+	ADDQ        CX, R8
+	DECQ        R10
+	JMP         one
+
+vecdone:
+	ADDQ $0x10, DI
+	JMP  vec
+
+rowdone:
+	ADDQ 144(AX), SI
+	ADDQ 72(AX), BX
+	DECQ 112(AX)
+	JNZ  rows
+	VZEROUPPER
+	RET
+
+// func dwNHWC3x3U8QAVX512(a *byte)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
+TEXT ·dwNHWC3x3U8QAVX512(SB), NOSPLIT, $0-8
+	MOVQ         a+0(FP), AX
+	MOVL         128(AX), CX
+	VPBROADCASTD CX, Z0
+	MOVL         132(AX), CX
+	VPBROADCASTD CX, Z1
+	MOVL         136(AX), CX
+	VPBROADCASTD CX, Z2
+	MOVQ         80(AX), CX
+	LEAQ         (CX)(CX*2), DX
+	MOVQ         (AX), BX
+	MOVQ         8(AX), SI
+	MOVQ         32(AX), DI
+	MOVQ         DI, 112(AX)
+
+rows:
+	XORQ DI, DI
+
+vec:
+	MOVQ      64(AX), R8
+	SUBQ      DI, R8
+	JLE       rowdone
+	MOVQ      $0x00000010, R9
+	CMPQ      R8, R9
+	CMOVQLT   R8, R9
+	MOVQ      $0x00000001, R8
+	SHLXQ     R9, R8, R8
+	DECQ      R8
+	KMOVW     R8, K1
+	MOVQ      16(AX), R8
+	LEAQ      (R8)(DI*4), R8
+	VMOVDQU32 (R8), Z3
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z4
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z5
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z6
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z7
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z8
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z9
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z10
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z11
+	MOVQ      24(AX), R8
+	VMOVDQU32 (R8)(DI*4), Z12
+	MOVQ      120(AX), R8
+	VMOVUPS   (R8)(DI*4), Z13
+	LEAQ      (BX)(DI*1), R8
+	LEAQ      (SI)(DI*1), R9
+	MOVQ      40(AX), R10
+
+four:
+	CMPQ             R10, $0x04
+	JLT              one
+	VMOVDQA32        Z12, Z14
+	VMOVDQA32        Z12, Z15
+	VMOVDQA32        Z12, Z16
+	VMOVDQA32        Z12, Z17
+	MOVQ             R8, R11
+	MOVQ             R11, R12
+	VPMOVZXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z3, Z18, Z14
+	VPMOVZXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z3, Z18, Z15
+	VPMOVZXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z3, Z18, Z16
+	VPMOVZXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z3, Z18, Z17
+	ADDQ             96(AX), R12
+	VPMOVZXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z4, Z18, Z14
+	VPMOVZXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z4, Z18, Z15
+	VPMOVZXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z4, Z18, Z16
+	VPMOVZXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z4, Z18, Z17
+	ADDQ             96(AX), R12
+	VPMOVZXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z5, Z18, Z14
+	VPMOVZXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z5, Z18, Z15
+	VPMOVZXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z5, Z18, Z16
+	VPMOVZXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z5, Z18, Z17
+	ADDQ             88(AX), R11
+	MOVQ             R11, R12
+	VPMOVZXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z6, Z18, Z14
+	VPMOVZXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z6, Z18, Z15
+	VPMOVZXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z6, Z18, Z16
+	VPMOVZXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z6, Z18, Z17
+	ADDQ             96(AX), R12
+	VPMOVZXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z7, Z18, Z14
+	VPMOVZXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z7, Z18, Z15
+	VPMOVZXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z7, Z18, Z16
+	VPMOVZXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z7, Z18, Z17
+	ADDQ             96(AX), R12
+	VPMOVZXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z8, Z18, Z14
+	VPMOVZXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z8, Z18, Z15
+	VPMOVZXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z8, Z18, Z16
+	VPMOVZXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z8, Z18, Z17
+	ADDQ             88(AX), R11
+	VPMOVZXBD.Z      (R11), K1, Z18
+	VPDPWSSD         Z9, Z18, Z14
+	VPMOVZXBD.Z      (R11)(CX*1), K1, Z18
+	VPDPWSSD         Z9, Z18, Z15
+	VPMOVZXBD.Z      (R11)(CX*2), K1, Z18
+	VPDPWSSD         Z9, Z18, Z16
+	VPMOVZXBD.Z      (R11)(DX*1), K1, Z18
+	VPDPWSSD         Z9, Z18, Z17
+	ADDQ             96(AX), R11
+	VPMOVZXBD.Z      (R11), K1, Z18
+	VPDPWSSD         Z10, Z18, Z14
+	VPMOVZXBD.Z      (R11)(CX*1), K1, Z18
+	VPDPWSSD         Z10, Z18, Z15
+	VPMOVZXBD.Z      (R11)(CX*2), K1, Z18
+	VPDPWSSD         Z10, Z18, Z16
+	VPMOVZXBD.Z      (R11)(DX*1), K1, Z18
+	VPDPWSSD         Z10, Z18, Z17
+	ADDQ             96(AX), R11
+	VPMOVZXBD.Z      (R11), K1, Z18
+	VPDPWSSD         Z11, Z18, Z14
+	VPMOVZXBD.Z      (R11)(CX*1), K1, Z18
+	VPDPWSSD         Z11, Z18, Z15
+	VPMOVZXBD.Z      (R11)(CX*2), K1, Z18
+	VPDPWSSD         Z11, Z18, Z16
+	VPMOVZXBD.Z      (R11)(DX*1), K1, Z18
+	VPDPWSSD         Z11, Z18, Z17
+	MOVQ             64(AX), R11
+	VCVTDQ2PS        Z14, Z14
+	VMULPS           Z13, Z14, Z14
+	VMAXPS           Z0, Z14, Z14
+	VMINPS           Z1, Z14, Z14
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VPADDD           Z2, Z14, Z14
+	VPMOVDB          Z14, K1, (R9)
+	ADDQ             R11, R9
+	VCVTDQ2PS        Z15, Z15
+	VMULPS           Z13, Z15, Z15
+	VMAXPS           Z0, Z15, Z15
+	VMINPS           Z1, Z15, Z15
+	VCVTPS2DQ.RN_SAE Z15, Z15
+	VPADDD           Z2, Z15, Z15
+	VPMOVDB          Z15, K1, (R9)
+	ADDQ             R11, R9
+	VCVTDQ2PS        Z16, Z16
+	VMULPS           Z13, Z16, Z16
+	VMAXPS           Z0, Z16, Z16
+	VMINPS           Z1, Z16, Z16
+	VCVTPS2DQ.RN_SAE Z16, Z16
+	VPADDD           Z2, Z16, Z16
+	VPMOVDB          Z16, K1, (R9)
+	ADDQ             R11, R9
+	VCVTDQ2PS        Z17, Z17
+	VMULPS           Z13, Z17, Z17
+	VMAXPS           Z0, Z17, Z17
+	VMINPS           Z1, Z17, Z17
+	VCVTPS2DQ.RN_SAE Z17, Z17
+	VPADDD           Z2, Z17, Z17
+	VPMOVDB          Z17, K1, (R9)
+	ADDQ             R11, R9
+	LEAQ             (R8)(CX*4), R8
+	SUBQ             $0x04, R10
+	JMP              four
+
+one:
+	TESTQ            R10, R10
+	JZ               vecdone
+	VMOVDQA32        Z12, Z14
+	MOVQ             R8, R11
+	MOVQ             R11, R12
+	VPMOVZXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z3, Z15, Z14
+	ADDQ             96(AX), R12
+	VPMOVZXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z4, Z15, Z14
+	ADDQ             96(AX), R12
+	VPMOVZXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z5, Z15, Z14
+	ADDQ             88(AX), R11
+	MOVQ             R11, R12
+	VPMOVZXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z6, Z15, Z14
+	ADDQ             96(AX), R12
+	VPMOVZXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z7, Z15, Z14
+	ADDQ             96(AX), R12
+	VPMOVZXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z8, Z15, Z14
+	ADDQ             88(AX), R11
+	VPMOVZXBD.Z      (R11), K1, Z15
+	VPDPWSSD         Z9, Z15, Z14
+	ADDQ             96(AX), R11
+	VPMOVZXBD.Z      (R11), K1, Z15
+	VPDPWSSD         Z10, Z15, Z14
+	ADDQ             96(AX), R11
+	VPMOVZXBD.Z      (R11), K1, Z15
+	VPDPWSSD         Z11, Z15, Z14
+	MOVQ             64(AX), R11
+	VCVTDQ2PS        Z14, Z14
+	VMULPS           Z13, Z14, Z14
+	VMAXPS           Z0, Z14, Z14
+	VMINPS           Z1, Z14, Z14
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VPADDD           Z2, Z14, Z14
+	VPMOVDB          Z14, K1, (R9)
+	ADDQ             R11, R9
+	ADDQ             CX, R8
+	DECQ             R10
+	JMP              one
+
+vecdone:
+	ADDQ $0x10, DI
+	JMP  vec
+
+rowdone:
+	ADDQ 144(AX), SI
+	ADDQ 72(AX), BX
+	DECQ 112(AX)
+	JNZ  rows
+	VZEROUPPER
+	RET
+
+// func dwNHWC3x3S8QAVX512(a *byte)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2, CMOV
+TEXT ·dwNHWC3x3S8QAVX512(SB), NOSPLIT, $0-8
+	MOVQ         a+0(FP), AX
+	MOVL         128(AX), CX
+	VPBROADCASTD CX, Z0
+	MOVL         132(AX), CX
+	VPBROADCASTD CX, Z1
+	MOVL         136(AX), CX
+	VPBROADCASTD CX, Z2
+	MOVQ         80(AX), CX
+	LEAQ         (CX)(CX*2), DX
+	MOVQ         (AX), BX
+	MOVQ         8(AX), SI
+	MOVQ         32(AX), DI
+	MOVQ         DI, 112(AX)
+
+rows:
+	XORQ DI, DI
+
+vec:
+	MOVQ      64(AX), R8
+	SUBQ      DI, R8
+	JLE       rowdone
+	MOVQ      $0x00000010, R9
+	CMPQ      R8, R9
+	CMOVQLT   R8, R9
+	MOVQ      $0x00000001, R8
+	SHLXQ     R9, R8, R8
+	DECQ      R8
+	KMOVW     R8, K1
+	MOVQ      16(AX), R8
+	LEAQ      (R8)(DI*4), R8
+	VMOVDQU32 (R8), Z3
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z4
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z5
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z6
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z7
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z8
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z9
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z10
+	ADDQ      104(AX), R8
+	VMOVDQU32 (R8), Z11
+	MOVQ      24(AX), R8
+	VMOVDQU32 (R8)(DI*4), Z12
+	MOVQ      120(AX), R8
+	VMOVUPS   (R8)(DI*4), Z13
+	LEAQ      (BX)(DI*1), R8
+	LEAQ      (SI)(DI*1), R9
+	MOVQ      40(AX), R10
+
+four:
+	CMPQ             R10, $0x04
+	JLT              one
+	VMOVDQA32        Z12, Z14
+	VMOVDQA32        Z12, Z15
+	VMOVDQA32        Z12, Z16
+	VMOVDQA32        Z12, Z17
+	MOVQ             R8, R11
+	MOVQ             R11, R12
+	VPMOVSXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z3, Z18, Z14
+	VPMOVSXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z3, Z18, Z15
+	VPMOVSXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z3, Z18, Z16
+	VPMOVSXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z3, Z18, Z17
+	ADDQ             96(AX), R12
+	VPMOVSXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z4, Z18, Z14
+	VPMOVSXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z4, Z18, Z15
+	VPMOVSXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z4, Z18, Z16
+	VPMOVSXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z4, Z18, Z17
+	ADDQ             96(AX), R12
+	VPMOVSXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z5, Z18, Z14
+	VPMOVSXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z5, Z18, Z15
+	VPMOVSXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z5, Z18, Z16
+	VPMOVSXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z5, Z18, Z17
+	ADDQ             88(AX), R11
+	MOVQ             R11, R12
+	VPMOVSXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z6, Z18, Z14
+	VPMOVSXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z6, Z18, Z15
+	VPMOVSXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z6, Z18, Z16
+	VPMOVSXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z6, Z18, Z17
+	ADDQ             96(AX), R12
+	VPMOVSXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z7, Z18, Z14
+	VPMOVSXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z7, Z18, Z15
+	VPMOVSXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z7, Z18, Z16
+	VPMOVSXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z7, Z18, Z17
+	ADDQ             96(AX), R12
+	VPMOVSXBD.Z      (R12), K1, Z18
+	VPDPWSSD         Z8, Z18, Z14
+	VPMOVSXBD.Z      (R12)(CX*1), K1, Z18
+	VPDPWSSD         Z8, Z18, Z15
+	VPMOVSXBD.Z      (R12)(CX*2), K1, Z18
+	VPDPWSSD         Z8, Z18, Z16
+	VPMOVSXBD.Z      (R12)(DX*1), K1, Z18
+	VPDPWSSD         Z8, Z18, Z17
+	ADDQ             88(AX), R11
+	VPMOVSXBD.Z      (R11), K1, Z18
+	VPDPWSSD         Z9, Z18, Z14
+	VPMOVSXBD.Z      (R11)(CX*1), K1, Z18
+	VPDPWSSD         Z9, Z18, Z15
+	VPMOVSXBD.Z      (R11)(CX*2), K1, Z18
+	VPDPWSSD         Z9, Z18, Z16
+	VPMOVSXBD.Z      (R11)(DX*1), K1, Z18
+	VPDPWSSD         Z9, Z18, Z17
+	ADDQ             96(AX), R11
+	VPMOVSXBD.Z      (R11), K1, Z18
+	VPDPWSSD         Z10, Z18, Z14
+	VPMOVSXBD.Z      (R11)(CX*1), K1, Z18
+	VPDPWSSD         Z10, Z18, Z15
+	VPMOVSXBD.Z      (R11)(CX*2), K1, Z18
+	VPDPWSSD         Z10, Z18, Z16
+	VPMOVSXBD.Z      (R11)(DX*1), K1, Z18
+	VPDPWSSD         Z10, Z18, Z17
+	ADDQ             96(AX), R11
+	VPMOVSXBD.Z      (R11), K1, Z18
+	VPDPWSSD         Z11, Z18, Z14
+	VPMOVSXBD.Z      (R11)(CX*1), K1, Z18
+	VPDPWSSD         Z11, Z18, Z15
+	VPMOVSXBD.Z      (R11)(CX*2), K1, Z18
+	VPDPWSSD         Z11, Z18, Z16
+	VPMOVSXBD.Z      (R11)(DX*1), K1, Z18
+	VPDPWSSD         Z11, Z18, Z17
+	MOVQ             64(AX), R11
+	VCVTDQ2PS        Z14, Z14
+	VMULPS           Z13, Z14, Z14
+	VMAXPS           Z0, Z14, Z14
+	VMINPS           Z1, Z14, Z14
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VPADDD           Z2, Z14, Z14
+	VPMOVDB          Z14, K1, (R9)
+	ADDQ             R11, R9
+	VCVTDQ2PS        Z15, Z15
+	VMULPS           Z13, Z15, Z15
+	VMAXPS           Z0, Z15, Z15
+	VMINPS           Z1, Z15, Z15
+	VCVTPS2DQ.RN_SAE Z15, Z15
+	VPADDD           Z2, Z15, Z15
+	VPMOVDB          Z15, K1, (R9)
+	ADDQ             R11, R9
+	VCVTDQ2PS        Z16, Z16
+	VMULPS           Z13, Z16, Z16
+	VMAXPS           Z0, Z16, Z16
+	VMINPS           Z1, Z16, Z16
+	VCVTPS2DQ.RN_SAE Z16, Z16
+	VPADDD           Z2, Z16, Z16
+	VPMOVDB          Z16, K1, (R9)
+	ADDQ             R11, R9
+	VCVTDQ2PS        Z17, Z17
+	VMULPS           Z13, Z17, Z17
+	VMAXPS           Z0, Z17, Z17
+	VMINPS           Z1, Z17, Z17
+	VCVTPS2DQ.RN_SAE Z17, Z17
+	VPADDD           Z2, Z17, Z17
+	VPMOVDB          Z17, K1, (R9)
+	ADDQ             R11, R9
+	LEAQ             (R8)(CX*4), R8
+	SUBQ             $0x04, R10
+	JMP              four
+
+one:
+	TESTQ            R10, R10
+	JZ               vecdone
+	VMOVDQA32        Z12, Z14
+	MOVQ             R8, R11
+	MOVQ             R11, R12
+	VPMOVSXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z3, Z15, Z14
+	ADDQ             96(AX), R12
+	VPMOVSXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z4, Z15, Z14
+	ADDQ             96(AX), R12
+	VPMOVSXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z5, Z15, Z14
+	ADDQ             88(AX), R11
+	MOVQ             R11, R12
+	VPMOVSXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z6, Z15, Z14
+	ADDQ             96(AX), R12
+	VPMOVSXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z7, Z15, Z14
+	ADDQ             96(AX), R12
+	VPMOVSXBD.Z      (R12), K1, Z15
+	VPDPWSSD         Z8, Z15, Z14
+	ADDQ             88(AX), R11
+	VPMOVSXBD.Z      (R11), K1, Z15
+	VPDPWSSD         Z9, Z15, Z14
+	ADDQ             96(AX), R11
+	VPMOVSXBD.Z      (R11), K1, Z15
+	VPDPWSSD         Z10, Z15, Z14
+	ADDQ             96(AX), R11
+	VPMOVSXBD.Z      (R11), K1, Z15
+	VPDPWSSD         Z11, Z15, Z14
+	MOVQ             64(AX), R11
+	VCVTDQ2PS        Z14, Z14
+	VMULPS           Z13, Z14, Z14
+	VMAXPS           Z0, Z14, Z14
+	VMINPS           Z1, Z14, Z14
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VPADDD           Z2, Z14, Z14
+	VPMOVDB          Z14, K1, (R9)
+	ADDQ             R11, R9
+	ADDQ             CX, R8
+	DECQ             R10
+	JMP              one
+
+vecdone:
+	ADDQ $0x10, DI
+	JMP  vec
+
+rowdone:
+	ADDQ 144(AX), SI
+	ADDQ 72(AX), BX
+	DECQ 112(AX)
 	JNZ  rows
 	VZEROUPPER
 	RET

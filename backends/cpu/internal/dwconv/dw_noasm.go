@@ -19,3 +19,7 @@ func (p *Plane) requantize(dst []byte, m float32, zp, qmin, qmax int32) {
 }
 
 func (p *NHWC) int32(dst []int32) { p.generic(dst) }
+
+func (p *NHWC) requantize(dst []byte, mult []float32, zp, qmin, qmax int32) {
+	p.requantizeGeneric(dst, mult, zp, qmin, qmax)
+}

@@ -3,6 +3,8 @@ package dwconv
 import (
 	"fmt"
 	"math"
+
+	"github.com/qgpu/qgpu/qtensor"
 )
 
 // NHWC is a depthwise convolution of all channels of one image at once,
@@ -19,6 +21,17 @@ type NHWC struct {
 	Signed bool    // Src holds int8 (else uint8)
 	W      []int32 // PackNHWC's weights
 	Init   []int32 // PackNHWC's start values
+	// DRow is the number of output elements between output rows (0:
+	// OW*C, rows back to back): an output block inside a wider image.
+	DRow int
+}
+
+// dRow returns the output elements between output rows.
+func (p *NHWC) dRow() int {
+	if p.DRow == 0 {
+		return p.OW * p.C
+	}
+	return p.DRow
 }
 
 // PackNHWC lays out the weights and start values of a depthwise
@@ -51,7 +64,10 @@ func (p *NHWC) check(dstLen int) {
 		panic(fmt.Sprintf("dwconv: invalid NHWC geometry %+v", *p))
 	}
 	cp := (p.C + 15) &^ 15
-	if len(p.W) < p.KH*p.KW*cp || len(p.Init) < cp || dstLen < p.OH*p.OW*p.C {
+	if p.DRow != 0 && p.DRow < p.OW*p.C {
+		panic(fmt.Sprintf("dwconv: NHWC output rows %d apart, shorter than %d", p.DRow, p.OW*p.C))
+	}
+	if len(p.W) < p.KH*p.KW*cp || len(p.Init) < cp || dstLen < (p.OH-1)*p.dRow()+p.OW*p.C {
 		panic(fmt.Sprintf("dwconv: NHWC with %d weights, %d start values, output of %d", len(p.W), len(p.Init), dstLen))
 	}
 	if (p.OW-1)*p.SW+(p.KW-1)*p.DW >= p.Wp {
@@ -63,12 +79,41 @@ func (p *NHWC) check(dstLen int) {
 	}
 }
 
-// Int32 writes the accumulators to dst as [OH][OW][C]. It panics if the
-// slices are too short or the sizes invalid (see the package
-// documentation).
+// Int32 writes the accumulators to dst as [OH][OW][C], rows DRow apart.
+// It panics if the slices are too short or the sizes invalid (see the
+// package documentation).
 func (p *NHWC) Int32(dst []int32) {
 	p.check(len(dst))
 	p.int32(dst)
+}
+
+// Requantize writes the accumulators requantized to dst as [OH][OW][C]
+// bytes, rows DRow apart: dst[i] = byte(qtensor.Requantize(acc, mult[c], zp, qmin, qmax))
+// with c the channel of output i. mult holds at least C multipliers, all
+// finite (a precondition, as the engine's multipliers are: the AVX-512
+// kernel's sequence equals qtensor.Requantize for finite multipliers);
+// (C+15)&^15 of them spare the kernel a padded copy. It panics like
+// Int32.
+func (p *NHWC) Requantize(dst []byte, mult []float32, zp, qmin, qmax int32) {
+	p.check(len(dst))
+	if len(mult) < p.C {
+		panic(fmt.Sprintf("dwconv: NHWC with %d multipliers for %d channels", len(mult), p.C))
+	}
+	p.requantize(dst, mult, zp, qmin, qmax)
+}
+
+// requantizeGeneric is Requantize in Go.
+func (p *NHWC) requantizeGeneric(dst []byte, mult []float32, zp, qmin, qmax int32) {
+	q := *p
+	q.DRow = 0
+	acc := make([]int32, p.OH*p.OW*p.C)
+	q.generic(acc)
+	row := p.OW * p.C
+	for r := range p.OH {
+		for i, a := range acc[r*row : (r+1)*row] {
+			dst[r*p.dRow()+i] = byte(qtensor.Requantize(a, mult[i%p.C], zp, qmin, qmax))
+		}
+	}
 }
 
 // generic is Int32 in Go.
@@ -76,7 +121,7 @@ func (p *NHWC) generic(dst []int32) {
 	cp := (p.C + 15) &^ 15
 	for oh := range p.OH {
 		for ow := range p.OW {
-			out := dst[(oh*p.OW+ow)*p.C:][:p.C]
+			out := dst[oh*p.dRow()+ow*p.C:][:p.C]
 			for c := range out {
 				acc := p.Init[c]
 				for kh := range p.KH {

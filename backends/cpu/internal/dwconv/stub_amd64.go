@@ -111,3 +111,39 @@ func dwNHWCU8AVX512(a *byte)
 //
 //go:noescape
 func dwNHWCS8AVX512(a *byte)
+
+// dwNHWCU8QAVX512 computes a depthwise convolution of all channels of one padded NHWC
+// image of uint8, writing requantized bytes NHWC; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWCU8QAVX512(a *byte)
+
+// dwNHWCS8QAVX512 computes a depthwise convolution of all channels of one padded NHWC
+// image of int8, writing requantized bytes NHWC; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWCS8QAVX512(a *byte)
+
+// dwNHWC3x3U8AVX512 is the 3x3 form of the dwNHWC kernels (same arguments, KH = KW = 3): weights in
+// registers, four output pixels per step; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWC3x3U8AVX512(a *byte)
+
+// dwNHWC3x3S8AVX512 is the 3x3 form of the dwNHWC kernels (same arguments, KH = KW = 3): weights in
+// registers, four output pixels per step; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWC3x3S8AVX512(a *byte)
+
+// dwNHWC3x3U8QAVX512 is the 3x3 form of the dwNHWC kernels (same arguments, KH = KW = 3): weights in
+// registers, four output pixels per step; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWC3x3U8QAVX512(a *byte)
+
+// dwNHWC3x3S8QAVX512 is the 3x3 form of the dwNHWC kernels (same arguments, KH = KW = 3): weights in
+// registers, four output pixels per step; a points to a dwconv.nhwcArgs.
+//
+//go:noescape
+func dwNHWC3x3S8QAVX512(a *byte)

@@ -15,7 +15,7 @@ import (
 // exact ties (multipliers 2^-k), saturation (huge multipliers) and a fused
 // ReLU, with guard bytes around every output row.
 func TestEpilogue(t *testing.T) {
-	shapes := [][3]int{{1, 5, 1}, {7, 64, 17}, {13, 300, 129}, {6, 2100, 65}, {3, 4, 16}, {2, 8, 200}, {17, 33, 48}}
+	shapes := [][3]int{{1, 5, 1}, {7, 64, 17}, {13, 300, 129}, {6, 2100, 65}, {3, 4, 16}, {2, 8, 200}, {17, 33, 48}, {25, 40, 24}, {9, 2100, 32}, {1, 20, 12}, {14, 96, 96}}
 	for _, impl := range isas() {
 		withISA(t, impl)
 		rng := rand.New(rand.NewSource(6))

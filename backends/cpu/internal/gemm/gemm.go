@@ -460,23 +460,45 @@ func gemm(c []int32, ldc int, a []uint8, lda, M int, b *PackedB, opt *Options, s
 		threads = 1
 	}
 	tiles := (M + MR - 1) / MR
-	switch {
-	case threads <= 1:
+	if threads <= 1 {
 		j.run(0, M, 0, b.panels, ker)
-	case tiles >= 2*threads:
-		// Split rows, in whole tiles.
-		per := (tiles + threads - 1) / threads * MR
-		opt.Pool.Run((M+per-1)/per, func(i int) {
-			j.run(i*per, min(M, (i+1)*per), 0, b.panels, ker)
-		})
-	default:
-		// Few rows: split the panels.
-		parts := min(threads, b.panels)
-		opt.Pool.Run(parts, func(i int) {
-			j.run(0, M, i*b.panels/parts, (i+1)*b.panels/parts, ker)
-		})
+		return nil
 	}
+	rp, pp := split(tiles, b.panels, threads)
+	opt.Pool.Run(rp*pp, func(i int) {
+		r, q := i/pp, i%pp
+		m0, m1 := tiles*r/rp*MR, min(M, tiles*(r+1)/rp*MR)
+		j.run(m0, m1, b.panels*q/pp, b.panels*(q+1)/pp, ker)
+	})
 	return nil
+}
+
+// split chooses how a GEMM of tiles row tiles and panels column panels is
+// cut for threads workers: into rp row ranges times pp panel ranges, each
+// part as even as whole tiles and panels allow. The parts are claimed by
+// the workers as they come free, so the time is about the rounds of parts
+// each worker runs times the largest part; split minimises that, up to 4
+// parts per thread (a part costs a little too: its start, the B panels or
+// A rows it reads again; rows are cut before panels, as the kernels stream
+// a panel over many rows). With rows of only a few tiles (the 7x7 layers
+// of a CNN) the panels are cut: two threads splitting 9 tiles by rows ran
+// at most 9/5 of one.
+func split(tiles, panels, threads int) (rp, pp int) {
+	best := -1.0
+	maxParts := 4 * threads
+	for r := 1; r <= min(tiles, maxParts); r++ {
+		for p := 1; p <= min(panels, maxParts/r); p++ {
+			n := r * p
+			rounds := (n + threads - 1) / threads
+			part := float64((tiles+r-1)/r) * float64((panels+p-1)/p)
+			// 1% a part, and panel cuts a little dearer than row cuts.
+			cost := float64(rounds) * part * (1 + 0.01*float64(n) + 0.02*float64(p-1))
+			if best < 0 || cost < best {
+				best, rp, pp = cost, r, p
+			}
+		}
+	}
+	return rp, pp
 }
 
 // RowSumsU8 stores sum_k A[m][k] into dst[m] for m < M, A being M x K uint8

@@ -124,9 +124,18 @@ func tileVNNI(t *tile) {
 	}
 	a, b, c, ldc, kg, nt := &t.ptrs[0], &t.b[0], &t.c[0], t.ldc, t.kg, t.nt
 	segs, segStride := t.segs, t.segStride
-	k := kernU8[t.mr]
+	// The narrow kernels compute the first 16 or 32 columns of the panel
+	// only, for panels of no more columns.
+	w := 0
+	switch {
+	case t.ncols <= 16:
+		w = 2
+	case t.ncols <= 32:
+		w = 1
+	}
+	k := kernU8[w][t.mr]
 	if t.signed {
-		k = kernS8[t.mr]
+		k = kernS8[w][t.mr]
 	}
 	k(a, b, c, ldc, kg, mask, bias, flags, nt, out, ldout, mult, lo, hi, zp, fbias, segs, segStride, 0)
 }
@@ -135,10 +144,19 @@ func tileVNNI(t *tile) {
 type vnniKernel func(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int,
 	out *uint8, ldout int, mult *float32, lo, hi float32, zp int32, fbias *float32, segs, segstride, segleft int)
 
-// kernU8 and kernS8 are the kernels by tile height MR (index 1..6).
+// kernU8 and kernS8 are the kernels by width (64, 32, 16 columns) and
+// tile height MR (index 1..6).
 var (
-	kernU8 = [MR + 1]vnniKernel{nil, kernU8S8x64_1, kernU8S8x64_2, kernU8S8x64_3, kernU8S8x64_4, kernU8S8x64_5, kernU8S8x64_6}
-	kernS8 = [MR + 1]vnniKernel{nil, kernS8S8x64_1, kernS8S8x64_2, kernS8S8x64_3, kernS8S8x64_4, kernS8S8x64_5, kernS8S8x64_6}
+	kernU8 = [3][MR + 1]vnniKernel{
+		{nil, kernU8S8x64_1, kernU8S8x64_2, kernU8S8x64_3, kernU8S8x64_4, kernU8S8x64_5, kernU8S8x64_6},
+		{nil, kernU8S8x32_1, kernU8S8x32_2, kernU8S8x32_3, kernU8S8x32_4, kernU8S8x32_5, kernU8S8x32_6},
+		{nil, kernU8S8x16_1, kernU8S8x16_2, kernU8S8x16_3, kernU8S8x16_4, kernU8S8x16_5, kernU8S8x16_6},
+	}
+	kernS8 = [3][MR + 1]vnniKernel{
+		{nil, kernS8S8x64_1, kernS8S8x64_2, kernS8S8x64_3, kernS8S8x64_4, kernS8S8x64_5, kernS8S8x64_6},
+		{nil, kernS8S8x32_1, kernS8S8x32_2, kernS8S8x32_3, kernS8S8x32_4, kernS8S8x32_5, kernS8S8x32_6},
+		{nil, kernS8S8x16_1, kernS8S8x16_2, kernS8S8x16_3, kernS8S8x16_4, kernS8S8x16_5, kernS8S8x16_6},
+	}
 )
 
 // kernelOutput reports whether the micro-kernels of v write a finished

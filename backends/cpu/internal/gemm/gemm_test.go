@@ -158,7 +158,7 @@ func gemmCase(t *testing.T, rng *rand.Rand, M, K, N int, f fill, signed bool, op
 func TestGemmShapes(t *testing.T) {
 	Ms := []int{1, 2, 3, 5, 6, 7, 12, 13, 16, 17, 31, 64, 65, 100}
 	Ks := []int{1, 2, 3, 4, 5, 7, 8, 63, 64, 65, 257, 1000}
-	Ns := []int{1, 2, 15, 16, 17, 63, 64, 65, 127, 128, 129, 257}
+	Ns := []int{1, 2, 15, 16, 17, 24, 31, 32, 33, 63, 64, 65, 127, 128, 129, 257}
 	for _, impl := range isas() {
 		t.Run(impl.String(), func(t *testing.T) {
 			withISA(t, impl)

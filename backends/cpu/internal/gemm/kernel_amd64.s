@@ -4743,6 +4743,5614 @@ next:
 	VZEROUPPER
 	RET
 
+// func kernU8S8x32_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x32_1(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), BX
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	TESTQ       $0x00000001, BX
+	JZ          bias
+	MOVQ        CX, BX
+	VMOVDQU32.Z (BX), K1, Z0
+	VMOVDQU32.Z 64(BX), K2, Z1
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	MOVQ BX, SI
+	SHLQ $0x02, SI
+	MOVQ (AX), DI
+	ADDQ SI, DI
+	NEGQ SI
+	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
+
+	// Odd group count: one group first, then pairs.
+seg:
+	TESTQ        $0x00000001, BX
+	JZ           even
+	VMOVDQU32    (R8), Z24
+	VMOVDQU32    64(R8), Z25
+	VPBROADCASTD (DI)(SI*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x04, SI
+
+even:
+	TESTQ   SI, SI
+	JZ      segnext
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R8), Z24
+	VMOVDQU32    64(R8), Z25
+	VPBROADCASTD (DI)(SI*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VMOVDQU32    256(R8), Z8
+	VMOVDQU32    320(R8), Z9
+	VPBROADCASTD 4(DI)(SI*1), Z29
+	VPDPBUSD     Z8, Z29, Z2
+	VPDPBUSD     Z9, Z29, Z3
+	ADDQ         $0x00000200, R8
+	ADDQ         $0x08, SI
+	JNZ          loop
+
+segnext:
+	DECQ segleft+136(FP)
+	JZ   sum
+	ADDQ segstride+128(FP), DI
+	MOVQ kg+32(FP), SI
+	SHLQ $0x02, SI
+	NEGQ SI
+	JMP  seg
+
+sum:
+	VPADDD Z2, Z0, Z0
+	VPADDD Z3, Z1, Z1
+
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x08, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x32_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x32_2(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	VMOVDQU32.Z 64(SI), K2, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	VMOVDQU32.Z 64(SI), K2, Z3
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z25, Z3, Z3
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	NEGQ BX
+	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R8), Z24
+	VMOVDQU32    64(R8), Z25
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z2
+	VPDPBUSD     Z25, Z29, Z3
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	VMOVDQU32 Z3, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	VMOVDQU32 Z3, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z25, Z3, Z3
+	VADDPS    64(SI), Z3, K2, Z3
+	VMOVUPS   Z3, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x10, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x32_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x32_3(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	VMOVDQU32.Z 64(SI), K2, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	VMOVDQU32.Z 64(SI), K2, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+	VMOVDQU32.Z 64(SI), K2, Z5
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z25, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+	VPADDD    Z25, Z5, Z5
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	NEGQ BX
+	MOVQ b+8(FP), R9
+	MOVQ segs+120(FP), R10
+	MOVQ R10, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R9), Z24
+	VMOVDQU32    64(R9), Z25
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z2
+	VPDPBUSD     Z25, Z29, Z3
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z5
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	VMOVDQU32 Z3, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	VMOVDQU32 Z5, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	VMOVDQU32 Z3, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	VMOVDQU32 Z5, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z25, Z3, Z3
+	VADDPS    64(SI), Z3, K2, Z3
+	VMOVUPS   Z3, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x18, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x32_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x32_4(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	VPXORD      Z6, Z6, Z6
+	VPXORD      Z7, Z7, Z7
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	VMOVDQU32.Z 64(SI), K2, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	VMOVDQU32.Z 64(SI), K2, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+	VMOVDQU32.Z 64(SI), K2, Z5
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z6
+	VMOVDQU32.Z 64(SI), K2, Z7
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z25, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+	VPADDD    Z25, Z5, Z5
+	VPADDD    Z24, Z6, Z6
+	VPADDD    Z25, Z7, Z7
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	NEGQ BX
+	MOVQ b+8(FP), R10
+	MOVQ segs+120(FP), R11
+	MOVQ R11, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R10), Z24
+	VMOVDQU32    64(R10), Z25
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z2
+	VPDPBUSD     Z25, Z29, Z3
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z5
+	VPBROADCASTD (R9)(BX*1), Z31
+	VPDPBUSD     Z24, Z31, Z6
+	VPDPBUSD     Z25, Z31, Z7
+	ADDQ         $0x00000100, R10
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	VMOVDQU32 Z3, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	VMOVDQU32 Z5, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, (CX)
+	VMOVDQU32 Z7, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	VMOVDQU32 Z3, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	VMOVDQU32 Z5, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, K1, (CX)
+	VMOVDQU32 Z7, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K1, (SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z25, Z3, Z3
+	VADDPS    64(SI), Z3, K2, Z3
+	VMOVUPS   Z3, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z24, Z6, Z6
+	VADDPS    (SI), Z6, K1, Z6
+	VMOVUPS   Z6, K1, (DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z25, Z7, Z7
+	VADDPS    64(SI), Z7, K2, Z7
+	VMOVUPS   Z7, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x20, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x32_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x32_5(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	VPXORD      Z6, Z6, Z6
+	VPXORD      Z7, Z7, Z7
+	VPXORD      Z8, Z8, Z8
+	VPXORD      Z9, Z9, Z9
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	VMOVDQU32.Z 64(SI), K2, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	VMOVDQU32.Z 64(SI), K2, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+	VMOVDQU32.Z 64(SI), K2, Z5
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z6
+	VMOVDQU32.Z 64(SI), K2, Z7
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z8
+	VMOVDQU32.Z 64(SI), K2, Z9
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z25, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+	VPADDD    Z25, Z5, Z5
+	VPADDD    Z24, Z6, Z6
+	VPADDD    Z25, Z7, Z7
+	VPADDD    Z24, Z8, Z8
+	VPADDD    Z25, Z9, Z9
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	NEGQ BX
+	MOVQ b+8(FP), R11
+	MOVQ segs+120(FP), R12
+	MOVQ R12, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R11), Z24
+	VMOVDQU32    64(R11), Z25
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z2
+	VPDPBUSD     Z25, Z29, Z3
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z5
+	VPBROADCASTD (R9)(BX*1), Z31
+	VPDPBUSD     Z24, Z31, Z6
+	VPDPBUSD     Z25, Z31, Z7
+	VPBROADCASTD (R10)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z8
+	VPDPBUSD     Z25, Z28, Z9
+	ADDQ         $0x00000100, R11
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	VMOVDQU32 Z3, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	VMOVDQU32 Z5, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, (CX)
+	VMOVDQU32 Z7, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z8, (CX)
+	VMOVDQU32 Z9, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	VMOVDQU32 Z3, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	VMOVDQU32 Z5, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, K1, (CX)
+	VMOVDQU32 Z7, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z8, K1, (CX)
+	VMOVDQU32 Z9, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K1, (SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z25, Z3, Z3
+	VADDPS    64(SI), Z3, K2, Z3
+	VMOVUPS   Z3, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z24, Z6, Z6
+	VADDPS    (SI), Z6, K1, Z6
+	VMOVUPS   Z6, K1, (DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z25, Z7, Z7
+	VADDPS    64(SI), Z7, K2, Z7
+	VMOVUPS   Z7, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x28, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x32_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x32_6(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	VPXORD      Z6, Z6, Z6
+	VPXORD      Z7, Z7, Z7
+	VPXORD      Z8, Z8, Z8
+	VPXORD      Z9, Z9, Z9
+	VPXORD      Z10, Z10, Z10
+	VPXORD      Z11, Z11, Z11
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	VMOVDQU32.Z 64(SI), K2, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	VMOVDQU32.Z 64(SI), K2, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+	VMOVDQU32.Z 64(SI), K2, Z5
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z6
+	VMOVDQU32.Z 64(SI), K2, Z7
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z8
+	VMOVDQU32.Z 64(SI), K2, Z9
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z10
+	VMOVDQU32.Z 64(SI), K2, Z11
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z25, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+	VPADDD    Z25, Z5, Z5
+	VPADDD    Z24, Z6, Z6
+	VPADDD    Z25, Z7, Z7
+	VPADDD    Z24, Z8, Z8
+	VPADDD    Z25, Z9, Z9
+	VPADDD    Z24, Z10, Z10
+	VPADDD    Z25, Z11, Z11
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	MOVQ 40(AX), R11
+	ADDQ BX, R11
+	NEGQ BX
+	MOVQ b+8(FP), R12
+	MOVQ segs+120(FP), R13
+	MOVQ R13, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R12), Z24
+	VMOVDQU32    64(R12), Z25
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z2
+	VPDPBUSD     Z25, Z29, Z3
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z5
+	VPBROADCASTD (R9)(BX*1), Z31
+	VPDPBUSD     Z24, Z31, Z6
+	VPDPBUSD     Z25, Z31, Z7
+	VPBROADCASTD (R10)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z8
+	VPDPBUSD     Z25, Z28, Z9
+	VPBROADCASTD (R11)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z10
+	VPDPBUSD     Z25, Z29, Z11
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	ADDQ         segstride+128(FP), R11
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	VMOVDQU32 Z3, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	VMOVDQU32 Z5, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, (CX)
+	VMOVDQU32 Z7, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z8, (CX)
+	VMOVDQU32 Z9, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z10, (CX)
+	VMOVDQU32 Z11, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	VMOVDQU32 Z3, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	VMOVDQU32 Z5, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, K1, (CX)
+	VMOVDQU32 Z7, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z8, K1, (CX)
+	VMOVDQU32 Z9, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z10, K1, (CX)
+	VMOVDQU32 Z11, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K1, (SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z28, Z10, Z10
+	VMINPS       Z29, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z30, Z10, Z10
+	VPMOVDB      Z10, K1, (SI)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z25, Z11, Z11
+	VMAXPS       Z28, Z11, Z11
+	VMINPS       Z29, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z30, Z11, Z11
+	VPMOVDB      Z11, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z25, Z3, Z3
+	VADDPS    64(SI), Z3, K2, Z3
+	VMOVUPS   Z3, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z24, Z6, Z6
+	VADDPS    (SI), Z6, K1, Z6
+	VMOVUPS   Z6, K1, (DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z25, Z7, Z7
+	VADDPS    64(SI), Z7, K2, Z7
+	VMOVUPS   Z7, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z10, Z10
+	VMULPS    Z24, Z10, Z10
+	VADDPS    (SI), Z10, K1, Z10
+	VMOVUPS   Z10, K1, (DI)
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z25, Z11, Z11
+	VADDPS    64(SI), Z11, K2, Z11
+	VMOVUPS   Z11, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x30, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x32_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x32_1(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), BX
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	TESTQ       $0x00000001, BX
+	JZ          bias
+	MOVQ        CX, BX
+	VMOVDQU32.Z (BX), K1, Z0
+	VMOVDQU32.Z 64(BX), K2, Z1
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	MOVQ BX, SI
+	SHLQ $0x02, SI
+	MOVQ (AX), DI
+	ADDQ SI, DI
+	NEGQ SI
+	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
+
+	// Odd group count: one group first, then pairs.
+seg:
+	TESTQ        $0x00000001, BX
+	JZ           even
+	VMOVDQU32    (R8), Z24
+	VMOVDQU32    64(R8), Z25
+	VPBROADCASTD (DI)(SI*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x04, SI
+
+even:
+	TESTQ   SI, SI
+	JZ      segnext
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R8), Z24
+	VMOVDQU32    64(R8), Z25
+	VPBROADCASTD (DI)(SI*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VMOVDQU32    256(R8), Z8
+	VMOVDQU32    320(R8), Z9
+	VPBROADCASTD 4(DI)(SI*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z8, Z29, Z2
+	VPDPBUSD     Z9, Z29, Z3
+	ADDQ         $0x00000200, R8
+	ADDQ         $0x08, SI
+	JNZ          loop
+
+segnext:
+	DECQ segleft+136(FP)
+	JZ   sum
+	ADDQ segstride+128(FP), DI
+	MOVQ kg+32(FP), SI
+	SHLQ $0x02, SI
+	NEGQ SI
+	JMP  seg
+
+sum:
+	VPADDD Z2, Z0, Z0
+	VPADDD Z3, Z1, Z1
+
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x08, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x32_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x32_2(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	VMOVDQU32.Z 64(SI), K2, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	VMOVDQU32.Z 64(SI), K2, Z3
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z25, Z3, Z3
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	NEGQ BX
+	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R8), Z24
+	VMOVDQU32    64(R8), Z25
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z2
+	VPDPBUSD     Z25, Z29, Z3
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	VMOVDQU32 Z3, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	VMOVDQU32 Z3, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z25, Z3, Z3
+	VADDPS    64(SI), Z3, K2, Z3
+	VMOVUPS   Z3, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x10, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x32_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x32_3(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	VMOVDQU32.Z 64(SI), K2, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	VMOVDQU32.Z 64(SI), K2, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+	VMOVDQU32.Z 64(SI), K2, Z5
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z25, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+	VPADDD    Z25, Z5, Z5
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	NEGQ BX
+	MOVQ b+8(FP), R9
+	MOVQ segs+120(FP), R10
+	MOVQ R10, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R9), Z24
+	VMOVDQU32    64(R9), Z25
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z2
+	VPDPBUSD     Z25, Z29, Z3
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPXORD       Z31, Z30, Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z5
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	VMOVDQU32 Z3, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	VMOVDQU32 Z5, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	VMOVDQU32 Z3, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	VMOVDQU32 Z5, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z25, Z3, Z3
+	VADDPS    64(SI), Z3, K2, Z3
+	VMOVUPS   Z3, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x18, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x32_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x32_4(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	VPXORD      Z6, Z6, Z6
+	VPXORD      Z7, Z7, Z7
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	VMOVDQU32.Z 64(SI), K2, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	VMOVDQU32.Z 64(SI), K2, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+	VMOVDQU32.Z 64(SI), K2, Z5
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z6
+	VMOVDQU32.Z 64(SI), K2, Z7
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z25, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+	VPADDD    Z25, Z5, Z5
+	VPADDD    Z24, Z6, Z6
+	VPADDD    Z25, Z7, Z7
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	NEGQ BX
+	MOVQ b+8(FP), R10
+	MOVQ segs+120(FP), R11
+	MOVQ R11, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R10), Z24
+	VMOVDQU32    64(R10), Z25
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z2
+	VPDPBUSD     Z25, Z29, Z3
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPXORD       Z31, Z30, Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z5
+	VPBROADCASTD (R9)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z6
+	VPDPBUSD     Z25, Z28, Z7
+	ADDQ         $0x00000100, R10
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	VMOVDQU32 Z3, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	VMOVDQU32 Z5, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, (CX)
+	VMOVDQU32 Z7, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	VMOVDQU32 Z3, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	VMOVDQU32 Z5, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, K1, (CX)
+	VMOVDQU32 Z7, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K1, (SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z25, Z3, Z3
+	VADDPS    64(SI), Z3, K2, Z3
+	VMOVUPS   Z3, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z24, Z6, Z6
+	VADDPS    (SI), Z6, K1, Z6
+	VMOVUPS   Z6, K1, (DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z25, Z7, Z7
+	VADDPS    64(SI), Z7, K2, Z7
+	VMOVUPS   Z7, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x20, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x32_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x32_5(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	VPXORD      Z6, Z6, Z6
+	VPXORD      Z7, Z7, Z7
+	VPXORD      Z8, Z8, Z8
+	VPXORD      Z9, Z9, Z9
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	VMOVDQU32.Z 64(SI), K2, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	VMOVDQU32.Z 64(SI), K2, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+	VMOVDQU32.Z 64(SI), K2, Z5
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z6
+	VMOVDQU32.Z 64(SI), K2, Z7
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z8
+	VMOVDQU32.Z 64(SI), K2, Z9
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z25, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+	VPADDD    Z25, Z5, Z5
+	VPADDD    Z24, Z6, Z6
+	VPADDD    Z25, Z7, Z7
+	VPADDD    Z24, Z8, Z8
+	VPADDD    Z25, Z9, Z9
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	NEGQ BX
+	MOVQ b+8(FP), R11
+	MOVQ segs+120(FP), R12
+	MOVQ R12, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R11), Z24
+	VMOVDQU32    64(R11), Z25
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z2
+	VPDPBUSD     Z25, Z29, Z3
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPXORD       Z31, Z30, Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z5
+	VPBROADCASTD (R9)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z6
+	VPDPBUSD     Z25, Z28, Z7
+	VPBROADCASTD (R10)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z8
+	VPDPBUSD     Z25, Z29, Z9
+	ADDQ         $0x00000100, R11
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	VMOVDQU32 Z3, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	VMOVDQU32 Z5, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, (CX)
+	VMOVDQU32 Z7, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z8, (CX)
+	VMOVDQU32 Z9, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	VMOVDQU32 Z3, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	VMOVDQU32 Z5, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, K1, (CX)
+	VMOVDQU32 Z7, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z8, K1, (CX)
+	VMOVDQU32 Z9, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K1, (SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z25, Z3, Z3
+	VADDPS    64(SI), Z3, K2, Z3
+	VMOVUPS   Z3, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z24, Z6, Z6
+	VADDPS    (SI), Z6, K1, Z6
+	VMOVUPS   Z6, K1, (DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z25, Z7, Z7
+	VADDPS    64(SI), Z7, K2, Z7
+	VMOVUPS   Z7, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x28, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x32_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x32_6(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	VPXORD      Z6, Z6, Z6
+	VPXORD      Z7, Z7, Z7
+	VPXORD      Z8, Z8, Z8
+	VPXORD      Z9, Z9, Z9
+	VPXORD      Z10, Z10, Z10
+	VPXORD      Z11, Z11, Z11
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	VMOVDQU32.Z 64(SI), K2, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	VMOVDQU32.Z 64(SI), K2, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+	VMOVDQU32.Z 64(SI), K2, Z5
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z6
+	VMOVDQU32.Z 64(SI), K2, Z7
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z8
+	VMOVDQU32.Z 64(SI), K2, Z9
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z10
+	VMOVDQU32.Z 64(SI), K2, Z11
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VMOVDQU32 64(BX), Z25
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z25, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z25, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+	VPADDD    Z25, Z5, Z5
+	VPADDD    Z24, Z6, Z6
+	VPADDD    Z25, Z7, Z7
+	VPADDD    Z24, Z8, Z8
+	VPADDD    Z25, Z9, Z9
+	VPADDD    Z24, Z10, Z10
+	VPADDD    Z25, Z11, Z11
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	MOVQ 40(AX), R11
+	ADDQ BX, R11
+	NEGQ BX
+	MOVQ b+8(FP), R12
+	MOVQ segs+120(FP), R13
+	MOVQ R13, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R12), Z24
+	VMOVDQU32    64(R12), Z25
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPDPBUSD     Z25, Z28, Z1
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z2
+	VPDPBUSD     Z25, Z29, Z3
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPXORD       Z31, Z30, Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z5
+	VPBROADCASTD (R9)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z6
+	VPDPBUSD     Z25, Z28, Z7
+	VPBROADCASTD (R10)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z8
+	VPDPBUSD     Z25, Z29, Z9
+	VPBROADCASTD (R11)(BX*1), Z30
+	VPXORD       Z31, Z30, Z30
+	VPDPBUSD     Z24, Z30, Z10
+	VPDPBUSD     Z25, Z30, Z11
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	ADDQ         segstride+128(FP), R11
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	VMOVDQU32 Z1, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	VMOVDQU32 Z3, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	VMOVDQU32 Z5, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, (CX)
+	VMOVDQU32 Z7, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z8, (CX)
+	VMOVDQU32 Z9, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z10, (CX)
+	VMOVDQU32 Z11, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	VMOVDQU32 Z1, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	VMOVDQU32 Z3, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	VMOVDQU32 Z5, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z6, K1, (CX)
+	VMOVDQU32 Z7, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z8, K1, (CX)
+	VMOVDQU32 Z9, K2, 64(CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z10, K1, (CX)
+	VMOVDQU32 Z11, K2, 64(CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VMOVUPS.Z    64(SI), K2, Z25
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z28, Z6, Z6
+	VMINPS       Z29, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z30, Z6, Z6
+	VPMOVDB      Z6, K1, (SI)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z28, Z7, Z7
+	VMINPS       Z29, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z30, Z7, Z7
+	VPMOVDB      Z7, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z28, Z8, Z8
+	VMINPS       Z29, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z30, Z8, Z8
+	VPMOVDB      Z8, K1, (SI)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z28, Z9, Z9
+	VMINPS       Z29, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z30, Z9, Z9
+	VPMOVDB      Z9, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z28, Z10, Z10
+	VMINPS       Z29, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z30, Z10, Z10
+	VPMOVDB      Z10, K1, (SI)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z25, Z11, Z11
+	VMAXPS       Z28, Z11, Z11
+	VMINPS       Z29, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z30, Z11, Z11
+	VPMOVDB      Z11, K2, 16(SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	VMOVUPS.Z 64(SI), K2, Z25
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VADDPS    64(SI), Z1, K2, Z1
+	VMOVUPS   Z1, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z25, Z3, Z3
+	VADDPS    64(SI), Z3, K2, Z3
+	VMOVUPS   Z3, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z25, Z5, Z5
+	VADDPS    64(SI), Z5, K2, Z5
+	VMOVUPS   Z5, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z6, Z6
+	VMULPS    Z24, Z6, Z6
+	VADDPS    (SI), Z6, K1, Z6
+	VMOVUPS   Z6, K1, (DI)
+	VCVTDQ2PS Z7, Z7
+	VMULPS    Z25, Z7, Z7
+	VADDPS    64(SI), Z7, K2, Z7
+	VMOVUPS   Z7, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z8, Z8
+	VMULPS    Z24, Z8, Z8
+	VADDPS    (SI), Z8, K1, Z8
+	VMOVUPS   Z8, K1, (DI)
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z25, Z9, Z9
+	VADDPS    64(SI), Z9, K2, Z9
+	VMOVUPS   Z9, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z10, Z10
+	VMULPS    Z24, Z10, Z10
+	VADDPS    (SI), Z10, K1, Z10
+	VMOVUPS   Z10, K1, (DI)
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z25, Z11, Z11
+	VADDPS    64(SI), Z11, K2, Z11
+	VMOVUPS   Z11, K2, 64(DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x30, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x16_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x16_1(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), BX
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	TESTQ       $0x00000001, BX
+	JZ          bias
+	MOVQ        CX, BX
+	VMOVDQU32.Z (BX), K1, Z0
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	MOVQ BX, SI
+	SHLQ $0x02, SI
+	MOVQ (AX), DI
+	ADDQ SI, DI
+	NEGQ SI
+	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
+
+	// Odd group count: one group first, then pairs.
+seg:
+	TESTQ        $0x00000001, BX
+	JZ           even
+	VMOVDQU32    (R8), Z24
+	VPBROADCASTD (DI)(SI*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x04, SI
+
+even:
+	TESTQ   SI, SI
+	JZ      segnext
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R8), Z24
+	VPBROADCASTD (DI)(SI*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VMOVDQU32    256(R8), Z8
+	VPBROADCASTD 4(DI)(SI*1), Z29
+	VPDPBUSD     Z8, Z29, Z1
+	ADDQ         $0x00000200, R8
+	ADDQ         $0x08, SI
+	JNZ          loop
+
+segnext:
+	DECQ segleft+136(FP)
+	JZ   sum
+	ADDQ segstride+128(FP), DI
+	MOVQ kg+32(FP), SI
+	SHLQ $0x02, SI
+	NEGQ SI
+	JMP  seg
+
+sum:
+	VPADDD Z1, Z0, Z0
+
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x08, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x16_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x16_2(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z1
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z24, Z1, Z1
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	NEGQ BX
+	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R8), Z24
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z1
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z24, Z1, Z1
+	VADDPS    (SI), Z1, K1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x10, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x16_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x16_3(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z24, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	NEGQ BX
+	MOVQ b+8(FP), R9
+	MOVQ segs+120(FP), R10
+	MOVQ R10, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R9), Z24
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z1
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z24, Z1, Z1
+	VADDPS    (SI), Z1, K1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x18, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x16_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x16_4(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z3
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z24, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z24, Z3, Z3
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	NEGQ BX
+	MOVQ b+8(FP), R10
+	MOVQ segs+120(FP), R11
+	MOVQ R11, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R10), Z24
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z1
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPBROADCASTD (R9)(BX*1), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	ADDQ         $0x00000100, R10
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z24, Z1, Z1
+	VADDPS    (SI), Z1, K1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z24, Z3, Z3
+	VADDPS    (SI), Z3, K1, Z3
+	VMOVUPS   Z3, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x20, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x16_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x16_5(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z24, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z24, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	NEGQ BX
+	MOVQ b+8(FP), R11
+	MOVQ segs+120(FP), R12
+	MOVQ R12, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R11), Z24
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z1
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPBROADCASTD (R9)(BX*1), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPBROADCASTD (R10)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z4
+	ADDQ         $0x00000100, R11
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z24, Z1, Z1
+	VADDPS    (SI), Z1, K1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z24, Z3, Z3
+	VADDPS    (SI), Z3, K1, Z3
+	VMOVUPS   Z3, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x28, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernU8S8x16_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernU8S8x16_6(SB), NOSPLIT, $0-144
+	MOVQ     mask+40(FP), AX
+	KMOVQ    AX, K1
+	KSHIFTRQ $0x10, K1, K2
+	KSHIFTRQ $0x20, K1, K3
+	KSHIFTRQ $0x30, K1, K4
+	MOVQ     a+0(FP), AX
+	MOVQ     c+16(FP), CX
+	MOVQ     ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z5
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z24, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z24, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+	VPADDD    Z24, Z5, Z5
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	MOVQ 40(AX), R11
+	ADDQ BX, R11
+	NEGQ BX
+	MOVQ b+8(FP), R12
+	MOVQ segs+120(FP), R13
+	MOVQ R13, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R12), Z24
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z1
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPBROADCASTD (R9)(BX*1), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPBROADCASTD (R10)(BX*1), Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPBROADCASTD (R11)(BX*1), Z29
+	VPDPBUSD     Z24, Z29, Z5
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	ADDQ         segstride+128(FP), R11
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z5, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z5, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z24, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z24, Z1, Z1
+	VADDPS    (SI), Z1, K1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z24, Z3, Z3
+	VADDPS    (SI), Z3, K1, Z3
+	VMOVUPS   Z3, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z24, Z5, Z5
+	VADDPS    (SI), Z5, K1, Z5
+	VMOVUPS   Z5, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x30, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x16_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x16_1(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), BX
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	TESTQ       $0x00000001, BX
+	JZ          bias
+	MOVQ        CX, BX
+	VMOVDQU32.Z (BX), K1, Z0
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	MOVQ BX, SI
+	SHLQ $0x02, SI
+	MOVQ (AX), DI
+	ADDQ SI, DI
+	NEGQ SI
+	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
+
+	// Odd group count: one group first, then pairs.
+seg:
+	TESTQ        $0x00000001, BX
+	JZ           even
+	VMOVDQU32    (R8), Z24
+	VPBROADCASTD (DI)(SI*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x04, SI
+
+even:
+	TESTQ   SI, SI
+	JZ      segnext
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R8), Z24
+	VPBROADCASTD (DI)(SI*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VMOVDQU32    256(R8), Z8
+	VPBROADCASTD 4(DI)(SI*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z8, Z29, Z1
+	ADDQ         $0x00000200, R8
+	ADDQ         $0x08, SI
+	JNZ          loop
+
+segnext:
+	DECQ segleft+136(FP)
+	JZ   sum
+	ADDQ segstride+128(FP), DI
+	MOVQ kg+32(FP), SI
+	SHLQ $0x02, SI
+	NEGQ SI
+	JMP  seg
+
+sum:
+	VPADDD Z1, Z0, Z0
+
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x08, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x16_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x16_2(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z1
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z24, Z1, Z1
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	NEGQ BX
+	MOVQ b+8(FP), R8
+	MOVQ segs+120(FP), R9
+	MOVQ R9, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R8), Z24
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z1
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z24, Z1, Z1
+	VADDPS    (SI), Z1, K1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x10, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x16_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x16_3(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z24, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	NEGQ BX
+	MOVQ b+8(FP), R9
+	MOVQ segs+120(FP), R10
+	MOVQ R10, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R9), Z24
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z1
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPXORD       Z31, Z30, Z30
+	VPDPBUSD     Z24, Z30, Z2
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z24, Z1, Z1
+	VADDPS    (SI), Z1, K1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x18, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x16_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x16_4(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z3
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z24, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z24, Z3, Z3
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	NEGQ BX
+	MOVQ b+8(FP), R10
+	MOVQ segs+120(FP), R11
+	MOVQ R11, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R10), Z24
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z1
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPXORD       Z31, Z30, Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPBROADCASTD (R9)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z3
+	ADDQ         $0x00000100, R10
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z24, Z1, Z1
+	VADDPS    (SI), Z1, K1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z24, Z3, Z3
+	VADDPS    (SI), Z3, K1, Z3
+	VMOVUPS   Z3, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x20, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x16_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x16_5(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z24, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z24, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	NEGQ BX
+	MOVQ b+8(FP), R11
+	MOVQ segs+120(FP), R12
+	MOVQ R12, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R11), Z24
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z1
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPXORD       Z31, Z30, Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPBROADCASTD (R9)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z3
+	VPBROADCASTD (R10)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z4
+	ADDQ         $0x00000100, R11
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z24, Z1, Z1
+	VADDPS    (SI), Z1, K1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z24, Z3, Z3
+	VADDPS    (SI), Z3, K1, Z3
+	VMOVUPS   Z3, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x28, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
+// func kernS8S8x16_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·kernS8S8x16_6(SB), NOSPLIT, $0-144
+	MOVQ         mask+40(FP), AX
+	KMOVQ        AX, K1
+	KSHIFTRQ     $0x10, K1, K2
+	KSHIFTRQ     $0x20, K1, K3
+	KSHIFTRQ     $0x30, K1, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         a+0(FP), AX
+	MOVQ         c+16(FP), CX
+	MOVQ         ntiles+64(FP), DX
+
+tile:
+	MOVQ ldc+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ flags+56(FP), SI
+
+	// Initialise accumulators: zero, or C under the column mask.
+	VPXORD      Z0, Z0, Z0
+	VPXORD      Z1, Z1, Z1
+	VPXORD      Z2, Z2, Z2
+	VPXORD      Z3, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	TESTQ       $0x00000001, SI
+	JZ          bias
+	MOVQ        CX, SI
+	VMOVDQU32.Z (SI), K1, Z0
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z1
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z2
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z3
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z4
+	ADDQ        BX, SI
+	VMOVDQU32.Z (SI), K1, Z5
+
+bias:
+	MOVQ      bias+48(FP), BX
+	TESTQ     BX, BX
+	JZ        prep
+	VMOVDQU32 (BX), Z24
+	VPADDD    Z24, Z0, Z0
+	VPADDD    Z24, Z1, Z1
+	VPADDD    Z24, Z2, Z2
+	VPADDD    Z24, Z3, Z3
+	VPADDD    Z24, Z4, Z4
+	VPADDD    Z24, Z5, Z5
+
+prep:
+	// Row pointers advanced to the end of the K range; k counts up from -4*kg to 0.
+	MOVQ kg+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ (AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), DI
+	ADDQ BX, DI
+	MOVQ 16(AX), R8
+	ADDQ BX, R8
+	MOVQ 24(AX), R9
+	ADDQ BX, R9
+	MOVQ 32(AX), R10
+	ADDQ BX, R10
+	MOVQ 40(AX), R11
+	ADDQ BX, R11
+	NEGQ BX
+	MOVQ b+8(FP), R12
+	MOVQ segs+120(FP), R13
+	MOVQ R13, segleft+136(FP)
+
+seg:
+	PCALIGN $0x40
+
+loop:
+	VMOVDQU32    (R12), Z24
+	VPBROADCASTD (SI)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z0
+	VPBROADCASTD (DI)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z1
+	VPBROADCASTD (R8)(BX*1), Z30
+	VPXORD       Z31, Z30, Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPBROADCASTD (R9)(BX*1), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z3
+	VPBROADCASTD (R10)(BX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z4
+	VPBROADCASTD (R11)(BX*1), Z30
+	VPXORD       Z31, Z30, Z30
+	VPDPBUSD     Z24, Z30, Z5
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x04, BX
+	JNZ          loop
+	DECQ         segleft+136(FP)
+	JZ           segdone
+	ADDQ         segstride+128(FP), SI
+	ADDQ         segstride+128(FP), DI
+	ADDQ         segstride+128(FP), R8
+	ADDQ         segstride+128(FP), R9
+	ADDQ         segstride+128(FP), R10
+	ADDQ         segstride+128(FP), R11
+	MOVQ         kg+32(FP), BX
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	JMP          seg
+
+segdone:
+	// Store the tile: plain stores for a full panel, masked ones otherwise.
+	MOVQ      ldc+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      mask+40(FP), SI
+	MOVQ      flags+56(FP), DI
+	TESTQ     $0x00000002, DI
+	JNZ       rq
+	TESTQ     $0x00000004, DI
+	JNZ       fo
+	CMPQ      SI, $-1
+	JNE       masked
+	VMOVDQU32 Z0, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z5, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+masked:
+	VMOVDQU32 Z0, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z1, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z2, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z3, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z4, K1, (CX)
+	ADDQ      BX, CX
+	VMOVDQU32 Z5, K1, (CX)
+	ADDQ      BX, CX
+	JMP       next
+
+	// Requantize the tile from the registers to out (masked: columns past ncols untouched).
+rq:
+	MOVQ         mult+88(FP), SI
+	VMOVUPS.Z    (SI), K1, Z24
+	VBROADCASTSS lo+96(FP), Z28
+	VBROADCASTSS hi+100(FP), Z29
+	MOVL         zp+104(FP), SI
+	VPBROADCASTD SI, Z30
+	MOVQ         out+72(FP), SI
+	MOVQ         ldout+80(FP), DI
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z28, Z0, Z0
+	VMINPS       Z29, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z30, Z0, Z0
+	VPMOVDB      Z0, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z28, Z1, Z1
+	VMINPS       Z29, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z30, Z1, Z1
+	VPMOVDB      Z1, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z28, Z2, Z2
+	VMINPS       Z29, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z30, Z2, Z2
+	VPMOVDB      Z2, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z28, Z3, Z3
+	VMINPS       Z29, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z30, Z3, Z3
+	VPMOVDB      Z3, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z28, Z4, Z4
+	VMINPS       Z29, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z30, Z4, Z4
+	VPMOVDB      Z4, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z24, Z5, Z5
+	VMAXPS       Z28, Z5, Z5
+	VMINPS       Z29, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z30, Z5, Z5
+	VPMOVDB      Z5, K1, (SI)
+	ADDQ         DI, SI
+	ADDQ         BX, CX
+	MOVQ         SI, out+72(FP)
+	JMP          next
+
+	// Float output from the registers: acc*scale, then + bias (masked loads and stores).
+fo:
+	MOVQ      mult+88(FP), SI
+	VMOVUPS.Z (SI), K1, Z24
+	MOVQ      fbias+112(FP), SI
+	MOVQ      out+72(FP), DI
+	MOVQ      ldout+80(FP), R8
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VADDPS    (SI), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z24, Z1, Z1
+	VADDPS    (SI), Z1, K1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z24, Z2, Z2
+	VADDPS    (SI), Z2, K1, Z2
+	VMOVUPS   Z2, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z24, Z3, Z3
+	VADDPS    (SI), Z3, K1, Z3
+	VMOVUPS   Z3, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z4, Z4
+	VMULPS    Z24, Z4, Z4
+	VADDPS    (SI), Z4, K1, Z4
+	VMOVUPS   Z4, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	VCVTDQ2PS Z5, Z5
+	VMULPS    Z24, Z5, Z5
+	VADDPS    (SI), Z5, K1, Z5
+	VMOVUPS   Z5, K1, (DI)
+	ADDQ      R8, DI
+	ADDQ      BX, CX
+	MOVQ      DI, out+72(FP)
+
+next:
+	ADDQ $0x30, AX
+	DECQ DX
+	JNZ  tile
+	VZEROUPPER
+	RET
+
 // func peakVNNI(n int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·peakVNNI(SB), NOSPLIT, $0-8

@@ -244,6 +244,486 @@ func kernS8S8x64_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, b
 // segleft is scratch (the segments left of the current tile).
 func kernS8S8x64_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
 
+// kernU8S8x32_1 computes ntiles tiles of 1x32 of C with VPDPBUSD. A is the array of
+// ntiles*1 row pointers at a. For t < ntiles, r < 1, n < 32 with bit n of mask set,
+// with i = (t*1+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*1+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*1+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x32_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x32_2 computes ntiles tiles of 2x32 of C with VPDPBUSD. A is the array of
+// ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 32 with bit n of mask set,
+// with i = (t*2+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*2+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*2+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x32_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x32_3 computes ntiles tiles of 3x32 of C with VPDPBUSD. A is the array of
+// ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 32 with bit n of mask set,
+// with i = (t*3+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*3+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*3+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x32_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x32_4 computes ntiles tiles of 4x32 of C with VPDPBUSD. A is the array of
+// ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 32 with bit n of mask set,
+// with i = (t*4+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*4+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*4+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x32_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x32_5 computes ntiles tiles of 5x32 of C with VPDPBUSD. A is the array of
+// ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 32 with bit n of mask set,
+// with i = (t*5+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*5+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*5+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x32_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x32_6 computes ntiles tiles of 6x32 of C with VPDPBUSD. A is the array of
+// ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 32 with bit n of mask set,
+// with i = (t*6+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*6+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*6+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x32_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x32_1 computes ntiles tiles of 1x32 of C with VPDPBUSD. A is the array of
+// ntiles*1 row pointers at a. For t < ntiles, r < 1, n < 32 with bit n of mask set,
+// with i = (t*1+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*1+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*1+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x32_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x32_2 computes ntiles tiles of 2x32 of C with VPDPBUSD. A is the array of
+// ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 32 with bit n of mask set,
+// with i = (t*2+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*2+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*2+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x32_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x32_3 computes ntiles tiles of 3x32 of C with VPDPBUSD. A is the array of
+// ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 32 with bit n of mask set,
+// with i = (t*3+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*3+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*3+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x32_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x32_4 computes ntiles tiles of 4x32 of C with VPDPBUSD. A is the array of
+// ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 32 with bit n of mask set,
+// with i = (t*4+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*4+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*4+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x32_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x32_5 computes ntiles tiles of 5x32 of C with VPDPBUSD. A is the array of
+// ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 32 with bit n of mask set,
+// with i = (t*5+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*5+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*5+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x32_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x32_6 computes ntiles tiles of 6x32 of C with VPDPBUSD. A is the array of
+// ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 32 with bit n of mask set,
+// with i = (t*6+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*6+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*6+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x32_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x16_1 computes ntiles tiles of 1x16 of C with VPDPBUSD. A is the array of
+// ntiles*1 row pointers at a. For t < ntiles, r < 1, n < 16 with bit n of mask set,
+// with i = (t*1+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*1+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*1+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x16_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x16_2 computes ntiles tiles of 2x16 of C with VPDPBUSD. A is the array of
+// ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 16 with bit n of mask set,
+// with i = (t*2+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*2+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*2+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x16_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x16_3 computes ntiles tiles of 3x16 of C with VPDPBUSD. A is the array of
+// ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 16 with bit n of mask set,
+// with i = (t*3+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*3+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*3+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x16_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x16_4 computes ntiles tiles of 4x16 of C with VPDPBUSD. A is the array of
+// ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 16 with bit n of mask set,
+// with i = (t*4+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*4+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*4+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x16_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x16_5 computes ntiles tiles of 5x16 of C with VPDPBUSD. A is the array of
+// ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 16 with bit n of mask set,
+// with i = (t*5+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*5+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*5+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x16_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernU8S8x16_6 computes ntiles tiles of 6x16 of C with VPDPBUSD. A is the array of
+// ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 16 with bit n of mask set,
+// with i = (t*6+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32(A[t*6+r][4g+i]) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*6+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernU8S8x16_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x16_1 computes ntiles tiles of 1x16 of C with VPDPBUSD. A is the array of
+// ntiles*1 row pointers at a. For t < ntiles, r < 1, n < 16 with bit n of mask set,
+// with i = (t*1+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*1+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*1+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x16_1(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x16_2 computes ntiles tiles of 2x16 of C with VPDPBUSD. A is the array of
+// ntiles*2 row pointers at a. For t < ntiles, r < 2, n < 16 with bit n of mask set,
+// with i = (t*2+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*2+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*2+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x16_2(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x16_3 computes ntiles tiles of 3x16 of C with VPDPBUSD. A is the array of
+// ntiles*3 row pointers at a. For t < ntiles, r < 3, n < 16 with bit n of mask set,
+// with i = (t*3+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*3+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*3+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x16_3(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x16_4 computes ntiles tiles of 4x16 of C with VPDPBUSD. A is the array of
+// ntiles*4 row pointers at a. For t < ntiles, r < 4, n < 16 with bit n of mask set,
+// with i = (t*4+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*4+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*4+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x16_4(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x16_5 computes ntiles tiles of 5x16 of C with VPDPBUSD. A is the array of
+// ntiles*5 row pointers at a. For t < ntiles, r < 5, n < 16 with bit n of mask set,
+// with i = (t*5+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*5+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*5+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x16_5(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
+// kernS8S8x16_6 computes ntiles tiles of 6x16 of C with VPDPBUSD. A is the array of
+// ntiles*6 row pointers at a. For t < ntiles, r < 6, n < 16 with bit n of mask set,
+// with i = (t*6+r)*ldc+n:
+//
+//	C[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +
+//		sum over g < kg, i < 4 of int32((A[t*6+r][4g+i] XOR 0x80)) * int32(b[g*256+4n+i])
+//
+// Columns whose mask bit is clear are neither read nor written. kg, ntiles >= 1.
+//
+// With flags&2 != 0 C is not written; the tile goes to out instead, row i = t*6+r at
+// out[i*ldout+n] = byte(int32(rint(clamp(float32(C[i])*mult[n], lo, hi))) + zp) (round half
+// to even: qtensor.Requantize). With flags&4 != 0 C is not written either; row i goes to
+// the float32 values at out + i*ldout bytes: float32(float32(C[i])*mult[n]) + fbias[n]
+// (multiply and add rounded separately: qtensor.FloatOutput).
+//
+// A row is segs segments of 4*kg bytes, segment s at the row pointer + s*segstride, and
+// B holds segs*kg groups (g above runs over all of them, segment by segment); segs >= 1.
+// segleft is scratch (the segments left of the current tile).
+func kernS8S8x16_6(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo float32, hi float32, zp int32, fbias *float32, segs int, segstride int, segleft int)
+
 // peakVNNI runs n iterations of 24 independent VPDPBUSD zmm (3072 int ops each); n > 0.
 func peakVNNI(n int)
 

@@ -438,6 +438,11 @@ const (
 	nDW     = 96  // input bytes between kernel columns (DW*C)
 	nWCell  = 104 // weight bytes between cells (4*Cp)
 	nKHLeft = 112 // scratch: kernel rows left
+	nMult   = 120 // *float32: [Cp] multipliers (requantizing kernels)
+	nLo     = 128 // float32: qmin - zp
+	nHi     = 132 // float32: qmax - zp
+	nZP     = 136 // int32: the output zero point
+	nDRow   = 144 // output bytes between output rows
 )
 
 // nhwcKernel generates dwNHWC{U8,S8}AVX512: a depthwise convolution of all
@@ -446,21 +451,36 @@ const (
 // time while 64 channels are left, then one, the last masked), each
 // kernel cell VPMOVZXBD (VPMOVSXBD) of 16 input bytes and VPDPWSSD with the
 // cell's 16 weights (high words zero, so each lane gains exactly x * w),
-// from the channels' start values; the int32 accumulators are stored NHWC.
-func nhwcKernel(signed bool) {
-	name := "dwNHWCU8AVX512"
+// from the channels' start values; the int32 accumulators are stored NHWC,
+// or with quant requantized in registers (the plane kernels' sequence, one
+// multiplier per channel) and stored as bytes, NHWC, output rows nDRow
+// bytes apart.
+func nhwcKernel(signed, quant bool) {
+	name := "dwNHWCU8"
 	if signed {
-		name = "dwNHWCS8AVX512"
+		name = "dwNHWCS8"
 	}
+	if quant {
+		name += "Q"
+	}
+	name += "AVX512"
 	TEXT(name, NOSPLIT, "func(a *byte)")
 	Pragma("noescape")
 	in := "uint8"
 	if signed {
 		in = "int8"
 	}
+	what := "int32 accumulators"
+	if quant {
+		what = "requantized bytes"
+	}
 	Doc(name+" computes a depthwise convolution of all channels of one padded NHWC",
-		"image of "+in+", writing int32 accumulators NHWC; a points to a dwconv.nhwcArgs.")
+		"image of "+in+", writing "+what+" NHWC; a points to a dwconv.nhwcArgs.")
 	a := Load(Param("a"), GP64())
+	var lo, hi, zp reg.VecVirtual
+	if quant {
+		lo, hi, zp = bcast32(Mem{Base: a, Disp: nLo}), bcast32(Mem{Base: a, Disp: nHi}), bcast32(Mem{Base: a, Disp: nZP})
+	}
 	outp := GP64()
 	MOVQ(Mem{Base: a, Disp: nDst}, outp)
 	rowp := GP64()
@@ -479,6 +499,8 @@ func nhwcKernel(signed bool) {
 			VPMOVZXBD_Z(m, k, x)
 		}
 	}
+	outRow := GP64() // the current output row's start
+	MOVQ(outp, outRow)
 	Label("rows")
 	pix := GP64()
 	MOVQ(rowp, pix)
@@ -521,7 +543,27 @@ func nhwcKernel(signed bool) {
 		ADDQ(Mem{Base: a, Disp: nDH}, ph)
 		DECQ(Mem{Base: a, Disp: nKHLeft})
 		JNZ(LabelRef(lbl + "_kh"))
+		var mul reg.GPVirtual
+		if quant {
+			mul = GP64()
+			MOVQ(Mem{Base: a, Disp: nMult}, mul)
+		}
 		for v, acc := range accs {
+			if quant {
+				VCVTDQ2PS(acc, acc)
+				VMULPS(Mem{Base: mul, Index: c0, Scale: 4, Disp: 64 * v}, acc, acc)
+				VMAXPS(lo, acc, acc)
+				VMINPS(hi, acc, acc)
+				VCVTPS2DQ_RN_SAE(acc, acc)
+				VPADDD(zp, acc, acc)
+				d := Mem{Base: outp, Index: c0, Scale: 1, Disp: 16 * v}
+				if k == nil {
+					VPMOVDB(acc, d)
+				} else {
+					VPMOVDB(acc, k, d)
+				}
+				continue
+			}
 			d := Mem{Base: outp, Index: c0, Scale: 4, Disp: 64 * v}
 			if k == nil {
 				VMOVDQU32(acc, d)
@@ -560,12 +602,201 @@ func nhwcKernel(signed bool) {
 	Label("pixdone")
 	// Next output pixel.
 	MOVQ(Mem{Base: a, Disp: nC}, left)
-	LEAQ(Mem{Base: outp, Index: left, Scale: 4}, outp)
+	if quant {
+		ADDQ(left, outp)
+	} else {
+		LEAQ(Mem{Base: outp, Index: left, Scale: 4}, outp)
+	}
 	ADDQ(Mem{Base: a, Disp: nCol}, pix)
 	DECQ(owLeft)
 	JNZ(LabelRef("cols"))
+	ADDQ(Mem{Base: a, Disp: nDRow}, outRow)
+	MOVQ(outRow, outp)
 	ADDQ(Mem{Base: a, Disp: nRow}, rowp)
 	DECQ(ohLeft)
+	JNZ(LabelRef("rows"))
+	VZEROUPPER()
+	RET()
+}
+
+// nhwc3x3Kernel generates dwNHWC3x3{U8,S8}{Q,}AVX512: nhwcKernel for a
+// 3x3 kernel with the nine cells' weights of a 16-channel vector held in
+// registers and four output pixels per step (every cell's weight vector
+// serves four VPDPWSSD), the channel vectors outermost within an output
+// row, then the row's pixels; the last vector masked, one pixel at a time
+// at the row's end. Same arguments and results as nhwcKernel.
+func nhwc3x3Kernel(signed, quant bool) {
+	name := "dwNHWC3x3U8"
+	if signed {
+		name = "dwNHWC3x3S8"
+	}
+	if quant {
+		name += "Q"
+	}
+	name += "AVX512"
+	TEXT(name, NOSPLIT, "func(a *byte)")
+	Pragma("noescape")
+	Doc(name+" is the 3x3 form of the dwNHWC kernels (same arguments, KH = KW = 3): weights in",
+		"registers, four output pixels per step; a points to a dwconv.nhwcArgs.")
+	a := Load(Param("a"), GP64())
+	esz := 4
+	if quant {
+		esz = 1
+	}
+	var lo, hi, zp reg.VecVirtual
+	if quant {
+		lo, hi, zp = bcast32(Mem{Base: a, Disp: nLo}), bcast32(Mem{Base: a, Disp: nHi}), bcast32(Mem{Base: a, Disp: nZP})
+	}
+	widen := func(m Mem, x reg.VecVirtual) {
+		if signed {
+			VPMOVSXBD_Z(m, reg.K1, x)
+		} else {
+			VPMOVZXBD_Z(m, reg.K1, x)
+		}
+	}
+	col, col3 := GP64(), GP64()
+	MOVQ(Mem{Base: a, Disp: nCol}, col)
+	LEAQ(Mem{Base: col, Index: col, Scale: 2}, col3)
+	rowp, outRow := GP64(), GP64()
+	MOVQ(Mem{Base: a, Disp: nSrc}, rowp)
+	MOVQ(Mem{Base: a, Disp: nDst}, outRow)
+	{
+		r := GP64()
+		MOVQ(Mem{Base: a, Disp: nOH}, r)
+		MOVQ(r, Mem{Base: a, Disp: nKHLeft}) // rows left
+	}
+	Label("rows")
+	c0 := GP64()
+	XORQ(c0, c0)
+	Label("vec")
+	{
+		// K1 = the low min(C - c0, 16) bits.
+		left, c, m := GP64(), GP64(), GP64()
+		MOVQ(Mem{Base: a, Disp: nC}, left)
+		SUBQ(c0, left)
+		JLE(LabelRef("rowdone"))
+		MOVQ(U32(16), c)
+		CMPQ(left, c)
+		CMOVQLT(left, c)
+		MOVQ(U32(1), m)
+		SHLXQ(c, m, m)
+		DECQ(m)
+		KMOVW(m.As32(), reg.K1)
+	}
+	// The vector's weights, start values and multipliers.
+	var w [9]reg.VecVirtual
+	wk := GP64()
+	MOVQ(Mem{Base: a, Disp: nW}, wk)
+	LEAQ(Mem{Base: wk, Index: c0, Scale: 4}, wk)
+	for i := range w {
+		w[i] = ZMM()
+		VMOVDQU32(Mem{Base: wk}, w[i])
+		if i < 8 {
+			ADDQ(Mem{Base: a, Disp: nWCell}, wk)
+		}
+	}
+	init := ZMM()
+	ip := GP64()
+	MOVQ(Mem{Base: a, Disp: nInit}, ip)
+	VMOVDQU32(Mem{Base: ip, Index: c0, Scale: 4}, init)
+	var mul reg.VecVirtual
+	if quant {
+		mul = ZMM()
+		mp := GP64()
+		MOVQ(Mem{Base: a, Disp: nMult}, mp)
+		VMOVUPS(Mem{Base: mp, Index: c0, Scale: 4}, mul)
+	}
+	pix, out := GP64(), GP64()
+	LEAQ(Mem{Base: rowp, Index: c0, Scale: 1}, pix)
+	LEAQ(Mem{Base: outRow, Index: c0, Scale: uint8(esz)}, out)
+	owLeft := GP64()
+	MOVQ(Mem{Base: a, Disp: nOW}, owLeft)
+	// pixels emits one step of np output pixels (np = 4 or 1).
+	pixels := func(np int) {
+		accs := make([]reg.VecVirtual, np)
+		for p := range accs {
+			accs[p] = ZMM()
+			VMOVDQA32(init, accs[p])
+		}
+		t := GP64()
+		MOVQ(pix, t)
+		for kh := range 3 {
+			u := GP64()
+			MOVQ(t, u)
+			for kw := range 3 {
+				for p := range np {
+					m := Mem{Base: u}
+					switch p {
+					case 1:
+						m = Mem{Base: u, Index: col, Scale: 1}
+					case 2:
+						m = Mem{Base: u, Index: col, Scale: 2}
+					case 3:
+						m = Mem{Base: u, Index: col3, Scale: 1}
+					}
+					x := ZMM()
+					widen(m, x)
+					VPDPWSSD(w[kh*3+kw], x, accs[p])
+				}
+				if kw < 2 {
+					ADDQ(Mem{Base: a, Disp: nDW}, u)
+				}
+			}
+			if kh < 2 {
+				ADDQ(Mem{Base: a, Disp: nDH}, t)
+			}
+		}
+		// Store the pixels, C elements apart.
+		c := GP64()
+		MOVQ(Mem{Base: a, Disp: nC}, c)
+		if !quant {
+			SHLQ(U8(2), c)
+		}
+		d := GP64()
+		MOVQ(out, d)
+		for p, acc := range accs {
+			if quant {
+				VCVTDQ2PS(acc, acc)
+				VMULPS(mul, acc, acc)
+				VMAXPS(lo, acc, acc)
+				VMINPS(hi, acc, acc)
+				VCVTPS2DQ_RN_SAE(acc, acc)
+				VPADDD(zp, acc, acc)
+				VPMOVDB(acc, reg.K1, Mem{Base: d})
+			} else {
+				VMOVDQU32(acc, reg.K1, Mem{Base: d})
+			}
+			if p < np-1 {
+				ADDQ(c, d)
+			}
+		}
+		ADDQ(c, d)
+		MOVQ(d, out)
+		if np == 4 {
+			LEAQ(Mem{Base: pix, Index: col, Scale: 4}, pix)
+		} else {
+			ADDQ(col, pix)
+		}
+	}
+	Label("four")
+	CMPQ(owLeft, U8(4))
+	JLT(LabelRef("one"))
+	pixels(4)
+	SUBQ(U8(4), owLeft)
+	JMP(LabelRef("four"))
+	Label("one")
+	TESTQ(owLeft, owLeft)
+	JZ(LabelRef("vecdone"))
+	pixels(1)
+	DECQ(owLeft)
+	JMP(LabelRef("one"))
+	Label("vecdone")
+	ADDQ(U8(16), c0)
+	JMP(LabelRef("vec"))
+	Label("rowdone")
+	ADDQ(Mem{Base: a, Disp: nDRow}, outRow)
+	ADDQ(Mem{Base: a, Disp: nRow}, rowp)
+	DECQ(Mem{Base: a, Disp: nKHLeft})
 	JNZ(LabelRef("rows"))
 	VZEROUPPER()
 	RET()
@@ -612,7 +843,13 @@ func main() {
 			}
 		}
 	}
-	nhwcKernel(false)
-	nhwcKernel(true)
+	for _, q := range []bool{false, true} {
+		nhwcKernel(false, q)
+		nhwcKernel(true, q)
+	}
+	for _, q := range []bool{false, true} {
+		nhwc3x3Kernel(false, q)
+		nhwc3x3Kernel(true, q)
+	}
 	Generate()
 }

@@ -50,25 +50,28 @@ func pcalignLoop() {
 
 const (
 	nr     = 64 // columns per panel
-	nvec   = 4  // zmm vectors per panel row
 	bStep  = nr * 4
 	flagLd = 1 // flags bit 0: load C instead of starting from zero
 	flagRq = 2 // flags bit 1: requantize the tile to out instead of storing C
 	flagFo = 4 // flags bit 2: convert the tile to float32 at out instead of storing C
 )
 
-// kernel generates kernU8S8x64_<mr>: an mr x 64 tile of
+// kernel generates kernU8S8x<w>_<mr>: an mr x w tile of
 // C = (flags&1 ? C : 0) + (bias != nil ? bias : 0) + A * B over kg groups of
-// four K values, A given as mr row pointers, B a packed panel.
+// four K values, A given as mr row pointers, B a packed panel of 64
+// columns of which the first w = 16*nvec (64, 32 or 16) are computed: the
+// narrow kernels serve panels of at most w columns without the products of
+// the zero columns beyond them.
 //
-// With signed set it generates kernS8S8x64_<mr>, which reads A as int8 and
+// With signed set it generates kernS8S8x<w>_<mr>, which reads A as int8 and
 // adds 128 to each value (XOR 0x80 after the broadcast), so the caller must
 // fold -128*colsum(B) into bias.
-func kernel(mr int, signed bool) {
-	name := fmt.Sprintf("kernU8S8x64_%d", mr)
+func kernel(mr int, signed bool, nvec int) {
+	w := 16 * nvec
+	name := fmt.Sprintf("kernU8S8x%d_%d", w, mr)
 	nb := 4 // broadcast registers Z28..
 	if signed {
-		name = fmt.Sprintf("kernS8S8x64_%d", mr)
+		name = fmt.Sprintf("kernS8S8x%d_%d", w, mr)
 		nb = 3 // Z31 holds the 0x80 bytes
 	}
 	TEXT(name, NOSPLIT, "func(a **uint8, b *int8, c *int32, ldc int, kg int, mask uint64, bias *int32, flags int, ntiles int, out *uint8, ldout int, mult *float32, lo, hi float32, zp int32, fbias *float32, segs, segstride, segleft int)")
@@ -77,8 +80,8 @@ func kernel(mr int, signed bool) {
 		ax = "(A[t*%d+r][4g+i] XOR 0x80)"
 	}
 	Doc(
-		fmt.Sprintf("%s computes ntiles tiles of %dx64 of C with VPDPBUSD. A is the array of", name, mr),
-		fmt.Sprintf("ntiles*%d row pointers at a. For t < ntiles, r < %d, n < 64 with bit n of mask set,", mr, mr),
+		fmt.Sprintf("%s computes ntiles tiles of %dx%d of C with VPDPBUSD. A is the array of", name, mr, w),
+		fmt.Sprintf("ntiles*%d row pointers at a. For t < ntiles, r < %d, n < %d with bit n of mask set,", mr, mr, w),
 		fmt.Sprintf("with i = (t*%d+r)*ldc+n:", mr),
 		"",
 		"\tC[i] = (flags&1 != 0 ? C[i] : 0) + (bias != nil ? bias[n] : 0) +",
@@ -639,9 +642,11 @@ func main() {
 	flag.Parse()
 	Constraint(buildtags.Term("amd64"))
 	Constraint(buildtags.Not("purego"))
-	for _, signed := range []bool{false, true} {
-		for mr := 1; mr <= 6; mr++ {
-			kernel(mr, signed)
+	for _, nvec := range []int{4, 2, 1} {
+		for _, signed := range []bool{false, true} {
+			for mr := 1; mr <= 6; mr++ {
+				kernel(mr, signed, nvec)
+			}
 		}
 	}
 	peak()

@@ -102,7 +102,7 @@ func runPipeline(t *testing.T, build func(s beam.Scope) error) (map[string]int64
 	}
 	counters := map[string]int64{}
 	for _, c := range res.Metrics().AllMetrics().Counters() {
-		counters[c.Key.Name] += c.Committed
+		counters[c.Key.Name] += c.Result()
 	}
 	return counters, nil
 }

@@ -94,13 +94,14 @@ func parseMergeable(name string) (calib.Method, error) {
 	}
 	if m != calib.MethodMinMax && !m.Info().Search {
 		return 0, fmt.Errorf("%w: qbeam: %v depends on the order of the batches, so shards calibrated apart cannot be merged; use minmax or a histogram method (%s)",
-			qtensor.ErrUnsupported, m, strings.Join(mergeableMethods(), ", "))
+			qtensor.ErrUnsupported, m, strings.Join(MergeableMethods(), ", "))
 	}
 	return m, nil
 }
 
-// mergeableMethods lists the methods the pipelines accept.
-func mergeableMethods() []string {
+// MergeableMethods lists the methods the pipelines accept: minmax and
+// the histogram searches, whose state merges exactly.
+func MergeableMethods() []string {
 	var n []string
 	for _, m := range calib.Methods() {
 		if m.Method == calib.MethodMinMax || m.Search {

@@ -67,9 +67,18 @@ func writeShards(t testing.TB, dir string, x []float32, seed uint64, sizes ...in
 // its report, indented as QuantizeCalibration indents the table.
 func cliReference(t *testing.T, dir string, all string, flags ...string) (model, table []byte) {
 	t.Helper()
+	return cliReferenceFor(t, dir, fashionModel, []string{all}, flags...)
+}
+
+// cliReferenceFor is cliReference for any model and --calib arguments.
+func cliReferenceFor(t *testing.T, dir, modelPath string, calibArgs []string, flags ...string) (model, table []byte) {
+	t.Helper()
 	out, rep := filepath.Join(dir, "ref.onnx"), filepath.Join(dir, "ref.json")
-	args := append([]string{"model", "quantize", "--model", fashionModel, "--calib", all, "--out", out, "--report", rep}, flags...)
-	runCLI(t, args...)
+	args := []string{"model", "quantize", "--model", modelPath, "--out", out, "--report", rep}
+	for _, c := range calibArgs {
+		args = append(args, "--calib", c)
+	}
+	runCLI(t, append(args, flags...)...)
 	var r struct {
 		Quantized json.RawMessage `json:"quantized"`
 	}

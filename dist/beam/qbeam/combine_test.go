@@ -125,3 +125,17 @@ func TestMergeCalibrationProtocol(t *testing.T) {
 		t.Errorf("corrupt accumulator: %v", err)
 	}
 }
+
+// TestCause: the DoFn's message is cut out of a job error; other errors
+// are kept whole.
+func TestCause(t *testing.T) {
+	job := errors.New("job job-001 failed:\nbundle inst001 stage-001 failed: plan ...\n\tcaused by:\nDoFn[UID:8] failed:\nqbeam: shard 2 (a.npy): qbeam: copying a.npy: timeout")
+	if got, want := Cause(job), "qbeam: shard 2 (a.npy): qbeam: copying a.npy: timeout"; got != want {
+		t.Errorf("Cause = %q, want %q", got, want)
+	}
+	for _, e := range []string{"qbeam: no shard", "rpc error: connection refused"} {
+		if got := Cause(errors.New(e)); got != e {
+			t.Errorf("Cause(%q) = %q", e, got)
+		}
+	}
+}

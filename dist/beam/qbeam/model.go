@@ -501,6 +501,16 @@ func QuantizeModel(s beam.Scope, cfg ModelConfig, shards []Shard, out, table str
 	if out == "" && table == "" {
 		return errors.New("qbeam: nothing to write (no model or table path)")
 	}
+	if out == table {
+		return fmt.Errorf("%w: qbeam: the model and the table would both be written to %s", qtensor.ErrParams, out)
+	}
+	for _, sh := range shards {
+		for _, f := range append([]string{cfg.Model}, sh.Files...) {
+			if f == out || f == table {
+				return fmt.Errorf("%w: qbeam: %s is an input and an output", qtensor.ErrParams, f)
+			}
+		}
+	}
 	col := beam.Reshuffle(s, beam.CreateList(s, shards))
 	WriteModel(s, cfg, Calibrate(s, cfg, col), out, table)
 	return nil
@@ -517,12 +527,16 @@ func init() {
 }
 
 // Cause returns the message of the DoFn error behind a failed job's
-// error - the last "qbeam: ..." message in it - without the runner's
-// account of the bundle (the whole error text when there is none).
+// error - from the last line that starts with "qbeam: " - without the
+// runner's account of the bundle; the whole error text when there is no
+// such line.
 func Cause(err error) string {
 	s := err.Error()
-	if i := strings.LastIndex(s, "qbeam: "); i >= 0 {
-		return strings.TrimSpace(s[i:])
+	if strings.HasPrefix(s, "qbeam: ") {
+		return s
+	}
+	if i := strings.LastIndex(s, "\nqbeam: "); i >= 0 {
+		return strings.TrimSpace(s[i+1:])
 	}
 	return s
 }

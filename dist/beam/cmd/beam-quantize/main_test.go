@@ -110,6 +110,9 @@ func TestCommand(t *testing.T) {
 			t.Errorf("%q: %v, want a usage error", args, err)
 		}
 	}
+	if _, err := run(t, "--model", model, "--calib", filepath.Join(dir, "*.npy"), "--out", filepath.Join(dir, "a.npy")); err == nil || !strings.Contains(err.Error(), "an input and an output") {
+		t.Errorf("--out over a shard: %v", err)
+	}
 	if _, err := run(t, "--model", model, "--calib", filepath.Join(dir, "*.npy"), "--out", out, "--method", "moving-average"); err == nil || !strings.Contains(err.Error(), "cannot be merged") {
 		t.Errorf("moving-average: %v", err)
 	}

@@ -7,7 +7,7 @@ LVP_ICD := /usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 SWS_ICD := /usr/lib/chromium/vk_swiftshader_icd.json
 FUZZTIME ?= 10s
 
-.PHONY: bench test deps-bench deps-test build check unit cgo0 fuzz gpu generate-check peers models
+.PHONY: bench test deps-bench deps-test build check unit cgo0 fuzz gpu generate-check beam peers models
 
 bench: deps-bench
 	$(GO) run ./cmd/qgpu bench
@@ -22,7 +22,7 @@ deps-test:
 build:
 	$(GO) build -o bin/qgpu ./cmd/qgpu
 
-test: deps-test check cgo0 unit fuzz gpu generate-check
+test: deps-test check cgo0 unit fuzz gpu generate-check beam
 	@echo "make test: all steps passed"
 
 # Formatting and vet: any finding fails the build.
@@ -84,6 +84,15 @@ generate-check:
 	@command -v protoc >/dev/null || { echo "generate-check: protoc missing (scripts/deps.sh test)"; exit 1; }
 	$(GO) generate ./onnx/onnxpb
 	@git diff --exit-code --stat -- onnx/onnxpb || { echo "generate-check: committed onnx.pb.go differs from onnx.proto: run go generate ./onnx/onnxpb and commit"; exit 1; }
+
+# The Apache Beam pipelines (dist/beam, a Go module of its own so that the core's go.mod stays
+# free of Beam's requirements): vet, then the tests on Prism, the Go SDK's embedded runner - the
+# identity with `qgpu model quantize` and `qgpu calibrate` (built here), the fault and corrupt-shard
+# tests. CGO_ENABLED=0, as Beam compiles the binaries it ships to workers. The first run downloads
+# and compiles Beam's modules (a few minutes); then about 2 minutes.
+beam:
+	@echo "==> beam: dist/beam's pipelines on Prism (vet and tests, CGO_ENABLED=0)"
+	cd dist/beam && CGO_ENABLED=0 $(GO) vet ./... && CGO_ENABLED=0 $(GO) test -count=1 ./...
 
 PEERS_FLAGS ?= -repeat 2
 

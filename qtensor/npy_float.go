@@ -78,8 +78,10 @@ func readNPYFloat32(d *decoder) (*Tensor, string, error) {
 		}
 		return nil, "", npyErr("holds %s values, not floating point (want float16, float32 or float64)", name)
 	}
-	if o := h.descr[0]; o != '<' && o != '>' && o != '=' && o != '|' {
-		return nil, "", npyErr("unsupported dtype %q", h.descr)
+	if o := h.descr[0]; o != '<' && o != '>' {
+		// numpy.save always names the byte order of a multi-byte type;
+		// '=' and '|' would depend on the reading host (ReadNPY agrees).
+		return nil, "", npyErr("unsupported dtype %q (want an explicit byte order, '<' or '>')", h.descr)
 	}
 	n, err := NumElements(h.shape)
 	if err != nil {

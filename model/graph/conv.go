@@ -295,6 +295,29 @@ func (c *prepCtx) convShapes(xi, wi int) (cs convShapes, ok bool) {
 	return convShapes{x: x, kw: kw, wa: wa, group: group, n: n, ch: ch, m: m}, true
 }
 
+// gemmShape returns M, K and N of an ONNX Gemm (or QGemm) of the matrices
+// in[ai] and in[bi] with transA ta and transB tb; ok is false after c.fail.
+func (c *prepCtx) gemmShape(ai, bi int, ta, tb bool) (M, K, N int, ok bool) {
+	a, b := c.in[ai].Shape, c.in[bi].Shape
+	if len(a) != 2 || len(b) != 2 {
+		c.fail(ErrShape, "A %v and B %v must be matrices", a, b)
+		return 0, 0, 0, false
+	}
+	M, K = a[0], a[1]
+	if ta {
+		M, K = K, M
+	}
+	K2, N := b[0], b[1]
+	if tb {
+		K2, N = N, K2
+	}
+	if K != K2 {
+		c.fail(ErrShape, "A %v (transA=%v) and B %v (transB=%v) do not match", a, ta, b, tb)
+		return 0, 0, 0, false
+	}
+	return M, K, N, true
+}
+
 func prepConv(c *prepCtx) ([]ValueInfo, kernel) {
 	c.nin(2, 3)
 	c.dtype(0, Float32)
@@ -577,23 +600,11 @@ func prepGemm(c *prepCtx) ([]ValueInfo, kernel) {
 	if c.err != nil {
 		return nil, nil
 	}
-	a, b := c.in[0].Shape, c.in[1].Shape
-	if len(a) != 2 || len(b) != 2 {
-		c.fail(ErrShape, "A %v and B %v must be matrices", a, b)
+	M, K, N, ok := c.gemmShape(0, 1, ta, tb)
+	if !ok {
 		return nil, nil
 	}
-	M, K := a[0], a[1]
-	if ta {
-		M, K = K, M
-	}
-	K2, N := b[0], b[1]
-	if tb {
-		K2, N = N, K2
-	}
-	if K != K2 {
-		c.fail(ErrShape, "A %v (transA=%v) and B %v (transB=%v) do not match", a, ta, b, tb)
-		return nil, nil
-	}
+	lda, ldb := c.in[0].Shape[1], c.in[1].Shape[1]
 	out := []int{M, N}
 	hasC := c.present(2)
 	var bcC box
@@ -632,7 +643,7 @@ func prepGemm(c *prepCtx) ([]ValueInfo, kernel) {
 			}
 			return y, nil
 		}
-		sgemm.Sgemm(tA, tB, M, N, K, alpha, in[0].F32, a[1], in[1].F32, b[1], bt, y.F32, N)
+		sgemm.Sgemm(tA, tB, M, N, K, alpha, in[0].F32, lda, in[1].F32, ldb, bt, y.F32, N)
 		return y, nil
 	})
 }

@@ -423,21 +423,8 @@ func prepQGemm(c *prepCtx) ([]ValueInfo, kernel) {
 	if c.err != nil {
 		return nil, nil
 	}
-	a, b := c.in[0].Shape, c.in[3].Shape
-	if len(a) != 2 || len(b) != 2 {
-		c.fail(ErrShape, "QGemm of %v and %v (2-D operands)", a, b)
-		return nil, nil
-	}
-	M, K := a[0], a[1]
-	if ta {
-		M, K = K, M
-	}
-	K2, N := b[0], b[1]
-	if tb {
-		K2, N = N, K2
-	}
-	if K != K2 {
-		c.fail(ErrShape, "shapes %v and %v do not match (transA %v, transB %v)", a, b, ta, tb)
+	M, K, N, ok := c.gemmShape(0, 3, ta, tb)
+	if !ok {
 		return nil, nil
 	}
 	c.scalarInput(1, "a_scale")

@@ -88,3 +88,18 @@ func TestLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIDoesNotLinkTesting: the suite runs from the qgpu command
+// (qgpu conformance), so no package the command imports may import
+// testing (the test wrappers in _test.go files are the only users).
+func TestCLIDoesNotLinkTesting(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../cmd/qgpu").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if p == "testing" {
+			t.Fatal("cmd/qgpu links package testing: a non-test file of a package it imports imports testing (go list -deps ./cmd/qgpu)")
+		}
+	}
+}

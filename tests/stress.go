@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/qgpu/qgpu/engine"
@@ -548,11 +547,22 @@ func memNow() (rss, heap int64) {
 	return rss, heap
 }
 
+// StressTester is the part of *testing.T that RunStress uses (this package
+// does not import testing: see Tester).
+type StressTester interface {
+	Helper()
+	Context() context.Context
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
 // RunStress runs Stress against the target as a test with opts (the short
 // form, for CI: give Iterations), or, when QGPU_STRESS_SECONDS is set, for
 // that many seconds with progress logged every 10 s. An unavailable backend
 // skips the test unless QGPU_REQUIRE names it.
-func RunStress(t *testing.T, target engine.Config, opts StressOptions) {
+func RunStress(t StressTester, target engine.Config, opts StressOptions) {
 	t.Helper()
 	if v := os.Getenv(StressSecondsEnv); v != "" {
 		sec, err := strconv.Atoi(v)
@@ -567,7 +577,7 @@ func RunStress(t *testing.T, target engine.Config, opts StressOptions) {
 		if errors.Is(err, engine.ErrUnavailable) && !Required(target.Backend) {
 			t.Skipf("backend %q unavailable (set %s=%s to make this a failure): %v", target.Backend, RequireEnv, target.Backend, err)
 		}
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	t.Logf("%v", &rep)
 	for _, e := range rep.Errors {

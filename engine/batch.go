@@ -172,32 +172,6 @@ func (b *Batch) ByteWeightDequant(x *Tensor, min, max float32, shape []int) (*Te
 
 func finite(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
 
-// OutputOptions choose the output of a GEMM or convolution (see backend.Epilogue).
-type OutputOptions struct {
-	// Output is OutInt32 (default), OutFloat32 or OutQuantized.
-	Output OutputKind
-	// Bias is added to the accumulator: nil, or one int32 per output
-	// channel (GEMM column / conv output channel).
-	Bias []int32
-	// AScale is the activation scale (A of a GEMM, X of a conv); 0 takes
-	// it from the tensor's per-tensor params. Float and quantized outputs.
-	AScale float32
-	// BScale are the weight scales, one or one per output channel; nil
-	// takes them from the tensor's params (per tensor, or per axis along
-	// the output-channel axis).
-	BScale []float32
-	// FloatBias is added after scaling for OutFloat32: nil or one per channel.
-	FloatBias []float32
-	// YType, YScale and YZP describe a quantized output (int8 or uint8).
-	YType  qtensor.DType
-	YScale float32
-	YZP    int32
-	// Fixed selects fixed-point requantization (qtensor.RequantizeFixed).
-	Fixed bool
-	// ReLU clamps a quantized output below at YZP.
-	ReLU bool
-}
-
 // GemmOptions configure Batch.Gemm.
 type GemmOptions struct {
 	// AZP are A's zero points: one, or one per row (M); nil takes them
@@ -212,218 +186,49 @@ type GemmOptions struct {
 	// params then lie along axis rank-2 (N) instead of rank-1. The result
 	// is the same as for the [K][N] transpose of B, bit for bit.
 	TransposeB bool
-	OutputOptions
+
+	// The output. Output is OutInt32 (the default: the accumulators plus
+	// Bias), OutFloat32 (scaled by AScale x BScale, plus FloatBias) or
+	// OutQuantized (requantized to YType with YScale and YZP).
+	Output OutputKind
+	// Bias is added to the accumulator: nil, one, or one per output
+	// channel (column of the product).
+	Bias []int32
+	// AScale is A's scale for float and quantized outputs; 0 takes A's
+	// per-tensor scale.
+	AScale float32
+	// BScale are B's scales, one or one per output channel; nil takes
+	// them from B's params (per tensor, or per axis along N).
+	BScale []float32
+	// FloatBias is added after scaling for OutFloat32: nil, one or one per
+	// output channel.
+	FloatBias []float32
+	// YType (int8 or uint8), YScale and YZP describe a quantized output.
+	YType  qtensor.DType
+	YScale float32
+	YZP    int32
+	// Fixed selects fixed-point requantization (qtensor.RequantizeFixed)
+	// instead of the float multiplier.
+	Fixed bool
+	// ReLU clamps a quantized output below at YZP.
+	ReLU bool
+}
+
+func (o *GemmOptions) spec() *backend.OutputSpec {
+	return &backend.OutputSpec{Output: o.Output, Bias: o.Bias, AScale: o.AScale, WScale: o.BScale, FloatBias: o.FloatBias,
+		YType: o.YType, YScale: o.YScale, YZP: o.YZP, Fixed: o.Fixed, ReLU: o.ReLU}
 }
 
 // zeroPoints resolves explicit or tensor-derived zero points: one entry or
 // one per index of axis (counted from the end).
 func zeroPoints(op, name string, t *Tensor, given []int32, count, axisFromEnd int) ([]int32, error) {
-	return paramZeroPoints(op, name, t.DType(), t.Params(), len(t.Shape())-axisFromEnd, given, count)
+	return backend.ZeroPoints(op, name, t.DType(), t.Params(), len(t.Shape())-axisFromEnd, given, count)
 }
 
-// paramZeroPoints is zeroPoints for a tensor of type d with params p whose
-// per-axis zero points must lie along axis.
-func paramZeroPoints(op, name string, d qtensor.DType, p qtensor.Params, axis int, given []int32, count int) ([]int32, error) {
-	zps := given
-	if zps == nil {
-		switch p.Granularity {
-		case qtensor.PerTensor:
-			zps = p.ZeroPoints
-		case qtensor.PerAxis:
-			if p.Axis != axis {
-				return nil, errf(op, ErrParams, "%s is quantized per axis %d; only axis %d is supported here", name, p.Axis, axis)
-			}
-			zps = p.ZeroPoints
-		default:
-			return nil, errf(op, ErrParams, "%s is quantized %v, which this op does not support", name, p.Granularity)
-		}
-	}
-	if len(zps) != 1 && len(zps) != count {
-		return nil, errf(op, ErrParams, "%s zero points: have %d, want 1 or %d", name, len(zps), count)
-	}
-	for i, z := range zps {
-		if err := qtensor.CheckZeroPoint(d, z); err != nil {
-			return nil, fmt.Errorf("engine: %s: %s zero point %d: %w", op, name, i, err)
-		}
-	}
-	return append([]int32(nil), zps...), nil
-}
-
-// maxAbsDiff is max |q - zp| over the type's range and the zero points.
-func maxAbsDiff(d qtensor.DType, zps []int32) int64 {
-	var m int64
-	for _, z := range zps {
-		m = max(m, int64(z)-int64(d.QMin()), int64(d.QMax())-int64(z))
-	}
-	return m
-}
-
-// epilogue validates OutputOptions for channels output channels (weight
+// epilogue validates an output spec for channels output channels (weight
 // scales of w along axisFromEnd) and returns the epilogue and output type.
-func epilogue(op string, o *OutputOptions, a, w *Tensor, channels, wAxisFromEnd int) (backend.Epilogue, qtensor.DType, qtensor.Params, error) {
-	return paramEpilogue(op, o, a.Params(), w.Params(), len(w.Shape())-wAxisFromEnd, channels)
-}
-
-// paramEpilogue is epilogue from the activation's params ap and the
-// weights' params wp, whose per-axis scales must lie along wAxis.
-func paramEpilogue(op string, o *OutputOptions, ap, wp qtensor.Params, wAxis, channels int) (backend.Epilogue, qtensor.DType, qtensor.Params, error) {
-	ep := backend.Epilogue{Output: o.Output, ReLU: o.ReLU}
-	if o.Bias != nil {
-		if len(o.Bias) != channels && len(o.Bias) != 1 {
-			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "bias has %d entries, want 1 or %d", len(o.Bias), channels)
-		}
-		ep.Bias = append([]int32(nil), o.Bias...)
-	}
-	if o.Output == OutInt32 {
-		if o.ReLU || o.Fixed || o.FloatBias != nil {
-			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "ReLU, Fixed and FloatBias need a float32 or quantized output")
-		}
-		return ep, qtensor.Int32, qtensor.Params{}, nil
-	}
-	if o.Output != OutFloat32 && o.Output != OutQuantized {
-		return ep, 0, qtensor.Params{}, errf(op, ErrParams, "unknown output kind %d", o.Output)
-	}
-	as := o.AScale
-	if as == 0 {
-		s, _, err := perTensorParams(op, "activation", ap)
-		if err != nil {
-			return ep, 0, qtensor.Params{}, err
-		}
-		as = s
-	}
-	if err := qtensor.CheckScale(as); err != nil {
-		return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: activation %w", op, err)
-	}
-	bs := o.BScale
-	if bs == nil {
-		switch wp.Granularity {
-		case qtensor.PerTensor:
-			bs = wp.Scales
-		case qtensor.PerAxis:
-			if wp.Axis != wAxis {
-				return ep, 0, qtensor.Params{}, errf(op, ErrParams, "weights quantized per axis %d; the output-channel axis is %d", wp.Axis, wAxis)
-			}
-			bs = wp.Scales
-		default:
-			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "weights quantized %v, which this op does not support", wp.Granularity)
-		}
-	}
-	if len(bs) != 1 && len(bs) != channels {
-		return ep, 0, qtensor.Params{}, errf(op, ErrParams, "weight scales: have %d, want 1 or %d", len(bs), channels)
-	}
-	for i, s := range bs {
-		if err := qtensor.CheckScale(s); err != nil {
-			return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: weight scale %d: %w", op, i, err)
-		}
-	}
-	if o.Output == OutFloat32 {
-		if o.ReLU || o.Fixed {
-			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "ReLU and Fixed need a quantized output")
-		}
-		if o.FloatBias != nil && len(o.FloatBias) != 1 && len(o.FloatBias) != channels {
-			return ep, 0, qtensor.Params{}, errf(op, ErrParams, "float bias has %d entries, want 1 or %d", len(o.FloatBias), channels)
-		}
-		for _, v := range o.FloatBias {
-			if !finite(v) || (v != 0 && math.Abs(float64(v)) < 0x1p-126) {
-				return ep, 0, qtensor.Params{}, errf(op, ErrParams, "float bias %g must be finite and zero or normal (devices that flush denormals would disagree)", v)
-			}
-		}
-		ep.Scale = make([]float32, len(bs))
-		for i, s := range bs {
-			ep.Scale[i] = float32(as * s)
-			if err := qtensor.CheckMultiplier(ep.Scale[i]); err != nil {
-				return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: output scale of channel %d: %w", op, i, err)
-			}
-		}
-		ep.FloatBias = append([]float32(nil), o.FloatBias...)
-		return ep, qtensor.Float32, qtensor.Params{}, nil
-	}
-	if o.FloatBias != nil {
-		return ep, 0, qtensor.Params{}, errf(op, ErrParams, "FloatBias needs a float32 output")
-	}
-	if o.YType != qtensor.Int8 && o.YType != qtensor.Uint8 {
-		return ep, 0, qtensor.Params{}, errf(op, ErrParams, "quantized output type %v, want int8 or uint8", o.YType)
-	}
-	yp := qtensor.TensorParams(o.YScale, o.YZP)
-	if err := yp.Validate(o.YType, []int{1}); err != nil {
-		return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: output: %w", op, err)
-	}
-	ep.YZP = o.YZP
-	ep.Mult = make([]float32, len(bs))
-	for i, s := range bs {
-		ep.Mult[i] = qtensor.RequantMultiplier(as, s, o.YScale)
-		if err := qtensor.CheckMultiplier(ep.Mult[i]); err != nil {
-			return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: channel %d: %w", op, i, err)
-		}
-	}
-	if o.Fixed {
-		ep.Fixed = make([]qtensor.FixedPoint, len(ep.Mult))
-		for i, m := range ep.Mult {
-			fp, err := qtensor.NewFixedPoint(m)
-			if err != nil {
-				return ep, 0, qtensor.Params{}, fmt.Errorf("engine: %s: channel %d: %w", op, i, err)
-			}
-			ep.Fixed[i] = fp
-		}
-	}
-	return ep, o.YType, yp, nil
-}
-
-// GemmEpilogue validates a 2-D GEMM Y = A x W exactly as Batch.Gemm does
-// when its zero points come from the operands' params (GemmOptions AZP and
-// BZP nil), for code that runs such a GEMM on host data outside a Batch
-// (the CPU backend's packed weights). A is M x K of type aType with params
-// aParams (per tensor, or per axis 0: one per row), W is K x N of type
-// wType with params wParams (per tensor, or per axis 1: one per column).
-// The params must already be valid for those types and shapes
-// (qtensor.Params.Validate). The GEMM's zero points are then the params'
-// ZeroPoints. GemmEpilogue returns the epilogue and the output's type and
-// params (as Batch.Gemm gives them to its output tensor), or an error
-// wrapping ErrParams or ErrShape for what Batch.Gemm would reject: bad
-// OutputOptions, an int32 accumulator that could overflow for this K.
-func GemmEpilogue(o *OutputOptions, aType qtensor.DType, aParams qtensor.Params, wType qtensor.DType, wParams qtensor.Params, M, K, N int) (backend.Epilogue, qtensor.DType, qtensor.Params, error) {
-	const op = "Gemm"
-	if M < 1 || K < 1 || N < 1 {
-		return backend.Epilogue{}, 0, qtensor.Params{}, errf(op, ErrShape, "M=%d K=%d N=%d must be >= 1", M, K, N)
-	}
-	azp, err := paramZeroPoints(op, "A", aType, aParams, 0, nil, M)
-	if err != nil {
-		return backend.Epilogue{}, 0, qtensor.Params{}, err
-	}
-	if err := checkGemmChannelAxis(op, []int{K, N}, wParams, &GemmOptions{OutputOptions: *o}, 1); err != nil {
-		return backend.Epilogue{}, 0, qtensor.Params{}, err
-	}
-	bzp, err := paramZeroPoints(op, "B", wType, wParams, 1, nil, N)
-	if err != nil {
-		return backend.Epilogue{}, 0, qtensor.Params{}, err
-	}
-	ep, yt, yp, err := paramEpilogue(op, o, aParams, wParams, 1, N)
-	if err != nil {
-		return backend.Epilogue{}, 0, qtensor.Params{}, err
-	}
-	if err := checkAccumulator(op, int64(K), maxAbsDiff(aType, azp), maxAbsDiff(wType, bzp), ep.Bias); err != nil {
-		return backend.Epilogue{}, 0, qtensor.Params{}, err
-	}
-	return ep, yt, yp, nil
-}
-
-// checkAccumulator rejects shapes whose exact accumulator could leave int32.
-func checkAccumulator(op string, terms int64, ma, mb int64, bias []int32) error {
-	var mbias int64
-	for _, v := range bias {
-		mbias = max(mbias, abs64(int64(v)))
-	}
-	if ma != 0 && mb != 0 && terms > (math.MaxInt32-mbias)/(ma*mb) {
-		return errf(op, ErrShape, "%d products of up to %d x %d (plus bias %d) could overflow the int32 accumulator", terms, ma, mb, mbias)
-	}
-	return nil
-}
-
-func abs64(v int64) int64 {
-	if v < 0 {
-		return -v
-	}
-	return v
+func epilogue(op string, o *backend.OutputSpec, a, w *Tensor, channels, wAxisFromEnd int) (backend.Epilogue, qtensor.DType, qtensor.Params, error) {
+	return o.Epilogue(op, a.Params(), w.Params(), len(w.Shape())-wAxisFromEnd, channels)
 }
 
 // Gemm records batched integer matrix multiplication (MatMulInteger,
@@ -478,11 +283,11 @@ func (b *Batch) Gemm(a, w *Tensor, o GemmOptions) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep, yt, yp, err := epilogue(op, &o.OutputOptions, a, w, N, nAxis)
+	ep, yt, yp, err := epilogue(op, o.spec(), a, w, N, nAxis)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkAccumulator(op, int64(K), maxAbsDiff(a.DType(), azp), maxAbsDiff(w.DType(), bzp), ep.Bias); err != nil {
+	if err := backend.CheckAccumulator(op, int64(K), backend.MaxAbsDiff(a.DType(), azp), backend.MaxAbsDiff(w.DType(), bzp), ep.Bias); err != nil {
 		return nil, err
 	}
 	outShape := append(append([]int(nil), batch...), M, N)
@@ -625,7 +430,35 @@ type ConvOptions struct {
 	// XLayout and YLayout are the layouts of X and Y: NCHW (the default,
 	// ONNX's) or NHWC (channels last). The weights are OIHW either way.
 	XLayout, YLayout Layout
-	OutputOptions
+
+	// The output, as for GemmOptions: Output is OutInt32 (the default),
+	// OutFloat32 or OutQuantized.
+	Output OutputKind
+	// Bias is added to the accumulator: nil, one, or one per output
+	// channel.
+	Bias []int32
+	// XScale is X's scale for float and quantized outputs; 0 takes X's
+	// per-tensor scale.
+	XScale float32
+	// WScale are W's scales, one or one per output channel; nil takes them
+	// from W's params (per tensor, or per axis 0).
+	WScale []float32
+	// FloatBias is added after scaling for OutFloat32: nil, one or one per
+	// output channel.
+	FloatBias []float32
+	// YType (int8 or uint8), YScale and YZP describe a quantized output.
+	YType  qtensor.DType
+	YScale float32
+	YZP    int32
+	// Fixed selects fixed-point requantization (qtensor.RequantizeFixed).
+	Fixed bool
+	// ReLU clamps a quantized output below at YZP.
+	ReLU bool
+}
+
+func (o *ConvOptions) spec() *backend.OutputSpec {
+	return &backend.OutputSpec{Output: o.Output, Bias: o.Bias, AScale: o.XScale, WScale: o.WScale, FloatBias: o.FloatBias,
+		YType: o.YType, YScale: o.YScale, YZP: o.YZP, Fixed: o.Fixed, ReLU: o.ReLU}
 }
 
 // spatial is the geometry of a 2-D window op.
@@ -733,11 +566,11 @@ func (b *Batch) Conv(x, w *Tensor, o ConvOptions) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep, yt, yp, err := epilogue(op, &o.OutputOptions, x, w, O, len(w.Shape()))
+	ep, yt, yp, err := epilogue(op, o.spec(), x, w, O, len(w.Shape()))
 	if err != nil {
 		return nil, err
 	}
-	if err := checkAccumulator(op, int64(Cg)*int64(KH)*int64(KW), maxAbsDiff(x.DType(), xzp), maxAbsDiff(w.DType(), wzp), ep.Bias); err != nil {
+	if err := backend.CheckAccumulator(op, int64(Cg)*int64(KH)*int64(KW), backend.MaxAbsDiff(x.DType(), xzp), backend.MaxAbsDiff(w.DType(), wzp), ep.Bias); err != nil {
 		return nil, err
 	}
 	outShape := o.YLayout.Shape(N, O, g.oh, g.ow)
@@ -842,7 +675,7 @@ func (b *Batch) Requantize(x *Tensor, inScales []float32, axis int, yType qtenso
 	if len(inScales) != 1 && len(inScales) != channels {
 		return nil, errf(op, ErrParams, "%d input scales, want 1 or %d", len(inScales), channels)
 	}
-	oo := OutputOptions{Output: OutQuantized, AScale: 1, BScale: inScales, YType: yType, YScale: yScale, YZP: yZP, Fixed: fixed}
+	oo := backend.OutputSpec{Output: OutQuantized, AScale: 1, WScale: inScales, YType: yType, YScale: yScale, YZP: yZP, Fixed: fixed}
 	ep, yt, yp, err := epilogue(op, &oo, x, x, channels, 1)
 	if err != nil {
 		return nil, err

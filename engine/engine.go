@@ -22,11 +22,28 @@ type Config struct {
 	// named. The reasons the others were passed over are in
 	// Engine.Fallbacks.
 	Backend string
-	Options
+	// Device selects a device by index ("0") or name substring; "" is the
+	// backend's default.
+	Device string
+	// Threads limits CPU worker goroutines (0: GOMAXPROCS); at most 64
+	// per CPU.
+	Threads int
+	// Debug turns on a backend's extra checking (GL errors after each op,
+	// Vulkan validation).
+	Debug bool
+	// Kernels selects a backend's kernel set; "" is its best. The CPU
+	// backend accepts "generic" (its reference kernels, the conformance
+	// suite's reference) and "fast" (the default).
+	Kernels string
 	// GuardBytes surrounds every tensor with this many bytes of a known
 	// pattern (rounded up to a multiple of 256); CheckGuards reports any
 	// that were overwritten. For conformance testing.
 	GuardBytes int
+}
+
+// options are the backend options of cfg.
+func (cfg *Config) options() backend.Options {
+	return backend.Options{Device: cfg.Device, Threads: cfg.Threads, Debug: cfg.Debug, Kernels: cfg.Kernels}
 }
 
 // Engine is the one API over every backend. It validates ops, owns the
@@ -57,7 +74,8 @@ func New(cfg Config) (*Engine, error) {
 	if name == "" {
 		name = "auto"
 	}
-	if err := cfg.Options.Check(); err != nil {
+	opts := cfg.options()
+	if err := opts.Check(); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	e := &Engine{}
@@ -66,7 +84,7 @@ func New(cfg Config) (*Engine, error) {
 		e.guarded = map[*Tensor]struct{}{}
 	}
 	if name != "auto" {
-		b, err := backend.Open(name, cfg.Options)
+		b, err := backend.Open(name, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -79,7 +97,7 @@ func New(cfg Config) (*Engine, error) {
 			ErrUnavailable, backend.ImportPath("cpu"))
 	}
 	for _, n := range names {
-		b, err := backend.Open(n, cfg.Options)
+		b, err := backend.Open(n, opts)
 		if err != nil {
 			e.fallbacks = append(e.fallbacks, err.Error())
 			continue

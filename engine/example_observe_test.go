@@ -49,7 +49,7 @@ func ExampleEngine_Observe() {
 
 	// linear quantizes a batch of activations and runs the layer with the
 	// output options o.
-	linear := func(x []float32, o engine.OutputOptions) (*engine.Tensor, error) {
+	linear := func(x []float32, o engine.GemmOptions) (*engine.Tensor, error) {
 		xd, err := e.UploadFloat32([]int{len(x) / 3, 3}, x)
 		if err != nil {
 			return nil, err
@@ -60,7 +60,8 @@ func ExampleEngine_Observe() {
 			if xq, err = b.Quantize(xd, qtensor.Uint8, xp, qtensor.RoundONNX); err != nil {
 				return err
 			}
-			y, err = b.Gemm(xq, w, engine.GemmOptions{TransposeB: true, OutputOptions: o})
+			o.TransposeB = true
+			y, err = b.Gemm(xq, w, o)
 			return err
 		})
 		if xq != nil {
@@ -72,7 +73,7 @@ func ExampleEngine_Observe() {
 	// Calibration: observe the float32 output of every batch.
 	yo := &calib.MinMaxObserver{Reducer: e.Reducer()}
 	for _, x := range [][]float32{{1, 0.5, -1, 0.2, 0.4, 0.6}, {-0.5, 1.5, 0.3, 2, -2, 1}} {
-		y, err := linear(x, engine.OutputOptions{Output: engine.OutFloat32, FloatBias: bias})
+		y, err := linear(x, engine.GemmOptions{Output: engine.OutFloat32, FloatBias: bias})
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -94,7 +95,7 @@ func ExampleEngine_Observe() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	y, err := linear([]float32{1, 0.5, -1, 0.2, 0.4, 0.6}, engine.OutputOptions{Output: engine.OutQuantized, Bias: qb,
+	y, err := linear([]float32{1, 0.5, -1, 0.2, 0.4, 0.6}, engine.GemmOptions{Output: engine.OutQuantized, Bias: qb,
 		YType: qtensor.Uint8, YScale: yp.Scales[0], YZP: yp.ZeroPoints[0]})
 	if err != nil {
 		log.Fatal(err)

@@ -40,8 +40,7 @@ func Example() {
 		if err != nil {
 			return err
 		}
-		y, err = b.Gemm(xq, wd, engine.GemmOptions{OutputOptions: engine.OutputOptions{
-			Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.1, YZP: 100}})
+		y, err = b.Gemm(xq, wd, engine.GemmOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.1, YZP: 100})
 		if err != nil {
 			return err
 		}

@@ -43,13 +43,13 @@ func TestGemmTransposeB(t *testing.T) {
 	wp := qtensor.Params{Granularity: qtensor.PerAxis, Axis: 0, Scales: []float32{0.5, 0.25}, ZeroPoints: []int32{0, 1}}
 	w := upQ(t, e, qtensor.Int8, []int{2, 3}, wp, 1, 0, -1, 2, 1, 0)
 	b := e.NewBatch()
-	y, err := b.Gemm(a, w, engine.GemmOptions{TransposeB: true, OutputOptions: engine.OutputOptions{Bias: []int32{10, 20}}})
+	y, err := b.Gemm(a, w, engine.GemmOptions{TransposeB: true, Bias: []int32{10, 20}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer y.Release()
 	// Float output: float32(acc) * (1 * scale[n]): [[-1, -0.5], [-1, -0.5]].
-	yf, err := b.Gemm(a, w, engine.GemmOptions{TransposeB: true, OutputOptions: engine.OutputOptions{Output: engine.OutFloat32}})
+	yf, err := b.Gemm(a, w, engine.GemmOptions{TransposeB: true, Output: engine.OutFloat32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestGemmLayoutErrors(t *testing.T) {
 	bnk := upQ(t, e, qtensor.Int8, []int{2, 4, 3}, axis(1, 4), zeros(24)...) // batched [N][K] per N
 	bkn := upQ(t, e, qtensor.Int8, []int{2, 3, 4}, axis(2, 4), zeros(24)...) // batched [K][N] per N
 	vec := upQ(t, e, qtensor.Int8, []int{3}, pt, zeros(3)...)                // 1-D: both layouts
-	f32 := engine.OutputOptions{Output: engine.OutFloat32}
+	f32 := engine.OutFloat32
 	cases := []struct {
 		name string
 		b    *engine.Tensor
@@ -117,19 +117,19 @@ func TestGemmLayoutErrors(t *testing.T) {
 		{"[K][N] with TransposeB", kn, engine.GemmOptions{TransposeB: true}, engine.ErrShape,
 			[]string{"B looks like [..., K, N]", "unset GemmOptions.TransposeB"}, nil},
 		{"[K][N]", kn, engine.GemmOptions{}, nil, nil, []int{2, 4}},
-		{"square, per axis 0, float output", sq0, engine.GemmOptions{OutputOptions: f32}, engine.ErrParams,
+		{"square, per axis 0, float output", sq0, engine.GemmOptions{Output: f32}, engine.ErrParams,
 			[]string{"per axis 0, its K axis", "set GemmOptions.TransposeB"}, nil},
 		{"square, per axis 0, int32 output (zero points)", sq0, engine.GemmOptions{}, engine.ErrParams,
 			[]string{"set GemmOptions.TransposeB"}, nil},
-		{"square, per axis 0, TransposeB", sq0, engine.GemmOptions{TransposeB: true, OutputOptions: f32}, nil, nil, []int{2, 3}},
-		{"square, per axis 1, TransposeB", sq1, engine.GemmOptions{TransposeB: true, OutputOptions: f32}, engine.ErrParams,
+		{"square, per axis 0, TransposeB", sq0, engine.GemmOptions{TransposeB: true, Output: f32}, nil, nil, []int{2, 3}},
+		{"square, per axis 1, TransposeB", sq1, engine.GemmOptions{TransposeB: true, Output: f32}, engine.ErrParams,
 			[]string{"per axis 1, its K axis", "unset GemmOptions.TransposeB"}, nil},
-		{"square, per axis 0, zero points and scales given", sq0, engine.GemmOptions{BZP: []int32{0}, OutputOptions: engine.OutputOptions{Output: engine.OutFloat32, BScale: []float32{1}}}, nil, nil, []int{2, 3}},
+		{"square, per axis 0, zero points and scales given", sq0, engine.GemmOptions{BZP: []int32{0}, Output: engine.OutFloat32, BScale: []float32{1}}, nil, nil, []int{2, 3}},
 		{"[N][K] per axis K, TransposeB", nkK, engine.GemmOptions{TransposeB: true}, engine.ErrParams,
 			[]string{"per axis 1, its K axis", "output channels (N) are axis 0"}, nil},
-		{"batched [N][K] per N, TransposeB", bnk, engine.GemmOptions{TransposeB: true, OutputOptions: f32}, nil, nil, []int{2, 2, 4}},
+		{"batched [N][K] per N, TransposeB", bnk, engine.GemmOptions{TransposeB: true, Output: f32}, nil, nil, []int{2, 2, 4}},
 		{"batched [N][K] without TransposeB", bnk, engine.GemmOptions{}, engine.ErrShape, []string{"set GemmOptions.TransposeB"}, nil},
-		{"batched [K][N] per N", bkn, engine.GemmOptions{OutputOptions: f32}, nil, nil, []int{2, 2, 4}},
+		{"batched [K][N] per N", bkn, engine.GemmOptions{Output: f32}, nil, nil, []int{2, 2, 4}},
 		{"1-D B with TransposeB", vec, engine.GemmOptions{TransposeB: true}, nil, nil, []int{2}},
 		{"1-D B", vec, engine.GemmOptions{}, nil, nil, []int{2}},
 	}

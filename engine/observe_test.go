@@ -186,7 +186,7 @@ func TestObserveAccumulators(t *testing.T) {
 		if acc, err = bt.Gemm(a, b, engine.GemmOptions{TransposeB: true}); err != nil {
 			return err
 		}
-		yf, err = bt.Gemm(a, b, engine.GemmOptions{TransposeB: true, OutputOptions: engine.OutputOptions{Output: engine.OutFloat32}})
+		yf, err = bt.Gemm(a, b, engine.GemmOptions{TransposeB: true, Output: engine.OutFloat32})
 		return err
 	})
 	if err != nil {

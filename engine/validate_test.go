@@ -151,8 +151,8 @@ func (f *fixture) gemm(a, w *engine.Tensor, o engine.GemmOptions) error {
 	return err
 }
 
-func (f *fixture) gemmOut(o engine.OutputOptions) error {
-	return f.gemm(f.a, f.w, engine.GemmOptions{OutputOptions: o})
+func (f *fixture) gemmOut(o engine.GemmOptions) error {
+	return f.gemm(f.a, f.w, o)
 }
 
 func (f *fixture) conv(x, w *engine.Tensor, o engine.ConvOptions) error {
@@ -186,19 +186,19 @@ type badInput struct {
 // delete the entry when the bug is fixed.
 var knownBugs = map[string]string{}
 
-var quantOut = engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.1, YZP: 5}
+var quantOut = engine.GemmOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.1, YZP: 5}
 
 var badInputs = []badInput{
 	// engine, upload, download
 	{"engine.New with an unregistered backend", engine.ErrUnavailable, func(f *fixture) error { _, err := engine.New(engine.Config{Backend: "no-such-backend"}); return err }},
 	{"engine.New with Threads -1", engine.ErrParams, func(f *fixture) error {
-		return newErr(engine.Config{Backend: "cpu", Options: engine.Options{Threads: -1}})
+		return newErr(engine.Config{Backend: "cpu", Threads: -1})
 	}},
 	{"engine.New with Threads 64 per CPU plus one", engine.ErrParams, func(f *fixture) error {
-		return newErr(engine.Config{Backend: "cpu", Options: engine.Options{Threads: 64*runtime.NumCPU() + 1}})
+		return newErr(engine.Config{Backend: "cpu", Threads: 64*runtime.NumCPU() + 1})
 	}},
 	{"engine.New auto with Threads 64 per CPU plus one", engine.ErrParams, func(f *fixture) error {
-		return newErr(engine.Config{Options: engine.Options{Threads: 64*runtime.NumCPU() + 1}})
+		return newErr(engine.Config{Threads: 64*runtime.NumCPU() + 1})
 	}},
 	{"Upload(nil)", engine.ErrParams, func(f *fixture) error { _, err := f.e.Upload(nil); return err }},
 	{"Upload: data length does not match the shape", engine.ErrShape, func(f *fixture) error {
@@ -367,28 +367,28 @@ var badInputs = []badInput{
 	}},
 	{"Gemm: K = 65794 overflows the int32 accumulator (u8 x s8)", engine.ErrShape, func(f *fixture) error { return f.gemm(f.bigK, f.bigKw, engine.GemmOptions{}) }},
 	{"Gemm: K = 65793 with a bias of 10^6 overflows", engine.ErrShape, func(f *fixture) error {
-		return f.gemm(f.limK, f.limKw, engine.GemmOptions{OutputOptions: engine.OutputOptions{Bias: []int32{1e6}}})
+		return f.gemm(f.limK, f.limKw, engine.GemmOptions{Bias: []int32{1e6}})
 	}},
 
 	// Gemm and Conv output options
-	{"bias with 3 entries for 4 channels", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.OutputOptions{Bias: []int32{1, 2, 3}}) }},
-	{"ReLU with an int32 output", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.OutputOptions{ReLU: true}) }},
-	{"Fixed with an int32 output", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.OutputOptions{Fixed: true}) }},
-	{"FloatBias with an int32 output", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.OutputOptions{FloatBias: []float32{1}}) }},
+	{"bias with 3 entries for 4 channels", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.GemmOptions{Bias: []int32{1, 2, 3}}) }},
+	{"ReLU with an int32 output", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.GemmOptions{ReLU: true}) }},
+	{"Fixed with an int32 output", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.GemmOptions{Fixed: true}) }},
+	{"FloatBias with an int32 output", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.GemmOptions{FloatBias: []float32{1}}) }},
 	{"FloatBias with a quantized output", engine.ErrParams, func(f *fixture) error {
 		o := quantOut
 		o.FloatBias = []float32{1}
 		return f.gemmOut(o)
 	}},
-	{"ReLU with a float32 output", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.OutputOptions{Output: engine.OutFloat32, ReLU: true}) }},
-	{"Fixed with a float32 output", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.OutputOptions{Output: engine.OutFloat32, Fixed: true}) }},
+	{"ReLU with a float32 output", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.GemmOptions{Output: engine.OutFloat32, ReLU: true}) }},
+	{"Fixed with a float32 output", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.GemmOptions{Output: engine.OutFloat32, Fixed: true}) }},
 	{"FloatBias NaN", engine.ErrParams, func(f *fixture) error {
-		return f.gemmOut(engine.OutputOptions{Output: engine.OutFloat32, FloatBias: []float32{float32(math.NaN())}})
+		return f.gemmOut(engine.GemmOptions{Output: engine.OutFloat32, FloatBias: []float32{float32(math.NaN())}})
 	}},
 	{"FloatBias with 2 entries for 4 channels", engine.ErrParams, func(f *fixture) error {
-		return f.gemmOut(engine.OutputOptions{Output: engine.OutFloat32, FloatBias: []float32{1, 2}})
+		return f.gemmOut(engine.GemmOptions{Output: engine.OutFloat32, FloatBias: []float32{1, 2}})
 	}},
-	{"unknown output kind", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.OutputOptions{Output: 9}) }},
+	{"unknown output kind", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.GemmOptions{Output: 9}) }},
 	{"quantized output of type int4", engine.ErrParams, func(f *fixture) error {
 		o := quantOut
 		o.YType = qtensor.Int4
@@ -414,18 +414,18 @@ var badInputs = []badInput{
 		o.YZP = 256
 		return f.gemmOut(o)
 	}},
-	{"activation scale negative", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.OutputOptions{Output: engine.OutFloat32, AScale: -1}) }},
+	{"activation scale negative", engine.ErrParams, func(f *fixture) error { return f.gemmOut(engine.GemmOptions{Output: engine.OutFloat32, AScale: -1}) }},
 	{"activation per axis without AScale (float output)", engine.ErrParams, func(f *fixture) error {
-		return f.gemm(f.u8axis, f.w, engine.GemmOptions{OutputOptions: engine.OutputOptions{Output: engine.OutFloat32}})
+		return f.gemm(f.u8axis, f.w, engine.GemmOptions{Output: engine.OutFloat32})
 	}},
 	{"weight scales: 3 for 4 channels", engine.ErrParams, func(f *fixture) error {
-		return f.gemmOut(engine.OutputOptions{Output: engine.OutFloat32, BScale: []float32{1, 1, 1}})
+		return f.gemmOut(engine.GemmOptions{Output: engine.OutFloat32, BScale: []float32{1, 1, 1}})
 	}},
 	{"weight scale +Inf", engine.ErrParams, func(f *fixture) error {
-		return f.gemmOut(engine.OutputOptions{Output: engine.OutFloat32, BScale: []float32{float32(math.Inf(1))}})
+		return f.gemmOut(engine.GemmOptions{Output: engine.OutFloat32, BScale: []float32{float32(math.Inf(1))}})
 	}},
 	{"float output scale underflows (2^-100 * 2^-100)", engine.ErrParams, func(f *fixture) error {
-		return f.gemmOut(engine.OutputOptions{Output: engine.OutFloat32, AScale: 0x1p-100, BScale: []float32{0x1p-100}})
+		return f.gemmOut(engine.GemmOptions{Output: engine.OutFloat32, AScale: 0x1p-100, BScale: []float32{0x1p-100}})
 	}},
 	{"requantization multiplier overflows (2^100 * 2^100 / 2^-100)", engine.ErrParams, func(f *fixture) error {
 		o := quantOut
@@ -482,7 +482,7 @@ var badInputs = []badInput{
 		return f.conv(f.x, f.k, engine.ConvOptions{XLayout: engine.NHWC})
 	}},
 	{"Conv: ReLU with an int32 output", engine.ErrParams, func(f *fixture) error {
-		return f.conv(f.x, f.k, engine.ConvOptions{OutputOptions: engine.OutputOptions{ReLU: true}})
+		return f.conv(f.x, f.k, engine.ConvOptions{ReLU: true})
 	}},
 
 	// Requantize

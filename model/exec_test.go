@@ -18,7 +18,7 @@ import (
 // models cover one submission, host steps between submissions (uploads
 // and downloads) and constants read by engine steps.
 func TestRerun(t *testing.T) {
-	eng, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: 2}, GuardBytes: 256})
+	eng, err := engine.New(engine.Config{Backend: "cpu", Threads: 2, GuardBytes: 256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestRerun(t *testing.T) {
 // channels-last plan must actually keep some values NHWC on the models
 // with convolutions.
 func TestLayoutsSameBytes(t *testing.T) {
-	for _, cfg := range []engine.Config{modeltest.Reference(), {Backend: "cpu", Options: engine.Options{Threads: 2}}} {
+	for _, cfg := range []engine.Config{modeltest.Reference(), {Backend: "cpu", Threads: 2}} {
 		eng, err := engine.New(cfg)
 		if err != nil {
 			t.Fatal(err)

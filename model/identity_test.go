@@ -11,5 +11,5 @@ import (
 // give the reference kernels' bytes on every test model. The per-ISA and
 // GPU runs are in the backends' test packages (modeltest.Identity).
 func TestIdentityCPUFast(t *testing.T) {
-	modeltest.Identity(t, engine.Config{Backend: "cpu", Options: engine.Options{Threads: 3}})
+	modeltest.Identity(t, engine.Config{Backend: "cpu", Threads: 3})
 }

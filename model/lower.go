@@ -460,7 +460,8 @@ func lowerConv(p *plan, i int) (*group, string) {
 	}
 	key := n.Inputs[1]
 	p.weights[key] = w
-	out, desc, post, postOps := p.output(gr, n.Outputs[0], &opts.OutputOptions, fbias, true)
+	sel, out, desc, post, postOps := p.output(gr, n.Outputs[0], fbias, true)
+	sel.conv(&opts)
 	s := &step{node: i, ins: []string{x.name}, outs: []string{out},
 		ops: []string{fmt.Sprintf("Conv(%v,%v->%s)", x.p.dt, w.DType, desc)},
 		lay: layWindow,
@@ -475,32 +476,52 @@ func lowerConv(p *plan, i int) (*group, string) {
 	return gr, ""
 }
 
-// output sets the output options of a Conv or GEMM whose float result is
-// f: quantized into f's tail when it has one (a ReLU in the epilogue, a
-// clamp by a table lookup after it), else float32 (f itself, with the
-// float bias when the bias was a float constant). It returns the value
+// outSel is the output p.output chose for a Conv or GEMM.
+type outSel struct {
+	kind      engine.OutputKind
+	yt        qtensor.DType
+	ys        float32
+	yzp       int32
+	relu      bool
+	floatBias []float32 // replaces the int32 bias when not nil
+}
+
+func (s outSel) gemm(o *engine.GemmOptions) {
+	o.Output, o.YType, o.YScale, o.YZP, o.ReLU = s.kind, s.yt, s.ys, s.yzp, s.relu
+	if s.floatBias != nil {
+		o.Bias, o.FloatBias = nil, s.floatBias
+	}
+}
+
+func (s outSel) conv(o *engine.ConvOptions) {
+	o.Output, o.YType, o.YScale, o.YZP, o.ReLU = s.kind, s.yt, s.ys, s.yzp, s.relu
+	if s.floatBias != nil {
+		o.Bias, o.FloatBias = nil, s.floatBias
+	}
+}
+
+// output chooses the output of a Conv or GEMM whose float result is f:
+// quantized into f's tail when it has one (a ReLU in the epilogue, a clamp
+// by a table lookup after it), else float32 (f itself, with the float bias
+// when the bias was a float constant). It returns the choice, the value
 // the step writes, a description of the output, and what follows the op.
-func (p *plan) output(gr *group, f string, o *engine.OutputOptions, fbias []float32, acts bool) (string, string, postFn, []string) {
+func (p *plan) output(gr *group, f string, fbias []float32, acts bool) (outSel, string, string, postFn, []string) {
 	if t, why := p.tailOf(f, acts); t != nil {
-		o.Output, o.YType, o.YScale, o.YZP, o.ReLU = engine.OutQuantized, t.p.dt, t.p.scale, t.p.zp, t.act != nil && t.relu
+		sel := outSel{kind: engine.OutQuantized, yt: t.p.dt, ys: t.p.scale, yzp: t.p.zp, relu: t.act != nil && t.relu}
 		for c, how := range t.covers {
 			gr.covers[c] = how
 		}
 		gr.outQ[t.out] = t.p
 		desc := t.p.dt.String()
-		if o.ReLU {
+		if sel.relu {
 			desc += ",ReLU"
 		}
 		post, ops := t.post(true)
-		return t.out, desc, post, ops
+		return sel, t.out, desc, post, ops
 	} else {
 		gr.covers[gr.anchor] = "float32 output: " + why
 	}
-	o.Output = engine.OutFloat32
-	if fbias != nil {
-		o.Bias, o.FloatBias = nil, fbias
-	}
-	return f, "float32", nil, nil
+	return outSel{kind: engine.OutFloat32, floatBias: fbias}, f, "float32", nil, nil
 }
 
 // firstFn records the pool of a passGroup on x, its input in layout xl
@@ -554,7 +575,8 @@ func lowerMatMul(p *plan, i int) (*group, string) {
 		}
 		bIn, bDesc = b.name, b.p.dt.String()
 	}
-	out, desc, post, postOps := p.output(gr, n.Outputs[0], &opts.OutputOptions, nil, true)
+	sel, out, desc, post, postOps := p.output(gr, n.Outputs[0], nil, true)
+	sel.gemm(&opts)
 	s := withPost(gemmStep(p, i, a, bIn, bKey, out, opts, bDesc, desc), post, postOps)
 	gr.steps, gr.outDev = []*step{s}, []string{out}
 	return gr, ""
@@ -646,7 +668,8 @@ func lowerGemm(p *plan, i int) (*group, string) {
 		}
 		gr.reads = append(gr.reads, n.Inputs[2])
 	}
-	out, desc, post, postOps := p.output(gr, n.Outputs[0], &opts.OutputOptions, fbias, true)
+	sel, out, desc, post, postOps := p.output(gr, n.Outputs[0], fbias, true)
+	sel.gemm(&opts)
 	s := withPost(gemmStep(p, i, a, bIn, bKey, out, opts, bDesc, desc), post, postOps)
 	gr.steps, gr.outDev = []*step{s}, []string{out}
 	return gr, ""
@@ -1126,7 +1149,7 @@ func (p *plan) onesConv(i int, x *twin, o engine.PoolOptions, t *tail, reads []s
 	}
 	relu := t.act != nil && t.relu
 	opts := engine.ConvOptions{Strides: o.Strides, Dilations: o.Dilations, Pads: o.Pads, Group: C,
-		OutputOptions: engine.OutputOptions{Output: engine.OutQuantized, YType: t.p.dt, YScale: t.p.scale, YZP: t.p.zp, ReLU: relu}}
+		Output: engine.OutQuantized, YType: t.p.dt, YScale: t.p.scale, YZP: t.p.zp, ReLU: relu}
 	gr := newGroup(i)
 	gr.reads = reads
 	for c, how := range t.covers {

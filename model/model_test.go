@@ -177,7 +177,7 @@ func TestRunInputs(t *testing.T) {
 // TestConcurrentRuns: runs from many goroutines at once give each its
 // own result, the same as alone, on the fast CPU kernels with guard bytes.
 func TestConcurrentRuns(t *testing.T) {
-	eng, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: 2}, GuardBytes: 256})
+	eng, err := engine.New(engine.Config{Backend: "cpu", Threads: 2, GuardBytes: 256})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -243,7 +243,7 @@ func lowerQConv(p *plan, i int) (*group, string) {
 		if !ok {
 			return nil, "y_scale and y_zero_point are not constant scalars"
 		}
-		opts.OutputOptions = engine.OutputOptions{Output: engine.OutQuantized, YType: yq.dt, YScale: yq.scale, YZP: yq.zp}
+		opts.Output, opts.YType, opts.YScale, opts.YZP = engine.OutQuantized, yq.dt, yq.scale, yq.zp
 		if b := input(n, 8); b != "" {
 			t := p.constant(b)
 			if t == nil || t.DType != graph.Int32 {
@@ -308,7 +308,7 @@ func lowerQMatMul(p *plan, i int) (*group, string) {
 		if !ok {
 			return nil, "y_scale and y_zero_point are not constant scalars"
 		}
-		opts.OutputOptions = engine.OutputOptions{Output: engine.OutQuantized, YType: yq.dt, YScale: yq.scale, YZP: yq.zp}
+		opts.Output, opts.YType, opts.YScale, opts.YZP = engine.OutQuantized, yq.dt, yq.scale, yq.zp
 		gr.outQ[outV] = yq
 		desc = yq.dt.String()
 	} else {
@@ -403,13 +403,13 @@ func lowerQGemm(p *plan, i int) (*group, string) {
 	outV := n.Outputs[0]
 	desc := "float32"
 	if yq, ok := p.qopOutParams(i); ok {
-		opts.OutputOptions.Output, opts.YType, opts.YScale, opts.YZP = engine.OutQuantized, yq.dt, yq.scale, yq.zp
+		opts.Output, opts.YType, opts.YScale, opts.YZP = engine.OutQuantized, yq.dt, yq.scale, yq.zp
 		gr.outQ[outV] = yq
 		desc = yq.dt.String()
 	} else if input(n, 7) != "" {
 		return nil, "y_scale and y_zero_point are not constant scalars"
 	} else {
-		opts.OutputOptions.Output = engine.OutFloat32
+		opts.Output = engine.OutFloat32
 	}
 	key := "#qgemm:" + outV
 	p.weights[key] = w

@@ -78,13 +78,32 @@ func stats(terms int, ad qtensor.DType, azps []int32, bd qtensor.DType, bzps []i
 	return st
 }
 
-// outputOptions builds the OutputOptions of kind k for channels output
+// outOpts are the output fields GemmOptions and ConvOptions share.
+type outOpts struct {
+	Output      engine.OutputKind
+	Bias        []int32
+	FloatBias   []float32
+	YType       qtensor.DType
+	YScale      float32
+	YZP         int32
+	Fixed, ReLU bool
+}
+
+func (o *outOpts) gemm(g *engine.GemmOptions) {
+	g.Output, g.Bias, g.FloatBias, g.YType, g.YScale, g.YZP, g.Fixed, g.ReLU = o.Output, o.Bias, o.FloatBias, o.YType, o.YScale, o.YZP, o.Fixed, o.ReLU
+}
+
+func (o *outOpts) conv(c *engine.ConvOptions) {
+	c.Output, c.Bias, c.FloatBias, c.YType, c.YScale, c.YZP, c.Fixed, c.ReLU = o.Output, o.Bias, o.FloatBias, o.YType, o.YScale, o.YZP, o.Fixed, o.ReLU
+}
+
+// outputOptions builds the output of kind k for channels output
 // channels, activation scale as and weight scales ws (one or per channel,
 // within a factor of two of ws[0]). For quantized outputs it picks the
 // output scale and zero point from the accumulator statistics st so that
 // outputs spread over the range and some saturate.
-func outputOptions(def *rand.Rand, k outKind, channels int, as float32, ws []float32, st accStats) engine.OutputOptions {
-	var o engine.OutputOptions
+func outputOptions(def *rand.Rand, k outKind, channels int, as float32, ws []float32, st accStats) outOpts {
+	var o outOpts
 	maxBias := 0.0
 	bias := func() []int32 {
 		b := make([]int32, channels)
@@ -248,7 +267,8 @@ func addGemm(l *caseList, def *rand.Rand, s gemmSpec) {
 	if o.BZP != nil {
 		bzp = o.BZP
 	}
-	o.OutputOptions = outputOptions(def, s.out, N, as, bp.Scales, stats(K, s.ad, azp, s.bd, bzp))
+	out := outputOptions(def, s.out, N, as, bp.Scales, stats(K, s.ad, azp, s.bd, bzp))
+	out.gemm(&o)
 	if s.aRowZP && o.Output != engine.OutInt32 {
 		o.AScale = as // per-row A has no per-tensor scale
 	}
@@ -365,7 +385,9 @@ func gemmCases(l *caseList, def *rand.Rand) {
 	for _, lm := range limits {
 		ap, bp := qtensor.TensorParams(0.5, lm.azp), qtensor.TensorParams(0.25, lm.bzp)
 		for _, ok := range []outKind{outI32, outF32, outU8Fixed, outS8} {
-			o := engine.GemmOptions{OutputOptions: outputOptions(def, ok, 2, 0.5, []float32{0.25}, stats(lm.K, lm.ad, []int32{lm.azp}, lm.bd, []int32{lm.bzp}))}
+			var o engine.GemmOptions
+			out := outputOptions(def, ok, 2, 0.5, []float32{0.25}, stats(lm.K, lm.ad, []int32{lm.azp}, lm.bd, []int32{lm.bzp}))
+			out.gemm(&o)
 			kk := lm.K
 			l.add(Case{Op: "Gemm", Name: lm.name + "_" + string(ok),
 				Inputs: inputs(
@@ -392,7 +414,7 @@ func gemmCases(l *caseList, def *rand.Rand) {
 	// returns ±0 for them.
 	{
 		ap, bp := qtensor.TensorParams(0x1p-63, 128), qtensor.TensorParams(0x1p-63, 0)
-		o := engine.GemmOptions{OutputOptions: engine.OutputOptions{Output: engine.OutFloat32, FloatBias: []float32{2.5 * 0x1p-126}}}
+		o := engine.GemmOptions{Output: engine.OutFloat32, FloatBias: []float32{2.5 * 0x1p-126}}
 		l.add(Case{Op: "Gemm", Name: "f32_denormal_results", FlushDenormTolerance: true,
 			Inputs: inputs(
 				func(r *rand.Rand) *qtensor.Tensor {
@@ -544,7 +566,8 @@ func addConvLayout(l *caseList, def *rand.Rand, g convSpec, xd, wd qtensor.DType
 	if o.WZP != nil {
 		wzp = o.WZP
 	}
-	o.OutputOptions = outputOptions(def, ok, g.o, xp.Scales[0], wp.Scales, stats(g.c/group*g.kh*g.kw, xd, xp.ZeroPoints, wd, wzp))
+	out := outputOptions(def, ok, g.o, xp.Scales[0], wp.Scales, stats(g.c/group*g.kh*g.kw, xd, xp.ZeroPoints, wd, wzp))
+	out.conv(&o)
 	name := fmt.Sprintf("%s_%s%s_%s", g.name, short(xd), short(wd), ok)
 	if wPerChannel {
 		name += "_wch"
@@ -720,7 +743,7 @@ func chainCases(l *caseList, def *rand.Rand) {
 					err = rec(b.Quantize(in[0], qtensor.Uint8, qtensor.TensorParams(0.03, 100), qtensor.RoundONNX))
 				}
 				if err == nil {
-					err = rec(b.Gemm(in[1], in[2], engine.GemmOptions{OutputOptions: engine.OutputOptions{Bias: []int32{5}}}))
+					err = rec(b.Gemm(in[1], in[2], engine.GemmOptions{Bias: []int32{5}}))
 				}
 				for i := 0; err == nil && i < 2; i++ {
 					err = b.Run(ctx)
@@ -805,7 +828,7 @@ func chainCases(l *caseList, def *rand.Rand) {
 				func(r *rand.Rand) *qtensor.Tensor { return randQ(r, qtensor.Int8, []int{4, 3, 3, 3}, wp) }),
 			Build: func(b *engine.Batch, in []*engine.Tensor) ([]*engine.Tensor, error) {
 				y, err := b.Conv(in[0], in[1], engine.ConvOptions{Pads: []int{1, 1, 1, 1},
-					OutputOptions: engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 2, YZP: 100, Fixed: true}})
+					Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 2, YZP: 100, Fixed: true})
 				if err != nil {
 					return nil, err
 				}

@@ -25,7 +25,7 @@ const GuardBytes = 256
 // Reference returns the configuration of the reference engine: the CPU
 // backend with its generic (scalar Go) kernels, with guard bytes.
 func Reference() engine.Config {
-	return engine.Config{Backend: "cpu", Options: engine.Options{Kernels: "generic"}, GuardBytes: GuardBytes}
+	return engine.Config{Backend: "cpu", Kernels: "generic", GuardBytes: GuardBytes}
 }
 
 // RequireEnv is the environment variable naming the backends that must be

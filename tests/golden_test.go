@@ -229,7 +229,7 @@ func TestGoldenGemm(t *testing.T) {
 	// -> rint + 118 = [[168, 115, 255 (254.6 saturates)], [1, 66, 151]].
 	a = qt(t, qtensor.Uint8, []int{2, 4}, qtensor.TensorParams(0.0066, 113), 208, 236, 0, 238, 3, 214, 255, 29)
 	b = qt(t, qtensor.Uint8, []int{4, 3}, qtensor.TensorParams(0.00705, 114), 152, 51, 244, 60, 26, 255, 0, 127, 246, 127, 254, 247)
-	o := engine.GemmOptions{OutputOptions: engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.0107, YZP: 118}}
+	o := engine.GemmOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.0107, YZP: 118}
 	wantInts(t, "QLinearMatMul", gemm(a, b, o), 168, 115, 255, 1, 66, 151)
 	wantInts(t, "QLinearMatMul acc", gemm(a, b, engine.GemmOptions{}), 11475, -778, 31402, -26914, -11872, 7513)
 	// The same with fused ReLU (clamp below at 118): [[168, 118, 255], [118, 118, 151]].
@@ -240,13 +240,13 @@ func TestGoldenGemm(t *testing.T) {
 	// [[2+9, 6+15], [3+12, 9+20]] = [[11, 21], [15, 29]]; bias [100, -1]: [[111, 20], [115, 28]].
 	a = qt(t, qtensor.Int8, []int{2, 2}, qtensor.TensorParams(1, 0), 3, 4, 5, 6)
 	b = qt(t, qtensor.Int8, []int{2, 2}, qtensor.TensorParams(1, 0), 1, 2, 3, 4)
-	wantInts(t, "per-row/column zps", gemm(a, b, engine.GemmOptions{AZP: []int32{1, 2}, BZP: []int32{0, -1}, OutputOptions: engine.OutputOptions{Bias: []int32{100, -1}}}),
+	wantInts(t, "per-row/column zps", gemm(a, b, engine.GemmOptions{AZP: []int32{1, 2}, BZP: []int32{0, -1}, Bias: []int32{100, -1}}),
 		111, 20, 115, 28)
 	// Float output: A = [3, 5] (zp 1) -> [2, 4], B = [2, 1]: acc = 8; scale 0.5*0.25 = 0.125:
 	// 8 * 0.125 + 0.5 = 1.5.
 	a = qt(t, qtensor.Uint8, []int{1, 2}, qtensor.TensorParams(0.5, 1), 3, 5)
 	b = qt(t, qtensor.Int8, []int{2, 1}, qtensor.TensorParams(0.25, 0), 2, 1)
-	wantFloats(t, "float output", gemm(a, b, engine.GemmOptions{OutputOptions: engine.OutputOptions{Output: engine.OutFloat32, FloatBias: []float32{0.5}}}), 1.5)
+	wantFloats(t, "float output", gemm(a, b, engine.GemmOptions{Output: engine.OutFloat32, FloatBias: []float32{0.5}}), 1.5)
 	// Batched with broadcast: A [2, 1, 2] = [[1, 2]], [[3, 4]]; B [2, 1] = [[1], [10]]:
 	// [1+20, 3+40] = [21, 43] with shape [2, 1, 1]. 1-D A [2] = [1, 2] with B: 21, shape [1].
 	a = qt(t, qtensor.Int8, []int{2, 1, 2}, qtensor.TensorParams(1, 0), 1, 2, 3, 4)
@@ -291,7 +291,7 @@ func TestGoldenConv(t *testing.T) {
 	wantInts(t, "depthwise bias", conv(x, w, o), 6, 13, 17, 19, 3, 1, 1, 0)
 	// Quantized output int8 scale 4 zp 0 (M = 1*1/4) with fixed point (ties toward +inf):
 	// 6/4 = 1.5 -> 2; 13/4 = 3.25 -> 3; 17/4 = 4.25 -> 4; 19/4 = 4.75 -> 5; 3/4 -> 1; 1/4 -> 0; 0.
-	o.OutputOptions = engine.OutputOptions{Bias: []int32{10, -1}, Output: engine.OutQuantized, YType: qtensor.Int8, YScale: 4, Fixed: true}
+	o.Bias, o.Output, o.YType, o.YScale, o.Fixed = []int32{10, -1}, engine.OutQuantized, qtensor.Int8, 4, true
 	wantInts(t, "depthwise fixed", conv(x, w, o), 2, 3, 4, 5, 1, 0, 0, 0)
 	// 1-D: x = [1,2,3,4,5], w = [2, 1], dilation 2, pad left 1: padded [0,1,2,3,4,5], taps i and i+2:
 	// 2*0+2 = 2, 2*1+3 = 5, 2*2+4 = 8, 2*3+5 = 11.

@@ -86,7 +86,7 @@ func TestOpKindsComplete(t *testing.T) {
 // unsupported, a failure here) and must have sent the kind.
 func cpuRuns(kernels string) func(k backend.OpKind, c Case) error {
 	return func(k backend.OpKind, c Case) error {
-		r, err := newRunner(engine.Config{Backend: recorderName, Options: engine.Options{Kernels: kernels}}, Options{Require: true})
+		r, err := newRunner(engine.Config{Backend: recorderName, Kernels: kernels}, Options{Require: true})
 		if err != nil {
 			return err
 		}

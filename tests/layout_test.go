@@ -77,8 +77,9 @@ func TestReferenceLayoutsOracle(t *testing.T) {
 		}
 		x := randQ(r, qtensor.Uint8, xs, qtensor.TensorParams(0.1, 7))
 		w := randQ(r, qtensor.Int8, ws, qtensor.TensorParams(0.01, 0))
-		for _, out := range []engine.OutputOptions{{}, {Output: engine.OutQuantized, YType: qtensor.Int8, YScale: 3, YZP: -5}} {
-			o := engine.ConvOptions{Strides: g.strides, Dilations: g.dilations, Pads: g.pads, Group: g.group, OutputOptions: out}
+		for _, out := range []engine.ConvOptions{{}, {Output: engine.OutQuantized, YType: qtensor.Int8, YScale: 3, YZP: -5}} {
+			o := out
+			o.Strides, o.Dilations, o.Pads, o.Group = g.strides, g.dilations, g.pads, g.group
 			conv := func(o engine.ConvOptions, x *qtensor.Tensor) *qtensor.Tensor {
 				return run1(t, e, func(b *engine.Batch) (*engine.Tensor, error) { return b.Conv(upload(t, e, x), upload(t, e, w), o) })
 			}

@@ -152,8 +152,7 @@ func stressCases(seed uint64) []*stressCase {
 				}},
 			&stressCase{name: fmt.Sprintf("Gemm/uint8/%dx%dx%d", M, K, N), inputs: []*qtensor.Tensor{a, w},
 				build: func(b *engine.Batch, in []*engine.Tensor) (*engine.Tensor, error) {
-					return b.Gemm(in[0], in[1], engine.GemmOptions{OutputOptions: engine.OutputOptions{
-						Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 2, YZP: 120}})
+					return b.Gemm(in[0], in[1], engine.GemmOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 2, YZP: 120})
 				}})
 	}
 	for _, g := range []struct{ n, c, h, o, k, pad int }{{1, 16, 32, 32, 3, 1}, {2, 8, 19, 12, 5, 2}} {

@@ -22,13 +22,13 @@ import (
 // written by the GEMM in place). The bytes must equal the reference
 // kernels'.
 func TestConvImplicitShapes(t *testing.T) {
-	ref, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Kernels: "generic"}})
+	ref, err := engine.New(engine.Config{Backend: "cpu", Kernels: "generic"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ref.Close()
 	for _, threads := range []int{1, 3} {
-		fast, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: threads}, GuardBytes: 256})
+		fast, err := engine.New(engine.Config{Backend: "cpu", Threads: threads, GuardBytes: 256})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,12 +30,12 @@ func ExamplePackWeights() {
 	a := &qtensor.Tensor{DType: qtensor.Uint8, Shape: []int{2, 2}, Params: qtensor.TensorParams(0.25, 10),
 		Data: []byte{11, 12, 13, 14}} // [M=2][K=2]
 	ctx := context.Background()
-	acc, err := p.MatMul(ctx, a, engine.OutputOptions{Bias: []int32{100, 0, -100}}, 1)
+	acc, err := p.MatMul(ctx, a, engine.GemmOptions{Bias: []int32{100, 0, -100}}, 1)
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println(acc.Shape, acc.Int32s())
-	y, err := p.MatMul(ctx, a, engine.OutputOptions{Output: engine.OutFloat32}, 0)
+	y, err := p.MatMul(ctx, a, engine.GemmOptions{Output: engine.OutFloat32}, 0)
 	if err != nil {
 		panic(err)
 	}

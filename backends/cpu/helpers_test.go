@@ -38,12 +38,12 @@ func forEachCPUISA(t *testing.T, isas []cpu.ISA, f func(t *testing.T, isa cpu.IS
 // closed.
 func refAndFast(t *testing.T) (ref, fast *engine.Engine) {
 	t.Helper()
-	ref, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Kernels: "generic"}})
+	ref, err := engine.New(engine.Config{Backend: "cpu", Kernels: "generic"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ref.Close() })
-	fast, err = engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: 3}, GuardBytes: 256})
+	fast, err = engine.New(engine.Config{Backend: "cpu", Threads: 3, GuardBytes: 256})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func BenchmarkMobileNetV2(b *testing.B) { benchModel(b, "mobilenetv2") }
 func benchModel(b *testing.B, name string) {
 	for _, threads := range []int{1, 2} {
 		b.Run(fmt.Sprintf("t%d", threads), func(b *testing.B) {
-			e, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: threads}})
+			e, err := engine.New(engine.Config{Backend: "cpu", Threads: threads})
 			if err != nil {
 				b.Fatal(err)
 			}

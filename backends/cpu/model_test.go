@@ -13,6 +13,6 @@ import (
 // (three workers: the parallel splits too).
 func TestModelIdentityISAs(t *testing.T) {
 	forEachCPUISA(t, allCPUISAs, func(t *testing.T, isa cpu.ISA) {
-		modeltest.Identity(t, engine.Config{Backend: "cpu", Options: engine.Options{Threads: 3}})
+		modeltest.Identity(t, engine.Config{Backend: "cpu", Threads: 3})
 	})
 }

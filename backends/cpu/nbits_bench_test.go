@@ -38,7 +38,7 @@ func BenchmarkMatMulNBitsGEMV(b *testing.B) {
 }
 
 func benchNBits(b *testing.B, M, K, N, bs int, int8Act bool, threads int) {
-	e, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: threads}})
+	e, err := engine.New(engine.Config{Backend: "cpu", Threads: threads})
 	if err != nil {
 		b.Fatal(err)
 	}

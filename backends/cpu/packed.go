@@ -122,10 +122,11 @@ func (p *PackedWeights) Bytes() int {
 // the same output type, params, shape and bytes. A is uint8 or int8, [M][K]
 // (output [M][N]), [K] (output [N]) or [..., M, K] (output [..., M, N],
 // every matrix of the batch times W), with params per tensor or, for an
-// int32 output, per row (per axis rank-2). o chooses the output
-// (int32, float32 or quantized, with bias, ReLU and the Fixed rule) as for
-// Batch.Gemm, and is validated the same way. The result is a new host
-// tensor.
+// int32 output, per row (per axis rank-2). o's output fields choose the
+// output (int32, float32 or quantized, with bias, ReLU and the Fixed
+// rule) as for Batch.Gemm, and are validated the same way; its AZP, BZP
+// and TransposeB must be unset (the zero points are the tensors' and the
+// layout was fixed by PackWeights). The result is a new host tensor.
 //
 // The product runs on the backend's packed kernels with the epilogue fused
 // when it can (a per-tensor A zero point, zero weight zero points after
@@ -140,7 +141,7 @@ func (p *PackedWeights) Bytes() int {
 //
 // Errors wrap backend.ErrShape or backend.ErrParams for bad operands or
 // options (what Batch.Gemm rejects), or ctx.Err().
-func (p *PackedWeights) MatMul(ctx context.Context, a *qtensor.Tensor, o engine.OutputOptions, threads int) (*qtensor.Tensor, error) {
+func (p *PackedWeights) MatMul(ctx context.Context, a *qtensor.Tensor, o engine.GemmOptions, threads int) (*qtensor.Tensor, error) {
 	b, err := New(backend.Options{Threads: threads})
 	if err != nil {
 		return nil, fmt.Errorf("cpu: MatMul: %w", err)
@@ -154,7 +155,7 @@ func (p *PackedWeights) MatMul(ctx context.Context, a *qtensor.Tensor, o engine.
 // output come from a pool of scratch buffers shared with the
 // convolutions. ctx is checked before the product starts. After Close it
 // returns an error wrapping backend.ErrClosed.
-func (b *Backend) MatMul(ctx context.Context, p *PackedWeights, a *qtensor.Tensor, o engine.OutputOptions) (*qtensor.Tensor, error) {
+func (b *Backend) MatMul(ctx context.Context, p *PackedWeights, a *qtensor.Tensor, o engine.GemmOptions) (*qtensor.Tensor, error) {
 	if b.closed.Load() {
 		return nil, fmt.Errorf("cpu: MatMul: backend %w", backend.ErrClosed)
 	}
@@ -194,7 +195,12 @@ func (b *Backend) MatMul(ctx context.Context, p *PackedWeights, a *qtensor.Tenso
 		ap = ap.Clone()
 		ap.Axis -= r - 2
 	}
-	ep, yt, yp, err := engine.GemmEpilogue(&o, a.DType, ap, p.dtype, p.params, M, K, N)
+	if o.AZP != nil || o.BZP != nil || o.TransposeB {
+		return nil, fmt.Errorf("cpu: MatMul: %w: AZP, BZP and TransposeB are not options of packed weights (the zero points come from the tensors' params, the layout from PackWeights)", backend.ErrParams)
+	}
+	spec := backend.OutputSpec{Output: o.Output, Bias: o.Bias, AScale: o.AScale, WScale: o.BScale, FloatBias: o.FloatBias,
+		YType: o.YType, YScale: o.YScale, YZP: o.YZP, Fixed: o.Fixed, ReLU: o.ReLU}
+	ep, yt, yp, err := backend.GemmEpilogue(&spec, a.DType, ap, p.dtype, p.params, M, K, N)
 	if err != nil {
 		return nil, fmt.Errorf("cpu: MatMul: %w", err)
 	}
@@ -233,7 +239,7 @@ func (b *Backend) MatMul(ctx context.Context, p *PackedWeights, a *qtensor.Tenso
 // transposed false) and computes A x W as PackedWeights.MatMul does. It
 // suits one-off products; to multiply by the same weights again, keep
 // PackWeights' result instead of packing them every call.
-func MatMul(ctx context.Context, a, w *qtensor.Tensor, o engine.OutputOptions, threads int) (*qtensor.Tensor, error) {
+func MatMul(ctx context.Context, a, w *qtensor.Tensor, o engine.GemmOptions, threads int) (*qtensor.Tensor, error) {
 	p, err := PackWeights(w, false)
 	if err != nil {
 		return nil, err

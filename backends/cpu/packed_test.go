@@ -17,7 +17,7 @@ import (
 
 // gemmRef runs Batch.Gemm(a, w, o) on the reference kernels of e and
 // returns the output tensor, or the error of recording the op.
-func gemmRef(t *testing.T, e *engine.Engine, a, w *qtensor.Tensor, o engine.OutputOptions) (*qtensor.Tensor, error) {
+func gemmRef(t *testing.T, e *engine.Engine, a, w *qtensor.Tensor, o engine.GemmOptions) (*qtensor.Tensor, error) {
 	t.Helper()
 	da, err := e.Upload(a)
 	if err != nil {
@@ -30,7 +30,7 @@ func gemmRef(t *testing.T, e *engine.Engine, a, w *qtensor.Tensor, o engine.Outp
 	}
 	defer dw.Release()
 	b := e.NewBatch()
-	y, err := b.Gemm(da, dw, engine.GemmOptions{OutputOptions: o})
+	y, err := b.Gemm(da, dw, o)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func gemmRef(t *testing.T, e *engine.Engine, a, w *qtensor.Tensor, o engine.Outp
 
 func refEngine(t *testing.T) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Kernels: "generic"}})
+	e, err := engine.New(engine.Config{Backend: "cpu", Kernels: "generic"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func transpose2(t *testing.T, w *qtensor.Tensor, p qtensor.Params) *qtensor.Tens
 type packedCase struct {
 	a, w  *qtensor.Tensor
 	wt    *qtensor.Tensor // w as [N][K], per-channel params along axis 0
-	o     engine.OutputOptions
+	o     engine.GemmOptions
 	label string
 }
 
@@ -154,7 +154,7 @@ func randCase(t *testing.T, r *rand.Rand, i int) packedCase {
 	a := randQ(t, r, at, []int{M, K}, ap)
 	w := randQ(t, r, wtype, []int{K, N}, wp)
 	c := packedCase{a: a, w: w, wt: transpose2(t, w, wpt)}
-	var o engine.OutputOptions
+	var o engine.GemmOptions
 	kind := i % 7
 	switch kind {
 	case 0:
@@ -298,12 +298,12 @@ func TestPackedBatchedA(t *testing.T) {
 	for _, tc := range []struct {
 		shape []int
 		ap    qtensor.Params
-		o     engine.OutputOptions
+		o     engine.GemmOptions
 	}{
-		{[]int{37}, qtensor.TensorParams(0.02, 7), engine.OutputOptions{Output: engine.OutFloat32}},
-		{[]int{3, 5, 37}, qtensor.TensorParams(0.02, 7), engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.05, YZP: 100}},
-		{[]int{2, 1, 4, 37}, qtensor.TensorParams(0.02, 250), engine.OutputOptions{}},
-		{[]int{3, 4, 37}, qtensor.AxisParams(1, []float32{1, 1, 1, 1}, []int32{0, 9, 255, 128}), engine.OutputOptions{}},
+		{[]int{37}, qtensor.TensorParams(0.02, 7), engine.GemmOptions{Output: engine.OutFloat32}},
+		{[]int{3, 5, 37}, qtensor.TensorParams(0.02, 7), engine.GemmOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.05, YZP: 100}},
+		{[]int{2, 1, 4, 37}, qtensor.TensorParams(0.02, 250), engine.GemmOptions{}},
+		{[]int{3, 4, 37}, qtensor.AxisParams(1, []float32{1, 1, 1, 1}, []int32{0, 9, 255, 128}), engine.GemmOptions{}},
 	} {
 		a := randQ(t, r, qtensor.Uint8, tc.shape, tc.ap)
 		want, err := gemmRef(t, e, a, w, tc.o)
@@ -329,7 +329,7 @@ func TestPackedConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Int8, YScale: 0.5, YZP: -3, ReLU: true}
+	o := engine.GemmOptions{Output: engine.OutQuantized, YType: qtensor.Int8, YScale: 0.5, YZP: -3, ReLU: true}
 	const G = 8
 	as := make([]*qtensor.Tensor, G)
 	want := make([]*qtensor.Tensor, G)
@@ -373,7 +373,7 @@ func TestPackedNoGoroutineLeft(t *testing.T) {
 	a := randQ(t, r, qtensor.Uint8, []int{96, 64}, qtensor.TensorParams(0.02, 1))
 	before := runtime.NumGoroutine()
 	for range 10 {
-		if _, err := p.MatMul(context.Background(), a, engine.OutputOptions{Output: engine.OutFloat32}, 4); err != nil {
+		if _, err := p.MatMul(context.Background(), a, engine.GemmOptions{Output: engine.OutFloat32}, 4); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -443,7 +443,7 @@ func TestPackedErrors(t *testing.T) {
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	pack := func(w *qtensor.Tensor, tr bool) error { _, err := cpu.PackWeights(w, tr); return err }
-	mm := func(p *cpu.PackedWeights, a *qtensor.Tensor, o engine.OutputOptions) error {
+	mm := func(p *cpu.PackedWeights, a *qtensor.Tensor, o engine.GemmOptions) error {
 		_, err := p.MatMul(ctx, a, o, 1)
 		return err
 	}
@@ -461,26 +461,29 @@ func TestPackedErrors(t *testing.T) {
 		{"per-K params transposed", pack(randQ(t, r, qtensor.Int8, []int{2, 3}, qtensor.AxisParams(1, []float32{1, 1, 1}, []int32{0, 0, 0})), true), engine.ErrParams},
 		{"block params", pack(randQ(t, r, qtensor.Int8, []int{2, 4}, qtensor.BlockParams(1, 2, []float32{1, 1, 1, 1}, []int32{0, 0, 0, 0})), false), engine.ErrParams},
 		{"short data", pack(short, false), engine.ErrShape},
-		{"nil packed", mm(nil, a, engine.OutputOptions{}), engine.ErrParams},
-		{"nil A", mm(p, nil, engine.OutputOptions{}), engine.ErrParams},
-		{"float A", mm(p, f32, engine.OutputOptions{}), engine.ErrParams},
-		{"wrong K", mm(p, randQ(t, r, qtensor.Uint8, []int{2, 7}, qtensor.TensorParams(1, 0)), engine.OutputOptions{}), engine.ErrShape},
-		{"empty A", mm(p, randQ(t, r, qtensor.Uint8, []int{0, 8}, qtensor.TensorParams(1, 0)), engine.OutputOptions{}), engine.ErrShape},
-		{"short A", mm(p, short, engine.OutputOptions{}), engine.ErrShape},
-		{"per-row A, float out", mm(p, randQ(t, r, qtensor.Uint8, []int{2, 8}, qtensor.AxisParams(0, []float32{1, 1}, []int32{0, 0})), engine.OutputOptions{Output: engine.OutFloat32}), engine.ErrParams},
-		{"bad output type", mm(p, a, engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Int32, YScale: 1}), engine.ErrParams},
-		{"bad bias length", mm(p, a, engine.OutputOptions{Bias: []int32{1, 2}}), engine.ErrParams},
-		{"ReLU on int32", mm(p, a, engine.OutputOptions{ReLU: true}), engine.ErrParams},
-		{"accumulator overflow", mm(pOver, aOver, engine.OutputOptions{}), engine.ErrShape},
+		{"nil packed", mm(nil, a, engine.GemmOptions{}), engine.ErrParams},
+		{"nil A", mm(p, nil, engine.GemmOptions{}), engine.ErrParams},
+		{"float A", mm(p, f32, engine.GemmOptions{}), engine.ErrParams},
+		{"wrong K", mm(p, randQ(t, r, qtensor.Uint8, []int{2, 7}, qtensor.TensorParams(1, 0)), engine.GemmOptions{}), engine.ErrShape},
+		{"empty A", mm(p, randQ(t, r, qtensor.Uint8, []int{0, 8}, qtensor.TensorParams(1, 0)), engine.GemmOptions{}), engine.ErrShape},
+		{"short A", mm(p, short, engine.GemmOptions{}), engine.ErrShape},
+		{"per-row A, float out", mm(p, randQ(t, r, qtensor.Uint8, []int{2, 8}, qtensor.AxisParams(0, []float32{1, 1}, []int32{0, 0})), engine.GemmOptions{Output: engine.OutFloat32}), engine.ErrParams},
+		{"bad output type", mm(p, a, engine.GemmOptions{Output: engine.OutQuantized, YType: qtensor.Int32, YScale: 1}), engine.ErrParams},
+		{"bad bias length", mm(p, a, engine.GemmOptions{Bias: []int32{1, 2}}), engine.ErrParams},
+		{"ReLU on int32", mm(p, a, engine.GemmOptions{ReLU: true}), engine.ErrParams},
+		{"AZP given", mm(p, a, engine.GemmOptions{AZP: []int32{0}}), engine.ErrParams},
+		{"BZP given", mm(p, a, engine.GemmOptions{BZP: []int32{0}}), engine.ErrParams},
+		{"TransposeB", mm(p, a, engine.GemmOptions{TransposeB: true}), engine.ErrParams},
+		{"accumulator overflow", mm(pOver, aOver, engine.GemmOptions{}), engine.ErrShape},
 	} {
 		if !errors.Is(tc.err, tc.want) {
 			t.Errorf("%s: error %v, want one wrapping %v", tc.name, tc.err, tc.want)
 		}
 	}
-	if _, err := p.MatMul(cancelled, a, engine.OutputOptions{}, 1); !errors.Is(err, context.Canceled) {
+	if _, err := p.MatMul(cancelled, a, engine.GemmOptions{}, 1); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: error %v", err)
 	}
-	if _, err := cpu.MatMul(ctx, a, i32w, engine.OutputOptions{}, 1); !errors.Is(err, engine.ErrParams) {
+	if _, err := cpu.MatMul(ctx, a, i32w, engine.GemmOptions{}, 1); !errors.Is(err, engine.ErrParams) {
 		t.Errorf("unpacked int32 weights: error %v", err)
 	}
 	closed, err := cpu.New(engine.Options{Threads: 2})
@@ -488,16 +491,16 @@ func TestPackedErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed.Close()
-	if _, err := closed.MatMul(ctx, p, a, engine.OutputOptions{}); !errors.Is(err, engine.ErrClosed) {
+	if _, err := closed.MatMul(ctx, p, a, engine.GemmOptions{}); !errors.Is(err, engine.ErrClosed) {
 		t.Errorf("Backend.MatMul after Close: error %v", err)
 	}
 	// The engine agrees that the last three are errors (and that the
 	// options the tests above accept are fine).
 	e := refEngine(t)
-	if _, err := gemmRef(t, e, aOver, overK, engine.OutputOptions{}); !errors.Is(err, engine.ErrShape) {
+	if _, err := gemmRef(t, e, aOver, overK, engine.GemmOptions{}); !errors.Is(err, engine.ErrShape) {
 		t.Errorf("Batch.Gemm accumulator overflow: error %v", err)
 	}
-	if _, err := gemmRef(t, e, a, w, engine.OutputOptions{Bias: []int32{1, 2}}); !errors.Is(err, engine.ErrParams) {
+	if _, err := gemmRef(t, e, a, w, engine.GemmOptions{Bias: []int32{1, 2}}); !errors.Is(err, engine.ErrParams) {
 		t.Errorf("Batch.Gemm bad bias: error %v", err)
 	}
 }
@@ -522,7 +525,7 @@ func BenchmarkPackedMatMul(b *testing.B) {
 	}
 	a := mk(qtensor.Uint8, []int{M, K}, qtensor.TensorParams(0.02, 128))
 	w := mk(qtensor.Int8, []int{K, N}, qtensor.TensorParams(0.01, 0))
-	o := engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.3, YZP: 128}
+	o := engine.GemmOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 0.3, YZP: 128}
 	ctx := context.Background()
 	for _, threads := range []int{1, 0} {
 		b.Run(fmt.Sprintf("packed/threads=%d", threads), func(b *testing.B) {

@@ -124,7 +124,7 @@ func convCase(e *engine.Engine, b *engine.Batch, C, H, O int, out engine.OutputK
 	for i := range bias {
 		bias[i] = r.Int32N(1<<16) - 1<<15
 	}
-	o := engine.ConvOptions{Pads: []int{1, 1, 1, 1}, OutputOptions: engine.OutputOptions{Output: out, Bias: bias}}
+	o := engine.ConvOptions{Pads: []int{1, 1, 1, 1}, Output: out, Bias: bias}
 	if out == engine.OutQuantized {
 		o.YType, o.YScale, o.YZP = qtensor.Uint8, 2.5, 120
 	}

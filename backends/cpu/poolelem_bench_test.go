@@ -17,7 +17,7 @@ func BenchmarkPoolElementwise(b *testing.B) {
 	shape := []int{1, 256, 56, 56}
 	n := 256 * 56 * 56
 	for _, kernels := range []string{"fast", "generic"} {
-		eng, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: 1, Kernels: kernels}})
+		eng, err := engine.New(engine.Config{Backend: "cpu", Threads: 1, Kernels: kernels})
 		if err != nil {
 			b.Fatal(err)
 		}

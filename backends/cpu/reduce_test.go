@@ -153,7 +153,7 @@ func BenchmarkObserve64M(b *testing.B) {
 	}
 	for _, threads := range []int{2, 1} {
 		b.Run(fmt.Sprintf("engine-cpu-%dthreads", threads), func(b *testing.B) {
-			e, err := engine.New(engine.Config{Backend: "cpu", Options: engine.Options{Threads: threads}})
+			e, err := engine.New(engine.Config{Backend: "cpu", Threads: threads})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -20,7 +20,7 @@ const contextEnv = "QGPU_GL_CONTEXT"
 // QGPU_GL_CONTEXT names (skipped when OpenGL is unavailable, unless
 // QGPU_REQUIRE contains opengl).
 var target = gputest.Target{
-	Config: engine.Config{Backend: "opengl", Options: engine.Options{Device: os.Getenv(contextEnv)}},
+	Config: engine.Config{Backend: "opengl", Device: os.Getenv(contextEnv)},
 	Open: func(o engine.Options, exactDiv, skipSelfTest bool) (gputest.Backend, error) {
 		return open(o, config{forceExactDiv: exactDiv, skipSelfTest: skipSelfTest})
 	},

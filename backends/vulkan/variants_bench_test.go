@@ -26,7 +26,7 @@ func BenchmarkGemmVariants(b *testing.B) {
 				defer e.Close()
 				o := engine.GemmOptions{}
 				if out == "u8" {
-					o.OutputOptions = engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 40, YZP: 128}
+					o = engine.GemmOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: 40, YZP: 128}
 				}
 				gputest.RunTimed(b, gputest.GemmBatch(b, e, n, o))
 			})

@@ -110,7 +110,7 @@ func (b *builder) conv(x *engine.Tensor, o, k, stride, group int, relu bool) (*e
 	}
 	p := k / 2
 	y, err := b.keep(b.next().Conv(x, w, engine.ConvOptions{Pads: []int{p, p, p, p}, Strides: []int{stride, stride}, Group: group,
-		OutputOptions: engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: act, YZP: 0, ReLU: relu}}))
+		Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: act, YZP: 0, ReLU: relu}))
 	if err != nil {
 		return nil, err
 	}

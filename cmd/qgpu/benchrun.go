@@ -45,16 +45,37 @@ const (
 	benchBScale = 0.01
 )
 
-func benchOutputOptions(o benchOptions, k int) engine.OutputOptions {
+// benchOutputKind is the output of a benchmark GEMM or convolution with k
+// products per output: its kind, and for a quantized one a y_scale that
+// keeps typical accumulators inside uint8.
+func benchOutputKind(o benchOptions, k int) (kind engine.OutputKind, yScale float32) {
 	switch o.output {
 	case "float32":
-		return engine.OutputOptions{Output: engine.OutFloat32}
+		return engine.OutFloat32, 0
 	case "quantized":
-		// A y_scale that keeps typical accumulators inside uint8.
-		ys := float32(benchAScale * benchBScale * 64 * math.Sqrt(float64(k)))
-		return engine.OutputOptions{Output: engine.OutQuantized, YType: qtensor.Uint8, YScale: ys, YZP: 128}
+		return engine.OutQuantized, float32(benchAScale * benchBScale * 64 * math.Sqrt(float64(k)))
 	}
-	return engine.OutputOptions{}
+	return engine.OutInt32, 0
+}
+
+// benchGemmOptions and benchConvOptions set the output of benchOutputKind (a
+// quantized one is uint8 with zero point 128).
+func benchGemmOptions(o benchOptions, k int) engine.GemmOptions {
+	kind, ys := benchOutputKind(o, k)
+	g := engine.GemmOptions{Output: kind}
+	if kind == engine.OutQuantized {
+		g.YType, g.YScale, g.YZP = qtensor.Uint8, ys, 128
+	}
+	return g
+}
+
+func benchConvOptions(o benchOptions, k int) engine.ConvOptions {
+	kind, ys := benchOutputKind(o, k)
+	c := engine.ConvOptions{Output: kind}
+	if kind == engine.OutQuantized {
+		c.YType, c.YScale, c.YZP = qtensor.Uint8, ys, 128
+	}
+	return c
 }
 
 func upload(eng *engine.Engine, d qtensor.DType, shape []int, p qtensor.Params, data []byte) (*engine.Tensor, error) {
@@ -123,7 +144,7 @@ func (s *benchSetup) gemm(eng *engine.Engine, c benchCase, o benchOptions) error
 	if err != nil {
 		return err
 	}
-	if _, err := s.keep(s.b.Gemm(a, w, engine.GemmOptions{OutputOptions: benchOutputOptions(o, c.k)})); err != nil {
+	if _, err := s.keep(s.b.Gemm(a, w, benchGemmOptions(o, c.k))); err != nil {
 		return err
 	}
 	s.ops, s.output = 2*float64(c.m)*float64(c.n)*float64(c.k), o.output
@@ -141,8 +162,9 @@ func (s *benchSetup) conv(eng *engine.Engine, c benchCase, o benchOptions) error
 		return err
 	}
 	p := c.pad
-	y, err := s.keep(s.b.Conv(x, w, engine.ConvOptions{Pads: []int{p, p, p, p}, Strides: []int{c.stride, c.stride}, Group: c.group,
-		OutputOptions: benchOutputOptions(o, cg*c.kh*c.kw)}))
+	co := benchConvOptions(o, cg*c.kh*c.kw)
+	co.Pads, co.Strides, co.Group = []int{p, p, p, p}, []int{c.stride, c.stride}, c.group
+	y, err := s.keep(s.b.Conv(x, w, co))
 	if err != nil {
 		return err
 	}

@@ -116,7 +116,7 @@ func didYouMean(s string, names []string) string {
 }
 
 // checkThreads validates a --threads value: 0 (one per CPU) up to 64 per
-// CPU (engine.Options.Threads' bound).
+// CPU (engine.Config.Threads' bound).
 func checkThreads(cmd string, n int) error {
 	if n < 0 || n > backend.MaxThreads() {
 		return usagef("%s: --threads %d outside [0, %d] (0: one per CPU; at most 64 per CPU)", cmd, n, backend.MaxThreads())

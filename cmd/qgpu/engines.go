@@ -15,7 +15,7 @@ func openEngine(backend string, threads int) (*engine.Engine, error) {
 	if backend != "auto" && !slices.Contains(engine.Backends(), backend) {
 		return nil, usagef("unknown backend %q%s (compiled in: %s)", backend, didYouMean(backend, engine.Backends()), strings.Join(engine.Backends(), ", "))
 	}
-	return engine.New(engine.Config{Backend: backend, Options: engine.Options{Threads: threads}})
+	return engine.New(engine.Config{Backend: backend, Threads: threads})
 }
 
 // runOne opens the named backend, uploads x, records one op on it with

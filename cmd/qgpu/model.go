@@ -151,7 +151,7 @@ func openModel(f modelFlags, batch int) (*model.Model, loadTimes, error) {
 	}
 	lt.Parse = ms(time.Since(start))
 	start = time.Now()
-	m, err := model.FromGraph(g, model.Options{Config: engine.Config{Backend: *f.backend, Options: engine.Options{Threads: *f.threads}},
+	m, err := model.FromGraph(g, model.Options{Config: engine.Config{Backend: *f.backend, Threads: *f.threads},
 		Workers: *f.threads})
 	if err != nil {
 		return nil, lt, modelErr(err)

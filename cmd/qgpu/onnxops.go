@@ -432,9 +432,29 @@ func matDims(a, b []int) (m, n int, err error) {
 	return m, n, nil
 }
 
+// outSpec is the output of a GEMM or convolution: int32 (the zero
+// value), or quantized with the scales of requantOutput, plus a bias.
+type outSpec struct {
+	kind engine.OutputKind
+	bias []int32
+	as   float32   // activation scale
+	ws   []float32 // weight scales
+	yt   qtensor.DType
+	ys   float32
+	yzp  int32
+}
+
+func (s *outSpec) gemm(o *engine.GemmOptions) {
+	o.Output, o.Bias, o.AScale, o.BScale, o.YType, o.YScale, o.YZP = s.kind, s.bias, s.as, s.ws, s.yt, s.ys, s.yzp
+}
+
+func (s *outSpec) conv(o *engine.ConvOptions) {
+	o.Output, o.Bias, o.XScale, o.WScale, o.YType, o.YScale, o.YZP = s.kind, s.bias, s.as, s.ws, s.yt, s.ys, s.yzp
+}
+
 // gemm records and runs the GEMM of inputs ai and bi with zero-point
-// inputs azi and bzi (nil: 0) and the given output options.
-func (r *opRun) gemm(ai, bi, azi, bzi int, oo engine.OutputOptions) (*qtensor.Tensor, error) {
+// inputs azi and bzi (nil: 0) and the given output.
+func (r *opRun) gemm(ai, bi, azi, bzi int, out outSpec) (*qtensor.Tensor, error) {
 	a, w := r.in[ai], r.in[bi]
 	if err := r.wantType(ai, qtensor.Uint8, qtensor.Int8); err != nil {
 		return nil, err
@@ -469,7 +489,9 @@ func (r *opRun) gemm(ai, bi, azi, bzi int, oo engine.OutputOptions) (*qtensor.Te
 		return nil, err
 	}
 	b := r.eng.NewBatch()
-	y, err := b.Gemm(da, db, engine.GemmOptions{AZP: azp, BZP: bzp, OutputOptions: oo})
+	o := engine.GemmOptions{AZP: azp, BZP: bzp}
+	out.gemm(&o)
+	y, err := b.Gemm(da, db, o)
 	if err != nil {
 		return nil, err
 	}
@@ -477,15 +499,15 @@ func (r *opRun) gemm(ai, bi, azi, bzi int, oo engine.OutputOptions) (*qtensor.Te
 }
 
 func evalMatMulInteger(r *opRun) ([]*qtensor.Tensor, error) {
-	y, err := r.gemm(0, 1, 2, 3, engine.OutputOptions{})
+	y, err := r.gemm(0, 1, 2, 3, outSpec{})
 	return []*qtensor.Tensor{y}, err
 }
 
 // requantOutput reads the per-tensor activation scale (input asi), the
 // weight scales (input wsi: per tensor or n per channel), the output scale
-// ysi and output zero point yzi into quantized output options.
-func (r *opRun) requantOutput(asi, wsi, ysi, yzi, n int, what string) (engine.OutputOptions, error) {
-	var oo engine.OutputOptions
+// ysi and output zero point yzi into a quantized output.
+func (r *opRun) requantOutput(asi, wsi, ysi, yzi, n int, what string) (outSpec, error) {
+	var oo outSpec
 	for _, i := range []int{asi, ysi, yzi} {
 		if err := r.scalar(i); err != nil {
 			return oo, err
@@ -510,7 +532,7 @@ func (r *opRun) requantOutput(asi, wsi, ysi, yzi, n int, what string) (engine.Ou
 		return oo, err
 	}
 	yz := r.in[yzi]
-	return engine.OutputOptions{Output: engine.OutQuantized, AScale: as[0], BScale: ws, YType: yz.DType, YScale: ys[0], YZP: yz.At(0)}, nil
+	return outSpec{kind: engine.OutQuantized, as: as[0], ws: ws, yt: yz.DType, ys: ys[0], yzp: yz.At(0)}, nil
 }
 
 func evalQLinearMatMul(r *opRun) ([]*qtensor.Tensor, error) {
@@ -627,7 +649,7 @@ func (r *opRun) autoPad(pads, strides, dil, in, k []int) ([]int, error) {
 
 // conv records and runs the convolution of inputs xi and wi with zero-point
 // inputs xzi and wzi (nil: 0).
-func (r *opRun) conv(xi, wi, xzi, wzi int, oo engine.OutputOptions) (*qtensor.Tensor, error) {
+func (r *opRun) conv(xi, wi, xzi, wzi int, out outSpec) (*qtensor.Tensor, error) {
 	x, w := r.in[xi], r.in[wi]
 	if err := r.wantType(xi, qtensor.Uint8, qtensor.Int8); err != nil {
 		return nil, err
@@ -651,7 +673,7 @@ func (r *opRun) conv(xi, wi, xzi, wzi int, oo engine.OutputOptions) (*qtensor.Te
 	if o.WZP, err = r.zeroPoints(wzi, w.DType, 1); err != nil {
 		return nil, err
 	}
-	o.OutputOptions = oo
+	out.conv(&o)
 	dx, err := r.upload(withParams(x, unitParams))
 	if err != nil {
 		return nil, err
@@ -669,7 +691,7 @@ func (r *opRun) conv(xi, wi, xzi, wzi int, oo engine.OutputOptions) (*qtensor.Te
 }
 
 func evalConvInteger(r *opRun) ([]*qtensor.Tensor, error) {
-	y, err := r.conv(0, 1, 2, 3, engine.OutputOptions{})
+	y, err := r.conv(0, 1, 2, 3, outSpec{})
 	return []*qtensor.Tensor{y}, err
 }
 
@@ -690,7 +712,7 @@ func evalQLinearConv(r *opRun) ([]*qtensor.Tensor, error) {
 		if len(bt.Shape) != 1 || bt.Shape[0] != w.Shape[0] {
 			return nil, r.inErr(8, "has shape %v, want [%d] (one per output channel)", bt.Shape, w.Shape[0])
 		}
-		oo.Bias = bt.Int32s()
+		oo.bias = bt.Int32s()
 	}
 	y, err := r.conv(0, 3, 2, 5, oo)
 	return []*qtensor.Tensor{y}, err

@@ -37,7 +37,7 @@ func required(backend string) bool {
 // Reference is the engine configuration every backend is compared with:
 // the CPU backend's generic (reference) kernels.
 func Reference() engine.Config {
-	return engine.Config{Backend: "cpu", Options: engine.Options{Kernels: "generic"}}
+	return engine.Config{Backend: "cpu", Kernels: "generic"}
 }
 
 // FixtureDirs are the directories (relative to package model) whose

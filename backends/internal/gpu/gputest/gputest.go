@@ -63,7 +63,8 @@ func (tg *Target) Engine(tb testing.TB) *engine.Engine {
 // open opens the backend itself, closed with tb.
 func (tg *Target) open(tb testing.TB, exactDiv, skipSelfTest bool) Backend {
 	tb.Helper()
-	b, err := tg.Open(tg.Config.Options, exactDiv, skipSelfTest)
+	c := tg.Config
+	b, err := tg.Open(engine.Options{Device: c.Device, Threads: c.Threads, Debug: c.Debug, Kernels: c.Kernels}, exactDiv, skipSelfTest)
 	tg.Skip(tb, err)
 	tb.Cleanup(func() { b.Close() })
 	return b

@@ -531,7 +531,9 @@ func deviceInfo(t *testing.T, tg *Target) {
 // must say why it fell back to the CPU.
 func autoSkipsSoftware(t *testing.T, tg *Target) {
 	dev := tg.Engine(t).Backend().Device()
-	e, err := engine.New(engine.Config{Backend: "auto", Options: tg.Config.Options})
+	c := tg.Config
+	c.Backend, c.GuardBytes = "auto", 0
+	e, err := engine.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -256,71 +256,82 @@ func (b *Backend) convDepthwiseNHWC(ctx context.Context, op *backend.Conv) (bool
 	// workers.
 	ohLo, ohHi := insideRange(op.PadTop, op.StrideH, op.KH, op.DilationH, op.H, op.OH)
 	owLo, owHi := insideRange(op.PadLeft, op.StrideW, op.KW, op.DilationW, op.Wd, op.OW)
-	// A region is output rows [h0, h1) x columns [c0, c1) computed from
-	// src, rows wp pixels long, output row h0 reading from its start.
+	// A region is output rows [h0, h1) x columns [c0, c1) of one image
+	// computed from src, rows wp pixels long, output row h0 reading from
+	// its start.
 	type region struct {
 		h0, h1, c0, c1 int
 		src            []byte
 		wp             int
 	}
-	var regions [5]region
-	nr := 0
-	// banded adds the region of output rows [h0, h1) x columns [c0, c1)
-	// read from a padded copy, at band[*off:].
-	banded := func(band []byte, off *int, img []byte, h0, h1, c0, c1 int) {
-		if h0 >= h1 || c0 >= c1 {
-			return
-		}
-		ih0, nb := h0*op.StrideH-op.PadTop, (h1-1-h0)*op.StrideH+(op.KH-1)*op.DilationH+1
-		iw0, bw := c0*op.StrideW-op.PadLeft, (c1-1-c0)*op.StrideW+(op.KW-1)*op.DilationW+1
-		dst := band[*off : *off+nb*bw*C]
-		*off += nb * bw * C
-		stageBand(dst, img, op, ih0, nb, iw0, bw)
-		regions[nr] = region{h0, h1, c0, c1, dst, bw}
-		nr++
-	}
-	// bandBytes is the staging of the border regions of one image.
+	// bandRows and bandCols are the input rows and columns that output
+	// rows [h0, h1) and columns [c0, c1) read.
 	bandRows := func(h0, h1 int) int { return max(0, (h1-1-h0)*op.StrideH+(op.KH-1)*op.DilationH+1) }
 	bandCols := func(c0, c1 int) int { return max(0, (c1-1-c0)*op.StrideW+(op.KW-1)*op.DilationW+1) }
 	inner := ohLo < ohHi && owLo < owHi
-	var bandBytes int
+	var bandBytes int // the staging of one image's border regions
 	if inner {
 		bandBytes = (bandRows(0, ohLo)+bandRows(ohHi, op.OH))*bandCols(0, op.OW) + bandRows(ohLo, ohHi)*(bandCols(0, owLo)+bandCols(owHi, op.OW))
 	} else {
 		bandBytes = bandRows(0, op.OH) * bandCols(0, op.OW)
 	}
-	buf := scratch(&hwcPool, bandBytes*C)
+	// Every image's border is staged first, so that one split of all the
+	// images' output rows keeps the workers busy through the whole batch
+	// (a split per image costs a start and an uneven tail per image).
+	buf := scratch(&hwcPool, op.N*bandBytes*C)
 	defer hwcPool.Put(buf)
-	for n := range op.N {
-		if err := ctx.Err(); err != nil {
-			return true, err
+	if err := ctx.Err(); err != nil {
+		return true, err
+	}
+	regions := make([]region, 5*op.N) // image n's are regions[5*n:][:per]
+	per := 0
+	b.rows(op.N, op.N*bandBytes*C, func(n0, n1 int) {
+		for n := n0; n < n1; n++ {
+			img := x[n*op.H*op.Wd*C : (n+1)*op.H*op.Wd*C]
+			band, off, k := (*buf)[n*bandBytes*C:(n+1)*bandBytes*C], 0, 5*n
+			// banded adds the region of output rows [h0, h1) x
+			// columns [c0, c1) read from a padded copy, at band[off:].
+			banded := func(h0, h1, c0, c1 int) {
+				if h0 >= h1 || c0 >= c1 {
+					return
+				}
+				ih0, nb := h0*op.StrideH-op.PadTop, bandRows(h0, h1)
+				iw0, bw := c0*op.StrideW-op.PadLeft, bandCols(c0, c1)
+				dst := band[off : off+nb*bw*C]
+				off += nb * bw * C
+				stageBand(dst, img, op, ih0, nb, iw0, bw)
+				regions[k] = region{h0, h1, c0, c1, dst, bw}
+				k++
+			}
+			if inner {
+				regions[k] = region{ohLo, ohHi, owLo, owHi,
+					img[((ohLo*op.StrideH-op.PadTop)*op.Wd+owLo*op.StrideW-op.PadLeft)*C:], op.Wd}
+				k++
+				banded(0, ohLo, 0, op.OW)
+				banded(ohHi, op.OH, 0, op.OW)
+				banded(ohLo, ohHi, 0, owLo)
+				banded(ohLo, ohHi, owHi, op.OW)
+			} else {
+				banded(0, op.OH, 0, op.OW)
+			}
+			if n == 0 {
+				per = k // the same in every image
+			}
 		}
-		img := x[n*op.H*op.Wd*C : (n+1)*op.H*op.Wd*C]
-		nr = 0
-		off := 0
-		if inner {
-			regions[nr] = region{ohLo, ohHi, owLo, owHi,
-				img[((ohLo*op.StrideH-op.PadTop)*op.Wd+owLo*op.StrideW-op.PadLeft)*C:], op.Wd}
-			nr++
-			banded(*buf, &off, img, 0, ohLo, 0, op.OW)
-			banded(*buf, &off, img, ohHi, op.OH, 0, op.OW)
-			banded(*buf, &off, img, ohLo, ohHi, 0, owLo)
-			banded(*buf, &off, img, ohLo, ohHi, owHi, op.OW)
-		} else {
-			banded(*buf, &off, img, 0, op.OH, 0, op.OW)
-		}
-		rs := regions[:nr]
-		b.rows(op.OH, work, func(r0, r1 int) {
-			for _, g := range rs {
-				h0, h1 := max(r0, g.h0), min(r1, g.h1)
+	})
+	b.rows(op.N*op.OH, op.N*work, func(r0, r1 int) {
+		for n := r0 / op.OH; n*op.OH < r1; n++ {
+			lo, hi := max(r0-n*op.OH, 0), min(r1-n*op.OH, op.OH)
+			for _, g := range regions[5*n:][:per] {
+				h0, h1 := max(lo, g.h0), min(hi, g.h1)
 				if h0 >= h1 {
 					continue
 				}
 				src := g.src[(h0-g.h0)*op.StrideH*g.wp*C:]
 				emit(kern(src, g.wp, h1-h0, g.c1-g.c0), (n*P+h0*op.OW+g.c0)*C)
 			}
-		})
-	}
+		}
+	})
 	return true, nil
 }
 

@@ -31,13 +31,29 @@ func TestDepthwiseChannels(t *testing.T) {
 			defer restore()
 			rng := rand.New(rand.NewPCG(11, uint64(isa)))
 			for c := 1; c <= 70; c++ {
-				depthwiseCase(t, rng, ref, fast, c, engine.NCHW, engine.NCHW)
+				depthwiseCase(t, rng, ref, fast, c, engine.NCHW, engine.NCHW, false)
 				for _, xl := range []engine.Layout{engine.NCHW, engine.NHWC} {
-					depthwiseCase(t, rng, ref, fast, c, xl, engine.NHWC)
+					depthwiseCase(t, rng, ref, fast, c, xl, engine.NHWC, false)
 				}
-				depthwiseCase(t, rng, ref, fast, c, engine.NHWC, engine.NCHW)
+				depthwiseCase(t, rng, ref, fast, c, engine.NHWC, engine.NCHW, false)
 			}
 		})
+	}
+}
+
+// TestDepthwiseBatches runs depthwise convolutions of batches of 3-8
+// images large enough that the fast path splits their output rows and
+// their border staging over the workers across image boundaries, and
+// compares the bytes with the reference kernels.
+func TestDepthwiseBatches(t *testing.T) {
+	ref, fast := refAndFast(t)
+	rng := rand.New(rand.NewPCG(12, 34))
+	for _, c := range []int{16, 64, 200, 256} {
+		for _, l := range [][2]engine.Layout{{engine.NHWC, engine.NHWC}, {engine.NHWC, engine.NCHW}, {engine.NCHW, engine.NHWC}} {
+			for range 3 {
+				depthwiseCase(t, rng, ref, fast, c, l[0], l[1], true)
+			}
+		}
 	}
 }
 
@@ -49,11 +65,14 @@ func randBytes(rng *rand.Rand, n int) []byte {
 	return b
 }
 
-func depthwiseCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, C int, xl, yl engine.Layout) {
+func depthwiseCase(t *testing.T, rng *rand.Rand, ref, fast *engine.Engine, C int, xl, yl engine.Layout, big bool) {
 	t.Helper()
 	n, h, w := 1+rng.IntN(2), 1+rng.IntN(19), 1+rng.IntN(40)
+	if big { // batches whose rows and border staging split over the workers across images
+		n, h, w = 3+rng.IntN(6), 7+rng.IntN(22), 7+rng.IntN(22)
+	}
 	kh, kw := 3, 3
-	if rng.IntN(4) == 0 {
+	if !big && rng.IntN(4) == 0 {
 		kh, kw = 1+rng.IntN(5), 1+rng.IntN(5)
 	}
 	s := []int{1 + rng.IntN(2), 1 + rng.IntN(2)}

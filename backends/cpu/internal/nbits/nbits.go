@@ -161,23 +161,26 @@ func Fits(w *Weights, int8Mode bool) bool {
 // GroupWidth; n1 one too, or N. w must Fit.
 func Float(y []float32, ldy int, a []float32, M int, w *Weights, n0, n1 int) {
 	g := GroupWidth()
-	maxRows := 4
+	maxRows := 8 // AVX-512: tiles of 8 rows, then 4 or fewer
 	if g == 8 {
 		maxRows = 2
 	}
 	pn := w.panels()
 	tab := w.table()
 	at := make([]float32, w.K*maxRows)
-	out := make([]float32, 4*g)
-	for m0 := 0; m0 < M; m0 += maxRows {
+	out := make([]float32, 8*g)
+	for m0 := 0; m0 < M; {
 		rows := min(maxRows, M-m0)
+		if rows > 4 && rows < 8 {
+			rows = 4
+		}
 		for k := range w.K {
 			for r := range rows {
 				at[k*rows+r] = a[(m0+r)*w.K+k]
 			}
 		}
 		for c := n0; c < n1; {
-			groups := span(rows, g, n1-c)
+			groups := span(rows, g, n1-c, true)
 			cols := groups * g
 			floatGroups(out, at, rows, groups, w, pn, c/g, tab)
 			for r := range rows {
@@ -185,18 +188,24 @@ func Float(y []float32, ldy int, a []float32, M int, w *Weights, n0, n1 int) {
 			}
 			c += cols
 		}
+		m0 += rows
 	}
 }
 
 // span is the number of column groups one AVX-512 call takes for rows
 // rows with cols columns left: 4/rows (so that 4 sums run side by side),
-// halved while more than what is left.
-func span(rows, g, cols int) int {
+// halved while more than what is left. float: the float mode, whose
+// sequential additions are latency-bound with 4 chains, runs 4 rows on 2
+// groups (8 sums; 8 rows take 1 group).
+func span(rows, g, cols int, float bool) int {
 	if g != 16 {
 		return 1
 	}
 	s := 4 / rows
-	if s == 0 {
+	switch {
+	case float && rows == 4:
+		s = 2
+	case s == 0:
 		s = 1
 	}
 	for s > 1 && (s-1)*g >= cols {
@@ -286,7 +295,7 @@ func Int8(y []float32, ldy int, p *Int8Acts, w *Weights, n0, n1 int) {
 	for t := range p.aq {
 		rows := p.rows(t)
 		for c := n0; c < n1; {
-			groups := span(rows, g, n1-c)
+			groups := span(rows, g, n1-c, false)
 			cols := groups * g
 			int8Groups(out, p, t, groups, w, pn, c/g)
 			for r := range rows {

@@ -24,6 +24,7 @@ var (
 	floatKernels = map[[2]int]floatKernel{
 		{1, 1}: floatC1R1AVX512, {1, 2}: floatC1R2AVX512, {1, 3}: floatC1R3AVX512, {1, 4}: floatC1R4AVX512,
 		{2, 1}: floatC2R1AVX512, {2, 2}: floatC2R2AVX512, {4, 1}: floatC4R1AVX512,
+		{2, 4}: floatC2R4AVX512, {1, 8}: floatC1R8AVX512,
 	}
 	int8Kernels = map[[2]int]int8Kernel{
 		{1, 1}: int8C1R1AVX512, {1, 2}: int8C1R2AVX512, {1, 3}: int8C1R3AVX512, {1, 4}: int8C1R4AVX512,

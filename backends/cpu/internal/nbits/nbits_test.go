@@ -76,7 +76,7 @@ func TestKernelsMatchReference(t *testing.T) {
 		}
 		restore, _ := SetISA(v)
 		r := rand.New(rand.NewPCG(uint64(v), 5))
-		for it := range 160 {
+		for it := range 240 {
 			int8Mode := it%2 == 1
 			bs := []int{32, 64, 128, 256}[it%4]
 			K := 1 + r.IntN(3*bs)
@@ -84,7 +84,7 @@ func TestKernelsMatchReference(t *testing.T) {
 				K = bs * (1 + r.IntN(3))
 			}
 			N := 1 + r.IntN(40)
-			M := 1 + r.IntN(9)
+			M := 1 + r.IntN(17) // tiles of 8, 4 and fewer rows
 			w, wt := randWeights(r, N, K, bs, it%3 == 0, it%4 < 2)
 			a := randActs(r, M, K, it%6 < 3)
 			if !Fits(w, int8Mode) {

@@ -53,6 +53,20 @@ func floatC2R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, z
 // c is 0x4B000000; bs is a multiple of 32.
 func floatC4R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
 
+// floatC2R4AVX512 computes 32 output columns (2 groups of 16) of MatMulNBits' float mode for 4 rows (see the package documentation):
+// y[r*32+j] = sum over blocks, from -0, of float32(scale * s), s the block's sum from -0 of float32(a[k*4+r] * float32(q - zp)) for k ascending.
+// w points at the panels of group 0 (gs bytes per group), scales and zp at the packed values (16 per block, sgs bytes per group) of group 0;
+// tab non-nil: uniform zero points, tab[u] = float32(value(u) - zp) for the 16 nibbles u; else zp[...] + zpbias are the floats 2^23 + zp + off.
+// c is 0x4B000000; bs is a multiple of 32.
+func floatC2R4AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
+
+// floatC1R8AVX512 computes 16 output columns (1 groups of 16) of MatMulNBits' float mode for 8 rows (see the package documentation):
+// y[r*16+j] = sum over blocks, from -0, of float32(scale * s), s the block's sum from -0 of float32(a[k*8+r] * float32(q - zp)) for k ascending.
+// w points at the panels of group 0 (gs bytes per group), scales and zp at the packed values (16 per block, sgs bytes per group) of group 0;
+// tab non-nil: uniform zero points, tab[u] = float32(value(u) - zp) for the 16 nibbles u; else zp[...] + zpbias are the floats 2^23 + zp + off.
+// c is 0x4B000000; bs is a multiple of 32.
+func floatC1R8AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
+
 // floatR1AVX2 is floatC1R1AVX512 for 8 columns (panels of 32-byte vectors, 8 packed scales and zero points per block);
 // zp nil: every zero point is the float with bits zpc.
 func floatR1AVX2(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpc uint32, zpbias uint32, c uint32, k int, bs int)

@@ -134,13 +134,14 @@ func commonSetup() {
 // --- float activations, AVX-512 ---
 
 // The AVX-512 kernels compute C groups of 16 columns for R rows at once
-// (C*R <= 4): the C*R sums are independent dependency chains, which hides
-// the latency of the sequential additions the semantics fix.
+// (C*R <= 4, or 8 for the float kernels of floatVariants): the C*R sums
+// are independent dependency chains, which hides the latency of the
+// sequential additions the semantics fix.
 
 // Registers of the AVX-512 float kernels: the panels in Z0-Z15 (4 per
 // group), then:
 const (
-	xS    = 16 // s(c, r): Z16 + c*R + r
+	xS    = 16 // s(c, r): Z16 + c*R + r (sreg)
 	xZP   = 20 // per-block zero points of group c (floats 2^23 + zp + off), or the table in Z20
 	xM    = 24 // 15
 	xC    = 25 // 0x4B000000
@@ -150,11 +151,24 @@ const (
 	xP    = 29 // Z29-Z31: products
 )
 
+// sreg is the register of sum i = c*R + r of a kernel of C groups and R
+// rows: Z16 + i, or for more than 4 sums (8 independent chains, for
+// latency) Z(4C) + i, in the panel registers that C < 4 groups leave free.
+func sreg(C, R, i int) reg.VecPhysical {
+	if C*R <= 4 {
+		return zmm(xS + i)
+	}
+	if 4*C+C*R > 16 {
+		panic(fmt.Sprintf("asmgen: %d groups of %d rows do not fit the registers", C, R))
+	}
+	return zmm(4*C + i)
+}
+
 // floatStep handles value t of panel vector src of group c for R rows:
 // with the table (uniform zero points) v = table[(src >> 4t) & 15], else
 // v = float(((src >> 4t) & 15) ^ C) - zp(c); then s(c, r) = s(c, r) +
 // float32(a_r * v) with a_r at disp(rA) + 4r.
-func floatStep(c, R int, src reg.VecPhysical, t, disp int, table bool) {
+func floatStep(C, c, R int, src reg.VecPhysical, t, disp int, table bool) {
 	v := zmm(xV)
 	switch {
 	case table && t == 0:
@@ -174,7 +188,7 @@ func floatStep(c, R int, src reg.VecPhysical, t, disp int, table bool) {
 	for r := 0; r < R; r++ {
 		p := zmm(xP + (c*R+r)%3)
 		VMULPS_BCST(Mem{Base: rA, Disp: disp + 4*r}, v, p)
-		VADDPS(p, zmm(xS+c*R+r), zmm(xS+c*R+r))
+		VADDPS(p, sreg(C, R, c*R+r), sreg(C, R, c*R+r))
 	}
 }
 
@@ -196,7 +210,7 @@ func floatRound(C, R, d, t, disp int, table, shift bool) {
 			}
 			p := zmm(xP + c%3)
 			VPERMPS(prod, idx, p)
-			VADDPS(p, zmm(xS+c), zmm(xS+c))
+			VADDPS(p, sreg(C, R, c), sreg(C, R, c))
 			if shift {
 				VPSRLD(U8(4), src, src)
 			}
@@ -204,7 +218,7 @@ func floatRound(C, R, d, t, disp int, table, shift bool) {
 		return
 	}
 	for c := 0; c < C; c++ {
-		floatStep(c, R, zmm(4*c+d), t, disp, table)
+		floatStep(C, c, R, zmm(4*c+d), t, disp, table)
 		if shift {
 			VPSRLD(U8(4), zmm(4*c+d), zmm(4*c+d))
 		}
@@ -223,7 +237,7 @@ func floatBody(name string, C, R int, table bool) {
 		ADDQ(U8(64), rZ)
 	}
 	for i := 0; i < C*R; i++ {
-		VMOVDQA32(zmm(xNZ), zmm(xS+i))
+		VMOVDQA32(zmm(xNZ), sreg(C, R, i))
 	}
 	// rKB = min(bs, k left); k left -= rKB.
 	Load(Param("bs"), rKB)
@@ -276,7 +290,7 @@ func floatBody(name string, C, R int, table bool) {
 		VMOVUPS(sgroup(rS, c), zmm(xP))
 		for r := 0; r < R; r++ {
 			m := Mem{Base: rT, Disp: 64 * (r*C + c)}
-			VMULPS(zmm(xP), zmm(xS+c*R+r), zmm(xP+1))
+			VMULPS(zmm(xP), sreg(C, R, c*R+r), zmm(xP+1))
 			VADDPS(m, zmm(xP+1), zmm(xP+1))
 			VMOVUPS(zmm(xP+1), m)
 		}
@@ -629,11 +643,15 @@ func int8AVX2(rows int) {
 // variants are the (groups, rows) shapes of the AVX-512 kernels.
 var variants = [][2]int{{1, 1}, {1, 2}, {1, 3}, {1, 4}, {2, 1}, {2, 2}, {4, 1}}
 
+// floatVariants adds float kernels of 8 sums: the float mode's sequential
+// additions are latency-bound with 4 chains.
+var floatVariants = append(variants, [2]int{2, 4}, [2]int{1, 8})
+
 func main() {
 	flag.Parse()
 	Constraint(buildtags.Term("amd64"))
 	Constraint(buildtags.Not("purego"))
-	for _, v := range variants {
+	for _, v := range floatVariants {
 		floatAVX512(v[0], v[1])
 	}
 	for r := 1; r <= 2; r++ {

@@ -167,28 +167,44 @@ func Float(y []float32, ldy int, a []float32, M int, w *Weights, n0, n1 int) {
 	}
 	pn := w.panels()
 	tab := w.table()
-	at := make([]float32, w.K*maxRows)
-	out := make([]float32, 8*g)
+	// The rows in tiles, each tile's activations interleaved (value k of
+	// row r at k*rows + r).
+	type tile struct {
+		m0, rows int
+		at       []float32
+	}
+	var tiles []tile
+	at := make([]float32, w.K*M)
 	for m0 := 0; m0 < M; {
 		rows := min(maxRows, M-m0)
 		if rows > 4 && rows < 8 {
 			rows = 4
 		}
+		t := tile{m0, rows, at[w.K*m0 : w.K*(m0+rows)]}
 		for k := range w.K {
 			for r := range rows {
-				at[k*rows+r] = a[(m0+r)*w.K+k]
+				t.at[k*rows+r] = a[(m0+r)*w.K+k]
 			}
 		}
-		for c := n0; c < n1; {
-			groups := span(rows, g, n1-c, true)
-			cols := groups * g
-			floatGroups(out, at, rows, groups, w, pn, c/g, tab)
-			for r := range rows {
-				copy(y[(m0+r)*ldy+c-n0:(m0+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
-			}
-			c += cols
-		}
+		tiles = append(tiles, t)
 		m0 += rows
+	}
+	out := make([]float32, 8*g)
+	// Columns in blocks of 4 groups, every tile for each block, so that a
+	// block's weights stay in cache for all the rows.
+	for b0 := n0; b0 < n1; b0 += 4 * g {
+		b1 := min(b0+4*g, n1)
+		for _, t := range tiles {
+			for c := b0; c < b1; {
+				groups := span(t.rows, g, b1-c, true)
+				cols := groups * g
+				floatGroups(out, t.at, t.rows, groups, w, pn, c/g, tab)
+				for r := range t.rows {
+					copy(y[(t.m0+r)*ldy+c-n0:(t.m0+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
+				}
+				c += cols
+			}
+		}
 	}
 }
 
@@ -292,16 +308,20 @@ func Int8(y []float32, ldy int, p *Int8Acts, w *Weights, n0, n1 int) {
 	g := GroupWidth()
 	pn := w.panels()
 	out := make([]float32, 4*g)
-	for t := range p.aq {
-		rows := p.rows(t)
-		for c := n0; c < n1; {
-			groups := span(rows, g, n1-c, false)
-			cols := groups * g
-			int8Groups(out, p, t, groups, w, pn, c/g)
-			for r := range rows {
-				copy(y[(p.tile*t+r)*ldy+c-n0:(p.tile*t+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
+	// Columns in blocks of 4 groups, every tile for each block (as Float).
+	for b0 := n0; b0 < n1; b0 += 4 * g {
+		b1 := min(b0+4*g, n1)
+		for t := range p.aq {
+			rows := p.rows(t)
+			for c := b0; c < b1; {
+				groups := span(rows, g, b1-c, false)
+				cols := groups * g
+				int8Groups(out, p, t, groups, w, pn, c/g)
+				for r := range rows {
+					copy(y[(p.tile*t+r)*ldy+c-n0:(p.tile*t+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
+				}
+				c += cols
 			}
-			c += cols
 		}
 	}
 }

@@ -168,45 +168,53 @@ func Float(y []float32, ldy int, a []float32, M int, w *Weights, n0, n1 int) {
 	pn := w.panels()
 	tab := w.table()
 	// The rows in tiles, each tile's activations interleaved (value k of
-	// row r at k*rows + r).
+	// row r at k*rows + r), up to superRows rows at a time.
 	type tile struct {
 		m0, rows int
 		at       []float32
 	}
-	var tiles []tile
-	at := make([]float32, w.K*M)
-	for m0 := 0; m0 < M; {
-		rows := min(maxRows, M-m0)
-		if rows > 4 && rows < 8 {
-			rows = 4
-		}
-		t := tile{m0, rows, at[w.K*m0 : w.K*(m0+rows)]}
-		for k := range w.K {
-			for r := range rows {
-				t.at[k*rows+r] = a[(m0+r)*w.K+k]
-			}
-		}
-		tiles = append(tiles, t)
-		m0 += rows
-	}
+	at := make([]float32, w.K*min(M, superRows))
 	out := make([]float32, 8*g)
-	// Columns in blocks of 4 groups, every tile for each block, so that a
-	// block's weights stay in cache for all the rows.
-	for b0 := n0; b0 < n1; b0 += 4 * g {
-		b1 := min(b0+4*g, n1)
-		for _, t := range tiles {
-			for c := b0; c < b1; {
-				groups := span(t.rows, g, b1-c, true)
-				cols := groups * g
-				floatGroups(out, t.at, t.rows, groups, w, pn, c/g, tab)
-				for r := range t.rows {
-					copy(y[(t.m0+r)*ldy+c-n0:(t.m0+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
+	for s0 := 0; s0 < M; s0 += superRows {
+		s1 := min(s0+superRows, M)
+		var tiles []tile
+		for m0 := s0; m0 < s1; {
+			rows := min(maxRows, s1-m0)
+			if rows > 4 && rows < 8 {
+				rows = 4
+			}
+			t := tile{m0, rows, at[w.K*(m0-s0) : w.K*(m0-s0+rows)]}
+			for k := range w.K {
+				for r := range rows {
+					t.at[k*rows+r] = a[(m0+r)*w.K+k]
 				}
-				c += cols
+			}
+			tiles = append(tiles, t)
+			m0 += rows
+		}
+		// Columns in blocks of 4 groups, every tile for each block, so
+		// that a block's weights stay in cache for all the rows.
+		for b0 := n0; b0 < n1; b0 += 4 * g {
+			b1 := min(b0+4*g, n1)
+			for _, t := range tiles {
+				for c := b0; c < b1; {
+					groups := span(t.rows, g, b1-c, true)
+					cols := groups * g
+					floatGroups(out, t.at, t.rows, groups, w, pn, c/g, tab)
+					for r := range t.rows {
+						copy(y[(t.m0+r)*ldy+c-n0:(t.m0+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
+					}
+					c += cols
+				}
 			}
 		}
 	}
 }
+
+// superRows bounds the rows Float interleaves at once (and so its
+// scratch, superRows*K values): a block's weights are reused by that many
+// rows before the next block is read.
+const superRows = 64
 
 // span is the number of column groups one AVX-512 call takes for rows
 // rows with cols columns left: 4/rows (so that 4 sums run side by side),

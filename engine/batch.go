@@ -214,6 +214,7 @@ type GemmOptions struct {
 	ReLU bool
 }
 
+// spec is o's output stage for backend.OutputSpec.Epilogue.
 func (o *GemmOptions) spec() *backend.OutputSpec {
 	return &backend.OutputSpec{Output: o.Output, Bias: o.Bias, AScale: o.AScale, WScale: o.BScale, FloatBias: o.FloatBias,
 		YType: o.YType, YScale: o.YScale, YZP: o.YZP, Fixed: o.Fixed, ReLU: o.ReLU}
@@ -456,6 +457,7 @@ type ConvOptions struct {
 	ReLU bool
 }
 
+// spec is o's output stage for backend.OutputSpec.Epilogue.
 func (o *ConvOptions) spec() *backend.OutputSpec {
 	return &backend.OutputSpec{Output: o.Output, Bias: o.Bias, AScale: o.XScale, WScale: o.WScale, FloatBias: o.FloatBias,
 		YType: o.YType, YScale: o.YScale, YZP: o.YZP, Fixed: o.Fixed, ReLU: o.ReLU}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/model/graph"
@@ -44,8 +45,9 @@ type instr struct {
 
 // newExecutor records the plan's engine steps and lays out the program,
 // following Run's rules (a host step that reads a value made in the open
-// batch ends it; see runState).
-func (md *Model) newExecutor() (x *executor, err error) {
+// batch ends it; see runState). each: every engine step in a batch of its
+// own (Profile's executor; the doRun instruction names the step).
+func (md *Model) newExecutor(each bool) (x *executor, err error) {
 	p := md.plan
 	x = &executor{md: md}
 	defer func() {
@@ -159,6 +161,11 @@ func (md *Model) newExecutor() (x *executor, err error) {
 			dev[v] = outs[j]
 			pending[v] = true
 		}
+		if each {
+			x.prog = append(x.prog, instr{kind: doRun, b: b, s: s})
+			b = nil
+			clear(pending)
+		}
 	}
 	flush()
 	for _, o := range md.outputs {
@@ -181,7 +188,9 @@ func (x *executor) release() {
 }
 
 // run runs one inference on inputs (ordered and checked by the caller).
-func (x *executor) run(ctx context.Context, inputs []*Tensor) ([]NamedTensor, error) {
+// With prof it times every instruction into prof (an executor made with
+// each, so that every batch is one step).
+func (x *executor) run(ctx context.Context, inputs []*Tensor, prof *Profile) ([]NamedTensor, error) {
 	md, p := x.md, x.md.plan
 	host := make(map[string]*graph.Tensor, len(inputs)+len(x.prog))
 	fresh := map[string]bool{}
@@ -205,6 +214,7 @@ func (x *executor) run(ctx context.Context, inputs []*Tensor) ([]NamedTensor, er
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		start := time.Now()
 		switch in.kind {
 		case doHost:
 			n := p.node(in.s.node)
@@ -226,6 +236,11 @@ func (x *executor) run(ctx context.Context, inputs []*Tensor) ([]NamedTensor, er
 					host[o] = res[j]
 				}
 			}
+			if prof != nil {
+				wall := time.Since(start).Seconds()
+				prof.add(n.OpType, "host", wall, 0)
+				prof.Nodes = append(prof.Nodes, ProfileNode{Node: nodeName(n), Ops: n.OpType, Kind: n.OpType, Where: "host", Wall: wall})
+			}
 		case doUpload:
 			h := host[in.v]
 			if h == nil {
@@ -234,7 +249,16 @@ func (x *executor) run(ctx context.Context, inputs []*Tensor) ([]NamedTensor, er
 			if err := x.upload(in.v, in.t, h); err != nil {
 				return nil, err
 			}
+			prof.transfer("upload", in.v, start)
 		case doRun:
+			if prof != nil {
+				times, err := in.b.RunTimed(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("model: %w", err)
+				}
+				prof.engineStep(p, in.s, time.Since(start).Seconds(), times)
+				continue
+			}
 			if err := in.b.Run(ctx); err != nil {
 				return nil, fmt.Errorf("model: %w", err)
 			}
@@ -249,6 +273,7 @@ func (x *executor) run(ctx context.Context, inputs []*Tensor) ([]NamedTensor, er
 			}
 			host[in.v] = t
 			fresh[in.v] = true
+			prof.transfer("download", in.v, start)
 		}
 	}
 	out := make([]NamedTensor, len(md.outputs))
@@ -299,7 +324,7 @@ func (md *Model) takeExecutor() (*executor, error) {
 		return x, nil
 	}
 	md.xmu.Unlock()
-	return md.newExecutor()
+	return md.newExecutor(false)
 }
 
 // putExecutor keeps x for the next Run, or releases it.

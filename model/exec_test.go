@@ -12,9 +12,10 @@ import (
 	"github.com/qgpu/qgpu/model/modeltest"
 )
 
-// TestRerun: a model's executor - its batches recorded once, its
-// activations reused - gives, run after run on changing inputs, the bytes
-// of Profile, which records every step anew on fresh tensors. The test
+// TestRerun: a model's executors - Run's (its batches recorded once, its
+// activations reused) and Profile's (every step a batch of its own) -
+// give, run after run on changing inputs, the bytes of the reference path
+// (RunReference), which records every step anew on fresh tensors. The test
 // models cover one submission, host steps between submissions (uploads
 // and downloads) and constants read by engine steps.
 func TestRerun(t *testing.T) {
@@ -62,7 +63,7 @@ func TestRerun(t *testing.T) {
 				for name, x := range in {
 					named = append(named, model.NamedTensor{Name: name, Tensor: x})
 				}
-				_, want, err := m.Profile(t.Context(), named)
+				want, err := model.RunReference(m, t.Context(), named)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -70,9 +71,16 @@ func TestRerun(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				_, prof, err := m.Profile(t.Context(), named)
+				if err != nil {
+					t.Fatal(err)
+				}
 				for i, w := range want {
 					if d := modeltest.Diff(got[i].Tensor, w.Tensor); d != "" {
-						t.Errorf("inputs %d: output %s: %s", seed, w.Name, d)
+						t.Errorf("inputs %d: Run: output %s: %s", seed, w.Name, d)
+					}
+					if d := modeltest.Diff(prof[i].Tensor, w.Tensor); d != "" {
+						t.Errorf("inputs %d: Profile: output %s: %s", seed, w.Name, d)
 					}
 				}
 			}

@@ -106,6 +106,8 @@ type Model struct {
 
 	xmu  sync.Mutex  // guards idle
 	idle []*executor // executors waiting for the next Run
+	pmu  sync.Mutex  // guards prof and serializes Profiles
+	prof *executor   // Profile's executor (each step a batch), made by the first Profile
 }
 
 // Load reads an ONNX model file (external data resolved in its
@@ -233,7 +235,7 @@ func (md *Model) Run(ctx context.Context, inputs []NamedTensor) ([]NamedTensor, 
 	if err != nil {
 		return nil, err
 	}
-	out, err := x.run(ctx, ins)
+	out, err := x.run(ctx, ins, nil)
 	if err != nil {
 		// Whatever failed (a cancelled batch, a lost device) may have left
 		// the executor's tensors half written or unusable: drop it.
@@ -323,6 +325,12 @@ func (md *Model) Close() error {
 	}
 	md.closed = true
 	md.releaseExecutors()
+	md.pmu.Lock()
+	if md.prof != nil {
+		md.prof.release()
+		md.prof = nil
+	}
+	md.pmu.Unlock()
 	md.plan.release()
 	if md.ownsEng {
 		return md.eng.Close()

@@ -91,12 +91,44 @@ func (p *Profile) String() string {
 // Profile runs one inference like Run, but submits each engine step on
 // its own and times every step (device time too, on backends that
 // measure it), to show where the time goes. Its total is larger than a
-// Run's: a Run submits consecutive engine steps together.
+// Run's: a Run submits consecutive engine steps together. Like Run's, the
+// profiled inference runs on activations allocated once (an executor the
+// model keeps for Profile, whose first inference - packing the weights,
+// touching every page - runs untimed before the first profile), so a
+// step's time is its time in a Run. Profiles are serialized.
 func (md *Model) Profile(ctx context.Context, inputs []NamedTensor) (*Profile, []NamedTensor, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	md.mu.RLock()
+	defer md.mu.RUnlock()
+	if md.closed {
+		return nil, nil, fmt.Errorf("model: %w", ErrClosed)
+	}
+	ins, err := md.orderInputs(inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	md.pmu.Lock()
+	defer md.pmu.Unlock()
+	if md.prof == nil {
+		x, err := md.newExecutor(true)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := x.run(ctx, ins, nil); err != nil {
+			x.release()
+			return nil, nil, err
+		}
+		md.prof = x
+	}
 	prof := &Profile{}
 	start := time.Now()
-	out, err := md.run(ctx, inputs, prof)
+	out, err := md.prof.run(ctx, ins, prof)
 	if err != nil {
+		// As in Run: the executor may be half written or unusable.
+		md.prof.release()
+		md.prof = nil
 		return nil, nil, err
 	}
 	prof.Wall = time.Since(start).Seconds()
@@ -104,20 +136,22 @@ func (md *Model) Profile(ctx context.Context, inputs []NamedTensor) (*Profile, [
 	return prof, out, nil
 }
 
-// profileEngine runs the open batch (holding the step just recorded from
-// op first on) and books its time under the step's op kinds.
-func (r *runState) profileEngine(s *step, first int) error {
-	b := r.b
-	r.b = nil
-	clear(r.pending)
-	start := time.Now()
-	times, err := b.RunTimed(r.ctx)
-	if err != nil {
-		return fmt.Errorf("model: %w", err)
+// transfer books an upload or download of value v that began at start;
+// nothing on a nil p.
+func (p *Profile) transfer(kind, v string, start time.Time) {
+	if p == nil {
+		return
 	}
 	wall := time.Since(start).Seconds()
+	p.add(kind, "transfer", wall, 0)
+	p.Nodes = append(p.Nodes, ProfileNode{Node: v, Ops: kind, Kind: kind, Where: "transfer", Wall: wall})
+}
+
+// engineStep books step s of plan pl, submitted alone: wall time and the
+// device times of its ops (Batch.RunTimed).
+func (p *Profile) engineStep(pl *plan, s *step, wall float64, times []float64) {
 	dev := 0.0
-	for _, t := range times[min(first, len(times)):] {
+	for _, t := range times {
 		dev += t
 	}
 	kinds := make([]string, len(s.ops))
@@ -125,8 +159,7 @@ func (r *runState) profileEngine(s *step, first int) error {
 		kinds[i], _, _ = strings.Cut(op, "(")
 	}
 	kind := strings.Join(kinds, "+")
-	r.prof.add(kind, "engine", wall, dev)
-	r.prof.Nodes = append(r.prof.Nodes, ProfileNode{Node: nodeName(r.p.node(s.node)), Ops: strings.Join(r.p.describe(s), " + "),
+	p.add(kind, "engine", wall, dev)
+	p.Nodes = append(p.Nodes, ProfileNode{Node: nodeName(pl.node(s.node)), Ops: strings.Join(pl.describe(s), " + "),
 		Kind: kind, Where: "engine", Wall: wall, Device: dev})
-	return nil
 }

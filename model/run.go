@@ -4,14 +4,15 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"time"
 
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/model/graph"
 )
 
-// runState is one inference: where each value is, the open batch, and
-// every device tensor made (released when the inference ends).
+// runState is one inference recorded as it goes: where each value is, the
+// open batch, and every device tensor made (released when the inference
+// ends). It is the plain path the executors are checked against
+// (runReference; TestRerun): no batches kept, no tensors reused.
 type runState struct {
 	md      *Model
 	p       *plan
@@ -21,11 +22,11 @@ type runState struct {
 	b       *engine.Batch
 	pending map[string]bool // values made by ops of the open batch
 	made    []*engine.Tensor
-	prof    *Profile
 	workers int
 }
 
-func (md *Model) run(ctx context.Context, inputs []NamedTensor, prof *Profile) ([]NamedTensor, error) {
+// runReference runs one inference on a runState (see there).
+func (md *Model) runReference(ctx context.Context, inputs []NamedTensor) ([]NamedTensor, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -39,7 +40,7 @@ func (md *Model) run(ctx context.Context, inputs []NamedTensor, prof *Profile) (
 		return nil, err
 	}
 	r := &runState{md: md, p: md.plan, ctx: ctx, host: map[string]*graph.Tensor{}, dev: map[string]*engine.Tensor{},
-		pending: map[string]bool{}, prof: prof, workers: md.workers}
+		pending: map[string]bool{}, workers: md.workers}
 	if r.workers <= 0 {
 		r.workers = runtime.GOMAXPROCS(0)
 	}
@@ -98,7 +99,6 @@ func (r *runState) step(s *step) error {
 	if r.b == nil {
 		r.b = r.md.eng.NewBatch()
 	}
-	first := r.b.Len()
 	outs, err := s.record(r.b, ins, func(t *engine.Tensor) { r.made = append(r.made, t) })
 	if err != nil {
 		return fmt.Errorf("model: %s: %w", nodeName(r.p.node(s.node)), err)
@@ -107,9 +107,6 @@ func (r *runState) step(s *step) error {
 		r.made = append(r.made, outs[j])
 		r.dev[v] = outs[j]
 		r.pending[v] = true
-	}
-	if r.prof != nil {
-		return r.profileEngine(s, first)
 	}
 	return nil
 }
@@ -141,15 +138,9 @@ func (r *runState) hostStep(s *step) error {
 		}
 		args[j] = t
 	}
-	start := time.Now()
 	res, err := r.p.g.EvalNode(s.node, args, r.workers)
 	if err != nil {
 		return fmt.Errorf("model: %w", err)
-	}
-	if r.prof != nil {
-		wall := time.Since(start).Seconds()
-		r.prof.add(n.OpType, "host", wall, 0)
-		r.prof.Nodes = append(r.prof.Nodes, ProfileNode{Node: nodeName(n), Ops: n.OpType, Kind: n.OpType, Where: "host", Wall: wall})
 	}
 	for j, o := range n.Outputs {
 		if o != "" {
@@ -181,7 +172,6 @@ func (r *runState) hostValue(v string) (t *graph.Tensor, fresh bool, err error) 
 			return nil, false, err
 		}
 	}
-	start := time.Now()
 	h, err := r.md.eng.Download(d)
 	if err != nil {
 		return nil, false, fmt.Errorf("model: downloading %s: %w", v, err)
@@ -189,11 +179,6 @@ func (r *runState) hostValue(v string) (t *graph.Tensor, fresh bool, err error) 
 	t, err = graph.FromQTensor(h)
 	if err != nil {
 		return nil, false, fmt.Errorf("model: %s: %w", v, err)
-	}
-	if r.prof != nil {
-		wall := time.Since(start).Seconds()
-		r.prof.add("download", "transfer", wall, 0)
-		r.prof.Nodes = append(r.prof.Nodes, ProfileNode{Node: v, Ops: "download", Kind: "download", Where: "transfer", Wall: wall})
 	}
 	r.host[v] = t
 	return t, true, nil
@@ -221,15 +206,9 @@ func (r *runState) deviceValue(v string) (*engine.Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: uploading %s: %w", v, err)
 	}
-	start := time.Now()
 	t, err := r.md.eng.Upload(q)
 	if err != nil {
 		return nil, fmt.Errorf("model: uploading %s: %w", v, err)
-	}
-	if r.prof != nil {
-		wall := time.Since(start).Seconds()
-		r.prof.add("upload", "transfer", wall, 0)
-		r.prof.Nodes = append(r.prof.Nodes, ProfileNode{Node: v, Ops: "upload", Kind: "upload", Where: "transfer", Wall: wall})
 	}
 	r.made = append(r.made, t)
 	r.dev[v] = t

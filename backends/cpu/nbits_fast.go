@@ -66,35 +66,49 @@ func (b *Backend) matMulNBitsFast(ctx context.Context, op *backend.MatMulNBits) 
 	}
 	g := nbits.GroupWidth()
 	groups := (N + g - 1) / g
-	// Work per group: its weight bytes (read once per 4 rows).
-	work := groups * (op.RowLen / 2 * g) * ((M + 3) / 4)
-	if int8Mode {
-		p := nbits.PrepareInt8(a, M, w)
-		b.rows(groups, work, func(g0, g1 int) {
-			n0 := g0 * g
-			nbits.Int8(y[n0:], N, p, w, n0, min(g1*g, N))
-		})
-	} else {
-		b.rows(groups, work, func(g0, g1 int) {
-			n0 := g0 * g
-			nbits.Float(y[n0:], N, a, M, w, n0, min(g1*g, N))
-		})
-	}
 	var yq *qtensor.Tensor
 	var qmin, qmax int32
 	if op.Quantized {
 		yq = view(op.Y)
 		qmin, qmax = op.Y.DType().QMin(), op.Y.DType().QMax()
 	}
-	for i, v := range y {
-		if op.Bias != nil {
-			v += op.Bias[i%N]
+	// finish applies the bias, NaN canonicalisation or the quantized
+	// output to columns [n0, n1) of every row.
+	finish := func(n0, n1 int) {
+		for m := range M {
+			for n := n0; n < n1; n++ {
+				i := m*N + n
+				v := y[i]
+				if op.Bias != nil {
+					v += op.Bias[n]
+				}
+				if op.Quantized {
+					yq.Set(i, qtensor.Quantize(v, op.YScale, op.YZP, qmin, qmax))
+				} else {
+					y[i] = qtensor.Canonical(v)
+				}
+			}
 		}
-		if op.Quantized {
-			yq.Set(i, qtensor.Quantize(v, op.YScale, op.YZP, qmin, qmax))
-		} else {
-			y[i] = qtensor.Canonical(v)
-		}
+	}
+	// The activations are laid out (int8: quantized) once, their tiles
+	// split over the workers, then the column groups are.
+	work := groups * (op.RowLen / 2 * g) * ((M + 3) / 4) // weight bytes read
+	if int8Mode {
+		p := nbits.NewInt8Acts(M, w)
+		b.rows(p.Tiles(), M*op.K*8, func(t0, t1 int) { p.Prepare(a, w, t0, t1) })
+		b.rows(groups, work, func(g0, g1 int) {
+			n0, n1 := g0*g, min(g1*g, N)
+			nbits.Int8(y[n0:], N, p, w, n0, n1)
+			finish(n0, n1)
+		})
+	} else {
+		p := nbits.NewFloatActs(M, w)
+		b.rows(p.Tiles(), M*op.K*4, func(t0, t1 int) { p.Fill(a, t0, t1) })
+		b.rows(groups, work, func(g0, g1 int) {
+			n0, n1 := g0*g, min(g1*g, N)
+			nbits.Float(y[n0:], N, p, w, n0, n1)
+			finish(n0, n1)
+		})
 	}
 	return true, nil
 }

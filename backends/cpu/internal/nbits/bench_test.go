@@ -29,7 +29,7 @@ func BenchmarkKernels(b *testing.B) {
 						if int8Mode {
 							Int8(y, N, p, w, 0, N)
 						} else {
-							Float(y, N, a, M, w, 0, N)
+							Float(y, N, PrepareFloat(a, M, w), w, 0, N)
 						}
 					}
 					chunks := float64(N/16) * K / 32 * float64((M+3)/4)

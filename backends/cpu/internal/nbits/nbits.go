@@ -155,66 +155,88 @@ func Fits(w *Weights, int8Mode bool) bool {
 		len(w.Scales) == w.N*nb && len(w.ZeroPoints) == w.N*nb
 }
 
-// Float computes the float-mode sums of docs/semantics.md (MatMulNBits),
-// without bias and NaN canonicalisation: y[m*ldy + n-n0] for the M rows of
-// a (M x K) and the columns [n0, n1). n0 must be a multiple of
-// GroupWidth; n1 one too, or N. w must Fit.
-func Float(y []float32, ldy int, a []float32, M int, w *Weights, n0, n1 int) {
-	g := GroupWidth()
+// FloatActs are the activations of the float mode laid out for the
+// kernels: in tiles of up to 8 rows (AVX-512; 2 with AVX2), each tile's
+// values interleaved (value k of row r at k*rows + r).
+type FloatActs struct {
+	k     int
+	tiles []floatTile
+}
+
+type floatTile struct {
+	m0, rows int
+	at       []float32
+}
+
+// NewFloatActs lays out the tiles of M rows for weights w; Fill fills
+// them.
+func NewFloatActs(M int, w *Weights) *FloatActs {
 	maxRows := 8 // AVX-512: tiles of 8 rows, then 4 or fewer
-	if g == 8 {
+	if GroupWidth() == 8 {
 		maxRows = 2
 	}
-	pn := w.panels()
-	tab := w.table()
-	// The rows in tiles, each tile's activations interleaved (value k of
-	// row r at k*rows + r), up to superRows rows at a time.
-	type tile struct {
-		m0, rows int
-		at       []float32
-	}
-	at := make([]float32, w.K*min(M, superRows))
-	out := make([]float32, 8*g)
-	for s0 := 0; s0 < M; s0 += superRows {
-		s1 := min(s0+superRows, M)
-		var tiles []tile
-		for m0 := s0; m0 < s1; {
-			rows := min(maxRows, s1-m0)
-			if rows > 4 && rows < 8 {
-				rows = 4
-			}
-			t := tile{m0, rows, at[w.K*(m0-s0) : w.K*(m0-s0+rows)]}
-			for k := range w.K {
-				for r := range rows {
-					t.at[k*rows+r] = a[(m0+r)*w.K+k]
-				}
-			}
-			tiles = append(tiles, t)
-			m0 += rows
+	p := &FloatActs{k: w.K}
+	at := make([]float32, w.K*M)
+	for m0 := 0; m0 < M; {
+		rows := min(maxRows, M-m0)
+		if rows > 4 && rows < 8 {
+			rows = 4
 		}
-		// Columns in blocks of 4 groups, every tile for each block, so
-		// that a block's weights stay in cache for all the rows.
-		for b0 := n0; b0 < n1; b0 += 4 * g {
-			b1 := min(b0+4*g, n1)
-			for _, t := range tiles {
-				for c := b0; c < b1; {
-					groups := span(t.rows, g, b1-c, true)
-					cols := groups * g
-					floatGroups(out, t.at, t.rows, groups, w, pn, c/g, tab)
-					for r := range t.rows {
-						copy(y[(t.m0+r)*ldy+c-n0:(t.m0+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
-					}
-					c += cols
-				}
+		p.tiles = append(p.tiles, floatTile{m0, rows, at[w.K*m0 : w.K*(m0+rows)]})
+		m0 += rows
+	}
+	return p
+}
+
+// Tiles is the number of tiles.
+func (p *FloatActs) Tiles() int { return len(p.tiles) }
+
+// Fill interleaves the rows of tiles [t0, t1) from a (M x K); tiles may
+// be filled by different goroutines.
+func (p *FloatActs) Fill(a []float32, t0, t1 int) {
+	K := p.k
+	for _, t := range p.tiles[t0:t1] {
+		for k := range K {
+			for r := range t.rows {
+				t.at[k*t.rows+r] = a[(t.m0+r)*K+k]
 			}
 		}
 	}
 }
 
-// superRows bounds the rows Float interleaves at once (and so its
-// scratch, superRows*K values): a block's weights are reused by that many
-// rows before the next block is read.
-const superRows = 64
+// PrepareFloat is NewFloatActs and Fill of every tile.
+func PrepareFloat(a []float32, M int, w *Weights) *FloatActs {
+	p := NewFloatActs(M, w)
+	p.Fill(a, 0, p.Tiles())
+	return p
+}
+
+// Float computes the float-mode sums of docs/semantics.md (MatMulNBits),
+// without bias and NaN canonicalisation: y[m*ldy + n-n0] for the rows of
+// the prepared activations p and the columns [n0, n1). n0 must be a
+// multiple of GroupWidth; n1 one too, or N. w must Fit.
+func Float(y []float32, ldy int, p *FloatActs, w *Weights, n0, n1 int) {
+	g := GroupWidth()
+	pn := w.panels()
+	tab := w.table()
+	out := make([]float32, 8*g)
+	// Columns in blocks of 4 groups, every tile for each block, so that a
+	// block's weights stay in cache for all the rows.
+	for b0 := n0; b0 < n1; b0 += 4 * g {
+		b1 := min(b0+4*g, n1)
+		for _, t := range p.tiles {
+			for c := b0; c < b1; {
+				groups := span(t.rows, g, b1-c, true)
+				cols := groups * g
+				floatGroups(out, t.at, t.rows, groups, w, pn, c/g, tab)
+				for r := range t.rows {
+					copy(y[(t.m0+r)*ldy+c-n0:(t.m0+r)*ldy+min(c+cols, n1)-n0], out[r*cols:(r+1)*cols])
+				}
+				c += cols
+			}
+		}
+	}
+}
 
 // span is the number of column groups one AVX-512 call takes for rows
 // rows with cols columns left: 4/rows (so that 4 sums run side by side),
@@ -263,22 +285,37 @@ type Int8Acts struct {
 
 func (p *Int8Acts) rows(t int) int { return min(p.tile, p.m-p.tile*t) }
 
-// PrepareInt8 quantizes the M rows of a (M x K) for weights w (which must
-// Fit in the int8 mode): sa = qtensor.NBitsActScale of each block's amax,
-// qa = qtensor.Quantize(a, sa, 0, -127, 127).
-func PrepareInt8(a []float32, M int, w *Weights) *Int8Acts {
-	K, bs, nb := w.K, w.BlockSize, w.blocks()
-	kp := nb * bs // the padded row: whole blocks, zeros past K
+// NewInt8Acts lays out the tiles of M rows for weights w (which must Fit
+// in the int8 mode); Prepare fills them.
+func NewInt8Acts(M int, w *Weights) *Int8Acts {
+	nb := w.blocks()
+	kp := nb * w.BlockSize // the padded row: whole blocks, zeros past K
 	p := &Int8Acts{m: M, tile: 4}
 	if GroupWidth() == 8 {
 		p.tile = 2
 	}
-	qa := make([]int8, kp)
-	zp := w.ZeroPoints[0] + w.off()
 	for m0 := 0; m0 < M; m0 += p.tile {
 		rows := min(p.tile, M-m0)
-		aq := make([]int32, kp/8*rows*2)
-		sc := make([]int32, nb*rows*2)
+		p.aq = append(p.aq, make([]int32, kp/8*rows*2))
+		p.sc = append(p.sc, make([]int32, nb*rows*2))
+	}
+	return p
+}
+
+// Tiles is the number of tiles.
+func (p *Int8Acts) Tiles() int { return len(p.aq) }
+
+// Prepare quantizes the rows of tiles [t0, t1) of a (M x K): sa =
+// qtensor.NBitsActScale of each block's amax, qa = qtensor.Quantize(a,
+// sa, 0, -127, 127). Tiles may be prepared by different goroutines.
+func (p *Int8Acts) Prepare(a []float32, w *Weights, t0, t1 int) {
+	K, bs, nb := w.K, w.BlockSize, w.blocks()
+	kp := nb * bs
+	qa := make([]int8, kp)
+	zp := w.ZeroPoints[0] + w.off()
+	for t := t0; t < t1; t++ {
+		m0, rows := p.tile*t, p.rows(t)
+		aq, sc := p.aq[t], p.sc[t]
 		for r := range rows {
 			row := a[(m0+r)*K : (m0+r+1)*K]
 			clear(qa)
@@ -305,8 +342,13 @@ func PrepareInt8(a []float32, M int, w *Weights) *Int8Acts {
 				aq[(g*rows+r)*2], aq[(g*rows+r)*2+1] = int32(even), int32(odd)
 			}
 		}
-		p.aq, p.sc = append(p.aq, aq), append(p.sc, sc)
 	}
+}
+
+// PrepareInt8 is NewInt8Acts and Prepare of every tile.
+func PrepareInt8(a []float32, M int, w *Weights) *Int8Acts {
+	p := NewInt8Acts(M, w)
+	p.Prepare(a, w, 0, p.Tiles())
 	return p
 }
 

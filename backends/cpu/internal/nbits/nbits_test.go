@@ -86,7 +86,7 @@ func TestKernelsMatchReference(t *testing.T) {
 			N := 1 + r.IntN(40)
 			M := 1 + r.IntN(17) // tiles of 8, 4 and fewer rows
 			if it%40 == 0 {
-				M = superRows + 1 + r.IntN(9) // more rows than Float interleaves at once
+				M = 65 + r.IntN(9) // many tiles
 			}
 			w, wt := randWeights(r, N, K, bs, it%3 == 0, it%4 < 2)
 			a := randActs(r, M, K, it%6 < 3)
@@ -98,12 +98,20 @@ func TestKernelsMatchReference(t *testing.T) {
 			g := GroupWidth()
 			split := min(N, g*(1+r.IntN(2)))
 			if int8Mode {
-				p := PrepareInt8(a, M, w)
+				p := NewInt8Acts(M, w)
+				half := p.Tiles() / 2
+				p.Prepare(a, w, half, p.Tiles())
+				p.Prepare(a, w, 0, half)
 				Int8(y, N, p, w, 0, split)
 				Int8(y[split:], N, p, w, split, N)
 			} else {
-				Float(y, N, a, M, w, 0, split)
-				Float(y[split:], N, a, M, w, split, N)
+				p := NewFloatActs(M, w)
+				// Filled in two parts, as two workers would.
+				half := p.Tiles() / 2
+				p.Fill(a, 0, half)
+				p.Fill(a, half, p.Tiles())
+				Float(y, N, p, w, 0, split)
+				Float(y[split:], N, p, w, split, N)
 			}
 			want := make([]float32, N)
 			for m := range M {

@@ -316,14 +316,16 @@ type NBitsMode uint32
 // Nbits kernel modes (engine MatMulNBits).
 const (
 	NBitsFloat NBitsMode = 0 // float32 activations times integer weights in float32
-	NBitsInt8  NBitsMode = 1 // activations quantized per row and block to int8
+	NBitsInt8  NBitsMode = 1 // activations quantized per row and block to int8 (read from the scratch NBitsPrep wrote)
+	NBitsPrep  NBitsMode = 2 // quantize the activations per row and block into the scratch (one invocation per row and block)
 )
 
 // NbitsParams is the block of nbits.comp: engine MatMulNBits. A (binding
 // 0) is M x K float32, B (binding 1) N rows of RowLen elements of BType in
 // blocks of BlockSize along K (Blocks per row), Y (binding 2) M x N of
 // YType (float32, or int8/uint8 through Quantize). One invocation per
-// output word (Total outputs).
+// output word (Total outputs); NBitsPrep: one per row and block (Total
+// = M*Blocks), writing the scratch in aux that NBitsInt8 reads.
 type NbitsParams struct {
 	Total     uint32
 	K         uint32
@@ -346,4 +348,12 @@ type NbitsParams struct {
 	YZeroPoint int32
 	YQMin      int32
 	YQMax      int32
+	// Scratch and ScratchQA are aux offsets of the int8 mode's prepared
+	// activations (NBitsPrep writes them, NBitsInt8 reads them): the
+	// float32 bits of each row's block scales (row m, block b at Scratch +
+	// m*Blocks + b) and the quantized values, four int8 per word, each row
+	// Blocks*BlockSize values (zeros past K) from ScratchQA +
+	// m*Blocks*BlockSize/4.
+	Scratch   uint32
+	ScratchQA uint32
 }

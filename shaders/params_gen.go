@@ -217,7 +217,7 @@ func (p *LookupParams) AppendTo(b []byte) []byte {
 // Kernel returns "nbits".
 func (*NbitsParams) Kernel() string { return "nbits" }
 
-// AppendTo appends the block's 64 bytes.
+// AppendTo appends the block's 72 bytes.
 func (p *NbitsParams) AppendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, p.Total)
 	b = binary.LittleEndian.AppendUint32(b, p.K)
@@ -235,5 +235,7 @@ func (p *NbitsParams) AppendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.YZeroPoint))
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.YQMin))
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.YQMax))
+	b = binary.LittleEndian.AppendUint32(b, p.Scratch)
+	b = binary.LittleEndian.AppendUint32(b, p.ScratchQA)
 	return b
 }

@@ -73,7 +73,7 @@ func (r *runtime) Submit(ctx context.Context, sub *gpu.Submission, timed bool) (
 	var binds [4]glrt.Binding
 	for _, d := range sub.Dispatches {
 		for i, b := range d.Bind {
-			binds[i] = glrt.Binding{Index: uint32(i), Buffer: b.Mem.(memory).Buffer, Offset: int(b.Off), Size: int(b.Size), ReadOnly: i != gpu.SlotY}
+			binds[i] = glrt.Binding{Index: uint32(i), Buffer: b.Mem.(memory).Buffer, Offset: int(b.Off), Size: int(b.Size), ReadOnly: i != gpu.SlotY && !(i == gpu.SlotAux && d.WritesAux)}
 		}
 		batch.Dispatch(glrt.Dispatch{Program: d.Kernel.(*glrt.Program), Groups: d.Groups, Bindings: binds[:], Params: d.Params, ParamsBinding: 0})
 	}

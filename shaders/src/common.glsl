@@ -36,7 +36,13 @@ layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 layout(std430, binding = 0) readonly buffer BXb { uint BX[]; };
 layout(std430, binding = 1) readonly buffer BWb { uint BW[]; };
 layout(std430, binding = 2) buffer BYb { uint BY[]; };
+#ifdef QGPU_KERNEL_NBITS
+// nbits writes its scratch (the int8 mode's prepared activations) after
+// the plan's auxiliary words.
+layout(std430, binding = 3) buffer BAb { uint BA[]; };
+#else
 layout(std430, binding = 3) readonly buffer BAb { uint BA[]; };
+#endif
 
 #include_params
 

@@ -2,9 +2,12 @@
 // docs/semantics.md, MatMulNBits). One invocation per output word; each
 // output is computed on its own in the order the semantics fix: k
 // ascending within a block, blocks ascending, every product and sum a
-// separate precise float32 operation. With QGPU_EXACT_DIV (variant
-// nbits_exactdiv) the divisions of the int8-activation mode and of a
-// quantized output use exactDivBits (common.glsl).
+// separate precise float32 operation. The int8 mode runs in two launches:
+// NBitsPrep quantizes each row's blocks once into a scratch after the aux
+// words (one invocation per row and block), then NBitsInt8 reads them.
+// With QGPU_EXACT_DIV (variant nbits_exactdiv) the divisions of the
+// activations' quantization and of a quantized output use exactDivBits
+// (common.glsl).
 
 // Element i of B, not yet zero-point corrected. One loop per weight type
 // (a loader switching on the type inside the loop costs every arm on
@@ -26,8 +29,9 @@
 
 // Float mode: s = s + float32(a * float32(w)).
 #define FSTEP(LD, kk) { precise float p_ = uintBitsToFloat(BX[ao + (kk)]) * float(LD(bo + (kk)) - zp); s = s + p_; }
-// Int8 mode: isum += qa * w.
-#define ISTEP(LD, kk) isum += qact(BX[ao + (kk)], sab) * (LD(bo + (kk)) - zp);
+// Int8 mode: isum += qa * w, qa the prepared int8 of value kk of the row
+// (words from qo).
+#define ISTEP(LD, kk) isum += bitfieldExtract(int(BA[qo + ((kk) >> 2)]), int(((kk) & 3u) * 8u), 8) * (LD(bo + (kk)) - zp);
 // amax over the finite values, on the bits (no float comparison sees a
 // denormal, a NaN or an Inf).
 #define ASTEP(kk) { uint ab_ = BX[ao + (kk)] & 0x7fffffffu; if (ab_ < 0x7f800000u && ab_ > amax) amax = ab_; }
@@ -42,6 +46,7 @@ int qact(uint xb, uint sb) {
 uint outputBits(uint m, uint n) {
     uint K = params.K, bs = params.BlockSize, nb = params.Blocks, bt = params.BType;
     uint ao = m * K, bo = n * params.RowLen;
+    uint qo = params.ScratchQA + m * ((nb * bs) >> 2); // row m's prepared int8 words (int8 mode)
     precise float acc = uintBitsToFloat(0x80000000u); // -0.0
     for (uint b = 0u; b < nb; b++) {
         uint k0 = b * bs, k1 = min(k0 + bs, K);
@@ -54,14 +59,8 @@ uint outputBits(uint m, uint n) {
             precise float t = scale * s;
             acc = acc + t;
         } else {
-            uint amax = 0u;
-            for (; k + 4u <= k1; k += 4u) { ASTEP(k) ASTEP(k + 1u) ASTEP(k + 2u) ASTEP(k + 3u) }
-            for (; k < k1; k++) ASTEP(k)
-            // sa = max(float32(amax / 127), 2^-125), compared as bits.
-            uint sab = floatBitsToUint(quotient(amax, 0x42fe0000u)); // 127.0
-            if (sab < 0x01000000u) sab = 0x01000000u; // 2^-125
+            uint sab = BA[params.Scratch + m * nb + b];
             int isum = 0;
-            k = k0;
             KLOOP_TYPED(ISTEP)
             precise float f = uintBitsToFloat(sab) * scale;
             precise float t = f * float(isum);
@@ -74,8 +73,38 @@ uint outputBits(uint m, uint n) {
     return floatBitsToUint(acc);
 }
 
+// prepare quantizes block b of row m into the scratch: sa = max(float32(
+// amax / 127), 2^-125) over the block's finite values (compared as bits),
+// qa = Quantize(a, sa, 0, -127, 127), four per word, zeros past K.
+void prepare(uint m, uint b) {
+    uint K = params.K, bs = params.BlockSize, nb = params.Blocks;
+    uint ao = m * K, k0 = b * bs, k1 = min(k0 + bs, K);
+    uint amax = 0u;
+    uint k = k0;
+    for (; k + 4u <= k1; k += 4u) { ASTEP(k) ASTEP(k + 1u) ASTEP(k + 2u) ASTEP(k + 3u) }
+    for (; k < k1; k++) ASTEP(k)
+    uint sab = floatBitsToUint(quotient(amax, 0x42fe0000u)); // 127.0
+    if (sab < 0x01000000u) sab = 0x01000000u; // 2^-125
+    BA[params.Scratch + m * nb + b] = sab;
+    uint qo = params.ScratchQA + m * ((nb * bs) >> 2) + (k0 >> 2);
+    for (uint j = 0u; j < bs; j += 4u) {
+        uint w = 0u;
+        for (uint i = 0u; i < 4u; i++) {
+            uint kk = k0 + j + i;
+            int q = kk < K ? qact(BX[ao + kk], sab) : 0;
+            w |= (uint(q) & 0xffu) << (8u * i);
+        }
+        BA[qo + (j >> 2)] = w;
+    }
+}
+
 void main() {
     uint total = params.Total, N = params.N, yt = params.YType;
+    if (params.Mode == NBitsPrep) {
+        uint i = gid();
+        if (i < total) prepare(i / params.Blocks, i % params.Blocks);
+        return;
+    }
     uint pw = perWord(yt);
     uint wi = gid();
     uint first = wi * pw;

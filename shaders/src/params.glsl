@@ -79,8 +79,10 @@ const uint ReduceHistogram = 3u;
 const uint ReduceHistogramAligned = 4u;
 // float32 activations times integer weights in float32
 const uint NBitsFloat = 0u;
-// activations quantized per row and block to int8
+// activations quantized per row and block to int8 (read from the scratch NBitsPrep wrote)
 const uint NBitsInt8 = 1u;
+// quantize the activations per row and block into the scratch (one invocation per row and block)
+const uint NBitsPrep = 2u;
 
 #ifdef QGPU_KERNEL_QUANTIZE
 QGPU_PARAMS_LAYOUT uniform QuantizeParams {
@@ -277,5 +279,7 @@ QGPU_PARAMS_LAYOUT uniform NbitsParams {
     int YZeroPoint; // offset 52
     int YQMin; // offset 56
     int YQMax; // offset 60
+    uint Scratch; // offset 64
+    uint ScratchQA; // offset 68
 } params;
 #endif

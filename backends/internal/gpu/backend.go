@@ -306,7 +306,7 @@ func (b *Backend) resolve(ops []backend.Op, plans []Plan) (*resolved, error) {
 	for i := range plans {
 		for j := range plans[i].Launches {
 			l := &plans[i].Launches[j]
-			d := Dispatch{Params: params[:shaders.ParamBytes:shaders.ParamBytes]}
+			d := Dispatch{Params: params[:shaders.ParamBytes:shaders.ParamBytes], WritesAux: l.WritesAux}
 			params = params[shaders.ParamBytes:]
 			l.Params.AppendTo(d.Params[:0])
 			d.Name, d.Groups = b.kern.choose(l)

@@ -26,6 +26,10 @@ type Launch struct {
 	Params shaders.Params
 	Bind   [4]*backend.Tensor
 	Groups [3]uint32 // work groups in x, y, z
+	// WritesAux says the kernel writes the plan's aux buffer (a scratch
+	// after the aux words that a later launch reads), so the backends
+	// order the later launch after it.
+	WritesAux bool
 }
 
 // Kernel returns the name of the launch's kernel.
@@ -363,7 +367,23 @@ func planMatMulNBits(a *aux, op *backend.MatMulNBits) ([]Launch, error) {
 	if op.Quantized {
 		p.YScaleBits, p.YZeroPoint, p.YQMin, p.YQMax = math.Float32bits(op.YScale), op.YZP, yt.QMin(), yt.QMax()
 	}
-	return []Launch{{Params: p, Bind: [4]*backend.Tensor{op.A, op.B, op.Y}, Groups: groups(words(yt, total))}}, nil
+	run := Launch{Params: p, Bind: [4]*backend.Tensor{op.A, op.B, op.Y}, Groups: groups(words(yt, total))}
+	if op.Mode != backend.NBitsInt8 {
+		return []Launch{run}, nil
+	}
+	// The int8 mode: a first launch quantizes each row's blocks once into
+	// a scratch after the aux words (the block scales, then the values
+	// four to a word), which the second reads.
+	rows := int64(op.M) * int64(op.Blocks)
+	qaWords := rows * int64(op.BlockSize) / 4
+	if rows+qaWords > MaxElements/4 {
+		return nil, unsupported("MatMulNBits int8 scratch of %d words", rows+qaWords)
+	}
+	p.Scratch = a.add(make([]uint32, rows)...)
+	p.ScratchQA = a.add(make([]uint32, qaWords)...)
+	prep := *p
+	prep.Mode, prep.Total = shaders.NBitsPrep, uint32(rows)
+	return []Launch{{Params: &prep, Bind: [4]*backend.Tensor{op.A}, Groups: groups(int(rows)), WritesAux: true}, run}, nil
 }
 
 func planPool(op *backend.Pool) ([]Launch, error) {

@@ -73,9 +73,10 @@ type Dispatch struct {
 	// (Vulkan push constants; the uniform block at binding 0 in GL).
 	Params []byte
 	// Bind are the storage buffers at bindings 0..3 (SlotX .. SlotAux);
-	// only SlotY is written.
-	Bind   [4]Binding
-	Groups [3]uint32
+	// only SlotY is written, and SlotAux when WritesAux.
+	Bind      [4]Binding
+	Groups    [3]uint32
+	WritesAux bool
 }
 
 // Binding is a byte range of memory bound as one storage buffer.

@@ -247,6 +247,27 @@ func TestVariantChoice(t *testing.T) {
 			t.Errorf("exactdiv device, quantize mode %d: %s, want %s", mode, k, want)
 		}
 	}
+	f32, u8 := uint32(qtensor.Float32), uint32(qtensor.Uint8)
+	for _, c := range []struct {
+		mode  shaders.NBitsMode
+		yt    uint32
+		plain string // on a device whose division is exact
+		exact string // on one that needs the integer-only division
+	}{
+		{shaders.NBitsPrep, f32, "nbits", NBitsExactDiv}, // the activations' scales and quantization divide
+		{shaders.NBitsInt8, f32, "nbits", "nbits"},       // reads the prepared activations: no division
+		{shaders.NBitsInt8, u8, "nbits", NBitsExactDiv},  // a quantized output divides
+		{shaders.NBitsFloat, f32, "nbits", "nbits"},
+		{shaders.NBitsFloat, u8, "nbits", NBitsExactDiv},
+	} {
+		l := &Launch{Params: &shaders.NbitsParams{Mode: c.mode, YType: c.yt}}
+		if k, _ := v.choose(l); k != c.plain {
+			t.Errorf("nbits mode %d, output type %d: %s, want %s", c.mode, c.yt, k, c.plain)
+		}
+		if k, _ := ex.choose(l); k != c.exact {
+			t.Errorf("exactdiv device, nbits mode %d, output type %d: %s, want %s", c.mode, c.yt, k, c.exact)
+		}
+	}
 }
 
 // TestDivisionPairs checks that the self-test vectors are valid (normal

@@ -35,7 +35,9 @@ func (v *variants) choose(l *Launch) (string, [3]uint32) {
 			return ExactDivKernel, l.Groups
 		}
 	case *shaders.NbitsParams:
-		if v.exactDiv && (p.Mode == shaders.NBitsInt8 || p.YType != uint32(qtensor.Float32)) {
+		// Division: the int8 mode's preparing launch (the activations'
+		// scales and quantization) and a quantized output.
+		if v.exactDiv && (p.Mode == shaders.NBitsPrep || p.YType != uint32(qtensor.Float32)) {
 			return NBitsExactDiv, l.Groups
 		}
 	case *shaders.GemmParams:

@@ -349,11 +349,12 @@ type NbitsParams struct {
 	YQMin      int32
 	YQMax      int32
 	// Scratch and ScratchQA are aux offsets of the int8 mode's prepared
-	// activations (NBitsPrep writes them, NBitsInt8 reads them): the
-	// float32 bits of each row's block scales (row m, block b at Scratch +
-	// m*Blocks + b) and the quantized values, four int8 per word, each row
-	// Blocks*BlockSize values (zeros past K) from ScratchQA +
-	// m*Blocks*BlockSize/4.
+	// activations (NBitsPrep writes them, NBitsInt8 reads them): per row m
+	// and block b the float32 bits of the scale and the sum of the int8
+	// values (Scratch + 2*(m*Blocks + b), + 1), and the int8 values, each
+	// row Blocks*BlockSize of them (zeros past K) from ScratchQA +
+	// m*Blocks*BlockSize/4, in groups of 8 as a word of the even values and
+	// one of the odd (nbits.comp).
 	Scratch   uint32
 	ScratchQA uint32
 }

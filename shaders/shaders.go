@@ -74,6 +74,11 @@ var Variants = []Variant{
 	// activations' quantization, a quantized output), chosen with
 	// quantize_exactdiv.
 	{Name: "nbits_exactdiv", Kernel: "nbits", Defines: []string{"QGPU_EXACT_DIV"}},
+	// MatMulNBits' int8 mode with packed 4x8-bit integer dot products on
+	// 4-bit weights (OpSUDot; shaderIntegerDotProduct), for the product
+	// launch (its preparing launch and a quantized output's division run
+	// on nbits or nbits_exactdiv).
+	{Name: "nbits_dot", Kernel: "nbits", Defines: []string{"QGPU_NBITS_DOT", "QGPU_SPIRV_INTRINSICS"}, VulkanOnly: true},
 }
 
 // LocalSize is the work-group size of every kernel (x dimension).

@@ -24,6 +24,7 @@ type Backend struct {
 type config struct {
 	forceExactDiv bool   // use quantize_exactdiv whatever the self-test says
 	forceGemm     string // GEMM kernel variant ("" chooses from features)
+	forceNBitsDot bool   // nbits_dot for MatMulNBits' int8 mode whatever the features say (tests)
 	skipSelfTest  bool
 }
 
@@ -61,6 +62,7 @@ func open(o backend.Options, cfg config) (*Backend, error) {
 		},
 		Gemm:         gemm,
 		GemmForced:   cfg.forceGemm != "",
+		NBitsDot:     cfg.forceNBitsDot || nbitsDot(c),
 		ExactDiv:     cfg.forceExactDiv,
 		SkipSelfTest: cfg.skipSelfTest,
 	})

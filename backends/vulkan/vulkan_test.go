@@ -42,6 +42,7 @@ var forced = map[string]config{
 	"vulkan-gemmtiled-test": {forceGemm: "gemm_tiled"},
 	"vulkan-gemmint8-test":  {forceGemm: "gemm_int8"},
 	"vulkan-gemmbase-test":  {forceGemm: "gemm"},
+	"vulkan-nbitsdot-test":  {forceNBitsDot: true},
 }
 
 func init() {
@@ -72,7 +73,22 @@ func TestConformanceExactDiv(t *testing.T) {
 	})
 }
 
-func TestConformanceGemmDot(t *testing.T)   { conformanceForced(t, "vulkan-gemmdot-test", gemmCases) }
+func TestConformanceGemmDot(t *testing.T) { conformanceForced(t, "vulkan-gemmdot-test", gemmCases) }
+
+// TestConformanceNBitsDot runs the MatMulNBits cases with the int8 mode's
+// packed dot product variant forced on (devices without
+// shaderIntegerDotProduct skip).
+func TestConformanceNBitsDot(t *testing.T) {
+	b, err := open(engine.Options{}, config{skipSelfTest: true})
+	target.Skip(t, err)
+	dot := b.rt.caps.ShaderIntegerDotProduct
+	b.Close()
+	if !dot {
+		t.Skip("the device lacks shaderIntegerDotProduct")
+	}
+	tests.RunOptions(t, engine.Config{Backend: "vulkan-nbitsdot-test"}, tests.Options{Require: tests.Required("vulkan"),
+		Match: func(op, name string) bool { return op == "MatMulNBits" }})
+}
 func TestConformanceGemmTiled(t *testing.T) { conformanceForced(t, "vulkan-gemmtiled-test", gemmCases) }
 func TestConformanceGemmInt8(t *testing.T)  { conformanceForced(t, "vulkan-gemmint8-test", gemmCases) }
 
@@ -99,5 +115,12 @@ func TestDeviceCaps(t *testing.T) {
 	}
 	if d.Caps["kernel_gemm"] != want {
 		t.Errorf("kernel_gemm %q, want %q", d.Caps["kernel_gemm"], want)
+	}
+	wantNBits := "nbits"
+	if d.Caps["integer_dot_product"] == "yes" {
+		wantNBits = "nbits_dot"
+	}
+	if d.Caps["kernel_nbits_int8"] != wantNBits {
+		t.Errorf("kernel_nbits_int8 = %q with integer_dot_product = %q, want %q", d.Caps["kernel_nbits_int8"], d.Caps["integer_dot_product"], wantNBits)
 	}
 }

@@ -5,6 +5,15 @@
 // separate precise float32 operation. The int8 mode runs in two launches:
 // NBitsPrep quantizes each row's blocks once into a scratch after the aux
 // words (one invocation per row and block), then NBitsInt8 reads them.
+// The scratch holds per row and block the scale's bits and the sum of its
+// int8 values (Scratch + 2*(m*Blocks + b)), and per row the values in
+// groups of 8 as two words, the even values then the odd ones (value k at
+// word (k >> 3)*2 + (k & 1), byte (k & 7) >> 1), the order in which a
+// word of 4-bit weights splits into two words of bytes. With
+// QGPU_NBITS_DOT (variant nbits_dot, Vulkan only) the int8 mode's 4-bit
+// blocks, in rows of whole blocks, take packed 4x8-bit dot products: sum(qa * (w - zp)) =
+// dot(qa, u) - (zp + off) * sum(qa), u the nibbles as unsigned bytes (int4
+// flipped to u = w + 8, off 8), exact in int32 like the scalar loop.
 // With QGPU_EXACT_DIV (variant nbits_exactdiv) the divisions of the
 // activations' quantization and of a quantized output use exactDivBits
 // (common.glsl).
@@ -31,7 +40,16 @@
 #define FSTEP(LD, kk) { precise float p_ = uintBitsToFloat(BX[ao + (kk)]) * float(LD(bo + (kk)) - zp); s = s + p_; }
 // Int8 mode: isum += qa * w, qa the prepared int8 of value kk of the row
 // (words from qo).
-#define ISTEP(LD, kk) isum += bitfieldExtract(int(BA[qo + ((kk) >> 2)]), int(((kk) & 3u) * 8u), 8) * (LD(bo + (kk)) - zp);
+#define ISTEP(LD, kk) isum += bitfieldExtract(int(BA[qo + (((kk) >> 3) << 1) + ((kk) & 1u)]), int((((kk) & 7u) >> 1) * 8u), 8) * (LD(bo + (kk)) - zp);
+
+#ifdef QGPU_NBITS_DOT
+// OpSUDot of SPV_KHR_integer_dot_product (capabilities
+// DotProductInput4x8BitPacked 6018, DotProduct 6019; format 0 =
+// PackedVectorFormat4x8Bit): the first operand's bytes signed, the
+// second's unsigned.
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6018, 6019], id = 4452)
+int sudot4(uint a, uint b, spirv_literal int fmt);
+#endif
 // amax over the finite values, on the bits (no float comparison sees a
 // denormal, a NaN or an Inf).
 #define ASTEP(kk) { uint ab_ = BX[ao + (kk)] & 0x7fffffffu; if (ab_ < 0x7f800000u && ab_ > amax) amax = ab_; }
@@ -59,9 +77,24 @@ uint outputBits(uint m, uint n) {
             precise float t = scale * s;
             acc = acc + t;
         } else {
-            uint sab = BA[params.Scratch + m * nb + b];
+            uint sab = BA[params.Scratch + 2u * (m * nb + b)];
             int isum = 0;
-            KLOOP_TYPED(ISTEP)
+#ifdef QGPU_NBITS_DOT
+            if ((bt == Uint4 || bt == Int4) && params.RowLen == nb * bs) {
+                // The whole block, 8 values a step (rows of whole blocks:
+                // every step reads one aligned word of the row), the
+                // prepared values past K being 0.
+                uint flip = bt == Int4 ? 0x88888888u : 0u;
+                int off = bt == Int4 ? 8 : 0;
+                for (k = k0; k < k0 + bs; k += 8u) {
+                    uint wq = BW[(bo + k) >> 3] ^ flip;
+                    uint qw = qo + ((k >> 3) << 1);
+                    isum += sudot4(BA[qw], wq & 0x0f0f0f0fu, 0) + sudot4(BA[qw + 1u], (wq >> 4) & 0x0f0f0f0fu, 0);
+                }
+                isum -= (zp + off) * int(BA[params.Scratch + 2u * (m * nb + b) + 1u]);
+            } else
+#endif
+            { KLOOP_TYPED(ISTEP) }
             precise float f = uintBitsToFloat(sab) * scale;
             precise float t = f * float(isum);
             acc = acc + t;
@@ -75,7 +108,8 @@ uint outputBits(uint m, uint n) {
 
 // prepare quantizes block b of row m into the scratch: sa = max(float32(
 // amax / 127), 2^-125) over the block's finite values (compared as bits),
-// qa = Quantize(a, sa, 0, -127, 127), four per word, zeros past K.
+// qa = Quantize(a, sa, 0, -127, 127) (zeros past K) in groups of 8 as
+// even and odd words, and the block's sum of qa.
 void prepare(uint m, uint b) {
     uint K = params.K, bs = params.BlockSize, nb = params.Blocks;
     uint ao = m * K, k0 = b * bs, k1 = min(k0 + bs, K);
@@ -85,17 +119,22 @@ void prepare(uint m, uint b) {
     for (; k < k1; k++) ASTEP(k)
     uint sab = floatBitsToUint(quotient(amax, 0x42fe0000u)); // 127.0
     if (sab < 0x01000000u) sab = 0x01000000u; // 2^-125
-    BA[params.Scratch + m * nb + b] = sab;
     uint qo = params.ScratchQA + m * ((nb * bs) >> 2) + (k0 >> 2);
-    for (uint j = 0u; j < bs; j += 4u) {
-        uint w = 0u;
-        for (uint i = 0u; i < 4u; i++) {
+    int sum = 0;
+    for (uint j = 0u; j < bs; j += 8u) {
+        uint even = 0u, odd = 0u;
+        for (uint i = 0u; i < 8u; i++) {
             uint kk = k0 + j + i;
             int q = kk < K ? qact(BX[ao + kk], sab) : 0;
-            w |= (uint(q) & 0xffu) << (8u * i);
+            sum += q;
+            uint byte_ = (uint(q) & 0xffu) << (8u * (i >> 1));
+            if ((i & 1u) == 0u) even |= byte_; else odd |= byte_;
         }
-        BA[qo + (j >> 2)] = w;
+        BA[qo + (j >> 2)] = even;
+        BA[qo + (j >> 2) + 1u] = odd;
     }
+    BA[params.Scratch + 2u * (m * nb + b)] = sab;
+    BA[params.Scratch + 2u * (m * nb + b) + 1u] = uint(sum);
 }
 
 void main() {

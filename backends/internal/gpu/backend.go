@@ -25,6 +25,9 @@ type Device struct {
 	// GemmForced runs it on every GEMM shape (tests).
 	Gemm       string
 	GemmForced bool
+	// NBitsDot runs MatMulNBits' int8-mode products on 4-bit weights with
+	// the packed dot product variant (NBitsDotKernel).
+	NBitsDot bool
 	// ExactDiv forces the quantize variant with the integer-only division
 	// (tests); otherwise the self-test chooses.
 	ExactDiv bool
@@ -67,7 +70,7 @@ var (
 func New(rt Runtime, d Device) (*Backend, error) {
 	b := &Backend{rt: rt, api: d.Info.Backend, limits: d.Limits, info: d.Info, compiled: map[string]Kernel{}}
 	b.pool.b = b
-	b.kern = variants{exactDiv: d.ExactDiv, gemm: d.Gemm, gemmForced: d.GemmForced, loopLimited: LoopLimited(d.Info.Name)}
+	b.kern = variants{exactDiv: d.ExactDiv, gemm: d.Gemm, gemmForced: d.GemmForced, nbitsDot: d.NBitsDot, loopLimited: LoopLimited(d.Info.Name)}
 	if b.kern.gemm == "" {
 		b.kern.gemm = "gemm"
 	}
@@ -146,6 +149,10 @@ func (b *Backend) addCaps(c map[string]string) {
 		c["loop_budget"] = strconv.Itoa(LoopBudget) + " iterations per invocation (gallivm loop limiter)"
 	}
 	c["kernel_gemm"] = b.kern.gemm
+	c["kernel_nbits_int8"] = "nbits"
+	if b.kern.nbitsDot {
+		c["kernel_nbits_int8"] = NBitsDotKernel
+	}
 	c["kernel_quantize_division"] = "plain"
 	if b.kern.exactDiv {
 		c["kernel_quantize_division"] = "exactdiv"

@@ -268,6 +268,28 @@ func TestVariantChoice(t *testing.T) {
 			t.Errorf("exactdiv device, nbits mode %d, output type %d: %s, want %s", c.mode, c.yt, k, c.exact)
 		}
 	}
+	// With the dot variant: the int8 products on 4-bit weights, unless a
+	// quantized output needs the integer-only division.
+	for _, c := range []struct {
+		mode     shaders.NBitsMode
+		bt, yt   qtensor.DType
+		exactDiv bool
+		want     string
+	}{
+		{shaders.NBitsInt8, qtensor.Uint4, qtensor.Float32, false, NBitsDotKernel},
+		{shaders.NBitsInt8, qtensor.Int4, qtensor.Uint8, false, NBitsDotKernel},
+		{shaders.NBitsInt8, qtensor.Int4, qtensor.Uint8, true, NBitsExactDiv},
+		{shaders.NBitsInt8, qtensor.Int4, qtensor.Float32, true, NBitsDotKernel},
+		{shaders.NBitsInt8, qtensor.Int8, qtensor.Float32, false, "nbits"},
+		{shaders.NBitsPrep, qtensor.Uint4, qtensor.Float32, false, "nbits"},
+		{shaders.NBitsFloat, qtensor.Uint4, qtensor.Float32, false, "nbits"},
+	} {
+		dv := variants{gemm: "gemm", nbitsDot: true, exactDiv: c.exactDiv}
+		l := &Launch{Params: &shaders.NbitsParams{Mode: c.mode, BType: uint32(c.bt), YType: uint32(c.yt)}}
+		if k, _ := dv.choose(l); k != c.want {
+			t.Errorf("dot device (exactdiv %v), nbits mode %d, %v weights, %v output: %s, want %s", c.exactDiv, c.mode, c.bt, c.yt, k, c.want)
+		}
+	}
 }
 
 // TestDivisionPairs checks that the self-test vectors are valid (normal

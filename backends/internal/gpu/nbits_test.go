@@ -37,7 +37,7 @@ func TestPlanNBitsInt8(t *testing.T) {
 		t.Errorf("second launch %+v, want NBitsInt8 over the outputs reading the first's scratch", run)
 	}
 	scalesEnd := max(run.Scales+uint32(N*nb), run.ZeroPoints+uint32(N*nb))
-	if run.Scratch < scalesEnd || run.ScratchQA < run.Scratch+M*uint32(nb) || uint32(len(p.Aux)) < run.ScratchQA+M*uint32(nb*bs/4) {
+	if run.Scratch < scalesEnd || run.ScratchQA < run.Scratch+2*M*uint32(nb) || uint32(len(p.Aux)) < run.ScratchQA+M*uint32(nb*bs/4) {
 		t.Errorf("scratch at %d (scales) and %d (values), aux of %d words; the scales and zero points end at %d", run.Scratch, run.ScratchQA, len(p.Aux), scalesEnd)
 	}
 	if err := b.Run(context.Background(), []backend.Op{op}); err != nil {

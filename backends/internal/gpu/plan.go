@@ -372,14 +372,14 @@ func planMatMulNBits(a *aux, op *backend.MatMulNBits) ([]Launch, error) {
 		return []Launch{run}, nil
 	}
 	// The int8 mode: a first launch quantizes each row's blocks once into
-	// a scratch after the aux words (the block scales, then the values
-	// four to a word), which the second reads.
+	// a scratch after the aux words (each block's scale and sum, then the
+	// values four to a word), which the second reads.
 	rows := int64(op.M) * int64(op.Blocks)
 	qaWords := rows * int64(op.BlockSize) / 4
-	if rows+qaWords > MaxElements/4 {
-		return nil, unsupported("MatMulNBits int8 scratch of %d words", rows+qaWords)
+	if 2*rows+qaWords > MaxElements/4 {
+		return nil, unsupported("MatMulNBits int8 scratch of %d words", 2*rows+qaWords)
 	}
-	p.Scratch = a.add(make([]uint32, rows)...)
+	p.Scratch = a.add(make([]uint32, 2*rows)...)
 	p.ScratchQA = a.add(make([]uint32, qaWords)...)
 	prep := *p
 	prep.Mode, prep.Total = shaders.NBitsPrep, uint32(rows)

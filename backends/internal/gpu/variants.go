@@ -12,6 +12,7 @@ import (
 const (
 	ExactDivKernel = "quantize_exactdiv" // quantize dividing with integer operations only
 	NBitsExactDiv  = "nbits_exactdiv"    // nbits dividing with integer operations only
+	NBitsDotKernel = "nbits_dot"         // nbits' int8 mode with packed dot products
 	GemmTiled      = "gemm_tiled"        // GEMM tiled in shared memory
 )
 
@@ -22,6 +23,8 @@ type variants struct {
 	// gemm is the GEMM kernel; with gemmForced it runs on every shape.
 	gemm       string
 	gemmForced bool
+	// nbitsDot: MatMulNBits' int8 products on 4-bit weights take nbits_dot.
+	nbitsDot bool
 	// loopLimited: Mesa's loop budget applies (LoopBudget).
 	loopLimited bool
 }
@@ -39,6 +42,9 @@ func (v *variants) choose(l *Launch) (string, [3]uint32) {
 		// scales and quantization) and a quantized output.
 		if v.exactDiv && (p.Mode == shaders.NBitsPrep || p.YType != uint32(qtensor.Float32)) {
 			return NBitsExactDiv, l.Groups
+		}
+		if v.nbitsDot && p.Mode == shaders.NBitsInt8 && (p.BType == uint32(qtensor.Uint4) || p.BType == uint32(qtensor.Int4)) {
+			return NBitsDotKernel, l.Groups
 		}
 	case *shaders.GemmParams:
 		if v.gemm != GemmTiled {

@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func floatC1R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·floatC1R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -43,6 +43,10 @@ floatC1R1AVX512_tab_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC1R1AVX512_tab_partial
@@ -387,6 +391,10 @@ floatC1R1AVX512_zp_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC1R1AVX512_zp_partial
@@ -798,7 +806,7 @@ floatC1R1AVX512_zp_blockend:
 	RET
 
 // func floatC1R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·floatC1R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -838,6 +846,10 @@ floatC1R2AVX512_tab_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC1R2AVX512_tab_partial
@@ -1322,6 +1334,10 @@ floatC1R2AVX512_zp_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC1R2AVX512_zp_partial
@@ -1872,7 +1888,7 @@ floatC1R2AVX512_zp_blockend:
 	RET
 
 // func floatC1R3AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·floatC1R3AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -1914,6 +1930,10 @@ floatC1R3AVX512_tab_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC1R3AVX512_tab_partial
@@ -2538,6 +2558,10 @@ floatC1R3AVX512_zp_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC1R3AVX512_zp_partial
@@ -3227,7 +3251,7 @@ floatC1R3AVX512_zp_blockend:
 	RET
 
 // func floatC1R4AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·floatC1R4AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -3271,6 +3295,10 @@ floatC1R4AVX512_tab_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC1R4AVX512_tab_partial
@@ -4035,6 +4063,10 @@ floatC1R4AVX512_zp_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC1R4AVX512_zp_partial
@@ -4863,7 +4895,7 @@ floatC1R4AVX512_zp_blockend:
 	RET
 
 // func floatC2R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·floatC2R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -4903,10 +4935,18 @@ floatC2R1AVX512_tab_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	VMOVDQU32   (BX)(DI*1), Z4
 	VMOVDQU32   64(BX)(DI*1), Z5
 	VMOVDQU32   128(BX)(DI*1), Z6
 	VMOVDQU32   192(BX)(DI*1), Z7
+	PREFETCHT0  2048(BX)(DI*1)
+	PREFETCHT0  2112(BX)(DI*1)
+	PREFETCHT0  2176(BX)(DI*1)
+	PREFETCHT0  2240(BX)(DI*1)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC2R1AVX512_tab_partial
@@ -5453,10 +5493,18 @@ floatC2R1AVX512_zp_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	VMOVDQU32   (BX)(DI*1), Z4
 	VMOVDQU32   64(BX)(DI*1), Z5
 	VMOVDQU32   128(BX)(DI*1), Z6
 	VMOVDQU32   192(BX)(DI*1), Z7
+	PREFETCHT0  2048(BX)(DI*1)
+	PREFETCHT0  2112(BX)(DI*1)
+	PREFETCHT0  2176(BX)(DI*1)
+	PREFETCHT0  2240(BX)(DI*1)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC2R1AVX512_zp_partial
@@ -6216,7 +6264,7 @@ floatC2R1AVX512_zp_blockend:
 	RET
 
 // func floatC2R2AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·floatC2R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -6260,10 +6308,18 @@ floatC2R2AVX512_tab_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	VMOVDQU32   (BX)(DI*1), Z4
 	VMOVDQU32   64(BX)(DI*1), Z5
 	VMOVDQU32   128(BX)(DI*1), Z6
 	VMOVDQU32   192(BX)(DI*1), Z7
+	PREFETCHT0  2048(BX)(DI*1)
+	PREFETCHT0  2112(BX)(DI*1)
+	PREFETCHT0  2176(BX)(DI*1)
+	PREFETCHT0  2240(BX)(DI*1)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC2R2AVX512_tab_partial
@@ -7158,10 +7214,18 @@ floatC2R2AVX512_zp_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	VMOVDQU32   (BX)(DI*1), Z4
 	VMOVDQU32   64(BX)(DI*1), Z5
 	VMOVDQU32   128(BX)(DI*1), Z6
 	VMOVDQU32   192(BX)(DI*1), Z7
+	PREFETCHT0  2048(BX)(DI*1)
+	PREFETCHT0  2112(BX)(DI*1)
+	PREFETCHT0  2176(BX)(DI*1)
+	PREFETCHT0  2240(BX)(DI*1)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC2R2AVX512_zp_partial
@@ -8199,7 +8263,7 @@ floatC2R2AVX512_zp_blockend:
 	RET
 
 // func floatC4R1AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·floatC4R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -8243,18 +8307,34 @@ floatC4R1AVX512_tab_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	VMOVDQU32   (BX)(DI*1), Z4
 	VMOVDQU32   64(BX)(DI*1), Z5
 	VMOVDQU32   128(BX)(DI*1), Z6
 	VMOVDQU32   192(BX)(DI*1), Z7
+	PREFETCHT0  2048(BX)(DI*1)
+	PREFETCHT0  2112(BX)(DI*1)
+	PREFETCHT0  2176(BX)(DI*1)
+	PREFETCHT0  2240(BX)(DI*1)
 	VMOVDQU32   (BX)(DI*2), Z8
 	VMOVDQU32   64(BX)(DI*2), Z9
 	VMOVDQU32   128(BX)(DI*2), Z10
 	VMOVDQU32   192(BX)(DI*2), Z11
+	PREFETCHT0  2048(BX)(DI*2)
+	PREFETCHT0  2112(BX)(DI*2)
+	PREFETCHT0  2176(BX)(DI*2)
+	PREFETCHT0  2240(BX)(DI*2)
 	VMOVDQU32   (BX)(R8*1), Z12
 	VMOVDQU32   64(BX)(R8*1), Z13
 	VMOVDQU32   128(BX)(R8*1), Z14
 	VMOVDQU32   192(BX)(R8*1), Z15
+	PREFETCHT0  2048(BX)(R8*1)
+	PREFETCHT0  2112(BX)(R8*1)
+	PREFETCHT0  2176(BX)(R8*1)
+	PREFETCHT0  2240(BX)(R8*1)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC4R1AVX512_tab_partial
@@ -9205,18 +9285,34 @@ floatC4R1AVX512_zp_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	VMOVDQU32   (BX)(DI*1), Z4
 	VMOVDQU32   64(BX)(DI*1), Z5
 	VMOVDQU32   128(BX)(DI*1), Z6
 	VMOVDQU32   192(BX)(DI*1), Z7
+	PREFETCHT0  2048(BX)(DI*1)
+	PREFETCHT0  2112(BX)(DI*1)
+	PREFETCHT0  2176(BX)(DI*1)
+	PREFETCHT0  2240(BX)(DI*1)
 	VMOVDQU32   (BX)(DI*2), Z8
 	VMOVDQU32   64(BX)(DI*2), Z9
 	VMOVDQU32   128(BX)(DI*2), Z10
 	VMOVDQU32   192(BX)(DI*2), Z11
+	PREFETCHT0  2048(BX)(DI*2)
+	PREFETCHT0  2112(BX)(DI*2)
+	PREFETCHT0  2176(BX)(DI*2)
+	PREFETCHT0  2240(BX)(DI*2)
 	VMOVDQU32   (BX)(R8*1), Z12
 	VMOVDQU32   64(BX)(R8*1), Z13
 	VMOVDQU32   128(BX)(R8*1), Z14
 	VMOVDQU32   192(BX)(R8*1), Z15
+	PREFETCHT0  2048(BX)(R8*1)
+	PREFETCHT0  2112(BX)(R8*1)
+	PREFETCHT0  2176(BX)(R8*1)
+	PREFETCHT0  2240(BX)(R8*1)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC4R1AVX512_zp_partial
@@ -10672,7 +10768,7 @@ floatC4R1AVX512_zp_blockend:
 	RET
 
 // func floatC2R4AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·floatC2R4AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -10724,10 +10820,18 @@ floatC2R4AVX512_tab_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	VMOVDQU32   (BX)(DI*1), Z4
 	VMOVDQU32   64(BX)(DI*1), Z5
 	VMOVDQU32   128(BX)(DI*1), Z6
 	VMOVDQU32   192(BX)(DI*1), Z7
+	PREFETCHT0  2048(BX)(DI*1)
+	PREFETCHT0  2112(BX)(DI*1)
+	PREFETCHT0  2176(BX)(DI*1)
+	PREFETCHT0  2240(BX)(DI*1)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC2R4AVX512_tab_partial
@@ -12182,10 +12286,18 @@ floatC2R4AVX512_zp_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	VMOVDQU32   (BX)(DI*1), Z4
 	VMOVDQU32   64(BX)(DI*1), Z5
 	VMOVDQU32   128(BX)(DI*1), Z6
 	VMOVDQU32   192(BX)(DI*1), Z7
+	PREFETCHT0  2048(BX)(DI*1)
+	PREFETCHT0  2112(BX)(DI*1)
+	PREFETCHT0  2176(BX)(DI*1)
+	PREFETCHT0  2240(BX)(DI*1)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC2R4AVX512_zp_partial
@@ -13779,7 +13891,7 @@ floatC2R4AVX512_zp_blockend:
 	RET
 
 // func floatC1R8AVX512(y *float32, a *float32, w *byte, gs int, scales *float32, zp *int32, sgs int, tab *float32, zpbias uint32, c uint32, k int, bs int)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·floatC1R8AVX512(SB), NOSPLIT, $0-88
 	MOVQ         a+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -13831,6 +13943,10 @@ floatC1R8AVX512_tab_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC1R8AVX512_tab_partial
@@ -15155,6 +15271,10 @@ floatC1R8AVX512_zp_chunk:
 	VMOVDQU32   64(BX), Z1
 	VMOVDQU32   128(BX), Z2
 	VMOVDQU32   192(BX), Z3
+	PREFETCHT0  2048(BX)
+	PREFETCHT0  2112(BX)
+	PREFETCHT0  2176(BX)
+	PREFETCHT0  2240(BX)
 	ADDQ        $0x00000100, BX
 	CMPQ        R13, $0x20
 	JLT         floatC1R8AVX512_zp_partial

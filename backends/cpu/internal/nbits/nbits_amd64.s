@@ -18022,7 +18022,7 @@ floatR2AVX2_blockend:
 	RET
 
 // func int8C1R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·int8C1R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -18055,6 +18055,10 @@ int8C1R1AVX512_chunk:
 	VMOVDQU32     64(BX), Z1
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
+	PREFETCHT0    2048(BX)
+	PREFETCHT0    2112(BX)
+	PREFETCHT0    2176(BX)
+	PREFETCHT0    2240(BX)
 	ADDQ          $0x00000100, BX
 	VPANDD        Z24, Z0, Z27
 	VPANDD        Z25, Z0, Z28
@@ -18108,7 +18112,7 @@ int8C1R1AVX512_nozp:
 	RET
 
 // func int8C1R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·int8C1R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -18144,6 +18148,10 @@ int8C1R2AVX512_chunk:
 	VMOVDQU32     64(BX), Z1
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
+	PREFETCHT0    2048(BX)
+	PREFETCHT0    2112(BX)
+	PREFETCHT0    2176(BX)
+	PREFETCHT0    2240(BX)
 	ADDQ          $0x00000100, BX
 	VPANDD        Z24, Z0, Z27
 	VPANDD        Z25, Z0, Z28
@@ -18215,7 +18223,7 @@ int8C1R2AVX512_nozp:
 	RET
 
 // func int8C1R3AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·int8C1R3AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -18254,6 +18262,10 @@ int8C1R3AVX512_chunk:
 	VMOVDQU32     64(BX), Z1
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
+	PREFETCHT0    2048(BX)
+	PREFETCHT0    2112(BX)
+	PREFETCHT0    2176(BX)
+	PREFETCHT0    2240(BX)
 	ADDQ          $0x00000100, BX
 	VPANDD        Z24, Z0, Z27
 	VPANDD        Z25, Z0, Z28
@@ -18343,7 +18355,7 @@ int8C1R3AVX512_nozp:
 	RET
 
 // func int8C1R4AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·int8C1R4AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -18385,6 +18397,10 @@ int8C1R4AVX512_chunk:
 	VMOVDQU32     64(BX), Z1
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
+	PREFETCHT0    2048(BX)
+	PREFETCHT0    2112(BX)
+	PREFETCHT0    2176(BX)
+	PREFETCHT0    2240(BX)
 	ADDQ          $0x00000100, BX
 	VPANDD        Z24, Z0, Z27
 	VPANDD        Z25, Z0, Z28
@@ -18492,7 +18508,7 @@ int8C1R4AVX512_nozp:
 	RET
 
 // func int8C2R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·int8C2R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -18528,10 +18544,18 @@ int8C2R1AVX512_chunk:
 	VMOVDQU32     64(BX), Z1
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
+	PREFETCHT0    2048(BX)
+	PREFETCHT0    2112(BX)
+	PREFETCHT0    2176(BX)
+	PREFETCHT0    2240(BX)
 	VMOVDQU32     (BX)(DI*1), Z4
 	VMOVDQU32     64(BX)(DI*1), Z5
 	VMOVDQU32     128(BX)(DI*1), Z6
 	VMOVDQU32     192(BX)(DI*1), Z7
+	PREFETCHT0    2048(BX)(DI*1)
+	PREFETCHT0    2112(BX)(DI*1)
+	PREFETCHT0    2176(BX)(DI*1)
+	PREFETCHT0    2240(BX)(DI*1)
 	ADDQ          $0x00000100, BX
 	VPANDD        Z24, Z0, Z27
 	VPANDD        Z25, Z0, Z28
@@ -18620,7 +18644,7 @@ int8C2R1AVX512_nozp:
 	RET
 
 // func int8C2R2AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·int8C2R2AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -18662,10 +18686,18 @@ int8C2R2AVX512_chunk:
 	VMOVDQU32     64(BX), Z1
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
+	PREFETCHT0    2048(BX)
+	PREFETCHT0    2112(BX)
+	PREFETCHT0    2176(BX)
+	PREFETCHT0    2240(BX)
 	VMOVDQU32     (BX)(DI*1), Z4
 	VMOVDQU32     64(BX)(DI*1), Z5
 	VMOVDQU32     128(BX)(DI*1), Z6
 	VMOVDQU32     192(BX)(DI*1), Z7
+	PREFETCHT0    2048(BX)(DI*1)
+	PREFETCHT0    2112(BX)(DI*1)
+	PREFETCHT0    2176(BX)(DI*1)
+	PREFETCHT0    2240(BX)(DI*1)
 	ADDQ          $0x00000100, BX
 	VPANDD        Z24, Z0, Z27
 	VPANDD        Z25, Z0, Z28
@@ -18790,7 +18822,7 @@ int8C2R2AVX512_nozp:
 	RET
 
 // func int8C4R1AVX512(y *float32, aq *int32, w *byte, gs int, scales *float32, zp *int32, sgs int, zpoff int32, blocks int, chunks int, sc *int32)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·int8C4R1AVX512(SB), NOSPLIT, $0-88
 	MOVQ         aq+8(FP), AX
 	MOVQ         w+16(FP), BX
@@ -18832,18 +18864,34 @@ int8C4R1AVX512_chunk:
 	VMOVDQU32     64(BX), Z1
 	VMOVDQU32     128(BX), Z2
 	VMOVDQU32     192(BX), Z3
+	PREFETCHT0    2048(BX)
+	PREFETCHT0    2112(BX)
+	PREFETCHT0    2176(BX)
+	PREFETCHT0    2240(BX)
 	VMOVDQU32     (BX)(DI*1), Z4
 	VMOVDQU32     64(BX)(DI*1), Z5
 	VMOVDQU32     128(BX)(DI*1), Z6
 	VMOVDQU32     192(BX)(DI*1), Z7
+	PREFETCHT0    2048(BX)(DI*1)
+	PREFETCHT0    2112(BX)(DI*1)
+	PREFETCHT0    2176(BX)(DI*1)
+	PREFETCHT0    2240(BX)(DI*1)
 	VMOVDQU32     (BX)(DI*2), Z8
 	VMOVDQU32     64(BX)(DI*2), Z9
 	VMOVDQU32     128(BX)(DI*2), Z10
 	VMOVDQU32     192(BX)(DI*2), Z11
+	PREFETCHT0    2048(BX)(DI*2)
+	PREFETCHT0    2112(BX)(DI*2)
+	PREFETCHT0    2176(BX)(DI*2)
+	PREFETCHT0    2240(BX)(DI*2)
 	VMOVDQU32     (BX)(R8*1), Z12
 	VMOVDQU32     64(BX)(R8*1), Z13
 	VMOVDQU32     128(BX)(R8*1), Z14
 	VMOVDQU32     192(BX)(R8*1), Z15
+	PREFETCHT0    2048(BX)(R8*1)
+	PREFETCHT0    2112(BX)(R8*1)
+	PREFETCHT0    2176(BX)(R8*1)
+	PREFETCHT0    2240(BX)(R8*1)
 	ADDQ          $0x00000100, BX
 	VPANDD        Z24, Z0, Z27
 	VPANDD        Z25, Z0, Z28

@@ -100,12 +100,12 @@ func panel(c, d int) Mem {
 
 // loadPanels loads the current chunk of C groups: zmm(4c+d) gets vector d
 // of group c; rP moves to the next chunk.
-func loadPanels(C int, prefetch bool) {
+func loadPanels(C int) {
 	for c := 0; c < C; c++ {
 		for d := 0; d < 4; d++ {
 			VMOVDQU32(panel(c, d), zmm(4*c+d))
 		}
-		for d := 0; prefetch && d < 4; d++ {
+		for d := 0; d < 4; d++ {
 			m := panel(c, d)
 			m.Disp += prefetchAhead
 			PREFETCHT0(m)
@@ -114,12 +114,13 @@ func loadPanels(C int, prefetch bool) {
 	ADDQ(U32(256), rP)
 }
 
-// prefetchAhead is how far ahead of the current chunk the float kernels
+// prefetchAhead is how far ahead of the current chunk the kernels
 // prefetch each group's panel (8 chunks): the hardware prefetchers alone
-// left the GEMV of weights larger than the cache at 59-81% of a copy()'s
-// rate on one thread, 107-129% with it (BenchmarkMatMulNBitsGEMV,
-// interleaved). The int8 kernels, which do more work per byte, measured
-// no clear gain and go without.
+// left the float GEMV of weights larger than the cache at 59-81% of a
+// copy()'s rate on one thread, 107-129% with it (BenchmarkMatMulNBitsGEMV,
+// interleaved), and the int8 GEMV of LLaMA's MLP shapes on two threads at
+// 504-621 us against 348-454 (qgpu bench matmulnbits, binaries back to
+// back).
 const prefetchAhead = 2048
 
 // bcast32 broadcasts a 32-bit constant into v (tmp: a GP scratch).
@@ -259,7 +260,7 @@ func floatBody(name string, C, R int, table bool) {
 	SUBQ(rKB, rK)
 
 	Label(name + "_chunk")
-	loadPanels(C, true)
+	loadPanels(C)
 	CMPQ(rKB, U8(32))
 	JLT(LabelRef(name + "_partial"))
 	for d := 0; d < 4; d++ {
@@ -505,7 +506,7 @@ func int8AVX512(C, R int) {
 	}
 	Load(Param("chunks"), rKB)
 	Label(name + "_chunk")
-	loadPanels(C, false)
+	loadPanels(C)
 	for d := 0; d < 4; d++ {
 		for c := 0; c < C; c++ {
 			VPANDD(zmm(iM), zmm(4*c+d), zmm(iLo))

@@ -103,6 +103,7 @@ func (b *Backend) matMulNBitsFast(ctx context.Context, op *backend.MatMulNBits) 
 		})
 	} else {
 		p := nbits.NewFloatActs(M, w)
+		defer p.Release()
 		b.rows(p.Tiles(), M*op.K*4, func(t0, t1 int) { p.Fill(a, t0, t1) })
 		b.rows(groups, work, func(g0, g1 int) {
 			n0, n1 := g0*g, min(g1*g, N)

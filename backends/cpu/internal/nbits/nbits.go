@@ -3,6 +3,7 @@ package nbits
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/qgpu/qgpu/backends/cpu/internal/isa"
 	"github.com/qgpu/qgpu/qtensor"
@@ -161,7 +162,12 @@ func Fits(w *Weights, int8Mode bool) bool {
 type FloatActs struct {
 	k     int
 	tiles []floatTile
+	buf   *[]float32 // the tiles' storage, from actsPool
 }
+
+// actsPool holds the storage of released FloatActs: a large activation
+// block allocated per op would be fresh pages (page faults) every call.
+var actsPool sync.Pool
 
 type floatTile struct {
 	m0, rows int
@@ -176,7 +182,13 @@ func NewFloatActs(M int, w *Weights) *FloatActs {
 		maxRows = 2
 	}
 	p := &FloatActs{k: w.K}
-	at := make([]float32, w.K*M)
+	buf, _ := actsPool.Get().(*[]float32)
+	if buf == nil || cap(*buf) < w.K*M {
+		b := make([]float32, w.K*M)
+		buf = &b
+	}
+	p.buf = buf
+	at := (*buf)[:w.K*M]
 	for m0 := 0; m0 < M; {
 		rows := min(maxRows, M-m0)
 		if rows > 4 && rows < 8 {
@@ -190,6 +202,15 @@ func NewFloatActs(M int, w *Weights) *FloatActs {
 
 // Tiles is the number of tiles.
 func (p *FloatActs) Tiles() int { return len(p.tiles) }
+
+// Release hands the storage back for later FloatActs; p must not be used
+// after it. Safe twice.
+func (p *FloatActs) Release() {
+	if p.buf != nil {
+		actsPool.Put(p.buf)
+		p.buf, p.tiles = nil, nil
+	}
+}
 
 // Fill interleaves the rows of tiles [t0, t1) from a (M x K); tiles may
 // be filled by different goroutines.

@@ -206,10 +206,7 @@ func (x *executor) run(ctx context.Context, inputs []*Tensor, prof *Profile) ([]
 		}
 		return p.consts[v]
 	}
-	workers := md.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := md.hostWorkers()
 	for _, in := range x.prog {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -308,6 +305,15 @@ func (x *executor) upload(v string, t *engine.Tensor, h *graph.Tensor) error {
 		return fmt.Errorf("model: uploading %s: %w", v, err)
 	}
 	return nil
+}
+
+// hostWorkers is the goroutines host nodes use (Options.Workers, 0:
+// GOMAXPROCS).
+func (md *Model) hostWorkers() int {
+	if md.workers > 0 {
+		return md.workers
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // maxIdle bounds the idle executors a model keeps (each holds a full set

@@ -219,18 +219,11 @@ func (md *Model) Plan() Plan { return md.report.clone() }
 // gives it back for the next Run: runs after the first record and
 // allocate nothing on the device. A failed Run releases its executor.
 func (md *Model) Run(ctx context.Context, inputs []NamedTensor) ([]NamedTensor, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	md.mu.RLock()
-	defer md.mu.RUnlock()
-	if md.closed {
-		return nil, fmt.Errorf("model: %w", ErrClosed)
-	}
-	ins, err := md.orderInputs(inputs)
+	ctx, ins, done, err := md.enter(ctx, inputs)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	x, err := md.takeExecutor()
 	if err != nil {
 		return nil, err
@@ -261,6 +254,26 @@ func (md *Model) RunMap(ctx context.Context, inputs map[string]*Tensor) (map[str
 		res[o.Name] = o.Tensor
 	}
 	return res, nil
+}
+
+// enter begins an inference: ctx (nil: Background), the inputs ordered
+// and checked, and the model held open (Close waits) until done is
+// called. It fails once the model is closed.
+func (md *Model) enter(ctx context.Context, inputs []NamedTensor) (context.Context, []*Tensor, func(), error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	md.mu.RLock()
+	if md.closed {
+		md.mu.RUnlock()
+		return nil, nil, nil, fmt.Errorf("model: %w", ErrClosed)
+	}
+	ins, err := md.orderInputs(inputs)
+	if err != nil {
+		md.mu.RUnlock()
+		return nil, nil, nil, err
+	}
+	return ctx, ins, md.mu.RUnlock, nil
 }
 
 // orderInputs maps the caller's inputs onto the graph inputs.

@@ -97,18 +97,11 @@ func (p *Profile) String() string {
 // touching every page - runs untimed before the first profile), so a
 // step's time is its time in a Run. Profiles are serialized.
 func (md *Model) Profile(ctx context.Context, inputs []NamedTensor) (*Profile, []NamedTensor, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	md.mu.RLock()
-	defer md.mu.RUnlock()
-	if md.closed {
-		return nil, nil, fmt.Errorf("model: %w", ErrClosed)
-	}
-	ins, err := md.orderInputs(inputs)
+	ctx, ins, done, err := md.enter(ctx, inputs)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer done()
 	md.pmu.Lock()
 	defer md.pmu.Unlock()
 	if md.prof == nil {

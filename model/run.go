@@ -3,7 +3,6 @@ package model
 import (
 	"context"
 	"fmt"
-	"runtime"
 
 	"github.com/qgpu/qgpu/engine"
 	"github.com/qgpu/qgpu/model/graph"
@@ -27,23 +26,13 @@ type runState struct {
 
 // runReference runs one inference on a runState (see there).
 func (md *Model) runReference(ctx context.Context, inputs []NamedTensor) ([]NamedTensor, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	md.mu.RLock()
-	defer md.mu.RUnlock()
-	if md.closed {
-		return nil, fmt.Errorf("model: %w", ErrClosed)
-	}
-	ins, err := md.orderInputs(inputs)
+	ctx, ins, done, err := md.enter(ctx, inputs)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	r := &runState{md: md, p: md.plan, ctx: ctx, host: map[string]*graph.Tensor{}, dev: map[string]*engine.Tensor{},
-		pending: map[string]bool{}, workers: md.workers}
-	if r.workers <= 0 {
-		r.workers = runtime.GOMAXPROCS(0)
-	}
+		pending: map[string]bool{}, workers: md.hostWorkers()}
 	defer r.release()
 	for i, in := range md.inputs {
 		r.host[in.Name] = ins[i]

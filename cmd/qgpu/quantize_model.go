@@ -117,15 +117,9 @@ type autoExcludeStepReport struct {
 
 // inputFiles groups FILE and NAME=FILE arguments by graph input.
 func inputFiles(cmd, flag string, m *onnxpb.ModelProto, args []string) ([]quantize.NPYInput, []string, error) {
-	inits := map[string]bool{}
-	for _, t := range m.GetGraph().GetInitializer() {
-		inits[t.GetName()] = true
-	}
 	var names []string
-	for _, in := range m.GetGraph().GetInput() {
-		if !inits[in.GetName()] {
-			names = append(names, in.GetName())
-		}
+	for _, in := range onnx.FeedInputs(m.GetGraph()) {
+		names = append(names, in.GetName())
 	}
 	if len(names) == 0 {
 		return nil, nil, usagef("%s: the model has no input", cmd)
@@ -166,19 +160,13 @@ func loadModelFile(path string) (*onnxpb.ModelProto, error) {
 // staticBatch returns the static first dimension of the model's first
 // input (0 when symbolic).
 func staticBatch(m *onnxpb.ModelProto) int {
-	inits := map[string]bool{}
-	for _, t := range m.GetGraph().GetInitializer() {
-		inits[t.GetName()] = true
-	}
-	for _, in := range m.GetGraph().GetInput() {
-		if inits[in.GetName()] {
-			continue
-		}
-		d := in.GetType().GetTensorType().GetShape().GetDim()
-		if len(d) > 0 && d[0].GetDimParam() == "" && d[0].GetDimValue() > 0 {
-			return int(d[0].GetDimValue())
-		}
+	in := onnx.FeedInputs(m.GetGraph())
+	if len(in) == 0 {
 		return 0
+	}
+	d := in[0].GetType().GetTensorType().GetShape().GetDim()
+	if len(d) > 0 && d[0].GetDimParam() == "" && d[0].GetDimValue() > 0 {
+		return int(d[0].GetDimValue())
 	}
 	return 0
 }

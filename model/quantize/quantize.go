@@ -76,16 +76,8 @@ func (q *Quantizer) Options() Options { return q.opts }
 // first build: its static dimensions, dims for named ones, and 1 for a
 // symbolic or unknown first dimension (the batch).
 func declaredShapes(m *onnxpb.ModelProto, named map[string]int) (map[string][]int, error) {
-	g := m.GetGraph()
-	inits := map[string]bool{}
-	for _, t := range g.GetInitializer() {
-		inits[t.GetName()] = true
-	}
 	shapes := map[string][]int{}
-	for _, in := range g.GetInput() {
-		if inits[in.GetName()] {
-			continue
-		}
+	for _, in := range onnx.FeedInputs(m.GetGraph()) {
 		sh := in.GetType().GetTensorType().GetShape()
 		if sh == nil {
 			return nil, fmt.Errorf("%w: quantize: graph input %q has no declared shape", ErrShape, in.GetName())

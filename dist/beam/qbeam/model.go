@@ -136,15 +136,9 @@ func (s Shard) String() string {
 // graphInputs returns the names of the model's inputs that are not
 // initializers.
 func graphInputs(m *onnxpb.ModelProto) []string {
-	inits := map[string]bool{}
-	for _, t := range m.GetGraph().GetInitializer() {
-		inits[t.GetName()] = true
-	}
 	var names []string
-	for _, in := range m.GetGraph().GetInput() {
-		if !inits[in.GetName()] {
-			names = append(names, in.GetName())
-		}
+	for _, in := range onnx.FeedInputs(m.GetGraph()) {
+		names = append(names, in.GetName())
 	}
 	return names
 }
